@@ -1,0 +1,178 @@
+"""The ``VectorStore`` protocol every store backend implements.
+
+A store holds *rows*: one vector of one segment through one channel, plus the
+segment's metadata. It also keeps the index's metadata document (the space
+spec) so that an index is self-describing.
+
+Filters (``where``) use mmrag's small SQL-like dialect, parsed by
+``stores/filters.py`` and translated per backend::
+
+    source LIKE '%2024%' AND modality = 'image'
+    page >= 3 OR (t0 > 60 AND channel IN ('text', 'image'))
+
+Only the columns in ``FILTER_COLUMNS`` may appear. Unknown columns or syntax
+raise ``FilterError`` (a user typo never reaches the backend as raw SQL).
+
+Sentinels: numeric span fields that do not apply are stored as ``-1`` (no
+nulls: Milvus Lite has none), and ``row_span`` maps them back to ``None``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Protocol, Sequence, runtime_checkable
+
+import numpy as np
+
+from mmrag.types import Hit, Modality, Span
+
+# column -> kind ("str" | "int" | "float"), the columns a filter may use
+FILTER_COLUMNS: Mapping[str, str] = {
+    "id": "str",
+    "segment_id": "str",
+    "source": "str",
+    "source_hash": "str",
+    "modality": "str",
+    "channel": "str",
+    "text": "str",
+    "page": "int",
+    "t0": "float",
+    "t1": "float",
+    "start": "int",
+    "end": "int",
+    "added_at": "float",
+}
+
+
+@dataclass(frozen=True, eq=False)
+class Row:
+    """One vector of one segment through one channel.
+
+    ``id`` is ``f"{segment_id}:{channel}"``. ``meta`` is a JSON object string.
+    ``thumbnail`` is encoded image bytes or ``b""``.
+    """
+
+    id: str
+    segment_id: str
+    source: str
+    source_hash: str
+    modality: str
+    channel: str
+    vector: np.ndarray
+    text: str = ""
+    page: int = -1
+    t0: float = -1.0
+    t1: float = -1.0
+    start: int = -1
+    end: int = -1
+    meta: str = "{}"
+    thumbnail: bytes = b""
+    added_at: float = 0.0
+
+    def span(self) -> Span:
+        return Span(
+            page=None if self.page < 0 else self.page,
+            t0=None if self.t0 < 0 else self.t0,
+            t1=None if self.t1 < 0 else self.t1,
+            start=None if self.start < 0 else self.start,
+            end=None if self.end < 0 else self.end,
+        )
+
+    def meta_dict(self) -> dict[str, str]:
+        try:
+            value = json.loads(self.meta or "{}")
+        except json.JSONDecodeError:
+            return {}
+        return {str(k): str(v) for k, v in value.items()} if isinstance(value, dict) else {}
+
+    def to_hit(self, score: float, channel_scores: Mapping[str, float] | None = None) -> Hit:
+        return Hit(
+            segment_id=self.segment_id,
+            source=self.source,
+            modality=Modality(self.modality),
+            span=self.span(),
+            score=float(score),
+            text=self.text or None,
+            channel_scores=dict(channel_scores or {self.channel: float(score)}),
+            has_thumbnail=bool(self.thumbnail),
+            meta=self.meta_dict(),
+        )
+
+
+@dataclass(frozen=True)
+class ScoredRow:
+    """A row returned by a search. ``row.vector`` may be empty (not fetched).
+
+    ``score``: cosine similarity for ``search`` (vectors are unit length),
+    BM25-style relevance for ``text_search``. Higher is better.
+    """
+
+    row: Row
+    score: float
+
+
+@dataclass(frozen=True)
+class SourceInfo:
+    source: str
+    source_hash: str
+    segments: int
+    rows: int
+    modalities: tuple[str, ...] = field(default_factory=tuple)
+    added_at: float = 0.0
+
+
+@runtime_checkable
+class VectorStore(Protocol):
+    """What the engine needs from a store. See module docstring."""
+
+    dim: int
+
+    # -- index metadata (the space spec and friends) --------------------
+    def read_meta(self) -> dict[str, Any] | None: ...
+    def write_meta(self, meta: Mapping[str, Any]) -> None: ...
+
+    # -- writes ---------------------------------------------------------
+    def upsert(self, rows: Sequence[Row]) -> None: ...
+    def replace_source(self, source: str, rows: Sequence[Row]) -> None:
+        """Make ``rows`` the complete set of rows of ``source``.
+
+        Readers never see the source with none of its rows: old rows that
+        are not in ``rows`` are removed only after the new ones landed (or in
+        the same atomic commit where the backend has one).
+        """
+        ...
+
+    def delete(self, where: str) -> int:
+        """Delete matching rows; return how many were deleted."""
+        ...
+
+    # -- reads ----------------------------------------------------------
+    def search(self, vector: np.ndarray, k: int, where: str | None = None) -> list[ScoredRow]:
+        """Top-``k`` rows by cosine (inner product of unit vectors), best first."""
+        ...
+
+    def text_search(self, query: str, k: int, where: str | None = None) -> list[ScoredRow]:
+        """Top-``k`` rows by full-text relevance on ``text``, best first."""
+        ...
+
+    def count(self, where: str | None = None) -> int: ...
+    def source_hash(self, source: str) -> str | None:
+        """The stored content hash of ``source``, or ``None`` if absent."""
+        ...
+
+    def sources(self) -> list[SourceInfo]: ...
+    def thumbnail(self, segment_id: str) -> bytes | None: ...
+    def sample_vectors(self, channel: str, n: int, seed: int = 0) -> np.ndarray:
+        """Up to ``n`` stored vectors of ``channel`` (for score calibration)."""
+        ...
+
+    def close(self) -> None: ...
+
+
+def quote(value: str) -> str:
+    """Quote a string literal for mmrag's filter dialect."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+__all__ = ["FILTER_COLUMNS", "Row", "ScoredRow", "SourceInfo", "VectorStore", "quote"]

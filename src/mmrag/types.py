@@ -1,0 +1,218 @@
+"""The records that cross module boundaries. All frozen.
+
+Vocabulary
+----------
+- A *source* is one file (or URL) the user added. It has a content hash.
+- A *segment* is one retrievable piece of a source: a text chunk, an image, a
+  PDF page chunk or figure, a speech segment, a video shot. Its ``span`` says
+  where in the source it lives (page, time range, character offsets).
+- A *channel* is the encoder path that turned a segment payload into a vector:
+  ``text`` (text tower on ``segment.text``), ``image`` (image tower on
+  ``segment.image``) or ``audio`` (audio tower on ``segment.audio``). One
+  segment can have one vector per channel (an image has a pixel vector and a
+  vector of its OCR/metadata text). Scores are only comparable inside one
+  (query channel, target channel) pair: fusion works per channel.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, Mapping
+
+if TYPE_CHECKING:  # pragma: no cover
+    import numpy as np
+    from PIL import Image
+
+
+class Modality(str, enum.Enum):
+    """What a segment *is* (not which encoder embedded it)."""
+
+    TEXT = "text"
+    IMAGE = "image"
+    AUDIO = "audio"
+    VIDEO = "video"
+
+    def __str__(self) -> str:  # "image", not "Modality.IMAGE"
+        return self.value
+
+
+class Channel(str, enum.Enum):
+    """Which tower produced a vector."""
+
+    TEXT = "text"
+    IMAGE = "image"
+    AUDIO = "audio"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+_EMPTY: Mapping[str, str] = MappingProxyType({})
+
+
+@dataclass(frozen=True)
+class Span:
+    """Where a segment lives inside its source. Unused parts stay ``None``.
+
+    ``page`` is 1-based. ``t0``/``t1`` are seconds. ``start``/``end`` are
+    character offsets into the source's extracted text (for text chunks).
+    """
+
+    page: int | None = None
+    t0: float | None = None
+    t1: float | None = None
+    start: int | None = None
+    end: int | None = None
+
+    def label(self) -> str:
+        """Human form: ``p. 7``, ``03:12–03:41``, ``chars 120–480``, or ``""``."""
+        parts: list[str] = []
+        if self.page is not None:
+            parts.append(f"p. {self.page}")
+        if self.t0 is not None:
+            t1 = self.t1 if self.t1 is not None else self.t0
+            parts.append(f"{format_time(self.t0)}–{format_time(t1)}")
+        if not parts and self.start is not None and self.end is not None:
+            parts.append(f"chars {self.start}–{self.end}")
+        return " ".join(parts)
+
+
+def format_time(seconds: float) -> str:
+    """``75.4`` -> ``01:15``; ``3725`` -> ``1:02:05``."""
+    total = max(0, int(round(seconds)))
+    h, rest = divmod(total, 3600)
+    m, s = divmod(rest, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m:02d}:{s:02d}"
+
+
+@dataclass(frozen=True, eq=False)
+class Segment:
+    """One retrievable piece of a source, as produced by a loader.
+
+    Payloads: ``text`` (chunk text, OCR text, transcript, caption, metadata
+    words), ``image`` (PIL image for the image tower: a photo, a keyframe, a
+    figure), ``audio`` (mono float32 samples at ``sample_rate``). A loader fills
+    what it has; the space embeds each payload with the matching tower.
+    ``thumbnail`` is small encoded image bytes (JPEG/PNG) kept for display.
+    ``meta`` holds short strings (title, figure number, detected language ...).
+    """
+
+    source: str
+    modality: Modality
+    span: Span = field(default_factory=Span)
+    text: str | None = None
+    image: "Image.Image | None" = None
+    audio: "np.ndarray | None" = None
+    sample_rate: int | None = None
+    thumbnail: bytes | None = None
+    meta: Mapping[str, str] = _EMPTY
+
+    @property
+    def id(self) -> str:
+        """Stable id: hash of source, modality and span."""
+        return segment_id(self.source, self.modality, self.span, self.meta.get("part", ""))
+
+
+def segment_id(source: str, modality: Modality, span: Span, part: str = "") -> str:
+    key = f"{source}\x00{modality.value}\x00{span.page}\x00{span.t0}\x00{span.t1}\x00{span.start}\x00{span.end}\x00{part}"
+    return hashlib.blake2b(key.encode("utf-8"), digest_size=12).hexdigest()
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One search result: a segment (without pixels) and its calibrated score.
+
+    ``score`` is the fused, calibrated score (higher is better; comparable
+    across modalities within one result list). ``channel_scores`` keeps the raw
+    cosine per channel that matched, for transparency.
+    """
+
+    segment_id: str
+    source: str
+    modality: Modality
+    span: Span
+    score: float
+    text: str | None = None
+    channel_scores: Mapping[str, float] = _EMPTY
+    has_thumbnail: bool = False
+    meta: Mapping[str, str] = _EMPTY
+
+    def label(self) -> str:
+        """``talk.mp4 @ 03:12–03:41``, ``report.pdf p. 7``, ``notes.md``."""
+        where = self.span.label()
+        if not where or where.startswith("chars"):
+            return self.source
+        sep = " @ " if self.span.t0 is not None and self.span.page is None else " "
+        return f"{self.source}{sep}{where}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "segment_id": self.segment_id,
+            "source": self.source,
+            "modality": self.modality.value,
+            "page": self.span.page,
+            "t0": self.span.t0,
+            "t1": self.span.t1,
+            "start": self.span.start,
+            "end": self.span.end,
+            "label": self.label(),
+            "score": self.score,
+            "text": self.text,
+            "channel_scores": dict(self.channel_scores),
+            "has_thumbnail": self.has_thumbnail,
+            "meta": dict(self.meta),
+        }
+
+
+@dataclass(frozen=True)
+class Citation:
+    """``[n]`` in an answer, mapped back to the hit it stands for."""
+
+    number: int
+    hit: Hit
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A generated answer with the citations it really used.
+
+    ``text`` keeps the ``[n]`` markers. ``citations`` lists only numbers that
+    were in the context and appear in the text; ``dropped_citations`` lists
+    numbers the generator invented (stripped from ``text``).
+    """
+
+    text: str
+    citations: tuple[Citation, ...] = ()
+    context: tuple[Hit, ...] = ()
+    generator: str = ""
+    dropped_citations: tuple[int, ...] = ()
+    timings: Mapping[str, float] = _EMPTY
+
+
+@dataclass(frozen=True)
+class AddReport:
+    """What ``Engine.add`` did, per source."""
+
+    added: tuple[str, ...] = ()
+    replaced: tuple[str, ...] = ()
+    unchanged: tuple[str, ...] = ()
+    failed: tuple[tuple[str, str], ...] = ()  # (source, reason)
+    segments: int = 0
+    interrupted: bool = False
+
+
+__all__ = [
+    "AddReport",
+    "Answer",
+    "Channel",
+    "Citation",
+    "Hit",
+    "Modality",
+    "Segment",
+    "Span",
+    "format_time",
+    "segment_id",
+]
