@@ -50,7 +50,8 @@ class Channel(str, enum.Enum):
         return self.value
 
 
-_EMPTY: Mapping[str, str] = MappingProxyType({})
+def _empty() -> Mapping[str, Any]:
+    return MappingProxyType({})
 
 
 @dataclass(frozen=True)
@@ -108,7 +109,7 @@ class Segment:
     audio: "np.ndarray | None" = None
     sample_rate: int | None = None
     thumbnail: bytes | None = None
-    meta: Mapping[str, str] = _EMPTY
+    meta: Mapping[str, str] = field(default_factory=_empty)
 
     @property
     def id(self) -> str:
@@ -136,9 +137,9 @@ class Hit:
     span: Span
     score: float
     text: str | None = None
-    channel_scores: Mapping[str, float] = _EMPTY
+    channel_scores: Mapping[str, float] = field(default_factory=_empty)
     has_thumbnail: bool = False
-    meta: Mapping[str, str] = _EMPTY
+    meta: Mapping[str, str] = field(default_factory=_empty)
 
     def label(self) -> str:
         """``talk.mp4 @ 03:12–03:41``, ``report.pdf p. 7``, ``notes.md``."""
@@ -189,7 +190,7 @@ class Answer:
     context: tuple[Hit, ...] = ()
     generator: str = ""
     dropped_citations: tuple[int, ...] = ()
-    timings: Mapping[str, float] = _EMPTY
+    timings: Mapping[str, float] = field(default_factory=_empty)
 
 
 @dataclass(frozen=True)
