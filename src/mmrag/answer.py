@@ -1,0 +1,75 @@
+"""Retrieval-augmented answers: search -> numbered prompt -> generator -> cited ``Answer``.
+
+Timings for each stage (query embedding, search, prompt, generation) are kept
+in ``Answer.timings`` (seconds) for the CLI's ``--json`` and the benchmark.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Sequence
+
+from mmrag.errors import QueryError
+from mmrag.types import Answer
+
+if TYPE_CHECKING:  # pragma: no cover
+    from mmrag.engine import Engine
+
+
+def answer_question(
+    engine: "Engine",
+    question: str | None,
+    *,
+    image: Any = None,
+    audio: str | Path | None = None,
+    k: int | None = None,
+    modality: str | Sequence[str] | None = None,
+    where: str | None = None,
+    stream: Callable[[str], None] | None = None,
+) -> Answer:
+    from mmrag.generate import build_generator
+    from mmrag.generate.prompt import build_prompt, finalize
+
+    if not (question and question.strip()) and image is None and audio is None:
+        raise QueryError("ask needs a question, an --image or an --audio query.")
+    timings: dict[str, float] = {}
+    t = time.perf_counter()
+    query = engine.embed_query(question, image=image, audio=audio)
+    timings["embed_s"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    hits = engine.search(query=query, k=k, modality=modality, where=where)
+    timings["search_s"] = time.perf_counter() - t
+
+    generator = build_generator(engine.config)
+    t = time.perf_counter()
+    prompt = build_prompt(
+        query.text or question or "",
+        hits,
+        thumbnail=engine.thumbnail,
+        budget=engine.config.generate.max_context_tokens,
+        vision=generator.vision,
+    )
+    timings["prompt_s"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    if stream is not None:
+        parts: list[str] = []
+        first: float | None = None
+        for delta in generator.stream(prompt):
+            if first is None:
+                first = time.perf_counter() - t
+            parts.append(delta)
+            stream(delta)
+        answer = finalize(prompt, "".join(parts), generator=generator.name)
+        timings["first_token_s"] = first if first is not None else time.perf_counter() - t
+    else:
+        answer = generator.generate(prompt)
+    timings["generate_s"] = time.perf_counter() - t
+    merged = {**dict(answer.timings), **timings}
+    return dataclasses.replace(answer, timings=merged)
+
+
+__all__ = ["answer_question"]

@@ -1,0 +1,256 @@
+"""From paths to stored rows: walk, sniff, hash, load, embed (batched), replace.
+
+Payloads from many small files are embedded together (one encoder call per
+``batch_size`` items, not one per file) and each file's rows are written with
+``store.replace_source`` once its vectors exist, so the index is consistent
+after every file: an interrupt (Ctrl-C) loses only files not yet written,
+never half a file, and never rows that were already indexed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Literal
+
+import numpy as np
+
+from mmrag import registry
+from mmrag.config import Config
+from mmrag.errors import IngestError, MmragError
+from mmrag.ingest.base import Loader
+from mmrag.ingest.sources import WalkFailure, file_hash, sniff, walk
+from mmrag.space.base import Space
+from mmrag.stores.base import Row, VectorStore
+from mmrag.types import AddReport, Channel, Segment
+
+Status = Literal["added", "replaced", "unchanged", "failed"]
+
+
+@dataclass(frozen=True)
+class AddEvent:
+    """Progress of ``Engine.add``: one ``start`` (with ``total`` files), then one
+    ``file`` event per file as it is settled."""
+
+    kind: Literal["start", "file"]
+    path: str = ""
+    status: Status | None = None
+    detail: str = ""
+    total: int = 0
+    segments: int = 0
+
+
+@dataclass
+class _Pending:
+    source: str
+    hash: str
+    replacing: bool
+    segments: list[Segment]
+    payloads: int = 0
+
+
+@dataclass
+class _Tally:
+    added: list[str] = field(default_factory=list)
+    replaced: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    segments: int = 0
+
+
+def segment_channels(segment: Segment, space: Space) -> list[Channel]:
+    """Which towers embed this segment: every payload the space has a tower for."""
+    channels: list[Channel] = []
+    if segment.text and segment.text.strip():
+        channels.append(Channel.TEXT)
+    if segment.image is not None and space.has(Channel.IMAGE):
+        channels.append(Channel.IMAGE)
+    if segment.audio is not None and space.has(Channel.AUDIO):
+        channels.append(Channel.AUDIO)
+    return channels
+
+
+def _payload(segment: Segment, channel: Channel) -> Any:
+    if channel is Channel.TEXT:
+        return segment.text
+    if channel is Channel.IMAGE:
+        return segment.image
+    return (segment.audio, segment.sample_rate)
+
+
+def _fallback_text(segment: Segment) -> str:
+    """A segment with nothing embeddable still gets found by its name."""
+    name = Path(segment.source).stem.replace("_", " ").replace("-", " ")
+    return f"{segment.modality.value} {name}".strip()
+
+
+def make_row(segment: Segment, source_hash: str, channel: Channel, vector: np.ndarray, now: float) -> Row:
+    span = segment.span
+    return Row(
+        id=f"{segment.id}:{channel.value}",
+        segment_id=segment.id,
+        source=segment.source,
+        source_hash=source_hash,
+        modality=segment.modality.value,
+        channel=channel.value,
+        vector=np.asarray(vector, dtype=np.float32),
+        text=segment.text or "",
+        page=-1 if span.page is None else int(span.page),
+        t0=-1.0 if span.t0 is None else float(span.t0),
+        t1=-1.0 if span.t1 is None else float(span.t1),
+        start=-1 if span.start is None else int(span.start),
+        end=-1 if span.end is None else int(span.end),
+        meta=json.dumps(dict(segment.meta), ensure_ascii=False),
+        thumbnail=segment.thumbnail or b"",
+        added_at=now,
+    )
+
+
+class Ingestor:
+    """One ``add`` run. Not reused across runs."""
+
+    def __init__(self, config: Config, space: Space, store: VectorStore, exclude: Path | None = None) -> None:
+        self.config = config
+        self.space = space
+        self.store = store
+        self.exclude = exclude
+        self.flush_at = max(1, config.space.batch_size) * 4
+        self._loaders: dict[str, Loader] = {}
+        self._emit: Callable[[AddEvent], None] = lambda e: None
+        self._tally = _Tally()
+
+    def _loader(self, kind: str) -> Loader:
+        if kind not in self._loaders:
+            self._loaders[kind] = registry.resolve("loader", kind)()
+        return self._loaders[kind]
+
+    def _fail(self, path: str, reason: str) -> None:
+        self._tally.failed.append((path, reason))
+        self._emit(AddEvent("file", path=path, status="failed", detail=reason))
+
+    def run(self, paths: Iterable[str | Path], progress: Callable[[AddEvent], None] | None = None) -> AddReport:
+        self._emit = progress or (lambda e: None)
+        items = list(walk([Path(p).expanduser() for p in paths], self.config.ingest, exclude=self.exclude))
+        self._emit(AddEvent("start", total=len(items)))
+        pending: list[_Pending] = []
+        interrupted = False
+        try:
+            for item in items:
+                if isinstance(item, WalkFailure):
+                    self._fail(str(item.path), item.reason)
+                    continue
+                loaded = self._load(Path(item))
+                if loaded is None:
+                    continue
+                pending.append(loaded)
+                if sum(p.payloads for p in pending) >= self.flush_at or len(pending) >= 64:
+                    self._flush(pending)
+                    pending = []
+            self._flush(pending)
+        except KeyboardInterrupt:
+            interrupted = True
+        t = self._tally
+        return AddReport(
+            added=tuple(t.added),
+            replaced=tuple(t.replaced),
+            unchanged=tuple(t.unchanged),
+            failed=tuple(t.failed),
+            segments=t.segments,
+            interrupted=interrupted,
+        )
+
+    def _load(self, path: Path) -> _Pending | None:
+        source = str(path)
+        try:
+            kind = sniff(path)
+            if kind is None:
+                raise IngestError(source, "not a file type mmrag indexes (or empty); skipped")
+            digest = file_hash(path)
+            old = self.store.source_hash(source)
+            if old == digest:
+                self._tally.unchanged.append(source)
+                self._emit(AddEvent("file", path=source, status="unchanged"))
+                return None
+            segments = list(self._loader(kind).load(path, self.config.ingest))
+            if not segments:
+                raise IngestError(source, f"no content found in this {kind} file")
+        except IngestError as exc:
+            self._fail(source, exc.reason)
+            return None
+        except MmragError as exc:
+            self._fail(source, str(exc))
+            return None
+        except (OSError, ValueError, RuntimeError, MemoryError) as exc:
+            self._fail(source, f"could not be read ({type(exc).__name__}: {exc})")
+            return None
+        unique: dict[str, Segment] = {}
+        for seg in segments:
+            if not segment_channels(seg, self.space):
+                seg = _with_text(seg, _fallback_text(seg))
+            unique.setdefault(seg.id, seg)
+        segs = list(unique.values())
+        payloads = sum(len(segment_channels(s, self.space)) for s in segs)
+        return _Pending(source, digest, old is not None, segs, payloads)
+
+    def _embed(self, files: list[_Pending]) -> list[list[tuple[Segment, Channel, np.ndarray]]]:
+        """Vectors for every payload of ``files``, one encoder call per channel batch."""
+        jobs: dict[Channel, list[tuple[int, Segment]]] = {}
+        for i, pending in enumerate(files):
+            for seg in pending.segments:
+                for ch in segment_channels(seg, self.space):
+                    jobs.setdefault(ch, []).append((i, seg))
+        out: list[list[tuple[Segment, Channel, np.ndarray]]] = [[] for _ in files]
+        for ch, entries in jobs.items():
+            vectors = self.space.encode(ch, [_payload(seg, ch) for _, seg in entries])
+            for (i, seg), vec in zip(entries, vectors):
+                out[i].append((seg, ch, vec))
+        return out
+
+    def _flush(self, files: list[_Pending]) -> None:
+        if not files:
+            return
+        try:
+            embedded = self._embed(files)
+        except KeyboardInterrupt:
+            raise
+        except Exception:  # isolate the file that breaks the batch
+            embedded = []
+            for pending in files:
+                try:
+                    embedded.extend(self._embed([pending]))
+                except KeyboardInterrupt:
+                    raise
+                except Exception as exc:  # noqa: BLE001 - reported per file
+                    embedded.append([])
+                    pending.segments = []
+                    self._fail(pending.source, f"could not be embedded ({type(exc).__name__}: {exc})")
+        now = time.time()
+        for pending, vectors in zip(files, embedded):
+            if not pending.segments:
+                continue
+            rows = [make_row(seg, pending.hash, ch, vec, now) for seg, ch, vec in vectors]
+            try:
+                self.store.replace_source(pending.source, rows)
+            except MmragError as exc:
+                self._fail(pending.source, f"could not be stored: {exc}")
+                continue
+            (self._tally.replaced if pending.replacing else self._tally.added).append(pending.source)
+            self._tally.segments += len(pending.segments)
+            self._emit(
+                AddEvent(
+                    "file",
+                    path=pending.source,
+                    status="replaced" if pending.replacing else "added",
+                    segments=len(pending.segments),
+                )
+            )
+
+
+def _with_text(segment: Segment, text: str) -> Segment:
+    return dataclasses.replace(segment, text=text)
+
+
+__all__ = ["AddEvent", "Ingestor", "make_row", "segment_channels"]

@@ -1,0 +1,121 @@
+"""Score calibration and list fusion (pure functions).
+
+Why: cosines are not comparable across modality pairs. In a CLIP space a
+text query scores ~0.8 against a matching caption but ~0.3 against a matching
+photo; in MiniLM a text-text cosine of 0.3 is weak. Ranking a mixed list by raw
+cosine puts every text above every image. So mmrag searches each *channel*
+(text, image, audio vectors) separately and turns each raw cosine into a
+**calibrated score**: how many standard deviations it sits above the
+query's own background distribution in that channel::
+
+    z = (cos(q, d) - mean_b cos(q, b)) / std_b cos(q, b)
+
+where ``b`` runs over a fixed random sample of that channel's stored vectors.
+This is query-adaptive (a generic query that is close to everything gets a
+high background) and channel-adaptive (the modality gap cancels out). A
+segment with vectors in several channels (an image with a pixel vector and an
+OCR-text vector; a video shot with a keyframe and a transcript) takes its best
+channel. Lexical (BM25) matches add at most ``lexical_weight`` (one background
+standard deviation by default), scaled by their BM25 score relative to the
+best lexical match: a keyword hit lifts a dense hit and surfaces exact terms
+the dense model missed, without drowning strong semantic matches.
+
+The alternative, ``rrf``, is reciprocal-rank fusion over all lists
+(``sum 1 / (rrf_k + rank)``): scale-free and robust, but blind to how good
+the best match of a list really is.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping, Sequence
+
+import numpy as np
+
+MIN_STD = 0.02  # floor for the background spread (tiny or degenerate samples)
+
+
+@dataclass(frozen=True)
+class Background:
+    """Mean and spread of a query's cosines against a channel's sample."""
+
+    mean: float
+    std: float
+
+
+def background(query: np.ndarray, sample: np.ndarray) -> Background:
+    """The query's background score distribution in one channel.
+
+    ``sample`` is ``(n, d)``. With fewer than 2 vectors there is no spread to
+    measure: the background is ``mean 0, std MIN_STD*5`` (conservative).
+    """
+    if sample.ndim != 2 or sample.shape[0] < 2:
+        return Background(0.0, MIN_STD * 5)
+    scores = sample @ np.asarray(query, dtype=np.float32).reshape(-1)
+    return Background(float(scores.mean()), max(float(scores.std()), MIN_STD))
+
+
+def calibrate(scores: Sequence[float] | np.ndarray, bg: Background) -> np.ndarray:
+    """Raw cosines -> standard deviations above the background."""
+    arr = np.asarray(scores, dtype=np.float64)
+    return (arr - bg.mean) / bg.std
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One entry of one ranked list, before fusion."""
+
+    key: str  # segment id
+    raw: float  # raw list score (cosine or BM25)
+    calibrated: float  # z for dense lists; raw/ max for lexical lists
+
+
+def fuse_calibrated(
+    dense: Mapping[str, Sequence[Candidate]],
+    lexical: Sequence[Candidate] = (),
+    *,
+    lexical_weight: float = 1.0,
+) -> list[tuple[str, float, dict[str, float]]]:
+    """Fuse per-channel calibrated lists (max over channels) plus a lexical bonus.
+
+    Returns ``(key, score, {channel: raw score})`` best first. Segments found
+    only lexically start from 0 (the background mean) plus their bonus.
+    """
+    best: dict[str, float] = {}
+    raw: dict[str, dict[str, float]] = {}
+    for channel, cands in dense.items():
+        for c in cands:
+            raw.setdefault(c.key, {})[channel] = c.raw
+            if c.key not in best or c.calibrated > best[c.key]:
+                best[c.key] = c.calibrated
+    if lexical:
+        top = max((c.raw for c in lexical), default=0.0)
+        for c in lexical:
+            bonus = lexical_weight * (c.raw / top if top > 0 else 0.0)
+            best[c.key] = best.get(c.key, 0.0) + bonus
+            raw.setdefault(c.key, {})["lexical"] = c.raw
+    ranked = sorted(best.items(), key=lambda kv: (-kv[1], kv[0]))
+    return [(key, score, raw[key]) for key, score in ranked]
+
+
+def fuse_rrf(
+    lists: Mapping[str, Sequence[Candidate]], *, rrf_k: int = 60
+) -> list[tuple[str, float, dict[str, float]]]:
+    """Reciprocal-rank fusion: ``score = sum_lists 1 / (rrf_k + rank)``, rank from 1."""
+    total: dict[str, float] = {}
+    raw: dict[str, dict[str, float]] = {}
+    for name, cands in lists.items():
+        seen: set[str] = set()
+        rank = 0
+        for c in cands:
+            if c.key in seen:
+                continue
+            seen.add(c.key)
+            rank += 1
+            total[c.key] = total.get(c.key, 0.0) + 1.0 / (rrf_k + rank)
+            raw.setdefault(c.key, {})[name] = c.raw
+    ranked = sorted(total.items(), key=lambda kv: (-kv[1], kv[0]))
+    return [(key, score, raw[key]) for key, score in ranked]
+
+
+__all__ = ["Background", "Candidate", "MIN_STD", "background", "calibrate", "fuse_calibrated", "fuse_rrf"]
