@@ -1,0 +1,28 @@
+# The two commands a new user needs:  make demo  ·  make test
+PY ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install demo test test-all bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e ".[dev]"
+	$(BIN)/python scripts/fetch_test_media.py
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: install  ## set up, make sample data from real photos, index it, search it
+	$(BIN)/mmrag demo mmrag-demo
+
+test: install  ## the default test run (CPU only)
+	$(BIN)/python -m pytest -q
+
+test-all: install  ## also the slow tests (real LLM answers, long media)
+	$(BIN)/python -m pytest -q -m "slow or not slow"
+
+clean:
+	rm -rf mmrag-demo mmrag-index .pytest_cache

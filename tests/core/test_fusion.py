@@ -1,0 +1,75 @@
+"""Calibration and fusion: values checked by hand."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from mmrag.retrieve.fusion import MIN_STD, Background, Candidate, background, calibrate, fuse_calibrated, fuse_rrf
+
+
+def test_background_mean_and_std_by_hand() -> None:
+    q = np.array([1.0, 0.0], dtype=np.float32)
+    sample = np.array([[1.0, 0.0], [0.0, 1.0], [0.6, 0.8], [-0.6, 0.8]], dtype=np.float32)
+    # cosines: 1, 0, 0.6, -0.6 -> mean 0.25, population std sqrt((0.5625+0.0625+0.1225+0.7225)/4)
+    bg = background(q, sample)
+    assert bg.mean == pytest.approx(0.25)
+    assert bg.std == pytest.approx(np.sqrt((0.5625 + 0.0625 + 0.1225 + 0.7225) / 4), rel=1e-6)
+
+
+def test_background_degenerate_sample_is_conservative() -> None:
+    bg = background(np.ones(3), np.zeros((1, 3)))
+    assert bg == Background(0.0, MIN_STD * 5)
+    same = background(np.array([1.0, 0.0]), np.array([[1.0, 0.0], [1.0, 0.0]]))
+    assert same.std == MIN_STD  # zero spread is floored, never divides by zero
+
+
+def test_calibrate_is_z_score() -> None:
+    z = calibrate([0.5, 0.2, 0.1], Background(0.1, 0.2))
+    np.testing.assert_allclose(z, [2.0, 0.5, 0.0])
+
+
+def test_modality_gap_cancels_out() -> None:
+    """A text list with high raw cosines but a high background must not bury an
+    image list whose best match stands far out of its own background."""
+    text = [Candidate("doc-a", 0.62, float(calibrate([0.62], Background(0.55, 0.05))[0]))]  # z = 1.4
+    image = [Candidate("img-b", 0.31, float(calibrate([0.31], Background(0.18, 0.03))[0]))]  # z = 4.33
+    fused = fuse_calibrated({"text": text, "image": image})
+    assert [key for key, _, _ in fused] == ["img-b", "doc-a"]
+    assert fused[0][1] == pytest.approx(13 / 3)
+    assert fused[0][2] == {"image": 0.31}
+
+
+def test_segment_takes_its_best_channel_and_keeps_raw_scores() -> None:
+    fused = fuse_calibrated(
+        {"text": [Candidate("s", 0.4, 1.0)], "image": [Candidate("s", 0.3, 3.0), Candidate("t", 0.2, 2.0)]}
+    )
+    assert fused[0] == ("s", 3.0, {"text": 0.4, "image": 0.3})
+    assert fused[1][0] == "t"
+
+
+def test_lexical_bonus_is_relative_to_best_lexical_match() -> None:
+    dense = {"text": [Candidate("a", 0.5, 2.0), Candidate("b", 0.45, 1.8)]}
+    lexical = [Candidate("b", 8.0, 8.0), Candidate("c", 2.0, 2.0)]
+    fused = dict((k, s) for k, s, _ in fuse_calibrated(dense, lexical, lexical_weight=1.0))
+    assert fused["b"] == pytest.approx(2.8)  # 1.8 + 1.0 * 8/8
+    assert fused["a"] == pytest.approx(2.0)
+    assert fused["c"] == pytest.approx(0.25)  # only lexical: 0 + 2/8
+
+
+def test_rrf_by_hand() -> None:
+    lists = {
+        "x": [Candidate("a", 0.9, 0), Candidate("b", 0.8, 0)],
+        "y": [Candidate("b", 5.0, 0), Candidate("c", 4.0, 0), Candidate("b", 3.0, 0)],
+    }
+    fused = fuse_rrf(lists, rrf_k=60)
+    scores = {k: s for k, s, _ in fused}
+    assert scores["b"] == pytest.approx(1 / 62 + 1 / 61)
+    assert scores["a"] == pytest.approx(1 / 61)
+    assert scores["c"] == pytest.approx(1 / 62)  # duplicate 'b' in y does not shift ranks
+    assert [k for k, _, _ in fused] == ["b", "a", "c"]
+
+
+def test_ties_break_deterministically() -> None:
+    fused = fuse_calibrated({"text": [Candidate("z", 0.1, 1.0), Candidate("y", 0.1, 1.0)]})
+    assert [k for k, _, _ in fused] == ["y", "z"]

@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+import pytest
+
+from mmrag import registry
+from mmrag.errors import ConfigError
+from mmrag.types import Hit, Modality, Segment, Span, format_time
+
+
+def test_builtin_names_and_register() -> None:
+    assert {"clip", "minilm", "auto"} <= set(registry.names("space"))
+    assert {"lance", "milvus"} <= set(registry.names("store"))
+    registry.register("generator", "my-test-gen", lambda cfg: "built")
+    assert registry.resolve("generator", "my-test-gen")(None) == "built"
+
+
+def test_dotted_path_and_errors() -> None:
+    assert registry.resolve("space", "mmrag.types:format_time") is format_time
+    with pytest.raises(ConfigError, match="unknown space backend 'nope'. Known: .*clip"):
+        registry.resolve("space", "nope")
+    with pytest.raises(ConfigError, match="cannot import"):
+        registry.resolve("space", "no_such_pkg.mod:thing")
+    with pytest.raises(ConfigError, match="unknown backend kind"):
+        registry.resolve("planet", "x")
+
+
+def test_span_labels_and_time_format() -> None:
+    assert format_time(75.4) == "01:15"
+    assert format_time(3725) == "1:02:05"
+    assert Span(page=7).label() == "p. 7"
+    assert Span(t0=192, t1=221).label() == "03:12–03:41"
+    assert Span(start=3, end=9).label() == "chars 3–9"
+    hit = Hit("id", "talk.mp4", Modality.VIDEO, Span(t0=192.0, t1=221.0), 1.0)
+    assert hit.label() == "talk.mp4 @ 03:12–03:41"
+    assert Hit("id", "report.pdf", Modality.TEXT, Span(page=7, start=0, end=5), 1.0).label() == "report.pdf p. 7"
+    assert Hit("id", "notes.md", Modality.TEXT, Span(start=0, end=5), 1.0).label() == "notes.md"
+
+
+def test_segment_ids_are_stable_and_distinct() -> None:
+    a = Segment("/x/a.pdf", Modality.IMAGE, Span(page=2), meta={"part": "fig-1"})
+    b = Segment("/x/a.pdf", Modality.IMAGE, Span(page=2), meta={"part": "fig-2"})
+    again = Segment("/x/a.pdf", Modality.IMAGE, Span(page=2), text="other", meta={"part": "fig-1"})
+    assert a.id != b.id and a.id == again.id and len(a.id) == 24
