@@ -1,0 +1,382 @@
+"""Prompt assembly: retrieved hits -> one numbered, budgeted ``Prompt``.
+
+The engine calls::
+
+    prompt = build_prompt(question, hits, thumbnail=store.thumbnail,
+                          budget=cfg.generate.max_context_tokens, vision=gen.vision)
+
+Every kept hit gets a number ``[1]..[n]`` (consecutive, in the order given:
+the engine passes hits best first). Each becomes one ``ContextItem`` whose text
+block names the source, where it lives (page, time range) and its modality::
+
+    [2] talk.mp4 @ 03:12–03:41 (video transcript)
+    and then we measured the latency ...
+
+Text chunks, OCR and transcripts go in as text. Pictures (photos, keyframes,
+figures) are attached as ``ImagePart``s right after their block when the
+generator can see images (``vision=True``); otherwise the block describes the
+picture by its text (caption / OCR / metadata) and no image is sent.
+
+Budget: ``budget`` tokens cover the whole prompt (system, question, context).
+Hits are taken in order while they fit; a text that does not fit whole is cut
+at a word boundary if at least ``MIN_ITEM_TOKENS`` are left, otherwise the hit
+is dropped. Every dropped hit is listed in ``Prompt.dropped`` with its reason.
+Token counting is approximate unless a counter is passed: ``ceil(chars / 4)``
+(stated in ``Prompt.token_counter``); an image counts ``IMAGE_TOKENS``.
+
+Backends render a ``Prompt``: chat servers get ``system`` + the user ``parts``
+(text parts and image parts, see ``openai.py``); text-only and base models get
+``as_text()``, which ends in ``Question: ...\\nAnswer:`` so that a base model
+continues it as a completion.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import math
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from mmrag.types import Hit, Modality
+
+IMAGE_TOKENS = 256  # rough cost of one attached image for the budget
+MIN_ITEM_TOKENS = 48  # a cut text shorter than this is not worth sending
+CHARS_PER_TOKEN = 4
+
+SYSTEM = (
+    "Answer the question using only the numbered sources below. "
+    "Cite the sources you use after each claim with their numbers in square brackets, like [1] or [2, 3]. "
+    "If the sources do not contain the answer, say that you don't know."
+)
+VISION_NOTE = " Pictures are attached right after the text of their source."
+QUERY_IMAGE_NOTE = "The question comes with a picture (attached). The sources were retrieved as similar to it."
+QUERY_IMAGE_NOTE_TEXT = (
+    "The question comes with a picture the generator cannot see; the sources were retrieved as similar to it."
+)
+
+Thumbnail = Callable[[str], "bytes | None"]
+TokenCounter = Callable[[str], int]
+
+_KIND = {
+    Modality.TEXT: "text",
+    Modality.IMAGE: "image",
+    Modality.AUDIO: "audio transcript",
+    Modality.VIDEO: "video",
+}
+_CITE_LIKE = re.compile(r"\[(\s*\d+(?:\s*[,\-–]\s*\d+)*\s*)\]")
+
+
+def approx_tokens(text: str) -> int:
+    """The default counter: ``ceil(len(text) / 4)`` (English averages ~4 chars a token)."""
+    return math.ceil(len(text) / CHARS_PER_TOKEN)
+
+
+def sniff_image_mime(data: bytes) -> str | None:
+    """``image/jpeg`` | ``image/png`` | ``image/webp`` | ``image/gif`` from magic bytes, else ``None``."""
+    if data[:3] == b"\xff\xd8\xff":
+        return "image/jpeg"
+    if data[:8] == b"\x89PNG\r\n\x1a\n":
+        return "image/png"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    if data[:6] in (b"GIF87a", b"GIF89a"):
+        return "image/gif"
+    return None
+
+
+@dataclass(frozen=True)
+class TextPart:
+    text: str
+
+
+@dataclass(frozen=True)
+class ImagePart:
+    """An attached picture. ``number`` is the context item it belongs to (0: the query image)."""
+
+    data: bytes
+    mime: str
+    number: int
+
+    def data_url(self) -> str:
+        return f"data:{self.mime};base64,{base64.b64encode(self.data).decode('ascii')}"
+
+
+Part = TextPart | ImagePart
+
+
+@dataclass(frozen=True)
+class ContextItem:
+    """One numbered source in the prompt."""
+
+    number: int
+    hit: Hit
+    text: str  # the rendered block, header line included
+    body: str = ""  # the source text as sent (cleaned, maybe cut); "" for a picture without text
+    image: ImagePart | None = None
+    tokens: int = 0
+    truncated: bool = False
+
+
+@dataclass(frozen=True)
+class Dropped:
+    hit: Hit
+    reason: str
+
+
+@dataclass(frozen=True)
+class Prompt:
+    """What a generator receives. Render with ``parts`` (chat + images) or ``as_text()``."""
+
+    question: str
+    system: str
+    parts: tuple[Part, ...]
+    items: tuple[ContextItem, ...]
+    dropped: tuple[Dropped, ...] = ()
+    tokens: int = 0
+    budget: int = 0
+    vision: bool = False
+    token_counter: str = "chars/4"
+    query_image: ImagePart | None = None
+
+    @property
+    def hits(self) -> tuple[Hit, ...]:
+        """The numbered hits in order: ``hits[i]`` is source ``[i + 1]``."""
+        return tuple(item.hit for item in self.items)
+
+    @property
+    def numbers(self) -> frozenset[int]:
+        return frozenset(item.number for item in self.items)
+
+    def hit_for(self, number: int) -> Hit | None:
+        if 1 <= number <= len(self.items):
+            return self.items[number - 1].hit
+        return None
+
+    def user_text(self) -> str:
+        """The user message without images (pictures stay described by their text)."""
+        return "".join(p.text for p in self.parts if isinstance(p, TextPart))
+
+    def as_text(self) -> str:
+        """Plain text for text-only and base models: system, sources, ``Question: ...\\nAnswer:``."""
+        return f"{self.system}\n\n{self.user_text()}"
+
+    @property
+    def images(self) -> tuple[ImagePart, ...]:
+        return tuple(p for p in self.parts if isinstance(p, ImagePart))
+
+
+def _to_jpeg(image: Any, max_px: int = 768) -> bytes | None:
+    """A PIL image -> JPEG bytes (RGB, longest side <= ``max_px``); ``None`` if it cannot be encoded."""
+    try:
+        from PIL import Image
+
+        img = image.convert("RGB") if isinstance(image, Image.Image) else Image.open(io.BytesIO(image)).convert("RGB")
+        img.thumbnail((max_px, max_px))
+        buf = io.BytesIO()
+        img.save(buf, format="JPEG", quality=85)
+        return buf.getvalue()
+    except Exception:  # unreadable picture: the prompt goes on without it
+        return None
+
+
+def query_image_part(image: Any) -> ImagePart | None:
+    """The user's query picture (bytes, a path, or a PIL image) as an ``ImagePart`` numbered 0.
+
+    Encoded bytes of a known type are kept as they are; anything else is
+    re-encoded to JPEG through Pillow. Unreadable input gives ``None``.
+    """
+    if image is None:
+        return None
+    data: bytes | None
+    if isinstance(image, (bytes, bytearray)):
+        data = bytes(image)
+    elif isinstance(image, (str, os.PathLike)):
+        try:
+            data = Path(image).read_bytes()
+        except OSError:
+            return None
+    else:
+        data = _to_jpeg(image)
+    if not data:
+        return None
+    mime = sniff_image_mime(data)
+    if mime is None:
+        data = _to_jpeg(data)
+        mime = "image/jpeg" if data else None
+    return ImagePart(data, mime, 0) if data and mime else None
+
+
+def finalize(prompt: "Prompt", text: str, **kwargs: Any) -> Any:
+    """Re-export of ``mmrag.generate.citations.finalize`` (lazy import: citations imports this module)."""
+    from mmrag.generate.citations import finalize as _finalize
+
+    return _finalize(prompt, text, **kwargs)
+
+
+def _neutralise(text: str) -> str:
+    """``[12]`` inside source text -> ``(12)``, so a source's own reference marks are never copied as citations."""
+    return _CITE_LIKE.sub(lambda m: f"({m.group(1).strip()})", text)
+
+
+def _clean(text: str | None) -> str:
+    return _neutralise(" ".join((text or "").replace("\x00", " ").split()))
+
+
+def _header(number: int, hit: Hit, attached: bool, described: bool) -> str:
+    kind = _KIND.get(hit.modality, str(hit.modality))
+    if attached:
+        kind += ", picture attached"
+    elif described and hit.modality in (Modality.IMAGE, Modality.VIDEO) and hit.has_thumbnail:
+        kind += ", picture described by its text"
+    return f"[{number}] {hit.label()} ({kind})"
+
+
+def _cut(text: str, tokens: int, count: TokenCounter) -> str:
+    """The longest word-boundary prefix of ``text`` counting at most ``tokens`` (binary search)."""
+    words = text.split(" ")
+    lo, hi = 0, len(words)
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if count(" ".join(words[:mid]) + " …") <= tokens:
+            lo = mid
+        else:
+            hi = mid - 1
+    return " ".join(words[:lo]) + " …" if lo else ""
+
+
+def _safe_thumbnail(thumbnail: Thumbnail | None, segment_id: str) -> ImagePart | None:
+    if thumbnail is None:
+        return None
+    try:
+        data = thumbnail(segment_id)
+    except Exception:  # a missing/broken thumbnail must not sink the answer: fall back to text
+        return None
+    if not isinstance(data, (bytes, bytearray)) or not data:
+        return None
+    mime = sniff_image_mime(bytes(data))
+    return ImagePart(bytes(data), mime, 0) if mime else None
+
+
+def build_prompt(
+    question: str,
+    hits: Sequence[Hit],
+    *,
+    thumbnail: Thumbnail | None = None,
+    budget: int = 3000,
+    vision: bool = False,
+    query_image: Any = None,
+    count_tokens: TokenCounter | None = None,
+    system: str = SYSTEM,
+    image_tokens: int = IMAGE_TOKENS,
+) -> Prompt:
+    """Number ``hits`` (best first) into a ``Prompt`` of at most ``budget`` tokens.
+
+    ``thumbnail(segment_id)`` returns JPEG/PNG bytes of a hit's picture or ``None``;
+    it is only called when ``vision`` is true. ``query_image`` is the user's own
+    picture (``mmrag ask --image``; bytes, a path or a PIL image): attached
+    before the question for vision models, noted in words for the others.
+    """
+    count = count_tokens or approx_tokens
+    counter_name = "chars/4" if count_tokens is None else getattr(count_tokens, "__name__", "custom")
+    question = " ".join((question or "").split())
+    qimage = query_image_part(query_image)
+    lead: list[Part] = [TextPart("Sources:\n")]
+    q_note = ""
+    if qimage is not None:
+        q_note = (QUERY_IMAGE_NOTE if vision else QUERY_IMAGE_NOTE_TEXT) + "\n"
+    if question:
+        asked = question
+    elif qimage is not None:
+        asked = "What do the sources say about the item in the picture?"
+    else:
+        asked = "(no question given)"
+    tail_text = f"\n{q_note}Question: {asked}\nAnswer:"
+    tail: list[Part] = []
+    used = count(system) + count("Sources:\n") + count(tail_text) + (count(VISION_NOTE) if vision else 0)
+    if qimage is not None and vision:
+        tail.append(qimage)
+        used += image_tokens
+    tail.append(TextPart(tail_text))
+
+    items: list[ContextItem] = []
+    dropped: list[Dropped] = []
+    seen: set[str] = set()
+    for hit in hits:
+        if hit.segment_id in seen:
+            dropped.append(Dropped(hit, "duplicate of an earlier source"))
+            continue
+        body = _clean(hit.text)
+        image = _safe_thumbnail(thumbnail, hit.segment_id) if vision and hit.has_thumbnail else None
+        if not body and image is None and hit.modality is Modality.TEXT:
+            dropped.append(Dropped(hit, "no text to show"))
+            continue
+        number = len(items) + 1
+        header = _header(number, hit, image is not None, bool(body))
+        placeholder = ""
+        if not body:
+            placeholder = "(picture attached)" if image is not None else "(no text description)"
+        fixed = count(header + "\n" + placeholder + "\n\n") + (image_tokens if image is not None else 0)
+        left = budget - used
+        cost = fixed + count(body)
+        truncated = False
+        if cost > left:
+            room = left - fixed
+            cut = _cut(body, room, count) if room >= MIN_ITEM_TOKENS else ""
+            if not cut:
+                dropped.append(Dropped(hit, f"over the token budget (needs ~{cost}, {max(left, 0)} left of {budget})"))
+                continue
+            body, truncated = cut, True
+            cost = fixed + count(body)
+        seen.add(hit.segment_id)
+        block = f"{header}\n{body or placeholder}\n\n"
+        part_image = ImagePart(image.data, image.mime, number) if image is not None else None
+        items.append(ContextItem(number, hit, block, body, part_image, cost, truncated))
+        used += cost
+
+    if vision and (qimage is not None or any(item.image is not None for item in items)):
+        system += VISION_NOTE
+    elif vision:
+        used -= count(VISION_NOTE)  # reserved above, not needed
+    parts: list[Part] = list(lead)
+    for item in items:
+        parts.append(TextPart(item.text))
+        if item.image is not None:
+            parts.append(item.image)
+    if not items:
+        parts.append(TextPart("(no sources found)\n"))
+    parts.extend(tail)
+    return Prompt(
+        question=question,
+        system=system,
+        parts=tuple(parts),
+        items=tuple(items),
+        dropped=tuple(dropped),
+        tokens=used,
+        budget=budget,
+        vision=vision,
+        token_counter=counter_name,
+        query_image=qimage,
+    )
+
+
+__all__ = [
+    "CHARS_PER_TOKEN",
+    "IMAGE_TOKENS",
+    "SYSTEM",
+    "VISION_NOTE",
+    "ContextItem",
+    "Dropped",
+    "ImagePart",
+    "Part",
+    "Prompt",
+    "TextPart",
+    "approx_tokens",
+    "build_prompt",
+    "finalize",
+    "query_image_part",
+    "sniff_image_mime",
+]
