@@ -50,7 +50,10 @@ class Row:
     """One vector of one segment through one channel.
 
     ``id`` is ``f"{segment_id}:{channel}"``. ``meta`` is a JSON object string.
-    ``thumbnail`` is encoded image bytes or ``b""``.
+    ``thumbnail`` is encoded image bytes or ``b""``. ``has_thumbnail`` is
+    ``None`` when ``thumbnail`` holds the bytes; a store that returns rows
+    without the bytes (to keep searches fast) sets it to say whether a
+    thumbnail exists (fetch it with ``VectorStore.thumbnail``).
     """
 
     id: str
@@ -69,6 +72,7 @@ class Row:
     meta: str = "{}"
     thumbnail: bytes = b""
     added_at: float = 0.0
+    has_thumbnail: bool | None = None
 
     def span(self) -> Span:
         return Span(
@@ -95,14 +99,15 @@ class Row:
             score=float(score),
             text=self.text or None,
             channel_scores=dict(channel_scores or {self.channel: float(score)}),
-            has_thumbnail=bool(self.thumbnail),
+            has_thumbnail=bool(self.thumbnail) if self.has_thumbnail is None else self.has_thumbnail,
             meta=self.meta_dict(),
         )
 
 
 @dataclass(frozen=True)
 class ScoredRow:
-    """A row returned by a search. ``row.vector`` may be empty (not fetched).
+    """A row returned by a search. ``row.vector`` may be empty (not fetched),
+    and so may ``row.thumbnail`` (then ``row.has_thumbnail`` says if one exists).
 
     ``score``: cosine similarity for ``search`` (vectors are unit length),
     BM25-style relevance for ``text_search``. Higher is better.
