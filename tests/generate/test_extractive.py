@@ -1,0 +1,102 @@
+"""The extractive generator: sentence scoring, composition, and end to end on a mixed corpus."""
+
+from __future__ import annotations
+
+import pytest
+
+from mmrag.config import Config
+from mmrag.generate import build_generator, build_prompt, finalize
+from mmrag.generate.extractive import ExtractiveGenerator, rank_sentences, split_sentences, stem, terms
+from mmrag.types import Modality, Span
+
+
+def test_terms_drop_stopwords_and_stem():
+    assert terms("How tall are the Towers?") == ["tall", "tower"]
+    assert stem("cities") == "city" and stem("glass") == "glass" and stem("bus") == "bus"
+
+
+def test_split_sentences_handles_lines_and_long_text():
+    assert split_sentences("One. Two!\nthree line\n\nFour?") == ["One.", "Two!", "three line", "Four?"]
+    long = split_sentences("word " * 200)
+    assert len(long) == 1 and long[0].endswith(" …") and len(long[0]) <= 402
+
+
+def test_rank_prefers_rare_matching_terms(mixed_hits):
+    prompt = build_prompt("what is the budget for next year?", mixed_hits, vision=False)
+    ranked = rank_sentences(prompt.question, prompt.items)
+    assert ranked[0].number == 4
+    assert ranked[0].sentence == "The budget for next year is four million euros."
+    assert all(r.score > 0 for r in ranked)
+    assert rank_sentences("the of and", prompt.items) == []
+
+
+@pytest.mark.parametrize(
+    ("question", "source_number", "quote"),
+    [
+        ("How tall is the Eiffel Tower?", 1, "The Eiffel Tower is 330 metres tall"),
+        ("How much did revenue grow?", 2, "Quarterly revenue grew by 12 percent"),
+        ("What is the cat sleeping on?", 3, "A grey cat sleeping on a red sofa"),
+        ("What is the budget for next year?", 4, "The budget for next year is four million euros"),
+        ("Who rides a bicycle?", 5, "a man rides a bicycle along the river"),
+    ],
+)
+def test_end_to_end_citations_point_at_the_segment_holding_the_answer(mixed_hits, question, source_number, quote):
+    """Text, PDF page, image caption/OCR, speech transcript and video transcript: each answer cites its holder."""
+    gen = build_generator(Config())  # auto with nothing configured -> extractive
+    assert gen.name == "extractive" and gen.vision is False
+    prompt = build_prompt(question, mixed_hits, budget=3000, vision=gen.vision)
+    answer = gen.generate(prompt)
+    assert answer.generator == "extractive"
+    assert answer.citations, answer.text
+    first = answer.citations[0]
+    assert first.number == source_number
+    assert first.hit is mixed_hits[source_number - 1]
+    assert answer.text.startswith(quote)
+    assert f"[{source_number}]" in answer.text
+    assert answer.dropped_citations == ()
+    assert answer.timings["generate_s"] >= answer.timings["first_token_s"] >= 0
+
+
+def test_stream_then_finalize_equals_generate(mixed_hits):
+    gen = ExtractiveGenerator()
+    prompt = build_prompt("Where is the tower and when was it finished?", mixed_hits, vision=False)
+    deltas = list(gen.stream(prompt))
+    assert len(deltas) >= 1
+    streamed = finalize(prompt, "".join(deltas), generator=gen.name)
+    direct = gen.generate(prompt)
+    assert streamed.text == direct.text
+    assert [c.number for c in streamed.citations] == [c.number for c in direct.citations] == [1]
+    assert "finished in 1889 for the World's Fair [1]." in direct.text
+
+
+def test_at_most_two_sentences_per_source_and_three_overall(make_hit):
+    text = "Apples are red. Apples are sweet. Apples grow on trees. Apples keep well."
+    hits = [make_hit("a", "apples.md", Modality.TEXT, text), make_hit("b", "pears.md", Modality.TEXT, "Apples and pears.")]
+    answer = ExtractiveGenerator().generate(build_prompt("apples", hits, vision=False))
+    assert answer.text.count("[1]") == 2 and answer.text.count("[2]") == 1
+
+
+def test_image_only_question_lists_closest_sources(mixed_hits, jpeg_bytes):
+    prompt = build_prompt("", mixed_hits[2:5], vision=False, query_image=jpeg_bytes())
+    answer = ExtractiveGenerator().generate(prompt)
+    assert answer.text.splitlines() == [
+        "Closest matches:",
+        "- A grey cat sleeping on a red sofa. [1]",
+        "- The budget for next year is four million euros. [2]",
+        "- a man rides a bicycle along the river [3]",
+    ]
+    assert [c.hit.segment_id for c in answer.citations] == ["i1", "a1", "v1"]
+
+
+def test_no_match_says_so_and_no_sources_cites_nothing(mixed_hits):
+    answer = ExtractiveGenerator().generate(build_prompt("quantum chromodynamics", mixed_hits, vision=False))
+    assert answer.text.startswith("No source states this directly. The closest matches:")
+    assert answer.citations[0].number == 1
+    empty = ExtractiveGenerator().generate(build_prompt("anything", [], vision=False))
+    assert empty.text == "I found no indexed sources for this question." and empty.citations == ()
+
+
+def test_picture_without_text_is_listed_by_its_name(make_hit):
+    hits = [make_hit("i", "shop/red-sneaker.jpg", Modality.IMAGE, None, span=Span(), thumb=True)]
+    answer = ExtractiveGenerator().generate(build_prompt("", hits, vision=False))
+    assert "- shop/red-sneaker.jpg [1]" in answer.text

@@ -1,0 +1,202 @@
+"""Prompt assembly: numbering, exact part structure, budget trimming, image parts vs text fallbacks."""
+
+from __future__ import annotations
+
+import base64
+
+from mmrag.generate.prompt import (
+    IMAGE_TOKENS,
+    SYSTEM,
+    VISION_NOTE,
+    ImagePart,
+    TextPart,
+    approx_tokens,
+    build_prompt,
+    query_image_part,
+    sniff_image_mime,
+)
+from mmrag.types import Modality, Span
+
+
+def test_text_only_structure_is_exact(mixed_hits):
+    p = build_prompt("How tall is the Eiffel Tower?", mixed_hits[:2], vision=False)
+    assert p.parts == (
+        TextPart("Sources:\n"),
+        TextPart(
+            "[1] notes/tower.md (text)\n"
+            "The Eiffel Tower is 330 metres tall. It was finished in 1889 for the World's Fair.\n\n"
+        ),
+        TextPart("[2] report.pdf p. 3 (text)\nQuarterly revenue grew by 12 percent. Costs stayed flat (4).\n\n"),
+        TextPart("\nQuestion: How tall is the Eiffel Tower?\nAnswer:"),
+    )
+    assert p.system == SYSTEM
+    assert p.hits == tuple(mixed_hits[:2])
+    assert [i.number for i in p.items] == [1, 2]
+    assert p.numbers == frozenset({1, 2})
+    assert p.dropped == ()
+    assert p.as_text() == SYSTEM + "\n\n" + "".join(part.text for part in p.parts)
+    assert p.as_text().endswith("Question: How tall is the Eiffel Tower?\nAnswer:")
+    assert p.token_counter == "chars/4"
+    assert p.tokens == (
+        approx_tokens(SYSTEM) + approx_tokens("Sources:\n")
+        + approx_tokens("\nQuestion: How tall is the Eiffel Tower?\nAnswer:")
+        + sum(i.tokens for i in p.items)
+    )
+
+
+def test_numbers_are_consecutive_labels_carry_page_and_time(mixed_hits):
+    p = build_prompt("q", mixed_hits, vision=False)
+    headers = [item.text.split("\n", 1)[0] for item in p.items]
+    assert headers == [
+        "[1] notes/tower.md (text)",
+        "[2] report.pdf p. 3 (text)",
+        "[3] photos/cat.jpg (image, picture described by its text)",
+        "[4] talk.wav @ 01:02–01:16 (audio transcript)",
+        "[5] demo.mp4 @ 00:03–00:09 (video, picture described by its text)",
+    ]
+    assert p.hit_for(4) is mixed_hits[3]
+    assert p.hit_for(0) is None and p.hit_for(6) is None
+
+
+def test_vision_attaches_image_parts_after_their_block(mixed_hits, jpeg_bytes):
+    pics = {"i1": jpeg_bytes("red"), "v1": jpeg_bytes("blue")}
+    asked: list[str] = []
+
+    def thumbnail(segment_id: str):
+        asked.append(segment_id)
+        return pics.get(segment_id)
+
+    p = build_prompt("what is on the sofa?", mixed_hits, thumbnail=thumbnail, vision=True)
+    kinds = [(type(part).__name__, getattr(part, "number", None)) for part in p.parts]
+    assert kinds == [
+        ("TextPart", None), ("TextPart", None), ("TextPart", None),
+        ("TextPart", None), ("ImagePart", 3),
+        ("TextPart", None),
+        ("TextPart", None), ("ImagePart", 5),
+        ("TextPart", None),
+    ]
+    assert asked == ["i1", "v1"]  # only hits that have a thumbnail are asked
+    image = p.parts[4]
+    assert isinstance(image, ImagePart) and image.data == pics["i1"] and image.mime == "image/jpeg"
+    assert image.data_url() == "data:image/jpeg;base64," + base64.b64encode(pics["i1"]).decode()
+    assert p.parts[3] == TextPart("[3] photos/cat.jpg (image, picture attached)\nA grey cat sleeping on a red sofa.\n\n")
+    assert p.items[2].image == image
+    assert p.system == SYSTEM + VISION_NOTE
+    assert len(p.images) == 2
+    # the text rendering of a vision prompt still describes pictures by their text
+    assert "A grey cat sleeping on a red sofa." in p.user_text()
+
+
+def test_text_only_never_calls_thumbnail(mixed_hits):
+    def thumbnail(segment_id: str):
+        raise AssertionError("thumbnail must not be fetched for a text-only generator")
+
+    p = build_prompt("q", mixed_hits, thumbnail=thumbnail, vision=False)
+    assert p.images == () and p.system == SYSTEM
+
+
+def test_broken_or_non_image_thumbnail_falls_back_to_text(mixed_hits, make_hit):
+    def thumbnail(segment_id: str):
+        if segment_id == "i1":
+            raise OSError("disk gone")
+        return b"not an image at all"
+
+    p = build_prompt("q", mixed_hits, thumbnail=thumbnail, vision=True)
+    assert p.images == ()
+    assert p.items[2].text.startswith("[3] photos/cat.jpg (image, picture described by its text)\n")
+    assert p.system == SYSTEM  # no picture attached: no vision note
+
+    bare = make_hit("i9", "photos/sneaker.jpg", Modality.IMAGE, None, thumb=True)
+    p2 = build_prompt("q", [bare], vision=False)
+    assert p2.items[0].text == "[1] photos/sneaker.jpg (image)\n(no text description)\n\n"
+    assert p2.items[0].body == ""
+
+
+def test_budget_keeps_best_and_reports_what_it_dropped(make_hit):
+    long_text = " ".join(f"word{i}" for i in range(400))  # ~700 tokens
+    hits = [
+        make_hit("a", "a.md", Modality.TEXT, "Alpha is first. " * 10, score=0.9),
+        make_hit("b", "b.md", Modality.TEXT, long_text, score=0.8),
+        make_hit("c", "c.md", Modality.TEXT, "Gamma is third.", score=0.7),
+    ]
+    p = build_prompt("q", hits, budget=300, vision=False)
+    assert p.tokens <= 300
+    assert [i.hit.segment_id for i in p.items] == ["a", "b"]
+    assert p.items[1].truncated and p.items[1].body.endswith(" …")
+    assert p.items[1].body.startswith("word0 word1")
+    assert [(d.hit.segment_id, d.reason.split(" (")[0]) for d in p.dropped] == [("c", "over the token budget")]
+    # a budget too small for any source keeps none and says so
+    tiny = build_prompt("q", hits, budget=60, vision=False)
+    assert tiny.items == () and len(tiny.dropped) == 3
+    assert "(no sources found)" in tiny.user_text()
+
+
+def test_budget_counts_images_and_skips_to_smaller_later_hits(make_hit, jpeg_bytes):
+    hits = [
+        make_hit("img", "p.jpg", Modality.IMAGE, "a photo", thumb=True),
+        make_hit("t", "t.md", Modality.TEXT, "short text"),
+    ]
+    base = build_prompt("q", [], budget=10_000, vision=True).tokens
+    budget = base + IMAGE_TOKENS // 2 + 40
+    p = build_prompt("q", hits, thumbnail=lambda s: jpeg_bytes(), budget=budget, vision=True)
+    assert [i.hit.segment_id for i in p.items] == ["t"]
+    assert p.items[0].number == 1  # numbers stay consecutive after a drop
+    assert p.dropped[0].hit.segment_id == "img"
+    # the same hits fit when the generator cannot see images (no image cost)
+    p2 = build_prompt("q", hits, thumbnail=lambda s: jpeg_bytes(), budget=budget, vision=False)
+    assert [i.hit.segment_id for i in p2.items] == ["img", "t"]
+
+
+def test_duplicates_and_empty_text_hits_are_dropped_with_reasons(make_hit):
+    hits = [
+        make_hit("a", "a.md", Modality.TEXT, "Alpha."),
+        make_hit("a", "a.md", Modality.TEXT, "Alpha."),
+        make_hit("e", "e.md", Modality.TEXT, "   \x00  "),
+    ]
+    p = build_prompt("q", hits, vision=False)
+    assert [i.hit.segment_id for i in p.items] == ["a"]
+    assert [d.reason for d in p.dropped] == ["duplicate of an earlier source", "no text to show"]
+
+
+def test_source_reference_marks_cannot_pose_as_citations(make_hit):
+    p = build_prompt("q", [make_hit("a", "paper.pdf", Modality.TEXT, "As shown in [2] and [3, 4-5].")], vision=False)
+    assert p.items[0].body == "As shown in (2) and (3, 4-5)."
+
+
+def test_query_image_attached_for_vision_and_noted_for_text(mixed_hits, jpeg_bytes, tmp_path):
+    photo = jpeg_bytes("green")
+    p = build_prompt("", mixed_hits[2:3], vision=True, query_image=photo, thumbnail=lambda s: None)
+    assert p.query_image is not None and p.query_image.number == 0
+    assert p.parts[-2] == p.query_image and p.parts[-1].text.endswith(
+        "Question: What do the sources say about the item in the picture?\nAnswer:"
+    )
+    text_only = build_prompt("where can I buy this?", mixed_hits[2:3], vision=False, query_image=photo)
+    assert text_only.images == ()
+    assert "picture the generator cannot see" in text_only.user_text()
+    # a path and a PIL image work too; garbage is ignored rather than failing the answer
+    path = tmp_path / "q.jpg"
+    path.write_bytes(photo)
+    assert query_image_part(str(path)).data == photo
+    from PIL import Image
+
+    pil = query_image_part(Image.new("RGB", (1000, 500), "white"))
+    assert pil.mime == "image/jpeg" and sniff_image_mime(pil.data) == "image/jpeg"
+    assert query_image_part(b"garbage") is None
+    assert query_image_part(tmp_path / "missing.jpg") is None
+
+
+def test_custom_token_counter_is_used_and_named(mixed_hits):
+    def words(text: str) -> int:
+        return len(text.split())
+
+    p = build_prompt("q", mixed_hits, vision=False, count_tokens=words)
+    assert p.token_counter == "words"
+    assert p.items[0].tokens == words(p.items[0].text.split("\n", 1)[0] + "\n" + "\n\n") + words(p.items[0].body)
+
+
+def test_sniff_image_mime():
+    assert sniff_image_mime(b"\x89PNG\r\n\x1a\n....") == "image/png"
+    assert sniff_image_mime(b"RIFF\x00\x00\x00\x00WEBPVP8 ") == "image/webp"
+    assert sniff_image_mime(b"GIF89a...") == "image/gif"
+    assert sniff_image_mime(b"<svg") is None
+    assert Span().label() == ""
