@@ -1,0 +1,170 @@
+"""End to end through Engine with the real offline space (MiniLM + OCR) and a real LanceDB folder."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+import mmrag
+from mmrag.config import load_config
+from mmrag.errors import FilterError, MmragError, QueryError, SpaceMismatch
+from mmrag.ingest.pipeline import AddEvent
+
+NOTES = {
+    "volcano.md": "# Volcanoes\n\nMagma rises through the crust and erupts as lava, ash and gas from the crater.",
+    "bread.txt": "To bake sourdough bread, feed the starter, mix flour and water, let the dough rise overnight, then bake it hot.",
+    "football.md": "The striker scored twice in the second half and the team won the league title on goal difference.",
+    "tax.txt": "Quarterly budget review: travel spending exceeded the plan, so the finance team froze new hires.",
+}
+
+
+def _cfg(index: Path, **over: object) -> mmrag.Config:
+    base = {"index": str(index), "space.name": "minilm"}
+    base.update({k: v for k, v in over.items()})
+    return load_config(base, environ={})
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from tests.conftest import package_file
+
+    root = tmp_path_factory.mktemp("corpus")
+    for name, text in NOTES.items():
+        (root / name).write_text(text, encoding="utf-8")
+    shutil.copyfile(package_file("skimage", "data/text.png"), root / "scan.png")
+    shutil.copyfile(package_file("skimage", "data/chelsea.png"), root / "tabby-cat.png")
+    (root / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 40)  # PNG magic, corrupt body
+    (root / "empty.txt").write_bytes(b"")
+    return root
+
+
+@pytest.fixture(scope="module")
+def engine(corpus: Path, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    index = tmp_path_factory.mktemp("idx") / "index"
+    eng = mmrag.Engine.open(str(index), _cfg(index))
+    report = eng.add([corpus])
+    eng.report = report  # type: ignore[attr-defined]
+    yield eng
+    eng.close()
+
+
+def test_add_reports_per_file_and_bad_files_do_not_stop_the_batch(engine, corpus: Path) -> None:  # type: ignore[no-untyped-def]
+    report = engine.report
+    failed = {Path(s).name: reason for s, reason in report.failed}
+    assert set(failed) == {"broken.png", "empty.txt"}
+    assert "empty" in failed["empty.txt"].lower()
+    assert {Path(s).name for s in report.added} == set(NOTES) | {"scan.png", "tabby-cat.png"}
+    assert report.segments >= len(NOTES) + 2
+    assert len(engine.sources()) == len(NOTES) + 2
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("lava coming out of a mountain", "volcano.md"),
+        ("how do I make a loaf at home", "bread.txt"),
+        ("who won the soccer championship", "football.md"),
+        ("what did finance decide about the budget", "tax.txt"),
+    ],
+)
+def test_paraphrased_text_queries_rank_the_right_note_first(engine, query: str, expected: str) -> None:  # type: ignore[no-untyped-def]
+    hits = engine.search(query, k=3)
+    assert Path(hits[0].source).name == expected
+    assert hits[0].score > hits[-1].score
+
+
+def test_image_found_through_its_ocr_text_and_name(engine) -> None:  # type: ignore[no-untyped-def]
+    hits = engine.search("tabby cat", k=3, modality="image")
+    assert hits and all(h.modality.value == "image" for h in hits)
+    assert Path(hits[0].source).name == "tabby-cat.png"
+    assert hits[0].has_thumbnail and engine.thumbnail(hits[0].segment_id)[:2] == b"\xff\xd8"  # JPEG
+    ocr_hits = engine.search("image processing", k=2, modality="image")  # words printed in skimage text.png
+    assert Path(ocr_hits[0].source).name == "scan.png"
+
+
+def test_where_filter_and_modality(engine) -> None:  # type: ignore[no-untyped-def]
+    hits = engine.search("anything at all", k=10, where="source LIKE '%bread%'")
+    assert hits and {Path(h.source).name for h in hits} == {"bread.txt"}
+    with pytest.raises(FilterError):
+        engine.search("x", where="nonsense_column = 3")
+    with pytest.raises(QueryError, match="unknown modality"):
+        engine.search("x", modality="smell")
+
+
+def test_calibrated_scores_are_comparable_across_modalities(engine) -> None:  # type: ignore[no-untyped-def]
+    hits = engine.search("sourdough starter and flour", k=8)
+    scores = [h.score for h in hits]
+    assert scores == sorted(scores, reverse=True)
+    assert Path(hits[0].source).name == "bread.txt"
+    assert hits[0].score > 3.0  # a real match stands several background deviations out
+
+
+def test_readd_is_noop_change_replaces_remove_deletes(corpus: Path, tmp_path: Path) -> None:
+    index = tmp_path / "idx"
+    work = tmp_path / "work"
+    shutil.copytree(corpus, work)
+    (work / "broken.png").unlink()
+    (work / "empty.txt").unlink()
+    eng = mmrag.Engine.open(str(index), _cfg(index, **{"ingest.ocr": False}))
+    first = eng.add([work])
+    rows = eng.store.count()
+    again = eng.add([work])
+    assert len(again.unchanged) == len(first.added) and not again.added and not again.replaced
+    assert eng.store.count() == rows
+
+    (work / "volcano.md").write_text("Glaciers carve valleys as the ice slowly flows downhill.", encoding="utf-8")
+    changed = eng.add([work])
+    assert [Path(s).name for s in changed.replaced] == ["volcano.md"]
+    top = eng.search("ice flowing down a valley", k=1)[0]
+    assert Path(top.source).name == "volcano.md" and "Glaciers" in (top.text or "")
+    assert not eng.search("magma and crater", k=10, where=f"source = '{work / 'volcano.md'}' AND text LIKE '%Magma%'")
+
+    removed = eng.remove([work / "bread.txt"])
+    assert [Path(s).name for s in removed] == ["bread.txt"]
+    assert all(Path(h.source).name != "bread.txt" for h in eng.search("sourdough bread", k=10))
+    assert len(eng.sources()) == len(first.added) - 1
+    eng.close()
+
+
+def test_reopen_remembers_space_and_refuses_another(engine, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    location = engine.config.index
+    reopened = mmrag.Engine.open(location, load_config({"index": location}, environ={}))
+    assert reopened.info().space is not None and reopened.info().space.name == "minilm"
+    assert Path(reopened.search("lava", k=1)[0].source).name == "volcano.md"
+    reopened.close()
+    with pytest.raises(SpaceMismatch, match="built with space 'minilm'"):
+        mmrag.Engine.open(location, load_config({"index": location, "space.name": "clip"}, environ={}))
+
+
+def test_interrupt_leaves_complete_files_and_resumes(tmp_path: Path) -> None:
+    src = tmp_path / "many"
+    src.mkdir()
+    for i in range(6):
+        (src / f"note{i}.txt").write_text(f"Note number {i} about topic {i} " * 5, encoding="utf-8")
+    index = tmp_path / "idx"
+    eng = mmrag.Engine.open(str(index), _cfg(index, **{"space.batch_size": 1}))
+    settled: list[str] = []
+
+    def stop_after_two(event: AddEvent) -> None:
+        if event.kind == "file":
+            settled.append(event.path)
+            if len(settled) == 2:
+                raise KeyboardInterrupt
+
+    report = eng.add([src], progress=stop_after_two)
+    assert report.interrupted
+    stored = {s.source: s.segments for s in eng.sources()}
+    assert 1 <= len(stored) < 6
+    assert all(n >= 1 for n in stored.values())  # no half-written file
+    resumed = eng.add([src])
+    assert not resumed.interrupted
+    assert set(resumed.unchanged) == set(stored)
+    assert len(eng.sources()) == 6
+    eng.close()
+
+
+def test_search_on_missing_index_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(MmragError, match="no mmrag index"):
+        mmrag.Engine.open(str(tmp_path / "nothing"), _cfg(tmp_path / "nothing"), create=False)
