@@ -1,0 +1,277 @@
+"""PDF documents with pypdfium2 (Apache/BSD; no AGPL library): pages, figures, scans.
+
+Per page (one page in memory at a time):
+
+- its text layer, chunked (``chunking.chunk_text``) into ``Modality.TEXT``
+  segments with ``Span(page=n, start, end)`` (offsets into that page's text);
+  the page's first segment carries a JPEG thumbnail of the rendered page;
+- embedded images at least ``pdf_min_figure_px`` on both sides become
+  ``Modality.IMAGE`` segments (``meta = {"figure": "k", "part": "fig-k"}``,
+  numbered through the document); their ``text`` is the caption found just
+  below or above the figure (else a snippet of the page text). An image drawn
+  again on later pages (a logo) is kept once;
+- a page without a text layer is rendered and OCR'd (RapidOCR, when
+  ``ingest.ocr``): a scanned page becomes text segments (``meta["ocr"]``), and
+  its full-page scan is not also indexed as a figure;
+- a page with no text and no images but with drawings (a vector chart) is
+  indexed as one picture of the whole page (``meta["figure"] = "page"``).
+
+Encrypted, corrupt and empty PDFs raise ``IngestError``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import threading
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+
+from mmrag.config import IngestConfig
+from mmrag.errors import IngestError, MissingDependency
+from mmrag.ingest.chunking import chunk_text
+from mmrag.ingest.image import MAX_SIDE, filename_words, make_thumbnail, to_rgb
+from mmrag.ingest.speech import check_file
+from mmrag.types import Modality, Segment, Span
+
+log = logging.getLogger(__name__)
+
+MIN_TEXT_CHARS = 20  # a page with less text than this is treated as having no text layer
+OCR_SCALE = 2.0  # render scans at 144 dpi for OCR
+MAX_RENDER_SIDE = 2400  # px; guards against absurd page sizes
+CAPTION_BAND = 72.0  # points (1 inch) above/below a figure searched for its caption
+_CAPTION = re.compile(r"^\s*(fig(ure)?|table|chart|plate|abb(ildung)?)\.?\s*\d", re.IGNORECASE)
+_lock = threading.Lock()  # pdfium is not thread-safe
+
+
+def _pdfium() -> Any:
+    try:
+        import pypdfium2 as pdfium
+    except ImportError:
+        raise MissingDependency("pypdfium2", "pdf", "'pdf'") from None
+    return pdfium
+
+
+def clean_text(text: str) -> str:
+    """Normalise pdfium text: CRLF to LF, drop NULs/soft hyphens, join hyphenated line breaks. Pure."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "").replace("\u00ad", "")
+    text = text.replace("\ufffe", "").replace("\x02", "")
+    text = re.sub(r"(\w)-\n(\w)", r"\1\2", text)
+    return re.sub(r"[ \t]+\n", "\n", text).strip()
+
+
+def pick_caption(below: str, above: str, page_text: str, limit: int = 400) -> str:
+    """The figure's caption: a 'Figure N' line near it wins, then text just below, then above,
+    then the start of the page text. Pure."""
+    for band in (below, above):
+        for line in band.splitlines():
+            if _CAPTION.match(line):
+                i = band.index(line)
+                return " ".join(band[i:].split())[:limit]
+    for band in (below, above, page_text):
+        words = " ".join(band.split())
+        if len(words) >= 3:
+            return words[:limit]
+    return ""
+
+
+def _render(page: Any, scale: float) -> Any:
+    w, h = page.get_size()
+    scale = min(scale, MAX_RENDER_SIDE / max(w, h, 1.0))
+    return to_rgb(page.render(scale=scale).to_pil())
+
+
+def _shrink(img: Any) -> Any:
+    if max(img.size) > MAX_SIDE:
+        img = img.copy()
+        img.thumbnail((MAX_SIDE, MAX_SIDE))
+    return img
+
+
+def _fingerprint(img: Any) -> str:
+    small = np.asarray(img.convert("L").resize((16, 16)), dtype=np.uint8) // 16
+    return hashlib.blake2b(small.tobytes() + repr(img.size).encode(), digest_size=8).hexdigest()
+
+
+class PdfLoader:
+    """Loader for the ``pdf`` kind."""
+
+    kinds: tuple[str, ...] = ("pdf",)
+
+    def load(self, path: Path, config: IngestConfig) -> Iterator[Segment]:
+        path = Path(path)
+        source = str(path)
+        check_file(path, config.max_file_mb)
+        pdfium = _pdfium()
+        with _lock:
+            try:
+                doc = pdfium.PdfDocument(str(path))
+            except pdfium.PdfiumError as exc:
+                msg = str(exc).lower()
+                if "password" in msg or "security" in msg:
+                    raise IngestError(
+                        source, "is password-protected or encrypted; save a decrypted copy (e.g. qpdf --decrypt) and add that"
+                    ) from None
+                raise IngestError(source, f"not a readable PDF ({exc}); it may be truncated or corrupt") from None
+            n_pages = len(doc)
+        if n_pages == 0:
+            doc.close()
+            raise IngestError(source, "the PDF has no pages")
+        seen: set[str] = set()
+        state = {"figure": 0}
+        words = filename_words(path.name)
+        try:
+            for index in range(n_pages):
+                with _lock:
+                    try:
+                        segs = self._page(doc, index, source, config, seen, state, words)
+                    except pdfium.PdfiumError as exc:
+                        log.warning("%s: page %d skipped: %s", source, index + 1, exc)
+                        continue
+                yield from segs
+        finally:
+            with _lock:
+                doc.close()
+
+    def _page(
+        self,
+        doc: Any,
+        index: int,
+        source: str,
+        config: IngestConfig,
+        seen: set[str],
+        state: dict[str, int],
+        words: str,
+    ) -> list[Segment]:
+        import pypdfium2.raw as pdfium_c
+
+        pno = index + 1
+        page = doc[index]
+        try:
+            textpage = page.get_textpage()
+            text = clean_text(textpage.get_text_range())
+            page_w, page_h = page.get_size()
+            has_layer = len(text) >= MIN_TEXT_CHARS
+            view = _render(page, config.pdf_render_dpi / 72.0)
+            thumb = make_thumbnail(view, config.thumbnail_px)
+            out: list[Segment] = []
+            meta: dict[str, str] = {}
+            ocr_done = False
+            if not has_layer and config.ocr:
+                ocr = self._ocr(page)
+                if len(ocr) >= MIN_TEXT_CHARS:
+                    text, ocr_done = ocr, True
+                    meta["ocr"] = "yes"
+            if has_layer or ocr_done:
+                for k, chunk in enumerate(chunk_text(text, config.chunk_words, config.chunk_overlap)):
+                    out.append(
+                        Segment(
+                            source=source,
+                            modality=Modality.TEXT,
+                            span=Span(page=pno, start=chunk.start, end=chunk.end),
+                            text=chunk.text,
+                            thumbnail=thumb if k == 0 else None,
+                            meta=dict(meta),
+                        )
+                    )
+            n_images = 0
+            for obj in page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_IMAGE], max_depth=4):
+                n_images += 1
+                fig = self._figure(obj, page, textpage, text, config, (page_w, page_h), ocr_done)
+                if fig is None:
+                    continue
+                img, caption = fig
+                key = _fingerprint(img)
+                if key in seen:
+                    continue
+                seen.add(key)
+                state["figure"] += 1
+                k = state["figure"]
+                out.append(
+                    Segment(
+                        source=source,
+                        modality=Modality.IMAGE,
+                        span=Span(page=pno),
+                        text=caption or f"figure {k} {words}".strip(),
+                        image=_shrink(img),
+                        thumbnail=make_thumbnail(img, config.thumbnail_px),
+                        meta={"figure": str(k), "part": f"fig-{k}"},
+                    )
+                )
+            if not out and n_images == 0 and self._has_drawing(page, view):
+                out.append(
+                    Segment(
+                        source=source,
+                        modality=Modality.IMAGE,
+                        span=Span(page=pno),
+                        text=" ".join(text.split())[:400] or f"page {pno} {words}".strip(),
+                        image=_shrink(_render(page, 2.0)),
+                        thumbnail=thumb,
+                        meta={"figure": "page", "part": "page"},
+                    )
+                )
+            textpage.close()
+            return out
+        finally:
+            page.close()
+
+    def _ocr(self, page: Any) -> str:
+        try:
+            from mmrag.ingest.ocr import ocr_text
+        except ImportError:  # pragma: no cover - the OCR module or its engine is missing
+            return ""
+        try:
+            return clean_text(ocr_text(_render(page, OCR_SCALE)))
+        except MissingDependency:
+            log.warning("OCR is not available (rapidocr-onnxruntime missing); scanned pages stay unindexed")
+            return ""
+
+    def _figure(
+        self,
+        obj: Any,
+        page: Any,
+        textpage: Any,
+        page_text: str,
+        config: IngestConfig,
+        page_size: tuple[float, float],
+        ocr_done: bool,
+    ) -> tuple[Any, str] | None:
+        pdfium = _pdfium()
+        try:
+            px_w, px_h = obj.get_px_size()
+        except (pdfium.PdfiumError, AttributeError):
+            return None
+        if min(px_w, px_h) < config.pdf_min_figure_px:
+            return None
+        left, bottom, right, top = obj.get_bounds()
+        area = max(0.0, right - left) * max(0.0, top - bottom)
+        if ocr_done and area >= 0.5 * page_size[0] * page_size[1]:
+            return None  # the scan of a page whose text was OCR'd
+        if max(px_w, px_h) > 8000 or px_w * px_h > config.max_image_pixels:
+            log.warning("figure of %dx%d px skipped (too large)", px_w, px_h)
+            return None
+        try:
+            img = obj.get_bitmap(render=True).to_pil()
+        except pdfium.PdfiumError:
+            try:
+                img = obj.get_bitmap(render=False).to_pil()
+            except pdfium.PdfiumError:
+                return None
+        img = to_rgb(img)
+        if img.width < 2 or img.height < 2:
+            return None
+        below = clean_text(textpage.get_text_bounded(left, max(0.0, bottom - CAPTION_BAND), right, bottom))
+        above = clean_text(textpage.get_text_bounded(left, top, right, min(page_size[1], top + CAPTION_BAND)))
+        return img, pick_caption(below, above, page_text)
+
+    def _has_drawing(self, page: Any, view: Any) -> bool:
+        import pypdfium2.raw as pdfium_c
+
+        paths = sum(1 for _ in page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_PATH], max_depth=4))
+        return paths > 0 and float(np.asarray(view.convert("L"), dtype=np.float32).std()) > 2.0
+
+
+__all__ = ["PdfLoader", "clean_text", "pick_caption"]
