@@ -9,6 +9,9 @@ under the ``mmrag.generator`` entry point group) has:
 - ``stream(prompt) -> Iterator[str]``: the same text as deltas. The engine
   joins them and calls ``finalize(prompt, full_text)`` (citations.py).
 
+``StopTrimmer`` / ``cut_at_stop`` cut a completion at its stop strings on the
+client side (some servers return the stop string, some don't).
+
 Backends that only stream can subclass ``StreamingGenerator``, which makes
 ``generate`` from ``stream`` and records ``first_token_s`` / ``generate_s``.
 """
@@ -59,4 +62,41 @@ class StreamingGenerator:
         return finalize(prompt, "".join(chunks), generator=self.name, timings=timings)
 
 
-__all__ = ["Generator", "StreamingGenerator"]
+class StopTrimmer:
+    """Holds back text that may start a stop string; cuts the stream at the first stop string."""
+
+    def __init__(self, stops: tuple[str, ...]) -> None:
+        self.stops = stops
+        self.buffer = ""
+        self.done = False
+
+    def feed(self, delta: str) -> str:
+        if self.done:
+            return ""
+        self.buffer += delta
+        cut = min((i for i in (self.buffer.find(s) for s in self.stops) if i >= 0), default=-1)
+        if cut >= 0:
+            out, self.buffer, self.done = self.buffer[:cut], "", True
+            return out
+        hold = 0
+        for stop in self.stops:
+            for n in range(min(len(stop) - 1, len(self.buffer)), 0, -1):
+                if self.buffer.endswith(stop[:n]):
+                    hold = max(hold, n)
+                    break
+        out = self.buffer[: len(self.buffer) - hold]
+        self.buffer = self.buffer[len(out) :]
+        return out
+
+    def finish(self) -> str:
+        out, self.buffer = ("" if self.done else self.buffer), ""
+        return out
+
+
+def cut_at_stop(text: str, stops: tuple[str, ...] | list[str]) -> str:
+    """``text`` up to its first stop string (servers differ on whether they strip it)."""
+    cut = min((i for i in (text.find(s) for s in stops) if i >= 0), default=-1)
+    return text if cut < 0 else text[:cut]
+
+
+__all__ = ["Generator", "StopTrimmer", "StreamingGenerator", "cut_at_stop"]

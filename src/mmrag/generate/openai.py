@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 
 from mmrag.config import Config, GenerateConfig
 from mmrag.errors import ConfigError, GenerationError, MissingDependency
-from mmrag.generate.base import StreamingGenerator
+from mmrag.generate.base import StopTrimmer, StreamingGenerator, cut_at_stop
 from mmrag.generate.citations import finalize
 from mmrag.generate.prompt import ImagePart, Prompt, TextPart
 from mmrag.types import Answer
@@ -235,7 +235,7 @@ class OpenAIGenerator(StreamingGenerator):
     def generate(self, prompt: Prompt) -> Answer:
         t0 = time.perf_counter()
         response = self._request("POST", "/chat/completions", self._payload(prompt, stream=False))
-        text = _message_text(_json(response, self.base_url), self.base_url)
+        text = cut_at_stop(_message_text(_json(response, self.base_url), self.base_url), STOP)
         total = time.perf_counter() - t0
         timings = {"generate_s": total, "first_token_s": total}
         return finalize(prompt, text, generator=self.name, timings=timings)
@@ -243,6 +243,7 @@ class OpenAIGenerator(StreamingGenerator):
     def stream(self, prompt: Prompt) -> Iterator[str]:
         response = self._request("POST", "/chat/completions", self._payload(prompt, stream=True), stream=True)
         received = 0
+        trimmer = StopTrimmer(tuple(STOP))
         try:
             for line in response.iter_lines():
                 line = line.strip()
@@ -259,9 +260,15 @@ class OpenAIGenerator(StreamingGenerator):
                         "Is generate.base_url an OpenAI-compatible server?"
                     ) from None
                 delta = _delta_text(event, self.base_url)
-                if delta:
-                    received += len(delta)
-                    yield delta
+                received += len(delta)
+                out = trimmer.feed(delta)
+                if out:
+                    yield out
+                if trimmer.done:
+                    break
+            rest = trimmer.finish()
+            if rest:
+                yield rest
         except self._httpx.HTTPError as exc:
             raise GenerationError(
                 f"the stream from {self.base_url} broke after {received} characters ({exc}). "
