@@ -1,0 +1,171 @@
+"""Tell a file's kind from its first bytes (pure; no file access).
+
+Magic numbers come first (own checks for what ``filetype`` cannot split,
+then ``filetype``), then a text check (BOMs, UTF-8, latin-1 without control
+codes) with ``<svg``/HTML roots told apart from other text. The extension
+only breaks ties. ``sources.sniff`` wraps this for files.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+
+import filetype
+
+SNIFF_BYTES = 8192
+_NOT_INDEXED = "not a type mmrag indexes (text, html, image, svg, pdf, audio, video)"
+_BOMS = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")
+_IMAGE_MIMES = {"jpeg", "png", "apng", "gif", "webp", "tiff", "bmp", "x-icon"}
+_MP4_AUDIO_BRANDS = {b"M4A ", b"M4B ", b"M4P ", b"F4A ", b"F4B "}
+_HTML_TAGS = {
+    "html",
+    "head",
+    "body",
+    "meta",
+    "title",
+    "div",
+    "p",
+    "span",
+    "a",
+    "table",
+    "h1",
+    "h2",
+    "h3",
+    "ul",
+    "ol",
+    "script",
+    "style",
+    "link",
+    "section",
+    "article",
+    "header",
+    "nav",
+    "main",
+}
+_FIRST_TAG = re.compile(r"\s*<([A-Za-z_][\w.:-]*)")
+_PROLOG = re.compile(
+    r"\s*(<\?.*?\?>|<!--.*?-->|<!doctype[^>]*>|<!\[cdata\[.*?\]\]>)", re.DOTALL | re.IGNORECASE
+)
+
+
+def sniff_head(head: bytes, ext: str = "") -> tuple[str | None, str]:
+    """Kind from a file's first bytes; ``ext`` (``".txt"``) only breaks ties.
+
+    Returns ``(kind, "")`` or ``(None, reason)``. ``"av?"`` means an MP4 /
+    Matroska container whose audio-or-video answer needs the file (see ``sniff``).
+    """
+    ext = ext.lower()
+    if not head:
+        return None, "the file is empty (0 bytes): nothing to index"
+    if head.startswith(_BOMS):
+        text = _decode_head(head)
+        if text is not None:
+            return _text_kind(text, ext), ""
+    kind = _magic(head, ext)
+    if kind is not None:
+        return kind
+    try:
+        guess = filetype.guess(head)
+    except Exception:  # noqa: BLE001 - a matcher choking on odd bytes is "no guess"
+        guess = None
+    if guess is not None and guess.mime not in ("application/rtf", "application/postscript"):
+        family, _, sub = guess.mime.partition("/")
+        if guess.mime == "application/pdf":
+            return "pdf", ""
+        if family == "image":
+            if sub in _IMAGE_MIMES:
+                return "image", ""
+            return None, f"{guess.extension.upper()} images are not supported; convert to PNG or JPEG"
+        if family == "audio" and sub != "midi":
+            return "audio", ""
+        if family == "video":
+            return "video", ""
+        return None, f"{guess.extension} content ({guess.mime}) is {_NOT_INDEXED}"
+    text = _decode_head(head)
+    if text is not None:
+        return _text_kind(text, ext), ""
+    return None, f"unknown binary content is {_NOT_INDEXED}"
+
+
+def _magic(head: bytes, ext: str) -> tuple[str | None, str] | None:
+    """Own checks for what ``filetype`` gets wrong or cannot split."""
+    if head.lstrip()[:5] == b"%PDF-" or (ext == ".pdf" and b"%PDF-" in head[:1024]):
+        return "pdf", ""
+    if head[:2] == b"\x1f\x8b" and ext == ".svgz":
+        return "svg", ""
+    if head[4:8] == b"ftyp":
+        brand = head[8:12]
+        if brand in _MP4_AUDIO_BRANDS:
+            return "audio", ""
+        if brand in (b"heic", b"heix", b"mif1", b"msf1", b"avif", b"avis"):
+            return None, "HEIC/AVIF images are not supported; convert to PNG or JPEG"
+        return ("video", "") if brand == b"qt  " else ("av?", "")
+    if head[:4] == b"\x1a\x45\xdf\xa3":  # EBML: Matroska / WebM
+        return "av?", ""
+    if head[:4] == b"OggS":
+        return ("video", "") if b"\x80theora" in head else ("audio", "")
+    if head[:4] == b"RIFF":
+        fourcc = head[8:12]
+        if fourcc == b"WAVE":
+            return "audio", ""
+        if fourcc == b"AVI ":
+            return "video", ""
+    return None
+
+
+def _decode_head(head: bytes) -> str | None:
+    """The head as text if it looks like text (no NULs, few control codes)."""
+    for bom, codec in ((b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be")):
+        if head.startswith(bom) and not head.startswith(b"\xff\xfe\x00\x00"):
+            body = head[2 : 2 + (len(head) - 2) // 2 * 2]
+            try:
+                text = codecs.getincrementaldecoder(codec)().decode(body, final=False)
+            except UnicodeDecodeError:
+                return None
+            return text if _mostly_printable(text) else None
+    if b"\x00" in head:
+        return None
+    try:
+        text = codecs.getincrementaldecoder("utf-8-sig")().decode(head, final=False)
+    except UnicodeDecodeError:
+        text = head.decode("latin-1")
+    return text if _mostly_printable(text) else None
+
+
+def _mostly_printable(text: str) -> bool:
+    if not text:
+        return False
+    bad = sum(1 for ch in text if (ord(ch) < 32 and ch not in "\t\n\r\f\b\x1b") or ch == "\x7f")
+    return bad <= len(text) // 100
+
+
+def _text_kind(text: str, ext: str) -> str:
+    """``svg``, ``html`` or ``text`` for content already known to be text."""
+    s = text.lstrip("\ufeff \t\r\n")[:4096]
+    if not s.startswith("<"):
+        return "html" if ext in (".html", ".htm", ".xhtml") and "</" in s.lower() else "text"
+    low = s.lower()
+    pos = 0
+    while True:
+        m = _PROLOG.match(low, pos)
+        if not m:
+            break
+        if m.group(1).startswith("<!doctype html"):
+            return "html"
+        pos = m.end()
+    tag = _FIRST_TAG.match(low, pos)
+    if tag is not None:
+        name = tag.group(1).rsplit(":", 1)[-1]
+        if name == "svg":
+            return "svg"
+        if name in _HTML_TAGS:
+            return "html"
+    if ext == ".svg" and "<svg" in low:
+        return "svg"
+    if ext in (".html", ".htm", ".xhtml"):
+        return "html"
+    return "text"
+
+
+__all__ = ["SNIFF_BYTES", "sniff_head"]

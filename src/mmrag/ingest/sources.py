@@ -1,0 +1,308 @@
+"""Find files, tell their kind by content, hash them.
+
+``walk`` turns user paths (files and folders) into a deterministic stream of
+file paths, reporting a missing path or an unreadable folder as a
+``WalkFailure`` item instead of raising. ``sniff`` names a file's kind from
+its first bytes (magic numbers first, the extension only breaks ties).
+``inspect_file`` puts both together with the size limit and the content hash
+into a ``SourceFile``; ``scan`` does it for a whole batch.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import stat
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from mmrag.config import IngestConfig
+from mmrag.errors import IngestError, UnsupportedFile
+from mmrag.ingest.sniffing import SNIFF_BYTES, sniff_head
+
+KINDS = ("text", "html", "image", "svg", "pdf", "audio", "video")
+HASH_BLOCK = 1 << 20  # 1 MB
+
+_AV_AUDIO_EXTS = {".m4a", ".m4b", ".m4p", ".aac", ".weba", ".mka", ".oga", ".opus", ".ogg"}
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """A file ready for a loader: where it is, what it is, how big, its content hash."""
+
+    path: Path
+    kind: str
+    size: int
+    hash: str
+
+
+@dataclass(frozen=True)
+class WalkFailure:
+    """A path that could not be walked or inspected, and why (cause and fix)."""
+
+    path: Path
+    reason: str
+
+
+# ---------------------------------------------------------------- walking
+
+
+def walk(
+    paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
+    config: IngestConfig,
+    exclude: Iterable[str | os.PathLike[str]] = (),
+) -> Iterator[Path | WalkFailure]:
+    """Yield every file under ``paths`` (files and folders, recursively).
+
+    Order is deterministic: arguments in the given order, folder entries sorted
+    by name. Hidden entries (``.name``) are skipped unless
+    ``config.include_hidden``; symlinks inside folders are not followed unless
+    ``config.follow_symlinks`` (folder loops are detected either way). Paths
+    given explicitly are always taken, even if hidden or a symlink. Anything at
+    or below an ``exclude`` path (e.g. the index folder) is skipped. Problems
+    are yielded as ``WalkFailure`` items; nothing is raised for one bad path.
+    """
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]
+    excluded = {_dev_ino(Path(p)) for p in exclude} - {None}
+    seen_files: set[str] = set()
+    for raw in paths:
+        root = Path(raw)
+        bad_name = _name_problem(root)
+        if bad_name:
+            yield WalkFailure(root, bad_name)
+            continue
+        try:
+            st = root.stat()  # explicit arguments are followed even if symlinks
+        except FileNotFoundError:
+            yield WalkFailure(root, "no such file or folder; check the path")
+            continue
+        except PermissionError:
+            yield WalkFailure(root, "permission denied; fix the permissions or leave it out")
+            continue
+        except OSError as exc:
+            yield WalkFailure(root, f"cannot read ({exc.strerror or exc}); check the path")
+            continue
+        if (st.st_dev, st.st_ino) in excluded:
+            continue
+        if stat.S_ISDIR(st.st_mode):
+            yield from _walk_dir(root, st, config, excluded, seen_files)
+        elif stat.S_ISREG(st.st_mode):
+            if _first_time(root, seen_files):
+                yield root
+        else:
+            yield WalkFailure(root, "not a regular file (device, pipe or socket); give a file or a folder")
+
+
+def _walk_dir(
+    root: Path,
+    root_st: os.stat_result,
+    config: IngestConfig,
+    excluded: set[tuple[int, int] | None],
+    seen_files: set[str],
+) -> Iterator[Path | WalkFailure]:
+    # Depth-first; each real folder (dev, inode) is entered once, so symlink
+    # loops and symlink diamonds cannot make the walk loop or blow up.
+    visited = {(root_st.st_dev, root_st.st_ino)}
+    stack = [root]
+    while stack:
+        folder = stack.pop()
+        try:
+            with os.scandir(folder) as it:
+                entries = sorted(it, key=lambda e: e.name)
+        except PermissionError:
+            yield WalkFailure(
+                folder, "permission denied listing this folder; fix the permissions or exclude it"
+            )
+            continue
+        except OSError as exc:
+            yield WalkFailure(folder, f"cannot list folder ({exc.strerror or exc}); check it or exclude it")
+            continue
+        subdirs: list[Path] = []
+        for entry in entries:
+            path = Path(entry.path)
+            if entry.name.startswith(".") and not config.include_hidden:
+                continue
+            bad_name = _name_problem(path)
+            if bad_name:
+                yield WalkFailure(path, bad_name)
+                continue
+            try:
+                if entry.is_symlink() and not config.follow_symlinks:
+                    continue
+                st = entry.stat(follow_symlinks=True)
+            except FileNotFoundError:
+                yield WalkFailure(path, "broken symlink: its target does not exist; fix or remove the link")
+                continue
+            except OSError as exc:
+                yield WalkFailure(path, f"cannot read ({exc.strerror or exc}); check the permissions")
+                continue
+            key = (st.st_dev, st.st_ino)
+            if key in excluded:
+                continue
+            if stat.S_ISDIR(st.st_mode):
+                if key not in visited:
+                    visited.add(key)
+                    subdirs.append(path)
+            elif stat.S_ISREG(st.st_mode) and _first_time(path, seen_files):
+                yield path
+            # devices, pipes and sockets inside folders are skipped silently
+        # A folder's files come first, then its sub-folders, both in name order.
+        stack.extend(reversed(subdirs))
+
+
+def _first_time(path: Path, seen: set[str]) -> bool:
+    key = os.path.abspath(path)
+    if key in seen:
+        return False
+    seen.add(key)
+    return True
+
+
+def _dev_ino(path: Path) -> tuple[int, int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino)
+
+
+def _name_problem(path: Path) -> str | None:
+    """File names must round-trip through UTF-8 to be stored and cited."""
+    try:
+        str(path).encode("utf-8")
+    except UnicodeEncodeError:
+        return "file name is not valid UTF-8 (undecodable bytes); rename the file"
+    return None
+
+
+# ---------------------------------------------------------------- sniffing
+
+
+def sniff(path: str | os.PathLike[str]) -> str | None:
+    """The file's kind (one of ``KINDS``) from its content, or ``None``.
+
+    Use ``sniff_reason`` to learn why a file got ``None``.
+    """
+    return sniff_reason(path)[0]
+
+
+def sniff_reason(path: str | os.PathLike[str]) -> tuple[str | None, str]:
+    """``(kind, "")`` or ``(None, reason)``; raises ``OSError`` if unreadable."""
+    p = Path(path)
+    with open(p, "rb") as fh:
+        head = fh.read(SNIFF_BYTES)
+    kind, reason = sniff_head(head, p.suffix)
+    if kind == "av?":
+        kind = _probe_av(p)
+    return kind, reason
+
+
+def _probe_av(path: Path) -> str:
+    """MP4/Matroska/Ogg family: audio-only containers are ``audio``."""
+    ext = path.suffix.lower()
+    if ext in _AV_AUDIO_EXTS:
+        return "audio"
+    try:
+        import av
+        from av.stream import Disposition
+    except ImportError:  # no PyAV: trust the container family
+        return "video"
+    try:
+        with av.open(str(path)) as container:
+            videos = [s for s in container.streams.video if not (s.disposition & Disposition.attached_pic)]
+            if videos:
+                return "video"
+            return "audio" if container.streams.audio else "video"
+    except Exception:  # noqa: BLE001 - unreadable here; the loader reports the real error
+        return "video"
+
+
+# ---------------------------------------------------------------- hashing, limits
+
+
+def file_hash(path: str | os.PathLike[str]) -> str:
+    """BLAKE2b (256-bit) of the file content, read in 1 MB blocks; hex string."""
+    h = hashlib.blake2b(digest_size=32)
+    buf = bytearray(HASH_BLOCK)
+    view = memoryview(buf)
+    with open(path, "rb", buffering=0) as fh:
+        while True:
+            n = fh.readinto(buf)
+            if not n:
+                break
+            h.update(view[:n])
+    return h.hexdigest()
+
+
+def check_size(path: str | os.PathLike[str], config: IngestConfig, size: int | None = None) -> int:
+    """Return the file size; ``IngestError`` if empty or over ``config.max_file_mb``."""
+    source = str(path)
+    if size is None:
+        try:
+            size = os.stat(path).st_size
+        except OSError as exc:
+            raise IngestError(
+                source, f"cannot read the file ({exc.strerror or exc}); check it exists"
+            ) from None
+    if size == 0:
+        raise IngestError(source, "the file is empty (0 bytes): nothing to index")
+    limit = config.max_file_mb * 1024 * 1024
+    if size > limit:
+        raise IngestError(
+            source,
+            f"the file is {size / 2**20:.1f} MB, over the limit of {config.max_file_mb:g} MB; "
+            "raise ingest.max_file_mb (MMRAG_INGEST_MAX_FILE_MB) or leave the file out",
+        )
+    return size
+
+
+def inspect_file(path: str | os.PathLike[str], config: IngestConfig) -> SourceFile:
+    """Size check, sniff and hash one file. Raises ``IngestError``/``UnsupportedFile``."""
+    p = Path(path)
+    source = str(p)
+    try:
+        size = check_size(p, config)
+        kind, reason = sniff_reason(p)
+        if kind is None:
+            raise UnsupportedFile(source, reason)
+        digest = file_hash(p)
+    except PermissionError:
+        raise IngestError(source, "permission denied reading the file; fix its permissions") from None
+    except IsADirectoryError:
+        raise IngestError(source, "is a folder, not a file; pass it to walk()") from None
+    except OSError as exc:
+        raise IngestError(source, f"cannot read the file ({exc.strerror or exc}); check it") from None
+    return SourceFile(path=p, kind=kind, size=size, hash=digest)
+
+
+def scan(
+    paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
+    config: IngestConfig,
+    exclude: Iterable[str | os.PathLike[str]] = (),
+) -> Iterator[SourceFile | WalkFailure]:
+    """``walk`` + ``inspect_file``: every file as a ``SourceFile`` or a ``WalkFailure``."""
+    for item in walk(paths, config, exclude):
+        if isinstance(item, WalkFailure):
+            yield item
+            continue
+        try:
+            yield inspect_file(item, config)
+        except IngestError as exc:
+            yield WalkFailure(item, exc.reason)
+
+
+__all__ = [
+    "KINDS",
+    "SourceFile",
+    "WalkFailure",
+    "check_size",
+    "file_hash",
+    "inspect_file",
+    "scan",
+    "sniff",
+    "sniff_head",
+    "sniff_reason",
+    "walk",
+]

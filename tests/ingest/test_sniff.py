@@ -1,0 +1,151 @@
+"""Sniffing by content, hashing, size limits, inspect_file."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import random
+from pathlib import Path
+
+import pytest
+
+from mmrag.config import IngestConfig
+from mmrag.errors import IngestError, UnsupportedFile
+from mmrag.ingest.sniffing import sniff_head
+from mmrag.ingest.sources import check_size, file_hash, inspect_file, sniff, sniff_reason
+
+from .conftest import image_bytes, png_bytes, wav_bytes, write_media
+
+SVG = b'<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><rect width="5" height="5"/></svg>'
+SVG_PROLOG = (
+    b'<?xml version="1.0" encoding="UTF-8" standalone="no"?>\n'
+    b'<!DOCTYPE svg PUBLIC "-//W3C//DTD SVG 1.1//EN" "http://www.w3.org/Graphics/SVG/1.1/DTD/svg11.dtd">\n'
+    b"<!-- Created with Inkscape (http://www.inkscape.org/) -->\n" + SVG
+)
+
+
+def write(tmp_path: Path, name: str, data: bytes) -> Path:
+    path = tmp_path / name
+    path.write_bytes(data)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "kind"),
+    [
+        ("photo.txt", png_bytes(), "image"),  # renamed PNG: content wins
+        ("photo.jpg", image_bytes("JPEG"), "image"),
+        ("anim.gif", image_bytes("GIF"), "image"),
+        ("pic.webp", image_bytes("WEBP"), "image"),
+        ("pic.bmp", image_bytes("BMP"), "image"),
+        ("scan.tiff", image_bytes("TIFF"), "image"),
+        ("notes.md", b"# Title\n\nSome *markdown* text.\n", "text"),
+        ("data.csv", b"a,b,c\n1,2,3\n", "text"),
+        ("code.py", b"def f(x):\n    return x\n", "text"),
+        ("noext", b"plain words without an extension\n", "text"),
+        ("bom.txt", "\ufeffcaf\u00e9".encode(), "text"),
+        ("utf16.txt", "h\u00e9llo w\u00f6rld\n".encode("utf-16"), "text"),  # NUL bytes, but a BOM
+        ("latin1.txt", "caf\u00e9 cr\u00e8me br\u00fbl\u00e9e\n".encode("latin-1"), "text"),
+        ("drawing.svg", SVG, "svg"),
+        ("drawing.txt", SVG_PROLOG, "svg"),  # renamed SVG behind prolog, doctype and comment
+        (
+            "prefixed.svg",
+            SVG.replace(b"<svg ", b"<svg:svg xmlns:svg='x' ").replace(b"</svg>", b"</svg:svg>"),
+            "svg",
+        ),
+        ("feed.xml", b'<?xml version="1.0"?><note><to>Tove</to></note>', "text"),  # XML, not SVG
+        (
+            "feed.svg",
+            b'<?xml version="1.0"?><note><to>Tove</to></note>',
+            "text",
+        ),  # .svg name, not SVG content
+        ("page.html", b"<!DOCTYPE html><html><body><p>hi</p></body></html>", "html"),
+        ("page.txt", b"<!doctype HTML>\n<title>x</title><p>renamed html</p>", "html"),
+        ("frag.html", b"Some intro <b>bold</b> and </b>more", "html"),  # extension breaks the tie
+        ("heart.txt", b"<3 you, see <http://example.org>\n", "text"),
+        ("doc.pdf", b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<<>>\nendobj\n", "pdf"),
+        ("doc.bin", b"%PDF-1.7\n", "pdf"),
+        ("about-pdf.md", b"The header of a PDF file starts with %PDF-1.7 as its magic.\n", "text"),
+        ("sound.dat", wav_bytes(), "audio"),
+        ("song.mp3", b"ID3\x03\x00\x00\x00\x00\x00\x00" + bytes(200), "audio"),
+        ("song.flac", b"fLaC\x00\x00\x00\x22" + bytes(64), "audio"),
+        ("voice.ogg", b"OggS\x00\x02" + bytes(22) + b"\x01vorbis" + bytes(40), "audio"),
+        ("film.ogv", b"OggS\x00\x02" + bytes(22) + b"\x80theora" + bytes(40), "video"),
+        ("clip.avi", b"RIFF\x00\x00\x00\x00AVI LIST" + bytes(64), "video"),
+        ("tune.m4a", b"\x00\x00\x00\x20ftypM4A \x00\x00\x00\x00" + bytes(64), "audio"),
+        ("movie.mov", b"\x00\x00\x00\x14ftypqt  \x00\x00\x00\x00" + bytes(64), "video"),
+    ],
+)
+def test_sniff_by_content(tmp_path: Path, name: str, data: bytes, kind: str) -> None:
+    assert sniff(write(tmp_path, name, data)) == kind
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "reason_part"),
+    [
+        ("empty.txt", b"", "empty"),
+        ("junk.txt", random.Random(0).randbytes(4096), "unknown binary"),
+        ("archive.txt", b"PK\x03\x04" + bytes(100), "zip"),
+        ("photo.heic", b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + bytes(64), "HEIC"),
+        ("tune.mid", b"MThd\x00\x00\x00\x06" + bytes(20), "midi"),
+        ("prog", b"\x7fELF\x02\x01\x01" + bytes(100), "elf"),
+    ],
+)
+def test_unsupported_gets_none_with_reason(tmp_path: Path, name: str, data: bytes, reason_part: str) -> None:
+    kind, reason = sniff_reason(write(tmp_path, name, data))
+    assert kind is None
+    assert reason_part.lower() in reason.lower()
+
+
+def test_mp4_audio_only_is_audio_and_with_video_is_video(tmp_path: Path) -> None:
+    assert sniff(write_media(tmp_path / "talk.mp4", video=True, audio=True)) == "video"
+    assert sniff(write_media(tmp_path / "podcast.mp4", video=False, audio=True)) == "audio"
+    assert sniff(write_media(tmp_path / "silent.mkv", video=True, audio=False)) == "video"
+
+
+def test_sniff_head_is_pure_and_uses_extension_only_as_tiebreak() -> None:
+    assert sniff_head(png_bytes(), ".svg") == ("image", "")
+    assert sniff_head(b"<svg></svg>", ".html")[0] == "svg"
+    assert sniff_head(b"\x1f\x8b\x08\x00" + bytes(20), ".svgz")[0] == "svg"
+    assert sniff_head(b"\x1f\x8b\x08\x00" + bytes(20), ".gz")[0] is None
+    assert sniff_head(b"", ".txt") == (None, "the file is empty (0 bytes): nothing to index")
+
+
+def test_file_hash_streams_and_is_stable(tmp_path: Path) -> None:
+    data = random.Random(1).randbytes(2_500_000)  # spans three 1 MB blocks
+    path = write(tmp_path, "big.bin", data)
+    expected = hashlib.blake2b(data, digest_size=32).hexdigest()
+    assert file_hash(path) == expected == file_hash(path)
+    copy = write(tmp_path, "copy with space.bin", data)
+    assert file_hash(copy) == expected  # content hash: the name does not matter
+    changed = bytearray(data)
+    changed[1_500_000] ^= 1
+    assert file_hash(write(tmp_path, "changed.bin", bytes(changed))) != expected
+    assert file_hash(write(tmp_path, "e", b"")) == hashlib.blake2b(b"", digest_size=32).hexdigest()
+
+
+def test_check_size_refuses_empty_and_oversized(tmp_path: Path) -> None:
+    small = IngestConfig(max_file_mb=0.001)  # ~1 KB
+    ok = write(tmp_path, "ok.txt", b"x" * 500)
+    assert check_size(ok, small) == 500
+    with pytest.raises(IngestError, match="max_file_mb"):
+        check_size(write(tmp_path, "big.txt", b"x" * 5000), small)
+    with pytest.raises(IngestError, match="empty"):
+        check_size(write(tmp_path, "empty.txt", b""), small)
+
+
+def test_inspect_file(tmp_path: Path, cfg: IngestConfig) -> None:
+    path = write(tmp_path, "-rf notes.md", b"# Hello\n\nworld\n")
+    src = inspect_file(path, cfg)
+    assert (src.path, src.kind, src.size) == (path, "text", 15)
+    assert src.hash == hashlib.blake2b(b"# Hello\n\nworld\n", digest_size=32).hexdigest()
+    with pytest.raises(UnsupportedFile, match="unknown binary"):
+        inspect_file(write(tmp_path, "junk", random.Random(2).randbytes(300)), cfg)
+    with pytest.raises(IngestError, match="empty"):
+        inspect_file(write(tmp_path, "empty", b""), cfg)
+    with pytest.raises(IngestError, match="cannot read"):
+        inspect_file(tmp_path / "missing.txt", cfg)
+
+
+def test_svgz_is_svg(tmp_path: Path) -> None:
+    assert sniff(write(tmp_path, "d.svgz", gzip.compress(SVG))) == "svg"

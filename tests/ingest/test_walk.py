@@ -1,0 +1,177 @@
+"""Walking folders: order, hidden entries, symlinks and loops, failures, hostile names."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from mmrag.config import IngestConfig
+from mmrag.ingest import sources
+from mmrag.ingest.sources import SourceFile, WalkFailure, scan, walk
+
+
+def touch(path: Path, text: str = "some text\n") -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def rel(items: list[Path | WalkFailure], root: Path) -> list[str]:
+    return [str(p.relative_to(root)) for p in items if isinstance(p, Path)]
+
+
+@pytest.fixture()
+def tree(tmp_path: Path) -> Path:
+    root = tmp_path / "root"
+    for name in [
+        "b.txt",
+        "a.txt",
+        "sub/z.md",
+        "sub/deeper/y.md",
+        "sub/.secret.txt",
+        ".git/config",
+        "c/x.txt",
+    ]:
+        touch(root / name)
+    return root
+
+
+def test_order_is_deterministic_and_hidden_is_skipped(tree: Path, cfg: IngestConfig) -> None:
+    got = rel(list(walk(tree, cfg)), tree)
+    assert got == ["a.txt", "b.txt", "c/x.txt", "sub/z.md", "sub/deeper/y.md"]
+    assert rel(list(walk([tree], cfg)), tree) == got  # a list of paths works the same
+
+
+def test_include_hidden(tree: Path) -> None:
+    got = rel(list(walk(tree, IngestConfig(include_hidden=True))), tree)
+    assert ".git/config" in got and "sub/.secret.txt" in got
+    assert len(got) == 7
+
+
+def test_explicit_hidden_file_is_taken(tree: Path, cfg: IngestConfig) -> None:
+    assert list(walk(tree / "sub/.secret.txt", cfg)) == [tree / "sub/.secret.txt"]
+
+
+def test_missing_path_is_a_failure_item_and_the_rest_goes_on(tree: Path, cfg: IngestConfig) -> None:
+    items = list(walk([tree / "nope.txt", tree / "a.txt"], cfg))
+    assert isinstance(items[0], WalkFailure) and "no such file" in items[0].reason
+    assert items[1] == tree / "a.txt"
+
+
+def test_unlistable_folder_is_a_failure_item(
+    tree: Path, cfg: IngestConfig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = os.scandir
+    blocked = str(tree / "sub")
+
+    def scandir(path):  # type: ignore[no-untyped-def]
+        if str(path) == blocked:
+            raise PermissionError(13, "Permission denied", str(path))
+        return real(path)
+
+    monkeypatch.setattr(sources.os, "scandir", scandir)
+    items = list(walk(tree, cfg))
+    failures = [i for i in items if isinstance(i, WalkFailure)]
+    assert [f.path for f in failures] == [tree / "sub"]
+    assert "permission denied" in failures[0].reason
+    assert rel(items, tree) == ["a.txt", "b.txt", "c/x.txt"]
+
+
+def test_symlinks_not_followed_by_default(tmp_path: Path, cfg: IngestConfig) -> None:
+    outside = touch(tmp_path / "outside" / "o.txt")
+    root = tmp_path / "root"
+    touch(root / "a.txt")
+    (root / "link.txt").symlink_to(outside)
+    (root / "linkdir").symlink_to(outside.parent, target_is_directory=True)
+    assert rel(list(walk(root, cfg)), root) == ["a.txt"]
+    followed = rel(list(walk(root, IngestConfig(follow_symlinks=True))), root)
+    assert followed == ["a.txt", "link.txt", "linkdir/o.txt"]
+
+
+def test_symlink_loops_terminate(tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    touch(root / "d" / "f.txt")
+    (root / "d" / "up").symlink_to(root, target_is_directory=True)  # loop to an ancestor
+    (root / "d" / "self").symlink_to(root / "d", target_is_directory=True)
+    (root / "e").symlink_to(root / "d", target_is_directory=True)  # same folder twice
+    got = rel(list(walk(root, IngestConfig(follow_symlinks=True))), root)
+    assert got == ["d/f.txt"]  # every real folder is walked once
+
+
+def test_broken_symlink_reported_when_following(tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    touch(root / "a.txt")
+    (root / "dangling").symlink_to(root / "gone.txt")
+    items = list(walk(root, IngestConfig(follow_symlinks=True)))
+    assert items[0] == root / "a.txt"
+    assert isinstance(items[1], WalkFailure) and "broken symlink" in items[1].reason
+
+
+def test_exclude_skips_the_index_folder(tree: Path, cfg: IngestConfig) -> None:
+    touch(tree / "my-index" / "data.lance")
+    got = rel(list(walk(tree, cfg, exclude=[tree / "my-index"])), tree)
+    assert not any(g.startswith("my-index") for g in got)
+    assert "a.txt" in got
+    assert list(walk(tree / "my-index", cfg, exclude=[tree / "my-index"])) == []
+
+
+def test_same_file_twice_is_yielded_once(tree: Path, cfg: IngestConfig) -> None:
+    items = list(walk([tree / "a.txt", tree, tree / "a.txt"], cfg))
+    assert items.count(tree / "a.txt") == 1
+
+
+def test_pipes_are_refused_explicitly_and_skipped_in_folders(tmp_path: Path, cfg: IngestConfig) -> None:
+    touch(tmp_path / "a.txt")
+    os.mkfifo(tmp_path / "pipe")
+    items = list(walk(tmp_path, cfg))
+    assert items == [tmp_path / "a.txt"]
+    (fail,) = list(walk(tmp_path / "pipe", cfg))
+    assert isinstance(fail, WalkFailure) and "not a regular file" in fail.reason
+
+
+HOSTILE = [
+    "with space.txt",
+    "\u00fcn\u00efc\u00f8d\u00e9 \u65e5\u672c\u8a9e.txt",
+    "new\nline.txt",
+    "-rf",
+    "--help.md",
+    "semi;colon $(rm -rf) `x` 'q'\".txt",
+    "n" * 250 + ".txt",  # near the 255-byte name limit
+    "\u202eright-to-left.txt",
+]
+
+
+def test_hostile_names_walk_sniff_and_hash(tmp_path: Path, cfg: IngestConfig) -> None:
+    for i, name in enumerate(HOSTILE):
+        touch(tmp_path / name, f"content number {i}\n")
+    items = list(scan(tmp_path, cfg))
+    assert all(isinstance(i, SourceFile) for i in items), items
+    assert sorted(i.path.name for i in items if isinstance(i, SourceFile)) == sorted(HOSTILE)
+    assert {i.kind for i in items if isinstance(i, SourceFile)} == {"text"}
+    assert len({i.hash for i in items if isinstance(i, SourceFile)}) == len(HOSTILE)
+
+
+def test_undecodable_name_is_a_failure_item(tmp_path: Path, cfg: IngestConfig) -> None:
+    bad = os.fsdecode(b"bad\xffname.txt")
+    try:
+        touch(tmp_path / bad)
+    except (OSError, UnicodeError):
+        pytest.skip("file system refuses non-UTF-8 names")
+    touch(tmp_path / "good.txt")
+    items = list(walk(tmp_path, cfg))
+    fails = [i for i in items if isinstance(i, WalkFailure)]
+    assert len(fails) == 1 and "UTF-8" in fails[0].reason
+    assert tmp_path / "good.txt" in items
+
+
+def test_scan_reports_bad_files_without_stopping(tmp_path: Path, cfg: IngestConfig) -> None:
+    touch(tmp_path / "a.txt")
+    (tmp_path / "b-empty.txt").write_bytes(b"")
+    (tmp_path / "c.bin").write_bytes(bytes(range(256)) * 4)
+    touch(tmp_path / "d.md", "# Doc\n")
+    items = list(scan(tmp_path, cfg))
+    assert [type(i).__name__ for i in items] == ["SourceFile", "WalkFailure", "WalkFailure", "SourceFile"]
+    assert "empty" in items[1].reason  # type: ignore[union-attr]
+    assert "not a type mmrag indexes" in items[2].reason  # type: ignore[union-attr]
