@@ -1,0 +1,125 @@
+"""Split text into overlapping word windows with exact character offsets.
+
+Pure functions. ``chunk_text(text, 160, 32)`` returns ``Chunk``s whose
+``text == source[start:end]``; every non-space character of the source lies in
+at least one chunk; a chunk ends at a paragraph break when one falls in the
+second half of its window, else at a sentence end, else at a line break,
+else after exactly ``chunk_words`` words. Consecutive chunks share at most
+``chunk_overlap`` words (fewer when the overlap can start at a sentence).
+
+A "word" is a run of non-space characters; CJK ideographs and kana count one
+word each (those scripts have no spaces), and a run longer than
+``MAX_WORD_CHARS`` (base64, minified code) is cut into pieces, so a chunk is
+never unboundedly long.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from mmrag.errors import ConfigError
+
+MAX_WORD_CHARS = 40
+
+_CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ffff"
+_WORD = re.compile(rf"[{_CJK}]|[^\s{_CJK}]{{1,{MAX_WORD_CHARS}}}")
+_SENTENCE_END = re.compile(r"[.!?\u3002\uff01\uff1f\u2026][\"'\u201d\u2019)\]]*$")
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """``text`` is exactly ``source[start:end]``."""
+
+    text: str
+    start: int
+    end: int
+
+
+def check_params(chunk_words: int, chunk_overlap: int) -> None:
+    """``ConfigError`` unless ``chunk_words >= 1`` and ``0 <= chunk_overlap < chunk_words``."""
+    if not isinstance(chunk_words, int) or chunk_words < 1:
+        raise ConfigError(f"ingest.chunk_words must be an integer >= 1, got {chunk_words!r}. Fix the value.")
+    if not isinstance(chunk_overlap, int) or not 0 <= chunk_overlap < chunk_words:
+        raise ConfigError(
+            f"ingest.chunk_overlap must be >= 0 and smaller than chunk_words ({chunk_words}), "
+            f"got {chunk_overlap!r}. Fix the value."
+        )
+
+
+def word_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of every word, in order."""
+    return [m.span() for m in _WORD.finditer(text)]
+
+
+def _gap_rank(text: str, spans: list[tuple[int, int]], k: int) -> int:
+    """How good a cut is between word ``k-1`` and word ``k``: 3 paragraph,
+    2 sentence end, 1 line break, 0 anything else (mid-line)."""
+    prev_end = spans[k - 1][1]
+    gap = text[prev_end : spans[k][0]] if k < len(spans) else text[prev_end:]
+    breaks = gap.count("\n") + gap.count("\r") - gap.count("\r\n")
+    if breaks >= 2:
+        return 3
+    if _SENTENCE_END.search(text[spans[k - 1][0] : prev_end]):
+        return 2
+    return 1 if breaks == 1 else 0
+
+
+def iter_chunks(text: str, chunk_words: int = 160, chunk_overlap: int = 32) -> Iterator[Chunk]:
+    """Yield the chunks of ``text`` in order (see the module docstring).
+
+    Words are read lazily, so memory stays bounded by the window, not the text.
+    """
+    check_params(chunk_words, chunk_overlap)
+    words = (m.span() for m in _WORD.finditer(text))
+    spans: list[tuple[int, int]] = []  # a sliding window of the words
+    exhausted = False
+    i = 0  # index into ``spans`` of the current chunk's first word
+    prev_end = 0  # the previous chunk ended before word ``prev_end``: the next one must pass it
+    while True:
+        if i > 4 * chunk_words:  # drop consumed words now and then
+            del spans[:i]
+            prev_end -= i
+            i = 0
+        while not exhausted and len(spans) <= i + chunk_words:
+            nxt_span = next(words, None)
+            if nxt_span is None:
+                exhausted = True
+            else:
+                spans.append(nxt_span)
+        n = len(spans)
+        if i >= n:
+            return
+        if n - i <= chunk_words:  # only possible once exhausted
+            end = n
+        else:
+            end = i + chunk_words
+            best_rank = 0
+            # Best cut in the second half of the window; later cuts win ties.
+            for k in range(i + chunk_words, max(i + chunk_words // 2, prev_end), -1):
+                rank = _gap_rank(text, spans, k)
+                if rank > best_rank:
+                    best_rank, end = rank, k
+                    if rank == 3:
+                        break
+        start_char, end_char = spans[i][0], spans[end - 1][1]
+        yield Chunk(text[start_char:end_char], start_char, end_char)
+        if end >= n:
+            return
+        prev_end = end
+        nxt = end - chunk_overlap
+        # Start the overlap at a sentence start when the window has one.
+        for m in range(max(nxt, 1), end):
+            if _gap_rank(text, spans, m) >= 2:
+                nxt = m
+                break
+        i = max(nxt, i + 1)
+
+
+def chunk_text(text: str, chunk_words: int = 160, chunk_overlap: int = 32) -> list[Chunk]:
+    """All chunks of ``text``; whitespace-only text gives ``[]``."""
+    return list(iter_chunks(text, chunk_words, chunk_overlap))
+
+
+__all__ = ["MAX_WORD_CHARS", "Chunk", "check_params", "chunk_text", "iter_chunks", "word_spans"]

@@ -1,0 +1,132 @@
+"""Chunk offsets are exact, no text is lost, boundaries prefer paragraphs and sentences."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from mmrag.errors import ConfigError
+from mmrag.ingest.chunking import MAX_WORD_CHARS, chunk_text, iter_chunks, word_spans
+
+
+def check_invariants(text: str, words: int, overlap: int) -> None:
+    chunks = chunk_text(text, words, overlap)
+    spans = word_spans(text)
+    covered = [False] * len(text)
+    prev_start = prev_end = -1
+    for ch in chunks:
+        assert text[ch.start : ch.end] == ch.text
+        assert ch.text.strip(), "whitespace-only chunk"
+        assert ch.text == ch.text.strip(), "chunks start and end on words"
+        assert ch.start > prev_start and ch.end > prev_end, "chunks move forward"
+        n_words = sum(1 for s, e in spans if s >= ch.start and e <= ch.end)
+        assert 1 <= n_words <= words
+        shared = sum(1 for s, e in spans if s >= ch.start and e <= prev_end)
+        assert shared <= overlap
+        for i in range(ch.start, ch.end):
+            covered[i] = True
+        prev_start, prev_end = ch.start, ch.end
+    lost = [c for c, cov in zip(text, covered, strict=True) if not cov and not c.isspace()]
+    assert lost == [], "text outside every chunk"
+    if not text.strip():
+        assert chunks == []
+
+
+@settings(max_examples=200, deadline=None, database=None)
+@given(
+    text=st.text(alphabet=st.sampled_from(list("ab .!?\n\n\t\u00e9\u4e2d\u6587\u3002-,\r")), max_size=600),
+    words=st.integers(1, 40),
+    data=st.data(),
+)
+def test_invariants_hold_for_any_text(text: str, words: int, data: st.DataObject) -> None:
+    overlap = data.draw(st.integers(0, words - 1))
+    check_invariants(text, words, overlap)
+
+
+@settings(max_examples=50, deadline=None, database=None)
+@given(text=st.text(max_size=400), words=st.integers(2, 12))
+def test_invariants_hold_for_arbitrary_unicode(text: str, words: int) -> None:
+    check_invariants(text, words, words // 3)
+
+
+def test_short_text_is_one_chunk_trimmed() -> None:
+    (chunk,) = chunk_text("  \n Hello world.  \n", 10, 2)
+    assert (chunk.text, chunk.start, chunk.end) == ("Hello world.", 4, 16)
+
+
+@pytest.mark.parametrize("text", ["", "   \n\t  ", "\r\n\r\n"])
+def test_whitespace_gives_no_chunks(text: str) -> None:
+    assert chunk_text(text, 5, 1) == []
+
+
+def test_prefers_paragraph_break() -> None:
+    para1 = " ".join(f"w{i}." if i == 3 else f"w{i}" for i in range(7))  # a sentence end at w3
+    para2 = " ".join(f"x{i}" for i in range(7))
+    text = para1 + "\n\n" + para2
+    chunks = chunk_text(text, 10, 0)
+    assert chunks[0].text == para1  # cut at the paragraph (7 words), not at the 10-word limit
+    assert chunks[1].text == para2
+
+
+def test_prefers_sentence_end_without_paragraphs() -> None:
+    text = "one two three four five six. seven eight nine ten eleven twelve"
+    first = chunk_text(text, 8, 0)[0]
+    assert first.text == "one two three four five six."
+
+
+def test_hard_cut_when_no_boundary() -> None:
+    text = " ".join(f"w{i}" for i in range(25))
+    chunks = chunk_text(text, 10, 0)
+    assert [c.text.split()[0] for c in chunks] == ["w0", "w10", "w20"]
+    assert [len(c.text.split()) for c in chunks] == [10, 10, 5]
+
+
+def test_overlap_repeats_words() -> None:
+    text = " ".join(f"w{i}" for i in range(20))
+    chunks = chunk_text(text, 10, 3)
+    assert chunks[0].text.split()[-3:] == chunks[1].text.split()[:3]
+    assert chunks[1].text.split()[0] == "w7"
+
+
+def test_overlap_starts_at_a_sentence_when_possible() -> None:
+    text = "a b c d e f. g h\n\ni j k"
+    chunks = chunk_text(text, 10, 4)
+    assert chunks[0].text == "a b c d e f. g h"  # cut at the paragraph
+    assert chunks[1].text == "g h\n\ni j k"  # overlap from the sentence start, not from "e"
+
+
+def test_cjk_counts_characters_as_words() -> None:
+    text = "\u732b" * 25  # 25 ideographs, no spaces
+    chunks = chunk_text(text, 10, 0)
+    assert [len(c.text) for c in chunks] == [10, 10, 5]
+    assert "".join(c.text for c in chunks) == text
+
+
+def test_very_long_token_is_cut() -> None:
+    blob = "A" * (MAX_WORD_CHARS * 10)
+    chunks = chunk_text(blob, 3, 0)
+    assert all(len(c.text) <= 3 * MAX_WORD_CHARS for c in chunks)
+    assert "".join(c.text for c in chunks) == blob
+
+
+def test_offsets_with_crlf_and_tabs() -> None:
+    text = "Title\r\n\r\n\tFirst para here.\r\n\r\nSecond para\tends here."
+    for ch in chunk_text(text, 3, 1):
+        assert text[ch.start : ch.end] == ch.text
+        assert not re.match(r"\s", ch.text)
+
+
+def test_is_lazy_over_long_text() -> None:
+    text = "word " * 200_000
+    gen = iter_chunks(text, 100, 10)
+    first = next(gen)
+    assert first.start == 0 and len(first.text.split()) == 100
+
+
+@pytest.mark.parametrize(("words", "overlap"), [(0, 0), (10, 10), (10, -1), (5, 7)])
+def test_bad_params_raise_config_error(words: int, overlap: int) -> None:
+    with pytest.raises(ConfigError, match="chunk_"):
+        chunk_text("some text", words, overlap)
