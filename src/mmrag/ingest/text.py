@@ -1,0 +1,326 @@
+"""Loaders for plain text (``.txt``, markdown, rst, csv, code ...) and HTML.
+
+Both decode robustly (BOMs, UTF-8, then charset detection, then latin-1),
+extract the text a reader sees, and cut it into word-window chunks whose
+``Span(start, end)`` are character offsets into that extracted text (for
+plain text files this is the decoded file itself, markup included).
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+from collections.abc import Iterator, Mapping
+from html.parser import HTMLParser
+from pathlib import Path
+from types import MappingProxyType
+
+from mmrag.config import IngestConfig
+from mmrag.errors import IngestError
+from mmrag.ingest.chunking import check_params, iter_chunks
+from mmrag.ingest.sources import check_size
+from mmrag.types import Modality, Segment, Span
+
+MAX_TEXT_MB = 256.0  # text is held in memory whole; larger files must be split first
+MAX_TITLE_CHARS = 200
+
+_MARKDOWN_EXTS = {".md", ".markdown", ".mdx", ".mkd", ".mdown"}
+_ATX = re.compile(r"^[ ]{0,3}#{1,6}[ \t]+(.+?)(?:[ \t]+#+)?[ \t]*$", re.MULTILINE)
+_SETEXT = re.compile(r"^[ ]{0,3}(\S[^\n]*?)[ \t]*\r?\n[ ]{0,3}(?:=+|-+|~+|\^+)[ \t]*$", re.MULTILINE)
+_FRONT = re.compile(r"\A---[ \t]*\r?\n(.*?)^(?:---|\.\.\.)[ \t]*$", re.DOTALL | re.MULTILINE)
+_FRONT_TITLE = re.compile(r"^title:[ \t]*[\"']?(.+?)[\"']?[ \t]*\r?$", re.MULTILINE)
+_CJK_CODECS = {
+    "big5",
+    "big5hkscs",
+    "cp950",
+    "gb2312",
+    "gbk",
+    "gb18030",
+    "hz",
+    "shift_jis",
+    "cp932",
+    "euc_jp",
+    "euc_jis_2004",
+    "euc_kr",
+    "cp949",
+    "johab",
+    "iso2022_jp",
+    "iso2022_kr",
+}
+_META_CHARSET = re.compile(rb"<meta[^>]+charset\s*=\s*[\"']?\s*([A-Za-z0-9._:-]+)", re.IGNORECASE)
+
+
+def decode_text(data: bytes) -> tuple[str, str]:
+    """``(text, encoding)``: BOM, else strict UTF-8, else detected, else latin-1."""
+    for bom, codec in (
+        (b"\xef\xbb\xbf", "utf-8-sig"),
+        (b"\xff\xfe\x00\x00", "utf-32"),
+        (b"\x00\x00\xfe\xff", "utf-32"),
+        (b"\xff\xfe", "utf-16"),
+        (b"\xfe\xff", "utf-16"),
+    ):
+        if data.startswith(bom):
+            return data.decode(codec, errors="replace"), codec
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        from charset_normalizer import from_bytes
+    except ImportError:  # optional: latin-1 decodes anything
+        from_bytes = None  # type: ignore[assignment]
+    if from_bytes is not None:
+        matches = list(from_bytes(data[: 1 << 18]))
+        if matches:
+            best = matches[0]
+            # Short Western text often ties between cp1250/cp1252/...: prefer cp1252.
+            for m in matches:
+                if m.encoding == "cp1252" and (m.chaos, -m.coherence) <= (best.chaos, -best.coherence):
+                    best = m
+            if best.encoding in _CJK_CODECS and _isolated_high_bytes(data):
+                try:  # a few accented letters in Western text, not double-byte CJK
+                    return data.decode("cp1252"), "cp1252"
+                except UnicodeDecodeError:
+                    pass
+            return data.decode(best.encoding, errors="replace"), best.encoding
+    return data.decode("latin-1"), "latin-1"
+
+
+def _isolated_high_bytes(data: bytes) -> bool:
+    """True when most non-ASCII bytes stand alone between ASCII ones (accents in
+    Western text) rather than in pairs and runs (double-byte CJK encodings)."""
+    sample = data[: 1 << 16]
+    high = [i for i, b in enumerate(sample) if b >= 0x80]
+    if not high:
+        return False
+    alone = sum(
+        1 for i in high if (i == 0 or sample[i - 1] < 0x80) and (i + 1 >= len(sample) or sample[i + 1] < 0x80)
+    )
+    return alone * 4 >= len(high) * 3
+
+
+def read_source(path: Path, config: IngestConfig) -> bytes:
+    """The file's bytes after the size checks, or ``IngestError``."""
+    source = str(path)
+    size = check_size(path, config)
+    if size > MAX_TEXT_MB * 2**20:
+        raise IngestError(
+            source,
+            f"text file is {size / 2**20:.0f} MB; text files over {MAX_TEXT_MB:g} MB are refused "
+            "because they are read whole: split the file into smaller ones",
+        )
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise IngestError(
+            source, f"cannot read the file ({exc.strerror or exc}); check its permissions"
+        ) from None
+
+
+def find_title(text: str, markdown: bool = True) -> str | None:
+    """YAML front-matter ``title:``, else the first ATX (``# T``) or setext/rst heading."""
+    head = text[:20_000]
+    front = _FRONT.match(head)
+    if front:
+        m = _FRONT_TITLE.search(front.group(1))
+        if m:
+            return _clean_title(m.group(1))
+        head = head[front.end() :]
+    found = [mm for mm in (_ATX.search(head) if markdown else None, _SETEXT.search(head)) if mm]
+    if not found:
+        return None
+    first = min(found, key=lambda mm: mm.start())
+    return _clean_title(first.group(1))
+
+
+def _clean_title(raw: str) -> str | None:
+    title = re.sub(r"[*_`]+", "", raw)
+    title = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", title)  # [text](url) -> text
+    title = " ".join(title.split())[:MAX_TITLE_CHARS]
+    return title or None
+
+
+def text_segments(source: str, text: str, meta: Mapping[str, str], config: IngestConfig) -> Iterator[Segment]:
+    """Chunks of ``text`` as ``Modality.TEXT`` segments (shared by other loaders)."""
+    frozen = MappingProxyType(dict(meta))
+    for ch in iter_chunks(text, config.chunk_words, config.chunk_overlap):
+        yield Segment(
+            source=source,
+            modality=Modality.TEXT,
+            span=Span(start=ch.start, end=ch.end),
+            text=ch.text,
+            meta=frozen,
+        )
+
+
+def _require_text(source: str, text: str) -> None:
+    if not text.strip():
+        raise IngestError(source, "no text to index: the file is empty or holds only whitespace")
+
+
+class TextLoader:
+    """Plain text, markdown, rst, csv, source code: chunks of the decoded file."""
+
+    kinds: tuple[str, ...] = ("text",)
+
+    def load(self, path: Path, config: IngestConfig) -> Iterator[Segment]:
+        path = Path(path)
+        source = str(path)
+        check_params(config.chunk_words, config.chunk_overlap)
+        text, encoding = decode_text(read_source(path, config))
+        _require_text(source, text)
+        ext = path.suffix.lower()
+        fmt = "markdown" if ext in _MARKDOWN_EXTS else "rst" if ext == ".rst" else "text"
+        meta = {"format": fmt, "encoding": encoding}
+        title = find_title(text, markdown=fmt != "rst")
+        if title:
+            meta["title"] = title
+        return text_segments(source, text, meta, config)
+
+
+# ---------------------------------------------------------------- HTML
+
+_SKIP = {"script", "style", "noscript", "template", "iframe", "object", "canvas", "select", "datalist"}
+_HEAD_ONLY = {"title", "meta", "link", "base", "style", "script", "noscript", "template"}
+_BLOCK = {
+    "address", "article", "aside", "blockquote", "dd", "details", "dialog", "div", "dl", "dt", "fieldset",
+    "figcaption", "figure", "footer", "form", "header", "hr", "li", "main", "nav", "ol", "p", "pre",
+    "section", "summary", "table", "tbody", "thead", "tfoot", "tr", "ul", "caption",
+    "h1", "h2", "h3", "h4", "h5", "h6",
+}  # fmt: skip
+_VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
+
+
+class _VisibleText(HTMLParser):
+    """Collects what a browser shows: no script/style/head, blocks on new lines."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.skip = 0
+        self.in_head = False  # </head> may be omitted: any body element ends the head
+        self.pre = 0
+        self.in_title = False
+        self.in_h1 = False
+        self.title = ""
+        self.h1 = ""
+        self.description = ""
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "head":
+            self.in_head = True
+        elif tag not in _HEAD_ONLY:
+            self.in_head = False
+        if tag == "title":
+            self.in_title = True
+        elif tag == "meta":
+            d = {k.lower(): (v or "") for k, v in attrs}
+            if d.get("name", "").lower() in ("description", "og:description") and not self.description:
+                self.description = " ".join(d.get("content", "").split())
+        if tag in _SKIP:
+            self.skip += 1
+        elif tag == "br":
+            self.parts.append("\n")
+        elif tag in _BLOCK:
+            self.parts.append("\n\n" if tag[0] == "h" or tag == "p" else "\n")
+            self.pre += tag == "pre"
+            self.in_h1 = self.in_h1 or tag == "h1"
+        elif tag in ("td", "th"):
+            self.parts.append("\t")
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag not in _SKIP:  # <div/> must not open a skip region
+            self.handle_starttag(tag, attrs)
+            if tag not in _VOID:
+                self.handle_endtag(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "title":
+            self.in_title = False
+        elif tag == "head":
+            self.in_head = False
+        if tag in _SKIP:
+            self.skip = max(0, self.skip - 1)
+        elif tag in _BLOCK:
+            self.parts.append("\n\n" if tag[0] == "h" or tag == "p" else "\n")
+            if tag == "pre":
+                self.pre = max(0, self.pre - 1)
+            if tag == "h1":
+                self.in_h1 = False
+
+    def handle_data(self, data: str) -> None:
+        if self.in_title:
+            self.title += data
+        if self.skip or self.in_head or self.in_title:
+            return
+        if self.in_h1:
+            self.h1 += data
+        self.parts.append(data if self.pre else re.sub(r"\s+", " ", data))
+
+    def text(self) -> str:
+        raw = "".join(self.parts)
+        raw = re.sub(r"[ \t]*\n[ \t]*", "\n", raw)  # trim around line breaks
+        raw = re.sub(r"\n{3,}", "\n\n", raw)
+        return raw.strip()
+
+
+def _html_encoding(data: bytes) -> str | None:
+    m = _META_CHARSET.search(data[:4096])
+    if not m:
+        return None
+    try:
+        return codecs.lookup(m.group(1).decode("ascii")).name
+    except (LookupError, UnicodeDecodeError):
+        return None
+
+
+def html_to_text(markup: str) -> tuple[str, Mapping[str, str]]:
+    """Visible text of an HTML document and its ``title``/``description``."""
+    parser = _VisibleText()
+    parser.feed(markup)
+    parser.close()
+    meta: dict[str, str] = {}
+    title = " ".join((parser.title or parser.h1).split())[:MAX_TITLE_CHARS]
+    if title:
+        meta["title"] = title
+    if parser.description:
+        meta["description"] = parser.description[:1000]
+    return parser.text(), meta
+
+
+class HtmlLoader:
+    """HTML pages: visible text (no script/style), title from ``<title>`` or ``<h1>``."""
+
+    kinds: tuple[str, ...] = ("html",)
+
+    def load(self, path: Path, config: IngestConfig) -> Iterator[Segment]:
+        path = Path(path)
+        source = str(path)
+        check_params(config.chunk_words, config.chunk_overlap)
+        data = read_source(path, config)
+        declared = (
+            None if data.startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")) else _html_encoding(data)
+        )
+        if declared:
+            markup, encoding = data.decode(declared, errors="replace"), declared
+        else:
+            markup, encoding = decode_text(data)
+        try:
+            text, html_meta = html_to_text(markup)
+        except Exception as exc:  # noqa: BLE001 - html.parser is lenient; anything else is a bad file
+            raise IngestError(source, f"cannot parse HTML ({exc}); check the file") from None
+        if not text.strip():
+            raise IngestError(source, "no visible text in this HTML page (empty, or only scripts/styles)")
+        meta = {"format": "html", "encoding": encoding, **html_meta}
+        return text_segments(source, text, meta, config)
+
+
+__all__ = [
+    "HtmlLoader",
+    "TextLoader",
+    "decode_text",
+    "find_title",
+    "html_to_text",
+    "read_source",
+    "text_segments",
+]

@@ -1,0 +1,209 @@
+"""TextLoader and HtmlLoader: decoding, titles, offsets, refusals."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from mmrag import registry
+from mmrag.config import IngestConfig
+from mmrag.errors import ConfigError, IngestError
+from mmrag.ingest.base import Loader
+from mmrag.ingest.text import HtmlLoader, TextLoader, decode_text, find_title, html_to_text
+from mmrag.types import Modality
+
+MARKDOWN = """---
+layout: post
+---
+Intro line before the heading.
+
+# Solar *Power* Basics
+
+Photovoltaic cells turn sunlight into electricity. They are made of silicon.
+
+## Storage
+
+Batteries store the energy for the night.
+"""
+
+
+def load(loader: TextLoader | HtmlLoader, path: Path, config: IngestConfig) -> list:  # type: ignore[type-arg]
+    return list(loader.load(path, config))
+
+
+def test_loaders_are_registered_and_follow_the_protocol() -> None:
+    for kind, cls in (("text", TextLoader), ("html", HtmlLoader)):
+        loader = registry.resolve("loader", kind)()
+        assert isinstance(loader, cls) and isinstance(loader, Loader)
+        assert loader.kinds == (kind,)
+
+
+def test_markdown_title_offsets_and_values(tmp_path: Path) -> None:
+    path = tmp_path / "solar notes.md"
+    path.write_text(MARKDOWN, encoding="utf-8")
+    cfg = IngestConfig(chunk_words=12, chunk_overlap=2)
+    segs = load(TextLoader(), path, cfg)
+    assert len(segs) >= 3
+    for s in segs:
+        assert s.modality is Modality.TEXT and s.source == str(path)
+        assert MARKDOWN[s.span.start : s.span.end] == s.text
+        assert dict(s.meta) == {"format": "markdown", "encoding": "utf-8", "title": "Solar Power Basics"}
+    joined = " ".join(s.text for s in segs)
+    for word in ("Photovoltaic", "silicon.", "Batteries", "night."):
+        assert word in joined
+    assert len({s.id for s in segs}) == len(segs)
+
+
+@pytest.mark.parametrize(
+    ("text", "title"),
+    [
+        ("# Hello *World*\n\nbody", "Hello World"),
+        ("intro\n\n## [Linked](http://x.org) title ##\n", "Linked title"),
+        ("Setext Title\n============\n\ntext", "Setext Title"),
+        ('---\ntitle: "Front Matter"\ndate: 2020\n---\n# Other', "Front Matter"),
+        ("no heading at all\njust text", None),
+        ("    # indented code, not a heading\n", None),
+    ],
+)
+def test_find_title(text: str, title: str | None) -> None:
+    assert find_title(text) == title
+
+
+@pytest.mark.parametrize(
+    ("data", "text", "encoding"),
+    [
+        ("h\u00e9llo".encode(), "h\u00e9llo", "utf-8"),
+        ("\ufeffh\u00e9llo".encode(), "h\u00e9llo", "utf-8-sig"),
+        ("h\u00e9llo w\u00f6rld".encode("utf-16"), "h\u00e9llo w\u00f6rld", "utf-16"),
+        ("h\u00e9llo".encode("utf-16-be").join([b"\xfe\xff", b""]), "h\u00e9llo", "utf-16"),
+        ("\u00e7a va tr\u00e8s bien aujourd'hui".encode("cp1252"), "\u00e7a va tr\u00e8s bien aujourd'hui", "cp1252"),
+        ("\u041f\u0440\u0438\u0432\u0435\u0442 \u043c\u0438\u0440, \u043a\u0430\u043a \u0434\u0435\u043b\u0430?".encode("cp1251"),
+         "\u041f\u0440\u0438\u0432\u0435\u0442 \u043c\u0438\u0440, \u043a\u0430\u043a \u0434\u0435\u043b\u0430?", "cp1251"),
+    ],
+)  # fmt: skip
+def test_decode_text(data: bytes, text: str, encoding: str) -> None:
+    assert decode_text(data) == (text, encoding)
+
+
+@pytest.mark.parametrize(
+    ("text", "codec"),
+    [
+        ("\u65e5\u672c\u8a9e\u306e\u30c6\u30ad\u30b9\u30c8\u3067\u3059\u3002\u6771\u4eac\u306f\u65e5\u672c\u306e\u9996\u90fd\u3067\u3059\u3002", "shift_jis"),
+        ("\u4e2d\u6587\u6587\u672c\u6d4b\u8bd5\uff0c\u8fd9\u662f\u4e00\u4e2a\u6d4b\u8bd5\u3002\u5317\u4eac\u662f\u4e2d\u56fd\u7684\u9996\u90fd\u3002", "gbk"),
+        ("Gr\u00fc\u00dfe aus M\u00fcnchen, sch\u00f6ne Stra\u00dfe", "cp1252"),
+    ],
+)  # fmt: skip
+def test_legacy_encodings_decode_to_the_right_text(text: str, codec: str) -> None:
+    assert decode_text(text.encode(codec))[0] == text
+
+
+def test_utf16_file_loads(tmp_path: Path, cfg: IngestConfig) -> None:
+    path = tmp_path / "win.txt"
+    path.write_bytes("Notes from Windows\r\n\r\nSecond paragraph.".encode("utf-16"))
+    (seg,) = load(TextLoader(), path, cfg)
+    assert seg.text == "Notes from Windows\r\n\r\nSecond paragraph."
+    assert seg.meta["encoding"] == "utf-16" and seg.meta["format"] == "text"
+    assert "title" not in seg.meta
+
+
+@pytest.mark.parametrize("content", [b"", b"   \n\t\r\n  ", "\ufeff  \n".encode()])
+def test_empty_or_whitespace_is_refused(tmp_path: Path, cfg: IngestConfig, content: bytes) -> None:
+    path = tmp_path / "blank.txt"
+    path.write_bytes(content)
+    with pytest.raises(IngestError, match="empty") as err:
+        TextLoader().load(path, cfg)
+    assert err.value.source == str(path)
+
+
+def test_oversized_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "big.txt"
+    path.write_text("word " * 1000)
+    with pytest.raises(IngestError, match="max_file_mb"):
+        TextLoader().load(path, IngestConfig(max_file_mb=0.001))
+
+
+def test_bad_chunk_config_is_a_config_error(tmp_path: Path) -> None:
+    path = tmp_path / "a.txt"
+    path.write_text("some words here")
+    with pytest.raises(ConfigError):
+        TextLoader().load(path, IngestConfig(chunk_words=10, chunk_overlap=10))
+
+
+HTML = """<!DOCTYPE html>
+<html><head>
+<meta charset="utf-8">
+<title>  Tide   Tables </title>
+<meta name="description" content="When the sea comes in.">
+<style>body { color: red; } .hidden { display: none }</style>
+<script>var secret = "do not index";</script>
+</head>
+<body>
+<nav><a href="/">Home</a></nav>
+<h1>High &amp; low tides</h1>
+<p>The moon pulls the <b>ocean</b>&nbsp;twice a day.</p>
+<noscript>Enable JavaScript</noscript>
+<ul><li>Spring tides<li>Neap tides</ul>
+<table><tr><td>06:12</td><td>high</td></tr></table>
+<pre>  indented
+  code</pre>
+<script type="module">console.log("nope")</script>
+</body></html>
+"""
+
+
+def test_html_visible_text_and_meta(tmp_path: Path, cfg: IngestConfig) -> None:
+    path = tmp_path / "tides.html"
+    path.write_text(HTML, encoding="utf-8")
+    segs = load(HtmlLoader(), path, cfg)
+    text = " ".join(s.text for s in segs)
+    assert "High & low tides" in text
+    assert "The moon pulls the ocean twice a day." in text  # &nbsp; becomes a plain space
+    assert "Spring tides\nNeap tides" in text
+    assert "06:12\thigh" in text
+    for hidden in ("secret", "color: red", "console", "Enable JavaScript", "Tide Tables"):
+        assert hidden not in text
+    meta = dict(segs[0].meta)
+    assert meta == {
+        "format": "html",
+        "encoding": "utf-8",
+        "title": "Tide Tables",
+        "description": "When the sea comes in.",
+    }
+
+
+def test_html_offsets_point_into_extracted_text() -> None:
+    text, _ = html_to_text(HTML)
+    from mmrag.ingest.chunking import chunk_text
+
+    for ch in chunk_text(text, 5, 1):
+        assert text[ch.start : ch.end] == ch.text
+
+
+def test_html_title_falls_back_to_h1_and_head_may_be_unclosed() -> None:
+    text, meta = html_to_text(
+        "<html><head><title></title><link rel=x><body><h1>Only <i>Heading</i></h1><p>para"
+    )
+    assert meta["title"] == "Only Heading"
+    assert text == "Only Heading\n\npara"
+
+
+def test_html_declared_charset_is_used(tmp_path: Path, cfg: IngestConfig) -> None:
+    path = tmp_path / "old.htm"
+    path.write_bytes(
+        '<html><head><meta charset="windows-1252"><title>Caf\u00e9</title></head><body>Cr\u00e8me br\u00fbl\u00e9e</body></html>'.encode(
+            "cp1252"
+        )
+    )
+    (seg,) = load(HtmlLoader(), path, cfg)
+    assert seg.text == "Cr\u00e8me br\u00fbl\u00e9e"
+    assert seg.meta["title"] == "Caf\u00e9" and seg.meta["encoding"] == "cp1252"
+
+
+def test_html_without_visible_text_is_refused(tmp_path: Path, cfg: IngestConfig) -> None:
+    path = tmp_path / "app.html"
+    path.write_text(
+        "<html><head><title>App</title><script>boot()</script></head><body><script>x()</script></body></html>"
+    )
+    with pytest.raises(IngestError, match="no visible text"):
+        HtmlLoader().load(path, cfg)
