@@ -1,0 +1,201 @@
+"""ImageLoader on real photos and made-up edge cases; shared image helpers."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, PngImagePlugin
+
+from mmrag import registry
+from mmrag.config import IngestConfig
+from mmrag.errors import IngestError
+from mmrag.ingest.base import Loader
+from mmrag.ingest.image import ImageLoader, clean_field, describe, filename_words, make_thumbnail, open_image
+from mmrag.types import Modality, Span
+
+
+def load_one(path: Path, config: IngestConfig):  # type: ignore[no-untyped-def]
+    (seg,) = list(ImageLoader().load(path, config))
+    return seg
+
+
+def thumb_size(data: bytes) -> tuple[str, tuple[int, int]]:
+    with Image.open(io.BytesIO(data)) as im:
+        return im.format or "", im.size
+
+
+@pytest.mark.parametrize(
+    ("package", "inner", "name", "size", "words"),
+    [
+        ("skimage", "data/astronaut.png", "astronautPortrait.png", (512, 512), "astronaut portrait"),
+        ("skimage", "data/coffee.png", "coffee_cup-2019.png", (600, 400), "coffee cup"),
+        ("skimage", "data/chelsea.png", "IMG_0042 chelsea the cat.png", (451, 300), "chelsea the cat"),
+        ("sklearn", "datasets/images/china.jpg", "china temple.jpg", (640, 427), "china temple"),
+    ],
+)
+def test_real_photos(
+    photo, package: str, inner: str, name: str, size: tuple[int, int], words: str, cfg: IngestConfig
+) -> None:  # type: ignore[no-untyped-def]
+    path = photo(package, inner, name)
+    seg = load_one(path, cfg)
+    assert seg.modality is Modality.IMAGE and seg.source == str(path) and seg.span == Span()
+    assert seg.image.mode == "RGB" and seg.image.size == size
+    fmt, tsize = thumb_size(seg.thumbnail)
+    assert fmt == "JPEG" and max(tsize) == cfg.thumbnail_px
+    assert abs(tsize[0] / tsize[1] - size[0] / size[1]) < 0.02
+    assert seg.meta["width"] == str(size[0]) and seg.meta["height"] == str(size[1])
+    assert seg.meta["format"] == ("JPEG" if name.endswith(".jpg") else "PNG")
+    assert seg.meta["title"] == name
+    assert seg.text == words  # astronaut.png's "File written by Adobe Photoshop" tag is dropped as junk
+
+
+def test_loader_registered_and_protocol() -> None:
+    loader = registry.resolve("loader", "image")()
+    assert isinstance(loader, ImageLoader) and isinstance(loader, Loader) and loader.kinds == ("image",)
+
+
+def test_large_image_is_capped_but_meta_keeps_original_size(tmp_path: Path, cfg: IngestConfig) -> None:
+    rng = np.random.default_rng(0)
+    path = tmp_path / "wide.jpg"
+    Image.fromarray(rng.integers(0, 255, (1500, 3000, 3), dtype=np.uint8)).save(path, quality=60)
+    seg = load_one(path, IngestConfig(ocr=False, thumbnail_px=100))
+    assert seg.image.size == (1024, 512)
+    assert (seg.meta["width"], seg.meta["height"]) == ("3000", "1500")
+    assert thumb_size(seg.thumbnail) == ("JPEG", (100, 50))
+
+
+def test_exif_orientation_and_description(tmp_path: Path, cfg: IngestConfig) -> None:
+    arr = np.zeros((20, 40, 3), np.uint8)
+    arr[:, :20] = (255, 0, 0)  # left half red
+    arr[:, 20:] = (0, 0, 255)  # right half blue
+    exif = Image.Exif()
+    exif[0x0112] = 6  # stored sideways: display = rotate 90 deg clockwise
+    exif[0x010E] = "Harbour at dusk"
+    exif[0x9C9E] = "boats;sea;evening".encode("utf-16-le") + b"\0\0"  # XPKeywords
+    exif.get_ifd(0x8769)[0x9286] = b"ASCII\0\0\0taken from the pier"  # UserComment
+    path = tmp_path / "DSC_1234.jpg"
+    Image.fromarray(arr).save(path, exif=exif.tobytes(), quality=95)
+    seg = load_one(path, cfg)
+    assert seg.image.size == (20, 40)
+    assert (seg.meta["width"], seg.meta["height"]) == ("20", "40")
+    top, bottom = seg.image.getpixel((10, 5)), seg.image.getpixel((10, 35))
+    assert top[0] > 200 and top[2] < 60  # red is on top after rotating clockwise
+    assert bottom[2] > 200 and bottom[0] < 60
+    assert seg.text == "Harbour at dusk taken from the pier. boats, sea, evening"
+    assert seg.meta["description"] == "Harbour at dusk taken from the pier"
+    assert seg.meta["keywords"] == "boats, sea, evening"
+
+
+def test_png_text_title_transparency_and_16_bit(tmp_path: Path, cfg: IngestConfig) -> None:
+    info = PngImagePlugin.PngInfo()
+    info.add_text("Title", "Quarterly sales chart")
+    rgba = Image.new("RGBA", (10, 10), (0, 0, 0, 0))
+    rgba.putpixel((0, 0), (0, 0, 0, 255))
+    path = tmp_path / "chart.png"
+    rgba.save(path, pnginfo=info)
+    seg = load_one(path, cfg)
+    assert seg.meta["title"] == "Quarterly sales chart"
+    assert seg.text == "Quarterly sales chart"  # file-name word "chart" is already in the title
+    assert seg.image.getpixel((5, 5)) == (255, 255, 255)  # transparent -> white, not black
+    assert seg.image.getpixel((0, 0)) == (0, 0, 0)
+
+    deep = tmp_path / "deep.png"
+    Image.fromarray(np.array([[65535, 32896]], dtype=np.uint16)).save(deep)
+    img, info16 = open_image(deep, str(deep), cfg)
+    assert [img.getpixel((x, 0)) for x in range(2)] == [(255, 255, 255), (128, 128, 128)]
+    assert info16["format"] == "PNG"
+
+
+def test_gif_first_frame(tmp_path: Path, cfg: IngestConfig) -> None:
+    frames = [Image.new("RGB", (8, 8), c) for c in ("red", "blue")]
+    path = tmp_path / "anim.gif"
+    frames[0].save(path, save_all=True, append_images=frames[1:], duration=100, loop=0)
+    seg = load_one(path, cfg)
+    assert seg.image.getpixel((4, 4)) == (255, 0, 0)
+    assert seg.meta["format"] == "GIF"
+
+
+def test_corrupt_truncated_and_empty_images_raise_ingest_error(
+    photo, tmp_path: Path, cfg: IngestConfig
+) -> None:  # type: ignore[no-untyped-def]
+    data = photo("skimage", "data/chelsea.png", "c.png").read_bytes()
+    truncated = tmp_path / "truncated.png"
+    truncated.write_bytes(data[: len(data) // 2])
+    with pytest.raises(IngestError, match="truncated") as err:
+        ImageLoader().load(truncated, cfg)
+    assert err.value.source == str(truncated)
+    junk = tmp_path / "junk.png"
+    junk.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 3)
+    with pytest.raises(IngestError, match="re-export"):
+        ImageLoader().load(junk, cfg)
+    empty = tmp_path / "empty.jpg"
+    empty.write_bytes(b"")
+    with pytest.raises(IngestError, match="empty"):
+        ImageLoader().load(empty, cfg)
+    with pytest.raises(IngestError, match="empty"):
+        open_image(b"", "bytes", cfg)
+
+
+def test_decompression_bomb_guard(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "big.png"
+    Image.new("RGB", (100, 100), "white").save(path)
+    with pytest.raises(IngestError, match="max_image_pixels") as err:
+        ImageLoader().load(path, IngestConfig(ocr=False, max_image_pixels=5000))
+    assert "10,000 pixels" in err.value.reason
+    # Pillow's own guard (its limit below ours) is turned into the same clear error.
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)
+    with pytest.raises(IngestError, match="decompression-bomb"):
+        ImageLoader().load(path, IngestConfig(ocr=False))
+
+
+def test_make_thumbnail() -> None:
+    img = Image.new("RGB", (300, 150), "green")
+    assert thumb_size(make_thumbnail(img, 64) or b"") == ("JPEG", (64, 32))
+    assert thumb_size(make_thumbnail(img, 1000) or b"") == ("JPEG", (300, 150))  # never upscaled
+    assert make_thumbnail(img, 0) is None
+    assert thumb_size(make_thumbnail(Image.new("RGBA", (10, 10)), 8) or b"")[0] == "JPEG"
+
+
+@pytest.mark.parametrize(
+    ("name", "words"),
+    [
+        ("goldenGateBridge_2019-05.jpg", "golden gate bridge"),
+        ("IMG_20230101_123456.jpg", ""),
+        ("3f2a9c1e-8b7d-4e2f-9a1b-1c2d3e4f5a6b.png", ""),
+        ("Caf\u00e9 au lait.webp", "caf\u00e9 au lait"),
+        ("HTTPServerLogo.svg", "http server logo"),
+        ("--rf my-cat  sleeping.final.png", "rf my cat sleeping final"),
+        ("\u732b\u306e\u5199\u771f.jpg", "\u732b\u306e\u5199\u771f"),
+        ("PXL_20240612_deadbeefcafe.jpg", ""),
+        ("x.png", ""),
+    ],
+)
+def test_filename_words(name: str, words: str) -> None:
+    assert filename_words(name) == words
+
+
+@pytest.mark.parametrize(
+    ("value", "clean"),
+    [
+        ("  A cat\x00 on\nthe sofa ", "A cat on the sofa"),
+        ("OLYMPUS DIGITAL CAMERA", None),
+        ("File written by Adobe Photoshop\xa8 5.0", None),
+        ("cmp3.10.3.2Lq3 0x756ffbf7", None),
+        (b"UNICODE\0" + "caf\u00e9".encode("utf-16-le"), "caf\u00e9"),
+        ((72, 0, 105, 0, 33, 0), "Hi!"),
+        (12345, None),
+        ("x" * 2000, "x" * 500),
+    ],
+)
+def test_clean_field(value: object, clean: str | None) -> None:
+    assert clean_field(value) == clean
+
+
+def test_describe_formats_and_dedupes() -> None:
+    text = describe("Red Fox", "A red fox in snow", ["fox", "winter"], "red fox", "WILDLIFE WEEKLY")
+    assert text == "Red Fox. A red fox in snow. fox, winter. OCR: WILDLIFE WEEKLY"
+    assert describe() is None
+    assert describe(name_words="beach sunset") == "beach sunset"
