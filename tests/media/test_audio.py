@@ -6,12 +6,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from tests.media.conftest import LIBRIVOX, SR
 
 from mmrag.config import IngestConfig
 from mmrag.errors import IngestError
 from mmrag.ingest.audio import AudioLoader, overlap, sound_windows
 from mmrag.types import Modality
-from tests.media.conftest import LIBRIVOX, SR
 
 pytest.importorskip("faster_whisper")
 
@@ -26,7 +26,7 @@ def test_sound_windows_are_spread_and_bounded() -> None:
 
 
 def test_speech_file_segments(two_sentences) -> None:  # type: ignore[no-untyped-def]
-    wav, a_start, b_start = two_sentences
+    wav, _a_start, b_start = two_sentences
     segs = list(AudioLoader().load(wav, IngestConfig()))
     spoken = [s for s in segs if s.meta.get("kind") == "speech"]
     assert len(spoken) == 2
@@ -78,7 +78,11 @@ def test_non_speech_audio_gets_tags_and_samples(tmp_path: Path) -> None:
     first, second = segs
     assert first.span.t0 == 0.0 and first.span.t1 == pytest.approx(30.0, abs=0.05)
     assert second.span.t1 == pytest.approx(35.0, abs=0.2)
-    assert "title: Dawn chorus" in first.text and "artist: Field Recorder" in first.text and "morning birds" in first.text
+    assert (
+        "title: Dawn chorus" in first.text
+        and "artist: Field Recorder" in first.text
+        and "morning birds" in first.text
+    )
     assert first.audio is not None and len(first.audio) == pytest.approx(30 * SR, abs=2)
     # the samples are the tone (dominant frequency 440 Hz)
     spec = np.abs(np.fft.rfft(first.audio[:SR]))

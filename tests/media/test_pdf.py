@@ -9,15 +9,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw
+from tests.conftest import package_file
 
 from mmrag.config import IngestConfig
 from mmrag.errors import IngestError
 from mmrag.ingest.pdf import PdfLoader, clean_text, pick_caption
 from mmrag.types import Modality
-from tests.conftest import package_file
 
 pdfium = pytest.importorskip("pypdfium2")
-import pypdfium2.raw as pdfium_c  # noqa: E402
+import pypdfium2.raw as pdfium_c
 
 
 def add_text(pdf, page, text: str, x: float, y: float, size: float = 14.0) -> None:  # type: ignore[no-untyped-def]
@@ -70,7 +70,9 @@ def report_pdf(tmp_path_factory: pytest.TempPathFactory) -> Path:
     add_image(pdf, p2, cat, 100, 300, 300, 200)
     add_text(pdf, p2, "Figure 1: the office cat asleep on the desk.", 100, 280, 10)
     add_image(pdf, p2, logo, 500, 720, 40, 40)
-    add_image(pdf, p2, Image.new("RGB", (20, 20), (0, 0, 255)), 20, 20, 10, 10)  # an icon below pdf_min_figure_px
+    add_image(
+        pdf, p2, Image.new("RGB", (20, 20), (0, 0, 255)), 20, 20, 10, 10
+    )  # an icon below pdf_min_figure_px
     p2.gen_content()
     p3 = pdf.new_page(612, 792)
     add_text(pdf, p3, "Budget: the fog horn repairs cost more than planned.", 72, 700)
@@ -111,12 +113,17 @@ def test_text_segments_carry_their_page(segments, report_pdf: Path) -> None:  # 
 
 def test_figures_are_extracted_with_captions(segments) -> None:  # type: ignore[no-untyped-def]
     figs = [s for s in segments if s.modality is Modality.IMAGE and s.meta.get("figure") != "page"]
-    assert [(s.span.page, s.meta["figure"]) for s in figs] == [(2, "1"), (2, "2")]  # cat, logo (once; icon too small)
+    assert [(s.span.page, s.meta["figure"]) for s in figs] == [
+        (2, "1"),
+        (2, "2"),
+    ]  # cat, logo (once; icon too small)
     cat, logo = figs
     assert cat.text.startswith("Figure 1: the office cat")
     assert cat.meta["part"] == "fig-1" and cat.id != logo.id
     # the extracted picture is the cat photo (451x300 in skimage)
-    ref = np.asarray(Image.open(package_file("skimage", "data/chelsea.png")).convert("RGB").resize((64, 43)), np.float32)
+    ref = np.asarray(
+        Image.open(package_file("skimage", "data/chelsea.png")).convert("RGB").resize((64, 43)), np.float32
+    )
     got = np.asarray(cat.image.resize((64, 43)), np.float32)
     assert abs(cat.image.size[0] - 451) <= 1 and abs(cat.image.size[1] - 300) <= 1  # rendered at native size
     assert np.abs(ref - got).mean() < 6.0
@@ -128,7 +135,9 @@ def test_scanned_page_is_ocred(segments) -> None:  # type: ignore[no-untyped-def
     ocr = [s for s in segments if s.span.page == 4]
     assert ocr and all(s.modality is Modality.TEXT and s.meta.get("ocr") == "yes" for s in ocr)
     text = " ".join(s.text for s in ocr).lower()
-    assert "region" in text or "threshold" in text, text[:300]  # skimage page.png is a page of a paper on thresholding
+    assert "region" in text or "threshold" in text, text[
+        :300
+    ]  # skimage page.png is a page of a paper on thresholding
     assert ocr[0].thumbnail is not None
 
 
@@ -150,7 +159,11 @@ def test_hit_label_says_the_page(segments) -> None:  # type: ignore[no-untyped-d
 def test_text_query_finds_the_right_page(segments, minilm) -> None:  # type: ignore[no-untyped-def]
     texts = [s for s in segments if s.text]
     docs = minilm.encode([s.text for s in texts], normalize_embeddings=True)
-    for query, page in (("who repainted the towers?", 1), ("cost of fixing the fog horn", 3), ("sleeping cat", 2)):
+    for query, page in (
+        ("who repainted the towers?", 1),
+        ("cost of fixing the fog horn", 3),
+        ("sleeping cat", 2),
+    ):
         q = minilm.encode([query], normalize_embeddings=True)[0]
         assert texts[int(np.argmax(docs @ q))].span.page == page, query
 

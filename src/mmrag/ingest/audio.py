@@ -15,8 +15,8 @@ the kept sound windows (at most 8 × 30 s ≈ 15 MB).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 
@@ -30,12 +30,14 @@ MAX_SOUND_WINDOWS = 8
 SPEECH_SHARE_MAX = 0.5  # a window with more speech than this is covered by speech segments
 
 
-def sound_windows(duration: float, *, window_s: float = SOUND_WINDOW_S, most: int = MAX_SOUND_WINDOWS) -> list[tuple[float, float]]:
+def sound_windows(
+    duration: float, *, window_s: float = SOUND_WINDOW_S, most: int = MAX_SOUND_WINDOWS
+) -> list[tuple[float, float]]:
     """Up to ``most`` evenly spread windows of ``window_s`` covering ``[0, duration]``. Pure."""
     if duration <= 0:
         return [(0.0, window_s)]
     n = int(np.ceil(duration / window_s))
-    picks = sorted({int(round(i)) for i in np.linspace(0, n - 1, min(n, most))})
+    picks = sorted({round(i) for i in np.linspace(0, n - 1, min(n, most))})
     return [(k * window_s, min(duration, (k + 1) * window_s)) for k in picks]
 
 

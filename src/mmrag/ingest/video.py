@@ -16,18 +16,20 @@ break (logged); a file that yields no frame at all is an ``IngestError``.
 
 from __future__ import annotations
 
-import io
+import itertools
 import logging
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 
 from mmrag.config import IngestConfig
 from mmrag.errors import IngestError
 from mmrag.ingest import speech
+from mmrag.ingest.image import make_thumbnail
 from mmrag.ingest.shots import Shot, ShotDetector, sharpness, signature, tail_bounds
 from mmrag.types import Modality, Segment, Span
 
@@ -38,15 +40,6 @@ CANDIDATE_FPS = 1.0  # keyframe candidates per second (before thinning)
 MAX_CANDIDATES = 16
 KEYFRAME_PX = 512
 SIG_SIZE = (64, 36)
-
-
-def thumbnail_jpeg(image: Any, px: int, quality: int = 80) -> bytes:
-    """JPEG bytes of ``image`` shrunk to fit ``px`` × ``px``."""
-    im = image.convert("RGB") if image.mode != "RGB" else image.copy()
-    im.thumbnail((px, px))
-    buf = io.BytesIO()
-    im.save(buf, format="JPEG", quality=quality)
-    return buf.getvalue()
 
 
 @dataclass
@@ -70,7 +63,9 @@ class _ShotBuffer:
         self.next_t = t + self.step
         w, h = frame.width, frame.height
         scale = min(1.0, KEYFRAME_PX / max(w, h))
-        small = frame.reformat(width=max(2, int(w * scale)) // 2 * 2, height=max(2, int(h * scale)) // 2 * 2, format="rgb24")
+        small = frame.reformat(
+            width=max(2, int(w * scale)) // 2 * 2, height=max(2, int(h * scale)) // 2 * 2, format="rgb24"
+        )
         img = small.to_image()
         gray = np.asarray(img.convert("L").resize((160, 90)))
         self.items.append(_Candidate(t, img, sharpness(gray)))
@@ -124,7 +119,9 @@ class VideoLoader:
         if info.has_audio:
             try:
                 said = list(
-                    speech.transcribe_file(path, model=config.whisper_model, vad=config.vad, language=config.language)
+                    speech.transcribe_file(
+                        path, model=config.whisper_model, vad=config.vad, language=config.language
+                    )
                 )
             except IngestError as exc:  # a broken audio track must not lose the pictures
                 log.warning("%s: audio track skipped: %s", source, exc.reason)
@@ -137,7 +134,7 @@ class VideoLoader:
                 span=Span(t0=round(shot.t0, 3), t1=round(shot.t1, 3)),
                 text=seg_text,
                 image=cand.image if cand else None,
-                thumbnail=thumbnail_jpeg(cand.image, config.thumbnail_px) if cand else None,
+                thumbnail=make_thumbnail(cand.image, config.thumbnail_px) if cand else None,
                 meta={"keyframe_t": f"{cand.t:.2f}"} if cand else {},
             )
 
@@ -155,7 +152,9 @@ class VideoLoader:
         try:
             container = av.open(str(path), metadata_errors="ignore")
         except av.FFmpegError as exc:
-            raise IngestError(source, f"not a readable video ({speech._short(exc)}); it may be truncated or corrupt") from None
+            raise IngestError(
+                source, f"not a readable video ({speech._short(exc)}); it may be truncated or corrupt"
+            ) from None
         try:
             stream = container.streams.video[0]
             stream.thread_type = "AUTO"
@@ -171,7 +170,9 @@ class VideoLoader:
                     if t >= next_sig:  # the first frame at or after each 1/SAMPLE_FPS tick
                         next_sig = (math.floor(t * SAMPLE_FPS + 1e-6) + 1) / SAMPLE_FPS
                         sigs += 1
-                        small = frame.reformat(width=SIG_SIZE[0], height=SIG_SIZE[1], format="rgb24").to_ndarray()
+                        small = frame.reformat(
+                            width=SIG_SIZE[0], height=SIG_SIZE[1], format="rgb24"
+                        ).to_ndarray()
                         cut = det.feed(t, signature(small))
                         if cut is not None:
                             shot = Shot(start, cut)
@@ -184,9 +185,15 @@ class VideoLoader:
             except av.FFmpegError as exc:
                 if frames == 0:
                     raise IngestError(
-                        source, f"no video frame could be decoded ({speech._short(exc)}); the file may be truncated or corrupt"
+                        source,
+                        f"no video frame could be decoded ({speech._short(exc)}); the file may be truncated or corrupt",
                     ) from None
-                log.warning("%s: video decoding stopped at %.1f s (%s); keeping the shots before it", source, last_t, exc)
+                log.warning(
+                    "%s: video decoding stopped at %.1f s (%s); keeping the shots before it",
+                    source,
+                    last_t,
+                    exc,
+                )
         finally:
             container.close()
         if frames == 0 or start is None:
@@ -202,8 +209,8 @@ class VideoLoader:
             yield Shot(start, end), buf.pick(Shot(start, end))
             return
         buf.items = [c for c in [pending[1]] if c] + buf.items  # a final sliver: merge or re-split the two
-        for a, b in zip(bounds, bounds[1:]):
+        for a, b in itertools.pairwise(bounds):
             yield Shot(a, b), buf.pick(Shot(a, b))
 
 
-__all__ = ["VideoLoader", "shot_text", "thumbnail_jpeg"]
+__all__ = ["VideoLoader", "shot_text"]
