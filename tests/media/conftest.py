@@ -40,7 +40,7 @@ def espeak(text: str, out: Path) -> np.ndarray:
     subprocess.run(["espeak-ng", "-s", "150", "-w", str(out), text], check=True, capture_output=True)
     from mmrag.ingest.speech import decode_audio
 
-    return decode_audio(out)
+    return decode_audio(out)[0]
 
 
 def write_wav(path: Path, samples: np.ndarray, sr: int = SR) -> Path:

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from mmrag.config import IngestConfig
 from mmrag.errors import IngestError, MissingDependency, ModelNotFound, QueryError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -178,10 +179,10 @@ def iter_audio(path: Path, *, max_s: float | None = None) -> Iterator[np.ndarray
         # a truncated tail: keep what decoded (a partial recording is still useful)
 
 
-def decode_audio(path: Path, *, max_s: float | None = None) -> np.ndarray:
-    """The whole (or the first ``max_s`` seconds of the) audio track, 16 kHz mono float32."""
-    chunks = list(iter_audio(path, max_s=max_s))
-    return np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.float32)
+def decode_audio(path: Path, *, max_s: float | None = None) -> tuple[np.ndarray, int]:
+    """``(samples, 16000)``: the whole (or the first ``max_s`` seconds of the) audio track, mono float32."""
+    chunks = list(iter_audio(Path(path), max_s=max_s))
+    return (np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.float32)), SAMPLE_RATE
 
 
 def to_mono16k(samples: np.ndarray, sr: int) -> np.ndarray:
@@ -412,12 +413,24 @@ def transcribe_file(
         yield from segs
 
 
-def transcribe_query(path: str | Path, *, model: str | None = None, language: str | None = None) -> str:
-    """Transcribe a spoken query (first 60 s). Raises ``QueryError`` if nothing is said."""
+def transcribe_query(
+    path: str | Path,
+    config: IngestConfig | None = None,
+    *,
+    model: str | None = None,
+    language: str | None = None,
+) -> str:
+    """What is said in a spoken query (its first 60 s); ``""`` when no speech is heard
+    (the caller may then search by the sound itself). ``config`` supplies the
+    Whisper model and language unless ``model``/``language`` are given.
+    Raises ``QueryError`` for a file that cannot be read."""
     p = Path(path)
+    if config is not None:
+        model = model or config.whisper_model
+        language = language or config.language
     try:
-        check_file(p, max_mb=200)
-        x = decode_audio(p, max_s=QUERY_MAX_S)
+        check_file(p, max_mb=config.max_file_mb if config else 2048.0)
+        x, _ = decode_audio(p, max_s=QUERY_MAX_S)
     except IngestError as exc:
         raise QueryError(f"cannot read the spoken query {p}: {exc.reason}") from None
     if len(x) == 0:
@@ -425,10 +438,7 @@ def transcribe_query(path: str | Path, *, model: str | None = None, language: st
     segs = transcribe(x, model=model, language=language)
     if not segs and len(x) <= MAX_CLIP_S * SAMPLE_RATE:  # VAD heard nothing: try the clip as a whole
         segs = transcribe(x, model=model, language=language, vad=False)
-    text = " ".join(s.text for s in segs).strip()
-    if not text:
-        raise QueryError(f"no speech was recognized in {p}; speak clearly or type the query instead")
-    return text
+    return " ".join(s.text for s in segs).strip()
 
 
 __all__ = [
