@@ -51,7 +51,7 @@ class WalkFailure:
 def walk(
     paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
     config: IngestConfig,
-    exclude: Iterable[str | os.PathLike[str]] = (),
+    exclude: str | os.PathLike[str] | Iterable[str | os.PathLike[str]] = (),
 ) -> Iterator[Path | WalkFailure]:
     """Yield every file under ``paths`` (files and folders, recursively).
 
@@ -65,6 +65,8 @@ def walk(
     """
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
+    if isinstance(exclude, (str, os.PathLike)):
+        exclude = [exclude]
     excluded = {_dev_ino(Path(p)) for p in exclude} - {None}
     seen_files: set[str] = set()
     for raw in paths:
@@ -280,7 +282,7 @@ def inspect_file(path: str | os.PathLike[str], config: IngestConfig) -> SourceFi
 def scan(
     paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
     config: IngestConfig,
-    exclude: Iterable[str | os.PathLike[str]] = (),
+    exclude: str | os.PathLike[str] | Iterable[str | os.PathLike[str]] = (),
 ) -> Iterator[SourceFile | WalkFailure]:
     """``walk`` + ``inspect_file``: every file as a ``SourceFile`` or a ``WalkFailure``."""
     for item in walk(paths, config, exclude):
