@@ -1,0 +1,76 @@
+"""Milvus specifics: locations, the Python BM25 fallback, LIKE re-checks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mmrag.errors import StoreError
+from mmrag.stores import filters as F
+from mmrag.stores.base import Row
+
+pytest.importorskip("pymilvus")
+from mmrag.stores.milvus import MilvusStore, parse_location  # noqa: E402
+
+DIM = 8
+
+
+def test_parse_location() -> None:
+    assert parse_location("milvus:./x.db") == ("./x.db", "mmrag")
+    assert parse_location("./x.db#Team_1") == ("./x.db", "Team_1")
+    assert parse_location("milvus://10.0.0.5:19530#docs") == ("http://10.0.0.5:19530", "docs")
+    assert parse_location("https://host:443") == ("https://host:443", "mmrag")
+    for bad in ("x.db#1abc", "x.db#a-b", "milvus:#name"):
+        with pytest.raises(StoreError):
+            parse_location(bad)
+
+
+def test_backslash_like_is_rendered_loosely_and_rechecked() -> None:
+    node = F.parse("source LIKE '%\\\\docs%'")
+    assert not F.milvus_is_exact(node)
+    assert F.to_milvus(node) == 'source like "%_docs%"'
+    assert F.to_milvus(F.parse("source NOT LIKE '%\\\\docs%'")) == '(not (id == ""))'
+    assert F.to_milvus(F.parse("NOT source NOT LIKE 'a\\\\%'")) == '(not ((not (source like "a_%"))))'
+    assert F.milvus_is_exact(F.parse("source = 'C:\\docs' AND source LIKE 'a\\_%'"))
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    s = MilvusStore(f"milvus:{tmp_path_factory.mktemp('mv') / 'm.db'}#spec", DIM)
+    rng = np.random.default_rng(0)
+    vecs = rng.standard_normal((6, DIM)).astype(np.float32)
+    vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+    texts = ["The Zebra crossing", "zebra zebra stripes", "a horse", "", "Cats and dogs", "dogs only"]
+    sources = ["C:\\docs\\a.txt", "C:\\docsx\\b.txt", "Cdocs.txt", "x.png", "y.txt", "z.txt"]
+    s.upsert([Row(id=f"r{i}", segment_id=f"r{i}", source=sources[i], source_hash="h", modality="text",
+                  channel="text", vector=vecs[i], text=texts[i]) for i in range(6)])
+    yield s
+    s.close()
+
+
+def test_rechecked_filters_are_exact(store: MilvusStore) -> None:
+    assert store.count("source LIKE '%\\\\docs\\\\%'") == 1
+    assert store.count("source NOT LIKE '%\\\\docs%'") == 4
+    q = np.ones(DIM, np.float32)
+    assert {s.row.id for s in store.search(q, 6, "source LIKE 'C:\\\\docs%'")} == {"r0", "r1"}
+
+
+def test_python_text_fallback_ranks_by_bm25(store: MilvusStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(store, "_bm25", False)
+    found = store.text_search("zebra", 5)
+    assert [s.row.id for s in found] == ["r1", "r0"] and found[0].score > found[1].score > 0
+    assert [s.row.id for s in store.text_search("Dogs", 5, "source != 'z.txt'")] == ["r4"]
+    assert store.text_search("unicorn", 5) == []
+
+
+def test_oversized_fields_are_cut_to_fit(store: MilvusStore, tmp_path: Path) -> None:
+    big = "é" * 40_000  # 80,000 bytes of UTF-8
+    store.upsert([Row(id="big", segment_id="big", source="big.txt", source_hash="h", modality="text",
+                      channel="text", vector=np.ones(DIM, np.float32) / np.sqrt(DIM), text=big,
+                      thumbnail=b"\x00" * 60_000)])
+    hit = store.search(np.ones(DIM, np.float32), 1, "id = 'big'")[0]
+    assert len(hit.row.text.encode("utf-8")) <= 65_535 and hit.row.text == big[: len(hit.row.text)]
+    assert store.thumbnail("big") is None
+    store.delete("id = 'big'")
