@@ -107,7 +107,15 @@ def test_utf16_file_loads(tmp_path: Path, cfg: IngestConfig) -> None:
     assert "title" not in seg.meta
 
 
-@pytest.mark.parametrize("content", [b"", b"   \n\t\r\n  ", "\ufeff  \n".encode()])
+def test_control_characters_become_spaces_keeping_offsets(tmp_path: Path, cfg: IngestConfig) -> None:
+    path = tmp_path / "log.txt"
+    path.write_bytes(b"start\x00\x01middle\x1b[0m end\tok\x7f")
+    (seg,) = TextLoader().load(path, cfg)
+    assert seg.text == "start  middle [0m end\tok"
+    assert (seg.span.start, seg.span.end) == (0, 24)  # same offsets as in the raw file
+
+
+@pytest.mark.parametrize("content", [b"", b"   \n\t\r\n  ", "\ufeff  \n".encode(), b"\x00\x00 \x01"])
 def test_empty_or_whitespace_is_refused(tmp_path: Path, cfg: IngestConfig, content: bytes) -> None:
     path = tmp_path / "blank.txt"
     path.write_bytes(content)

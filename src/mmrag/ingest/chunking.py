@@ -25,7 +25,8 @@ MAX_WORD_CHARS = 40
 
 _CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ffff"
 _WORD = re.compile(rf"[{_CJK}]|[^\s{_CJK}]{{1,{MAX_WORD_CHARS}}}")
-_SENTENCE_END = re.compile(r"[.!?\u3002\uff01\uff1f\u2026][\"'\u201d\u2019)\]]*$")
+_SENTENCE_ENDS = set(".!?\u3002\uff01\uff1f\u2026")
+_CLOSERS = "\"'\u201d\u2019)]"
 
 
 @dataclass(frozen=True)
@@ -53,15 +54,14 @@ def word_spans(text: str) -> list[tuple[int, int]]:
     return [m.span() for m in _WORD.finditer(text)]
 
 
-def _gap_rank(text: str, spans: list[tuple[int, int]], k: int) -> int:
-    """How good a cut is between word ``k-1`` and word ``k``: 3 paragraph,
-    2 sentence end, 1 line break, 0 anything else (mid-line)."""
-    prev_end = spans[k - 1][1]
-    gap = text[prev_end : spans[k][0]] if k < len(spans) else text[prev_end:]
+def _cut_rank(text: str, prev: tuple[int, int], nxt_start: int) -> int:
+    """How good a cut is between a word ``prev`` and the next word starting at
+    ``nxt_start``: 3 paragraph break, 2 sentence end, 1 line break, 0 mid-line."""
+    gap = text[prev[1] : nxt_start]
     breaks = gap.count("\n") + gap.count("\r") - gap.count("\r\n")
     if breaks >= 2:
         return 3
-    if _SENTENCE_END.search(text[spans[k - 1][0] : prev_end]):
+    if text[prev[0] : prev[1]].rstrip(_CLOSERS)[-1:] in _SENTENCE_ENDS:
         return 2
     return 1 if breaks == 1 else 0
 
@@ -74,20 +74,22 @@ def iter_chunks(text: str, chunk_words: int = 160, chunk_overlap: int = 32) -> I
     check_params(chunk_words, chunk_overlap)
     words = (m.span() for m in _WORD.finditer(text))
     spans: list[tuple[int, int]] = []  # a sliding window of the words
+    ranks: list[int] = []  # ranks[k]: how good a cut before word k is (see _cut_rank)
     exhausted = False
     i = 0  # index into ``spans`` of the current chunk's first word
     prev_end = 0  # the previous chunk ended before word ``prev_end``: the next one must pass it
     while True:
         if i > 4 * chunk_words:  # drop consumed words now and then
-            del spans[:i]
+            del spans[:i], ranks[:i]
             prev_end -= i
             i = 0
         while not exhausted and len(spans) <= i + chunk_words:
-            nxt_span = next(words, None)
-            if nxt_span is None:
+            span = next(words, None)
+            if span is None:
                 exhausted = True
             else:
-                spans.append(nxt_span)
+                ranks.append(_cut_rank(text, spans[-1], span[0]) if spans else 0)
+                spans.append(span)
         n = len(spans)
         if i >= n:
             return
@@ -98,10 +100,9 @@ def iter_chunks(text: str, chunk_words: int = 160, chunk_overlap: int = 32) -> I
             best_rank = 0
             # Best cut in the second half of the window; later cuts win ties.
             for k in range(i + chunk_words, max(i + chunk_words // 2, prev_end), -1):
-                rank = _gap_rank(text, spans, k)
-                if rank > best_rank:
-                    best_rank, end = rank, k
-                    if rank == 3:
+                if ranks[k] > best_rank:
+                    best_rank, end = ranks[k], k
+                    if best_rank == 3:
                         break
         start_char, end_char = spans[i][0], spans[end - 1][1]
         yield Chunk(text[start_char:end_char], start_char, end_char)
@@ -111,7 +112,7 @@ def iter_chunks(text: str, chunk_words: int = 160, chunk_overlap: int = 32) -> I
         nxt = end - chunk_overlap
         # Start the overlap at a sentence start when the window has one.
         for m in range(max(nxt, 1), end):
-            if _gap_rank(text, spans, m) >= 2:
+            if ranks[m] >= 2:
                 nxt = m
                 break
         i = max(nxt, i + 1)

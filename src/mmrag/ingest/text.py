@@ -24,6 +24,8 @@ from mmrag.types import Modality, Segment, Span
 MAX_TEXT_MB = 256.0  # text is held in memory whole; larger files must be split first
 MAX_TITLE_CHARS = 200
 
+# NUL and other C0 controls become spaces (one for one, so offsets hold): stores choke on them.
+_CONTROLS = {c: " " for c in [*range(32), 127] if chr(c) not in "\t\n\r\f"}
 _MARKDOWN_EXTS = {".md", ".markdown", ".mdx", ".mkd", ".mdown"}
 _ATX = re.compile(r"^[ ]{0,3}#{1,6}[ \t]+(.+?)(?:[ \t]+#+)?[ \t]*$", re.MULTILINE)
 _SETEXT = re.compile(r"^[ ]{0,3}(\S[^\n]*?)[ \t]*\r?\n[ ]{0,3}(?:=+|-+|~+|\^+)[ \t]*$", re.MULTILINE)
@@ -168,6 +170,7 @@ class TextLoader:
         source = str(path)
         check_params(config.chunk_words, config.chunk_overlap)
         text, encoding = decode_text(read_source(path, config))
+        text = text.translate(_CONTROLS)
         _require_text(source, text)
         ext = path.suffix.lower()
         fmt = "markdown" if ext in _MARKDOWN_EXTS else "rst" if ext == ".rst" else "text"
@@ -285,7 +288,7 @@ def html_to_text(markup: str) -> tuple[str, Mapping[str, str]]:
         meta["title"] = title
     if parser.description:
         meta["description"] = parser.description[:1000]
-    return parser.text(), meta
+    return parser.text().translate(_CONTROLS), meta
 
 
 class HtmlLoader:
