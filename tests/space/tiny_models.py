@@ -1,0 +1,144 @@
+"""Tiny CLIP / SigLIP models built from scratch and saved with ``save_pretrained``.
+
+No pretrained CLIP weights exist offline here, so tests (and bench/) build a
+random tiny model with a real CLIP tokenizer pipeline (byte-level BPE with
+``</w>`` word ends, merges trained by ``tokenizers`` on a small word list)
+and a real ``CLIPImageProcessor``, then load the folder through mmrag's own
+loading code. Building one takes about a second.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import shutil
+from pathlib import Path
+
+from mmrag.config import Config, SpaceConfig
+
+WORDS = (  # noqa: SIM905 - a readable word list
+    "the quick brown fox jumps over lazy dog a photo of cat bird car house tree river mountain city "
+    "street music guitar piano food pizza apple banana red green blue yellow black white small large "
+    "old new boat train plane horse cow sheep flower garden beach sea sky sun moon star night day "
+    "rain snow winter summer book paper table chair window door kitchen bread cheese coffee tea"
+).split()
+
+_CLIP_SPLIT = (
+    r"""<\|startoftext\|>|<\|endoftext\|>|'s|'t|'re|'ve|'m|'ll|'d|[\p{L}]+|[\p{N}]|[^\s\p{L}\p{N}]+"""
+)
+
+
+def tiny_clip_tokenizer(vocab_words: int = 800, seed: int = 0):  # -> CLIPTokenizer
+    """A CLIPTokenizer whose merges were trained on WORDS (same pipeline as OpenAI CLIP's)."""
+    from tokenizers import Regex, Tokenizer, models, normalizers, pre_tokenizers, trainers
+    from transformers import CLIPTokenizer
+    from transformers.convert_slow_tokenizer import bytes_to_unicode
+
+    rnd = random.Random(seed)
+    corpus = [" ".join(rnd.choice(WORDS) for _ in range(12)) for _ in range(400)]
+    bpe = Tokenizer(models.BPE(end_of_word_suffix="</w>", continuing_subword_prefix=""))
+    bpe.normalizer = normalizers.Sequence(
+        [normalizers.NFC(), normalizers.Replace(Regex(r"\s+"), " "), normalizers.Lowercase()]
+    )
+    bpe.pre_tokenizer = pre_tokenizers.Sequence(
+        [
+            pre_tokenizers.Split(Regex(_CLIP_SPLIT), behavior="removed", invert=True),
+            pre_tokenizers.ByteLevel(add_prefix_space=False),
+        ]
+    )
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_words,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        end_of_word_suffix="</w>",
+        show_progress=False,
+    )
+    bpe.train_from_iterator(corpus, trainer)
+    merges = [
+        tuple(m) if isinstance(m, list) else tuple(m.split())
+        for m in json.loads(bpe.to_str())["model"]["merges"]
+    ]
+    base = list(bytes_to_unicode().values())
+    tokens = (
+        base
+        + [b + "</w>" for b in base]
+        + ["".join(m) for m in merges]
+        + ["<|startoftext|>", "<|endoftext|>"]
+    )
+    vocab = {tok: i for i, tok in enumerate(dict.fromkeys(tokens))}
+    return CLIPTokenizer(vocab=vocab, merges=merges)
+
+
+def _text_config(tokenizer, max_positions: int) -> dict:
+    return {
+        "vocab_size": len(tokenizer),
+        "hidden_size": 32,
+        "intermediate_size": 64,
+        "num_hidden_layers": 2,
+        "num_attention_heads": 2,
+        "max_position_embeddings": max_positions,
+        "bos_token_id": tokenizer.bos_token_id,
+        "eos_token_id": tokenizer.eos_token_id,
+        "pad_token_id": tokenizer.pad_token_id,
+    }
+
+
+_VISION = {
+    "hidden_size": 32,
+    "intermediate_size": 64,
+    "num_hidden_layers": 2,
+    "num_attention_heads": 2,
+    "image_size": 32,
+    "patch_size": 8,
+}
+
+
+def make_tiny_clip(folder: Path, seed: int = 0) -> Path:
+    """Save a random tiny CLIPModel + tokenizer + image processor into ``folder``."""
+    import torch
+    from transformers import CLIPConfig, CLIPImageProcessor, CLIPModel
+
+    torch.manual_seed(seed)
+    tokenizer = tiny_clip_tokenizer()
+    config = CLIPConfig(
+        text_config=_text_config(tokenizer, 77), vision_config=dict(_VISION), projection_dim=24
+    )
+    model = CLIPModel(config).eval()
+    folder.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    CLIPImageProcessor(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32}).save_pretrained(
+        folder
+    )
+    return folder
+
+
+def make_tiny_siglip(folder: Path, seed: int = 0) -> Path:
+    """Save a random tiny SiglipModel (64-token text window, fixed-length padding) into ``folder``."""
+    import torch
+    from transformers import SiglipConfig, SiglipImageProcessor, SiglipModel
+
+    torch.manual_seed(seed)
+    tokenizer = tiny_clip_tokenizer()
+    config = SiglipConfig(text_config=_text_config(tokenizer, 64), vision_config=dict(_VISION))
+    model = SiglipModel(config).eval()
+    folder.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    SiglipImageProcessor(size={"height": 32, "width": 32}).save_pretrained(folder)
+    return folder
+
+
+def space_config(**kwargs: object) -> Config:
+    return Config(space=SpaceConfig(**kwargs))  # type: ignore[arg-type]
+
+
+def make_hf_cache(
+    cache: Path, repo_id: str, source: Path, commit: str = "0123456789abcdef0123456789abcdef01234567"
+) -> Path:
+    """Lay ``source``'s files out as the HF hub cache does for ``repo_id`` (refs/main -> snapshot)."""
+    repo = cache / ("models--" + repo_id.replace("/", "--"))
+    snapshot = repo / "snapshots" / commit
+    shutil.copytree(source, snapshot)
+    (repo / "refs").mkdir(parents=True)
+    (repo / "refs" / "main").write_text(commit)
+    return snapshot
