@@ -33,7 +33,8 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("corpus")
     for name, text in NOTES.items():
         (root / name).write_text(text, encoding="utf-8")
-    shutil.copyfile(package_file("skimage", "data/text.png"), root / "scan.png")
+    shutil.copyfile(package_file("skimage", "data/page.png"), root / "scan.png")  # a printed book page
+    shutil.copyfile(package_file("sklearn", "datasets/images/china.jpg"), root / "IMG_0042.jpg")
     shutil.copyfile(package_file("skimage", "data/chelsea.png"), root / "tabby-cat.png")
     (root / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 40)  # PNG magic, corrupt body
     (root / "empty.txt").write_bytes(b"")
@@ -55,9 +56,9 @@ def test_add_reports_per_file_and_bad_files_do_not_stop_the_batch(engine, corpus
     failed = {Path(s).name: reason for s, reason in report.failed}
     assert set(failed) == {"broken.png", "empty.txt"}
     assert "empty" in failed["empty.txt"].lower()
-    assert {Path(s).name for s in report.added} == set(NOTES) | {"scan.png", "tabby-cat.png"}
-    assert report.segments >= len(NOTES) + 2
-    assert len(engine.sources()) == len(NOTES) + 2
+    assert {Path(s).name for s in report.added} == set(NOTES) | {"scan.png", "tabby-cat.png", "IMG_0042.jpg"}
+    assert report.segments >= len(NOTES) + 3
+    assert len(engine.sources()) == len(NOTES) + 3
 
 
 @pytest.mark.parametrize(
@@ -80,8 +81,11 @@ def test_image_found_through_its_ocr_text_and_name(engine) -> None:  # type: ign
     assert hits and all(h.modality.value == "image" for h in hits)
     assert Path(hits[0].source).name == "tabby-cat.png"
     assert hits[0].has_thumbnail and engine.thumbnail(hits[0].segment_id)[:2] == b"\xff\xd8"  # JPEG
-    ocr_hits = engine.search("image processing", k=2, modality="image")  # words printed in skimage text.png
+    # words printed on skimage's page.png ("Let us first determine markers of the coins and the background")
+    ocr_hits = engine.search("markers of coins and background", k=3, modality="image")
     assert Path(ocr_hits[0].source).name == "scan.png"
+    assert "coins" in (ocr_hits[0].text or "")
+    assert ocr_hits[0].score > ocr_hits[1].score + 1.0
 
 
 def test_where_filter_and_modality(engine) -> None:  # type: ignore[no-untyped-def]

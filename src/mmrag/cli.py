@@ -17,7 +17,6 @@ from typing import Annotated, Any, Iterator, Optional
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 
 from mmrag.config import Config, load_config
 from mmrag.errors import MmragError
@@ -165,22 +164,29 @@ def add(
 
 
 # ------------------------------------------------------------------ search
+def _short(path: str) -> str:
+    """A source as the user would type it: relative to the working folder when inside it."""
+    try:
+        return str(Path(path).relative_to(Path.cwd()))
+    except ValueError:
+        return path
+
+
 def _print_hits(hits: list[Any], notes: tuple[str, ...]) -> None:
     for note in notes:
         err.print(f"[dim]{escape(note)}[/]")
     if not hits:
         out.print("no results")
         return
-    table = Table(show_edge=False, pad_edge=False, box=None, header_style="bold")
-    table.add_column("#", justify="right")
-    table.add_column("score", justify="right")
-    table.add_column("modality")
-    table.add_column("where", overflow="fold")
-    table.add_column("text", overflow="ellipsis", no_wrap=True, max_width=60)
     for i, hit in enumerate(hits, 1):
-        snippet = " ".join((hit.text or "").split())[:200]
-        table.add_row(str(i), f"{hit.score:.2f}", hit.modality.value, escape(hit.label()), escape(snippet))
-    out.print(table)
+        label = hit.label()
+        if label.startswith(hit.source):
+            label = _short(hit.source) + label[len(hit.source):]
+        out.print(f"[bold]{i:>2}[/] {hit.score:6.2f}  {hit.modality.value:<5}  [cyan]{escape(label)}[/]", soft_wrap=True)
+        snippet = " ".join((hit.text or "").split())
+        if snippet:
+            width = max(40, (out.width or 80) - 16)
+            out.print(f"[dim]{'':16}{escape(snippet[:width])}[/]", soft_wrap=True)
 
 
 @app.command()
@@ -387,7 +393,7 @@ def demo(
         for q in ("a cat", "a cup of coffee", "a rocket launch", "a pagoda in China"):
             out.print(f"\n$ mmrag search {q!r} --index {index}")
             _print_hits(engine.search(q, k=3), ())
-        img = next((p for p in sorted(data.iterdir()) if p.name.startswith("text")), None)
+        img = next((p for p in sorted(data.iterdir()) if p.name.startswith("page-scan")), None)
         if img is not None:
             out.print(f"\n$ mmrag search --image {img} --index {index}")
             q2 = engine.embed_query(image=img)

@@ -21,7 +21,7 @@ PHOTOS: tuple[tuple[str, str, str], ...] = (
     ("skimage", "data/astronaut.png", "astronaut-portrait.png"),
     ("skimage", "data/horse.png", "horse-silhouette.png"),
     ("skimage", "data/motorcycle_left.png", "motorcycle-stereo-photo.png"),
-    ("skimage", "data/text.png", "text-sample-scan.png"),
+    ("skimage", "data/text.png", "handwritten-math-notes.png"),
     ("skimage", "data/page.png", "page-scan-book.png"),
     ("sklearn", "datasets/images/china.jpg", "china-summer-palace-pagoda.jpg"),
     ("sklearn", "datasets/images/flower.jpg", "flower-close-up.jpg"),

@@ -133,7 +133,8 @@ class Ingestor:
 
     def run(self, paths: Iterable[str | Path], progress: Callable[[AddEvent], None] | None = None) -> AddReport:
         self._emit = progress or (lambda e: None)
-        items = list(walk([Path(p).expanduser() for p in paths], self.config.ingest, exclude=self.exclude))
+        exclude = [self.exclude] if self.exclude is not None else []
+        items = list(walk([Path(p).expanduser() for p in paths], self.config.ingest, exclude=exclude))
         self._emit(AddEvent("start", total=len(items)))
         pending: list[_Pending] = []
         interrupted = False
