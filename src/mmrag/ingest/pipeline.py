@@ -22,7 +22,7 @@ from mmrag import registry
 from mmrag.config import Config
 from mmrag.errors import IngestError, MmragError
 from mmrag.ingest.base import Loader
-from mmrag.ingest.sources import WalkFailure, file_hash, sniff, walk
+from mmrag.ingest.sources import WalkFailure, inspect_file, walk
 from mmrag.space.base import Space
 from mmrag.stores.base import Row, VectorStore
 from mmrag.types import AddReport, Channel, Segment
@@ -166,10 +166,8 @@ class Ingestor:
     def _load(self, path: Path) -> _Pending | None:
         source = str(path)
         try:
-            kind = sniff(path)
-            if kind is None:
-                raise IngestError(source, "not a file type mmrag indexes (or empty); skipped")
-            digest = file_hash(path)
+            info = inspect_file(path, self.config.ingest)  # size limits, sniff by content, hash
+            kind, digest = info.kind, info.hash
             old = self.store.source_hash(source)
             if old == digest:
                 self._tally.unchanged.append(source)
