@@ -6,7 +6,7 @@ import pytest
 
 from mmrag.config import Config
 from mmrag.generate import build_generator, build_prompt, finalize
-from mmrag.generate.extractive import ExtractiveGenerator, rank_sentences, split_sentences, stem, terms
+from mmrag.generate.extractive import ExtractiveGenerator, attribute, rank_sentences, split_sentences, stem, terms
 from mmrag.types import Modality, Span
 
 
@@ -100,3 +100,12 @@ def test_picture_without_text_is_listed_by_its_name(make_hit):
     hits = [make_hit("i", "shop/red-sneaker.jpg", Modality.IMAGE, None, span=Span(), thumb=True)]
     answer = ExtractiveGenerator().generate(build_prompt("", hits, vision=False))
     assert "- shop/red-sneaker.jpg [1]" in answer.text
+
+
+def test_attribute_finds_the_source_holding_an_uncited_answer(mixed_hits):
+    items = build_prompt("q", mixed_hits, vision=False).items
+    assert attribute("The Eiffel Tower is 330 metres tall.", items) == 1
+    assert attribute("It is sleeping on a sofa.", items) == 3  # sleep, sofa: both in the cat caption
+    assert attribute("The budget is four million euros.", items) == 4
+    assert attribute("Bananas are yellow and curved.", items) is None  # no source holds these words
+    assert attribute("Yes.", items) is None  # too few content words to attribute

@@ -163,4 +163,6 @@ def test_real_gemma_answers_from_the_context(prompt):
     assert "330" in answer.text, answer.text
     assert answer.text == "".join(deltas).strip()
     assert "Question:" not in answer.text
-    assert {c.number for c in answer.citations} <= {1, 2}
+    # the base model writes no [n]; post-hoc attribution cites the source holding the answer
+    assert [c.number for c in answer.citations] == [1], answer.text
+    assert answer.citations[0].hit.source == "notes/tower.md"

@@ -167,6 +167,26 @@ def _cite_inside(sentence: str, number: int) -> str:
     return f"{text} [{number}]"
 
 
+def attribute(text: str, items: Sequence[ContextItem], min_coverage: float = 0.6, min_terms: int = 2) -> int | None:
+    """The source an uncited answer most likely came from, or ``None``.
+
+    Post-hoc attribution for models that do not write citations (small base
+    models): the source whose text holds the largest share of the answer's
+    content words, if that share is at least ``min_coverage`` and covers at
+    least ``min_terms`` words. Ties go to the better-ranked source.
+    """
+    words = set(terms(text))
+    if len(words) < min_terms:
+        return None
+    best, best_cov = None, 0.0
+    for item in items:
+        shared = words & set(terms(item.body))
+        cov = len(shared) / len(words)
+        if len(shared) >= min_terms and cov >= min_coverage and cov > best_cov:
+            best, best_cov = item.number, cov
+    return best
+
+
 class ExtractiveGenerator(StreamingGenerator):
     """Quotes the best-matching context sentences with their citations; needs no model."""
 
@@ -185,4 +205,4 @@ def build(config: Config) -> ExtractiveGenerator:
     return ExtractiveGenerator(max_chars=max(200, config.generate.max_new_tokens * 4))
 
 
-__all__ = ["ExtractiveGenerator", "build", "compose", "rank_sentences", "split_sentences", "stem", "terms"]
+__all__ = ["ExtractiveGenerator", "attribute", "build", "compose", "rank_sentences", "split_sentences", "stem", "terms"]

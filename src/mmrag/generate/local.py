@@ -14,8 +14,11 @@ Which model (first found wins):
 
 Gemma 3 270M is a small **base** model: it gets the prompt as a completion
 (system line, ``Sources: [1] ...``, ``Question: ...``, ``Answer:``), stops at a
-blank line, and its answers are weak. The citation check (``finalize``) applies
-as for every backend. Models with a real chat template (instruction-tuned) get
+blank line, and its answers are weak. Such a base model does not write ``[n]``
+itself, so when its answer has no citation, ``local`` appends the number of the
+source holding most of the answer's words (post-hoc attribution, see
+``extractive.attribute``; ``attribute=False`` turns it off). The citation check
+(``finalize``) applies as for every backend. Models with a real chat template (instruction-tuned) get
 system + user chat messages through that template.
 
 Decoding is greedy when ``generate.temperature`` is 0, sampled otherwise.
@@ -33,6 +36,8 @@ from typing import Any, Iterator, Mapping
 from mmrag.config import Config, GenerateConfig
 from mmrag.errors import GenerationError, MissingDependency, ModelNotFound
 from mmrag.generate.base import StopTrimmer, StreamingGenerator
+from mmrag.generate.citations import parse_citations
+from mmrag.generate.extractive import attribute
 from mmrag.generate.prompt import Prompt
 
 HF_DIR_NAME = "gemma-3-270m-hf"
@@ -134,8 +139,11 @@ class LocalGenerator(StreamingGenerator):
 
     vision = False
 
-    def __init__(self, ref: ModelRef, *, max_new_tokens: int = 256, temperature: float = 0.0) -> None:
+    def __init__(
+        self, ref: ModelRef, *, max_new_tokens: int = 256, temperature: float = 0.0, attribute: bool = True
+    ) -> None:
         self.ref = ref
+        self.attribute = attribute
         self.max_new_tokens = int(max_new_tokens)
         self.temperature = float(temperature)
         label = Path(ref.gguf_file).stem if ref.gguf_file else Path(ref.path).name
@@ -203,19 +211,29 @@ class LocalGenerator(StreamingGenerator):
         thread.start()
         trimmer = StopTrimmer(stops)
         started = False
+        emitted: list[str] = []
         for delta in streamer:
             out = trimmer.feed(delta)
             if not started:  # the completion starts after "Answer:": drop its leading space
                 out = out.lstrip()
                 started = bool(out)
             if out:
+                emitted.append(out)
                 yield out
         thread.join()
         if errors:
             raise GenerationError(f"the local model {self.name} failed while generating ({errors[0]}).") from errors[0]
         rest = trimmer.finish()
         if rest.strip():
-            yield rest.rstrip() if started else rest.strip()
+            rest = rest.rstrip() if started else rest.strip()
+            emitted.append(rest)
+            yield rest
+        if base and self.attribute:
+            text = "".join(emitted)
+            if text.strip() and not parse_citations(text):
+                number = attribute(text, prompt.items)
+                if number is not None:
+                    yield f" [{number}]"
 
 
 def build(config: Config) -> LocalGenerator:
