@@ -179,3 +179,24 @@ def test_not_a_dual_encoder_and_bad_device(tiny_clip_dir: Path) -> None:
             build_space(space_config(model=str(tiny_clip_dir), device="cuda"))
     with pytest.raises(ConfigError, match="not a device"):
         build_space(space_config(model=str(tiny_clip_dir), device="banana"))
+
+
+def test_broken_model_folders_give_model_not_found(tmp_path: Path, tiny_clip_dir: Path) -> None:
+    import shutil
+
+    from mmrag.errors import ModelNotFound
+
+    truncated = tmp_path / "truncated"
+    shutil.copytree(tiny_clip_dir, truncated)
+    weights = truncated / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[: weights.stat().st_size // 2])
+    with pytest.raises(ModelNotFound, match="cannot load truncated"):
+        build_space(space_config(model=str(truncated), device="cpu"))
+    no_tokenizer = tmp_path / "no-tokenizer"  # transformers 5 would silently build an empty tokenizer
+    shutil.copytree(tiny_clip_dir, no_tokenizer, ignore=shutil.ignore_patterns("tokenizer*"))
+    with pytest.raises(ModelNotFound, match="no tokenizer files"):
+        build_space(space_config(model=str(no_tokenizer), device="cpu"))
+    no_processor = tmp_path / "no-processor"
+    shutil.copytree(tiny_clip_dir, no_processor, ignore=shutil.ignore_patterns("preprocessor_config.json"))
+    with pytest.raises(ModelNotFound, match="cannot load no-processor"):
+        build_space(space_config(model=str(no_processor), device="cpu"))

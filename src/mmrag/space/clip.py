@@ -25,7 +25,14 @@ from mmrag.config import Config
 from mmrag.errors import ConfigError, MmragError, ModelNotFound, QueryError
 from mmrag.space.base import Encoder, Space, l2_normalize
 from mmrag.space.resolve import ResolvedModel, read_model_config, resolve_device, resolve_model
-from mmrag.space.text import TextWindower, check_texts, encode_windowed, quiet_transformers, run_batches
+from mmrag.space.text import (
+    TextWindower,
+    check_texts,
+    check_tokenizer_files,
+    encode_windowed,
+    quiet_transformers,
+    run_batches,
+)
 from mmrag.types import Channel
 
 DEFAULT_MODEL = "openai/clip-vit-base-patch32"
@@ -76,6 +83,7 @@ class DualEncoder:
 def load_dual_encoder(resolved: ResolvedModel, device: str = "auto") -> DualEncoder:
     """Load model, tokenizer and image processor from a resolved folder (never from the network)."""
     import torch
+    import transformers
     from transformers import AutoImageProcessor, AutoModel, AutoTokenizer
 
     model_config = read_model_config(resolved.path)
@@ -84,14 +92,21 @@ def load_dual_encoder(resolved: ResolvedModel, device: str = "auto") -> DualEnco
             f"{resolved.name} (model_type '{model_config.get('model_type', '?')}') is not a CLIP/SigLIP-style "
             "text+image model. Use one (e.g. openai/clip-vit-base-patch32), or --space minilm for a text model."
         )
+    check_tokenizer_files(resolved)
     target = resolve_device(device)
     path = str(resolved.path)
+    dtype_kw = "dtype" if int(transformers.__version__.split(".")[0]) >= 5 else "torch_dtype"
     try:
         with quiet_transformers():
             tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
             image_processor = AutoImageProcessor.from_pretrained(path, local_files_only=True)
-            model = AutoModel.from_pretrained(path, local_files_only=True, dtype=torch.float32)
-    except (OSError, ValueError, KeyError, RuntimeError, TypeError) as exc:
+            model = AutoModel.from_pretrained(path, local_files_only=True, **{dtype_kw: torch.float32})
+    except ImportError as exc:
+        raise ConfigError(
+            f"loading {resolved.name} needs a Python package that is not installed ({str(exc)[:300]}). "
+            "Install the package it names (SigLIP's tokenizer needs: pip install sentencepiece)."
+        ) from None
+    except Exception as exc:  # noqa: BLE001 - safetensors, torch and transformers raise many types
         raise ModelNotFound(
             f"cannot load {resolved.name} from {path} ({str(exc)[:300]}). The folder may be incomplete "
             "(config.json, tokenizer files, preprocessor_config.json and weights are all needed): fetch it again."

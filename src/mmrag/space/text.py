@@ -55,6 +55,25 @@ def quiet_transformers() -> Iterator[None]:
             hf_logging.enable_progress_bar()
 
 
+TOKENIZER_FILES = (
+    "tokenizer.json",
+    "vocab.json",
+    "vocab.txt",
+    "spiece.model",
+    "tokenizer.model",
+    "sentencepiece.bpe.model",
+)
+
+
+def check_tokenizer_files(resolved: ResolvedModel) -> None:
+    """Refuse a folder without tokenizer files: transformers 5 would build an empty tokenizer (all unknown)."""
+    if not any((resolved.path / name).is_file() for name in TOKENIZER_FILES):
+        raise ModelNotFound(
+            f"{resolved.path} has no tokenizer files ({', '.join(TOKENIZER_FILES[:3])} ...). Copy the whole "
+            "model folder (as written by `hf download` or save_pretrained), not only the weights."
+        )
+
+
 # ---------------------------------------------------------------- windowing (pure)
 
 
@@ -253,12 +272,13 @@ def load_sentence_transformer(
         from sentence_transformers import SentenceTransformer
     except ImportError:
         raise MissingDependency("sentence-transformers", "all", "the text space") from None
+    check_tokenizer_files(resolved)
     try:
         with quiet_transformers():
             model = SentenceTransformer(
                 str(resolved.path), device=resolve_device(device), local_files_only=True
             )
-    except (OSError, ValueError, KeyError, RuntimeError) as exc:
+    except Exception as exc:  # noqa: BLE001 - safetensors, torch and transformers raise many types
         raise ModelNotFound(
             f"cannot load a sentence-transformers model from {resolved.path} ({str(exc)[:300]}). "
             "Check that the folder holds a complete model (modules.json, config.json, weights)."
@@ -336,6 +356,7 @@ def build_minilm_space(config: Config, *, reason: str = "") -> Space:
 __all__ = [
     "MINILM_NAME",
     "NO_IMAGE_TOWER_NOTE",
+    "TOKENIZER_FILES",
     "Framing",
     "SentenceTransformerEncoder",
     "TextWindower",
@@ -343,6 +364,7 @@ __all__ = [
     "build_minilm_space",
     "build_text_space",
     "check_texts",
+    "check_tokenizer_files",
     "encode_windowed",
     "image_tower_loader",
     "load_sentence_transformer",
