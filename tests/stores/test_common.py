@@ -14,8 +14,8 @@ from mmrag.stores.common import bm25_scores, check_k, check_query, check_rows, s
 
 
 def row(i: int, **kw: object) -> Row:
-    base = dict(id=f"s{i}:text", segment_id=f"s{i}", source="a.txt", source_hash="h", modality="text",
-                channel="text", vector=np.ones(4, np.float32) / 2)
+    base: dict[str, object] = {"id": f"s{i}:text", "segment_id": f"s{i}", "source": "a.txt", "source_hash": "h",
+                               "modality": "text", "channel": "text", "vector": np.ones(4, np.float32) / 2}
     base.update(kw)
     return Row(**base)  # type: ignore[arg-type]
 

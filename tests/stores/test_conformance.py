@@ -7,8 +7,8 @@ dialect's Python predicate, so both stores are held to the same reference.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable, Iterator
 
 import numpy as np
 import pytest

@@ -57,7 +57,7 @@ def test_filtered_query_reports_completeness() -> None:
     index = VectorIndex(DIM, PARAMS)
     index.add(names(200), v)
     q = v[0]
-    got, scores, complete = index.query_filtered(q, 5, lambda rid: int(rid[1:]) % 2 == 0, 1000)
+    got, _, complete = index.query_filtered(q, 5, lambda rid: int(rid[1:]) % 2 == 0, 1000)
     even = [i for i in range(200) if i % 2 == 0]
     assert complete and got[0] == "r0" and all(int(g[1:]) % 2 == 0 for g in got)
     assert got == [f"r{even[i]}" for i in np.argsort(-(v[even] @ q))[:5]]

@@ -39,7 +39,7 @@ def top_ids(store: LanceStore, q: np.ndarray, k: int, where: str | None = None) 
     return [s.row.id for s in store.search(q, k, where)]
 
 
-def exact_ids(rows: list[Row], q: np.ndarray, k: int, keep=lambda r: True) -> list[str]:  # noqa: ANN001
+def exact_ids(rows: list[Row], q: np.ndarray, k: int, keep=lambda r: True) -> list[str]:
     cand = [r for r in rows if keep(r)]
     scores = np.array([float(r.vector @ q) for r in cand])
     return [cand[i].id for i in np.argsort(-scores, kind="stable")[:k]]
@@ -105,7 +105,7 @@ def test_consistent_after_delete_and_replace(big: tuple[LanceStore, list[Row]]) 
 
 def test_reopen_loads_the_saved_index_without_rebuilding(big: tuple[LanceStore, list[Row]],
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
-    store, rows = big
+    store, _ = big
     q = clustered(1, seed=4)[0]
     before = top_ids(store, q, 10)
     store.close()
@@ -150,10 +150,10 @@ def test_corrupt_sidecar_is_rebuilt(big: tuple[LanceStore, list[Row]]) -> None:
 
 def test_interrupted_index_update_rebuilds_before_next_read(big: tuple[LanceStore, list[Row]],
                                                             monkeypatch: pytest.MonkeyPatch) -> None:
-    store, rows = big
+    store, _ = big
     extra = rows_for(clustered(5, seed=12), prefix="late")
 
-    def boom(self, ids, vectors):  # noqa: ANN001
+    def boom(self, ids, vectors):
         raise KeyboardInterrupt
 
     with monkeypatch.context() as m:

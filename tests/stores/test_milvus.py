@@ -12,7 +12,7 @@ from mmrag.stores import filters as F
 from mmrag.stores.base import Row
 
 pytest.importorskip("pymilvus")
-from mmrag.stores.milvus import MilvusStore, parse_location  # noqa: E402
+from mmrag.stores.milvus import MilvusStore, parse_location
 
 DIM = 8
 

@@ -23,16 +23,17 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Callable, Mapping, Union
+from typing import Any
 
 import numpy as np
 
 from mmrag.errors import FilterError
 from mmrag.stores.base import FILTER_COLUMNS
 
-Literal = Union[str, int, float]
+Literal = str | int | float
 MAX_LENGTH = 20_000
 MAX_DEPTH = 64
 MAX_IN_VALUES = 10_000
@@ -65,20 +66,20 @@ class In:
 
 @dataclass(frozen=True)
 class And:
-    items: tuple["Node", ...]
+    items: tuple[Node, ...]
 
 
 @dataclass(frozen=True)
 class Or:
-    items: tuple["Node", ...]
+    items: tuple[Node, ...]
 
 
 @dataclass(frozen=True)
 class Not:
-    item: "Node"
+    item: Node
 
 
-Node = Union[Cmp, Like, In, And, Or, Not]
+Node = Cmp | Like | In | And | Or | Not
 ANY, ONE = "\0%", "\0_"  # wildcard tokens inside Like.pattern
 
 

@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -57,7 +58,7 @@ class VectorIndex:
         self._ids: list[str | None] = []  # label -> id (None: free slot)
         self._free: list[int] = []
         self._matrix: np.ndarray | None = np.zeros((0, self.dim), dtype=np.float32)
-        self._hnsw = None  # hnswlib.Index when in HNSW mode
+        self._hnsw: Any = None  # hnswlib.Index when in HNSW mode
 
     # -- state --------------------------------------------------------------
     def __len__(self) -> int:
@@ -128,7 +129,7 @@ class VectorIndex:
         if n > self._hnsw.get_max_elements():
             self._hnsw.resize_index(max(n, int(self._hnsw.get_max_elements() * 1.5) + 64))
 
-    def _new_hnsw(self, capacity: int):  # noqa: ANN202 - hnswlib has no stubs
+    def _new_hnsw(self, capacity: int):
         import hnswlib
 
         index = hnswlib.Index(space="ip", dim=self.dim)
@@ -264,7 +265,7 @@ class VectorIndex:
         write_json_atomic(folder / f"{name}.ids.json", state)
 
     @classmethod
-    def load(cls, folder: Path, name: str, dim: int, params: HnswParams) -> "VectorIndex":
+    def load(cls, folder: Path, name: str, dim: int, params: HnswParams) -> VectorIndex:
         """Load a saved index; ``StoreError`` if missing or inconsistent (then rebuild)."""
         try:
             state = json.loads((folder / f"{name}.ids.json").read_text(encoding="utf-8"))

@@ -31,8 +31,9 @@ import json
 import logging
 import threading
 import time
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Self
 
 import numpy as np
 import pyarrow as pa
@@ -41,7 +42,7 @@ from mmrag.config import Config
 from mmrag.errors import IndexError_, SpaceMismatch, StoreError
 from mmrag.stores.base import Row, ScoredRow, SourceInfo, quote
 from mmrag.stores.common import NoIndex, check_k, check_meta, check_query, check_rows, summarize_sources
-from mmrag.stores.filters import Cmp, Node, And, parse, parse_optional, predicate, split_column, to_lance
+from mmrag.stores.filters import And, Cmp, Node, parse, parse_optional, predicate, split_column, to_lance
 from mmrag.stores.hnsw import HnswParams, VectorIndex, write_json_atomic
 
 log = logging.getLogger(__name__)
@@ -86,7 +87,7 @@ def _store_error(what: str, path: Path, exc: Exception) -> StoreError:
 def lance_path(location: str) -> Path:
     loc = str(location)
     for prefix in ("lance://", "lance:"):
-        loc = loc[len(prefix):] if loc.startswith(prefix) else loc
+        loc = loc.removeprefix(prefix)
     return Path(loc).expanduser()
 
 
@@ -151,7 +152,7 @@ class LanceStore:
     def _load(self) -> None:
         started = time.perf_counter()
         self._rows, self._by_source = {}, {}
-        cols = {c: f"`{c}`" for c in _META_COLUMNS}
+        cols: dict[str, Any] = {c: f"`{c}`" for c in _META_COLUMNS}
         cols["has_thumb"] = "thumbnail != X''"
         data = self._table.search().select(cols).limit(None).to_arrow()
         pyc = {name: data.column(name).to_pylist() for name in data.column_names}
@@ -246,7 +247,7 @@ class LanceStore:
             finally:
                 self._closed = True
 
-    def __enter__(self) -> "LanceStore":
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -381,7 +382,7 @@ class LanceStore:
             keep = None
             if rest is not None:
                 test, rows = predicate(rest), self._rows
-                keep = lambda row_id: test(rows[row_id])  # noqa: E731
+                keep = lambda row_id: test(rows[row_id])
             found: list[tuple[str, float]] = []
             for name in names:
                 index = self._indexes[name]
@@ -399,7 +400,8 @@ class LanceStore:
         """Exact prefiltered search in LanceDB (the fallback for very selective filters)."""
         node: Node = Cmp("channel", "=", channel) if rest is None else And((Cmp("channel", "=", channel), rest))
         try:
-            res = (self._table.search(q).distance_type("dot").where(to_lance(node), prefilter=True)
+            query: Any = self._table.search(q)
+            res = (query.distance_type("dot").where(to_lance(node), prefilter=True)
                    .bypass_vector_index().limit(k).select(["id", "_distance"]).to_arrow())
         except (OSError, ValueError, RuntimeError) as exc:
             raise _store_error("filtered search", self.path, exc) from None
@@ -418,7 +420,7 @@ class LanceStore:
                 return []
             self._ensure_fts()
             try:
-                builder = self._table.search(MatchQuery(query, "text"), query_type="fts")
+                builder = self._table.search(MatchQuery(query, "text"), query_type="fts")  # type: ignore[call-arg]
                 if node is not None:
                     builder = builder.where(to_lance(node), prefilter=True)
                 res = builder.limit(k).select(["id", "_score"]).to_arrow()
@@ -436,7 +438,7 @@ class LanceStore:
             fts = [i for i in self._table.list_indices() if i.index_type == "FTS" and i.columns == ["text"]]
             if not fts:
                 self._table.create_index("text", config=FTS(), replace=True)
-            elif (self._table.index_stats(fts[0].name).num_unindexed_rows or 0) > 0:
+            elif (getattr(self._table.index_stats(fts[0].name), "num_unindexed_rows", 0) or 0) > 0:
                 self._table.optimize()  # folds new rows into the FTS index (and compacts)
         except (OSError, ValueError, RuntimeError) as exc:
             raise _store_error("full-text index update", self.path, exc) from None

@@ -37,7 +37,8 @@ import base64
 import json
 import logging
 import os
-from typing import Any, Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any, Self
 
 import numpy as np
 
@@ -45,9 +46,26 @@ from mmrag.config import Config
 from mmrag.errors import IndexError_, MissingDependency, SpaceMismatch, StoreError
 from mmrag.stores.base import Row, ScoredRow, SourceInfo
 from mmrag.stores.common import (
-    NoIndex, bm25_scores, check_k, check_meta, check_query, check_rows, summarize_sources, tokenize,
+    NoIndex,
+    bm25_scores,
+    check_k,
+    check_meta,
+    check_query,
+    check_rows,
+    summarize_sources,
+    tokenize,
 )
-from mmrag.stores.filters import ANY, Cmp, Like, Or, milvus_is_exact, parse, parse_optional, predicate, to_milvus
+from mmrag.stores.filters import (
+    ANY,
+    Cmp,
+    Like,
+    Or,
+    milvus_is_exact,
+    parse,
+    parse_optional,
+    predicate,
+    to_milvus,
+)
 
 log = logging.getLogger(__name__)
 VARCHAR_MAX = 65_535
@@ -105,14 +123,14 @@ class MilvusStore:
                 raise IndexError_(f"folder {parent} for Milvus Lite file {self.uri} does not exist. Create it first.")
         if not is_server and not self.dim and not os.path.exists(self.uri):
             raise NoIndex(f"no mmrag index at {self.uri}. Create it by adding files to it.")
-        self._client = None
+        self._client: Any = None
         try:
             self._client = MilvusClient(uri=self.uri, token=token) if token else MilvusClient(uri=self.uri)
             self._bm25 = self._ensure_collections()
         except (StoreError, IndexError_, SpaceMismatch):
             self.close()
             raise
-        except Exception as exc:  # pymilvus raises MilvusException / grpc errors / OSError
+        except Exception as exc:  # noqa: BLE001 - pymilvus raises MilvusException, grpc errors, OSError ...
             self.close()
             where = "server" if is_server else "Milvus Lite file"
             raise IndexError_(f"cannot open Milvus {where} {self.uri}: {exc}. Check the address/token "
@@ -147,7 +165,7 @@ class MilvusStore:
         try:
             self._create_rows(with_bm25=True)
             return True
-        except Exception as exc:  # older servers: no BM25 function
+        except Exception as exc:  # noqa: BLE001 - older servers: no BM25 function
             log.warning("Milvus at %s has no BM25 function (%s); using the Python text-search fallback",
                         self.uri, exc)
             if c.has_collection(self.rows_name):
@@ -198,7 +216,7 @@ class MilvusStore:
             return fn(*args, **kwargs)
         except StoreError:
             raise
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - any client/server failure becomes a StoreError
             raise StoreError(f"Milvus {what} failed at {self.uri}: {exc}. Check that the server is up "
                              "(or the Lite file is not locked by another process).") from None
 
@@ -399,10 +417,10 @@ class MilvusStore:
         try:
             if self._client is not None:
                 self._client.close()
-        except Exception:  # closing twice or a dead server: nothing left to release
-            pass
+        except Exception as exc:  # noqa: BLE001 - closing twice or a dead server: nothing left to release
+            log.debug("closing Milvus client for %s: %s", self.uri, exc)
 
-    def __enter__(self) -> "MilvusStore":
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -412,7 +430,7 @@ class MilvusStore:
 class _Lite:
     """Attribute view of a query result for ``summarize_sources``."""
 
-    __slots__ = ("source", "source_hash", "segment_id", "modality", "added_at")
+    __slots__ = ("added_at", "modality", "segment_id", "source", "source_hash")
 
     def __init__(self, entity: Mapping[str, Any]) -> None:
         for name in self.__slots__:
