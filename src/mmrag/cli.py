@@ -414,7 +414,18 @@ def _register_optional() -> None:
 _register_optional()
 
 
+def _quiet_libraries() -> None:
+    """Third-party chatter (gRPC stubs of Milvus Lite, HF hints) is not for end users."""
+    import logging
+    import os
+
+    for name in ("pymilvus", "grpc", "grpc._server", "milvus_lite", "transformers", "huggingface_hub"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
 def main() -> None:
+    _quiet_libraries()
     app()
 
 

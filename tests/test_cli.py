@@ -1,0 +1,93 @@
+"""The `mmrag` command line, end to end (real MiniLM space, LanceDB and Milvus Lite)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from mmrag.cli import app
+
+runner = CliRunner()
+
+
+def run(*args: str) -> tuple[int, str]:
+    result = runner.invoke(app, list(args), env={"MMRAG_SPACE_NAME": "minilm", "COLUMNS": "200"})
+    # JSON goes to stdout; messages and errors to stderr
+    return result.exit_code, result.stdout if "--json" in args else result.output
+
+
+@pytest.fixture(scope="module")
+def notes(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("notes")
+    (root / "garden.md").write_text("Tomatoes need full sun, deep watering and a stake to climb.", encoding="utf-8")
+    (root / "train.txt").write_text("The night train to Vienna leaves at 22:10 from platform 4.", encoding="utf-8")
+    (root / "weird name; rm -rf ~ 'quote'.txt").write_text("A file name with shell characters still indexes.", encoding="utf-8")
+    (root / "junk.bin").write_bytes(bytes(range(256)) * 4)
+    return root
+
+
+@pytest.mark.parametrize("store", ["lance", "milvus"])
+def test_add_search_info_sources_remove(notes: Path, tmp_path: Path, store: str) -> None:
+    index = str(tmp_path / "idx") if store == "lance" else f"milvus:{tmp_path / 'idx.db'}"
+    code, out = run("add", str(notes), "--index", index, "--json")
+    assert code == 0, out
+    report = json.loads(out)
+    assert report["space"] == "minilm"
+    assert len(report["added"]) == 3
+    assert [Path(f["source"]).name for f in report["failed"]] == ["junk.bin"]
+
+    code, out = run("search", "when does the sleeper to Austria depart", "--index", index, "--json", "-k", "2")
+    assert code == 0, out
+    hits = json.loads(out)["hits"]
+    assert Path(hits[0]["source"]).name == "train.txt"
+    assert hits[0]["score"] >= hits[1]["score"]
+
+    code, out = run("search", "vegetables", "--index", index, "--where", "source LIKE '%garden%'", "--json")
+    assert {Path(h["source"]).name for h in json.loads(out)["hits"]} == {"garden.md"}
+
+    code, out = run("info", "--index", index, "--json")
+    info = json.loads(out)
+    assert info["sources"] == 3 and info["space"]["name"] == "minilm" and info["space"]["dim"] == 384
+    assert info["vectors_by_channel"] == {"text": 3}
+
+    code, out = run("sources", "--index", index, "--json")
+    assert sorted(Path(s["source"]).name for s in json.loads(out)) == sorted(
+        ["garden.md", "train.txt", "weird name; rm -rf ~ 'quote'.txt"]
+    )
+
+    code, out = run("remove", str(notes / "weird name; rm -rf ~ 'quote'.txt"), "--index", index)
+    assert code == 0 and "removed" in out
+    code, out = run("sources", "--index", index, "--json")
+    assert len(json.loads(out)) == 2
+
+    code, out = run("add", str(notes), "--index", index, "--json")
+    again = json.loads(out)
+    assert len(again["unchanged"]) == 2 and len(again["added"]) == 1  # only the removed file comes back
+
+
+def test_errors_exit_2_with_cause_and_fix(tmp_path: Path) -> None:
+    code, out = run("search", "anything", "--index", str(tmp_path / "none"))
+    assert code == 2
+    assert "no mmrag index" in out and "mmrag add" in out
+    code, out = run("search", "x", "--index", str(tmp_path / "none"), "--fusion", "best")
+    assert code == 2 and "calibrated" in out
+
+
+def test_help_lists_commands() -> None:
+    code, out = run("--help")
+    assert code == 0
+    for command in ("add", "search", "ask", "info", "sources", "remove", "demo"):
+        assert command in out
+
+
+def test_console_script_is_installed() -> None:
+    exe = Path(sys.executable).with_name("mmrag")
+    result = subprocess.run([str(exe), "search", "--help"], capture_output=True, text=True, env={**os.environ, "COLUMNS": "120"})
+    assert result.returncode == 0
+    assert "--modality" in result.stdout and "--where" in result.stdout
