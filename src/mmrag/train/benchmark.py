@@ -1,0 +1,89 @@
+"""Score a space on a pairs file, and the text-only (OCR + metadata) baseline.
+
+The baseline is what an index without an image tower can do: each picture
+becomes the text RapidOCR reads in it plus its metadata (file name words and
+any SVG ``<title>``/``<desc>``), embedded by the same text tower.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from mmrag.errors import TrainingError
+from mmrag.train.data import caption_from_name, fingerprint, group_pairs, is_image_path, read_pairs
+from mmrag.train.evaluate import Metrics, pair_metrics
+from mmrag.train.features import decode_images, embed_texts, frozen_text_encoder
+from mmrag.train.loop import tower_embed
+
+
+def metadata_text(path: str) -> str:
+    """File-name words plus SVG title/desc (what an index knows without pixels)."""
+    words = [caption_from_name(Path(path).name)]
+    if path.lower().endswith(".svg"):
+        try:
+            head = Path(path).read_text(encoding="utf-8", errors="replace")[:20000]
+            words += re.findall(r"<(?:title|desc)[^>]*>([^<]{1,200})</", head)
+        except OSError:
+            pass
+    return " ".join(w.strip() for w in words if w.strip())
+
+
+def ocr_texts(paths: Sequence[str], cache: Path, size: int = 256) -> list[str]:
+    """RapidOCR text per picture (cached by path list)."""
+    f = cache / f"ocr-{fingerprint(list(paths), size)}.json"
+    if f.exists():
+        return list(json.loads(f.read_text(encoding="utf-8")))
+    from rapidocr_onnxruntime import RapidOCR
+
+    engine = RapidOCR()
+    arr, ok = decode_images(paths, size, cache)
+    texts = []
+    for img, good in zip(arr, ok):
+        res = engine(img)[0] if good else None
+        texts.append(" ".join(r[1] for r in res) if res else "")
+    cache.mkdir(parents=True, exist_ok=True)
+    f.write_text(json.dumps(texts), encoding="utf-8")
+    return texts
+
+
+def evaluate_pairs(
+    pairs: str | Path,
+    space: str = "minilm",
+    image_model: str | Path | None = None,
+    baseline: bool = False,
+    cache: Path | None = None,
+    text_encoder: Any = None,
+    limit: int = 0,
+    seed: int = 0,
+) -> dict[str, dict[str, Metrics]]:
+    """``{"tower": {...}, "text-only": {...}}`` metrics on the pictures of ``pairs``
+    (one plain caption each; ``limit`` > 0 takes a fixed random subset)."""
+    from mmrag.space.adapters import load_image_tower
+
+    groups = [g for g in group_pairs(read_pairs(pairs)) if is_image_path(g.a)]
+    if limit and len(groups) > limit:
+        idx = sorted(np.random.default_rng(seed).choice(len(groups), limit, replace=False).tolist())
+        groups = [groups[i] for i in idx]
+    if len(groups) < 2:
+        raise TrainingError(f"{pairs}: needs at least 2 pictures with captions to evaluate")
+    cache = cache or Path(".cache/mmrag-eval")
+    text_encoder = text_encoder or frozen_text_encoder(space)
+    tower = load_image_tower(image_model, int(text_encoder.dim), text_encoder=text_encoder.id)
+    arr, ok = decode_images([g.a for g in groups], tower.image_size, cache)
+    groups = [g for g, k in zip(groups, ok) if k]
+    caps = [g.captions[0] for g in groups]
+    txt = embed_texts(text_encoder, caps, cache)
+    results = {"tower": pair_metrics(tower_embed(tower.model, arr[ok], "cpu"), txt, caps)}
+    if baseline:
+        ocr = ocr_texts([g.a for g in groups], cache)
+        docs = [f"{metadata_text(g.a)} {o}".strip() for g, o in zip(groups, ocr)]
+        results["text-only"] = pair_metrics(embed_texts(text_encoder, docs, cache), txt, caps)
+    return results
+
+
+__all__ = ["evaluate_pairs", "metadata_text", "ocr_texts"]

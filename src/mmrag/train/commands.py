@@ -1,0 +1,131 @@
+"""``mmrag train`` and ``mmrag eval``: typer-annotated functions (cli.py registers them)."""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
+
+from mmrag.errors import MmragError
+from mmrag.train.evaluate import Metrics, format_table
+
+console = Console(stderr=True)
+
+
+class _Bars:
+    """Adapts the trainer's ``progress(task, done, total)`` callback to rich bars."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+        self.tasks: dict[str, TaskID] = {}
+
+    def __call__(self, task: str, done: int, total: int) -> None:
+        if task not in self.tasks:
+            self.tasks[task] = self.progress.add_task(task, total=total)
+        self.progress.update(self.tasks[task], completed=done, total=total)
+
+
+def _bars() -> Progress:
+    return Progress(TextColumn("{task.description:>8}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                    TimeRemainingColumn(), console=console, transient=False)
+
+
+def _print_results(before: dict[str, dict[str, Metrics]], after: dict[str, dict[str, Metrics]], losses: list[float]) -> None:
+    table = {f"{k} before": v for k, v in before.items()} | {f"{k} after": v for k, v in after.items()}
+    print(format_table(table))
+    if losses:
+        print("loss per epoch: " + " ".join(f"{x:.3f}" for x in losses))
+
+
+def train_command(
+    pairs: Annotated[Path, typer.Argument(help="pairs file (JSONL/CSV with columns a,b) or a folder of captioned images")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="checkpoint folder to write")] = Path("./mmrag-tower"),
+    mode: Annotated[str, typer.Option(help="bind: train a new tower into a frozen space; finetune: update a CLIP/SigLIP model")] = "bind",
+    modality: Annotated[str, typer.Option(help="modality of column a (bind supports image)")] = "image",
+    space: Annotated[str, typer.Option("--space", "--base", help="bind: the frozen space (minilm); finetune: model folder or id")] = "minilm",
+    epochs: Annotated[int, typer.Option(min=1)] = 5,
+    batch_size: Annotated[int, typer.Option(min=2)] = 128,
+    lr: Annotated[float, typer.Option(min=0.0)] = 2e-3,
+    loss: Annotated[str, typer.Option(help="clip | siglip | infonce")] = "clip",
+    seed: int = 0,
+    holdout: Annotated[float, typer.Option(min=0.0, max=0.9)] = 0.1,
+    resume: Annotated[bool, typer.Option(help="continue from OUT/state.pt")] = False,
+    device: Annotated[str, typer.Option(help="auto | cpu | cuda | cuda:N")] = "auto",
+    image_size: Annotated[int, typer.Option(min=16, help="bind: tower input size in pixels")] = 64,
+    widths: Annotated[str, typer.Option(help="bind: channels of the 4 tower stages")] = "32,64,128,256",
+    augment: Annotated[float, typer.Option(min=0.0, max=1.0, help="bind: augmentation strength (0 = off)")] = 1.0,
+    eval_pairs: Annotated[Optional[list[Path]], typer.Option("--eval-pairs", help="more pairs files to report recall on")] = None,
+    name: Annotated[str, typer.Option(help="tower name (goes into its encoder id)")] = "",
+    cache_dir: Annotated[Optional[Path], typer.Option(help="cache for decoded images and caption vectors")] = None,
+    projection_only: Annotated[bool, typer.Option(help="finetune: train only projections + temperature")] = False,
+    threads: Annotated[int, typer.Option(min=0, help="CPU threads (0 = all)")] = 0,
+) -> None:
+    """Train contrastively: bind a new image tower into a frozen space, or finetune CLIP/SigLIP."""
+    if loss not in ("clip", "siglip", "infonce"):
+        console.print(f"[red]unknown --loss '{loss}'[/red]: use clip, siglip or infonce")
+        raise typer.Exit(2)
+    command = "mmrag train " + " ".join(shlex.quote(a) for a in sys.argv[2:]) if len(sys.argv) > 2 else ""
+    try:
+        with _bars() as progress:
+            bars = _Bars(progress)
+            if mode == "bind":
+                if modality != "image":
+                    console.print(f"[red]--modality {modality}[/red] is not supported by bind yet: use --modality image")
+                    raise typer.Exit(2)
+                from mmrag.train.features import frozen_text_encoder
+                from mmrag.train.loop import BindOptions, bind_image_tower
+
+                opts = BindOptions(
+                    pairs=str(pairs), out=str(out), epochs=epochs, batch_size=batch_size, lr=lr, loss=loss, seed=seed,
+                    holdout=holdout, resume=resume, device=device, image_size=image_size,
+                    widths=tuple(int(w) for w in widths.split(",")), augment=augment, threads=threads, name=name,
+                    cache_dir=str(cache_dir) if cache_dir else "", extra_eval=tuple(str(p) for p in eval_pairs or ()),
+                    command=command,
+                )
+                result = bind_image_tower(opts, frozen_text_encoder(space), bars)
+            elif mode == "finetune":
+                from mmrag.train.finetune import FinetuneOptions, finetune_clip
+
+                fopts = FinetuneOptions(
+                    pairs=str(pairs), base=space, out=str(out), epochs=epochs, batch_size=batch_size, lr=lr, seed=seed,
+                    holdout=holdout, device=device, projection_only=projection_only, loss=loss, threads=threads,
+                )
+                result = finetune_clip(fopts, bars)
+            else:
+                console.print(f"[red]unknown --mode '{mode}'[/red]: use bind or finetune")
+                raise typer.Exit(2)
+    except MmragError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1) from None
+    _print_results(result.before, result.after, result.losses)
+    console.print(f"[green]wrote[/green] {result.out} ({result.n_train} train / {result.n_heldout} held-out pictures, "
+                  f"{result.skipped} unreadable skipped, {result.seconds:.0f} s)")
+    if mode == "bind":
+        console.print(f"use it: mmrag add --space minilm  (with space.image_model = \"{result.out}\")")
+
+
+def eval_command(
+    pairs: Annotated[Path, typer.Argument(help="pairs file: a = picture path (or text), b = caption")],
+    space: Annotated[str, typer.Option(help="space whose text tower embeds column b")] = "minilm",
+    image_model: Annotated[Optional[str], typer.Option(help="image tower folder ('shipped' = the bundled one)")] = "shipped",
+    baseline: Annotated[bool, typer.Option(help="also score the text-only baseline (OCR + file name through the text tower)")] = False,
+    cache_dir: Annotated[Optional[Path], typer.Option(help="cache for decoded images and caption vectors")] = None,
+) -> None:
+    """Recall@1/5/10, MRR and nDCG@10 in both directions for a space on a pairs file."""
+    from mmrag.train.benchmark import evaluate_pairs
+
+    try:
+        results = evaluate_pairs(pairs, space=space, image_model=None if image_model == "shipped" else image_model,
+                                 baseline=baseline, cache=cache_dir)
+    except MmragError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1) from None
+    print(format_table(results))
+
+
+__all__ = ["eval_command", "train_command"]

@@ -1,0 +1,135 @@
+"""Small image towers trained from scratch, and batch augmentation.
+
+``ConvTower`` is a compact residual CNN chosen for CPU speed: four stages,
+each a strided 3×3 conv then one residual block, BatchNorm + ReLU, global
+average pooling, a linear projection into the text space, L2-normalised.
+At 64 px it costs ~0.1 GFLOP per image, so an epoch over ~10k pictures runs
+in about a minute on two CPU cores.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+MEAN = (0.5, 0.5, 0.5)
+STD = (0.5, 0.5, 0.5)
+
+
+@dataclass(frozen=True)
+class TowerConfig:
+    arch: str = "convtower"
+    image_size: int = 64
+    widths: tuple[int, ...] = (32, 64, 128, 256)
+    out_dim: int = 384
+    dropout: float = 0.1
+
+    def to_dict(self) -> dict[str, object]:
+        d = asdict(self)
+        d["widths"] = list(self.widths)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, object]) -> "TowerConfig":
+        return cls(
+            arch=str(d.get("arch", "convtower")),
+            image_size=int(d["image_size"]),  # type: ignore[arg-type]
+            widths=tuple(int(w) for w in d["widths"]),  # type: ignore[union-attr]
+            out_dim=int(d["out_dim"]),  # type: ignore[arg-type]
+            dropout=float(d.get("dropout", 0.0)),  # type: ignore[arg-type]
+        )
+
+
+def _conv_bn(cin: int, cout: int, stride: int) -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(cin, cout, 3, stride, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
+
+
+class _Residual(nn.Module):
+    def __init__(self, c: int) -> None:
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.Conv2d(c, c, 3, 1, 1, bias=False),
+            nn.BatchNorm2d(c),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(c, c, 3, 1, 1, bias=False),
+            nn.BatchNorm2d(c),
+        )
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.relu(x + self.body(x))
+
+
+class ConvTower(nn.Module):
+    """Pixels ``(N, 3, S, S)`` in [0, 1] → L2-normalised ``(N, out_dim)``."""
+
+    def __init__(self, cfg: TowerConfig) -> None:
+        super().__init__()
+        self.cfg = cfg
+        layers: list[nn.Module] = []
+        cin = 3
+        for w in cfg.widths:
+            layers += [_conv_bn(cin, w, 2), _Residual(w)]
+            cin = w
+        self.features = nn.Sequential(*layers)
+        self.drop = nn.Dropout(cfg.dropout)
+        self.proj = nn.Linear(cin, cfg.out_dim)
+        self.register_buffer("mean", torch.tensor(MEAN).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("std", torch.tensor(STD).view(1, 3, 1, 1), persistent=False)
+
+    def forward(self, pixels: Tensor) -> Tensor:
+        x = (pixels - self.mean) / self.std
+        x = self.features(x)
+        x = x.mean(dim=(2, 3))
+        return F.normalize(self.proj(self.drop(x)), dim=-1)
+
+
+def build_tower(cfg: TowerConfig) -> nn.Module:
+    if cfg.arch != "convtower":
+        raise ValueError(f"unknown tower architecture '{cfg.arch}'")
+    return ConvTower(cfg)
+
+
+def augment(batch: Tensor, out_size: int, generator: torch.Generator, strength: float = 1.0) -> Tensor:
+    """Random resized crop (scale 0.55–1, aspect 3/4–4/3, small rotation),
+    horizontal flip, brightness/contrast jitter. Colours keep their hue
+    (captions name colours). ``batch`` is ``(N, 3, H, W)`` float in [0, 1]."""
+    n = batch.shape[0]
+    dev = batch.device
+
+    def u(lo: float, hi: float) -> Tensor:
+        return lo + (hi - lo) * torch.rand(n, generator=generator).to(dev)
+
+    scale = u(0.55, 1.0) if strength > 0 else torch.ones(n, device=dev)
+    log_r = u(math.log(3 / 4), math.log(4 / 3)) * strength
+    sx = torch.sqrt(scale * torch.exp(log_r))
+    sy = torch.sqrt(scale / torch.exp(log_r))
+    tx = (1 - sx) * u(-1.0, 1.0)
+    ty = (1 - sy) * u(-1.0, 1.0)
+    ang = u(-0.26, 0.26) * strength  # ±15°
+    flip = torch.where(torch.rand(n, generator=generator).to(dev) < 0.5 * strength, -1.0, 1.0)
+    cos, sin = torch.cos(ang), torch.sin(ang)
+    theta = torch.stack(
+        [torch.stack([sx * cos * flip, -sy * sin, tx], 1), torch.stack([sx * sin * flip, sy * cos, ty], 1)], 1
+    )
+    grid = F.affine_grid(theta, [n, 3, out_size, out_size], align_corners=False)
+    # pad with white: sample (x - 1) with zero padding, then add 1 back
+    out = F.grid_sample(batch - 1.0, grid, mode="bilinear", padding_mode="zeros", align_corners=False) + 1.0
+    bright = u(-0.15, 0.15).view(n, 1, 1, 1) * strength
+    contrast = (1 + u(-0.25, 0.25) * strength).view(n, 1, 1, 1)
+    mean = out.mean(dim=(1, 2, 3), keepdim=True)
+    out = (out - mean) * contrast + mean + bright
+    return out.clamp(0.0, 1.0)
+
+
+def center(batch: Tensor, out_size: int) -> Tensor:
+    """Deterministic resize for evaluation/inference."""
+    if batch.shape[-1] == out_size:
+        return batch
+    return F.interpolate(batch, size=(out_size, out_size), mode="bilinear", align_corners=False, antialias=True)
+
+
+__all__ = ["ConvTower", "TowerConfig", "augment", "build_tower", "center"]
