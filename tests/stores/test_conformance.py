@@ -240,6 +240,8 @@ def test_sample_vectors(store: VectorStore) -> None:
     rows = make_rows(30)
     store.upsert(rows)
     stored = np.stack([r.vector for r in rows if r.channel == "text"])
+    assert store.count("channel = 'text'") == len(stored)
+    assert store.count("channel IN ('text', 'image', 'audio')") == 30 and store.count("channel = 'audio'") == 0
     sample = store.sample_vectors("text", 5, seed=3)
     assert sample.shape == (5, DIM)
     assert all(np.abs(stored - v).max(axis=1).min() < 1e-6 for v in sample)

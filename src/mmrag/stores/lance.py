@@ -456,7 +456,13 @@ class LanceStore:
 
     def count(self, where: str | None = None) -> int:
         node = parse_optional(where)
+        channels, rest = split_column(node, "channel")
         with self._lock:
+            if rest is None:  # no filter, or only on channel: the in-memory mirror answers exactly
+                self._ensure_fresh()
+                if channels is None:
+                    return len(self._rows)
+                return sum(len(self._indexes[c]) for c in channels if c in self._indexes)
             try:
                 return int(self._table.count_rows(None if node is None else to_lance(node)))
             except (OSError, ValueError, RuntimeError) as exc:
