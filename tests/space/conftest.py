@@ -61,7 +61,23 @@ def offline_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
 
 
 @pytest.fixture()
-def hanging_hub(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[str]:
+def online_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Path]:
+    """Hub use allowed (env and huggingface_hub's import-time flag) and an empty HF cache."""
+    import huggingface_hub.constants
+
+    cache = tmp_path / "hf-cache"
+    cache.mkdir()
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.delenv("TRANSFORMERS_OFFLINE", raising=False)
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.setenv("HF_HUB_CACHE", str(cache))
+    resolve.forget_hub_status()
+    yield cache
+    resolve.forget_hub_status()
+
+
+@pytest.fixture()
+def hanging_hub(monkeypatch: pytest.MonkeyPatch, online_env: Path) -> Iterator[str]:
     """A hub endpoint that accepts connections and never answers (a black-holed network)."""
     server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     server.bind(("127.0.0.1", 0))
@@ -81,17 +97,10 @@ def hanging_hub(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[str
     thread = threading.Thread(target=accept_forever, daemon=True)
     thread.start()
     endpoint = f"http://127.0.0.1:{server.getsockname()[1]}"
-    cache = tmp_path / "hf-cache"
-    cache.mkdir()
-    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
-    monkeypatch.delenv("TRANSFORMERS_OFFLINE", raising=False)
     monkeypatch.setenv("HF_ENDPOINT", endpoint)
-    monkeypatch.setenv("HF_HUB_CACHE", str(cache))
-    resolve.forget_hub_status()
     yield endpoint
     stop.set()
     thread.join(2)
     for conn in accepted:
         conn.close()
     server.close()
-    resolve.forget_hub_status()

@@ -73,3 +73,17 @@ def test_auto_offline_builds_the_minilm_space(offline_env: Path) -> None:
     assert "using the offline 'minilm' space" in space.extra["reason"]
     assert NO_IMAGE_TOWER_NOTE in space.notes
     assert space.spec.encoders == {"text": "st:all-MiniLM-L6-v2#text"}
+
+
+def test_reachable_hub_chooses_clip_and_downloads_it(
+    online_env: Path, monkeypatch: pytest.MonkeyPatch, tiny_clip_dir: Path
+) -> None:
+    from tests.space.fake_hub import fake_hub
+
+    with fake_hub("openai/clip-vit-base-patch32", tiny_clip_dir) as (endpoint, _):
+        monkeypatch.setenv("HF_ENDPOINT", endpoint)
+        choice = choose_space(space_config())
+        assert choice.name == "clip" and "hub is reachable" in choice.reason
+        space = build_auto_space(space_config(device="cpu"))
+    assert space.name == "clip" and space.extra["model_source"] == "hub"
+    assert space.spec.encoders["image"].startswith("clip:openai/clip-vit-base-patch32@")

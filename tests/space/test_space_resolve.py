@@ -146,3 +146,23 @@ def test_hub_status_honours_offline_flag(monkeypatch: pytest.MonkeyPatch) -> Non
     start = time.monotonic()
     assert resolve.hub_status() == (False, "HF_HUB_OFFLINE is set")
     assert time.monotonic() - start < 0.1
+
+
+def test_reachable_hub_downloads_once_into_the_cache(
+    online_env: Path, monkeypatch: pytest.MonkeyPatch, tiny_clip_dir: Path
+) -> None:
+    from tests.space.fake_hub import fake_hub
+
+    with fake_hub("someorg/tiny-clip", tiny_clip_dir) as (endpoint, log):
+        monkeypatch.setenv("HF_ENDPOINT", endpoint)
+        found = resolve_model("someorg/tiny-clip")
+        assert found.source == "hub" and found.name == "someorg/tiny-clip"
+        assert found.path.is_relative_to(online_env)
+        assert found.fingerprint == resolve_model(str(tiny_clip_dir)).fingerprint
+        downloads = [p for method, p in log if method == "GET" and "/resolve/" in p]
+        assert any(p.endswith("/model.safetensors") for p in downloads)
+        log.clear()
+        again = resolve_model("someorg/tiny-clip")  # now cached: no request at all
+        assert again.source == "cache" and again.path == found.path and log == []
+        with pytest.raises(ModelNotFound, match="there is no model 'someorg/other'"):
+            resolve_model("someorg/other")

@@ -20,6 +20,7 @@ import hashlib
 import json
 import os
 import re
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -53,10 +54,17 @@ class ResolvedModel:
 
 
 def hub_offline() -> bool:
-    """True when the user asked Hugging Face libraries not to use the network."""
-    return any(
+    """True when the user asked Hugging Face libraries not to use the network.
+
+    Read from the environment now, and from ``huggingface_hub`` itself, which
+    fixes its offline mode when first imported (and then refuses requests).
+    """
+    if any(
         os.environ.get(v, "").strip().lower() in _TRUTHY for v in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
-    )
+    ):
+        return True
+    constants = sys.modules.get("huggingface_hub.constants")
+    return bool(getattr(constants, "HF_HUB_OFFLINE", False))
 
 
 def hub_endpoint() -> str:
