@@ -133,7 +133,7 @@ def finetune_clip(opts: FinetuneOptions, progress: Progress | None = None) -> Tr
             optim.zero_grad(set_to_none=True)
             loss.backward()
             optim.step()
-            run += float(loss)
+            run += float(loss.detach())
             if progress:
                 progress("train", epoch * steps + b + 1, opts.epochs * steps)
         losses.append(run / steps)

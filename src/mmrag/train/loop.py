@@ -213,6 +213,9 @@ def bind_image_tower(opts: BindOptions, text_encoder: Any, progress: Progress | 
         torch.save({"model": model.state_dict(), "head": head.state_dict(), "optim": optim.state_dict(),
                     "gen": gen.get_state(), "losses": losses, "epoch": epoch + 1}, tmp)
         tmp.replace(state_file)
+        snapshot = {"name": opts.name or out.name, "tower": cfg.to_dict(), "text_encoder": getattr(text_encoder, "id", "unknown"),
+                    "losses": [round(x, 4) for x in losses], "epoch": epoch + 1, "command": opts.command, "partial": True}
+        save_tower(out, model, snapshot)  # a usable tower after every epoch (final one overwrites it)
 
     after = {"heldout": _eval_set(held_g, held_img, text_emb, model, device)} if held_g else {}
     for name, g, im in extra:

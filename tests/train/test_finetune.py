@@ -1,0 +1,66 @@
+"""finetune: a tiny CLIP the test builds itself, trained through the real transformers loading code."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from mmrag.errors import ModelNotFound
+from mmrag.train.finetune import FinetuneOptions, finetune_clip
+
+
+def _tiny_clip(folder: Path, captions: list[str]) -> Path:
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import CLIPConfig, CLIPImageProcessor, CLIPModel, CLIPProcessor, CLIPTokenizerFast
+
+    tok = Tokenizer(models.BPE(unk_token="<|endoftext|>", end_of_word_suffix="</w>"))
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=300, special_tokens=["<|startoftext|>", "<|endoftext|>"], end_of_word_suffix="</w>",
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+    )
+    tok.train_from_iterator(captions * 5, trainer)
+    fast = CLIPTokenizerFast(tokenizer_object=tok, bos_token="<|startoftext|>", eos_token="<|endoftext|>",
+                             unk_token="<|endoftext|>", pad_token="<|endoftext|>")
+    cfg = CLIPConfig(
+        text_config=dict(vocab_size=tok.get_vocab_size(), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                         num_attention_heads=2, max_position_embeddings=16, bos_token_id=0, eos_token_id=1, pad_token_id=1),
+        vision_config=dict(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2,
+                           image_size=32, patch_size=8),
+        projection_dim=16,
+    )
+    CLIPModel(cfg).save_pretrained(folder)
+    proc = CLIPProcessor(image_processor=CLIPImageProcessor(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32}), tokenizer=fast)
+    proc.save_pretrained(folder)
+    return folder
+
+
+@pytest.mark.parametrize("projection_only", [False, True])
+def test_finetune_tiny_clip_end_to_end_and_projections(synthetic_pairs: Path, tmp_path: Path, projection_only: bool) -> None:
+    import torch
+    from transformers import AutoModel
+
+    torch.set_num_threads(1)
+    caps = sorted({line.split('"b": "')[1].split('"')[0] for line in synthetic_pairs.read_text().splitlines()})
+    base = _tiny_clip(tmp_path / "base", caps)
+    opts = FinetuneOptions(pairs=str(synthetic_pairs), base=str(base), out=str(tmp_path / "ft"), epochs=25, batch_size=24,
+                           lr=3e-3, holdout=0.25, projection_only=projection_only, threads=1)
+    res = finetune_clip(opts)
+    before, after = res.before["heldout"]["b->a"], res.after["heldout"]["b->a"]
+    assert res.losses[-1] < res.losses[0]
+    assert after.mrr > before.mrr
+    ft = AutoModel.from_pretrained(tmp_path / "ft")
+    old = AutoModel.from_pretrained(base)
+    vis_same = torch.equal(ft.vision_model.embeddings.patch_embedding.weight, old.vision_model.embeddings.patch_embedding.weight)
+    proj_same = torch.equal(ft.visual_projection.weight, old.visual_projection.weight)
+    assert not proj_same
+    assert vis_same == projection_only  # the backbone moves only when training end to end
+    if not projection_only:
+        assert after.recall[1] >= 2 * after.chance[1]
+
+
+def test_finetune_missing_model(synthetic_pairs: Path, tmp_path: Path) -> None:
+    with pytest.raises(ModelNotFound, match="save_pretrained"):
+        finetune_clip(FinetuneOptions(pairs=str(synthetic_pairs), base=str(tmp_path / "none"), out=str(tmp_path / "o")))
