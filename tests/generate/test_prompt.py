@@ -200,3 +200,22 @@ def test_sniff_image_mime():
     assert sniff_image_mime(b"GIF89a...") == "image/gif"
     assert sniff_image_mime(b"<svg") is None
     assert Span().label() == ""
+
+
+def test_huge_pictures_are_downscaled_before_sending(make_hit):
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    noise = np.random.default_rng(0).integers(0, 255, (1400, 1400, 3), dtype=np.uint8)
+    buf = io.BytesIO()
+    Image.fromarray(noise).save(buf, format="PNG")
+    big = buf.getvalue()
+    assert len(big) > 1_000_000
+    hit = make_hit("i", "big.png", Modality.IMAGE, "noise", thumb=True)
+    p = build_prompt("q", [hit], thumbnail=lambda s: big, vision=True)
+    part = p.images[0]
+    assert part.mime == "image/jpeg" and len(part.data) < len(big)
+    assert max(Image.open(io.BytesIO(part.data)).size) == 768
+    assert query_image_part(big).mime == "image/jpeg"

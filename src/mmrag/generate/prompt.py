@@ -46,6 +46,7 @@ from mmrag.types import Hit, Modality
 IMAGE_TOKENS = 256  # rough cost of one attached image for the budget
 MIN_ITEM_TOKENS = 48  # a cut text shorter than this is not worth sending
 CHARS_PER_TOKEN = 4
+MAX_IMAGE_BYTES = 1_000_000  # larger pictures are downscaled to JPEG (<= 768 px) before they are sent
 
 SYSTEM = (
     "Answer the question using only the numbered sources below. "
@@ -204,7 +205,7 @@ def query_image_part(image: Any) -> ImagePart | None:
     if not data:
         return None
     mime = sniff_image_mime(data)
-    if mime is None:
+    if mime is None or len(data) > MAX_IMAGE_BYTES:
         data = _to_jpeg(data)
         mime = "image/jpeg" if data else None
     return ImagePart(data, mime, 0) if data and mime else None
@@ -257,8 +258,11 @@ def _safe_thumbnail(thumbnail: Thumbnail | None, segment_id: str) -> ImagePart |
         return None
     if not isinstance(data, (bytes, bytearray)) or not data:
         return None
-    mime = sniff_image_mime(bytes(data))
-    return ImagePart(bytes(data), mime, 0) if mime else None
+    data = bytes(data)
+    mime = sniff_image_mime(data)
+    if mime and len(data) > MAX_IMAGE_BYTES:
+        data, mime = _to_jpeg(data) or b"", "image/jpeg"
+    return ImagePart(data, mime, 0) if mime and data else None
 
 
 def build_prompt(
