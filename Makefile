@@ -10,7 +10,7 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e ".[dev]"
-	$(BIN)/python scripts/fetch_test_media.py
+	bash scripts/fetch_media_data.sh
 	touch $(STAMP)
 
 install: $(STAMP)
