@@ -154,8 +154,10 @@ def _fmt(v: float | None) -> str:
 
 def report(results: dict[str, Any], mode: str, backends: list[str]) -> str:
     lines = [
-        f"mode={mode} python={platform.python_version()} cpus={os.cpu_count()} "
-        f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', '-')}",
+        (
+            f"mode={mode} python={platform.python_version()} cpus={os.cpu_count()} "
+            f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', '-')} load={os.getloadavg()[0]:.1f}"
+        ),
         "",
         "| generator | questions | cited the right source | embed | search | prompt | first token | generation | total | total vs extractive |",
         "|---|---|---|---|---|---|---|---|---|---|",
@@ -193,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
     if mode == "engine":
         try:
             results = run_engine(backends, local_q, new_tokens)
-        except Exception as exc:  # the engine is optional for this bench: fall back and say why
+        except Exception as exc:  # noqa: BLE001 - the engine is optional for this bench: fall back and say why
             print(f"engine mode unavailable ({type(exc).__name__}: {exc}); falling back to direct mode",
                   file=sys.stderr)
             mode = "direct"

@@ -6,7 +6,14 @@ import pytest
 
 from mmrag.config import Config
 from mmrag.generate import build_generator, build_prompt, finalize
-from mmrag.generate.extractive import ExtractiveGenerator, attribute, rank_sentences, split_sentences, stem, terms
+from mmrag.generate.extractive import (
+    ExtractiveGenerator,
+    attribute,
+    rank_sentences,
+    split_sentences,
+    stem,
+    terms,
+)
 from mmrag.types import Modality, Span
 
 

@@ -16,7 +16,14 @@ from mmrag.config import Config, GenerateConfig
 from mmrag.errors import ConfigError, ModelNotFound
 from mmrag.generate import backend_name, build_generator, build_prompt
 from mmrag.generate.base import StopTrimmer, cut_at_stop
-from mmrag.generate.local import GGUF_NAME, HF_DIR_NAME, LocalGenerator, ModelRef, is_base_template, resolve_model
+from mmrag.generate.local import (
+    GGUF_NAME,
+    HF_DIR_NAME,
+    LocalGenerator,
+    ModelRef,
+    is_base_template,
+    resolve_model,
+)
 from mmrag.types import Hit, Modality, Span
 
 REPO = Path(__file__).resolve().parents[2]

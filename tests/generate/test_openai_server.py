@@ -48,10 +48,9 @@ def server_url():
         pytest.skip("the `transformers` CLI is not installed")
     port = _free_port()
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "OMP_NUM_THREADS": "2"}
-    log = open(os.devnull, "wb")
     proc = subprocess.Popen(
         [cli, "serve", "--host", "127.0.0.1", "--port", str(port), "--device", "cpu", str(MODEL_DIR)],
-        stdout=log, stderr=subprocess.STDOUT, env=env,
+        stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, env=env,
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -77,7 +76,6 @@ def server_url():
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(timeout=10)
-        log.close()
 
 
 @pytest.fixture(scope="module")

@@ -30,7 +30,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from mmrag.config import Config
 
 
-def backend_name(config: "Config") -> str:
+def backend_name(config: Config) -> str:
     """The backend ``build_generator`` will use: resolves ``auto``."""
     name = (config.generate.backend or "auto").strip().lower()
     if name == "auto":
@@ -38,7 +38,7 @@ def backend_name(config: "Config") -> str:
     return name
 
 
-def build_generator(config: "Config") -> Generator:
+def build_generator(config: Config) -> Generator:
     """Build the configured generator (see the module docstring)."""
     from mmrag import registry
     from mmrag.errors import ConfigError

@@ -19,7 +19,8 @@ Backends that only stream can subclass ``StreamingGenerator``, which makes
 from __future__ import annotations
 
 import time
-from typing import Iterator, Protocol, runtime_checkable
+from collections.abc import Iterator
+from typing import Protocol, runtime_checkable
 
 from mmrag.generate.citations import finalize
 from mmrag.generate.prompt import Prompt

@@ -14,9 +14,9 @@ therefore never cite a source the user cannot open.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Iterable, Mapping
 
 from mmrag.generate.prompt import Prompt
 from mmrag.types import Answer, Citation, Hit

@@ -29,9 +29,10 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any
 
 from mmrag.config import Config, GenerateConfig
 from mmrag.errors import GenerationError, MissingDependency, ModelNotFound
@@ -150,7 +151,7 @@ class LocalGenerator(StreamingGenerator):
         self.name = f"local:{label}"
 
     @classmethod
-    def from_config(cls, cfg: GenerateConfig, environ: Mapping[str, str] | None = None) -> "LocalGenerator":
+    def from_config(cls, cfg: GenerateConfig, environ: Mapping[str, str] | None = None) -> LocalGenerator:
         return cls(resolve_model(cfg.model, environ), max_new_tokens=cfg.max_new_tokens, temperature=cfg.temperature)
 
     def load(self) -> tuple[Any, Any]:
@@ -165,7 +166,7 @@ class LocalGenerator(StreamingGenerator):
             messages = [{"role": "system", "content": prompt.system}, {"role": "user", "content": prompt.user_text()}]
             try:
                 text = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
-            except Exception:  # templates without a system role (Gemma IT): fold it into the user turn
+            except Exception:  # noqa: BLE001 - templates without a system role (Gemma IT): fold it into the user turn
                 messages = [{"role": "user", "content": prompt.as_text()}]
                 text = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
             ids = tokenizer(text, add_special_tokens=False)["input_ids"]
@@ -203,7 +204,7 @@ class LocalGenerator(StreamingGenerator):
             try:
                 with torch.inference_mode():
                     model.generate(**kwargs)
-            except BaseException as exc:  # surfaced below in the caller's thread
+            except BaseException as exc:  # noqa: BLE001 - surfaced below in the caller's thread
                 errors.append(exc)
                 streamer.end()
 

@@ -22,7 +22,8 @@ import json
 import os
 import re
 import time
-from typing import Any, Iterator, Mapping
+from collections.abc import Iterator, Mapping
+from typing import Any
 from urllib.parse import urlsplit
 
 from mmrag.config import Config, GenerateConfig
@@ -118,7 +119,7 @@ class OpenAIGenerator(StreamingGenerator):
 
     # -- settings -----------------------------------------------------------------
     @classmethod
-    def from_config(cls, cfg: GenerateConfig, environ: Mapping[str, str] | None = None) -> "OpenAIGenerator":
+    def from_config(cls, cfg: GenerateConfig, environ: Mapping[str, str] | None = None) -> OpenAIGenerator:
         env = os.environ if environ is None else environ
         api_key = cfg.api_key or env.get("OPENAI_API_KEY") or None
         base_url = cfg.base_url or env.get("OPENAI_BASE_URL") or (OPENAI_URL if api_key else None)
@@ -285,7 +286,7 @@ def _body(response: Any) -> str:
     try:
         response.read()
         text = response.text
-    except Exception:  # a broken body still gives a useful status error
+    except Exception:  # noqa: BLE001 - a broken body still gives a useful status error
         return "(no body)"
     try:
         data = json.loads(text)

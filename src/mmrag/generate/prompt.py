@@ -37,9 +37,10 @@ import io
 import math
 import os
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from mmrag.types import Hit, Modality
 
@@ -180,7 +181,7 @@ def _to_jpeg(image: Any, max_px: int = 768) -> bytes | None:
         buf = io.BytesIO()
         img.save(buf, format="JPEG", quality=85)
         return buf.getvalue()
-    except Exception:  # unreadable picture: the prompt goes on without it
+    except Exception:  # noqa: BLE001 - unreadable picture: the prompt goes on without it
         return None
 
 
@@ -211,7 +212,7 @@ def query_image_part(image: Any) -> ImagePart | None:
     return ImagePart(data, mime, 0) if data and mime else None
 
 
-def finalize(prompt: "Prompt", text: str, **kwargs: Any) -> Any:
+def finalize(prompt: Prompt, text: str, **kwargs: Any) -> Any:
     """Re-export of ``mmrag.generate.citations.finalize`` (lazy import: citations imports this module)."""
     from mmrag.generate.citations import finalize as _finalize
 
@@ -254,7 +255,7 @@ def _safe_thumbnail(thumbnail: Thumbnail | None, segment_id: str) -> ImagePart |
         return None
     try:
         data = thumbnail(segment_id)
-    except Exception:  # a missing/broken thumbnail must not sink the answer: fall back to text
+    except Exception:  # noqa: BLE001 - a missing/broken thumbnail must not sink the answer: fall back to text
         return None
     if not isinstance(data, (bytes, bytearray)) or not data:
         return None
