@@ -87,9 +87,9 @@ def test_image_only_question_lists_closest_sources(mixed_hits, jpeg_bytes):
     prompt = build_prompt("", mixed_hits[2:5], vision=False, query_image=jpeg_bytes())
     answer = ExtractiveGenerator().generate(prompt)
     assert answer.text.splitlines() == [
-        "Closest matches:",
+        "Closest matches to your picture:",
         "- A grey cat sleeping on a red sofa. [1]",
-        "- The budget for next year is four million euros. [2]",
+        "- The budget for next year is four million euros. We will hire two engineers. [2]",
         "- a man rides a bicycle along the river [3]",
     ]
     assert [c.hit.segment_id for c in answer.citations] == ["i1", "a1", "v1"]
@@ -116,3 +116,36 @@ def test_attribute_finds_the_source_holding_an_uncited_answer(mixed_hits):
     assert attribute("The budget is four million euros.", items) == 4
     assert attribute("Bananas are yellow and curved.", items) is None  # no source holds these words
     assert attribute("Yes.", items) is None  # too few content words to attribute
+
+
+def test_style_finder_image_query_answers_from_similar_items(make_hit, jpeg_bytes):
+    """``mmrag ask --image photo.jpg "where can I buy this?"``: the image query retrieved similar
+    product photos; the answer is built from their product text and cites them, best first."""
+    products = [
+        make_hit("p1", "shop/red-sneaker.jpg", Modality.IMAGE,
+                 "Red canvas sneaker, 45 euros. Sold at Shoe Hut, 12 Main Street.", score=0.9, thumb=True),
+        make_hit("p2", "shop/red-boot.jpg", Modality.IMAGE,
+                 "Red leather ankle boot. You can buy it online at bootshop.example.", score=0.7, thumb=True),
+        make_hit("p3", "shop/blue-sneaker.jpg", Modality.IMAGE, "Blue running shoe, 60 euros.", score=0.5, thumb=True),
+    ]
+    photo = jpeg_bytes("red")
+    # a vision generator would get the user's photo and every product picture
+    vision = build_prompt("where can I buy this?", products, thumbnail=lambda s: jpeg_bytes("white"),
+                          vision=True, query_image=photo)
+    assert [p.number for p in vision.images] == [1, 2, 3, 0]
+    # the extractive generator quotes the sentence about buying and cites its product ...
+    answer = ExtractiveGenerator().generate(build_prompt("where can I buy this?", products, vision=False,
+                                                         query_image=photo))
+    # and then lists the items most similar to the picture, best first, each with its product text
+    assert answer.text.splitlines() == [
+        "You can buy it online at bootshop.example [2].",
+        "",
+        "Closest matches to your picture:",
+        "- Red canvas sneaker, 45 euros. Sold at Shoe Hut, 12 Main Street. [1]",
+        "- Red leather ankle boot. You can buy it online at bootshop.example. [2]",
+        "- Blue running shoe, 60 euros. [3]",
+    ]
+    assert [c.hit.segment_id for c in answer.citations] == ["p2", "p1", "p3"]
+    # a plain text question (no picture) gets no listing when a sentence answers it
+    plain = ExtractiveGenerator().generate(build_prompt("where can I buy the boot?", products, vision=False))
+    assert plain.text == "Red leather ankle boot [2]. You can buy it online at bootshop.example [2]."

@@ -8,9 +8,12 @@ the number of the source it came from::
 
     The Eiffel Tower is 330 metres tall [1]. It was finished in 1889 [3].
 
-Without question words (an image-only query, ``mmrag ask --image photo.jpg``)
-or when nothing matches, it says so and lists the closest sources by their
-first sentence, best first, still cited. It never invents text, so its
+Without question words or when nothing matches, it says so and lists the
+closest sources by their first sentence, best first, still cited. When the
+question came with a picture (``mmrag ask --image photo.jpg "where can I buy
+this?"``), the sources are the items most similar to it: the answer quotes any
+sentence matching the words, then lists the closest items with their first two
+sentences (name, price, shop ...), each cited. It never invents text, so its
 citations always point at the sentence they quote.
 """
 
@@ -106,13 +109,15 @@ def rank_sentences(question: str, items: Sequence[ContextItem]) -> list[Scored]:
     return scored
 
 
-def _first_sentence(item: ContextItem) -> str:
-    sentences = split_sentences(item.body)
-    return sentences[0] if sentences else item.hit.label()
+def compose(
+    question: str, items: Sequence[ContextItem], max_chars: int = 1200, image_query: bool = False
+) -> list[str]:
+    """The answer as a list of pieces (one per quoted sentence or listed source, each with its citation).
 
-
-def compose(question: str, items: Sequence[ContextItem], max_chars: int = 1200) -> list[str]:
-    """The answer as a list of pieces (one per quoted sentence, each ending in its citation)."""
+    ``image_query``: the question came with a picture (the sources were retrieved
+    as similar to it): after any sentence that answers the words, the closest
+    items are listed with their first two sentences (a product's name, price, shop).
+    """
     if not items:
         return ["I found no indexed sources for this question."]
     chosen: list[Scored] = []
@@ -133,21 +138,29 @@ def compose(question: str, items: Sequence[ContextItem], max_chars: int = 1200) 
             break
     pieces: list[str] = []
     used = 0
-    if chosen:
-        for cand in chosen:
-            piece = _cite_inside(cand.sentence, cand.number)
-            if pieces and used + len(piece) > max_chars:
-                break
-            pieces.append(piece if not pieces else " " + piece)
-            used += len(piece)
+    for cand in chosen:
+        piece = _cite_inside(cand.sentence, cand.number)
+        if pieces and used + len(piece) > max_chars:
+            break
+        pieces.append(piece if not pieces else " " + piece)
+        used += len(piece)
+    if chosen and not image_query:
         return pieces
-    lead = (
-        "Closest matches:" if not terms(question) else "No source states this directly. The closest matches:"
-    )
-    pieces.append(lead)
+    if image_query:
+        lead = "Closest matches to your picture:"
+    elif not terms(question):
+        lead = "Closest matches:"
+    else:
+        lead = "No source states this directly. The closest matches:"
+    pieces.append(("\n\n" if pieces else "") + lead)
     for item in items[:MAX_SENTENCES]:
-        pieces.append(f"\n- {_first_sentence(item)} [{item.number}]")
+        pieces.append(f"\n- {_summary(item, 2 if image_query else 1)} [{item.number}]")
     return pieces
+
+
+def _summary(item: ContextItem, sentences: int) -> str:
+    found = split_sentences(item.body)[:sentences]
+    return " ".join(found) if found else item.hit.label()
 
 
 def _with_stop(sentence: str) -> str:
@@ -192,7 +205,7 @@ class ExtractiveGenerator(StreamingGenerator):
         self.max_chars = max_chars
 
     def stream(self, prompt: Prompt) -> Iterator[str]:
-        yield from compose(prompt.question, prompt.items, self.max_chars)
+        yield from compose(prompt.question, prompt.items, self.max_chars, image_query=prompt.query_image is not None)
 
 
 def build(config: Config) -> ExtractiveGenerator:
