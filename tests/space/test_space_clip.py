@@ -200,3 +200,23 @@ def test_broken_model_folders_give_model_not_found(tmp_path: Path, tiny_clip_dir
     shutil.copytree(tiny_clip_dir, no_processor, ignore=shutil.ignore_patterns("preprocessor_config.json"))
     with pytest.raises(ModelNotFound, match="cannot load no-processor"):
         build_space(space_config(model=str(no_processor), device="cpu"))
+
+
+def test_big_images_are_box_reduced_first_with_almost_no_change(clip_space: Space) -> None:
+    from mmrag.space.clip import pre_shrink
+
+    enc = clip_space.encoders[Channel.IMAGE]
+    assert enc.side == 32  # type: ignore[attr-defined]  # the tiny processor's crop
+    rng = np.random.default_rng(1)
+    smooth = rng.integers(0, 256, (6, 9, 3), dtype=np.uint8)
+    big = Image.fromarray(smooth).resize((900, 600), Image.BICUBIC)  # a smooth 900x600 picture
+    assert pre_shrink(big, 32).size == (100, 67)  # 600 // 64 = 9: 9x smaller, still >= 2x the crop
+    assert pre_shrink(Image.new("RGB", (100, 100)), 32).size == (100, 100)  # small ones untouched
+    bundle = enc.bundle  # type: ignore[attr-defined]
+    with torch.inference_mode():
+        full = _unit(
+            bundle.model.get_image_features(
+                **bundle.image_processor(images=[big], return_tensors="pt")
+            ).pooler_output
+        )
+    assert float(enc.encode([big])[0] @ full[0]) > 0.999

@@ -194,6 +194,33 @@ def to_rgb(image: Any, index: int = 0) -> Any:
     return image.convert("RGB") if image.mode != "RGB" else image
 
 
+def processor_side(image_processor: Any) -> int | None:
+    """The largest pixel side the image processor resizes/crops to (224 for CLIP ViT-B/32), if it says."""
+    sides: list[int] = []
+    for attr in ("size", "crop_size"):
+        value: Any = getattr(image_processor, attr, None)
+        if isinstance(value, dict):
+            sides += [int(v) for k, v in value.items() if k in ("shortest_edge", "height", "width") and v]
+        elif hasattr(value, "get"):  # transformers 5 SizeDict
+            sides += [int(v) for k in ("shortest_edge", "height", "width") if (v := value.get(k))]
+        elif isinstance(value, int):
+            sides.append(value)
+    return max(sides) if sides else None
+
+
+def pre_shrink(image: Any, side: int | None) -> Any:
+    """Box-reduce a big image to no less than twice ``side`` before the processor's resample.
+
+    A 12-megapixel photo costs the processor's bicubic resize ~0.5 s; an integer
+    box reduction first costs a few ms and leaves the model input almost
+    unchanged (the final resize still starts from >= 2x its output size).
+    """
+    if not side:
+        return image
+    factor = min(image.size) // (2 * side)
+    return image.reduce(factor) if factor >= 2 else image
+
+
 class ClipImageEncoder:
     """The image tower: takes PIL images, batched, normalised."""
 
@@ -205,6 +232,7 @@ class ClipImageEncoder:
         self.batch_size = int(batch_size)
         self.id = bundle.encoder_id(Channel.IMAGE)
         self._torch = torch
+        self.side = processor_side(bundle.image_processor)
         self.dim = int(self._forward([Image.new("RGB", (32, 32), (127, 127, 127))]).shape[1])
 
     def _forward(self, images: list[Any]) -> np.ndarray:
@@ -216,7 +244,7 @@ class ClipImageEncoder:
         return out.float().cpu().numpy()
 
     def encode(self, items: Sequence[Any], *, query: bool = False) -> np.ndarray:
-        images = [to_rgb(image, i) for i, image in enumerate(items)]
+        images = [pre_shrink(to_rgb(image, i), self.side) for i, image in enumerate(items)]
         if not images:
             return np.zeros((0, self.dim), dtype=np.float32)
         parts = [
@@ -261,5 +289,7 @@ __all__ = [
     "build_space",
     "is_dual_encoder_config",
     "load_dual_encoder",
+    "pre_shrink",
+    "processor_side",
     "to_rgb",
 ]
