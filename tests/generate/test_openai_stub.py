@@ -157,6 +157,12 @@ def test_retries_5xx_then_succeeds(stub, prompt):
     assert answer.citations[0].number == 1 and len(stub.requests) == 3
 
 
+def test_streaming_retries_5xx_before_the_first_byte(stub, prompt):
+    stub.script = ["500", "ok"]
+    assert "".join(gen(stub.url, retries=1).stream(prompt)) == "It is 330 metres tall [1]."
+    assert len(stub.requests) == 2
+
+
 def test_5xx_after_retries_is_a_clear_error(stub, prompt):
     stub.script = ["500"]
     with pytest.raises(GenerationError, match=r"HTTP 500: internal boom \(after 2 attempts\)"):

@@ -206,6 +206,7 @@ class OpenAIGenerator(StreamingGenerator):
                 if response.status_code < 300:
                     return response
                 body = _body(response)
+                response.close()  # a streamed response holds its connection until closed
                 if response.status_code in RETRY_STATUS:
                     last = f"{url} answered HTTP {response.status_code}: {body}"
                     continue_or = "The server failed; check its log, or retry later."
