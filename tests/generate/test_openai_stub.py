@@ -225,6 +225,7 @@ def test_model_taken_from_server_when_unset(stub, prompt):
     assert g.name == "openai:stub-model"
     assert stub.requests[0]["path"] == "/v1/models"
     assert stub.requests[1]["body"]["model"] == "stub-model"
+    assert g.vision is False  # guessed from the discovered name
 
 
 def test_config_env_fallbacks_and_auto_backend(stub):

@@ -104,6 +104,7 @@ class OpenAIGenerator(StreamingGenerator):
             raise MissingDependency("httpx", "serve", "the 'openai' generator") from None
         self.base_url = normalise_base_url(base_url)
         self._model = model
+        self._vision_set = vision is not None
         self.vision = guess_vision(model) if vision is None else bool(vision)
         self.timeout_s = float(timeout_s)
         self.retries = max(0, int(retries))
@@ -144,7 +145,8 @@ class OpenAIGenerator(StreamingGenerator):
     def model(self) -> str:
         if self._model is None:
             self._model = self._only_model()
-            self.vision = self.vision or guess_vision(self._model)
+            if not self._vision_set:
+                self.vision = guess_vision(self._model)
         return self._model
 
     @property
