@@ -173,3 +173,25 @@ def test_real_gemma_answers_from_the_context(prompt):
     # the base model writes no [n]; post-hoc attribution cites the source holding the answer
     assert [c.number for c in answer.citations] == [1], answer.text
     assert answer.citations[0].hit.source == "notes/tower.md"
+
+
+def test_prepare_gemma_chat_template_renders_bos_and_both_content_forms(tiny_model_dir):
+    """The template scripts/prepare_gemma.py installs: BOS, then message texts split by a blank line."""
+    import importlib.util
+
+    from transformers import AutoTokenizer
+
+    spec = importlib.util.spec_from_file_location("prepare_gemma", REPO / "scripts" / "prepare_gemma.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    tok = AutoTokenizer.from_pretrained(tiny_model_dir)
+    tok.chat_template = module.CHAT_TEMPLATE
+    messages = [
+        {"role": "system", "content": "Answer from the sources."},
+        {"role": "user", "content": [{"type": "text", "text": "Sources: [1] x\n"},
+                                     {"type": "image_url", "image_url": {"url": "data:..."}},
+                                     {"type": "text", "text": "Question: q\nAnswer:"}]},
+    ]
+    text = tok.apply_chat_template(messages, tokenize=False)
+    assert text == "<s>Answer from the sources.\n\nSources: [1] x\nQuestion: q\nAnswer:"
+    assert is_base_template(module.CHAT_TEMPLATE)
