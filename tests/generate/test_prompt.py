@@ -131,7 +131,7 @@ def test_budget_keeps_best_and_reports_what_it_dropped(make_hit):
     assert "(no sources found)" in tiny.user_text()
 
 
-def test_budget_counts_images_and_skips_to_smaller_later_hits(make_hit, jpeg_bytes):
+def test_budget_counts_images_and_falls_back_to_text(make_hit, jpeg_bytes):
     hits = [
         make_hit("img", "p.jpg", Modality.IMAGE, "a photo", thumb=True),
         make_hit("t", "t.md", Modality.TEXT, "short text"),
@@ -139,12 +139,24 @@ def test_budget_counts_images_and_skips_to_smaller_later_hits(make_hit, jpeg_byt
     base = build_prompt("q", [], budget=10_000, vision=True).tokens
     budget = base + IMAGE_TOKENS // 2 + 40
     p = build_prompt("q", hits, thumbnail=lambda s: jpeg_bytes(), budget=budget, vision=True)
-    assert [i.hit.segment_id for i in p.items] == ["t"]
-    assert p.items[0].number == 1  # numbers stay consecutive after a drop
-    assert p.dropped[0].hit.segment_id == "img"
-    # the same hits fit when the generator cannot see images (no image cost)
-    p2 = build_prompt("q", hits, thumbnail=lambda s: jpeg_bytes(), budget=budget, vision=False)
-    assert [i.hit.segment_id for i in p2.items] == ["img", "t"]
+    # the picture does not fit: the hit stays, described by its text, and nothing is dropped
+    assert [i.hit.segment_id for i in p.items] == ["img", "t"] and p.dropped == ()
+    assert p.images == () and p.items[0].text.startswith("[1] p.jpg (image, picture described by its text)")
+    assert p.tokens <= budget
+    # with room for the picture it is attached
+    roomy = build_prompt("q", hits, thumbnail=lambda s: jpeg_bytes(), budget=budget + IMAGE_TOKENS, vision=True)
+    assert [part.number for part in roomy.images] == [1]
+    # a picture without text that does not fit is dropped; numbers stay consecutive
+    bare = [make_hit("img", "p.jpg", Modality.IMAGE, None, thumb=True), hits[1]]
+    p2 = build_prompt("q", bare, thumbnail=lambda s: jpeg_bytes(), budget=budget, vision=True)
+    assert [i.hit.segment_id for i in p2.items] == ["t"] and p2.items[0].number == 1
+    assert p2.dropped[0].hit.segment_id == "img" and p2.dropped[0].reason.startswith("over the token budget")
+
+
+def test_huge_question_is_cut_so_sources_still_fit(mixed_hits):
+    p = build_prompt("why " * 5000, mixed_hits[:1], budget=1000, vision=False)
+    assert len(p.items) == 1 and p.tokens <= 1000
+    assert p.question.endswith(" …") and approx_tokens(p.question) <= 500
 
 
 def test_duplicates_and_empty_text_hits_are_dropped_with_reasons(make_hit):

@@ -17,10 +17,11 @@ figures) are attached as ``ImagePart``s right after their block when the
 generator can see images (``vision=True``); otherwise the block describes the
 picture by its text (caption / OCR / metadata) and no image is sent.
 
-Budget: ``budget`` tokens cover the whole prompt (system, question, context).
-Hits are taken in order while they fit; a text that does not fit whole is cut
-at a word boundary if at least ``MIN_ITEM_TOKENS`` are left, otherwise the hit
-is dropped. Every dropped hit is listed in ``Prompt.dropped`` with its reason.
+Budget: ``budget`` tokens cover the whole prompt (system, question, context;
+a question is cut to half the budget at most). Hits are taken in order while
+they fit; a picture that does not fit is left out and its hit described by its
+text; a text that does not fit whole is cut at a word boundary if at least
+``MIN_ITEM_TOKENS`` are left, otherwise the hit is dropped. Every dropped hit is listed in ``Prompt.dropped`` with its reason.
 Token counting is approximate unless a counter is passed: ``ceil(chars / 4)``
 (stated in ``Prompt.token_counter``); an image counts ``IMAGE_TOKENS``.
 
@@ -288,6 +289,8 @@ def build_prompt(
     count = count_tokens or approx_tokens
     counter_name = "chars/4" if count_tokens is None else getattr(count_tokens, "__name__", "custom")
     question = " ".join((question or "").split())
+    if count(question) > budget // 2:  # a huge question must not crowd out every source
+        question = _cut(question, budget // 2, count) or question[: budget * CHARS_PER_TOKEN // 2]
     qimage = query_image_part(query_image)
     lead: list[Part] = [TextPart("Sources:\n")]
     q_note = ""
@@ -320,13 +323,17 @@ def build_prompt(
             dropped.append(Dropped(hit, "no text to show"))
             continue
         number = len(items) + 1
-        header = _header(number, hit, image is not None, bool(body))
-        placeholder = ""
-        if not body:
-            placeholder = "(picture attached)" if image is not None else "(no text description)"
-        fixed = count(header + "\n" + placeholder + "\n\n") + (image_tokens if image is not None else 0)
         left = budget - used
-        cost = fixed + count(body)
+        while True:  # with its picture if it fits, else described by its text
+            header = _header(number, hit, image is not None, bool(body))
+            placeholder = ""
+            if not body:
+                placeholder = "(picture attached)" if image is not None else "(no text description)"
+            fixed = count(header + "\n" + placeholder + "\n\n") + (image_tokens if image is not None else 0)
+            cost = fixed + count(body)
+            if cost <= left or image is None or not body:
+                break
+            image = None
         truncated = False
         if cost > left:
             room = left - fixed
