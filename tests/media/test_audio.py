@@ -115,9 +115,10 @@ def test_audio_loader_kind() -> None:
 
 
 def test_without_vad_the_file_is_cut_in_fixed_windows(two_sentences) -> None:  # type: ignore[no-untyped-def]
-    wav, _, _ = two_sentences
+    wav, a_start, _ = two_sentences
     segs = [s for s in AudioLoader().load(wav, IngestConfig(vad=False)) if s.meta.get("kind") == "speech"]
-    assert len(segs) == 1  # the whole 15 s file is one Whisper window
-    text = (segs[0].text or "").lower()
+    text = " ".join(s.text or "" for s in segs).lower()
     assert "lazy dog" in text and ("lighthouse" in text or "boats" in text)
-    assert segs[0].span.t0 == 0.0
+    # no VAD: times come from Whisper's word timestamps alone (coarser, still near the speech)
+    assert abs((segs[0].span.t0 or 0) - a_start) < 1.5
+    assert all(0.0 <= (s.span.t0 or 0) < (s.span.t1 or 0) <= 15.5 for s in segs)

@@ -131,3 +131,31 @@ def test_active_spans_skip_digital_silence_only() -> None:
     rng = np.random.default_rng(0)
     room = (rng.standard_normal(5 * sr) * 0.003).astype(np.float32)  # -50 dBFS room noise: kept for the VAD
     assert speech.active_spans(room) == [(0, 5 * sr)]
+
+
+def test_pack_regions_fills_windows() -> None:
+    regions = [(0.0, 10.0), (12.0, 20.0), (25.0, 30.0), (31.0, 60.0)]
+    groups = speech.pack_regions(regions, max_len=28.0, gap=0.3)
+    # 10.3 + 8.3 = 18.6 fits, + 5.3 = 23.9 fits; the 29 s region is alone (capped to one window)
+    assert groups == [[(0.0, 10.0), (12.0, 20.0), (25.0, 30.0)], [(31.0, 60.0)]]
+    assert speech.pack_regions([]) == []
+
+
+def test_unpack_time_maps_packed_windows_back_to_file_time() -> None:
+    mapping = [(0.0, 2.0, 2.6), (2.9, 7.8, 3.2)]  # two regions packed with a 0.3 s gap
+    assert speech.unpack_time(1.0, mapping, end=False) == pytest.approx(3.0)
+    assert speech.unpack_time(3.9, mapping, end=False) == pytest.approx(8.8)
+    assert speech.unpack_time(2.7, mapping, end=False) == pytest.approx(7.8)  # in the gap: next region
+    assert speech.unpack_time(2.7, mapping, end=True) == pytest.approx(4.6)  # ... or end of the previous
+    assert speech.unpack_time(99.0, mapping, end=False) == pytest.approx(11.0)
+
+
+def test_snap_to_regions_uses_vad_onsets() -> None:
+    spans = [(2.3, 2.5), (2.6, 4.0), (8.3, 9.0), (9.1, 10.5)]
+    assert speech.snap_to_regions(spans, [(2.0, 4.6), (7.8, 11.0)]) == [
+        (2.0, 2.5),
+        (2.6, 4.6),
+        (7.8, 9.0),
+        (9.1, 11.0),
+    ]
+    assert speech.snap_to_regions([], [(0.0, 1.0)]) == []
