@@ -30,7 +30,8 @@ def answer_question(
     stream: Callable[[str], None] | None = None,
 ) -> Answer:
     from mmrag.generate import build_generator
-    from mmrag.generate.prompt import build_prompt, finalize
+    from mmrag.generate.citations import finalize
+    from mmrag.generate.prompt import build_prompt
 
     if not (question and question.strip()) and image is None and audio is None:
         raise QueryError("ask needs a question, an --image or an --audio query.")
@@ -51,6 +52,7 @@ def answer_question(
         thumbnail=engine.thumbnail,
         budget=engine.config.generate.max_context_tokens,
         vision=generator.vision,
+        query_image=image,
     )
     timings["prompt_s"] = time.perf_counter() - t
 
