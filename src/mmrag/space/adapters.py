@@ -10,7 +10,8 @@ A tower checkpoint is a folder with two files:
 
 The encoder id is ``tower:<name>@<sha256[:12] of the weights>#image``, so an
 index built with one tower refuses another. ``path=None`` loads the starter
-tower shipped inside the package (``mmrag/weights/drawings-minilm``).
+tower shipped inside the package (``mmrag/weights/``, named ``drawings-minilm``;
+the files sit directly in that folder so ``package-data = weights/*`` ships them).
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ MINILM_TEXT_ID = "st:all-MiniLM-L6-v2#text"
 
 def shipped_tower_dir() -> Path:
     """Folder of the starter image tower shipped in the package."""
-    return Path(str(resources.files("mmrag") / "weights" / SHIPPED))
+    return Path(str(resources.files("mmrag") / "weights"))
 
 
 def file_sha256(path: Path) -> str:
@@ -57,6 +58,7 @@ def save_tower(folder: str | Path, model: Any, meta: Mapping[str, Any]) -> Path:
              for k, v in model.state_dict().items()}
     tmp = out / (WEIGHTS_FILE + ".tmp")
     save_file(state, str(tmp))
+    tmp.chmod(0o644)
     tmp.replace(out / WEIGHTS_FILE)
     body = dict(meta)
     body["sha256"] = file_sha256(out / WEIGHTS_FILE)
