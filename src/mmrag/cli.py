@@ -172,6 +172,11 @@ def _short(path: str) -> str:
         return path
 
 
+def _label(hit: Any) -> str:
+    label: str = hit.label()
+    return _short(hit.source) + label[len(hit.source):] if label.startswith(hit.source) else label
+
+
 def _print_hits(hits: list[Any], notes: tuple[str, ...]) -> None:
     for note in notes:
         err.print(f"[dim]{escape(note)}[/]")
@@ -179,10 +184,7 @@ def _print_hits(hits: list[Any], notes: tuple[str, ...]) -> None:
         out.print("no results")
         return
     for i, hit in enumerate(hits, 1):
-        label = hit.label()
-        if label.startswith(hit.source):
-            label = _short(hit.source) + label[len(hit.source):]
-        out.print(f"[bold]{i:>2}[/] {hit.score:6.2f}  {hit.modality.value:<5}  [cyan]{escape(label)}[/]", soft_wrap=True)
+        out.print(f"[bold]{i:>2}[/] {hit.score:6.2f}  {hit.modality.value:<5}  [cyan]{escape(_label(hit))}[/]", soft_wrap=True)
         snippet = " ".join((hit.text or "").split())
         if snippet:
             width = max(40, (out.width or 80) - 16)
@@ -265,7 +267,7 @@ def ask(
     if answer.citations:
         out.print("\n[bold]sources[/]")
         for c in answer.citations:
-            out.print(f"  [{c.number}] {escape(c.hit.label())}  [dim](score {c.hit.score:.2f}, {c.hit.modality.value})[/]")
+            out.print(f"  [{c.number}] {escape(_label(c.hit))}  [dim](score {c.hit.score:.2f}, {c.hit.modality.value})[/]")
 
 
 def _answer_dict(answer: Any) -> dict[str, Any]:
