@@ -14,7 +14,7 @@ from mmrag.space.adapters import load_image_tower
 from mmrag.train.loop import BindOptions, bind_image_tower
 
 TEXT_ID = "test:bag-of-words#text"
-FAST = dict(batch_size=24, lr=5e-3, image_size=32, widths=(8, 16, 32, 64), holdout=0.25, augment=0.3, threads=1)
+FAST = {"batch_size": 24, "lr": 5e-3, "image_size": 32, "widths": (8, 16, 32, 64), "holdout": 0.25, "augment": 0.3, "threads": 1}
 
 
 def _train(pairs: Path, out: Path, bow_text, epochs: int = 30, **kw):

@@ -19,10 +19,11 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -162,4 +163,4 @@ def load_image_tower(path: str | Path | None, text_dim: int, text_encoder: str |
     )
 
 
-__all__ = ["ImageTowerEncoder", "MINILM_TEXT_ID", "load_image_tower", "save_tower", "shipped_tower_dir"]
+__all__ = ["MINILM_TEXT_ID", "ImageTowerEncoder", "load_image_tower", "save_tower", "shipped_tower_dir"]

@@ -27,9 +27,9 @@ import re
 import sys
 import unicodedata
 import xml.etree.ElementTree as ET
+from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterator
 
 JUNK = {
     "clip", "art", "clipart", "cliparts", "svg", "png", "openclipart", "remix", "remixed", "image",
@@ -117,7 +117,7 @@ def _svg_metadata(path: Path) -> tuple[str, list[str], set[str]]:
         root = ET.parse(path).getroot()
     except (ET.ParseError, OSError, ValueError):
         return "", [], set()
-    work = root.find(f".//{{http://web.resource.org/cc/}}Work") or root.find(".//{http://creativecommons.org/ns#}Work")
+    work = root.find(".//{http://web.resource.org/cc/}Work") or root.find(".//{http://creativecommons.org/ns#}Work")
     if work is None:
         return "", [], set()
     title = (work.findtext(f"{DC}title") or "").strip()

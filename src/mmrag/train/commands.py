@@ -5,7 +5,7 @@ from __future__ import annotations
 import shlex
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -59,9 +59,9 @@ def train_command(
     image_size: Annotated[int, typer.Option(min=16, help="bind: tower input size in pixels")] = 64,
     widths: Annotated[str, typer.Option(help="bind: channels of the 4 tower stages")] = "32,64,128,256",
     augment: Annotated[float, typer.Option(min=0.0, max=1.0, help="bind: augmentation strength (0 = off)")] = 1.0,
-    eval_pairs: Annotated[Optional[list[Path]], typer.Option("--eval-pairs", help="more pairs files to report recall on")] = None,
+    eval_pairs: Annotated[list[Path] | None, typer.Option("--eval-pairs", help="more pairs files to report recall on")] = None,
     name: Annotated[str, typer.Option(help="tower name (goes into its encoder id)")] = "",
-    cache_dir: Annotated[Optional[Path], typer.Option(help="cache for decoded images and caption vectors")] = None,
+    cache_dir: Annotated[Path | None, typer.Option(help="cache for decoded images and caption vectors")] = None,
     projection_only: Annotated[bool, typer.Option(help="finetune: train only projections + temperature")] = False,
     threads: Annotated[int, typer.Option(min=0, help="CPU threads (0 = all)")] = 0,
 ) -> None:
@@ -112,9 +112,9 @@ def train_command(
 def eval_command(
     pairs: Annotated[Path, typer.Argument(help="pairs file: a = picture path (or text), b = caption")],
     space: Annotated[str, typer.Option(help="space whose text tower embeds column b")] = "minilm",
-    image_model: Annotated[Optional[str], typer.Option(help="image tower folder ('shipped' = the bundled one)")] = "shipped",
+    image_model: Annotated[str | None, typer.Option(help="image tower folder ('shipped' = the bundled one)")] = "shipped",
     baseline: Annotated[bool, typer.Option(help="also score the text-only baseline (OCR + file name through the text tower)")] = False,
-    cache_dir: Annotated[Optional[Path], typer.Option(help="cache for decoded images and caption vectors")] = None,
+    cache_dir: Annotated[Path | None, typer.Option(help="cache for decoded images and caption vectors")] = None,
 ) -> None:
     """Recall@1/5/10, MRR and nDCG@10 in both directions for a space on a pairs file."""
     from mmrag.train.benchmark import evaluate_pairs

@@ -20,9 +20,9 @@ import hashlib
 import json
 import re
 import warnings
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
 
 import numpy as np
 
@@ -126,7 +126,7 @@ def split_groups(groups: Sequence[Group], holdout: float, seed: int) -> tuple[li
         raise TrainingError(f"--holdout must be in [0, 1), got {holdout}")
     rng = np.random.default_rng(seed)
     idx = rng.permutation(len(groups))
-    n_held = int(round(holdout * len(groups)))
+    n_held = round(holdout * len(groups))
     if holdout > 0 and n_held < 2 and len(groups) >= 4:
         n_held = 2
     held = sorted(idx[:n_held].tolist())

@@ -34,7 +34,7 @@ class TowerConfig:
         return d
 
     @classmethod
-    def from_dict(cls, d: dict[str, object]) -> "TowerConfig":
+    def from_dict(cls, d: dict[str, object]) -> TowerConfig:
         return cls(
             arch=str(d.get("arch", "convtower")),
             image_size=int(d["image_size"]),  # type: ignore[arg-type]
