@@ -220,3 +220,20 @@ def test_big_images_are_box_reduced_first_with_almost_no_change(clip_space: Spac
             ).pooler_output
         )
     assert float(enc.encode([big])[0] @ full[0]) > 0.999
+
+
+def test_concurrent_callers_get_the_same_vectors(clip_space: Space) -> None:
+    """The server embeds queries from several threads: one encoder must serve them all."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    expected = clip_space.encode(Channel.TEXT, TEXTS)
+    long_text = _long_text(200)
+    with ThreadPoolExecutor(6) as pool:
+        results = list(
+            pool.map(lambda i: clip_space.encode(Channel.TEXT, [TEXTS[i % 7], long_text]), range(24))
+        )
+        images = list(pool.map(lambda _: clip_space.encode(Channel.IMAGE, _images(3)), range(6)))
+    for i, got in enumerate(results):
+        np.testing.assert_allclose(got[0], expected[i % 7], atol=1e-5)
+    for got in images:
+        np.testing.assert_allclose(got, images[0], atol=1e-6)

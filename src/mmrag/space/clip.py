@@ -15,8 +15,9 @@ built with other weights refuses to open.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -71,6 +72,7 @@ class DualEncoder:
     family: str  # config.model_type: clip, siglip, siglip2, ...
     device: str
     max_tokens: int
+    lock: threading.Lock = field(default_factory=threading.Lock)  # one model, one caller at a time
 
     @property
     def pad_to_max(self) -> bool:
@@ -163,7 +165,12 @@ class ClipTextEncoder:
 
     def encode(self, items: Sequence[Any], *, query: bool = False) -> np.ndarray:
         texts = check_texts(items, query=query)
-        return encode_windowed(texts, self.windower, self._forward, self.batch_size, self.dim, query=query)
+        with (
+            self.bundle.lock
+        ):  # a fast tokenizer must not be used by two threads at once ("Already borrowed")
+            return encode_windowed(
+                texts, self.windower, self._forward, self.batch_size, self.dim, query=query
+            )
 
 
 def to_rgb(image: Any, index: int = 0) -> Any:
@@ -247,9 +254,10 @@ class ClipImageEncoder:
         images = [pre_shrink(to_rgb(image, i), self.side) for i, image in enumerate(items)]
         if not images:
             return np.zeros((0, self.dim), dtype=np.float32)
-        parts = [
-            self._forward(images[i : i + self.batch_size]) for i in range(0, len(images), self.batch_size)
-        ]
+        with self.bundle.lock:
+            parts = [
+                self._forward(images[i : i + self.batch_size]) for i in range(0, len(images), self.batch_size)
+            ]
         return l2_normalize(np.concatenate(parts, axis=0))
 
 

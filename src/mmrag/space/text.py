@@ -17,6 +17,7 @@ EXIF/SVG title). A trained image tower can be bound into it with
 from __future__ import annotations
 
 import math
+import threading
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -232,6 +233,7 @@ class SentenceTransformerEncoder:
             model.tokenizer, int(model.max_seq_length), {True: prompts.get("query", ""), False: doc_prompt}
         )
         self._torch = torch
+        self._lock = threading.Lock()
         self._extra = {"modality": "text"} if hasattr(model, "modalities") else {}
         self.dim = int(self._forward([self.windower.framing.wrap([])]).shape[1])
 
@@ -249,7 +251,10 @@ class SentenceTransformerEncoder:
 
     def encode(self, items: Sequence[Any], *, query: bool = False) -> np.ndarray:
         texts = check_texts(items, query=query)
-        return encode_windowed(texts, self.windower, self._forward, self.batch_size, self.dim, query=query)
+        with self._lock:  # a fast tokenizer must not be used by two threads at once ("Already borrowed")
+            return encode_windowed(
+                texts, self.windower, self._forward, self.batch_size, self.dim, query=query
+            )
 
 
 def minilm_package_dir() -> Path:
