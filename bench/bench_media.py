@@ -306,8 +306,7 @@ def bench_video() -> dict[str, Any]:
     cfg = IngestConfig()
     from mmrag.ingest import speech
 
-    speech.whisper_model(None)  # warm: model load is not ingest work
-    speech._vad_model()
+    speech.warm_up()  # model loads are not ingest work
     loader = VideoLoader()
     t = time.perf_counter()
     segs = list(loader.load(path, cfg))
@@ -410,7 +409,7 @@ def bench_speech() -> dict[str, Any]:
     t = time.perf_counter()
     model = speech.whisper_model(None)
     load_s = time.perf_counter() - t
-    speech._vad_model()
+    speech.warm_up()
     t = time.perf_counter()
     segs = [s for s in AudioLoader().load(path, IngestConfig()) if s.meta.get("kind") == "speech"]
     ours_s = time.perf_counter() - t
@@ -439,20 +438,33 @@ def bench_speech() -> dict[str, Any]:
 # --------------------------------------------------------------------------- memory
 
 
-def _memory_child() -> None:
+def _memory_child(phase: str) -> None:
+    """Run one phase on the long video in this (fresh) process; print RSS and peak RSS as the
+    loader passes 1, 5 and 10 minutes of video."""
     from mmrag.config import IngestConfig
+    from mmrag.ingest import speech
     from mmrag.ingest.video import VideoLoader
 
-    marks = {60.0: None, 300.0: None, 600.0: None}
+    path = DATA / "long_video.mp4"
+    cfg = IngestConfig()
+    marks: dict[float, dict[str, float] | None] = {60.0: None, 300.0: None, 600.0: None}
     base = rss_mb()
-    for seg in VideoLoader().load(DATA / "long_video.mp4", IngestConfig()):
+    items: Any
+    if phase == "speech":
+        speech.warm_up()
+        items = ((s.t1, s) for s in speech.transcribe_file(path, window_s=speech.WINDOW_S))
+    elif phase == "frames":
+        items = ((shot.t1, shot) for shot, _ in VideoLoader()._shots(path, cfg))
+    else:
+        items = ((seg.span.t1 or 0.0, seg) for seg in VideoLoader().load(path, cfg))
+    for t1, _item in items:
         for m, got in marks.items():
-            if got is None and (seg.span.t1 or 0) >= m:
+            if got is None and t1 >= m:
                 marks[m] = {"rss_mb": round(rss_mb(), 1), "peak_mb": round(peak_mb(), 1)}
-        del seg
     print(
         json.dumps(
             {
+                "phase": phase,
                 "start_rss_mb": round(base, 1),
                 "marks": {str(int(k)): v for k, v in marks.items()},
                 "end_peak_mb": round(peak_mb(), 1),
@@ -462,10 +474,13 @@ def _memory_child() -> None:
 
 
 def bench_memory() -> dict[str, Any]:
-    out = subprocess.run(
-        [sys.executable, __file__, "_memory_child"], capture_output=True, text=True, check=True
-    )
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    """Each phase in a fresh process: frames only, speech only, the whole loader."""
+    res = {}
+    for phase in ("frames", "speech", "full"):
+        cmd = [sys.executable, __file__, "_memory_child", "--phase", phase]
+        out = subprocess.run(cmd, capture_output=True, text=True, check=True)
+        res[phase] = json.loads(out.stdout.strip().splitlines()[-1])
+    return res
 
 
 # --------------------------------------------------------------------------- main
@@ -476,6 +491,7 @@ def main() -> None:
     ap.add_argument("what", choices=["prepare", "video", "speech", "memory", "all", "_memory_child"])
     ap.add_argument("--minutes", type=float, default=10.5)
     ap.add_argument("--only", choices=["video", "lecture"], help="with prepare: make only this file")
+    ap.add_argument("--phase", choices=["frames", "speech", "full"], default="full", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.what == "prepare":
         if args.only != "lecture":
@@ -484,7 +500,7 @@ def main() -> None:
             prepare_lecture()
         return
     if args.what == "_memory_child":
-        _memory_child()
+        _memory_child(args.phase)
         return
     if not (DATA / "long_video.mp4").is_file():
         sys.exit("no bench data: run python bench/bench_media.py prepare")
