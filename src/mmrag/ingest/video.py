@@ -142,6 +142,14 @@ class VideoLoader:
             )
         self.stats["speech_s"] = round(speech_s, 3)
         self.stats["total_s"] = round(time.perf_counter() - started, 3)
+        decoded = float(self.stats.get("duration", 0.0))
+        if info.duration > 0 and decoded < 0.9 * info.duration - 1.0:
+            log.warning(
+                "%s: only %.1f s of its %.1f s decoded (the file looks truncated); indexed what was there",
+                source,
+                decoded,
+                info.duration,
+            )
 
     def _shots(self, path: Path, config: IngestConfig) -> Iterator[tuple[Shot, _Candidate | None]]:
         av = speech._av()
