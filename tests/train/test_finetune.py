@@ -64,3 +64,27 @@ def test_finetune_tiny_clip_end_to_end_and_projections(synthetic_pairs: Path, tm
 def test_finetune_missing_model(synthetic_pairs: Path, tmp_path: Path) -> None:
     with pytest.raises(ModelNotFound, match="save_pretrained"):
         finetune_clip(FinetuneOptions(pairs=str(synthetic_pairs), base=str(tmp_path / "none"), out=str(tmp_path / "o")))
+
+
+def test_cli_train_finetune_and_errors(synthetic_pairs: Path, tmp_path: Path) -> None:
+    import typer
+    from typer.testing import CliRunner
+
+    from mmrag.train.commands import train_command
+
+    app = typer.Typer()
+    app.command()(train_command)
+    caps = sorted({line.split('"b": "')[1].split('"')[0] for line in synthetic_pairs.read_text().splitlines()})
+    base = _tiny_clip(tmp_path / "base", caps)
+    runner = CliRunner()
+    ok = runner.invoke(app, [str(synthetic_pairs), "--mode", "finetune", "--base", str(base), "--out", str(tmp_path / "ft"),
+                             "--epochs", "2", "--batch-size", "8", "--lr", "1e-3", "--threads", "1"])
+    assert ok.exit_code == 0, ok.output
+    assert "R@1" in ok.output and "heldout after" in ok.output
+    assert (tmp_path / "ft" / "config.json").exists()
+    bad_mode = runner.invoke(app, [str(synthetic_pairs), "--mode", "distill"])
+    assert bad_mode.exit_code == 2
+    bad_loss = runner.invoke(app, [str(synthetic_pairs), "--loss", "triplet"])
+    assert bad_loss.exit_code == 2
+    missing = runner.invoke(app, [str(tmp_path / "none.jsonl"), "--mode", "finetune", "--base", str(base), "--out", str(tmp_path / "x")])
+    assert missing.exit_code == 1 and "does not exist" in " ".join(missing.output.split())

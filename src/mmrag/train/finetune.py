@@ -91,10 +91,10 @@ def finetune_clip(opts: FinetuneOptions, progress: Progress | None = None) -> Tr
     device = pick_device(opts.device)
     torch.set_num_threads(opts.threads or max(1, os.cpu_count() or 1))
     torch.manual_seed(opts.seed)
-    model, processor = _load(opts.base, device)
     groups = [g for g in group_pairs(read_pairs(opts.pairs)) if is_image_path(g.a)]
     if len(groups) < 4:
         raise TrainingError(f"{opts.pairs}: finetune needs at least 4 image-text pairs, found {len(groups)}")
+    model, processor = _load(opts.base, device)
     train_g, held_g = split_groups(groups, opts.holdout, opts.seed)
     size = int(getattr(model.config.vision_config, "image_size", 224))
     out = Path(opts.out)
