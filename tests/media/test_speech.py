@@ -159,3 +159,43 @@ def test_snap_to_regions_uses_vad_onsets() -> None:
         (9.1, 11.0),
     ]
     assert speech.snap_to_regions([], [(0.0, 1.0)]) == []
+
+
+@pytest.mark.parametrize(
+    ("name", "codec"),
+    [
+        ("tone.mp3", "libmp3lame"),
+        ("tone.ogg", "libopus"),
+        ("tone.opus", "libopus"),
+        ("tone.flac", "flac"),
+        ("tone.m4a", "aac"),
+    ],
+)
+def test_decode_common_audio_formats(tmp_path: Path, name: str, codec: str) -> None:
+    import av
+
+    rate = 48000
+    t = np.arange(int(2.0 * rate)) / rate
+    tone = (np.sin(2 * np.pi * 440 * t) * 0.3).astype(np.float32)
+    path = tmp_path / name
+    try:
+        with av.open(str(path), "w") as out:
+            st = out.add_stream(codec, rate=rate, layout="stereo")
+            to_codec = av.AudioResampler(format=st.codec_context.format, layout="stereo", rate=rate)
+            for k in range(0, len(tone), 960):
+                fr = av.AudioFrame.from_ndarray(
+                    np.stack([tone[k : k + 960]] * 2), format="fltp", layout="stereo"
+                )
+                fr.sample_rate, fr.pts = rate, k
+                for conv in to_codec.resample(fr):
+                    for pkt in st.encode(conv):
+                        out.mux(pkt)
+            for pkt in st.encode(None):
+                out.mux(pkt)
+    except (av.FFmpegError, ValueError) as exc:  # an ffmpeg build without this encoder
+        pytest.skip(f"cannot encode {codec} here: {exc}")
+    x, sr = speech.decode_audio(path)
+    assert sr == 16000 and abs(len(x) / sr - 2.0) < 0.1
+    spec = np.abs(np.fft.rfft(x[4000:20000]))  # 1 s at 16 kHz: 1 Hz bins
+    assert abs(int(np.argmax(spec)) - 440) <= 2
+    assert speech.probe(path).has_audio
