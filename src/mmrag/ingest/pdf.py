@@ -33,9 +33,9 @@ import numpy as np
 
 from mmrag.config import IngestConfig
 from mmrag.errors import IngestError, MissingDependency
+from mmrag.ingest.avio import check_file
 from mmrag.ingest.chunking import chunk_text
 from mmrag.ingest.image import MAX_SIDE, filename_words, make_thumbnail, to_rgb
-from mmrag.ingest.speech import check_file
 from mmrag.types import Modality, Segment, Span
 
 log = logging.getLogger(__name__)

