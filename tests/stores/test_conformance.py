@@ -223,6 +223,9 @@ def test_sources_summary_and_hashes(store: VectorStore) -> None:
     assert talk.modalities == ("video",) and talk.source_hash == "hash-2024/talk.mp4"
     assert talk.added_at == max(r.added_at for r in mine)
     assert store.source_hash("missing.txt") is None
+    odd = Row(**{**mine[0].__dict__, "id": "odd:text", "source_hash": "other"})
+    store.upsert([odd])  # rows of one source disagreeing on the hash (an interrupted replace)
+    assert store.source_hash("2024/talk.mp4") is None
 
 
 def test_thumbnails_round_trip(store: VectorStore) -> None:

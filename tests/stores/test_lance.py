@@ -196,3 +196,34 @@ def test_open_without_dim(tmp_path: Path) -> None:
     again = open_store(str(tmp_path / "idx"), None, CFG)
     assert isinstance(again, LanceStore) and again.dim == DIM and again.count() == 3
     again.close()
+
+
+def test_large_tables_replace_in_two_commits_and_survive_a_crash_between(
+        big: tuple[LanceStore, list[Row]], monkeypatch: pytest.MonkeyPatch) -> None:
+    import mmrag.stores.lance as lance_mod
+
+    monkeypatch.setattr(lance_mod, "SCALAR_INDEX_MIN_ROWS", 50)
+    store, rows = big
+    store.upsert(rows[:1])  # a write past the threshold creates the BTREE indexes
+    indexed = {tuple(i.columns) for i in store._table.list_indices() if i.index_type == "BTree"}
+    assert {("id",), ("source",), ("segment_id",)} <= indexed
+    src = rows[0].source
+    old = [r for r in rows if r.source == src]
+    new = [Row(**{**old[0].__dict__, "source_hash": "h2"}),
+           Row(**{**old[0].__dict__, "id": "fresh:image", "segment_id": "fresh", "source_hash": "h2"})]
+    store.replace_source(src, new)
+    assert store.count(f"source = '{src}'") == 2 and store.source_hash(src) == "h2"
+    assert len(store._indexes["image"]) == store.count() == 400 - len(old) + 2
+
+    def fail(where: str) -> None:
+        raise OSError("disk full")
+
+    newer = [Row(**{**new[1].__dict__, "id": "newer:image", "segment_id": "newer", "source_hash": "h3"})]
+    monkeypatch.setattr(store._table, "delete", fail)
+    with pytest.raises(StoreError, match="removing old rows"):
+        store.replace_source(src, newer)
+    monkeypatch.undo()
+    assert store.count(f"source = '{src}'") == 3  # new row landed, old ones still there
+    assert store.source_hash(src) is None  # mixed hashes: the engine re-adds the file
+    store.replace_source(src, newer)
+    assert store.count(f"source = '{src}'") == 1 and store.source_hash(src) == "h3"

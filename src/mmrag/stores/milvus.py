@@ -387,9 +387,9 @@ class MilvusStore:
         return int(res[0]["count(*)"]) if res else 0
 
     def source_hash(self, source: str) -> str | None:
-        res = self._call("query", self._client.query, self.rows_name, filter=to_milvus(Cmp("source", "=", source)),
-                         output_fields=["source_hash"], limit=1)
-        return res[0]["source_hash"] if res else None
+        """The source's hash; ``None`` if absent or if its rows disagree (an interrupted replace)."""
+        hashes = {e["source_hash"] for e in self._iter(to_milvus(Cmp("source", "=", source)), ["source_hash"])}
+        return hashes.pop() if len(hashes) == 1 else None
 
     def sources(self) -> list[SourceInfo]:
         fields = ["id", "segment_id", "source", "source_hash", "modality", "channel", "added_at"]
