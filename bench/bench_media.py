@@ -263,6 +263,14 @@ def rss_mb() -> float:
 
 
 def peak_mb() -> float:
+    """Peak RSS of this process image: VmHWM (ru_maxrss survives exec on Linux, so a child
+    started by a big parent would report the parent's peak)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
