@@ -142,8 +142,11 @@ class Hit:
     meta: Mapping[str, str] = field(default_factory=_empty)
 
     def label(self) -> str:
-        """``talk.mp4 @ 03:12–03:41``, ``report.pdf p. 7``, ``notes.md``."""
+        """``talk.mp4 @ 03:12–03:41``, ``report.pdf p. 7``, ``report.pdf p. 7, fig. 2``, ``notes.md``."""
         where = self.span.label()
+        figure = self.meta.get("figure")
+        if figure and self.span.page is not None:
+            where = f"{where}, fig. {figure}"
         if not where or where.startswith("chars"):
             return self.source
         sep = " @ " if self.span.t0 is not None and self.span.page is None else " "

@@ -34,6 +34,8 @@ def test_span_labels_and_time_format() -> None:
     assert hit.label() == "talk.mp4 @ 03:12–03:41"
     assert Hit("id", "report.pdf", Modality.TEXT, Span(page=7, start=0, end=5), 1.0).label() == "report.pdf p. 7"
     assert Hit("id", "notes.md", Modality.TEXT, Span(start=0, end=5), 1.0).label() == "notes.md"
+    figure = Hit("id", "report.pdf", Modality.IMAGE, Span(page=3), 1.0, meta={"figure": "2"})
+    assert figure.label() == "report.pdf p. 3, fig. 2"
 
 
 def test_segment_ids_are_stable_and_distinct() -> None:
