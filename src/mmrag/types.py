@@ -145,7 +145,7 @@ class Hit:
         """``talk.mp4 @ 03:12–03:41``, ``report.pdf p. 7``, ``report.pdf p. 7, fig. 2``, ``notes.md``."""
         where = self.span.label()
         figure = self.meta.get("figure")
-        if figure and self.span.page is not None:
+        if figure and figure != "page" and self.span.page is not None:
             where = f"{where}, fig. {figure}"
         if not where or where.startswith("chars"):
             return self.source
