@@ -153,7 +153,7 @@ def test_hit_label_says_the_page(segments) -> None:  # type: ignore[no-untyped-d
 
     s = next(s for s in segments if s.span.page == 2 and s.modality is Modality.IMAGE)
     hit = Hit(s.id, "harbour_report.pdf", s.modality, s.span, 1.0, meta=s.meta)
-    assert hit.label() == "harbour_report.pdf p. 2"
+    assert hit.label() == f"harbour_report.pdf p. 2, fig. {s.meta['figure']}"
 
 
 def test_text_query_finds_the_right_page(segments, minilm) -> None:  # type: ignore[no-untyped-def]
