@@ -41,3 +41,15 @@ def test_shipped_tower_beats_chance_on_unseen_drawings(minilm) -> None:
     assert t2i.recall[5] >= 2.5 * t2i.chance[5], t2i.to_dict()
     assert i2t.recall[5] >= 2.5 * i2t.chance[5], i2t.to_dict()
     assert t2i.mrr > 2 * float(np.mean(1.0 / np.arange(1, len(rows) + 1)))
+
+
+def test_evaluate_pairs_on_fixtures_with_text_only_baseline(minilm, tmp_path: Path) -> None:
+    from mmrag.train.benchmark import evaluate_pairs
+
+    res = evaluate_pairs(DRAWINGS / "pairs.jsonl", text_encoder=minilm, cache=tmp_path, baseline=True)
+    tower, text_only = res["tower"]["b->a"], res["text-only"]["b->a"]
+    assert tower.n == 50
+    # file names are neutral (twemoji-1f411.png, openclipart-07.png) and the
+    # drawings hold no text: what an index knows without pixels is near chance
+    assert tower.recall[10] > 2 * tower.chance[10]
+    assert tower.recall[10] > text_only.recall[10] and tower.mrr > text_only.mrr
