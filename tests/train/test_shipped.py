@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from mmrag.space.adapters import MINILM_TEXT_ID, load_image_tower, shipped_tower_dir
@@ -43,6 +44,7 @@ def test_shipped_tower_beats_chance_on_unseen_drawings(minilm) -> None:
     assert t2i.mrr > 2 * float(np.mean(1.0 / np.arange(1, len(rows) + 1)))
 
 
+@pytest.mark.slow  # RapidOCR over 50 pictures: ~15 s idle, ~70 s on a loaded 2-core machine
 def test_evaluate_pairs_on_fixtures_with_text_only_baseline(minilm, tmp_path: Path) -> None:
     from mmrag.train.benchmark import evaluate_pairs
 
