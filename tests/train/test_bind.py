@@ -92,3 +92,17 @@ def test_bad_pairs_file_is_a_training_error(tmp_path: Path, bow_text) -> None:
     f.write_text("\n".join(json.dumps(r) for r in rows))
     with pytest.raises(TrainingError, match="readable"):
         _train(f, tmp_path / "o", bow_text, epochs=1)
+
+
+def test_evaluate_text_pairs_any_space(tmp_path: Path, bow_text) -> None:
+    from mmrag.train.benchmark import evaluate_pairs
+
+    rows = [{"a": f"notes about {w} and more {w}", "b": w} for w in ("apples", "engines", "rivers", "violins")]
+    f = tmp_path / "text.jsonl"
+    f.write_text("\n".join(json.dumps(r) for r in rows))
+    res = evaluate_pairs(f, text_encoder=bow_text, cache=tmp_path / "c")
+    assert res["text"]["b->a"].recall[1] == 1.0 and res["text"]["a->b"].mrr == 1.0
+    mixed = tmp_path / "mixed.jsonl"
+    mixed.write_text(json.dumps({"a": "x.png", "b": "x"}) + "\n" + json.dumps({"a": "some text", "b": "y"}) + "\n")
+    with pytest.raises(TrainingError, match="mixes"):
+        evaluate_pairs(mixed, text_encoder=bow_text, cache=tmp_path / "c")

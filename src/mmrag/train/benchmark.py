@@ -52,6 +52,13 @@ def ocr_texts(paths: Sequence[str], cache: Path, size: int = 256) -> list[str]:
     return texts
 
 
+def _space(name: str) -> Any:
+    from mmrag.config import Config
+    from mmrag.registry import resolve
+
+    return resolve("space", name)(Config())
+
+
 def evaluate_pairs(
     pairs: str | Path,
     space: str = "minilm",
@@ -62,28 +69,62 @@ def evaluate_pairs(
     limit: int = 0,
     seed: int = 0,
 ) -> dict[str, dict[str, Metrics]]:
-    """``{"tower": {...}, "text-only": {...}}`` metrics on the pictures of ``pairs``
-    (one plain caption each; ``limit`` > 0 takes a fixed random subset)."""
-    from mmrag.space.adapters import load_image_tower
+    """``{"tower": {...}, "text-only": {...}}`` metrics on ``pairs`` (one plain
+    caption per ``a``; ``limit`` > 0 takes a fixed random subset).
 
-    groups = [g for g in group_pairs(read_pairs(pairs)) if is_image_path(g.a)]
+    Pictures in column ``a`` go through the bound image tower (``space`` minilm,
+    ``image_model`` None = the shipped one) or, for any other space, through that
+    space's own image encoder; texts in column ``a`` through the text encoder.
+    """
+    from mmrag.space.adapters import load_image_tower
+    from mmrag.types import Channel
+
+    groups = group_pairs(read_pairs(pairs))
     if limit and len(groups) > limit:
         idx = sorted(np.random.default_rng(seed).choice(len(groups), limit, replace=False).tolist())
         groups = [groups[i] for i in idx]
     if len(groups) < 2:
-        raise TrainingError(f"{pairs}: needs at least 2 pictures with captions to evaluate")
-    cache = cache or Path(".cache/mmrag-eval")
-    text_encoder = text_encoder or frozen_text_encoder(space)
-    tower = load_image_tower(image_model, int(text_encoder.dim), text_encoder=text_encoder.id)
-    arr, ok = decode_images([g.a for g in groups], tower.image_size, cache)
-    groups = [g for g, k in zip(groups, ok) if k]
+        raise TrainingError(f"{pairs}: needs at least 2 pairs to evaluate")
+    images = [is_image_path(g.a) for g in groups]
+    if any(images) and not all(images):
+        raise TrainingError(f"{pairs}: column 'a' mixes pictures and texts; evaluate one modality per file")
+    cache = cache or Path.home() / ".cache" / "mmrag" / "eval"
+    built = None if space == "minilm" else _space(space)
+    text_encoder = text_encoder or (built.encoders[Channel.TEXT] if built else frozen_text_encoder(space))
+    if not all(images):
+        caps = [g.captions[0] for g in groups]
+        docs = np.asarray(text_encoder.encode([g.a for g in groups], query=False), dtype=np.float32)
+        return {"text": pair_metrics(docs, embed_texts(text_encoder, caps, cache), caps)}
+    if built is not None:
+        if Channel.IMAGE not in built.encoders:
+            raise TrainingError(f"space '{space}' has no image encoder; bind one with 'mmrag train --mode bind'")
+        from PIL import Image
+
+        from mmrag.train.data import load_image
+
+        kept, pics = [], []
+        for g in groups:
+            try:
+                pics.append(Image.fromarray(load_image(g.a, 224)))
+                kept.append(g)
+            except TrainingError:
+                continue
+        groups = kept
+        img_emb = np.asarray(built.encoders[Channel.IMAGE].encode(pics), dtype=np.float32)
+        size = 256
+    else:
+        tower = load_image_tower(image_model, int(text_encoder.dim), text_encoder=text_encoder.id)
+        arr, ok = decode_images([g.a for g in groups], tower.image_size, cache)
+        groups = [g for g, k in zip(groups, ok, strict=True) if k]
+        img_emb = tower_embed(tower.model, arr[ok], "cpu")
+        size = 256
     caps = [g.captions[0] for g in groups]
     txt = embed_texts(text_encoder, caps, cache)
-    results = {"tower": pair_metrics(tower_embed(tower.model, arr[ok], "cpu"), txt, caps)}
+    results = {"tower" if built is None else space: pair_metrics(img_emb, txt, caps)}
     if baseline:
-        ocr = ocr_texts([g.a for g in groups], cache)
-        docs = [f"{metadata_text(g.a)} {o}".strip() for g, o in zip(groups, ocr)]
-        results["text-only"] = pair_metrics(embed_texts(text_encoder, docs, cache), txt, caps)
+        ocr = ocr_texts([g.a for g in groups], cache, size)
+        docs_t = [f"{metadata_text(g.a)} {o}".strip() for g, o in zip(groups, ocr, strict=True)]
+        results["text-only"] = pair_metrics(embed_texts(text_encoder, docs_t, cache), txt, caps)
     return results
 
 
