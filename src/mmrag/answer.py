@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from mmrag.errors import QueryError
 from mmrag.types import Answer
@@ -19,7 +20,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 
 def answer_question(
-    engine: "Engine",
+    engine: Engine,
     question: str | None,
     *,
     image: Any = None,

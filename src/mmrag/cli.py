@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any, Iterator, Optional
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -34,7 +35,7 @@ out = Console()
 err = Console(stderr=True)
 
 IndexOpt = Annotated[
-    Optional[str],
+    str | None,
     typer.Option(
         "--index",
         "-i",
@@ -44,7 +45,7 @@ IndexOpt = Annotated[
     ),
 ]
 ConfigOpt = Annotated[
-    Optional[Path],
+    Path | None,
     typer.Option("--config", help="A mmrag.toml file (default: ./mmrag.toml or $MMRAG_CONFIG).", show_default=False),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
@@ -82,14 +83,14 @@ def add(
     index: IndexOpt = None,
     config: ConfigOpt = None,
     space: Annotated[
-        Optional[str],
+        str | None,
         typer.Option(help="Space for a NEW index: auto (default), clip, minilm, or a registered/dotted name."),
     ] = None,
-    model: Annotated[Optional[str], typer.Option(help="Model id or local folder for the space (e.g. a CLIP).")] = None,
+    model: Annotated[str | None, typer.Option(help="Model id or local folder for the space (e.g. a CLIP).")] = None,
     image_model: Annotated[
-        Optional[str], typer.Option("--image-model", help="Checkpoint of a bound image tower (from mmrag train).")
+        str | None, typer.Option("--image-model", help="Checkpoint of a bound image tower (from mmrag train).")
     ] = None,
-    ocr: Annotated[Optional[bool], typer.Option("--ocr/--no-ocr", help="OCR images and scanned pages.")] = None,
+    ocr: Annotated[bool | None, typer.Option("--ocr/--no-ocr", help="OCR images and scanned pages.")] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Index files and folders: text, Markdown, HTML, images, SVG, PDF, audio, video.
@@ -193,13 +194,13 @@ def _print_hits(hits: list[Any], notes: tuple[str, ...]) -> None:
 
 @app.command()
 def search(
-    query: Annotated[Optional[str], typer.Argument(help="What to look for, in words.")] = None,
-    image: Annotated[Optional[Path], typer.Option("--image", help="Search with an image (finds similar images and the text that describes them).")] = None,
-    audio: Annotated[Optional[Path], typer.Option("--audio", help="Search with a recording: a spoken question is transcribed.")] = None,
-    k: Annotated[Optional[int], typer.Option("-k", "--k", help="How many results.", min=1)] = None,
-    modality: Annotated[Optional[str], typer.Option(help="Only these target modalities: text,image,audio,video (comma-separated).")] = None,
-    where: Annotated[Optional[str], typer.Option(help="Metadata filter, e.g. \"source LIKE '%2024%' AND page > 2\".")] = None,
-    fusion: Annotated[Optional[str], typer.Option(help="How per-modality lists are merged: calibrated (default) or rrf.")] = None,
+    query: Annotated[str | None, typer.Argument(help="What to look for, in words.")] = None,
+    image: Annotated[Path | None, typer.Option("--image", help="Search with an image (finds similar images and the text that describes them).")] = None,
+    audio: Annotated[Path | None, typer.Option("--audio", help="Search with a recording: a spoken question is transcribed.")] = None,
+    k: Annotated[int | None, typer.Option("-k", "--k", help="How many results.", min=1)] = None,
+    modality: Annotated[str | None, typer.Option(help="Only these target modalities: text,image,audio,video (comma-separated).")] = None,
+    where: Annotated[str | None, typer.Option(help="Metadata filter, e.g. \"source LIKE '%2024%' AND page > 2\".")] = None,
+    fusion: Annotated[str | None, typer.Option(help="How per-modality lists are merged: calibrated (default) or rrf.")] = None,
     index: IndexOpt = None,
     config: ConfigOpt = None,
     json_out: JsonOpt = False,
@@ -227,15 +228,15 @@ def search(
 # --------------------------------------------------------------------- ask
 @app.command()
 def ask(
-    question: Annotated[Optional[str], typer.Argument(help="Your question.")] = None,
-    image: Annotated[Optional[Path], typer.Option("--image", help="Ask about a picture (e.g. 'where can I buy this?').")] = None,
-    audio: Annotated[Optional[Path], typer.Option("--audio", help="Ask with a recording (transcribed).")] = None,
-    k: Annotated[Optional[int], typer.Option("-k", "--k", help="How many retrieved pieces to consider.", min=1)] = None,
-    modality: Annotated[Optional[str], typer.Option(help="Only retrieve these modalities.")] = None,
-    where: Annotated[Optional[str], typer.Option(help="Metadata filter for retrieval.")] = None,
-    generator: Annotated[Optional[str], typer.Option(help="auto, extractive, openai or local.")] = None,
-    model: Annotated[Optional[str], typer.Option(help="Generator model name (openai) or path (local).")] = None,
-    base_url: Annotated[Optional[str], typer.Option("--base-url", help="OpenAI-compatible server, e.g. http://127.0.0.1:11434/v1")] = None,
+    question: Annotated[str | None, typer.Argument(help="Your question.")] = None,
+    image: Annotated[Path | None, typer.Option("--image", help="Ask about a picture (e.g. 'where can I buy this?').")] = None,
+    audio: Annotated[Path | None, typer.Option("--audio", help="Ask with a recording (transcribed).")] = None,
+    k: Annotated[int | None, typer.Option("-k", "--k", help="How many retrieved pieces to consider.", min=1)] = None,
+    modality: Annotated[str | None, typer.Option(help="Only retrieve these modalities.")] = None,
+    where: Annotated[str | None, typer.Option(help="Metadata filter for retrieval.")] = None,
+    generator: Annotated[str | None, typer.Option(help="auto, extractive, openai or local.")] = None,
+    model: Annotated[str | None, typer.Option(help="Generator model name (openai) or path (local).")] = None,
+    base_url: Annotated[str | None, typer.Option("--base-url", help="OpenAI-compatible server, e.g. http://127.0.0.1:11434/v1")] = None,
     stream: Annotated[bool, typer.Option("--stream/--no-stream", help="Print the answer as it is generated.")] = True,
     index: IndexOpt = None,
     config: ConfigOpt = None,
@@ -376,7 +377,7 @@ def thumbnail(
 @app.command()
 def demo(
     folder: Annotated[Path, typer.Argument(help="Where to write the sample files and the demo index.")] = Path("mmrag-demo"),
-    space: Annotated[Optional[str], typer.Option(help="Space for the demo index (default: auto).")] = None,
+    space: Annotated[str | None, typer.Option(help="Space for the demo index (default: auto).")] = None,
 ) -> None:
     """Make sample data from real photos in installed packages, index it, and run a few searches."""
     from mmrag.demo import make_samples

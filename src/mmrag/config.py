@@ -26,9 +26,10 @@ import dataclasses
 import os
 import tomllib
 import typing
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from mmrag.errors import ConfigError
 
@@ -120,7 +121,7 @@ class Config:
     generate: GenerateConfig = field(default_factory=GenerateConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
 
-    def with_overrides(self, overrides: Mapping[str, Any]) -> "Config":
+    def with_overrides(self, overrides: Mapping[str, Any]) -> Config:
         """Return a copy with dotted keys replaced (``{"search.k": 20}``); ``None`` values are ignored."""
         return _apply(self, {k: v for k, v in overrides.items() if v is not None}, "override")
 

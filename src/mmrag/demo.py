@@ -75,4 +75,4 @@ def make_samples(folder: Path) -> Path:
     return folder
 
 
-__all__ = ["make_samples", "NOTES", "PHOTOS"]
+__all__ = ["NOTES", "PHOTOS", "make_samples"]

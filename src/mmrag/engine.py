@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any
 
 from mmrag.config import Config, load_config
 from mmrag.errors import IngestError, MmragError, QueryError, SpaceMismatch
@@ -77,7 +78,7 @@ class Engine:
 
     # ------------------------------------------------------------------ open
     @classmethod
-    def open(cls, location: str | Path | None = None, config: Config | None = None, *, create: bool = True) -> "Engine":
+    def open(cls, location: str | Path | None = None, config: Config | None = None, *, create: bool = True) -> Engine:
         cfg = config or load_config()
         if location is not None:
             cfg = dataclasses.replace(cfg, index=str(location))
@@ -232,6 +233,7 @@ class Engine:
             modalities=_parse_modalities(modality),
             where=where,
             samples=self._samples,
+            channel_weights=self.space.extra.get("channel_weights"),
         )
 
     # ------------------------------------------------------------------- ask
@@ -278,14 +280,14 @@ class Engine:
     def close(self) -> None:
         self.store.close()
 
-    def __enter__(self) -> "Engine":
+    def __enter__(self) -> Engine:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
 
 
-def open(location: str | Path | None = None, config: Config | None = None, **overrides: Any) -> Engine:  # noqa: A001
+def open(location: str | Path | None = None, config: Config | None = None, **overrides: Any) -> Engine:
     """Open (or lazily create) the index at ``location``.
 
     ``overrides`` are dotted config keys with ``__`` for the dot, e.g.

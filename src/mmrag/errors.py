@@ -51,7 +51,7 @@ class SpaceMismatch(MmragError):
     """The index was created with a different embedding space."""
 
 
-class IndexError_(MmragError):  # noqa: N801 - avoid shadowing the builtin IndexError
+class IndexError_(MmragError):
     """The index location is missing, unreadable or not an mmrag index."""
 
 

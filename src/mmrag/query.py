@@ -1,7 +1,8 @@
 """Queries in any modality -> vectors in the index's space.
 
 - text: the text tower (``query=True``), and the text is kept for BM25;
-- image (path or PIL image): the image tower when the space has one; in a
+- image (path or PIL image): the image tower when the space has one, plus the
+  text the picture carries (OCR, file name, metadata) as a second vector; in a
   space without one (offline ``minilm`` with no bound tower) the image is
   embedded through the text it carries (OCR + file name + metadata), exactly as
   indexed images are, and ``Query.notes`` says so;
@@ -100,6 +101,8 @@ def build_query(
         modality = "image"
         if space.has(Channel.IMAGE):
             vectors["image"] = space.encode(Channel.IMAGE, [pil], query=True)[0]
+            if carried.strip():  # the words in the picture are a second query signal, fused
+                vectors["image_text"] = space.encode(Channel.TEXT, [carried], query=True)[0]
         else:
             if not carried.strip():
                 raise QueryError(

@@ -20,8 +20,9 @@ Built-ins are import strings so that nothing heavy is imported until used.
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from importlib.metadata import entry_points
-from typing import Any, Callable
+from typing import Any
 
 from mmrag.errors import ConfigError
 

@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import enum
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
@@ -105,8 +106,8 @@ class Segment:
     modality: Modality
     span: Span = field(default_factory=Span)
     text: str | None = None
-    image: "Image.Image | None" = None
-    audio: "np.ndarray | None" = None
+    image: Image.Image | None = None
+    audio: np.ndarray | None = None
     sample_rate: int | None = None
     thumbnail: bytes | None = None
     meta: Mapping[str, str] = field(default_factory=_empty)

@@ -11,7 +11,7 @@ from tests.space.tiny_models import make_hf_cache, space_config
 from mmrag import registry
 from mmrag.errors import ModelNotFound
 from mmrag.space.auto import build_auto_space, choose_space
-from mmrag.space.text import NO_IMAGE_TOWER_NOTE, minilm_package_dir
+from mmrag.space.text import SHIPPED_TOWER_NOTE, minilm_package_dir
 from mmrag.types import Channel
 
 
@@ -21,7 +21,7 @@ def test_offline_without_cache_chooses_minilm_fast_and_says_why(offline_env: Pat
     assert time.monotonic() - start < 3.0
     assert choice.name == "minilm"
     assert "openai/clip-vit-base-patch32 is not in the local HF cache" in choice.reason
-    assert "HF_HUB_OFFLINE is set" in choice.reason and NO_IMAGE_TOWER_NOTE in choice.reason
+    assert "HF_HUB_OFFLINE is set" in choice.reason
 
 
 def test_black_holed_hub_chooses_minilm_within_3s(hanging_hub: str) -> None:
@@ -69,10 +69,12 @@ def test_registry_names_point_at_these_factories() -> None:
 
 def test_auto_offline_builds_the_minilm_space(offline_env: Path) -> None:
     space = build_auto_space(space_config(device="cpu"))
-    assert space.name == "minilm" and not space.has(Channel.IMAGE)
+    assert space.name == "minilm" and space.has(Channel.IMAGE)  # the shipped starter tower
     assert "using the offline 'minilm' space" in space.extra["reason"]
-    assert NO_IMAGE_TOWER_NOTE in space.notes
-    assert space.spec.encoders == {"text": "st:all-MiniLM-L6-v2#text"}
+    assert SHIPPED_TOWER_NOTE in space.notes
+    assert space.spec.encoders["text"] == "st:all-MiniLM-L6-v2#text"
+    assert space.spec.encoders["image"].startswith("tower:")
+    assert space.extra["space_config"] == {"name": "minilm", "image_model": "shipped"}
 
 
 def test_reachable_hub_chooses_clip_and_downloads_it(

@@ -13,7 +13,13 @@ from tests.space.tiny_models import space_config
 
 from mmrag.errors import ConfigError, ModelNotFound
 from mmrag.space.base import Space
-from mmrag.space.text import NO_IMAGE_TOWER_NOTE, build_minilm_space, minilm_package_dir
+from mmrag.space.text import (
+    NO_IMAGE_TOWER_NOTE,
+    SHIPPED_TOWER_NOTE,
+    SHIPPED_TOWER_WEIGHT,
+    build_minilm_space,
+    minilm_package_dir,
+)
 from mmrag.types import Channel
 
 DOCS = [
@@ -44,7 +50,7 @@ QUERIES = [  # paraphrases: few words shared with their document
 
 def test_real_model_and_id(minilm_space: Space) -> None:
     assert minilm_space.name == "minilm" and minilm_space.dim == 384
-    assert minilm_space.spec.encoders == {"text": "st:all-MiniLM-L6-v2#text"}  # the id trained towers name
+    assert minilm_space.spec.encoders["text"] == "st:all-MiniLM-L6-v2#text"  # the id trained towers name
     assert minilm_space.extra["model_source"] == "package"
     assert Path(minilm_space.extra["model_path"]) == minilm_package_dir().resolve()
     assert minilm_space.extra["window_tokens"] == 256
@@ -85,9 +91,13 @@ def test_long_text_is_windowed_and_its_end_still_counts(minilm_space: Space) -> 
     assert float(vec @ bees) > float(truncated @ bees) + 0.02
 
 
-def test_notes_say_images_go_through_their_text(minilm_space: Space) -> None:
-    assert NO_IMAGE_TOWER_NOTE in minilm_space.notes
-    assert not minilm_space.has(Channel.IMAGE)
+def test_default_binds_the_shipped_tower_and_off_turns_it_off(minilm_space: Space) -> None:
+    assert minilm_space.has(Channel.IMAGE) and SHIPPED_TOWER_NOTE in minilm_space.notes
+    assert minilm_space.extra["channel_weights"] == {"image": SHIPPED_TOWER_WEIGHT}
+    off = build_minilm_space(space_config(device="cpu", image_model="off"))
+    assert not off.has(Channel.IMAGE) and NO_IMAGE_TOWER_NOTE in off.notes
+    assert off.extra["space_config"]["image_model"] == "off" and off.extra["channel_weights"] == {}
+    assert off.spec.encoders == {"text": "st:all-MiniLM-L6-v2#text"}
 
 
 def test_loading_never_touches_the_network(monkeypatch: pytest.MonkeyPatch) -> None:

