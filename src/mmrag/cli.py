@@ -76,6 +76,17 @@ def _open(cfg: Config, create: bool = True):  # type: ignore[no-untyped-def]
     return Engine.open(cfg.index, cfg, create=create)
 
 
+@contextmanager
+def _existing(index: str | None, config: Path | None, **overrides: Any) -> Iterator[Any]:
+    """An opened existing index, closed afterwards; errors become exit codes."""
+    with _errors():
+        engine = _open(_config(index, config, **overrides), create=False)
+        try:
+            yield engine
+        finally:
+            engine.close()
+
+
 # --------------------------------------------------------------------- add
 @app.command()
 def add(
@@ -213,12 +224,9 @@ def search(
     """
     if fusion is not None and fusion not in ("calibrated", "rrf"):
         raise typer.BadParameter("fusion must be 'calibrated' or 'rrf'", param_hint="--fusion")
-    with _errors():
-        cfg = _config(index, config, **{"search.fusion": fusion})
-        engine = _open(cfg, create=False)
+    with _existing(index, config, **{"search.fusion": fusion}) as engine:
         q = engine.embed_query(query, image=image, audio=audio)
         hits = engine.search(query=q, k=k, modality=modality, where=where)
-        engine.close()
     if json_out:
         out.print_json(json.dumps({"query": query, "notes": list(q.notes), "hits": [h.to_dict() for h in hits]}))
     else:
@@ -247,15 +255,13 @@ def ask(
     Examples: [bold]mmrag ask "what did she say about the budget?"[/] ·
     [bold]mmrag ask --image photo.jpg "where can I buy this?"[/]
     """
-    with _errors():
-        cfg = _config(
-            index, config, **{"generate.backend": generator, "generate.model": model, "generate.base_url": base_url}
+    live = stream and not json_out
+    overrides = {"generate.backend": generator, "generate.model": model, "generate.base_url": base_url}
+    with _existing(index, config, **overrides) as engine:
+        answer = engine.ask(
+            question, image=image, audio=audio, k=k, modality=modality, where=where,
+            stream=(lambda d: out.print(d, end="", markup=False, highlight=False)) if live else None,
         )
-        engine = _open(cfg, create=False)
-        live = stream and not json_out
-        answer = engine.ask(question, image=image, audio=audio, k=k, modality=modality, where=where,
-                            stream=(lambda d: out.print(d, end="", markup=False, highlight=False)) if live else None)
-        engine.close()
     if json_out:
         out.print_json(json.dumps(_answer_dict(answer)))
         return
@@ -286,11 +292,8 @@ def _answer_dict(answer: Any) -> dict[str, Any]:
 @app.command()
 def info(index: IndexOpt = None, config: ConfigOpt = None, json_out: JsonOpt = False) -> None:
     """What the index holds and which space it uses."""
-    with _errors():
-        cfg = _config(index, config)
-        engine = _open(cfg, create=False)
+    with _existing(index, config) as engine:
         i = engine.info()
-        engine.close()
     data = {
         "location": i.location,
         "store": i.store,
@@ -319,11 +322,8 @@ def info(index: IndexOpt = None, config: ConfigOpt = None, json_out: JsonOpt = F
 @app.command()
 def sources(index: IndexOpt = None, config: ConfigOpt = None, json_out: JsonOpt = False) -> None:
     """List the indexed files."""
-    with _errors():
-        cfg = _config(index, config)
-        engine = _open(cfg, create=False)
+    with _existing(index, config) as engine:
         items = engine.sources()
-        engine.close()
     if json_out:
         out.print_json(json.dumps([
             {"source": s.source, "hash": s.source_hash, "segments": s.segments, "modalities": list(s.modalities)}
@@ -342,11 +342,8 @@ def remove(
     config: ConfigOpt = None,
 ) -> None:
     """Remove files from the index (all of their segments)."""
-    with _errors():
-        cfg = _config(index, config)
-        engine = _open(cfg, create=False)
+    with _existing(index, config) as engine:
         removed = engine.remove(paths)
-        engine.close()
     for s in removed:
         out.print(f"removed {escape(s)}")
     if not removed:
@@ -362,11 +359,8 @@ def thumbnail(
     config: ConfigOpt = None,
 ) -> None:
     """Write a hit's thumbnail (photo, keyframe, page, figure) to a file."""
-    with _errors():
-        cfg = _config(index, config)
-        engine = _open(cfg, create=False)
+    with _existing(index, config) as engine:
         data = engine.thumbnail(segment_id)
-        engine.close()
     if not data:
         err.print(f"no thumbnail for segment {segment_id}")
         raise typer.Exit(1)
