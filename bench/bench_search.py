@@ -47,7 +47,9 @@ from mmrag.stores.base import Row
 from mmrag.stores.lance import LanceStore
 
 
-def make_data(n: int, dim: int, clusters: int, queries: int, noise: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+def make_data(
+    n: int, dim: int, clusters: int, queries: int, noise: float, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(seed)
     centres = rng.standard_normal((clusters, dim)).astype(np.float32)
     centres /= np.linalg.norm(centres, axis=1, keepdims=True)
@@ -65,15 +67,19 @@ def make_data(n: int, dim: int, clusters: int, queries: int, noise: float, seed:
 def exact_topk(data: np.ndarray, queries: np.ndarray, k: int) -> np.ndarray:
     out = np.empty((len(queries), k), dtype=np.int64)
     for lo in range(0, len(queries), 50):
-        scores = queries[lo:lo + 50] @ data.T
+        scores = queries[lo : lo + 50] @ data.T
         part = np.argpartition(-scores, k - 1, axis=1)[:, :k]
         order = np.argsort(-np.take_along_axis(scores, part, axis=1), axis=1)
-        out[lo:lo + 50] = np.take_along_axis(part, order, axis=1)
+        out[lo : lo + 50] = np.take_along_axis(part, order, axis=1)
     return out
 
 
-def interleaved(systems: dict[str, Callable[[np.ndarray], list[int]]], queries: np.ndarray,
-                limits: dict[str, int] | None = None, warmup: int = 10) -> dict[str, tuple[np.ndarray, list[list[int]]]]:
+def interleaved(
+    systems: dict[str, Callable[[np.ndarray], list[int]]],
+    queries: np.ndarray,
+    limits: dict[str, int] | None = None,
+    warmup: int = 10,
+) -> dict[str, tuple[np.ndarray, list[list[int]]]]:
     """Time every system on every query, rotating the order per query.
 
     Interleaving makes a busy machine slow every system alike instead of
@@ -117,9 +123,22 @@ def build_mmrag(path: Path, data: np.ndarray, cfg: Config, reuse: bool) -> tuple
     t0 = time.perf_counter()
     for lo in range(0, len(data), 20_000):
         hi = min(len(data), lo + 20_000)
-        store.upsert([Row(id=f"seg{i}:image", segment_id=f"seg{i}", source=f"photos/{i // 100}/img{i}.jpg",
-                          source_hash=f"{i // 100:08x}", modality="image", channel="image", vector=data[i],
-                          meta='{"camera": "x"}', added_at=1.7e9 + i) for i in range(lo, hi)])
+        store.upsert(
+            [
+                Row(
+                    id=f"seg{i}:image",
+                    segment_id=f"seg{i}",
+                    source=f"photos/{i // 100}/img{i}.jpg",
+                    source_hash=f"{i // 100:08x}",
+                    modality="image",
+                    channel="image",
+                    vector=data[i],
+                    meta='{"camera": "x"}',
+                    added_at=1.7e9 + i,
+                )
+                for i in range(lo, hi)
+            ]
+        )
         print(f"  mmrag upsert {hi}/{len(data)}  {time.perf_counter() - t0:.0f}s", flush=True)
     built = time.perf_counter() - t0
     t0 = time.perf_counter()
@@ -127,8 +146,11 @@ def build_mmrag(path: Path, data: np.ndarray, cfg: Config, reuse: bool) -> tuple
     saved = time.perf_counter() - t0
     t0 = time.perf_counter()
     store = LanceStore(str(path), data.shape[1], cfg)
-    print(f"mmrag: index saved in {saved:.1f}s, reopened (rows + HNSW from disk) in "
-          f"{time.perf_counter() - t0:.1f}s", flush=True)
+    print(
+        f"mmrag: index saved in {saved:.1f}s, reopened (rows + HNSW from disk) in "
+        f"{time.perf_counter() - t0:.1f}s",
+        flush=True,
+    )
     return store, built
 
 
@@ -141,9 +163,18 @@ def build_chroma(path: Path, data: np.ndarray, args: argparse.Namespace, reuse: 
         if not reuse and path.exists():
             shutil.rmtree(path)
         client = chromadb.PersistentClient(path=str(path))
-    col = client.get_or_create_collection("mmrag-bench", embedding_function=None, configuration={
-        "hnsw": {"space": "ip", "ef_construction": args.ef_construction, "max_neighbors": args.m,
-                 "ef_search": args.ef_search}})
+    col = client.get_or_create_collection(
+        "mmrag-bench",
+        embedding_function=None,
+        configuration={
+            "hnsw": {
+                "space": "ip",
+                "ef_construction": args.ef_construction,
+                "max_neighbors": args.m,
+                "ef_search": args.ef_search,
+            }
+        },
+    )
     if col.count() == len(data):
         print(f"chroma: reused {path}", flush=True)
         return col, float("nan")
@@ -154,9 +185,14 @@ def build_chroma(path: Path, data: np.ndarray, args: argparse.Namespace, reuse: 
     step = min(5000, client.get_max_batch_size())
     for lo in range(0, len(data), step):
         hi = min(len(data), lo + step)
-        col.add(ids=[f"seg{i}:image" for i in range(lo, hi)], embeddings=data[lo:hi],
-                metadatas=[{"channel": "image", "source": f"photos/{i // 100}/img{i}.jpg", "segment_id": f"seg{i}"}
-                           for i in range(lo, hi)])
+        col.add(
+            ids=[f"seg{i}:image" for i in range(lo, hi)],
+            embeddings=data[lo:hi],
+            metadatas=[
+                {"channel": "image", "source": f"photos/{i // 100}/img{i}.jpg", "segment_id": f"seg{i}"}
+                for i in range(lo, hi)
+            ],
+        )
         if hi % 50_000 < step:
             print(f"  chroma add {hi}/{len(data)}  {time.perf_counter() - t0:.0f}s", flush=True)
     col.query(query_embeddings=data[:1], n_results=10)  # index fully built before timing
@@ -175,21 +211,35 @@ def main() -> None:
     ap.add_argument("--ef-construction", type=int, default=100)
     ap.add_argument("--ef-search", type=int, default=128)
     ap.add_argument("--no-chroma", action="store_true")
-    ap.add_argument("--chroma", choices=["ephemeral", "persistent"], default="ephemeral",
-                    help="in-memory client (default), or a PersistentClient kept in the work folder")
-    ap.add_argument("--chroma-where-queries", type=int, default=30,
-                    help="queries for Chroma with a where filter (~1 s each at 200k)")
+    ap.add_argument(
+        "--chroma",
+        choices=["ephemeral", "persistent"],
+        default="ephemeral",
+        help="in-memory client (default), or a PersistentClient kept in the work folder",
+    )
+    ap.add_argument(
+        "--chroma-where-queries",
+        type=int,
+        default=30,
+        help="queries for Chroma with a where filter (~1 s each at 200k)",
+    )
     ap.add_argument("--no-lance-ann", action="store_true")
-    ap.add_argument("--workdir", type=Path, default=None,
-                    help="keep the built indexes here and reuse them on the next run with the same data")
+    ap.add_argument(
+        "--workdir",
+        type=Path,
+        default=None,
+        help="keep the built indexes here and reuse them on the next run with the same data",
+    )
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
     k = args.k
     os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
-    print(f"data: {args.n} x {args.dim}, {args.clusters} clusters, noise {args.noise}; {args.queries} queries; "
-          f"k={k}; HNSW M={args.m} efC={args.ef_construction} ef={args.ef_search}; cpus={os.cpu_count()}",
-          flush=True)
+    print(
+        f"data: {args.n} x {args.dim}, {args.clusters} clusters, noise {args.noise}; {args.queries} queries; "
+        f"k={k}; HNSW M={args.m} efC={args.ef_construction} ef={args.ef_search}; cpus={os.cpu_count()}",
+        flush=True,
+    )
     t0 = time.perf_counter()
     data, queries = make_data(args.n, args.dim, args.clusters, args.queries, args.noise, args.seed)
     truth = exact_topk(data, queries, k)
@@ -199,7 +249,8 @@ def main() -> None:
         tmp = tempfile.TemporaryDirectory(prefix="mmrag-bench-")
         work = Path(tmp.name)
     else:
-        tag = f"n{args.n}-d{args.dim}-c{args.clusters}-z{args.noise}-s{args.seed}-m{args.m}-e{args.ef_construction}"
+        tag = f"n{args.n}-d{args.dim}-c{args.clusters}-z{args.noise}-s{args.seed}"
+        tag += f"-m{args.m}-e{args.ef_construction}"
         work = args.workdir / tag
         work.mkdir(parents=True, exist_ok=True)
     reuse = args.workdir is not None
@@ -213,8 +264,13 @@ def main() -> None:
 
     systems["numpy brute force"] = brute
 
-    cfg = Config().with_overrides({"store.hnsw_m": args.m, "store.hnsw_ef_construction": args.ef_construction,
-                                   "store.hnsw_ef_search": args.ef_search})
+    cfg = Config().with_overrides(
+        {
+            "store.hnsw_m": args.m,
+            "store.hnsw_ef_construction": args.ef_construction,
+            "store.hnsw_ef_search": args.ef_search,
+        }
+    )
     store, build["mmrag LanceStore (upsert + HNSW)"] = build_mmrag(work / "index", data, cfg, reuse)
     mode = store._indexes["image"].mode
 
@@ -229,13 +285,22 @@ def main() -> None:
         table = store._table
         if not any(i.columns == ["vector"] for i in table.list_indices()):
             t0 = time.perf_counter()
-            table.create_index("vector", config=IvfHnswSq(distance_type="dot", num_partitions=max(1, args.n // 4096)))
+            table.create_index(
+                "vector", config=IvfHnswSq(distance_type="dot", num_partitions=max(1, args.n // 4096))
+            )
             build["LanceDB IVF_HNSW_SQ"] = time.perf_counter() - t0
 
         def lance(q: np.ndarray) -> list[int]:
-            res = (table.search(q).distance_type("dot").where("channel = 'image'", prefilter=True)
-                   .nprobes(20).refine_factor(10).limit(k).select(["segment_id", "source", "meta", "_distance"])
-                   .to_arrow())
+            res = (
+                table.search(q)
+                .distance_type("dot")
+                .where("channel = 'image'", prefilter=True)
+                .nprobes(20)
+                .refine_factor(10)
+                .limit(k)
+                .select(["segment_id", "source", "meta", "_distance"])
+                .to_arrow()
+            )
             return [int(s[3:]) for s in res.column("segment_id").to_pylist()]
 
         systems["LanceDB IVF_HNSW_SQ+refine"] = lance
@@ -244,8 +309,12 @@ def main() -> None:
         col, build["Chroma"] = build_chroma(work / "chroma", data, args, reuse)
 
         def chroma(q: np.ndarray, where: dict | None = None) -> list[int]:
-            r = col.query(query_embeddings=q[None, :], n_results=k, where=where,  # type: ignore[attr-defined]
-                          include=["metadatas", "distances"])
+            r = col.query(
+                query_embeddings=q[None, :],
+                n_results=k,
+                where=where,  # type: ignore[attr-defined]
+                include=["metadatas", "distances"],
+            )
             return [int(i.split(":")[0][3:]) for i in r["ids"][0]]
 
         systems[f"Chroma {args.chroma} (no filter)"] = lambda q: chroma(q)
@@ -256,10 +325,14 @@ def main() -> None:
     store.close()
     gc.collect()
 
-    chroma_p50 = min((float(np.median(v[0])) for n, v in results.items() if n.startswith("Chroma")), default=None)
+    chroma_p50 = min(
+        (float(np.median(v[0])) for n, v in results.items() if n.startswith("Chroma")), default=None
+    )
     print()
-    print(f"{'system':34s} {'queries':>7s} {'recall@' + str(k):>10s} {'p50 ms':>9s} {'p99 ms':>9s} "
-          f"{'Chroma p50 / p50':>17s}")
+    print(
+        f"{'system':34s} {'queries':>7s} {'recall@' + str(k):>10s} {'p50 ms':>9s} {'p99 ms':>9s} "
+        f"{'Chroma p50 / p50':>17s}"
+    )
     for name, (lat, found) in results.items():
         p50, p99 = float(np.median(lat)), float(np.percentile(lat, 99))
         ratio = f"{chroma_p50 / p50:16.2f}x" if chroma_p50 else f"{'-':>17s}"

@@ -14,8 +14,15 @@ from mmrag.stores.common import bm25_scores, check_k, check_query, check_rows, s
 
 
 def row(i: int, **kw: object) -> Row:
-    base: dict[str, object] = {"id": f"s{i}:text", "segment_id": f"s{i}", "source": "a.txt", "source_hash": "h",
-                               "modality": "text", "channel": "text", "vector": np.ones(4, np.float32) / 2}
+    base: dict[str, object] = {
+        "id": f"s{i}:text",
+        "segment_id": f"s{i}",
+        "source": "a.txt",
+        "source_hash": "h",
+        "modality": "text",
+        "channel": "text",
+        "vector": np.ones(4, np.float32) / 2,
+    }
     base.update(kw)
     return Row(**base)  # type: ignore[arg-type]
 
@@ -24,7 +31,9 @@ def test_bm25_matches_hand_computed_values() -> None:
     scores = bm25_scores("c", ["a b", "a c c"])
     idf = math.log(1 + (2 - 1 + 0.5) / (1 + 0.5))  # ln 2
     want = idf * 2 * 2.2 / (2 + 1.2 * (1 - 0.75 + 0.75 * 3 / 2.5))
-    assert scores[0] == 0.0 and scores[1] == pytest.approx(want, rel=1e-12) == pytest.approx(0.902322, abs=1e-6)
+    assert scores[0] == 0.0 and scores[1] == pytest.approx(want, rel=1e-12) == pytest.approx(
+        0.902322, abs=1e-6
+    )
     both = bm25_scores("a c", ["a b", "a c c"])
     assert both[1] > both[0] > 0
     assert list(bm25_scores("", ["x"])) == [0.0] and len(bm25_scores("x", [])) == 0
@@ -62,16 +71,27 @@ def test_check_query_normalises_and_rejects_bad_vectors() -> None:
 
 
 def test_summarize_sources() -> None:
-    rows = [row(1, added_at=5.0), row(1, id="s1:image", channel="image", added_at=7.0),
-            row(2, source="b.mp4", modality="video")]
+    rows = [
+        row(1, added_at=5.0),
+        row(1, id="s1:image", channel="image", added_at=7.0),
+        row(2, source="b.mp4", modality="video"),
+    ]
     a, b = summarize_sources(rows)
     assert (a.source, a.segments, a.rows, a.added_at, a.modalities) == ("a.txt", 1, 2, 7.0, ("text",))
     assert (b.source, b.rows, b.modalities) == ("b.mp4", 1, ("video",))
 
 
-@pytest.mark.parametrize(("location", "kind"), [
-    ("./idx", "lance"), ("lance:./idx.db", "milvus"), ("milvus:./idx", "milvus"), ("./x.db", "milvus"),
-    ("https://host:19530", "milvus"), ("http://h:19530#team", "milvus"), ("/data/my.index", "lance"),
-])
+@pytest.mark.parametrize(
+    ("location", "kind"),
+    [
+        ("./idx", "lance"),
+        ("lance:./idx.db", "milvus"),
+        ("milvus:./idx", "milvus"),
+        ("./x.db", "milvus"),
+        ("https://host:19530", "milvus"),
+        ("http://h:19530#team", "milvus"),
+        ("/data/my.index", "lance"),
+    ],
+)
 def test_store_kind(location: str, kind: str) -> None:
     assert store_kind(location) == kind

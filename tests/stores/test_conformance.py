@@ -37,17 +37,26 @@ def make_rows(n: int = 60, seed: int = 0) -> list[Row]:
         src = sources[i % len(sources)]
         channel = "image" if i % 3 == 0 else "text"
         modality = {"a_b.pdf": "text", "axb.pdf": "image", "2024/talk.mp4": "video"}.get(src, "text")
-        rows.append(Row(
-            id=f"seg{i}:{channel}", segment_id=f"seg{i}", source=src, source_hash=f"hash-{src}",
-            modality=modality, channel=channel, vector=vecs[i],
-            text=f"chunk {i} " + ("zebra crossing" if i == 7 else "it's 100% plain"),
-            page=(i % 4) + 1 if src.endswith(".pdf") else -1,
-            t0=float(i) * 2.5 if src.endswith(".mp4") else -1.0,
-            t1=float(i) * 2.5 + 2 if src.endswith(".mp4") else -1.0,
-            start=i * 10 if src.endswith(".md") else -1, end=i * 10 + 9 if src.endswith(".md") else -1,
-            meta=json.dumps({"title": f"t{i}"}), thumbnail=THUMB if channel == "image" else b"",
-            added_at=1000.0 + i,
-        ))
+        rows.append(
+            Row(
+                id=f"seg{i}:{channel}",
+                segment_id=f"seg{i}",
+                source=src,
+                source_hash=f"hash-{src}",
+                modality=modality,
+                channel=channel,
+                vector=vecs[i],
+                text=f"chunk {i} " + ("zebra crossing" if i == 7 else "it's 100% plain"),
+                page=(i % 4) + 1 if src.endswith(".pdf") else -1,
+                t0=float(i) * 2.5 if src.endswith(".mp4") else -1.0,
+                t1=float(i) * 2.5 + 2 if src.endswith(".mp4") else -1.0,
+                start=i * 10 if src.endswith(".md") else -1,
+                end=i * 10 + 9 if src.endswith(".md") else -1,
+                meta=json.dumps({"title": f"t{i}"}),
+                thumbnail=THUMB if channel == "image" else b"",
+                added_at=1000.0 + i,
+            )
+        )
     return rows
 
 
@@ -73,7 +82,9 @@ def milvus_location(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def opener(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[..., VectorStore]]:
     """``opener()`` opens the test's store (same location each call), emptied at first open."""
     cfg = Config()
-    location = str(tmp_path / "index") if request.param == "lance" else request.getfixturevalue("milvus_location")
+    location = (
+        str(tmp_path / "index") if request.param == "lance" else request.getfixturevalue("milvus_location")
+    )
     opened: list[VectorStore] = []
 
     def open_(dim: int | None = DIM, config: Config = cfg) -> VectorStore:
@@ -185,8 +196,15 @@ def test_replace_source_swaps_rows(store: VectorStore) -> None:
     src = "notes.md"
     old = [r for r in rows if r.source == src]
     kept = Row(**{**old[0].__dict__, "source_hash": "new-hash", "text": "kept but changed"})
-    fresh = Row(**{**old[0].__dict__, "id": "fresh:text", "segment_id": "fresh", "source_hash": "new-hash",
-                   "vector": rows[0].vector})
+    fresh = Row(
+        **{
+            **old[0].__dict__,
+            "id": "fresh:text",
+            "segment_id": "fresh",
+            "source_hash": "new-hash",
+            "vector": rows[0].vector,
+        }
+    )
     store.replace_source(src, [kept, fresh])
     assert store.count(f"source = '{src}'") == 2
     assert store.source_hash(src) == "new-hash"
@@ -244,7 +262,9 @@ def test_sample_vectors(store: VectorStore) -> None:
     store.upsert(rows)
     stored = np.stack([r.vector for r in rows if r.channel == "text"])
     assert store.count("channel = 'text'") == len(stored)
-    assert store.count("channel IN ('text', 'image', 'audio')") == 30 and store.count("channel = 'audio'") == 0
+    assert (
+        store.count("channel IN ('text', 'image', 'audio')") == 30 and store.count("channel = 'audio'") == 0
+    )
     sample = store.sample_vectors("text", 5, seed=3)
     assert sample.shape == (5, DIM)
     assert all(np.abs(stored - v).max(axis=1).min() < 1e-6 for v in sample)

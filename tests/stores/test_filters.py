@@ -21,7 +21,8 @@ def test_parse_builds_the_expected_tree() -> None:
 
 def test_keywords_are_case_insensitive_and_aliases_work() -> None:
     assert F.parse("page == 2 and not source like 'a%'") == And(
-        (Cmp("page", "=", 2), Not(Like("source", ("a", ANY)))))
+        (Cmp("page", "=", 2), Not(Like("source", ("a", ANY))))
+    )
     assert F.parse("Page <> 2") == Cmp("page", "!=", 2)
     assert F.parse("id NOT IN ('a')") == In("id", ("a",), negated=True)
     assert F.parse("text NOT LIKE 'x'") == Like("text", ("x",), negated=True)
@@ -110,15 +111,30 @@ def test_injection_attempts_stay_inside_one_literal() -> None:
 
 
 ROWS = [
-    {"id": f"r{i}", "segment_id": f"s{i}", "source": src, "source_hash": "h", "modality": mod,
-     "channel": ch, "text": txt, "page": page, "t0": t0, "t1": t0 + 1, "start": -1, "end": -1, "added_at": 0.0}
-    for i, (src, mod, ch, txt, page, t0) in enumerate([
-        ("a_b.pdf", "text", "text", "Quick fox", 1, -1.0),
-        ("axb.pdf", "image", "image", "", 2, -1.0),
-        ("2024/talk.mp4", "video", "image", "slide", -1, 61.5),
-        ("2024/talk.mp4", "video", "text", "it's 100% done", -1, 75.0),
-        ("C:\\docs\\x.txt", "text", "text", "line\nbreak", 7, -1.0),
-    ])
+    {
+        "id": f"r{i}",
+        "segment_id": f"s{i}",
+        "source": src,
+        "source_hash": "h",
+        "modality": mod,
+        "channel": ch,
+        "text": txt,
+        "page": page,
+        "t0": t0,
+        "t1": t0 + 1,
+        "start": -1,
+        "end": -1,
+        "added_at": 0.0,
+    }
+    for i, (src, mod, ch, txt, page, t0) in enumerate(
+        [
+            ("a_b.pdf", "text", "text", "Quick fox", 1, -1.0),
+            ("axb.pdf", "image", "image", "", 2, -1.0),
+            ("2024/talk.mp4", "video", "image", "slide", -1, 61.5),
+            ("2024/talk.mp4", "video", "text", "it's 100% done", -1, 75.0),
+            ("C:\\docs\\x.txt", "text", "text", "line\nbreak", 7, -1.0),
+        ]
+    )
 ]
 
 
@@ -143,8 +159,10 @@ def test_predicate_and_mask_agree_with_expected(where: str, expected: set[str]) 
     node = F.parse(where)
     test = F.predicate(node)
     assert {r["id"] for r in ROWS if test(r)} == expected
-    columns = {k: np.array([r[k] for r in ROWS], dtype=object if isinstance(ROWS[0][k], str) else None)
-               for k in ROWS[0]}
+    columns = {
+        k: np.array([r[k] for r in ROWS], dtype=object if isinstance(ROWS[0][k], str) else None)
+        for k in ROWS[0]
+    }
     hits = F.mask(node, columns)
     assert {ROWS[i]["id"] for i in np.flatnonzero(hits)} == expected
 

@@ -18,8 +18,14 @@ from mmrag.stores.hnsw import VectorIndex
 from mmrag.stores.lance import LanceStore
 
 DIM = 24
-CFG = Config().with_overrides({"store.ann_threshold": 100, "store.hnsw_m": 12,
-                               "store.hnsw_ef_construction": 80, "store.hnsw_ef_search": 64})
+CFG = Config().with_overrides(
+    {
+        "store.ann_threshold": 100,
+        "store.hnsw_m": 12,
+        "store.hnsw_ef_construction": 80,
+        "store.hnsw_ef_search": 64,
+    }
+)
 
 
 def clustered(n: int, seed: int = 0) -> np.ndarray:
@@ -29,10 +35,22 @@ def clustered(n: int, seed: int = 0) -> np.ndarray:
     return v / np.linalg.norm(v, axis=1, keepdims=True)
 
 
-def rows_for(vecs: np.ndarray, prefix: str = "s", channel: str = "image", source: str | None = None) -> list[Row]:
-    return [Row(id=f"{prefix}{i}:{channel}", segment_id=f"{prefix}{i}", source=source or f"file{i % 7}.png",
-                source_hash="h", modality="image", channel=channel, vector=v, page=i % 5)
-            for i, v in enumerate(vecs)]
+def rows_for(
+    vecs: np.ndarray, prefix: str = "s", channel: str = "image", source: str | None = None
+) -> list[Row]:
+    return [
+        Row(
+            id=f"{prefix}{i}:{channel}",
+            segment_id=f"{prefix}{i}",
+            source=source or f"file{i % 7}.png",
+            source_hash="h",
+            modality="image",
+            channel=channel,
+            vector=v,
+            page=i % 5,
+        )
+        for i, v in enumerate(vecs)
+    ]
 
 
 def top_ids(store: LanceStore, q: np.ndarray, k: int, where: str | None = None) -> list[str]:
@@ -97,14 +115,16 @@ def test_consistent_after_delete_and_replace(big: tuple[LanceStore, list[Row]]) 
     store.replace_source(rows[20].source, [moved])
     left = [r for r in left if r.source != rows[20].source] + [moved]
     assert top_ids(store, q, 1) == [moved.id]
-    recall = np.mean([len(set(top_ids(store, v, 10)) & set(exact_ids(left, v, 10))) / 10
-                      for v in clustered(20, seed=11)])
+    recall = np.mean(
+        [len(set(top_ids(store, v, 10)) & set(exact_ids(left, v, 10))) / 10 for v in clustered(20, seed=11)]
+    )
     assert recall >= 0.98
     assert len(store._indexes["image"]) == store.count() == len(left)
 
 
-def test_reopen_loads_the_saved_index_without_rebuilding(big: tuple[LanceStore, list[Row]],
-                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+def test_reopen_loads_the_saved_index_without_rebuilding(
+    big: tuple[LanceStore, list[Row]], monkeypatch: pytest.MonkeyPatch
+) -> None:
     store, _ = big
     q = clustered(1, seed=4)[0]
     before = top_ids(store, q, 10)
@@ -148,8 +168,9 @@ def test_corrupt_sidecar_is_rebuilt(big: tuple[LanceStore, list[Row]]) -> None:
     again.close()
 
 
-def test_interrupted_index_update_rebuilds_before_next_read(big: tuple[LanceStore, list[Row]],
-                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+def test_interrupted_index_update_rebuilds_before_next_read(
+    big: tuple[LanceStore, list[Row]], monkeypatch: pytest.MonkeyPatch
+) -> None:
     store, _ = big
     extra = rows_for(clustered(5, seed=12), prefix="late")
 
@@ -199,7 +220,8 @@ def test_open_without_dim(tmp_path: Path) -> None:
 
 
 def test_large_tables_replace_in_two_commits_and_survive_a_crash_between(
-        big: tuple[LanceStore, list[Row]], monkeypatch: pytest.MonkeyPatch) -> None:
+    big: tuple[LanceStore, list[Row]], monkeypatch: pytest.MonkeyPatch
+) -> None:
     import mmrag.stores.lance as lance_mod
 
     monkeypatch.setattr(lance_mod, "SCALAR_INDEX_MIN_ROWS", 50)
@@ -209,8 +231,10 @@ def test_large_tables_replace_in_two_commits_and_survive_a_crash_between(
     assert {("id",), ("source",), ("segment_id",)} <= indexed
     src = rows[0].source
     old = [r for r in rows if r.source == src]
-    new = [Row(**{**old[0].__dict__, "source_hash": "h2"}),
-           Row(**{**old[0].__dict__, "id": "fresh:image", "segment_id": "fresh", "source_hash": "h2"})]
+    new = [
+        Row(**{**old[0].__dict__, "source_hash": "h2"}),
+        Row(**{**old[0].__dict__, "id": "fresh:image", "segment_id": "fresh", "source_hash": "h2"}),
+    ]
     store.replace_source(src, new)
     assert store.count(f"source = '{src}'") == 2 and store.source_hash(src) == "h2"
     assert len(store._indexes["image"]) == store.count() == 400 - len(old) + 2

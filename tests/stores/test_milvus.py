@@ -44,8 +44,21 @@ def store(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-
     vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
     texts = ["The Zebra crossing", "zebra zebra stripes", "a horse", "", "Cats and dogs", "dogs only"]
     sources = ["C:\\docs\\a.txt", "C:\\docsx\\b.txt", "Cdocs.txt", "x.png", "y.txt", "z.txt"]
-    s.upsert([Row(id=f"r{i}", segment_id=f"r{i}", source=sources[i], source_hash="h", modality="text",
-                  channel="text", vector=vecs[i], text=texts[i]) for i in range(6)])
+    s.upsert(
+        [
+            Row(
+                id=f"r{i}",
+                segment_id=f"r{i}",
+                source=sources[i],
+                source_hash="h",
+                modality="text",
+                channel="text",
+                vector=vecs[i],
+                text=texts[i],
+            )
+            for i in range(6)
+        ]
+    )
     yield s
     s.close()
 
@@ -67,9 +80,21 @@ def test_python_text_fallback_ranks_by_bm25(store: MilvusStore, monkeypatch: pyt
 
 def test_oversized_fields_are_cut_to_fit(store: MilvusStore, tmp_path: Path) -> None:
     big = "é" * 40_000  # 80,000 bytes of UTF-8
-    store.upsert([Row(id="big", segment_id="big", source="big.txt", source_hash="h", modality="text",
-                      channel="text", vector=np.ones(DIM, np.float32) / np.sqrt(DIM), text=big,
-                      thumbnail=b"\x00" * 60_000)])
+    store.upsert(
+        [
+            Row(
+                id="big",
+                segment_id="big",
+                source="big.txt",
+                source_hash="h",
+                modality="text",
+                channel="text",
+                vector=np.ones(DIM, np.float32) / np.sqrt(DIM),
+                text=big,
+                thumbnail=b"\x00" * 60_000,
+            )
+        ]
+    )
     hit = store.search(np.ones(DIM, np.float32), 1, "id = 'big'")[0]
     assert len(hit.row.text.encode("utf-8")) <= 65_535 and hit.row.text == big[: len(hit.row.text)]
     assert store.thumbnail("big") is None

@@ -48,4 +48,13 @@ def open_store(location: str, dim: int | None, config: Config | None = None) -> 
         return EmptyStore(location)
 
 
-__all__ = ["FILTER_COLUMNS", "Row", "ScoredRow", "SourceInfo", "VectorStore", "open_store", "quote", "store_kind"]
+__all__ = [
+    "FILTER_COLUMNS",
+    "Row",
+    "ScoredRow",
+    "SourceInfo",
+    "VectorStore",
+    "open_store",
+    "quote",
+    "store_kind",
+]

@@ -33,8 +33,10 @@ class EmptyStore:
         self.dim = 0
 
     def _no(self) -> StoreError:
-        return StoreError(f"the index at {self.location} does not exist yet, and was opened without a vector dim. "
-                          "Open it with the space's dim to create it.")
+        return StoreError(
+            f"the index at {self.location} does not exist yet, and was opened without a vector dim. "
+            "Open it with the space's dim to create it."
+        )
 
     def read_meta(self) -> dict[str, Any] | None:
         return None
@@ -94,9 +96,13 @@ def check_rows(rows: Sequence[Row], dim: int) -> list[Row]:
     out: dict[str, Row] = {}
     for pos, row in enumerate(rows):
         if not isinstance(row, Row):
-            raise StoreError(f"row {pos} is a {type(row).__name__}, not a Row. Build rows with mmrag.stores.base.Row.")
+            raise StoreError(
+                f"row {pos} is a {type(row).__name__}, not a Row. Build rows with mmrag.stores.base.Row."
+            )
         if not isinstance(row.id, str) or not row.id or len(row.id) > MAX_ID_CHARS:
-            raise StoreError(f"row {pos} has an empty or over-long id ({str(row.id)[:40]!r}). Use segment_id:channel.")
+            raise StoreError(
+                f"row {pos} has an empty or over-long id ({str(row.id)[:40]!r}). Use segment_id:channel."
+            )
         vec = np.asarray(row.vector)
         if vec.ndim != 1 or vec.shape[0] != dim:
             raise StoreError(
@@ -104,10 +110,14 @@ def check_rows(rows: Sequence[Row], dim: int) -> list[Row]:
                 "Embed with the index's space, or create a new index for the other space."
             )
         if not np.issubdtype(vec.dtype, np.number) or not np.all(np.isfinite(vec)):
-            raise StoreError(f"row {row.id!r}: vector has non-finite or non-numeric values. Check the encoder output.")
+            raise StoreError(
+                f"row {row.id!r}: vector has non-finite or non-numeric values. Check the encoder output."
+            )
         for name in ("segment_id", "source", "source_hash", "modality", "channel", "text", "meta"):
             if not isinstance(getattr(row, name), str):
-                raise StoreError(f"row {row.id!r}: '{name}' must be a string, got {type(getattr(row, name)).__name__}.")
+                raise StoreError(
+                    f"row {row.id!r}: '{name}' must be a string, got {type(getattr(row, name)).__name__}."
+                )
         if not isinstance(row.thumbnail, (bytes, bytearray)):
             raise StoreError(f"row {row.id!r}: thumbnail must be bytes (b'' for none).")
         try:
@@ -122,7 +132,11 @@ def check_rows(rows: Sequence[Row], dim: int) -> list[Row]:
                 raise StoreError(f"row {row.id!r}: '{name}' must be an int (-1 when unused).")
         for name in ("t0", "t1", "added_at"):
             value = getattr(row, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) or not math.isfinite(value):
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, (int, float, np.number))
+                or not math.isfinite(value)
+            ):
                 raise StoreError(f"row {row.id!r}: '{name}' must be a finite number (-1 when unused).")
         out[row.id] = row
     return list(out.values())
@@ -133,9 +147,13 @@ def check_query(vector: Any, dim: int) -> np.ndarray:
     try:
         q = np.asarray(vector, dtype=np.float32).reshape(-1)
     except (TypeError, ValueError):
-        raise QueryError(f"query vector is not numeric ({type(vector).__name__}). Pass a {dim}-d array.") from None
+        raise QueryError(
+            f"query vector is not numeric ({type(vector).__name__}). Pass a {dim}-d array."
+        ) from None
     if q.shape[0] != dim:
-        raise QueryError(f"query vector has {q.shape[0]} values; this index is {dim}-d. Embed with the index's space.")
+        raise QueryError(
+            f"query vector has {q.shape[0]} values; this index is {dim}-d. Embed with the index's space."
+        )
     norm = float(np.linalg.norm(q))
     if not math.isfinite(norm) or norm == 0.0:
         raise QueryError("query vector is zero or not finite. Check the encoder output.")
@@ -178,7 +196,9 @@ def check_meta(meta: Mapping[str, Any]) -> str:
     try:
         return json.dumps(dict(meta), sort_keys=True)
     except (TypeError, ValueError) as exc:
-        raise StoreError(f"index metadata is not JSON-serialisable ({exc}). Use plain str/int/float/list/dict.") from None
+        raise StoreError(
+            f"index metadata is not JSON-serialisable ({exc}). Use plain str/int/float/list/dict."
+        ) from None
 
 
 # -- BM25 (fallback full-text ranking for backends without a text index) ----
@@ -214,5 +234,13 @@ def bm25_scores(query: str, docs: Sequence[str], k1: float = 1.2, b: float = 0.7
 
 
 __all__ = [
-    "EmptyStore", "NoIndex", "bm25_scores", "check_k", "check_meta", "check_query", "check_rows", "summarize_sources", "tokenize",
+    "EmptyStore",
+    "NoIndex",
+    "bm25_scores",
+    "check_k",
+    "check_meta",
+    "check_query",
+    "check_rows",
+    "summarize_sources",
+    "tokenize",
 ]

@@ -66,37 +66,21 @@ from mmrag.stores.filters import (
     predicate,
     to_milvus,
 )
+from mmrag.stores.milvus_schema import (
+    OUT_FIELDS,
+    SCALARS,
+    VARCHAR_MAX,
+    SourceView,
+    ensure_collections,
+    parse_location,
+    to_entity,
+    to_row,
+)
 
 log = logging.getLogger(__name__)
-VARCHAR_MAX = 65_535
 BATCH = 500
 QUERY_PAGE = 1000
 TEXT_FALLBACK_CANDIDATES = 2000
-_SCALARS = ("id", "segment_id", "source", "source_hash", "modality", "channel", "text",
-            "page", "t0", "t1", "start", "end", "meta", "added_at")
-_OUT = [*_SCALARS, "thumbnail"]
-
-
-def parse_location(location: str) -> tuple[str, str]:
-    """``(uri, collection prefix)`` from a store location string."""
-    loc = str(location).strip()
-    name = "mmrag"
-    if "#" in loc:
-        loc, name = loc.rsplit("#", 1)
-    if loc.startswith("milvus://"):
-        loc = "http://" + loc[len("milvus://"):]
-    elif loc.startswith("milvus:"):
-        loc = loc[len("milvus:"):]
-    if not name.replace("_", "").isalnum() or not name[0].isalpha() or len(name) > 200:
-        raise StoreError(f"bad Milvus collection name {name!r}: use letters, digits and '_', starting with a letter.")
-    if not loc:
-        raise StoreError("empty Milvus location. Use milvus:./index.db or http://host:19530.")
-    return loc, name
-
-
-def _cut(text: str, limit: int = VARCHAR_MAX) -> str:
-    data = text.encode("utf-8")
-    return text if len(data) <= limit else data[:limit].decode("utf-8", errors="ignore")
 
 
 class MilvusStore:
@@ -120,96 +104,30 @@ class MilvusStore:
         if not is_server:
             parent = os.path.dirname(os.path.abspath(self.uri))
             if not os.path.isdir(parent):
-                raise IndexError_(f"folder {parent} for Milvus Lite file {self.uri} does not exist. Create it first.")
+                raise IndexError_(
+                    f"folder {parent} for Milvus Lite file {self.uri} does not exist. Create it first."
+                )
         if not is_server and not self.dim and not os.path.exists(self.uri):
             raise NoIndex(f"no mmrag index at {self.uri}. Create it by adding files to it.")
         self._client: Any = None
         try:
             self._client = MilvusClient(uri=self.uri, token=token) if token else MilvusClient(uri=self.uri)
-            self._bm25 = self._ensure_collections()
+            self.dim, self._bm25 = ensure_collections(
+                self._client, self.uri, self.rows_name, self.meta_name, self.dim, cfg
+            )
         except (StoreError, IndexError_, SpaceMismatch):
             self.close()
             raise
         except Exception as exc:  # noqa: BLE001 - pymilvus raises MilvusException, grpc errors, OSError ...
             self.close()
             where = "server" if is_server else "Milvus Lite file"
-            raise IndexError_(f"cannot open Milvus {where} {self.uri}: {exc}. Check the address/token "
-                              "(server) or that the file is a Milvus Lite database not used by another "
-                              "process.") from None
+            raise IndexError_(
+                f"cannot open Milvus {where} {self.uri}: {exc}. Check the address/token "
+                "(server) or that the file is a Milvus Lite database not used by another "
+                "process."
+            ) from None
 
     # -- schema ------------------------------------------------------------------
-    def _ensure_collections(self) -> bool:
-        from pymilvus import DataType
-
-        c = self._client
-        if not c.has_collection(self.rows_name) and not self.dim:
-            raise NoIndex(f"no mmrag index in Milvus at {self.uri} (collection {self.rows_name}). "
-                          "Create it by adding files to it.")
-        if not c.has_collection(self.meta_name):
-            schema = c.create_schema(auto_id=False, enable_dynamic_field=False)
-            schema.add_field("key", DataType.VARCHAR, is_primary=True, max_length=64)
-            schema.add_field("value", DataType.VARCHAR, max_length=VARCHAR_MAX)
-            schema.add_field("vector", DataType.FLOAT_VECTOR, dim=2)  # Milvus needs one vector field
-            params = c.prepare_index_params()
-            params.add_index(field_name="vector", index_type="FLAT", metric_type="L2")
-            c.create_collection(self.meta_name, schema=schema, index_params=params, consistency_level="Strong")
-        if c.has_collection(self.rows_name):
-            info = c.describe_collection(self.rows_name)
-            vec = next(f for f in info["fields"] if f["name"] == "vector")
-            self.dim = self.dim or int(vec["params"]["dim"])
-            if int(vec["params"]["dim"]) != self.dim:
-                raise SpaceMismatch(f"Milvus collection {self.rows_name} at {self.uri} stores "
-                                    f"{vec['params']['dim']}-d vectors, not {self.dim}-d. Use the space it was "
-                                    "built with, or another collection name (location#name).")
-            return any(f.get("name") == "bm25" for f in info.get("functions", []))
-        try:
-            self._create_rows(with_bm25=True)
-            return True
-        except Exception as exc:  # noqa: BLE001 - older servers: no BM25 function
-            log.warning("Milvus at %s has no BM25 function (%s); using the Python text-search fallback",
-                        self.uri, exc)
-            if c.has_collection(self.rows_name):
-                c.drop_collection(self.rows_name)
-            self._create_rows(with_bm25=False)
-            return False
-
-    def _create_rows(self, with_bm25: bool) -> None:
-        from pymilvus import DataType, Function, FunctionType
-
-        c = self._client
-        s = c.create_schema(auto_id=False, enable_dynamic_field=False)
-        s.add_field("id", DataType.VARCHAR, is_primary=True, max_length=512)
-        for name in ("segment_id", "source_hash"):
-            s.add_field(name, DataType.VARCHAR, max_length=256)
-        s.add_field("source", DataType.VARCHAR, max_length=4096)
-        s.add_field("modality", DataType.VARCHAR, max_length=32)
-        s.add_field("channel", DataType.VARCHAR, max_length=64)
-        text_opts: dict[str, Any] = {}
-        if with_bm25:
-            text_opts = {"enable_analyzer": True, "analyzer_params": {"tokenizer": "standard", "filter": ["lowercase"]}}
-        s.add_field("text", DataType.VARCHAR, max_length=VARCHAR_MAX, **text_opts)
-        for name in ("page", "start", "end"):
-            s.add_field(name, DataType.INT64)
-        for name in ("t0", "t1", "added_at"):
-            s.add_field(name, DataType.DOUBLE)
-        s.add_field("meta", DataType.VARCHAR, max_length=VARCHAR_MAX)
-        s.add_field("thumbnail", DataType.VARCHAR, max_length=VARCHAR_MAX)
-        s.add_field("vector", DataType.FLOAT_VECTOR, dim=self.dim)
-        params = c.prepare_index_params()
-        kind = (self._cfg.milvus_index or "HNSW").upper()
-        index_params: dict[str, Any] = {}
-        if kind.startswith("HNSW"):
-            index_params = {"M": self._cfg.hnsw_m, "efConstruction": self._cfg.hnsw_ef_construction}
-        elif kind.startswith("IVF"):
-            index_params = {"nlist": 128}
-        params.add_index(field_name="vector", index_type=kind, metric_type="IP", params=index_params)
-        if with_bm25:
-            s.add_field("sparse", DataType.SPARSE_FLOAT_VECTOR)
-            s.add_function(Function(name="bm25", function_type=FunctionType.BM25,
-                                    input_field_names=["text"], output_field_names=["sparse"]))
-            params.add_index(field_name="sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25")
-        c.create_collection(self.rows_name, schema=s, index_params=params, consistency_level="Strong")
-
     # -- helpers --------------------------------------------------------------------
     def _call(self, what: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
         try:
@@ -217,37 +135,20 @@ class MilvusStore:
         except StoreError:
             raise
         except Exception as exc:  # noqa: BLE001 - any client/server failure becomes a StoreError
-            raise StoreError(f"Milvus {what} failed at {self.uri}: {exc}. Check that the server is up "
-                             "(or the Lite file is not locked by another process).") from None
-
-    def _entity(self, row: Row) -> dict[str, Any]:
-        thumb = base64.b64encode(bytes(row.thumbnail)).decode("ascii") if row.thumbnail else ""
-        if len(thumb) > VARCHAR_MAX:
-            log.warning("thumbnail of %s is too large for Milvus (%d bytes); not stored", row.id, len(row.thumbnail))
-            thumb = ""
-        return {
-            "id": row.id, "segment_id": row.segment_id, "source": _cut(row.source, 4096),
-            "source_hash": row.source_hash, "modality": row.modality, "channel": row.channel,
-            "text": _cut(row.text), "page": int(row.page), "t0": float(row.t0), "t1": float(row.t1),
-            "start": int(row.start), "end": int(row.end), "meta": _cut(row.meta), "thumbnail": thumb,
-            "added_at": float(row.added_at), "vector": np.asarray(row.vector, dtype=np.float32).tolist(),
-        }
-
-    @staticmethod
-    def _row(entity: Mapping[str, Any], vector: Any = None) -> Row:
-        thumb = entity.get("thumbnail") or ""
-        return Row(
-            id=entity["id"], segment_id=entity["segment_id"], source=entity["source"],
-            source_hash=entity["source_hash"], modality=entity["modality"], channel=entity["channel"],
-            vector=np.zeros(0, np.float32) if vector is None else np.asarray(vector, np.float32),
-            text=entity["text"], page=int(entity["page"]), t0=float(entity["t0"]), t1=float(entity["t1"]),
-            start=int(entity["start"]), end=int(entity["end"]), meta=entity["meta"],
-            thumbnail=base64.b64decode(thumb) if thumb else b"", added_at=float(entity["added_at"]),
-        )
+            raise StoreError(
+                f"Milvus {what} failed at {self.uri}: {exc}. Check that the server is up "
+                "(or the Lite file is not locked by another process)."
+            ) from None
 
     def _iter(self, expr: str, fields: Sequence[str]) -> Iterator[dict[str, Any]]:
-        it = self._call("query", self._client.query_iterator, self.rows_name, batch_size=QUERY_PAGE,
-                        filter=expr, output_fields=list(fields))
+        it = self._call(
+            "query",
+            self._client.query_iterator,
+            self.rows_name,
+            batch_size=QUERY_PAGE,
+            filter=expr,
+            output_fields=list(fields),
+        )
         try:
             while True:
                 page = self._call("query", it.next)
@@ -260,7 +161,7 @@ class MilvusStore:
     def _ids(self, expr: str, recheck: Callable[[Any], bool] | None = None) -> list[str]:
         if recheck is None:
             return [e["id"] for e in self._iter(expr, ["id"])]
-        return [e["id"] for e in self._iter(expr, list(_SCALARS)) if recheck(self._row(e))]
+        return [e["id"] for e in self._iter(expr, list(SCALARS)) if recheck(to_row(e))]
 
     @staticmethod
     def _where(where: str | None, required: bool = False) -> tuple[str, Callable[[Any], bool] | None]:
@@ -270,13 +171,19 @@ class MilvusStore:
             return "", None
         return to_milvus(node), None if milvus_is_exact(node) else predicate(node)
 
-    def _ranked(self, what: str, k: int, recheck: Callable[[Any], bool] | None, run: Callable[[int], Any],
-                score: Callable[[float], float]) -> list[ScoredRow]:
+    def _ranked(
+        self,
+        what: str,
+        k: int,
+        recheck: Callable[[Any], bool] | None,
+        run: Callable[[int], Any],
+        score: Callable[[float], float],
+    ) -> list[ScoredRow]:
         """Run a top-``limit`` search; with a re-check, widen ``limit`` until ``k`` rows pass."""
         limit = k if recheck is None else min(16_384, max(8 * k, 256))
         while True:
             hits = self._call(what, run, limit)[0]
-            out = [ScoredRow(self._row(h["entity"]), score(float(h["distance"]))) for h in hits]
+            out = [ScoredRow(to_row(h["entity"]), score(float(h["distance"]))) for h in hits]
             if recheck is not None:
                 out = [s for s in out if recheck(s.row)]
             if len(out) >= k or len(hits) < limit or limit >= 16_384:
@@ -285,7 +192,7 @@ class MilvusStore:
 
     def _delete_ids(self, ids: Sequence[str]) -> None:
         for i in range(0, len(ids), BATCH):
-            self._call("delete", self._client.delete, self.rows_name, ids=list(ids[i:i + BATCH]))
+            self._call("delete", self._client.delete, self.rows_name, ids=list(ids[i : i + BATCH]))
 
     # -- metadata document ------------------------------------------------------------
     def read_meta(self) -> dict[str, Any] | None:
@@ -302,21 +209,32 @@ class MilvusStore:
         text = check_meta(meta)
         if len(text.encode("utf-8")) > VARCHAR_MAX:
             raise StoreError(f"index metadata is {len(text)} characters; Milvus keeps at most {VARCHAR_MAX}.")
-        self._call("meta write", self._client.upsert, self.meta_name,
-                   data=[{"key": "meta", "value": text, "vector": [0.0, 0.0]}])
+        self._call(
+            "meta write",
+            self._client.upsert,
+            self.meta_name,
+            data=[{"key": "meta", "value": text, "vector": [0.0, 0.0]}],
+        )
 
     # -- writes ----------------------------------------------------------------------------
     def upsert(self, rows: Sequence[Row]) -> None:
         batch = check_rows(rows, self.dim)
         for i in range(0, len(batch), BATCH):
-            self._call("upsert", self._client.upsert, self.rows_name, data=[self._entity(r) for r in batch[i:i + BATCH]])
+            self._call(
+                "upsert",
+                self._client.upsert,
+                self.rows_name,
+                data=[to_entity(r) for r in batch[i : i + BATCH]],
+            )
 
     def replace_source(self, source: str, rows: Sequence[Row]) -> None:
         batch = check_rows(rows, self.dim)
         for row in batch:
             if row.source != source:
-                raise StoreError(f"replace_source({source!r}) got a row of source {row.source!r}. "
-                                 "Pass only that source's rows.")
+                raise StoreError(
+                    f"replace_source({source!r}) got a row of source {row.source!r}. "
+                    "Pass only that source's rows."
+                )
         old = self._ids(to_milvus(Cmp("source", "=", source)))
         self.upsert(batch)  # new rows land first: readers never see the source empty
         keep = {r.id for r in batch}
@@ -341,8 +259,15 @@ class MilvusStore:
         def run(limit: int) -> Any:
             if "ef" in params["params"]:
                 params["params"]["ef"] = max(params["params"]["ef"], limit)
-            return self._client.search(self.rows_name, data=[q.tolist()], anns_field="vector", limit=limit,
-                                       filter=expr, output_fields=_OUT, search_params=params)
+            return self._client.search(
+                self.rows_name,
+                data=[q.tolist()],
+                anns_field="vector",
+                limit=limit,
+                filter=expr,
+                output_fields=OUT_FIELDS,
+                search_params=params,
+            )
 
         return self._ranked("search", k, recheck, run, lambda d: d)
 
@@ -358,8 +283,15 @@ class MilvusStore:
             return [s for s in found if recheck is None or recheck(s.row)][:k]
 
         def run(limit: int) -> Any:
-            return self._client.search(self.rows_name, data=[query], anns_field="sparse", limit=limit, filter=expr,
-                                       output_fields=_OUT, search_params={"metric_type": "BM25"})
+            return self._client.search(
+                self.rows_name,
+                data=[query],
+                anns_field="sparse",
+                limit=limit,
+                filter=expr,
+                output_fields=OUT_FIELDS,
+                search_params={"metric_type": "BM25"},
+            )
 
         # Milvus Lite reports BM25 as a negative distance, servers as a positive score
         return self._ranked("text search", k, recheck, run, abs)
@@ -371,13 +303,19 @@ class MilvusStore:
         variants = {v for t in terms for v in (t, t.capitalize(), t.upper())}
         likes = to_milvus(Or(tuple(Like("text", (ANY, *v, ANY)) for v in sorted(variants))))
         full = likes if not expr else f"{likes} and {expr}"
-        cands = self._call("query", self._client.query, self.rows_name, filter=full, output_fields=_OUT,
-                           limit=TEXT_FALLBACK_CANDIDATES)
+        cands = self._call(
+            "query",
+            self._client.query,
+            self.rows_name,
+            filter=full,
+            output_fields=OUT_FIELDS,
+            limit=TEXT_FALLBACK_CANDIDATES,
+        )
         if not cands:
             return []
         scores = bm25_scores(query, [c["text"] for c in cands])
         order = [i for i in np.argsort(-scores, kind="stable")[:k] if scores[i] > 0]
-        return [ScoredRow(self._row(cands[i]), float(scores[i])) for i in order]
+        return [ScoredRow(to_row(cands[i]), float(scores[i])) for i in order]
 
     def count(self, where: str | None = None) -> int:
         expr, recheck = self._where(where)
@@ -388,17 +326,20 @@ class MilvusStore:
 
     def source_hash(self, source: str) -> str | None:
         """The source's hash; ``None`` if absent or if its rows disagree (an interrupted replace)."""
-        hashes = {e["source_hash"] for e in self._iter(to_milvus(Cmp("source", "=", source)), ["source_hash"])}
+        hashes = {
+            e["source_hash"] for e in self._iter(to_milvus(Cmp("source", "=", source)), ["source_hash"])
+        }
         return hashes.pop() if len(hashes) == 1 else None
 
     def sources(self) -> list[SourceInfo]:
         fields = ["id", "segment_id", "source", "source_hash", "modality", "channel", "added_at"]
-        return summarize_sources(_Lite(e) for e in self._iter("", fields))
+        return summarize_sources(SourceView(e) for e in self._iter("", fields))
 
     def thumbnail(self, segment_id: str) -> bytes | None:
         expr = f'{to_milvus(Cmp("segment_id", "=", str(segment_id)))} and thumbnail != ""'
-        res = self._call("query", self._client.query, self.rows_name, filter=expr,
-                         output_fields=["thumbnail"], limit=1)
+        res = self._call(
+            "query", self._client.query, self.rows_name, filter=expr, output_fields=["thumbnail"], limit=1
+        )
         return base64.b64decode(res[0]["thumbnail"]) if res else None
 
     def sample_vectors(self, channel: str, n: int, seed: int = 0) -> np.ndarray:
@@ -406,10 +347,14 @@ class MilvusStore:
         if not ids:
             return np.zeros((0, self.dim), dtype=np.float32)
         if n < len(ids):
-            ids = [ids[i] for i in sorted(np.random.default_rng(seed).choice(len(ids), size=n, replace=False))]
+            ids = [
+                ids[i] for i in sorted(np.random.default_rng(seed).choice(len(ids), size=n, replace=False))
+            ]
         out: list[Any] = []
         for i in range(0, len(ids), BATCH):
-            got = self._call("get", self._client.get, self.rows_name, ids=ids[i:i + BATCH], output_fields=["vector"])
+            got = self._call(
+                "get", self._client.get, self.rows_name, ids=ids[i : i + BATCH], output_fields=["vector"]
+            )
             out.extend(g["vector"] for g in got)
         return np.asarray(out, dtype=np.float32).reshape(-1, self.dim)
 
@@ -425,16 +370,6 @@ class MilvusStore:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-class _Lite:
-    """Attribute view of a query result for ``summarize_sources``."""
-
-    __slots__ = ("added_at", "modality", "segment_id", "source", "source_hash")
-
-    def __init__(self, entity: Mapping[str, Any]) -> None:
-        for name in self.__slots__:
-            setattr(self, name, entity[name])
 
 
 __all__ = ["MilvusStore", "parse_location"]

@@ -1,0 +1,224 @@
+"""Milvus pieces behind ``MilvusStore``: locations, the collection schemas, rows <-> entities."""
+
+from __future__ import annotations
+
+import base64
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from mmrag.config import StoreConfig
+from mmrag.errors import SpaceMismatch, StoreError
+from mmrag.stores.base import Row
+from mmrag.stores.common import NoIndex
+
+log = logging.getLogger(__name__)
+VARCHAR_MAX = 65_535
+SCALARS = (
+    "id",
+    "segment_id",
+    "source",
+    "source_hash",
+    "modality",
+    "channel",
+    "text",
+    "page",
+    "t0",
+    "t1",
+    "start",
+    "end",
+    "meta",
+    "added_at",
+)
+OUT_FIELDS = [*SCALARS, "thumbnail"]
+
+
+def parse_location(location: str) -> tuple[str, str]:
+    """``(uri, collection prefix)`` from a store location string."""
+    loc = str(location).strip()
+    name = "mmrag"
+    if "#" in loc:
+        loc, name = loc.rsplit("#", 1)
+    if loc.startswith("milvus://"):
+        loc = "http://" + loc[len("milvus://") :]
+    elif loc.startswith("milvus:"):
+        loc = loc[len("milvus:") :]
+    if not name.replace("_", "").isalnum() or not name[0].isalpha() or len(name) > 200:
+        raise StoreError(
+            f"bad Milvus collection name {name!r}: use letters, digits and '_', starting with a letter."
+        )
+    if not loc:
+        raise StoreError("empty Milvus location. Use milvus:./index.db or http://host:19530.")
+    return loc, name
+
+
+def _cut(text: str, limit: int = VARCHAR_MAX) -> str:
+    data = text.encode("utf-8")
+    return text if len(data) <= limit else data[:limit].decode("utf-8", errors="ignore")
+
+
+def ensure_collections(
+    client: Any, uri: str, rows_name: str, meta_name: str, dim: int, cfg: StoreConfig
+) -> tuple[int, bool]:
+    """Create missing collections; return ``(dim, has BM25)``. ``dim=0``: only open an existing index."""
+    from pymilvus import DataType
+
+    c = client
+    if not c.has_collection(rows_name) and not dim:
+        raise NoIndex(
+            f"no mmrag index in Milvus at {uri} (collection {rows_name}). Create it by adding files to it."
+        )
+    if not c.has_collection(meta_name):
+        schema = c.create_schema(auto_id=False, enable_dynamic_field=False)
+        schema.add_field("key", DataType.VARCHAR, is_primary=True, max_length=64)
+        schema.add_field("value", DataType.VARCHAR, max_length=VARCHAR_MAX)
+        schema.add_field("vector", DataType.FLOAT_VECTOR, dim=2)  # Milvus needs one vector field
+        params = c.prepare_index_params()
+        params.add_index(field_name="vector", index_type="FLAT", metric_type="L2")
+        c.create_collection(meta_name, schema=schema, index_params=params, consistency_level="Strong")
+    if c.has_collection(rows_name):
+        info = c.describe_collection(rows_name)
+        stored = int(next(f for f in info["fields"] if f["name"] == "vector")["params"]["dim"])
+        if dim and stored != dim:
+            raise SpaceMismatch(
+                f"Milvus collection {rows_name} at {uri} stores {stored}-d vectors, not {dim}-d. "
+                "Use the space it was built with, or another collection name (location#name)."
+            )
+        return stored, any(f.get("name") == "bm25" for f in info.get("functions", []))
+    try:
+        create_rows(c, rows_name, dim, cfg, with_bm25=True)
+        return dim, True
+    except Exception as exc:  # noqa: BLE001 - older servers: no BM25 function
+        log.warning("Milvus at %s has no BM25 function (%s); using the Python text-search fallback", uri, exc)
+        if c.has_collection(rows_name):
+            c.drop_collection(rows_name)
+        create_rows(c, rows_name, dim, cfg, with_bm25=False)
+        return dim, False
+
+
+def create_rows(c: Any, rows_name: str, dim: int, cfg: StoreConfig, with_bm25: bool) -> None:
+    """The rows collection: explicit schema, vector index from ``cfg.milvus_index`` (IP), BM25 if asked."""
+    from pymilvus import DataType, Function, FunctionType
+
+    s = c.create_schema(auto_id=False, enable_dynamic_field=False)
+    s.add_field("id", DataType.VARCHAR, is_primary=True, max_length=512)
+    for name in ("segment_id", "source_hash"):
+        s.add_field(name, DataType.VARCHAR, max_length=256)
+    s.add_field("source", DataType.VARCHAR, max_length=4096)
+    s.add_field("modality", DataType.VARCHAR, max_length=32)
+    s.add_field("channel", DataType.VARCHAR, max_length=64)
+    text_opts: dict[str, Any] = {}
+    if with_bm25:
+        text_opts = {
+            "enable_analyzer": True,
+            "analyzer_params": {"tokenizer": "standard", "filter": ["lowercase"]},
+        }
+    s.add_field("text", DataType.VARCHAR, max_length=VARCHAR_MAX, **text_opts)
+    for name in ("page", "start", "end"):
+        s.add_field(name, DataType.INT64)
+    for name in ("t0", "t1", "added_at"):
+        s.add_field(name, DataType.DOUBLE)
+    s.add_field("meta", DataType.VARCHAR, max_length=VARCHAR_MAX)
+    s.add_field("thumbnail", DataType.VARCHAR, max_length=VARCHAR_MAX)
+    s.add_field("vector", DataType.FLOAT_VECTOR, dim=dim)
+    params = c.prepare_index_params()
+    kind = (cfg.milvus_index or "HNSW").upper()
+    index_params: dict[str, Any] = {}
+    if kind.startswith("HNSW"):
+        index_params = {"M": cfg.hnsw_m, "efConstruction": cfg.hnsw_ef_construction}
+    elif kind.startswith("IVF"):
+        index_params = {"nlist": 128}
+    params.add_index(field_name="vector", index_type=kind, metric_type="IP", params=index_params)
+    if with_bm25:
+        s.add_field("sparse", DataType.SPARSE_FLOAT_VECTOR)
+        s.add_function(
+            Function(
+                name="bm25",
+                function_type=FunctionType.BM25,
+                input_field_names=["text"],
+                output_field_names=["sparse"],
+            )
+        )
+        params.add_index(field_name="sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25")
+    c.create_collection(rows_name, schema=s, index_params=params, consistency_level="Strong")
+
+
+def cut(text: str, limit: int = VARCHAR_MAX) -> str:
+    """``text`` cut to at most ``limit`` UTF-8 bytes, at a character boundary."""
+    data = text.encode("utf-8")
+    return text if len(data) <= limit else data[:limit].decode("utf-8", errors="ignore")
+
+
+def to_entity(row: Row) -> dict[str, Any]:
+    thumb = base64.b64encode(bytes(row.thumbnail)).decode("ascii") if row.thumbnail else ""
+    if len(thumb) > VARCHAR_MAX:
+        log.warning(
+            "thumbnail of %s is too large for Milvus (%d bytes); not stored", row.id, len(row.thumbnail)
+        )
+        thumb = ""
+    return {
+        "id": row.id,
+        "segment_id": row.segment_id,
+        "source": cut(row.source, 4096),
+        "source_hash": row.source_hash,
+        "modality": row.modality,
+        "channel": row.channel,
+        "text": cut(row.text),
+        "page": int(row.page),
+        "t0": float(row.t0),
+        "t1": float(row.t1),
+        "start": int(row.start),
+        "end": int(row.end),
+        "meta": cut(row.meta),
+        "thumbnail": thumb,
+        "added_at": float(row.added_at),
+        "vector": np.asarray(row.vector, dtype=np.float32).tolist(),
+    }
+
+
+def to_row(entity: Mapping[str, Any]) -> Row:
+    thumb = entity.get("thumbnail") or ""
+    return Row(
+        id=entity["id"],
+        segment_id=entity["segment_id"],
+        source=entity["source"],
+        source_hash=entity["source_hash"],
+        modality=entity["modality"],
+        channel=entity["channel"],
+        vector=np.zeros(0, np.float32),
+        text=entity["text"],
+        page=int(entity["page"]),
+        t0=float(entity["t0"]),
+        t1=float(entity["t1"]),
+        start=int(entity["start"]),
+        end=int(entity["end"]),
+        meta=entity["meta"],
+        thumbnail=base64.b64decode(thumb) if thumb else b"",
+        added_at=float(entity["added_at"]),
+    )
+
+
+class SourceView:
+    """Attribute view of a query result for ``summarize_sources``."""
+
+    __slots__ = ("added_at", "modality", "segment_id", "source", "source_hash")
+
+    def __init__(self, entity: Mapping[str, Any]) -> None:
+        for name in self.__slots__:
+            setattr(self, name, entity[name])
+
+
+__all__ = [
+    "OUT_FIELDS",
+    "SCALARS",
+    "VARCHAR_MAX",
+    "SourceView",
+    "create_rows",
+    "cut",
+    "ensure_collections",
+    "parse_location",
+    "to_entity",
+    "to_row",
+]
