@@ -172,3 +172,24 @@ def test_interrupt_leaves_complete_files_and_resumes(tmp_path: Path) -> None:
 def test_search_on_missing_index_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(MmragError, match="no mmrag index"):
         mmrag.Engine.open(str(tmp_path / "nothing"), _cfg(tmp_path / "nothing"), create=False)
+
+
+def test_reopen_keeps_the_recorded_tower_choice(tmp_path: Path) -> None:
+    notes = tmp_path / "n"
+    notes.mkdir()
+    (notes / "a.txt").write_text("Otters hold hands while they sleep on the water.", encoding="utf-8")
+    index = tmp_path / "idx"
+    eng = mmrag.Engine.open(str(index), _cfg(index, **{"space.image_model": "off"}))
+    eng.add([notes])
+    assert eng.space.extra["space_config"]["image_model"] == "off"
+    eng.close()
+    # same space name given explicitly, tower unset: the recorded 'off' is used, no mismatch
+    again = mmrag.Engine.open(str(index), _cfg(index))
+    assert "image" not in again.space.spec.encoders
+    assert Path(again.search("sea animals sleeping", k=1)[0].source).name == "a.txt"
+    again.close()
+    # an explicit, different tower is refused with a clear error
+    other = mmrag.Engine.open(str(index), _cfg(index, **{"space.image_model": "shipped"}))
+    with pytest.raises(SpaceMismatch):
+        _ = other.space
+    other.close()

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from mmrag.config import Config, load_config
-from mmrag.errors import IngestError, MmragError, QueryError, SpaceMismatch
+from mmrag.errors import MmragError, QueryError, SpaceMismatch
 from mmrag.ingest.pipeline import AddEvent, Ingestor
 from mmrag.retrieve.search import BackgroundSamples, Query, search
 from mmrag.space.base import Space, SpaceSpec
@@ -90,8 +90,7 @@ class Engine:
                 raise MmragError(
                     f"no mmrag index at {cfg.index}. Create one with: mmrag add PATH --index {cfg.index}"
                 )
-            engine = cls(cfg, store, None)
-            return engine
+            return cls(cfg, store, None)
         requested = cfg.space.name
         stored_name = meta.get("space_config", {}).get("name")
         if requested not in ("auto", "") and requested != stored_name:
@@ -117,11 +116,16 @@ class Engine:
         return self._space
 
     def _space_config(self) -> Config:
+        """The config that rebuilds this index's space: what the index recorded,
+        except where the user set a value explicitly (then the spec check decides)."""
         cfg = self.config
-        if self._meta is not None and cfg.space.name in ("auto", ""):
-            stored = {k: v for k, v in self._meta.get("space_config", {}).items() if k in SPACE_KEYS}
-            cfg = dataclasses.replace(cfg, space=dataclasses.replace(cfg.space, **stored))
-        return cfg
+        if self._meta is None:
+            return cfg
+        stored = self._meta.get("space_config", {})
+        unset = {"name": cfg.space.name in ("auto", "")}
+        unset.update({k: getattr(cfg.space, k) is None for k in SPACE_KEYS if k != "name"})
+        merged = {k: v for k, v in stored.items() if k in SPACE_KEYS and unset.get(k)}
+        return dataclasses.replace(cfg, space=dataclasses.replace(cfg.space, **merged))
 
     def _build_space(self) -> Space:
         from mmrag import registry
@@ -299,4 +303,4 @@ def open(location: str | Path | None = None, config: Config | None = None, **ove
     return Engine.open(location, cfg)
 
 
-__all__ = ["Engine", "IndexInfo", "IngestError", "open"]
+__all__ = ["Engine", "IndexInfo", "open"]
