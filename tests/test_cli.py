@@ -51,6 +51,15 @@ def test_add_search_info_sources_remove(notes: Path, tmp_path: Path, store: str)
     code, out = run("search", "vegetables", "--index", index, "--where", "source LIKE '%garden%'", "--json")
     assert {Path(h["source"]).name for h in json.loads(out)["hits"]} == {"garden.md"}
 
+    code, out = run("ask", "when does the night train to Vienna leave?", "--index", index, "--json", "--generator", "extractive")
+    assert code == 0, out
+    answer = json.loads(out)
+    assert answer["generator"] == "extractive" and "22:10" in answer["answer"]
+    assert [Path(c["source"]).name for c in answer["citations"]][:1] == ["train.txt"]
+    assert {"embed_s", "search_s", "prompt_s", "generate_s"} <= set(answer["timings"])
+    code, out = run("ask", "when does the night train leave?", "--index", index, "--no-stream", "--generator", "extractive")
+    assert code == 0 and "sources" in out and "[1]" in out and "train.txt" in out
+
     code, out = run("info", "--index", index, "--json")
     info = json.loads(out)
     assert info["sources"] == 3 and info["space"]["name"] == "minilm" and info["space"]["dim"] == 384
