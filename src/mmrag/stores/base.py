@@ -20,8 +20,9 @@ nulls: Milvus Lite has none), and ``row_span`` maps them back to ``None``.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
-from typing import Any, Mapping, Protocol, Sequence, runtime_checkable
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, fields
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -104,6 +105,12 @@ class Row:
         )
 
 
+# every Row field a store keeps as a plain column (not the vector, not the thumbnail bytes)
+ROW_SCALARS: tuple[str, ...] = tuple(
+    f.name for f in fields(Row) if f.name not in ("vector", "thumbnail", "has_thumbnail")
+)
+
+
 @dataclass(frozen=True)
 class ScoredRow:
     """A row returned by a search. ``row.vector`` may be empty (not fetched),
@@ -180,4 +187,4 @@ def quote(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-__all__ = ["FILTER_COLUMNS", "Row", "ScoredRow", "SourceInfo", "VectorStore", "quote"]
+__all__ = ["FILTER_COLUMNS", "ROW_SCALARS", "Row", "ScoredRow", "SourceInfo", "VectorStore", "quote"]

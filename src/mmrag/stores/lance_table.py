@@ -19,7 +19,7 @@ import numpy as np
 import pyarrow as pa
 
 from mmrag.errors import IndexError_, SpaceMismatch, StoreError
-from mmrag.stores.base import Row
+from mmrag.stores.base import ROW_SCALARS, Row
 from mmrag.stores.common import check_meta
 from mmrag.stores.filters import Cmp, to_lance
 from mmrag.stores.hnsw import HnswParams, VectorIndex, write_json_atomic
@@ -31,22 +31,7 @@ META_FILE = "mmrag.json"
 ANN_DIR = "ann"
 EMPTY = np.zeros(0, dtype=np.float32)
 SCALAR_INDEXED = ("id", "source", "segment_id")
-META_COLUMNS = (
-    "id",
-    "segment_id",
-    "source",
-    "source_hash",
-    "modality",
-    "channel",
-    "text",
-    "page",
-    "t0",
-    "t1",
-    "start",
-    "end",
-    "meta",
-    "added_at",
-)
+META_COLUMNS = ROW_SCALARS
 
 
 def row_schema(dim: int) -> pa.Schema:

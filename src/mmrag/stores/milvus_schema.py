@@ -11,27 +11,12 @@ import numpy as np
 
 from mmrag.config import StoreConfig
 from mmrag.errors import SpaceMismatch, StoreError
-from mmrag.stores.base import Row
+from mmrag.stores.base import ROW_SCALARS, Row
 from mmrag.stores.common import NoIndex
 
 log = logging.getLogger(__name__)
 VARCHAR_MAX = 65_535
-SCALARS = (
-    "id",
-    "segment_id",
-    "source",
-    "source_hash",
-    "modality",
-    "channel",
-    "text",
-    "page",
-    "t0",
-    "t1",
-    "start",
-    "end",
-    "meta",
-    "added_at",
-)
+SCALARS = ROW_SCALARS
 OUT_FIELDS = [*SCALARS, "thumbnail"]
 
 
