@@ -85,8 +85,10 @@ class EmptyStore:
         return None
 
 
-def check_rows(rows: Sequence[Row], dim: int) -> list[Row]:
+def check_rows(rows: Sequence[Row], dim: int, source: str | None = None) -> list[Row]:
     """Validate rows for writing; the last row wins when an id repeats.
+
+    With ``source`` (``replace_source``), every row must belong to that source.
 
     Raises ``StoreError`` naming the first bad row (wrong type, wrong vector
     size, non-finite values, bad meta JSON); nothing is written in that case.
@@ -98,6 +100,10 @@ def check_rows(rows: Sequence[Row], dim: int) -> list[Row]:
         if not isinstance(row, Row):
             raise StoreError(
                 f"row {pos} is a {type(row).__name__}, not a Row. Build rows with mmrag.stores.base.Row."
+            )
+        if source is not None and row.source != source:
+            raise StoreError(
+                f"replace_source({source!r}) got a row of source {row.source!r}. Pass only that source's rows."
             )
         if not isinstance(row.id, str) or not row.id or len(row.id) > MAX_ID_CHARS:
             raise StoreError(

@@ -174,13 +174,7 @@ class LanceStore:
         source empty; if a crash falls between the two commits the source has
         mixed hashes and ``source_hash`` reports ``None``, so it is re-added.
         """
-        batch = check_rows(rows, self.dim)
-        for row in batch:
-            if row.source != source:
-                raise StoreError(
-                    f"replace_source({source!r}) got a row of source {row.source!r}. "
-                    "Pass only that source's rows."
-                )
+        batch = check_rows(rows, self.dim, source=source)
         with self._lock:
             self._ensure_fresh()
             old = set(self._by_source.get(source, set()))

@@ -228,13 +228,7 @@ class MilvusStore:
             )
 
     def replace_source(self, source: str, rows: Sequence[Row]) -> None:
-        batch = check_rows(rows, self.dim)
-        for row in batch:
-            if row.source != source:
-                raise StoreError(
-                    f"replace_source({source!r}) got a row of source {row.source!r}. "
-                    "Pass only that source's rows."
-                )
+        batch = check_rows(rows, self.dim, source=source)
         old = self._ids(to_milvus(Cmp("source", "=", source)))
         self.upsert(batch)  # new rows land first: readers never see the source empty
         keep = {r.id for r in batch}
