@@ -9,7 +9,6 @@ exit with status 2; Ctrl-C exits 130 after the last complete file.
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -99,7 +98,11 @@ def add(
     ] = None,
     model: Annotated[str | None, typer.Option(help="Model id or local folder for the space (e.g. a CLIP).")] = None,
     image_model: Annotated[
-        str | None, typer.Option("--image-model", help="Checkpoint of a bound image tower (from mmrag train).")
+        str | None, typer.Option("--image-model", help="Checkpoint of a bound image tower (from mmrag train), or 'off'.")
+    ] = None,
+    audio_model: Annotated[
+        str | None,
+        typer.Option("--audio-model", help="Checkpoint of a bound audio tower (mmrag train --modality audio): sounds by their sound."),
     ] = None,
     ocr: Annotated[bool | None, typer.Option("--ocr/--no-ocr", help="OCR images and scanned pages.")] = None,
     json_out: JsonOpt = False,
@@ -116,7 +119,8 @@ def add(
     from mmrag.ingest.pipeline import AddEvent
 
     with _errors():
-        cfg = _config(index, config, **{"space.name": space, "space.model": model, "space.image_model": image_model, "ingest.ocr": ocr})
+        cfg = _config(index, config, **{"space.name": space, "space.model": model, "space.image_model": image_model,
+                                        "space.audio_model": audio_model, "ingest.ocr": ocr})
         engine = _open(cfg)
         is_new = not engine.exists
         sp = engine.space  # loads models; creates the index if new
@@ -427,4 +431,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    main()

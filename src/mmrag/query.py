@@ -7,7 +7,9 @@
   embedded through the text it carries (OCR + file name + metadata), exactly as
   indexed images are, and ``Query.notes`` says so;
 - audio (path): speech is transcribed (faster-whisper) and searched as text;
-  a clip without speech uses the audio tower when the space has one.
+  when the space has an audio tower the clip is also searched by its sound
+  (its first ``QUERY_SOUND_MAX_S`` seconds), so a dog's bark finds barking
+  even with no words in it. Without a tower, a clip with no speech is an error.
 Several inputs (``--image photo.jpg "where can I buy this?"``) give several
 query vectors; their lists are fused like any others.
 """
@@ -24,6 +26,8 @@ from mmrag.errors import IngestError, QueryError
 from mmrag.retrieve.search import Query
 from mmrag.space.base import Space
 from mmrag.types import Channel
+
+QUERY_SOUND_MAX_S = 60.0
 
 
 def _load_image(image: Any, config: Config) -> tuple[Any, str]:
@@ -84,16 +88,17 @@ def build_query(
         if spoken:
             notes.append(f"heard: \u201c{spoken}\u201d")
             lexical = f"{lexical} {spoken}" if lexical else spoken
-        elif space.has(Channel.AUDIO):
+        if space.has(Channel.AUDIO):  # the clip is also searched by how it sounds
             from mmrag.ingest.speech import decode_audio
 
-            samples, sr = decode_audio(path)
+            samples, sr = decode_audio(path, max_s=QUERY_SOUND_MAX_S)
             vectors["audio"] = space.encode(Channel.AUDIO, [(samples, sr)], query=True)[0]
-            notes.append("no speech heard: searching by the sound itself")
-        else:
+            notes.append("searching by the sound itself" + (" and by the words heard" if spoken else " (no speech heard)"))
+        elif not spoken:
             raise QueryError(
                 f"no speech was heard in {path} and this index's space has no audio tower, "
-                "so the clip cannot be searched by its sound. Record a spoken question, or bind an audio tower (mmrag train)."
+                "so the clip cannot be searched by its sound. Record a spoken question, or bind an audio tower "
+                "(mmrag train --mode bind --modality audio) and set space.audio_model."
             )
 
     if image is not None:

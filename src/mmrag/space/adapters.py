@@ -1,15 +1,15 @@
-"""Bound towers: image encoders trained (``mmrag train --mode bind``) into an
-existing frozen text space, loaded as space ``Encoder``s.
+"""Bound towers: image and audio encoders trained (``mmrag train --mode bind``)
+into an existing frozen text space, loaded as space ``Encoder``s.
 
 A tower checkpoint is a folder with two files:
 
 - ``tower.safetensors``: the weights (float16 to keep it small);
-- ``tower.json``: architecture, image size, output dim, the id of the frozen
-  text encoder it was bound to (``text_encoder``), training metrics and the
-  command that reproduces it.
+- ``tower.json``: modality, architecture, input size (image pixels or audio
+  crop seconds), output dim, the id of the frozen text encoder it was bound to
+  (``text_encoder``), training metrics and the command that reproduces it.
 
-The encoder id is ``tower:<name>@<sha256[:12] of the weights>#image``, so an
-index built with one tower refuses another. ``path=None`` loads the starter
+The encoder id is ``tower:<name>@<sha256[:12] of the weights>#image`` (or
+``#audio``), so an index built with one tower refuses another. ``path=None`` loads the starter
 tower shipped inside the package (``mmrag/weights/``, named ``drawings-minilm``;
 the files sit directly in that folder so ``package-data = weights/*`` ships them).
 """
@@ -107,6 +107,101 @@ class ImageTowerEncoder:
         return emb / np.maximum(np.linalg.norm(emb, axis=1, keepdims=True), 1e-12)
 
 
+@dataclass
+class AudioTowerEncoder:
+    """A bound audio tower as a space ``Encoder`` (items are ``(samples, sample_rate)`` tuples).
+
+    Any sample rate and channel count is accepted (mixed to 16 kHz mono). A
+    clip longer than the tower's crop is embedded as the renormalised mean of
+    its non-silent crops; a shorter one is repeated to fill the crop.
+    """
+
+    id: str
+    dim: int
+    model: Any
+    clip_samples: int
+    text_encoder: str
+    meta: Mapping[str, Any]
+    batch_size: int = 32
+
+    def __post_init__(self) -> None:
+        self._lock = threading.Lock()
+
+    def encode(self, items: Sequence[Any], *, query: bool = False) -> np.ndarray:
+        from mmrag.ingest.avio import to_mono16k
+        from mmrag.train.audio_towers import embed_clips
+
+        clips = []
+        for i, item in enumerate(items):
+            if not isinstance(item, tuple) or len(item) != 2:
+                raise QueryError(f"audio tower item {i} is a {type(item).__name__}, not a (samples, sample_rate) tuple")
+            samples, rate = item
+            try:
+                x = to_mono16k(np.asarray(samples, dtype=np.float32), int(rate))
+            except (TypeError, ValueError) as exc:
+                raise QueryError(f"audio tower item {i} is not a numeric sample array ({exc})") from None
+            if not np.all(np.isfinite(x)):
+                x = np.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0)
+            clips.append(np.clip(x, -1.0, 1.0))
+        if not clips:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        with self._lock:
+            return embed_clips(self.model, clips, self.clip_samples, batch=self.batch_size)
+
+
+def _read_tower(folder: Path, modality: str, text_dim: int, text_encoder: str | None) -> tuple[dict[str, Any], str, str]:
+    """Check a tower folder: ``(meta, weights sha256, modality)``. See ``load_image_tower``."""
+    weights, meta_file = folder / WEIGHTS_FILE, folder / META_FILE
+    if not weights.exists() or not meta_file.exists():
+        raise ModelNotFound(
+            f"no {modality} tower at {folder}: expected {WEIGHTS_FILE} and {META_FILE}. "
+            f"Train one with 'mmrag train PAIRS --mode bind --modality {modality} --out {folder}', "
+            f"or set space.{modality}_model to a tower folder."
+        )
+    try:
+        meta = json.loads(meta_file.read_text(encoding="utf-8"))
+        tower = dict(meta["tower"])
+        out_dim = int(tower["out_dim"])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise TrainingError(f"{meta_file} is not a valid tower description ({exc}); re-run 'mmrag train' to rewrite it") from None
+    found = str(meta.get("modality") or tower.get("modality") or "image")
+    if found != modality:
+        raise SpaceMismatch(
+            f"the tower at {folder} embeds {found}, not {modality}: set space.{found}_model to it, "
+            f"or train a {modality} tower with 'mmrag train --mode bind --modality {modality}'"
+        )
+    digest = file_sha256(weights)
+    if meta.get("sha256") and meta["sha256"] != digest:
+        raise TrainingError(f"{weights} does not match the checksum in {meta_file}: the checkpoint is corrupt or was replaced; re-train or re-copy it")
+    if out_dim != text_dim:
+        raise SpaceMismatch(f"the {modality} tower at {folder} writes {out_dim}-d vectors but the text space has {text_dim} dims: use a tower bound to this space")
+    bound_to = str(meta.get("text_encoder", ""))
+    if text_encoder is not None and bound_to != text_encoder:
+        raise SpaceMismatch(
+            f"the {modality} tower at {folder} was bound to text encoder '{bound_to}', not '{text_encoder}': "
+            f"use it with that space, or train a tower for this one with 'mmrag train --mode bind --space ...'"
+        )
+    return meta, digest, found
+
+
+def _load_weights(folder: Path, model: Any) -> Any:
+    from safetensors.torch import load_file
+
+    weights = folder / WEIGHTS_FILE
+    try:
+        state = load_file(str(weights))
+        model.load_state_dict({k: v.float() for k, v in state.items()}, strict=True)
+    except Exception as exc:  # noqa: BLE001 - safetensors/torch raise many types for bad files
+        raise TrainingError(f"cannot load the tower weights {weights} ({type(exc).__name__}: {exc}); re-train or re-copy it") from None
+    model.eval()
+    return model
+
+
+def _folder(path: str | Path | None) -> Path:
+    folder = shipped_tower_dir() if path is None else Path(path).expanduser()
+    return folder.parent if folder.is_file() else folder
+
+
 def load_image_tower(path: str | Path | None, text_dim: int, text_encoder: str | None = MINILM_TEXT_ID) -> ImageTowerEncoder:
     """Load a bound image tower checkpoint folder (``None``: the shipped one).
 
@@ -114,53 +209,57 @@ def load_image_tower(path: str | Path | None, text_dim: int, text_encoder: str |
     of the space's text tower, e.g. ``st:all-MiniLM-L6-v2#text``) must equal the
     one the tower was trained against; pass ``None`` to skip that check.
     """
-    import torch
-    from safetensors.torch import load_file
-
     from mmrag.train.towers import TowerConfig, build_tower
 
-    folder = shipped_tower_dir() if path is None else Path(path)
-    if folder.is_file():
-        folder = folder.parent
-    weights, meta_file = folder / WEIGHTS_FILE, folder / META_FILE
-    if not weights.exists() or not meta_file.exists():
-        raise ModelNotFound(
-            f"no image tower at {folder}: expected {WEIGHTS_FILE} and {META_FILE}. "
-            f"Train one with 'mmrag train PAIRS --mode bind --out {folder}', or set space.image_model to a tower folder."
-        )
+    folder = _folder(path)
+    meta, digest, _ = _read_tower(folder, "image", text_dim, text_encoder)
     try:
-        meta = json.loads(meta_file.read_text(encoding="utf-8"))
         cfg = TowerConfig.from_dict(meta["tower"])
-    except (ValueError, KeyError, TypeError) as exc:
-        raise TrainingError(f"{meta_file} is not a valid tower description ({exc}); re-run 'mmrag train' to rewrite it") from None
-    digest = file_sha256(weights)
-    if meta.get("sha256") and meta["sha256"] != digest:
-        raise TrainingError(f"{weights} does not match the checksum in {meta_file}: the checkpoint is corrupt or was replaced; re-train or re-copy it")
-    if cfg.out_dim != text_dim:
-        raise SpaceMismatch(f"the image tower at {folder} writes {cfg.out_dim}-d vectors but the text space has {text_dim} dims: use a tower bound to this space")
-    bound_to = str(meta.get("text_encoder", ""))
-    if text_encoder is not None and bound_to != text_encoder:
-        raise SpaceMismatch(
-            f"the image tower at {folder} was bound to text encoder '{bound_to}', not '{text_encoder}': "
-            f"use it with that space, or train a tower for this one with 'mmrag train --mode bind --space ...'"
-        )
-    try:
-        state = load_file(str(weights))
         model = build_tower(cfg)
-        model.load_state_dict({k: v.float() for k, v in state.items()}, strict=True)
-    except Exception as exc:  # noqa: BLE001 - safetensors/torch raise many types for bad files
-        raise TrainingError(f"cannot load the image tower weights {weights} ({type(exc).__name__}: {exc}); re-train or re-copy it") from None
-    model.eval()
+    except (ValueError, KeyError, TypeError) as exc:
+        raise TrainingError(f"{folder / META_FILE} is not a valid image tower description ({exc}); re-run 'mmrag train'") from None
     name = str(meta.get("name") or folder.name)
-    del torch
     return ImageTowerEncoder(
         id=f"tower:{name}@{digest[:12]}#image",
         dim=cfg.out_dim,
-        model=model,
+        model=_load_weights(folder, model),
         image_size=cfg.image_size,
-        text_encoder=bound_to,
+        text_encoder=str(meta.get("text_encoder", "")),
         meta=meta,
     )
 
 
-__all__ = ["MINILM_TEXT_ID", "ImageTowerEncoder", "load_image_tower", "save_tower", "shipped_tower_dir"]
+def load_audio_tower(path: str | Path, text_dim: int, text_encoder: str | None = MINILM_TEXT_ID) -> AudioTowerEncoder:
+    """Load a bound audio tower checkpoint folder (written by ``mmrag train --mode bind --modality audio``).
+
+    The same checks as ``load_image_tower``: output dim, the text encoder it was bound to, checksum.
+    """
+    from mmrag.train.audio_towers import AudioTowerConfig, build_audio_tower
+
+    folder = _folder(path)
+    meta, digest, _ = _read_tower(folder, "audio", text_dim, text_encoder)
+    try:
+        cfg = AudioTowerConfig.from_dict(meta["tower"])
+        model = build_audio_tower(cfg)
+    except (ValueError, KeyError, TypeError) as exc:
+        raise TrainingError(f"{folder / META_FILE} is not a valid audio tower description ({exc}); re-run 'mmrag train'") from None
+    name = str(meta.get("name") or folder.name)
+    return AudioTowerEncoder(
+        id=f"tower:{name}@{digest[:12]}#audio",
+        dim=cfg.out_dim,
+        model=_load_weights(folder, model),
+        clip_samples=cfg.clip_samples,
+        text_encoder=str(meta.get("text_encoder", "")),
+        meta=meta,
+    )
+
+
+__all__ = [
+    "MINILM_TEXT_ID",
+    "AudioTowerEncoder",
+    "ImageTowerEncoder",
+    "load_audio_tower",
+    "load_image_tower",
+    "save_tower",
+    "shipped_tower_dir",
+]

@@ -28,6 +28,7 @@ from mmrag.space.base import Encoder, Space, l2_normalize
 from mmrag.space.resolve import ResolvedModel, read_model_config, resolve_device, resolve_model
 from mmrag.space.text import (
     TextWindower,
+    attach_audio_tower,
     check_texts,
     check_tokenizer_files,
     encode_windowed,
@@ -268,7 +269,8 @@ def build_clip_space(config: Config, resolved: ResolvedModel, *, reason: str = "
         Channel.TEXT: ClipTextEncoder(bundle, config.space.batch_size),
         Channel.IMAGE: ClipImageEncoder(bundle, config.space.batch_size),
     }
-    notes = f"text and images by {bundle.family} model {resolved.name} (one joint space)"
+    audio_note = attach_audio_tower(config, encoders)
+    notes = f"text and images by {bundle.family} model {resolved.name} (one joint space); {audio_note}"
     if reason:
         notes = f"{reason} {notes}"
     extra = {

@@ -15,6 +15,11 @@ pictures are embedded by their pixels *and* through the text they carry (OCR,
 file name, EXIF/SVG title) as a second, fused channel. ``space.image_model``
 picks the tower: unset or ``shipped`` = the starter tower, a folder = a tower
 you trained, ``off`` = none (images only through their text).
+
+``space.audio_model`` names a bound audio tower folder (``mmrag train --mode
+bind --modality audio``); with one, non-speech sound is embedded by how it
+sounds and a sound clip can be a query. Without one (the default: no audio
+tower ships), sounds are found through their tags and file names.
 """
 
 from __future__ import annotations
@@ -347,6 +352,35 @@ def bind_image_tower(config: Config, text: Encoder, loader: Callable[..., Any] |
     return tower
 
 
+def _lasting(choice: str) -> str:
+    """A tower choice as written into the index: folders made absolute, so reopening from elsewhere works."""
+    return choice if choice in (TOWER_OFF, TOWER_SHIPPED) else str(Path(choice).expanduser().resolve())
+
+
+NO_AUDIO_TOWER_NOTE = "sounds through their tags and file names (no audio tower)"
+
+
+def audio_tower_choice(config: Config) -> str:
+    """``off`` or a tower folder, from ``space.audio_model`` (no audio tower ships with mmrag)."""
+    value = (config.space.audio_model or "").strip()
+    if not value or value.lower() in (TOWER_OFF, "no", "false", "none"):
+        return TOWER_OFF
+    return value
+
+
+def attach_audio_tower(config: Config, encoders: dict[Channel, Encoder]) -> str:
+    """Add the audio tower chosen by ``space.audio_model`` to ``encoders`` (checked against their
+    text tower); returns the note that says how sounds are indexed."""
+    choice = audio_tower_choice(config)
+    if choice == TOWER_OFF:
+        return NO_AUDIO_TOWER_NOTE
+    from mmrag.space.adapters import load_audio_tower
+
+    text = encoders[Channel.TEXT]
+    encoders[Channel.AUDIO] = load_audio_tower(choice, text.dim, text_encoder=text.id)
+    return f"sounds by the bound audio tower {choice} and through their tags"
+
+
 def build_text_space(
     config: Config, resolved: ResolvedModel, *, name: str = "minilm", reason: str = ""
 ) -> Space:
@@ -364,7 +398,8 @@ def build_text_space(
         )
     else:
         tower_note = NO_IMAGE_TOWER_NOTE
-    notes = f"text by {resolved.name}; {tower_note}"
+    audio_note = attach_audio_tower(config, encoders)
+    notes = f"text by {resolved.name}; {tower_note}; {audio_note}"
     if reason:
         notes = f"{reason} {notes}"
     extra = {
@@ -375,7 +410,7 @@ def build_text_space(
         "device": str(text.model.device),
         "window_tokens": text.windower.max_tokens,
         # written into the index so that reopening rebuilds exactly this space
-        "space_config": {"name": name, "image_model": choice},
+        "space_config": {"name": name, "image_model": _lasting(choice), "audio_model": _lasting(audio_tower_choice(config))},
         "channel_weights": {"image": SHIPPED_TOWER_WEIGHT} if choice == TOWER_SHIPPED else {},
     }
     return Space(name=name, encoders=encoders, notes=notes, extra=extra)
@@ -395,6 +430,7 @@ def build_minilm_space(config: Config, *, reason: str = "") -> Space:
 
 __all__ = [
     "MINILM_NAME",
+    "NO_AUDIO_TOWER_NOTE",
     "NO_IMAGE_TOWER_NOTE",
     "SHIPPED_TOWER_NOTE",
     "SHIPPED_TOWER_WEIGHT",
@@ -404,6 +440,8 @@ __all__ = [
     "Framing",
     "SentenceTransformerEncoder",
     "TextWindower",
+    "attach_audio_tower",
+    "audio_tower_choice",
     "bind_image_tower",
     "build_minilm_space",
     "build_text_space",

@@ -16,9 +16,17 @@ from typing import Any
 import numpy as np
 
 from mmrag.errors import TrainingError
-from mmrag.train.data import caption_from_name, fingerprint, group_pairs, is_image_path, read_pairs
+from mmrag.train.data import (
+    Group,
+    caption_from_name,
+    fingerprint,
+    group_pairs,
+    is_audio_path,
+    is_image_path,
+    read_pairs,
+)
 from mmrag.train.evaluate import Metrics, pair_metrics
-from mmrag.train.features import decode_images, embed_texts, frozen_text_encoder
+from mmrag.train.features import decode_images, decode_sounds, embed_texts, frozen_text_encoder
 from mmrag.train.loop import tower_embed
 
 
@@ -68,13 +76,16 @@ def evaluate_pairs(
     text_encoder: Any = None,
     limit: int = 0,
     seed: int = 0,
+    audio_model: str | Path | None = None,
 ) -> dict[str, dict[str, Metrics]]:
     """``{"tower": {...}, "text-only": {...}}`` metrics on ``pairs`` (one plain
     caption per ``a``; ``limit`` > 0 takes a fixed random subset).
 
     Pictures in column ``a`` go through the bound image tower (``space`` minilm,
     ``image_model`` None = the shipped one) or, for any other space, through that
-    space's own image encoder; texts in column ``a`` through the text encoder.
+    space's own image encoder; sounds through the audio tower ``audio_model``
+    (required: none ships; the baseline is then the file name alone); texts in
+    column ``a`` through the text encoder.
     """
     from mmrag.space.adapters import load_image_tower
     from mmrag.types import Channel
@@ -86,11 +97,14 @@ def evaluate_pairs(
     if len(groups) < 2:
         raise TrainingError(f"{pairs}: needs at least 2 pairs to evaluate")
     images = [is_image_path(g.a) for g in groups]
-    if any(images) and not all(images):
-        raise TrainingError(f"{pairs}: column 'a' mixes pictures and texts; evaluate one modality per file")
+    sounds = [is_audio_path(g.a) for g in groups]
+    if (any(images) or any(sounds)) and not (all(images) or all(sounds)):
+        raise TrainingError(f"{pairs}: column 'a' mixes pictures, sounds and texts; evaluate one modality per file")
     cache = cache or Path.home() / ".cache" / "mmrag" / "eval"
     built = None if space == "minilm" else _space(space)
     text_encoder = text_encoder or (built.encoders[Channel.TEXT] if built else frozen_text_encoder(space))
+    if all(sounds):
+        return _evaluate_sounds(groups, audio_model, text_encoder, cache, baseline)
     if not all(images):
         caps = [g.captions[0] for g in groups]
         docs = np.asarray(text_encoder.encode([g.a for g in groups], query=False), dtype=np.float32)
@@ -125,6 +139,27 @@ def evaluate_pairs(
         ocr = ocr_texts([g.a for g in groups], cache, size)
         docs_t = [f"{metadata_text(g.a)} {o}".strip() for g, o in zip(groups, ocr, strict=True)]
         results["text-only"] = pair_metrics(embed_texts(text_encoder, docs_t, cache), txt, caps)
+    return results
+
+
+def _evaluate_sounds(groups: list[Group], audio_model: str | Path | None, text_encoder: Any, cache: Path,
+                     baseline: bool) -> dict[str, dict[str, Metrics]]:
+    from mmrag.space.adapters import load_audio_tower
+
+    if audio_model is None:
+        raise TrainingError("column 'a' holds sounds: pass --audio-model with a tower from 'mmrag train --modality audio'")
+    tower = load_audio_tower(audio_model, int(text_encoder.dim), text_encoder=text_encoder.id)
+    flat, offsets, ok = decode_sounds([g.a for g in groups], 60.0, cache)
+    clips = [(flat[offsets[i] : offsets[i + 1]].astype(np.float32), 16_000) for i in range(len(groups)) if ok[i]]
+    groups = [g for g, k in zip(groups, ok, strict=True) if k]
+    if len(groups) < 2:
+        raise TrainingError("fewer than 2 readable sounds to evaluate; check the paths in column 'a'")
+    caps = [g.captions[0] for g in groups]
+    txt = embed_texts(text_encoder, caps, cache)
+    results = {"tower": pair_metrics(np.asarray(tower.encode(clips), dtype=np.float32), txt, caps)}
+    if baseline:
+        names = [metadata_text(g.a) for g in groups]
+        results["text-only"] = pair_metrics(embed_texts(text_encoder, names, cache), txt, caps)
     return results
 
 

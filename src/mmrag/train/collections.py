@@ -152,7 +152,7 @@ def openclipart_rows(root: Path) -> Iterator[dict[str, str]]:
         title, keywords, people = _svg_metadata(svg)
         banned = people | {w for w in rel.parts[0].split("_")}
         name = clean_title(title, people)
-        kws = []
+        kws: list[str] = []
         for k in keywords:
             kws.extend(w for w in clean_words(k, people) if w not in kws)
         if not name:

@@ -15,6 +15,7 @@ from mmrag.errors import MmragError
 from mmrag.train.evaluate import Metrics, format_table
 
 console = Console(stderr=True)
+DEFAULT_WIDTHS = {"image": "32,64,128,256", "audio": "16,32,64,128"}
 
 
 class _Bars:
@@ -35,18 +36,19 @@ def _bars() -> Progress:
                     TimeRemainingColumn(), console=console, transient=False)
 
 
-def _print_results(before: dict[str, dict[str, Metrics]], after: dict[str, dict[str, Metrics]], losses: list[float]) -> None:
+def _print_results(before: dict[str, dict[str, Metrics]], after: dict[str, dict[str, Metrics]], losses: list[float],
+                   item: str = "image") -> None:
     table = {f"{k} before": v for k, v in before.items()} | {f"{k} after": v for k, v in after.items()}
-    print(format_table(table))
+    print(format_table(table, {"b->a": f"text→{item}", "a->b": f"{item}→text"}))
     if losses:
         print("loss per epoch: " + " ".join(f"{x:.3f}" for x in losses))
 
 
 def train_command(
-    pairs: Annotated[Path, typer.Argument(help="pairs file (JSONL/CSV with columns a,b) or a folder of captioned images")],
+    pairs: Annotated[Path, typer.Argument(help="pairs file (JSONL/CSV with columns a,b) or a folder of captioned images or sounds")],
     out: Annotated[Path, typer.Option("--out", "-o", help="checkpoint folder to write")] = Path("./mmrag-tower"),
     mode: Annotated[str, typer.Option(help="bind: train a new tower into a frozen space; finetune: update a CLIP/SigLIP model")] = "bind",
-    modality: Annotated[str, typer.Option(help="modality of column a (bind supports image)")] = "image",
+    modality: Annotated[str, typer.Option(help="bind: modality of column a: image or audio")] = "image",
     space: Annotated[str, typer.Option("--space", "--base", help="bind: the frozen space (minilm); finetune: model folder or id")] = "minilm",
     epochs: Annotated[int, typer.Option(min=1)] = 5,
     batch_size: Annotated[int, typer.Option(min=2)] = 128,
@@ -57,7 +59,8 @@ def train_command(
     resume: Annotated[bool, typer.Option(help="continue from OUT/state.pt")] = False,
     device: Annotated[str, typer.Option(help="auto | cpu | cuda | cuda:N")] = "auto",
     image_size: Annotated[int, typer.Option(min=16, help="bind: tower input size in pixels")] = 64,
-    widths: Annotated[str, typer.Option(help="bind: channels of the 4 tower stages")] = "32,64,128,256",
+    widths: Annotated[str, typer.Option(help="bind: channels of the 4 tower stages (default: image 32,64,128,256; audio 16,32,64,128)")] = "",
+    clip_seconds: Annotated[float, typer.Option(min=0.5, max=30.0, help="bind audio: the tower's crop length in seconds")] = 4.0,
     augment: Annotated[float, typer.Option(min=0.0, max=1.0, help="bind: augmentation strength (0 = off)")] = 1.0,
     eval_pairs: Annotated[list[Path] | None, typer.Option("--eval-pairs", help="more pairs files to report recall on")] = None,
     name: Annotated[str, typer.Option(help="tower name (goes into its encoder id)")] = "",
@@ -65,29 +68,34 @@ def train_command(
     projection_only: Annotated[bool, typer.Option(help="finetune: train only projections + temperature")] = False,
     threads: Annotated[int, typer.Option(min=0, help="CPU threads (0 = all)")] = 0,
 ) -> None:
-    """Train contrastively: bind a new image tower into a frozen space, or finetune CLIP/SigLIP."""
+    """Train contrastively: bind a new image or audio tower into a frozen space, or finetune CLIP/SigLIP."""
     if loss not in ("clip", "siglip", "infonce"):
         console.print(f"[red]unknown --loss '{loss}'[/red]: use clip, siglip or infonce")
         raise typer.Exit(2)
+    if mode == "bind" and modality not in ("image", "audio"):
+        console.print(f"[red]--modality {modality}[/red] cannot be bound: use --modality image or audio")
+        raise typer.Exit(2)
+    try:
+        stage_widths = tuple(int(w) for w in (widths or DEFAULT_WIDTHS.get(modality, DEFAULT_WIDTHS["image"])).split(","))
+    except ValueError:
+        console.print(f"[red]--widths {widths}[/red] must be comma-separated integers, e.g. 32,64,128,256")
+        raise typer.Exit(2) from None
     command = "mmrag train " + " ".join(shlex.quote(a) for a in sys.argv[2:]) if len(sys.argv) > 2 else ""
     try:
         with _bars() as progress:
             bars = _Bars(progress)
             if mode == "bind":
-                if modality != "image":
-                    console.print(f"[red]--modality {modality}[/red] is not supported by bind yet: use --modality image")
-                    raise typer.Exit(2)
                 from mmrag.train.features import frozen_text_encoder
-                from mmrag.train.loop import BindOptions, bind_image_tower
+                from mmrag.train.loop import BindOptions, bind_tower
 
                 opts = BindOptions(
-                    pairs=str(pairs), out=str(out), epochs=epochs, batch_size=batch_size, lr=lr, loss=loss, seed=seed,
-                    holdout=holdout, resume=resume, device=device, image_size=image_size,
-                    widths=tuple(int(w) for w in widths.split(",")), augment=augment, threads=threads, name=name,
+                    pairs=str(pairs), out=str(out), modality=modality, epochs=epochs, batch_size=batch_size, lr=lr,
+                    loss=loss, seed=seed, holdout=holdout, resume=resume, device=device, image_size=image_size,
+                    widths=stage_widths, augment=augment, clip_seconds=clip_seconds, threads=threads, name=name,
                     cache_dir=str(cache_dir) if cache_dir else "", extra_eval=tuple(str(p) for p in eval_pairs or ()),
                     command=command,
                 )
-                result = bind_image_tower(opts, frozen_text_encoder(space), bars)
+                result = bind_tower(opts, frozen_text_encoder(space), bars)
             elif mode == "finetune":
                 from mmrag.train.finetune import FinetuneOptions, finetune_clip
 
@@ -102,30 +110,34 @@ def train_command(
     except MmragError as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(1) from None
-    _print_results(result.before, result.after, result.losses)
-    console.print(f"[green]wrote[/green] {result.out} ({result.n_train} train / {result.n_heldout} held-out pictures, "
+    noun = "sounds" if mode == "bind" and modality == "audio" else "pictures"
+    _print_results(result.before, result.after, result.losses, "sound" if noun == "sounds" else "image")
+    console.print(f"[green]wrote[/green] {result.out} ({result.n_train} train / {result.n_heldout} held-out {noun}, "
                   f"{result.skipped} unreadable skipped, {result.seconds:.0f} s)")
     if mode == "bind":
-        console.print(f"use it: mmrag add --space minilm  (with space.image_model = \"{result.out}\")")
+        key = "MMRAG_SPACE_AUDIO_MODEL" if modality == "audio" else "MMRAG_SPACE_IMAGE_MODEL"
+        console.print(f"use it in a new index: {key}={shlex.quote(str(Path(result.out).resolve()))} mmrag add FILES --space minilm")
 
 
 def eval_command(
     pairs: Annotated[Path, typer.Argument(help="pairs file: a = picture path (or text), b = caption")],
     space: Annotated[str, typer.Option(help="space whose text tower embeds column b")] = "minilm",
     image_model: Annotated[str | None, typer.Option(help="image tower folder ('shipped' = the bundled one)")] = "shipped",
+    audio_model: Annotated[str | None, typer.Option(help="audio tower folder, for a pairs file of sounds")] = None,
     baseline: Annotated[bool, typer.Option(help="also score the text-only baseline (OCR + file name through the text tower)")] = False,
     cache_dir: Annotated[Path | None, typer.Option(help="cache for decoded images and caption vectors")] = None,
 ) -> None:
-    """Recall@1/5/10, MRR and nDCG@10 in both directions for a space on a pairs file."""
+    """Recall@1/5/10, MRR and nDCG@10 in both directions for a space on a pairs file (pictures, sounds or texts)."""
     from mmrag.train.benchmark import evaluate_pairs
 
     try:
         results = evaluate_pairs(pairs, space=space, image_model=None if image_model == "shipped" else image_model,
-                                 baseline=baseline, cache=cache_dir)
+                                 baseline=baseline, cache=cache_dir, audio_model=audio_model)
     except MmragError as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(1) from None
-    print(format_table(results))
+    item = "sound" if audio_model else "image"
+    print(format_table(results, {"b->a": f"text→{item}", "a->b": f"{item}→text"}))
 
 
 __all__ = ["eval_command", "train_command"]

