@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -9,6 +11,7 @@ from mmrag.ingest.shots import (
     SIG_DIM,
     Shot,
     ShotDetector,
+    brightness_only,
     detect_shots,
     distance,
     rgb_to_hsv,
@@ -103,3 +106,67 @@ def test_bad_parameters_raise() -> None:
         ShotDetector(threshold=0.0)
     with pytest.raises(ValueError):
         ShotDetector(min_shot_s=5.0, max_shot_s=2.0)
+
+
+def _fade_sequence(
+    rng: np.random.Generator, steps: int = 6, intro_black: bool = False
+) -> tuple[list[float], list[np.ndarray], float, float]:
+    """Scene A 3 s, a fade to black over ``steps`` samples, 0.5 s black, a fade in to scene B
+    (same palette, so only the darkness tells them apart) over ``steps``, B 3 s; 4 fps.
+    Returns (times, signatures, the last full-brightness A time, the first full-brightness B time)."""
+    a = np.clip(solid((150, 90, 60)).astype(int) + rng.integers(-30, 31, (36, 64, 3)), 0, 255)
+    b = np.clip(solid((140, 95, 70)).astype(int) + rng.integers(-30, 31, (36, 64, 3)), 0, 255)
+    ramp = np.linspace(0, 1, steps + 1)[1:]
+    intro = [0.0] * 4 + list(ramp) if intro_black else []
+    levels = intro + [1.0] * 12 + list(ramp[::-1] - ramp[0]) + [0.0] * 2
+    frames = [(a * v).astype(np.uint8) for v in levels]
+    last_a = len(intro) + 11
+    frames += [(b * v).astype(np.uint8) for v in ramp] + [b.astype(np.uint8)] * 12
+    first_b = len(frames) - 12
+    times = [i * 0.25 for i in range(len(frames))]
+    return times, [signature(f) for f in frames], times[last_a], times[first_b]
+
+
+def _first_visible_after_black(times: list[float], sigs: list[np.ndarray], after: float) -> float:
+    det = ShotDetector()
+    seen_black = False
+    for t, s in zip(times, sigs):
+        if t > after:
+            if det.is_black(s):
+                seen_black = True
+            elif seen_black:
+                return t
+    raise AssertionError("no black run in the sequence")
+
+
+@pytest.mark.parametrize("intro_black", [False, True])
+@pytest.mark.parametrize("steps", [2, 6, 16, 32])
+def test_a_fade_through_black_is_one_cut_where_the_picture_returns(steps: int, intro_black: bool) -> None:
+    times, sigs, last_a, first_b = _fade_sequence(np.random.default_rng(steps), steps, intro_black)
+    big_steps = [distance(x, y) for x, y in itertools.pairwise(sigs)]
+    assert max(big_steps) > 0.35  # the fades do contain steps the content test alone would cut on
+    starts = [s.t0 for s in detect_shots(times, sigs, times[-1] + 0.25)]
+    assert starts == [0.0, _first_visible_after_black(times, sigs, last_a)]  # a black opening is not cut either
+    assert last_a < starts[1] <= first_b
+
+
+def test_a_hard_cut_to_black_waits_for_the_picture() -> None:
+    a, b, black = signature(solid((200, 40, 40))), signature(solid((40, 40, 200))), signature(solid((0, 0, 0)))
+    seq = [a] * 8 + [black] * 3 + [b] * 8
+    times = [i * 0.25 for i in range(len(seq))]
+    assert [s.t0 for s in detect_shots(times, seq, 5.0)] == [0.0, 2.75]  # where b shows, not at 2.0
+    det = ShotDetector(black_level=0.0)  # black detection off: the black frame opens a shot
+    assert [t for t, s in zip(times, seq) if det.feed(t, s) is not None] == [2.0]
+
+
+def test_brightness_only_tells_a_fade_step_from_a_cut() -> None:
+    rng = np.random.default_rng(5)
+    scene = np.clip(solid((150, 90, 60)).astype(int) + rng.integers(-30, 31, (36, 64, 3)), 0, 255)
+    other = np.clip(solid((140, 95, 70)).astype(int) + rng.integers(-30, 31, (36, 64, 3)), 0, 255)
+    full, dim = signature(scene.astype(np.uint8)), signature((scene * 0.4).astype(np.uint8))
+    assert brightness_only(full, dim) and distance(full, dim) > 0.2
+    assert not brightness_only(full, signature(other.astype(np.uint8)))  # a similar palette, another scene
+    left = solid((20, 20, 20))
+    left[:, 32:] = 230
+    assert not brightness_only(signature(left), signature(left[:, ::-1].copy()))  # same colours, new layout
+    assert not brightness_only(full, signature(solid((0, 0, 0))))

@@ -13,8 +13,19 @@ A cut is declared between two sampled frames when their distance is at least
 a fast pan or a flashing light does not cut every frame), and the current shot
 is at least ``min_shot_s`` long. A shot that reaches ``max_shot_s`` is closed
 whatever the content, so a long static scene still yields moments to land on.
-Gradual transitions (fades, dissolves) shorter than the sampling step are seen
-as cuts; longer ones are caught by the maximum length.
+
+Fades through black (fade-out, black, fade-in: the usual scene change in
+edited video) give one cut, where the picture comes back. A step that only
+changes brightness (same hue and saturation histograms, same layout up to a
+gain: ``brightness_only``) is never a cut, however large its distance; a black frame (mean
+luma under ``black_level``) never starts a shot, so the black stays with the
+shot before and no shot has a black keyframe; and once a shot has shown
+content, a run of black frames followed by a visible frame starts a new shot
+at that frame even when every step of a slow fade is too small for the
+content test. A black opening that fades in is not cut from what it opens
+on. Cross-dissolves with no black between the scenes are seen as
+cuts only when a sampling step spans most of them; longer ones are closed by
+the maximum length.
 """
 
 from __future__ import annotations
@@ -30,6 +41,7 @@ H_BINS, S_BINS, V_BINS = 16, 4, 4
 HIST_DIM = H_BINS + S_BINS + V_BINS
 GRID_W, GRID_H = 16, 9
 SIG_DIM = HIST_DIM + GRID_W * GRID_H
+BLACK_LEVEL = 0.06  # mean luma (0-1) under which a frame counts as black (about 15/255)
 
 
 @dataclass(frozen=True)
@@ -95,6 +107,18 @@ def distance(a: np.ndarray, b: np.ndarray) -> float:
     return float(min(1.0, colour + layout))
 
 
+def brightness_only(a: np.ndarray, b: np.ndarray, colour_tol: float = 0.1, layout_tol: float = 0.05) -> bool:
+    """True when frame ``b`` is frame ``a`` made brighter or darker (a step of a fade): the hue and
+    saturation histograms, which do not change with brightness, match, and so does the luma
+    layout up to a gain. A black frame (no layout to compare) is never "brightness only"."""
+    hs = 1.5 * float(np.abs(a[: H_BINS + S_BINS] - b[: H_BINS + S_BINS]).sum())  # 0 (same) .. 2
+    ga, gb = a[HIST_DIM:], b[HIST_DIM:]
+    if len(ga) == 0 or min(float(ga.mean()), float(gb.mean())) < 1e-3:
+        return False
+    layout = float(np.abs(ga / ga.mean() - gb / gb.mean()).mean())
+    return hs < colour_tol and layout < layout_tol
+
+
 def sharpness(gray: np.ndarray) -> float:
     """Variance of a 4-neighbour Laplacian: higher is sharper (picks a keyframe among blurry ones)."""
     g = gray.astype(np.float32)
@@ -114,6 +138,7 @@ class ShotDetector:
         max_shot_s: float = 30.0,
         ratio: float = 2.0,
         history: int = 8,
+        black_level: float = BLACK_LEVEL,
     ) -> None:
         if not 0 < threshold <= 1:
             raise ValueError(f"threshold must be in (0, 1], got {threshold}")
@@ -125,26 +150,45 @@ class ShotDetector:
         self.min_shot_s = min_shot_s
         self.max_shot_s = max_shot_s
         self.ratio = ratio
+        self.black_level = black_level
         self._recent: deque[float] = deque(maxlen=history)
         self._prev: np.ndarray | None = None
+        self._last: np.ndarray = np.zeros(0)
         self.shot_start: float | None = None
+        self._content_seen = False  # the current shot has shown a visible frame
+        self._in_black = False  # inside a run of black frames that followed content
+
+    def is_black(self, sig: np.ndarray) -> bool:
+        return len(sig) > HIST_DIM and float(sig[HIST_DIM:].mean()) < self.black_level
 
     def feed(self, t: float, sig: np.ndarray) -> float | None:
         """Return the time a new shot starts at (``t``) if there is a cut before ``t``."""
+        black = self.is_black(sig)
         if self._prev is None or self.shot_start is None:
-            self._prev, self.shot_start = sig, t
+            self._prev, self.shot_start, self._content_seen = sig, t, not black
             return None
         d = distance(self._prev, sig)
-        self._prev = sig
+        self._last, self._prev = self._prev, sig
         length = t - self.shot_start
         base = (sum(self._recent) / len(self._recent)) if self._recent else 0.0
-        content_cut = d >= self.threshold and d >= self.ratio * base and length >= self.min_shot_s
+        content_cut = (
+            d >= self.threshold and d >= self.ratio * base and length >= self.min_shot_s
+            and not black and self._content_seen  # a black opening fading in is one shot with what follows
+            and not brightness_only(self._last, sig)  # a fade step is not a cut
+        )
+        fade_cut = self._in_black and not black and length >= self.min_shot_s
+        if black:
+            self._in_black = self._in_black or self._content_seen
+        else:
+            self._in_black = False
         if not content_cut:
             self._recent.append(d)
-        if content_cut or length >= self.max_shot_s:
+        if content_cut or fade_cut or length >= self.max_shot_s:
             self.shot_start = t
             self._recent.clear()
+            self._content_seen, self._in_black = not black, False
             return t
+        self._content_seen = self._content_seen or not black
         return None
 
 
@@ -192,11 +236,13 @@ def detect_shots(
 
 
 __all__ = [
+    "BLACK_LEVEL",
     "HIST_DIM",
     "SIG_DIM",
     "Shot",
     "ShotDetector",
     "detect_shots",
+    "brightness_only",
     "distance",
     "luma_grid",
     "rgb_to_hsv",
