@@ -211,7 +211,7 @@ def _print_hits(hits: list[Any], notes: tuple[str, ...]) -> None:
 def search(
     query: Annotated[str | None, typer.Argument(help="What to look for, in words.")] = None,
     image: Annotated[Path | None, typer.Option("--image", help="Search with an image (finds similar images and the text that describes them).")] = None,
-    audio: Annotated[Path | None, typer.Option("--audio", help="Search with a recording: a spoken question is transcribed.")] = None,
+    audio: Annotated[Path | None, typer.Option("--audio", help="Search with a recording: a spoken question is transcribed; with an audio tower the clip is also matched by its sound.")] = None,
     k: Annotated[int | None, typer.Option("-k", "--k", help="How many results.", min=1)] = None,
     modality: Annotated[str | None, typer.Option(help="Only these target modalities: text,image,audio,video (comma-separated).")] = None,
     where: Annotated[str | None, typer.Option(help="Metadata filter, e.g. \"source LIKE '%2024%' AND page > 2\".")] = None,

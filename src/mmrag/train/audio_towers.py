@@ -41,7 +41,7 @@ class AudioTowerConfig:
     sample_rate: int = SAMPLE_RATE
     clip_seconds: float = 4.0
     n_mels: int = 64
-    widths: tuple[int, ...] = (32, 64, 128, 256)
+    widths: tuple[int, ...] = (16, 32, 64, 128)
     out_dim: int = 384
     dropout: float = 0.1
 

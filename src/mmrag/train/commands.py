@@ -15,7 +15,6 @@ from mmrag.errors import MmragError
 from mmrag.train.evaluate import Metrics, format_table
 
 console = Console(stderr=True)
-DEFAULT_WIDTHS = {"image": "32,64,128,256", "audio": "16,32,64,128"}
 
 
 class _Bars:
@@ -76,7 +75,7 @@ def train_command(
         console.print(f"[red]--modality {modality}[/red] cannot be bound: use --modality image or audio")
         raise typer.Exit(2)
     try:
-        stage_widths = tuple(int(w) for w in (widths or DEFAULT_WIDTHS.get(modality, DEFAULT_WIDTHS["image"])).split(","))
+        stage_widths = tuple(int(w) for w in widths.split(",")) if widths.strip() else ()
     except ValueError:
         console.print(f"[red]--widths {widths}[/red] must be comma-separated integers, e.g. 32,64,128,256")
         raise typer.Exit(2) from None

@@ -54,7 +54,7 @@ class BindOptions:
     resume: bool = False
     device: str = "auto"
     image_size: int = 64
-    widths: tuple[int, ...] = (32, 64, 128, 256)
+    widths: tuple[int, ...] = ()  # () = the modality's default (image 32,64,128,256; audio 16,32,64,128)
     augment: float = 1.0
     clip_seconds: float = 4.0  # audio: the tower's crop length
     max_seconds: float = 10.0  # audio: training keeps the first this-many seconds of each sound
@@ -119,7 +119,7 @@ class _ImageKit:
     def build(self, dim: int) -> tuple[Any, dict[str, object]]:
         from mmrag.train.towers import TowerConfig, build_tower
 
-        cfg = TowerConfig(image_size=self.opts.image_size, widths=tuple(self.opts.widths), out_dim=dim)
+        cfg = TowerConfig(image_size=self.opts.image_size, widths=tuple(self.opts.widths) or TowerConfig.widths, out_dim=dim)
         return build_tower(cfg), cfg.to_dict()
 
     def prepare(self, data: Any) -> Any:
@@ -157,7 +157,7 @@ class _SoundKit:
     def build(self, dim: int) -> tuple[Any, dict[str, object]]:
         from mmrag.train.audio_towers import AudioTowerConfig, build_audio_tower
 
-        cfg = AudioTowerConfig(clip_seconds=self.opts.clip_seconds, widths=tuple(self.opts.widths), out_dim=dim)
+        cfg = AudioTowerConfig(clip_seconds=self.opts.clip_seconds, widths=tuple(self.opts.widths) or AudioTowerConfig.widths, out_dim=dim)
         return build_audio_tower(cfg), cfg.to_dict()
 
     def prepare(self, data: Any) -> Any:
