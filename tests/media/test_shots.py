@@ -170,3 +170,14 @@ def test_brightness_only_tells_a_fade_step_from_a_cut() -> None:
     left[:, 32:] = 230
     assert not brightness_only(signature(left), signature(left[:, ::-1].copy()))  # same colours, new layout
     assert not brightness_only(full, signature(solid((0, 0, 0))))
+
+
+def test_a_dark_scene_with_a_lit_shape_is_not_black_and_cuts_at_once() -> None:
+    night = solid((8, 8, 12))
+    night[10:20, 20:30] = (230, 200, 90)  # a lit window in the dark
+    det = ShotDetector()
+    assert det.is_black(signature(solid((6, 6, 6)))) and not det.is_black(signature(night))
+    day = signature(solid((120, 160, 210)))
+    seq = [day] * 8 + [signature(night)] * 8
+    times = [i * 0.25 for i in range(len(seq))]
+    assert [s.t0 for s in detect_shots(times, seq, 4.0)] == [0.0, 2.0]

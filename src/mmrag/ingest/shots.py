@@ -15,17 +15,21 @@ is at least ``min_shot_s`` long. A shot that reaches ``max_shot_s`` is closed
 whatever the content, so a long static scene still yields moments to land on.
 
 Fades through black (fade-out, black, fade-in: the usual scene change in
-edited video) give one cut, where the picture comes back. A step that only
-changes brightness (same hue and saturation histograms, same layout up to a
-gain: ``brightness_only``) is never a cut, however large its distance; a black frame (mean
-luma under ``black_level``) never starts a shot, so the black stays with the
-shot before and no shot has a black keyframe; and once a shot has shown
-content, a run of black frames followed by a visible frame starts a new shot
-at that frame even when every step of a slow fade is too small for the
-content test. A black opening that fades in is not cut from what it opens
-on. Cross-dissolves with no black between the scenes are seen as
-cuts only when a sampling step spans most of them; longer ones are closed by
-the maximum length.
+edited video) give one cut, where the picture comes back:
+
+- a step that only changes brightness (same hue and saturation histograms,
+  same layout up to a gain: ``brightness_only``) is never a cut, however
+  large its distance;
+- a black frame (no cell of the luma grid brighter than ``black_level``, so
+  a dark scene with one lit shape is not black) never starts a shot: the
+  black stays with the shot before, and no shot has a black keyframe;
+- once a shot has shown content, a run of black frames followed by a visible
+  frame starts a new shot at that frame, even when every step of a slow fade
+  is too small for the content test; a black opening that fades in is not cut
+  from what it opens on.
+
+Cross-dissolves with no black between the scenes are seen as cuts only when a
+sampling step spans most of them; longer ones are closed by the maximum length.
 """
 
 from __future__ import annotations
@@ -41,7 +45,7 @@ H_BINS, S_BINS, V_BINS = 16, 4, 4
 HIST_DIM = H_BINS + S_BINS + V_BINS
 GRID_W, GRID_H = 16, 9
 SIG_DIM = HIST_DIM + GRID_W * GRID_H
-BLACK_LEVEL = 0.06  # mean luma (0-1) under which a frame counts as black (about 15/255)
+BLACK_LEVEL = 0.12  # a frame is black when no cell of its luma grid is brighter than this (0-1, about 30/255)
 
 
 @dataclass(frozen=True)
@@ -159,7 +163,9 @@ class ShotDetector:
         self._in_black = False  # inside a run of black frames that followed content
 
     def is_black(self, sig: np.ndarray) -> bool:
-        return len(sig) > HIST_DIM and float(sig[HIST_DIM:].mean()) < self.black_level
+        """No region of the frame is lit: the brightest luma-grid cell is under ``black_level``
+        (a dark scene with one lit shape is not black)."""
+        return len(sig) > HIST_DIM and float(sig[HIST_DIM:].max()) < self.black_level
 
     def feed(self, t: float, sig: np.ndarray) -> float | None:
         """Return the time a new shot starts at (``t``) if there is a cut before ``t``."""
