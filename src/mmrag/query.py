@@ -70,6 +70,7 @@ def build_query(
     audio: str | Path | None = None,
 ) -> Query:
     vectors: dict[str, np.ndarray] = {}
+    targets: dict[str, tuple[str, ...]] = {}
     notes: list[str] = []
     lexical = text.strip() if text and text.strip() else None
     modality = "text"
@@ -93,6 +94,8 @@ def build_query(
 
             samples, sr = decode_audio(path, max_s=QUERY_SOUND_MAX_S)
             vectors["audio"] = space.encode(Channel.AUDIO, [(samples, sr)], query=True)[0]
+            if spoken:  # the words carry the question; the sound only looks for similar sounds
+                targets["audio"] = (Channel.AUDIO.value,)
             notes.append("searching by the sound itself" + (" and by the words heard" if spoken else " (no speech heard)"))
         elif not spoken:
             raise QueryError(
@@ -123,7 +126,7 @@ def build_query(
 
     if not vectors:
         raise QueryError("empty query: give a text, --image or --audio.")
-    return Query(vectors=vectors, text=lexical, modality=modality, notes=tuple(notes))
+    return Query(vectors=vectors, text=lexical, modality=modality, notes=tuple(notes), targets=targets)
 
 
 __all__ = ["build_query"]

@@ -107,9 +107,19 @@ def test_a_sound_finds_similar_sounds_and_words_find_sounds(rendered, tower, tmp
     precision = correct / total
     assert precision > 0.6, f"precision@3 of sound → similar sounds is {precision:.2f} (chance 1/{len(SOUNDS)})"
 
+    from tests.media.conftest import espeak
+
+    talk = tmp_path / "library" / "talk.wav"
+    espeak("The rehearsal moves to the small hall on Thursday evening.", talk)
+    assert engine.add([talk]).added == (str(talk),)
+    espeak("When is the rehearsal?", tmp_path / "question.wav")
+    q = engine.embed_query(audio=tmp_path / "question.wav")
+    assert set(q.vectors) == {"text", "audio"} and q.targets == {"audio": ("audio",)}  # words lead, the sound only finds sounds
+    assert engine.search(audio=tmp_path / "question.wav", k=1)[0].source == str(talk)
+
     for words, name in (("a violin playing", "violin"), ("a bird tweeting", "bird tweet"), ("church organ", "church organ")):
         hits = engine.search(words, k=5)
-        assert sum(library[h.source] == name for h in hits) >= 3, (words, [library[h.source] for h in hits])
+        assert sum(library.get(h.source) == name for h in hits) >= 3, (words, [library.get(h.source) for h in hits])
     engine.close()
 
     reopened = mmrag.open(tmp_path / "idx")  # the tower is remembered by the index

@@ -34,6 +34,8 @@ class Query:
     text: str | None = None
     modality: str = "text"
     notes: tuple[str, ...] = ()  # e.g. "image query embedded through its OCR text"
+    # query channel -> the only index channels it is searched in (absent: all of them)
+    targets: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 @dataclass
@@ -93,7 +95,10 @@ def search(
     dense: dict[str, list[Candidate]] = {}
 
     for q_channel, vector in query.vectors.items():
+        allowed = query.targets.get(q_channel)
         for channel in channels:
+            if allowed is not None and channel not in allowed:
+                continue
             found: list[ScoredRow] = store.search(vector, depth, build_where(channel, modalities, where))
             if not found:
                 continue
