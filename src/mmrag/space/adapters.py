@@ -202,6 +202,20 @@ def _folder(path: str | Path | None) -> Path:
     return folder.parent if folder.is_file() else folder
 
 
+def _open_tower(path: str | Path | None, modality: str, text_dim: int, text_encoder: str | None,
+                config_cls: Any, build: Any) -> tuple[dict[str, Any], Any, Any, str]:
+    """Checked checkpoint → ``(meta, config, model with its weights, encoder id)``."""
+    folder = _folder(path)
+    meta, digest, _ = _read_tower(folder, modality, text_dim, text_encoder)
+    try:
+        cfg = config_cls.from_dict(meta["tower"])
+        model = build(cfg)
+    except (ValueError, KeyError, TypeError) as exc:
+        raise TrainingError(f"{folder / META_FILE} is not a valid {modality} tower description ({exc}); re-run 'mmrag train'") from None
+    name = str(meta.get("name") or folder.name)
+    return meta, cfg, _load_weights(folder, model), f"tower:{name}@{digest[:12]}#{modality}"
+
+
 def load_image_tower(path: str | Path | None, text_dim: int, text_encoder: str | None = MINILM_TEXT_ID) -> ImageTowerEncoder:
     """Load a bound image tower checkpoint folder (``None``: the shipped one).
 
@@ -211,22 +225,9 @@ def load_image_tower(path: str | Path | None, text_dim: int, text_encoder: str |
     """
     from mmrag.train.towers import TowerConfig, build_tower
 
-    folder = _folder(path)
-    meta, digest, _ = _read_tower(folder, "image", text_dim, text_encoder)
-    try:
-        cfg = TowerConfig.from_dict(meta["tower"])
-        model = build_tower(cfg)
-    except (ValueError, KeyError, TypeError) as exc:
-        raise TrainingError(f"{folder / META_FILE} is not a valid image tower description ({exc}); re-run 'mmrag train'") from None
-    name = str(meta.get("name") or folder.name)
-    return ImageTowerEncoder(
-        id=f"tower:{name}@{digest[:12]}#image",
-        dim=cfg.out_dim,
-        model=_load_weights(folder, model),
-        image_size=cfg.image_size,
-        text_encoder=str(meta.get("text_encoder", "")),
-        meta=meta,
-    )
+    meta, cfg, model, tower_id = _open_tower(path, "image", text_dim, text_encoder, TowerConfig, build_tower)
+    return ImageTowerEncoder(id=tower_id, dim=cfg.out_dim, model=model, image_size=cfg.image_size,
+                             text_encoder=str(meta.get("text_encoder", "")), meta=meta)
 
 
 def load_audio_tower(path: str | Path, text_dim: int, text_encoder: str | None = MINILM_TEXT_ID) -> AudioTowerEncoder:
@@ -236,22 +237,9 @@ def load_audio_tower(path: str | Path, text_dim: int, text_encoder: str | None =
     """
     from mmrag.train.audio_towers import AudioTowerConfig, build_audio_tower
 
-    folder = _folder(path)
-    meta, digest, _ = _read_tower(folder, "audio", text_dim, text_encoder)
-    try:
-        cfg = AudioTowerConfig.from_dict(meta["tower"])
-        model = build_audio_tower(cfg)
-    except (ValueError, KeyError, TypeError) as exc:
-        raise TrainingError(f"{folder / META_FILE} is not a valid audio tower description ({exc}); re-run 'mmrag train'") from None
-    name = str(meta.get("name") or folder.name)
-    return AudioTowerEncoder(
-        id=f"tower:{name}@{digest[:12]}#audio",
-        dim=cfg.out_dim,
-        model=_load_weights(folder, model),
-        clip_samples=cfg.clip_samples,
-        text_encoder=str(meta.get("text_encoder", "")),
-        meta=meta,
-    )
+    meta, cfg, model, tower_id = _open_tower(path, "audio", text_dim, text_encoder, AudioTowerConfig, build_audio_tower)
+    return AudioTowerEncoder(id=tower_id, dim=cfg.out_dim, model=model, clip_samples=cfg.clip_samples,
+                             text_encoder=str(meta.get("text_encoder", "")), meta=meta)
 
 
 __all__ = [

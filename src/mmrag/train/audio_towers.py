@@ -26,7 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from mmrag.train.towers import Residual, conv_bn
+from mmrag.train.towers import conv_stages
 
 SAMPLE_RATE = 16_000
 N_FFT = 400  # 25 ms
@@ -130,12 +130,7 @@ class AudioConvTower(nn.Module):
         super().__init__()
         self.cfg = cfg
         self.frontend = LogMel(cfg.n_mels, cfg.sample_rate)
-        layers: list[nn.Module] = []
-        cin = 1
-        for w in cfg.widths:
-            layers += [conv_bn(cin, w, 2), Residual(w)]
-            cin = w
-        self.features = nn.Sequential(*layers)
+        self.features, cin = conv_stages(1, cfg.widths)
         self.drop = nn.Dropout(cfg.dropout)
         self.proj = nn.Linear(2 * cin, cfg.out_dim)
 

@@ -20,6 +20,17 @@ from mmrag.train.data import fingerprint, load_image
 Progress = Callable[[str, int, int], None]
 
 
+def _each(n: int, one: Callable[[int], object], progress: Progress | None, every: int) -> None:
+    """Run ``one(i)`` for ``i < n`` on a few threads (decoders release the GIL), reporting progress."""
+    workers = max(1, min(4, os.cpu_count() or 1))
+    done = 0
+    with ThreadPoolExecutor(workers) as pool:
+        for _ in pool.map(one, range(n)):
+            done += 1
+            if progress and (done % every == 0 or done == n):
+                progress("decode", done, n)
+
+
 def decode_images(paths: Sequence[str], size: int, cache: Path, progress: Progress | None = None) -> tuple[np.ndarray, np.ndarray]:
     """``(N, size, size, 3)`` uint8 and an ``ok`` mask (unreadable files are all white, ok False)."""
     key = fingerprint(list(paths), size, "v1")
@@ -38,13 +49,7 @@ def decode_images(paths: Sequence[str], size: int, cache: Path, progress: Progre
             errors.append(str(exc))
         return i
 
-    workers = max(1, min(4, os.cpu_count() or 1))
-    done = 0
-    with ThreadPoolExecutor(workers) as pool:
-        for _ in pool.map(one, range(len(paths))):
-            done += 1
-            if progress and (done % 64 == 0 or done == len(paths)):
-                progress("decode", done, len(paths))
+    _each(len(paths), one, progress, 64)
     cache.mkdir(parents=True, exist_ok=True)
     np.save(arr_f, arr)
     np.save(ok_f, ok)
@@ -90,13 +95,7 @@ def decode_sounds(
         ok[i] = True
         return i
 
-    workers = max(1, min(4, os.cpu_count() or 1))
-    done = 0
-    with ThreadPoolExecutor(workers) as pool:
-        for _ in pool.map(one, range(len(paths))):
-            done += 1
-            if progress and (done % 32 == 0 or done == len(paths)):
-                progress("decode", done, len(paths))
+    _each(len(paths), one, progress, 32)
     offsets = np.zeros(len(paths) + 1, dtype=np.int64)
     offsets[1:] = np.cumsum([len(c) for c in clips])
     flat = np.concatenate(clips) if len(paths) else np.zeros(0, np.float16)

@@ -65,6 +65,15 @@ class Residual(nn.Module):
         return F.relu(x + self.body(x))
 
 
+def conv_stages(cin: int, widths: tuple[int, ...]) -> tuple[nn.Sequential, int]:
+    """Strided 3×3 conv + one residual block per width; returns the stack and its output channels."""
+    layers: list[nn.Module] = []
+    for w in widths:
+        layers += [conv_bn(cin, w, 2), Residual(w)]
+        cin = w
+    return nn.Sequential(*layers), cin
+
+
 class ConvTower(nn.Module):
     """Pixels ``(N, 3, S, S)`` in [0, 1] → L2-normalised ``(N, out_dim)``."""
 
@@ -74,12 +83,7 @@ class ConvTower(nn.Module):
     def __init__(self, cfg: TowerConfig) -> None:
         super().__init__()
         self.cfg = cfg
-        layers: list[nn.Module] = []
-        cin = 3
-        for w in cfg.widths:
-            layers += [conv_bn(cin, w, 2), Residual(w)]
-            cin = w
-        self.features = nn.Sequential(*layers)
+        self.features, cin = conv_stages(3, cfg.widths)
         self.drop = nn.Dropout(cfg.dropout)
         self.proj = nn.Linear(cin, cfg.out_dim)
         self.register_buffer("mean", torch.tensor(MEAN).view(1, 3, 1, 1), persistent=False)
@@ -137,4 +141,4 @@ def center(batch: Tensor, out_size: int) -> Tensor:
     return F.interpolate(batch, size=(out_size, out_size), mode="bilinear", align_corners=False, antialias=True)
 
 
-__all__ = ["ConvTower", "Residual", "TowerConfig", "augment", "build_tower", "center", "conv_bn"]
+__all__ = ["ConvTower", "Residual", "TowerConfig", "augment", "build_tower", "center", "conv_bn", "conv_stages"]
