@@ -105,12 +105,16 @@ def add(
         typer.Option("--audio-model", help="Checkpoint of a bound audio tower (mmrag train --modality audio): sounds by their sound."),
     ] = None,
     ocr: Annotated[bool | None, typer.Option("--ocr/--no-ocr", help="OCR images and scanned pages.")] = None,
+    rehash: Annotated[
+        bool, typer.Option("--rehash", help="Read and hash every file, even those whose size and mtime are unchanged.")
+    ] = False,
     json_out: JsonOpt = False,
 ) -> None:
     """Index files and folders: text, Markdown, HTML, images, SVG, PDF, audio, video.
 
-    Unchanged files are skipped (content hash), changed files replace their old
-    segments, unreadable files are reported and skipped while the rest lands.
+    Unchanged files are skipped (same size and mtime as last time, else the
+    content hash decides), changed files replace their old segments, unreadable
+    files are reported and skipped while the rest lands.
 
     Example: [bold]mmrag add ~/notes ~/photos[/]
     """
@@ -120,7 +124,8 @@ def add(
 
     with _errors():
         cfg = _config(index, config, **{"space.name": space, "space.model": model, "space.image_model": image_model,
-                                        "space.audio_model": audio_model, "ingest.ocr": ocr})
+                                        "space.audio_model": audio_model, "ingest.ocr": ocr,
+                                        "ingest.quick_check": False if rehash else None})
         engine = _open(cfg)
         is_new = not engine.exists
         sp = engine.space  # loads models; creates the index if new

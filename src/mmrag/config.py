@@ -54,6 +54,7 @@ class IngestConfig:
     ocr: bool = True  # OCR images / scanned pages (RapidOCR)
     include_hidden: bool = False
     follow_symlinks: bool = False
+    quick_check: bool = True  # skip reading files whose size and mtime match the last add (see ingest/statcache.py)
     # audio
     whisper_model: str | None = None  # None: bundled tiny.en (offline); else name or path
     vad: bool = True

@@ -26,6 +26,7 @@ from typing import Any
 from mmrag.config import Config, load_config
 from mmrag.errors import MmragError, QueryError, SpaceMismatch
 from mmrag.ingest.pipeline import AddEvent, Ingestor
+from mmrag.ingest.statcache import StatCache, stat_cache_path
 from mmrag.retrieve.search import BackgroundSamples, Query, search
 from mmrag.space.base import Space, SpaceSpec
 from mmrag.stores import open_store
@@ -170,7 +171,8 @@ class Engine:
         changed files replace their old segments; unreadable files are reported
         in ``AddReport.failed`` and the rest lands. Ctrl-C stops after the last
         complete file (``AddReport.interrupted``)."""
-        ingestor = Ingestor(self.config, self.space, self.store, exclude=self._index_path())
+        stats = StatCache(stat_cache_path(self.config.index))
+        ingestor = Ingestor(self.config, self.space, self.store, exclude=self._index_path(), stats=stats)
         report = ingestor.run(paths, progress=progress)
         self._samples.invalidate()
         return report

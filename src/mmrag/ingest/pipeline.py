@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ from mmrag.config import Config
 from mmrag.errors import IngestError, MmragError
 from mmrag.ingest.base import Loader
 from mmrag.ingest.sources import WalkFailure, inspect_file, walk
+from mmrag.ingest.statcache import StatCache
 from mmrag.space.base import Space
 from mmrag.stores.base import Row, VectorStore
 from mmrag.types import AddReport, Channel, Segment
@@ -51,6 +53,7 @@ class _Pending:
     replacing: bool
     segments: list[Segment]
     payloads: int = 0
+    stat: os.stat_result | None = None
 
 
 @dataclass
@@ -113,11 +116,14 @@ def make_row(segment: Segment, source_hash: str, channel: Channel, vector: np.nd
 class Ingestor:
     """One ``add`` run. Not reused across runs."""
 
-    def __init__(self, config: Config, space: Space, store: VectorStore, exclude: Path | None = None) -> None:
+    def __init__(
+        self, config: Config, space: Space, store: VectorStore, exclude: Path | None = None, stats: StatCache | None = None
+    ) -> None:
         self.config = config
         self.space = space
         self.store = store
         self.exclude = exclude
+        self.stats = stats if stats is not None else StatCache(None)
         self.flush_at = max(1, config.space.batch_size) * 4
         self._loaders: dict[str, Loader] = {}
         self._emit: Callable[[AddEvent], None] = lambda e: None
@@ -134,7 +140,7 @@ class Ingestor:
 
     def run(self, paths: Iterable[str | Path], progress: Callable[[AddEvent], None] | None = None) -> AddReport:
         self._emit = progress or (lambda e: None)
-        exclude = [self.exclude] if self.exclude is not None else []
+        exclude = [p for p in (self.exclude, self.stats.path) if p is not None]  # never index the index
         items = list(walk([Path(p).expanduser() for p in paths], self.config.ingest, exclude=exclude))
         self._emit(AddEvent("start", total=len(items)))
         pending: list[_Pending] = []
@@ -154,6 +160,8 @@ class Ingestor:
             self._flush(pending)
         except KeyboardInterrupt:
             interrupted = True
+        finally:
+            self.stats.save()
         t = self._tally
         return AddReport(
             added=tuple(t.added),
@@ -167,13 +175,15 @@ class Ingestor:
     def _load(self, path: Path) -> _Pending | None:
         source = str(path)
         try:
+            st = path.stat()
+            old = self.store.source_hash(source)
+            if old is not None and self.config.ingest.quick_check and self.stats.known_hash(source, st) == old:
+                return self._unchanged(source)  # same size and mtime as when this content was indexed: not read
             info = inspect_file(path, self.config.ingest)  # size limits, sniff by content, hash
             kind, digest = info.kind, info.hash
-            old = self.store.source_hash(source)
             if old == digest:
-                self._tally.unchanged.append(source)
-                self._emit(AddEvent("file", path=source, status="unchanged"))
-                return None
+                self.stats.record(source, st, digest)
+                return self._unchanged(source)
             segments = list(self._loader(kind).load(path, self.config.ingest))
             if not segments:
                 raise IngestError(source, f"no content found in this {kind} file")
@@ -193,7 +203,11 @@ class Ingestor:
             unique.setdefault(seg.id, seg)
         segs = list(unique.values())
         payloads = sum(len(segment_channels(s, self.space)) for s in segs)
-        return _Pending(source, digest, old is not None, segs, payloads)
+        return _Pending(source, digest, old is not None, segs, payloads, st)
+
+    def _unchanged(self, source: str) -> None:
+        self._tally.unchanged.append(source)
+        self._emit(AddEvent("file", path=source, status="unchanged"))
 
     def _embed(self, files: list[_Pending]) -> list[list[tuple[Segment, Channel, np.ndarray]]]:
         """Vectors for every payload of ``files``, one encoder call per channel batch."""
@@ -237,6 +251,8 @@ class Ingestor:
             except MmragError as exc:
                 self._fail(pending.source, f"could not be stored: {exc}")
                 continue
+            if pending.stat is not None:
+                self.stats.record(pending.source, pending.stat, pending.hash)
             (self._tally.replaced if pending.replacing else self._tally.added).append(pending.source)
             self._tally.segments += len(pending.segments)
             self._emit(
