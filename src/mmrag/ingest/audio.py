@@ -46,7 +46,7 @@ def overlap(a: tuple[float, float], regions: list[tuple[float, float]]) -> float
     return sum(max(0.0, min(a[1], r1) - max(a[0], r0)) for r0, r1 in regions)
 
 
-class _WindowKeeper:
+class WindowKeeper:
     """Collects the samples of chosen windows while the file streams by."""
 
     def __init__(self, windows: list[tuple[float, float]]) -> None:
@@ -80,10 +80,9 @@ class AudioLoader:
         if not info.has_audio:
             raise IngestError(source, "has no audio track; nothing to index")
         tags = speech.tags_text(path, info.tags)
-        keeper = _WindowKeeper(sound_windows(info.duration))
+        keeper = WindowKeeper(sound_windows(info.duration))
         regions: list[tuple[float, float]] = []
         n_speech = 0
-        end = 0.0
         for seg in speech.transcribe_file(
             path,
             model=config.whisper_model,
@@ -103,22 +102,36 @@ class AudioLoader:
         decoded = sum(len(p) for parts in keeper.parts for p in parts)
         if decoded == 0 and n_speech == 0:
             raise IngestError(source, "no audio could be decoded; the file may be truncated or corrupt")
-        for i, (w0, w1) in enumerate(keeper.windows):
-            samples = keeper.samples(i)
-            if len(samples) < speech.SAMPLE_RATE // 10:  # window past the real end (duration was a guess)
-                continue
-            end = w0 + len(samples) / speech.SAMPLE_RATE
-            if n_speech and overlap((w0, end), regions) > SPEECH_SHARE_MAX * (end - w0):
-                continue
-            yield Segment(
-                source=source,
-                modality=Modality.AUDIO,
-                span=Span(t0=round(w0, 3), t1=round(end, 3)),
-                text=tags,
-                audio=samples,
-                sample_rate=speech.SAMPLE_RATE,
-                meta={"kind": "sound", "part": "sound"},
-            )
+        yield from sound_segments(source, Modality.AUDIO, keeper, regions, tags, has_speech=n_speech > 0)
 
 
-__all__ = ["AudioLoader", "overlap", "sound_windows"]
+def sound_segments(
+    source: str,
+    modality: Modality,
+    keeper: WindowKeeper,
+    regions: list[tuple[float, float]],
+    text: str,
+    *,
+    has_speech: bool,
+    meta: dict[str, str] | None = None,
+) -> Iterator[Segment]:
+    """One segment per kept sound window where little is said, carrying its 16 kHz samples."""
+    for i, (w0, _) in enumerate(keeper.windows):
+        samples = keeper.samples(i)
+        if len(samples) < speech.SAMPLE_RATE // 10:  # window past the real end (duration was a guess)
+            continue
+        end = w0 + len(samples) / speech.SAMPLE_RATE
+        if has_speech and overlap((w0, end), regions) > SPEECH_SHARE_MAX * (end - w0):
+            continue
+        yield Segment(
+            source=source,
+            modality=modality,
+            span=Span(t0=round(w0, 3), t1=round(end, 3)),
+            text=text,
+            audio=samples,
+            sample_rate=speech.SAMPLE_RATE,
+            meta={"kind": "sound", "part": "sound", **(meta or {})},
+        )
+
+
+__all__ = ["AudioLoader", "WindowKeeper", "overlap", "sound_segments", "sound_windows"]

@@ -178,12 +178,14 @@ class Ingestor:
             st = path.stat()
             old = self.store.source_hash(source)
             if old is not None and self.config.ingest.quick_check and self.stats.known_hash(source, st) == old:
-                return self._unchanged(source)  # same size and mtime as when this content was indexed: not read
+                self._unchanged(source)  # same size and mtime as when this content was indexed: not read
+                return None
             info = inspect_file(path, self.config.ingest)  # size limits, sniff by content, hash
             kind, digest = info.kind, info.hash
             if old == digest:
                 self.stats.record(source, st, digest)
-                return self._unchanged(source)
+                self._unchanged(source)
+                return None
             segments = list(self._loader(kind).load(path, self.config.ingest))
             if not segments:
                 raise IngestError(source, f"no content found in this {kind} file")
@@ -198,6 +200,9 @@ class Ingestor:
             return None
         unique: dict[str, Segment] = {}
         for seg in segments:
+            needs = seg.meta.get("needs")
+            if needs and needs not in {c.value for c in self.space.channels}:  # e.g. a video's soundtrack, with no audio tower
+                continue
             if not segment_channels(seg, self.space):
                 seg = _with_text(seg, _fallback_text(seg))
             unique.setdefault(seg.id, seg)

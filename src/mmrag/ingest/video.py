@@ -8,7 +8,11 @@ does not grow with shot length). When a shot closes, the candidate nearest
 its middle (the sharpest one in the middle half of the shot) becomes ``segment.image`` for
 the image tower, and a JPEG of it the thumbnail. The audio track, when there
 is one, is transcribed (``speech.py``) and each shot's ``text`` is the speech
-inside ``[t0, t1]`` plus file-name words.
+inside ``[t0, t1]`` plus file-name words. Up to eight 30 s windows of the
+soundtrack where little is said are kept too (as for audio files, about 15 MB
+at most) and become ``meta["needs"] = "audio"`` segments: in a space with an
+audio tower they find the moment by its sound (a dog barking, applause); in
+one without, the pipeline drops them.
 
 A file whose video stream breaks part-way keeps the shots decoded before the
 break (logged); a file that yields no frame at all is an ``IngestError``.
@@ -30,6 +34,7 @@ import numpy as np
 from mmrag.config import IngestConfig
 from mmrag.errors import IngestError
 from mmrag.ingest import avio, speech
+from mmrag.ingest.audio import WindowKeeper, sound_segments, sound_windows
 from mmrag.ingest.image import make_thumbnail
 from mmrag.ingest.shots import Shot, ShotDetector, sharpness, signature, tail_bounds
 from mmrag.types import Modality, Segment, Span
@@ -118,11 +123,14 @@ class VideoLoader:
             raise IngestError(source, "has no video or audio track; nothing to index")
         said: list[speech.SpeechSegment] = []
         started = time.perf_counter()
+        keeper = WindowKeeper(sound_windows(info.duration))
+        regions: list[tuple[float, float]] = []
         if info.has_audio:
             try:
                 said = list(
                     speech.transcribe_file(
-                        path, model=config.whisper_model, vad=config.vad, language=config.language
+                        path, model=config.whisper_model, vad=config.vad, language=config.language,
+                        regions_out=regions, chunk_hook=keeper,
                     )
                 )
             except IngestError as exc:  # a broken audio track must not lose the pictures
@@ -140,6 +148,9 @@ class VideoLoader:
                 thumbnail=make_thumbnail(cand.image, config.thumbnail_px) if cand else None,
                 meta={"keyframe_t": f"{cand.t:.2f}"} if cand else {},
             )
+        # the soundtrack where little is said, for an audio tower (dropped by the pipeline when the space has none)
+        yield from sound_segments(source, Modality.VIDEO, keeper, regions, words, has_speech=bool(said),
+                                  meta={"needs": "audio"})
         self.stats["speech_s"] = round(speech_s, 3)
         self.stats["total_s"] = round(time.perf_counter() - started, 3)
         decoded = float(self.stats.get("duration", 0.0))
