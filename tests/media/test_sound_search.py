@@ -244,3 +244,31 @@ def test_a_video_soundtrack_is_found_by_its_sound_only_with_a_tower(rendered, to
     assert plain.store.count("channel = 'audio'") == 0
     assert all(h.meta.get("kind") != "sound" for h in plain.search("ride", k=10))
     plain.close()
+
+
+def test_bind_audio_skips_broken_sounds_and_needs_enough(rendered, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from mmrag.errors import TrainingError
+    from mmrag.train.features import MiniLMText
+    from mmrag.train.loop import BindOptions, bind_tower
+
+    train_pairs, _ = rendered
+    rows = [json.loads(line) for line in train_pairs.read_text().splitlines()]
+    good = sorted({str(train_pairs.parent / r["a"]) for r in rows})[:12]
+    (tmp_path / "zero.wav").write_bytes(b"")
+    data = Path(good[0]).read_bytes()
+    (tmp_path / "cut.wav").write_bytes(data[:40])  # a header and nothing else
+    (tmp_path / "text.ogg").write_text("not a sound")
+    pairs = tmp_path / "pairs.jsonl"
+    lines = [{"a": g, "b": "an instrument"} for g in good] + [{"a": n, "b": "broken"} for n in ("zero.wav", "cut.wav", "text.ogg")]
+    pairs.write_text("".join(json.dumps(r) + "\n" for r in lines))
+    opts = BindOptions(pairs=str(pairs), out=str(tmp_path / "t"), modality="audio", epochs=1, batch_size=8,
+                       clip_seconds=1.0, widths=(4, 8, 8, 8), holdout=0.0)
+    result = bind_tower(opts, MiniLMText())
+    assert result.skipped == 3 and result.n_train == 12
+    errors = next((tmp_path / "t" / "cache").glob("snd-*.errors.txt")).read_text()
+    assert all(name in errors for name in ("zero.wav", "cut.wav", "text.ogg"))
+
+    few = tmp_path / "few.jsonl"
+    few.write_text("".join(json.dumps({"a": g, "b": "x"}) + "\n" for g in good[:3]))
+    with pytest.raises(TrainingError, match="at least 4 sounds"):
+        bind_tower(BindOptions(pairs=str(few), out=str(tmp_path / "u"), modality="audio"), MiniLMText())
