@@ -101,7 +101,7 @@ def build_query(
             raise QueryError(
                 f"no speech was heard in {path} and this index's space has no audio tower, "
                 "so the clip cannot be searched by its sound. Record a spoken question, or bind an audio tower "
-                "(mmrag train --mode bind --modality audio) and set space.audio_model."
+                "(mmrag train --mode bind --modality audio) and build an index with it (mmrag add --audio-model DIR)."
             )
 
     if image is not None:

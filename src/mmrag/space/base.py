@@ -75,7 +75,8 @@ class SpaceSpec:
                 f"the index at {where} was built with space '{stored.name}' "
                 f"(dim {stored.dim}, encoders {dict(stored.encoders)}), but space "
                 f"'{self.name}' (dim {self.dim}, encoders {dict(self.encoders)}) was asked for. "
-                f"Open it without --space (it remembers its own), or build a new index for the new space."
+                f"Open it without --space, --model, --image-model or --audio-model (it remembers its own), "
+                f"or build a new index for the new space."
             )
 
 
