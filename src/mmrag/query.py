@@ -8,8 +8,9 @@
   indexed images are, and ``Query.notes`` says so;
 - audio (path): speech is transcribed (faster-whisper) and searched as text;
   when the space has an audio tower the clip is also searched by its sound
-  (its first ``QUERY_SOUND_MAX_S`` seconds), so a dog's bark finds barking
-  even with no words in it. Without a tower, a clip with no speech is an error.
+  (its first ``QUERY_SOUND_MAX_S`` seconds) among the indexed sounds, so a
+  dog's bark finds barking even with no words in it. Without a tower, a clip
+  with no speech is an error.
 Several inputs (``--image photo.jpg "where can I buy this?"``) give several
 query vectors; their lists are fused like any others.
 """
@@ -94,8 +95,9 @@ def build_query(
 
             samples, sr = decode_audio(path, max_s=QUERY_SOUND_MAX_S)
             vectors["audio"] = space.encode(Channel.AUDIO, [(samples, sr)], query=True)[0]
-            if spoken:  # the words carry the question; the sound only looks for similar sounds
-                targets["audio"] = (Channel.AUDIO.value,)
+            # the sound looks only for similar sounds: its cross-modal matches against texts and pictures
+            # are far weaker than sound-to-sound ones and, calibrated per list, would crowd them out
+            targets["audio"] = (Channel.AUDIO.value,)
             notes.append("searching by the sound itself" + (" and by the words heard" if spoken else " (no speech heard)"))
         elif not spoken:
             raise QueryError(

@@ -114,7 +114,7 @@ def test_a_sound_finds_similar_sounds_and_words_find_sounds(rendered, tower, tmp
     assert engine.add([talk]).added == (str(talk),)
     espeak("When is the rehearsal?", tmp_path / "question.wav")
     q = engine.embed_query(audio=tmp_path / "question.wav")
-    assert set(q.vectors) == {"text", "audio"} and q.targets == {"audio": ("audio",)}  # words lead, the sound only finds sounds
+    assert set(q.vectors) == {"text", "audio"} and q.targets == {"audio": ("audio",)}  # words search all, the sound only sounds
     assert engine.search(audio=tmp_path / "question.wav", k=1)[0].source == str(talk)
 
     for words, name in (("a violin playing", "violin"), ("a bird tweeting", "bird tweet"), ("church organ", "church organ")):
@@ -236,7 +236,7 @@ def test_a_video_soundtrack_is_found_by_its_sound_only_with_a_tower(rendered, to
     assert engine.store.count(f"channel = 'audio' AND source = '{video}'") == 1  # its soundtrack, by its sound
     hits = engine.search(audio=query, k=3)
     film = [h for h in hits if h.source == str(video)]
-    assert film and film[0].meta.get("kind") == "sound", [(Path(h.source).name, h.meta.get("kind")) for h in hits]
+    assert film and film[0].meta.get("kind") == "sound", [(Path(h.source).name, h.meta.get("kind"), h.score) for h in hits]
     assert film[0].label().startswith(f"{video} @ 00:00")  # the moment, found by its sound
     engine.close()
 
