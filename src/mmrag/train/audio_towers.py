@@ -105,7 +105,8 @@ class LogMel(nn.Module):
 
 
 def spec_augment(x: Tensor, *, freq_mask: int = 8, time_share: float = 0.1, masks: int = 2) -> Tensor:
-    """Zero ``masks`` random frequency bands (≤ ``freq_mask`` bins) and time spans (≤ ``time_share``). Training only."""
+    """Mask ``masks`` random frequency bands (≤ ``freq_mask`` bins) and time spans (≤ ``time_share`` of the
+    frames) per clip, filling them with the clip's floor (its silence level). Training only."""
     n, _, f, t = x.shape
     out = x.clone()
     floor = x.amin(dim=(1, 2, 3), keepdim=True)
