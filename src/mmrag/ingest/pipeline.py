@@ -199,9 +199,10 @@ class Ingestor:
             self._fail(source, f"could not be read ({type(exc).__name__}: {exc})")
             return None
         unique: dict[str, Segment] = {}
+        towers = {c.value for c in self.space.channels}
         for seg in segments:
             needs = seg.meta.get("needs")
-            if needs and needs not in {c.value for c in self.space.channels}:  # e.g. a video's soundtrack, with no audio tower
+            if needs and needs not in towers:  # e.g. a video's soundtrack, in a space with no audio tower
                 continue
             if not segment_channels(seg, self.space):
                 seg = _with_text(seg, _fallback_text(seg))

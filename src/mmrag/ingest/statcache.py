@@ -7,9 +7,9 @@ and mtime are unchanged, and whose remembered hash is still the one the index
 holds for it, is settled as *unchanged* without being opened (the quick check
 rsync and git use). Anything else (a new or touched file, a missing or
 unreadable cache, an index that lost the file) falls back to hashing the
-content, so the cache can make ``add`` faster but never wrong about what the
-index holds. ``mmrag add --rehash`` (``ingest.quick_check = false``) hashes
-everything.
+content. The one thing it cannot see is a file rewritten with the same size
+and a forged (restored) mtime; ``mmrag add --rehash``
+(``ingest.quick_check = false``) hashes everything.
 
 The cache is a JSON file beside the index (``<index folder>/mmrag-stats.json``
 for LanceDB, ``<file>.mmrag-stats.json`` for Milvus Lite; none for a Milvus
