@@ -8,7 +8,7 @@
   indexed images are, and ``Query.notes`` says so;
 - audio (path): speech is transcribed (faster-whisper) and searched as text;
   when the space has an audio tower the clip is also searched by its sound
-  (its first ``QUERY_SOUND_MAX_S`` seconds) among the indexed sounds, so a
+  (its first ``speech.QUERY_MAX_S`` seconds) among the indexed sounds, so a
   dog's bark finds barking even with no words in it. Without a tower, a clip
   with no speech is an error.
 Several inputs (``--image photo.jpg "where can I buy this?"``) give several
@@ -27,8 +27,6 @@ from mmrag.errors import IngestError, QueryError
 from mmrag.retrieve.search import Query
 from mmrag.space.base import Space
 from mmrag.types import Channel
-
-QUERY_SOUND_MAX_S = 60.0
 
 
 def _load_image(image: Any, config: Config) -> tuple[Any, str]:
@@ -80,10 +78,11 @@ def build_query(
         path = Path(str(audio)).expanduser()
         if not path.is_file():
             raise QueryError(f"query audio {path} does not exist. Check the path.")
-        from mmrag.ingest.speech import transcribe_query
+        from mmrag.ingest.speech import SAMPLE_RATE, read_query_audio, transcribe_samples
 
+        samples = read_query_audio(path, config.ingest)  # decoded once: for the words and for the sound
         try:
-            spoken = transcribe_query(path, config.ingest).strip()
+            spoken = transcribe_samples(samples, config.ingest).strip()
         except IngestError as exc:
             raise QueryError(f"query audio {path}: {exc.reason}") from None
         modality = "audio"
@@ -91,10 +90,7 @@ def build_query(
             notes.append(f"heard: \u201c{spoken}\u201d")
             lexical = f"{lexical} {spoken}" if lexical else spoken
         if space.has(Channel.AUDIO):  # the clip is also searched by how it sounds
-            from mmrag.ingest.speech import decode_audio
-
-            samples, sr = decode_audio(path, max_s=QUERY_SOUND_MAX_S)
-            vectors["audio"] = space.encode(Channel.AUDIO, [(samples, sr)], query=True)[0]
+            vectors["audio"] = space.encode(Channel.AUDIO, [(samples, SAMPLE_RATE)], query=True)[0]
             # the sound looks only for similar sounds: its cross-modal matches against texts and pictures
             # are far weaker than sound-to-sound ones and, calibrated per list, would crowd them out
             targets["audio"] = (Channel.AUDIO.value,)

@@ -277,6 +277,33 @@ def transcribe_file(
         yield from segs
 
 
+def read_query_audio(path: str | Path, config: IngestConfig | None = None) -> np.ndarray:
+    """The first ``QUERY_MAX_S`` seconds of a query recording, 16 kHz mono.
+    Raises ``QueryError`` for a file that cannot be read or holds no samples."""
+    p = Path(path)
+    try:
+        check_file(p, max_mb=config.max_file_mb if config else 2048.0)
+        x, _ = decode_audio(p, max_s=QUERY_MAX_S)
+    except IngestError as exc:
+        raise QueryError(f"cannot read the spoken query {p}: {exc.reason}") from None
+    if len(x) == 0:
+        raise QueryError(f"the spoken query {p} has no audio samples; record it again")
+    return x
+
+
+def transcribe_samples(
+    x: np.ndarray, config: IngestConfig | None = None, *, model: str | None = None, language: str | None = None
+) -> str:
+    """What is said in query samples (``read_query_audio``); ``""`` when no speech is heard."""
+    if config is not None:
+        model = model or config.whisper_model
+        language = language or config.language
+    segs = transcribe(x, model=model, language=language)
+    if not segs and len(x) <= MAX_CLIP_S * SAMPLE_RATE:  # VAD heard nothing: try the clip as a whole
+        segs = transcribe(x, model=model, language=language, vad=False)
+    return " ".join(s.text for s in segs).strip()
+
+
 def transcribe_query(
     path: str | Path,
     config: IngestConfig | None = None,
@@ -288,21 +315,7 @@ def transcribe_query(
     (the caller may then search by the sound itself). ``config`` supplies the
     Whisper model and language unless ``model``/``language`` are given.
     Raises ``QueryError`` for a file that cannot be read."""
-    p = Path(path)
-    if config is not None:
-        model = model or config.whisper_model
-        language = language or config.language
-    try:
-        check_file(p, max_mb=config.max_file_mb if config else 2048.0)
-        x, _ = decode_audio(p, max_s=QUERY_MAX_S)
-    except IngestError as exc:
-        raise QueryError(f"cannot read the spoken query {p}: {exc.reason}") from None
-    if len(x) == 0:
-        raise QueryError(f"the spoken query {p} has no audio samples; record it again")
-    segs = transcribe(x, model=model, language=language)
-    if not segs and len(x) <= MAX_CLIP_S * SAMPLE_RATE:  # VAD heard nothing: try the clip as a whole
-        segs = transcribe(x, model=model, language=language, vad=False)
-    return " ".join(s.text for s in segs).strip()
+    return transcribe_samples(read_query_audio(path, config), config, model=model, language=language)
 
 
 __all__ = [
@@ -317,6 +330,7 @@ __all__ = [
     "name_words",
     "pack_regions",
     "probe",
+    "read_query_audio",
     "snap_to_regions",
     "speech_regions",
     "tags_text",
@@ -324,6 +338,7 @@ __all__ = [
     "transcribe",
     "transcribe_file",
     "transcribe_query",
+    "transcribe_samples",
     "unpack_time",
     "warm_up",
     "whisper_model",

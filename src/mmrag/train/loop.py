@@ -144,7 +144,9 @@ class _SoundKit:
 
     def __init__(self, opts: BindOptions) -> None:
         self.opts = opts
-        self.clip = round(opts.clip_seconds * 16_000)
+        from mmrag.train.audio_towers import SAMPLE_RATE
+
+        self.clip = round(opts.clip_seconds * SAMPLE_RATE)
 
     def takes(self, value: str) -> bool:
         return is_audio_path(value)
