@@ -2,7 +2,9 @@
 
 - text: the text tower (``query=True``), and the text is kept for BM25;
 - image (path or PIL image): the image tower when the space has one, plus the
-  text the picture carries (OCR, file name, metadata) as a second vector; in a
+  text the picture carries (OCR, file name, metadata) as a second vector, plus
+  the backbone's own visual features when the space has a ``visual`` channel
+  (searched against that channel only: similar pictures); in a
   space without one (offline ``minilm`` with no bound tower) the image is
   embedded through the text it carries (OCR + file name + metadata), exactly as
   indexed images are, and ``Query.notes`` says so;
@@ -107,6 +109,9 @@ def build_query(
         modality = "image"
         if space.has(Channel.IMAGE):
             vectors["image"] = space.encode(Channel.IMAGE, [pil], query=True)[0]
+            if space.has(Channel.VISUAL):  # the backbone's own features find similar pictures, nothing else
+                vectors["visual"] = space.encode(Channel.VISUAL, [pil], query=True)[0]
+                targets["visual"] = (Channel.VISUAL.value,)
             if carried.strip():  # the words in the picture are a second query signal, fused
                 vectors["image_text"] = space.encode(Channel.TEXT, [carried], query=True)[0]
         else:

@@ -8,7 +8,8 @@ Vocabulary
   where in the source it lives (page, time range, character offsets).
 - A *channel* is the encoder path that turned a segment payload into a vector:
   ``text`` (text tower on ``segment.text``), ``image`` (image tower on
-  ``segment.image``) or ``audio`` (audio tower on ``segment.audio``). One
+  ``segment.image``), ``audio`` (audio tower on ``segment.audio``) or
+  ``visual`` (an image backbone's own features on ``segment.image``). One
   segment can have one vector per channel (an image has a pixel vector and a
   vector of its OCR/metadata text). Scores are only comparable inside one
   (query channel, target channel) pair: fusion works per channel.
@@ -41,14 +42,24 @@ class Modality(str, enum.Enum):
 
 
 class Channel(str, enum.Enum):
-    """Which tower produced a vector."""
+    """Which tower produced a vector.
+
+    ``visual`` is modality-native: a picture's own visual features (an image
+    backbone's), not in the shared text space; only image queries search it.
+    """
 
     TEXT = "text"
     IMAGE = "image"
     AUDIO = "audio"
+    VISUAL = "visual"
 
     def __str__(self) -> str:
         return self.value
+
+    @property
+    def native(self) -> bool:
+        """Searched only by a query vector of its own kind (never by text)."""
+        return self is Channel.VISUAL
 
 
 def _empty() -> Mapping[str, Any]:
@@ -141,6 +152,7 @@ class Hit:
     channel_scores: Mapping[str, float] = field(default_factory=_empty)
     has_thumbnail: bool = False
     meta: Mapping[str, str] = field(default_factory=_empty)
+    found_by: str = ""  # the list that gave the hit its score: "text->image", "image->visual", "lexical" ...
 
     def label(self) -> str:
         """``talk.mp4 @ 03:12–03:41``, ``report.pdf p. 7``, ``report.pdf p. 7, fig. 2``, ``notes.md``."""
@@ -169,6 +181,7 @@ class Hit:
             "channel_scores": dict(self.channel_scores),
             "has_thumbnail": self.has_thumbnail,
             "meta": dict(self.meta),
+            "found_by": self.found_by,
         }
 
 

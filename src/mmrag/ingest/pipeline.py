@@ -72,6 +72,8 @@ def segment_channels(segment: Segment, space: Space) -> list[Channel]:
         channels.append(Channel.TEXT)
     if segment.image is not None and space.has(Channel.IMAGE):
         channels.append(Channel.IMAGE)
+    if segment.image is not None and space.has(Channel.VISUAL):  # right after IMAGE: one backbone pass serves both
+        channels.append(Channel.VISUAL)
     if segment.audio is not None and space.has(Channel.AUDIO):
         channels.append(Channel.AUDIO)
     return channels
@@ -80,7 +82,7 @@ def segment_channels(segment: Segment, space: Space) -> list[Channel]:
 def _payload(segment: Segment, channel: Channel) -> Any:
     if channel is Channel.TEXT:
         return segment.text
-    if channel is Channel.IMAGE:
+    if channel in (Channel.IMAGE, Channel.VISUAL):
         return segment.image
     return (segment.audio, segment.sample_rate)
 

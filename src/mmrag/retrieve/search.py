@@ -6,7 +6,9 @@ queries, keeps the text for the lexical list. ``search`` then:
 
 1. for every query vector and every channel the index has, asks the store for
    the top ``candidates`` rows of that channel (``channel = 'image' AND
-   <modality filter> AND (<user filter>)``);
+   <modality filter> AND (<user filter>)``); a modality-native channel
+   (``visual``: a backbone's own features) is searched only by a query
+   vector whose ``targets`` name it, so text never searches it;
 2. calibrates each list against the query's background in that channel
    (``fusion.background``), or ranks it for RRF;
 3. adds the BM25 list when the query has text and ``hybrid`` is on;
@@ -15,6 +17,7 @@ queries, keeps the text for the lexical list. ``search`` then:
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -23,7 +26,9 @@ import numpy as np
 from mmrag.config import SearchConfig
 from mmrag.retrieve.fusion import Background, Candidate, background, calibrate, fuse_calibrated, fuse_rrf
 from mmrag.stores.base import Row, ScoredRow, VectorStore, quote
-from mmrag.types import Hit
+from mmrag.types import Channel, Hit
+
+NATIVE_CHANNELS = frozenset(c.value for c in Channel if c.native)
 
 
 @dataclass(frozen=True)
@@ -99,6 +104,8 @@ def search(
         for channel in channels:
             if allowed is not None and channel not in allowed:
                 continue
+            if channel in NATIVE_CHANNELS and (allowed is None or channel not in allowed):
+                continue  # a modality-native channel (visual features) answers only queries aimed at it
             found: list[ScoredRow] = store.search(vector, depth, build_where(channel, modalities, where))
             if not found:
                 continue
@@ -128,10 +135,28 @@ def search(
     else:
         fused = fuse_calibrated(_per_channel_best(dense), lexical)
 
+    finder = _found_by(dense, lexical, rrf=config.fusion == "rrf")
     hits: list[Hit] = []
     for key, score, raw in fused[:k]:
-        hits.append(rows[key].to_hit(score, raw))
+        hits.append(dataclasses.replace(rows[key].to_hit(score, raw), found_by=finder.get(key, "")))
     return hits
+
+
+def _found_by(dense: Mapping[str, Sequence[Candidate]], lexical: Sequence[Candidate], *, rrf: bool) -> dict[str, str]:
+    """Per segment, the list that gave it its score: the best calibrated dense list
+    (``query vector->channel``), or ``lexical`` when only a keyword match found it.
+    Under RRF, the list where it ranked highest."""
+    best: dict[str, tuple[float, str]] = {}
+    for name, cands in dense.items():
+        for rank, c in enumerate(cands):
+            value = -float(rank) if rrf else c.calibrated
+            if c.key not in best or value > best[c.key][0]:
+                best[c.key] = (value, name)
+    out = {key: name for key, (_, name) in best.items()}
+    for rank, c in enumerate(lexical):
+        if c.key not in out or (rrf and -float(rank) > best[c.key][0]):
+            out[c.key] = "lexical"
+    return out
 
 
 def _per_channel_best(dense: Mapping[str, Sequence[Candidate]]) -> dict[str, list[Candidate]]:

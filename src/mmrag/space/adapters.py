@@ -36,8 +36,13 @@ MINILM_TEXT_ID = "st:all-MiniLM-L6-v2#text"
 
 
 def shipped_tower_dir() -> Path:
-    """Folder of the starter image tower shipped in the package."""
+    """Folder of the starter image tower shipped in the package (the default before the backbone tower)."""
     return Path(str(resources.files("mmrag") / "weights"))
+
+
+def backbone_tower_dir() -> Path:
+    """Folder of the shipped backbone tower: EfficientNet-Lite0 + ConSE + bound head (the default)."""
+    return shipped_tower_dir() / "lite0"
 
 
 def file_sha256(path: Path) -> str:
@@ -225,6 +230,14 @@ def load_image_tower(path: str | Path | None, text_dim: int, text_encoder: str |
     """
     from mmrag.train.towers import TowerConfig, build_tower
 
+    folder = _folder(path)
+    meta, digest, _ = _read_tower(folder, "image", text_dim, text_encoder)
+    if dict(meta.get("tower") or {}).get("arch") == "backbone-head":  # a frozen backbone + heads (+ its visual channel)
+        from mmrag.space.backbone_tower import build_backbone_tower
+
+        image, visual = build_backbone_tower(folder, meta, digest)
+        image.visual = visual  # type: ignore[attr-defined]
+        return image  # type: ignore[return-value]
     meta, cfg, model, tower_id = _open_tower(path, "image", text_dim, text_encoder, TowerConfig, build_tower)
     return ImageTowerEncoder(id=tower_id, dim=cfg.out_dim, model=model, image_size=cfg.image_size,
                              text_encoder=str(meta.get("text_encoder", "")), meta=meta)
@@ -245,6 +258,7 @@ def load_audio_tower(path: str | Path, text_dim: int, text_encoder: str | None =
 __all__ = [
     "MINILM_TEXT_ID",
     "AudioTowerEncoder",
+    "backbone_tower_dir",
     "ImageTowerEncoder",
     "load_audio_tower",
     "load_image_tower",

