@@ -94,6 +94,8 @@ log = logging.getLogger(__name__)
 progress_log = logging.getLogger("mmrag.progress")
 BATCH = 500
 LOAD_PROGRESS_EVERY_S = 5.0
+COUNT_TTL_S = 30.0  # counts are cached this long (or until this store writes): calibration asks every search
+ID_PAGE = 16_384  # the largest page Milvus returns
 LITE_GRPC_OPTIONS = {"grpc.keepalive_time_ms": 360_000, "grpc.keepalive_permit_without_calls": 0}
 QUERY_PAGE = 1000
 TEXT_FALLBACK_CANDIDATES = 2000
@@ -127,6 +129,7 @@ class MilvusStore:
             raise NoIndex(f"no mmrag index at {self.uri}. Create it by adding files to it.")
         self._client: Any = None
         self._written = False
+        self._counts: dict[str, tuple[float, int]] = {}
         try:
             opts: dict[str, Any] = {"token": token} if token else {}
             if not is_server:  # Lite's gRPC server sends GOAWAY to a client that pings an idle channel
@@ -192,12 +195,16 @@ class MilvusStore:
                 "(or the Lite file is not locked by another process)."
             ) from None
 
+    def _changed(self) -> None:
+        self._written = True
+        self._counts.clear()
+
     def _iter(self, expr: str, fields: Sequence[str]) -> Iterator[dict[str, Any]]:
         it = self._call(
             "query",
             self._client.query_iterator,
             self.rows_name,
-            batch_size=QUERY_PAGE,
+            batch_size=ID_PAGE if list(fields) == ["id"] else QUERY_PAGE,
             filter=expr,
             output_fields=list(fields),
         )
@@ -243,7 +250,8 @@ class MilvusStore:
             limit = min(16_384, limit * 4)
 
     def _delete_ids(self, ids: Sequence[str]) -> None:
-        self._written = self._written or bool(ids)
+        if ids:
+            self._changed()
         for i in range(0, len(ids), BATCH):
             self._call("delete", self._client.delete, self.rows_name, ids=list(ids[i : i + BATCH]))
 
@@ -272,7 +280,8 @@ class MilvusStore:
     # -- writes ----------------------------------------------------------------------------
     def upsert(self, rows: Sequence[Row]) -> None:
         batch = check_rows(rows, self.dim)
-        self._written = self._written or bool(batch)
+        if batch:
+            self._changed()
         for i in range(0, len(batch), BATCH):
             self._call(
                 "upsert",
@@ -393,10 +402,18 @@ class MilvusStore:
 
     def count(self, where: str | None = None) -> int:
         expr, recheck = self._where(where)
+        cached = self._counts.get(where or "")
+        if cached is not None and time.monotonic() - cached[0] < COUNT_TTL_S:
+            return cached[1]
         if recheck is not None:
-            return len(self._ids(expr, recheck))
-        res = self._call("count", self._client.query, self.rows_name, filter=expr, output_fields=["count(*)"])
-        return int(res[0]["count(*)"]) if res else 0
+            n = len(self._ids(expr, recheck))
+        else:
+            res = self._call(
+                "count", self._client.query, self.rows_name, filter=expr, output_fields=["count(*)"]
+            )
+            n = int(res[0]["count(*)"]) if res else 0
+        self._counts[where or ""] = (time.monotonic(), n)
+        return n
 
     def source_hash(self, source: str) -> str | None:
         """The source's hash; ``None`` if absent or if its rows disagree (an interrupted replace)."""
