@@ -2,8 +2,10 @@
 
 Every command takes ``--index/-i`` (default ``./mmrag-index``, env
 ``MMRAG_INDEX``): a folder (LanceDB), ``milvus:./file.db`` (Milvus Lite) or
-``http://host:19530`` (a Milvus server). Errors print their cause and fix and
-exit with status 2; Ctrl-C exits 130 after the last complete file.
+``http://host:19530`` (a Milvus server). Exit codes (``cli_output``): 0 all
+done, 1 some files failed, 2 usage or index error (cause and fix printed),
+130 interrupted after the last complete file. File names are printed with
+control characters escaped (``cli_output.safe``).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from mmrag.cli_output import PARTIAL, USAGE_OR_INDEX, safe
 from mmrag.config import Config, load_config
 from mmrag.errors import MmragError
 
@@ -55,8 +58,8 @@ def _errors() -> Iterator[None]:
     try:
         yield
     except MmragError as exc:
-        err.print(f"[bold red]error:[/] {escape(str(exc))}")
-        raise typer.Exit(2) from None
+        err.print(f"[bold red]error:[/] {escape(safe(exc))}")
+        raise typer.Exit(USAGE_OR_INDEX) from None
     except KeyboardInterrupt:
         err.print("[yellow]interrupted[/]")
         raise typer.Exit(130) from None
@@ -122,6 +125,11 @@ def add(
 
     from mmrag.ingest.pipeline import AddEvent
 
+    missing = [p for p in paths if not p.exists()]
+    if missing:  # a usage error: nothing is created or indexed
+        names = ", ".join(safe(p) for p in missing)
+        err.print(f"[bold red]error:[/] {escape(names)}: no such file or folder. Check the path; nothing was indexed.")
+        raise typer.Exit(USAGE_OR_INDEX)
     with _errors():
         cfg = _config(index, config, **{"space.name": space, "space.model": model, "space.image_model": image_model,
                                         "space.audio_model": audio_model, "ingest.ocr": ocr,
@@ -130,7 +138,7 @@ def add(
         is_new = not engine.exists
         sp = engine.space  # loads models; creates the index if new
         if is_new and not json_out:
-            err.print(f"[bold]new index[/] at {escape(cfg.index)} with space [bold]{escape(sp.name)}[/] (dim {sp.dim})")
+            err.print(f"[bold]new index[/] at {escape(safe(cfg.index))} with space [bold]{escape(sp.name)}[/] (dim {sp.dim})")
             reason = sp.extra.get("reason") or sp.notes
             if reason:
                 err.print(f"  {escape(str(reason))}")
@@ -145,14 +153,20 @@ def add(
             disable=json_out or not err.is_terminal,
         )
         task = progress.add_task("", total=None)
+        plain = not json_out and not err.is_terminal  # a pipe or a log file: plain lines, no bar
+        lines = _PlainProgress() if plain else None
 
         def on_event(e: AddEvent) -> None:
             if e.kind == "start":
                 progress.update(task, total=e.total)
+                if lines is not None:
+                    lines.total = e.total or 0
             else:
-                progress.update(task, advance=1, description=escape(Path(e.path).name[:40]))
+                progress.update(task, advance=1, description=escape(safe(Path(e.path).name)[:40]))
+                if lines is not None:
+                    lines.step(e.path)
                 if e.status == "failed" and not json_out:
-                    progress.console.print(f"[red]skipped[/] {escape(e.path)}: {escape(e.detail)}")
+                    progress.console.print(f"[red]skipped[/] {escape(safe(e.path))}: {escape(safe(e.detail))}")
 
         with progress:
             report = engine.add(paths, progress=on_event)
@@ -180,8 +194,25 @@ def add(
     if report.interrupted:
         err.print("[yellow]interrupted:[/] files indexed so far are complete; run the same command again to resume.")
         raise typer.Exit(130)
-    if report.failed and not (report.added or report.replaced or report.unchanged):
-        raise typer.Exit(1)
+    if report.failed:
+        raise typer.Exit(PARTIAL)
+
+
+class _PlainProgress:
+    """``indexing 3/10 files: name`` lines on stderr: the first, the last, and one every 2 s."""
+
+    def __init__(self, every_s: float = 2.0) -> None:
+        self.total, self.done, self.every_s, self.last = 0, 0, every_s, 0.0
+
+    def step(self, path: str) -> None:
+        import time
+
+        self.done += 1
+        now = time.monotonic()
+        if self.last and self.done < self.total and now - self.last < self.every_s:
+            return
+        self.last = now
+        err.print(f"indexing {self.done}/{self.total} files: {safe(path)}", markup=False, highlight=False, soft_wrap=True)
 
 
 # ------------------------------------------------------------------ search
@@ -194,19 +225,20 @@ def _short(path: str) -> str:
 
 
 def _label(hit: Any) -> str:
+    """The hit's source and span, control characters escaped (``safe``)."""
     label: str = hit.label()
-    return _short(hit.source) + label[len(hit.source):] if label.startswith(hit.source) else label
+    return safe(_short(hit.source) + label[len(hit.source):] if label.startswith(hit.source) else label)
 
 
 def _print_hits(hits: list[Any], notes: tuple[str, ...]) -> None:
     for note in notes:
-        err.print(f"[dim]{escape(note)}[/]")
+        err.print(f"[dim]{escape(safe(note))}[/]")
     if not hits:
         out.print("no results")
         return
     for i, hit in enumerate(hits, 1):
         out.print(f"[bold]{i:>2}[/] {hit.score:6.2f}  {hit.modality.value:<5}  [cyan]{escape(_label(hit))}[/]", soft_wrap=True)
-        snippet = " ".join((hit.text or "").split())
+        snippet = safe(" ".join((hit.text or "").split()))
         if snippet:
             width = max(40, (out.width or 80) - 16)
             out.print(f"[dim]{'':16}{escape(snippet[:width])}[/]", soft_wrap=True)
@@ -316,7 +348,7 @@ def info(index: IndexOpt = None, config: ConfigOpt = None, json_out: JsonOpt = F
     if json_out:
         out.print_json(json.dumps(data))
         return
-    out.print(f"[bold]index[/]    {escape(i.location)} ({i.store})")
+    out.print(f"[bold]index[/]    {escape(safe(i.location))} ({i.store})")
     if i.space:
         out.print(f"[bold]space[/]    {escape(i.space.name)}, dim {i.space.dim}")
         for ch, enc in i.space.encoders.items():
@@ -340,7 +372,7 @@ def sources(index: IndexOpt = None, config: ConfigOpt = None, json_out: JsonOpt 
         ]))
         return
     for s in items:
-        out.print(f"{escape(s.source)}  [dim]{s.segments} segment(s), {', '.join(s.modalities)}[/]")
+        out.print(f"{escape(safe(s.source))}  [dim]{s.segments} segment(s), {', '.join(s.modalities)}[/]")
     out.print(f"[dim]{len(items)} source(s)[/]")
 
 
@@ -354,10 +386,10 @@ def remove(
     with _existing(index, config) as engine:
         removed = engine.remove(paths)
     for s in removed:
-        out.print(f"removed {escape(s)}")
+        out.print(f"removed {escape(safe(s))}")
     if not removed:
         err.print("nothing matched: see `mmrag sources` for what is indexed")
-        raise typer.Exit(1)
+        raise typer.Exit(PARTIAL)
 
 
 @app.command()
@@ -371,10 +403,10 @@ def thumbnail(
     with _existing(index, config) as engine:
         data = engine.thumbnail(segment_id)
     if not data:
-        err.print(f"no thumbnail for segment {segment_id}")
-        raise typer.Exit(1)
+        err.print(f"no thumbnail for segment {escape(safe(segment_id))}")
+        raise typer.Exit(PARTIAL)
     output.write_bytes(data)
-    out.print(f"wrote {output}")
+    out.print(f"wrote {escape(safe(output))}")
 
 
 @app.command()
@@ -415,6 +447,9 @@ def _register_optional() -> None:
         return
     app.command("train")(train_command)
     app.command("eval")(eval_command)
+    from mmrag.migrate import migrate_command
+
+    app.command("migrate")(migrate_command)
 
 
 _register_optional()
@@ -427,6 +462,13 @@ def _quiet_libraries() -> None:
 
     for name in ("pymilvus", "grpc", "grpc._server", "milvus_lite", "transformers", "huggingface_hub"):
         logging.getLogger(name).setLevel(logging.CRITICAL)
+    progress = logging.getLogger("mmrag.progress")  # plain progress lines of long store work (Milvus load)
+    if not progress.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        progress.addHandler(handler)
+        progress.setLevel(logging.INFO)
+        progress.propagate = False
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 

@@ -1,4 +1,5 @@
-"""One behaviour, every store: LanceDB (tmp folder) and Milvus Lite (tmp file).
+"""One behaviour, every store: LanceDB (tmp folder), Milvus Lite (tmp file) and a real
+Milvus server (standalone, started by ``conftest.milvus_server`` on loopback).
 
 Expected values come from numpy (exact cosine top-k) and from the filter
 dialect's Python predicate, so both stores are held to the same reference.
@@ -78,13 +79,20 @@ def milvus_location(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     keeper.close()
 
 
-@pytest.fixture(params=["lance", "milvus"])
+@pytest.fixture(scope="module")
+def server_location(milvus_server: str) -> str:
+    return f"{milvus_server}#conf"
+
+
+@pytest.fixture(params=["lance", "milvus", "milvus-server"])
 def opener(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[..., VectorStore]]:
     """``opener()`` opens the test's store (same location each call), emptied at first open."""
     cfg = Config()
-    location = (
-        str(tmp_path / "index") if request.param == "lance" else request.getfixturevalue("milvus_location")
-    )
+    location = {
+        "lance": lambda: str(tmp_path / "index"),
+        "milvus": lambda: request.getfixturevalue("milvus_location"),
+        "milvus-server": lambda: request.getfixturevalue("server_location"),
+    }[request.param]()
     opened: list[VectorStore] = []
 
     def open_(dim: int | None = DIM, config: Config = cfg) -> VectorStore:
@@ -92,7 +100,7 @@ def opener(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[
         opened.append(store)
         return store
 
-    if request.param == "milvus":  # shared collection: wipe it
+    if request.param != "lance":  # shared collection: wipe it
         first = open_()
         first.delete("id != ''")
         first._client.delete(first.meta_name, ids=["meta"])  # type: ignore[attr-defined]

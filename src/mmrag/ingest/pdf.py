@@ -52,7 +52,7 @@ def _pdfium() -> Any:
     try:
         import pypdfium2 as pdfium
     except ImportError:
-        raise MissingDependency("pypdfium2", "pdf", "'pdf'") from None
+        raise MissingDependency("pypdfium2", "media", "'pdf'") from None
     return pdfium
 
 

@@ -100,7 +100,7 @@ def whisper_model(name: str | None = None, device: str = "auto") -> WhisperModel
     try:
         from faster_whisper import WhisperModel
     except ImportError:
-        raise MissingDependency("faster-whisper", "audio", "speech transcription") from None
+        raise MissingDependency("faster-whisper", "media", "speech transcription") from None
     ref = _resolve_model(name)
     if device == "auto":
         import ctranslate2

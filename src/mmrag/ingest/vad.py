@@ -35,7 +35,7 @@ def _vad_model() -> Any:
             try:
                 import silero_vad
             except ImportError:
-                raise MissingDependency("silero-vad", "audio", "voice activity detection") from None
+                raise MissingDependency("silero-vad", "media", "voice activity detection") from None
             _vad = silero_vad.load_silero_vad(onnx=True)
         return _vad
 

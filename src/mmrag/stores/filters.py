@@ -106,8 +106,12 @@ def _milvus_lit(value: Literal, kind: str) -> str:
 _MILVUS_OPS = {"=": "==", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
 
 
-def to_milvus(node: Node) -> str:
+def to_milvus(node: Node, prefix_only: bool = False) -> str:
     """Render as a Milvus boolean expression.
+
+    ``prefix_only``: the server matches only ``LIKE 'abc%'`` and plain
+    equality patterns (Milvus before 2.4); any other LIKE is rendered as
+    "true" where it counts positively and "false" where it is negated.
 
     Milvus mis-matches LIKE patterns holding a literal backslash next to
     wildcards, so such a LIKE is rendered loosely: the backslash becomes
@@ -115,26 +119,34 @@ def to_milvus(node: Node) -> str:
     where it is negated. The expression then selects a superset of the true
     rows; ``milvus_is_exact`` says when a Python re-check is needed.
     """
-    return _milvus(node, True)
+    return _milvus(node, True, prefix_only)
 
 
-def milvus_is_exact(node: Node | None) -> bool:
+def _prefix_pattern(pattern: tuple[str, ...]) -> bool:
+    """Literal text without escapes, optionally followed by one trailing ``%`` (what every Milvus matches)."""
+    body = pattern[:-1] if pattern and pattern[-1] == ANY else pattern
+    return all(p not in (ANY, ONE) and p not in "%_\\" for p in body)
+
+
+def milvus_is_exact(node: Node | None, prefix_only: bool = False) -> bool:
     """``False`` when ``to_milvus(node)`` selects a superset (re-check with ``predicate``)."""
     if node is None or isinstance(node, (Cmp, In)):
         return True
     if isinstance(node, Like):
-        return "\\" not in node.pattern
+        return "\\" not in node.pattern and (not prefix_only or _prefix_pattern(node.pattern))
     if isinstance(node, (And, Or)):
-        return all(milvus_is_exact(i) for i in node.items)
-    return milvus_is_exact(node.item)
+        return all(milvus_is_exact(i, prefix_only) for i in node.items)
+    return milvus_is_exact(node.item, prefix_only)
 
 
-def _milvus(node: Node, positive: bool) -> str:
+def _milvus(node: Node, positive: bool, prefix_only: bool = False) -> str:
     if isinstance(node, Cmp):
         kind = FILTER_COLUMNS[node.column]
         return f"{node.column} {_MILVUS_OPS[node.op]} {_milvus_lit(node.value, kind)}"
     if isinstance(node, Like):
         pattern = node.pattern
+        if prefix_only and not _prefix_pattern(pattern):  # the server cannot match it: widen
+            return '(not (id == ""))' if positive else 'id == ""'
         if "\\" in pattern:
             if positive != node.negated:  # counts positively: widen the backslash to "any one character"
                 pattern = tuple(ONE if p == "\\" else p for p in pattern)
@@ -147,10 +159,10 @@ def _milvus(node: Node, positive: bool) -> str:
         vals = ", ".join(_milvus_lit(v, kind) for v in node.values)
         return f"{node.column} {'not in' if node.negated else 'in'} [{vals}]"
     if isinstance(node, And):
-        return "(" + " and ".join(_milvus(i, positive) for i in node.items) + ")"
+        return "(" + " and ".join(_milvus(i, positive, prefix_only) for i in node.items) + ")"
     if isinstance(node, Or):
-        return "(" + " or ".join(_milvus(i, positive) for i in node.items) + ")"
-    return f"(not ({_milvus(node.item, not positive)}))"
+        return "(" + " or ".join(_milvus(i, positive, prefix_only) for i in node.items) + ")"
+    return f"(not ({_milvus(node.item, not positive, prefix_only)}))"
 
 
 # -- evaluation in Python --------------------------------------------------------

@@ -27,6 +27,17 @@ computed in Python over at most ``TEXT_FALLBACK_CANDIDATES`` rows whose text
 contains a query word (``like``, case-sensitive: word, Word and WORD are
 tried); ranking there uses the statistics of those candidates only.
 
+Opening loads the rows collection into memory (a server keeps a collection
+"released" until someone loads it; a large one can take minutes, shown as
+progress lines on the ``mmrag.progress`` logger). Writes are flushed on
+``flush()``/``close()``: Milvus Lite keeps unflushed rows in a Python
+memtable that every search scans row by row (seconds per search at 20k
+rows), while flushed segments get their vector index.
+
+Servers before 2.4 match only prefix ``LIKE 'abc%'`` patterns: other
+patterns are widened and re-checked in Python, and without BM25 the text
+fallback scans the (filtered) rows' text.
+
 Limits: text and meta longer than 65,535 bytes are cut (at a character
 boundary) to fit a VARCHAR; thumbnails whose base64 is longer are not stored.
 """
@@ -37,6 +48,8 @@ import base64
 import json
 import logging
 import os
+import re
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, Self
 
@@ -78,7 +91,12 @@ from mmrag.stores.milvus_schema import (
 )
 
 log = logging.getLogger(__name__)
+progress_log = logging.getLogger("mmrag.progress")
 BATCH = 500
+LOAD_PROGRESS_EVERY_S = 5.0
+COUNT_TTL_S = 30.0  # counts are cached this long (or until this store writes): calibration asks every search
+ID_PAGE = 16_384  # the largest page Milvus returns
+LITE_GRPC_OPTIONS = {"grpc.keepalive_time_ms": 360_000, "grpc.keepalive_permit_without_calls": 0}
 QUERY_PAGE = 1000
 TEXT_FALLBACK_CANDIDATES = 2000
 
@@ -110,11 +128,19 @@ class MilvusStore:
         if not is_server and not self.dim and not os.path.exists(self.uri):
             raise NoIndex(f"no mmrag index at {self.uri}. Create it by adding files to it.")
         self._client: Any = None
+        self._written = False
+        self._counts: dict[str, tuple[float, int]] = {}
         try:
-            self._client = MilvusClient(uri=self.uri, token=token) if token else MilvusClient(uri=self.uri)
+            opts: dict[str, Any] = {"token": token} if token else {}
+            if not is_server:  # Lite's gRPC server sends GOAWAY to a client that pings an idle channel
+                opts["grpc_options"] = LITE_GRPC_OPTIONS  # every 10 s (pymilvus' default): ping rarely
+            self._client = MilvusClient(uri=self.uri, **opts)
             self.dim, self._bm25 = ensure_collections(
                 self._client, self.uri, self.rows_name, self.meta_name, self.dim, cfg
             )
+            self._prefix_like = server_before(self._client, (2, 4))
+            self._load(self.rows_name)
+            self._load(self.meta_name)
         except (StoreError, IndexError_, SpaceMismatch):
             self.close()
             raise
@@ -127,7 +153,36 @@ class MilvusStore:
                 "process."
             ) from None
 
-    # -- schema ------------------------------------------------------------------
+    def _load(self, name: str) -> None:
+        """Load ``name`` into memory unless it is loaded; progress lines when it takes long."""
+        from pymilvus.client.types import LoadState
+
+        if self._client.get_load_state(name).get("state") == LoadState.Loaded:
+            return
+        started = last = time.monotonic()
+        self._client.load_collection(name, _async=True)
+        while True:
+            state = self._client.get_load_state(name)
+            if state.get("state") == LoadState.Loaded:
+                break
+            if state.get("state") == LoadState.NotExist:
+                raise IndexError_(f"Milvus collection {name} at {self.uri} disappeared while loading.")
+            now = time.monotonic()
+            if now - last >= LOAD_PROGRESS_EVERY_S:
+                last = now
+                done = state.get("progress", "?")
+                progress_log.info("loading Milvus collection %s: %s%% (%.0f s)", name, done, now - started)
+            time.sleep(0.2)
+        took = time.monotonic() - started
+        if took >= LOAD_PROGRESS_EVERY_S:
+            progress_log.info("loaded Milvus collection %s in %.0f s", name, took)
+
+    def flush(self) -> None:
+        """Seal written rows into indexed segments (a search then walks the index, not a scan)."""
+        if self._written:
+            self._call("flush", self._client.flush, self.rows_name)
+            self._written = False
+
     # -- helpers --------------------------------------------------------------------
     def _call(self, what: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
         try:
@@ -140,12 +195,16 @@ class MilvusStore:
                 "(or the Lite file is not locked by another process)."
             ) from None
 
+    def _changed(self) -> None:
+        self._written = True
+        self._counts.clear()
+
     def _iter(self, expr: str, fields: Sequence[str]) -> Iterator[dict[str, Any]]:
         it = self._call(
             "query",
             self._client.query_iterator,
             self.rows_name,
-            batch_size=QUERY_PAGE,
+            batch_size=ID_PAGE if list(fields) == ["id"] else QUERY_PAGE,
             filter=expr,
             output_fields=list(fields),
         )
@@ -163,13 +222,13 @@ class MilvusStore:
             return [e["id"] for e in self._iter(expr, ["id"])]
         return [e["id"] for e in self._iter(expr, list(SCALARS)) if recheck(to_row(e))]
 
-    @staticmethod
-    def _where(where: str | None, required: bool = False) -> tuple[str, Callable[[Any], bool] | None]:
+    def _where(self, where: str | None, required: bool = False) -> tuple[str, Callable[[Any], bool] | None]:
         """Milvus expression and, where it selects a superset, the exact Python check."""
         node = parse(where) if required else parse_optional(where)  # type: ignore[arg-type]
         if node is None:
             return "", None
-        return to_milvus(node), None if milvus_is_exact(node) else predicate(node)
+        exact = milvus_is_exact(node, self._prefix_like)
+        return to_milvus(node, self._prefix_like), None if exact else predicate(node)
 
     def _ranked(
         self,
@@ -191,6 +250,8 @@ class MilvusStore:
             limit = min(16_384, limit * 4)
 
     def _delete_ids(self, ids: Sequence[str]) -> None:
+        if ids:
+            self._changed()
         for i in range(0, len(ids), BATCH):
             self._call("delete", self._client.delete, self.rows_name, ids=list(ids[i : i + BATCH]))
 
@@ -219,6 +280,8 @@ class MilvusStore:
     # -- writes ----------------------------------------------------------------------------
     def upsert(self, rows: Sequence[Row]) -> None:
         batch = check_rows(rows, self.dim)
+        if batch:
+            self._changed()
         for i in range(0, len(batch), BATCH):
             self._call(
                 "upsert",
@@ -273,7 +336,8 @@ class MilvusStore:
         if not query.strip() or k == 0:
             return []
         if not self._bm25:
-            found = self._text_fallback(query, TEXT_FALLBACK_CANDIDATES, expr)
+            scan = self._text_scan if self._prefix_like else self._text_fallback
+            found = scan(query, TEXT_FALLBACK_CANDIDATES, expr)
             return [s for s in found if recheck is None or recheck(s.row)][:k]
 
         def run(limit: int) -> Any:
@@ -311,12 +375,45 @@ class MilvusStore:
         order = [i for i in np.argsort(-scores, kind="stable")[:k] if scores[i] > 0]
         return [ScoredRow(to_row(cands[i]), float(scores[i])) for i in order]
 
+    def _text_scan(self, query: str, k: int, expr: str) -> list[ScoredRow]:
+        """BM25 over every (filtered) row's text: servers that match neither BM25 nor infix LIKE."""
+        words = set(tokenize(query))
+        if not words:
+            return []
+        found = [(e["id"], e["text"]) for e in self._iter(expr, ["id", "text"])]
+        found = [f for f in found if words & set(tokenize(f[1]))]
+        if not found:
+            return []
+        scores = bm25_scores(query, [t for _, t in found])
+        order = [int(i) for i in np.argsort(-scores, kind="stable")[:k] if scores[i] > 0]
+        ids = [found[i][0] for i in order]
+        got = {g["id"]: g for g in self._get(ids, OUT_FIELDS)}
+        return [ScoredRow(to_row(got[found[i][0]]), float(scores[i])) for i in order if found[i][0] in got]
+
+    def _get(self, ids: Sequence[str], fields: Sequence[str]) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        for i in range(0, len(ids), BATCH):
+            out.extend(
+                self._call(
+                    "get", self._client.get, self.rows_name, ids=list(ids[i : i + BATCH]), output_fields=list(fields)
+                )
+            )
+        return out
+
     def count(self, where: str | None = None) -> int:
         expr, recheck = self._where(where)
+        cached = self._counts.get(where or "")
+        if cached is not None and time.monotonic() - cached[0] < COUNT_TTL_S:
+            return cached[1]
         if recheck is not None:
-            return len(self._ids(expr, recheck))
-        res = self._call("count", self._client.query, self.rows_name, filter=expr, output_fields=["count(*)"])
-        return int(res[0]["count(*)"]) if res else 0
+            n = len(self._ids(expr, recheck))
+        else:
+            res = self._call(
+                "count", self._client.query, self.rows_name, filter=expr, output_fields=["count(*)"]
+            )
+            n = int(res[0]["count(*)"]) if res else 0
+        self._counts[where or ""] = (time.monotonic(), n)
+        return n
 
     def source_hash(self, source: str) -> str | None:
         """The source's hash; ``None`` if absent or if its rows disagree (an interrupted replace)."""
@@ -355,7 +452,10 @@ class MilvusStore:
     def close(self) -> None:
         try:
             if self._client is not None:
+                if self._written:
+                    self.flush()
                 self._client.close()
+                self._client = None
         except Exception as exc:  # noqa: BLE001 - closing twice or a dead server: nothing left to release
             log.debug("closing Milvus client for %s: %s", self.uri, exc)
 
@@ -366,4 +466,16 @@ class MilvusStore:
         self.close()
 
 
-__all__ = ["MilvusStore", "parse_location"]
+def server_before(client: Any, version: tuple[int, int]) -> bool:
+    """``True`` when the server reports a version below ``version`` (Milvus Lite: never)."""
+    try:
+        found = str(client.get_server_version())
+    except Exception:  # noqa: BLE001 - an unknown server: assume a current one
+        return False
+    if found.lower().startswith("milvus_lite"):  # Milvus Lite 3.x (the 2.3.5 server says "v2.3.5-lite")
+        return False
+    m = re.search(r"(\d+)\.(\d+)", found)
+    return bool(m) and (int(m.group(1)), int(m.group(2))) < version
+
+
+__all__ = ["MilvusStore", "parse_location", "server_before"]

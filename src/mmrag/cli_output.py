@@ -1,0 +1,78 @@
+"""What the CLI prints, made safe for a shell: escaped names, plain progress lines, exit codes.
+
+``safe(name)`` shows every control character of a file name visibly
+(``\\n``, ``\\t``, ``\\x1b``, ``\\x7f``, ``\\u202e`` ...), so a name can
+neither split a result line nor send escape sequences to the terminal;
+printable text, backslashes included, is left as it is.
+
+Exit codes, one table for every command (README "Exit codes")::
+
+    0    everything asked for was done
+    1    partly done: some files failed (add), were not indexed (remove), no thumbnail
+    2    nothing done: usage error (bad option, missing path) or index error
+    130  interrupted (what finished is kept)
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+import unicodedata
+from collections.abc import Callable
+from typing import Any
+
+OK, PARTIAL, USAGE_OR_INDEX, INTERRUPTED = 0, 1, 2, 130
+
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t", "\x1b": "\\x1b"}
+
+
+def _visible(ch: str) -> str:
+    if ch in _NAMED:
+        return _NAMED[ch]
+    code = ord(ch)
+    if code < 0x20 or 0x7F <= code <= 0x9F:
+        return f"\\x{code:02x}"
+    # format characters (bidi overrides, zero-width joiners...) and unpaired surrogates
+    if unicodedata.category(ch) in ("Cf", "Cs", "Co", "Cn") or code in (0x2028, 0x2029):
+        return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
+    return ch
+
+
+def safe(name: object) -> str:
+    """``name`` with every control/format character shown as an escape (see the module docstring)."""
+    text = str(name)
+    if text.isprintable():
+        return text
+    return "".join(_visible(ch) for ch in text)
+
+
+def progress_printer(
+    console: Any, what: str, every_s: float = 2.0, unit: str = "rows"
+) -> Callable[[int, int], None]:
+    """A ``(done, total)`` callback printing plain lines ("migrating: 4000/20000 rows (20%)").
+
+    The first call, the last (``done == total``) and at most one every
+    ``every_s`` seconds in between print; nothing is redrawn in place, so a
+    log file or a pipe reads line by line.
+    """
+    last = [0.0]
+
+    def step(done: int, total: int) -> None:
+        now = time.monotonic()
+        if last[0] and done < total and now - last[0] < every_s:
+            return
+        last[0] = now
+        pct = f" ({100 * done // total}%)" if total else ""
+        console.print(f"{what}: {done}/{total} {unit}{pct}", markup=False, highlight=False, soft_wrap=True)
+
+    return step
+
+
+def is_terminal(stream: Any = None) -> bool:
+    try:
+        return bool((stream or sys.stderr).isatty())
+    except (AttributeError, ValueError):
+        return False
+
+
+__all__ = ["INTERRUPTED", "OK", "PARTIAL", "USAGE_OR_INDEX", "is_terminal", "progress_printer", "safe"]

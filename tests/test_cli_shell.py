@@ -1,0 +1,167 @@
+"""A CLI a shell can trust: escaped names, one exit-code table, plain progress, real install hints."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from mmrag.cli import app
+from mmrag.cli_output import progress_printer, safe
+
+ROOT = Path(__file__).resolve().parents[1]
+ENV = {"MMRAG_SPACE_NAME": "minilm", "COLUMNS": "200"}
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(app, list(args), env=ENV)
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_safe_shows_control_characters_visibly() -> None:
+    assert safe("plain name (1).txt") == "plain name (1).txt"
+    assert safe("C:\\docs\\é ü 日本.txt") == "C:\\docs\\é ü 日本.txt"  # printable text untouched
+    assert safe("two\nlines.txt") == "two\\nlines.txt"
+    assert safe("\x1b[31mred\x1b[0m.txt") == "\\x1b[31mred\\x1b[0m.txt"
+    assert safe("tab\there\r\x00\x7f\x9b") == "tab\\there\\r\\x00\\x7f\\x9b"
+    assert safe("evil\u202etxt.exe") == "evil\\u202etxt.exe"  # right-to-left override
+    assert "\n" not in safe("a\u2028b") and "\\u2028" in safe("a\u2028b")
+
+
+def test_progress_printer_prints_plain_lines() -> None:
+    lines: list[str] = []
+
+    class Sink:
+        def print(self, text: str, **_: object) -> None:
+            lines.append(text)
+
+    step = progress_printer(Sink(), "migrating", every_s=3600)
+    for done in (1, 2, 3, 4):
+        step(done, 4)
+    assert lines == ["migrating: 1/4 rows (25%)", "migrating: 4/4 rows (100%)"]
+
+
+@pytest.fixture(scope="module")
+def hostile(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("hostile")
+    (root / "ok.txt").write_text("The ferry to the island leaves at noon from pier 3.", encoding="utf-8")
+    (root / "two\nlines.txt").write_text("A kettle whistles when the water boils.", encoding="utf-8")
+    (root / "\x1b[31mred\x1b[0m.txt").write_text("Red paint dries slowly in cold weather.", encoding="utf-8")
+    return root
+
+
+def test_hostile_names_are_escaped_in_every_listing(hostile: Path, tmp_path: Path) -> None:
+    index = str(tmp_path / "idx")
+    code, out, err = run("add", str(hostile), "--index", index)
+    assert code == 0, out + err
+    code, out, _ = run("search", "boiling water kettle", "--index", index, "-k", "3")
+    assert code == 0
+    result_lines = [line for line in out.splitlines() if re.match(r"\s*\d+\s+-?\d", line)]
+    assert len(result_lines) == 3  # one line per hit: no name split a line
+    assert any("two\\nlines.txt" in line for line in result_lines)
+    assert "\x1b" not in out and "\\x1b[31mred\\x1b[0m.txt" in out
+    code, out, _ = run("sources", "--index", index)
+    assert code == 0 and "\x1b" not in out and "two\\nlines.txt" in out
+    assert len([line for line in out.splitlines() if "segment(s)" in line]) == 3
+    code, out, _ = run("remove", str(hostile / "two\nlines.txt"), "--index", index)
+    assert code == 0 and "removed" in out and "two\\nlines.txt" in out and "two\nlines" not in out
+    code, out, _ = run("sources", "--index", index, "--json")  # JSON keeps the true name
+    assert sorted(Path(s["source"]).name for s in json.loads(out)) == ["\x1b[31mred\x1b[0m.txt", "ok.txt"]
+
+
+def test_exit_codes_follow_one_table(tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for i in range(7):
+        (docs / f"note{i}.txt").write_text(f"Note {i} is about topic number {i}.", encoding="utf-8")
+    for i in range(3):
+        (docs / f"junk{i}.bin").write_bytes(bytes(range(256)) * 4)
+    index = tmp_path / "idx"
+
+    code, _, err = run("add", str(tmp_path / "missing"), "--index", str(index))
+    assert code == 2 and "no such file" in err and "missing" in err
+    assert not index.exists()  # a usage error creates nothing
+
+    code, out, _ = run("add", str(docs), "--index", str(index), "--json")
+    assert code == 1  # 7 of 10 landed, 3 failed: partly done
+    report = json.loads(out)
+    assert len(report["added"]) == 7 and len(report["failed"]) == 3
+
+    code, _, _ = run("add", str(docs / "junk0.bin"), "--index", str(index))
+    assert code == 1  # 1 of 1 failed: still "some files failed"
+    code, _, _ = run("add", str(docs / "note0.txt"), "--index", str(index))
+    assert code == 0  # all good (unchanged)
+    code, _, _ = run("remove", str(docs / "never-added.txt"), "--index", str(index))
+    assert code == 1
+    code, _, err = run("search", "x", "--index", str(tmp_path / "no-index"))
+    assert code == 2 and "no mmrag index" in err
+    code, _, _ = run("search", "x", "--index", str(index), "--fusion", "best")
+    assert code == 2
+    code, _, _ = run("search", "x", "--index", str(index), "--where", "nope = 1")
+    assert code == 2
+    code, _, _ = run("info", "--index", str(index), "--no-such-flag")
+    assert code == 2
+
+
+def test_add_prints_plain_progress_lines_into_a_pipe(tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for i in range(4):
+        (docs / f"n{i}.txt").write_text(f"Plain progress note {i}.", encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, "-m", "mmrag.cli", "add", str(docs), "--index", str(tmp_path / "idx")],
+        capture_output=True, text=True, env={**os.environ, **ENV, "PYTHONPATH": str(ROOT / "src")}, timeout=600,
+    )
+    assert result.returncode == 0, result.stderr
+    progress = [line for line in result.stderr.splitlines() if line.startswith("indexing ")]
+    assert progress and progress[0].startswith("indexing 1/4 files: ") and progress[-1].startswith("indexing 4/4 files: ")
+    assert "\r" not in result.stderr and "\x1b[" not in result.stderr  # no redrawn bar, no colours
+
+
+def _extras() -> dict[str, list[str]]:
+    return tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+
+
+def _provided(extra: str, extras: dict[str, list[str]], core: list[str]) -> set[str]:
+    names: set[str] = {re.split(r"[<>=!~;\[ ]", d, maxsplit=1)[0].lower() for d in core}
+    todo, seen = [extra], set()
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        for dep in extras[name]:
+            m = re.match(r"mmrag\[([^\]]+)\]", dep)
+            if m:
+                todo.extend(x.strip() for x in m.group(1).split(","))
+            else:
+                names.add(re.split(r"[<>=!~;\[ ]", dep, maxsplit=1)[0].lower())
+    return names
+
+
+def test_every_install_hint_names_an_extra_that_provides_the_package() -> None:
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    extras, core = pyproject["project"]["optional-dependencies"], pyproject["project"]["dependencies"]
+    hints: list[tuple[str, str, str | None]] = []  # (where, extra, package)
+    for path in sorted((ROOT / "src").rglob("*.py")):
+        text = path.read_text(encoding="utf-8")
+        for m in re.finditer(r'MissingDependency\(\s*"([^"]+)",\s*"([^"]+)"', text):
+            hints.append((f"{path.name}: {m.group(0)}", m.group(2), m.group(1)))
+        for m in re.finditer(r"mmrag\[([a-z0-9_,-]+)\]", text):
+            if path.name != "errors.py":
+                hints += [(f"{path.name}: {m.group(0)}", x.strip(), None) for x in m.group(1).split(",")]
+    for path in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
+        for m in re.finditer(r"mmrag\[([a-z0-9_,-]+)\]", path.read_text(encoding="utf-8")):
+            hints += [(f"{path.name}: {m.group(0)}", x.strip(), None) for x in m.group(1).split(",")]
+    assert len(hints) > 10
+    for where, extra, package in hints:
+        assert extra in extras, f"{where} names extra [{extra}], which pyproject.toml does not define"
+        if package is not None:
+            assert package.lower() in _provided(extra, extras, core), f"{where}: [{extra}] does not install {package}"
