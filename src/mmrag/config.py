@@ -73,6 +73,7 @@ class SearchConfig:
     k: int = 10
     fusion: str = "calibrated"  # calibrated | rrf
     hybrid: bool = True  # add BM25 full-text list
+    heard_weight: float = 1.0  # sound-alike bonus for transcripts (retrieve/heard.py); 0 = off
     candidates: int = 50  # per-channel candidate depth before fusion
     rrf_k: int = 60
     calibration_sample: int = 512  # background vectors per channel for calibration

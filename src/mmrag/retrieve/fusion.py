@@ -75,9 +75,13 @@ def fuse_calibrated(
     lexical: Sequence[Candidate] = (),
     *,
     lexical_weight: float = 1.0,
+    heard: Sequence[Candidate] = (),
+    heard_weight: float = 1.0,
 ) -> list[tuple[str, float, dict[str, float]]]:
     """Fuse per-channel calibrated lists (max over channels) plus a lexical bonus.
 
+    ``heard`` (sound-alike matches of transcripts, ``retrieve.heard``) adds
+    ``heard_weight * calibrated`` per segment (its calibrated value is 0..1).
     Returns ``(key, score, {channel: raw score})`` best first. Segments found
     only lexically start from 0 (the background mean) plus their bonus.
     """
@@ -94,6 +98,9 @@ def fuse_calibrated(
             bonus = lexical_weight * (c.raw / top if top > 0 else 0.0)
             best[c.key] = best.get(c.key, 0.0) + bonus
             raw.setdefault(c.key, {})["lexical"] = c.raw
+    for c in heard:
+        best[c.key] = best.get(c.key, 0.0) + heard_weight * c.calibrated
+        raw.setdefault(c.key, {})["heard"] = c.raw
     ranked = sorted(best.items(), key=lambda kv: (-kv[1], kv[0]))
     return [(key, score, raw[key]) for key, score in ranked]
 

@@ -12,19 +12,24 @@ queries, keeps the text for the lexical list. ``search`` then:
 2. calibrates each list against the query's background in that channel
    (``fusion.background``), or ranks it for RRF;
 3. adds the BM25 list when the query has text and ``hybrid`` is on;
-4. fuses per segment and returns the top ``k`` ``Hit``s.
+4. scores the candidate speech transcripts by how much of the query text can
+   be *heard* in them (``retrieve.heard``: normalised words, Metaphone keys,
+   the recogniser's alternative words), so a misheard word ("to Ken" for
+   "toucan") still finds its recording (``heard_weight``, 0 = off);
+5. fuses per segment and returns the top ``k`` ``Hit``s.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from mmrag.config import SearchConfig
 from mmrag.retrieve.fusion import Background, Candidate, background, calibrate, fuse_calibrated, fuse_rrf
+from mmrag.retrieve.heard import heard_score
 from mmrag.stores.base import Row, ScoredRow, VectorStore, quote
 from mmrag.types import Channel, Hit
 
@@ -127,13 +132,21 @@ def search(
             lexical.append(Candidate(s.row.segment_id, s.score, s.score))
             rows.setdefault(s.row.segment_id, s.row)
 
+    heard: list[Candidate] = []
+    if config.heard_weight > 0 and query.text and query.text.strip():
+        heard = heard_candidates(query.text, rows.values())
+
     if config.fusion == "rrf":
         lists: dict[str, Sequence[Candidate]] = dict(dense)
         if lexical:
             lists["lexical"] = lexical
+        if heard:
+            lists["heard"] = sorted(heard, key=lambda c: -c.raw)
         fused = fuse_rrf(lists, rrf_k=config.rrf_k)
     else:
-        fused = fuse_calibrated(_per_channel_best(dense), lexical)
+        fused = fuse_calibrated(
+            _per_channel_best(dense), lexical, heard=heard, heard_weight=config.heard_weight
+        )
 
     finder = _found_by(dense, lexical, rrf=config.fusion == "rrf")
     hits: list[Hit] = []
@@ -159,6 +172,28 @@ def _found_by(dense: Mapping[str, Sequence[Candidate]], lexical: Sequence[Candid
     return out
 
 
+def heard_candidates(text: str, rows: Iterable[Row]) -> list[Candidate]:
+    """Sound-alike scores of the speech transcripts among ``rows`` (``meta kind = speech``).
+
+    The recogniser's alternative hypotheses (``meta['heard_also']``, kept at
+    ingest, separated by `` / ``) count as heard too. A segment with several rows is scored once.
+    """
+    out: list[Candidate] = []
+    seen: set[str] = set()
+    for row in rows:
+        if row.segment_id in seen or not row.text or '"speech"' not in row.meta:
+            continue
+        seen.add(row.segment_id)
+        meta = row.meta_dict()
+        if meta.get("kind") != "speech":
+            continue
+        alts = meta["heard_also"].split(" / ") if meta.get("heard_also") else []
+        score = heard_score(text, row.text, alts)
+        if score > 0:
+            out.append(Candidate(row.segment_id, score, score))
+    return out
+
+
 def _per_channel_best(dense: Mapping[str, Sequence[Candidate]]) -> dict[str, list[Candidate]]:
     """Key lists by target channel name for display (``text->image`` -> ``image``),
     keeping, per segment, the best calibrated score among query vectors."""
@@ -172,4 +207,4 @@ def _per_channel_best(dense: Mapping[str, Sequence[Candidate]]) -> dict[str, lis
     return {ch: list(b.values()) for ch, b in out.items()}
 
 
-__all__ = ["BackgroundSamples", "Query", "build_where", "search"]
+__all__ = ["BackgroundSamples", "Query", "build_where", "heard_candidates", "search"]

