@@ -408,7 +408,10 @@ def demo(
 
 
 def _register_optional() -> None:
-    """Commands whose modules belong to optional capabilities (training)."""
+    """Commands whose modules belong to optional capabilities (training, serving)."""
+    from mmrag.server.command import serve_command
+
+    app.command("serve")(serve_command)
     try:
         from mmrag.train.commands import eval_command, train_command
     except ImportError:  # pragma: no cover - training package missing
