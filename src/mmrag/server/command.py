@@ -7,7 +7,9 @@ nothing.
 from __future__ import annotations
 
 import os
+import signal
 import socket
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -79,6 +81,8 @@ def serve_command(
         if not is_loopback(cfg.serve.host):
             err.print("[yellow]listening beyond this machine: every request needs the token; use HTTPS in front of it.[/]")
         server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=access_log))
+        # uvicorn re-raises SIGTERM after its graceful shutdown: exit through Python so the cleanup below runs
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
         try:
             server.run(sockets=[sock])
         finally:
