@@ -78,6 +78,14 @@ def _open(cfg: Config, create: bool = True):  # type: ignore[no-untyped-def]
     return Engine.open(cfg.index, cfg, create=create)
 
 
+def _server(index: str | None, config: Path | None) -> Any:
+    """A running `mmrag serve` for this index (then reuse its warm models), or None."""
+    with _errors():
+        from mmrag.server.discovery import find_server
+
+        return find_server(_config(index, config).index)
+
+
 @contextmanager
 def _existing(index: str | None, config: Path | None, **overrides: Any) -> Iterator[Any]:
     """An opened existing index, closed afterwards; errors become exit codes."""
@@ -265,13 +273,21 @@ def search(
     """
     if fusion is not None and fusion not in ("calibrated", "rrf"):
         raise typer.BadParameter("fusion must be 'calibrated' or 'rrf'", param_hint="--fusion")
-    with _existing(index, config, **{"search.fusion": fusion}) as engine:
-        q = engine.embed_query(query, image=image, audio=audio)
-        hits = engine.search(query=q, k=k, modality=modality, where=where)
-    if json_out:
-        out.print_json(json.dumps({"query": query, "notes": list(q.notes), "hits": [h.to_dict() for h in hits]}))
+    remote = _server(index, config) if fusion is None else None
+    if remote is not None:
+        from mmrag.server import client
+
+        with _errors():
+            hits, notes = client.search(remote, query, image=image, audio=audio, k=k, modality=modality, where=where)
     else:
-        _print_hits(hits, q.notes)
+        with _existing(index, config, **{"search.fusion": fusion}) as engine:
+            q = engine.embed_query(query, image=image, audio=audio)
+            hits = engine.search(query=q, k=k, modality=modality, where=where)
+        notes = q.notes
+    if json_out:
+        out.print_json(json.dumps({"query": query, "notes": list(notes), "hits": [h.to_dict() for h in hits]}))
+    else:
+        _print_hits(hits, notes)
 
 
 # --------------------------------------------------------------------- ask
@@ -298,11 +314,17 @@ def ask(
     """
     live = stream and not json_out
     overrides = {"generate.backend": generator, "generate.model": model, "generate.base_url": base_url}
-    with _existing(index, config, **overrides) as engine:
-        answer = engine.ask(
-            question, image=image, audio=audio, k=k, modality=modality, where=where,
-            stream=(lambda d: out.print(d, end="", markup=False, highlight=False)) if live else None,
-        )
+    printer = (lambda d: out.print(d, end="", markup=False, highlight=False)) if live else None
+    remote = _server(index, config) if not any(overrides.values()) else None
+    if remote is not None:
+        from mmrag.server import client
+
+        with _errors():
+            answer = client.ask(remote, question, image=image, audio=audio, k=k, modality=modality, where=where,
+                                stream=printer)
+    else:
+        with _existing(index, config, **overrides) as engine:
+            answer = engine.ask(question, image=image, audio=audio, k=k, modality=modality, where=where, stream=printer)
     if json_out:
         out.print_json(json.dumps(_answer_dict(answer)))
         return
@@ -333,31 +355,39 @@ def _answer_dict(answer: Any) -> dict[str, Any]:
 @app.command()
 def info(index: IndexOpt = None, config: ConfigOpt = None, json_out: JsonOpt = False) -> None:
     """What the index holds and which space it uses."""
-    with _existing(index, config) as engine:
-        i = engine.info()
-    data = {
-        "location": i.location,
-        "store": i.store,
-        "space": i.space.to_dict() if i.space else None,
-        "rows": i.rows,
-        "sources": i.sources,
-        "segments_by_modality": dict(i.by_modality),
-        "vectors_by_channel": dict(i.by_channel),
-        "created_at": i.created_at,
-    }
+    remote = _server(index, config)
+    if remote is not None:
+        from mmrag.server import client
+
+        with _errors():
+            data = client.info(remote)
+    else:
+        with _existing(index, config) as engine:
+            i = engine.info()
+        data = {
+            "location": i.location,
+            "store": i.store,
+            "space": i.space.to_dict() if i.space else None,
+            "rows": i.rows,
+            "sources": i.sources,
+            "segments_by_modality": dict(i.by_modality),
+            "vectors_by_channel": dict(i.by_channel),
+            "created_at": i.created_at,
+        }
     if json_out:
         out.print_json(json.dumps(data))
         return
-    out.print(f"[bold]index[/]    {escape(safe(i.location))} ({i.store})")
-    if i.space:
-        out.print(f"[bold]space[/]    {escape(i.space.name)}, dim {i.space.dim}")
-        for ch, enc in i.space.encoders.items():
+    out.print(f"[bold]index[/]    {escape(safe(data['location']))} ({data['store']})")
+    space = data["space"]
+    if space:
+        out.print(f"[bold]space[/]    {escape(space['name'])}, dim {space['dim']}")
+        for ch, enc in space["encoders"].items():
             out.print(f"           {ch}: {escape(enc)}")
-        if i.space.notes:
-            out.print(f"           [dim]{escape(i.space.notes)}[/]")
-    out.print(f"[bold]sources[/]  {i.sources}")
-    out.print(f"[bold]vectors[/]  {i.rows}  " + ", ".join(f"{k}: {v}" for k, v in i.by_channel.items()))
-    out.print("[bold]rows by modality[/] " + ", ".join(f"{k}: {v}" for k, v in i.by_modality.items()))
+        if space.get("notes"):
+            out.print(f"           [dim]{escape(space['notes'])}[/]")
+    out.print(f"[bold]sources[/]  {data['sources']}")
+    out.print(f"[bold]vectors[/]  {data['rows']}  " + ", ".join(f"{k}: {v}" for k, v in data["vectors_by_channel"].items()))
+    out.print("[bold]rows by modality[/] " + ", ".join(f"{k}: {v}" for k, v in data["segments_by_modality"].items()))
 
 
 @app.command()
@@ -440,7 +470,10 @@ def demo(
 
 
 def _register_optional() -> None:
-    """Commands whose modules belong to optional capabilities (training)."""
+    """Commands whose modules belong to optional capabilities (training, serving)."""
+    from mmrag.server.command import serve_command
+
+    app.command("serve")(serve_command)
     try:
         from mmrag.train.commands import eval_command, train_command
     except ImportError:  # pragma: no cover - training package missing

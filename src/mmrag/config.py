@@ -114,6 +114,16 @@ class TrainConfig:
 
 
 @dataclass(frozen=True)
+class ServeConfig:
+    host: str = "127.0.0.1"  # loopback only by default; anything else needs the token for every request
+    port: int = 8000
+    token: str | None = None  # None: generated at start, printed, and written to the discovery file
+    max_upload_mb: float = 64.0  # larger uploads get 413
+    upload_dir: str | None = None  # where uploaded files are kept (default: <index>-uploads beside the index)
+    cors_origins: str = ""  # comma-separated origins allowed to call the API from a browser; off by default
+
+
+@dataclass(frozen=True)
 class Config:
     index: str = "./mmrag-index"
     space: SpaceConfig = field(default_factory=SpaceConfig)
@@ -122,13 +132,14 @@ class Config:
     store: StoreConfig = field(default_factory=StoreConfig)
     generate: GenerateConfig = field(default_factory=GenerateConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+    serve: ServeConfig = field(default_factory=ServeConfig)
 
     def with_overrides(self, overrides: Mapping[str, Any]) -> Config:
         """Return a copy with dotted keys replaced (``{"search.k": 20}``); ``None`` values are ignored."""
         return _apply(self, {k: v for k, v in overrides.items() if v is not None}, "override")
 
 
-_SECTIONS = ("space", "ingest", "search", "store", "generate", "train")
+_SECTIONS = ("space", "ingest", "search", "store", "generate", "train", "serve")
 
 
 def _coerce(value: Any, typ: Any, key: str, origin: str) -> Any:
@@ -244,6 +255,7 @@ __all__ = [
     "GenerateConfig",
     "IngestConfig",
     "SearchConfig",
+    "ServeConfig",
     "SpaceConfig",
     "StoreConfig",
     "TrainConfig",

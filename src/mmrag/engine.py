@@ -17,6 +17,7 @@ load one.
 from __future__ import annotations
 
 import dataclasses
+import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ from mmrag.config import Config, load_config
 from mmrag.errors import MmragError, QueryError, SpaceMismatch
 from mmrag.ingest.pipeline import AddEvent, Ingestor
 from mmrag.ingest.statcache import StatCache, stat_cache_path
+from mmrag.lock import WriterLock, index_stamp
 from mmrag.retrieve.search import BackgroundSamples, Query, search
 from mmrag.space.base import Space, SpaceSpec
 from mmrag.stores import open_store
@@ -76,6 +78,10 @@ class Engine:
         self._meta = meta
         self._space: Space | None = None
         self._samples = BackgroundSamples(size=config.search.calibration_sample)
+        self._embed_lock = threading.Lock()  # fast tokenizers are not safe to call from two threads at once
+        self._refresh_lock = threading.Lock()
+        self._stamp = self._disk_stamp()
+        self._writing = False  # this engine holds the writer lock: its own view is the latest
 
     # ------------------------------------------------------------------ open
     @classmethod
@@ -171,10 +177,17 @@ class Engine:
         changed files replace their old segments; unreadable files are reported
         in ``AddReport.failed`` and the rest lands. Ctrl-C stops after the last
         complete file (``AddReport.interrupted``)."""
-        stats = StatCache(stat_cache_path(self.config.index))
-        ingestor = Ingestor(self.config, self.space, self.store, exclude=self._index_path(), stats=stats)
-        report = ingestor.run(paths, progress=progress)
-        self._samples.invalidate()
+        with WriterLock(self.config.index, "add"):
+            self.refresh()
+            self._writing = True
+            stats = StatCache(stat_cache_path(self.config.index))
+            ingestor = Ingestor(self.config, self.space, self.store, exclude=self._index_path(), stats=stats)
+            try:
+                report = ingestor.run(paths, progress=progress)
+            finally:
+                self._samples.invalidate()
+                self._stamp = self._disk_stamp()
+                self._writing = False
         return report
 
     def _index_path(self) -> Path | None:
@@ -186,6 +199,17 @@ class Engine:
     # ---------------------------------------------------------------- remove
     def remove(self, paths: Iterable[str | Path]) -> list[str]:
         """Remove sources (files, or every source under a folder). Returns removed sources."""
+        with WriterLock(self.config.index, "remove"):
+            self.refresh()
+            self._writing = True
+            try:
+                removed = self._remove(paths)
+            finally:
+                self._stamp = self._disk_stamp()
+                self._writing = False
+        return removed
+
+    def _remove(self, paths: Iterable[str | Path]) -> list[str]:
         known = {s.source for s in self.store.sources()}
         removed: list[str] = []
         for raw in paths:
@@ -212,7 +236,9 @@ class Engine:
         """Turn a text, image (path or PIL image) and/or audio file into query vectors."""
         from mmrag.query import build_query
 
-        return build_query(self.space, self.config, text=text, image=image, audio=audio)
+        space = self.space
+        with self._embed_lock:
+            return build_query(space, self.config, text=text, image=image, audio=audio)
 
     def search(
         self,
@@ -226,6 +252,7 @@ class Engine:
         query: Query | None = None,
     ) -> list[Hit]:
         """Search across modalities; see ``retrieve.search`` for how lists are fused."""
+        self.refresh()
         if self._meta is None:
             raise MmragError(f"the index at {self.config.index} is empty. Add files first: mmrag add PATH")
         q = query or self.embed_query(text, image=image, audio=audio)
@@ -261,14 +288,52 @@ class Engine:
             self, question, image=image, audio=audio, k=k, modality=modality, where=where, stream=stream
         )
 
+    # ------------------------------------------------------- other writers
+    def _disk_stamp(self) -> Any:
+        return index_stamp(self.config.index)
+
+    def refresh(self) -> bool:
+        """Catch up with writes another process committed since this engine read the
+        index (a long-lived reader such as ``mmrag serve``). Cheap when nothing
+        changed (one ``stat``). Returns whether the index was re-read."""
+        stamp = self._disk_stamp()
+        if stamp is None or stamp == self._stamp or self._writing:
+            return False
+        with self._refresh_lock:
+            stamp = self._disk_stamp()
+            if stamp == self._stamp:
+                return False
+            fresh = open_store(self.config.index, None, self.config)
+            self.store = fresh  # searches already running finish on the old, consistent view
+            self._stamp = stamp
+            meta = fresh.read_meta()
+            if meta is not None and self._meta is None:
+                self._meta = meta
+            self._samples.invalidate()
+        return True
+
     # ------------------------------------------------------------ inspection
+    def segment(self, segment_id: str) -> Hit | None:
+        """The indexed segment with this id (no score), or ``None``."""
+        import numpy as np
+
+        self.refresh()
+        if self._meta is None:
+            return None
+        dim = int(SpaceSpec.from_dict(self._meta["space"]).dim)
+        probe = np.full(dim, 1.0 / np.sqrt(dim), dtype=np.float32)
+        found = self.store.search(probe, 1, where=f"segment_id = {quote(segment_id)}")
+        return found[0].row.to_hit(0.0, {}) if found else None
+
     def sources(self) -> list[SourceInfo]:
+        self.refresh()
         return sorted(self.store.sources(), key=lambda s: s.source)
 
     def thumbnail(self, segment_id: str) -> bytes | None:
         return self.store.thumbnail(segment_id)
 
     def info(self) -> IndexInfo:
+        self.refresh()
         spec = SpaceSpec.from_dict(self._meta["space"]) if self._meta else None
         by_modality = {m.value: self.store.count(f"modality = {quote(m.value)}") for m in Modality}
         by_channel = {c.value: self.store.count(f"channel = {quote(c.value)}") for c in Channel}

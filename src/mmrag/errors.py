@@ -11,6 +11,7 @@ and ``server/`` turn these into exit codes or HTTP statuses.
     ├── ModelNotFound          weights cannot be resolved (path / cache / hub / package)
     ├── SpaceMismatch          index was built with another space
     ├── IndexError_            index folder / collection missing, unreadable or locked
+    │   └── IndexLocked        another process is writing this index (one writer at a time)
     ├── StoreError             the vector store failed (I/O, server down, bad filter)
     │   └── FilterError        a --where expression could not be parsed or is unsafe
     ├── IngestError            one file could not be read (corrupt, empty, too big, ...)
@@ -55,6 +56,14 @@ class IndexError_(MmragError):
     """The index location is missing, unreadable or not an mmrag index."""
 
 
+class IndexLocked(IndexError_):
+    """Another writer holds the index's writer lock; ``pid`` names it when known."""
+
+    def __init__(self, message: str, pid: int | None = None) -> None:
+        super().__init__(message)
+        self.pid = pid
+
+
 class StoreError(MmragError):
     """The vector store failed."""
 
@@ -93,6 +102,7 @@ __all__ = [
     "FilterError",
     "GenerationError",
     "IndexError_",
+    "IndexLocked",
     "IngestError",
     "MissingDependency",
     "MmragError",

@@ -5,14 +5,16 @@ from __future__ import annotations
 import shlex
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 
 from mmrag.errors import MmragError
-from mmrag.train.evaluate import Metrics, format_table
+
+if TYPE_CHECKING:  # numpy and the evaluator load when a command runs, not with the CLI
+    from mmrag.train.evaluate import Metrics
 
 console = Console(stderr=True)
 
@@ -38,6 +40,8 @@ def _bars() -> Progress:
 def _print_results(before: dict[str, dict[str, Metrics]], after: dict[str, dict[str, Metrics]], losses: list[float],
                    item: str = "image") -> None:
     table = {f"{k} before": v for k, v in before.items()} | {f"{k} after": v for k, v in after.items()}
+    from mmrag.train.evaluate import format_table
+
     print(format_table(table, {"b->a": f"text→{item}", "a->b": f"{item}→text"}))
     if losses:
         print("loss per epoch: " + " ".join(f"{x:.3f}" for x in losses))
@@ -139,6 +143,8 @@ def eval_command(
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(1) from None
     item = "sound" if audio_model else "image"
+    from mmrag.train.evaluate import format_table
+
     print(format_table(results, {"b->a": f"text→{item}", "a->b": f"{item}→text"}))
 
 
