@@ -234,16 +234,14 @@ def record_body(hit: Hit) -> str:
     """A record as the generator reads it: ``Title — price: 24.50; brand: Acme; link: https://...``,
     then the rest of its text (description ...)."""
     title = hit.meta.get("title", "")
-    listed = format_fields(hit.fields, skip=[k for k, v in hit.fields.items() if v == title or _is_long(k, v)])
-    head = " — ".join(p for p in (title, listed) if p)
     text = " ".join((hit.text or "").split())
+    # the title, and long values the text already carries (a description), are not repeated
+    skip = [k for k, v in hit.fields.items() if v == title or (isinstance(v, str) and len(v) > 40 and v in text)]
+    listed = format_fields(hit.fields, skip=skip)
+    head = " — ".join(p for p in (title, listed) if p)
     if title and text.startswith(title):
         text = text[len(title) :].lstrip(" .")
     return f"{head}\n{text}" if text else head
-
-
-def _is_long(name: str, value: object) -> bool:
-    return isinstance(value, str) and len(value) > 80 and " " in value
 
 
 def _header(number: int, hit: Hit, attached: bool, described: bool) -> str:
