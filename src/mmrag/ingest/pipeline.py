@@ -25,11 +25,13 @@ from mmrag.config import Config
 from mmrag.errors import IngestError, MmragError
 from mmrag.fields import dumps as dump_fields
 from mmrag.ingest.base import Loader
+from mmrag.ingest.record_fields import remember_fields
 from mmrag.ingest.record_ingest import RecordIngest
 from mmrag.ingest.record_mapping import is_sidecar
 from mmrag.ingest.record_readers import record_format
 from mmrag.ingest.sources import WalkFailure, inspect_file, walk
 from mmrag.ingest.statcache import StatCache
+from mmrag.ingest.tables import field_types
 from mmrag.space.base import Space
 from mmrag.stores.base import Row, VectorStore
 from mmrag.types import AddReport, Channel, Segment
@@ -297,6 +299,8 @@ class Ingestor:
             except MmragError as exc:
                 self._fail(pending.source, f"could not be stored: {exc}")
                 continue
+            if any(seg.fields for seg in pending.segments):  # table rows: their fields become filterable
+                remember_fields(self.store, pending.source, field_types([s for s in pending.segments if s.fields]))
             if pending.stat is not None:
                 self.stats.record(pending.source, pending.stat, pending.hash)
             (self._tally.replaced if pending.replacing else self._tally.added).append(pending.source)
