@@ -119,9 +119,18 @@ def add(
     rehash: Annotated[
         bool, typer.Option("--rehash", help="Read and hash every file, even those whose size and mtime are unchanged.")
     ] = False,
+    record_map: Annotated[
+        list[str] | None,
+        typer.Option("--map", help="Catalogue mapping, repeatable: id=sku, text=title,description, image=photo, "
+                     "title=name, fields=price,brand, type.price=number, sheet=Products (see docs/records.md)."),
+    ] = None,
+    fetch_urls: Annotated[
+        bool, typer.Option("--fetch-urls", help="Fetch http(s) picture URLs of catalogue rows (off: local paths only).")
+    ] = False,
     json_out: JsonOpt = False,
 ) -> None:
-    """Index files and folders: text, Markdown, HTML, images, SVG, PDF, audio, video.
+    """Index files and folders: text, Markdown, HTML, images, SVG, PDF, audio, video, and catalogues
+    (CSV, TSV, JSONL, JSON arrays, Parquet, XLSX: one item per row, with typed fields).
 
     Unchanged files are skipped (same size and mtime as last time, else the
     content hash decides), changed files replace their old segments, unreadable
@@ -141,7 +150,9 @@ def add(
     with _errors():
         cfg = _config(index, config, **{"space.name": space, "space.model": model, "space.image_model": image_model,
                                         "space.audio_model": audio_model, "ingest.ocr": ocr,
-                                        "ingest.quick_check": False if rehash else None})
+                                        "ingest.quick_check": False if rehash else None,
+                                        "ingest.record_map": ";".join(record_map) if record_map else None,
+                                        "ingest.fetch_image_urls": True if fetch_urls else None})
         engine = _open(cfg)
         is_new = not engine.exists
         sp = engine.space  # loads models; creates the index if new
@@ -164,11 +175,18 @@ def add(
         plain = not json_out and not err.is_terminal  # a pipe or a log file: plain lines, no bar
         lines = _PlainProgress() if plain else None
 
+        rows_task = None
+
         def on_event(e: AddEvent) -> None:
+            nonlocal rows_task
             if e.kind == "start":
                 progress.update(task, total=e.total)
                 if lines is not None:
                     lines.total = e.total or 0
+            elif e.kind == "rows":  # a catalogue streaming its rows
+                if rows_task is None:
+                    rows_task = progress.add_task(escape(Path(e.path).name[:40]), total=e.total or None)
+                progress.update(rows_task, completed=e.segments, total=max(e.total, e.segments) or None)
             else:
                 progress.update(task, advance=1, description=escape(safe(Path(e.path).name)[:40]))
                 if lines is not None:
@@ -250,6 +268,21 @@ def _print_hits(hits: list[Any], notes: tuple[str, ...]) -> None:
         if snippet:
             width = max(40, (out.width or 80) - 16)
             out.print(f"[dim]{'':16}{escape(snippet[:width])}[/]", soft_wrap=True)
+        if hit.fields:
+            out.print(f"{'':16}{_fields_markup(hit.fields)}", soft_wrap=True)
+
+
+def _fields_markup(fields: Any) -> str:
+    """``price: 24.50 · brand: Acme · link: https://...`` with links clickable in terminals that support it."""
+    from mmrag.fields import format_value, is_link
+
+    parts = []
+    for name, value in list(fields.items())[:12]:
+        text = escape(format_value(value)[:120])
+        if is_link(value):
+            text = f"[link={escape(str(value).strip())}][blue underline]{text}[/][/link]"
+        parts.append(f"[bold]{escape(name)}[/]: {text}")
+    return " · ".join(parts)
 
 
 @app.command()
@@ -259,7 +292,7 @@ def search(
     audio: Annotated[Path | None, typer.Option("--audio", help="Search with a recording: a spoken question is transcribed; with an audio tower the clip is also matched by its sound.")] = None,
     k: Annotated[int | None, typer.Option("-k", "--k", help="How many results.", min=1)] = None,
     modality: Annotated[str | None, typer.Option(help="Only these target modalities: text,image,audio,video (comma-separated).")] = None,
-    where: Annotated[str | None, typer.Option(help="Metadata filter, e.g. \"source LIKE '%2024%' AND page > 2\".")] = None,
+    where: Annotated[str | None, typer.Option(help="Metadata filter, e.g. \"source LIKE '%2024%' AND page > 2\"; record fields by name: \"price < 50 AND brand = 'Acme'\".")] = None,
     fusion: Annotated[str | None, typer.Option(help="How per-modality lists are merged: calibrated (default) or rrf.")] = None,
     index: IndexOpt = None,
     config: ConfigOpt = None,
@@ -298,7 +331,7 @@ def ask(
     audio: Annotated[Path | None, typer.Option("--audio", help="Ask with a recording (transcribed).")] = None,
     k: Annotated[int | None, typer.Option("-k", "--k", help="How many retrieved pieces to consider.", min=1)] = None,
     modality: Annotated[str | None, typer.Option(help="Only retrieve these modalities.")] = None,
-    where: Annotated[str | None, typer.Option(help="Metadata filter for retrieval.")] = None,
+    where: Annotated[str | None, typer.Option(help="Metadata filter for retrieval (columns and record fields, e.g. \"price < 50\").")] = None,
     generator: Annotated[str | None, typer.Option(help="auto, extractive, openai or local.")] = None,
     model: Annotated[str | None, typer.Option(help="Generator model name (openai) or path (local).")] = None,
     base_url: Annotated[str | None, typer.Option("--base-url", help="OpenAI-compatible server, e.g. http://127.0.0.1:11434/v1")] = None,
@@ -336,8 +369,12 @@ def ask(
         err.print(f"[yellow]removed citations to sources that were not in the context:[/] {list(answer.dropped_citations)}")
     if answer.citations:
         out.print("\n[bold]sources[/]")
+        from mmrag.fields import links
+
         for c in answer.citations:
             out.print(f"  [{c.number}] {escape(_label(c.hit))}  [dim](score {c.hit.score:.2f}, {c.hit.modality.value})[/]")
+            for name, url in links(c.hit.fields):
+                out.print(f"       {escape(name)}: [link={escape(url)}][blue underline]{escape(url)}[/][/link]")
 
 
 def _answer_dict(answer: Any) -> dict[str, Any]:

@@ -63,6 +63,9 @@ class IngestConfig:
     max_shot_s: float = 30.0
     min_shot_s: float = 1.0
     shot_threshold: float = 0.35
+    # records (catalogues: CSV, JSONL, JSON, Parquet, XLSX; see docs/records.md)
+    record_map: str = ""  # "id=sku;text=title,description;image=photo;type.price=number" (flags; a sidecar wins less)
+    fetch_image_urls: bool = False  # fetch http(s) image URLs of records (off: only local paths are read)
     # pdf
     pdf_render_dpi: int = 72
     pdf_min_figure_px: int = 64

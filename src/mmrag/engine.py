@@ -27,6 +27,7 @@ from typing import Any
 from mmrag.config import Config, load_config
 from mmrag.errors import MmragError, QueryError, SpaceMismatch
 from mmrag.ingest.pipeline import AddEvent, Ingestor
+from mmrag.ingest.record_fields import check_where, forget_records, known_fields
 from mmrag.ingest.statcache import StatCache, stat_cache_path
 from mmrag.lock import WriterLock, index_stamp
 from mmrag.retrieve.search import BackgroundSamples, Query, search
@@ -188,6 +189,7 @@ class Engine:
                 self._samples.invalidate()
                 self._stamp = self._disk_stamp()
                 self._writing = False
+            self._meta = self.store.read_meta() or self._meta  # record files add their fields' types
         return report
 
     def _index_path(self) -> Path | None:
@@ -223,7 +225,14 @@ class Engine:
                 known.discard(source)
         if removed:
             self._samples.invalidate()
+            forget_records(self.store, removed)
+            self._meta = self.store.read_meta() or self._meta
         return removed
+
+    # ---------------------------------------------------------------- fields
+    def fields(self) -> dict[str, str]:
+        """Record fields the index holds and their types (``number``, ``text``, ``date`` ...)."""
+        return known_fields(self._meta)
 
     # ---------------------------------------------------------------- search
     def embed_query(
@@ -255,6 +264,7 @@ class Engine:
         self.refresh()
         if self._meta is None:
             raise MmragError(f"the index at {self.config.index} is empty. Add files first: mmrag add PATH")
+        where = check_where(where, self.fields())  # bare field names -> fields.NAME, types checked
         q = query or self.embed_query(text, image=image, audio=audio)
         channels = [c.value for c in self.space.channels]
         return search(

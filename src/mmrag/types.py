@@ -111,6 +111,10 @@ class Segment:
     what it has; the space embeds each payload with the matching tower.
     ``thumbnail`` is small encoded image bytes (JPEG/PNG) kept for display.
     ``meta`` holds short strings (title, figure number, detected language ...).
+    ``fields`` holds a record's typed values (a catalogue row, a table row:
+    numbers, yes/no, text, links, ISO dates; see ``mmrag.fields``); a record
+    segment also has ``meta["row"]`` (its 1-based row number) and
+    ``meta["title"]``.
     """
 
     source: str
@@ -122,6 +126,7 @@ class Segment:
     sample_rate: int | None = None
     thumbnail: bytes | None = None
     meta: Mapping[str, str] = field(default_factory=_empty)
+    fields: Mapping[str, Any] = field(default_factory=_empty)
 
     @property
     def id(self) -> str:
@@ -140,7 +145,8 @@ class Hit:
 
     ``score`` is the fused, calibrated score (higher is better; comparable
     across modalities within one result list). ``channel_scores`` keeps the raw
-    cosine per channel that matched, for transparency.
+    cosine per channel that matched, for transparency. ``fields`` are a
+    record's typed values (empty for other segments).
     """
 
     segment_id: str
@@ -153,9 +159,14 @@ class Hit:
     has_thumbnail: bool = False
     meta: Mapping[str, str] = field(default_factory=_empty)
     found_by: str = ""  # the list that gave the hit its score: "text->image", "image->visual", "lexical" ...
+    fields: Mapping[str, Any] = field(default_factory=_empty)
 
     def label(self) -> str:
-        """``talk.mp4 @ 03:12–03:41``, ``report.pdf p. 7``, ``report.pdf p. 7, fig. 2``, ``notes.md``."""
+        """``talk.mp4 @ 03:12–03:41``, ``report.pdf p. 7``, ``report.pdf p. 7, fig. 2``, ``notes.md``;
+        a record: ``catalogue.csv #412 "Linen summer hat"``, ``page.html table 2 row 3``."""
+        row = self.meta.get("row")
+        if row:
+            return record_label(self.source, self.span, self.meta)
         where = self.span.label()
         figure = self.meta.get("figure")
         if figure and figure != "page" and self.span.page is not None:
@@ -182,7 +193,25 @@ class Hit:
             "has_thumbnail": self.has_thumbnail,
             "meta": dict(self.meta),
             "found_by": self.found_by,
+            "fields": dict(self.fields),
         }
+
+
+def record_label(source: str, span: Span, meta: Mapping[str, str]) -> str:
+    """``catalogue.csv #412 "Linen summer hat"``; ``shop.xlsx [Hats] #3 ...``; ``report.pdf p. 2 table 1 row 3``."""
+    parts = [source]
+    if span.page is not None:
+        parts.append(f"p. {span.page}")
+    if meta.get("sheet"):
+        parts.append(f"[{meta['sheet']}]")
+    if meta.get("table"):
+        parts.append(f"table {meta['table']} row {meta['row']}")
+    else:
+        parts.append(f"#{meta['row']}")
+    title = " ".join(str(meta.get("title") or "").split())
+    if title:
+        parts.append('"' + (title[:60] + "…" if len(title) > 60 else title) + '"')
+    return " ".join(parts)
 
 
 @dataclass(frozen=True)
@@ -232,5 +261,6 @@ __all__ = [
     "Segment",
     "Span",
     "format_time",
+    "record_label",
     "segment_id",
 ]

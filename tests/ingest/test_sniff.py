@@ -40,7 +40,7 @@ def write(tmp_path: Path, name: str, data: bytes) -> Path:
         ("pic.bmp", image_bytes("BMP"), "image"),
         ("scan.tiff", image_bytes("TIFF"), "image"),
         ("notes.md", b"# Title\n\nSome *markdown* text.\n", "text"),
-        ("data.csv", b"a,b,c\n1,2,3\n", "text"),
+        ("data.csv", b"a,b,c\n1,2,3\n", "records"),
         ("code.py", b"def f(x):\n    return x\n", "text"),
         ("noext", b"plain words without an extension\n", "text"),
         ("bom.txt", "\ufeffcaf\u00e9".encode(), "text"),

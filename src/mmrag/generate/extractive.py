@@ -13,7 +13,9 @@ closest sources by their first sentence, best first, still cited. When the
 question came with a picture (``mmrag ask --image photo.jpg "where can I buy
 this?"``), the sources are the items most similar to it: the answer quotes any
 sentence matching the words, then lists the closest items with their first two
-sentences (name, price, shop ...), each cited. It never invents text, so its
+sentences (name, price, shop ...), each cited. A comparison over records
+("which item costs less than 20?") is answered from their typed fields
+(``fieldmatch.py``). It never invents text, so its
 citations always point at the sentence they quote.
 """
 
@@ -120,6 +122,11 @@ def compose(
     """
     if not items:
         return ["I found no indexed sources for this question."]
+    from mmrag.generate.fieldmatch import answer_from_fields
+
+    by_fields = answer_from_fields(question, items)  # "which item costs less than 20?" over records
+    if by_fields:
+        return by_fields
     chosen: list[Scored] = []
     per_source: Counter[int] = Counter()
     seen: set[str] = set()

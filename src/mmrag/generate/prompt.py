@@ -43,6 +43,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mmrag.fields import format_fields
 from mmrag.types import Hit, Modality
 
 IMAGE_TOKENS = 256  # rough cost of one attached image for the budget
@@ -229,8 +230,24 @@ def _clean(text: str | None) -> str:
     return _neutralise(" ".join((text or "").replace("\x00", " ").split()))
 
 
+def record_body(hit: Hit) -> str:
+    """A record as the generator reads it: ``Title — price: 24.50; brand: Acme; link: https://...``,
+    then the rest of its text (description ...)."""
+    title = hit.meta.get("title", "")
+    text = " ".join((hit.text or "").split())
+    # the title, and long values the text already carries (a description), are not repeated
+    skip = [k for k, v in hit.fields.items() if v == title or (isinstance(v, str) and len(v) > 40 and v in text)]
+    listed = format_fields(hit.fields, skip=skip)
+    head = " — ".join(p for p in (title, listed) if p)
+    if title and text.startswith(title):
+        text = text[len(title) :].lstrip(" .")
+    return f"{head}\n{text}" if text else head
+
+
 def _header(number: int, hit: Hit, attached: bool, described: bool) -> str:
     kind = _KIND.get(hit.modality, str(hit.modality))
+    if hit.fields or hit.meta.get("row"):
+        kind = "record" + (" with picture" if hit.modality is Modality.IMAGE else "")
     if attached:
         kind += ", picture attached"
     elif described and hit.modality in (Modality.IMAGE, Modality.VIDEO) and hit.has_thumbnail:
@@ -317,7 +334,10 @@ def build_prompt(
         if hit.segment_id in seen:
             dropped.append(Dropped(hit, "duplicate of an earlier source"))
             continue
-        body = _clean(hit.text)
+        if hit.fields or hit.meta.get("row"):  # a record: its fields line, then its text, on separate lines
+            body = "\n".join(filter(None, (_clean(line) for line in record_body(hit).split("\n"))))
+        else:
+            body = _clean(hit.text)
         image = _safe_thumbnail(thumbnail, hit.segment_id) if vision and hit.has_thumbnail else None
         if not body and image is None and hit.modality is Modality.TEXT:
             dropped.append(Dropped(hit, "no text to show"))
@@ -390,5 +410,6 @@ __all__ = [
     "build_prompt",
     "finalize",
     "query_image_part",
+    "record_body",
     "sniff_image_mime",
 ]

@@ -36,6 +36,7 @@ from mmrag.errors import IngestError, MissingDependency
 from mmrag.ingest.avio import check_file
 from mmrag.ingest.chunking import chunk_text
 from mmrag.ingest.image import MAX_SIDE, filename_words, make_thumbnail, to_rgb
+from mmrag.ingest.tables import pdf_tables, table_segments
 from mmrag.types import Modality, Segment, Span
 
 log = logging.getLogger(__name__)
@@ -217,6 +218,10 @@ class PdfLoader:
                         meta={"figure": "page", "part": "page"},
                     )
                 )
+            if has_layer:  # aligned tables also as rows with their header (ingest/tables.py)
+                tables = pdf_tables(textpage)
+                out.extend(table_segments(source, tables, page=pno, first_number=state.get("table", 0) + 1))
+                state["table"] = state.get("table", 0) + len(tables)
             textpage.close()
             return out
         finally:

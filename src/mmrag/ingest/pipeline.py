@@ -23,9 +23,15 @@ import numpy as np
 from mmrag import registry
 from mmrag.config import Config
 from mmrag.errors import IngestError, MmragError
+from mmrag.fields import dumps as dump_fields
 from mmrag.ingest.base import Loader
+from mmrag.ingest.record_fields import remember_fields
+from mmrag.ingest.record_ingest import RecordIngest
+from mmrag.ingest.record_mapping import is_sidecar
+from mmrag.ingest.record_readers import record_format
 from mmrag.ingest.sources import WalkFailure, inspect_file, walk
 from mmrag.ingest.statcache import StatCache
+from mmrag.ingest.tables import field_types
 from mmrag.space.base import Space
 from mmrag.stores.base import Row, VectorStore
 from mmrag.types import AddReport, Channel, Segment
@@ -36,9 +42,11 @@ Status = Literal["added", "replaced", "unchanged", "failed"]
 @dataclass(frozen=True)
 class AddEvent:
     """Progress of ``Engine.add``: one ``start`` (with ``total`` files), then one
-    ``file`` event per file as it is settled."""
+    ``file`` event per file as it is settled. A record file (catalogue) also
+    sends ``rows`` events while it streams: ``segments`` rows read so far of
+    about ``total`` (0: unknown)."""
 
-    kind: Literal["start", "file"]
+    kind: Literal["start", "file", "rows"]
     path: str = ""
     status: Status | None = None
     detail: str = ""
@@ -112,6 +120,7 @@ def make_row(segment: Segment, source_hash: str, channel: Channel, vector: np.nd
         meta=json.dumps(dict(segment.meta), ensure_ascii=False),
         thumbnail=segment.thumbnail or b"",
         added_at=now,
+        fields=dump_fields(segment.fields) if segment.fields else "{}",
     )
 
 
@@ -143,7 +152,11 @@ class Ingestor:
     def run(self, paths: Iterable[str | Path], progress: Callable[[AddEvent], None] | None = None) -> AddReport:
         self._emit = progress or (lambda e: None)
         exclude = [p for p in (self.exclude, self.stats.path) if p is not None]  # never index the index
-        items = list(walk([Path(p).expanduser() for p in paths], self.config.ingest, exclude=exclude))
+        items = [
+            item
+            for item in walk([Path(p).expanduser() for p in paths], self.config.ingest, exclude=exclude)
+            if isinstance(item, WalkFailure) or not is_sidecar(item)  # a catalogue's mapping is not a document
+        ]
         self._emit(AddEvent("start", total=len(items)))
         pending: list[_Pending] = []
         interrupted = False
@@ -184,6 +197,9 @@ class Ingestor:
                 return None
             info = inspect_file(path, self.config.ingest)  # size limits, sniff by content, hash
             kind, digest = info.kind, info.hash
+            if kind == "records":
+                self._records(path, digest)
+                return None
             if old == digest:
                 self.stats.record(source, st, digest)
                 self._unchanged(source)
@@ -212,6 +228,32 @@ class Ingestor:
         segs = list(unique.values())
         payloads = sum(len(segment_channels(s, self.space)) for s in segs)
         return _Pending(source, digest, old is not None, segs, payloads, st)
+
+    def _records(self, path: Path, digest: str) -> None:
+        """A catalogue: rows stream through ``RecordIngest`` (incremental per row)."""
+        source = str(path)
+
+        def rows(done: int, total: int | None) -> None:
+            self._emit(AddEvent("rows", path=source, segments=done, total=total or 0))
+
+        with open(path, "rb") as fh:
+            fmt = record_format(path, fh.read(8))
+        if fmt is None:
+            raise IngestError(source, "not a record file mmrag can read (CSV, TSV, JSONL, JSON array, Parquet, XLSX)")
+        outcome = RecordIngest(self.config, self.space, self.store, rows).run(path, fmt, digest)
+        for row, sheet, reason in outcome.bad:
+            self._fail(f"{source} {f'[{sheet}] ' if sheet else ''}row {row}", reason)
+        if outcome.status == "unchanged":
+            self._unchanged(source)
+            return
+        if outcome.embedded == 0 and outcome.unchanged == 0 and outcome.status == "added":
+            self._fail(source, "no row could be indexed (see the rows reported above)")
+            return
+        (self._tally.replaced if outcome.status == "replaced" else self._tally.added).append(source)
+        self._tally.segments += outcome.embedded
+        self._emit(AddEvent("file", path=source, status=outcome.status, segments=outcome.embedded,  # type: ignore[arg-type]
+                            detail=f"{outcome.embedded} row(s) embedded, {outcome.unchanged} unchanged, "
+                                   f"{outcome.removed} removed, {len(outcome.bad)} bad"))
 
     def _unchanged(self, source: str) -> None:
         self._tally.unchanged.append(source)
@@ -259,6 +301,8 @@ class Ingestor:
             except MmragError as exc:
                 self._fail(pending.source, f"could not be stored: {exc}")
                 continue
+            if any(seg.fields for seg in pending.segments):  # table rows: their fields become filterable
+                remember_fields(self.store, pending.source, field_types([s for s in pending.segments if s.fields]))
             if pending.stat is not None:
                 self.stats.record(pending.source, pending.stat, pending.hash)
             (self._tally.replaced if pending.replacing else self._tally.added).append(pending.source)

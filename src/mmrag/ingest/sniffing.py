@@ -14,7 +14,8 @@ import re
 import filetype
 
 SNIFF_BYTES = 8192
-_NOT_INDEXED = "not a type mmrag indexes (text, html, image, svg, pdf, audio, video)"
+_NOT_INDEXED = "not a type mmrag indexes (text, html, image, svg, pdf, audio, video, records)"
+_RECORD_TEXT_EXTS = {".csv", ".tsv", ".tab", ".jsonl", ".ndjson"}
 _BOMS = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")
 _IMAGE_MIMES = {"jpeg", "png", "apng", "gif", "webp", "tiff", "bmp", "x-icon"}
 _MP4_AUDIO_BRANDS = {b"M4A ", b"M4B ", b"M4P ", b"F4A ", b"F4B "}
@@ -52,7 +53,8 @@ _PROLOG = re.compile(
 def sniff_head(head: bytes, ext: str = "") -> tuple[str | None, str]:
     """Kind from a file's first bytes; ``ext`` (``".txt"``) only breaks ties.
 
-    Returns ``(kind, "")`` or ``(None, reason)``. ``"av?"`` means an MP4 /
+    Returns ``(kind, "")`` or ``(None, reason)``. ``records``: a table of
+    rows (CSV/TSV, JSON Lines, a JSON array, Parquet, XLSX; ``ingest/records.py``). ``"av?"`` means an MP4 /
     Matroska container whose audio-or-video answer needs the file (see ``sniff``).
     """
     ext = ext.lower()
@@ -90,6 +92,10 @@ def sniff_head(head: bytes, ext: str = "") -> tuple[str | None, str]:
 
 def _magic(head: bytes, ext: str) -> tuple[str | None, str] | None:
     """Own checks for what ``filetype`` gets wrong or cannot split."""
+    if head[:4] == b"PAR1":  # Parquet: a table of records
+        return "records", ""
+    if head[:2] == b"PK" and ext in (".xlsx", ".xlsm"):
+        return "records", ""
     if head.lstrip()[:5] == b"%PDF-" or (ext == ".pdf" and b"%PDF-" in head[:1024]):
         return "pdf", ""
     if head[:2] == b"\x1f\x8b" and ext == ".svgz":
@@ -141,8 +147,10 @@ def _mostly_printable(text: str) -> bool:
 
 
 def _text_kind(text: str, ext: str) -> str:
-    """``svg``, ``html`` or ``text`` for content already known to be text."""
+    """``svg``, ``html``, ``records`` or ``text`` for content already known to be text."""
     s = text.lstrip("\ufeff \t\r\n")[:4096]
+    if ext in _RECORD_TEXT_EXTS or (ext == ".json" and s.startswith("[")):
+        return "records"
     if not s.startswith("<"):
         return "html" if ext in (".html", ".htm", ".xhtml") and "</" in s.lower() else "text"
     low = s.lower()

@@ -21,7 +21,7 @@ from mmrag.config import IngestConfig
 from mmrag.errors import IngestError, UnsupportedFile
 from mmrag.ingest.sniffing import SNIFF_BYTES, sniff_head
 
-KINDS = ("text", "html", "image", "svg", "pdf", "audio", "video")
+KINDS = ("text", "html", "image", "svg", "pdf", "audio", "video", "records")
 HASH_BLOCK = 1 << 20  # 1 MB
 
 _AV_AUDIO_EXTS = {".m4a", ".m4b", ".m4p", ".aac", ".weba", ".mka", ".oga", ".opus", ".ogg"}

@@ -9,6 +9,7 @@ plain text files this is the decoded file itself, markup included).
 from __future__ import annotations
 
 import codecs
+import itertools
 import re
 from collections.abc import Iterator, Mapping
 from html.parser import HTMLParser
@@ -315,7 +316,9 @@ class HtmlLoader:
         if not text.strip():
             raise IngestError(source, "no visible text in this HTML page (empty, or only scripts/styles)")
         meta = {"format": "html", "encoding": encoding, **html_meta}
-        return text_segments(source, text, meta, config)
+        from mmrag.ingest.tables import html_tables, table_segments  # tables also as rows with their header
+
+        return itertools.chain(text_segments(source, text, meta, config), table_segments(source, html_tables(markup)))
 
 
 __all__ = [

@@ -93,9 +93,11 @@ def search(
 ) -> list[Hit]:
     """Run the per-channel searches, fuse them, return the top ``k`` hits.
 
-    ``channel_weights`` scales a channel's calibrated scores (default 1.0): a
-    space declares a weaker tower (mmrag's small starter image tower) so that
-    its best-of-N noise cannot outrank a real match in another channel.
+    ``channel_weights`` scales a channel's calibrated scores (default 1.0) in
+    cross-modal lists: a space declares a weaker tower (mmrag's small starter
+    image tower) so that its best-of-N noise cannot outrank a real match in
+    another channel. A query vector searched in its own channel (image->image)
+    keeps weight 1.0: same-tower similarity is what finds a product's picture.
     """
     if k <= 0:
         return []
@@ -115,7 +117,10 @@ def search(
             if not found:
                 continue
             bg: Background = background(vector, samples.get(store, channel))
-            z = calibrate([s.score for s in found], bg) * (channel_weights or {}).get(channel, 1.0)
+            # a weak tower's weight scales its cross-modal lists (text->image); the same tower on both
+            # sides (image->image: near-duplicate pictures, a catalogue's product shots) is not down-weighted
+            weight = 1.0 if q_channel == channel else (channel_weights or {}).get(channel, 1.0)
+            z = calibrate([s.score for s in found], bg) * weight
             name = f"{q_channel}->{channel}"
             dense[name] = [Candidate(s.row.segment_id, s.score, float(zi)) for s, zi in zip(found, z)]
             for s in found:

@@ -10,8 +10,11 @@ Filters (``where``) use mmrag's small SQL-like dialect, parsed by
     source LIKE '%2024%' AND modality = 'image'
     page >= 3 OR (t0 > 60 AND channel IN ('text', 'image'))
 
-Only the columns in ``FILTER_COLUMNS`` may appear. Unknown columns or syntax
-raise ``FilterError`` (a user typo never reaches the backend as raw SQL).
+Only the columns in ``FILTER_COLUMNS`` may appear, plus record fields (any
+other name, or ``fields.name``: a key of the row's ``fields`` JSON object,
+e.g. ``price < 50 AND brand = 'Acme'``). Bad syntax raises ``FilterError``
+(a user typo never reaches the backend as raw SQL); ``Engine`` checks field
+names and literal types against the fields the index holds.
 
 Sentinels: numeric span fields that do not apply are stored as ``-1`` (no
 nulls: Milvus Lite has none), and ``row_span`` maps them back to ``None``.
@@ -20,6 +23,8 @@ nulls: Milvus Lite has none), and ``row_span`` maps them back to ``None``.
 from __future__ import annotations
 
 import json
+from functools import lru_cache
+from types import MappingProxyType
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any, Protocol, runtime_checkable
@@ -54,7 +59,8 @@ class Row:
     ``thumbnail`` is encoded image bytes or ``b""``. ``has_thumbnail`` is
     ``None`` when ``thumbnail`` holds the bytes; a store that returns rows
     without the bytes (to keep searches fast) sets it to say whether a
-    thumbnail exists (fetch it with ``VectorStore.thumbnail``).
+    thumbnail exists (fetch it with ``VectorStore.thumbnail``). ``fields`` is
+    a JSON object string of a record's typed values (``"{}"`` for others).
     """
 
     id: str
@@ -74,6 +80,7 @@ class Row:
     thumbnail: bytes = b""
     added_at: float = 0.0
     has_thumbnail: bool | None = None
+    fields: str = "{}"
 
     def span(self) -> Span:
         return Span(
@@ -102,7 +109,14 @@ class Row:
             channel_scores=dict(channel_scores or {self.channel: float(score)}),
             has_thumbnail=bool(self.thumbnail) if self.has_thumbnail is None else self.has_thumbnail,
             meta=self.meta_dict(),
+            fields=self.fields_dict(),
         )
+
+    def fields_dict(self) -> dict[str, Any]:
+        """The record's fields, in the order the loader gave (``meta["field_order"]``)."""
+        values = parse_fields(self.fields)
+        order = [k for k in self.meta_dict().get("field_order", "").split(",") if k in values]
+        return {**{k: values[k] for k in order}, **values} if order else values
 
 
 # every Row field a store keeps as a plain column (not the vector, not the thumbnail bytes)
@@ -179,7 +193,33 @@ class VectorStore(Protocol):
         """Up to ``n`` stored vectors of ``channel`` (for score calibration)."""
         ...
 
+    def row_hashes(self, source: str) -> dict[str, str]:
+        """``{row id: source_hash}`` of every row of ``source`` (records keep one hash per row)."""
+        ...
+
     def close(self) -> None: ...
+
+
+@lru_cache(maxsize=65_536)
+def _parse_fields(text: str) -> Mapping[str, Any]:
+    try:
+        value = json.loads(text)
+    except (TypeError, ValueError):
+        return MappingProxyType({})
+    return MappingProxyType(value if isinstance(value, dict) else {})
+
+
+def fields_view(text: str | None) -> Mapping[str, Any]:
+    """Read-only parsed ``fields`` (cached; for filters in hot loops)."""
+    return _parse_fields(text) if text and text != "{}" else _NO_FIELDS
+
+
+_NO_FIELDS: Mapping[str, Any] = MappingProxyType({})
+
+
+def parse_fields(text: str | None) -> dict[str, Any]:
+    """A row's ``fields`` JSON as a dict (parsed once per distinct text; ``{}`` if bad)."""
+    return dict(_parse_fields(text)) if text and text != "{}" else {}
 
 
 def quote(value: str) -> str:
@@ -187,4 +227,14 @@ def quote(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-__all__ = ["FILTER_COLUMNS", "ROW_SCALARS", "Row", "ScoredRow", "SourceInfo", "VectorStore", "quote"]
+__all__ = [
+    "FILTER_COLUMNS",
+    "ROW_SCALARS",
+    "Row",
+    "ScoredRow",
+    "SourceInfo",
+    "VectorStore",
+    "fields_view",
+    "parse_fields",
+    "quote",
+]

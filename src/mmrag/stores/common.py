@@ -75,6 +75,9 @@ class EmptyStore:
     def sources(self) -> list[SourceInfo]:
         return []
 
+    def row_hashes(self, source: str) -> dict[str, str]:
+        return {}
+
     def thumbnail(self, segment_id: str) -> bytes | None:
         return None
 

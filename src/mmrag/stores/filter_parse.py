@@ -3,6 +3,13 @@
 ``parse`` turns a ``--where`` string into a small tree of frozen nodes, or
 raises ``FilterError`` saying where and what was expected. Everything a
 backend ever sees is rendered from this tree.
+
+A name written ``fields.name`` is a record field: its node's column is
+``"fields.<name>"`` (``FIELD_PREFIX``) and it takes string and number
+literals alike (the stores compare numbers as numbers; dates are ISO text, so
+they compare as dates). Users write bare names (``price < 50``):
+``qualify_fields`` rewrites the names an index knows as fields before the
+filter reaches a store, so a typo still fails as an unknown column.
 """
 
 from __future__ import annotations
@@ -22,6 +29,12 @@ MAX_IN_VALUES = 10_000
 _INT64 = (-(2**63), 2**63 - 1)
 _OPS = {"=": "=", "==": "=", "!=": "!=", "<>": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
 _KEYWORDS = {"AND", "OR", "NOT", "LIKE", "IN"}
+FIELD_PREFIX = "fields."
+
+
+def field_of(column: str) -> str | None:
+    """The record field a node column names (``"fields.price"`` -> ``"price"``), else ``None``."""
+    return column[len(FIELD_PREFIX) :] if column.startswith(FIELD_PREFIX) else None
 
 
 # -- the tree ------------------------------------------------------------
@@ -70,7 +83,7 @@ _TOKEN = re.compile(
     r"""(?P<ws>\s+)
       | (?P<num>-?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)
       | (?P<str>'(?:[^']|'')*')
-      | (?P<ident>[A-Za-z_][A-Za-z0-9_]*)
+      | (?P<ident>[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)?)
       | (?P<op>==|!=|<>|<=|>=|=|<|>)
       | (?P<punct>[(),])""",
     re.VERBOSE,
@@ -90,7 +103,8 @@ def _fail(src: str, pos: int, message: str) -> FilterError:
     caret = " " * (pos - start + (3 if start else 0)) + "^"
     return FilterError(
         f"bad filter at position {pos}: {message}\n  {shown}\n  {caret}\n"
-        f"Known columns: {', '.join(FILTER_COLUMNS)}. Strings go in single quotes, e.g. "
+        f"Known columns: {', '.join(FILTER_COLUMNS)}, and record fields by name (price, brand ...). "
+        "Strings go in single quotes, e.g. "
         "source LIKE '%report%' AND page >= 3."
     )
 
@@ -178,10 +192,15 @@ class _Parser:
         if tok.kind != "ident":
             raise _fail(self.src, tok.pos, f"expected a column name, got {_describe(tok)}")
         column = tok.text.lower()
-        if column not in FILTER_COLUMNS:
+        if "." in column:
+            head, _, name = column.partition(".")
+            if head != "fields":
+                raise _fail(self.src, tok.pos, f"unknown column '{tok.text}' (only fields.NAME has a dot)")
+            column = FIELD_PREFIX + name
+        elif column not in FILTER_COLUMNS:
             raise _fail(self.src, tok.pos, f"unknown column '{tok.text}'")
         self.take()
-        kind = FILTER_COLUMNS[column]
+        kind = FILTER_COLUMNS.get(column, "any")
         nxt = self.peek()
         negated = False
         if nxt.kind == "kw" and nxt.text == "NOT":
@@ -192,7 +211,7 @@ class _Parser:
                 raise _fail(self.src, nxt.pos, f"expected LIKE or IN after NOT, got {_describe(nxt)}")
         if nxt.kind == "kw" and nxt.text == "LIKE":
             self.take()
-            if kind != "str":
+            if kind not in ("str", "any"):
                 raise _fail(self.src, nxt.pos, f"LIKE needs a text column; '{column}' is a number")
             lit = self.expect("str", None, "a quoted pattern after LIKE")
             return Like(column, _pattern(self.src, lit), negated)
@@ -219,7 +238,7 @@ class _Parser:
     def literal(self, column: str, kind: str) -> Literal:
         tok = self.take()
         if tok.kind == "str":
-            if kind != "str":
+            if kind not in ("str", "any"):
                 raise _fail(
                     self.src, tok.pos, f"'{column}' is a number; compare it to a number, not {tok.text}"
                 )
@@ -228,6 +247,8 @@ class _Parser:
             if kind == "str":
                 raise _fail(self.src, tok.pos, f"'{column}' is text; quote the value: '{tok.text}'")
             is_int = re.fullmatch(r"-?\d+", tok.text) is not None
+            if kind == "any" and is_int and _INT64[0] <= int(tok.text) <= _INT64[1]:
+                return int(tok.text)
             if kind == "int":
                 if not is_int:
                     raise _fail(self.src, tok.pos, f"'{column}' holds whole numbers; got {tok.text}")
@@ -277,12 +298,28 @@ def parse(where: str) -> Node:
     return _Parser(where).parse()
 
 
+def qualify_fields(where: str, fields: frozenset[str] | set[str]) -> str:
+    """``price < 50 AND source LIKE '%x%'`` -> ``fields.price < 50 AND source LIKE '%x%'``
+    for every bare name in ``fields`` that is not a built-in column (those win)."""
+    if not where or not fields:
+        return where
+    out, last = [], 0
+    for tok in _tokens(where):
+        if tok.kind == "ident" and "." not in tok.text:
+            name = tok.text.lower()
+            if name not in FILTER_COLUMNS and name in fields:
+                out.append(where[last : tok.pos] + FIELD_PREFIX + name)
+                last = tok.pos + len(tok.text)
+    return "".join(out) + where[last:]
+
+
 def parse_optional(where: str | None) -> Node | None:
     return None if where is None or (isinstance(where, str) and not where.strip()) else parse(where)
 
 
 __all__ = [
     "ANY",
+    "FIELD_PREFIX",
     "MAX_DEPTH",
     "MAX_IN_VALUES",
     "MAX_LENGTH",
@@ -295,6 +332,8 @@ __all__ = [
     "Node",
     "Not",
     "Or",
+    "field_of",
     "parse",
     "parse_optional",
+    "qualify_fields",
 ]

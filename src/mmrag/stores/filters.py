@@ -17,6 +17,12 @@ Only the columns of ``FILTER_COLUMNS`` may appear, with literals of the
 column's kind (a float literal on an int column is an error, not a silent
 rounding). Backend text is rendered *only* from the parsed tree, so user text
 can never reach LanceDB or Milvus as raw SQL.
+
+Any other name is a record field (``price < 50 AND brand = 'Acme'``): a key of
+the row's ``fields`` JSON. A number literal compares the value as a number,
+a string literal as text (ISO dates compare as dates). A row without the
+field, or with a value of the other type, matches neither the comparison nor
+its ``NOT`` (SQL's NULL logic, which LanceDB and Milvus both apply).
 """
 
 from __future__ import annotations
@@ -27,9 +33,10 @@ from typing import Any
 
 import numpy as np
 
-from mmrag.stores.base import FILTER_COLUMNS
+from mmrag.stores.base import FILTER_COLUMNS, fields_view
 from mmrag.stores.filter_parse import (
     ANY,
+    FIELD_PREFIX,
     MAX_DEPTH,
     MAX_IN_VALUES,
     MAX_LENGTH,
@@ -42,6 +49,7 @@ from mmrag.stores.filter_parse import (
     Node,
     Not,
     Or,
+    field_of,
     parse,
     parse_optional,
 )
@@ -66,8 +74,33 @@ def _like_text(pattern: tuple[str, ...]) -> str:
     return "".join(parts)
 
 
+def _lance_field(name: str, numeric: bool) -> str:
+    # names are [a-z0-9_] (the tokenizer), so they need no escaping inside the quotes
+    text = f"json_get_string(`fields`, '{name}')"
+    return f"try_cast({text} AS DOUBLE)" if numeric else text
+
+
+def _lance_field_node(node: Cmp | Like | In, name: str) -> str:
+    if isinstance(node, Cmp):
+        numeric = not isinstance(node.value, str)
+        return f"{_lance_field(name, numeric)} {node.op} {_lance_lit(node.value, 'float' if numeric else 'str')}"
+    if isinstance(node, Like):
+        pat = "'" + _like_text(node.pattern).replace("'", "''") + "'"
+        return f"{_lance_field(name, False)} {'NOT LIKE' if node.negated else 'LIKE'} {pat}"
+    groups = []
+    for numeric in (True, False):
+        vals = [v for v in node.values if isinstance(v, str) != numeric]
+        if vals:
+            lits = ", ".join(_lance_lit(v, "float" if numeric else "str") for v in vals)
+            groups.append(f"{_lance_field(name, numeric)} IN ({lits})")
+    inner = groups[0] if len(groups) == 1 else "(" + " OR ".join(groups) + ")"
+    return f"(NOT {inner})" if node.negated else inner
+
+
 def to_lance(node: Node) -> str:
     """Render as LanceDB (DataFusion) SQL."""
+    if isinstance(node, (Cmp, Like, In)) and field_of(node.column) is not None:
+        return _lance_field_node(node, field_of(node.column) or "")
     if isinstance(node, Cmp):
         kind = FILTER_COLUMNS[node.column]
         return f"`{node.column}` {node.op} {_lance_lit(node.value, kind)}"
@@ -139,7 +172,19 @@ def milvus_is_exact(node: Node | None, prefix_only: bool = False) -> bool:
     return milvus_is_exact(node.item, prefix_only)
 
 
+def _milvus_field_lit(value: Literal) -> str:
+    return _milvus_str(value) if isinstance(value, str) else repr(value) if isinstance(value, float) else str(value)
+
+
 def _milvus(node: Node, positive: bool, prefix_only: bool = False) -> str:
+    name = field_of(node.column) if isinstance(node, (Cmp, Like, In)) else None
+    if name is not None and not isinstance(node, Like):
+        ref = f'fields["{name}"]'
+        if isinstance(node, Cmp):
+            return f"{ref} {_MILVUS_OPS[node.op]} {_milvus_field_lit(node.value)}"
+        assert isinstance(node, In)
+        alts = " or ".join(f"{ref} == {_milvus_field_lit(v)}" for v in node.values)  # Milvus: no IN on JSON keys
+        return f"(not ({alts}))" if node.negated else f"({alts})"
     if isinstance(node, Cmp):
         kind = FILTER_COLUMNS[node.column]
         return f"{node.column} {_MILVUS_OPS[node.op]} {_milvus_lit(node.value, kind)}"
@@ -152,7 +197,8 @@ def _milvus(node: Node, positive: bool, prefix_only: bool = False) -> str:
                 pattern = tuple(ONE if p == "\\" else p for p in pattern)
             else:
                 return 'id == ""' if not node.negated else '(not (id == ""))'  # ids are never empty
-        expr = f"{node.column} like {_milvus_str(_like_text(pattern))}"
+        ref = node.column if name is None else f'fields["{name}"]'
+        expr = f"{ref} like {_milvus_str(_like_text(pattern))}"
         return f"(not ({expr}))" if node.negated else expr
     if isinstance(node, In):
         kind = FILTER_COLUMNS[node.column]
@@ -188,10 +234,99 @@ def _getter(column: str) -> Callable[[Any], Any]:
     return get
 
 
+def _has_fields(node: Node) -> bool:
+    if isinstance(node, (Cmp, Like, In)):
+        return field_of(node.column) is not None
+    if isinstance(node, (And, Or)):
+        return any(_has_fields(i) for i in node.items)
+    return _has_fields(node.item)
+
+
+def _field_value(row: Any, name: str) -> Any:
+    raw = row.get("fields") if isinstance(row, Mapping) else getattr(row, "fields", None)
+    return (raw if isinstance(raw, Mapping) else fields_view(raw)).get(name)
+
+
+def _as_number(value: Any) -> float | None:
+    """The value as the stores' ``try_cast(... AS DOUBLE)`` sees it."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, (int, float)):
+        return float(value)
+    try:
+        return float(str(value).strip())
+    except ValueError:
+        return None
+
+
+def _compare(value: Any, op: str, literal: Literal) -> bool | None:
+    if isinstance(literal, str):
+        return None if not isinstance(value, str) else _CMP[op](value, literal)
+    number = _as_number(value)
+    return None if number is None else _CMP[op](number, float(literal))
+
+
+Tri = Callable[[Any], "bool | None"]
+
+
+def _tri(node: Node) -> Tri:
+    """Three-valued evaluation (True / False / None = unknown), as SQL does with NULL."""
+    name = field_of(node.column) if isinstance(node, (Cmp, Like, In)) else None
+    if name is not None:
+        if isinstance(node, Cmp):
+            op, lit = node.op, node.value
+            return lambda row: _compare(_field_value(row, name), op, lit)
+        if isinstance(node, Like):
+            rx, neg = like_regex(node.pattern), node.negated
+
+            def like(row: Any) -> bool | None:
+                value = _field_value(row, name)
+                return None if not isinstance(value, str) else (rx.fullmatch(value) is None) == neg
+
+            return like
+        assert isinstance(node, In)
+        values, negated = node.values, node.negated
+
+        def within(row: Any) -> bool | None:
+            value = _field_value(row, name)
+            found = [_compare(value, "=", v) for v in values]
+            hit = True if any(f is True for f in found) else None if all(f is None for f in found) else False
+            return hit if hit is None or not negated else not hit
+
+        return within
+    if isinstance(node, (And, Or)):
+        parts = [_tri(i) for i in node.items]
+        stop = isinstance(node, Or)  # Or: any True wins; And: any False wins
+
+        def combine(row: Any) -> bool | None:
+            unknown = False
+            for part in parts:
+                got = part(row)
+                if got is stop:
+                    return stop
+                unknown = unknown or got is None
+            return None if unknown else not stop
+
+        return combine
+    if isinstance(node, Not):
+        inner = _tri(node.item)
+
+        def negate(row: Any) -> bool | None:
+            got = inner(row)
+            return None if got is None else not got
+
+        return negate
+    plain = predicate(node)
+    return plain
+
+
 def predicate(node: Node | None) -> Callable[[Any], bool]:
     """A function ``row -> bool`` over a mapping or an object with the columns as attributes."""
     if node is None:
         return lambda row: True
+    if _has_fields(node):
+        tri = _tri(node)
+        return lambda row: tri(row) is True
     if isinstance(node, Cmp):
         get, fn, value = _getter(node.column), _CMP[node.op], node.value
         return lambda row: fn(get(row), value)
@@ -216,6 +351,10 @@ def mask(node: Node | None, columns: Mapping[str, np.ndarray]) -> np.ndarray:
     n = len(next(iter(columns.values()))) if columns else 0
     if node is None:
         return np.ones(n, dtype=bool)
+    if _has_fields(node):
+        test, names = predicate(node), list(columns)
+        rows = ({k: columns[k][i] for k in names} for i in range(n))
+        return np.fromiter((test(r) for r in rows), dtype=bool, count=n)
     if isinstance(node, Cmp):
         return np.asarray(_CMP[node.op](np.asarray(columns[node.column]), node.value), dtype=bool)
     if isinstance(node, Like):
@@ -259,6 +398,7 @@ def split_column(node: Node | None, column: str) -> tuple[frozenset[Literal] | N
 
 __all__ = [
     "ANY",
+    "FIELD_PREFIX",
     "MAX_DEPTH",
     "MAX_IN_VALUES",
     "MAX_LENGTH",
@@ -271,6 +411,7 @@ __all__ = [
     "Node",
     "Not",
     "Or",
+    "field_of",
     "mask",
     "milvus_is_exact",
     "parse",

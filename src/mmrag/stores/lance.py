@@ -358,6 +358,11 @@ class LanceStore:
             hashes = {self._rows[i].source_hash for i in self._by_source.get(source, ())}
             return hashes.pop() if len(hashes) == 1 else None
 
+    def row_hashes(self, source: str) -> dict[str, str]:
+        with self._lock:
+            self._ensure_fresh()
+            return {i: self._rows[i].source_hash for i in self._by_source.get(source, ())}
+
     def sources(self) -> list[SourceInfo]:
         with self._lock:
             self._ensure_fresh()

@@ -53,6 +53,7 @@ def row_schema(dim: int) -> pa.Schema:
             ("meta", pa.string()),
             ("thumbnail", pa.binary()),
             ("added_at", pa.float64()),
+            ("fields", pa.json_()),  # a record's typed fields; LanceDB filters them with json_get_*
         ]
     )
 
@@ -62,6 +63,7 @@ def rows_to_arrow(rows: Sequence[Row], dim: int) -> pa.Table:
     cols: dict[str, Any] = {name: [getattr(r, name) for r in rows] for name in META_COLUMNS}
     cols["vector"] = pa.FixedSizeListArray.from_arrays(pa.array(vecs, pa.float32()), dim)
     cols["thumbnail"] = [bytes(r.thumbnail) for r in rows]
+    cols["fields"] = [r.fields or "{}" for r in rows]
     return pa.Table.from_pydict(cols, schema=row_schema(dim))
 
 
@@ -85,6 +87,7 @@ def cached_row(row: Row) -> Row:
         b"",
         float(row.added_at),
         bool(row.thumbnail),
+        row.fields or "{}",
     )
 
 
@@ -132,6 +135,11 @@ def open_table(path: Path, dim: int) -> Any:
         raise IndexError_(
             f"cannot open LanceDB index at {path}: {exc}. Check the path and permissions."
         ) from None
+    if "fields" not in table.schema.names:  # an index from before record fields: add the column (nulls)
+        try:
+            table.add_columns(pa.field("fields", pa.json_()))
+        except (OSError, ValueError, RuntimeError) as exc:
+            raise IndexError_(f"cannot add the 'fields' column to the index at {path}: {exc}.") from None
     found = table.schema.field("vector").type
     if getattr(found, "list_size", dim) != dim:
         raise SpaceMismatch(
@@ -148,7 +156,8 @@ def read_rows(table: Any) -> dict[str, Row]:
     data = table.search().select(cols).limit(None).to_arrow()
     pyc = {name: data.column(name).to_pylist() for name in data.column_names}
     rows: dict[str, Row] = {}
-    for v in zip(*(pyc[c] for c in (*META_COLUMNS, "has_thumb"))):
+    names = [c for c in META_COLUMNS if c != "fields"]
+    for fields_json, v in zip(pyc["fields"], zip(*(pyc[c] for c in (*names, "has_thumb")))):
         rows[v[0]] = Row(
             v[0],
             v[1],
@@ -167,6 +176,7 @@ def read_rows(table: Any) -> dict[str, Row]:
             b"",
             v[13],
             bool(v[14]),
+            fields_json or "{}",
         )
     return rows
 

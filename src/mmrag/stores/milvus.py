@@ -422,6 +422,10 @@ class MilvusStore:
         }
         return hashes.pop() if len(hashes) == 1 else None
 
+    def row_hashes(self, source: str) -> dict[str, str]:
+        expr = to_milvus(Cmp("source", "=", source))
+        return {e["id"]: e["source_hash"] for e in self._iter(expr, ["id", "source_hash"])}
+
     def sources(self) -> list[SourceInfo]:
         fields = ["id", "segment_id", "source", "source_hash", "modality", "channel", "added_at"]
         return summarize_sources(SourceView(e) for e in self._iter("", fields))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import logging
 from collections.abc import Mapping
 from typing import Any
@@ -11,7 +12,7 @@ import numpy as np
 
 from mmrag.config import StoreConfig
 from mmrag.errors import SpaceMismatch, StoreError
-from mmrag.stores.base import ROW_SCALARS, Row
+from mmrag.stores.base import ROW_SCALARS, Row, parse_fields
 from mmrag.stores.common import NoIndex
 
 log = logging.getLogger(__name__)
@@ -71,6 +72,8 @@ def ensure_collections(
                 f"Milvus collection {rows_name} at {uri} stores {stored}-d vectors, not {dim}-d. "
                 "Use the space it was built with, or another collection name (location#name)."
             )
+        if not any(f.get("name") == "fields" for f in info["fields"]):
+            add_fields_column(c, uri, rows_name)
         return stored, any(f.get("name") == "bm25" for f in info.get("functions", []))
     try:
         create_rows(c, rows_name, dim, cfg, with_bm25=True)
@@ -81,6 +84,19 @@ def ensure_collections(
             c.drop_collection(rows_name)
         create_rows(c, rows_name, dim, cfg, with_bm25=False)
         return dim, False
+
+
+def add_fields_column(c: Any, uri: str, rows_name: str) -> None:
+    """An index from before record fields gets a nullable JSON ``fields`` column (Milvus >= 2.6)."""
+    from pymilvus import DataType
+
+    try:
+        c.add_collection_field(rows_name, field_name="fields", data_type=DataType.JSON, nullable=True)
+    except Exception as exc:  # noqa: BLE001 - older servers cannot add fields
+        raise StoreError(
+            f"Milvus collection {rows_name} at {uri} has no 'fields' column and this server cannot add one "
+            f"({exc}). Rebuild the index into a new collection (location#newname) to store record fields."
+        ) from None
 
 
 def create_rows(c: Any, rows_name: str, dim: int, cfg: StoreConfig, with_bm25: bool) -> None:
@@ -107,6 +123,7 @@ def create_rows(c: Any, rows_name: str, dim: int, cfg: StoreConfig, with_bm25: b
         s.add_field(name, DataType.DOUBLE)
     s.add_field("meta", DataType.VARCHAR, max_length=VARCHAR_MAX)
     s.add_field("thumbnail", DataType.VARCHAR, max_length=VARCHAR_MAX)
+    s.add_field("fields", DataType.JSON)  # a record's typed fields, filtered as fields["price"] < 50
     s.add_field("vector", DataType.FLOAT_VECTOR, dim=dim)
     params = c.prepare_index_params()
     kind = (cfg.milvus_index or "HNSW").upper()
@@ -159,6 +176,7 @@ def to_entity(row: Row) -> dict[str, Any]:
         "meta": cut(row.meta),
         "thumbnail": thumb,
         "added_at": float(row.added_at),
+        "fields": parse_fields(row.fields),
         "vector": np.asarray(row.vector, dtype=np.float32).tolist(),
     }
 
@@ -182,7 +200,14 @@ def to_row(entity: Mapping[str, Any]) -> Row:
         meta=entity["meta"],
         thumbnail=base64.b64decode(thumb) if thumb else b"",
         added_at=float(entity["added_at"]),
+        fields=_fields_text(entity.get("fields")),
     )
+
+
+def _fields_text(value: Any) -> str:
+    if isinstance(value, str):
+        return value or "{}"
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")) if isinstance(value, dict) else "{}"
 
 
 class SourceView:

@@ -1,0 +1,230 @@
+"""Read record files row by row: CSV/TSV, JSON Lines, JSON arrays, Parquet, XLSX sheets.
+
+Every reader streams (bounded memory) except a JSON array, which is parsed
+whole (use JSON Lines for big files). Readers:
+
+- CSV/TSV: the standard library's ``csv`` (delimiter sniffed among ``, ; TAB |``;
+  UTF-8, else Windows-1252), one record at a time;
+- JSON Lines: one ``json.loads`` per line;
+- Parquet: ``pyarrow.parquet.ParquetFile.iter_batches`` (2,048 rows a batch);
+- XLSX: ``openpyxl`` in read-only mode (``pip install "mmrag[records]"``), every
+  sheet (or the one named in the mapping), the first non-empty row of a sheet
+  is its header.
+
+A record's ``row`` is its 1-based number among the data rows of its table or
+sheet (the header is not counted), the number a citation shows (``#412``).
+A row that cannot be read comes out as a ``RawRecord`` with ``error`` set, so
+the caller can report it by number and go on.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mmrag.errors import IngestError, MissingDependency
+
+FORMATS = ("csv", "jsonl", "json", "parquet", "xlsx")
+_EXT = {".csv": "csv", ".tsv": "csv", ".tab": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json",
+        ".parquet": "parquet", ".pq": "parquet", ".xlsx": "xlsx", ".xlsm": "xlsx"}
+CSV_FIELD_LIMIT = 16 * 1024 * 1024
+_SAMPLE = 64 * 1024
+
+
+@dataclass(frozen=True)
+class RawRecord:
+    row: int
+    values: dict[str, Any] = field(default_factory=dict)
+    error: str = ""
+    sheet: str = ""
+
+
+def record_format(path: Path, head: bytes = b"") -> str | None:
+    """``csv`` | ``jsonl`` | ``json`` | ``parquet`` | ``xlsx`` from magic bytes and the extension, else ``None``."""
+    if head[:4] == b"PAR1":
+        return "parquet"
+    fmt = _EXT.get(path.suffix.lower())
+    if fmt == "xlsx" and head[:2] != b"PK":
+        return None
+    if fmt == "json" and not head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] == b"[":
+        return None  # a JSON object file is a document, not a table
+    return fmt
+
+
+def _unique(header: list[str]) -> list[str]:
+    seen: dict[str, int] = {}
+    out = []
+    for i, name in enumerate(header):
+        name = str(name).strip() if name is not None and str(name).strip() else f"column {i + 1}"
+        n = seen.get(name, 0)
+        seen[name] = n + 1
+        out.append(name if n == 0 else f"{name} ({n + 1})")
+    return out
+
+
+class RecordReader:
+    """One record file; ``records()`` streams its rows, ``estimate()`` guesses how many."""
+
+    def __init__(self, path: Path, fmt: str, sheet: str | None = None) -> None:
+        if fmt not in FORMATS:
+            raise IngestError(str(path), f"'{fmt}' is not a record format ({', '.join(FORMATS)})")
+        self.path, self.format, self.sheet = Path(path), fmt, sheet
+
+    def estimate(self) -> int | None:
+        try:
+            if self.format == "parquet":
+                import pyarrow.parquet as pq
+
+                return int(pq.ParquetFile(self.path).metadata.num_rows)
+            if self.format in ("csv", "jsonl"):
+                lines = 0
+                with open(self.path, "rb") as fh:
+                    while chunk := fh.read(1 << 20):
+                        lines += chunk.count(b"\n")
+                return max(0, lines - (1 if self.format == "csv" else 0))
+        except (OSError, ValueError):
+            return None
+        return None
+
+    def records(self) -> Iterator[RawRecord]:
+        reader = {"csv": self._csv, "jsonl": self._jsonl, "json": self._json, "parquet": self._parquet,
+                  "xlsx": self._xlsx}[self.format]
+        try:
+            yield from reader()
+        except (OSError, UnicodeError) as exc:
+            raise IngestError(str(self.path), f"cannot read the file ({exc})") from None
+
+    # -- CSV ----------------------------------------------------------------------------
+    def _encoding(self) -> str:
+        with open(self.path, "rb") as fh:
+            head = fh.read(1 << 20)
+        try:
+            head.decode("utf-8-sig")
+            return "utf-8-sig"
+        except UnicodeDecodeError as exc:
+            if exc.start >= len(head) - 4:  # a character cut by the sample's end
+                return "utf-8-sig"
+            return "cp1252"
+
+    def _csv(self) -> Iterator[RawRecord]:
+        csv.field_size_limit(CSV_FIELD_LIMIT)
+        with open(self.path, encoding=self._encoding(), errors="replace", newline="") as fh:
+            sample = fh.read(_SAMPLE)
+            fh.seek(0)
+            if self.path.suffix.lower() in (".tsv", ".tab"):
+                dialect: Any = csv.excel_tab
+            else:
+                try:
+                    dialect = csv.Sniffer().sniff(sample, delimiters=",;\t|")
+                except csv.Error:
+                    dialect = csv.excel
+            reader = csv.reader(fh, dialect)
+            try:
+                header = _unique(next(reader))
+            except StopIteration:
+                raise IngestError(str(self.path), "the CSV file has no header row") from None
+            except csv.Error as exc:
+                raise IngestError(str(self.path), f"cannot read the CSV header ({exc})") from None
+            row = 0
+            while True:
+                try:
+                    cells = next(reader)
+                except StopIteration:
+                    return
+                except csv.Error as exc:
+                    row += 1
+                    yield RawRecord(row, error=f"unreadable CSV line ({exc})")
+                    continue
+                row += 1
+                if not any(c.strip() for c in cells):
+                    continue
+                if len(cells) > len(header) and any(c.strip() for c in cells[len(header):]):
+                    yield RawRecord(row, error=f"has {len(cells)} cells but the header has {len(header)}")
+                    continue
+                yield RawRecord(row, dict(zip(header, cells)))
+
+    # -- JSON ----------------------------------------------------------------------------
+    def _jsonl(self) -> Iterator[RawRecord]:
+        row = 0
+        with open(self.path, "rb") as fh:
+            for raw in fh:
+                line = raw.decode("utf-8-sig" if row == 0 else "utf-8", errors="replace").strip()
+                if not line:
+                    continue
+                row += 1
+                try:
+                    value = json.loads(line)
+                except ValueError as exc:
+                    yield RawRecord(row, error=f"not valid JSON ({exc})")
+                    continue
+                if not isinstance(value, dict):
+                    yield RawRecord(row, error=f"is a JSON {type(value).__name__}, not an object")
+                    continue
+                yield RawRecord(row, value)
+
+    def _json(self) -> Iterator[RawRecord]:
+        with open(self.path, encoding="utf-8-sig", errors="replace") as fh:
+            try:
+                data = json.load(fh)
+            except ValueError as exc:
+                raise IngestError(str(self.path), f"not valid JSON ({exc})") from None
+        if not isinstance(data, list):
+            raise IngestError(str(self.path), "a JSON record file must hold an array of objects")
+        for row, value in enumerate(data, 1):
+            if isinstance(value, dict):
+                yield RawRecord(row, value)
+            else:
+                yield RawRecord(row, error=f"is a JSON {type(value).__name__}, not an object")
+
+    # -- Parquet ---------------------------------------------------------------------------
+    def _parquet(self) -> Iterator[RawRecord]:
+        import pyarrow.parquet as pq
+
+        try:
+            pf = pq.ParquetFile(self.path)
+            row = 0
+            for batch in pf.iter_batches(batch_size=2048):
+                for values in batch.to_pylist():
+                    row += 1
+                    yield RawRecord(row, values)
+        except (OSError, ValueError) as exc:  # pyarrow.ArrowInvalid is a ValueError
+            raise IngestError(str(self.path), f"cannot read the Parquet file ({exc})") from None
+
+    # -- XLSX ------------------------------------------------------------------------------
+    def _xlsx(self) -> Iterator[RawRecord]:
+        try:
+            import openpyxl
+        except ImportError:
+            raise MissingDependency("openpyxl", "records", "reading .xlsx catalogues") from None
+        try:
+            book = openpyxl.load_workbook(self.path, read_only=True, data_only=True)
+        except Exception as exc:  # noqa: BLE001 - zipfile/openpyxl raise many kinds for a bad workbook
+            raise IngestError(str(self.path), f"cannot open the workbook ({type(exc).__name__}: {exc})") from None
+        try:
+            sheets = book.worksheets
+            if self.sheet:
+                sheets = [s for s in sheets if s.title == self.sheet]
+                if not sheets:
+                    names = ", ".join(s.title for s in book.worksheets)
+                    raise IngestError(str(self.path), f"no sheet named '{self.sheet}' (sheets: {names})")
+            for ws in sheets:
+                header: list[str] | None = None
+                row = 0
+                for cells in ws.iter_rows(values_only=True):
+                    if header is None:
+                        if any(c is not None and str(c).strip() for c in cells):
+                            header = _unique([c for c in cells])
+                        continue
+                    row += 1
+                    if not any(c is not None and str(c).strip() for c in cells):
+                        continue
+                    yield RawRecord(row, dict(zip(header, cells)), sheet=ws.title if len(sheets) > 1 else "")
+        finally:
+            book.close()
+
+
+__all__ = ["FORMATS", "RawRecord", "RecordReader", "record_format"]
