@@ -128,7 +128,8 @@ class Hit:
     """One search result: a segment (without pixels) and its calibrated score.
 
     ``score`` is the fused, calibrated score (higher is better; comparable
-    across modalities within one result list). ``channel_scores`` keeps the raw
+    across modalities within one result list). ``relevance`` is the fitted
+    probability that the hit is a right answer (``retrieve/relevance.py``). ``channel_scores`` keeps the raw
     cosine per channel that matched, for transparency.
     """
 
@@ -141,6 +142,10 @@ class Hit:
     channel_scores: Mapping[str, float] = field(default_factory=_empty)
     has_thumbnail: bool = False
     meta: Mapping[str, str] = field(default_factory=_empty)
+    # estimated probability that this hit is a right answer (None: no relevance model for this space)
+    relevance: float | None = None
+    found_by: str = ""  # the list that ranked it: "text->image", "image->image", "lexical" ...
+    duplicates: tuple[str, ...] = ()  # segment ids of near-duplicates folded under this hit
 
     def label(self) -> str:
         """``talk.mp4 @ 03:12–03:41``, ``report.pdf p. 7``, ``report.pdf p. 7, fig. 2``, ``notes.md``."""
@@ -169,6 +174,9 @@ class Hit:
             "channel_scores": dict(self.channel_scores),
             "has_thumbnail": self.has_thumbnail,
             "meta": dict(self.meta),
+            "relevance": self.relevance,
+            "found_by": self.found_by,
+            "duplicates": list(self.duplicates),
         }
 
 

@@ -10,20 +10,27 @@ queries, keeps the text for the lexical list. ``search`` then:
 2. calibrates each list against the query's background in that channel
    (``fusion.background``), or ranks it for RRF;
 3. adds the BM25 list when the query has text and ``hybrid`` is on;
-4. fuses per segment and returns the top ``k`` ``Hit``s.
+4. fuses per segment (plus a feedback prior per segment, when given);
+5. folds near-duplicates under the best of them and caps hits per source
+   (``retrieve/diversity.py``);
+6. attaches ``relevance`` (``retrieve/relevance.py``) and the list that found
+   each hit, and drops hits below ``min_relevance``; returns the top ``k``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from mmrag.config import SearchConfig
+from mmrag.retrieve.diversity import Item, fold
 from mmrag.retrieve.fusion import Background, Candidate, background, calibrate, fuse_calibrated, fuse_rrf
+from mmrag.retrieve.relevance import RelevanceModel, hit_features
 from mmrag.stores.base import Row, ScoredRow, VectorStore, quote
-from mmrag.types import Hit
+from mmrag.types import Hit, Span
 
 
 @dataclass(frozen=True)
@@ -36,6 +43,7 @@ class Query:
     notes: tuple[str, ...] = ()  # e.g. "image query embedded through its OCR text"
     # query channel -> the only index channels it is searched in (absent: all of them)
     targets: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    negatives: tuple[str, ...] = ()  # words whose hits are dropped ("-stripes")
 
 
 @dataclass
@@ -80,12 +88,16 @@ def search(
     where: str | None = None,
     samples: BackgroundSamples | None = None,
     channel_weights: Mapping[str, float] | None = None,
+    relevance: RelevanceModel | None = None,
+    min_relevance: float = 0.0,
+    prior: Mapping[str, float] | None = None,
 ) -> list[Hit]:
     """Run the per-channel searches, fuse them, return the top ``k`` hits.
 
     ``channel_weights`` scales a channel's calibrated scores (default 1.0): a
     space declares a weaker tower (mmrag's small starter image tower) so that
     its best-of-N noise cannot outrank a real match in another channel.
+    ``prior`` adds a per-segment bonus (recorded feedback) before ranking.
     """
     if k <= 0:
         return []
@@ -120,18 +132,107 @@ def search(
             lexical.append(Candidate(s.row.segment_id, s.score, s.score))
             rows.setdefault(s.row.segment_id, s.row)
 
+    calibrated = fuse_calibrated(_per_channel_best(dense), lexical)
     if config.fusion == "rrf":
         lists: dict[str, Sequence[Candidate]] = dict(dense)
         if lexical:
             lists["lexical"] = lexical
         fused = fuse_rrf(lists, rrf_k=config.rrf_k)
     else:
-        fused = fuse_calibrated(_per_channel_best(dense), lexical)
+        fused = calibrated
+    if prior:
+        scale = 1.0 if config.fusion != "rrf" else 1.0 / (config.rrf_k + 1)
+        fused = sorted(
+            ((key, score + scale * prior.get(key, 0.0), raw) for key, score, raw in fused), key=lambda t: (-t[1], t[0])
+        )
 
+    if query.negatives:
+        fused = [f for f in fused if not _mentions(rows[f[0]].text, query.negatives)]
+    probs = _relevance(calibrated, dense, relevance)
+    found_by = _found_by(dense, lexical)
+    picked = _diversify(store, rows, fused, k, config)
     hits: list[Hit] = []
-    for key, score, raw in fused[:k]:
-        hits.append(rows[key].to_hit(score, raw))
+    for i, folded in picked:
+        key, score, raw = fused[i]
+        hit = rows[key].to_hit(score, raw)
+        p = probs.get(key)
+        if p is not None and p < min_relevance:
+            continue
+        hits.append(
+            dataclasses.replace(
+                hit, relevance=p, found_by=found_by.get(key, ""), duplicates=tuple(fused[j][0] for j in folded)
+            )
+        )
     return hits
+
+
+def _mentions(text: str, words: Sequence[str]) -> bool:
+    low = f" {' '.join(''.join(c if c.isalnum() else ' ' for c in (text or '').lower()).split())} "
+    return any(f" {w.lower()} " in low for w in words)
+
+
+def _found_by(dense: Mapping[str, Sequence[Candidate]], lexical: Sequence[Candidate]) -> dict[str, str]:
+    """Per segment, the list (``query channel->target channel``) where its calibrated score is highest."""
+    best: dict[str, tuple[float, str]] = {}
+    for name, cands in dense.items():
+        pair = name.replace("image_text->", "text->")  # the words of a query picture are a text query
+        for c in cands:
+            if c.key not in best or c.calibrated > best[c.key][0]:
+                best[c.key] = (c.calibrated, pair)
+    out = {key: pair for key, (_, pair) in best.items()}
+    for c in lexical:
+        out.setdefault(c.key, "lexical")
+    return out
+
+
+def _relevance(
+    calibrated: Sequence[tuple[str, float, Mapping[str, float]]],
+    dense: Mapping[str, Sequence[Candidate]],
+    model: RelevanceModel | None,
+) -> dict[str, float]:
+    """Relevance per segment from its calibrated score and margin, by the model of the pair that found it."""
+    if model is None or not calibrated:
+        return {}
+    feats = hit_features([score for _, score, _ in calibrated])
+    found = _found_by(dense, ())
+    pairs: dict[str, list[int]] = {}
+    for i, (key, _, _) in enumerate(calibrated):
+        pairs.setdefault(found.get(key, "lexical"), []).append(i)
+    out: dict[str, float] = {}
+    for pair, idx in pairs.items():
+        p = model.predict(pair, feats[idx])
+        if p is None:
+            continue
+        for i, pi in zip(idx, p):
+            out[calibrated[i][0]] = float(pi)
+    return out
+
+
+def _diversify(
+    store: VectorStore, rows: Mapping[str, Row], fused: Sequence[tuple[str, float, Mapping[str, float]]], k: int, config: SearchConfig
+) -> list[tuple[int, list[int]]]:
+    """Fold near-duplicates and cap per source (``config.diversify``, ``config.per_source``)."""
+    if not config.diversify and not config.per_source:
+        return [(i, []) for i in range(min(k, len(fused)))]
+    window = list(fused[: max(3 * k, k + 20)])
+    vectors: dict[str, np.ndarray] = {}
+    fetch = getattr(store, "vectors", None)
+    if config.diversify and callable(fetch):
+        ids = [f"{key}:{ch}" for key, _, _ in window for ch in ("image", "audio", "text")]
+        vectors = fetch(ids)
+    items = [
+        Item(
+            key=key,
+            source=rows[key].source,
+            span=rows[key].span(),
+            vectors={ch: vectors[f"{key}:{ch}"] for ch in ("image", "audio", "text") if f"{key}:{ch}" in vectors},
+        )
+        for key, _, _ in window
+    ]
+    threshold = config.duplicate_threshold if config.diversify else 2.0
+    if not config.diversify:  # cap only: nothing is a duplicate
+        items = [dataclasses.replace(it, span=Span()) for it in items]
+    return fold(items, k, threshold=threshold, per_source=config.per_source)
 
 
 def _per_channel_best(dense: Mapping[str, Sequence[Candidate]]) -> dict[str, list[Candidate]]:
