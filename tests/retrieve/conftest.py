@@ -88,3 +88,42 @@ def engine(index_dir: Path):  # type: ignore[no-untyped-def]
     eng = mmrag.Engine.open(str(index_dir), cfg(index_dir, **{"ingest.ocr": False}), create=False)
     yield eng
     eng.close()
+
+
+DRAWINGS = Path(__file__).resolve().parents[1] / "data" / "drawings"
+
+
+def drawing_captions() -> list[tuple[str, str]]:
+    """``(file, caption)`` of the 50 real drawings and emoji the starter tower never trained on."""
+    import json
+
+    rows = [json.loads(line) for line in (DRAWINGS / "pairs.jsonl").read_text().splitlines() if line.strip()]
+    return [(r["a"], r["b"].rstrip(".").lower()) for r in rows]
+
+
+def _drawings_index(tmp_path_factory: pytest.TempPathFactory, name: str, files: list[str]) -> Path:
+    root = tmp_path_factory.mktemp(name)
+    for f in files:
+        shutil.copyfile(DRAWINGS / f, root / f)
+    index = tmp_path_factory.mktemp(name + "-idx") / "index"
+    with mmrag.Engine.open(str(index), cfg(index, **{"ingest.ocr": False})) as eng:
+        assert not eng.add([root]).failed
+    return index
+
+
+@pytest.fixture(scope="session")
+def drawings_engine(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """All 50 drawings, indexed under their neutral file names (only their pixels say what they show)."""
+    index = _drawings_index(tmp_path_factory, "drawings-all", [f for f, _ in drawing_captions()])
+    eng = mmrag.Engine.open(str(index), cfg(index, **{"ingest.ocr": False}), create=False)
+    yield eng
+    eng.close()
+
+
+@pytest.fixture(scope="session")
+def half_drawings_engine(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """Every other drawing indexed: the captions of the rest are queries with no answer."""
+    index = _drawings_index(tmp_path_factory, "drawings-half", [f for f, _ in drawing_captions()[::2]])
+    eng = mmrag.Engine.open(str(index), cfg(index, **{"ingest.ocr": False}), create=False)
+    yield eng
+    eng.close()
