@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import json
 import random
-import re
 import shutil
 import unicodedata
 from pathlib import Path
@@ -61,8 +60,12 @@ def twemoji_items(svg_dir: Path) -> list[tuple[str, Path]]:
     return out
 
 
-def build(work: Path, *, wordnet: Path | None, twemoji: Path | None, n: int, seed: int) -> tuple[Path, Path]:
-    """Write ``work/corpus`` (indexed items) and ``work/queries.jsonl``; return both paths."""
+def build(
+    work: Path, *, wordnet: Path | None, twemoji: Path | None, n: int, seed: int, exclude: set[str] | frozenset[str] = frozenset()
+) -> tuple[Path, Path]:
+    """Write ``work/corpus`` (indexed items) and ``work/queries.jsonl``; return both paths.
+
+    ``exclude``: query texts not to draw (those of another build: a held-out set shares no item with the fit)."""
     corpus, queries = work / "corpus", work / "queries.jsonl"
     if corpus.exists():
         shutil.rmtree(corpus)
@@ -70,7 +73,7 @@ def build(work: Path, *, wordnet: Path | None, twemoji: Path | None, n: int, see
     rng = random.Random(seed)
     lines: list[dict[str, object]] = []
     if wordnet is not None:
-        items = wordnet_items(wordnet)
+        items = [it for it in wordnet_items(wordnet) if it[0] not in exclude]
         picked = rng.sample(items, 2 * n)
         (corpus / "notes").mkdir()
         for i, (noun, gloss) in enumerate(picked):
@@ -79,7 +82,7 @@ def build(work: Path, *, wordnet: Path | None, twemoji: Path | None, n: int, see
                 (corpus / "notes" / name).write_text(gloss + "\n", encoding="utf-8")
             lines.append({"query": noun, "answers": [name] if i < n else [], "set": "wordnet"})
     if twemoji is not None:
-        items2 = twemoji_items(twemoji)
+        items2 = [it for it in twemoji_items(twemoji) if it[0] not in exclude]
         picked2 = rng.sample(items2, 2 * n)
         (corpus / "pictures").mkdir()
         for i, (name, svg) in enumerate(picked2):
@@ -91,7 +94,5 @@ def build(work: Path, *, wordnet: Path | None, twemoji: Path | None, n: int, see
     queries.write_text("".join(json.dumps(x) + "\n" for x in lines), encoding="utf-8")
     return corpus, queries
 
-
-_WORD = re.compile(r"\w+")
 
 __all__ = ["build", "twemoji_items", "wordnet_items"]
