@@ -29,7 +29,10 @@ def answer_question(
     modality: str | Sequence[str] | None = None,
     where: str | None = None,
     stream: Callable[[str], None] | None = None,
+    min_relevance: float | None = None,
 ) -> Answer:
+    """``min_relevance`` (default ``search.ask_min_relevance``): when no retrieved hit is at least
+    that likely to be right, the answer says it cannot answer from the index instead of citing noise."""
     from mmrag.generate import build_generator
     from mmrag.generate.citations import finalize
     from mmrag.generate.prompt import build_prompt
@@ -44,6 +47,21 @@ def answer_question(
     t = time.perf_counter()
     hits = engine.search(query=query, k=k, modality=modality, where=where)
     timings["search_s"] = time.perf_counter() - t
+    floor = engine.config.search.ask_min_relevance if min_relevance is None else min_relevance
+    if floor > 0 and hits and all(h.relevance is not None for h in hits):
+        relevant = [h for h in hits if (h.relevance or 0.0) >= floor]
+        if not relevant:
+            best = max(h.relevance or 0.0 for h in hits)
+            return Answer(
+                text=(
+                    "I cannot answer this from the index: nothing indexed is a likely match "
+                    f"(the best hit's relevance is {best:.2f}, below {floor:.2f})."
+                ),
+                context=tuple(hits),
+                generator="abstained",
+                timings=timings,
+            )
+        hits = relevant
 
     generator = build_generator(engine.config)
     t = time.perf_counter()

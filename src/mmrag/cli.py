@@ -256,14 +256,16 @@ def _label(hit: Any) -> str:
     return safe(_short(hit.source) + label[len(hit.source):] if label.startswith(hit.source) else label)
 
 
-def _print_hits(hits: list[Any], notes: tuple[str, ...]) -> None:
+def _print_hits(hits: list[Any], notes: tuple[str, ...], empty: str = "no results") -> None:
     for note in notes:
         err.print(f"[dim]{escape(safe(note))}[/]")
     if not hits:
-        out.print("no results")
+        out.print(empty)
         return
     for i, hit in enumerate(hits, 1):
-        out.print(f"[bold]{i:>2}[/] {hit.score:6.2f}  {hit.modality.value:<5}  [cyan]{escape(_label(hit))}[/]", soft_wrap=True)
+        rel = f" {hit.relevance:4.0%}" if getattr(hit, "relevance", None) is not None else ""
+        more = f"  [dim](+{len(hit.duplicates)} alike)[/]" if getattr(hit, "duplicates", ()) else ""
+        out.print(f"[bold]{i:>2}[/] {hit.score:6.2f}{rel}  {hit.modality.value:<5}  [cyan]{escape(_label(hit))}[/]{more}", soft_wrap=True)
         snippet = safe(" ".join((hit.text or "").split()))
         if snippet:
             width = max(40, (out.width or 80) - 16)
@@ -294,11 +296,18 @@ def search(
     modality: Annotated[str | None, typer.Option(help="Only these target modalities: text,image,audio,video (comma-separated).")] = None,
     where: Annotated[str | None, typer.Option(help="Metadata filter, e.g. \"source LIKE '%2024%' AND page > 2\"; record fields by name: \"price < 50 AND brand = 'Acme'\".")] = None,
     fusion: Annotated[str | None, typer.Option(help="How per-modality lists are merged: calibrated (default) or rrf.")] = None,
+    min_relevance: Annotated[float | None, typer.Option("--min-relevance", min=0.0, max=1.0, help="Only hits at least this likely to be right (0-1); none left: 'no good match'.")] = None,
+    per_source: Annotated[int | None, typer.Option("--per-source", min=0, help="At most N hits per file (0: no cap).")] = None,
+    fold: Annotated[bool | None, typer.Option("--fold/--all", help="Fold near-duplicates (same scene, same picture, overlapping chunks) under the best one (default), or show all.")] = None,
+    weight: Annotated[str | None, typer.Option("--weight", help="Compose text and image into one query vector, e.g. text=0.3,image=0.7 ('like this photo, but red').")] = None,
     index: IndexOpt = None,
     config: ConfigOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Search the index by text, image or audio, across modalities.
+
+    Each hit shows its calibrated score and, where the space has a relevance model, the
+    estimated probability that it is a right answer. Words written [bold]-word[/] are excluded.
 
     Examples: [bold]mmrag search "a cat on a sofa"[/] ·
     [bold]mmrag search --image query.jpg[/] ·
@@ -306,7 +315,8 @@ def search(
     """
     if fusion is not None and fusion not in ("calibrated", "rrf"):
         raise typer.BadParameter("fusion must be 'calibrated' or 'rrf'", param_hint="--fusion")
-    remote = _server(index, config) if fusion is None else None
+    local_only = any(v is not None for v in (fusion, min_relevance, per_source, fold, weight))
+    remote = None if local_only else _server(index, config)
     if remote is not None:
         from mmrag.server import client
 
@@ -314,13 +324,18 @@ def search(
             hits, notes = client.search(remote, query, image=image, audio=audio, k=k, modality=modality, where=where)
     else:
         with _existing(index, config, **{"search.fusion": fusion}) as engine:
-            q = engine.embed_query(query, image=image, audio=audio)
-            hits = engine.search(query=q, k=k, modality=modality, where=where)
+            from mmrag.composed import parse_weights
+
+            q = engine.embed_query(query, image=image, audio=audio, weights=parse_weights(weight))
+            hits = engine.search(query=q, k=k, modality=modality, where=where, min_relevance=min_relevance,
+                                 per_source=per_source, diversify=fold)
         notes = q.notes
+    empty = "no good match" if min_relevance else "no results"
     if json_out:
-        out.print_json(json.dumps({"query": query, "notes": list(notes), "hits": [h.to_dict() for h in hits]}))
+        out.print_json(json.dumps({"query": query, "notes": list(notes), "hits": [h.to_dict() for h in hits],
+                                   "no_good_match": not hits and bool(min_relevance)}))
     else:
-        _print_hits(hits, notes)
+        _print_hits(hits, notes, empty)
 
 
 # --------------------------------------------------------------------- ask
@@ -390,9 +405,14 @@ def _answer_dict(answer: Any) -> dict[str, Any]:
 
 # -------------------------------------------------------- info & friends
 @app.command()
-def info(index: IndexOpt = None, config: ConfigOpt = None, json_out: JsonOpt = False) -> None:
+def info(
+    index: IndexOpt = None,
+    config: ConfigOpt = None,
+    json_out: JsonOpt = False,
+    gap: Annotated[bool, typer.Option("--gap", help="Also measure the modality gap: mean cosine of matched vs random pairs per channel pair.")] = False,
+) -> None:
     """What the index holds and which space it uses."""
-    remote = _server(index, config)
+    remote = None if gap else _server(index, config)
     if remote is not None:
         from mmrag.server import client
 
@@ -401,6 +421,10 @@ def info(index: IndexOpt = None, config: ConfigOpt = None, json_out: JsonOpt = F
     else:
         with _existing(index, config) as engine:
             i = engine.info()
+            if gap:
+                from mmrag.gap import modality_gap
+
+                gaps = modality_gap(engine.store, [c for c in i.by_channel])
         data = {
             "location": i.location,
             "store": i.store,
@@ -411,6 +435,8 @@ def info(index: IndexOpt = None, config: ConfigOpt = None, json_out: JsonOpt = F
             "vectors_by_channel": dict(i.by_channel),
             "created_at": i.created_at,
         }
+        if gap:
+            data["gap"] = gaps
     if json_out:
         out.print_json(json.dumps(data))
         return
@@ -425,6 +451,12 @@ def info(index: IndexOpt = None, config: ConfigOpt = None, json_out: JsonOpt = F
     out.print(f"[bold]sources[/]  {data['sources']}")
     out.print(f"[bold]vectors[/]  {data['rows']}  " + ", ".join(f"{k}: {v}" for k, v in data["vectors_by_channel"].items()))
     out.print("[bold]rows by modality[/] " + ", ".join(f"{k}: {v}" for k, v in data["segments_by_modality"].items()))
+    if gap:
+        out.print("[bold]modality gap[/] (cosine; matched = one segment's two vectors)")
+        out.print("  within a channel (random pairs): " + ", ".join(f"{k} {v:.3f}" for k, v in gaps["within"].items()))
+        for p in gaps["pairs"]:
+            out.print(f"  {p['a']}-{p['b']}: matched {p['matched']:.3f}, random {p['random']:.3f}, gap {p['gap']:.3f}, "
+                      f"centroid distance {p['centroid_distance']:.3f} (n={p['n']})")
 
 
 @app.command()
@@ -520,6 +552,14 @@ def _register_optional() -> None:
     from mmrag.migrate import migrate_command
 
     app.command("migrate")(migrate_command)
+    from mmrag.cli_relevance import calibrate_command, compare_command, feedback_command
+
+    app.command("calibrate")(calibrate_command)
+    app.command("feedback")(feedback_command)
+    app.command("compare")(compare_command)
+    from mmrag.cli_classify import classify_command
+
+    app.command("classify")(classify_command)
 
 
 _register_optional()

@@ -80,6 +80,12 @@ class SearchConfig:
     candidates: int = 50  # per-channel candidate depth before fusion
     rrf_k: int = 60
     calibration_sample: int = 512  # background vectors per channel for calibration
+    diversify: bool = True  # fold near-duplicate hits (same scene, same picture, overlapping chunks)
+    duplicate_threshold: float = 0.95  # cosine of two stored vectors that makes them near-duplicates
+    per_source: int = 0  # at most this many hits per file (0: no cap)
+    min_relevance: float = 0.0  # drop hits whose relevance is below this (search)
+    ask_min_relevance: float = 0.5  # ask: answer only from hits at least this relevant; else abstain
+    query_cache: bool = True  # cache query embeddings (memory + a file beside the index)
 
 
 @dataclass(frozen=True)

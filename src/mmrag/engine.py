@@ -37,6 +37,7 @@ from mmrag.stores.base import SourceInfo, VectorStore, quote
 from mmrag.types import AddReport, Answer, Channel, Hit, Modality
 
 FORMAT_VERSION = 1
+_UNSET = object()
 SPACE_KEYS = ("name", "model", "image_model", "audio_model")
 
 
@@ -83,6 +84,9 @@ class Engine:
         self._refresh_lock = threading.Lock()
         self._stamp = self._disk_stamp()
         self._writing = False  # this engine holds the writer lock: its own view is the latest
+        self._relevance: Any = _UNSET  # RelevanceModel | None once loaded (retrieve/relevance.py)
+        self._query_cache: Any = None  # QueryCache once used (querycache.py)
+        self._feedback: Any = None  # FeedbackLog once used (feedback.py)
 
     # ------------------------------------------------------------------ open
     @classmethod
@@ -241,13 +245,55 @@ class Engine:
         *,
         image: Any = None,
         audio: str | Path | None = None,
+        weights: Mapping[str, float] | None = None,
     ) -> Query:
-        """Turn a text, image (path or PIL image) and/or audio file into query vectors."""
+        """Turn a text, image (path or PIL image) and/or audio file into query vectors.
+
+        ``weights`` (``{"text": 0.3, "image": 0.7}``) composes the parts into one vector;
+        ``-word`` in the text is a negative term (see ``query.py``)."""
         from mmrag.query import build_query
 
         space = self.space
+        cache = self.query_cache()
         with self._embed_lock:
-            return build_query(space, self.config, text=text, image=image, audio=audio)
+            return build_query(space, self.config, text=text, image=image, audio=audio, cache=cache, weights=weights)
+
+    def query_cache(self) -> Any:
+        """The query-embedding cache of this index (``None`` when ``search.query_cache`` is off)."""
+        if not self.config.search.query_cache:
+            return None
+        if self._query_cache is None:
+            from mmrag.querycache import QueryCache
+            from mmrag.sidecars import sidecar_path
+
+            self._query_cache = QueryCache(sidecar_path(self.config.index, "mmrag-query-cache.sqlite"), self.space.spec)
+        return self._query_cache
+
+    def relevance_model(self) -> Any:
+        """The fitted relevance model for this index's space (``None`` if there is none): the index's
+        own ``mmrag-relevance.json`` (``mmrag calibrate``) or the default shipped for the space."""
+        if self._relevance is _UNSET:
+            from mmrag.calibration import load_relevance
+
+            spec = SpaceSpec.from_dict(self._meta["space"]) if self._meta else None
+            self._relevance = load_relevance(self.config.index, dict(spec.encoders) if spec else {})
+        return self._relevance
+
+    def feedback(self, query: Any, *, right: Iterable[Any] = (), wrong: Iterable[Any] = ()) -> int:
+        """Record that hits (``Hit``s, segment ids or files) were right or wrong for ``query``;
+        later similar queries are re-ranked by it. Returns how many judgements were recorded."""
+        from mmrag.feedback import record
+
+        return record(self, query, right=right, wrong=wrong)
+
+    def feedback_log(self) -> Any:
+        """Recorded right/wrong judgements of hits (``feedback.py``)."""
+        if self._feedback is None:
+            from mmrag.feedback import FeedbackLog
+            from mmrag.sidecars import sidecar_path
+
+            self._feedback = FeedbackLog(sidecar_path(self.config.index, "mmrag-feedback.jsonl"))
+        return self._feedback
 
     def search(
         self,
@@ -259,24 +305,54 @@ class Engine:
         modality: str | Sequence[str] | None = None,
         where: str | None = None,
         query: Query | None = None,
+        weights: Mapping[str, float] | None = None,
+        min_relevance: float | None = None,
+        per_source: int | None = None,
+        diversify: bool | None = None,
+        feedback: bool = True,
     ) -> list[Hit]:
-        """Search across modalities; see ``retrieve.search`` for how lists are fused."""
+        """Search across modalities; see ``retrieve.search`` for how lists are fused.
+
+        ``min_relevance`` drops hits less likely than that to be right (needs a relevance model:
+        ``mmrag calibrate``); ``per_source`` caps hits per file; ``diversify=False`` keeps
+        near-duplicates; ``feedback=False`` ignores recorded feedback."""
         self.refresh()
         if self._meta is None:
             raise MmragError(f"the index at {self.config.index} is empty. Add files first: mmrag add PATH")
         where = check_where(where, self.fields())  # bare field names -> fields.NAME, types checked
-        q = query or self.embed_query(text, image=image, audio=audio)
+        q = query or self.embed_query(text, image=image, audio=audio, weights=weights)
         channels = [c.value for c in self.space.channels]
+        cfg = self.config.search
+        cfg = dataclasses.replace(
+            cfg,
+            per_source=cfg.per_source if per_source is None else per_source,
+            diversify=cfg.diversify if diversify is None else diversify,
+        )
+        threshold = cfg.min_relevance if min_relevance is None else min_relevance
+        model = self.relevance_model()
+        if threshold > 0 and model is None:
+            raise QueryError(
+                f"--min-relevance needs a relevance model for this index's space, and {self.config.index} has none. "
+                "Fit one from labelled queries: mmrag calibrate QUERIES.jsonl (see docs/relevance.md)."
+            )
+        prior = None
+        if feedback and self._meta is not None:
+            from mmrag.feedback import feedback_prior
+
+            prior = feedback_prior(self.feedback_log(), q)
         return search(
             self.store,
             q,
             channels=channels,
-            k=k or self.config.search.k,
-            config=self.config.search,
+            k=k or cfg.k,
+            config=cfg,
             modalities=_parse_modalities(modality),
             where=where,
             samples=self._samples,
             channel_weights=self.space.extra.get("channel_weights"),
+            relevance=model,
+            min_relevance=threshold,
+            prior=prior,
         )
 
     # ------------------------------------------------------------------- ask
@@ -290,12 +366,15 @@ class Engine:
         modality: str | Sequence[str] | None = None,
         where: str | None = None,
         stream: Callable[[str], None] | None = None,
+        min_relevance: float | None = None,
     ) -> Answer:
-        """Retrieve, build a numbered prompt, generate an answer with citations."""
+        """Retrieve, build a numbered prompt, generate an answer with citations; abstain when no hit
+        is at least ``min_relevance`` likely to be right (default ``search.ask_min_relevance``)."""
         from mmrag.answer import answer_question
 
         return answer_question(
-            self, question, image=image, audio=audio, k=k, modality=modality, where=where, stream=stream
+            self, question, image=image, audio=audio, k=k, modality=modality, where=where, stream=stream,
+            min_relevance=min_relevance,
         )
 
     # ------------------------------------------------------- other writers

@@ -14,11 +14,22 @@
   dog's bark finds barking even with no words in it. Without a tower, a clip
   with no speech is an error.
 Several inputs (``--image photo.jpg "where can I buy this?"``) give several
-query vectors; their lists are fused like any others.
+query vectors; their lists are fused like any others. With ``weights``
+(``{"text": 0.3, "image": 0.7}``) they are *composed* instead: one vector
+``normalize(sum w * v)`` ("like this photo, but red"). Words written
+``-stripes`` are negative terms: their embedding is subtracted from every
+query vector (``NEGATIVE_WEIGHT``) and hits whose text contains them are
+dropped.
+
+Embeddings go through ``QueryCache`` when one is given: a repeated text,
+picture or recording (same bytes) skips the encoders, OCR and speech
+recognition.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +37,7 @@ import numpy as np
 
 from mmrag.config import Config
 from mmrag.errors import IngestError, QueryError
+from mmrag.querycache import QueryCache, content_hash
 from mmrag.retrieve.search import Query
 from mmrag.space.base import Space
 from mmrag.types import Channel
@@ -62,6 +74,35 @@ def _load_image(image: Any, config: Config) -> tuple[Any, str]:
     return segments[0].image, segments[0].text or ""
 
 
+NEGATIVE_WEIGHT = 0.5  # how much of a negative term's direction is taken out of each query vector
+_NEGATIVE = re.compile(r"(?:(?<=\s)|^)-([^\W\d_][\w'-]*)")
+
+
+def split_negatives(text: str) -> tuple[str, tuple[str, ...]]:
+    """``"striped shirt -red -blue"`` -> ``("striped shirt", ("red", "blue"))`` (pure)."""
+    negatives = tuple(m.group(1) for m in _NEGATIVE.finditer(text))
+    positive = " ".join(_NEGATIVE.sub(" ", text).split())
+    return positive, negatives
+
+
+def _bytes_of(item: Any) -> bytes:
+    from PIL import Image
+
+    if isinstance(item, Image.Image):
+        return item.tobytes() + repr((item.mode, item.size)).encode()
+    path = Path(str(item)).expanduser()
+    if not path.is_file():
+        raise QueryError(f"query file {path} does not exist. Check the path.")
+    return path.read_bytes()
+
+
+def _encode(space: Space, cache: QueryCache | None, channel: Channel, key: str, payload: Any) -> np.ndarray:
+    def compute() -> np.ndarray:
+        return space.encode(channel, [payload() if callable(payload) else payload], query=True)[0]
+
+    return compute() if cache is None else cache.vector(channel.value, key, compute)
+
+
 def build_query(
     space: Space,
     config: Config,
@@ -69,10 +110,15 @@ def build_query(
     text: str | None = None,
     image: Any = None,
     audio: str | Path | None = None,
+    cache: QueryCache | None = None,
+    weights: Mapping[str, float] | None = None,
 ) -> Query:
     vectors: dict[str, np.ndarray] = {}
     targets: dict[str, tuple[str, ...]] = {}
     notes: list[str] = []
+    negatives: tuple[str, ...] = ()
+    if text:
+        text, negatives = split_negatives(text)
     lexical = text.strip() if text and text.strip() else None
     modality = "text"
 
@@ -82,17 +128,27 @@ def build_query(
             raise QueryError(f"query audio {path} does not exist. Check the path.")
         from mmrag.ingest.speech import SAMPLE_RATE, read_query_audio, transcribe_samples
 
-        samples = read_query_audio(path, config.ingest)  # decoded once: for the words and for the sound
-        try:
-            spoken = transcribe_samples(samples, config.ingest).strip()
-        except IngestError as exc:
-            raise QueryError(f"query audio {path}: {exc.reason}") from None
+        key = content_hash(path.read_bytes())
+        decoded: list[Any] = []
+
+        def samples() -> Any:  # decoded once, only if the cache lacks the words or the sound
+            if not decoded:
+                decoded.append(read_query_audio(path, config.ingest))
+            return decoded[0]
+
+        def words() -> str:
+            try:
+                return transcribe_samples(samples(), config.ingest).strip()
+            except IngestError as exc:
+                raise QueryError(f"query audio {path}: {exc.reason}") from None
+
+        spoken = words() if cache is None else cache.text("transcript", key, words)
         modality = "audio"
         if spoken:
             notes.append(f"heard: \u201c{spoken}\u201d")
             lexical = f"{lexical} {spoken}" if lexical else spoken
         if space.has(Channel.AUDIO):  # the clip is also searched by how it sounds
-            vectors["audio"] = space.encode(Channel.AUDIO, [(samples, SAMPLE_RATE)], query=True)[0]
+            vectors["audio"] = _encode(space, cache, Channel.AUDIO, key, lambda: (samples(), SAMPLE_RATE))
             # the sound looks only for similar sounds: its cross-modal matches against texts and pictures
             # are far weaker than sound-to-sound ones and, calibrated per list, would crowd them out
             targets["audio"] = (Channel.AUDIO.value,)
@@ -105,15 +161,23 @@ def build_query(
             )
 
     if image is not None:
-        pil, carried = _load_image(image, config)
+        key = content_hash(_bytes_of(image))
+        loaded: list[tuple[Any, str]] = []
+
+        def load() -> tuple[Any, str]:
+            if not loaded:
+                loaded.append(_load_image(image, config))
+            return loaded[0]
+
+        carried = load()[1] if cache is None else cache.text("carried", key, lambda: load()[1])
         modality = "image"
         if space.has(Channel.IMAGE):
-            vectors["image"] = space.encode(Channel.IMAGE, [pil], query=True)[0]
+            vectors["image"] = _encode(space, cache, Channel.IMAGE, key, lambda: load()[0])
             if space.has(Channel.VISUAL):  # the backbone's own features find similar pictures, nothing else
-                vectors["visual"] = space.encode(Channel.VISUAL, [pil], query=True)[0]
+                vectors["visual"] = _encode(space, cache, Channel.VISUAL, key, lambda: load()[0])
                 targets["visual"] = (Channel.VISUAL.value,)
             if carried.strip():  # the words in the picture are a second query signal, fused
-                vectors["image_text"] = space.encode(Channel.TEXT, [carried], query=True)[0]
+                vectors["image_text"] = _encode(space, cache, Channel.TEXT, carried, carried)
         else:
             if not carried.strip():
                 raise QueryError(
@@ -122,14 +186,43 @@ def build_query(
                     "Use a space with an image tower (--space clip) or add a text query."
                 )
             notes.append(f"no image tower in this space: the image was searched through its text \u201c{carried[:120]}\u201d")
-            vectors["image_text"] = space.encode(Channel.TEXT, [carried], query=True)[0]
+            vectors["image_text"] = _encode(space, cache, Channel.TEXT, carried, carried)
 
     if lexical and (text or audio is not None):
-        vectors["text"] = space.encode(Channel.TEXT, [lexical], query=True)[0]
+        vectors["text"] = _encode(space, cache, Channel.TEXT, lexical, lexical)
 
     if not vectors:
-        raise QueryError("empty query: give a text, --image or --audio.")
-    return Query(vectors=vectors, text=lexical, modality=modality, notes=tuple(notes), targets=targets)
+        raise QueryError("empty query: give a text, --image or --audio." + (" (only negative terms were given)" if negatives else ""))
+    if weights:
+        vectors, targets = _compose(vectors, weights), {}
+        notes.append("composed query: " + ", ".join(f"{k} x{v:g}" for k, v in weights.items()))
+    if negatives:
+        neg = np.mean([_encode(space, cache, Channel.TEXT, w, w) for w in negatives], axis=0)
+        neg = neg / max(float(np.linalg.norm(neg)), 1e-12)
+        vectors = {k: _unit(v - NEGATIVE_WEIGHT * neg) for k, v in vectors.items()}
+        notes.append("without: " + ", ".join(negatives))
+    return Query(vectors=vectors, text=lexical, modality=modality, notes=tuple(notes), targets=targets, negatives=negatives)
 
 
-__all__ = ["build_query"]
+def _unit(v: np.ndarray) -> np.ndarray:
+    return (v / max(float(np.linalg.norm(v)), 1e-12)).astype(np.float32)
+
+
+def _compose(vectors: Mapping[str, np.ndarray], weights: Mapping[str, float]) -> dict[str, np.ndarray]:
+    """One vector: the weighted sum of the parts (``image`` also weighs a picture's words) (pure)."""
+    known = {"text", "image", "audio"}
+    bad = [k for k in weights if k not in known]
+    if bad:
+        raise QueryError(f"unknown query weight {bad[0]!r}: weigh text, image or audio, e.g. text=0.3,image=0.7")
+    total = np.zeros_like(next(iter(vectors.values())))
+    for name, v in vectors.items():
+        if name == "image_text" and "image" in vectors:
+            continue  # a picture's pixels stand for it; its words count only without an image tower
+        part = "image" if name == "image_text" else name
+        total = total + float(weights.get(part, 1.0)) * v
+    if not np.any(total):
+        raise QueryError("the query weights cancel every part out: give at least one positive weight.")
+    return {"composed": _unit(total)}
+
+
+__all__ = ["NEGATIVE_WEIGHT", "build_query", "split_negatives"]

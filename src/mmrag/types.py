@@ -144,8 +144,9 @@ class Hit:
     """One search result: a segment (without pixels) and its calibrated score.
 
     ``score`` is the fused, calibrated score (higher is better; comparable
-    across modalities within one result list). ``channel_scores`` keeps the raw
-    cosine per channel that matched, for transparency. ``fields`` are a
+    across modalities within one result list). ``relevance`` is the fitted
+    probability that the hit is a right answer (``retrieve/relevance.py``). ``channel_scores``
+    keeps the raw cosine per channel that matched, for transparency. ``fields`` are a
     record's typed values (empty for other segments).
     """
 
@@ -158,8 +159,11 @@ class Hit:
     channel_scores: Mapping[str, float] = field(default_factory=_empty)
     has_thumbnail: bool = False
     meta: Mapping[str, str] = field(default_factory=_empty)
-    found_by: str = ""  # the list that gave the hit its score: "text->image", "image->visual", "lexical" ...
+    found_by: str = ""  # the list that ranked it: "text->image", "image->visual", "lexical" ...
     fields: Mapping[str, Any] = field(default_factory=_empty)
+    # estimated probability that this hit is a right answer (None: no relevance model for this space)
+    relevance: float | None = None
+    duplicates: tuple[str, ...] = ()  # segment ids of near-duplicates folded under this hit
 
     def label(self) -> str:
         """``talk.mp4 @ 03:12–03:41``, ``report.pdf p. 7``, ``report.pdf p. 7, fig. 2``, ``notes.md``;
@@ -194,6 +198,8 @@ class Hit:
             "meta": dict(self.meta),
             "found_by": self.found_by,
             "fields": dict(self.fields),
+            "relevance": self.relevance,
+            "duplicates": list(self.duplicates),
         }
 
 

@@ -11,12 +11,16 @@ queries, keeps the text for the lexical list. ``search`` then:
    vector whose ``targets`` name it, so text never searches it;
 2. calibrates each list against the query's background in that channel
    (``fusion.background``), or ranks it for RRF;
-3. adds the BM25 list when the query has text and ``hybrid`` is on;
-4. scores the candidate speech transcripts by how much of the query text can
+3. adds the BM25 list when the query has text and ``hybrid`` is on, and
+   scores the candidate speech transcripts by how much of the query text can
    be *heard* in them (``retrieve.heard``: normalised words, Metaphone keys,
    the recogniser's alternative words), so a misheard word ("to Ken" for
    "toucan") still finds its recording (``heard_weight``, 0 = off);
-5. fuses per segment and returns the top ``k`` ``Hit``s.
+4. fuses per segment (plus a feedback prior per segment, when given);
+5. folds near-duplicates under the best of them and caps hits per source
+   (``retrieve/diversity.py``);
+6. attaches ``relevance`` (``retrieve/relevance.py``) and the list that found
+   each hit, and drops hits below ``min_relevance``; returns the top ``k``.
 """
 
 from __future__ import annotations
@@ -28,10 +32,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from mmrag.config import SearchConfig
+from mmrag.retrieve.diversity import Item, fold
 from mmrag.retrieve.fusion import Background, Candidate, background, calibrate, fuse_calibrated, fuse_rrf
 from mmrag.retrieve.heard import heard_score
+from mmrag.retrieve.relevance import RelevanceModel, hit_features
 from mmrag.stores.base import Row, ScoredRow, VectorStore, quote
-from mmrag.types import Channel, Hit
+from mmrag.types import Channel, Hit, Span
 
 NATIVE_CHANNELS = frozenset(c.value for c in Channel if c.native)
 
@@ -46,6 +52,7 @@ class Query:
     notes: tuple[str, ...] = ()  # e.g. "image query embedded through its OCR text"
     # query channel -> the only index channels it is searched in (absent: all of them)
     targets: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    negatives: tuple[str, ...] = ()  # words whose hits are dropped ("-stripes")
 
 
 @dataclass
@@ -90,6 +97,9 @@ def search(
     where: str | None = None,
     samples: BackgroundSamples | None = None,
     channel_weights: Mapping[str, float] | None = None,
+    relevance: RelevanceModel | None = None,
+    min_relevance: float = 0.0,
+    prior: Mapping[str, float] | None = None,
 ) -> list[Hit]:
     """Run the per-channel searches, fuse them, return the top ``k`` hits.
 
@@ -98,6 +108,7 @@ def search(
     image tower) so that its best-of-N noise cannot outrank a real match in
     another channel. A query vector searched in its own channel (image->image)
     keeps weight 1.0: same-tower similarity is what finds a product's picture.
+    ``prior`` adds a per-segment bonus (recorded feedback) before ranking.
     """
     if k <= 0:
         return []
@@ -141,6 +152,7 @@ def search(
     if config.heard_weight > 0 and query.text and query.text.strip():
         heard = heard_candidates(query.text, rows.values())
 
+    calibrated = fuse_calibrated(_per_channel_best(dense), lexical, heard=heard, heard_weight=config.heard_weight)
     if config.fusion == "rrf":
         lists: dict[str, Sequence[Candidate]] = dict(dense)
         if lexical:
@@ -149,28 +161,50 @@ def search(
             lists["heard"] = sorted(heard, key=lambda c: -c.raw)
         fused = fuse_rrf(lists, rrf_k=config.rrf_k)
     else:
-        fused = fuse_calibrated(
-            _per_channel_best(dense), lexical, heard=heard, heard_weight=config.heard_weight
+        fused = calibrated
+    if prior:
+        scale = 1.0 if config.fusion != "rrf" else 1.0 / (config.rrf_k + 1)
+        fused = sorted(
+            ((key, score + scale * prior.get(key, 0.0), raw) for key, score, raw in fused), key=lambda t: (-t[1], t[0])
         )
 
-    finder = _found_by(dense, lexical, rrf=config.fusion == "rrf")
+    if query.negatives:
+        fused = [f for f in fused if not _mentions(rows[f[0]].text, query.negatives)]
+    probs = _relevance(calibrated, dense, relevance)
+    found_by = _found_by(dense, lexical, rrf=config.fusion == "rrf")
+    picked = _diversify(store, rows, fused, k, config)
     hits: list[Hit] = []
-    for key, score, raw in fused[:k]:
-        hits.append(dataclasses.replace(rows[key].to_hit(score, raw), found_by=finder.get(key, "")))
+    for i, folded in picked:
+        key, score, raw = fused[i]
+        hit = rows[key].to_hit(score, raw)
+        p = probs.get(key)
+        if p is not None and p < min_relevance:
+            continue
+        hits.append(
+            dataclasses.replace(
+                hit, relevance=p, found_by=found_by.get(key, ""), duplicates=tuple(fused[j][0] for j in folded)
+            )
+        )
     return hits
+
+
+def _mentions(text: str, words: Sequence[str]) -> bool:
+    low = f" {' '.join(''.join(c if c.isalnum() else ' ' for c in (text or '').lower()).split())} "
+    return any(f" {w.lower()} " in low for w in words)
 
 
 def _found_by(dense: Mapping[str, Sequence[Candidate]], lexical: Sequence[Candidate], *, rrf: bool) -> dict[str, str]:
     """Per segment, the list that gave it its score: the best calibrated dense list
-    (``query vector->channel``), or ``lexical`` when only a keyword match found it.
-    Under RRF, the list where it ranked highest."""
+    (``query channel->target channel``; the words of a query picture count as a text query),
+    or ``lexical`` when only a keyword match found it. Under RRF, the list where it ranked highest."""
     best: dict[str, tuple[float, str]] = {}
     for name, cands in dense.items():
+        pair = name.replace("image_text->", "text->")
         for rank, c in enumerate(cands):
             value = -float(rank) if rrf else c.calibrated
             if c.key not in best or value > best[c.key][0]:
-                best[c.key] = (value, name)
-    out = {key: name for key, (_, name) in best.items()}
+                best[c.key] = (value, pair)
+    out = {key: pair for key, (_, pair) in best.items()}
     for rank, c in enumerate(lexical):
         if c.key not in out or (rrf and -float(rank) > best[c.key][0]):
             out[c.key] = "lexical"
@@ -197,6 +231,56 @@ def heard_candidates(text: str, rows: Iterable[Row]) -> list[Candidate]:
         if score > 0:
             out.append(Candidate(row.segment_id, score, score))
     return out
+
+
+def _relevance(
+    calibrated: Sequence[tuple[str, float, Mapping[str, float]]],
+    dense: Mapping[str, Sequence[Candidate]],
+    model: RelevanceModel | None,
+) -> dict[str, float]:
+    """Relevance per segment from its calibrated score and margin, by the model of the pair that found it."""
+    if model is None or not calibrated:
+        return {}
+    feats = hit_features([score for _, score, _ in calibrated])
+    found = _found_by(dense, (), rrf=False)
+    pairs: dict[str, list[int]] = {}
+    for i, (key, _, _) in enumerate(calibrated):
+        pairs.setdefault(found.get(key, "lexical"), []).append(i)
+    out: dict[str, float] = {}
+    for pair, idx in pairs.items():
+        p = model.predict(pair, feats[idx])
+        if p is None:
+            continue
+        for i, pi in zip(idx, p):
+            out[calibrated[i][0]] = float(pi)
+    return out
+
+
+def _diversify(
+    store: VectorStore, rows: Mapping[str, Row], fused: Sequence[tuple[str, float, Mapping[str, float]]], k: int, config: SearchConfig
+) -> list[tuple[int, list[int]]]:
+    """Fold near-duplicates and cap per source (``config.diversify``, ``config.per_source``)."""
+    if not config.diversify and not config.per_source:
+        return [(i, []) for i in range(min(k, len(fused)))]
+    window = list(fused[: max(3 * k, k + 20)])
+    vectors: dict[str, np.ndarray] = {}
+    fetch = getattr(store, "vectors", None)
+    if config.diversify and callable(fetch):
+        ids = [f"{key}:{ch}" for key, _, _ in window for ch in ("image", "audio", "text")]
+        vectors = fetch(ids)
+    items = [
+        Item(
+            key=key,
+            source=rows[key].source,
+            span=rows[key].span(),
+            vectors={ch: vectors[f"{key}:{ch}"] for ch in ("image", "audio", "text") if f"{key}:{ch}" in vectors},
+        )
+        for key, _, _ in window
+    ]
+    threshold = config.duplicate_threshold if config.diversify else 2.0
+    if not config.diversify:  # cap only: nothing is a duplicate
+        items = [dataclasses.replace(it, span=Span()) for it in items]
+    return fold(items, k, threshold=threshold, per_source=config.per_source)
 
 
 def _per_channel_best(dense: Mapping[str, Sequence[Candidate]]) -> dict[str, list[Candidate]]:

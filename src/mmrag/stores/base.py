@@ -48,6 +48,7 @@ FILTER_COLUMNS: Mapping[str, str] = {
     "start": "int",
     "end": "int",
     "added_at": "float",
+    "meta": "str",  # the segment's metadata as a JSON string: meta LIKE '%label:cat%'
 }
 
 

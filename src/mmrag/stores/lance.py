@@ -380,5 +380,19 @@ class LanceStore:
                 return np.zeros((0, self.dim), dtype=np.float32)
             return index.sample(int(n), seed)
 
+    def vectors(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
+        """Stored vectors of these row ids (``segment_id:channel``); unknown ids are left out."""
+        wanted = [str(i) for i in ids]
+        if not wanted:
+            return {}
+        with self._lock:
+            self._ensure_fresh()
+            try:
+                res = self._table.search().where(to_lance(In("id", tuple(wanted)))).select(["id", "vector"]).limit(None).to_arrow()
+            except (OSError, ValueError, RuntimeError) as exc:
+                raise lt.store_error("reading vectors", self.path, exc) from None
+        got = res.column("vector").to_pylist()
+        return {i: np.asarray(v, dtype=np.float32) for i, v in zip(res.column("id").to_pylist(), got)}
+
 
 __all__ = ["LanceStore"]

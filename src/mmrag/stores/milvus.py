@@ -453,6 +453,17 @@ class MilvusStore:
             out.extend(g["vector"] for g in got)
         return np.asarray(out, dtype=np.float32).reshape(-1, self.dim)
 
+    def vectors(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
+        """Stored vectors of these row ids (``segment_id:channel``); unknown ids are left out."""
+        wanted = [str(i) for i in ids]
+        out: dict[str, np.ndarray] = {}
+        for i in range(0, len(wanted), BATCH):
+            got = self._call(
+                "get", self._client.get, self.rows_name, ids=wanted[i : i + BATCH], output_fields=["vector"]
+            )
+            out.update({str(g["id"]): np.asarray(g["vector"], dtype=np.float32) for g in got})
+        return out
+
     def close(self) -> None:
         try:
             if self._client is not None:

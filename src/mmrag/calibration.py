@@ -1,0 +1,195 @@
+"""Fitting ``relevance`` from labelled queries, measuring it, and finding the model for an index.
+
+A queries file is JSON lines, one query each::
+
+    {"query": "a red apple", "answers": ["apple-01.png"]}
+    {"image": "q/cat.jpg", "answers": ["tabby.png", "notes/cats.md"]}
+    {"query": "the capital of Peru", "answers": []}        # no answer in the index
+
+``answers`` are sources (full paths or file names). Queries with no answer
+are what teaches abstention: about half of a good calibration set should
+have none. ``fit_relevance`` searches every query, labels each of its top
+hits right or wrong, fits per channel pair (``retrieve/relevance.py``), and
+reports, on a held-out half, the expected calibration error and how well
+"top hit below the threshold" predicts "this query has no answer".
+
+Where the model comes from (``load_relevance``): the index's own
+``mmrag-relevance.json`` (written by ``mmrag calibrate``), else a default
+shipped in ``mmrag/weights/relevance-*.json`` for the same encoders (only
+the pairs whose towers are unchanged are used), else none.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from mmrag.errors import MmragError
+from mmrag.retrieve.relevance import (
+    MARGIN_WINDOW,
+    RelevanceModel,
+    expected_calibration_error,
+    fit_model,
+    hit_features,
+)
+from mmrag.sidecars import sidecar_path
+
+FILE_NAME = "mmrag-relevance.json"
+WEIGHTS = Path(__file__).parent / "weights"
+
+
+@dataclass(frozen=True)
+class LabelledQuery:
+    text: str | None
+    image: str | None
+    answers: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Judged:
+    """One searched query: its hits' pairs, features and right/wrong labels, best first."""
+
+    query: LabelledQuery
+    pairs: tuple[str, ...]
+    features: np.ndarray  # (n, 2)
+    labels: np.ndarray  # (n,) 0/1
+
+
+def read_queries(path: str | Path) -> list[LabelledQuery]:
+    src = Path(path)
+    if not src.is_file():
+        raise MmragError(f"queries file {src} does not exist: pass JSON lines like {{\"query\": \"...\", \"answers\": [\"file.png\"]}}")
+    out: list[LabelledQuery] = []
+    for n, line in enumerate(src.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            d = json.loads(line)
+            answers = d.get("answers", [])
+            if isinstance(answers, str):
+                answers = [answers]
+            image = d.get("image")
+            if image and not Path(image).is_absolute():
+                image = str((src.parent / image).resolve())
+            q = LabelledQuery(d.get("query") or None, image or None, tuple(str(a) for a in answers))
+        except (ValueError, AttributeError) as exc:
+            raise MmragError(f"{src}:{n}: not a JSON object with 'query' and 'answers' ({exc}). Fix that line.") from None
+        if not q.text and not q.image:
+            raise MmragError(f"{src}:{n}: a query needs 'query' (text) or 'image'.")
+        out.append(q)
+    if not out:
+        raise MmragError(f"{src} holds no queries.")
+    return out
+
+
+def is_answer(source: str, answers: Sequence[str]) -> bool:
+    name = Path(source).name
+    return any(source == a or name == a or name == Path(a).name for a in answers)
+
+
+def judge(engine: Any, queries: Sequence[LabelledQuery], *, depth: int = 10) -> list[Judged]:
+    """Search every query (no feedback, no folding) and label its top ``depth`` hits."""
+    out: list[Judged] = []
+    for q in queries:
+        hits = engine.search(q.text, image=q.image, k=depth + MARGIN_WINDOW, diversify=False, feedback=False, min_relevance=0.0)
+        feats = hit_features([h.score for h in hits])[:depth]
+        top = hits[:depth]
+        out.append(Judged(
+            q, tuple(h.found_by or "lexical" for h in top), feats,
+            np.asarray([1.0 if is_answer(h.source, q.answers) else 0.0 for h in top]),
+        ))
+    return out
+
+
+def examples(judged: Sequence[Judged]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    by: dict[str, tuple[list[np.ndarray], list[float]]] = {}
+    for j in judged:
+        for pair, x, y in zip(j.pairs, j.features, j.labels):
+            xs, ys = by.setdefault(pair, ([], []))
+            xs.append(x)
+            ys.append(float(y))
+    return {p: (np.vstack(xs), np.asarray(ys)) for p, (xs, ys) in by.items()}
+
+
+def evaluate(model: RelevanceModel, judged: Sequence[Judged], threshold: float) -> dict[str, float]:
+    """ECE and Brier of ``relevance`` over all judged hits, and abstention quality at ``threshold``:
+    a query abstains when its best hit's relevance is below it."""
+    probs: list[float] = []
+    labels: list[float] = []
+    abstain_tp = abstain_fp = unanswerable = answered = answered_right = 0
+    for j in judged:
+        p = np.asarray([float(model.predict(pair, x[None, :])[0]) for pair, x in zip(j.pairs, j.features)])  # type: ignore[index]
+        probs.extend(p.tolist())
+        labels.extend(j.labels.tolist())
+        no_answer = not j.query.answers
+        unanswerable += no_answer
+        if p.size == 0 or p.max() < threshold:
+            abstain_tp += no_answer
+            abstain_fp += not no_answer
+        else:
+            answered += 1
+            answered_right += bool(j.labels[int(np.argmax(p))])
+    pa, ya = np.asarray(probs), np.asarray(labels)
+    abstained = abstain_tp + abstain_fp
+    return {
+        "threshold": threshold,
+        "queries": len(judged),
+        "unanswerable": unanswerable,
+        "ece": round(expected_calibration_error(pa, ya), 4),
+        "brier": round(float(np.mean((pa - ya) ** 2)) if pa.size else 0.0, 4),
+        "abstain_precision": round(abstain_tp / abstained, 4) if abstained else 1.0,
+        "abstain_recall": round(abstain_tp / unanswerable, 4) if unanswerable else 1.0,
+        "answered_top1_right": round(answered_right / answered, 4) if answered else 0.0,
+    }
+
+
+def split(queries: Sequence[LabelledQuery], holdout: float, seed: int = 0) -> tuple[list[LabelledQuery], list[LabelledQuery]]:
+    order = list(range(len(queries)))
+    random.Random(seed).shuffle(order)
+    cut = int(round(len(order) * (1 - holdout)))
+    return [queries[i] for i in order[:cut]], [queries[i] for i in order[cut:]]
+
+
+def fit_relevance(
+    engine: Any, queries: Sequence[LabelledQuery], *, method: str = "auto", holdout: float = 0.5, threshold: float = 0.5,
+    depth: int = 10, seed: int = 0,
+) -> tuple[RelevanceModel, dict[str, Any]]:
+    """Fit on a split, measure on the rest (both methods when ``auto``), then refit the chosen one on all."""
+    spec = engine.info().space
+    encoders = dict(spec.encoders) if spec else {}
+    judged = judge(engine, queries, depth=depth)
+    by_query = {id(j.query): j for j in judged}
+    fit_q, test_q = split(queries, holdout, seed) if holdout > 0 else (list(queries), list(queries))
+    fit_j, test_j = [by_query[id(q)] for q in fit_q], [by_query[id(q)] for q in test_q]
+    methods = ["logistic", "isotonic"] if method == "auto" else [method]
+    report: dict[str, Any] = {"depth": depth, "holdout": holdout, "fit_queries": len(fit_j), "test_queries": len(test_j)}
+    for m in methods:
+        report[m] = evaluate(fit_model(examples(fit_j), method=m, encoders=encoders), test_j, threshold)
+    chosen = min(methods, key=lambda m: (report[m]["ece"], m))
+    report["chosen"] = chosen
+    model = fit_model(examples(judged), method=chosen, encoders=encoders)
+    return RelevanceModel(model.pairs, model.method, model.encoders, "", report), report
+
+
+def load_relevance(location: str, encoders: Mapping[str, str]) -> RelevanceModel | None:
+    """The index's own model, else a shipped default for the same encoders, else ``None``."""
+    own = sidecar_path(location, FILE_NAME)
+    candidates = [own] if own is not None and own.is_file() else []
+    candidates += sorted(WEIGHTS.glob("relevance-*.json"))
+    for path in candidates:
+        try:
+            model = RelevanceModel.load(path).for_space(encoders)
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        if model is not None:
+            return model
+    return None
+
+
+__all__ = ["FILE_NAME", "LabelledQuery", "evaluate", "fit_relevance", "judge", "load_relevance", "read_queries"]
