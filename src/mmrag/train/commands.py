@@ -69,6 +69,8 @@ def train_command(
     backbone: Annotated[str, typer.Option(help="bind image: a frozen pretrained backbone to bind (efficientnet-lite0); "
                                                "only a small head is trained, on cached backbone outputs")] = "",
     weight_decay: Annotated[float, typer.Option(min=0.0, help="AdamW weight decay")] = 0.05,
+    max_pictures: Annotated[int, typer.Option(min=0, help="bind --backbone: train on a fixed random subset of this many "
+                                                         "pictures (0 = all; held-out: an eighth as many)")] = 0,
 ) -> None:
     """Train contrastively: bind a new image or audio tower into a frozen space, or finetune CLIP/SigLIP."""
     if loss not in ("clip", "siglip", "infonce"):
@@ -95,7 +97,7 @@ def train_command(
                     loss=loss, seed=seed, holdout=holdout, resume=resume, device=device, image_size=image_size,
                     widths=stage_widths, augment=augment, clip_seconds=clip_seconds, threads=threads, name=name,
                     cache_dir=str(cache_dir) if cache_dir else "", extra_eval=tuple(str(p) for p in eval_pairs or ()),
-                    command=command, backbone=backbone, weight_decay=weight_decay,
+                    command=command, backbone=backbone, weight_decay=weight_decay, max_pictures=max_pictures,
                 )
                 result = bind_tower(opts, frozen_text_encoder(space), bars)
             elif mode == "finetune":
