@@ -126,7 +126,8 @@ def train_command(
 def eval_command(
     pairs: Annotated[Path, typer.Argument(help="pairs file: a = picture path (or text), b = caption")],
     space: Annotated[str, typer.Option(help="space whose text tower embeds column b")] = "minilm",
-    image_model: Annotated[str | None, typer.Option(help="image tower folder ('shipped' = the bundled one)")] = "shipped",
+    image_model: Annotated[str | None, typer.Option(help="image tower folder ('lite0' = the default backbone tower, "
+                                                         "'shipped' = the starter CNN)")] = "lite0",
     audio_model: Annotated[str | None, typer.Option(help="audio tower folder, for a pairs file of sounds")] = None,
     baseline: Annotated[bool, typer.Option(help="also score the text-only baseline (OCR + file name through the text tower)")] = False,
     cache_dir: Annotated[Path | None, typer.Option(help="cache for decoded images and caption vectors")] = None,
@@ -135,7 +136,10 @@ def eval_command(
     from mmrag.train.benchmark import evaluate_pairs
 
     try:
-        results = evaluate_pairs(pairs, space=space, image_model=None if image_model == "shipped" else image_model,
+        from mmrag.space.adapters import backbone_tower_dir
+
+        tower = None if image_model == "shipped" else backbone_tower_dir() if image_model == "lite0" else image_model
+        results = evaluate_pairs(pairs, space=space, image_model=tower,
                                  baseline=baseline, cache=cache_dir, audio_model=audio_model)
     except MmragError as exc:
         console.print(f"[red]error:[/red] {exc}")
