@@ -107,6 +107,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--limit", type=int, default=300, help="pictures per set (fixed random subset)")
     ap.add_argument("--cache", type=Path, default=Path(".cache/train/featcache"))
+    ap.add_argument("--no-ocr", action="store_true", help="text-only baseline from metadata alone (skip RapidOCR)")
     ap.add_argument("--json", type=Path, default=Path(".cache/train/bench_backbone_tower.json"))
     args = ap.parse_args()
     t0 = time.perf_counter()
@@ -119,7 +120,7 @@ def main() -> None:
     table, gallery, gallery_old = {}, [], []
     for name, f in sets.items():
         groups = subset(f, args.limit, args.seed)
-        ocr = ocr_texts([g.a for g in groups], args.cache, 256)  # cached per path list: before any filtering
+        ocr = [""] * len(groups) if args.no_ocr else ocr_texts([g.a for g in groups], args.cache, 256)  # cached per path list
         feats, logits, ok = backbone_outputs([g.a for g in groups], args.cache)
         arr, ok2 = decode_images([g.a for g in groups], starter.image_size, args.cache)
         keep = ok & ok2
@@ -137,7 +138,7 @@ def main() -> None:
         old = old / np.linalg.norm(old, axis=1, keepdims=True)
         gallery_old.append(old)
         runs = {
-            "OCR/metadata text only": pair_metrics(doc, txt, caps),
+            ("metadata text only" if args.no_ocr else "OCR/metadata text only"): pair_metrics(doc, txt, caps),
             "starter tower (old default)": pair_metrics(old, txt, caps),
             "ConSE (no training)": pair_metrics(c, txt, caps),
             "bound head": pair_metrics(h, txt, caps),
