@@ -514,7 +514,7 @@ def demo(
     space: Annotated[str | None, typer.Option(help="Space for the demo index (default: auto).")] = None,
 ) -> None:
     """Make sample data from real photos in installed packages, index it, and run a few searches."""
-    from mmrag.demo import make_samples
+    from mmrag.demo import QUERIES, found_by_line, make_query_photo, make_samples
 
     with _errors():
         data = make_samples(folder / "data")
@@ -527,14 +527,18 @@ def demo(
         out.print(f"added {len(report.added)}, unchanged {len(report.unchanged)}, failed {len(report.failed)}")
         sp = engine.space
         out.print(f"space: [bold]{sp.name}[/] — {escape(str(sp.extra.get('reason') or sp.notes))}")
-        for q in ("a cat", "a cup of coffee", "a rocket launch", "a pagoda in China"):
+        for q in QUERIES:
             out.print(f"\n$ mmrag search {q!r} --index {index}")
-            _print_hits(engine.search(q, k=3), ())
-        img = next((p for p in sorted(data.iterdir()) if p.name.startswith("page-scan")), None)
+            hits = engine.search(q, k=3)
+            _print_hits(hits, ())
+            out.print(f"[dim]{escape(found_by_line(hits))}[/]")
+        img = make_query_photo(data, folder / "query-photo.jpg")
         if img is not None:
-            out.print(f"\n$ mmrag search --image {img} --index {index}")
+            out.print(f"\n$ mmrag search --image {img} --index {index}   # rocket.jpg cropped, mirrored, recompressed")
             q2 = engine.embed_query(image=img)
-            _print_hits(engine.search(query=q2, k=3), q2.notes)
+            hits = engine.search(query=q2, k=3)
+            _print_hits(hits, q2.notes)
+            out.print(f"[dim]{escape(found_by_line(hits))}[/]")
         engine.close()
 
 

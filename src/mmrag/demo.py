@@ -1,8 +1,10 @@
 """Sample data for ``mmrag demo``: real photos that ship inside installed
 packages (scikit-image, scikit-learn, matplotlib) plus a few short notes.
 
-File names are descriptive on purpose: in the offline space an image without
-an image tower is found through its OCR text and file-name words.
+The photos keep their original file names (``chelsea.png``, ``coffee.png``,
+``china.jpg`` ...), which say nothing about what is in them: what the demo
+finds comes from pixels (and from text printed in a picture), and every hit
+says which channel found it.
 """
 
 from __future__ import annotations
@@ -10,23 +12,27 @@ from __future__ import annotations
 import importlib.util
 import shutil
 from pathlib import Path
+from typing import Any
 
 from mmrag.errors import MmragError
 
 # (package, path inside the package, name in the demo folder)
 PHOTOS: tuple[tuple[str, str, str], ...] = (
-    ("skimage", "data/chelsea.png", "cat-chelsea-tabby.png"),
-    ("skimage", "data/coffee.png", "coffee-cup-on-saucer.png"),
-    ("skimage", "data/rocket.jpg", "rocket-launch-pad.jpg"),
-    ("skimage", "data/astronaut.png", "astronaut-portrait.png"),
-    ("skimage", "data/horse.png", "horse-silhouette.png"),
-    ("skimage", "data/motorcycle_left.png", "motorcycle-stereo-photo.png"),
-    ("skimage", "data/text.png", "handwritten-math-notes.png"),
-    ("skimage", "data/page.png", "page-scan-book.png"),
-    ("sklearn", "datasets/images/china.jpg", "china-summer-palace-pagoda.jpg"),
-    ("sklearn", "datasets/images/flower.jpg", "flower-close-up.jpg"),
-    ("matplotlib", "mpl-data/sample_data/grace_hopper.jpg", "grace-hopper-portrait.jpg"),
+    ("skimage", "data/chelsea.png", "chelsea.png"),
+    ("skimage", "data/coffee.png", "coffee.png"),
+    ("skimage", "data/rocket.jpg", "rocket.jpg"),
+    ("skimage", "data/astronaut.png", "astronaut.png"),
+    ("skimage", "data/horse.png", "horse.png"),
+    ("skimage", "data/motorcycle_left.png", "motorcycle_left.png"),
+    ("skimage", "data/text.png", "text.png"),
+    ("skimage", "data/page.png", "page.png"),
+    ("skimage", "data/camera.png", "camera.png"),
+    ("skimage", "data/coins.png", "coins.png"),
+    ("sklearn", "datasets/images/china.jpg", "china.jpg"),
+    ("sklearn", "datasets/images/flower.jpg", "flower.jpg"),
+    ("matplotlib", "mpl-data/sample_data/grace_hopper.jpg", "grace_hopper.jpg"),
 )
+QUERIES = ("a cat", "a cup of coffee", "a rocket launch", "a pagoda in China", "a flower")
 
 NOTES: dict[str, str] = {
     "cat-care.md": "# Looking after a cat\n\nCats sleep up to sixteen hours a day, often curled up on a sofa or "
@@ -75,4 +81,23 @@ def make_samples(folder: Path) -> Path:
     return folder
 
 
-__all__ = ["NOTES", "PHOTOS", "make_samples"]
+def make_query_photo(data: Path, out: Path) -> Path | None:
+    """A new photo to search with: ``rocket.jpg`` cropped, mirrored and recompressed."""
+    from PIL import Image, ImageOps
+
+    src = data / "rocket.jpg"
+    if not src.is_file():
+        return None
+    im = Image.open(src).convert("RGB")
+    w, h = im.size
+    ImageOps.mirror(im.crop((w // 8, h // 10, w - w // 10, h - h // 8))).save(out, quality=60)
+    return out
+
+
+def found_by_line(hits: list[Any]) -> str:
+    """One line: which list found each hit (``1 text->image``, ``2 lexical`` ...)."""
+    parts = [f"{i} {(h.found_by or '?').replace('->', '→')}" for i, h in enumerate(hits, 1)]
+    return "found by: " + ", ".join(parts) if parts else ""
+
+
+__all__ = ["NOTES", "PHOTOS", "QUERIES", "found_by_line", "make_query_photo", "make_samples"]

@@ -11,7 +11,7 @@ from tests.space.tiny_models import make_hf_cache, space_config
 from mmrag import registry
 from mmrag.errors import ModelNotFound
 from mmrag.space.auto import build_auto_space, choose_space
-from mmrag.space.text import NO_AUDIO_TOWER_NOTE, SHIPPED_TOWER_NOTE, minilm_package_dir
+from mmrag.space.text import BACKBONE_TOWER_NOTE, NO_AUDIO_TOWER_NOTE, minilm_package_dir
 from mmrag.types import Channel
 
 
@@ -69,12 +69,12 @@ def test_registry_names_point_at_these_factories() -> None:
 
 def test_auto_offline_builds_the_minilm_space(offline_env: Path) -> None:
     space = build_auto_space(space_config(device="cpu"))
-    assert space.name == "minilm" and space.has(Channel.IMAGE)  # the shipped starter tower
+    assert space.name == "minilm" and space.has(Channel.IMAGE) and space.has(Channel.VISUAL)  # the backbone tower
     assert "using the offline 'minilm' space" in space.extra["reason"]
-    assert SHIPPED_TOWER_NOTE in space.notes
+    assert BACKBONE_TOWER_NOTE in space.notes
     assert space.spec.encoders["text"] == "st:all-MiniLM-L6-v2#text"
     assert space.spec.encoders["image"].startswith("tower:")
-    assert space.extra["space_config"] == {"name": "minilm", "image_model": "shipped", "audio_model": "off"}
+    assert space.extra["space_config"] == {"name": "minilm", "image_model": "lite0", "audio_model": "off"}
     assert not space.has(Channel.AUDIO) and NO_AUDIO_TOWER_NOTE in space.notes  # no audio tower ships
 
 

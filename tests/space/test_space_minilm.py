@@ -15,6 +15,7 @@ from mmrag.errors import ConfigError, ModelNotFound
 from mmrag.space.base import Space
 from mmrag.space.text import (
     NO_IMAGE_TOWER_NOTE,
+    BACKBONE_TOWER_NOTE,
     SHIPPED_TOWER_NOTE,
     SHIPPED_TOWER_WEIGHT,
     build_minilm_space,
@@ -91,9 +92,12 @@ def test_long_text_is_windowed_and_its_end_still_counts(minilm_space: Space) -> 
     assert float(vec @ bees) > float(truncated @ bees) + 0.02
 
 
-def test_default_binds_the_shipped_tower_and_off_turns_it_off(minilm_space: Space) -> None:
-    assert minilm_space.has(Channel.IMAGE) and SHIPPED_TOWER_NOTE in minilm_space.notes
-    assert minilm_space.extra["channel_weights"] == {"image": SHIPPED_TOWER_WEIGHT}
+def test_default_binds_the_backbone_tower_shipped_the_starter_and_off_turns_it_off(minilm_space: Space) -> None:
+    assert minilm_space.has(Channel.IMAGE) and minilm_space.has(Channel.VISUAL) and BACKBONE_TOWER_NOTE in minilm_space.notes
+    assert minilm_space.extra["space_config"]["image_model"] == "lite0" and minilm_space.extra["channel_weights"] == {}
+    starter = build_minilm_space(space_config(device="cpu", image_model="shipped"))
+    assert starter.has(Channel.IMAGE) and not starter.has(Channel.VISUAL) and SHIPPED_TOWER_NOTE in starter.notes
+    assert starter.extra["channel_weights"] == {"image": SHIPPED_TOWER_WEIGHT}
     off = build_minilm_space(space_config(device="cpu", image_model="off"))
     assert not off.has(Channel.IMAGE) and NO_IMAGE_TOWER_NOTE in off.notes
     assert off.extra["space_config"]["image_model"] == "off" and off.extra["channel_weights"] == {}

@@ -128,9 +128,16 @@ def evaluate_pairs(
         size = 256
     else:
         tower = load_image_tower(image_model, int(text_encoder.dim), text_encoder=text_encoder.id)
-        arr, ok = decode_images([g.a for g in groups], tower.image_size, cache)
-        groups = [g for g, k in zip(groups, ok, strict=True) if k]
-        img_emb = tower_embed(tower.model, arr[ok], "cpu")
+        if hasattr(tower, "backbone"):  # a frozen backbone + heads: cached backbone outputs, then the heads
+            from mmrag.train.backbone_cache import backbone_outputs
+
+            feats, logits, ok = backbone_outputs([g.a for g in groups], cache)
+            groups = [g for g, k in zip(groups, ok, strict=True) if k]
+            img_emb = tower.vectors(feats[ok], logits[ok])
+        else:
+            arr, ok = decode_images([g.a for g in groups], tower.image_size, cache)
+            groups = [g for g, k in zip(groups, ok, strict=True) if k]
+            img_emb = tower_embed(tower.model, arr[ok], "cpu")
         size = 256
     caps = [g.captions[0] for g in groups]
     txt = embed_texts(text_encoder, caps, cache)

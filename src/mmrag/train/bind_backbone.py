@@ -98,7 +98,7 @@ def train_head(feats: np.ndarray, captions: Sequence[np.ndarray], opts: Any, pro
                 x = x * (torch.rand(x.shape, generator=gen) > 0.2 * opts.augment) / (1 - 0.2 * opts.augment)
             pick = torch.randint(0, 1 << 30, (len(idx),), generator=gen)
             t = torch.stack([caps[i][int(p) % len(caps[i])] for i, p in zip(idx.tolist(), pick)])
-            loss = head(proj(x), t, ignore=(t @ t.T) > 0.95)
+            loss = head(torch.nn.functional.normalize(proj(x), dim=-1), t, ignore=(t @ t.T) > 0.95)
             optim.zero_grad(set_to_none=True)
             loss.backward()
             optim.step()
@@ -150,6 +150,12 @@ def bind_backbone(opts: Any, text_encoder: Any, progress: Progress | None = None
     out = Path(opts.out)
     cache = Path(opts.cache_dir) if opts.cache_dir else out / "cache"
     train_g, held_g = split_groups(_groups(opts.pairs), opts.holdout, opts.seed)
+    if opts.max_pictures and len(train_g) > opts.max_pictures:  # a fixed random subset (the same for a seed)
+        order = np.random.default_rng(opts.seed).permutation(len(train_g))[: opts.max_pictures]
+        train_g = [train_g[i] for i in sorted(order.tolist())]
+    if opts.max_pictures and len(held_g) > opts.max_pictures // 8:
+        order = np.random.default_rng(opts.seed).permutation(len(held_g))[: max(2, opts.max_pictures // 8)]
+        held_g = [held_g[i] for i in sorted(order.tolist())]
     train_g, tf, tl = _outputs(train_g, cache, progress)
     held_g, hf, hl = _outputs(held_g, cache, progress)
     extra = [(Path(f).stem, *_outputs(_groups(f), cache, progress)) for f in opts.extra_eval]

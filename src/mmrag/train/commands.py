@@ -73,6 +73,8 @@ def train_command(
     backbone: Annotated[str, typer.Option(help="bind image: a frozen pretrained backbone to bind (efficientnet-lite0); "
                                                "only a small head is trained, on cached backbone outputs")] = "",
     weight_decay: Annotated[float, typer.Option(min=0.0, help="AdamW weight decay")] = 0.05,
+    max_pictures: Annotated[int, typer.Option(min=0, help="bind --backbone: train on a fixed random subset of this many "
+                                                         "pictures (0 = all; held-out: an eighth as many)")] = 0,
 ) -> None:
     """Train contrastively: bind a new image or audio tower into a frozen space, or finetune CLIP/SigLIP."""
     if loss not in ("clip", "siglip", "infonce"):
@@ -99,7 +101,7 @@ def train_command(
                     loss=loss, seed=seed, holdout=holdout, resume=resume, device=device, image_size=image_size,
                     widths=stage_widths, augment=augment, clip_seconds=clip_seconds, threads=threads, name=name,
                     cache_dir=str(cache_dir) if cache_dir else "", extra_eval=tuple(str(p) for p in eval_pairs or ()),
-                    command=command, backbone=backbone, weight_decay=weight_decay,
+                    command=command, backbone=backbone, weight_decay=weight_decay, max_pictures=max_pictures,
                 )
                 result = bind_tower(opts, frozen_text_encoder(space), bars)
             elif mode == "finetune":
@@ -128,7 +130,8 @@ def train_command(
 def eval_command(
     pairs: Annotated[Path, typer.Argument(help="pairs file: a = picture path (or text), b = caption")],
     space: Annotated[str, typer.Option(help="space whose text tower embeds column b")] = "minilm",
-    image_model: Annotated[str | None, typer.Option(help="image tower folder ('shipped' = the bundled one)")] = "shipped",
+    image_model: Annotated[str | None, typer.Option(help="image tower folder ('lite0' = the default backbone tower, "
+                                                         "'shipped' = the starter CNN)")] = "lite0",
     audio_model: Annotated[str | None, typer.Option(help="audio tower folder, for a pairs file of sounds")] = None,
     baseline: Annotated[bool, typer.Option(help="also score the text-only baseline (OCR + file name through the text tower)")] = False,
     cache_dir: Annotated[Path | None, typer.Option(help="cache for decoded images and caption vectors")] = None,
@@ -137,7 +140,10 @@ def eval_command(
     from mmrag.train.benchmark import evaluate_pairs
 
     try:
-        results = evaluate_pairs(pairs, space=space, image_model=None if image_model == "shipped" else image_model,
+        from mmrag.space.adapters import backbone_tower_dir
+
+        tower = None if image_model == "shipped" else backbone_tower_dir() if image_model == "lite0" else image_model
+        results = evaluate_pairs(pairs, space=space, image_model=tower,
                                  baseline=baseline, cache=cache_dir, audio_model=audio_model)
     except MmragError as exc:
         console.print(f"[red]error:[/red] {exc}")

