@@ -31,6 +31,7 @@ from functools import lru_cache
 from mmrag.errors import MissingDependency
 
 N_GRAM = 4
+POWER = 2  # the fused bonus is weight * score**POWER: a query heard in full counts, scattered common sounds hardly
 _DIGITS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 _TOKEN = re.compile(r"[a-z]+|[0-9]")
 
@@ -87,4 +88,4 @@ def heard_score(query: str, transcript: str, alternatives: Iterable[str] = (), *
     return len(q & doc) / len(q)
 
 
-__all__ = ["N_GRAM", "grams", "heard_score", "key_stream", "normalize", "words"]
+__all__ = ["N_GRAM", "POWER", "grams", "heard_score", "key_stream", "normalize", "words"]
