@@ -65,6 +65,7 @@ def _key(word: str) -> str:
     return jellyfish.metaphone(word) or word[:1].upper()
 
 
+@lru_cache(maxsize=8192)
 def key_stream(text: str) -> str:
     """The text's Metaphone keys joined with no word boundaries ("to Ken" -> "TKN")."""
     return "".join(_key(w) for w in words(text))
