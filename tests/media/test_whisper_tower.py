@@ -94,6 +94,7 @@ def test_a_clip_finds_clips_of_the_same_sound(rendered, whisper_tower) -> None: 
     vecs = enc.encode([(c, 16_000) for c in clips])
     assert vecs.shape == (32, 384) and np.allclose(np.linalg.norm(vecs, axis=1), 1, atol=1e-5)
     p1 = _p_at_1(vecs, names)
+    print(f"sound -> sound P@1 {p1:.3f}")
     assert p1 >= 0.6, p1  # 6x chance
 
 
@@ -110,7 +111,8 @@ def test_words_find_the_sound_through_the_space(rendered, whisper_tower) -> None
     words = space.encode(Channel.TEXT, [f"the sound of a {n}" for n in labels], query=True)
     top = (words @ sounds.T).argsort(axis=1)[:, ::-1][:, :4]
     precision = float(np.mean([[names[j] == lab for j in row] for lab, row in zip(labels, top)]))
-    assert precision >= 0.6, precision  # chance 4/32
+    print(f"text -> sound precision@4 {precision:.3f}")
+    assert precision >= 0.7, precision  # measured 0.906; chance 4/32
 
 
 def test_windows_cut_long_clips_and_drop_silence() -> None:
