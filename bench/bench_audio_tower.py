@@ -15,7 +15,8 @@ Measured in one run:
     python scripts/make_sound_pairs.py .cache/train/sounds
     mmrag train .cache/train/sounds/pairs.jsonl --modality audio --out .cache/train/audio-tower \
         --eval-pairs .cache/train/sounds/unseen.jsonl
-    python bench/bench_audio_tower.py --sounds .cache/train/sounds --tower .cache/train/audio-tower
+    python bench/bench_audio_tower.py --sounds .cache/train/sounds --tower .cache/train/audio-tower \
+        --tower .cache/train/audio-tower-logmel        # several towers: side by side
 
 Not a test: prints markdown tables and writes JSON.
 """
@@ -80,7 +81,8 @@ def load_set(groups: list[Group], cache: Path) -> tuple[list[Group], list[np.nda
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sounds", type=Path, default=Path(".cache/train/sounds"))
-    ap.add_argument("--tower", type=Path, default=Path(".cache/train/audio-tower"))
+    ap.add_argument("--tower", type=Path, action="append", default=None,
+                    help="a tower folder; repeat to compare towers side by side (default .cache/train/audio-tower)")
     ap.add_argument("--holdout", type=float, default=0.1)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--cache", type=Path, default=Path(".cache/train/featcache"))
@@ -88,37 +90,45 @@ def main() -> None:
     args = ap.parse_args()
 
     text = MiniLMText()
-    tower = load_audio_tower(args.tower, text.dim, text_encoder=text.id)
+    towers = {}
+    for folder in args.tower or [Path(".cache/train/audio-tower")]:
+        enc = load_audio_tower(folder, text.dim, text_encoder=text.id)
+        arch = str(enc.meta.get("tower", {}).get("arch", "audioconv"))
+        towers[f"{folder.name} ({'Whisper encoder + head' if arch == 'whisper' else 'log-mel CNN'})"] = enc
     _, held = split_groups(group_pairs(read_pairs(args.sounds / "pairs.jsonl")), args.holdout, args.seed)
     sets = {"held-out clips": held}
     if (args.sounds / "unseen.jsonl").is_file():
         sets["unseen sounds"] = group_pairs(read_pairs(args.sounds / "unseen.jsonl"))
-    table, neighbours, raw = {}, [], {}
-    audio_s = embed_s = 0.0
+    table, neighbours, raw, speed = {}, [], {}, {}
     for name, groups in sets.items():
         groups, clips = load_set(groups, args.cache)
         names = [g.captions[0] for g in groups]
-        t0 = time.perf_counter()
-        vecs = tower.encode([(c, 16_000) for c in clips])
-        embed_s += time.perf_counter() - t0
-        audio_s += sum(len(c) for c in clips) / 16_000
         caps = text.encode(names, query=True)
-        table[name] = pair_metrics(vecs, caps, names)
-        t1, tmap, chance, _ = neighbour_scores(vecs, names)
-        m1, mmap, _, _ = neighbour_scores(mel_baseline(clips), names)
-        neighbours.append((name, len(clips), len(set(names)), t1, m1, tmap, mmap, chance))
-        raw[name] = {d: m.to_dict() for d, m in table[name].items()} | {
-            "sound→sound": {"tower P@1": t1, "tower mAP": tmap, "log-mel P@1": m1, "log-mel mAP": mmap, "chance": chance}}
+        m1, mmap, chance, _ = neighbour_scores(mel_baseline(clips), names)
+        neighbours.append((name, "log-mel + delta baseline (no training)", len(clips), len(set(names)), m1, mmap, chance))
+        raw[name] = {"log-mel baseline": {"P@1": m1, "mAP": mmap, "chance": chance}}
+        for label, tower in towers.items():
+            t0 = time.perf_counter()
+            vecs = tower.encode([(c, 16_000) for c in clips])
+            secs = time.perf_counter() - t0
+            a, e = speed.get(label, (0.0, 0.0))
+            speed[label] = (a + sum(len(c) for c in clips) / 16_000, e + secs)
+            table[f"{name}: {label}"] = pair_metrics(vecs, caps, names)
+            t1, tmap, _, _ = neighbour_scores(vecs, names)
+            neighbours.append((name, label, len(clips), len(set(names)), t1, tmap, chance))
+            raw[name][label] = {d: m.to_dict() for d, m in table[f"{name}: {label}"].items()} | {
+                "sound→sound": {"P@1": t1, "mAP": tmap, "chance": chance}}
 
     print(format_table(table, {"b->a": "text→sound", "a->b": "sound→text"}))
     print()
-    print("| set | clips | sounds | sound→sound P@1: tower | log-mel baseline | mAP: tower | log-mel baseline | chance | tower / baseline (mAP) |")
-    print("|---|---|---|---|---|---|---|---|---|")
-    for name, n, s, t1, m1, tmap, mmap, ch in neighbours:
-        print(f"| {name} | {n} | {s} | {t1:.3f} | {m1:.3f} | {tmap:.3f} | {mmap:.3f} | {ch:.3f} | {tmap / max(mmap, 1e-9):.2f}× |")
-    rtf = audio_s / max(embed_s, 1e-9)
-    print(f"\naudio tower speed: {audio_s:.0f} s of audio embedded in {embed_s:.1f} s = {rtf:.0f}× real time")
-    raw["speed"] = {"audio_seconds": audio_s, "embed_seconds": embed_s, "real_time_factor": rtf}
+    print("| set | embedding | clips | sounds | sound→sound P@1 | mAP | chance |")
+    print("|---|---|---|---|---|---|---|")
+    for name, label, n, s_, p1, mp, ch in neighbours:
+        print(f"| {name} | {label} | {n} | {s_} | {p1:.3f} | {mp:.3f} | {ch:.3f} |")
+    print()
+    for label, (a, e) in speed.items():
+        print(f"{label}: {a:.0f} s of audio embedded in {e:.1f} s = {a / max(e, 1e-9):.0f}x real time")
+        raw.setdefault("speed", {})[label] = {"audio_seconds": a, "embed_seconds": e}
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(raw, indent=2))
 

@@ -59,6 +59,8 @@ class IngestConfig:
     whisper_model: str | None = None  # None: bundled tiny.en (offline); else name or path
     vad: bool = True
     language: str | None = None
+    beam_size: int = 5  # Whisper beam search width for indexed speech (1 = greedy, faster)
+    speech_alternatives: int = 4  # n-best hypotheses kept where a word was heard with low confidence (0 = off)
     # video
     max_shot_s: float = 30.0
     min_shot_s: float = 1.0
@@ -76,7 +78,7 @@ class SearchConfig:
     k: int = 10
     fusion: str = "calibrated"  # calibrated | rrf
     hybrid: bool = True  # add BM25 full-text list
-    heard_weight: float = 1.0  # sound-alike bonus for transcripts (retrieve/heard.py); 0 = off
+    heard_weight: float = 4.0  # sound-alike bonus for transcripts, in background std units (retrieve/heard.py); 0 = off
     candidates: int = 50  # per-channel candidate depth before fusion
     rrf_k: int = 60
     calibration_sample: int = 512  # background vectors per channel for calibration

@@ -53,7 +53,7 @@ def tower(rendered: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory)
     from mmrag.train.loop import BindOptions, bind_tower
 
     out = tmp_path_factory.mktemp("audio-tower")
-    opts = BindOptions(pairs=str(rendered[0]), out=str(out), modality="audio", epochs=30, batch_size=32, lr=3e-3,
+    opts = BindOptions(pairs=str(rendered[0]), out=str(out), modality="audio", backbone="logmel", epochs=30, batch_size=32, lr=3e-3,
                        holdout=0.2, clip_seconds=1.5, widths=(8, 16, 32, 64), seed=0)
     return out, bind_tower(opts, MiniLMText())
 

@@ -90,14 +90,19 @@ class AudioLoader:
             language=config.language,
             regions_out=regions,
             chunk_hook=keeper,
+            beam_size=config.beam_size,
+            alternatives=config.speech_alternatives,
         ):
             n_speech += 1
+            meta = {"kind": "speech"}
+            if seg.alternatives:  # what else the recogniser may have heard (retrieve/heard.py matches it)
+                meta["heard_also"] = " / ".join(seg.alternatives)
             yield Segment(
                 source=source,
                 modality=Modality.AUDIO,
                 span=Span(t0=seg.t0, t1=seg.t1),
                 text=seg.text,
-                meta={"kind": "speech"},
+                meta=meta,
             )
         decoded = sum(len(p) for parts in keeper.parts for p in parts)
         if decoded == 0 and n_speech == 0:

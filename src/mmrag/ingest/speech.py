@@ -70,13 +70,22 @@ _lock = threading.Lock()
 _models: dict[tuple[str, str], Any] = {}
 
 
+ALT_CONFIDENCE = 0.6  # a segment with a word below this probability gets n-best alternatives
+
+
 @dataclass(frozen=True)
 class SpeechSegment:
-    """A transcribed stretch of speech; ``t0``/``t1`` in seconds from the file start."""
+    """A transcribed stretch of speech; ``t0``/``t1`` in seconds from the file start.
+
+    ``alternatives``: other hypotheses of the recogniser's beam search for this
+    stretch (kept only where a word was heard with low confidence), so the
+    lexical channel can match what may really have been said.
+    """
 
     t0: float
     t1: float
     text: str
+    alternatives: tuple[str, ...] = ()
 
 
 # --------------------------------------------------------------------------- Whisper
@@ -153,13 +162,16 @@ def transcribe(
     regions: Sequence[tuple[float, float]] | None = None,
     batch_size: int = 8,
     beam_size: int = 1,
+    alternatives: int = 0,
 ) -> list[SpeechSegment]:
     """Transcribe mono samples into speech segments (times + ``offset``, seconds).
 
     Speech regions are packed into full 28 s Whisper windows (silence between
     them dropped), transcribed in batches with word timestamps, mapped back to
     file time, then the words are grouped into segments at pauses
-    (``group_regions``).
+    (``group_regions``). With ``alternatives`` > 1, each segment holding a word
+    heard with probability under ``ALT_CONFIDENCE`` is decoded again for that
+    many beam-search hypotheses (``nbest``); the others are kept on the segment.
     """
     x = to_mono16k(samples, sr)
     if regions is None:
@@ -199,26 +211,74 @@ def transcribe(
     )
     spans: list[tuple[float, float]] = []
     texts: list[str] = []
+    probs: list[float] = []
     for seg in segs:
         if _is_noise(seg):
             continue
-        for start, end, word in [(w.start, w.end, w.word) for w in seg.words or []] or [
-            (seg.start, seg.end, seg.text)
+        for start, end, word, prob in [(w.start, w.end, w.word, w.probability) for w in seg.words or []] or [
+            (seg.start, seg.end, seg.text, 1.0)
         ]:
             t0 = unpack_time(float(start), mapping, end=False)
             spans.append((t0, max(t0, unpack_time(float(end), mapping, end=True))))
             texts.append(word)
+            probs.append(float(prob))
     spans = snap_to_regions(spans, [(m[1], m[1] + m[2]) for m in mapping])
     out: list[SpeechSegment] = []
+    unsure: list[int] = []
     i = 0
     for g0, g1 in group_regions(spans):
         said: list[str] = []
+        low = False
         while i < len(spans) and spans[i][0] <= g1:
             said.append(texts[i])
+            low = low or probs[i] < ALT_CONFIDENCE
             i += 1
         text = "".join(said).strip()
         if text:
+            if low:
+                unsure.append(len(out))
             out.append(SpeechSegment(round(offset + g0, 3), round(offset + g1, 3), text))
+    if alternatives > 1 and unsure:
+        pad = SAMPLE_RATE // 5  # the word timestamps can clip a word's end
+        clips = [
+            x[max(0, int((out[j].t0 - offset) * SAMPLE_RATE) - pad) : int((out[j].t1 - offset) * SAMPLE_RATE) + pad]
+            for j in unsure
+        ]
+        for j, hyps in zip(unsure, nbest(clips, alternatives, model=model, beam_size=max(beam_size, alternatives))):
+            kept: dict[str, str] = {_plain(out[j].text): ""}
+            for h in hyps:
+                kept.setdefault(_plain(h), h)
+            alts = tuple(h for h in kept.values() if h)
+            out[j] = SpeechSegment(out[j].t0, out[j].t1, out[j].text, alts)
+    return out
+
+
+def _plain(text: str) -> str:
+    return " ".join(re.findall(r"\w+", text.lower()))
+
+
+def nbest(
+    clips: Sequence[np.ndarray], n: int, *, model: str | None = None, beam_size: int = 5, batch: int = 8
+) -> list[list[str]]:
+    """The ``n`` best beam-search hypotheses (best first) for each clip (≤ 30 s, 16 kHz), English, no timestamps."""
+    import ctranslate2
+    from faster_whisper.audio import pad_or_trim
+    from faster_whisper.tokenizer import Tokenizer
+
+    wm = whisper_model(model)
+    tok = Tokenizer(wm.hf_tokenizer, wm.model.is_multilingual, task="transcribe", language="en")
+    prompt = [*tok.sot_sequence, tok.no_timestamps]
+    out: list[list[str]] = []
+    for s in range(0, len(clips), batch):
+        part = clips[s : s + batch]
+        feats = np.stack([pad_or_trim(wm.feature_extractor(np.asarray(c, np.float32))) for c in part])
+        enc = wm.model.encode(ctranslate2.StorageView.from_array(feats.astype(np.float32)))
+        res = wm.model.generate(
+            enc, [prompt] * len(part), beam_size=max(beam_size, n), num_hypotheses=n, max_length=224,
+            suppress_blank=True, suppress_tokens=[-1],
+        )
+        for r in res:
+            out.append([tok.decode([t for t in ids if t < tok.eot]).strip() for ids in r.sequences_ids])
     return out
 
 
@@ -231,6 +291,8 @@ def transcribe_file(
     window_s: float = WINDOW_S,
     regions_out: list[tuple[float, float]] | None = None,
     chunk_hook: Any = None,
+    beam_size: int = 1,
+    alternatives: int = 0,
 ) -> Iterator[SpeechSegment]:
     """Stream a file's speech segments, decoding ``window_s`` seconds at a time.
 
@@ -258,7 +320,11 @@ def transcribe_file(
             regions = regions[:-1]
         if regions_out is not None:
             regions_out.extend((offset + a, offset + b) for a, b in regions)
-        return transcribe(samples[:cut], model=model, language=language, offset=offset, regions=regions), cut
+        segs = transcribe(
+            samples[:cut], model=model, language=language, offset=offset, regions=regions,
+            beam_size=beam_size, alternatives=alternatives,
+        )
+        return segs, cut
 
     for chunk in iter_audio(path):
         if chunk_hook is not None:

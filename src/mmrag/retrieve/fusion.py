@@ -76,7 +76,7 @@ def fuse_calibrated(
     *,
     lexical_weight: float = 1.0,
     heard: Sequence[Candidate] = (),
-    heard_weight: float = 1.0,
+    heard_weight: float = 4.0,
 ) -> list[tuple[str, float, dict[str, float]]]:
     """Fuse per-channel calibrated lists (max over channels) plus a lexical bonus.
 

@@ -31,6 +31,7 @@ from functools import lru_cache
 from mmrag.errors import MissingDependency
 
 N_GRAM = 4
+POWER = 2  # the fused bonus is weight * score**POWER: a query heard in full counts, scattered common sounds hardly
 _DIGITS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 _TOKEN = re.compile(r"[a-z]+|[0-9]")
 
@@ -64,6 +65,7 @@ def _key(word: str) -> str:
     return jellyfish.metaphone(word) or word[:1].upper()
 
 
+@lru_cache(maxsize=8192)
 def key_stream(text: str) -> str:
     """The text's Metaphone keys joined with no word boundaries ("to Ken" -> "TKN")."""
     return "".join(_key(w) for w in words(text))
@@ -87,4 +89,4 @@ def heard_score(query: str, transcript: str, alternatives: Iterable[str] = (), *
     return len(q & doc) / len(q)
 
 
-__all__ = ["N_GRAM", "grams", "heard_score", "key_stream", "normalize", "words"]
+__all__ = ["N_GRAM", "POWER", "grams", "heard_score", "key_stream", "normalize", "words"]

@@ -34,7 +34,7 @@ import numpy as np
 from mmrag.config import SearchConfig
 from mmrag.retrieve.diversity import Item, fold
 from mmrag.retrieve.fusion import Background, Candidate, background, calibrate, fuse_calibrated, fuse_rrf
-from mmrag.retrieve.heard import heard_score
+from mmrag.retrieve.heard import POWER, heard_score
 from mmrag.retrieve.relevance import RelevanceModel, hit_features
 from mmrag.stores.base import Row, ScoredRow, VectorStore, quote
 from mmrag.types import Channel, Hit, Span
@@ -229,7 +229,7 @@ def heard_candidates(text: str, rows: Iterable[Row]) -> list[Candidate]:
         alts = meta["heard_also"].split(" / ") if meta.get("heard_also") else []
         score = heard_score(text, row.text, alts)
         if score > 0:
-            out.append(Candidate(row.segment_id, score, score))
+            out.append(Candidate(row.segment_id, score, score**POWER))
     return out
 
 

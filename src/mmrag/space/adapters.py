@@ -248,9 +248,12 @@ def load_audio_tower(path: str | Path, text_dim: int, text_encoder: str | None =
 
     The same checks as ``load_image_tower``: output dim, the text encoder it was bound to, checksum.
     """
-    from mmrag.train.audio_towers import AudioTowerConfig, build_audio_tower
+    from types import SimpleNamespace
 
-    meta, cfg, model, tower_id = _open_tower(path, "audio", text_dim, text_encoder, AudioTowerConfig, build_audio_tower)
+    from mmrag.train.audio_towers import audio_tower_config, build_audio_tower
+
+    configs = SimpleNamespace(from_dict=audio_tower_config)  # log-mel CNN or Whisper-encoder head, by 'arch'
+    meta, cfg, model, tower_id = _open_tower(path, "audio", text_dim, text_encoder, configs, build_audio_tower)
     return AudioTowerEncoder(id=tower_id, dim=cfg.out_dim, model=model, clip_samples=cfg.clip_samples,
                              text_encoder=str(meta.get("text_encoder", "")), meta=meta)
 

@@ -144,7 +144,21 @@ class AudioConvTower(nn.Module):
         return F.normalize(self.proj(self.drop(x)), dim=-1)
 
 
-def build_audio_tower(cfg: AudioTowerConfig) -> AudioConvTower:
+def audio_tower_config(d: Mapping[str, Any]) -> Any:
+    """The config of a tower description (``tower.json``'s ``tower``), by its ``arch``:
+    ``audioconv`` (log-mel CNN, trained from scratch) or ``whisper`` (head on Whisper's encoder)."""
+    if str(d.get("arch", "audioconv")) == "whisper":
+        from mmrag.train.whisper_tower import WhisperTowerConfig
+
+        return WhisperTowerConfig.from_dict(d)
+    return AudioTowerConfig.from_dict(d)
+
+
+def build_audio_tower(cfg: Any) -> nn.Module:
+    if cfg.arch == "whisper":
+        from mmrag.train.whisper_tower import WhisperHead
+
+        return WhisperHead(cfg)
     if cfg.arch != "audioconv":
         raise ValueError(f"unknown audio tower architecture '{cfg.arch}'")
     return AudioConvTower(cfg)
@@ -199,6 +213,7 @@ __all__ = [
     "AudioConvTower",
     "AudioTowerConfig",
     "LogMel",
+    "audio_tower_config",
     "build_audio_tower",
     "clip_crops",
     "crop_at",
@@ -210,9 +225,14 @@ __all__ = [
 ]
 
 
-def embed_clips(model: AudioConvTower, clips: list[np.ndarray], clip_samples: int, device: str = "cpu", batch: int = 64) -> np.ndarray:
-    """One L2-normalised vector per clip: the renormalised mean over its non-silent crops (``clip_crops``)."""
+def embed_clips(model: nn.Module, clips: list[np.ndarray], clip_samples: int, device: str = "cpu", batch: int = 64) -> np.ndarray:
+    """One L2-normalised vector per clip: the renormalised mean over its non-silent crops (``clip_crops``);
+    for a Whisper-encoder tower, over its ≤ 30 s windows (``whisper_tower.embed_whisper``)."""
     from mmrag.space.base import l2_normalize
+    from mmrag.train.whisper_tower import WhisperHead, embed_whisper
+
+    if isinstance(model, WhisperHead):
+        return embed_whisper(model.cpu(), clips)
 
     crops: list[np.ndarray] = []
     owners: list[int] = []

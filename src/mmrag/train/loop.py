@@ -58,6 +58,7 @@ class BindOptions:
     augment: float = 1.0
     clip_seconds: float = 4.0  # audio: the tower's crop length
     max_seconds: float = 10.0  # audio: training keeps the first this-many seconds of each sound
+    backbone: str = ""  # audio: whisper (head on Whisper's frozen encoder) | logmel (CNN from scratch); "" = default
     threads: int = 0  # 0: all cores
     name: str = ""
     cache_dir: str = ""
@@ -193,11 +194,59 @@ class _SoundKit:
         return embed_clips(model, data, self.clip, device)
 
 
+class _WhisperSoundKit(_SoundKit):
+    """Sounds through Whisper's frozen encoder: pooled states cached once per clip
+    (the whole clip + random sub-crops); training runs only the small head."""
+
+    def decode(self, groups: list[Group], cache: Path, progress: Progress | None) -> tuple[list[Group], Any, int]:
+        from mmrag.train.whisper_tower import whisper_views
+
+        kept, clips, skipped = super().decode(groups, cache, progress)
+        return kept, whisper_views(clips, self.clip, cache, self.opts.seed, progress), skipped
+
+    def build(self, dim: int) -> tuple[Any, dict[str, object]]:
+        from mmrag.train.whisper_tower import WhisperHead, WhisperTowerConfig
+
+        cfg = WhisperTowerConfig(clip_seconds=self.opts.clip_seconds, out_dim=dim)
+        return WhisperHead(cfg), cfg.to_dict()
+
+    def prepare(self, data: Any) -> Any:
+        import torch
+
+        return torch.from_numpy(data)  # (N, 1 + views, 2 * state dim)
+
+    def batch(self, prepared: Any, idx: Any, gen: Any, device: str) -> Any:
+        import torch
+
+        views = prepared[idx]  # (B, V, D)
+        if self.opts.augment <= 0:
+            return views[:, 0].to(device)
+        pick = torch.randint(0, views.shape[1], (len(idx),), generator=gen)
+        return views[torch.arange(len(idx)), pick].to(device)
+
+    def embed(self, model: Any, data: Any, device: str) -> np.ndarray:
+        import torch
+
+        was = model.training
+        model.eval()
+        with torch.inference_mode():
+            out = model(torch.from_numpy(np.ascontiguousarray(data[:, 0])).to(device)).float().cpu().numpy()
+        model.train(was)
+        return out
+
+
+AUDIO_BACKBONES = ("whisper", "logmel")
+DEFAULT_AUDIO_BACKBONE = "whisper"
+
+
 def _kit(opts: BindOptions) -> _ImageKit | _SoundKit:
     if opts.modality == "image":
         return _ImageKit(opts)
     if opts.modality == "audio":
-        return _SoundKit(opts)
+        backbone = opts.backbone or DEFAULT_AUDIO_BACKBONE
+        if backbone not in AUDIO_BACKBONES:
+            raise TrainingError(f"unknown audio backbone '{backbone}': use --backbone whisper or logmel")
+        return _WhisperSoundKit(opts) if backbone == "whisper" else _SoundKit(opts)
     raise TrainingError(f"bind cannot train a tower for modality '{opts.modality}': use --modality image or audio")
 
 
