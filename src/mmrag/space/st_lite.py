@@ -96,6 +96,25 @@ class LiteSentenceModel:
         return {"sentence_embedding": emb}
 
 
+    def encode(self, sentences: str | list[str], batch_size: int = 32, convert_to_numpy: bool = True,
+               normalize_embeddings: bool = False, **_: Any) -> Any:
+        """``SentenceTransformer.encode``'s common form: truncate at ``max_seq_length``, embed, numpy rows."""
+        import numpy as np
+
+        texts = [sentences] if isinstance(sentences, str) else list(sentences)
+        out = []
+        for lo in range(0, len(texts), batch_size):
+            feats = self.tokenizer(texts[lo : lo + batch_size], padding=True, truncation=True,
+                                   max_length=self.max_seq_length, return_tensors="pt")
+            with self._torch.inference_mode():
+                emb = self({k: v.to(self.device) for k, v in feats.items()})["sentence_embedding"]
+            if normalize_embeddings:
+                emb = self._torch.nn.functional.normalize(emb, p=2, dim=1)
+            out.append(emb.float().cpu().numpy())
+        rows = np.concatenate(out) if out else np.zeros((0, self.auto.config.hidden_size), np.float32)
+        return rows[0] if isinstance(sentences, str) else rows
+
+
 def load_lite(folder: Path, device: str) -> LiteSentenceModel | None:
     layout = lite_layout(folder)
     if layout is None:
