@@ -87,6 +87,7 @@ class Engine:
         self._relevance: Any = _UNSET  # RelevanceModel | None once loaded (retrieve/relevance.py)
         self._query_cache: Any = None  # QueryCache once used (querycache.py)
         self._feedback: Any = None  # FeedbackLog once used (feedback.py)
+        self._writable(False)
 
     # ------------------------------------------------------------------ open
     @classmethod
@@ -155,6 +156,7 @@ class Engine:
     def _create(self, space: Space) -> None:
         self.store.close()
         self.store = open_store(self.config.index, space.dim, self.config)
+        self._writable(self._writing)
         space_config = {
             "name": space.name,
             "model": self.config.space.model,
@@ -185,12 +187,16 @@ class Engine:
         with WriterLock(self.config.index, "add"):
             self.refresh()
             self._writing = True
-            stats = StatCache(stat_cache_path(self.config.index))
-            ingestor = Ingestor(self.config, self.space, self.store, exclude=self._index_path(), stats=stats)
+            self._writable(True)
             try:
+                stats = StatCache(stat_cache_path(self.config.index))
+                ingestor = Ingestor(self.config, self.space, self.store, exclude=self._index_path(), stats=stats)
                 report = ingestor.run(paths, progress=progress)
+                if report.added or report.replaced:
+                    self._refresh_text_index()
             finally:
                 self._samples.invalidate()
+                self._writable(False)
                 self._stamp = self._disk_stamp()
                 self._writing = False
             self._meta = self.store.read_meta() or self._meta  # record files add their fields' types
@@ -208,9 +214,13 @@ class Engine:
         with WriterLock(self.config.index, "remove"):
             self.refresh()
             self._writing = True
+            self._writable(True)
             try:
                 removed = self._remove(paths)
+                if removed:
+                    self._refresh_text_index()
             finally:
+                self._writable(False)
                 self._stamp = self._disk_stamp()
                 self._writing = False
         return removed
@@ -378,8 +388,18 @@ class Engine:
         )
 
     # ------------------------------------------------------- other writers
+    def _writable(self, flag: bool) -> None:
+        """Only the lock holder may commit to the store (e.g. full-text index upkeep)."""
+        if hasattr(self.store, "read_only"):
+            self.store.read_only = not flag  # type: ignore[attr-defined]
+
     def _disk_stamp(self) -> Any:
         return index_stamp(self.config.index)
+
+    def _refresh_text_index(self) -> None:
+        upkeep = getattr(self.store, "refresh_text_index", None)
+        if callable(upkeep):
+            upkeep()
 
     def refresh(self) -> bool:
         """Catch up with writes another process committed since this engine read the
@@ -393,6 +413,8 @@ class Engine:
             if stamp == self._stamp:
                 return False
             fresh = open_store(self.config.index, None, self.config)
+            if hasattr(fresh, "read_only"):
+                fresh.read_only = True  # type: ignore[attr-defined]
             self.store = fresh  # searches already running finish on the old, consistent view
             self._stamp = stamp
             meta = fresh.read_meta()

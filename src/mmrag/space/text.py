@@ -320,7 +320,20 @@ def minilm_package_dir() -> Path:
 def load_sentence_transformer(
     resolved: ResolvedModel, device: str = "auto", batch_size: int = 32
 ) -> SentenceTransformerEncoder:
-    """Load a resolved sentence-transformers folder (never from the network)."""
+    """Load a resolved sentence-transformers folder (never from the network).
+
+    The common Transformer -> mean Pooling -> Normalize layout loads through plain
+    transformers (``space/st_lite.py``: same vectors, a faster cold start)."""
+    check_tokenizer_files(resolved)
+    try:
+        from mmrag.space.st_lite import load_lite
+
+        with quiet_transformers():
+            lite = load_lite(resolved.path, resolve_device(device))
+    except Exception:  # noqa: BLE001 - anything unusual: the full library below decides
+        lite = None
+    if lite is not None:
+        return SentenceTransformerEncoder(lite, resolved, batch_size)
     try:
         from sentence_transformers import SentenceTransformer
     except ImportError:

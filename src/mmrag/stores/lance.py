@@ -70,6 +70,9 @@ class LanceStore:
         self._fts_stale = True
         self._scalar_indexed = False
         self._closed = False
+        # set by a process that does not hold the index's writer lock (mmrag.lock): then no
+        # search ever commits to the table (no full-text index upkeep); the writer keeps it fresh
+        self.read_only = False
         self._table = lt.open_table(self.path, dim)
         self._load()
 
@@ -313,7 +316,7 @@ class LanceStore:
             self._ensure_fresh()
             if not query.strip() or k == 0 or not self._rows:
                 return []
-            if self._fts_stale:
+            if self._fts_stale and not self.read_only:
                 lt.refresh_fts(self._table, self.path)
                 self._fts_stale = False
             try:
@@ -323,9 +326,19 @@ class LanceStore:
                     builder = builder.where(to_lance(node), prefilter=True)
                 res = builder.limit(k).select(["id", "_score"]).to_arrow()
             except (OSError, ValueError, RuntimeError) as exc:
+                if self.read_only:  # e.g. no full-text index yet: a reader goes on with the dense lists
+                    log.debug("full-text search skipped in %s: %s", self.path, exc)
+                    return []
                 raise lt.store_error("full-text search", self.path, exc) from None
             ids, scores = res.column("id").to_pylist(), res.column("_score").to_pylist()
             return [ScoredRow(self._rows[i], float(s)) for i, s in zip(ids, scores) if i in self._rows]
+
+    def refresh_text_index(self) -> None:
+        """Bring the full-text index up to date (the writer does this so readers need not)."""
+        with self._lock:
+            if self._rows:
+                lt.refresh_fts(self._table, self.path)
+                self._fts_stale = False
 
     def optimize(self) -> None:
         """Compact the table and bring the full-text index up to date."""

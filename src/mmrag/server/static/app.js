@@ -113,7 +113,7 @@ async function search(ev) {
 }
 
 function card(hit, i) {
-  const thumb = el("div", { class: "thumb" });
+  const thumb = el("div", { class: hit.page != null ? "thumb page" : "thumb" });
   if (hit.thumbnail_url) thumb.append(el("img", { src: withToken(hit.thumbnail_url), alt: hit.name, loading: "lazy" }));
   else if (hit.modality === "text" && hit.text) thumb.append(el("div", { class: "paper" }, marked(hit.text.slice(0, 260), state.terms)));
   else thumb.append(el("span", { class: "glyph " + hit.modality }, EXT(hit)));

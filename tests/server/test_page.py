@@ -1,0 +1,118 @@
+"""The web page in a real browser (Playwright driving Debian's Chromium; never `playwright install`).
+
+Screenshots of the results grid and the answer panel are saved under the test's tmp dir.
+"""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+
+import pytest
+
+from tests.server.conftest import Corpus, Server, text_picture
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run", "--autoplay-policy=no-user-gesture-required"]
+
+
+@pytest.fixture(scope="module")
+def browser():  # type: ignore[no-untyped-def]
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian chromium is missing: apt-get install chromium")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture()
+def page(browser, server: Server):  # type: ignore[no-untyped-def]
+    ctx = browser.new_context(viewport={"width": 1280, "height": 800})
+    pg = ctx.new_page()
+    errors: list[str] = []
+    pg.on("pageerror", lambda e: errors.append(str(e)))
+    pg.goto(server.url + "/")
+    yield pg
+    ctx.close()
+    assert not errors, errors
+
+
+def run_search(page, text: str) -> None:  # type: ignore[no-untyped-def]
+    page.fill("#q", text)
+    page.click("#search-btn")
+    page.wait_for_function("document.querySelector('#status').textContent.includes('result')")
+
+
+def test_type_a_query_and_see_the_right_thumbnail_first(page, corpus: Corpus, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    run_search(page, "a tabby cat")
+    first = page.locator(".card").first
+    assert first.get_attribute("data-modality") == "image"
+    assert first.locator(".name").inner_text() == corpus.cat.name
+    img = first.locator(".thumb img")
+    page.wait_for_function("img => img.complete && img.naturalWidth > 16", arg=img.element_handle())
+    assert "/thumbnail/" in img.get_attribute("src")
+    assert page.locator(".card").count() >= 5
+    page.wait_for_function("[...document.querySelectorAll('.thumb img')].every((i) => i.complete)")
+    page.screenshot(path=str(tmp_path / "results-grid.png"))
+    # the index panel: counts per modality and the space
+    page.click("#index-toggle")
+    panel = page.locator("#index-panel").inner_text()
+    assert "video segments" in panel and "minilm" in panel
+
+
+def test_drop_an_image(page, corpus: Corpus) -> None:  # type: ignore[no-untyped-def]
+    png = base64.b64encode(text_picture("fog horn repairs")).decode()
+    page.evaluate(
+        """([b64, name]) => {
+            const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+            const dt = new DataTransfer();
+            dt.items.add(new File([bytes], name, { type: "image/png" }));
+            document.getElementById("dropzone").dispatchEvent(new DragEvent("drop", { dataTransfer: dt, bubbles: true }));
+        }""",
+        [png, "screenshot.png"],
+    )
+    page.wait_for_function("document.querySelector('#status').textContent.includes('result')", timeout=120_000)
+    assert page.locator(".attachment img").count() == 1  # the dropped picture is shown in the search box
+    first = page.locator(".card").first
+    assert first.locator(".name").inner_text() == corpus.pdf.name
+    assert first.locator(".where-label").inner_text() == "p. 2"
+    first.click()
+    assert "fog horn" in page.locator("#viewer-body .chunk").inner_text()
+
+
+def test_click_a_video_hit_plays_from_t0(page, corpus: Corpus) -> None:  # type: ignore[no-untyped-def]
+    page.select_option("#modality", "video")
+    run_search(page, "rabbit documentary about forests")
+    first = page.locator(".card").first
+    assert first.get_attribute("data-modality") == "video"
+    where = first.locator(".where-label").inner_text()
+    assert where.startswith("00:0") and "–" in where
+    first.click()
+    page.wait_for_function("() => { const v = document.getElementById('player'); return v && v.readyState >= 1 && v.currentTime > 0; }",
+                           timeout=60_000)
+    t = page.evaluate("document.getElementById('player').currentTime")
+    assert abs(t - corpus.video_cut) < 1.0, t
+    t1 = page.evaluate("() => { const v = document.getElementById('player'); return v.duration; }")
+    assert t1 > corpus.video_cut
+
+
+def test_ask_streams_an_answer_and_a_citation_opens_its_source(page, corpus: Corpus, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    page.fill("#q", "What does the lighthouse keeper paint?")
+    page.click("#ask-btn")
+    page.wait_for_selector("#answer a.cite", timeout=120_000)
+    assert "boat" in page.locator("#answer").inner_text().lower()
+    page.screenshot(path=str(tmp_path / "answer-panel.png"))
+    cite = page.locator("#answer a.cite").first
+    number = cite.get_attribute("data-n")
+    name = page.locator(f"#citations a[data-n='{number}']").inner_text()
+    cite.click()
+    assert page.locator("#viewer").is_visible()
+    assert page.locator("#viewer-title").inner_text().startswith(name.split(" · ")[0])
+    if corpus.speech.name in name:  # an audio citation plays its span
+        page.wait_for_function("() => { const a = document.getElementById('player'); return a && a.readyState >= 1; }", timeout=60_000)
+        assert page.locator("#viewer-body audio").count() == 1
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.screenshot(path=str(tmp_path / "phone.png"), full_page=True)
