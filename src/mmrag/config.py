@@ -98,6 +98,7 @@ class StoreConfig:
     hnsw_ef_search: int = 128
     milvus_index: str = "HNSW"
     milvus_token: str | None = None
+    ann_save_rows: int = 10_000  # a writer saves ann/ after this many changed rows (or 20% of the index)
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ def milvus_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The URI of a running standalone Milvus server."""
     pytest.importorskip("pymilvus")
     if importlib.util.find_spec("milvus") is None and not os.environ.get("MMRAG_MILVUS_PYTHON"):
-        pytest.skip(f"no Milvus server package; enable with: {ENABLE}")
+        pytest.skip(f"no milvus server package; enable with: {ENABLE}")
     from mmrag.stores.milvus_server import LocalMilvus
 
     server = LocalMilvus(tmp_path_factory.mktemp("milvus-server"))

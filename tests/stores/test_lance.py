@@ -160,7 +160,7 @@ def test_missing_or_stale_sidecar_is_rebuilt(big: tuple[LanceStore, list[Row]]) 
 def test_corrupt_sidecar_is_rebuilt(big: tuple[LanceStore, list[Row]]) -> None:
     store, rows = big
     store.close()
-    for f in (store.path / "ann").glob("*.hnsw"):
+    for f in (store.path / "ann").rglob("*.hnsw"):
         f.write_bytes(b"garbage")
     again = LanceStore(str(store.path), DIM, CFG)
     q = rows[42].vector

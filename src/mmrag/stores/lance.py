@@ -16,12 +16,18 @@ Filters on ``channel`` pick the indexes; other filters post-filter
 oversampled candidates in Python, and fall back to LanceDB's exact
 prefiltered scan when too few survive.
 
-Consistency: every write commits to LanceDB first, then updates the
-in-memory indexes; if that update is interrupted the store is marked dirty
-and rebuilt from LanceDB before the next read. ``ann/`` is saved on
-``close()``/``flush()`` with the table version it reflects; on open a missing
-or stale ``ann/`` is rebuilt from the table. A crash therefore costs a
-rebuild, never wrong results. One process writes an index at a time.
+Consistency: every write appends the ids it touches to ``ann/``'s journal,
+commits to LanceDB, then updates the in-memory indexes; if that update is
+interrupted the store is marked dirty and rebuilt from LanceDB before the
+next read. A writer saves ``ann/`` every ``store.ann_save_rows`` changed rows
+(or 20% of the index) and on ``close()``; opening loads the last save and
+replays the journal (those ids re-read from the table), so ``kill -9`` at any
+moment costs a replay, never a rebuild or wrong results (see
+``lance_table``). A missing or unusable ``ann/`` is rebuilt from the table.
+
+Read-only use (search, info, sources) never writes: not the table (the
+full-text index is created and folded on the write path; LanceDB searches
+rows not yet folded in), not ``ann/``. One process writes an index at a time.
 """
 
 from __future__ import annotations
@@ -67,7 +73,12 @@ class LanceStore:
         self._indexes: dict[str, VectorIndex] = {}
         self._dirty = False  # in-memory state may disagree with the table: rebuild before reading
         self._indexes_saved = False  # ann/ on disk matches the in-memory indexes
-        self._fts_stale = True
+        self._state: dict[str, Any] | None = None  # the ann/ sidecar this store journals against
+        self._invalidated = False  # ann/state.json removed (this store writes without a sidecar)
+        self._wrote = False
+        self._since_save = 0  # rows changed since ann/ was last saved
+        self._save_rows = max(1, int(cfg.ann_save_rows))
+        self._has_fts = False
         self._scalar_indexed = False
         self._closed = False
         # set by a process that does not hold the index's writer lock (mmrag.lock): then no
@@ -85,22 +96,44 @@ class LanceStore:
             self._by_source.setdefault(row.source, set()).add(row.id)
         if not self._load_sidecar():
             self._rebuild_indexes()
+        self._has_fts = lt.has_fts(self._table)
         self._dirty = False
         log.debug("opened %s: %d rows in %.2fs", self.path, len(self._rows), time.perf_counter() - started)
 
     def _load_sidecar(self) -> bool:
-        found = lt.load_sidecar(
-            self.path / lt.ANN_DIR, self._table.version, self.dim, self._params, self._rows.values()
-        )
+        """The saved indexes plus the journal's replay; ``False`` when a rebuild is needed."""
+        root = self.path / lt.ANN_DIR
+        found = lt.load_sidecar(root, self.dim, self._params)
+        self._state = None
         if found is None:
             return False
-        self._indexes, self._indexes_saved = found, True
+        indexes, state = found
+        touched = lt.journal_ids(root, state)
+        if len(touched) > max(50_000, len(self._rows) // 2):  # a rebuild is cheaper
+            return False
+        if touched:
+            present = lt.read_vectors(self._table, sorted(touched), self.dim)
+            for index in indexes.values():
+                index.remove(list(touched))
+            by_channel: dict[str, tuple[list[str], list[np.ndarray]]] = {}
+            for row_id, (channel, vec) in present.items():
+                ids, vecs = by_channel.setdefault(channel, ([], []))
+                ids.append(row_id)
+                vecs.append(vec)
+            for channel, (ids, vecs) in by_channel.items():
+                indexes.setdefault(channel, VectorIndex(self.dim, self._params)).add(ids, np.stack(vecs))
+            indexes = {c: index for c, index in indexes.items() if len(index)}
+            log.info("replayed %d journaled rows into the vector indexes of %s", len(touched), self.path)
+        if not lt.matches(indexes, self._rows.values()):
+            return False
+        self._indexes, self._state = indexes, state
+        self._indexes_saved, self._since_save = not touched, len(touched)
         return True
 
     def _rebuild_indexes(self) -> None:
         started = time.perf_counter()
         self._indexes = lt.build_indexes(self._table, self.dim, self._params)
-        self._indexes_saved = False
+        self._indexes_saved, self._since_save = False, len(self._rows)
         if self._rows:
             took = time.perf_counter() - started
             log.info("rebuilt vector indexes of %s (%d rows) in %.1fs", self.path, len(self._rows), took)
@@ -110,23 +143,45 @@ class LanceStore:
             self._load()
 
     def flush(self) -> None:
-        """Save ``ann/`` so the next open does not rebuild it."""
+        """Save ``ann/`` (a writer's call: ``close`` does it for a store that wrote)."""
         with self._lock:
             self._ensure_fresh()
-            folder, version = self.path / lt.ANN_DIR, self._table.version
-            if self._indexes_saved and lt.restamp_sidecar(folder, version, self.dim, len(self._rows)):
+            if self._indexes_saved and self._state is not None:
                 return
-            lt.save_sidecar(folder, self._indexes, version, self.dim, len(self._rows))
-            self._indexes_saved = True
+            root = self.path / lt.ANN_DIR
+            self._state = lt.save_sidecar(root, self._indexes, self._table.version, self.dim, len(self._rows))
+            self._indexes_saved, self._since_save = True, 0
 
     def close(self) -> None:
+        """Release the index; a store that wrote folds new rows into the text index and saves ``ann/``."""
         with self._lock:
             if self._closed:
                 return
             try:
-                self.flush()
+                if self._wrote:
+                    lt.fold_fts(self._table, self.path, max(10_000, len(self._rows) // 10))
+                    self.flush()
             finally:
                 self._closed = True
+
+    def _journal(self, ids: Sequence[str]) -> None:
+        """Before a commit: name its ids in ann/'s journal (or drop a sidecar this store cannot journal to)."""
+        self._wrote = True
+        root = self.path / lt.ANN_DIR
+        if self._state is not None:
+            lt.append_journal(root, self._state, ids)
+        elif not self._invalidated:
+            (root / lt.STATE).unlink(missing_ok=True)  # a stale sidecar must not outlive these writes
+            self._invalidated = True
+
+    def _after_write(self, changed: int) -> None:
+        """On the write path: create the text index once; save ann/ every so many changed rows."""
+        if not self._has_fts and self._rows:
+            lt.ensure_fts(self._table, self.path)
+            self._has_fts = True
+        self._since_save += changed
+        if self._since_save >= max(self._save_rows, len(self._rows) // 5):
+            self.flush()
 
     def __enter__(self) -> Self:
         return self
@@ -149,6 +204,7 @@ class LanceStore:
         with self._lock:
             self._ensure_fresh()
             data = lt.rows_to_arrow(batch, self.dim)
+            self._journal([r.id for r in batch])
             try:
                 if any(r.id in self._rows for r in batch):
                     (
@@ -165,6 +221,7 @@ class LanceStore:
             if not self._scalar_indexed and len(self._rows) >= SCALAR_INDEX_MIN_ROWS:
                 lt.ensure_scalar_indexes(self._table, self.path)
                 self._scalar_indexed = True
+            self._after_write(len(batch))
 
     def replace_source(self, source: str, rows: Sequence[Row]) -> None:
         """Make ``rows`` the source's rows.
@@ -188,6 +245,7 @@ class LanceStore:
             new_ids = {r.id for r in batch}
             stale = sorted(i for i in old if i not in new_ids)
             if len(self._rows) < SCALAR_INDEX_MIN_ROWS:
+                self._journal([*new_ids, *stale])
                 try:  # one commit: update + insert + delete the source's other rows
                     (
                         self._table.merge_insert("id")
@@ -199,15 +257,18 @@ class LanceStore:
                 except (OSError, ValueError, RuntimeError) as exc:
                     raise lt.store_error("replace_source", self.path, exc) from None
                 self._apply(batch, stale)
+                self._after_write(len(batch) + len(stale))
                 return
             self.upsert(batch)
             for lo in range(0, len(stale), 1000):
                 chunk = tuple(stale[lo : lo + 1000])
+                self._journal(chunk)
                 try:
                     self._table.delete(to_lance(In("id", chunk)))
                 except (OSError, ValueError, RuntimeError) as exc:
                     raise lt.store_error("replace_source (removing old rows)", self.path, exc) from None
                 self._apply((), chunk)
+                self._after_write(len(chunk))
 
     def delete(self, where: str) -> int:
         node = parse(where)
@@ -226,17 +287,18 @@ class LanceStore:
                 )
                 if not ids:
                     return 0
+                self._journal(ids)
                 result = self._table.delete(sql)
             except (OSError, ValueError, RuntimeError) as exc:
                 raise lt.store_error("delete", self.path, exc) from None
             self._apply((), ids)
+            self._after_write(len(ids))
             return int(getattr(result, "num_deleted_rows", len(ids)))
 
     def _apply(self, added: Sequence[Row], removed: Sequence[str]) -> None:
         """Mirror a committed write in memory; on any interruption, rebuild later."""
         try:
             self._indexes_saved = False
-            self._fts_stale = True
             gone: dict[str, list[str]] = {}
             for row_id in removed:
                 row = self._rows.pop(row_id, None)
@@ -316,9 +378,9 @@ class LanceStore:
             self._ensure_fresh()
             if not query.strip() or k == 0 or not self._rows:
                 return []
-            if self._fts_stale and not self.read_only:
-                lt.refresh_fts(self._table, self.path)
-                self._fts_stale = False
+            if not self._has_fts:  # an index written before text indexes were made on add: scan, read-only
+                found = lt.text_scan(self._table, query, k, None if node is None else to_lance(node), self.path)
+                return [ScoredRow(self._rows[i], s) for i, s in found if i in self._rows]
             try:
                 match = MatchQuery(query, "text")  # type: ignore[call-arg]
                 builder = self._table.search(match, query_type="fts")
@@ -334,17 +396,24 @@ class LanceStore:
             return [ScoredRow(self._rows[i], float(s)) for i, s in zip(ids, scores) if i in self._rows]
 
     def refresh_text_index(self) -> None:
-        """Bring the full-text index up to date (the writer does this so readers need not)."""
+        """After a writer's batch: make the full-text index and fold new rows into it
+        once enough are unindexed (readers never write; they search unfolded rows too)."""
         with self._lock:
-            if self._rows:
-                lt.refresh_fts(self._table, self.path)
-                self._fts_stale = False
+            if not self._rows:
+                return
+            self._wrote = True
+            if not self._has_fts:
+                lt.ensure_fts(self._table, self.path)
+                self._has_fts = True
+            lt.fold_fts(self._table, self.path, max(10_000, len(self._rows) // 10))
 
     def optimize(self) -> None:
-        """Compact the table and bring the full-text index up to date."""
+        """Compact the table and bring the full-text index up to date (a write)."""
         with self._lock:
-            lt.refresh_fts(self._table, self.path)
-            self._fts_stale = False
+            self._wrote = True
+            if not self._has_fts and self._rows:
+                lt.ensure_fts(self._table, self.path)
+                self._has_fts = True
             try:
                 self._table.optimize()
             except (OSError, ValueError, RuntimeError) as exc:

@@ -1,9 +1,16 @@
 """LanceDB pieces behind ``LanceStore``: the table schema, rows <-> Arrow, and the ``ann/`` sidecar.
 
-The sidecar folder holds one saved ``VectorIndex`` per channel and a
-``state.json`` naming the table version those indexes reflect. It is written
-last (and removed first while files change), so a sidecar is either complete
-and current or ignored and rebuilt from the table.
+``ann/`` layout::
+
+    state.json                 {"folder": "v12-ab..", "journal": "journal-v12-ab...jsonl", ...}
+    v12-ab../ch-*.hnsw|npy     one saved VectorIndex per channel (+ its ids.json)
+    journal-v12-ab...jsonl     ids written or removed since that save, one line per commit
+
+A save writes a new folder, then replaces ``state.json`` atomically, so a
+kill at any moment leaves a complete sidecar. Every commit appends its ids
+to the journal first; opening loads the saved indexes and re-reads the
+journaled ids from the table (added, changed or gone), so a killed writer
+costs a replay of what it wrote since its last save, not a rebuild.
 """
 
 from __future__ import annotations
@@ -195,55 +202,113 @@ def build_indexes(table: Any, dim: int, params: HnswParams) -> dict[str, VectorI
     return indexes
 
 
-def load_sidecar(
-    folder: Path, version: int, dim: int, params: HnswParams, rows: Iterable[Row]
-) -> dict[str, VectorIndex] | None:
-    """The saved indexes if they are complete and match table ``version`` and ``rows``; else ``None``."""
+STATE = "state.json"
+SIDECAR_FORMAT = 2
+KEEP_OLD_S = 120.0  # superseded sidecar folders younger than this are left for readers still loading them
+
+
+def load_sidecar(root: Path, dim: int, params: HnswParams) -> tuple[dict[str, VectorIndex], dict[str, Any]] | None:
+    """The saved indexes and their state, or ``None`` if there is no usable sidecar."""
     try:
-        state = json.loads((folder / "state.json").read_text(encoding="utf-8"))
-        if state.get("table_version") != version or state.get("dim") != dim:
+        state = json.loads((root / STATE).read_text(encoding="utf-8"))
+        if state.get("format") != SIDECAR_FORMAT or state.get("dim") != dim:
             return None
+        folder = root / state["folder"]
         indexes = {ch: VectorIndex.load(folder, stem, dim, params) for ch, stem in state["channels"].items()}
     except (OSError, ValueError, KeyError, TypeError, AttributeError, StoreError):
         return None
-    wanted: dict[str, set[str]] = {}
-    for row in rows:
-        wanted.setdefault(row.channel, set()).add(row.id)
-    if set(indexes) != set(wanted) or any(set(indexes[c].ids()) != ids for c, ids in wanted.items()):
-        return None
-    return indexes
+    return indexes, state
+
+
+def journal_ids(root: Path, state: Mapping[str, Any]) -> set[str]:
+    """Ids written or removed since the sidecar was saved (a torn last line is a commit that never ran)."""
+    touched: set[str] = set()
+    try:
+        text = (root / state["journal"]).read_text(encoding="utf-8")
+    except (OSError, KeyError, TypeError):
+        return touched
+    for line in text.splitlines():
+        try:
+            touched.update(json.loads(line)["ids"])
+        except (ValueError, KeyError, TypeError):
+            continue
+    return touched
+
+
+def append_journal(root: Path, state: Mapping[str, Any], ids: Sequence[str]) -> None:
+    """Record ``ids`` BEFORE their commit: on open they are re-read from the table, whatever happened."""
+    with open(root / state["journal"], "a", encoding="utf-8") as fh:
+        fh.write(json.dumps({"ids": list(ids)}) + "\n")
+        fh.flush()
 
 
 def save_sidecar(
-    folder: Path, indexes: Mapping[str, VectorIndex], version: int, dim: int, n_rows: int
-) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "state.json").unlink(missing_ok=True)  # no state while files are in flux: a crash means rebuild
-    for old in folder.iterdir():
-        old.unlink()
+    root: Path, indexes: Mapping[str, VectorIndex], version: int, dim: int, n_rows: int
+) -> dict[str, Any]:
+    """Write the indexes into a new folder, then point ``state.json`` at it (atomic), with a new empty journal.
+
+    A kill at any moment leaves either the old complete sidecar or the new one.
+    """
+    import uuid
+
+    root.mkdir(parents=True, exist_ok=True)
+    tag = f"v{version}-{uuid.uuid4().hex[:10]}"
+    folder = root / tag
+    folder.mkdir()
     stems = {}
     for channel, index in indexes.items():
         stems[channel] = "ch-" + hashlib.blake2b(channel.encode("utf-8"), digest_size=8).hexdigest()
         index.save(folder, stems[channel])
-    write_state(folder, stems, version, dim, n_rows)
+    journal = f"journal-{tag}.jsonl"
+    (root / journal).touch()
+    state = {
+        "format": SIDECAR_FORMAT, "dim": dim, "table_version": version, "channels": stems,
+        "rows": n_rows, "folder": tag, "journal": journal,
+    }
+    write_json_atomic(root / STATE, state)
+    _remove_superseded(root, {tag, journal, STATE})
+    return state
 
 
-def write_state(folder: Path, stems: Mapping[str, str], version: int, dim: int, n_rows: int) -> None:
-    write_json_atomic(
-        folder / "state.json",
-        {"format": 1, "dim": dim, "table_version": version, "channels": dict(stems), "rows": n_rows},
-    )
+def _remove_superseded(root: Path, keep: set[str]) -> None:
+    import shutil
+    import time
+
+    now = time.time()
+    for entry in root.iterdir():
+        if entry.name in keep or entry.name.endswith(".tmp"):
+            continue
+        try:
+            legacy = entry.is_file() and not entry.name.startswith("journal-")  # format-1 flat files
+            if legacy or now - entry.stat().st_mtime > KEEP_OLD_S:
+                shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
+        except OSError as exc:  # another process removed it first, or it is busy: next save retries
+            log.debug("could not remove old sidecar entry %s: %s", entry, exc)
 
 
-def restamp_sidecar(folder: Path, version: int, dim: int, n_rows: int) -> bool:
-    """Point a saved, still-accurate sidecar at a new table version (after optimize / index builds)."""
-    try:
-        state = json.loads((folder / "state.json").read_text(encoding="utf-8"))
-        if state.get("table_version") != version:
-            write_state(folder, state["channels"], version, dim, n_rows)
-        return True
-    except (OSError, ValueError, KeyError):
-        return False
+def read_vectors(table: Any, ids: Sequence[str], dim: int) -> dict[str, tuple[str, np.ndarray]]:
+    """``id -> (channel, vector)`` for the ids present in the table."""
+    from mmrag.stores.filters import In
+
+    out: dict[str, tuple[str, np.ndarray]] = {}
+    ids = list(ids)
+    for lo in range(0, len(ids), 1000):
+        sql = to_lance(In("id", tuple(ids[lo : lo + 1000])))
+        for batch in table.search().where(sql).select(["id", "channel", "vector"]).limit(None).to_batches():
+            flat = batch.column("vector").flatten().to_numpy(zero_copy_only=False)
+            vecs = np.asarray(flat, dtype=np.float32).reshape(-1, dim)
+            for i, (row_id, ch) in enumerate(zip(batch.column("id").to_pylist(), batch.column("channel").to_pylist())):
+                out[row_id] = (ch, vecs[i])
+    return out
+
+
+def matches(indexes: Mapping[str, VectorIndex], rows: Iterable[Row]) -> bool:
+    """The indexes hold exactly the rows' ids, per channel."""
+    wanted: dict[str, set[str]] = {}
+    for row in rows:
+        wanted.setdefault(row.channel, set()).add(row.id)
+    live = {c for c, index in indexes.items() if len(index)}
+    return live == set(wanted) and all(set(indexes[c].ids()) == ids for c, ids in wanted.items())
 
 
 # -- LanceDB calls used by LanceStore -------------------------------------------------
@@ -280,18 +345,51 @@ def ensure_scalar_indexes(table: Any, path: Path) -> None:
         log.warning("could not create scalar indexes in %s: %s", path, exc)
 
 
-def refresh_fts(table: Any, path: Path) -> None:
-    """Create the full-text index on ``text``, or fold new rows into it."""
+def has_fts(table: Any) -> bool:
+    try:
+        return any(i.index_type == "FTS" and i.columns == ["text"] for i in table.list_indices())
+    except (OSError, ValueError, RuntimeError):
+        return False
+
+
+def ensure_fts(table: Any, path: Path) -> None:
+    """Create the full-text index on ``text`` (write path only). Rows added later are searched
+    unindexed (LanceDB scans them) until ``fold_fts`` folds them in."""
     from lancedb.index import FTS
 
     try:
-        fts = [i for i in table.list_indices() if i.index_type == "FTS" and i.columns == ["text"]]
-        if not fts:
-            table.create_index("text", config=FTS(), replace=True)
-        elif (getattr(table.index_stats(fts[0].name), "num_unindexed_rows", 0) or 0) > 0:
-            table.optimize()  # folds new rows into the FTS index (and compacts)
+        table.create_index("text", config=FTS(), replace=True)
     except (OSError, ValueError, RuntimeError) as exc:
-        raise store_error("full-text index update", path, exc) from None
+        raise store_error("full-text index creation", path, exc) from None
+
+
+def fold_fts(table: Any, path: Path, min_rows: int) -> None:
+    """Fold at least ``min_rows`` unindexed rows into the full-text index (and compact); write path only."""
+    try:
+        fts = [i for i in table.list_indices() if i.index_type == "FTS" and i.columns == ["text"]]
+        if fts and (getattr(table.index_stats(fts[0].name), "num_unindexed_rows", 0) or 0) >= min_rows:
+            table.optimize()
+    except (OSError, ValueError, RuntimeError) as exc:  # an optimisation: searches stay correct without
+        log.warning("could not fold new rows into the full-text index of %s: %s", path, exc)
+
+
+def text_scan(table: Any, query: str, k: int, where: str | None, path: Path) -> list[tuple[str, float]]:
+    """BM25 over rows whose text holds a query word: an index without a full-text index (read-only)."""
+    from mmrag.stores.common import bm25_scores, tokenize
+
+    words = list(dict.fromkeys(tokenize(query)))[:16]
+    if not words:
+        return []
+    likes = " OR ".join("lower(text) LIKE '%" + w.replace("'", "''").replace("%", "").replace("_", "") + "%'" for w in words)
+    sql = f"({likes})" + (f" AND ({where})" if where else "")
+    try:
+        res = table.search().where(sql).select(["id", "text"]).limit(5000).to_arrow()
+    except (OSError, ValueError, RuntimeError) as exc:
+        raise store_error("full-text scan", path, exc) from None
+    ids, texts = res.column("id").to_pylist(), res.column("text").to_pylist()
+    scores = bm25_scores(query, texts)
+    order = [int(i) for i in np.argsort(-scores, kind="stable")[:k] if scores[i] > 0]
+    return [(ids[i], float(scores[i])) for i in order]
 
 
 def exact_search(table: Any, q: np.ndarray, k: int, sql: str, path: Path) -> tuple[list[str], np.ndarray]:
@@ -327,23 +425,28 @@ __all__ = [
     "META_FILE",
     "SCALAR_INDEXED",
     "TABLE",
+    "append_journal",
     "build_indexes",
     "cached_row",
+    "ensure_fts",
     "ensure_scalar_indexes",
     "exact_search",
+    "fold_fts",
+    "has_fts",
+    "journal_ids",
     "lance_path",
     "load_sidecar",
+    "matches",
     "open_table",
     "read_meta_file",
     "read_rows",
     "read_thumbnail",
-    "refresh_fts",
-    "restamp_sidecar",
+    "read_vectors",
     "row_schema",
     "rows_to_arrow",
     "save_sidecar",
     "store_error",
     "stored_dim",
+    "text_scan",
     "write_meta_file",
-    "write_state",
 ]

@@ -57,7 +57,7 @@ import numpy as np
 
 from mmrag.config import Config
 from mmrag.errors import IndexError_, MissingDependency, SpaceMismatch, StoreError
-from mmrag.stores.base import Row, ScoredRow, SourceInfo
+from mmrag.stores.base import Row, ScoredRow, SourceInfo, quote
 from mmrag.stores.common import (
     NoIndex,
     bm25_scores,
@@ -95,6 +95,12 @@ progress_log = logging.getLogger("mmrag.progress")
 BATCH = 500
 LOAD_PROGRESS_EVERY_S = 5.0
 COUNT_TTL_S = 30.0  # counts are cached this long (or until this store writes): calibration asks every search
+# Reads use "Session" consistency: the collections' default ("Strong") makes every read wait for
+# the server's next time tick (~200 ms a search). A process that wrote in the last FRESH_S
+# seconds reads "Strong" (its own writes at once); other processes' writes show within a tick.
+READ_CONSISTENCY = "Session"
+FRESH_S = 3.0
+_LAST_WRITE: dict[tuple[str, str], float] = {}  # (uri, collection) -> when this process last wrote
 ID_PAGE = 16_384  # the largest page Milvus returns
 LITE_GRPC_OPTIONS = {"grpc.keepalive_time_ms": 360_000, "grpc.keepalive_permit_without_calls": 0}
 QUERY_PAGE = 1000
@@ -135,10 +141,11 @@ class MilvusStore:
             if not is_server:  # Lite's gRPC server sends GOAWAY to a client that pings an idle channel
                 opts["grpc_options"] = LITE_GRPC_OPTIONS  # every 10 s (pymilvus' default): ping rarely
             self._client = MilvusClient(uri=self.uri, **opts)
-            self.dim, self._bm25 = ensure_collections(
-                self._client, self.uri, self.rows_name, self.meta_name, self.dim, cfg
-            )
             self._prefix_like = server_before(self._client, (2, 4))
+            self.dim, self._bm25 = ensure_collections(
+                self._client, self.uri, self.rows_name, self.meta_name, self.dim, cfg,
+                try_bm25=not server_before(self._client, (2, 5)),
+            )
             self._load(self.rows_name)
             self._load(self.meta_name)
         except (StoreError, IndexError_, SpaceMismatch):
@@ -198,6 +205,11 @@ class MilvusStore:
     def _changed(self) -> None:
         self._written = True
         self._counts.clear()
+        _LAST_WRITE[(self.uri, self.rows_name)] = time.monotonic()
+
+    def _level(self) -> str:
+        last = _LAST_WRITE.get((self.uri, self.rows_name))
+        return "Strong" if last is not None and time.monotonic() - last < FRESH_S else READ_CONSISTENCY
 
     def _iter(self, expr: str, fields: Sequence[str]) -> Iterator[dict[str, Any]]:
         it = self._call(
@@ -207,6 +219,7 @@ class MilvusStore:
             batch_size=ID_PAGE if list(fields) == ["id"] else QUERY_PAGE,
             filter=expr,
             output_fields=list(fields),
+            consistency_level=self._level(),
         )
         try:
             while True:
@@ -254,6 +267,8 @@ class MilvusStore:
             self._changed()
         for i in range(0, len(ids), BATCH):
             self._call("delete", self._client.delete, self.rows_name, ids=list(ids[i : i + BATCH]))
+        if ids:
+            self._changed()
 
     # -- metadata document ------------------------------------------------------------
     def read_meta(self) -> dict[str, Any] | None:
@@ -289,6 +304,8 @@ class MilvusStore:
                 self.rows_name,
                 data=[to_entity(r) for r in batch[i : i + BATCH]],
             )
+        if batch:
+            self._changed()  # again: the fresh window counts from the end of the write
 
     def replace_source(self, source: str, rows: Sequence[Row]) -> None:
         batch = check_rows(rows, self.dim, source=source)
@@ -324,6 +341,7 @@ class MilvusStore:
                 filter=expr,
                 output_fields=OUT_FIELDS,
                 search_params=params,
+                consistency_level=self._level(),
             )
 
         return self._ranked("search", k, recheck, run, lambda d: d)
@@ -349,6 +367,7 @@ class MilvusStore:
                 filter=expr,
                 output_fields=OUT_FIELDS,
                 search_params={"metric_type": "BM25"},
+                consistency_level=self._level(),
             )
 
         # Milvus Lite reports BM25 as a negative distance, servers as a positive score
@@ -368,6 +387,7 @@ class MilvusStore:
             filter=full,
             output_fields=OUT_FIELDS,
             limit=TEXT_FALLBACK_CANDIDATES,
+            consistency_level=self._level(),
         )
         if not cands:
             return []
@@ -395,7 +415,8 @@ class MilvusStore:
         for i in range(0, len(ids), BATCH):
             out.extend(
                 self._call(
-                    "get", self._client.get, self.rows_name, ids=list(ids[i : i + BATCH]), output_fields=list(fields)
+                    "get", self._client.get, self.rows_name, ids=list(ids[i : i + BATCH]), output_fields=list(fields),
+                    consistency_level=self._level(),
                 )
             )
         return out
@@ -409,7 +430,8 @@ class MilvusStore:
             n = len(self._ids(expr, recheck))
         else:
             res = self._call(
-                "count", self._client.query, self.rows_name, filter=expr, output_fields=["count(*)"]
+                "count", self._client.query, self.rows_name, filter=expr, output_fields=["count(*)"],
+                consistency_level=self._level(),
             )
             n = int(res[0]["count(*)"]) if res else 0
         self._counts[where or ""] = (time.monotonic(), n)
@@ -433,25 +455,30 @@ class MilvusStore:
     def thumbnail(self, segment_id: str) -> bytes | None:
         expr = f'{to_milvus(Cmp("segment_id", "=", str(segment_id)))} and thumbnail != ""'
         res = self._call(
-            "query", self._client.query, self.rows_name, filter=expr, output_fields=["thumbnail"], limit=1
+            "query", self._client.query, self.rows_name, filter=expr, output_fields=["thumbnail"], limit=1,
+            consistency_level=self._level(),
         )
         return base64.b64decode(res[0]["thumbnail"]) if res else None
 
     def sample_vectors(self, channel: str, n: int, seed: int = 0) -> np.ndarray:
-        ids = self._ids(to_milvus(Cmp("channel", "=", str(channel)))) if n > 0 else []
-        if not ids:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        if n < len(ids):
-            ids = [
-                ids[i] for i in sorted(np.random.default_rng(seed).choice(len(ids), size=n, replace=False))
-            ]
-        out: list[Any] = []
-        for i in range(0, len(ids), BATCH):
-            got = self._call(
-                "get", self._client.get, self.rows_name, ids=ids[i : i + BATCH], output_fields=["vector"]
-            )
-            out.extend(g["vector"] for g in got)
-        return np.asarray(out, dtype=np.float32).reshape(-1, self.dim)
+        """Up to ``n`` vectors of ``channel``: one page at a seeded offset in primary-key order.
+
+        Row ids start with a content hash, so a page in key order is a random
+        sample; one query instead of listing every id (seconds at 20k rows).
+        """
+        empty = np.zeros((0, self.dim), dtype=np.float32)
+        expr = to_milvus(Cmp("channel", "=", str(channel)))
+        total = self.count(f"channel = {quote(str(channel))}") if n > 0 else 0
+        if not total:
+            return empty
+        n = min(int(n), total, ID_PAGE)
+        room = min(total, ID_PAGE) - n
+        offset = int(np.random.default_rng(seed).integers(0, room + 1)) if room > 0 else 0
+        got = self._call(
+            "query", self._client.query, self.rows_name, filter=expr, output_fields=["vector"],
+            limit=n, offset=offset, consistency_level=self._level(),
+        )
+        return np.asarray([g["vector"] for g in got], dtype=np.float32).reshape(-1, self.dim)
 
     def vectors(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
         """Stored vectors of these row ids (``segment_id:channel``); unknown ids are left out."""

@@ -46,9 +46,12 @@ def _cut(text: str, limit: int = VARCHAR_MAX) -> str:
 
 
 def ensure_collections(
-    client: Any, uri: str, rows_name: str, meta_name: str, dim: int, cfg: StoreConfig
+    client: Any, uri: str, rows_name: str, meta_name: str, dim: int, cfg: StoreConfig, try_bm25: bool = True
 ) -> tuple[int, bool]:
-    """Create missing collections; return ``(dim, has BM25)``. ``dim=0``: only open an existing index."""
+    """Create missing collections; return ``(dim, has BM25)``. ``dim=0``: only open an existing index.
+
+    ``try_bm25=False`` (a server known to predate BM25) creates the rows without it at once.
+    """
     from pymilvus import DataType
 
     c = client
@@ -75,6 +78,9 @@ def ensure_collections(
         if not any(f.get("name") == "fields" for f in info["fields"]):
             add_fields_column(c, uri, rows_name)
         return stored, any(f.get("name") == "bm25" for f in info.get("functions", []))
+    if not try_bm25:
+        create_rows(c, rows_name, dim, cfg, with_bm25=False)
+        return dim, False
     try:
         create_rows(c, rows_name, dim, cfg, with_bm25=True)
         return dim, True

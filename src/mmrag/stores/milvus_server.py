@@ -89,7 +89,7 @@ class LocalMilvus:
     def uri(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, timeout_s: float = 180.0) -> Self:
+    def start(self, timeout_s: float = 300.0) -> Self:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         ports = free_ports(len(PORT_KEYS))
         self.port = ports[0]

@@ -64,15 +64,16 @@ def train_command(
     image_size: Annotated[int, typer.Option(min=16, help="bind: tower input size in pixels")] = 64,
     widths: Annotated[str, typer.Option(help="bind: channels of the 4 tower stages (default: image 32,64,128,256; audio 16,32,64,128)")] = "",
     clip_seconds: Annotated[float, typer.Option(min=0.5, max=30.0, help="bind audio: the tower's crop length in seconds")] = 4.0,
-    backbone: Annotated[str, typer.Option(help="bind audio: whisper (a head on Whisper tiny.en's frozen encoder, the default) or logmel (a small CNN from scratch)")] = "",
+    backbone: Annotated[str, typer.Option(help="bind: the frozen pretrained backbone. image: efficientnet-lite0 (only a small head is "
+                                               "trained, on cached backbone outputs) or none for a CNN from scratch (the default); "
+                                               "audio: whisper (a head on Whisper tiny.en's frozen encoder, the default) or logmel "
+                                               "(a small CNN from scratch)")] = "",
     augment: Annotated[float, typer.Option(min=0.0, max=1.0, help="bind: augmentation strength (0 = off)")] = 1.0,
     eval_pairs: Annotated[list[Path] | None, typer.Option("--eval-pairs", help="more pairs files to report recall on")] = None,
     name: Annotated[str, typer.Option(help="tower name (goes into its encoder id)")] = "",
     cache_dir: Annotated[Path | None, typer.Option(help="cache for decoded images and caption vectors")] = None,
     projection_only: Annotated[bool, typer.Option(help="finetune: train only projections + temperature")] = False,
     threads: Annotated[int, typer.Option(min=0, help="CPU threads (0 = all)")] = 0,
-    backbone: Annotated[str, typer.Option(help="bind image: a frozen pretrained backbone to bind (efficientnet-lite0); "
-                                               "only a small head is trained, on cached backbone outputs")] = "",
     weight_decay: Annotated[float, typer.Option(min=0.0, help="AdamW weight decay")] = 0.05,
     max_pictures: Annotated[int, typer.Option(min=0, help="bind --backbone: train on a fixed random subset of this many "
                                                          "pictures (0 = all; held-out: an eighth as many)")] = 0,
@@ -100,7 +101,7 @@ def train_command(
                 opts = BindOptions(
                     pairs=str(pairs), out=str(out), modality=modality, epochs=epochs, batch_size=batch_size, lr=lr,
                     loss=loss, seed=seed, holdout=holdout, resume=resume, device=device, image_size=image_size,
-                    widths=stage_widths, augment=augment, clip_seconds=clip_seconds, threads=threads, name=name, backbone=backbone,
+                    widths=stage_widths, augment=augment, clip_seconds=clip_seconds, threads=threads, name=name,
                     cache_dir=str(cache_dir) if cache_dir else "", extra_eval=tuple(str(p) for p in eval_pairs or ()),
                     command=command, backbone=backbone, weight_decay=weight_decay, max_pictures=max_pictures,
                 )

@@ -58,14 +58,15 @@ class BindOptions:
     augment: float = 1.0
     clip_seconds: float = 4.0  # audio: the tower's crop length
     max_seconds: float = 10.0  # audio: training keeps the first this-many seconds of each sound
-    backbone: str = ""  # audio: whisper (head on Whisper's frozen encoder) | logmel (CNN from scratch); "" = default
+    # the frozen backbone: image "efficientnet-lite0" (a head on cached backbone outputs) or "" (a CNN from
+    # scratch); audio "whisper" (a head on Whisper's frozen encoder, the default when "") or "logmel" (a CNN)
+    backbone: str = ""
     threads: int = 0  # 0: all cores
     name: str = ""
     cache_dir: str = ""
     extra_eval: tuple[str, ...] = ()  # more pairs files to evaluate on (other collections)
     command: str = ""
     max_pictures: int = 0  # backbone: train on a fixed random subset of this many pictures (0 = all)
-    backbone: str = ""  # image: bind a frozen pretrained backbone ("efficientnet-lite0") instead of a CNN from scratch
 
 
 @dataclass(frozen=True)
@@ -280,9 +281,7 @@ def bind_tower(opts: BindOptions, text_encoder: Any, progress: Progress | None =
     from mmrag.space.adapters import save_tower
     from mmrag.train.losses import ContrastiveHead
 
-    if opts.backbone:
-        if opts.modality != "image":
-            raise TrainingError(f"--backbone binds pictures; it cannot be used with --modality {opts.modality}")
+    if opts.backbone not in ("", "none") and opts.modality == "image":
         from mmrag.train.bind_backbone import bind_backbone
 
         return bind_backbone(opts, text_encoder, progress)  # type: ignore[no-any-return]

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# System tools the test suite uses, installed when this machine allows it (root + apt-get):
+#   espeak-ng              TTS: spoken test queries and recordings
+#   pocketsphinx-testdata  real speech recordings with transcripts
+#   fluidsynth + fluid-soundfont-gm   real sampled instruments for the audio-tower tests
+#   chromium               the web page's browser tests (Playwright drives it; never `playwright install`)
+# Used by `make test` (best effort: tests that need a missing tool are skipped, and pytest's
+# summary names this script) and by .ci/run with --strict (a failed install fails CI).
+set -uo pipefail
+STRICT=0
+[ "${1:-}" = "--strict" ] && STRICT=1
+PKGS=(espeak-ng pocketsphinx-testdata fluidsynth fluid-soundfont-gm chromium)
+
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if ! command -v apt-get >/dev/null 2>&1; then
+  echo "install_system_tools: no apt-get here; install these yourself for the full test suite: ${missing[*]}" >&2
+  exit $(( STRICT ? 1 : 0 ))
+fi
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+  if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then SUDO="sudo -n"; else
+    echo "install_system_tools: not root; the full test suite needs: sudo bash scripts/install_system_tools.sh" \
+         "(installs ${missing[*]})" >&2
+    exit $(( STRICT ? 1 : 0 ))
+  fi
+fi
+echo "install_system_tools: apt-get install ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+if ! ($SUDO apt-get update -qq && $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}") \
+     >/tmp/install-system-tools.log 2>&1; then
+  echo "install_system_tools: apt-get failed (log: /tmp/install-system-tools.log):" >&2
+  tail -20 /tmp/install-system-tools.log >&2
+  exit $(( STRICT ? 1 : 0 ))
+fi
