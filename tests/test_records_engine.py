@@ -335,3 +335,30 @@ def test_pdf_table_cell_answered_and_cited_to_page(space: Any, tmp_path: Path) -
     cheap = eng.ask("which item costs less than 20?", k=8)
     assert {c.hit.meta["title"] for c in cheap.citations} == {"Wool hat", "Fishing knife"}
     eng.close()
+
+
+def test_picture_urls_fetched_only_when_allowed(space: Any, tmp_path: Path) -> None:
+    """A real local HTTP server serves the pictures; fetching is off unless asked for."""
+    import functools
+    import http.server
+    import threading
+
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(DATA))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/pictures"
+        path = tmp_path / "web.csv"
+        path.write_text(f"sku,title,photo\nW1,Top hat,{url}/top-hat.png\nW2,Crown,{url}/crown.png\n", encoding="utf-8")
+        off = _shared(tmp_path / "off", space)
+        report = off.add([path])
+        assert report.segments == 2 and off.store.count("channel = 'image'") == 0
+        assert "2 row(s) have http(s) pictures that were not fetched" in dict(report.failed)[f"{path} pictures"]
+        off.close()
+        on = _shared(tmp_path / "on", space, **{"ingest.fetch_image_urls": True})
+        report = on.add([path])
+        assert report.segments == 2 and not report.failed and on.store.count("channel = 'image'") == 2
+        assert on.thumbnail(on.search("crown", k=1)[0].segment_id)  # the fetched picture's thumbnail is kept
+        on.close()
+    finally:
+        server.shutdown()
