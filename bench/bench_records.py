@@ -141,6 +141,8 @@ def bench_index(path: Path, work: Path, space: Any) -> None:
     report = eng.add([path])
     ours_s = time.perf_counter() - t
     eng.close()
+    if report.failed or report.segments != len(rows):
+        print("  add report:", report)
     n = len(rows)
     print(f"\n[index] {n:,} rows (text + one picture each), MiniLM + shipped image tower, LanceDB")
     print(f"  space.encode only (baseline) {n / base_s:8.1f} rows/s  ({base_s:.0f} s)")
@@ -185,6 +187,8 @@ def bench_resume(path: Path, work: Path, space: Any) -> None:
         t = time.perf_counter()
         report = eng.add([path])
         resume_s = time.perf_counter() - t
+        if report.failed:
+            print("  resume report:", report)
     finally:
         space.encode = real  # type: ignore[method-assign]
     total = eng.store.count("channel = 'text'")
