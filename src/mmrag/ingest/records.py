@@ -85,8 +85,8 @@ def is_url(ref: str) -> bool:
 
 
 def picture_path(ref: str, mapping: RecordMapping, base: Path) -> Path:
-    p = Path(os.path.expanduser(ref))
-    return p if p.is_absolute() else (mapping.image_root or base) / p
+    path = os.path.expanduser(ref) if ref.startswith("~") else ref
+    return Path(path if os.path.isabs(path) else os.path.join(mapping.image_root or base, path))
 
 
 def _signature(ref: str, mapping: RecordMapping, base: Path, row: int) -> str:
@@ -115,7 +115,7 @@ def build_item(raw: RawRecord, mapping: RecordMapping, source: str, base: Path, 
     title, text = record_text(values, mapping)
     pictures = _picture_refs(values, mapping)
     content = json.dumps(
-        [mapping.fingerprint(), sorted((str(k), _text_of(v)) for k, v in values.items())], ensure_ascii=False
+        [mapping.fingerprint_value, sorted((str(k), _text_of(v)) for k, v in values.items())], ensure_ascii=False
     )
     if mapping.id is not None:
         key = _text_of(values.get(mapping.id))
