@@ -271,7 +271,8 @@ def _print_hits(hits: list[Any], notes: tuple[str, ...], empty: str = "no result
             width = max(40, (out.width or 80) - 16)
             out.print(f"[dim]{'':16}{escape(snippet[:width])}[/]", soft_wrap=True)
         if hit.fields:
-            out.print(f"{'':16}{_fields_markup(hit.fields)}", soft_wrap=True)
+            shown = {k: v for k, v in hit.fields.items() if v != hit.meta.get("title")}
+            out.print(f"{'':16}{_fields_markup(shown)}", soft_wrap=True)
 
 
 def _fields_markup(fields: Any) -> str:

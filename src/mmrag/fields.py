@@ -52,10 +52,19 @@ def _parse_number(text: str) -> int | float | None:
     return value if math.isfinite(value) else None
 
 
+_ISO_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
+
+
 def _parse_date(text: str) -> str | None:
     s = text.strip()
     if len(s) < 8 or not s[:4].isdigit():
         return None
+    m = _ISO_DATE.fullmatch(s)
+    if m:  # the common case, without strptime
+        try:
+            return dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3))).isoformat()
+        except ValueError:
+            return None
     for fmt in _DATE_FORMATS:
         try:
             value = dt.datetime.strptime(s, fmt)

@@ -130,7 +130,9 @@ def compose(
     chosen: list[Scored] = []
     per_source: Counter[int] = Counter()
     seen: set[str] = set()
-    ranked = rank_sentences(question, items)
+    # a picture query over a catalogue: the listed items below are the answer; quoting them twice adds nothing
+    records_only = image_query and all(item.hit.fields for item in items[:MAX_SENTENCES])
+    ranked = [] if records_only else rank_sentences(question, items)
     floor = ranked[0].score * MIN_RELATIVE if ranked else 0.0
     for cand in ranked:
         if cand.score < floor:
@@ -166,6 +168,8 @@ def compose(
 
 
 def _summary(item: ContextItem, sentences: int) -> str:
+    if item.hit.fields:  # a record's first line is its name, price, link ...
+        sentences = 1
     found = split_sentences(item.body)[:sentences]
     return " ".join(found) if found else item.hit.label()
 

@@ -243,6 +243,11 @@ class Ingestor:
         outcome = RecordIngest(self.config, self.space, self.store, rows).run(path, fmt, digest)
         for row, sheet, reason in outcome.bad:
             self._fail(f"{source} {f'[{sheet}] ' if sheet else ''}row {row}", reason)
+        if outcome.unfetched:
+            rows_text = ", ".join(str(r) for r in outcome.unfetched[:10]) + (" ..." if len(outcome.unfetched) > 10 else "")
+            self._fail(f"{source} pictures", f"{len(outcome.unfetched)} row(s) have http(s) pictures that were not fetched "
+                       f"(fetching is off; rows {rows_text} are indexed by their text and fields). "
+                       "Allow it with --fetch-urls or fetch_urls = true in the mapping.")
         if outcome.status == "unchanged":
             self._unchanged(source)
             return

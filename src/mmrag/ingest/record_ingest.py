@@ -39,7 +39,7 @@ from mmrag.ingest.record_readers import RawRecord, RecordReader
 from mmrag.ingest.records import RecordItem, RowError, build_item, content_key, load_pictures
 from mmrag.space.base import Space
 from mmrag.stores.base import Row, VectorStore
-from mmrag.types import Channel
+from mmrag.types import Channel, Modality
 
 DELETE_CHUNK = 500
 
@@ -51,6 +51,7 @@ class RecordOutcome:
     unchanged: int = 0
     removed: int = 0
     bad: list[tuple[int, str, str]] = field(default_factory=list)  # (row, sheet, reason)
+    unfetched: list[int] = field(default_factory=list)  # rows indexed without their http(s) pictures
     mapping: RecordMapping | None = None
 
 
@@ -147,7 +148,11 @@ class RecordIngest:
                 outcome.unchanged += 1
                 continue
             try:
-                pictures = load_pictures(item, mapping, base, self.config.ingest) if self.space.has(Channel.IMAGE) else []
+                pictures: list[Any] = []
+                if self.space.has(Channel.IMAGE):
+                    pictures, skipped = load_pictures(item, mapping, base, self.config.ingest)
+                    if skipped:
+                        outcome.unfetched.append(raw.row)
             except RowError as exc:
                 outcome.bad.append((raw.row, raw.sheet, str(exc)))
                 continue
@@ -170,7 +175,7 @@ class RecordIngest:
         if mapping.id is None:
             return
         from mmrag.ingest.records import _text_of
-        from mmrag.types import Modality, Span, segment_id
+        from mmrag.types import Span, segment_id
 
         key = _text_of(raw.values.get(mapping.id))
         if key:
@@ -238,7 +243,7 @@ class RecordIngest:
                 segment_id=item.segment_id,
                 source=source,
                 source_hash=item.hash,
-                modality=item.modality.value,
+                modality=(Modality.IMAGE if r.pictures else Modality.TEXT).value,
                 channel=channel.value,
                 vector=np.asarray(vec, dtype=np.float32),
                 text=text,

@@ -30,6 +30,7 @@ A mapping comes from three places, later ones winning key by key:
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -66,6 +67,10 @@ class RecordMapping:
     sheet: str | None = None
     image_root: Path | None = None
     fetch_urls: bool = False
+
+    @functools.cached_property
+    def fingerprint_value(self) -> str:
+        return self.fingerprint()
 
     def fingerprint(self) -> str:
         """Changes when the mapping changes (then every row is rebuilt)."""

@@ -85,8 +85,8 @@ def is_url(ref: str) -> bool:
 
 
 def picture_path(ref: str, mapping: RecordMapping, base: Path) -> Path:
-    p = Path(os.path.expanduser(ref))
-    return p if p.is_absolute() else (mapping.image_root or base) / p
+    path = os.path.expanduser(ref) if ref.startswith("~") else ref
+    return Path(path if os.path.isabs(path) else os.path.join(mapping.image_root or base, path))
 
 
 def _signature(ref: str, mapping: RecordMapping, base: Path, row: int) -> str:
@@ -115,7 +115,7 @@ def build_item(raw: RawRecord, mapping: RecordMapping, source: str, base: Path, 
     title, text = record_text(values, mapping)
     pictures = _picture_refs(values, mapping)
     content = json.dumps(
-        [mapping.fingerprint(), sorted((str(k), _text_of(v)) for k, v in values.items())], ensure_ascii=False
+        [mapping.fingerprint_value, sorted((str(k), _text_of(v)) for k, v in values.items())], ensure_ascii=False
     )
     if mapping.id is not None:
         key = _text_of(values.get(mapping.id))
@@ -141,17 +141,22 @@ def content_key(raw: RawRecord) -> str:
     return json.dumps(sorted((str(k), _text_of(v)) for k, v in raw.values.items()), ensure_ascii=False)
 
 
-def load_pictures(item: RecordItem, mapping: RecordMapping, base: Path, config: IngestConfig) -> list[Any]:
-    """Decoded RGB pictures of the item (``RowError`` if one cannot be read or may not be fetched)."""
+def load_pictures(item: RecordItem, mapping: RecordMapping, base: Path, config: IngestConfig) -> tuple[list[Any], int]:
+    """``(decoded RGB pictures, URLs left unfetched)``; ``RowError`` if a picture cannot be read.
+
+    With fetching off (the default) an http(s) picture is left out: the row is
+    indexed by its text and fields, and the caller reports how many were skipped.
+    """
     from mmrag.ingest.image import open_image
 
     out = []
+    skipped = 0
     for ref in item.pictures:
         try:
             if is_url(ref):
                 if not mapping.fetch_urls:
-                    raise RowError(f"picture '{ref[:80]}' is a URL and fetching is off; "
-                                   "allow it with --fetch-urls (or fetch_urls = true in the mapping)")
+                    skipped += 1
+                    continue
                 data: Any = fetch_picture(ref)
             else:
                 data = picture_path(ref, mapping, base)
@@ -159,7 +164,7 @@ def load_pictures(item: RecordItem, mapping: RecordMapping, base: Path, config: 
         except IngestError as exc:
             raise RowError(f"picture '{ref[:80]}': {exc.reason}") from None
         out.append(img)
-    return out
+    return out, skipped
 
 
 def fetch_picture(url: str) -> bytes:
