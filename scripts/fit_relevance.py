@@ -42,8 +42,7 @@ def main() -> int:
         over["space__image_model"] = args.image_model
     index = args.work / "index"
     with mmrag.open(str(index), **over) as engine:
-        if not engine.exists:
-            engine.add([corpus])
+        engine.add([corpus])  # unchanged files are skipped: a rerun resumes
         model, report = fit_relevance(engine, read_queries(queries), method="auto", holdout=0.5)
     model.save(args.out)
     print(json.dumps(report, indent=1))
