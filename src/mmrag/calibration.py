@@ -122,7 +122,7 @@ def evaluate(model: RelevanceModel, judged: Sequence[Judged], threshold: float) 
     a query abstains when its best hit's relevance is below it."""
     probs: list[float] = []
     labels: list[float] = []
-    abstain_tp = abstain_fp = unanswerable = answered = answered_right = 0
+    abstain_tp = abstain_fp = unanswerable = answered = answered_right = abstain_top_wrong = 0
     for j in judged:
         p = np.asarray([float(model.predict(pair, x[None, :])[0]) for pair, x in zip(j.pairs, j.features)])  # type: ignore[index]
         probs.extend(p.tolist())
@@ -132,6 +132,7 @@ def evaluate(model: RelevanceModel, judged: Sequence[Judged], threshold: float) 
         if p.size == 0 or p.max() < threshold:
             abstain_tp += no_answer
             abstain_fp += not no_answer
+            abstain_top_wrong += not (j.labels.size and j.labels[0])
         else:
             answered += 1
             answered_right += bool(j.labels[int(np.argmax(p))])
@@ -145,7 +146,10 @@ def evaluate(model: RelevanceModel, judged: Sequence[Judged], threshold: float) 
         "brier": round(float(np.mean((pa - ya) ** 2)) if pa.size else 0.0, 4),
         "abstain_precision": round(abstain_tp / abstained, 4) if abstained else 1.0,
         "abstain_recall": round(abstain_tp / unanswerable, 4) if unanswerable else 1.0,
+        "answered": answered,
         "answered_top1_right": round(answered_right / answered, 4) if answered else 0.0,
+        # abstaining is also right when the answer is indexed but the top hit is wrong anyway
+        "abstained_top1_wrong": round(abstain_top_wrong / abstained, 4) if abstained else 1.0,
     }
 
 
