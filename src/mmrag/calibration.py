@@ -5,6 +5,7 @@ A queries file is JSON lines, one query each::
     {"query": "a red apple", "answers": ["apple-01.png"]}
     {"image": "q/cat.jpg", "answers": ["tabby.png", "notes/cats.md"]}
     {"query": "the capital of Peru", "answers": []}        # no answer in the index
+    {"query": "a cat", "answers": ["0042.svg"], "where": "source LIKE '%/pictures/%'"}
 
 ``answers`` are sources (full paths or file names). Queries with no answer
 are what teaches abstention: about half of a good calibration set should
@@ -49,6 +50,7 @@ class LabelledQuery:
     text: str | None
     image: str | None
     answers: tuple[str, ...]
+    where: str | None = None  # search only part of the index (one collection of a shared fit index)
 
 
 @dataclass(frozen=True)
@@ -77,7 +79,7 @@ def read_queries(path: str | Path) -> list[LabelledQuery]:
             image = d.get("image")
             if image and not Path(image).is_absolute():
                 image = str((src.parent / image).resolve())
-            q = LabelledQuery(d.get("query") or None, image or None, tuple(str(a) for a in answers))
+            q = LabelledQuery(d.get("query") or None, image or None, tuple(str(a) for a in answers), d.get("where") or None)
         except (ValueError, AttributeError) as exc:
             raise MmragError(f"{src}:{n}: not a JSON object with 'query' and 'answers' ({exc}). Fix that line.") from None
         if not q.text and not q.image:
@@ -97,7 +99,9 @@ def judge(engine: Any, queries: Sequence[LabelledQuery], *, depth: int = 10) -> 
     """Search every query (no feedback, no folding) and label its top ``depth`` hits."""
     out: list[Judged] = []
     for q in queries:
-        hits = engine.search(q.text, image=q.image, k=depth + MARGIN_WINDOW, diversify=False, feedback=False, min_relevance=0.0)
+        hits = engine.search(
+            q.text, image=q.image, k=depth + MARGIN_WINDOW, where=q.where, diversify=False, feedback=False, min_relevance=0.0
+        )
         feats = hit_features([h.score for h in hits])[:depth]
         top = hits[:depth]
         out.append(Judged(
@@ -138,7 +142,9 @@ def evaluate(model: RelevanceModel, judged: Sequence[Judged], threshold: float) 
             answered_right += bool(j.labels[int(np.argmax(p))])
     pa, ya = np.asarray(probs), np.asarray(labels)
     abstained = abstain_tp + abstain_fp
+    pc = np.clip(pa, 1e-4, 1 - 1e-4)
     return {
+        "log_loss": round(float(-np.mean(ya * np.log(pc) + (1 - ya) * np.log(1 - pc))) if pa.size else 0.0, 4),
         "threshold": threshold,
         "queries": len(judged),
         "unanswerable": unanswerable,
@@ -164,7 +170,8 @@ def fit_relevance(
     engine: Any, queries: Sequence[LabelledQuery], *, method: str = "auto", holdout: float = 0.5, threshold: float = 0.5,
     depth: int = 10, seed: int = 0,
 ) -> tuple[RelevanceModel, dict[str, Any]]:
-    """Fit on a split, measure on the rest (both methods when ``auto``), then refit the chosen one on all."""
+    """Fit on a split, measure on the rest (both methods when ``auto``: the lower held-out log loss
+    wins), then refit the chosen one on all."""
     spec = engine.info().space
     encoders = dict(spec.encoders) if spec else {}
     judged = judge(engine, queries, depth=depth)
@@ -175,7 +182,8 @@ def fit_relevance(
     report: dict[str, Any] = {"depth": depth, "holdout": holdout, "fit_queries": len(fit_j), "test_queries": len(test_j)}
     for m in methods:
         report[m] = evaluate(fit_model(examples(fit_j), method=m, encoders=encoders), test_j, threshold)
-    chosen = min(methods, key=lambda m: (report[m]["ece"], m))
+    # log loss (a proper scoring rule) decides: ECE alone rewards a model that says 0 to every rare positive
+    chosen = min(methods, key=lambda m: (report[m]["log_loss"], m))
     report["chosen"] = chosen
     model = fit_model(examples(judged), method=chosen, encoders=encoders)
     return RelevanceModel(model.pairs, model.method, model.encoders, "", report), report
