@@ -185,8 +185,22 @@ def fit_relevance(
     # log loss (a proper scoring rule) decides: ECE alone rewards a model that says 0 to every rare positive
     chosen = min(methods, key=lambda m: (report[m]["log_loss"], m))
     report["chosen"] = chosen
+    report["threshold"], report["at_threshold"] = best_threshold(fit_model(examples(fit_j), method=chosen, encoders=encoders), test_j)
     model = fit_model(examples(judged), method=chosen, encoders=encoders)
     return RelevanceModel(model.pairs, model.method, model.encoders, "", report), report
+
+
+def best_threshold(model: RelevanceModel, judged: Sequence[Judged]) -> tuple[float, dict[str, float]]:
+    """The abstention threshold with the best F1 of "abstained" vs "had no answer" on held-out queries
+    (``ask`` uses it unless ``search.ask_min_relevance`` is set)."""
+    best: tuple[float, float, dict[str, float]] = (-1.0, 0.5, {})
+    for t in np.round(np.arange(0.02, 0.91, 0.02), 2):
+        r = evaluate(model, judged, float(t))
+        p, rec = r["abstain_precision"], r["abstain_recall"]
+        f1 = 2 * p * rec / (p + rec) if p + rec else 0.0
+        if f1 > best[0] + 1e-9:
+            best = (f1, float(t), r | {"abstain_f1": round(f1, 4)})
+    return best[1], best[2]
 
 
 def load_relevance(location: str, encoders: Mapping[str, str]) -> RelevanceModel | None:

@@ -1,5 +1,6 @@
-"""Relevance with the shipped model on held-out drawings: queries with no answer in the index get a
-low relevance, search says "no good match" and ask declines, while answerable queries still answer."""
+"""Relevance with the shipped model (fitted by scripts/fit_relevance.py on WordNet + Twemoji) on data it
+never saw: queries with no answer in the index get a relevance below the fitted threshold at the rate
+measured there, search says "no good match" and ask declines; answerable questions still answer."""
 
 from __future__ import annotations
 
@@ -12,55 +13,68 @@ from typer.testing import CliRunner
 from mmrag.cli import app
 from tests.retrieve.conftest import drawing_captions
 
-# measured with this model on these 50 drawings (bench/README.md "relevance"): see the asserts' margins
-THRESHOLD = 0.5
+# not in the 6 notes of the retrieve corpus, nor in the drawings
+UNANSWERABLE_TEXT = [
+    "the capital of Peru", "quantum chromodynamics lecture notes", "how to knit a scarf", "symptoms of measles",
+    "the rules of cricket", "installing a kitchen sink", "the history of the Ottoman empire", "jazz saxophone solos",
+]
+ANSWERABLE_TEXT = {
+    "lava and ash from a crater": "volcano.md", "how to bake sourdough bread": "bread.txt",
+    "the striker scored and the team won the league": "football.md", "finance froze hiring after travel spending": "tax.txt",
+    "how to grow tomatoes": "garden.md", "the night train to the coast": "trains.txt",
+}
 
 
-def _queries(engine):  # type: ignore[no-untyped-def]
+def test_model_and_threshold_come_from_the_fit(engine) -> None:  # type: ignore[no-untyped-def]
+    model = engine.relevance_model()
+    assert model is not None and {"text->text", "text->image"} <= set(model.pairs)
+    assert 0.0 < model.report["threshold"] < 1.0 and model.report["chosen"] == model.method
+
+
+def test_notes_relevance_separates_answerable_from_unanswerable(engine) -> None:  # type: ignore[no-untyped-def]
+    t = engine.relevance_model().report["threshold"]
+    no = [engine.search(q, k=3, feedback=False)[0] for q in UNANSWERABLE_TEXT]
+    yes = {q: engine.search(q, k=3, feedback=False)[0] for q in ANSWERABLE_TEXT}
+    print("no answer:", [round(h.relevance, 3) for h in no])
+    print("answer:", {q: (Path(h.source).name, round(h.relevance, 3)) for q, h in yes.items()})
+    assert all(h.relevance is not None and 0.0 <= h.relevance <= 1.0 for h in no + list(yes.values()))
+    assert np.mean([h.relevance < t for h in no]) >= 0.75  # measured abstention recall 0.95 at the threshold (0.91 WordNet)
+    assert all(Path(h.source).name == ANSWERABLE_TEXT[q] for q, h in yes.items())
+    assert np.mean([h.relevance for h in yes.values()]) > 2 * np.mean([h.relevance for h in no])
+
+
+def test_unanswerable_picture_queries_are_declined(half_drawings_engine) -> None:  # type: ignore[no-untyped-def]
+    engine = half_drawings_engine
+    t = engine.relevance_model().report["threshold"]
     indexed = {Path(s.source).name for s in engine.sources()}
-    caption = dict(drawing_captions())
     answers: dict[str, set[str]] = {}
     for f, c in drawing_captions():
         answers.setdefault(c, set())
         if f in indexed:
             answers[c].add(f)
-    return answers, caption
-
-
-def test_relevance_is_a_probability_and_separates_unanswerable_queries(half_drawings_engine) -> None:  # type: ignore[no-untyped-def]
-    engine = half_drawings_engine
-    model = engine.relevance_model()
-    assert model is not None and "text->image" in model.pairs  # the shipped default fits this space
-    answers, _ = _queries(engine)
-    top_no, top_yes, right_yes = [], [], []
-    for query, files in answers.items():
-        hits = engine.search(query, k=5, feedback=False)
-        assert all(h.relevance is not None and 0.0 <= h.relevance <= 1.0 for h in hits)
-        (top_yes if files else top_no).append(hits[0].relevance)
-        if files:
-            right_yes.append(Path(hits[0].source).name in files)
-    no, yes = np.asarray(top_no), np.asarray(top_yes)
-    assert len(no) >= 20 and len(yes) >= 20
-    abstain_recall = float(np.mean(no < THRESHOLD))
-    print(f"abstain recall {abstain_recall:.2f}, answerable kept {np.mean(yes >= THRESHOLD):.2f}, "
-          f"mean top relevance: no answer {no.mean():.2f}, answer {yes.mean():.2f}")
-    assert abstain_recall >= 0.6
-    assert no.mean() < yes.mean()
-
-
-def test_min_relevance_and_ask_abstain_on_a_query_with_no_answer(half_drawings_engine) -> None:  # type: ignore[no-untyped-def]
-    engine = half_drawings_engine
-    answers, _ = _queries(engine)
     unanswerable = [q for q, f in answers.items() if not f]
+    assert len(unanswerable) >= 20
+    tops = [engine.search(q, k=5, feedback=False)[0].relevance for q in unanswerable]
+    assert np.mean(np.asarray(tops) < t) >= 0.9  # measured: 1.00 on held-out Twemoji names
     declined = 0
-    for q in unanswerable:
+    for q in unanswerable[:10]:
         answer = engine.ask(q)
         if answer.generator == "abstained":
             declined += 1
             assert answer.text.startswith("I cannot answer this from the index") and not answer.citations
-    assert declined / len(unanswerable) >= 0.6
-    r = CliRunner().invoke(app, ["search", unanswerable[0], "--min-relevance", "0.99", "--index", engine.config.index])
+    assert declined >= 9
+    r = CliRunner().invoke(app, ["search", unanswerable[0], "--min-relevance", str(t), "--index", engine.config.index])
     assert r.exit_code == 0, r.output
     assert "no good match" in r.output
-    r = CliRunner().invoke(app, ["search", unanswerable[0], "--min-relevance", "0.99", "--index", engine.config.index, "--json"])
+    r = CliRunner().invoke(app, ["search", unanswerable[0], "--min-relevance", str(t), "--index", engine.config.index, "--json"])
     assert json.loads(r.output)["no_good_match"] is True
+
+
+def test_ask_answers_an_answerable_question_and_can_be_told_not_to_abstain(engine) -> None:  # type: ignore[no-untyped-def]
+    answer = engine.ask("how to bake sourdough bread")
+    assert answer.generator != "abstained" and answer.citations
+    assert Path(answer.citations[0].hit.source).name == "bread.txt"
+    declined = engine.ask("symptoms of measles")
+    assert declined.generator == "abstained"
+    forced = engine.ask("symptoms of measles", min_relevance=0.0)
+    assert forced.generator != "abstained"
