@@ -81,3 +81,24 @@ def test_ask_answers_an_answerable_question_and_can_be_told_not_to_abstain(engin
     assert engine.ask("symptoms of measles").generator == "abstained"  # the fitted threshold
     forced = engine.ask("symptoms of measles", min_relevance=0.0)
     assert forced.generator != "abstained"
+
+
+def test_cli_calibrate_fits_and_reports_on_held_out_queries(engine, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from mmrag.retrieve.relevance import RelevanceModel
+
+    lines = [{"query": q, "answers": [f]} for q, f in ANSWERABLE_TEXT.items()]
+    lines += [{"query": q, "answers": []} for q in UNANSWERABLE_TEXT]
+    queries = tmp_path / "queries.jsonl"
+    queries.write_text("".join(json.dumps(x) + "\n" for x in lines))
+    out = tmp_path / "rel.json"
+    r = CliRunner().invoke(app, ["calibrate", str(queries), "--out", str(out), "--method", "logistic", "--index", engine.config.index, "--json"])
+    assert r.exit_code == 0, r.output
+    report = json.loads(r.output)["report"]
+    assert report["chosen"] == "logistic" and report["fit_queries"] + report["test_queries"] == len(lines)
+    model = RelevanceModel.load(out)
+    assert "*" in model.pairs and model.pairs["*"].positives >= 3  # the 6 right notes among the top-10 hits
+    assert 0 < report["threshold"] < 1
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text("not json\n")
+    r = CliRunner().invoke(app, ["calibrate", str(bad), "--out", str(out), "--index", engine.config.index])
+    assert r.exit_code == 2 and "bad.jsonl:1:" in "".join(r.output.split())
