@@ -46,8 +46,7 @@ def main() -> int:
         for svg in rng.sample(sorted(args.openclipart.rglob("*.svg")), args.n):
             shutil.copyfile(svg, corpus / f"{svg.parent.name}-{svg.name}")
     with mmrag.open(str(args.work / "index"), space__name="minilm", ingest__ocr=False) as engine:
-        if not engine.exists:
-            engine.add([corpus])
+        engine.add([corpus])  # unchanged files are skipped: a rerun resumes
         space = engine.space
         items = rng.sample(twemoji_items(args.twemoji), args.n)
         from mmrag.query import _load_image

@@ -38,8 +38,7 @@ def main() -> int:
     corpus, queries = build(args.work, wordnet=args.wordnet, twemoji=args.twemoji, n=args.n, seed=args.seed, exclude=exclude)
     qs = read_queries(queries)
     with mmrag.open(str(args.work / "index"), space__name="minilm", ingest__ocr=False) as engine:
-        if not engine.exists:
-            engine.add([corpus])
+        engine.add([corpus])  # unchanged files are skipped: a rerun resumes
         model = engine.relevance_model()
         if args.model:
             from mmrag.retrieve.relevance import RelevanceModel

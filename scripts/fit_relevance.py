@@ -21,7 +21,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 
 import mmrag  # noqa: E402
-from mmrag.calibration import fit_relevance, read_queries  # noqa: E402
+from mmrag.calibration import evaluate, examples, fit_relevance, judge, read_queries, split  # noqa: E402
+from mmrag.retrieve.relevance import fit_model  # noqa: E402
 from relevance_data import build  # noqa: E402
 
 
@@ -42,9 +43,21 @@ def main() -> int:
         over["space__image_model"] = args.image_model
     index = args.work / "index"
     with mmrag.open(str(index), **over) as engine:
-        if not engine.exists:
-            engine.add([corpus])
-        model, report = fit_relevance(engine, read_queries(queries), method="auto", holdout=0.5)
+        engine.add([corpus])  # unchanged files are skipped: a rerun resumes
+        qs = read_queries(queries)
+        model, report = fit_relevance(engine, qs, method="auto", holdout=0.5)
+        # the chosen method, fitted on the first half, at several thresholds on the held-out half, per collection
+        judged = {id(j.query): j for j in judge(engine, qs)}
+        fit_q, test_q = split(qs, 0.5, 0)
+        half = fit_model(examples([judged[id(q)] for q in fit_q]), method=model.method, encoders=model.encoders)
+        sets = {json.loads(x)["query"]: json.loads(x).get("set", "") for x in queries.read_text().splitlines()}
+        sweep: dict[str, object] = {}
+        for name in ("all", "wordnet", "twemoji"):
+            js = [judged[id(q)] for q in test_q if name == "all" or sets.get(q.text or "") == name]
+            if js:
+                sweep[name] = {str(t): evaluate(half, js, t) for t in (0.1, 0.2, 0.3, 0.5)}
+        report["sweep"] = sweep
+    model = type(model)(model.pairs, model.method, model.encoders, "", report)
     model.save(args.out)
     print(json.dumps(report, indent=1))
     print(f"pairs: {sorted(model.pairs)}; written to {args.out}")

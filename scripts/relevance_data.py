@@ -14,7 +14,10 @@ collections):
   ("grinning face"). Text -> image.
 
 For each set, ``2n`` items are drawn (``seed``); the first ``n`` are indexed
-and all ``2n`` become queries: half answerable, half not.
+and all ``2n`` become queries: half answerable, half not. Both collections share one
+index, but each query searches only its own collection (``where``), as in an index
+of notes or an index of pictures: the text->image model then sees as many
+picture hits as the text->text model sees notes.
 """
 
 from __future__ import annotations
@@ -80,7 +83,7 @@ def build(
             name = f"def-{i:04d}.txt"
             if i < n:
                 (corpus / "notes" / name).write_text(gloss + "\n", encoding="utf-8")
-            lines.append({"query": noun, "answers": [name] if i < n else [], "set": "wordnet"})
+            lines.append({"query": noun, "answers": [name] if i < n else [], "set": "wordnet", "where": "source LIKE '%/notes/%'"})
     if twemoji is not None:
         items2 = [it for it in twemoji_items(twemoji) if it[0] not in exclude]
         picked2 = rng.sample(items2, 2 * n)
@@ -89,7 +92,7 @@ def build(
             fname = f"{i:04d}.svg"
             if i < n:
                 shutil.copyfile(svg, corpus / "pictures" / fname)
-            lines.append({"query": name, "answers": [fname] if i < n else [], "set": "twemoji"})
+            lines.append({"query": name, "answers": [fname] if i < n else [], "set": "twemoji", "where": "source LIKE '%/pictures/%'"})
     rng.shuffle(lines)
     queries.write_text("".join(json.dumps(x) + "\n" for x in lines), encoding="utf-8")
     return corpus, queries

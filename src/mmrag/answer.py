@@ -47,7 +47,10 @@ def answer_question(
     t = time.perf_counter()
     hits = engine.search(query=query, k=k, modality=modality, where=where)
     timings["search_s"] = time.perf_counter() - t
-    floor = engine.config.search.ask_min_relevance if min_relevance is None else min_relevance
+    floor = min_relevance if min_relevance is not None else engine.config.search.ask_min_relevance
+    if floor is None:  # the threshold fitted with the relevance model (best abstention F1 on held-out queries)
+        model = engine.relevance_model()
+        floor = float(model.report.get("threshold", 0.5)) if model is not None else 0.0
     if floor > 0 and hits and all(h.relevance is not None for h in hits):
         relevant = [h for h in hits if (h.relevance or 0.0) >= floor]
         if not relevant:

@@ -5,6 +5,7 @@ A queries file is JSON lines, one query each::
     {"query": "a red apple", "answers": ["apple-01.png"]}
     {"image": "q/cat.jpg", "answers": ["tabby.png", "notes/cats.md"]}
     {"query": "the capital of Peru", "answers": []}        # no answer in the index
+    {"query": "a cat", "answers": ["0042.svg"], "where": "source LIKE '%/pictures/%'"}
 
 ``answers`` are sources (full paths or file names). Queries with no answer
 are what teaches abstention: about half of a good calibration set should
@@ -49,6 +50,7 @@ class LabelledQuery:
     text: str | None
     image: str | None
     answers: tuple[str, ...]
+    where: str | None = None  # search only part of the index (one collection of a shared fit index)
 
 
 @dataclass(frozen=True)
@@ -77,7 +79,7 @@ def read_queries(path: str | Path) -> list[LabelledQuery]:
             image = d.get("image")
             if image and not Path(image).is_absolute():
                 image = str((src.parent / image).resolve())
-            q = LabelledQuery(d.get("query") or None, image or None, tuple(str(a) for a in answers))
+            q = LabelledQuery(d.get("query") or None, image or None, tuple(str(a) for a in answers), d.get("where") or None)
         except (ValueError, AttributeError) as exc:
             raise MmragError(f"{src}:{n}: not a JSON object with 'query' and 'answers' ({exc}). Fix that line.") from None
         if not q.text and not q.image:
@@ -97,7 +99,9 @@ def judge(engine: Any, queries: Sequence[LabelledQuery], *, depth: int = 10) -> 
     """Search every query (no feedback, no folding) and label its top ``depth`` hits."""
     out: list[Judged] = []
     for q in queries:
-        hits = engine.search(q.text, image=q.image, k=depth + MARGIN_WINDOW, diversify=False, feedback=False, min_relevance=0.0)
+        hits = engine.search(
+            q.text, image=q.image, k=depth + MARGIN_WINDOW, where=q.where, diversify=False, feedback=False, min_relevance=0.0
+        )
         feats = hit_features([h.score for h in hits])[:depth]
         top = hits[:depth]
         out.append(Judged(
@@ -122,7 +126,7 @@ def evaluate(model: RelevanceModel, judged: Sequence[Judged], threshold: float) 
     a query abstains when its best hit's relevance is below it."""
     probs: list[float] = []
     labels: list[float] = []
-    abstain_tp = abstain_fp = unanswerable = answered = answered_right = 0
+    abstain_tp = abstain_fp = unanswerable = answered = answered_right = abstain_top_wrong = 0
     for j in judged:
         p = np.asarray([float(model.predict(pair, x[None, :])[0]) for pair, x in zip(j.pairs, j.features)])  # type: ignore[index]
         probs.extend(p.tolist())
@@ -132,12 +136,15 @@ def evaluate(model: RelevanceModel, judged: Sequence[Judged], threshold: float) 
         if p.size == 0 or p.max() < threshold:
             abstain_tp += no_answer
             abstain_fp += not no_answer
+            abstain_top_wrong += not (j.labels.size and j.labels[0])
         else:
             answered += 1
             answered_right += bool(j.labels[int(np.argmax(p))])
     pa, ya = np.asarray(probs), np.asarray(labels)
     abstained = abstain_tp + abstain_fp
+    pc = np.clip(pa, 1e-4, 1 - 1e-4)
     return {
+        "log_loss": round(float(-np.mean(ya * np.log(pc) + (1 - ya) * np.log(1 - pc))) if pa.size else 0.0, 4),
         "threshold": threshold,
         "queries": len(judged),
         "unanswerable": unanswerable,
@@ -145,7 +152,10 @@ def evaluate(model: RelevanceModel, judged: Sequence[Judged], threshold: float) 
         "brier": round(float(np.mean((pa - ya) ** 2)) if pa.size else 0.0, 4),
         "abstain_precision": round(abstain_tp / abstained, 4) if abstained else 1.0,
         "abstain_recall": round(abstain_tp / unanswerable, 4) if unanswerable else 1.0,
+        "answered": answered,
         "answered_top1_right": round(answered_right / answered, 4) if answered else 0.0,
+        # abstaining is also right when the answer is indexed but the top hit is wrong anyway
+        "abstained_top1_wrong": round(abstain_top_wrong / abstained, 4) if abstained else 1.0,
     }
 
 
@@ -160,7 +170,8 @@ def fit_relevance(
     engine: Any, queries: Sequence[LabelledQuery], *, method: str = "auto", holdout: float = 0.5, threshold: float = 0.5,
     depth: int = 10, seed: int = 0,
 ) -> tuple[RelevanceModel, dict[str, Any]]:
-    """Fit on a split, measure on the rest (both methods when ``auto``), then refit the chosen one on all."""
+    """Fit on a split, measure on the rest (both methods when ``auto``: the lower held-out log loss
+    wins), then refit the chosen one on all."""
     spec = engine.info().space
     encoders = dict(spec.encoders) if spec else {}
     judged = judge(engine, queries, depth=depth)
@@ -171,10 +182,25 @@ def fit_relevance(
     report: dict[str, Any] = {"depth": depth, "holdout": holdout, "fit_queries": len(fit_j), "test_queries": len(test_j)}
     for m in methods:
         report[m] = evaluate(fit_model(examples(fit_j), method=m, encoders=encoders), test_j, threshold)
-    chosen = min(methods, key=lambda m: (report[m]["ece"], m))
+    # log loss (a proper scoring rule) decides: ECE alone rewards a model that says 0 to every rare positive
+    chosen = min(methods, key=lambda m: (report[m]["log_loss"], m))
     report["chosen"] = chosen
+    report["threshold"], report["at_threshold"] = best_threshold(fit_model(examples(fit_j), method=chosen, encoders=encoders), test_j)
     model = fit_model(examples(judged), method=chosen, encoders=encoders)
     return RelevanceModel(model.pairs, model.method, model.encoders, "", report), report
+
+
+def best_threshold(model: RelevanceModel, judged: Sequence[Judged]) -> tuple[float, dict[str, float]]:
+    """The abstention threshold with the best F1 of "abstained" vs "had no answer" on held-out queries
+    (``ask`` uses it unless ``search.ask_min_relevance`` is set)."""
+    best: tuple[float, float, dict[str, float]] = (-1.0, 0.5, {})
+    for t in np.round(np.arange(0.02, 0.91, 0.02), 2):
+        r = evaluate(model, judged, float(t))
+        p, rec = r["abstain_precision"], r["abstain_recall"]
+        f1 = 2 * p * rec / (p + rec) if p + rec else 0.0
+        if f1 > best[0] + 1e-9:
+            best = (f1, float(t), r | {"abstain_f1": round(f1, 4)})
+    return best[1], best[2]
 
 
 def load_relevance(location: str, encoders: Mapping[str, str]) -> RelevanceModel | None:

@@ -86,7 +86,7 @@ class SearchConfig:
     duplicate_threshold: float = 0.95  # cosine of two stored vectors that makes them near-duplicates
     per_source: int = 0  # at most this many hits per file (0: no cap)
     min_relevance: float = 0.0  # drop hits whose relevance is below this (search)
-    ask_min_relevance: float = 0.5  # ask: answer only from hits at least this relevant; else abstain
+    ask_min_relevance: float | None = None  # ask: answer only from hits this relevant, else abstain (None: the fitted threshold)
     query_cache: bool = True  # cache query embeddings (memory + a file beside the index)
 
 

@@ -43,6 +43,7 @@ class QueryCache:
             try:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 self._db = sqlite3.connect(str(path), check_same_thread=False, timeout=2.0)
+                self._db.execute("PRAGMA synchronous=OFF")  # a cache: losing the last entries in a crash is fine
                 self._db.execute("CREATE TABLE IF NOT EXISTS q (key TEXT PRIMARY KEY, kind TEXT, value BLOB)")
                 self._db.commit()
             except sqlite3.Error:

@@ -77,3 +77,17 @@ def test_cli_classify_and_info_gap(drawings_engine) -> None:  # type: ignore[no-
     pair = gap["pairs"][0]
     assert {pair["a"], pair["b"]} == {"image", "text"} and pair["n"] >= 2
     assert -1 <= pair["random"] <= 1 and -1 <= pair["matched"] <= 1
+
+
+def test_cli_compare_text_and_image_side_by_side(drawings_engine) -> None:  # type: ignore[no-untyped-def]
+    idx = drawings_engine.config.index
+    r = CliRunner().invoke(app, ["compare", "a cat", "--image", str(DRAWINGS / "twemoji-1f408.png"), "-k", "3", "--index", idx, "--json"])
+    assert r.exit_code == 0, r.output
+    got = json.loads(r.output)
+    text_hits, image_hits = got["text: a cat"], got["image: twemoji-1f408.png"]
+    assert len(text_hits) == len(image_hits) == 3
+    assert image_hits[0]["label"].endswith("twemoji-1f408.png")  # the picture finds itself first
+    assert image_hits[0]["found_by"] == "image->image" and image_hits[0]["raw"] > 0.99
+    assert all(h["found_by"] for h in text_hits) and all(-1 <= h["raw"] <= 1 for h in text_hits)
+    r = CliRunner().invoke(app, ["compare", "a cat", "--image", str(DRAWINGS / "twemoji-1f408.png"), "-k", "3", "--index", idx])
+    assert r.exit_code == 0 and "in common" in r.output

@@ -88,12 +88,15 @@ def test_fold_duplicates_and_per_source_cap() -> None:
         _item("c", "film.mp4", Span(t0=2, t1=4), image=[0, 1, 0]),
         _item("d", "notes.md", Span(start=0, end=100), text=[0, 0, 1]),
         _item("e", "notes.md", Span(start=80, end=180), text=[0, 1, 1]),  # overlaps d's characters
+        _item("g", "copy.md", Span(start=0, end=100), text=[0, 0, 1]),  # same text vector, another file: kept
         _item("f", "big.png", image=[1, 0, 0.02]),  # the first picture at another size
     ]
     kept = fold(items, 5)
-    assert [(items[i].key, [items[j].key for j in dup]) for i, dup in kept] == [("a", ["b", "f"]), ("c", []), ("d", ["e"])]
+    assert [(items[i].key, [items[j].key for j in dup]) for i, dup in kept] == [
+        ("a", ["b", "f"]), ("c", []), ("d", ["e"]), ("g", [])
+    ]
     capped = fold(items, 5, threshold=2.0, per_source=1)
-    assert [items[i].key for i, _ in capped] == ["a", "d", "f"]
+    assert [items[i].key for i, _ in capped] == ["a", "d", "g", "f"]
     assert spans_overlap(Span(t0=0, t1=2), Span(t0=1, t1=3)) and not spans_overlap(Span(t0=0, t1=2), Span(t0=2, t1=4))
     assert not spans_overlap(Span(page=1, start=0, end=9), Span(page=2, start=0, end=9))
     order = mmr(items[:3], [3.0, 2.9, 1.0], 3, lam=0.5)

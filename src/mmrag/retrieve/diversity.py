@@ -8,9 +8,10 @@ of a hit already kept; a folded hit is listed in its keeper's
 
 - they come from the same source and their spans overlap (text chunks that
   share characters, time ranges that share seconds), or
-- their stored vectors are nearly identical: cosine >= ``threshold`` on the
-  image channel when both have one (what a shot or a photo *looks* like),
-  otherwise on the text or audio channel they share.
+- their stored *image* vectors are nearly identical: cosine >= ``threshold``
+  (what a shot or a photo looks like). Sounds and texts are not folded by
+  vector: different recordings of one instrument, or two notes on one topic,
+  sit that close too and are distinct results.
 
 ``per_source`` then keeps at most N hits per file (0: no cap). The
 alternative, MMR (``mmr``), trades relevance against similarity to hits
@@ -30,7 +31,7 @@ from mmrag.types import Span
 # (one picture resized or recompressed: >= 0.97 with the offline towers; two different photos of
 # the fixtures: <= 0.90). Set with search.duplicate_threshold.
 DEFAULT_THRESHOLD = 0.95
-CHANNEL_ORDER = ("image", "audio", "text")
+CHANNEL_ORDER = ("image",)  # channels whose vectors decide near-duplicates
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,7 @@ def spans_overlap(a: Span, b: Span) -> bool:
 
 
 def similarity(a: Item, b: Item) -> float | None:
-    """Cosine on the first channel (image, audio, text) both have; None if they share none."""
+    """Cosine of the two image vectors; None unless both have one."""
     for ch in CHANNEL_ORDER:
         va, vb = a.vectors.get(ch), b.vectors.get(ch)
         if va is not None and vb is not None and va.size and va.size == vb.size:

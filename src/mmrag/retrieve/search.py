@@ -266,14 +266,14 @@ def _diversify(
     vectors: dict[str, np.ndarray] = {}
     fetch = getattr(store, "vectors", None)
     if config.diversify and callable(fetch):
-        ids = [f"{key}:{ch}" for key, _, _ in window for ch in ("image", "audio", "text")]
+        ids = [f"{key}:image" for key, _, _ in window if rows[key].modality in ("image", "video")]
         vectors = fetch(ids)
     items = [
         Item(
             key=key,
             source=rows[key].source,
             span=rows[key].span(),
-            vectors={ch: vectors[f"{key}:{ch}"] for ch in ("image", "audio", "text") if f"{key}:{ch}" in vectors},
+            vectors={"image": vectors[f"{key}:image"]} if f"{key}:image" in vectors else {},
         )
         for key, _, _ in window
     ]
