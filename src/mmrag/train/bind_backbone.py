@@ -118,7 +118,9 @@ def fit_visual(feats: np.ndarray, dim: int) -> tuple[np.ndarray, np.ndarray]:
     x = np.asarray(feats, np.float64)
     mean = x.mean(axis=0)
     _, _, vt = np.linalg.svd(x - mean, full_matrices=False)
-    return mean.astype(np.float32), vt[:dim].astype(np.float32)
+    comps = np.zeros((dim, x.shape[1]), np.float32)  # fewer pictures than dims: the rest stay zero
+    comps[: min(dim, len(vt))] = vt[:dim]
+    return mean.astype(np.float32), comps
 
 
 def _runs(enc: Any, feats: np.ndarray, logits: np.ndarray) -> dict[str, np.ndarray]:
