@@ -534,9 +534,11 @@ def demo(
             _print_hits(hits, ())
             out.print(f"[dim]{escape(found_by_line(hits))}[/]")
         img = make_query_photo(data, folder / "query-photo.jpg")
-        if img is not None:
-            out.print(f"\n$ mmrag search --image {img} --index {index}   # rocket.jpg cropped, mirrored, recompressed")
-            q2 = engine.embed_query(image=img)
+        if img is not None:  # searched by its pixels (and any text in it), not by its file name
+            out.print(f"\n# search with the picture {img} (rocket.jpg cropped, mirrored, recompressed)")
+            from PIL import Image
+
+            q2 = engine.embed_query(image=Image.open(img))
             hits = engine.search(query=q2, k=3)
             _print_hits(hits, q2.notes)
             out.print(f"[dim]{escape(found_by_line(hits))}[/]")

@@ -118,7 +118,9 @@ def fit_visual(feats: np.ndarray, dim: int) -> tuple[np.ndarray, np.ndarray]:
     x = np.asarray(feats, np.float64)
     mean = x.mean(axis=0)
     _, _, vt = np.linalg.svd(x - mean, full_matrices=False)
-    return mean.astype(np.float32), vt[:dim].astype(np.float32)
+    comps = np.zeros((dim, x.shape[1]), np.float32)  # fewer pictures than dims: the rest stay zero
+    comps[: min(dim, len(vt))] = vt[:dim]
+    return mean.astype(np.float32), comps
 
 
 def _runs(enc: Any, feats: np.ndarray, logits: np.ndarray) -> dict[str, np.ndarray]:
@@ -156,8 +158,10 @@ def bind_backbone(opts: Any, text_encoder: Any, progress: Progress | None = None
     if opts.max_pictures and len(held_g) > opts.max_pictures // 8:
         order = np.random.default_rng(opts.seed).permutation(len(held_g))[: max(2, opts.max_pictures // 8)]
         held_g = [held_g[i] for i in sorted(order.tolist())]
+    asked = len(train_g) + len(held_g)
     train_g, tf, tl = _outputs(train_g, cache, progress)
     held_g, hf, hl = _outputs(held_g, cache, progress)
+    skipped = asked - len(train_g) - len(held_g)  # unreadable pictures (reasons in the cache's .bad files)
     extra = [(Path(f).stem, *_outputs(_groups(f), cache, progress)) for f in opts.extra_eval]
     if len(train_g) < 2:
         raise TrainingError(f"{opts.pairs}: fewer than 2 readable training pictures; check the paths in column 'a'")
@@ -206,11 +210,12 @@ def bind_backbone(opts: Any, text_encoder: Any, progress: Progress | None = None
         "options": {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(opts).items() if k not in ("out", "cache_dir")},
         "n_train": len(train_g),
         "n_heldout": len(held_g),
+        "skipped_unreadable": skipped,
         "train_seconds": round(seconds, 1),
         "command": opts.command,
     }
     save_backbone_tower(out, weights, meta)
-    return TrainResult(out, {}, after, losses, seconds, len(train_g), len(held_g), 0)
+    return TrainResult(out, {}, after, losses, seconds, len(train_g), len(held_g), skipped)
 
 
 __all__ = ["bind_backbone", "class_embeddings", "fit_visual", "train_head"]
