@@ -192,7 +192,7 @@ def main() -> None:
     ap.add_argument("--sets", default="real,tts", help="comma list: real, tts, folder:PATH")
     ap.add_argument("--tts", type=int, default=120, help="recordings in the tts set")
     ap.add_argument("--weights", default="1", help="heard_weight values to measure (comma list)")
-    ap.add_argument("--out", type=Path, default=Path("bench/speech_retrieval.json"))
+    ap.add_argument("--out", type=Path, default=Path(".cache/bench/speech_retrieval.json"))
     args = ap.parse_args()
     weights = [float(w) for w in args.weights.split(",") if w]
     results: dict[str, object] = {}
@@ -208,6 +208,7 @@ def main() -> None:
             else:
                 raise SystemExit(f"unknown set {name!r}")
             results[name] = run_set(name.replace("/", "_"), recs, work, weights)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=1))
     print(f"\nwrote {args.out}")
 
