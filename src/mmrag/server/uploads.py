@@ -49,18 +49,25 @@ class BodyLimit:
             return
         seen = 0
         started = False
+        exceeded = False
 
         async def counted() -> dict[str, Any]:
-            nonlocal seen
+            nonlocal seen, exceeded
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.limit:
+                    exceeded = True
                     raise BodyTooLarge()
             return message
 
         async def tracking_send(message: dict[str, Any]) -> None:
             nonlocal started
+            if exceeded:  # the framework turned our exception into its own error reply: ours instead
+                if message["type"] == "http.response.start" and not started:
+                    started = True
+                    await self._refuse(send)
+                return
             if message["type"] == "http.response.start":
                 started = True
             await send(message)
