@@ -175,6 +175,7 @@ class Engine:
         ingestor = Ingestor(self.config, self.space, self.store, exclude=self._index_path(), stats=stats)
         report = ingestor.run(paths, progress=progress)
         self._samples.invalidate()
+        getattr(self.store, "flush", lambda: None)()  # a writer persists its ANN state (even after a recovery)
         return report
 
     def _index_path(self) -> Path | None:
