@@ -36,10 +36,10 @@ from mmrag.retrieve.search import BackgroundSamples, Query, search
 from mmrag.stores import open_store
 from mmrag.stores.base import Row
 
-WORDS = (
-    "river mountain zebra crossing budget meeting invoice harbour violin engine "
-    "garden winter protein galaxy lantern pepper copper silver orbit canyon"
-).split()
+WORDS = [
+    "river", "mountain", "zebra", "crossing", "budget", "meeting", "invoice", "harbour", "violin", "engine",
+    "garden", "winter", "protein", "galaxy", "lantern", "pepper", "copper", "silver", "orbit", "canyon",
+]
 
 
 def data(n: int, dim: int, seed: int = 0) -> tuple[np.ndarray, list[str]]:

@@ -194,6 +194,7 @@ class Engine:
                 report = ingestor.run(paths, progress=progress)
                 if report.added or report.replaced:
                     self._refresh_text_index()
+                getattr(self.store, "flush", lambda: None)()  # a writer persists its ANN state (even after a recovery)
             finally:
                 self._samples.invalidate()
                 self._writable(False)

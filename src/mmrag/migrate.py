@@ -41,7 +41,7 @@ class MigrateReport:
 
 def _lance_rows(store: Any, batch: int) -> Iterator[list[Row]]:
     cols = [*ROW_SCALARS, "vector", "thumbnail"]
-    reader = store._table.search().select(cols).limit(None).to_batches(batch)  # noqa: SLF001 - same package
+    reader = store._table.search().select(cols).limit(None).to_batches(batch)
     for rb in reader:
         data = {name: rb.column(name).to_pylist() for name in ROW_SCALARS}
         flat = rb.column("vector").flatten().to_numpy(zero_copy_only=False)
@@ -56,9 +56,9 @@ def _lance_rows(store: Any, batch: int) -> Iterator[list[Row]]:
 def _milvus_rows(store: Any, batch: int) -> Iterator[list[Row]]:
     from mmrag.stores.milvus_schema import OUT_FIELDS, to_row
 
-    ids = [e["id"] for e in store._iter("", ["id"])]  # noqa: SLF001 - same package
+    ids = [e["id"] for e in store._iter("", ["id"])]
     for lo in range(0, len(ids), batch):
-        got = store._get(ids[lo : lo + batch], [*OUT_FIELDS, "vector"])  # noqa: SLF001
+        got = store._get(ids[lo : lo + batch], [*OUT_FIELDS, "vector"])
         out = []
         for e in got:
             row = to_row(e)

@@ -99,3 +99,32 @@ def test_oversized_fields_are_cut_to_fit(store: MilvusStore, tmp_path: Path) -> 
     assert len(hit.row.text.encode("utf-8")) <= 65_535 and hit.row.text == big[: len(hit.row.text)]
     assert store.thumbnail("big") is None
     store.delete("id = 'big'")
+
+
+def test_a_released_collection_is_loaded_on_open_with_progress(
+    milvus_server: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The 20k-row reopen bug: a server keeps a collection released until someone loads it."""
+    import logging
+
+    import mmrag.stores.milvus as mv
+
+    location = f"{milvus_server}#released"
+    rng = np.random.default_rng(3)
+    vecs = rng.standard_normal((40, DIM)).astype(np.float32)
+    vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+    first = MilvusStore(location, DIM)
+    first.upsert([Row(id=f"x{i}", segment_id=f"x{i}", source="a.txt", source_hash="h", modality="text",
+                      channel="text", vector=vecs[i], text=f"row {i}") for i in range(40)])
+    first.close()
+    admin = MilvusStore(location, None)
+    admin._client.release_collection(admin.rows_name)
+    admin.close()
+    monkeypatch.setattr(mv, "LOAD_PROGRESS_EVERY_S", 0.0)
+    with caplog.at_level(logging.INFO, logger="mmrag.progress"):
+        again = MilvusStore(location, None)
+    try:
+        assert any("loaded Milvus collection released_rows" in r.getMessage() for r in caplog.records)
+        assert again.search(vecs[7], 1)[0].row.id == "x7" and again.count() == 40
+    finally:
+        again.close()

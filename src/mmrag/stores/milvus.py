@@ -517,7 +517,7 @@ def server_before(client: Any, version: tuple[int, int]) -> bool:
     if found.lower().startswith("milvus_lite"):  # Milvus Lite 3.x (the 2.3.5 server says "v2.3.5-lite")
         return False
     m = re.search(r"(\d+)\.(\d+)", found)
-    return bool(m) and (int(m.group(1)), int(m.group(2))) < version
+    return m is not None and (int(m.group(1)), int(m.group(2))) < version
 
 
 __all__ = ["MilvusStore", "parse_location", "server_before"]
