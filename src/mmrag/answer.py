@@ -10,19 +10,33 @@ import dataclasses
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
+from mmrag.config import Config
 from mmrag.errors import QueryError
-from mmrag.types import Answer
+from mmrag.types import Answer, Hit
 
 MIN_ROWS_TO_ABSTAIN = 10  # below this many indexed vectors, ask answers by default (see answer_question)
 
-if TYPE_CHECKING:  # pragma: no cover
-    from mmrag.engine import Engine
+
+class Retriever(Protocol):
+    """What ``answer_question`` needs of an index (``Engine`` is one); typed here so this
+    module never imports the engine that calls it."""
+
+    config: Config
+    store: Any
+
+    def embed_query(self, text: str | None = None, *, image: Any = None, audio: str | Path | None = None) -> Any: ...
+
+    def search(self, text: str | None = None, **kwargs: Any) -> list[Hit]: ...
+
+    def relevance_model(self) -> Any: ...
+
+    def thumbnail(self, segment_id: str) -> bytes | None: ...
 
 
 def answer_question(
-    engine: Engine,
+    engine: Retriever,
     question: str | None,
     *,
     image: Any = None,

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from mmrag.cli_opts import ConfigOpt, IndexOpt, JsonOpt
+from mmrag.cli_common import ConfigOpt, IndexOpt, JsonOpt
 
 
 def classify_command(
@@ -31,7 +31,7 @@ def classify_command(
     [bold]mmrag classify --label-index --labels-file animals.txt[/] then
     [bold]mmrag search "pet" --where "meta LIKE '%label:cat%'"[/]
     """
-    from mmrag.cli import _existing, out
+    from mmrag.cli_common import _existing, out
 
     from mmrag.classify import DEFAULT_TEMPLATES, classify_images, classify_index, read_labels
 

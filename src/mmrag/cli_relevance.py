@@ -10,7 +10,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from mmrag.cli_opts import ConfigOpt, IndexOpt, JsonOpt
+from mmrag.cli_common import ConfigOpt, IndexOpt, JsonOpt
 
 
 def calibrate_command(
@@ -28,7 +28,7 @@ def calibrate_command(
     Writes mmrag-relevance.json beside the index; every later search uses it. Refit whenever
     the space's towers change. Example: [bold]mmrag calibrate queries.jsonl[/]
     """
-    from mmrag.cli import _existing, err, out
+    from mmrag.cli_common import _existing, err, out
 
     from mmrag.calibration import FILE_NAME, fit_relevance, read_queries
     from mmrag.sidecars import sidecar_path
@@ -72,7 +72,7 @@ def feedback_command(
     Examples: [bold]mmrag feedback "a red apple" --right photos/apple.png --wrong photos/tomato.png[/] ·
     [bold]mmrag feedback --export feedback-pairs.jsonl[/] then [bold]mmrag train feedback-pairs.jsonl ...[/]
     """
-    from mmrag.cli import _existing, err, out
+    from mmrag.cli_common import _existing, err, out
 
     from mmrag.feedback import export_pairs
 
@@ -124,7 +124,7 @@ def compare_command(
 
     Example: [bold]mmrag compare "find images of cats" --image cat.jpg[/]
     """
-    from mmrag.cli import _existing, _label, err, out
+    from mmrag.cli_common import _existing, _label, err, out
 
     runs: list[tuple[str, dict[str, Any]]] = []
     if query:

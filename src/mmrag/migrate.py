@@ -140,7 +140,7 @@ def migrate_command(
 
     Example: [bold]mmrag migrate ./mmrag-index http://10.0.0.5:19530#team[/]
     """
-    from mmrag.cli import _errors, err, out
+    from mmrag.cli_common import _errors, err, out
     from mmrag.cli_output import progress_printer, safe
 
     with _errors():

@@ -214,13 +214,6 @@ def query_image_part(image: Any) -> ImagePart | None:
     return ImagePart(data, mime, 0) if data and mime else None
 
 
-def finalize(prompt: Prompt, text: str, **kwargs: Any) -> Any:
-    """Re-export of ``mmrag.generate.citations.finalize`` (lazy import: citations imports this module)."""
-    from mmrag.generate.citations import finalize as _finalize
-
-    return _finalize(prompt, text, **kwargs)
-
-
 def _neutralise(text: str) -> str:
     """``[12]`` inside source text -> ``(12)``, so a source's own reference marks are never copied as citations."""
     return _CITE_LIKE.sub(lambda m: f"({m.group(1).strip()})", text)
@@ -408,7 +401,6 @@ __all__ = [
     "TextPart",
     "approx_tokens",
     "build_prompt",
-    "finalize",
     "query_image_part",
     "record_body",
     "sniff_image_mime",

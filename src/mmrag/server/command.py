@@ -36,7 +36,7 @@ def serve_command(
 
     Example: [bold]mmrag serve --index ./mmrag-index[/] then open http://127.0.0.1:8000
     """
-    from mmrag.cli import _config, _errors, err, out
+    from mmrag.cli_common import _config, _errors, err, out
     from mmrag.errors import MissingDependency
 
     with _errors():

@@ -16,7 +16,6 @@ the files sit directly in that folder so ``package-data = weights/*`` ships them
 
 from __future__ import annotations
 
-import hashlib
 import json
 import threading
 from collections.abc import Mapping, Sequence
@@ -28,9 +27,8 @@ from typing import Any
 import numpy as np
 
 from mmrag.errors import ModelNotFound, QueryError, SpaceMismatch, TrainingError
+from mmrag.space.tower_files import META_FILE, WEIGHTS_FILE, file_sha256
 
-WEIGHTS_FILE = "tower.safetensors"
-META_FILE = "tower.json"
 SHIPPED = "drawings-minilm"
 MINILM_TEXT_ID = "st:all-MiniLM-L6-v2#text"
 
@@ -43,14 +41,6 @@ def shipped_tower_dir() -> Path:
 def backbone_tower_dir() -> Path:
     """Folder of the shipped backbone tower: EfficientNet-Lite0 + ConSE + bound head (the default)."""
     return shipped_tower_dir() / "lite0"
-
-
-def file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def save_tower(folder: str | Path, model: Any, meta: Mapping[str, Any]) -> Path:

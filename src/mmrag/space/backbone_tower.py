@@ -123,7 +123,7 @@ def save_backbone_tower(folder: str | Path, weights: BackboneTowerWeights, meta:
 
     from safetensors.numpy import save_file
 
-    from mmrag.space.adapters import META_FILE, WEIGHTS_FILE, file_sha256
+    from mmrag.space.tower_files import META_FILE, WEIGHTS_FILE, file_sha256
 
     out = Path(folder)
     out.mkdir(parents=True, exist_ok=True)
@@ -140,7 +140,7 @@ def load_weights(folder: Path) -> BackboneTowerWeights:
     from safetensors.numpy import load_file
 
     from mmrag.errors import TrainingError
-    from mmrag.space.adapters import WEIGHTS_FILE
+    from mmrag.space.tower_files import WEIGHTS_FILE
 
     try:
         return BackboneTowerWeights.from_tensors(load_file(str(folder / WEIGHTS_FILE)))

@@ -42,7 +42,7 @@ import numpy as np
 
 from mmrag.config import Config
 from mmrag.errors import StoreError
-from mmrag.stores import lance_table as lt
+import mmrag.stores.lance_table as lt
 from mmrag.stores.base import Row, ScoredRow, SourceInfo, quote
 from mmrag.stores.common import NoIndex, check_k, check_query, check_rows, summarize_sources
 from mmrag.stores.filters import And, Cmp, In, Node, parse, parse_optional, predicate, split_column, to_lance

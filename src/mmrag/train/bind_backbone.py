@@ -141,7 +141,7 @@ def bind_backbone(opts: Any, text_encoder: Any, progress: Progress | None = None
     """Train and save a ``backbone-head`` tower (``opts``: ``loop.BindOptions``)."""
     from mmrag.space.backbone import ARCH, load_backbone
     from mmrag.space.backbone_tower import BackboneImageEncoder, BackboneTowerConfig, BackboneTowerWeights, save_backbone_tower
-    from mmrag.train.loop import TrainResult
+    from mmrag.train.options import TrainResult
 
     if opts.backbone != ARCH:
         raise TrainingError(f"--backbone {opts.backbone} is not available: use --backbone {ARCH}")

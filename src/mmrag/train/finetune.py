@@ -21,7 +21,8 @@ from mmrag.errors import ModelNotFound, TrainingError
 from mmrag.train.data import Group, group_pairs, is_image_path, read_pairs, split_groups
 from mmrag.train.evaluate import Metrics, pair_metrics
 from mmrag.train.features import decode_images
-from mmrag.train.loop import Progress, TrainResult, pick_device
+from mmrag.train.loop import pick_device
+from mmrag.train.options import Progress, TrainResult
 
 PROJECTION_NAMES = ("visual_projection", "text_projection", "logit_scale", "logit_bias")
 

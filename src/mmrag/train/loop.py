@@ -24,8 +24,8 @@ import json
 import math
 import os
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Sequence
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -36,49 +36,7 @@ from mmrag.train.data import Group, group_pairs, is_audio_path, is_image_path, r
 from mmrag.train.evaluate import Metrics, pair_metrics
 from mmrag.train.features import decode_images, decode_sounds, embed_texts
 
-Progress = Callable[[str, int, int], None]  # (task, done, total)
-
-
-@dataclass(frozen=True)
-class BindOptions:
-    pairs: str
-    out: str
-    modality: str = "image"  # image | audio
-    epochs: int = 5
-    batch_size: int = 128
-    lr: float = 2e-3
-    weight_decay: float = 0.05
-    loss: str = "clip"
-    seed: int = 0
-    holdout: float = 0.1
-    resume: bool = False
-    device: str = "auto"
-    image_size: int = 64
-    widths: tuple[int, ...] = ()  # () = the modality's default (image 32,64,128,256; audio 16,32,64,128)
-    augment: float = 1.0
-    clip_seconds: float = 4.0  # audio: the tower's crop length
-    max_seconds: float = 10.0  # audio: training keeps the first this-many seconds of each sound
-    # the frozen backbone: image "efficientnet-lite0" (a head on cached backbone outputs) or "" (a CNN from
-    # scratch); audio "whisper" (a head on Whisper's frozen encoder, the default when "") or "logmel" (a CNN)
-    backbone: str = ""
-    threads: int = 0  # 0: all cores
-    name: str = ""
-    cache_dir: str = ""
-    extra_eval: tuple[str, ...] = ()  # more pairs files to evaluate on (other collections)
-    command: str = ""
-    max_pictures: int = 0  # backbone: train on a fixed random subset of this many pictures (0 = all)
-
-
-@dataclass(frozen=True)
-class TrainResult:
-    out: Path
-    before: dict[str, dict[str, Metrics]]
-    after: dict[str, dict[str, Metrics]]
-    losses: list[float] = field(default_factory=list)
-    seconds: float = 0.0
-    n_train: int = 0
-    n_heldout: int = 0
-    skipped: int = 0
+from mmrag.train.options import BindOptions, Progress, TrainResult
 
 
 def pick_device(device: str) -> str:
