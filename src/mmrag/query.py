@@ -199,9 +199,13 @@ def build_query(
     if negatives:
         neg = np.mean([_encode(space, cache, Channel.TEXT, w, w) for w in negatives], axis=0)
         neg = neg / max(float(np.linalg.norm(neg)), 1e-12)
-        vectors = {k: _unit(v - NEGATIVE_WEIGHT * neg) for k, v in vectors.items()}
+        # only vectors in the shared space move away from a word (a native channel's features live elsewhere)
+        vectors = {k: v if k in _NATIVE else _unit(v - NEGATIVE_WEIGHT * neg) for k, v in vectors.items()}
         notes.append("without: " + ", ".join(negatives))
     return Query(vectors=vectors, text=lexical, modality=modality, notes=tuple(notes), targets=targets, negatives=negatives)
+
+
+_NATIVE = frozenset(c.value for c in Channel if c.native)  # modality-native channels: not in the shared space
 
 
 def _unit(v: np.ndarray) -> np.ndarray:
@@ -214,8 +218,9 @@ def _compose(vectors: Mapping[str, np.ndarray], weights: Mapping[str, float]) ->
     bad = [k for k in weights if k not in known]
     if bad:
         raise QueryError(f"unknown query weight {bad[0]!r}: weigh text, image or audio, e.g. text=0.3,image=0.7")
-    total = np.zeros_like(next(iter(vectors.values())))
-    for name, v in vectors.items():
+    shared = {k: v for k, v in vectors.items() if k not in _NATIVE}  # a native channel (visual) is another space
+    total = np.zeros_like(next(iter(shared.values())))
+    for name, v in shared.items():
         if name == "image_text" and "image" in vectors:
             continue  # a picture's pixels stand for it; its words count only without an image tower
         part = "image" if name == "image_text" else name

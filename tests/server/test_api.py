@@ -198,7 +198,8 @@ def test_ask_streams_tokens_then_citations(http: httpx.Client, corpus: Corpus) -
     assert kinds[0] == "token" and kinds[-1] == "answer"
     answer = events[-1][1]
     assert "".join(d["text"] for e, d in events if e == "token") == answer["answer"]
-    assert "boat" in answer["answer"].lower()  # whisper tiny hears "paint snow boat center is summer"
+    # the spoken sentence as Whisper tiny heard it (the exact words vary with decoding: "paint snow boat", "paint slow out")
+    assert "lighthouse keeper" in answer["answer"].lower() and "summer" in answer["answer"].lower()
     cited = {c["number"]: c for c in answer["citations"]}
     assert cited and f"[{min(cited)}]" in answer["answer"]
     assert any(c["source"] == str(corpus.speech) and c["t0"] is not None for c in cited.values())
