@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from mmrag.stores.base import quote
+from mmrag.types import Channel
 
 
 @dataclass(frozen=True)
@@ -87,8 +88,9 @@ def modality_gap(store: Any, channels: Sequence[str], *, sample: int = 2000, see
         out["within"][ch] = round(within(np.asarray(store.sample_vectors(ch, 500, seed=seed), dtype=np.float32)), 4)
     if not callable(fetch):
         return out
-    for i, a in enumerate(channels):
-        for b in channels[i + 1 :]:
+    shared = [c for c in channels if c != Channel.VISUAL.value]  # a backbone's own features are another space: no gap to it
+    for i, a in enumerate(shared):
+        for b in shared[i + 1 :]:
             both = sorted(ids[a] & ids[b])
             if len(both) < 2:
                 continue

@@ -73,7 +73,8 @@ def test_cli_classify_and_info_gap(drawings_engine) -> None:  # type: ignore[no-
     r = CliRunner().invoke(app, ["info", "--gap", "--index", idx, "--json"])
     assert r.exit_code == 0, r.output
     gap = json.loads(r.output)["gap"]
-    assert set(gap["within"]) == {"image", "text"}
+    assert {"image", "text"} <= set(gap["within"]) <= {"image", "text", "visual"}  # lite0 adds its backbone's own channel
+    assert [{q["a"], q["b"]} for q in gap["pairs"]] == [{"image", "text"}]  # no gap to a channel outside the shared space
     pair = gap["pairs"][0]
     assert {pair["a"], pair["b"]} == {"image", "text"} and pair["n"] >= 2
     assert -1 <= pair["random"] <= 1 and -1 <= pair["matched"] <= 1

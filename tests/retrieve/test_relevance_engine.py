@@ -38,7 +38,7 @@ def test_notes_relevance_separates_answerable_from_unanswerable(engine) -> None:
     print("no answer:", [round(h.relevance, 3) for h in no])
     print("answer:", {q: (Path(h.source).name, round(h.relevance, 3)) for q, h in yes.items()})
     assert all(h.relevance is not None and 0.0 <= h.relevance <= 1.0 for h in no + list(yes.values()))
-    assert np.mean([h.relevance < t for h in no]) >= 0.75  # measured abstention recall 0.95 at the threshold (0.91 WordNet)
+    assert np.mean([h.relevance < t for h in no]) >= 0.75  # all 8 score < 0.03 here; held-out WordNet recall is 0.62 at 0.1 (near-miss glosses, not unrelated queries)
     assert all(Path(h.source).name == ANSWERABLE_TEXT[q] for q, h in yes.items())
     assert np.mean([h.relevance for h in yes.values()]) > 2 * np.mean([h.relevance for h in no])
 
@@ -55,7 +55,7 @@ def test_unanswerable_picture_queries_are_declined(half_drawings_engine) -> None
     unanswerable = [q for q, f in answers.items() if not f]
     assert len(unanswerable) >= 20
     tops = [engine.search(q, k=5, feedback=False)[0].relevance for q in unanswerable]
-    assert np.mean(np.asarray(tops) < t) >= 0.9  # measured: 1.00 on held-out Twemoji names
+    assert np.mean(np.asarray(tops) < t) >= 0.9  # held-out Twemoji names (lite0 refit): 0.74 at 0.1
     declined = 0
     for q in unanswerable[:10]:
         answer = engine.ask(q)
@@ -71,8 +71,8 @@ def test_unanswerable_picture_queries_are_declined(half_drawings_engine) -> None
 
 
 def test_ask_answers_an_answerable_question_and_can_be_told_not_to_abstain(engine) -> None:  # type: ignore[no-untyped-def]
-    # the right notes here score 0.07-0.23 and unanswerable queries 0.001-0.02 (printed above): the threshold
-    # fitted on WordNet (0.3) is stricter than this easy corpus needs, so this asks with 0.05
+    # the right notes here score 0.09-0.30 and unanswerable queries 0.004-0.03 (printed above, lite0 refit);
+    # 0.05 sits between them, a little under the fitted threshold (0.055), which is checked on its own below
     answer = engine.ask("how to bake sourdough bread", min_relevance=0.05)
     assert answer.generator != "abstained" and answer.citations
     assert Path(answer.citations[0].hit.source).name == "bread.txt"
