@@ -71,10 +71,6 @@ def within(x: np.ndarray) -> float:
 
 def modality_gap(store: Any, channels: Sequence[str], *, sample: int = 2000, seed: int = 0) -> dict[str, Any]:
     """Gap figures of an index (see module doc); needs a store with ``vectors`` (LanceDB, Milvus)."""
-    from mmrag.types import Channel
-
-    # the gap is between towers writing into the shared space; a native channel (visual) is another space
-    channels = [ch for ch in channels if ch not in {c.value for c in Channel if c.native}]
     fetch = getattr(store, "vectors", None)
     dim = store.dim
     probe = np.random.default_rng(seed).standard_normal(dim).astype(np.float32)

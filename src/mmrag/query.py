@@ -223,8 +223,6 @@ def _compose(vectors: Mapping[str, np.ndarray], weights: Mapping[str, float]) ->
     for name, v in shared.items():
         if name == "image_text" and "image" in vectors:
             continue  # a picture's pixels stand for it; its words count only without an image tower
-        if name == "visual":
-            continue  # the backbone's own features are another space: they only find similar pictures
         part = "image" if name == "image_text" else name
         total = total + float(weights.get(part, 1.0)) * v
     if not np.any(total):
