@@ -358,16 +358,7 @@ def info(
                 from mmrag.gap import modality_gap
 
                 gaps = modality_gap(engine.store, [c for c in i.by_channel])
-        data = {
-            "location": i.location,
-            "store": i.store,
-            "space": i.space.to_dict() if i.space else None,
-            "rows": i.rows,
-            "sources": i.sources,
-            "segments_by_modality": dict(i.by_modality),
-            "vectors_by_channel": dict(i.by_channel),
-            "created_at": i.created_at,
-        }
+        data = i.to_dict()
         if gap:
             data["gap"] = gaps
     if json_out:

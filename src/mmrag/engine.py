@@ -52,6 +52,19 @@ class IndexInfo:
     by_channel: Mapping[str, int]
     created_at: float | None
 
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON shape of ``mmrag info --json`` and ``GET /info``."""
+        return {
+            "location": self.location,
+            "store": self.store,
+            "space": self.space.to_dict() if self.space else None,
+            "rows": self.rows,
+            "sources": self.sources,
+            "segments_by_modality": dict(self.by_modality),
+            "vectors_by_channel": dict(self.by_channel),
+            "created_at": self.created_at,
+        }
+
 
 def _parse_modalities(modality: str | Sequence[str] | None) -> list[str] | None:
     if modality is None:

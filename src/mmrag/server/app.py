@@ -282,15 +282,7 @@ def create_app(engine: Any, config: Config, token: str, *, upload_dir: Path | No
     def info() -> dict[str, Any]:
         i = engine.info()
         folder = Path(config.index).expanduser()
-        return {
-            "location": i.location,
-            "store": i.store,
-            "space": i.space.to_dict() if i.space else None,
-            "rows": i.rows,
-            "sources": i.sources,
-            "segments_by_modality": dict(i.by_modality),
-            "vectors_by_channel": dict(i.by_channel),
-            "created_at": i.created_at,
+        return i.to_dict() | {
             "disk_bytes": _folder_bytes(folder) if folder.is_dir() else None,
             "upload_bytes": _folder_bytes(uploads) if uploads.is_dir() else 0,
         }
