@@ -7,6 +7,7 @@ in ``Answer.timings`` (seconds) for the CLI's ``--json`` and the benchmark.
 from __future__ import annotations
 
 import dataclasses
+import re
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -33,6 +34,16 @@ class Retriever(Protocol):
     def relevance_model(self) -> Any: ...
 
     def thumbnail(self, segment_id: str) -> bytes | None: ...
+
+
+def _filters_record_fields(engine: Any, where: str | None) -> bool:
+    """Whether ``where`` names a record field of the index (``price < 20``, ``fields.brand = 'Acme'``)."""
+    if not where or not where.strip():
+        return False
+    fields = getattr(engine, "fields", None)
+    names = set(fields()) if callable(fields) else set()
+    words = set(re.findall(r"[A-Za-z_][A-Za-z0-9_.]*", where))
+    return "fields." in where or bool(names & words)
 
 
 def answer_question(
@@ -69,6 +80,8 @@ def answer_question(
         floor = float(model.report.get("threshold", 0.5)) if model is not None else 0.0
         if engine.store.count() < MIN_ROWS_TO_ABSTAIN:  # a background of a handful of vectors is not what it was fitted on
             floor = 0.0
+    if floor > 0 and _filters_record_fields(engine, where):
+        floor = 0.0  # a filter on typed fields (price < 20) chose these rows: similarity alone does not judge them
     if floor > 0 and hits and all(h.relevance is not None for h in hits):
         relevant = [h for h in hits if (h.relevance or 0.0) >= floor]
         if not relevant:
