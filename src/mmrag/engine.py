@@ -28,6 +28,7 @@ from mmrag.config import Config, load_config
 from mmrag.errors import MmragError, QueryError, SpaceMismatch
 from mmrag.ingest.pipeline import AddEvent, Ingestor
 from mmrag.ingest.record_fields import check_where, forget_records, known_fields
+from mmrag.index_paths import index_files
 from mmrag.ingest.statcache import StatCache, stat_cache_path
 from mmrag.lock import WriterLock, index_stamp
 from mmrag.retrieve.search import BackgroundSamples, Query, search
@@ -203,7 +204,7 @@ class Engine:
             self._writable(True)
             try:
                 stats = StatCache(stat_cache_path(self.config.index))
-                ingestor = Ingestor(self.config, self.space, self.store, exclude=self._index_path(), stats=stats)
+                ingestor = Ingestor(self.config, self.space, self.store, exclude=index_files(self.config.index), stats=stats)
                 report = ingestor.run(paths, progress=progress)
                 if report.added or report.replaced:
                     self._refresh_text_index()
@@ -215,12 +216,6 @@ class Engine:
                 self._writing = False
             self._meta = self.store.read_meta() or self._meta  # record files add their fields' types
         return report
-
-    def _index_path(self) -> Path | None:
-        loc = self.config.index
-        if loc.startswith(("milvus:", "http://", "https://")):
-            return Path(loc[len("milvus:") :]).resolve() if loc.startswith("milvus:") else None
-        return Path(loc).expanduser().resolve()
 
     # ---------------------------------------------------------------- remove
     def remove(self, paths: Iterable[str | Path]) -> list[str]:

@@ -25,18 +25,14 @@ from pathlib import Path
 from typing import Any
 
 from mmrag.errors import IndexLocked
+from mmrag.index_paths import side_file
 
 LOCK_NAME = "writer.lock"
 
 
 def lock_path(index: str) -> Path | None:
     """Where the writer lock of ``index`` lives (``None``: a server that needs none)."""
-    if index.startswith(("http://", "https://")):
-        return None
-    if index.startswith("milvus:"):
-        db = Path(index[len("milvus:") :]).expanduser().resolve()
-        return db.with_name(db.name + "." + LOCK_NAME)
-    return Path(index).expanduser().resolve() / LOCK_NAME
+    return side_file(index, LOCK_NAME)
 
 
 def index_stamp(index: str) -> tuple[int, int] | None:

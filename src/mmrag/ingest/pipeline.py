@@ -13,7 +13,7 @@ import dataclasses
 import json
 import os
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -128,12 +128,17 @@ class Ingestor:
     """One ``add`` run. Not reused across runs."""
 
     def __init__(
-        self, config: Config, space: Space, store: VectorStore, exclude: Path | None = None, stats: StatCache | None = None
+        self,
+        config: Config,
+        space: Space,
+        store: VectorStore,
+        exclude: Sequence[Path] = (),
+        stats: StatCache | None = None,
     ) -> None:
         self.config = config
         self.space = space
         self.store = store
-        self.exclude = exclude
+        self.exclude = list(exclude)  # the index's own folder or file and side files
         self.stats = stats if stats is not None else StatCache(None)
         self.flush_at = max(1, config.space.batch_size) * 4
         self._loaders: dict[str, Loader] = {}
@@ -151,7 +156,7 @@ class Ingestor:
 
     def run(self, paths: Iterable[str | Path], progress: Callable[[AddEvent], None] | None = None) -> AddReport:
         self._emit = progress or (lambda e: None)
-        exclude = [p for p in (self.exclude, self.stats.path) if p is not None]  # never index the index
+        exclude = [*self.exclude, *([self.stats.path] if self.stats.path is not None else [])]  # never index the index
         items = [
             item
             for item in walk([Path(p).expanduser() for p in paths], self.config.ingest, exclude=exclude)

@@ -22,7 +22,7 @@ import json
 import os
 from pathlib import Path
 
-from mmrag.stores import store_kind
+from mmrag.index_paths import side_file
 
 FILE_NAME = "mmrag-stats.json"
 VERSION = 1
@@ -30,15 +30,7 @@ VERSION = 1
 
 def stat_cache_path(location: str) -> Path | None:
     """Where the cache of the index at ``location`` lives (``None``: a remote index)."""
-    loc = location.strip()
-    if loc.startswith(("http://", "https://")):
-        return None
-    if store_kind(loc) == "milvus":
-        base, _, collection = loc.removeprefix("milvus:").partition("#")
-        p = Path(base).expanduser()
-        suffix = f".{collection}" if collection else ""
-        return p.with_name(f"{p.name}{suffix}.{FILE_NAME}")
-    return Path(loc).expanduser() / FILE_NAME
+    return side_file(location, FILE_NAME)
 
 
 class StatCache:

@@ -16,18 +16,14 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from mmrag.index_paths import side_file
 from mmrag.lock import pid_alive
 
 FILE_NAME = "server.json"
 
 
 def discovery_path(index: str) -> Path | None:
-    if index.startswith(("http://", "https://")):
-        return None
-    if index.startswith("milvus:"):
-        db = Path(index[len("milvus:") :]).expanduser().resolve()
-        return db.with_name(db.name + "." + FILE_NAME)
-    return Path(index.removeprefix("lance:")).expanduser().resolve() / FILE_NAME
+    return side_file(index, FILE_NAME)
 
 
 def index_identity(index: str) -> str:
