@@ -153,9 +153,8 @@ def shop(space: Any, tmp_path_factory: pytest.TempPathFactory) -> mmrag.Engine:
 def test_image_query_finds_the_product_of_the_picture(shop: mmrag.Engine) -> None:
     """Every product photo finds its product among the top 3, and first for most of them.
 
-    Measured with the shipped starter image tower: 18 of 24 first, 24 of 24 in the top 3 (the
-    image->text list of a weak tower adds noise to the fused list; image->image alone ranks every
-    product first).
+    Measured with the starter image tower: 18 of 24 first, 24 of 24 in the top 3. With the lite0
+    tower (the minilm default) 24 of 24 first, with or without the visual channel of the records.
     """
     first = 0
     for name, title in TITLE_OF_PICTURE.items():
@@ -165,7 +164,10 @@ def test_image_query_finds_the_product_of_the_picture(shop: mmrag.Engine) -> Non
         first += hits[0].meta["title"] == title
         same_tower = shop.store.search(shop.embed_query(image=query).vectors["image"], 1, "channel = 'image'")
         assert same_tower[0].row.meta_dict()["title"] == title
-    assert first >= 16
+    assert first >= 22
+    # a catalogue picture is also in the backbone's own (visual) channel, like a photo file
+    visual = shop.store.search(shop.embed_query(image=query).vectors["visual"], 1, "channel = 'visual'")
+    assert visual and visual[0].row.segment_id == same_tower[0].row.segment_id
 
 
 def test_style_finder_answers_with_names_prices_links_cited(shop: mmrag.Engine) -> None:

@@ -192,6 +192,10 @@ class RecordIngest:
             by_item[i].append(("text", Channel.TEXT, text_vecs[i]))
         for (i, k, _), vec in zip(pics, pic_vecs):
             by_item[i].append(("image" if k == 0 else f"image:{k + 1}", Channel.IMAGE, vec))
+        if pics and self.space.has(Channel.VISUAL):  # the backbone's own features: photo -> similar product
+            # same list of the same pictures right after IMAGE: the backbone answers from its last pass
+            for (i, k, _), vec in zip(pics, self.space.encode(Channel.VISUAL, [p for _, _, p in pics])):
+                by_item[i].append(("visual" if k == 0 else f"visual:{k + 1}", Channel.VISUAL, vec))
         for i, r in enumerate(ready):
             yield r, by_item[i]
 
