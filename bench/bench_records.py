@@ -28,6 +28,7 @@ Usage::
 
 from __future__ import annotations
 
+import json
 import argparse
 import csv
 import os
@@ -200,20 +201,92 @@ def bench_resume(path: Path, work: Path, space: Any) -> None:
           f"rows after resume {total:,}; re-embedded rows that were kept: {sum(calls) - (n - kept)}")
 
 
+def picture_pool(folder: Path, distinct: int) -> list[str]:
+    """``distinct`` real pictures (Noto emoji, then Open Clip Art PNGs from ``.cache/train``;
+    ``scripts/fetch_training_data.sh`` fetches them) linked into ``folder/pool``."""
+    roots = [ROOT / ".cache" / "train" / "noto", ROOT / ".cache" / "train" / "openclipart-png"]
+    found = [p for r in roots if r.is_dir() for p in sorted(r.rglob("*.png"))]
+    if len(found) < distinct:
+        raise SystemExit(f"only {len(found)} real pictures under .cache/train; run scripts/fetch_training_data.sh "
+                         f"or ask for --distinct {len(found)}")
+    pool = folder / "pool"
+    pool.mkdir(parents=True, exist_ok=True)
+    names = []
+    for i, src in enumerate(found[:distinct]):
+        link = pool / f"{i:06d}.png"  # neutral names: only pixels and the row text count
+        if not link.exists():
+            link.symlink_to(src.resolve())
+        names.append(f"pool/{link.name}")
+    return names
+
+
+def bench_full(work: Path, rows: int, distinct: int) -> None:
+    """``mmrag add`` of a ``rows``-row catalogue, one picture per row drawn from ``distinct`` real
+    pictures, end to end in a subprocess (the CLI's own progress lines): wall time, rows/s,
+    pictures embedded, the subprocess's peak RSS; then a text and a picture query on the result."""
+    import resource
+
+    folder = work / f"full-{rows}-{distinct}"
+    names = picture_pool(folder, distinct)
+    path = folder / "catalogue.csv"
+    if not path.exists():
+        with open(path, "w", encoding="utf-8", newline="") as fh:
+            w = csv.writer(fh)
+            w.writerow(["sku", "title", "description", "price", "added", "link", "photo"])
+            for i in range(rows):
+                a, b = WORDS[i % len(WORDS)], WORDS[(i * 7) % len(WORDS)]
+                w.writerow([f"P{i:07d}", f"{a.title()} item no. {i}", f"A {b} piece in {a}, style {i % 997}.",
+                            f"{(i % 400) + 0.99:.2f}", f"2024-{(i % 12) + 1:02d}-{(i % 28) + 1:02d}",
+                            f"https://shop.example.com/p/P{i:07d}", names[(i * 7919) % len(names)]])
+    index = folder / "index"
+    shutil.rmtree(index, ignore_errors=True)
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "MMRAG_SPACE_NAME": "minilm", "MMRAG_INGEST_OCR": "false"}
+    t = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "mmrag.cli", "add", str(path), "-i", str(index)], env=env,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    wall = time.perf_counter() - t
+    child_rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    lines = proc.stdout.strip().splitlines()
+    print(f"\n[full] mmrag add: {rows:,} rows, {distinct:,} distinct real pictures, exit {proc.returncode}, "
+          f"{wall:.0f} s wall = {rows / wall:.1f} rows/s; peak RSS of the add process {child_rss:.0f} MB")
+    print("  progress lines printed:", sum("row" in ln for ln in lines), "; last lines:")
+    for ln in lines[-4:]:
+        print("   ", ln[:160])
+    import mmrag
+    from mmrag.config import load_config
+
+    eng = mmrag.Engine.open(str(index), load_config({"index": str(index), "space.name": "minilm"}, environ={}))
+    items = eng.store.count("channel = 'text'")
+    probe = names[(rows // 2) * 7919 % len(names)]
+    owners = {f"P{i:07d}" for i in range(rows) if names[(i * 7919) % len(names)] == probe}
+    hits = eng.search(image=folder / probe, k=5)  # rows sharing one picture fold into one hit (diversity)
+    text_hits = eng.search("a leather piece, style 500", k=5)
+    print(f"  items indexed {items:,} of {rows:,}; picture query: first hit is a row with that very picture: "
+          f"{bool(hits) and hits[0].fields.get('sku') in owners} ({len(owners)} rows carry it; "
+          f"found by {hits[0].found_by if hits else '-'}); text query first hit: "
+          f"{text_hits[0].meta.get('title') if text_hits else '-'}")
+    eng.close()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rows", type=int, default=100_000, help="rows for the read (streaming) measurement")
     ap.add_argument("--embed-rows", type=int, default=1_000, help="rows for the indexing and resume measurements")
     ap.add_argument("--work", type=Path, default=ROOT / ".cache" / "records-bench")
+    ap.add_argument("--full", type=int, default=0, help="also index a catalogue of this many rows end to end")
+    ap.add_argument("--distinct", type=int, default=10_000, help="distinct real pictures in the --full catalogue")
     args = ap.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    bench_read(make_catalogue(args.work, args.rows))
+    if args.rows > 0:
+        bench_read(make_catalogue(args.work, args.rows))
     if args.embed_rows > 0:
         small = make_catalogue(args.work, args.embed_rows)
         space = _space()
         bench_index(small, args.work, space)
         bench_resume(small, args.work, space)
+    if args.full > 0:
+        bench_full(args.work, args.full, args.distinct)
 
 
 if __name__ == "__main__":

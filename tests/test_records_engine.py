@@ -364,3 +364,37 @@ def test_picture_urls_fetched_only_when_allowed(space: Any, tmp_path: Path) -> N
         on.close()
     finally:
         server.shutdown()
+
+
+def test_rows_that_share_a_picture_embed_it_once(space: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Colour variants of one product share a photo: the picture towers see each picture once per run,
+    and every row still gets its own picture vectors (equal to those of an unshared picture)."""
+    shutil.copytree(DATA / "pictures", tmp_path / "pictures")
+    names = sorted(TITLE_OF_PICTURE)[:3]
+    path = tmp_path / "variants.csv"
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["id", "title", "colour", "photo"])
+        for i in range(30):
+            w.writerow([f"V-{i}", f"Variant {i} of {Path(names[i % 3]).stem}", ["red", "green", "blue", "black", "white"][i % 5],
+                        f"pictures/{names[i % 3]}"])
+    eng = _shared(tmp_path / "idx", space, **{"space.batch_size": 4})  # 16-row batches: the memo spans batches
+    pictures: list[int] = []
+    real = space.encode
+
+    def counting(channel: Channel, items: Any, **kw: Any) -> Any:
+        if channel in (Channel.IMAGE, Channel.VISUAL):
+            pictures.append(len(items))
+        return real(channel, items, **kw)
+
+    monkeypatch.setattr(space, "encode", counting)
+    assert eng.add([path]).segments == 30
+    per_channel = 2 if space.has(Channel.VISUAL) else 1
+    assert sum(pictures) == 3 * per_channel
+    query = eng.embed_query(image=tmp_path / "pictures" / names[0]).vectors["image"]
+    same = eng.store.search(query, 30, "channel = 'image'")
+    assert len(same) == 30
+    top = [s for s in same if s.row.meta_dict()["title"].endswith(Path(names[0]).stem)]
+    assert len(top) == 10 and all(s.score == pytest.approx(top[0].score, abs=1e-5) for s in top)
+    assert {s.row.segment_id for s in same[:10]} == {s.row.segment_id for s in top}
+    eng.close()

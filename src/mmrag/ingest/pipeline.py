@@ -26,6 +26,7 @@ from mmrag.errors import IngestError, MmragError
 from mmrag.fields import dumps as dump_fields
 from mmrag.ingest.base import Loader
 from mmrag.ingest.record_fields import remember_fields
+from mmrag.ingest.picture_memo import PictureMemo
 from mmrag.ingest.record_ingest import RecordIngest
 from mmrag.ingest.record_mapping import is_sidecar
 from mmrag.ingest.record_readers import record_format
@@ -144,6 +145,7 @@ class Ingestor:
         self._loaders: dict[str, Loader] = {}
         self._emit: Callable[[AddEvent], None] = lambda e: None
         self._tally = _Tally()
+        self._picture_memo = PictureMemo()  # catalogue pictures that rows share are embedded once per run
 
     def _loader(self, kind: str) -> Loader:
         if kind not in self._loaders:
@@ -245,7 +247,7 @@ class Ingestor:
             fmt = record_format(path, fh.read(8))
         if fmt is None:
             raise IngestError(source, "not a record file mmrag can read (CSV, TSV, JSONL, JSON array, Parquet, XLSX)")
-        outcome = RecordIngest(self.config, self.space, self.store, rows).run(path, fmt, digest)
+        outcome = RecordIngest(self.config, self.space, self.store, rows, self._picture_memo).run(path, fmt, digest)
         for row, sheet, reason in outcome.bad:
             self._fail(f"{source} {f'[{sheet}] ' if sheet else ''}row {row}", reason)
         if outcome.unfetched:

@@ -36,6 +36,7 @@ from mmrag.fields import dumps
 from mmrag.ingest.record_fields import META_KEY, remember_fields
 from mmrag.ingest.record_mapping import SAMPLE_ROWS, RecordMapping, parse_flags, read_sidecar, resolve
 from mmrag.ingest.record_readers import RawRecord, RecordReader
+from mmrag.ingest.picture_memo import PictureMemo, picture_key
 from mmrag.ingest.records import RecordItem, RowError, build_item, content_key, load_pictures
 from mmrag.space.base import Space
 from mmrag.stores.base import Row, VectorStore
@@ -77,11 +78,18 @@ class RecordIngest:
     """Index one record file into ``store`` (see the module docstring)."""
 
     def __init__(
-        self, config: Config, space: Space, store: VectorStore, progress: Callable[[int, int | None], None] | None = None
+        self,
+        config: Config,
+        space: Space,
+        store: VectorStore,
+        progress: Callable[[int, int | None], None] | None = None,
+        memo: PictureMemo | None = None,
     ) -> None:
         self.config, self.space, self.store = config, space, store
         self.progress = progress or (lambda done, total: None)
         self.batch = max(1, config.space.batch_size) * 4
+        self.memo = memo if memo is not None else PictureMemo()  # shared by the files of one add
+        self.pictures_embedded = 0  # encoder passes over pictures this run (shared pictures count once)
 
     # -- metadata ----------------------------------------------------------------------
     def known_hash(self, source: str) -> str | None:
@@ -186,18 +194,40 @@ class RecordIngest:
         texts = [(r, r.item.text or r.item.title or f"row {r.item.row}") for r in ready]
         text_vecs = self.space.encode(Channel.TEXT, [t for _, t in texts])
         pics = [(i, k, p) for i, r in enumerate(ready) for k, p in enumerate(r.pictures)]
-        pic_vecs = self.space.encode(Channel.IMAGE, [p for _, _, p in pics]) if pics else np.zeros((0, 0))
+        pic_vecs = self._picture_vectors([p for _, _, p in pics]) if pics else []
         by_item: dict[int, list[tuple[str, Channel, np.ndarray]]] = {i: [] for i in range(len(ready))}
         for i in range(len(ready)):
             by_item[i].append(("text", Channel.TEXT, text_vecs[i]))
-        for (i, k, _), vec in zip(pics, pic_vecs):
-            by_item[i].append(("image" if k == 0 else f"image:{k + 1}", Channel.IMAGE, vec))
-        if pics and self.space.has(Channel.VISUAL):  # the backbone's own features: photo -> similar product
-            # same list of the same pictures right after IMAGE: the backbone answers from its last pass
-            for (i, k, _), vec in zip(pics, self.space.encode(Channel.VISUAL, [p for _, _, p in pics])):
-                by_item[i].append(("visual" if k == 0 else f"visual:{k + 1}", Channel.VISUAL, vec))
+        for (i, k, _), vecs in zip(pics, pic_vecs):
+            for ch, vec in vecs.items():  # image (the text space), then visual (the backbone's own features)
+                by_item[i].append((ch.value if k == 0 else f"{ch.value}:{k + 1}", ch, vec))
         for i, r in enumerate(ready):
             yield r, by_item[i]
+
+    def _picture_vectors(self, pictures: list[Any]) -> list[dict[Channel, np.ndarray]]:
+        """Each picture's vectors per picture channel. A picture that rows share (the
+        colour variants of one product photo) is embedded once per run: the memo
+        knows it by its pixels."""
+        channels = [ch for ch in (Channel.IMAGE, Channel.VISUAL) if self.space.has(ch)]
+        keys = [picture_key(p) for p in pictures]
+        found: dict[bytes, dict[Channel, np.ndarray]] = {}
+        todo: dict[bytes, Any] = {}
+        for key, pic in zip(keys, pictures):
+            if key in found or key in todo:
+                continue
+            known = self.memo.get(key)
+            if known is not None:
+                found[key] = known
+            else:
+                todo[key] = pic
+        if todo:
+            batch = list(todo.values())  # one list for every channel: the backbone answers the second from its last pass
+            encoded = {ch: self.space.encode(ch, batch) for ch in channels}
+            for j, key in enumerate(todo):
+                found[key] = {ch: encoded[ch][j] for ch in channels}
+                self.memo.put(key, found[key])
+            self.pictures_embedded += len(todo)
+        return [found[key] for key in keys]
 
     def _flush(self, ready: list[_Ready], source: str, seg_rows: dict[str, list[str]], outcome: RecordOutcome) -> None:
         if not ready:
