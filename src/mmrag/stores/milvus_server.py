@@ -4,7 +4,8 @@ PyPI's ``milvus`` package (2.3.5) ships the same server binary a cluster runs,
 in standalone mode with embedded etcd and local storage. ``LocalMilvus``
 starts it on free loopback ports, waits until it answers, and stops it by
 its own process group (SIGTERM, then SIGKILL after a grace period: the
-server often ignores SIGTERM for many seconds)::
+server often ignores SIGTERM for many seconds). A small watchdog process does
+the same if the owner dies without stopping it (``kill -9`` of a test run)::
 
     with LocalMilvus(tmp_dir) as server:
         store = open_store(server.uri + "#docs", 384)
@@ -67,6 +68,41 @@ def server_python() -> str:
     return sys.executable
 
 
+# Runs in its own small process: when the owner (the test run, the bench) dies without stopping the
+# server (kill -9, a crash), it stops the server's process group, so no server outlives its owner.
+WATCHDOG = """
+import os, signal, sys, time
+owner, group, grace = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
+def alive(pid, group=False):
+    try:
+        (os.killpg if group else os.kill)(pid, 0)
+        return True
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+while alive(owner) and alive(group, True):
+    time.sleep(1.0)
+if alive(group, True):
+    try:
+        os.killpg(group, signal.SIGTERM)
+        end = time.monotonic() + grace
+        while time.monotonic() < end and alive(group, True):
+            time.sleep(0.2)
+        os.killpg(group, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+"""
+
+
+def watch_group(group: int, grace_s: float = 5.0, owner: int | None = None) -> subprocess.Popen[bytes]:
+    """Start a watchdog that stops process group ``group`` once ``owner`` (this process) is gone."""
+    return subprocess.Popen(
+        [sys.executable, "-c", WATCHDOG, str(owner or os.getpid()), str(group), str(grace_s)],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )
+
+
 def _group_alive(proc: subprocess.Popen[bytes]) -> bool:
     proc.poll()  # reap the launcher if it is done; its group may live on in the server
     try:
@@ -84,6 +120,7 @@ class LocalMilvus:
         self.grace_s = grace_s
         self.port = 0
         self.proc: subprocess.Popen[bytes] | None = None
+        self._watchdog: subprocess.Popen[bytes] | None = None
 
     @property
     def uri(self) -> str:
@@ -101,6 +138,7 @@ class LocalMilvus:
             args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
         )
         log.close()
+        self._watchdog = watch_group(self.proc.pid, self.grace_s)  # a killed owner leaks no server
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -131,6 +169,10 @@ class LocalMilvus:
     def stop(self) -> None:
         """SIGTERM the server's process group, SIGKILL it after ``grace_s``."""
         proc, self.proc = self.proc, None
+        watchdog, self._watchdog = self._watchdog, None
+        if watchdog is not None:
+            watchdog.kill()
+            watchdog.wait(timeout=10)
         if proc is None:
             return
         try:
@@ -150,4 +192,4 @@ class LocalMilvus:
         self.stop()
 
 
-__all__ = ["LocalMilvus", "free_ports", "server_python"]
+__all__ = ["LocalMilvus", "free_ports", "server_python", "watch_group"]
