@@ -113,16 +113,20 @@ def test_exit_codes_follow_one_table(tmp_path: Path) -> None:
 def test_add_prints_plain_progress_lines_into_a_pipe(tmp_path: Path) -> None:
     docs = tmp_path / "docs"
     docs.mkdir()
-    for i in range(4):
+    for i in range(3):
         (docs / f"n{i}.txt").write_text(f"Plain progress note {i}.", encoding="utf-8")
+    (docs / "shop.csv").write_text("sku,title\n" + "".join(f"S-{i},Plain item {i}\n" for i in range(40)), encoding="utf-8")
     result = subprocess.run(
         [sys.executable, "-m", "mmrag.cli", "add", str(docs), "--index", str(tmp_path / "idx")],
         check=False, capture_output=True, text=True, timeout=600,
-        env={**os.environ, **ENV, "PYTHONPATH": str(ROOT / "src")},
+        env={**os.environ, **ENV, "PYTHONPATH": str(ROOT / "src"), "MMRAG_SPACE_BATCH_SIZE": "2"},  # 8-row batches
     )
     assert result.returncode == 0, result.stderr
     progress = [line for line in result.stderr.splitlines() if line.startswith("indexing ")]
     assert progress and progress[0].startswith("indexing 1/4 files: ") and progress[-1].startswith("indexing 4/4 files: ")
+    # a catalogue's rows are the slow part of a big add: they print plain lines too (first, then every 10 s, last)
+    rows = [line for line in result.stderr.splitlines() if line.startswith("rows of shop.csv: ")]
+    assert rows and rows[0].startswith("rows of shop.csv: 8/") and rows[-1] == "rows of shop.csv: 40/40 rows (100%)", rows
     assert "\r" not in result.stderr and "\x1b[" not in result.stderr  # no redrawn bar, no colours
 
 

@@ -11,6 +11,7 @@ control characters escaped (``cli_output.safe``).
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -30,7 +31,7 @@ from mmrag.cli_common import (
     err,
     out,
 )
-from mmrag.cli_output import PARTIAL, USAGE_OR_INDEX, safe
+from mmrag.cli_output import PARTIAL, USAGE_OR_INDEX, progress_printer, safe
 
 app = typer.Typer(
     name="mmrag",
@@ -122,6 +123,7 @@ def add(
         lines = _PlainProgress() if plain else None
 
         rows_task = None
+        row_lines: dict[str, Callable[[int, int], None]] = {}
 
         def on_event(e: AddEvent) -> None:
             nonlocal rows_task
@@ -133,6 +135,10 @@ def add(
                 if rows_task is None:
                     rows_task = progress.add_task(escape(Path(e.path).name[:40]), total=e.total or None)
                 progress.update(rows_task, completed=e.segments, total=max(e.total, e.segments) or None)
+                if plain:  # a long catalogue in a log file: a line every few seconds, not silence
+                    if e.path not in row_lines:
+                        row_lines[e.path] = progress_printer(err, f"rows of {safe(Path(e.path).name)}", every_s=10.0)
+                    row_lines[e.path](e.segments, max(e.total, e.segments))
             else:
                 progress.update(task, advance=1, description=escape(safe(Path(e.path).name)[:40]))
                 if lines is not None:

@@ -168,6 +168,7 @@ class RecordIngest:
             if len(ready) >= self.batch:
                 self._flush(ready, source, seg_rows, outcome)
                 ready = []
+                self.progress(done, total)  # a batch landed: the slow part moves the bar
         self._flush(ready, source, seg_rows, outcome)
         stale = [rid for rid in existing if _seg_of(rid) not in kept]
         _delete_ids(self.store, stale)
