@@ -16,7 +16,8 @@ queries, keeps the text for the lexical list. ``search`` then:
    be *heard* in them (``retrieve.heard``: normalised words, Metaphone keys,
    the recogniser's alternative words), so a misheard word ("to Ken" for
    "toucan") still finds its recording (``heard_weight``, 0 = off);
-4. fuses per segment (plus a feedback prior per segment, when given);
+4. fuses per segment (plus a feedback prior per segment, when given; a
+   Rocchio-moved query vector, ``steer``, replaces a list's query in step 1);
 5. folds near-duplicates under the best of them and caps hits per source
    (``retrieve/diversity.py``);
 6. attaches ``relevance`` (``retrieve/relevance.py``) and the list that found
@@ -100,6 +101,7 @@ def search(
     relevance: RelevanceModel | None = None,
     min_relevance: float = 0.0,
     prior: Mapping[str, float] | None = None,
+    steer: Mapping[tuple[str, str], np.ndarray] | None = None,
 ) -> list[Hit]:
     """Run the per-channel searches, fuse them, return the top ``k`` hits.
 
@@ -108,7 +110,9 @@ def search(
     image tower) so that its best-of-N noise cannot outrank a real match in
     another channel. A query vector searched in its own channel (image->image)
     keeps weight 1.0: same-tower similarity is what finds a product's picture.
-    ``prior`` adds a per-segment bonus (recorded feedback) before ranking.
+    ``prior`` adds a per-segment bonus (recorded feedback) before ranking;
+    ``steer`` replaces the query vector of a (query channel, index channel)
+    search (recorded feedback, Rocchio: ``feedback.feedback_steer``).
     """
     if k <= 0:
         return []
@@ -124,10 +128,11 @@ def search(
                 continue
             if channel in NATIVE_CHANNELS and (allowed is None or channel not in allowed):
                 continue  # a modality-native channel (visual features) answers only queries aimed at it
-            found: list[ScoredRow] = store.search(vector, depth, build_where(channel, modalities, where))
+            vec = steer.get((q_channel, channel), vector) if steer else vector
+            found: list[ScoredRow] = store.search(vec, depth, build_where(channel, modalities, where))
             if not found:
                 continue
-            bg: Background = background(vector, samples.get(store, channel))
+            bg: Background = background(vec, samples.get(store, channel))
             # a weak tower's weight scales its cross-modal lists (text->image); the same tower on both
             # sides (image->image: near-duplicate pictures, a catalogue's product shots) is not down-weighted
             weight = 1.0 if q_channel == channel else (channel_weights or {}).get(channel, 1.0)
