@@ -32,9 +32,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 
-import mmrag  # noqa: E402
-from mmrag.feedback import export_pairs  # noqa: E402
-from relevance_data import twemoji_items  # noqa: E402
+from relevance_data import twemoji_items
+
+import mmrag
+from mmrag.feedback import export_pairs
 
 PARAPHRASES = {"picture": "a picture of a {}", "emoji": "{} emoji"}
 MODES = ("off", "prior", "rocchio", "both")
@@ -56,7 +57,11 @@ def query_sets(judged: list[tuple[str, str]], held: list[tuple[str, str]]) -> di
 
 
 def measure(engine, sets: dict[str, list[tuple[str, str]]], modes: tuple[str, ...]) -> dict[str, dict[str, float]]:  # type: ignore[no-untyped-def]
-    return {mode: {name: recall_at(engine, qs, mode) for name, qs in sets.items()} for mode in modes}
+    out: dict[str, dict[str, float]] = {}
+    for mode in modes:
+        out[mode] = {name: recall_at(engine, qs, mode) for name, qs in sets.items()}
+        print(f"  {mode}: " + ", ".join(f"{k} {v:.3f}" for k, v in out[mode].items()), file=sys.stderr, flush=True)
+    return out
 
 
 def collect_feedback(engine, judged: list[tuple[str, str]]) -> dict[str, int]:  # type: ignore[no-untyped-def]
@@ -112,6 +117,7 @@ def main() -> int:
     report: dict[str, object] = {"pictures": args.n, "queries per set": {k: len(v) for k, v in sets.items()}}
     t0 = time.perf_counter()
 
+    print("indexing with lite0 ...", file=sys.stderr, flush=True)
     base, secs = index(args.work, "index-lite0", corpus, None)
     report["index seconds (lite0)"] = round(secs, 1)
     report["feedback"] = collect_feedback(base, judged)
@@ -129,6 +135,7 @@ def main() -> int:
     for label, src in (("retrained", pairs), ("retrained without hard negatives", no_hard)):
         tower = args.work / ("tower-fb" if src == pairs else "tower-fb-nohard")
         shutil.rmtree(tower, ignore_errors=True)
+        print(f"training {tower.name} ...", file=sys.stderr, flush=True)
         cmd, tsecs = train(src, tower, cache, args.epochs, args.lr)
         name = "index-" + tower.name
         shutil.rmtree(args.work / name, ignore_errors=True)

@@ -6,9 +6,9 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
+from tests.stores.test_conformance import make_rows, milvus_location, opener, server_location, store  # noqa: F401
 
 from mmrag.stores.base import VectorStore
-from tests.stores.test_conformance import make_rows, milvus_location, opener, server_location, store  # noqa: F401
 
 
 def test_vectors_returns_stored_vectors_by_id_and_skips_unknown_ids(store: VectorStore) -> None:  # noqa: F811

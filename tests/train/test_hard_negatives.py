@@ -101,8 +101,8 @@ def test_train_head_uses_hard_negatives() -> None:
     feats, caps, opts = _toy()
     neg = np.random.default_rng(1).normal(size=(2, 12)).astype(np.float32)
     _, _, plain = train_head(feats, caps, opts)
-    w, b, with_hard = train_head(feats, caps, opts, hard=(neg, [[0, 1], [], [1], [], [], []]))
-    w0, b0, _ = train_head(feats, caps, opts, hard=(neg, [[]] * 6))  # nothing listed: the same run as without
+    w, _, with_hard = train_head(feats, caps, opts, hard=(neg, [[0, 1], [], [1], [], [], []]))
+    w0, _, _ = train_head(feats, caps, opts, hard=(neg, [[]] * 6))  # nothing listed: the same run as without
     assert with_hard[0] > plain[0] + 1e-3  # more negatives in the denominator: a larger first-epoch loss
     assert np.allclose(w0, train_head(feats, caps, opts)[0])
     assert not np.allclose(w, w0)  # and a different head

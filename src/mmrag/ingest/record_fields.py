@@ -55,7 +55,8 @@ def add_fields(store: VectorStore, sources: Iterable[str], types: Mapping[str, s
     records = dict(meta.get(META_KEY, {}))
     changed = False
     for source in sources:
-        old = records.get(source) if isinstance(records.get(source), Mapping) else {}
+        found = records.get(source)
+        old: Mapping[str, Any] = found if isinstance(found, Mapping) else {}
         entry = {"hash": str(old.get("hash", "")), "fields": dict(old.get("fields", {})) | dict(types)}
         if entry != old:
             records[source], changed = entry, True

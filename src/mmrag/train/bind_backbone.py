@@ -181,6 +181,7 @@ def _init_tower(ref: str) -> tuple[BackboneTowerConfig, BackboneTowerWeights, di
     import json
 
     from mmrag.space.adapters import backbone_tower_dir
+    from mmrag.space.backbone import ARCH
     from mmrag.space.backbone_tower import BackboneTowerConfig, load_weights
 
     folder = backbone_tower_dir() if ref == "lite0" else Path(ref).expanduser()
@@ -209,7 +210,12 @@ def _hard_negatives(groups: list[Group], cache: Path, progress: Progress | None)
 def bind_backbone(opts: Any, text_encoder: Any, progress: Progress | None = None) -> Any:
     """Train and save a ``backbone-head`` tower (``opts``: ``loop.BindOptions``)."""
     from mmrag.space.backbone import ARCH, load_backbone
-    from mmrag.space.backbone_tower import BackboneImageEncoder, BackboneTowerConfig, BackboneTowerWeights, save_backbone_tower
+    from mmrag.space.backbone_tower import (
+        BackboneImageEncoder,
+        BackboneTowerConfig,
+        BackboneTowerWeights,
+        save_backbone_tower,
+    )
     from mmrag.train.options import TrainResult
 
     if opts.backbone != ARCH:
@@ -242,7 +248,7 @@ def bind_backbone(opts: Any, text_encoder: Any, progress: Progress | None = None
     hard = _hard_negatives(train_g, cache, progress)
     caps = [np.stack([text_emb[c] for c in g.captions]) for g in train_g]
     if base is not None:
-        base_cfg, base_w, base_meta = base
+        base_cfg, base_w, _ = base
         if base_w.head_weight is None or base_w.head_bias is None or base_cfg.out_dim != cfg.out_dim:
             raise TrainingError(f"--init {opts.init}: that tower has no {cfg.out_dim}-d head to fine-tune; pass a tower trained with --backbone {ARCH}")
         w, b, losses = train_head(tf, caps, opts, progress, init=(base_w.head_weight, base_w.head_bias), hard=hard)

@@ -37,7 +37,6 @@ from mmrag.train.data import Group, group_pairs, is_audio_path, is_image_path, r
 from mmrag.train.evaluate import Metrics, pair_metrics
 from mmrag.train.features import decode_images, decode_sounds, embed_texts
 from mmrag.train.hard_negatives import decode_negatives, hard_batch
-
 from mmrag.train.options import BindOptions, Progress, TrainResult
 
 
