@@ -117,3 +117,20 @@ def test_train_head_init_starts_from_the_given_head() -> None:
     assert np.allclose(w, w_init, atol=1e-4) and np.allclose(b, b_init, atol=1e-4)  # lr 0: the same map back
     w2, _, _ = train_head(feats, caps, opts, init=(w_init, b_init))
     assert 0 < np.abs(w2 - w_init).max() < np.abs(w_init).max()  # trained, but from there
+
+
+def test_cnn_bind_trainer_takes_an_exported_style_file_with_hard_negatives(synthetic_pairs: Path, bow_text, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from mmrag.train.loop import BindOptions, bind_tower
+
+    rows = [json.loads(line) for line in synthetic_pairs.read_text().splitlines()]
+    names = [r["a"] for r in rows]
+    with_negs = synthetic_pairs.parent / "pairs-hard.jsonl"  # two wrong pictures per caption, paths relative like an export's
+    with_negs.write_text("".join(json.dumps(r | {"hard_negatives": [names[(i + 4) % 32], names[(i + 9) % 32]]}) + "\n"
+                                 for i, r in enumerate(rows)))
+    fast = {"batch_size": 8, "lr": 5e-3, "image_size": 32, "widths": (8, 16, 32, 64), "holdout": 0.25, "augment": 0.0,
+            "threads": 1, "epochs": 2, "seed": 0}
+    plain = bind_tower(BindOptions(pairs=str(synthetic_pairs), out=str(tmp_path / "a"), **fast), bow_text)
+    hard = bind_tower(BindOptions(pairs=str(with_negs), out=str(tmp_path / "b"), **fast), bow_text)
+    meta = json.loads((tmp_path / "b" / "tower.json").read_text())
+    assert meta["hard_negatives"] == 2 * hard.n_train and json.loads((tmp_path / "a" / "tower.json").read_text())["hard_negatives"] == 0
+    assert hard.losses[0] > plain.losses[0] + 0.05  # two more candidates per caption in the softmax: a larger loss
