@@ -7,8 +7,9 @@ with it), the segment, its source and a label (+1 right, -1 wrong).
 Recorded feedback is used two ways:
 
 1. **Re-ranking**, by one of two methods or both (``search.feedback``:
-   ``prior``, ``rocchio``, ``both`` or ``off``; the default is the one that
-   measured better, ``bench/bench_feedback.py``):
+   ``rocchio`` (the default: it measured better than the prior on every
+   query set of ``bench/bench_feedback.py``, held-out queries included),
+   ``prior``, ``both`` or ``off``):
 
    a. **Rocchio** (``feedback_steer`` / ``rocchio``): the query vector is
    moved, per searched channel, towards the stored vectors of the segments

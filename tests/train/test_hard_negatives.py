@@ -134,3 +134,16 @@ def test_cnn_bind_trainer_takes_an_exported_style_file_with_hard_negatives(synth
     meta = json.loads((tmp_path / "b" / "tower.json").read_text())
     assert meta["hard_negatives"] == 2 * hard.n_train and json.loads((tmp_path / "a" / "tower.json").read_text())["hard_negatives"] == 0
     assert hard.losses[0] > plain.losses[0] + 0.05  # two more candidates per caption in the softmax: a larger loss
+
+
+def test_cli_init_needs_a_backbone_head(synthetic_pairs: Path, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from mmrag.cli import app
+
+    r = CliRunner().invoke(app, ["train", str(synthetic_pairs), "--init", "lite0", "--out", str(tmp_path / "t")])
+    assert r.exit_code == 2 and "--backbone efficientnet-lite0" in " ".join(r.output.split())  # a CNN from scratch has no head to start from
+    r = CliRunner().invoke(app, ["train", str(synthetic_pairs), "--backbone", "efficientnet-lite0", "--init", str(tmp_path),
+                                 "--out", str(tmp_path / "t")])
+    said = " ".join(r.output.split())  # rich wraps long lines
+    assert r.exit_code == 1 and "no tower.json" in said and "pass lite0 or a folder" in said and not (tmp_path / "t").exists()
