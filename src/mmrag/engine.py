@@ -370,9 +370,9 @@ class Engine:
             log = self.feedback_log()
             if mode in ("prior", "both"):
                 prior = feedback_prior(log, q)
-            fetch = getattr(self.store, "vectors", None)
-            if mode in ("rocchio", "both") and callable(fetch):
-                steer = feedback_steer(log, q, fetch, channels)
+            store = self.store
+            if mode in ("rocchio", "both") and callable(getattr(store, "vectors", None)):
+                steer = feedback_steer(log, q, lambda ids: self._samples.stored(store, ids), channels)
         return search(
             self.store,
             q,

@@ -133,3 +133,31 @@ def test_feedback_raises_the_right_hit_for_paraphrases_and_exports_trainable_pai
         assert meta["n_train"] == len(rows)
     finally:
         log.clear()
+
+
+def test_rocchio_reads_judged_vectors_once_until_the_index_changes(drawings_engine) -> None:  # type: ignore[no-untyped-def]
+    engine = drawings_engine
+    folder = Path(engine.sources()[0].source).parent
+    store = engine.store
+    calls: list[list[str]] = []
+    real = store.vectors
+
+    def counted(ids):  # type: ignore[no-untyped-def]
+        calls.append(list(ids))
+        return real(ids)
+
+    engine.feedback_log().clear()
+    try:
+        engine.feedback("a sheep", right=[folder / "twemoji-1f411.png"])
+        engine._samples.invalidate()
+        store.vectors = counted
+        first = engine.search("a woolly sheep", k=5, diversify=False, feedback="rocchio")
+        again = engine.search("a woolly sheep", k=5, diversify=False, feedback="rocchio")
+        assert len(calls) == 1 and [h.segment_id for h in first] == [h.segment_id for h in again]
+        assert Path(first[0].source).name == "twemoji-1f411.png"
+        engine._samples.invalidate()  # what add / remove / refresh do
+        engine.search("a woolly sheep", k=5, diversify=False, feedback="rocchio")
+        assert len(calls) == 2
+    finally:
+        store.vectors = real
+        engine.feedback_log().clear()

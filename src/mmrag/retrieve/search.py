@@ -62,6 +62,8 @@ class BackgroundSamples:
 
     size: int = 512
     _cache: dict[str, tuple[int, np.ndarray]] = field(default_factory=dict)
+    _vectors: dict[str, np.ndarray] = field(default_factory=dict)  # row id -> stored vector (``stored``)
+    _absent: set[str] = field(default_factory=set)  # row ids the store does not hold
 
     def get(self, store: VectorStore, channel: str) -> np.ndarray:
         version = store.count(f"channel = {quote(channel)}")
@@ -71,8 +73,21 @@ class BackgroundSamples:
             self._cache[channel] = (version, np.asarray(sample, dtype=np.float32))
         return self._cache[channel][1]
 
+    def stored(self, store: VectorStore, ids: Sequence[str]) -> dict[str, np.ndarray]:
+        """Stored vectors by row id (``store.vectors``), memoised until ``invalidate`` (every write and
+        refresh calls it): feedback's Rocchio reads the same few judged rows for every similar query."""
+        missing = [i for i in dict.fromkeys(ids) if i not in self._vectors and i not in self._absent]
+        fetch = getattr(store, "vectors", None)
+        if missing and callable(fetch):
+            got = fetch(missing)
+            self._vectors.update(got)
+            self._absent.update(i for i in missing if i not in got)
+        return {i: self._vectors[i] for i in ids if i in self._vectors}
+
     def invalidate(self) -> None:
         self._cache.clear()
+        self._vectors.clear()
+        self._absent.clear()
 
 
 def build_where(channel: str | None, modalities: Sequence[str] | None, where: str | None) -> str | None:
