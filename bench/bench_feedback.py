@@ -96,6 +96,24 @@ def index(work: Path, name: str, corpus: Path, tower: Path | None):  # type: ign
     return engine, time.perf_counter() - t
 
 
+def latency(work: Path, judged: list[tuple[str, str]], n: int = 60) -> dict[str, float]:
+    """ms per paraphrase query on the existing lite0 index with ``n`` names judged: off, prior, Rocchio on
+    first use of the judgements (stored vectors read), then again (memoised)."""
+    with mmrag.open(str(work / "index-lite0"), space__name="minilm", ingest__ocr=False) as engine:
+        collect_feedback(engine, judged[:n])
+        queries = [PARAPHRASES["picture"].format(name) for _, name in judged[:n]]
+        for q in queries:
+            engine.search(q, k=10, feedback=False)  # embeddings cached: only the search is timed
+        out: dict[str, float] = {"judgements": len(engine.feedback_log())}
+        for label, mode in (("off", "off"), ("prior", "prior"), ("rocchio, first use", "rocchio"), ("rocchio, memoised", "rocchio")):
+            t = time.perf_counter()
+            for q in queries:
+                engine.search(q, k=10, diversify=False, feedback=False if mode == "off" else mode)
+            out[f"{label} ms/query"] = round((time.perf_counter() - t) / len(queries) * 1000, 1)
+        engine.feedback_log().clear()
+    return out
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--twemoji", type=Path, required=True, help="the unpacked @twemoji/svg package folder")
@@ -103,6 +121,7 @@ def main() -> int:
     ap.add_argument("--n", type=int, default=200, help="pictures in the index (half judged)")
     ap.add_argument("--epochs", type=int, default=30)
     ap.add_argument("--lr", type=float, default=3e-4)
+    ap.add_argument("--latency", action="store_true", help="only time the re-ranking modes on WORK/index-lite0 of an earlier run")
     args = ap.parse_args()
     picked = random.Random(0).sample(twemoji_items(args.twemoji), args.n)
     corpus = args.work / "corpus" / "pictures"
@@ -113,6 +132,9 @@ def main() -> int:
     items = [(f"{i:04d}.svg", name) for i, (name, _) in enumerate(picked)]
     random.Random(1).shuffle(items)
     judged, held = items[: len(items) // 2], items[len(items) // 2 :]
+    if args.latency:
+        print(json.dumps(latency(args.work, judged), indent=1))
+        return 0
     sets = query_sets(judged, held)
     report: dict[str, object] = {"pictures": args.n, "queries per set": {k: len(v) for k, v in sets.items()}}
     t0 = time.perf_counter()
