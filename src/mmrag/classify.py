@@ -117,13 +117,21 @@ def classify_index(engine: Any, labels: Sequence[str], *, templates: Sequence[st
     matrix = np.vstack([vecs[f"{s}:image"] for s in seg_ids])
     preds = predictions(seg_ids, softmax_scores(matrix, label_vectors(engine.space, labels, templates), temperature), labels)
     if write:
-        for p in preds:
-            _write_label(store, p)
+        from mmrag.ingest.record_fields import add_fields
+
+        sources = [_write_label(store, p) for p in preds]
+        add_fields(store, dict.fromkeys(s for s in sources if s), LABEL_FIELDS)
+        engine._meta = store.read_meta() or engine._meta  # the engine's field registry: --where label = 'cat'
         engine._samples.invalidate()
     return preds
 
 
-def _write_label(store: Any, p: Prediction) -> None:
+LABEL_FIELDS = {"label": "text", "label_p": "number"}  # typed fields --label-index writes
+
+
+def _write_label(store: Any, p: Prediction) -> str:
+    """Rewrite one segment's rows with its label in ``fields`` (typed, for ``--where label = 'cat'``) and in
+    ``meta`` (``tags = label:cat``, as before); returns its source."""
     probe = np.zeros(store.dim, dtype=np.float32)
     probe[0] = 1.0
     rows = [s.row for s in store.search(probe, 16, f"segment_id = {quote(p.item)}")]
@@ -133,8 +141,11 @@ def _write_label(store: Any, p: Prediction) -> None:
     for r in rows:
         meta = r.meta_dict()
         meta.update({"label": p.label, "label_p": f"{p.probability:.3f}", "tags": f"label:{p.label}"})
-        updated.append(dataclasses.replace(r, vector=vecs[r.id], meta=json.dumps(meta), thumbnail=thumb if r.has_thumbnail else b"", has_thumbnail=None))
+        typed = r.fields_dict() | {"label": p.label, "label_p": round(float(p.probability), 3)}
+        updated.append(dataclasses.replace(r, vector=vecs[r.id], meta=json.dumps(meta), fields=json.dumps(typed),
+                                           thumbnail=thumb if r.has_thumbnail else b"", has_thumbnail=None))
     store.upsert(updated)
+    return rows[0].source if rows else ""
 
 
 def accuracy(preds: Sequence[Prediction], truth: Sequence[str]) -> float:

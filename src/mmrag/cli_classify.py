@@ -18,7 +18,7 @@ def classify_command(
     labels_file: Annotated[Path | None, typer.Option("--labels-file", help="A file with one label per line.")] = None,
     template: Annotated[list[str] | None, typer.Option("--template", help="Prompt template with {} for the label (repeatable; default: 'a photo of a {}.', 'a drawing of a {}.', ...).")] = None,
     temperature: Annotated[float, typer.Option(min=1e-4, help="Softmax temperature over cosines (0.01 = CLIP's scale).")] = 0.01,
-    in_index: Annotated[bool, typer.Option("--index-items", "--label-index", help="Classify the indexed pictures and write the label into them (filter with --where \"meta LIKE '%label:cat%'\").")] = False,
+    in_index: Annotated[bool, typer.Option("--index-items", "--label-index", help="Classify the indexed pictures and write the label into them as typed fields label and label_p (filter with --where \"label = 'cat' AND label_p > 0.5\").")] = False,
     where: Annotated[str | None, typer.Option(help="With --label-index: only these items.")] = None,
     top: Annotated[int, typer.Option(min=1, help="Labels shown per picture.")] = 3,
     index: IndexOpt = None,
@@ -29,7 +29,7 @@ def classify_command(
 
     Examples: [bold]mmrag classify cat.jpg car.png --labels "cat,dog,car"[/] ·
     [bold]mmrag classify --label-index --labels-file animals.txt[/] then
-    [bold]mmrag search "pet" --where "meta LIKE '%label:cat%'"[/]
+    [bold]mmrag search "pet" --where "label = 'cat'"[/]
     """
     from mmrag.cli_common import _existing, out
 

@@ -67,10 +67,12 @@ def feedback_command(
     config: ConfigOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Record that hits were right or wrong for a query; later similar queries are re-ranked.
+    """Record that hits were right or wrong for a query; later similar queries are re-ranked
+    (Rocchio on the query vector by default; config search.feedback = rocchio | prior | both | off).
 
     Examples: [bold]mmrag feedback "a red apple" --right photos/apple.png --wrong photos/tomato.png[/] ·
-    [bold]mmrag feedback --export feedback-pairs.jsonl[/] then [bold]mmrag train feedback-pairs.jsonl ...[/]
+    [bold]mmrag feedback --export fb.jsonl[/] then
+    [bold]mmrag train fb.jsonl --backbone efficientnet-lite0 --init lite0 --holdout 0 --epochs 30 --lr 3e-4 --out tower-fb[/]
     """
     from mmrag.cli_common import _existing, err, out
 

@@ -88,6 +88,7 @@ class SearchConfig:
     min_relevance: float = 0.0  # drop hits whose relevance is below this (search)
     ask_min_relevance: float | None = None  # ask: answer only from hits this relevant, else abstain (None: the fitted threshold)
     query_cache: bool = True  # cache query embeddings (memory + a file beside the index)
+    feedback: str = "rocchio"  # how recorded feedback re-ranks: rocchio | prior | both | off (measured: bench/bench_feedback.py)
 
 
 @dataclass(frozen=True)

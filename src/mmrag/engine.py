@@ -328,13 +328,14 @@ class Engine:
         min_relevance: float | None = None,
         per_source: int | None = None,
         diversify: bool | None = None,
-        feedback: bool = True,
+        feedback: bool | str = True,
     ) -> list[Hit]:
         """Search across modalities; see ``retrieve.search`` for how lists are fused.
 
         ``min_relevance`` drops hits less likely than that to be right (needs a relevance model:
         ``mmrag calibrate``); ``per_source`` caps hits per file; ``diversify=False`` keeps
-        near-duplicates; ``feedback=False`` ignores recorded feedback."""
+        near-duplicates; ``feedback=False`` ignores recorded feedback, a mode (``"prior"``, ``"rocchio"``,
+        ``"both"``) overrides ``search.feedback``."""
         self.refresh()
         if self._meta is None:
             raise MmragError(f"the index at {self.config.index} is empty. Add files first: mmrag add PATH")
@@ -354,11 +355,19 @@ class Engine:
                 f"--min-relevance needs a relevance model for this index's space, and {self.config.index} has none. "
                 "Fit one from labelled queries: mmrag calibrate QUERIES.jsonl (see docs/relevance.md)."
             )
-        prior = None
-        if feedback and self._meta is not None:
-            from mmrag.feedback import feedback_prior
+        prior = steer = None
+        mode = cfg.feedback if feedback is True else str(feedback or "off")
+        if mode != "off" and self._meta is not None:
+            from mmrag.feedback import MODES, feedback_prior, feedback_steer
 
-            prior = feedback_prior(self.feedback_log(), q)
+            if mode not in MODES:
+                raise QueryError(f"search.feedback = {mode!r} is not a feedback mode: use one of {', '.join(MODES)}")
+            log = self.feedback_log()
+            if mode in ("prior", "both"):
+                prior = feedback_prior(log, q)
+            store = self.store
+            if mode in ("rocchio", "both") and callable(getattr(store, "vectors", None)):
+                steer = feedback_steer(log, q, lambda ids: self._samples.stored(store, ids), channels)
         return search(
             self.store,
             q,
@@ -372,6 +381,7 @@ class Engine:
             relevance=model,
             min_relevance=threshold,
             prior=prior,
+            steer=steer,
         )
 
     # ------------------------------------------------------------------- ask

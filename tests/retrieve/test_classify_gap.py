@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from mmrag.classify import classify_images, classify_index, label_vectors, read_labels, softmax_scores
 from mmrag.cli import app
-from mmrag.errors import QueryError
+from mmrag.errors import FilterError, QueryError
 from mmrag.gap import pair_gap, within
 from tests.retrieve.conftest import DRAWINGS, drawing_captions
 
@@ -58,6 +58,15 @@ def test_label_index_writes_a_filterable_label(drawings_engine) -> None:  # type
     assert {h.segment_id for h in hits} == set(animals)
     assert all(h.meta["label"] == "animal" for h in hits)
     assert drawings_engine.thumbnail(animals[0])  # the thumbnail survived the rewrite
+    # the label is a typed field too: a plain --where on it, checked against its type
+    assert drawings_engine.fields()["label"] == "text" and drawings_engine.fields()["label_p"] == "number"
+    typed = drawings_engine.search("a picture", k=50, where="label = 'animal'", diversify=False, feedback=False)
+    assert {h.segment_id for h in typed} == set(animals)
+    assert all(h.fields["label"] == "animal" and 0 < h.fields["label_p"] <= 1 for h in typed)
+    sure = drawings_engine.search("a picture", k=50, where="label = 'animal' AND label_p >= 0.5", diversify=False, feedback=False)
+    assert {h.segment_id for h in sure} == {p.item for p in preds if p.label == "animal" and round(p.probability, 3) >= 0.5}
+    with pytest.raises(FilterError):
+        drawings_engine.search("a picture", where="label_p > 'high'")
     with pytest.raises(QueryError):
         classify_images(drawings_engine.space, drawings_engine.config, [DRAWINGS / "NOTICE"], ["a", "b"])
 

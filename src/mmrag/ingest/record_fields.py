@@ -48,6 +48,23 @@ def remember_fields(store: VectorStore, source: str, types: Mapping[str, str], d
     store.write_meta(meta)
 
 
+def add_fields(store: VectorStore, sources: Iterable[str], types: Mapping[str, str]) -> None:
+    """Add ``types`` to the fields of each of ``sources`` (keeping what they had, and a record file's hash):
+    fields written after ingest, such as ``mmrag classify --label-index``'s ``label``."""
+    meta = dict(store.read_meta() or {})
+    records = dict(meta.get(META_KEY, {}))
+    changed = False
+    for source in sources:
+        found = records.get(source)
+        old: Mapping[str, Any] = found if isinstance(found, Mapping) else {}
+        entry = {"hash": str(old.get("hash", "")), "fields": dict(old.get("fields", {})) | dict(types)}
+        if entry != old:
+            records[source], changed = entry, True
+    if changed:
+        meta[META_KEY] = records
+        store.write_meta(meta)
+
+
 def forget_records(store: VectorStore, sources: Iterable[str]) -> None:
     meta = dict(store.read_meta() or {})
     records = dict(meta.get(META_KEY, {}))
@@ -101,4 +118,4 @@ def check_where(where: str | None, fields: Mapping[str, str]) -> str | None:
     return qualified
 
 
-__all__ = ["META_KEY", "check_where", "forget_records", "known_fields", "remember_fields"]
+__all__ = ["META_KEY", "add_fields", "check_where", "forget_records", "known_fields", "remember_fields"]

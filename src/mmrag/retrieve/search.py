@@ -16,7 +16,8 @@ queries, keeps the text for the lexical list. ``search`` then:
    be *heard* in them (``retrieve.heard``: normalised words, Metaphone keys,
    the recogniser's alternative words), so a misheard word ("to Ken" for
    "toucan") still finds its recording (``heard_weight``, 0 = off);
-4. fuses per segment (plus a feedback prior per segment, when given);
+4. fuses per segment (plus a feedback prior per segment, when given; a
+   Rocchio-moved query vector, ``steer``, replaces a list's query in step 1);
 5. folds near-duplicates under the best of them and caps hits per source
    (``retrieve/diversity.py``);
 6. attaches ``relevance`` (``retrieve/relevance.py``) and the list that found
@@ -61,6 +62,8 @@ class BackgroundSamples:
 
     size: int = 512
     _cache: dict[str, tuple[int, np.ndarray]] = field(default_factory=dict)
+    _vectors: dict[str, np.ndarray] = field(default_factory=dict)  # row id -> stored vector (``stored``)
+    _absent: set[str] = field(default_factory=set)  # row ids the store does not hold
 
     def get(self, store: VectorStore, channel: str) -> np.ndarray:
         version = store.count(f"channel = {quote(channel)}")
@@ -70,8 +73,21 @@ class BackgroundSamples:
             self._cache[channel] = (version, np.asarray(sample, dtype=np.float32))
         return self._cache[channel][1]
 
+    def stored(self, store: VectorStore, ids: Sequence[str]) -> dict[str, np.ndarray]:
+        """Stored vectors by row id (``store.vectors``), memoised until ``invalidate`` (every write and
+        refresh calls it): feedback's Rocchio reads the same few judged rows for every similar query."""
+        missing = [i for i in dict.fromkeys(ids) if i not in self._vectors and i not in self._absent]
+        fetch = getattr(store, "vectors", None)
+        if missing and callable(fetch):
+            got = fetch(missing)
+            self._vectors.update(got)
+            self._absent.update(i for i in missing if i not in got)
+        return {i: self._vectors[i] for i in ids if i in self._vectors}
+
     def invalidate(self) -> None:
         self._cache.clear()
+        self._vectors.clear()
+        self._absent.clear()
 
 
 def build_where(channel: str | None, modalities: Sequence[str] | None, where: str | None) -> str | None:
@@ -100,6 +116,7 @@ def search(
     relevance: RelevanceModel | None = None,
     min_relevance: float = 0.0,
     prior: Mapping[str, float] | None = None,
+    steer: Mapping[tuple[str, str], np.ndarray] | None = None,
 ) -> list[Hit]:
     """Run the per-channel searches, fuse them, return the top ``k`` hits.
 
@@ -108,7 +125,9 @@ def search(
     image tower) so that its best-of-N noise cannot outrank a real match in
     another channel. A query vector searched in its own channel (image->image)
     keeps weight 1.0: same-tower similarity is what finds a product's picture.
-    ``prior`` adds a per-segment bonus (recorded feedback) before ranking.
+    ``prior`` adds a per-segment bonus (recorded feedback) before ranking;
+    ``steer`` replaces the query vector of a (query channel, index channel)
+    search (recorded feedback, Rocchio: ``feedback.feedback_steer``).
     """
     if k <= 0:
         return []
@@ -124,10 +143,11 @@ def search(
                 continue
             if channel in NATIVE_CHANNELS and (allowed is None or channel not in allowed):
                 continue  # a modality-native channel (visual features) answers only queries aimed at it
-            found: list[ScoredRow] = store.search(vector, depth, build_where(channel, modalities, where))
+            vec = steer.get((q_channel, channel), vector) if steer else vector
+            found: list[ScoredRow] = store.search(vec, depth, build_where(channel, modalities, where))
             if not found:
                 continue
-            bg: Background = background(vector, samples.get(store, channel))
+            bg: Background = background(vec, samples.get(store, channel))
             # a weak tower's weight scales its cross-modal lists (text->image); the same tower on both
             # sides (image->image: near-duplicate pictures, a catalogue's product shots) is not down-weighted
             weight = 1.0 if q_channel == channel else (channel_weights or {}).get(channel, 1.0)

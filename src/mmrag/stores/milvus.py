@@ -71,6 +71,7 @@ from mmrag.stores.common import (
 from mmrag.stores.filters import (
     ANY,
     Cmp,
+    In,
     Like,
     Or,
     milvus_is_exact,
@@ -485,8 +486,11 @@ class MilvusStore:
         wanted = [str(i) for i in ids]
         out: dict[str, np.ndarray] = {}
         for i in range(0, len(wanted), BATCH):
+            # a query with the filter dialect's quoting: the client's get() does not escape ids ("it's.png:image")
+            expr = to_milvus(In("id", tuple(wanted[i : i + BATCH])))
             got = self._call(
-                "get", self._client.get, self.rows_name, ids=wanted[i : i + BATCH], output_fields=["vector"]
+                "query", self._client.query, self.rows_name, filter=expr, output_fields=["id", "vector"],
+                limit=min(BATCH, len(wanted) - i), consistency_level=self._level(),
             )
             out.update({str(g["id"]): np.asarray(g["vector"], dtype=np.float32) for g in got})
         return out

@@ -17,6 +17,14 @@ linear head on the pooled features (seconds per epoch). Steps:
    centred, top ``d`` principal components;
 6. held-out recall (and any ``--eval-pairs`` sets) for ConSE, the head and
    the mix, written into ``tower.json`` with the command.
+
+``--init TOWER`` fine-tunes instead of starting afresh (the feedback loop:
+a few dozen exported pairs): the head starts from that tower's ``W, b``
+(use a small ``--lr``: the fine-tune sees only the judged pictures), and the
+tower's ConSE class vectors, ``mix`` and visual projection are kept (a handful of pictures can
+neither pick a mix nor span a PCA). Hard negatives of a pairs file
+(``hard_negatives``: pictures wrong for the caption) are run through the
+backbone too and join each caption's softmax denominator (``losses.py``).
 """
 
 from __future__ import annotations
@@ -27,7 +35,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -35,6 +43,9 @@ from mmrag.errors import TrainingError
 from mmrag.train.data import Group, group_pairs, is_image_path, read_pairs, split_groups
 from mmrag.train.evaluate import Metrics, pair_metrics
 from mmrag.train.features import embed_texts
+
+if TYPE_CHECKING:
+    from mmrag.space.backbone_tower import BackboneTowerConfig, BackboneTowerWeights
 
 Progress = Callable[[str, int, int], None]
 MIX_GRID = tuple(round(x * 0.1, 1) for x in range(11))
@@ -61,8 +72,20 @@ def class_embeddings(text_encoder: Any, template: str, cache: Path) -> np.ndarra
     return np.asarray(embed_texts(text_encoder, texts, cache), dtype=np.float32)
 
 
-def train_head(feats: np.ndarray, captions: Sequence[np.ndarray], opts: Any, progress: Progress | None = None) -> tuple[np.ndarray, np.ndarray, list[float]]:
-    """Train ``W f + b`` by contrast; returns ``(W, b, loss per epoch)``."""
+def train_head(
+    feats: np.ndarray,
+    captions: Sequence[np.ndarray],
+    opts: Any,
+    progress: Progress | None = None,
+    *,
+    init: tuple[np.ndarray, np.ndarray] | None = None,
+    hard: tuple[np.ndarray, Sequence[Sequence[int]]] | None = None,
+) -> tuple[np.ndarray, np.ndarray, list[float]]:
+    """Train ``W f + b`` by contrast; returns ``(W, b, loss per epoch)``.
+
+    ``init``: a head ``(W, b)`` on raw features to start from. ``hard``:
+    ``(features of hard-negative pictures, per training item the rows of its
+    negatives)``."""
     import torch
 
     from mmrag.train.losses import ContrastiveHead
@@ -72,6 +95,18 @@ def train_head(feats: np.ndarray, captions: Sequence[np.ndarray], opts: Any, pro
     x_all = torch.from_numpy(np.asarray(feats, np.float32))
     mu, sd = x_all.mean(0, keepdim=True), x_all.std(0, keepdim=True) + 1e-3
     proj = torch.nn.Linear(x_all.shape[1], dim)
+    if init is not None:  # the same map in standardised coordinates: W (sd x' + mu) + b
+        with torch.no_grad():
+            w_raw, b_raw = torch.from_numpy(np.asarray(init[0], np.float32)), torch.from_numpy(np.asarray(init[1], np.float32))
+            proj.weight.copy_(w_raw * sd)
+            proj.bias.copy_(b_raw + (w_raw * mu).sum(1))
+    neg_x = neg_index = neg_mask = None
+    if hard is not None and len(hard[0]) and any(len(r) for r in hard[1]):
+        from mmrag.train.hard_negatives import hard_slots
+
+        neg_x = (torch.from_numpy(np.asarray(hard[0], np.float32)) - mu) / sd
+        idx_np, mask_np = hard_slots(hard[1])
+        neg_index, neg_mask = torch.from_numpy(idx_np), torch.from_numpy(mask_np)
     head = ContrastiveHead(opts.loss)
     optim = torch.optim.AdamW([{"params": [proj.weight], "weight_decay": opts.weight_decay},
                                {"params": [proj.bias, *head.parameters()], "weight_decay": 0.0}], lr=opts.lr)
@@ -98,7 +133,11 @@ def train_head(feats: np.ndarray, captions: Sequence[np.ndarray], opts: Any, pro
                 x = x * (torch.rand(x.shape, generator=gen) > 0.2 * opts.augment) / (1 - 0.2 * opts.augment)
             pick = torch.randint(0, 1 << 30, (len(idx),), generator=gen)
             t = torch.stack([caps[i][int(p) % len(caps[i])] for i, p in zip(idx.tolist(), pick)])
-            loss = head(torch.nn.functional.normalize(proj(x), dim=-1), t, ignore=(t @ t.T) > 0.95)
+            hard_emb = hard_mask = None
+            if neg_x is not None and neg_index is not None and neg_mask is not None:
+                rows, hard_mask = neg_index[idx], neg_mask[idx]
+                hard_emb = torch.nn.functional.normalize(proj(neg_x[rows.reshape(-1)]), dim=-1).reshape(*rows.shape, dim)
+            loss = head(torch.nn.functional.normalize(proj(x), dim=-1), t, ignore=(t @ t.T) > 0.95, hard=hard_emb, hard_mask=hard_mask)
             optim.zero_grad(set_to_none=True)
             loss.backward()
             optim.step()
@@ -137,14 +176,51 @@ def _score(emb: np.ndarray, txt: np.ndarray, caps: list[str]) -> dict[str, Metri
     return pair_metrics(emb, txt, caps)
 
 
+def _init_tower(ref: str) -> tuple[BackboneTowerConfig, BackboneTowerWeights, dict[str, Any]]:
+    """The tower ``--init`` names: ``lite0`` (the shipped default) or a ``backbone-head`` tower folder."""
+    import json
+
+    from mmrag.space.adapters import backbone_tower_dir
+    from mmrag.space.backbone import ARCH
+    from mmrag.space.backbone_tower import BackboneTowerConfig, load_weights
+
+    folder = backbone_tower_dir() if ref == "lite0" else Path(ref).expanduser()
+    meta_file = folder / "tower.json"
+    if not meta_file.is_file():
+        raise TrainingError(f"--init {ref}: no tower.json in {folder}; pass lite0 or a folder written by mmrag train --backbone {ARCH}")
+    meta = json.loads(meta_file.read_text(encoding="utf-8"))
+    if (meta.get("tower") or {}).get("arch") != "backbone-head":
+        raise TrainingError(f"--init {ref}: {folder} is not a backbone-head tower (arch {(meta.get('tower') or {}).get('arch')!r}); "
+                            f"pass lite0 or a folder written by mmrag train --backbone {ARCH}")
+    return BackboneTowerConfig.from_dict(meta["tower"]), load_weights(folder), meta
+
+
+def _hard_negatives(groups: list[Group], cache: Path, progress: Progress | None) -> tuple[np.ndarray, list[list[int]]] | None:
+    """Backbone features of the groups' hard-negative pictures and, per group, its rows (unreadable ones dropped)."""
+    from mmrag.train.backbone_cache import backbone_outputs
+
+    paths = list(dict.fromkeys(n for g in groups for n in g.negatives if is_image_path(n)))
+    if not paths:
+        return None
+    feats, _, ok = backbone_outputs(paths, cache, progress)
+    row = {p: i for i, p in enumerate(p for p, k in zip(paths, ok) if k)}
+    return feats[ok], [[row[n] for n in g.negatives if n in row] for g in groups]
+
+
 def bind_backbone(opts: Any, text_encoder: Any, progress: Progress | None = None) -> Any:
     """Train and save a ``backbone-head`` tower (``opts``: ``loop.BindOptions``)."""
     from mmrag.space.backbone import ARCH, load_backbone
-    from mmrag.space.backbone_tower import BackboneImageEncoder, BackboneTowerConfig, BackboneTowerWeights, save_backbone_tower
+    from mmrag.space.backbone_tower import (
+        BackboneImageEncoder,
+        BackboneTowerConfig,
+        BackboneTowerWeights,
+        save_backbone_tower,
+    )
     from mmrag.train.options import TrainResult
 
     if opts.backbone != ARCH:
         raise TrainingError(f"--backbone {opts.backbone} is not available: use --backbone {ARCH}")
+    base = _init_tower(opts.init) if opts.init else None
     t0 = time.perf_counter()
     import torch
 
@@ -169,10 +245,20 @@ def bind_backbone(opts: Any, text_encoder: Any, progress: Progress | None = None
     all_caps = sorted({c for g in train_g + held_g for c in g.captions} | {g.captions[0] for _, gs, _, _ in extra for g in gs})
     text_emb = dict(zip(all_caps, embed_texts(text_encoder, all_caps, cache, progress)))
     cfg = BackboneTowerConfig(out_dim=int(next(iter(text_emb.values())).shape[0]))
-    class_emb = class_embeddings(text_encoder, cfg.template, cache)
-    w, b, losses = train_head(tf, [np.stack([text_emb[c] for c in g.captions]) for g in train_g], opts, progress)
-    mean, comps = fit_visual(tf, cfg.out_dim)
-    weights = BackboneTowerWeights(class_emb, w, b, mean, comps)
+    hard = _hard_negatives(train_g, cache, progress)
+    caps = [np.stack([text_emb[c] for c in g.captions]) for g in train_g]
+    if base is not None:
+        base_cfg, base_w, _ = base
+        if base_w.head_weight is None or base_w.head_bias is None or base_cfg.out_dim != cfg.out_dim:
+            raise TrainingError(f"--init {opts.init}: that tower has no {cfg.out_dim}-d head to fine-tune; pass a tower trained with --backbone {ARCH}")
+        w, b, losses = train_head(tf, caps, opts, progress, init=(base_w.head_weight, base_w.head_bias), hard=hard)
+        weights = BackboneTowerWeights(base_w.class_emb, w, b, base_w.visual_mean, base_w.visual_components)
+        cfg = base_cfg
+    else:
+        class_emb = class_embeddings(text_encoder, cfg.template, cache)
+        w, b, losses = train_head(tf, caps, opts, progress, hard=hard)
+        mean, comps = fit_visual(tf, cfg.out_dim)
+        weights = BackboneTowerWeights(class_emb, w, b, mean, comps)
     bb = load_backbone()
 
     def evaluate(enc: BackboneImageEncoder, groups: list[Group], f: np.ndarray, lg: np.ndarray) -> dict[str, dict[str, Metrics]]:
@@ -181,14 +267,14 @@ def bind_backbone(opts: Any, text_encoder: Any, progress: Progress | None = None
         return {run: _score(e, txt, caps) for run, e in _runs(enc, f, lg).items()}
 
     mix, best = cfg.mix, -1.0
-    if held_g:
+    if held_g and base is None:  # a fine-tune keeps its base tower's mix
         for m in MIX_GRID:
             enc = BackboneImageEncoder("probe", BackboneTowerConfig(out_dim=cfg.out_dim, mix=m), weights, bb, "", {})
             res = evaluate(enc, held_g, hf, hl)["mixed"]
             score = (res["b->a"].recall[10] + res["a->b"].recall[10]) / 2
             if score > best + 1e-9:
                 mix, best = m, score
-    cfg = BackboneTowerConfig(out_dim=cfg.out_dim, mix=mix)
+    cfg = BackboneTowerConfig.from_dict(cfg.to_dict() | {"mix": mix})
     enc = BackboneImageEncoder("final", cfg, weights, bb, "", {})
     after: dict[str, dict[str, Metrics]] = {}
     if held_g:
@@ -210,6 +296,8 @@ def bind_backbone(opts: Any, text_encoder: Any, progress: Progress | None = None
         "options": {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(opts).items() if k not in ("out", "cache_dir")},
         "n_train": len(train_g),
         "n_heldout": len(held_g),
+        "hard_negatives": int(sum(len(r) for r in hard[1])) if hard else 0,
+        "init": (base[2].get("name") or opts.init) if base is not None else "",
         "skipped_unreadable": skipped,
         "train_seconds": round(seconds, 1),
         "command": opts.command,

@@ -77,6 +77,9 @@ def train_command(
     weight_decay: Annotated[float, typer.Option(min=0.0, help="AdamW weight decay")] = 0.05,
     max_pictures: Annotated[int, typer.Option(min=0, help="bind --backbone: train on a fixed random subset of this many "
                                                          "pictures (0 = all; held-out: an eighth as many)")] = 0,
+    init: Annotated[str, typer.Option("--init", help="bind --backbone: fine-tune this tower's head instead of training a new one "
+                                                     "(lite0 = the shipped default, or a tower folder); keeps its mix and visual "
+                                                     "channel. For exported feedback: --init lite0 --holdout 0 --lr 3e-4 --epochs 30")] = "",
 ) -> None:
     """Train contrastively: bind a new image or audio tower into a frozen space, or finetune CLIP/SigLIP."""
     if loss not in ("clip", "siglip", "infonce"):
@@ -90,6 +93,9 @@ def train_command(
     except ValueError:
         console.print(f"[red]--widths {widths}[/red] must be comma-separated integers, e.g. 32,64,128,256")
         raise typer.Exit(2) from None
+    if init and (mode != "bind" or modality != "image" or backbone in ("", "none")):
+        console.print(f"[red]--init {init}[/red] fine-tunes a backbone head: use it with --mode bind --modality image --backbone efficientnet-lite0")
+        raise typer.Exit(2)
     command = "mmrag train " + " ".join(shlex.quote(a) for a in sys.argv[2:]) if len(sys.argv) > 2 else ""
     try:
         with _bars() as progress:
@@ -104,6 +110,7 @@ def train_command(
                     widths=stage_widths, augment=augment, clip_seconds=clip_seconds, threads=threads, name=name,
                     cache_dir=str(cache_dir) if cache_dir else "", extra_eval=tuple(str(p) for p in eval_pairs or ()),
                     command=command, backbone=backbone, weight_decay=weight_decay, max_pictures=max_pictures,
+                    init=init,
                 )
                 result = bind_tower(opts, frozen_text_encoder(space), bars)
             elif mode == "finetune":

@@ -12,6 +12,12 @@ text, ``b`` is usually a caption. Formats:
 Relative paths are resolved against the pairs file's folder. Several rows may
 share one ``a`` (several captions of one picture): they form one *group*,
 and a held-out split never cuts a group in two.
+
+A JSONL row may also list ``hard_negatives``: files known to be *wrong* for
+caption ``b`` (``mmrag feedback --export`` writes the query's wrong hits
+there). A group keeps the union of its rows' negatives (minus ``a`` itself);
+the bind trainers put them into the loss's text→item denominator
+(``losses.py``).
 """
 
 from __future__ import annotations
@@ -39,14 +45,16 @@ MAX_IMAGE_PIXELS = 64_000_000  # decompression-bomb guard for training images
 class Pair:
     a: str
     b: str
+    negatives: tuple[str, ...] = ()  # files wrong for caption b (hard negatives)
 
 
 @dataclass(frozen=True)
 class Group:
-    """One ``a`` item with all of its ``b`` captions (first is the plain one)."""
+    """One ``a`` item with all of its ``b`` captions (first is the plain one) and hard negatives."""
 
     a: str
     captions: tuple[str, ...]
+    negatives: tuple[str, ...] = ()
 
 
 def _resolve(value: str, base: Path) -> str:
@@ -83,7 +91,9 @@ def read_pairs(path: str | Path) -> list[Pair]:
                     raise TrainingError(f"{src}:{n}: not valid JSON ({exc.msg}); each line must be {{\"a\": ..., \"b\": ...}}") from None
                 if not isinstance(obj, dict):
                     raise TrainingError(f"{src}:{n}: each line must be a JSON object with keys 'a' and 'b'")
-                pairs.append(_pair(obj.get("a"), obj.get("b"), base, f"{src}:{n}"))
+                pair = _pair(obj.get("a"), obj.get("b"), base, f"{src}:{n}")
+                negs = _negatives(obj.get("hard_negatives"), base, f"{src}:{n}")
+                pairs.append(Pair(pair.a, pair.b, negs) if negs else pair)
     if not pairs:
         raise TrainingError(f"{src} holds no pairs: add lines like {{\"a\": \"img.png\", \"b\": \"a caption\"}}")
     return pairs
@@ -93,6 +103,14 @@ def _pair(a: object, b: object, base: Path, where: str) -> Pair:
     if not isinstance(a, str) or not isinstance(b, str) or not a.strip() or not b.strip():
         raise TrainingError(f"{where}: both 'a' and 'b' must be non-empty strings")
     return Pair(_resolve(a.strip(), base), _resolve(b.strip(), base))
+
+
+def _negatives(value: object, base: Path, where: str) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise TrainingError(f"{where}: 'hard_negatives' must be a list of file paths (the items wrong for 'b'), e.g. [\"b.png\"]")
+    return tuple(dict.fromkeys(_resolve(v.strip(), base) for v in value))
 
 
 def caption_from_name(name: str) -> str:
@@ -117,13 +135,16 @@ def _folder_pairs(folder: Path) -> list[Pair]:
 
 
 def group_pairs(pairs: Iterable[Pair]) -> list[Group]:
-    """Group rows by ``a`` keeping first-seen order (and caption order)."""
+    """Group rows by ``a`` keeping first-seen order (and caption order); negatives are pooled per ``a``."""
     order: dict[str, list[str]] = {}
+    negs: dict[str, dict[str, None]] = {}
     for p in pairs:
         caps = order.setdefault(p.a, [])
         if p.b not in caps:
             caps.append(p.b)
-    return [Group(a, tuple(c)) for a, c in order.items()]
+        pool = negs.setdefault(p.a, {})
+        pool.update((n, None) for n in p.negatives if n != p.a)
+    return [Group(a, tuple(c), tuple(negs[a])) for a, c in order.items()]
 
 
 def split_groups(groups: Sequence[Group], holdout: float, seed: int) -> tuple[list[Group], list[Group]]:

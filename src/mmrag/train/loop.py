@@ -6,7 +6,8 @@ captions at random (plain name, prompt templates, name + keywords), augments
 the input (pictures: crop, flip, colour jitter; sounds: a random crop, added
 noise and SpecAugment masks), and applies the chosen contrastive loss; pairs
 whose target captions are near-identical (cosine > 0.95) are not treated as
-negatives.
+negatives; a pairs file's ``hard_negatives`` (items wrong for a caption)
+join that caption's text→item denominator (``hard_negatives.py``).
 
 What differs between pictures and sounds lives in one small "kit" per
 modality (``_ImageKit``, ``_SoundKit``): which rows of a pairs file it takes,
@@ -35,7 +36,7 @@ from mmrag.errors import TrainingError
 from mmrag.train.data import Group, group_pairs, is_audio_path, is_image_path, read_pairs, split_groups
 from mmrag.train.evaluate import Metrics, pair_metrics
 from mmrag.train.features import decode_images, decode_sounds, embed_texts
-
+from mmrag.train.hard_negatives import decode_negatives, hard_batch
 from mmrag.train.options import BindOptions, Progress, TrainResult
 
 
@@ -308,6 +309,7 @@ def bind_tower(opts: BindOptions, text_encoder: Any, progress: Progress | None =
 
     cap_tensors = [torch.from_numpy(np.stack([text_emb[c] for c in g.captions])) for g in train_g]
     inputs = kit.prepare(train_data)
+    negatives = decode_negatives(kit, train_g, cache, progress)
     model.train()
     step = start_epoch * steps_per_epoch
     for epoch in range(start_epoch, opts.epochs):
@@ -323,7 +325,8 @@ def bind_tower(opts: BindOptions, text_encoder: Any, progress: Progress | None =
             ignore = (t @ t.T) > 0.95
             for g_ in optim.param_groups:
                 g_["lr"] = lr_at(step)
-            loss = head(model(x), t, ignore=ignore)
+            hard, hard_mask = hard_batch(kit, model, negatives, idx, gen, device)
+            loss = head(model(x), t, ignore=ignore, hard=hard, hard_mask=hard_mask)
             if not torch.isfinite(loss):
                 raise TrainingError(f"the loss diverged (value {float(loss)}) at epoch {epoch + 1}: lower --lr")
             optim.zero_grad(set_to_none=True)
@@ -359,6 +362,7 @@ def bind_tower(opts: BindOptions, text_encoder: Any, progress: Progress | None =
         "options": {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(opts).items() if k not in ("out", "cache_dir")},
         "n_train": len(train_g),
         "n_heldout": len(held_g),
+        "hard_negatives": 0 if negatives is None else int(negatives[2].sum()),
         "skipped_unreadable": skip_a + skip_b,
         "train_seconds": round(seconds, 1),
         "command": opts.command,

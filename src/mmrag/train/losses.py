@@ -16,6 +16,12 @@ caller decides (CLIP-style towers L2-normalise before the loss).
   text→image averaged) with a learnable logit scale clamped to ``max_scale``.
 - :func:`siglip_loss` — Zhai et al. (2023): an independent sigmoid per pair,
   labels +1 on the diagonal and −1 elsewhere, learnable scale and bias.
+
+Hard negatives (``hard``: ``(N, K, D)`` embeddings of items known to be wrong
+for caption ``i``, e.g. exported feedback's wrong hits; ``hard_mask``:
+``(N, K)`` which of the K slots are real) join the text→image direction:
+CLIP's and InfoNCE's softmax over the batch's items gets K more columns per
+caption (the denominator), SigLIP gets K more −1 pairs per caption.
 """
 
 from __future__ import annotations
@@ -88,6 +94,15 @@ def info_nce_loss(
     return F.cross_entropy(logits, target)
 
 
+def hard_logits(text: Tensor, hard: Tensor, hard_mask: Tensor | None, scale: Tensor | float = 1.0) -> Tensor:
+    """``(N, K)`` scaled cosines of caption ``i`` with its own hard negatives; padded slots are ``-inf``
+    (masked after scaling, so a learnable scale gets no ``0 · inf`` gradient)."""
+    logits = scale * torch.einsum("nd,nkd->nk", text, hard)
+    if hard_mask is None:
+        return logits
+    return logits.masked_fill(~hard_mask.to(torch.bool), float("-inf"))
+
+
 def _masked(logits: Tensor, ignore: Tensor | None) -> Tensor:
     if ignore is None:
         return logits
@@ -101,6 +116,8 @@ def clip_loss(
     logit_scale: Tensor,
     max_scale: float = CLIP_MAX_SCALE,
     ignore: Tensor | None = None,
+    hard: Tensor | None = None,
+    hard_mask: Tensor | None = None,
 ) -> Tensor:
     """Symmetric CLIP loss: mean of image→text and text→image cross-entropy.
 
@@ -108,13 +125,18 @@ def clip_loss(
     scalar); ``exp(logit_scale)`` is clamped to ``max_scale``. ``ignore`` is an
     optional ``(N, N)`` bool mask of off-diagonal pairs that are not negatives
     (e.g. two images with the same caption); they are left out of the softmax.
+    ``hard`` / ``hard_mask``: per-caption hard negative images (module doc),
+    extra columns of the text→image softmax.
     """
     scale = logit_scale.exp().clamp(max=max_scale)
     logits = scale * image @ text.T
     target = torch.arange(image.shape[0], device=image.device)
     ignore_t = None if ignore is None else ignore.T
     i2t = F.cross_entropy(_masked(logits, ignore), target)
-    t2i = F.cross_entropy(_masked(logits.T, ignore_t), target)
+    t2i_logits = _masked(logits.T, ignore_t)
+    if hard is not None and hard.shape[1] > 0:
+        t2i_logits = torch.cat([t2i_logits, hard_logits(text, hard, hard_mask, scale)], dim=1)
+    t2i = F.cross_entropy(t2i_logits, target)
     return 0.5 * (i2t + t2i)
 
 
@@ -124,11 +146,14 @@ def siglip_loss(
     logit_scale: Tensor,
     logit_bias: Tensor,
     ignore: Tensor | None = None,
+    hard: Tensor | None = None,
+    hard_mask: Tensor | None = None,
 ) -> Tensor:
     """SigLIP's pairwise sigmoid loss, ``−1/N Σ_ij ln σ(z_ij (t·x_i·y_j + b))``.
 
     ``z_ij`` is +1 on the diagonal, −1 elsewhere; ``t = exp(logit_scale)``.
-    ``ignore`` drops off-diagonal pairs that are not true negatives.
+    ``ignore`` drops off-diagonal pairs that are not true negatives; ``hard``
+    adds one −1 pair per real hard negative of each caption (still ``/ N``).
     """
     n = image.shape[0]
     logits = logit_scale.exp() * image @ text.T + logit_bias
@@ -137,7 +162,13 @@ def siglip_loss(
     if ignore is not None:
         eye = torch.eye(n, dtype=torch.bool, device=image.device)
         per_pair = per_pair.masked_fill(ignore.to(torch.bool) & ~eye, 0.0)
-    return per_pair.sum() / n
+    total = per_pair.sum()
+    if hard is not None and hard.shape[1] > 0:
+        extra = -F.logsigmoid(-(logit_scale.exp() * torch.einsum("nd,nkd->nk", text, hard) + logit_bias))
+        if hard_mask is not None:
+            extra = extra.masked_fill(~hard_mask.to(torch.bool), 0.0)
+        total = total + extra.sum()
+    return total / n
 
 
 class ContrastiveHead(nn.Module):
@@ -155,12 +186,21 @@ class ContrastiveHead(nn.Module):
         self.logit_bias = nn.Parameter(torch.tensor(SIGLIP_INIT_BIAS if loss == "siglip" else 0.0))
         self.temperature = temperature
 
-    def forward(self, a: Tensor, b: Tensor, ignore: Tensor | None = None) -> Tensor:
+    def forward(self, a: Tensor, b: Tensor, ignore: Tensor | None = None,
+                hard: Tensor | None = None, hard_mask: Tensor | None = None) -> Tensor:
+        """``a``: items (images, sounds), ``b``: their captions; ``hard``: ``(N, K, D)`` items wrong
+        for caption ``i`` (``hard_mask`` marks the real ones), negatives of the text→item direction."""
         if self.loss == "clip":
-            return clip_loss(a, b, self.logit_scale, ignore=ignore)
+            return clip_loss(a, b, self.logit_scale, ignore=ignore, hard=hard, hard_mask=hard_mask)
         if self.loss == "siglip":
-            return siglip_loss(a, b, self.logit_scale, self.logit_bias, ignore=ignore)
-        return info_nce_loss(a, b, temperature=self.temperature)
+            return siglip_loss(a, b, self.logit_scale, self.logit_bias, ignore=ignore, hard=hard, hard_mask=hard_mask)
+        i2t = info_nce_loss(a, b, temperature=self.temperature)
+        if hard is None or hard.shape[1] == 0:
+            return i2t
+        # with hard negatives InfoNCE also runs text->item, whose denominator holds them
+        logits = torch.cat([b @ a.T, hard_logits(b, hard, hard_mask)], dim=1) / self.temperature
+        t2i = F.cross_entropy(logits, torch.arange(a.shape[0], device=a.device))
+        return 0.5 * (i2t + t2i)
 
 
 __all__ = [
@@ -168,6 +208,7 @@ __all__ = [
     "CLIP_MAX_SCALE",
     "ContrastiveHead",
     "clip_loss",
+    "hard_logits",
     "info_nce_loss",
     "margin_contrastive_loss",
     "nce_loss",
