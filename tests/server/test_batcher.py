@@ -104,3 +104,32 @@ def test_cached_texts_skip_the_batcher(engines) -> None:  # type: ignore[no-unty
         assert batcher.batches == 1
     finally:
         batcher.close()
+
+
+def test_concurrent_http_searches_are_batched_and_right(server, corpus) -> None:  # type: ignore[no-untyped-def]
+    """Twelve requests at once, each a text this server never saw: all answered, each right, and the
+    server's encoder calls grew by at most as many texts as were new (fewer when they met in a batch)."""
+    import httpx
+
+    topics = {"a tabby cat sitting": corpus.cat, "fog horn repairs over budget": corpus.pdf,
+              "rabbit documentary about forests": corpus.video, "feed the sourdough starter": corpus.note}
+    asked = [f"{text} {'please ' * i}".strip() for i in range(3) for text in topics]
+    before = httpx.get(server.url + "/healthz").json()["query_batches"]
+    start = threading.Barrier(len(asked))
+    answers: dict[str, dict] = {}  # type: ignore[type-arg]
+
+    def one(q: str) -> None:
+        start.wait()
+        answers[q] = httpx.post(server.url + "/search", data={"q": q, "k": "5"}, timeout=300).json()
+
+    threads = [threading.Thread(target=one, args=(q,)) for q in asked]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=600)
+    after = httpx.get(server.url + "/healthz").json()["query_batches"]
+    assert after["texts"] - before["texts"] == len(asked)
+    assert 1 <= after["calls"] - before["calls"] <= len(asked)
+    for q in asked:
+        want = next(path for text, path in topics.items() if q.startswith(text))
+        assert answers[q]["hits"][0]["source"] == str(want), (q, answers[q]["hits"][0]["source"])

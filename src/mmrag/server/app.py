@@ -74,6 +74,18 @@ def hit_json(hit: Hit) -> dict[str, Any]:
     return d
 
 
+def _plain(obj: Any) -> Any:
+    """What ``json`` cannot write itself: numpy scalars, then whatever FastAPI's encoder knows (dates...)."""
+    item = getattr(obj, "item", None)
+    return item() if callable(item) else jsonable_encoder(obj)
+
+
+def json_bytes(body: Any) -> bytes:
+    """The response body as JSON, written in the worker thread in one ``json.dumps`` (FastAPI's
+    recursive encoder took a sixth of a cached search's CPU)."""
+    return json.dumps(body, ensure_ascii=False, allow_nan=False, separators=(",", ":"), default=_plain).encode("utf-8")
+
+
 def _status(exc: MmragError) -> int:
     if isinstance(exc, IndexLocked):
         return 409
@@ -180,9 +192,9 @@ def create_app(engine: Any, config: Config, token: str, *, upload_dir: Path | No
                 for p in (img, aud):
                     if p is not None:
                         p.unlink(missing_ok=True)
-            return jsonable_encoder({"query": q, "notes": list(query.notes), "hits": [hit_json(h) for h in hits]})
+            return json_bytes({"query": q, "notes": list(query.notes), "hits": [hit_json(h) for h in hits]})
 
-        return JSONResponse(await in_worker(work))
+        return Response(await in_worker(work), media_type="application/json")
 
     @app.post("/ask", dependencies=read, summary="Answer a question, streamed as server-sent events",
               response_class=StreamingResponse)
@@ -311,7 +323,10 @@ def create_app(engine: Any, config: Config, token: str, *, upload_dir: Path | No
 
     @app.get("/healthz", summary="Liveness (no token needed)")
     def healthz() -> dict[str, Any]:
-        return {"status": "ok", "version": __version__, "pid": os.getpid()}
+        body: dict[str, Any] = {"status": "ok", "version": __version__, "pid": os.getpid()}
+        if batcher is not None:  # how many encoder calls the text queries took (micro-batching at work)
+            body["query_batches"] = {"calls": batcher.batches, "texts": batcher.embedded}
+        return body
 
     # ------------------------------------------------------------ the page
     @app.get("/", include_in_schema=False)
