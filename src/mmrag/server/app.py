@@ -186,7 +186,10 @@ def create_app(engine: Any, config: Config, token: str, *, upload_dir: Path | No
             try:
                 if not (q and q.strip()) and img is None and aud is None:
                     raise QueryError("give a text query (q), an image or an audio clip.")
-                query = engine.embed_query(q or None, image=img, audio=aud)  # a batched text: from the cache
+                if plain and batcher is not None:
+                    query = batcher.query(q)  # type: ignore[arg-type]  # its vectors are in the cache now
+                else:
+                    query = engine.embed_query(q or None, image=img, audio=aud)
                 hits = engine.search(query=query, k=k, modality=modality or None, where=where or None)
             finally:
                 for p in (img, aud):

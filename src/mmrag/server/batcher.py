@@ -6,10 +6,10 @@ together, a batch of 32 short queries costs about as much as three single ones.
 ``QueryBatcher`` collects the texts that arrive within ``window_s`` of the first
 (or until ``max_batch``), embeds the distinct ones the query cache lacks in ONE
 ``space.encode`` call, and puts the vectors into the engine's query cache.
-The request then builds its ``Query`` through ``Engine.embed_query`` as usual,
-which finds every vector in the cache: the query object, the search and the
-hits are made by the single-query code path, only the vectors were computed
-together. (A batch pads its texts to the longest one; the vectors agree with
+The request then builds its ``Query`` with ``build_query``, the function
+``Engine.embed_query`` calls, which finds every vector in the cache: the query
+object, the search and the hits are made by the single-query code path, only
+the vectors were computed together. (A batch pads its texts to the longest one; the vectors agree with
 one-at-a-time encoding to float32 rounding, about 1e-7, and the hits are the
 same: ``tests/server/test_batcher.py``.)
 
@@ -74,7 +74,18 @@ class QueryBatcher:
     def embed(self, text: str) -> Any:
         """``engine.embed_query(text)``, with its vectors computed in a batch with others'."""
         self.submit(text).result()
-        return self.engine.embed_query(text)
+        return self.query(text)
+
+    def query(self, text: str) -> Any:
+        """The ``Query`` of a text whose vectors were batched: ``build_query`` as ``Engine.embed_query``
+        calls it, but without the engine's encoder lock when every vector is in the cache (no
+        tokenizer runs then), so it does not wait behind the next batch's encoder call."""
+        from mmrag.query import build_query
+
+        cache = self.engine.query_cache()
+        if cache is None or any(cache.peek_vector(Channel.TEXT.value, k) is None for k in text_keys(text)):
+            return self.engine.embed_query(text)
+        return build_query(self.engine.space, self.engine.config, text=text, cache=cache)
 
     def close(self) -> None:
         with self._cond:
