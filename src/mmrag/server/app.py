@@ -175,13 +175,13 @@ def create_app(engine: Any, config: Config, token: str, *, upload_dir: Path | No
         k: Annotated[int, Form(ge=1, le=200)] = 10,
         modality: Annotated[str | None, Form(description="text,image,audio,video (comma-separated)")] = None,
         where: Annotated[str | None, Form(description="Filter, e.g. \"page > 2 AND source LIKE '%2024%'\"")] = None,
-    ) -> JSONResponse:
+    ) -> Response:
         """Hits, best first: score, matched channel, source, page, [t0, t1], thumbnail and media URLs."""
         plain = bool(q and q.strip()) and not (image is not None and image.filename) and not (audio is not None and audio.filename)
         if plain and batcher is not None:
             await asyncio.wrap_future(batcher.submit(q))  # type: ignore[arg-type]  # waits without a thread
 
-        def work() -> dict[str, Any]:
+        def work() -> bytes:
             img, aud = _with_uploads(image, audio)
             try:
                 if not (q and q.strip()) and img is None and aud is None:

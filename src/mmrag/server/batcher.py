@@ -13,7 +13,8 @@ the vectors were computed together. (A batch pads its texts to the longest one; 
 one-at-a-time encoding to float32 rounding, about 1e-7, and the hits are the
 same: ``tests/server/test_batcher.py``.)
 
-Only plain text queries are batched; images and recordings (OCR, Whisper) and
+If a batch's encoder call fails, each of its requests embeds its own text
+(and gets its own error, if any). Only plain text queries are batched; images and recordings (OCR, Whisper) and
 an engine whose query cache is off take the direct path.
 """
 
@@ -63,7 +64,7 @@ class QueryBatcher:
         done: Future[None] = Future()
         cache = self.engine.query_cache()
         missing = [] if cache is None else [k for k in text_keys(text) if cache.peek_vector(Channel.TEXT.value, k) is None]
-        if not missing or self._closed:
+        if not missing or self._closed or not self._thread.is_alive():
             done.set_result(None)
             return done
         with self._cond:
@@ -124,12 +125,11 @@ class QueryBatcher:
             keys = list(dict.fromkeys(k for ks, _ in batch for k in ks))  # distinct, in arrival order
             try:
                 self._embed(keys)
-            except BaseException as exc:  # noqa: BLE001 - handed to every waiting request
-                for _, fut in batch:
-                    fut.set_exception(exc)
-                continue
-            for _, fut in batch:
-                fut.set_result(None)
+            except Exception:  # noqa: BLE001 - one bad text must not fail the others' requests:
+                log.debug("batched query embedding failed; each request embeds its own", exc_info=True)
+            finally:
+                for _, fut in batch:  # a text left out of the cache is embedded (or fails) in its own request
+                    fut.set_result(None)
 
     def _embed(self, keys: Sequence[str]) -> None:
         cache = self.engine.query_cache()
