@@ -247,16 +247,32 @@ def cold_search(idx: Path, src: Path, no_server: bool, importtime: bool = False)
     return time.perf_counter() - t, done.stderr
 
 
+def cold_copy(idx: Path, name: str, src: Path) -> Path:
+    """A copy of the index for one code version's cold runs. Each version keeps its own saved
+    vector indexes (``ann/``, whose format changed between them): on a shared folder each
+    would find the other's files unusable and rebuild HNSW on every open. The copy is
+    optimized once by that version (a write), so its ``ann/`` is saved in its own format."""
+    import shutil
+
+    out = idx.parent / f"{idx.name}-{name}"
+    if not (out / "built").is_file():
+        shutil.rmtree(out, ignore_errors=True)
+        shutil.copytree(idx, out, ignore=shutil.ignore_patterns("server.json", "ann", "*query-cache*"))
+        code = "import sys, mmrag; e = mmrag.open(sys.argv[1]); e.store.optimize(); e.close()"
+        subprocess.run([sys.executable, "-c", code, str(out)], check=True, env=env(src))
+    return out
+
+
 def import_profile(stderr: str, top: int = 6) -> tuple[float, list[tuple[str, float]]]:
     """Total import time (s) and the heaviest top-level packages from ``-X importtime`` output."""
     total, heavy = 0.0, []
     for line in stderr.splitlines():
         if not line.startswith("import time:") or "cumulative" in line:
             continue
-        _, cum, name = (part.strip() for part in line[len("import time:"):].split("|"))
-        if name == name.lstrip():  # a top-level import (not nested under another)
+        _, cum, raw = line[len("import time:"):].split("|")
+        if raw[:2] == " " + raw.strip()[:1]:  # a top-level import: one space, no nesting indent
             total += int(cum) / 1e6
-            heavy.append((name, int(cum) / 1e6))
+            heavy.append((raw.strip(), int(cum) / 1e6))
     return total, sorted(heavy, key=lambda t: -t[1])[:top]
 
 
@@ -267,6 +283,7 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=60)
     ap.add_argument("--think", type=float, default=1.0, help="pause of each paced client between requests (0: no paced run)")
     ap.add_argument("--cold", type=int, default=2, help="cold CLI runs per variant (0: skip)")
+    ap.add_argument("--no-load", action="store_true", help="skip the server load runs (cold CLI only)")
     ap.add_argument("--base", default="02b7287", help="commit before the import work (cold CLI)")
     ap.add_argument("--before", default="a22b8c3", help="commit of the server before batching ('' : this tree only)")
     ap.add_argument("--work", type=Path, default=REPO / ".cache" / "bench-serve")
@@ -276,23 +293,25 @@ def main() -> None:
     print(f"index {idx}; load average at start {os.getloadavg()[0]:.1f}", flush=True)
 
     rows: list[dict[str, Any]] = []
-    if args.before:
+    if args.before and not args.no_load:
         rows += run_server(f"before ({args.before})", idx, base_tree(args.before, args.work), args)
-    rows += run_server("after (this tree)", idx, REPO / "src", args)
+    if not args.no_load:
+        rows += run_server("after (this tree)", idx, REPO / "src", args)
 
     cold: dict[str, list[float]] = {}
     imports: dict[str, tuple[float, list[tuple[str, float]]]] = {}
     if args.cold:
         before = base_tree(args.base, args.work)
+        idx_before, idx_after = cold_copy(idx, "base", before), cold_copy(idx, "this", REPO / "src")
         cold = {"before (base commit, no server)": [], "after (this tree, no server)": []}
         for _ in range(args.cold):  # interleaved, so load changes hit both alike
-            cold["before (base commit, no server)"].append(cold_search(idx, before, True)[0])
-            cold["after (this tree, no server)"].append(cold_search(idx, REPO / "src", True)[0])
-        imports["this tree, no server"] = import_profile(cold_search(idx, REPO / "src", True, importtime=True)[1])
-        proc, _url = start_server(idx, REPO / "src")
+            cold["before (base commit, no server)"].append(cold_search(idx_before, before, True)[0])
+            cold["after (this tree, no server)"].append(cold_search(idx_after, REPO / "src", True)[0])
+        imports["this tree, no server"] = import_profile(cold_search(idx_after, REPO / "src", True, importtime=True)[1])
+        proc, _url = start_server(idx_after, REPO / "src")
         try:
-            cold["this tree, server running"] = [cold_search(idx, REPO / "src", False)[0] for _ in range(args.cold)]
-            imports["this tree, server running"] = import_profile(cold_search(idx, REPO / "src", False, importtime=True)[1])
+            cold["this tree, server running"] = [cold_search(idx_after, REPO / "src", False)[0] for _ in range(args.cold)]
+            imports["this tree, server running"] = import_profile(cold_search(idx_after, REPO / "src", False, importtime=True)[1])
         finally:
             proc.send_signal(signal.SIGTERM)
             proc.wait(timeout=60)
@@ -305,8 +324,9 @@ def main() -> None:
     for r in rows:
         print(f"| {r['server']} | {r['queries']} | {r['clients']} | {r['seconds']:g} | {r['requests']} | {r['errors']} "
               f"| {r['rps']:.1f} | {r['p50_ms']:.0f} ms | {r['p99_ms']:.0f} ms | {r['cpu_ms']:.1f} ms | {r['batch'] or '–'} | {r['load']} |")
-    print(f"(the load generator itself, same process for all rows: "
-          f"{statistics.median(r['client_cpu_ms'] for r in rows):.1f} ms CPU per request, median)")
+    if rows:
+        print(f"(the load generator itself, same process for all rows: "
+              f"{statistics.median(r['client_cpu_ms'] for r in rows):.1f} ms CPU per request, median)")
     if cold:
         ref = statistics.median(cold["before (base commit, no server)"])
         print("\n| cold `mmrag search` | runs | median wall | vs before |")
