@@ -15,7 +15,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from tests.server.conftest import SPEECH_A, Corpus, Server
 from tests.server.test_page import ARGS, CHROMIUM
 
@@ -28,9 +27,9 @@ def spoken_query(path: Path) -> float:
         pytest.skip("espeak-ng is not installed (apt-get install espeak-ng)")
     raw = path.with_suffix(".raw.wav")
     subprocess.run(["espeak-ng", "-v", "en-us+f3", "-s", "135", "-w", str(raw), SPEECH_A], check=True, capture_output=True)
-    from mmrag.ingest.speech import decode_audio
-
     import soundfile as sf
+
+    from mmrag.ingest.speech import decode_audio
 
     x = decode_audio(raw)[0]
     sil = np.zeros(SR // 2, np.float32)

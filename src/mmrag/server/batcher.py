@@ -125,7 +125,7 @@ class QueryBatcher:
             keys = list(dict.fromkeys(k for ks, _ in batch for k in ks))  # distinct, in arrival order
             try:
                 self._embed(keys)
-            except Exception:  # noqa: BLE001 - one bad text must not fail the others' requests:
+            except Exception:  # one bad text must not fail the others' requests
                 log.debug("batched query embedding failed; each request embeds its own", exc_info=True)
             finally:
                 for _, fut in batch:  # a text left out of the cache is embedded (or fails) in its own request
