@@ -3,14 +3,21 @@
 1. Builds (once, cached under --work) a LanceDB index of 10k text segments:
    1,000 sentences with real MiniLM vectors, 9,000 pairs of them (joined
    text, normalised mean vector), written through the store.
-2. Starts `mmrag serve` on a free loopback port and runs N concurrent clients
-   for D seconds against POST /search with varied text queries (bounded:
-   loopback only, fixed duration). Reports requests/s, p50/p99 latency and
-   errors; first at 1 client (the latency of one query on a warm server: the
-   baseline), then at N clients.
+2. Starts `mmrag serve` on a free loopback port and runs clients against
+   POST /search (bounded: loopback only, fixed durations), for two servers in
+   the same run: the code at ``--before`` (a git commit) and this tree. Each
+   gets, in turn: 1 client then N clients back to back, with DISTINCT queries
+   (every request a text never asked before: the query cache cannot help; the
+   cache file is deleted before each server starts) and with REPEATED queries
+   (10 texts in turn: after the first round every embedding comes from the
+   query cache); then N paced clients (each waits --think s between
+   requests: an offered load, not a saturation run). Reports requests/s,
+   p50/p99 latency, errors, the load average, and the server's CPU time per
+   request (from /proc: what a request costs, whatever else runs).
 3. Cold `mmrag search` wall time, same run, same index: the base commit's code
    (before the import work), this tree's code (after), and this tree's CLI
-   while the server runs (the CLI forwards the query to it).
+   while the server runs (the CLI forwards the query to it); plus the
+   ``python -X importtime`` sums of the cold CLI (no server / server running).
 
     nice -n 10 python bench/bench_serve.py                       # 50 clients x 60 s
     python bench/bench_serve.py --clients 8 --seconds 10 --cold 1  # quick look
@@ -31,6 +38,7 @@ import tarfile
 import time
 from io import BytesIO
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -101,10 +109,14 @@ def build_index(work: Path, segments: int, real: int = 1000) -> Path:
     return idx
 
 
-def start_server(idx: Path) -> tuple[subprocess.Popen[bytes], str]:
+def start_server(idx: Path, src: Path) -> tuple[subprocess.Popen[bytes], str]:
     (idx / "server.json").unlink(missing_ok=True)
+    for cache in idx.parent.glob(f"{idx.name}*query-cache.sqlite*"):
+        cache.unlink()  # distinct queries must miss the cache: start each server without one
+    for cache in idx.glob("*query-cache.sqlite*"):
+        cache.unlink()
     proc = subprocess.Popen([sys.executable, "-m", "mmrag.cli", "serve", "--index", str(idx), "--port", "0"],
-                            env=env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            env=env(src), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 600
     while time.monotonic() < deadline:
         f = idx / "server.json"
@@ -117,21 +129,48 @@ def start_server(idx: Path) -> tuple[subprocess.Popen[bytes], str]:
     raise SystemExit("server did not start")
 
 
-async def load(url: str, clients: int, seconds: float) -> dict[str, float]:
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (its threads included), from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class DistinctQueries:
+    """Texts never asked before in this run: 3-7 words from WORDS, each text handed out once."""
+
+    def __init__(self, seed: int) -> None:
+        self.rng = random.Random(seed)
+        self.seen: set[str] = set()
+
+    def __call__(self, _n: int) -> str:
+        while True:
+            q = " ".join(self.rng.choice(WORDS) for _ in range(self.rng.randint(3, 7)))
+            if q not in self.seen:
+                self.seen.add(q)
+                return q
+
+
+def repeated(n: int) -> str:
+    return QUERIES[n % len(QUERIES)]
+
+
+async def load(url: str, clients: int, seconds: float, pid: int, queries: Any, think: float = 0.0) -> dict[str, Any]:
     import httpx
 
     latencies: list[float] = []
     errors = 0
-    stop = time.perf_counter() + seconds
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
     async with httpx.AsyncClient(base_url=url, timeout=60, limits=limits) as client:
+        stop = time.perf_counter() + seconds
 
         async def one(i: int) -> None:
             nonlocal errors
             n = i
+            if think:
+                await asyncio.sleep(think * i / clients)  # spread the paced clients over one period
             while time.perf_counter() < stop:
-                q = QUERIES[n % len(QUERIES)]
-                n += 1
+                q = queries(n)
+                n += clients
                 t = time.perf_counter()
                 try:
                     r = await client.post("/search", data={"q": q, "k": "10"})
@@ -140,15 +179,51 @@ async def load(url: str, clients: int, seconds: float) -> dict[str, float]:
                     ok = False
                 latencies.append(time.perf_counter() - t)
                 errors += not ok
+                if think:
+                    await asyncio.sleep(think)
 
+        batches0 = (await client.get("/healthz")).json().get("query_batches", {})
+        load0, cpu0, client0 = os.getloadavg()[0], cpu_seconds(pid), time.process_time()
         started = time.perf_counter()
         await asyncio.gather(*(one(i) for i in range(clients)))
         took = time.perf_counter() - started
+        cpu, client_cpu = cpu_seconds(pid) - cpu0, time.process_time() - client0
+        batches = (await client.get("/healthz")).json().get("query_batches")
+    per_call = None
+    if batches and batches["calls"] > batches0.get("calls", 0):
+        per_call = (batches["texts"] - batches0["texts"]) / (batches["calls"] - batches0["calls"])
     lat = sorted(latencies)
     return {
-        "clients": clients, "requests": len(lat), "errors": errors, "rps": len(lat) / took,
+        "clients": clients, "seconds": seconds, "requests": len(lat), "errors": errors, "rps": len(lat) / took,
         "p50_ms": 1000 * statistics.median(lat), "p99_ms": 1000 * lat[min(len(lat) - 1, int(0.99 * len(lat)))],
+        "cpu_ms": 1000 * cpu / max(1, len(lat)), "client_cpu_ms": 1000 * client_cpu / max(1, len(lat)),
+        "load": f"{load0:.1f}-{os.getloadavg()[0]:.1f}", "batch": "" if per_call is None else f"{per_call:.1f}",
     }
+
+
+def run_server(name: str, idx: Path, src: Path, args: argparse.Namespace) -> list[dict[str, Any]]:
+    proc, url = start_server(idx, src)
+    rows: list[dict[str, Any]] = []
+    try:
+        warm = min(args.seconds, 15)
+        plan = [
+            ("distinct", 1, warm, DistinctQueries(1), 0.0),
+            ("distinct", args.clients, args.seconds, DistinctQueries(2), 0.0),
+            ("repeated", 1, warm, repeated, 0.0),
+            ("repeated", args.clients, args.seconds, repeated, 0.0),
+        ]
+        if args.think > 0:
+            plan.append((f"distinct, paced {args.think:g} s", args.clients, args.seconds, DistinctQueries(3), args.think))
+        for kind, clients, secs, queries, think in plan:
+            r = asyncio.run(load(url, clients, secs, proc.pid, queries, think))
+            r.update(server=name, queries=kind)
+            rows.append(r)
+            print(f"  {name} {kind} x{clients}: {r['rps']:.1f} req/s p50 {r['p50_ms']:.0f} ms p99 {r['p99_ms']:.0f} ms "
+                  f"errors {r['errors']} cpu {r['cpu_ms']:.1f} ms/req batch {r['batch']} load {r['load']}", flush=True)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=60)
+    return rows
 
 
 def base_tree(commit: str, work: Path) -> Path:
@@ -161,14 +236,44 @@ def base_tree(commit: str, work: Path) -> Path:
     return out / "src"
 
 
-def cold_search(idx: Path, src: Path, no_server: bool) -> float:
+def cold_search(idx: Path, src: Path, no_server: bool, importtime: bool = False) -> tuple[float, str]:
     e = env(src)
     if no_server:
         e["MMRAG_NO_SERVER"] = "1"
     t = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "mmrag.cli", "search", QUERIES[0], "--index", str(idx), "-k", "5"],
-                   check=True, env=e, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return time.perf_counter() - t
+    done = subprocess.run([sys.executable, *(["-X", "importtime"] if importtime else []), "-m", "mmrag.cli", "search",
+                           QUERIES[0], "--index", str(idx), "-k", "5"], check=True, env=e, stdout=subprocess.DEVNULL,
+                          stderr=subprocess.PIPE, text=True)
+    return time.perf_counter() - t, done.stderr
+
+
+def cold_copy(idx: Path, name: str, src: Path) -> Path:
+    """A copy of the index for one code version's cold runs. Each version keeps its own saved
+    vector indexes (``ann/``, whose format changed between them): on a shared folder each
+    would find the other's files unusable and rebuild HNSW on every open. The copy is
+    optimized once by that version (a write), so its ``ann/`` is saved in its own format."""
+    import shutil
+
+    out = idx.parent / f"{idx.name}-{name}"
+    if not (out / "built").is_file():
+        shutil.rmtree(out, ignore_errors=True)
+        shutil.copytree(idx, out, ignore=shutil.ignore_patterns("server.json", "ann", "*query-cache*"))
+        code = "import sys, mmrag; e = mmrag.open(sys.argv[1]); e.store.optimize(); e.close()"
+        subprocess.run([sys.executable, "-c", code, str(out)], check=True, env=env(src))
+    return out
+
+
+def import_profile(stderr: str, top: int = 6) -> tuple[float, list[tuple[str, float]]]:
+    """Total import time (s) and the heaviest top-level packages from ``-X importtime`` output."""
+    total, heavy = 0.0, []
+    for line in stderr.splitlines():
+        if not line.startswith("import time:") or "cumulative" in line:
+            continue
+        _, cum, raw = line[len("import time:"):].split("|")
+        if raw[:2] == " " + raw.strip()[:1]:  # a top-level import: one space, no nesting indent
+            total += int(cum) / 1e6
+            heavy.append((raw.strip(), int(cum) / 1e6))
+    return total, sorted(heavy, key=lambda t: -t[1])[:top]
 
 
 def main() -> None:
@@ -176,41 +281,62 @@ def main() -> None:
     ap.add_argument("--segments", type=int, default=10_000)
     ap.add_argument("--clients", type=int, default=50)
     ap.add_argument("--seconds", type=float, default=60)
+    ap.add_argument("--think", type=float, default=1.0, help="pause of each paced client between requests (0: no paced run)")
     ap.add_argument("--cold", type=int, default=2, help="cold CLI runs per variant (0: skip)")
-    ap.add_argument("--base", default="02b7287", help="commit before the import work")
+    ap.add_argument("--no-load", action="store_true", help="skip the server load runs (cold CLI only)")
+    ap.add_argument("--base", default="02b7287", help="commit before the import work (cold CLI)")
+    ap.add_argument("--before", default="a22b8c3", help="commit of the server before batching ('' : this tree only)")
     ap.add_argument("--work", type=Path, default=REPO / ".cache" / "bench-serve")
     args = ap.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     idx = build_index(args.work, args.segments)
-    before = base_tree(args.base, args.work) if args.cold else None
+    print(f"index {idx}; load average at start {os.getloadavg()[0]:.1f}", flush=True)
 
-    cold: dict[str, list[float]] = {"before (base commit, no server)": [], "after (this tree, no server)": []}
-    for _ in range(args.cold):  # interleaved, so load changes hit both alike
-        cold["before (base commit, no server)"].append(cold_search(idx, before, True))  # type: ignore[arg-type]
-        cold["after (this tree, no server)"].append(cold_search(idx, REPO / "src", True))
+    rows: list[dict[str, Any]] = []
+    if args.before and not args.no_load:
+        rows += run_server(f"before ({args.before})", idx, base_tree(args.before, args.work), args)
+    if not args.no_load:
+        rows += run_server("after (this tree)", idx, REPO / "src", args)
 
-    proc, url = start_server(idx)
-    try:
-        rows = [asyncio.run(load(url, 1, min(args.seconds, 15))), asyncio.run(load(url, args.clients, args.seconds))]
-        if args.cold:
-            cold["this tree, server running"] = [cold_search(idx, REPO / "src", False) for _ in range(args.cold)]
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=60)
-
-    print(f"\nindex: {args.segments} segments (MiniLM, LanceDB), server on loopback; load average {os.getloadavg()[0]:.1f}")
-    print("| clients | seconds | requests | errors | req/s | p50 | p99 | p50 vs 1 client |")
-    print("|---|---|---|---|---|---|---|---|")
-    base = rows[0]["p50_ms"]
-    for r, secs in zip(rows, (min(args.seconds, 15), args.seconds)):
-        print(f"| {r['clients']} | {secs:g} | {r['requests']} | {r['errors']} | {r['rps']:.1f} | {r['p50_ms']:.0f} ms "
-              f"| {r['p99_ms']:.0f} ms | {r['p50_ms'] / base:.1f}x |")
+    cold: dict[str, list[float]] = {}
+    imports: dict[str, tuple[float, list[tuple[str, float]]]] = {}
     if args.cold:
+        before = base_tree(args.base, args.work)
+        idx_before, idx_after = cold_copy(idx, "base", before), cold_copy(idx, "this", REPO / "src")
+        cold = {"before (base commit, no server)": [], "after (this tree, no server)": []}
+        for _ in range(args.cold):  # interleaved, so load changes hit both alike
+            cold["before (base commit, no server)"].append(cold_search(idx_before, before, True)[0])
+            cold["after (this tree, no server)"].append(cold_search(idx_after, REPO / "src", True)[0])
+        imports["this tree, no server"] = import_profile(cold_search(idx_after, REPO / "src", True, importtime=True)[1])
+        proc, _url = start_server(idx_after, REPO / "src")
+        try:
+            cold["this tree, server running"] = [cold_search(idx_after, REPO / "src", False)[0] for _ in range(args.cold)]
+            imports["this tree, server running"] = import_profile(cold_search(idx_after, REPO / "src", False, importtime=True)[1])
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(timeout=60)
+
+    print(f"\nindex: {args.segments} segments (MiniLM, LanceDB), server on loopback, {os.cpu_count()} CPUs; "
+          f"load average at the end {os.getloadavg()[0]:.1f}")
+    print("| server | queries | clients | seconds | requests | errors | req/s | p50 | p99 | server CPU / request "
+          "| texts per encoder call | load avg |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        print(f"| {r['server']} | {r['queries']} | {r['clients']} | {r['seconds']:g} | {r['requests']} | {r['errors']} "
+              f"| {r['rps']:.1f} | {r['p50_ms']:.0f} ms | {r['p99_ms']:.0f} ms | {r['cpu_ms']:.1f} ms | {r['batch'] or '–'} | {r['load']} |")
+    if rows:
+        print(f"(the load generator itself, same process for all rows: "
+              f"{statistics.median(r['client_cpu_ms'] for r in rows):.1f} ms CPU per request, median)")
+    if cold:
         ref = statistics.median(cold["before (base commit, no server)"])
         print("\n| cold `mmrag search` | runs | median wall | vs before |")
         print("|---|---|---|---|")
         for name, times in cold.items():
             print(f"| {name} | {len(times)} | {statistics.median(times):.2f} s | {statistics.median(times) / ref:.2f}x |")
+        print("\n| `python -X importtime` of a cold `mmrag search` | imports in all | heaviest top-level imports |")
+        print("|---|---|---|")
+        for name, (total, heavy) in imports.items():
+            print(f"| {name} | {total:.2f} s | " + ", ".join(f"{n} {t:.2f} s" for n, t in heavy) + " |")
 
 
 if __name__ == "__main__":

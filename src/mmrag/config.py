@@ -134,6 +134,9 @@ class ServeConfig:
     max_upload_mb: float = 64.0  # larger uploads get 413
     upload_dir: str | None = None  # where uploaded files are kept (default: <index>-uploads beside the index)
     cors_origins: str = ""  # comma-separated origins allowed to call the API from a browser; off by default
+    batch_window_ms: float = 3.0  # concurrent text queries arriving this close are embedded together (0: off)
+    search_threads: int = 4  # threads doing search work at once (more only contend for the GIL)
+    torch_threads: int = 0  # torch intra-op threads in the server (0: torch's default, one per core)
 
 
 @dataclass(frozen=True)

@@ -53,6 +53,10 @@ def serve_command(
 
         cfg = _config(index, config, **{"serve.host": host, "serve.port": port, "serve.token": token,
                                         "serve.max_upload_mb": max_upload_mb, "serve.cors_origins": cors})
+        if cfg.serve.torch_threads > 0:
+            import torch
+
+            torch.set_num_threads(cfg.serve.torch_threads)
         engine = Engine.open(cfg.index, cfg)
         if engine.exists:
             err.print("[dim]loading models...[/]")
@@ -87,6 +91,8 @@ def serve_command(
             server.run(sockets=[sock])
         finally:
             remove_discovery(cfg.index, os.getpid())
+            if app.state.batcher is not None:
+                app.state.batcher.close()
             lock = WriterLock(cfg.index, "close")
             try:
                 lock.acquire()
