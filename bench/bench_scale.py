@@ -25,7 +25,10 @@ Phases (every system in a fresh child process, figures from ``getrusage``):
    (baseline peak RSS), then opens the real one: cold open + first search
    (wall and CPU; the page cache is warm: the files were just written), then
    ``--queries`` searches: p50 and recall@10 against numpy's exact top 10.
-   "index memory" = peak RSS after the searches minus the baseline peak.
+   "index memory" = resident memory (VmRSS) after the searches minus that
+   after the empty index's search, in the same process (a peak-minus-peak
+   figure hid whole indexes under import-time peaks). The data set is not in
+   the search process: queries and exact top-10 come from the parent.
 
 Usage::
 
@@ -65,6 +68,14 @@ def cpu() -> float:
 
 def peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def rss_mb() -> float:
+    """Resident memory now (VmRSS): import-time peaks would hide an index under a peak-minus-peak figure."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024.0
+    return peak_mb()
 
 
 def texts(lo: int, hi: int) -> list[str]:
@@ -175,20 +186,23 @@ def searcher(system: str, path: Path):
     return search
 
 
-def child_search(system: str, work: Path, n: int, per_file: int, data: np.ndarray, queries: np.ndarray) -> dict:
+def child_search(system: str, work: Path, n: int, per_file: int) -> dict:
+    # the data set is not in this process (its peak would hide the index's): queries + truth come from the parent
+    queries, truth = np.load(work / "queries.npy"), np.load(work / "truth.npy")
+    one = queries[:1] / np.linalg.norm(queries[:1])
     empty = work / f"empty-{system}"
     shutil.rmtree(empty, ignore_errors=True)
     if system == "numpy":
         empty.mkdir(parents=True)
         np.save(empty / "vectors.npy", np.zeros((K, DIM), np.float32))
     elif system == "chroma":
-        chroma_collection(empty).add(ids=["seg0:text"], embeddings=data[:1], documents=["x"], metadatas=[{"source": "x"}])
+        chroma_collection(empty).add(ids=["seg0:text"], embeddings=one, documents=["x"], metadatas=[{"source": "x"}])
     else:
         store = open_store(system, empty)
-        store.upsert(rows(data, 0, 1, per_file))
+        store.upsert(rows(one, 0, 1, per_file))
         store.close()
     searcher(system, empty)(queries[0])
-    base = peak_mb()
+    base = rss_mb()
     c0, t0 = cpu(), time.perf_counter()
     search = searcher(system, work / f"index-{system}")
     search(queries[0])
@@ -200,10 +214,9 @@ def child_search(system: str, work: Path, n: int, per_file: int, data: np.ndarra
         t = time.perf_counter()
         found.append(search(q))
         lat.append(time.perf_counter() - t)
-    truth = exact_topk(data[:n], queries, K)
     rec = float(np.mean([len(set(f) & set(t.tolist())) / K for f, t in zip(found, truth)]))
     return {"cold_wall_s": cold_wall, "cold_cpu_s": cold_cpu, "p50_ms": 1000 * float(np.median(lat)),
-            "p99_ms": 1000 * float(np.percentile(lat, 99)), "recall": rec, "index_mb": peak_mb() - base,
+            "p99_ms": 1000 * float(np.percentile(lat, 99)), "recall": rec, "index_mb": rss_mb() - base,
             "baseline_mb": base}
 
 
@@ -234,17 +247,19 @@ def main() -> None:
     ap.add_argument("--systems", default="old,new,numpy,chroma")
     ap.add_argument("--workdir", type=Path, required=True)
     ap.add_argument("--timeout", type=float, default=1800.0, help="seconds per child process")
+    ap.add_argument("--search-only", action="store_true", help="reuse the indexes built in --workdir by an earlier run")
     ap.add_argument("--child", choices=["ingest", "build", "search"])
     ap.add_argument("--system")
     ap.add_argument("--data-n", type=int, default=0)
     args = ap.parse_args()
     args.data_n = args.data_n or max(args.n, args.ingest, args.queries)
+    if args.child == "search":
+        print("RESULT " + json.dumps(child_search(args.system, args.workdir, args.n, args.chunks_per_file)), flush=True)
+        return
     data, queries = make_data(args.data_n, DIM, CLUSTERS, args.queries, NOISE, 0)
     if args.child:
-        fn = {"ingest": child_ingest, "build": child_build}.get(args.child)
-        extra = () if fn else (queries,)
-        result = (fn or child_search)(args.system, args.workdir, args.n, args.chunks_per_file, data, *extra)
-        print("RESULT " + json.dumps(result), flush=True)
+        fn = {"ingest": child_ingest, "build": child_build}[args.child]
+        print("RESULT " + json.dumps(fn(args.system, args.workdir, args.n, args.chunks_per_file, data)), flush=True)
         return
     args.workdir.mkdir(parents=True, exist_ok=True)
     systems = args.systems.split(",")
@@ -256,6 +271,8 @@ def main() -> None:
             systems.remove("chroma")
     print(f"data: {args.data_n} x {DIM}, {CLUSTERS} clusters; texts 200 chars; {args.chunks_per_file} chunks a file; "
           f"cpus {os.cpu_count()}; load {os.getloadavg()[0]:.1f}", flush=True)
+    if args.search_only:
+        args.ingest = 0
     if args.ingest:
         print(f"\n== ingest: {args.ingest} chunks, as mmrag add writes them (vectors precomputed)", flush=True)
         ing = {}
@@ -272,10 +289,16 @@ def main() -> None:
     print(f"\n== build: {args.n} rows in batches of 20k", flush=True)
     built = {}
     for system in systems:
+        if args.search_only:
+            built[system] = {"reused": True}
+            continue
         built[system] = r = run_child(args, "build", system, args.n, args.timeout)
         if r:
             print(f"  {system:6s} {r['wall_s']:7.1f} s wall  {r['cpu_s']:7.1f} CPU-s  {r['rows_per_cpu_s']:7.0f} rows/CPU-s  "
                   f"peak RSS {r['peak_mb']:6.0f} MB", flush=True)
+    np.save(args.workdir / "queries.npy", queries)
+    np.save(args.workdir / "truth.npy", exact_topk(data[: args.n], queries, K))
+    del data
     print(f"\n== search: {args.queries} queries, k={K}, each system in a fresh process", flush=True)
     found = {}
     for system in [s for s in systems if built.get(s)]:
