@@ -54,7 +54,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "src"))
 sys.path.insert(0, str(HERE))
 
-from bench_search import exact_topk, make_data  # noqa: E402
+from bench_search import exact_topk, make_data
 
 DIM, CLUSTERS, NOISE, K, FILE_BATCH = 384, 3000, 1.0, 10, 64
 WORDS = [f"{a}{b}" for a in ("ka", "lo", "mi", "nu", "pe", "ra", "si", "tu", "ve", "zo") for b in
@@ -226,7 +226,7 @@ def run_child(args: argparse.Namespace, phase: str, system: str, n: int, timeout
            "--queries", str(args.queries), "--chunks-per-file", str(args.chunks_per_file), "--data-n", str(args.data_n)]
     env = {**os.environ, "ANONYMIZED_TELEMETRY": "False", "PYTHONPATH": f"{HERE.parent / 'src'}:{HERE}"}
     try:
-        out = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env, check=False)
     except subprocess.TimeoutExpired:
         print(f"  {phase} {system}: over {timeout:.0f}s, stopped", flush=True)
         return None

@@ -46,12 +46,12 @@ from typing import Any, Self
 import numpy as np
 import pyarrow as pa
 
-from mmrag.config import Config
-from mmrag.errors import StoreError
 import mmrag.stores.lance_sidecar as ls
 import mmrag.stores.lance_table as lt
+from mmrag.config import Config
+from mmrag.errors import StoreError
 from mmrag.stores.ann import AnnParams, VectorIndex, keys_of
-from mmrag.stores.base import Row, ScoredRow, SourceInfo, quote
+from mmrag.stores.base import Row, ScoredRow, SourceInfo
 from mmrag.stores.common import NoIndex, check_k, check_query, check_rows
 from mmrag.stores.filters import And, Cmp, In, Node, parse, parse_optional, predicate, split_column, to_lance
 from mmrag.stores.lance_meta import RowMeta
@@ -240,7 +240,7 @@ class LanceStore:
                 self._table.add(data)
         except (OSError, ValueError, RuntimeError) as exc:
             raise lt.store_error("upsert", self.path, exc) from None
-        self._apply(_with_has_thumb(data), NO_KEYS)
+        self._apply(lt.with_has_thumb(data), NO_KEYS)
 
     def replace_source(self, source: str, rows: Sequence[Row]) -> None:
         """Make ``rows`` the source's rows (``replace_sources`` with one source)."""
@@ -280,7 +280,7 @@ class LanceStore:
                     )
                 except (OSError, ValueError, RuntimeError) as exc:
                     raise lt.store_error("replace_source", self.path, exc) from None
-                self._apply(_with_has_thumb(data), keys_of(stale))
+                self._apply(lt.with_has_thumb(data), keys_of(stale))
             elif batch:
                 self._commit_rows(batch)
             self._note_hashes(checked)
@@ -485,7 +485,7 @@ class LanceStore:
     def sources(self) -> list[SourceInfo]:
         with self._lock:
             self._ensure_fresh()
-            return _summarize(lt.source_summary(self._table, self.path))
+            return lt.summarize(lt.source_summary(self._table, self.path))
 
     def thumbnail(self, segment_id: str) -> bytes | None:
         with self._lock:
@@ -512,32 +512,6 @@ class LanceStore:
                 raise lt.store_error("reading vectors", self.path, exc) from None
         got = res.column("vector").to_pylist()
         return {i: np.asarray(v, dtype=np.float32) for i, v in zip(res.column("id").to_pylist(), got)}
-
-
-def _with_has_thumb(data: pa.Table) -> pa.Table:
-    """LanceDB columns of a write plus ``has_thumb`` (what ``RowMeta`` keeps instead of the bytes)."""
-    import pyarrow.compute as pc
-
-    return data.append_column("has_thumb", pc.greater(pc.binary_length(data.column("thumbnail")), 0))
-
-
-def _summarize(table: pa.Table) -> list[SourceInfo]:
-    """``SourceInfo`` per source (vectorised group-by over the table's columns), sorted by source."""
-    if not table.num_rows:
-        return []
-    agg = table.group_by("source").aggregate(
-        [("source_hash", "min"), ("segment_id", "count_distinct"), ("segment_id", "count"),
-         ("modality", "distinct"), ("added_at", "max")]
-    )
-    out = [
-        SourceInfo(source=src, source_hash=h, segments=int(segs), rows=int(n), modalities=tuple(sorted(mods)), added_at=float(at))
-        for src, h, segs, n, mods, at in zip(
-            *(agg.column(c).to_pylist() for c in (
-                "source", "source_hash_min", "segment_id_count_distinct", "segment_id_count", "modality_distinct", "added_at_max"
-            ))
-        )
-    ]
-    return sorted(out, key=lambda s: s.source)
 
 
 __all__ = ["LanceStore"]

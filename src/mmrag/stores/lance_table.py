@@ -15,10 +15,10 @@ import numpy as np
 import pyarrow as pa
 
 from mmrag.errors import IndexError_, SpaceMismatch, StoreError
-from mmrag.stores.base import ROW_SCALARS, Row
+from mmrag.stores.ann import write_json_atomic
+from mmrag.stores.base import ROW_SCALARS, Row, SourceInfo
 from mmrag.stores.common import check_meta
 from mmrag.stores.filters import Cmp, In, to_lance
-from mmrag.stores.ann import write_json_atomic
 
 log = logging.getLogger(__name__)
 
@@ -271,6 +271,32 @@ def source_summary(table: Any, path: Path) -> pa.Table:
         raise store_error("reading sources", path, exc) from None
 
 
+def with_has_thumb(data: pa.Table) -> pa.Table:
+    """LanceDB columns of a write plus ``has_thumb`` (what ``RowMeta`` keeps instead of the bytes)."""
+    import pyarrow.compute as pc
+
+    return data.append_column("has_thumb", pc.greater(pc.binary_length(data.column("thumbnail")), 0))
+
+
+def summarize(table: pa.Table) -> list[SourceInfo]:
+    """``SourceInfo`` per source (vectorised group-by over the table's columns), sorted by source."""
+    if not table.num_rows:
+        return []
+    agg = table.group_by("source").aggregate(
+        [("source_hash", "min"), ("segment_id", "count_distinct"), ("segment_id", "count"),
+         ("modality", "distinct"), ("added_at", "max")]
+    )
+    out = [
+        SourceInfo(source=src, source_hash=h, segments=int(segs), rows=int(n), modalities=tuple(sorted(mods)), added_at=float(at))
+        for src, h, segs, n, mods, at in zip(
+            *(agg.column(c).to_pylist() for c in (
+                "source", "source_hash_min", "segment_id_count_distinct", "segment_id_count", "modality_distinct", "added_at_max"
+            ))
+        )
+    ]
+    return sorted(out, key=lambda s: s.source)
+
+
 __all__ = [
     "ANN_DIR",
     "META_COLUMNS",
@@ -294,6 +320,8 @@ __all__ = [
     "source_summary",
     "store_error",
     "stored_dim",
+    "summarize",
     "text_scan",
+    "with_has_thumb",
     "write_meta_file",
 ]
