@@ -207,7 +207,7 @@ def main() -> None:
     ap.add_argument("--noise", type=float, default=1.0, help="noise norm relative to the unit cluster centre")
     ap.add_argument("--queries", type=int, default=300)
     ap.add_argument("--k", type=int, default=10)
-    ap.add_argument("--m", type=int, default=16, help="HNSW M for mmrag (store.hnsw_m) and Chroma")
+    ap.add_argument("--m", type=int, default=16, help="HNSW M for mmrag (store.ann_connectivity) and Chroma")
     ap.add_argument("--ef-construction", type=int, default=100)
     ap.add_argument("--ef-search", type=int, default=128)
     ap.add_argument("--no-chroma", action="store_true")
@@ -266,9 +266,9 @@ def main() -> None:
 
     cfg = Config().with_overrides(
         {
-            "store.hnsw_m": args.m,
-            "store.hnsw_ef_construction": args.ef_construction,
-            "store.hnsw_ef_search": args.ef_search,
+            "store.ann_connectivity": args.m,
+            "store.ann_expansion_add": args.ef_construction,
+            "store.ann_expansion_search": args.ef_search,
         }
     )
     store, build["mmrag LanceStore (upsert + HNSW)"] = build_mmrag(work / "index", data, cfg, reuse)

@@ -26,6 +26,7 @@ import numpy as np
 import pytest
 
 from mmrag.config import Config
+from mmrag.stores.ann import keys_of
 from mmrag.stores.lance import LanceStore
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -62,7 +63,7 @@ def _check(index: Path) -> None:
         table = store._table.to_arrow()
         ids = table.column("id").to_pylist()
         vecs = np.asarray(table.column("vector").to_pylist(), dtype=np.float32)
-        assert sorted(ids) == sorted(i for index_ in store._indexes.values() for i in index_.ids())
+        assert sorted(keys_of(ids).tolist()) == sorted(k for index_ in store._indexes.values() for k in index_.keys().tolist())
         for q in vecs[:: max(1, len(vecs) // 5)]:
             exact = [ids[i] for i in np.argsort(-(vecs @ q), kind="stable")[:3]]
             found = [s.row.id for s in store.search(q, 3)]

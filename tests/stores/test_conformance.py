@@ -227,6 +227,27 @@ def test_replace_source_swaps_rows(store: VectorStore) -> None:
     assert store.count(f"source = '{src}'") == 0 and store.source_hash(src) is None
 
 
+def test_replace_sources_swaps_many_sources_at_once(store: VectorStore) -> None:
+    rows = make_rows(20)
+    store.upsert(rows)
+    by_source: dict[str, list[Row]] = {}
+    for r in rows:
+        by_source.setdefault(r.source, []).append(r)
+    a, b, c = "notes.md", "a_b.pdf", "brand-new.txt"
+    new_a = [Row(**{**by_source[a][0].__dict__, "source_hash": "a2", "text": "changed"})]
+    new_c = [Row(**{**by_source[a][1].__dict__, "id": "c1:text", "segment_id": "c1", "source": c, "source_hash": "c1"})]
+    store.replace_sources([(a, new_a), (b, []), (c, new_c)])
+    assert store.count(f"source = '{a}'") == 1 and store.source_hash(a) == "a2"
+    assert store.count(f"source = '{b}'") == 0 and store.source_hash(b) is None
+    assert store.count(f"source = '{c}'") == 1 and store.source_hash(c) == "c1"
+    assert store.count() == 20 - len(by_source[a]) - len(by_source[b]) + 2
+    assert store.search(new_a[0].vector, 1)[0].row.text == "changed"
+    assert store.source_hash("axb.pdf") == "hash-axb.pdf"  # other sources untouched
+    with pytest.raises(StoreError, match="of source"):
+        store.replace_sources([(a, new_a), (b, [rows[1]])])  # a bad file: nothing of the batch is written
+    assert store.source_hash(a) == "a2" and store.count(f"source = '{b}'") == 0
+
+
 def test_delete_returns_counts(store: VectorStore) -> None:
     rows = make_rows(30)
     store.upsert(rows)

@@ -75,7 +75,7 @@ def test_a_save_killed_halfway_leaves_the_previous_one(tmp_path: Path, monkeypat
     store.close()
     state = json.loads((tmp_path / "idx" / "ann" / "state.json").read_text())
     writer = LanceStore(str(tmp_path / "idx"), DIM, SAVE_OFTEN)
-    import mmrag.stores.lance_table as lt
+    import mmrag.stores.lance_sidecar as lt
 
     def dies(*_a: object, **_k: object) -> None:
         os.makedirs(tmp_path / "idx" / "ann" / "v99-partial", exist_ok=True)  # what a kill mid-save leaves

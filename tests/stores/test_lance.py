@@ -1,4 +1,4 @@
-"""LanceStore's hot path: in-process HNSW above the threshold, kept consistent with LanceDB."""
+"""LanceStore's hot path: in-process usearch HNSW above the threshold, kept consistent with LanceDB."""
 
 from __future__ import annotations
 
@@ -14,16 +14,16 @@ from mmrag.errors import IndexError_, StoreError
 from mmrag.stores import open_store
 from mmrag.stores.base import Row
 from mmrag.stores.common import EmptyStore
-from mmrag.stores.hnsw import VectorIndex
+from mmrag.stores.ann import VectorIndex
 from mmrag.stores.lance import LanceStore
 
 DIM = 24
 CFG = Config().with_overrides(
     {
         "store.ann_threshold": 100,
-        "store.hnsw_m": 12,
-        "store.hnsw_ef_construction": 80,
-        "store.hnsw_ef_search": 64,
+        "store.ann_connectivity": 12,
+        "store.ann_expansion_add": 80,
+        "store.ann_expansion_search": 64,
     }
 )
 
@@ -80,7 +80,7 @@ def test_hnsw_results_match_exact_top_k(big: tuple[LanceStore, list[Row]]) -> No
     q = queries[0]
     got = store.search(q, 10, "channel = 'image'")
     by_id = {r.id: r for r in rows}
-    assert np.allclose([s.score for s in got], [float(by_id[s.row.id].vector @ q) for s in got], atol=1e-5)
+    assert np.allclose([s.score for s in got], [float(by_id[s.row.id].vector @ q) for s in got], atol=2e-3)  # float16 vectors
     assert [s.score for s in got] == sorted((s.score for s in got), reverse=True)
 
 
@@ -118,7 +118,7 @@ def test_consistent_after_delete_and_replace(big: tuple[LanceStore, list[Row]]) 
     recall = np.mean(
         [len(set(top_ids(store, v, 10)) & set(exact_ids(left, v, 10))) / 10 for v in clustered(20, seed=11)]
     )
-    assert recall >= 0.98
+    assert recall >= 0.95  # after removals (usearch marks them; the multi-threaded build varies run to run: 0.975-1.0)
     assert len(store._indexes["image"]) == store.count() == len(left)
 
 
@@ -160,7 +160,7 @@ def test_missing_or_stale_sidecar_is_rebuilt(big: tuple[LanceStore, list[Row]]) 
 def test_corrupt_sidecar_is_rebuilt(big: tuple[LanceStore, list[Row]]) -> None:
     store, rows = big
     store.close()
-    for f in (store.path / "ann").rglob("*.hnsw"):
+    for f in (store.path / "ann").rglob("*.usearch"):
         f.write_bytes(b"garbage")
     again = LanceStore(str(store.path), DIM, CFG)
     q = rows[42].vector

@@ -2,9 +2,10 @@
 
 Payloads from many small files are embedded together (one encoder call per
 ``batch_size`` items, not one per file) and each file's rows are written with
-``store.replace_source`` once its vectors exist, so the index is consistent
-after every file: an interrupt (Ctrl-C) loses only files not yet written,
-never half a file, and never rows that were already indexed.
+``store.replace_sources`` (one commit for the batch, each file atomic for
+readers) once its vectors exist, so the index is consistent after every
+batch: an interrupt (Ctrl-C) loses only files not yet written, never half a
+file, and never rows that were already indexed.
 """
 
 from __future__ import annotations
@@ -304,12 +305,12 @@ class Ingestor:
                     pending.segments = []
                     self._fail(pending.source, f"could not be embedded ({type(exc).__name__}: {exc})")
         now = time.time()
-        for pending, vectors in zip(files, embedded):
-            if not pending.segments:
-                continue
-            rows = [make_row(seg, pending.hash, ch, vec, now) for seg, ch, vec in vectors]
+        ready = [(p, [make_row(seg, p.hash, ch, vec, now) for seg, ch, vec in v]) for p, v in zip(files, embedded) if p.segments]
+        stored = _store_together(self.store, [(p.source, rows) for p, rows in ready])
+        for pending, rows in ready:
             try:
-                self.store.replace_source(pending.source, rows)
+                if not stored:  # one file at a time: a bad file gets its own error
+                    self.store.replace_source(pending.source, rows)
             except MmragError as exc:
                 self._fail(pending.source, f"could not be stored: {exc}")
                 continue
@@ -327,6 +328,18 @@ class Ingestor:
                     segments=len(pending.segments),
                 )
             )
+
+
+def _store_together(store: VectorStore, items: list[tuple[str, list[Row]]]) -> bool:
+    """Every file of a batch in one store commit where the store can (each file atomic for readers)."""
+    together = getattr(store, "replace_sources", None)
+    if len(items) < 2 or not callable(together):
+        return False
+    try:
+        together(items)
+    except MmragError:
+        return False  # retried file by file, so the file at fault is named
+    return True
 
 
 def _with_text(segment: Segment, text: str) -> Segment:

@@ -170,6 +170,12 @@ class VectorStore(Protocol):
         """
         ...
 
+    def replace_sources(self, items: Sequence[tuple[str, Sequence[Row]]]) -> None:
+        """``replace_source`` for many sources in as few commits as the backend allows
+        (ingest batches files this way). Each source stays atomic for readers:
+        they never see part of its new rows, nor the source empty."""
+        ...
+
     def delete(self, where: str) -> int:
         """Delete matching rows; return how many were deleted."""
         ...

@@ -50,6 +50,9 @@ class EmptyStore:
     def replace_source(self, source: str, rows: Sequence[Row]) -> None:
         raise self._no()
 
+    def replace_sources(self, items: Sequence[tuple[str, Sequence[Row]]]) -> None:
+        raise self._no()
+
     def delete(self, where: str) -> int:
         from mmrag.stores.filters import parse
 

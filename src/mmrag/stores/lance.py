@@ -5,16 +5,20 @@ Layout::
     my-index/
       rows.lance/        LanceDB table ``rows``: the record of truth
       mmrag.json         index metadata document (space spec ...), written atomically
-      ann/               per-channel in-process vector indexes (a cache, rebuildable)
-        state.json       {"table_version": V, ...} written last
+      ann/               vector indexes + row metadata snapshot + journal (a cache, rebuildable;
+                         ``lance_sidecar``)
 
-The hot search path does not go through LanceDB: each channel has a
-``VectorIndex`` (exact numpy scan while small, hnswlib HNSW above
-``store.ann_threshold``) and all row metadata except vectors and thumbnail
-bytes lives in memory, so ``search`` costs one graph walk plus a dict lookup.
+Memory is bounded: the hot search path holds per-channel vector indexes
+keyed by 63-bit keys of the row ids (``ann.VectorIndex``: an exact numpy
+scan while small, a usearch HNSW graph of float16 vectors above
+``store.ann_threshold``, memory-mapped when opened), and no row metadata.
+The metadata of a search's hits is read by key from ``ann/``'s snapshot
+(``lance_meta.RowMeta``, memory-mapped Arrow) plus the rows written since.
+Write-path lookups (a source's hash, its row ids) ask LanceDB.
+
 Filters on ``channel`` pick the indexes; other filters post-filter
-oversampled candidates in Python, and fall back to LanceDB's exact
-prefiltered scan when too few survive.
+oversampled candidates, and fall back to LanceDB's exact prefiltered scan
+when too few survive.
 
 Consistency: every write appends the ids it touches to ``ann/``'s journal,
 commits to LanceDB, then updates the in-memory indexes; if that update is
@@ -22,8 +26,9 @@ interrupted the store is marked dirty and rebuilt from LanceDB before the
 next read. A writer saves ``ann/`` every ``store.ann_save_rows`` changed rows
 (or 20% of the index) and on ``close()``; opening loads the last save and
 replays the journal (those ids re-read from the table), so ``kill -9`` at any
-moment costs a replay, never a rebuild or wrong results (see
-``lance_table``). A missing or unusable ``ann/`` is rebuilt from the table.
+moment costs a replay, never a rebuild or wrong results. A missing, older
+(format 2, hnswlib) or unusable ``ann/`` is rebuilt from the table: in
+memory for a reader, saved by a writer.
 
 Read-only use (search, info, sources) never writes: not the table (the
 full-text index is created and folded on the write path; LanceDB searches
@@ -39,17 +44,21 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Self
 
 import numpy as np
+import pyarrow as pa
 
+import mmrag.stores.lance_sidecar as ls
+import mmrag.stores.lance_table as lt
 from mmrag.config import Config
 from mmrag.errors import StoreError
-import mmrag.stores.lance_table as lt
-from mmrag.stores.base import Row, ScoredRow, SourceInfo, quote
-from mmrag.stores.common import NoIndex, check_k, check_query, check_rows, summarize_sources
+from mmrag.stores.ann import AnnParams, VectorIndex, keys_of
+from mmrag.stores.base import Row, ScoredRow, SourceInfo
+from mmrag.stores.common import NoIndex, check_k, check_query, check_rows
 from mmrag.stores.filters import And, Cmp, In, Node, parse, parse_optional, predicate, split_column, to_lance
-from mmrag.stores.hnsw import HnswParams, VectorIndex
+from mmrag.stores.lance_meta import RowMeta
 
 log = logging.getLogger(__name__)
 SCALAR_INDEX_MIN_ROWS = 20_000  # from here on: BTREE indexes and the two-commit replace_source
+NO_KEYS = np.zeros(0, dtype=np.uint64)
 
 
 class LanceStore:
@@ -66,11 +75,14 @@ class LanceStore:
         if isinstance(dim, bool) or not isinstance(dim, int) or dim <= 0:
             raise StoreError(f"dim must be a positive int, got {dim!r}.")
         self.dim = dim
-        self._params = HnswParams(cfg.ann_threshold, cfg.hnsw_m, cfg.hnsw_ef_construction, cfg.hnsw_ef_search)
+        self._params = AnnParams(
+            cfg.ann_threshold, cfg.ann_connectivity, cfg.ann_expansion_add, cfg.ann_expansion_search, cfg.ann_dtype
+        )
         self._lock = threading.RLock()
-        self._rows: dict[str, Row] = {}
-        self._by_source: dict[str, set[str]] = {}
         self._indexes: dict[str, VectorIndex] = {}
+        self._meta = RowMeta()
+        self._hashes: dict[str, str | None] | None = None  # source -> hash, loaded on first use (write path)
+        self._unsure: set[str] = set()  # sources whose hash must be re-read from the table
         self._dirty = False  # in-memory state may disagree with the table: rebuild before reading
         self._indexes_saved = False  # ann/ on disk matches the in-memory indexes
         self._state: dict[str, Any] | None = None  # the ann/ sidecar this store journals against
@@ -90,53 +102,58 @@ class LanceStore:
     # -- loading / persistence ---------------------------------------------------
     def _load(self) -> None:
         started = time.perf_counter()
-        self._rows = lt.read_rows(self._table)
-        self._by_source = {}
-        for row in self._rows.values():
-            self._by_source.setdefault(row.source, set()).add(row.id)
+        self._hashes, self._unsure = None, set()
         if not self._load_sidecar():
             self._rebuild_indexes()
         self._has_fts = lt.has_fts(self._table)
         self._dirty = False
-        log.debug("opened %s: %d rows in %.2fs", self.path, len(self._rows), time.perf_counter() - started)
+        log.debug("opened %s: %d rows in %.2fs", self.path, len(self._meta), time.perf_counter() - started)
 
     def _load_sidecar(self) -> bool:
         """The saved indexes plus the journal's replay; ``False`` when a rebuild is needed."""
         root = self.path / lt.ANN_DIR
-        found = lt.load_sidecar(root, self.dim, self._params)
+        found = ls.load_sidecar(root, self.dim, self._params)
         self._state = None
         if found is None:
             return False
-        indexes, state = found
-        touched = lt.journal_ids(root, state)
-        if len(touched) > max(50_000, len(self._rows) // 2):  # a rebuild is cheaper
+        indexes, meta, state = found
+        touched = ls.journal_ids(root, state)
+        total = int(self._table.count_rows())
+        if len(touched) > max(50_000, total // 2):  # a rebuild is cheaper
             return False
+        self._indexes, self._meta = indexes, meta
         if touched:
-            present = lt.read_vectors(self._table, sorted(touched), self.dim)
-            for index in indexes.values():
-                index.remove(list(touched))
-            by_channel: dict[str, tuple[list[str], list[np.ndarray]]] = {}
-            for row_id, (channel, vec) in present.items():
-                ids, vecs = by_channel.setdefault(channel, ([], []))
-                ids.append(row_id)
-                vecs.append(vec)
-            for channel, (ids, vecs) in by_channel.items():
-                indexes.setdefault(channel, VectorIndex(self.dim, self._params)).add(ids, np.stack(vecs))
-            indexes = {c: index for c, index in indexes.items() if len(index)}
+            try:
+                present = ls.read_full(self._table, sorted(touched), self.dim)
+            except (OSError, ValueError, RuntimeError) as exc:
+                raise lt.store_error("journal replay", self.path, exc) from None
+            self._apply(present, keys_of(touched))
             log.info("replayed %d journaled rows into the vector indexes of %s", len(touched), self.path)
-        if not lt.matches(indexes, self._rows.values()):
+        if len(self._meta) != total or sum(len(i) for i in self._indexes.values()) != total:
+            log.info("the vector index of %s does not match its table: rebuilding it", self.path)
             return False
-        self._indexes, self._state = indexes, state
+        self._state = state
         self._indexes_saved, self._since_save = not touched, len(touched)
         return True
 
     def _rebuild_indexes(self) -> None:
         started = time.perf_counter()
-        self._indexes = lt.build_indexes(self._table, self.dim, self._params)
-        self._indexes_saved, self._since_save = False, len(self._rows)
-        if self._rows:
-            took = time.perf_counter() - started
-            log.info("rebuilt vector indexes of %s (%d rows) in %.1fs", self.path, len(self._rows), took)
+        total = int(self._table.count_rows())
+        report = time.monotonic()
+
+        def progress(done: int) -> None:
+            nonlocal report
+            if time.monotonic() - report > 10:
+                log.warning("rebuilding the vector index of %s: %d of %d rows", self.path, done, total)
+                report = time.monotonic()
+
+        try:
+            self._indexes, self._meta = ls.build(self._table, self.dim, self._params, progress)
+        except (OSError, ValueError, RuntimeError) as exc:
+            raise lt.store_error("vector index rebuild", self.path, exc) from None
+        self._indexes_saved, self._since_save = False, total
+        if total:
+            log.info("rebuilt vector indexes of %s (%d rows) in %.1fs", self.path, total, time.perf_counter() - started)
 
     def _ensure_fresh(self) -> None:
         if self._dirty:
@@ -149,7 +166,8 @@ class LanceStore:
             if self._indexes_saved and self._state is not None:
                 return
             root = self.path / lt.ANN_DIR
-            self._state = lt.save_sidecar(root, self._indexes, self._table.version, self.dim, len(self._rows))
+            self._state = ls.save_sidecar(root, self._indexes, self._meta, self._table.version, self.dim)
+            self._meta = RowMeta.load(root / self._state["folder"])  # the rows written so far leave memory
             self._indexes_saved, self._since_save = True, 0
 
     def close(self) -> None:
@@ -159,7 +177,7 @@ class LanceStore:
                 return
             try:
                 if self._wrote:
-                    lt.fold_fts(self._table, self.path, max(10_000, len(self._rows) // 10))
+                    lt.fold_fts(self._table, self.path, max(10_000, len(self._meta) // 10))
                     self.flush()
             finally:
                 self._closed = True
@@ -169,18 +187,21 @@ class LanceStore:
         self._wrote = True
         root = self.path / lt.ANN_DIR
         if self._state is not None:
-            lt.append_journal(root, self._state, ids)
+            ls.append_journal(root, self._state, ids)
         elif not self._invalidated:
-            (root / lt.STATE).unlink(missing_ok=True)  # a stale sidecar must not outlive these writes
+            (root / ls.STATE).unlink(missing_ok=True)  # a stale sidecar must not outlive these writes
             self._invalidated = True
 
     def _after_write(self, changed: int) -> None:
         """On the write path: create the text index once; save ann/ every so many changed rows."""
-        if not self._has_fts and self._rows:
+        if not self._has_fts and len(self._meta):
             lt.ensure_fts(self._table, self.path)
             self._has_fts = True
+        if not self._scalar_indexed and len(self._meta) >= SCALAR_INDEX_MIN_ROWS:
+            lt.ensure_scalar_indexes(self._table, self.path)
+            self._scalar_indexed = True
         self._since_save += changed
-        if self._since_save >= max(self._save_rows, len(self._rows) // 5):
+        if self._since_save >= max(self._save_rows, len(self._meta) // 5):
             self.flush()
 
     def __enter__(self) -> Self:
@@ -203,72 +224,92 @@ class LanceStore:
             return
         with self._lock:
             self._ensure_fresh()
-            data = lt.rows_to_arrow(batch, self.dim)
-            self._journal([r.id for r in batch])
-            try:
-                if any(r.id in self._rows for r in batch):
-                    (
-                        self._table.merge_insert("id")
-                        .when_matched_update_all()
-                        .when_not_matched_insert_all()
-                        .execute(data)
-                    )
-                else:
-                    self._table.add(data)
-            except (OSError, ValueError, RuntimeError) as exc:
-                raise lt.store_error("upsert", self.path, exc) from None
-            self._apply(batch, ())
-            if not self._scalar_indexed and len(self._rows) >= SCALAR_INDEX_MIN_ROWS:
-                lt.ensure_scalar_indexes(self._table, self.path)
-                self._scalar_indexed = True
+            self._commit_rows(batch)
+            self._unsure.update(r.source for r in batch)
             self._after_write(len(batch))
 
+    def _commit_rows(self, batch: Sequence[Row]) -> None:
+        """One commit: insert or update ``batch`` (journaled first), then mirror it in memory."""
+        data = lt.rows_to_arrow(batch, self.dim)
+        keys = keys_of(r.id for r in batch)
+        self._journal([r.id for r in batch])
+        try:
+            if any(index.contains(keys).any() for index in self._indexes.values()):
+                self._table.merge_insert("id").when_matched_update_all().when_not_matched_insert_all().execute(data)
+            else:
+                self._table.add(data)
+        except (OSError, ValueError, RuntimeError) as exc:
+            raise lt.store_error("upsert", self.path, exc) from None
+        self._apply(lt.with_has_thumb(data), NO_KEYS)
+
     def replace_source(self, source: str, rows: Sequence[Row]) -> None:
-        """Make ``rows`` the source's rows.
+        """Make ``rows`` the source's rows (``replace_sources`` with one source)."""
+        self.replace_sources([(source, rows)])
+
+    def replace_sources(self, items: Sequence[tuple[str, Sequence[Row]]]) -> None:
+        """Make each ``rows`` its source's rows, for many sources in one or two commits.
 
         Small tables: one atomic LanceDB commit (merge_insert with
-        ``when_not_matched_by_source_delete``). That join reads the whole
-        table (~1 s at 100k rows), so from ``SCALAR_INDEX_MIN_ROWS`` rows on,
-        the new rows are committed first (BTREE-indexed upsert, ~50 ms) and
-        the source's other rows deleted after. Readers then never see the
-        source empty; if a crash falls between the two commits the source has
+        ``when_not_matched_by_source_delete`` on these sources). That join
+        reads the whole table (~1 s at 100k rows), so from
+        ``SCALAR_INDEX_MIN_ROWS`` rows on, the new rows of every source are
+        committed first (one BTREE-indexed upsert) and the sources' other rows
+        deleted after. Readers never see part of a source's new rows, nor a
+        source empty; if a crash falls between the two commits a source has
         mixed hashes and ``source_hash`` reports ``None``, so it is re-added.
         """
-        batch = check_rows(rows, self.dim, source=source)
+        checked = {source: check_rows(rows, self.dim, source=source) for source, rows in items}
+        if not checked:
+            return
         with self._lock:
             self._ensure_fresh()
-            old = set(self._by_source.get(source, set()))
-            if not batch:
-                if old:
-                    self.delete(f"source = {quote(source)}")
-                return
+            sources = list(checked)
+            batch = [r for rows in checked.values() for r in rows]
             new_ids = {r.id for r in batch}
-            stale = sorted(i for i in old if i not in new_ids)
-            if len(self._rows) < SCALAR_INDEX_MIN_ROWS:
+            stale = sorted(i for i, _ in lt.ids_of_sources(self._table, sources, self.path) if i not in new_ids)
+            if batch and len(self._meta) < SCALAR_INDEX_MIN_ROWS:
                 self._journal([*new_ids, *stale])
-                try:  # one commit: update + insert + delete the source's other rows
+                data = lt.rows_to_arrow(batch, self.dim)
+                try:  # one commit: update + insert + delete these sources' other rows
                     (
                         self._table.merge_insert("id")
                         .when_matched_update_all()
                         .when_not_matched_insert_all()
-                        .when_not_matched_by_source_delete(to_lance(Cmp("source", "=", source)))
-                        .execute(lt.rows_to_arrow(batch, self.dim))
+                        .when_not_matched_by_source_delete(to_lance(In("source", tuple(sources))))
+                        .execute(data)
                     )
                 except (OSError, ValueError, RuntimeError) as exc:
                     raise lt.store_error("replace_source", self.path, exc) from None
-                self._apply(batch, stale)
-                self._after_write(len(batch) + len(stale))
+                self._apply(lt.with_has_thumb(data), keys_of(stale))
+            elif batch:
+                self._commit_rows(batch)
+            self._note_hashes(checked)
+            changed = len(batch) + len(stale) if batch and len(self._meta) < SCALAR_INDEX_MIN_ROWS else len(batch)
+            self._after_write(changed)
+            if batch and len(self._meta) < SCALAR_INDEX_MIN_ROWS:
                 return
-            self.upsert(batch)
             for lo in range(0, len(stale), 1000):
                 chunk = tuple(stale[lo : lo + 1000])
                 self._journal(chunk)
                 try:
                     self._table.delete(to_lance(In("id", chunk)))
                 except (OSError, ValueError, RuntimeError) as exc:
+                    self._unsure.update(sources)
                     raise lt.store_error("replace_source (removing old rows)", self.path, exc) from None
-                self._apply((), chunk)
+                self._apply(None, keys_of(chunk))
                 self._after_write(len(chunk))
+
+    def _note_hashes(self, checked: Mapping[str, Sequence[Row]]) -> None:
+        if self._hashes is None:
+            return
+        for source, rows in checked.items():
+            hashes = {r.source_hash for r in rows}
+            if not rows:
+                self._hashes.pop(source, None)
+            elif len(hashes) == 1:
+                self._hashes[source] = hashes.pop()
+            else:
+                self._unsure.add(source)
 
     def delete(self, where: str) -> int:
         node = parse(where)
@@ -276,65 +317,49 @@ class LanceStore:
         with self._lock:
             self._ensure_fresh()
             try:
-                ids = (
-                    self._table.search()
-                    .where(sql)
-                    .select(["id"])
-                    .limit(None)
-                    .to_arrow()
-                    .column("id")
-                    .to_pylist()
-                )
+                res = self._table.search().where(sql).select(["id", "source"]).limit(None).to_arrow()
+                ids = res.column("id").to_pylist()
                 if not ids:
                     return 0
                 self._journal(ids)
+                self._unsure.update(res.column("source").to_pylist())
                 result = self._table.delete(sql)
             except (OSError, ValueError, RuntimeError) as exc:
                 raise lt.store_error("delete", self.path, exc) from None
-            self._apply((), ids)
+            self._apply(None, keys_of(ids))
             self._after_write(len(ids))
             return int(getattr(result, "num_deleted_rows", len(ids)))
 
-    def _apply(self, added: Sequence[Row], removed: Sequence[str]) -> None:
-        """Mirror a committed write in memory; on any interruption, rebuild later."""
+    def _apply(self, added: pa.Table | None, removed: np.ndarray) -> None:
+        """Mirror a committed write in memory (``added``: LanceDB columns with vectors); on any interruption, rebuild later."""
         try:
             self._indexes_saved = False
-            gone: dict[str, list[str]] = {}
-            for row_id in removed:
-                row = self._rows.pop(row_id, None)
-                if row is not None:
-                    gone.setdefault(row.channel, []).append(row_id)
-                    self._drop_from_source(row)
-            for row in added:
-                prev = self._rows.get(row.id)
-                if prev is not None and prev.channel != row.channel:
-                    gone.setdefault(prev.channel, []).append(row.id)
-                if prev is not None:
-                    self._drop_from_source(prev)
-                self._rows[row.id] = lt.cached_row(row)
-                self._by_source.setdefault(row.source, set()).add(row.id)
-            for channel, ids in gone.items():
-                self._indexes[channel].remove(ids)
-                if not len(self._indexes[channel]):
-                    del self._indexes[channel]
-            by_channel: dict[str, list[Row]] = {}
-            for row in added:
-                by_channel.setdefault(row.channel, []).append(row)
-            for channel, group in by_channel.items():
-                index = self._indexes.setdefault(channel, VectorIndex(self.dim, self._params))
-                index.add([r.id for r in group], np.stack([np.asarray(r.vector, np.float32) for r in group]))
+            meta = ls.with_keys(added.drop_columns([c for c in ("vector", "thumbnail") if c in added.column_names])) if added is not None and added.num_rows else None
+            keys = meta.column("key").to_numpy() if meta is not None else NO_KEYS
+            gone = np.concatenate([removed.astype(np.uint64), keys])
+            channels = np.asarray(added.column("channel").to_pylist(), dtype=object) if meta is not None else None
+            for channel, index in list(self._indexes.items()):  # a key leaves every channel it is not added to
+                drop = gone if channels is None else np.concatenate([removed.astype(np.uint64), keys[channels != channel]])
+                if len(drop):
+                    index.remove(drop)
+            self._meta.drop(removed.tolist())
+            if meta is not None:
+                assert added is not None and channels is not None
+                self._meta.put(meta)
+                vecs = ls.vectors_of(added, self.dim)
+                for channel in set(channels.tolist()):
+                    pick = np.flatnonzero(channels == channel)
+                    self._indexes.setdefault(channel, VectorIndex(self.dim, self._params)).add(keys[pick], vecs[pick])
+            self._indexes = {c: i for c, i in self._indexes.items() if len(i)}
         except BaseException:
             self._dirty = True
             raise
 
-    def _drop_from_source(self, row: Row) -> None:
-        ids = self._by_source.get(row.source)
-        if ids is not None:
-            ids.discard(row.id)
-            if not ids:
-                del self._by_source[row.source]
-
     # -- reads --------------------------------------------------------------------------
+    def _rows(self, keys: np.ndarray, scores: Sequence[float]) -> list[ScoredRow]:
+        rows = self._meta.rows(np.asarray(keys, dtype=np.uint64))
+        return [ScoredRow(r, float(s)) for r, s in zip(rows, scores) if r is not None]
+
     def search(self, vector: np.ndarray, k: int, where: str | None = None) -> list[ScoredRow]:
         q = check_query(vector, self.dim)
         k = check_k(k)
@@ -347,25 +372,27 @@ class LanceStore:
             names = list(self._indexes) if channels is None else [c for c in channels if c in self._indexes]
             keep = None
             if rest is not None:
-                test, rows = predicate(rest), self._rows
-                keep = lambda row_id: test(rows[row_id])
-            found: list[tuple[str, float]] = []
+                test, meta = predicate(rest), self._meta
+                keep = lambda keys: np.asarray([r is not None and test(r) for r in meta.rows(keys)], dtype=bool)
+            found_keys: list[np.ndarray] = []
+            found_scores: list[np.ndarray] = []
             for name in names:
                 index = self._indexes[name]
                 if keep is None:
-                    ids, scores = index.query(q, k)
+                    keys, scores = index.query(q, k)
                 else:
-                    ids, scores, complete = index.query_filtered(q, k, keep, max(4096, 64 * k))
+                    keys, scores, complete = index.query_filtered(q, k, keep, max(4096, 64 * k))
                     if not complete:
-                        both: Node = (
-                            Cmp("channel", "=", name)
-                            if rest is None
-                            else And((Cmp("channel", "=", name), rest))
-                        )
+                        both: Node = Cmp("channel", "=", name) if rest is None else And((Cmp("channel", "=", name), rest))
                         ids, scores = lt.exact_search(self._table, q, k, to_lance(both), self.path)
-                found.extend(zip(ids, scores.tolist()))
-            found.sort(key=lambda item: -item[1])
-            return [ScoredRow(self._rows[i], s) for i, s in found[:k]]
+                        keys = keys_of(ids)
+                found_keys.append(keys)
+                found_scores.append(np.asarray(scores, dtype=np.float32))
+            if not found_keys:
+                return []
+            keys, scores = np.concatenate(found_keys), np.concatenate(found_scores)
+            order = np.argsort(-scores, kind="stable")[:k]
+            return self._rows(keys[order], scores[order].tolist())
 
     def text_search(self, query: str, k: int, where: str | None = None) -> list[ScoredRow]:
         from lancedb.query import MatchQuery
@@ -376,11 +403,11 @@ class LanceStore:
         node = parse_optional(where)
         with self._lock:
             self._ensure_fresh()
-            if not query.strip() or k == 0 or not self._rows:
+            if not query.strip() or k == 0 or not len(self._meta):
                 return []
             if not self._has_fts:  # an index written before text indexes were made on add: scan, read-only
                 found = lt.text_scan(self._table, query, k, None if node is None else to_lance(node), self.path)
-                return [ScoredRow(self._rows[i], s) for i, s in found if i in self._rows]
+                return self._rows(keys_of(i for i, _ in found), [s for _, s in found])
             try:
                 match = MatchQuery(query, "text")  # type: ignore[call-arg]
                 builder = self._table.search(match, query_type="fts")
@@ -392,26 +419,25 @@ class LanceStore:
                     log.debug("full-text search skipped in %s: %s", self.path, exc)
                     return []
                 raise lt.store_error("full-text search", self.path, exc) from None
-            ids, scores = res.column("id").to_pylist(), res.column("_score").to_pylist()
-            return [ScoredRow(self._rows[i], float(s)) for i, s in zip(ids, scores) if i in self._rows]
+            return self._rows(keys_of(res.column("id").to_pylist()), res.column("_score").to_pylist())
 
     def refresh_text_index(self) -> None:
         """After a writer's batch: make the full-text index and fold new rows into it
         once enough are unindexed (readers never write; they search unfolded rows too)."""
         with self._lock:
-            if not self._rows:
+            if not len(self._meta):
                 return
             self._wrote = True
             if not self._has_fts:
                 lt.ensure_fts(self._table, self.path)
                 self._has_fts = True
-            lt.fold_fts(self._table, self.path, max(10_000, len(self._rows) // 10))
+            lt.fold_fts(self._table, self.path, max(10_000, len(self._meta) // 10))
 
     def optimize(self) -> None:
         """Compact the table and bring the full-text index up to date (a write)."""
         with self._lock:
             self._wrote = True
-            if not self._has_fts and self._rows:
+            if not self._has_fts and len(self._meta):
                 lt.ensure_fts(self._table, self.path)
                 self._has_fts = True
             try:
@@ -423,10 +449,10 @@ class LanceStore:
         node = parse_optional(where)
         channels, rest = split_column(node, "channel")
         with self._lock:
-            if rest is None:  # no filter, or only on channel: the in-memory mirror answers exactly
+            if rest is None:  # no filter, or only on channel: the in-memory indexes answer exactly
                 self._ensure_fresh()
                 if channels is None:
-                    return len(self._rows)
+                    return len(self._meta)
                 return sum(len(self._indexes[c]) for c in channels if c in self._indexes)
             try:
                 return int(self._table.count_rows(None if node is None else to_lance(node)))
@@ -437,18 +463,29 @@ class LanceStore:
         """The source's hash; ``None`` if absent or if its rows disagree (an interrupted replace)."""
         with self._lock:
             self._ensure_fresh()
-            hashes = {self._rows[i].source_hash for i in self._by_source.get(source, ())}
-            return hashes.pop() if len(hashes) == 1 else None
+            if self._hashes is None:
+                self._hashes, self._unsure = lt.source_hashes(self._table, self.path), set()
+            if source in self._unsure:
+                found = lt.source_hashes(self._table, self.path, to_lance(Cmp("source", "=", source)))
+                self._hashes.pop(source, None)
+                self._hashes.update(found)
+                self._unsure.discard(source)
+            return self._hashes.get(source)
 
     def row_hashes(self, source: str) -> dict[str, str]:
         with self._lock:
             self._ensure_fresh()
-            return {i: self._rows[i].source_hash for i in self._by_source.get(source, ())}
+            sql = to_lance(Cmp("source", "=", source))
+            try:
+                res = self._table.search().where(sql).select(["id", "source_hash"]).limit(None).to_arrow()
+            except (OSError, ValueError, RuntimeError) as exc:
+                raise lt.store_error("reading row hashes", self.path, exc) from None
+            return dict(zip(res.column("id").to_pylist(), res.column("source_hash").to_pylist()))
 
     def sources(self) -> list[SourceInfo]:
         with self._lock:
             self._ensure_fresh()
-            return summarize_sources(self._rows.values())
+            return lt.summarize(lt.source_summary(self._table, self.path))
 
     def thumbnail(self, segment_id: str) -> bytes | None:
         with self._lock:

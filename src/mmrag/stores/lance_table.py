@@ -1,24 +1,13 @@
-"""LanceDB pieces behind ``LanceStore``: the table schema, rows <-> Arrow, and the ``ann/`` sidecar.
+"""LanceDB pieces behind ``LanceStore``: the table schema, rows <-> Arrow, the LanceDB calls.
 
-``ann/`` layout::
-
-    state.json                 {"folder": "v12-ab..", "journal": "journal-v12-ab...jsonl", ...}
-    v12-ab../ch-*.hnsw|npy     one saved VectorIndex per channel (+ its ids.json)
-    journal-v12-ab...jsonl     ids written or removed since that save, one line per commit
-
-A save writes a new folder, then replaces ``state.json`` atomically, so a
-kill at any moment leaves a complete sidecar. Every commit appends its ids
-to the journal first; opening loads the saved indexes and re-reads the
-journaled ids from the table (added, changed or gone), so a killed writer
-costs a replay of what it wrote since its last save, not a rebuild.
+The ``ann/`` sidecar (vector indexes, row metadata snapshot, journal) is in ``lance_sidecar``.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -26,17 +15,16 @@ import numpy as np
 import pyarrow as pa
 
 from mmrag.errors import IndexError_, SpaceMismatch, StoreError
-from mmrag.stores.base import ROW_SCALARS, Row
+from mmrag.stores.ann import write_json_atomic
+from mmrag.stores.base import ROW_SCALARS, Row, SourceInfo
 from mmrag.stores.common import check_meta
-from mmrag.stores.filters import Cmp, to_lance
-from mmrag.stores.hnsw import HnswParams, VectorIndex, write_json_atomic
+from mmrag.stores.filters import Cmp, In, to_lance
 
 log = logging.getLogger(__name__)
 
 TABLE = "rows"
 META_FILE = "mmrag.json"
 ANN_DIR = "ann"
-EMPTY = np.zeros(0, dtype=np.float32)
 SCALAR_INDEXED = ("id", "source", "segment_id")
 META_COLUMNS = ROW_SCALARS
 
@@ -72,30 +60,6 @@ def rows_to_arrow(rows: Sequence[Row], dim: int) -> pa.Table:
     cols["thumbnail"] = [bytes(r.thumbnail) for r in rows]
     cols["fields"] = [r.fields or "{}" for r in rows]
     return pa.Table.from_pydict(cols, schema=row_schema(dim))
-
-
-def cached_row(row: Row) -> Row:
-    """The in-memory copy of a row: no vector, no thumbnail bytes."""
-    return Row(
-        row.id,
-        row.segment_id,
-        row.source,
-        row.source_hash,
-        row.modality,
-        row.channel,
-        EMPTY,
-        row.text,
-        int(row.page),
-        float(row.t0),
-        float(row.t1),
-        int(row.start),
-        int(row.end),
-        row.meta,
-        b"",
-        float(row.added_at),
-        bool(row.thumbnail),
-        row.fields or "{}",
-    )
 
 
 def store_error(what: str, path: Path, exc: Exception) -> StoreError:
@@ -154,161 +118,6 @@ def open_table(path: Path, dim: int) -> Any:
             "the space it was built with, or use a new index folder."
         )
     return table
-
-
-def read_rows(table: Any) -> dict[str, Row]:
-    """All rows' metadata (no vectors, no thumbnail bytes; ``has_thumbnail`` set)."""
-    cols: dict[str, Any] = {c: f"`{c}`" for c in META_COLUMNS}
-    cols["has_thumb"] = "thumbnail != X''"
-    data = table.search().select(cols).limit(None).to_arrow()
-    pyc = {name: data.column(name).to_pylist() for name in data.column_names}
-    rows: dict[str, Row] = {}
-    names = [c for c in META_COLUMNS if c != "fields"]
-    for fields_json, v in zip(pyc["fields"], zip(*(pyc[c] for c in (*names, "has_thumb")))):
-        rows[v[0]] = Row(
-            v[0],
-            v[1],
-            v[2],
-            v[3],
-            v[4],
-            v[5],
-            EMPTY,
-            v[6],
-            v[7],
-            v[8],
-            v[9],
-            v[10],
-            v[11],
-            v[12],
-            b"",
-            v[13],
-            bool(v[14]),
-            fields_json or "{}",
-        )
-    return rows
-
-
-def build_indexes(table: Any, dim: int, params: HnswParams) -> dict[str, VectorIndex]:
-    """Per-channel indexes from every vector in the table."""
-    indexes: dict[str, VectorIndex] = {}
-    for batch in table.search().select(["id", "channel", "vector"]).limit(None).to_batches():
-        ids = batch.column("id").to_pylist()
-        channels = batch.column("channel").to_pylist()
-        flat = batch.column("vector").flatten().to_numpy(zero_copy_only=False)
-        vecs = np.asarray(flat, dtype=np.float32).reshape(-1, dim)
-        for channel in set(channels):
-            pick = [i for i, c in enumerate(channels) if c == channel]
-            indexes.setdefault(channel, VectorIndex(dim, params)).add([ids[i] for i in pick], vecs[pick])
-    return indexes
-
-
-STATE = "state.json"
-SIDECAR_FORMAT = 2
-KEEP_OLD_S = 120.0  # superseded sidecar folders younger than this are left for readers still loading them
-
-
-def load_sidecar(root: Path, dim: int, params: HnswParams) -> tuple[dict[str, VectorIndex], dict[str, Any]] | None:
-    """The saved indexes and their state, or ``None`` if there is no usable sidecar."""
-    try:
-        state = json.loads((root / STATE).read_text(encoding="utf-8"))
-        if state.get("format") != SIDECAR_FORMAT or state.get("dim") != dim:
-            return None
-        folder = root / state["folder"]
-        indexes = {ch: VectorIndex.load(folder, stem, dim, params) for ch, stem in state["channels"].items()}
-    except (OSError, ValueError, KeyError, TypeError, AttributeError, StoreError):
-        return None
-    return indexes, state
-
-
-def journal_ids(root: Path, state: Mapping[str, Any]) -> set[str]:
-    """Ids written or removed since the sidecar was saved (a torn last line is a commit that never ran)."""
-    touched: set[str] = set()
-    try:
-        text = (root / state["journal"]).read_text(encoding="utf-8")
-    except (OSError, KeyError, TypeError):
-        return touched
-    for line in text.splitlines():
-        try:
-            touched.update(json.loads(line)["ids"])
-        except (ValueError, KeyError, TypeError):
-            continue
-    return touched
-
-
-def append_journal(root: Path, state: Mapping[str, Any], ids: Sequence[str]) -> None:
-    """Record ``ids`` BEFORE their commit: on open they are re-read from the table, whatever happened."""
-    with open(root / state["journal"], "a", encoding="utf-8") as fh:
-        fh.write(json.dumps({"ids": list(ids)}) + "\n")
-        fh.flush()
-
-
-def save_sidecar(
-    root: Path, indexes: Mapping[str, VectorIndex], version: int, dim: int, n_rows: int
-) -> dict[str, Any]:
-    """Write the indexes into a new folder, then point ``state.json`` at it (atomic), with a new empty journal.
-
-    A kill at any moment leaves either the old complete sidecar or the new one.
-    """
-    import uuid
-
-    root.mkdir(parents=True, exist_ok=True)
-    tag = f"v{version}-{uuid.uuid4().hex[:10]}"
-    folder = root / tag
-    folder.mkdir()
-    stems = {}
-    for channel, index in indexes.items():
-        stems[channel] = "ch-" + hashlib.blake2b(channel.encode("utf-8"), digest_size=8).hexdigest()
-        index.save(folder, stems[channel])
-    journal = f"journal-{tag}.jsonl"
-    (root / journal).touch()
-    state = {
-        "format": SIDECAR_FORMAT, "dim": dim, "table_version": version, "channels": stems,
-        "rows": n_rows, "folder": tag, "journal": journal,
-    }
-    write_json_atomic(root / STATE, state)
-    _remove_superseded(root, {tag, journal, STATE})
-    return state
-
-
-def _remove_superseded(root: Path, keep: set[str]) -> None:
-    import shutil
-    import time
-
-    now = time.time()
-    for entry in root.iterdir():
-        if entry.name in keep or entry.name.endswith(".tmp"):
-            continue
-        try:
-            legacy = entry.is_file() and not entry.name.startswith("journal-")  # format-1 flat files
-            if legacy or now - entry.stat().st_mtime > KEEP_OLD_S:
-                shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
-        except OSError as exc:  # another process removed it first, or it is busy: next save retries
-            log.debug("could not remove old sidecar entry %s: %s", entry, exc)
-
-
-def read_vectors(table: Any, ids: Sequence[str], dim: int) -> dict[str, tuple[str, np.ndarray]]:
-    """``id -> (channel, vector)`` for the ids present in the table."""
-    from mmrag.stores.filters import In
-
-    out: dict[str, tuple[str, np.ndarray]] = {}
-    ids = list(ids)
-    for lo in range(0, len(ids), 1000):
-        sql = to_lance(In("id", tuple(ids[lo : lo + 1000])))
-        for batch in table.search().where(sql).select(["id", "channel", "vector"]).limit(None).to_batches():
-            flat = batch.column("vector").flatten().to_numpy(zero_copy_only=False)
-            vecs = np.asarray(flat, dtype=np.float32).reshape(-1, dim)
-            for i, (row_id, ch) in enumerate(zip(batch.column("id").to_pylist(), batch.column("channel").to_pylist())):
-                out[row_id] = (ch, vecs[i])
-    return out
-
-
-def matches(indexes: Mapping[str, VectorIndex], rows: Iterable[Row]) -> bool:
-    """The indexes hold exactly the rows' ids, per channel."""
-    wanted: dict[str, set[str]] = {}
-    for row in rows:
-        wanted.setdefault(row.channel, set()).add(row.id)
-    live = {c for c, index in indexes.items() if len(index)}
-    return live == set(wanted) and all(set(indexes[c].ids()) == ids for c, ids in wanted.items())
 
 
 # -- LanceDB calls used by LanceStore -------------------------------------------------
@@ -418,35 +227,101 @@ def read_thumbnail(table: Any, segment_id: str, path: Path) -> bytes | None:
     return bytes(res.column("thumbnail")[0].as_py()) if res.num_rows else None
 
 
+def meta_select() -> dict[str, str]:
+    """LanceDB select of every metadata column plus ``has_thumb`` (no vector, no thumbnail bytes)."""
+    cols: dict[str, str] = {c: f"`{c}`" for c in META_COLUMNS}
+    cols["has_thumb"] = "thumbnail != X''"
+    return cols
+
+
+def ids_of_sources(table: Any, sources: Sequence[str], path: Path) -> list[tuple[str, str]]:
+    """``(id, source)`` of every row of these sources."""
+    out: list[tuple[str, str]] = []
+    for lo in range(0, len(sources), 500):
+        sql = to_lance(In("source", tuple(sources[lo : lo + 500])))
+        try:
+            res = table.search().where(sql).select(["id", "source"]).limit(None).to_arrow()
+        except (OSError, ValueError, RuntimeError) as exc:
+            raise store_error("reading the rows of sources", path, exc) from None
+        out.extend(zip(res.column("id").to_pylist(), res.column("source").to_pylist()))
+    return out
+
+
+def source_hashes(table: Any, path: Path, where: str | None = None) -> dict[str, str | None]:
+    """``source -> hash`` (``None`` where a source's rows disagree: an interrupted replace)."""
+    try:
+        q = table.search()
+        if where is not None:
+            q = q.where(where)
+        res = q.select(["source", "source_hash"]).limit(None).to_arrow()
+    except (OSError, ValueError, RuntimeError) as exc:
+        raise store_error("reading source hashes", path, exc) from None
+    if not res.num_rows:
+        return {}
+    agg = res.group_by("source").aggregate([("source_hash", "min"), ("source_hash", "max")])
+    lo, hi = agg.column("source_hash_min").to_pylist(), agg.column("source_hash_max").to_pylist()
+    return {s: (a if a == b else None) for s, a, b in zip(agg.column("source").to_pylist(), lo, hi)}
+
+
+def source_summary(table: Any, path: Path) -> pa.Table:
+    """The columns ``summarize_sources`` needs, for every row."""
+    try:
+        return table.search().select(["source", "source_hash", "segment_id", "modality", "added_at"]).limit(None).to_arrow()
+    except (OSError, ValueError, RuntimeError) as exc:
+        raise store_error("reading sources", path, exc) from None
+
+
+def with_has_thumb(data: pa.Table) -> pa.Table:
+    """LanceDB columns of a write plus ``has_thumb`` (what ``RowMeta`` keeps instead of the bytes)."""
+    import pyarrow.compute as pc
+
+    return data.append_column("has_thumb", pc.greater(pc.binary_length(data.column("thumbnail")), 0))
+
+
+def summarize(table: pa.Table) -> list[SourceInfo]:
+    """``SourceInfo`` per source (vectorised group-by over the table's columns), sorted by source."""
+    if not table.num_rows:
+        return []
+    agg = table.group_by("source").aggregate(
+        [("source_hash", "min"), ("segment_id", "count_distinct"), ("segment_id", "count"),
+         ("modality", "distinct"), ("added_at", "max")]
+    )
+    out = [
+        SourceInfo(source=src, source_hash=h, segments=int(segs), rows=int(n), modalities=tuple(sorted(mods)), added_at=float(at))
+        for src, h, segs, n, mods, at in zip(
+            *(agg.column(c).to_pylist() for c in (
+                "source", "source_hash_min", "segment_id_count_distinct", "segment_id_count", "modality_distinct", "added_at_max"
+            ))
+        )
+    ]
+    return sorted(out, key=lambda s: s.source)
+
+
 __all__ = [
     "ANN_DIR",
-    "EMPTY",
     "META_COLUMNS",
     "META_FILE",
     "SCALAR_INDEXED",
     "TABLE",
-    "append_journal",
-    "build_indexes",
-    "cached_row",
     "ensure_fts",
     "ensure_scalar_indexes",
     "exact_search",
     "fold_fts",
     "has_fts",
-    "journal_ids",
+    "ids_of_sources",
     "lance_path",
-    "load_sidecar",
-    "matches",
+    "meta_select",
     "open_table",
     "read_meta_file",
-    "read_rows",
     "read_thumbnail",
-    "read_vectors",
     "row_schema",
     "rows_to_arrow",
-    "save_sidecar",
+    "source_hashes",
+    "source_summary",
     "store_error",
     "stored_dim",
+    "summarize",
     "text_scan",
+    "with_has_thumb",
     "write_meta_file",
 ]

@@ -315,6 +315,17 @@ class MilvusStore:
         keep = {r.id for r in batch}
         self._delete_ids([i for i in old if i not in keep])
 
+    def replace_sources(self, items: Sequence[tuple[str, Sequence[Row]]]) -> None:
+        """``replace_source`` for many sources: one upsert of every new row, then one delete of the old ones."""
+        checked = {source: check_rows(rows, self.dim, source=source) for source, rows in items}
+        if not checked:
+            return
+        old = self._ids(to_milvus(In("source", tuple(checked))))
+        batch = [r for rows in checked.values() for r in rows]
+        self.upsert(batch)
+        keep = {r.id for r in batch}
+        self._delete_ids([i for i in old if i not in keep])
+
     def delete(self, where: str) -> int:
         ids = self._ids(*self._where(where, required=True))
         self._delete_ids(ids)

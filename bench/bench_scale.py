@@ -1,0 +1,317 @@
+"""Scale: the LanceDB store before and after bounded memory, numpy and Chroma, each in its own process.
+
+One run, the same data for every system: ``--n`` clustered 384-d unit
+vectors (``bench_search.make_data``), each a text chunk of 200 characters in
+a file of ``--chunks-per-file`` chunks (``channel = 'text'``). Systems:
+
+- ``old``: the store before this change (``bench/baseline_lance``: hnswlib
+  M32/efC200/ef128 as shipped, every row's metadata as Python objects);
+- ``new``: ``mmrag.stores.lance.LanceStore`` (usearch float16 HNSW,
+  memory-mapped sidecar, metadata read by key for the hits);
+- ``numpy``: an exact scan over a float32 ``.npy`` matrix (loaded in memory);
+- ``chroma``: ``chromadb.PersistentClient`` (HNSW ip, M16, efC 100, ef 64),
+  texts as documents, the query returns documents and metadatas.
+
+Phases (every system in a fresh child process, figures from ``getrusage``):
+
+1. ``ingest``: ``--ingest`` chunks written the way ``mmrag add`` writes them:
+   old = one ``replace_source`` per file (one commit per file), new =
+   ``replace_sources`` per batch of 64 files (the pipeline's batch).
+   Vectors are precomputed: the encoder is not timed. Rows per CPU-second
+   (user + system, all threads) and peak RSS. ``--ingest-old`` caps the old
+   path's rows (it is slow); its rate is then over those rows only.
+2. ``build``: the ``--n`` rows into each system in batches of 20k; build CPU-s.
+3. ``search``: a process opens an EMPTY index of that system and searches it
+   (baseline peak RSS), then opens the real one: cold open + first search
+   (wall and CPU; the page cache is warm: the files were just written), then
+   ``--queries`` searches: p50 and recall@10 against numpy's exact top 10.
+   "index memory" = resident memory (VmRSS) after the searches minus that
+   after the empty index's search, in the same process (a peak-minus-peak
+   figure hid whole indexes under import-time peaks). The data set is not in
+   the search process: queries and exact top-10 come from the parent.
+
+Usage::
+
+    nice -n 10 python bench/bench_scale.py --n 200000 --ingest 100000 --workdir /tmp/scale
+    python bench/bench_scale.py --n 20000 --ingest 5000 --workdir /tmp/scale-small   # quick
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "src"))
+sys.path.insert(0, str(HERE))
+
+from bench_search import exact_topk, make_data
+
+DIM, CLUSTERS, NOISE, K, FILE_BATCH = 384, 3000, 1.0, 10, 64
+WORDS = [f"{a}{b}" for a in ("ka", "lo", "mi", "nu", "pe", "ra", "si", "tu", "ve", "zo") for b in
+         ("ba", "da", "fe", "gi", "ho", "ju", "ke", "lu", "mo", "ni", "po", "qu", "re", "sa", "ti", "vo")]
+
+
+def cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+def peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def rss_mb() -> float:
+    """Resident memory now (VmRSS): import-time peaks would hide an index under a peak-minus-peak figure."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024.0
+    return peak_mb()
+
+
+def texts(lo: int, hi: int) -> list[str]:
+    rng = np.random.default_rng(lo)
+    out = []
+    for i in range(lo, hi):
+        words = [WORDS[j] for j in rng.integers(0, len(WORDS), 60)]
+        out.append((f"chunk {i} " + " ".join(words))[:200])
+    return out
+
+
+def rows(data: np.ndarray, lo: int, hi: int, per_file: int) -> list:
+    from mmrag.stores.base import Row
+
+    return [
+        Row(id=f"seg{i}:text", segment_id=f"seg{i}", source=f"docs/{i // per_file}.txt", source_hash=f"{i // per_file:08x}",
+            modality="text", channel="text", vector=data[i], text=t, start=(i % per_file) * 200,
+            end=(i % per_file) * 200 + 200, meta=json.dumps({"chunk": i % per_file}), added_at=1.7e9 + i)
+        for i, t in zip(range(lo, hi), texts(lo, hi))
+    ]
+
+
+def open_store(system: str, path: Path):
+    from mmrag.config import Config
+
+    if system == "old":
+        from baseline_lance import LanceStore as Old
+
+        return Old(str(path), DIM, Config())
+    from mmrag.stores.lance import LanceStore
+
+    return LanceStore(str(path), DIM, Config())
+
+
+def chroma_collection(path: Path):
+    import chromadb
+
+    client = chromadb.PersistentClient(path=str(path))
+    return client.get_or_create_collection(
+        "bench", embedding_function=None,
+        configuration={"hnsw": {"space": "ip", "ef_construction": 100, "max_neighbors": 16, "ef_search": 64}},
+    )
+
+
+# -- child phases -----------------------------------------------------------------------
+def child_ingest(system: str, work: Path, n: int, per_file: int, data: np.ndarray) -> dict:
+    path = work / f"ingest-{system}"
+    shutil.rmtree(path, ignore_errors=True)
+    store = open_store(system, path)
+    c0, t0 = cpu(), time.perf_counter()
+    files = [(lo, min(n, lo + per_file)) for lo in range(0, n, per_file)]
+    for at in range(0, len(files), FILE_BATCH):
+        batch = [(f"docs/{lo // per_file}.txt", rows(data, lo, hi, per_file)) for lo, hi in files[at : at + FILE_BATCH]]
+        if system == "old":
+            for source, rs in batch:
+                store.replace_source(source, rs)
+        else:
+            store.replace_sources(batch)
+    store.close()
+    took, used = time.perf_counter() - t0, cpu() - c0
+    return {"rows": n, "wall_s": took, "cpu_s": used, "rows_per_cpu_s": n / used, "peak_mb": peak_mb()}
+
+
+def child_build(system: str, work: Path, n: int, per_file: int, data: np.ndarray) -> dict:
+    path = work / f"index-{system}"
+    shutil.rmtree(path, ignore_errors=True)
+    c0, t0 = cpu(), time.perf_counter()
+    if system == "numpy":
+        path.mkdir(parents=True)
+        np.save(path / "vectors.npy", data[:n])
+    elif system == "chroma":
+        col = chroma_collection(path)
+        for lo in range(0, n, 5000):
+            hi = min(n, lo + 5000)
+            col.add(ids=[f"seg{i}:text" for i in range(lo, hi)], embeddings=data[lo:hi], documents=texts(lo, hi),
+                    metadatas=[{"source": f"docs/{i // per_file}.txt", "segment_id": f"seg{i}", "channel": "text"} for i in range(lo, hi)])
+    else:
+        store = open_store(system, path)
+        for lo in range(0, n, 20_000):
+            store.upsert(rows(data, lo, min(n, lo + 20_000), per_file))
+            print(f"  {system}: {min(n, lo + 20_000)}/{n} rows {time.perf_counter() - t0:.0f}s", file=sys.stderr, flush=True)
+        store.close()
+    took, used = time.perf_counter() - t0, cpu() - c0
+    return {"rows": n, "wall_s": took, "cpu_s": used, "rows_per_cpu_s": n / used, "peak_mb": peak_mb()}
+
+
+def searcher(system: str, path: Path):
+    """(open, search) for a system; search returns row numbers best first, with the hit's text fetched."""
+    if system == "numpy":
+        matrix = np.load(path / "vectors.npy")
+
+        def search(q: np.ndarray) -> list[int]:
+            s = matrix @ q
+            part = np.argpartition(-s, K - 1)[:K]
+            return part[np.argsort(-s[part])].tolist()
+        return search
+    if system == "chroma":
+        col = chroma_collection(path)
+
+        def search(q: np.ndarray) -> list[int]:
+            res = col.query(query_embeddings=q[None], n_results=K, include=["documents", "metadatas", "distances"])
+            return [int(i[3:].split(":")[0]) for i in res["ids"][0]]
+        return search
+    store = open_store(system, path)
+
+    def search(q: np.ndarray) -> list[int]:  # the engine's call: full rows back, channel filter
+        return [int(s.row.segment_id[3:]) for s in store.search(q, K, "channel = 'text'") if s.row.text]
+    return search
+
+
+def child_search(system: str, work: Path, n: int, per_file: int) -> dict:
+    # the data set is not in this process (its peak would hide the index's): queries + truth come from the parent
+    queries, truth = np.load(work / "queries.npy"), np.load(work / "truth.npy")
+    one = queries[:1] / np.linalg.norm(queries[:1])
+    empty = work / f"empty-{system}"
+    shutil.rmtree(empty, ignore_errors=True)
+    if system == "numpy":
+        empty.mkdir(parents=True)
+        np.save(empty / "vectors.npy", np.zeros((K, DIM), np.float32))
+    elif system == "chroma":
+        chroma_collection(empty).add(ids=["seg0:text"], embeddings=one, documents=["x"], metadatas=[{"source": "x"}])
+    else:
+        store = open_store(system, empty)
+        store.upsert(rows(one, 0, 1, per_file))
+        store.close()
+    searcher(system, empty)(queries[0])
+    base = rss_mb()
+    c0, t0 = cpu(), time.perf_counter()
+    search = searcher(system, work / f"index-{system}")
+    search(queries[0])
+    cold_wall, cold_cpu = time.perf_counter() - t0, cpu() - c0
+    for q in queries[:10]:
+        search(q)
+    lat, found = [], []
+    for q in queries:
+        t = time.perf_counter()
+        found.append(search(q))
+        lat.append(time.perf_counter() - t)
+    rec = float(np.mean([len(set(f) & set(t.tolist())) / K for f, t in zip(found, truth)]))
+    return {"cold_wall_s": cold_wall, "cold_cpu_s": cold_cpu, "p50_ms": 1000 * float(np.median(lat)),
+            "p99_ms": 1000 * float(np.percentile(lat, 99)), "recall": rec, "index_mb": rss_mb() - base,
+            "baseline_mb": base}
+
+
+# -- parent ---------------------------------------------------------------------------------
+def run_child(args: argparse.Namespace, phase: str, system: str, n: int, timeout: float) -> dict | None:
+    cmd = [sys.executable, __file__, "--child", phase, "--system", system, "--n", str(n), "--workdir", str(args.workdir),
+           "--queries", str(args.queries), "--chunks-per-file", str(args.chunks_per_file), "--data-n", str(args.data_n)]
+    env = {**os.environ, "ANONYMIZED_TELEMETRY": "False", "PYTHONPATH": f"{HERE.parent / 'src'}:{HERE}"}
+    try:
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env, check=False)
+    except subprocess.TimeoutExpired:
+        print(f"  {phase} {system}: over {timeout:.0f}s, stopped", flush=True)
+        return None
+    for line in out.stdout.splitlines():
+        if line.startswith("RESULT "):
+            return json.loads(line[7:])
+    print(f"  {phase} {system} failed:\n{out.stderr[-3000:]}", flush=True)
+    return None
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--n", type=int, default=200_000)
+    ap.add_argument("--ingest", type=int, default=100_000, help="chunks for the ingest phase (0: skip)")
+    ap.add_argument("--ingest-old", type=int, default=0, help="cap the old path's ingest rows (0: all)")
+    ap.add_argument("--chunks-per-file", type=int, default=10)
+    ap.add_argument("--queries", type=int, default=300)
+    ap.add_argument("--systems", default="old,new,numpy,chroma")
+    ap.add_argument("--workdir", type=Path, required=True)
+    ap.add_argument("--timeout", type=float, default=1800.0, help="seconds per child process")
+    ap.add_argument("--search-only", action="store_true", help="reuse the indexes built in --workdir by an earlier run")
+    ap.add_argument("--child", choices=["ingest", "build", "search"])
+    ap.add_argument("--system")
+    ap.add_argument("--data-n", type=int, default=0)
+    args = ap.parse_args()
+    args.data_n = args.data_n or max(args.n, args.ingest, args.queries)
+    if args.child == "search":
+        print("RESULT " + json.dumps(child_search(args.system, args.workdir, args.n, args.chunks_per_file)), flush=True)
+        return
+    data, queries = make_data(args.data_n, DIM, CLUSTERS, args.queries, NOISE, 0)
+    if args.child:
+        fn = {"ingest": child_ingest, "build": child_build}[args.child]
+        print("RESULT " + json.dumps(fn(args.system, args.workdir, args.n, args.chunks_per_file, data)), flush=True)
+        return
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    systems = args.systems.split(",")
+    if "chroma" in systems:
+        try:
+            import chromadb  # noqa: F401
+        except ImportError:
+            print("chroma: skipped (chromadb is not installed; pip install chromadb, bench only)")
+            systems.remove("chroma")
+    print(f"data: {args.data_n} x {DIM}, {CLUSTERS} clusters; texts 200 chars; {args.chunks_per_file} chunks a file; "
+          f"cpus {os.cpu_count()}; load {os.getloadavg()[0]:.1f}", flush=True)
+    if args.search_only:
+        args.ingest = 0
+    if args.ingest:
+        print(f"\n== ingest: {args.ingest} chunks, as mmrag add writes them (vectors precomputed)", flush=True)
+        ing = {}
+        for system in [s for s in ("old", "new") if s in systems]:
+            n = args.ingest_old if system == "old" and args.ingest_old else args.ingest
+            ing[system] = r = run_child(args, "ingest", system, n, args.timeout)
+            if r:
+                print(f"  {system:6s} {r['rows']:7d} rows  {r['wall_s']:7.1f} s wall  {r['cpu_s']:7.1f} CPU-s  "
+                      f"{r['rows_per_cpu_s']:7.0f} rows/CPU-s  peak RSS {r['peak_mb']:6.0f} MB", flush=True)
+        if ing.get("old") and ing.get("new"):
+            print(f"  new/old rows per CPU-second: {ing['new']['rows_per_cpu_s'] / ing['old']['rows_per_cpu_s']:.1f}x", flush=True)
+    if not args.n:
+        return
+    print(f"\n== build: {args.n} rows in batches of 20k", flush=True)
+    built = {}
+    for system in systems:
+        if args.search_only:
+            built[system] = {"reused": True}
+            continue
+        built[system] = r = run_child(args, "build", system, args.n, args.timeout)
+        if r:
+            print(f"  {system:6s} {r['wall_s']:7.1f} s wall  {r['cpu_s']:7.1f} CPU-s  {r['rows_per_cpu_s']:7.0f} rows/CPU-s  "
+                  f"peak RSS {r['peak_mb']:6.0f} MB", flush=True)
+    np.save(args.workdir / "queries.npy", queries)
+    np.save(args.workdir / "truth.npy", exact_topk(data[: args.n], queries, K))
+    del data
+    print(f"\n== search: {args.queries} queries, k={K}, each system in a fresh process", flush=True)
+    found = {}
+    for system in [s for s in systems if built.get(s)]:
+        found[system] = r = run_child(args, "search", system, args.n, args.timeout)
+        if r:
+            print(f"  {system:6s} index memory {r['index_mb']:6.0f} MB  cold open+first search {r['cold_wall_s']:6.2f} s wall "
+                  f"{r['cold_cpu_s']:6.2f} CPU-s  recall@10 {r['recall']:.3f}  p50 {r['p50_ms']:6.2f} ms  p99 {r['p99_ms']:6.2f} ms",
+                  flush=True)
+    if found.get("old") and found.get("new"):
+        o, w = found["old"], found["new"]
+        print(f"\n  new vs old: index memory {w['index_mb'] / max(o['index_mb'], 1):.2f}x, cold open {w['cold_wall_s'] / o['cold_wall_s']:.2f}x, "
+              f"p50 {w['p50_ms'] / o['p50_ms']:.2f}x", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,136 @@
+"""VectorIndex: exact scan / usearch HNSW modes, keys, replacement, persistence (memory-mapped)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mmrag.errors import StoreError
+from mmrag.stores.ann import AnnParams, VectorIndex, key_of, keys_of
+
+DIM = 12
+PARAMS = AnnParams(threshold=60, connectivity=8, expansion_add=60, expansion_search=60)
+
+
+def unit(n: int, seed: int = 0) -> np.ndarray:
+    v = np.random.default_rng(seed).standard_normal((n, DIM)).astype(np.float32)
+    return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+
+def keys(n: int, start: int = 0) -> np.ndarray:
+    return np.arange(start, start + n, dtype=np.uint64) + np.uint64(1 << 40)
+
+
+def test_keys_are_stable_63_bit_hashes() -> None:
+    assert key_of("seg1:text") == key_of("seg1:text") != key_of("seg1:image")
+    assert key_of("seg1:text") < (1 << 63)
+    assert keys_of(["a", "b"]).tolist() == [key_of("a"), key_of("b")]
+    assert len(set(keys_of(f"s{i}:text" for i in range(20_000)).tolist())) == 20_000
+
+
+@pytest.mark.parametrize("n", [40, 150])  # exact scan, then HNSW (float16)
+def test_query_returns_scores_best_first(n: int) -> None:
+    v = unit(n)
+    index = VectorIndex(DIM, PARAMS)
+    index.add(keys(n), v)
+    assert index.mode == ("exact" if n <= 60 else "hnsw")
+    q = unit(1, seed=1)[0]
+    got, scores = index.query(q, 5)
+    want = np.argsort(-(v @ q))[:5]
+    if n <= 60:
+        assert got.tolist() == keys(n)[want].tolist()
+        assert np.allclose(scores, (v @ q)[want], atol=1e-5)
+    else:  # multi-threaded build, float16 scores: near-ties may swap, the set is (almost) exact
+        assert len(set(got.tolist()) & set(keys(n)[want].tolist())) >= 4 and got[0] == keys(n)[want[0]]
+        exact = (v @ q)[(got - keys(1)[0]).astype(np.int64)]
+        assert np.allclose(scores, exact, atol=2e-3) and list(scores) == sorted(scores, reverse=True)
+    assert len(index.query(q, 0)[0]) == 0
+    assert len(index.query(q, 10_000)[0]) == n
+
+
+@pytest.mark.parametrize("n", [40, 150])
+def test_remove_and_replace_in_place(n: int) -> None:
+    v = unit(n)
+    index = VectorIndex(DIM, PARAMS)
+    index.add(keys(n), v)
+    k = keys(n)
+    assert index.remove(np.array([k[1], k[2], 7], dtype=np.uint64)) == 2
+    assert not index.contains(k[1:2])[0] and len(index) == n - 2
+    index.add(k[5:6], v[7:8])  # same key, new vector: replaced, not duplicated
+    got, scores = index.query(v[7], 2)
+    assert set(got.tolist()) == {int(k[5]), int(k[7])} and np.allclose(scores, 1.0, atol=2e-3)
+    assert int(k[1]) not in index.query(v[1], n)[0].tolist()
+    assert len(index) == n - 2
+
+
+def test_threshold_crossings_keep_every_vector() -> None:
+    v = unit(200)
+    index = VectorIndex(DIM, PARAMS)
+    index.add(keys(50), v[:50])
+    assert index.mode == "exact"
+    index.add(keys(150, 50), v[50:])
+    assert index.mode == "hnsw" and len(index) == 200
+    index.remove(keys(180))  # below threshold / 2: back to the exact scan
+    assert index.mode == "exact" and sorted(index.keys().tolist()) == keys(20, 180).tolist()
+    np.testing.assert_allclose(index.vectors(keys(1, 190)), v[190:191], atol=2e-3)
+
+
+def test_filtered_query_reports_completeness() -> None:
+    v = unit(200)
+    index = VectorIndex(DIM, PARAMS)
+    index.add(keys(200), v)
+    base = int(keys(1)[0])
+    q = v[0]
+    even = lambda ks: (ks - np.uint64(base)) % np.uint64(2) == 0
+    got, _, complete = index.query_filtered(q, 5, even, 1000)
+    idx = [i for i in range(200) if i % 2 == 0]
+    assert complete and got[0] == base and all((g - base) % 2 == 0 for g in got.tolist())
+    assert (got - np.uint64(base)).tolist() == [idx[i] for i in np.argsort(-(v[idx] @ q))[:5]]
+    got, _, complete = index.query_filtered(q, 5, lambda ks: ks == np.uint64(base + 199), 64)
+    assert not complete or got.tolist() == [base + 199]  # too selective for 64 candidates: caller falls back
+    got, _, complete = index.query_filtered(q, 5, lambda ks: np.zeros(len(ks), bool), 10_000)
+    assert len(got) == 0 and complete  # searched everything
+
+
+@pytest.mark.parametrize("n", [30, 120])
+def test_save_and_load_round_trip(tmp_path: Path, n: int) -> None:
+    v = unit(n)
+    index = VectorIndex(DIM, PARAMS)
+    index.add(keys(n), v)
+    index.remove(keys(1, 3))
+    index.save(tmp_path, "image")
+    again = VectorIndex.load(tmp_path, "image", DIM, PARAMS)
+    assert again.mode == index.mode and len(again) == n - 1 and not again.contains(keys(1, 3))[0]
+    if again.mode == "hnsw":
+        assert again._view_path is not None  # memory-mapped until the first write
+    q = unit(1, seed=2)[0]
+    assert again.query(q, 8)[0].tolist() == index.query(q, 8)[0].tolist()
+    again.add(keys(1, 10_000), v[3:4])  # a write loads the view into memory first
+    assert again._view_path is None
+    assert again.query(v[3], 1)[0].tolist() == keys(1, 10_000).tolist() and len(again) == n
+    np.testing.assert_allclose(again.vectors(keys(1, 4)), v[4:5], atol=2e-3)
+
+
+def test_load_rejects_damaged_or_mismatched_sidecars(tmp_path: Path) -> None:
+    index = VectorIndex(DIM, PARAMS)
+    index.add(keys(10), unit(10))
+    index.save(tmp_path, "t")
+    with pytest.raises(StoreError, match="dim"):
+        VectorIndex.load(tmp_path, "t", DIM + 1, PARAMS)
+    (tmp_path / "t.npy").write_bytes(b"not numpy")
+    with pytest.raises(StoreError, match="unreadable"):
+        VectorIndex.load(tmp_path, "t", DIM, PARAMS)
+    with pytest.raises(StoreError):
+        VectorIndex.load(tmp_path, "missing", DIM, PARAMS)
+
+
+def test_sample_is_deterministic_and_from_the_stored_vectors() -> None:
+    v = unit(50)
+    index = VectorIndex(DIM, PARAMS)
+    index.add(keys(50), v)
+    a, b = index.sample(10, seed=4), index.sample(10, seed=4)
+    assert a.shape == (10, DIM) and np.array_equal(a, b)
+    assert all(np.abs(v - row).max(axis=1).min() < 1e-6 for row in a)
+    assert index.sample(500).shape == (50, DIM)
