@@ -193,3 +193,30 @@ def test_reopen_keeps_the_recorded_tower_choice(tmp_path: Path) -> None:
     with pytest.raises(SpaceMismatch):
         _ = other.space
     other.close()
+
+
+def test_a_file_added_by_relative_and_absolute_paths_is_one_source(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`add notes` then `add /abs/notes` (or `add notes/a.txt`) indexed the same file twice; an index an
+    older mmrag wrote with a relative source is cleaned up once the absolute copy lands."""
+    from mmrag.stores.base import Row
+
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "a.txt").write_text("Relative and absolute spellings of one file.", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    idx = str(tmp_path / "idx")
+    eng = mmrag.Engine.open(idx, load_config({"space.name": "minilm", "index": idx, "ingest.ocr": False}, environ={}))
+    eng.add(["notes"])
+    eng.add([str(tmp_path / "notes")])
+    eng.add(["notes/a.txt"])
+    assert [s.source for s in eng.sources()] == [str((tmp_path / "notes" / "a.txt").resolve())]
+    # an index written by an older mmrag: the same file stored under its relative spelling too
+    absolute = str((tmp_path / "notes" / "a.txt").resolve())
+    vec = eng.embed_query("spellings").vectors["text"]
+    old = [Row(**{**vars(r.row), "id": r.row.id + "-old", "source": "notes/a.txt", "vector": vec})
+           for r in eng.store.search(vec, 5, f"source = '{absolute}'")]
+    assert old
+    eng.store.upsert(old)
+    assert len(eng.sources()) == 2
+    eng.add(["notes"])
+    assert [s.source for s in eng.sources()] == [absolute]
+    eng.close()

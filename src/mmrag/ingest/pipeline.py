@@ -26,7 +26,7 @@ from mmrag.config import Config
 from mmrag.errors import IngestError, MmragError
 from mmrag.fields import dumps as dump_fields
 from mmrag.ingest.base import Loader
-from mmrag.ingest.record_fields import remember_fields
+from mmrag.ingest.record_fields import forget_records, remember_fields
 from mmrag.ingest.picture_memo import PictureMemo
 from mmrag.ingest.record_ingest import RecordIngest
 from mmrag.ingest.record_mapping import is_sidecar
@@ -35,7 +35,7 @@ from mmrag.ingest.sources import WalkFailure, inspect_file, walk
 from mmrag.ingest.statcache import StatCache
 from mmrag.ingest.tables import field_types
 from mmrag.space.base import Space
-from mmrag.stores.base import Row, VectorStore
+from mmrag.stores.base import Row, VectorStore, quote
 from mmrag.types import AddReport, Channel, Segment
 
 Status = Literal["added", "replaced", "unchanged", "failed"]
@@ -160,9 +160,11 @@ class Ingestor:
     def run(self, paths: Iterable[str | Path], progress: Callable[[AddEvent], None] | None = None) -> AddReport:
         self._emit = progress or (lambda e: None)
         exclude = [*self.exclude, *([self.stats.path] if self.stats.path is not None else [])]  # never index the index
+        # one spelling per file: absolute (as remove() matches), so `add notes` and `add ~/notes` are one source
+        roots = [Path(p).expanduser().resolve() for p in paths]
         items = [
             item
-            for item in walk([Path(p).expanduser() for p in paths], self.config.ingest, exclude=exclude)
+            for item in walk(roots, self.config.ingest, exclude=exclude)
             if isinstance(item, WalkFailure) or not is_sidecar(item)  # a catalogue's mapping is not a document
         ]
         self._emit(AddEvent("start", total=len(items)))
@@ -185,6 +187,8 @@ class Ingestor:
             interrupted = True
         finally:
             self.stats.save()
+        if not interrupted:
+            self._drop_relative_spellings(roots)
         t = self._tally
         return AddReport(
             added=tuple(t.added),
@@ -194,6 +198,23 @@ class Ingestor:
             segments=t.segments,
             interrupted=interrupted,
         )
+
+    def _drop_relative_spellings(self, roots: list[Path]) -> None:
+        """Older mmrag stored a source as spelt on the command line (``notes/a.txt``); the same
+        file is now stored absolute. Once the absolute copy is there with the same content,
+        the relative copy under one of this run's roots is dropped, so nothing is indexed twice."""
+        try:
+            known = {s.source for s in self.store.sources()}
+        except MmragError:
+            return
+        for old in sorted(s for s in known if not s.startswith(("/", "http://", "https://"))):
+            new = str(Path(old).expanduser().resolve())
+            if new not in known or not any(new == str(r) or new.startswith(str(r).rstrip("/") + "/") for r in roots):
+                continue
+            if self.store.source_hash(old) != self.store.source_hash(new):
+                continue  # another file under the same relative name (added from another folder): keep it
+            self.store.delete(f"source = {quote(old)}")
+            forget_records(self.store, [old])
 
     def _load(self, path: Path) -> _Pending | None:
         source = str(path)
