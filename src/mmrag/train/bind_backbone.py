@@ -43,6 +43,7 @@ from mmrag.errors import TrainingError
 from mmrag.train.data import Group, group_pairs, is_image_path, read_pairs, split_groups
 from mmrag.train.evaluate import Metrics, pair_metrics
 from mmrag.train.features import embed_texts
+from mmrag.train.steps import optimizer_step
 
 if TYPE_CHECKING:
     from mmrag.space.backbone_tower import BackboneTowerConfig, BackboneTowerWeights
@@ -118,7 +119,7 @@ def train_head(
     gen = torch.Generator().manual_seed(opts.seed)
     losses: list[float] = []
     step = 0
-    for _ in range(opts.epochs):
+    for epoch in range(opts.epochs):
         perm = torch.randperm(n, generator=gen)
         run = 0.0
         for b in range(steps):
@@ -138,9 +139,7 @@ def train_head(
                 rows, hard_mask = neg_index[idx], neg_mask[idx]
                 hard_emb = torch.nn.functional.normalize(proj(neg_x[rows.reshape(-1)]), dim=-1).reshape(*rows.shape, dim)
             loss = head(torch.nn.functional.normalize(proj(x), dim=-1), t, ignore=(t @ t.T) > 0.95, hard=hard_emb, hard_mask=hard_mask)
-            optim.zero_grad(set_to_none=True)
-            loss.backward()
-            optim.step()
+            optimizer_step(optim, loss, epoch)  # with loop.py's divergence check
             step += 1
             run += float(loss.detach())
             if progress:

@@ -38,6 +38,7 @@ from mmrag.train.evaluate import Metrics, pair_metrics
 from mmrag.train.features import decode_images, decode_sounds, embed_texts
 from mmrag.train.hard_negatives import decode_negatives, hard_batch
 from mmrag.train.options import BindOptions, Progress, TrainResult
+from mmrag.train.steps import optimizer_step
 
 
 def pick_device(device: str) -> str:
@@ -327,11 +328,7 @@ def bind_tower(opts: BindOptions, text_encoder: Any, progress: Progress | None =
                 g_["lr"] = lr_at(step)
             hard, hard_mask = hard_batch(kit, model, negatives, idx, gen, device)
             loss = head(model(x), t, ignore=ignore, hard=hard, hard_mask=hard_mask)
-            if not torch.isfinite(loss):
-                raise TrainingError(f"the loss diverged (value {float(loss)}) at epoch {epoch + 1}: lower --lr")
-            optim.zero_grad(set_to_none=True)
-            loss.backward()
-            optim.step()
+            optimizer_step(optim, loss, epoch)
             step += 1
             run += float(loss.detach())
             if progress:
