@@ -151,6 +151,40 @@ def test_decompression_bomb_guard(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
         ImageLoader().load(path, IngestConfig(ocr=False))
 
 
+def test_pictures_under_our_limit_but_over_pillows_warning_mark_decode_silently(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "drawing.png"
+    Image.new("RGB", (40, 40), "red").save(path)
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)  # 1,600 px: Pillow warns (not refuses) here
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        img, info = open_image(path, "drawing.png", IngestConfig(ocr=False))
+    assert not [w for w in caught if issubclass(w.category, Image.DecompressionBombWarning)]
+    assert img.size == (40, 40) and img.getpixel((5, 5)) == (255, 0, 0) and info["width"] == 40
+
+
+def test_huge_transparent_png_is_reduced_before_colour_conversion(tmp_path: Path) -> None:
+    # 5000 x 1000, transparent with an opaque red band: shrunk by a whole factor (premultiplied,
+    # so no dark fringe), then to MAX_SIDE; colours and transparency-on-white survive
+    rgba = np.zeros((1000, 5000, 4), dtype=np.uint8)
+    rgba[:, 2000:3000] = (255, 0, 0, 255)
+    path = tmp_path / "band.png"
+    Image.fromarray(rgba, "RGBA").save(path)
+    img, info = open_image(path, "band.png", IngestConfig(ocr=False))
+    assert img.mode == "RGB" and img.size == (1024, 205) and (info["width"], info["height"]) == (5000, 1000)
+    px = np.asarray(img)
+    assert (px[:, :400] == 255).all() and (px[:, 450:570] == (255, 0, 0)).all()  # white, then pure red
+    pal = Image.new("P", (3000, 10))  # palette pictures are never averaged index-wise
+    pal.putpalette([0, 0, 255] + [0, 0, 0] * 255)
+    buf = io.BytesIO()
+    pal.save(buf, "PNG")
+    small, _ = open_image(buf.getvalue(), "pal.png", IngestConfig(ocr=False))
+    assert small.size == (1024, 3) and small.getpixel((500, 1)) == (0, 0, 255)
+
+
 def test_make_thumbnail() -> None:
     img = Image.new("RGB", (300, 150), "green")
     assert thumb_size(make_thumbnail(img, 64) or b"") == ("JPEG", (64, 32))

@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import io
 import re
+import warnings
 import zlib
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -29,6 +30,7 @@ from mmrag.ingest import svg as _svg
 from mmrag.ingest.sources import check_size
 from mmrag.types import Modality, Segment, Span
 
+_REDUCIBLE = frozenset({"L", "LA", "La", "RGB", "RGBA", "RGBa", "I", "F", "CMYK"})
 MAX_SIDE = 1024  # long side of ``segment.image``; bounds memory, encoders use ~224-512 px
 MAX_FIELD_CHARS = 500  # per embedded metadata string
 THUMB_QUALITY = 82
@@ -78,7 +80,7 @@ def open_image(
         raise IngestError(source, "the image is empty (0 bytes): nothing to index")
     fp: Any = io.BytesIO(src) if isinstance(src, (bytes, bytearray)) else src
     try:
-        with Image.open(fp) as im:
+        with _no_bomb_warning(), Image.open(fp) as im:
             fmt = im.format or "unknown"
             w, h = im.size
             if w * h > config.max_image_pixels:
@@ -93,7 +95,7 @@ def open_image(
             if fmt == "JPEG":
                 im.draft("RGB", (max_side, max_side))  # decode at reduced scale: fast, little memory
             im.load()
-            oriented = ImageOps.exif_transpose(im) if orientation != 1 else im
+            oriented = ImageOps.exif_transpose(_reduced(im, max_side)) if orientation != 1 else _reduced(im, max_side)
             rgb = to_rgb(oriented)
     except MmragError:
         raise
@@ -113,6 +115,31 @@ def open_image(
     if max(rgb.size) > max_side:
         rgb.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
     return rgb, info
+
+
+@contextlib.contextmanager
+def _no_bomb_warning() -> Iterator[None]:
+    """Mute Pillow's DecompressionBombWarning: mmrag applies its own limit
+    (``ingest.max_image_pixels``) right after opening, and the warning for
+    pictures between Pillow's 89 and 179 Mpixel marks would only reach the
+    user's terminal."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        yield
+
+
+def _reduced(im: Image.Image, max_side: int) -> Image.Image:
+    """``im`` shrunk by a whole factor (box average) while its long side stays >= ``max_side``.
+
+    A huge PNG (no reduced-scale decode, unlike JPEG) is shrunk before the
+    colour conversions, which would otherwise copy every pixel two or three
+    times (a 169-Mpixel drawing: ~2 GB of copies). Palette and bilevel
+    pictures (averaging palette indices is meaningless) are left as they are.
+    """
+    factor = max(im.size) // max_side
+    if factor < 2 or im.mode not in _REDUCIBLE:
+        return im
+    return im.reduce(factor)
 
 
 def to_rgb(img: Image.Image) -> Image.Image:
