@@ -388,7 +388,18 @@ def test_rows_that_share_a_picture_embed_it_once(space: Any, tmp_path: Path, mon
         return real(channel, items, **kw)
 
     monkeypatch.setattr(space, "encode", counting)
+    import mmrag.ingest.image as image_mod
+
+    decodes: list[str] = []
+    real_open = image_mod.open_image
+
+    def counting_open(src: Any, source: str, *a: Any, **kw: Any) -> Any:
+        decodes.append(source)
+        return real_open(src, source, *a, **kw)
+
+    monkeypatch.setattr(image_mod, "open_image", counting_open)
     assert eng.add([path]).segments == 30
+    assert sorted(decodes) == sorted(f"pictures/{n}" for n in names)  # each shared file decoded once, not 10 times
     per_channel = 2 if space.has(Channel.VISUAL) else 1
     assert sum(pictures) == 3 * per_channel
     query = eng.embed_query(image=tmp_path / "pictures" / names[0]).vectors["image"]

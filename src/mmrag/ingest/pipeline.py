@@ -26,8 +26,8 @@ from mmrag.config import Config
 from mmrag.errors import IngestError, MmragError
 from mmrag.fields import dumps as dump_fields
 from mmrag.ingest.base import Loader
-from mmrag.ingest.record_fields import forget_records, remember_fields
 from mmrag.ingest.picture_memo import PictureMemo
+from mmrag.ingest.record_fields import forget_records, remember_fields
 from mmrag.ingest.record_ingest import RecordIngest
 from mmrag.ingest.record_mapping import is_sidecar
 from mmrag.ingest.record_readers import record_format

@@ -33,10 +33,10 @@ import numpy as np
 from mmrag.config import Config
 from mmrag.errors import MmragError
 from mmrag.fields import dumps
+from mmrag.ingest.picture_memo import DecodedPictures, PictureMemo, picture_key
 from mmrag.ingest.record_fields import META_KEY, remember_fields
 from mmrag.ingest.record_mapping import SAMPLE_ROWS, RecordMapping, parse_flags, read_sidecar, resolve
 from mmrag.ingest.record_readers import RawRecord, RecordReader
-from mmrag.ingest.picture_memo import PictureMemo, picture_key
 from mmrag.ingest.records import RecordItem, RowError, build_item, content_key, load_pictures
 from mmrag.space.base import Space
 from mmrag.stores.base import Row, VectorStore
@@ -89,6 +89,7 @@ class RecordIngest:
         self.progress = progress or (lambda done, total: None)
         self.batch = max(1, config.space.batch_size) * 4
         self.memo = memo if memo is not None else PictureMemo()  # shared by the files of one add
+        self.decoded = DecodedPictures()  # rows that point at one file decode it once
         self.pictures_embedded = 0  # encoder passes over pictures this run (shared pictures count once)
 
     # -- metadata ----------------------------------------------------------------------
@@ -158,7 +159,7 @@ class RecordIngest:
             try:
                 pictures: list[Any] = []
                 if self.space.has(Channel.IMAGE):
-                    pictures, skipped = load_pictures(item, mapping, base, self.config.ingest)
+                    pictures, skipped = load_pictures(item, mapping, base, self.config.ingest, self.decoded)
                     if skipped:
                         outcome.unfetched.append(raw.row)
             except RowError as exc:

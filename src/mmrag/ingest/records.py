@@ -9,6 +9,7 @@ caller reports it with the row number and goes on.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -20,6 +21,7 @@ from typing import Any
 from mmrag.config import IngestConfig
 from mmrag.errors import IngestError
 from mmrag.fields import convert, format_value
+from mmrag.ingest.picture_memo import DecodedPictures
 from mmrag.ingest.record_mapping import RecordMapping, is_long_text
 from mmrag.ingest.record_readers import RawRecord
 from mmrag.types import Modality, Span, segment_id
@@ -141,11 +143,14 @@ def content_key(raw: RawRecord) -> str:
     return json.dumps(sorted((str(k), _text_of(v)) for k, v in raw.values.items()), ensure_ascii=False)
 
 
-def load_pictures(item: RecordItem, mapping: RecordMapping, base: Path, config: IngestConfig) -> tuple[list[Any], int]:
+def load_pictures(
+    item: RecordItem, mapping: RecordMapping, base: Path, config: IngestConfig, decoded: DecodedPictures | None = None
+) -> tuple[list[Any], int]:
     """``(decoded RGB pictures, URLs left unfetched)``; ``RowError`` if a picture cannot be read.
 
     With fetching off (the default) an http(s) picture is left out: the row is
     indexed by its text and fields, and the caller reports how many were skipped.
+    ``decoded`` remembers local files lately decoded (rows sharing a picture).
     """
     from mmrag.ingest.image import open_image
 
@@ -158,13 +163,21 @@ def load_pictures(item: RecordItem, mapping: RecordMapping, base: Path, config: 
                     skipped += 1
                     continue
                 data: Any = fetch_picture(ref)
+                img, _info = open_image(data, ref, config)
             else:
-                data = picture_path(ref, mapping, base)
-            img, _info = open_image(data, ref, config)
+                local = picture_path(ref, mapping, base)
+                decode = functools.partial(_decode_file, local, ref, config)
+                img = decoded.get(local, decode) if decoded is not None else decode()
         except IngestError as exc:
             raise RowError(f"picture '{ref[:80]}': {exc.reason}") from None
         out.append(img)
     return out, skipped
+
+
+def _decode_file(path: Path, ref: str, config: IngestConfig) -> Any:
+    from mmrag.ingest.image import open_image
+
+    return open_image(path, ref, config)[0]
 
 
 def fetch_picture(url: str) -> bytes:
