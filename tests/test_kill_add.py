@@ -128,3 +128,29 @@ def test_kill_add_at_random_points_then_converge(tmp_path: Path, times: int) -> 
     assert fresh.wait(timeout=600) == 0
     assert _rows(index) == _rows(tmp_path / "fresh")
     assert len({r[1] for r in _rows(index)}) == len(versions)
+
+
+def test_sigterm_stops_add_like_ctrl_c_and_the_next_add_resumes(tmp_path: Path) -> None:
+    """``kill PID`` (a service manager, ``timeout``) ends ``add`` as Ctrl-C does: exit 130, the
+    interrupted message, finished files kept; the same command then completes the index."""
+    docs, index = tmp_path / "docs", tmp_path / "idx"
+    docs.mkdir()
+    for i in range(400):
+        _write(docs / f"note{i:03d}.txt", i, i % 3)
+    proc = _add(docs, index)
+    assert proc.stderr is not None
+    line = proc.stderr.readline()
+    while line and not line.startswith("indexing"):  # the first files have landed
+        line = proc.stderr.readline()
+    assert line, "add ended before indexing anything"
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=120) == 130
+    assert "interrupted" in proc.stderr.read()
+    proc.stderr.close()
+    _check(index)
+    kept = len({r[1] for r in _rows(index)})
+    assert 0 < kept < 400
+    again = _add(docs, index)
+    assert again.wait(timeout=600) == 0
+    _check(index)
+    assert len({r[1] for r in _rows(index)}) == 400

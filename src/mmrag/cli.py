@@ -31,7 +31,7 @@ from mmrag.cli_common import (
     err,
     out,
 )
-from mmrag.cli_output import PARTIAL, USAGE_OR_INDEX, progress_printer, safe
+from mmrag.cli_output import PARTIAL, USAGE_OR_INDEX, progress_printer, safe, term_as_interrupt
 
 app = typer.Typer(
     name="mmrag",
@@ -146,7 +146,7 @@ def add(
                 if e.status == "failed" and not json_out:
                     progress.console.print(f"[red]skipped[/] {escape(safe(e.path))}: {escape(safe(e.detail))}")
 
-        with progress:
+        with progress, term_as_interrupt():
             report = engine.add(paths, progress=on_event)
         engine.close()
     if json_out:

@@ -10,15 +10,17 @@ Exit codes, one table for every command (README "Exit codes")::
     0    everything asked for was done
     1    partly done: some files failed (add), were not indexed (remove), no thumbnail
     2    nothing done: usage error (bad option, missing path) or index error
-    130  interrupted (what finished is kept)
+    130  interrupted (what finished is kept): Ctrl-C, or SIGTERM during ``add``
 """
 
 from __future__ import annotations
 
+import contextlib
+import signal
 import sys
 import time
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 OK, PARTIAL, USAGE_OR_INDEX, INTERRUPTED = 0, 1, 2, 130
@@ -68,6 +70,27 @@ def progress_printer(
     return step
 
 
+@contextlib.contextmanager
+def term_as_interrupt() -> Iterator[None]:
+    """Within the block, SIGTERM (``kill PID``, a service manager, ``timeout``) stops the work like
+    Ctrl-C: the files (and catalogue batches) finished so far are kept, the exit code is 130 and
+    the same command resumes.
+    Without it SIGTERM ends the process at once. Outside the main thread it does nothing."""
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGTERM, interrupt)
+    except ValueError:  # not the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def is_terminal(stream: Any = None) -> bool:
     try:
         return bool((stream or sys.stderr).isatty())
@@ -75,4 +98,4 @@ def is_terminal(stream: Any = None) -> bool:
         return False
 
 
-__all__ = ["INTERRUPTED", "OK", "PARTIAL", "USAGE_OR_INDEX", "is_terminal", "progress_printer", "safe"]
+__all__ = ["INTERRUPTED", "OK", "PARTIAL", "USAGE_OR_INDEX", "is_terminal", "progress_printer", "safe", "term_as_interrupt"]
