@@ -115,18 +115,22 @@ def test_add_prints_plain_progress_lines_into_a_pipe(tmp_path: Path) -> None:
     docs.mkdir()
     for i in range(3):
         (docs / f"n{i}.txt").write_text(f"Plain progress note {i}.", encoding="utf-8")
-    (docs / "shop.csv").write_text("sku,title\n" + "".join(f"S-{i},Plain item {i}\n" for i in range(40)), encoding="utf-8")
+    bad = "S-40,One,cell too many\nS-41,Two,cells,too many\n"  # two bad rows: reported, not counted as files
+    (docs / "shop.csv").write_text("sku,title\n" + "".join(f"S-{i},Plain item {i}\n" for i in range(40)) + bad, encoding="utf-8")
     result = subprocess.run(
         [sys.executable, "-m", "mmrag.cli", "add", str(docs), "--index", str(tmp_path / "idx")],
         check=False, capture_output=True, text=True, timeout=600,
         env={**os.environ, **ENV, "PYTHONPATH": str(ROOT / "src"), "MMRAG_SPACE_BATCH_SIZE": "2"},  # 8-row batches
     )
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == 1, result.stderr  # partly done: two rows failed
     progress = [line for line in result.stderr.splitlines() if line.startswith("indexing ")]
     assert progress and progress[0].startswith("indexing 1/4 files: ") and progress[-1].startswith("indexing 4/4 files: ")
+    assert all(" 5/4 " not in line and " 6/4 " not in line for line in progress)
+    assert "shop.csv row 41: has 3 cells but the header has 2" in " ".join(result.stderr.split())
+    assert "failed 0 file(s), 2 row problem(s) reported above; 43 segment(s) indexed" in result.stdout, result.stdout
     # a catalogue's rows are the slow part of a big add: they print plain lines too (first, then every 10 s, last)
     rows = [line for line in result.stderr.splitlines() if line.startswith("rows of shop.csv: ")]
-    assert rows and rows[0].startswith("rows of shop.csv: 8/") and rows[-1] == "rows of shop.csv: 40/40 rows (100%)", rows
+    assert rows and rows[0].startswith("rows of shop.csv: 8/") and rows[-1] == "rows of shop.csv: 42/42 rows (100%)", rows
     assert "\r" not in result.stderr and "\x1b[" not in result.stderr  # no redrawn bar, no colours
 
 

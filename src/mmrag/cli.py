@@ -139,6 +139,9 @@ def add(
                     if e.path not in row_lines:
                         row_lines[e.path] = progress_printer(err, f"rows of {safe(Path(e.path).name)}", every_s=10.0)
                     row_lines[e.path](e.segments, max(e.total, e.segments))
+            elif e.kind == "part":  # a bad row of a catalogue: said, but the file is still being indexed
+                if not json_out:
+                    progress.console.print(f"[red]skipped[/] {escape(safe(e.path))}: {escape(safe(e.detail))}")
             else:
                 progress.update(task, advance=1, description=escape(safe(Path(e.path).name)[:40]))
                 if lines is not None:
@@ -161,13 +164,15 @@ def add(
                     "failed": [{"source": s, "reason": r} for s, r in report.failed],
                     "segments": report.segments,
                     "interrupted": report.interrupted,
+                    "failed_parts": report.failed_parts,
                 }
             )
         )
     else:
+        parts = f", {report.failed_parts} row problem(s) reported above" if report.failed_parts else ""
         out.print(
             f"added {len(report.added)}, replaced {len(report.replaced)}, unchanged {len(report.unchanged)}, "
-            f"failed {len(report.failed)} file(s); {report.segments} segment(s) indexed"
+            f"failed {report.failed_files} file(s){parts}; {report.segments} segment(s) indexed"
         )
     if report.interrupted:
         err.print("[yellow]interrupted:[/] files indexed so far are complete; run the same command again to resume.")

@@ -252,9 +252,14 @@ class AddReport:
     added: tuple[str, ...] = ()
     replaced: tuple[str, ...] = ()
     unchanged: tuple[str, ...] = ()
-    failed: tuple[tuple[str, str], ...] = ()  # (source, reason)
+    failed: tuple[tuple[str, str], ...] = ()  # (source, reason); a catalogue's bad row: ("cat.csv row 12", reason)
     segments: int = 0
     interrupted: bool = False
+    failed_parts: int = 0  # how many of ``failed`` are parts of a file (bad rows, unfetched pictures), not files
+
+    @property
+    def failed_files(self) -> int:
+        return len(self.failed) - self.failed_parts
 
 
 __all__ = [

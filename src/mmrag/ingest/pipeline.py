@@ -46,9 +46,10 @@ class AddEvent:
     """Progress of ``Engine.add``: one ``start`` (with ``total`` files), then one
     ``file`` event per file as it is settled. A record file (catalogue) also
     sends ``rows`` events while it streams: ``segments`` rows read so far of
-    about ``total`` (0: unknown)."""
+    about ``total`` (0: unknown), and a ``part`` event (status ``failed``) per
+    bad row, before its own ``file`` event."""
 
-    kind: Literal["start", "file", "rows"]
+    kind: Literal["start", "file", "rows", "part"]
     path: str = ""
     status: Status | None = None
     detail: str = ""
@@ -72,6 +73,7 @@ class _Tally:
     replaced: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)
+    failed_parts: int = 0
     segments: int = 0
 
 
@@ -157,6 +159,12 @@ class Ingestor:
         self._tally.failed.append((path, reason))
         self._emit(AddEvent("file", path=path, status="failed", detail=reason))
 
+    def _fail_part(self, where: str, reason: str) -> None:
+        """A part of a file failed (a catalogue's bad row): reported like a file, not counted as one."""
+        self._tally.failed.append((where, reason))
+        self._tally.failed_parts += 1
+        self._emit(AddEvent("part", path=where, status="failed", detail=reason))
+
     def run(self, paths: Iterable[str | Path], progress: Callable[[AddEvent], None] | None = None) -> AddReport:
         self._emit = progress or (lambda e: None)
         exclude = [*self.exclude, *([self.stats.path] if self.stats.path is not None else [])]  # never index the index
@@ -195,6 +203,7 @@ class Ingestor:
             replaced=tuple(t.replaced),
             unchanged=tuple(t.unchanged),
             failed=tuple(t.failed),
+            failed_parts=t.failed_parts,
             segments=t.segments,
             interrupted=interrupted,
         )
@@ -271,10 +280,10 @@ class Ingestor:
             raise IngestError(source, "not a record file mmrag can read (CSV, TSV, JSONL, JSON array, Parquet, XLSX)")
         outcome = RecordIngest(self.config, self.space, self.store, rows, self._picture_memo).run(path, fmt, digest)
         for row, sheet, reason in outcome.bad:
-            self._fail(f"{source} {f'[{sheet}] ' if sheet else ''}row {row}", reason)
+            self._fail_part(f"{source} {f'[{sheet}] ' if sheet else ''}row {row}", reason)
         if outcome.unfetched:
             rows_text = ", ".join(str(r) for r in outcome.unfetched[:10]) + (" ..." if len(outcome.unfetched) > 10 else "")
-            self._fail(f"{source} pictures", f"{len(outcome.unfetched)} row(s) have http(s) pictures that were not fetched "
+            self._fail_part(f"{source} pictures", f"{len(outcome.unfetched)} row(s) have http(s) pictures that were not fetched "
                        f"(fetching is off; rows {rows_text} are indexed by their text and fields). "
                        "Allow it with --fetch-urls or fetch_urls = true in the mapping.")
         if outcome.status == "unchanged":
