@@ -4,12 +4,13 @@
 #   pocketsphinx-testdata  real speech recordings with transcripts
 #   fluidsynth + fluid-soundfont-gm   real sampled instruments for the audio-tower tests
 #   chromium               the web page's browser tests (Playwright drives it; never `playwright install`)
+#   shared-mime-info       its specification is a real PDF with tables (PDF table tests)
 # Used by `make test` (best effort: tests that need a missing tool are skipped, and pytest's
 # summary names this script) and by .ci/run with --strict (a failed install fails CI).
 set -uo pipefail
 STRICT=0
 [ "${1:-}" = "--strict" ] && STRICT=1
-PKGS=(espeak-ng pocketsphinx-testdata fluidsynth fluid-soundfont-gm chromium)
+PKGS=(espeak-ng pocketsphinx-testdata fluidsynth fluid-soundfont-gm chromium shared-mime-info)
 
 missing=()
 for p in "${PKGS[@]}"; do

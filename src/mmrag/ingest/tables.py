@@ -13,6 +13,7 @@ typed fields (a column's type is inferred over the whole table), cited as
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
@@ -23,6 +24,7 @@ from mmrag.types import Modality, Segment, Span
 
 MAX_TABLE_ROWS = 5_000
 MIN_PDF_GAP = 2.2  # a gap wider than this many average character widths starts a new cell
+WORD_GAP = 0.25  # a gap wider than this many average character widths is a space between words
 
 
 @dataclass
@@ -147,8 +149,8 @@ def _page_lines(textpage: Any) -> list[list[tuple[float, float, str]]]:
     chars = []
     for i in range(n):
         ch = textpage.get_text_range(i, 1)
-        if not ch or ch in "\r\n":
-            continue
+        if not ch.strip():  # spaces too: most PDFs have no space glyphs, and pdfium's generated ones
+            continue  # sit off the line (zero-height boxes); word gaps are measured instead (_cells)
         left, bottom, right, top = textpage.get_charbox(i, loose=True)
         chars.append(((bottom + top) / 2, top - bottom, left, right, ch))
     chars.sort(key=lambda c: (-round(c[0], 0), c[2]))
@@ -163,17 +165,21 @@ def _page_lines(textpage: Any) -> list[list[tuple[float, float, str]]]:
 
 
 def _cells(line: list[tuple[float, float, str]]) -> list[tuple[float, str]]:
-    """``(left x, text)`` of each cell: a gap wider than ``MIN_PDF_GAP`` character widths splits cells."""
+    """``(left x, text)`` of each cell: a gap wider than ``MIN_PDF_GAP`` character widths splits
+    cells, one wider than ``WORD_GAP`` widths separates words."""
     widths = [r - l for l, r, c in line if c.strip() and r > l]
     avg = sum(widths) / len(widths) if widths else 5.0
     cells: list[tuple[float, list[str]]] = []
     last_right: float | None = None
     for left, right, ch in line:
-        if last_right is None or (ch.strip() and left - last_right > MIN_PDF_GAP * avg):
+        if not ch.strip():
+            continue
+        if last_right is None or left - last_right > MIN_PDF_GAP * avg:
             cells.append((left, []))
+        elif left - last_right > WORD_GAP * avg:
+            cells[-1][1].append(" ")
         cells[-1][1].append(ch)
-        if ch.strip():
-            last_right = right
+        last_right = max(right, last_right or right)
     return [(x, " ".join("".join(t).split())) for x, t in cells if "".join(t).strip()]
 
 
@@ -193,11 +199,23 @@ def pdf_tables(textpage: Any, tolerance: float = 12.0) -> list[Table]:
                 j += 1
         body = [[t for _, t in r] for r in rows[i + 1 : j]]
         if j - i >= 3 and (len(first) >= 3 or _has_typed_column(body)):  # two text columns: a page layout
-            tables.append(Table([t for _, t in first], body))
+            head = [t for _, t in first]
+            if _is_data_row(head, body):  # no header line: the first row is data, columns get plain names
+                head, body = [f"column {k}" for k in range(1, len(head) + 1)], [head, *body]
+            tables.append(Table(head, body))
             i = j
         else:
             i += 1
     return tables
+
+
+def _is_data_row(first: list[str], body: list[list[str]]) -> bool:
+    """A first line with a number or date where the column below holds numbers or dates is a
+    data row, not a header ("4  CARD32  ALIAS_LIST_OFFSET" above more of the same). Years as
+    headers ("Item  2023  2024") stay headers."""
+    typed = [c for c in range(len(first)) if infer_type(r[c] for r in body) in ("number", "date")]
+    hits = [first[c].strip() for c in typed if guess_type(first[c]) == infer_type(r[c] for r in body)]
+    return bool(hits) and not all(re.fullmatch(r"(19|20)\d\d", h) for h in hits)
 
 
 def _has_typed_column(body: list[list[str]]) -> bool:
