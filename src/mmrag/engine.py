@@ -456,6 +456,8 @@ class Engine:
         stamp = self._disk_stamp()
         if stamp is None:
             return None
+        if stamp != self._stamp and not self._writing:
+            self.refresh()  # another process wrote: re-read now, so the version is the one searches will see
         fb = self.feedback_log().version() if self.config.search.feedback != "off" else None
         return (stamp, self._generation, fb)
 
