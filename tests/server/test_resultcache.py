@@ -134,7 +134,7 @@ def test_a_repeat_is_a_cache_hit_equal_to_a_fresh_search(cached_server: Server, 
 
 def test_add_and_remove_make_the_next_answer_fresh(cached_server: Server, notes_index: tuple[Path, Path],
                                                    tmp_path: Path) -> None:
-    docs, idx = notes_index
+    _docs, idx = notes_index
     search(cached_server)
     assert search(cached_server).headers["x-mmrag-cache"] == "hit"
     new = tmp_path / "keeper.md"

@@ -50,10 +50,10 @@ from mmrag.errors import (
     QueryError,
     SpaceMismatch,
 )
+from mmrag.querycache import content_hash
 from mmrag.server.auth import Guard
 from mmrag.server.batcher import QueryBatcher
 from mmrag.server.resultcache import FastSearch, ResultCache, search_key
-from mmrag.querycache import content_hash
 from mmrag.server.uploads import BodyLimit, keep_upload, safe_name, save_temp
 from mmrag.types import Hit
 
