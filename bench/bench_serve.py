@@ -164,7 +164,7 @@ class QueryLog:
     entry n of the log (cycling). Some texts are asked often, most rarely: repeats happen, as in a
     real search box, but many requests are still first-time texts."""
 
-    def __init__(self, seed: int = 11, distinct: int = 2000, length: int = 20000, s: float = 1.0) -> None:
+    def __init__(self, seed: int = 11, distinct: int = 2000, length: int = 400_000, s: float = 1.0) -> None:
         rng = random.Random(seed)
         texts = list(dict.fromkeys(" ".join(rng.choice(WORDS) for _ in range(rng.randint(3, 7))) for _ in range(3 * distinct)))
         texts = texts[:distinct]

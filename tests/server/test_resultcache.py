@@ -173,6 +173,32 @@ def test_a_new_judgement_makes_the_next_answer_fresh(cached_server: Server, note
     json.dumps(health)
 
 
+def test_identical_searches_at_once_share_one_search(cached_server: Server) -> None:
+    """Six clients ask a new text at the same moment: one search runs; the others get its answer
+    (``shared``: they arrived while it ran) or the cached one (``hit``: after it ended)."""
+    import threading
+
+    q = "candle light over a violin concerto"
+    start = threading.Barrier(6)
+    answers: list[httpx.Response] = []
+
+    def one() -> None:
+        start.wait()
+        answers.append(search(cached_server, q=q))
+
+    before = httpx.get(cached_server.url + "/healthz").json()["result_cache"]
+    threads = [threading.Thread(target=one) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=300)
+    after = httpx.get(cached_server.url + "/healthz").json()["result_cache"]
+    kinds = sorted(r.headers["x-mmrag-cache"] for r in answers)
+    assert len(answers) == 6 and kinds.count("miss") == 1 and set(kinds) <= {"miss", "shared", "hit"}, kinds
+    assert len({r.content for r in answers}) == 1 and sources(answers[0])[0] == "violin.md"
+    assert after["misses"] - before["misses"] == 1 and after["shared"] - before["shared"] == kinds.count("shared")
+
+
 def test_nothing_is_cached_without_an_index_version(tmp_path: Path) -> None:
     """An engine whose index has no stamp (Milvus: other writers are invisible to a stat) gives no key."""
     from mmrag.config import Config

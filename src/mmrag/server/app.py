@@ -161,6 +161,7 @@ def create_app(engine: Any, config: Config, token: str, *, upload_dir: Path | No
     results = ResultCache(config.serve.result_cache, int(config.serve.result_cache_mb * 1024 * 1024))
     app.state.results = results
     version: Callable[[], Any] = getattr(engine, "result_version", lambda: None)
+    inflight: dict[Any, asyncio.Future[bytes | None]] = {}  # cache keys being searched now (event loop only)
 
     async def media_key(kind: str, upload: UploadFile | None) -> tuple[str, str, str] | None:
         """An upload's part of the cache key: its content hash and file suffix."""
@@ -195,12 +196,7 @@ def create_app(engine: Any, config: Config, token: str, *, upload_dir: Path | No
         (header `x-mmrag-cache: hit`)."""
         media = tuple(m for m in (await media_key("image", image), await media_key("audio", audio)) if m is not None)
         key = search_key(version(), q, k, modality, where, media) if results.enabled else None  # read before searching
-        cached = results.get(key)
-        if cached is not None:
-            return Response(cached, media_type="application/json", headers={"x-mmrag-cache": "hit"})
         plain = bool(q and q.strip()) and not media
-        if plain and batcher is not None:
-            await asyncio.wrap_future(batcher.submit(q))  # type: ignore[arg-type]  # waits without a thread
 
         def work() -> bytes:
             img, aud = _with_uploads(image, audio)
@@ -220,8 +216,31 @@ def create_app(engine: Any, config: Config, token: str, *, upload_dir: Path | No
             results.put(key, body)
             return body
 
-        return Response(await in_worker(work), media_type="application/json",
-                        headers={"x-mmrag-cache": "miss" if key is not None else "off"})
+        cached = results.get(key, count_miss=False)
+        if cached is not None:
+            return Response(cached, media_type="application/json", headers={"x-mmrag-cache": "hit"})
+        running = inflight.get(key) if key is not None else None
+        if running is not None:  # the same search is under way for another request: its answer is this one's
+            shared = await asyncio.shield(running)
+            if shared is not None:
+                results.shared += 1
+                return Response(shared, media_type="application/json", headers={"x-mmrag-cache": "shared"})
+        if key is not None:
+            results.misses += 1
+        mine: asyncio.Future[bytes | None] | None = None
+        if key is not None and key not in inflight:
+            mine = inflight[key] = asyncio.get_running_loop().create_future()
+        body: bytes | None = None
+        try:
+            if plain and batcher is not None:
+                await asyncio.wrap_future(batcher.submit(q))  # type: ignore[arg-type]  # waits without a thread
+            body = await in_worker(work)
+        finally:
+            if mine is not None:  # requests waiting for it get the answer (None after an error: each searches itself)
+                inflight.pop(key, None)
+                if not mine.done():
+                    mine.set_result(body)
+        return Response(body, media_type="application/json", headers={"x-mmrag-cache": "miss" if key is not None else "off"})
 
     @app.post("/ask", dependencies=read, summary="Answer a question, streamed as server-sent events",
               response_class=StreamingResponse)

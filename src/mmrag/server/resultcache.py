@@ -53,6 +53,7 @@ class ResultCache:
         self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
+        self.shared = 0  # requests answered by an identical search already under way (server/app.py)
 
     @property
     def enabled(self) -> bool:
@@ -87,7 +88,8 @@ class ResultCache:
                 self._bytes -= len(dropped)
 
     def stats(self) -> dict[str, int]:
-        return {"entries": len(self._items), "bytes": self._bytes, "hits": self.hits, "misses": self.misses}
+        return {"entries": len(self._items), "bytes": self._bytes, "hits": self.hits, "misses": self.misses,
+                "shared": self.shared}
 
 
 def search_key(
