@@ -34,6 +34,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_serve import REPO, WORDS, build_index, cpu_seconds, start_server  # noqa: E402
 
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as `mmrag serve` sets it (server/command.py)
+
 TIMES: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0, 0])
 
 
