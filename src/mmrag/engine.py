@@ -452,12 +452,14 @@ class Engine:
         (``index_stamp``: a new manifest, a rewritten ``mmrag.json``), this engine's writes and re-reads
         (``add``/``remove``/``refresh``), and the feedback log's state. Equal versions and equal requests
         give equal results: a result cache keys on it. ``None`` where the index has no stamp (Milvus: other
-        writers are not seen by a ``stat``), so nothing may be cached there."""
+        writers are not seen by a ``stat``), so nothing may be cached there, and also between another
+        process's write and the search that re-reads the index (``refresh``): the server calls this on its
+        event loop, where re-opening a store must not run."""
         stamp = self._disk_stamp()
         if stamp is None:
             return None
         if stamp != self._stamp and not self._writing:
-            self.refresh()  # another process wrote: re-read now, so the version is the one searches will see
+            return None  # another process wrote: the next search re-reads the index (in its worker, not here)
         fb = self.feedback_log().version() if self.config.search.feedback != "off" else None
         return (stamp, self._generation, fb)
 

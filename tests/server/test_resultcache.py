@@ -148,10 +148,12 @@ def test_add_and_remove_make_the_next_answer_fresh(cached_server: Server, notes_
 
     done = cli("remove", str(new), "--index", str(idx))  # another process writes the index
     assert done.returncode == 0, done.stderr[-3000:]
-    after_remove = search(cached_server)
-    assert after_remove.headers["x-mmrag-cache"] == "miss"
+    after_remove = search(cached_server)  # searched (it re-reads the index), and not kept: "off"
+    assert after_remove.headers["x-mmrag-cache"] == "off"
     assert "keeper.md" not in sources(after_remove)
-    assert search(cached_server).headers["x-mmrag-cache"] == "hit"
+    again = [search(cached_server) for _ in range(2)]
+    assert [r.headers["x-mmrag-cache"] for r in again] == ["miss", "hit"]
+    assert again[0].content == again[1].content and sources(again[1]) == sources(after_remove)
 
 
 def test_a_new_judgement_makes_the_next_answer_fresh(cached_server: Server, notes_index: tuple[Path, Path]) -> None:
