@@ -15,7 +15,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_serve import WORDS  # noqa: E402
+from bench_serve import WORDS
 
 
 def main() -> None:
@@ -23,9 +23,9 @@ def main() -> None:
     ap.add_argument("--index", required=True, help="a LanceDB index folder (bench_serve.py builds one)")
     ap.add_argument("--n", type=int, default=200)
     args = ap.parse_args()
-    import mmrag
     from lancedb.query import MatchQuery
 
+    import mmrag
     from mmrag.stores.lance_fts import fts_query
 
     engine = mmrag.open(args.index)

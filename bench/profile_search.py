@@ -32,7 +32,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_serve import REPO, WORDS, build_index, cpu_seconds, start_server  # noqa: E402
+from bench_serve import REPO, WORDS, build_index, cpu_seconds, start_server
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as `mmrag serve` sets it (server/command.py)
 

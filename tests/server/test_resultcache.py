@@ -12,10 +12,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+from tests.server.conftest import TOKEN, Server, cli, start_server, stop_server
 
 from mmrag.feedback import FeedbackLog, Judgement
 from mmrag.server.resultcache import ResultCache, search_key
-from tests.server.conftest import TOKEN, Server, cli, start_server, stop_server
 
 NOTES = {
     "lighthouse.md": "The lighthouse keeper paints the fishing boats every summer in the harbour.",
