@@ -6,14 +6,18 @@
 2. Starts `mmrag serve` on a free loopback port and runs clients against
    POST /search (bounded: loopback only, fixed durations), for two servers in
    the same run: the code at ``--before`` (a git commit) and this tree. Each
-   gets, in turn: 1 client then N clients back to back, with DISTINCT queries
-   (every request a text never asked before: the query cache cannot help; the
-   cache file is deleted before each server starts) and with REPEATED queries
-   (10 texts in turn: after the first round every embedding comes from the
-   query cache); then N paced clients (each waits --think s between
-   requests: an offered load, not a saturation run). Reports requests/s,
-   p50/p99 latency, errors, the load average, and the server's CPU time per
-   request (from /proc: what a request costs, whatever else runs).
+   gets, in turn: DISTINCT queries (every request a text never asked before:
+   neither the query cache nor the result cache can help; the query-cache file
+   is deleted before each server starts), 1 client then N back to back; a
+   QUERY LOG (``QueryLog``: 30 % of the requests texts never asked before, 70 %
+   drawn from 500 popular texts with Zipf frequencies, seeded), N clients for
+   two runs in a row (the second continues the log: a server warmed by use);
+   REPEATED queries (10 texts in turn), N clients then 1; then, with --think,
+   N paced clients (an offered load, not a saturation run). Reports
+   requests/s, p50/p99 latency, errors, the result cache's hit rate, the load
+   average, and the server's CPU time per request (from /proc: what a request
+   costs, whatever else runs). The clients are raw keep-alive HTTP/1.1
+   connections on asyncio (``Conn``), in this process, on the same cores.
 3. Cold `mmrag search` wall time, same run, same index: the base commit's code
    (before the import work), this tree's code (after), and this tree's CLI
    while the server runs (the CLI forwards the query to it); plus the
@@ -154,18 +158,72 @@ def repeated(n: int) -> str:
     return QUERIES[n % len(QUERIES)]
 
 
+class QueryLog:
+    """A fixed, realistic query log: a share ``unique`` of the requests are texts never asked
+    before (as in real search logs, where a large part of the queries are one-offs), the rest are
+    drawn from ``popular`` texts with Zipf frequencies (the r-th most asked weighs 1/r^s), in a
+    seeded order. The share of first-time texts stays about the same however far a run gets into
+    the log (a log with a fixed, small vocabulary would turn into repeated queries after a while).
+    One stream shared by all clients; a later run continues it."""
+
+    def __init__(self, seed: int = 11, popular: int = 500, unique: float = 0.3, s: float = 1.0) -> None:
+        self.rng = random.Random(seed)
+        self.unique = unique
+        fresh = DistinctQueries(seed + 1)
+        self.popular = [fresh(0) for _ in range(popular)]
+        self.weights = [1.0 / (r + 1) ** s for r in range(popular)]
+        self.fresh = fresh  # hands out texts never seen, the popular ones included
+
+    def __call__(self, _n: int) -> str:
+        if self.rng.random() < self.unique:
+            return self.fresh(0)
+        return self.rng.choices(self.popular, weights=self.weights)[0]
+
+
+class Conn:
+    """One keep-alive HTTP/1.1 connection speaking just enough HTTP for this bench: a url-encoded
+    POST and a response with Content-Length. It costs the load generator a fraction of httpx's CPU
+    (both run on the same two cores as the server)."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.host, self.port = host, port
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def post(self, path: str, form: dict[str, str]) -> tuple[int, bytes]:
+        from urllib.parse import urlencode
+
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        body = urlencode(form).encode()
+        self.writer.write(f"POST {path} HTTP/1.1\r\nHost: {self.host}\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+                          f"Content-Length: {len(body)}\r\n\r\n".encode() + body)
+        assert self.reader is not None
+        head = await self.reader.readuntil(b"\r\n\r\n")
+        lines = head.decode("latin-1").split("\r\n")
+        status = int(lines[0].split()[1])
+        length = next(int(v) for k, _, v in (ln.partition(":") for ln in lines[1:]) if k.strip().lower() == "content-length")
+        return status, await self.reader.readexactly(length)
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            self.writer = None
+
+
 async def load(url: str, clients: int, seconds: float, pid: int, queries: Any, think: float = 0.0) -> dict[str, Any]:
     import httpx
 
     latencies: list[float] = []
     errors = 0
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    async with httpx.AsyncClient(base_url=url, timeout=60, limits=limits) as client:
+    host, port = url.rsplit("//", 1)[1].rsplit(":", 1)
+    async with httpx.AsyncClient(base_url=url, timeout=60) as client:
         stop = time.perf_counter() + seconds
 
         async def one(i: int) -> None:
             nonlocal errors
             n = i
+            conn = Conn(host, int(port))
             if think:
                 await asyncio.sleep(think * i / clients)  # spread the paced clients over one period
             while time.perf_counter() < stop:
@@ -173,32 +231,51 @@ async def load(url: str, clients: int, seconds: float, pid: int, queries: Any, t
                 n += clients
                 t = time.perf_counter()
                 try:
-                    r = await client.post("/search", data={"q": q, "k": "10"})
-                    ok = r.status_code == 200 and len(r.json()["hits"]) == 10
-                except httpx.HTTPError:
+                    status, body = await asyncio.wait_for(conn.post("/search", {"q": q, "k": "10"}), 60)
+                    ok = status == 200 and len(json.loads(body)["hits"]) == 10
+                except (OSError, asyncio.TimeoutError, asyncio.IncompleteReadError, ValueError, KeyError):
                     ok = False
+                    conn.close()
                 latencies.append(time.perf_counter() - t)
                 errors += not ok
                 if think:
                     await asyncio.sleep(think)
+            conn.close()
 
-        batches0 = (await client.get("/healthz")).json().get("query_batches", {})
+        health0 = (await client.get("/healthz")).json()
+        batches0 = health0.get("query_batches", {})
+        cache0 = health0.get("result_cache", {})
         load0, cpu0, client0 = os.getloadavg()[0], cpu_seconds(pid), time.process_time()
         started = time.perf_counter()
         await asyncio.gather(*(one(i) for i in range(clients)))
         took = time.perf_counter() - started
         cpu, client_cpu = cpu_seconds(pid) - cpu0, time.process_time() - client0
-        batches = (await client.get("/healthz")).json().get("query_batches")
+        health = (await client.get("/healthz")).json()
+        batches, cache = health.get("query_batches"), health.get("result_cache")
     per_call = None
     if batches and batches["calls"] > batches0.get("calls", 0):
         per_call = (batches["texts"] - batches0["texts"]) / (batches["calls"] - batches0["calls"])
+    hit_rate = None
+    if cache:
+        hits, misses = cache["hits"] - cache0.get("hits", 0), cache["misses"] - cache0.get("misses", 0)
+        hit_rate = hits / max(1, hits + misses)
     lat = sorted(latencies)
     return {
         "clients": clients, "seconds": seconds, "requests": len(lat), "errors": errors, "rps": len(lat) / took,
         "p50_ms": 1000 * statistics.median(lat), "p99_ms": 1000 * lat[min(len(lat) - 1, int(0.99 * len(lat)))],
         "cpu_ms": 1000 * cpu / max(1, len(lat)), "client_cpu_ms": 1000 * client_cpu / max(1, len(lat)),
         "load": f"{load0:.1f}-{os.getloadavg()[0]:.1f}", "batch": "" if per_call is None else f"{per_call:.1f}",
+        "hit_rate": "" if hit_rate is None else f"{100 * hit_rate:.0f} %",
     }
+
+
+def run_loop(coro: Any) -> Any:
+    """The load generator's event loop: uvloop when installed (less of the shared CPU than asyncio's)."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(coro)
+    return uvloop.run(coro)
 
 
 def run_server(name: str, idx: Path, src: Path, args: argparse.Namespace) -> list[dict[str, Any]]:
@@ -206,20 +283,24 @@ def run_server(name: str, idx: Path, src: Path, args: argparse.Namespace) -> lis
     rows: list[dict[str, Any]] = []
     try:
         warm = min(args.seconds, 15)
+        log = QueryLog()  # each server gets the same log from its start
         plan = [
-            ("distinct", 1, warm, DistinctQueries(1), 0.0),
-            ("distinct", args.clients, args.seconds, DistinctQueries(2), 0.0),
-            ("repeated", 1, warm, repeated, 0.0),
-            ("repeated", args.clients, args.seconds, repeated, 0.0),
+            ("distinct (all unique)", 1, warm, DistinctQueries(1), 0.0),
+            ("distinct (all unique)", args.clients, args.seconds, DistinctQueries(2), 0.0),
+            ("query log: 70 % popular (Zipf over 500 texts), 30 % first-time", args.clients, args.seconds, log, 0.0),
+            ("the same log, the next minute", args.clients, args.seconds, log, 0.0),
+            ("repeated (10 texts)", args.clients, args.seconds, repeated, 0.0),
+            ("repeated (10 texts)", 1, warm, repeated, 0.0),
         ]
         if args.think > 0:
             plan.append((f"distinct, paced {args.think:g} s", args.clients, args.seconds, DistinctQueries(3), args.think))
         for kind, clients, secs, queries, think in plan:
-            r = asyncio.run(load(url, clients, secs, proc.pid, queries, think))
+            r = run_loop(load(url, clients, secs, proc.pid, queries, think))
             r.update(server=name, queries=kind)
             rows.append(r)
             print(f"  {name} {kind} x{clients}: {r['rps']:.1f} req/s p50 {r['p50_ms']:.0f} ms p99 {r['p99_ms']:.0f} ms "
-                  f"errors {r['errors']} cpu {r['cpu_ms']:.1f} ms/req batch {r['batch']} load {r['load']}", flush=True)
+                  f"errors {r['errors']} cpu {r['cpu_ms']:.1f} ms/req batch {r['batch']} cache hits {r['hit_rate']} "
+                  f"load {r['load']}", flush=True)
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=60)
@@ -285,12 +366,14 @@ def main() -> None:
     ap.add_argument("--cold", type=int, default=2, help="cold CLI runs per variant (0: skip)")
     ap.add_argument("--no-load", action="store_true", help="skip the server load runs (cold CLI only)")
     ap.add_argument("--base", default="02b7287", help="commit before the import work (cold CLI)")
-    ap.add_argument("--before", default="a22b8c3", help="commit of the server before batching ('' : this tree only)")
+    ap.add_argument("--before", default="7d4073b", help="commit of the server to compare with, run first ('' : this tree only); "
+                    "7d4073b: before the result cache and the one-round-trip full-text query")
     ap.add_argument("--work", type=Path, default=REPO / ".cache" / "bench-serve")
     args = ap.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     idx = build_index(args.work, args.segments)
     print(f"index {idx}; load average at start {os.getloadavg()[0]:.1f}", flush=True)
+    print("uptime:", subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip(), flush=True)
 
     rows: list[dict[str, Any]] = []
     if args.before and not args.no_load:
@@ -316,14 +399,16 @@ def main() -> None:
             proc.send_signal(signal.SIGTERM)
             proc.wait(timeout=60)
 
+    print("uptime:", subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip(), flush=True)
     print(f"\nindex: {args.segments} segments (MiniLM, LanceDB), server on loopback, {os.cpu_count()} CPUs; "
           f"load average at the end {os.getloadavg()[0]:.1f}")
     print("| server | queries | clients | seconds | requests | errors | req/s | p50 | p99 | server CPU / request "
-          "| texts per encoder call | load avg |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+          "| texts per encoder call | result-cache hits | load avg |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         print(f"| {r['server']} | {r['queries']} | {r['clients']} | {r['seconds']:g} | {r['requests']} | {r['errors']} "
-              f"| {r['rps']:.1f} | {r['p50_ms']:.0f} ms | {r['p99_ms']:.0f} ms | {r['cpu_ms']:.1f} ms | {r['batch'] or '–'} | {r['load']} |")
+              f"| {r['rps']:.1f} | {r['p50_ms']:.0f} ms | {r['p99_ms']:.0f} ms | {r['cpu_ms']:.1f} ms | {r['batch'] or '–'} "
+              f"| {r['hit_rate'] or '–'} | {r['load']} |")
     if rows:
         print(f"(the load generator itself, same process for all rows: "
               f"{statistics.median(r['client_cpu_ms'] for r in rows):.1f} ms CPU per request, median)")

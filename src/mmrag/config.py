@@ -143,6 +143,8 @@ class ServeConfig:
     batch_window_ms: float = 3.0  # concurrent text queries arriving this close are embedded together (0: off)
     search_threads: int = 4  # threads doing search work at once (more only contend for the GIL)
     torch_threads: int = 0  # torch intra-op threads in the server (0: torch's default, one per core)
+    result_cache: int = 4096  # /search answers kept for repeats on an unchanged index and feedback log (0: off)
+    result_cache_mb: float = 64.0  # ... and at most this many megabytes of them (least recently used go first)
 
 
 @dataclass(frozen=True)

@@ -101,6 +101,7 @@ class Engine:
         self._relevance: Any = _UNSET  # RelevanceModel | None once loaded (retrieve/relevance.py)
         self._query_cache: Any = None  # QueryCache once used (querycache.py)
         self._feedback: Any = None  # FeedbackLog once used (feedback.py)
+        self._generation = 0  # bumped after every write and re-read of the index (``result_version``)
         self._writable(False)
 
     # ------------------------------------------------------------------ open
@@ -214,6 +215,7 @@ class Engine:
                 self._writable(False)
                 self._stamp = self._disk_stamp()
                 self._writing = False
+                self._generation += 1
             self._meta = self.store.read_meta() or self._meta  # record files add their fields' types
         return report
 
@@ -232,6 +234,7 @@ class Engine:
                 self._writable(False)
                 self._stamp = self._disk_stamp()
                 self._writing = False
+                self._generation += 1
         return removed
 
     def _remove(self, paths: Iterable[str | Path]) -> list[str]:
@@ -363,6 +366,7 @@ class Engine:
             if mode not in MODES:
                 raise QueryError(f"search.feedback = {mode!r} is not a feedback mode: use one of {', '.join(MODES)}")
             log = self.feedback_log()
+            log.version()  # judgements another process recorded since are read in
             if mode in ("prior", "both"):
                 prior = feedback_prior(log, q)
             store = self.store
@@ -440,7 +444,24 @@ class Engine:
             if meta is not None and self._meta is None:
                 self._meta = meta
             self._samples.invalidate()
+            self._generation += 1
         return True
+
+    def result_version(self) -> tuple[Any, ...] | None:
+        """What search results depend on besides the request: the index's committed state on disk
+        (``index_stamp``: a new manifest, a rewritten ``mmrag.json``), this engine's writes and re-reads
+        (``add``/``remove``/``refresh``), and the feedback log's state. Equal versions and equal requests
+        give equal results: a result cache keys on it. ``None`` where the index has no stamp (Milvus: other
+        writers are not seen by a ``stat``), so nothing may be cached there, and also between another
+        process's write and the search that re-reads the index (``refresh``): the server calls this on its
+        event loop, where re-opening a store must not run."""
+        stamp = self._disk_stamp()
+        if stamp is None:
+            return None
+        if stamp != self._stamp and not self._writing:
+            return None  # another process wrote: the next search re-reads the index (in its worker, not here)
+        fb = self.feedback_log().version() if self.config.search.feedback != "off" else None
+        return (stamp, self._generation, fb)
 
     # ------------------------------------------------------------ inspection
     def segment(self, segment_id: str) -> Hit | None:

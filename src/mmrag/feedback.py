@@ -78,16 +78,43 @@ class FeedbackLog:
         self._lock = threading.Lock()
         self._items: list[Judgement] = []
         self._matrix: np.ndarray | None = None
-        if path is not None and path.is_file():
-            for line in path.read_text(encoding="utf-8").splitlines():
+        self._changes = 0  # bumped by every record, clear and re-read (``version``)
+        self._seen = self._stat()
+        self._items = self._read()
+
+    def _stat(self) -> tuple[int, int] | None:
+        try:
+            st = self.path.stat() if self.path is not None else None
+        except OSError:
+            return None
+        return None if st is None else (st.st_size, st.st_mtime_ns)
+
+    def _read(self) -> list[Judgement]:
+        items: list[Judgement] = []
+        if self.path is not None and self.path.is_file():
+            for line in self.path.read_text(encoding="utf-8").splitlines():
                 try:
                     d = json.loads(line)
-                    self._items.append(Judgement(
+                    items.append(Judgement(
                         str(d["query"]), str(d["segment_id"]), str(d.get("source", "")), 1 if int(d["label"]) > 0 else -1,
                         tuple(float(v) for v in d.get("vector", ())), str(d.get("modality", "")), float(d.get("at", 0.0)),
                     ))
                 except (ValueError, KeyError, TypeError):
                     continue  # a torn last line after a crash: skip it
+        return items
+
+    def version(self) -> tuple[int, int]:
+        """Changes with every judgement recorded through this log and whenever another process
+        (``mmrag feedback`` beside a running server) changed the file; that file is then read
+        again, so the judgements in use are the ones on disk. One ``stat``."""
+        seen = self._stat()
+        with self._lock:
+            if seen != self._seen:
+                self._items = self._read()
+                self._seen = seen
+                self._matrix = None
+                self._changes += 1
+            return (self._changes, len(self._items))
 
     def __len__(self) -> int:
         return len(self._items)
@@ -100,12 +127,16 @@ class FeedbackLog:
         new = [j if j.at else Judgement(j.query, j.segment_id, j.source, j.label, j.vector, j.modality, time.time()) for j in judgements]
         with self._lock:
             if self.path is not None:
+                if self._stat() != self._seen:  # another process wrote since: start from the file's judgements
+                    self._items = self._read()
                 self.path.parent.mkdir(parents=True, exist_ok=True)
                 with self.path.open("a", encoding="utf-8") as fh:
                     for j in new:
                         fh.write(json.dumps(j.to_dict()) + "\n")
+                self._seen = self._stat()
             self._items.extend(new)
             self._matrix = None
+            self._changes += 1
         return len(new)
 
     def clear(self) -> None:
@@ -114,6 +145,8 @@ class FeedbackLog:
             self._matrix = None
             if self.path is not None and self.path.exists():
                 self.path.unlink()
+            self._seen = self._stat()
+            self._changes += 1
 
     def matrix(self) -> np.ndarray:
         with self._lock:

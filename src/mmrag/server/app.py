@@ -50,9 +50,11 @@ from mmrag.errors import (
     QueryError,
     SpaceMismatch,
 )
+from mmrag.querycache import content_hash
 from mmrag.server.auth import Guard
 from mmrag.server.batcher import QueryBatcher
-from mmrag.server.uploads import BodyLimit, keep_upload, save_temp
+from mmrag.server.resultcache import FastSearch, ResultCache, search_key
+from mmrag.server.uploads import BodyLimit, keep_upload, safe_name, save_temp
 from mmrag.types import Hit
 
 log = logging.getLogger("mmrag.server")
@@ -156,6 +158,19 @@ def create_app(engine: Any, config: Config, token: str, *, upload_dir: Path | No
         aud = save_temp(audio, scratch) if audio is not None and audio.filename else None
         return img, aud
 
+    results = ResultCache(config.serve.result_cache, int(config.serve.result_cache_mb * 1024 * 1024))
+    app.state.results = results
+    version: Callable[[], Any] = getattr(engine, "result_version", lambda: None)
+    inflight: dict[Any, asyncio.Future[bytes | None]] = {}  # cache keys being searched now (event loop only)
+
+    async def media_key(kind: str, upload: UploadFile | None) -> tuple[str, str, str] | None:
+        """An upload's part of the cache key: its content hash and file suffix."""
+        if upload is None or not upload.filename:
+            return None
+        data = await upload.read()
+        await upload.seek(0)
+        return (kind, Path(safe_name(upload.filename)).suffix.lower(), content_hash(data))
+
     batcher = QueryBatcher(engine, window_s=config.serve.batch_window_ms / 1000.0) if config.serve.batch_window_ms > 0 else None
     app.state.batcher = batcher
     workers: list[anyio.CapacityLimiter] = []  # made on first use, inside the event loop
@@ -176,10 +191,12 @@ def create_app(engine: Any, config: Config, token: str, *, upload_dir: Path | No
         modality: Annotated[str | None, Form(description="text,image,audio,video (comma-separated)")] = None,
         where: Annotated[str | None, Form(description="Filter, e.g. \"page > 2 AND source LIKE '%2024%'\"")] = None,
     ) -> Response:
-        """Hits, best first: score, matched channel, source, page, [t0, t1], thumbnail and media URLs."""
-        plain = bool(q and q.strip()) and not (image is not None and image.filename) and not (audio is not None and audio.filename)
-        if plain and batcher is not None:
-            await asyncio.wrap_future(batcher.submit(q))  # type: ignore[arg-type]  # waits without a thread
+        """Hits, best first: score, matched channel, source, page, [t0, t1], thumbnail and media URLs.
+        A repeated request on an unchanged index and feedback log is answered from the result cache
+        (header `x-mmrag-cache: hit`)."""
+        media = tuple(m for m in (await media_key("image", image), await media_key("audio", audio)) if m is not None)
+        key = search_key(version(), q, k, modality, where, media) if results.enabled else None  # read before searching
+        plain = bool(q and q.strip()) and not media
 
         def work() -> bytes:
             img, aud = _with_uploads(image, audio)
@@ -195,9 +212,35 @@ def create_app(engine: Any, config: Config, token: str, *, upload_dir: Path | No
                 for p in (img, aud):
                     if p is not None:
                         p.unlink(missing_ok=True)
-            return json_bytes({"query": q, "notes": list(query.notes), "hits": [hit_json(h) for h in hits]})
+            body = json_bytes({"query": q, "notes": list(query.notes), "hits": [hit_json(h) for h in hits]})
+            results.put(key, body)
+            return body
 
-        return Response(await in_worker(work), media_type="application/json")
+        cached = results.get(key, count_miss=False)
+        if cached is not None:
+            return Response(cached, media_type="application/json", headers={"x-mmrag-cache": "hit"})
+        running = inflight.get(key) if key is not None else None
+        if running is not None:  # the same search is under way for another request: its answer is this one's
+            shared = await asyncio.shield(running)
+            if shared is not None:
+                results.shared += 1
+                return Response(shared, media_type="application/json", headers={"x-mmrag-cache": "shared"})
+        if key is not None:
+            results.misses += 1
+        mine: asyncio.Future[bytes | None] | None = None
+        if key is not None and key not in inflight:
+            mine = inflight[key] = asyncio.get_running_loop().create_future()
+        body: bytes | None = None
+        try:
+            if plain and batcher is not None:
+                await asyncio.wrap_future(batcher.submit(q))  # type: ignore[arg-type]  # waits without a thread
+            body = await in_worker(work)
+        finally:
+            if mine is not None:  # requests waiting for it get the answer (None after an error: each searches itself)
+                inflight.pop(key, None)
+                if not mine.done():
+                    mine.set_result(body)
+        return Response(body, media_type="application/json", headers={"x-mmrag-cache": "miss" if key is not None else "off"})
 
     @app.post("/ask", dependencies=read, summary="Answer a question, streamed as server-sent events",
               response_class=StreamingResponse)
@@ -329,6 +372,8 @@ def create_app(engine: Any, config: Config, token: str, *, upload_dir: Path | No
         body: dict[str, Any] = {"status": "ok", "version": __version__, "pid": os.getpid()}
         if batcher is not None:  # how many encoder calls the text queries took (micro-batching at work)
             body["query_batches"] = {"calls": batcher.batches, "texts": batcher.embedded}
+        if results.enabled:
+            body["result_cache"] = results.stats()
         return body
 
     # ------------------------------------------------------------ the page
@@ -345,6 +390,8 @@ def create_app(engine: Any, config: Config, token: str, *, upload_dir: Path | No
         app.add_middleware(CORSMiddleware, allow_origins=origins, allow_methods=["*"], allow_headers=["*"])
     limit_mb = config.serve.max_upload_mb
     app.add_middleware(BodyLimit, limit=int(limit_mb * 1024 * 1024), limit_mb=limit_mb)
+    if results.enabled and not config.serve.cors_origins.strip():  # outermost: a hit skips everything below
+        app.add_middleware(FastSearch, cache=results, version=version, bind_host=config.serve.host)
     return app
 
 

@@ -36,6 +36,11 @@ def serve_command(
 
     Example: [bold]mmrag serve --index ./mmrag-index[/] then open http://127.0.0.1:8000
     """
+    # torch's OpenMP threads sleep between encoder calls instead of spinning: by default (libgomp's
+    # active wait) each spins for a while after every call, and on two busy cores that spinning took
+    # 300 ms of CPU per query embedding (43 ms passive; bench/README.md). Set before torch loads;
+    # an OMP_WAIT_POLICY already in the environment is kept.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     from mmrag.cli_common import _config, _errors, err, out
     from mmrag.errors import MissingDependency
 

@@ -54,6 +54,7 @@ from mmrag.stores.ann import AnnParams, VectorIndex, keys_of
 from mmrag.stores.base import Row, ScoredRow, SourceInfo
 from mmrag.stores.common import NoIndex, check_k, check_query, check_rows
 from mmrag.stores.filters import And, Cmp, In, Node, parse, parse_optional, predicate, split_column, to_lance
+from mmrag.stores.lance_fts import fts_query
 from mmrag.stores.lance_meta import RowMeta
 
 log = logging.getLogger(__name__)
@@ -409,11 +410,12 @@ class LanceStore:
                 found = lt.text_scan(self._table, query, k, None if node is None else to_lance(node), self.path)
                 return self._rows(keys_of(i for i, _ in found), [s for _, s in found])
             try:
-                match = MatchQuery(query, "text")  # type: ignore[call-arg]
-                builder = self._table.search(match, query_type="fts")
-                if node is not None:
-                    builder = builder.where(to_lance(node), prefilter=True)
-                res = builder.limit(k).select(["id", "_score"]).to_arrow()
+                res = fts_query(self._table, query, k, None if node is None else to_lance(node))  # one round trip
+                if res is None:  # another lancedb version: its sync API
+                    builder = self._table.search(MatchQuery(query, "text"), query_type="fts")  # type: ignore[call-arg]
+                    if node is not None:
+                        builder = builder.where(to_lance(node), prefilter=True)
+                    res = builder.limit(k).select(["id", "_score"]).to_arrow()
             except (OSError, ValueError, RuntimeError) as exc:
                 if self.read_only:  # e.g. no full-text index yet: a reader goes on with the dense lists
                     log.debug("full-text search skipped in %s: %s", self.path, exc)
