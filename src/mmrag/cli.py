@@ -521,6 +521,10 @@ def _quiet_libraries() -> None:
         progress.setLevel(logging.INFO)
         progress.propagate = False
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    # torch's OpenMP threads sleep between parallel regions instead of spinning (libgomp's default):
+    # on two cores shared with other work, spinning threads cost MiniLM 3.5x (15 -> 52 texts/s with
+    # PASSIVE at load 5, bench/README "records"); set before torch loads, a value already set is kept
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
 def main() -> None:
