@@ -9,7 +9,7 @@ among 10) and the OpenMoji emoji of hash half 0 (group among 8, name among
 10; each once without and once with its tags as the picture's own words).
 Every task weighs the same in the likelihood, so photos count as much as
 drawings. Fitted: inverse temperatures for the split parts (``conse``,
-``head``, ``text``) and for the tower's one vector (``image``, ``text``).
+``head``, the same times the picture's flatness, ``text``) and for the tower's one vector (``image``, ``text``).
 None of the figures' test sets (Twemoji half 1, the scikit-image/-learn
 photos, digits) is read here. Rerun whenever a tower of the space changes:
 the model records the encoder ids it was fitted with and is ignored for others.
@@ -70,7 +70,7 @@ def main() -> int:
             "openmoji + tags, group of 8": make_task(space, ome, *fixed(om), DEFAULT_TEMPLATES, use_text=True),
             "openmoji + tags, name among 10": make_task(space, ome, *named(om), DEFAULT_TEMPLATES, use_text=True),
         }
-        split = [p for p in ("conse", "head") if p in gce.parts] + ["text"]
+        split = [p for p in ("conse", "head", "conse:flat", "head:flat") if p in gce.parts] + ["text"]
         weights = fit_weights(split, list(tasks.values()))
         fused = fit_weights(["image", "text"], list(tasks.values()))
         report = {name: {"split": evaluate(weights, t), "fused": evaluate(fused, t)} for name, t in tasks.items()}

@@ -4,8 +4,10 @@ Each label becomes a text vector: the mean of its prompt templates ("a photo
 of a {}", "a drawing of a {}", ...) through the text tower, renormalised. A
 picture is scored against every label by the cosines of its *parts*: with the
 offline backbone tower, what the ImageNet backbone sees (ConSE) and the head
-trained on drawings are kept apart, and the picture's own words (title,
-keywords, file name, OCR) join as a text part; the probabilities are
+trained on drawings are kept apart, each also scaled by how flat the picture
+is (drawings are flat, photos are not: the fit leans on ConSE for photos and
+on the head for drawings), and the picture's own words (title, keywords, file
+name, OCR) join as a text part; the probabilities are
 ``softmax(sum_k w_k * cos_k / temperature)`` with the inverse temperatures
 ``w_k`` fitted on held-out labelled pictures (``mmrag.classify_model``), so
 ``label_p`` is calibrated; ``temperature`` (default 1) only sharpens or
@@ -94,12 +96,30 @@ def predictions(names: Sequence[str], probs: np.ndarray, labels: Sequence[str]) 
     return out
 
 
+def flatness(picture: Any) -> float:
+    """Share of neighbouring pixels (64 x 64, box-averaged) that differ by at most 2 levels (pure).
+
+    Drawings and emoji are flat (measured: 0.71-0.92 for 90 % of Twemoji and OpenMoji), photos are not
+    (0.03-0.78 for the GCompris photos; product shots on white are the flattest). It lets the fitted
+    model lean on ConSE for photos and on the drawings head for drawings."""
+    from PIL import Image
+
+    im = np.asarray(picture.convert("RGB").resize((64, 64), Image.Resampling.BOX)).astype(np.int16)
+    across = (np.abs(im[:, 1:] - im[:, :-1]).max(axis=-1) <= 2).mean()
+    down = (np.abs(im[1:] - im[:-1]).max(axis=-1) <= 2).mean()
+    return float(across + down) / 2
+
+
 def image_parts(space: Any, pictures: Sequence[Any]) -> dict[str, np.ndarray]:
     """The image tower's vector (``image``) for these PIL pictures and, where the tower splits, its parts
-    (``conse``/``head``: the backbone runs once for all of them)."""
+    (``conse``/``head``: the backbone runs once for all of them) and the same scaled by the picture's
+    ``flatness`` (``conse:flat``/``head:flat``: a per-picture scale, linear in the fitted weights)."""
     pictures = list(pictures)
     split = getattr(space.encoders.get(Channel.IMAGE), "parts", None)
     parts = {k: np.asarray(v, dtype=np.float32) for k, v in split(pictures).items()} if callable(split) else {}
+    if parts:
+        flat = np.array([flatness(p) for p in pictures], dtype=np.float32)[:, None]
+        parts |= {f"{k}:flat": v * flat for k, v in list(parts.items())}
     return parts | {"image": space.encode(Channel.IMAGE, pictures, query=False)}
 
 
@@ -230,5 +250,5 @@ def accuracy(preds: Sequence[Prediction], truth: Sequence[str]) -> float:
     return float(np.mean([p.label == t for p, t in zip(preds, truth)])) if preds else 0.0
 
 
-__all__ = ["DEFAULT_TEMPLATES", "Prediction", "accuracy", "classify_images", "classify_index", "image_parts", "label_vectors",
+__all__ = ["DEFAULT_TEMPLATES", "Prediction", "accuracy", "classify_images", "classify_index", "flatness", "image_parts", "label_vectors",
            "part_probabilities", "read_labels", "softmax_scores", "text_part"]

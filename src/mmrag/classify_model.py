@@ -10,11 +10,14 @@ prompt vector and each *part* of the picture (the way search fuses channels):
 - ``image``: a tower's one vector, where it cannot be split (CLIP, or an index
   row whose picture is gone);
 - ``text``: the picture's own words (title, keywords, file name, OCR) through
-  the text tower, where it has any.
+  the text tower, where it has any;
+- ``conse:flat`` / ``head:flat``: the same cosines times the picture's flatness
+  (``mmrag.classify.flatness``): a drawing's scales differ from a photo's, and
+  ``w_conse + w_conse:flat * flatness`` stays linear in the weights.
 
 ``p = softmax(sum_k w_k * cos_k)``. The weights are inverse temperatures, one
 per part, fitted by maximum likelihood (a conditional logit: the multinomial
-negative log-likelihood, L-BFGS with ``w >= 0``, scipy) on held-out labelled
+negative log-likelihood, L-BFGS with ``w >= 0`` except the gated parts, scipy) on held-out labelled
 pictures, so ``label_p`` is calibrated rather than a constant's guess
 (``scripts/fit_classify.py`` writes ``mmrag/weights/classify-*.json``). A model
 is only used for the encoders it was fitted with; other spaces get one
@@ -34,7 +37,7 @@ import numpy as np
 
 FORMAT = 1
 CLIP_SCALE = 100.0  # CLIP's fitted logit scale: the default where no model was fitted for a space
-PARTS = ("conse", "head", "image", "text")
+PARTS = ("conse", "head", "conse:flat", "head:flat", "image", "text")
 
 
 def softmax(z: np.ndarray) -> np.ndarray:
@@ -92,8 +95,9 @@ def fit_weights(parts: Sequence[str], tasks: Sequence[Task], start: float = 10.0
     """Maximum-likelihood inverse temperatures per part (``>= 0``), scipy's L-BFGS-B."""
     from scipy.optimize import minimize
 
-    res = minimize(nll, np.full(len(parts), start), args=(tuple(parts), tuple(tasks)), jac=True,
-                   method="L-BFGS-B", bounds=[(0.0, 1000.0)] * len(parts))
+    bounds = [(-1000.0, 1000.0) if ":" in p else (0.0, 1000.0) for p in parts]  # a gated part may lower a scale
+    res = minimize(nll, np.array([0.0 if ":" in p else start for p in parts]), args=(tuple(parts), tuple(tasks)), jac=True,
+                   method="L-BFGS-B", bounds=bounds)
     return {p: round(float(w), 4) for p, w in zip(parts, res.x)}
 
 
