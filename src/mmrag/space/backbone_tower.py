@@ -169,6 +169,16 @@ class BackboneImageEncoder:
         out = self.backbone.run(list(items))
         return self.vectors(out.features, out.logits)
 
+    def parts(self, items: Sequence[Any]) -> dict[str, np.ndarray]:
+        """What ``encode`` mixes, kept apart (zero-shot classification weighs them by fitted scales):
+        ``conse`` (what the ImageNet backbone sees) and ``head`` (the trained head), unit rows."""
+        out = self.backbone.run(list(items))
+        w = self.weights
+        parts = {"conse": conse(softmax(out.logits), w.class_emb, self.cfg.top_t).astype(np.float32)}
+        if w.head_weight is not None and w.head_bias is not None:
+            parts["head"] = head_vectors(out.features, w.head_weight, w.head_bias).astype(np.float32)
+        return parts
+
 
 class VisualEncoder:
     """Channel ``visual``: the backbone's own features (image -> similar image only)."""
