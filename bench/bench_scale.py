@@ -289,14 +289,12 @@ def run_child(args: argparse.Namespace, phase: str, system: str, n: int, timeout
     cmd = [sys.executable, __file__, "--child", phase, "--system", system, "--n", str(n), "--workdir", str(args.workdir),
            "--queries", str(args.queries), "--chunks-per-file", str(args.chunks_per_file), "--data-n", str(args.data_n)]
     env = {**os.environ, "ANONYMIZED_TELEMETRY": "False", "PYTHONPATH": f"{HERE.parent / 'src'}:{HERE}"}
-    log = open(Path(args.workdir) / f"{phase}-{system}.log", "w")  # the child's progress lines
     try:
-        out = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=log, text=True, timeout=timeout, env=env, check=False)
+        with open(Path(args.workdir) / f"{phase}-{system}.log", "w") as log:  # the child's progress lines
+            out = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=log, text=True, timeout=timeout, env=env, check=False)
     except subprocess.TimeoutExpired:
         print(f"  {phase} {system}: over {timeout:.0f}s, stopped", flush=True)
         return None
-    finally:
-        log.close()
     for line in out.stdout.splitlines():
         if line.startswith("RESULT "):
             return json.loads(line[7:])
