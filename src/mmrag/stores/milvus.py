@@ -370,7 +370,8 @@ class MilvusStore:
             return []
         if not self._bm25:
             scan = self._text_terms if self._terms else self._text_scan if self._prefix_like else self._text_fallback
-            found = scan(query, TEXT_FALLBACK_CANDIDATES, expr)
+            want = k if recheck is None else min(TEXT_FALLBACK_CANDIDATES, max(8 * k, 256))  # rows re-checked below
+            found = scan(query, want, expr)
             return [s for s in found if recheck is None or recheck(s.row)][:k]
 
         def run(limit: int) -> Any:
@@ -412,7 +413,8 @@ class MilvusStore:
 
     def _text_terms(self, query: str, k: int, expr: str) -> list[ScoredRow]:
         """BM25 over candidates the server selects by the ``terms`` array: rows holding every query
-        word first, then rows holding any, at most ``TEXT_FALLBACK_CANDIDATES`` (statistics from them)."""
+        word, then (when fewer than ``k`` do) rows holding any, at most ``TEXT_FALLBACK_CANDIDATES``
+        (statistics from them)."""
         words = list(dict.fromkeys(tokenize(query)))[:16]
         if not words:
             return []
@@ -421,7 +423,7 @@ class MilvusStore:
         tests.append(f"array_contains_any({TERMS_FIELD}, {json.dumps(words)})")
         for test in tests:
             room = TEXT_FALLBACK_CANDIDATES - len(found)
-            if room <= 0:
+            if room <= 0 or len(found) >= k:
                 break
             seen = to_milvus(In("id", tuple(found))) if found else ""
             full = " and ".join(f"({p})" for p in (test, expr) if p) + (f" and not ({seen})" if seen else "")
