@@ -113,6 +113,9 @@ TEXT_FALLBACK_CANDIDATES = 2000
 class MilvusStore:
     """``VectorStore`` on Milvus (Lite file or server); see the module docstring."""
 
+    # every read is a round trip to a server: a fused search sends its lists at once (retrieve.search)
+    concurrent_reads = True
+
     def __init__(self, location: str, dim: int | None, config: Config | None = None) -> None:
         """Open or create the collections; ``dim=None`` opens an existing index with its own dim."""
         cfg = (config or Config()).store
