@@ -108,6 +108,7 @@ ID_PAGE = 16_384  # the largest page Milvus returns
 LITE_GRPC_OPTIONS = {"grpc.keepalive_time_ms": 360_000, "grpc.keepalive_permit_without_calls": 0}
 QUERY_PAGE = 1000
 TEXT_FALLBACK_CANDIDATES = 2000
+TERMS_CANDIDATES = 500  # text search by the terms array: BM25 in Python over at most this many rows
 
 
 class MilvusStore:
@@ -416,7 +417,7 @@ class MilvusStore:
 
     def _text_terms(self, query: str, k: int, expr: str) -> list[ScoredRow]:
         """BM25 over candidates the server selects by the ``terms`` array: rows holding every query
-        word, then (when fewer than ``k`` do) rows holding any, at most ``TEXT_FALLBACK_CANDIDATES``
+        word, then (when fewer than ``k`` do) rows holding any, at most ``TERMS_CANDIDATES``
         (statistics from them)."""
         words = list(dict.fromkeys(tokenize(query)))[:16]
         if not words:
@@ -425,7 +426,7 @@ class MilvusStore:
         tests = [f"array_contains_all({TERMS_FIELD}, {json.dumps(words)})"] if len(words) > 1 else []
         tests.append(f"array_contains_any({TERMS_FIELD}, {json.dumps(words)})")
         for test in tests:
-            room = TEXT_FALLBACK_CANDIDATES - len(found)
+            room = TERMS_CANDIDATES - len(found)
             if room <= 0 or len(found) >= k:
                 break
             seen = to_milvus(In("id", tuple(found))) if found else ""
