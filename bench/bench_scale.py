@@ -155,15 +155,18 @@ def rows(data: np.ndarray | Path, lo: int, hi: int, per_file: int) -> list:
 
 
 def open_store(system: str, path: Path):
-    from mmrag.config import Config
+    """The store with the defaults, plus any ``MMRAG_STORE_*`` environment settings (e.g. the search's
+    ``MMRAG_STORE_ANN_EXPANSION_SEARCH``; a ./mmrag.toml would be read too)."""
+    from mmrag.config import load_config
 
+    cfg = load_config(path=None, environ={k: v for k, v in os.environ.items() if k.startswith("MMRAG_STORE_")})
     if system == "old":
         from baseline_lance import LanceStore as Old
 
-        return Old(str(path), DIM, Config())
+        return Old(str(path), DIM, cfg)
     from mmrag.stores.lance import LanceStore
 
-    return LanceStore(str(path), DIM, Config())
+    return LanceStore(str(path), DIM, cfg)
 
 
 def chroma_collection(path: Path):
