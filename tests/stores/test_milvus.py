@@ -145,7 +145,8 @@ def test_a_server_without_bm25_selects_text_candidates_by_terms_not_by_reading_e
     rng = np.random.default_rng(5)
     vecs = rng.standard_normal((60, DIM)).astype(np.float32)
     vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
-    texts = ["a zebra crossing", "zebra zebra stripes crossing", "Zebra alone"] + [f"filler text {i}" for i in range(57)]
+    texts = ["a zebra crossing", "zebra zebra stripes crossing", "Zebra alone", "Crème brûlée café"] + [
+        f"filler text {i}" for i in range(56)]
     store = MilvusStore(f"{milvus_server}#terms", DIM)
     try:
         assert not store._bm25 and store._terms
@@ -169,6 +170,7 @@ def test_a_server_without_bm25_selects_text_candidates_by_terms_not_by_reading_e
         assert sum(fetched) <= 3  # only the rows holding a query word came back, not 60 texts
         assert {s.row.id for s in store.text_search("ZEBRA", 5, "source = 'd0.txt'")} == {"t0", "t2"}
         assert store.text_search("unicorn", 5) == []
+        assert [s.row.id for s in store.text_search("CAFÉ brûlée", 5)] == ["t3"]  # non-ASCII words in the filter
     finally:
         store._client.query = query
         store.close()

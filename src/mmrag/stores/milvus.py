@@ -423,8 +423,9 @@ class MilvusStore:
         if not words:
             return []
         found: dict[str, str] = {}
-        tests = [f"array_contains_all({TERMS_FIELD}, {json.dumps(words)})"] if len(words) > 1 else []
-        tests.append(f"array_contains_any({TERMS_FIELD}, {json.dumps(words)})")
+        listed = json.dumps(words, ensure_ascii=False)  # words are \w+ runs: no quotes or backslashes
+        tests = [f"array_contains_all({TERMS_FIELD}, {listed})"] if len(words) > 1 else []
+        tests.append(f"array_contains_any({TERMS_FIELD}, {listed})")
         for test in tests:
             room = TERMS_CANDIDATES - len(found)
             if room <= 0 or len(found) >= k:
