@@ -8,8 +8,9 @@ samples fetched), then ``store.search`` p50 and fused-search p50 over
 ``--queries`` queries (``retrieve.search``: one list per channel,
 calibrated, then fused; "hybrid" adds the BM25 list: the engine's path
 minus the query embedding). A server without BM25 (Milvus < 2.5, like the
-2.3.5 here) would scan every row's text per hybrid search: only its dense
-fused search is measured. The Milvus server is the standalone 2.3.5 from PyPI
+2.3.5 here) scanned every row's text per hybrid search, so only its dense
+fused search was measured; collections now keep a ``terms`` array for it (see
+``MilvusStore._text_terms``), and both are measured. The Milvus server is the standalone 2.3.5 from PyPI
 (``milvus``), started here on loopback; ``--lite`` adds Milvus Lite.
 Ratios are against LanceDB in the same run. Usage::
 
@@ -88,8 +89,9 @@ def run(name: str, location: str, v: np.ndarray, texts: list[str], qs: np.ndarra
         print(f"{name}: vector index built {time.perf_counter() - waited:.0f} s after the last flush", flush=True)
     samples = BackgroundSamples(size=cfg.search.calibration_sample)
     dense_cfg = dataclasses.replace(cfg.search, hybrid=False)
-    # a server without BM25 (Milvus < 2.5) scans every row's text per hybrid search: not measured
-    hybrid_ok = not hasattr(store, "_bm25") or bool(store._bm25)
+    # a server without BM25 (Milvus < 2.5): text candidates picked in the server by the rows' terms
+    # array (collections made since); an older collection without it scans every text: not measured
+    hybrid_ok = not hasattr(store, "_bm25") or bool(store._bm25) or bool(getattr(store, "_terms", False))
 
     def fused(q: np.ndarray, hybrid: bool) -> None:
         search(store, Query({"text": q}, text="zebra budget"), channels=["text", "image"], k=10,

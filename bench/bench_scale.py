@@ -54,7 +54,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "src"))
 sys.path.insert(0, str(HERE))
 
-from bench_search import exact_topk, make_data
+from bench_search import exact_topk
 
 DIM, CLUSTERS, NOISE, K, FILE_BATCH = 384, 3000, 1.0, 10, 64
 WORDS = [f"{a}{b}" for a in ("ka", "lo", "mi", "nu", "pe", "ra", "si", "tu", "ve", "zo") for b in
@@ -67,6 +67,11 @@ def cpu() -> float:
 
 
 def peak_mb() -> float:
+    """This process's peak resident memory (VmHWM). Not ``ru_maxrss``: Linux carries the parent's peak
+    into an exec'd child's ``ru_maxrss`` (a parent holding the data set inflated every child's figure)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024.0
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
@@ -78,6 +83,55 @@ def rss_mb() -> float:
     return peak_mb()
 
 
+def write_data(work: Path, n: int, queries: int, seed: int = 0) -> np.ndarray:
+    """``bench_search.make_data``'s vectors, identical, written chunk by chunk to ``work/data.npy``
+    (reused when present); returns the queries. Nobody holds the whole data set in memory."""
+    rng = np.random.default_rng(seed)
+    centres = rng.standard_normal((CLUSTERS, DIM)).astype(np.float32)
+    centres /= np.linalg.norm(centres, axis=1, keepdims=True)
+    path, done = work / "data.npy", work / "data.json"
+    spec = {"n": n, "dim": DIM, "clusters": CLUSTERS, "noise": NOISE, "seed": seed}
+    fresh = not (path.exists() and done.exists() and json.loads(done.read_text()) == spec)
+    out = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=(n, DIM)) if fresh else None
+    for lo in range(0, n, 50_000):  # the same draws, in the same order, as make_data
+        hi = min(n, lo + 50_000)
+        chunk = centres[rng.integers(0, CLUSTERS, hi - lo)]
+        chunk += rng.standard_normal((hi - lo, DIM)).astype(np.float32) * (NOISE / np.sqrt(DIM))
+        if out is not None:
+            out[lo:hi] = chunk / np.linalg.norm(chunk, axis=1, keepdims=True)
+    if out is not None:
+        out.flush()
+        del out
+        done.write_text(json.dumps(spec))
+    q = centres[rng.integers(0, CLUSTERS, queries)]
+    q = q + rng.standard_normal(q.shape).astype(np.float32) * (NOISE / np.sqrt(DIM))
+    return (q / np.linalg.norm(q, axis=1, keepdims=True)).astype(np.float32)
+
+
+def read_data(work: Path, lo: int, hi: int) -> np.ndarray:
+    """Rows ``lo:hi`` of ``work/data.npy`` by a plain read (no mapping: nothing else becomes resident)."""
+    with open(work / "data.npy", "rb") as fh:
+        np.lib.format.read_magic(fh)
+        shape, _, _ = np.lib.format.read_array_header_1_0(fh)
+        hi = min(hi, shape[0])
+        fh.seek(fh.tell() + lo * DIM * 4)
+        return np.fromfile(fh, dtype=np.float32, count=(hi - lo) * DIM).reshape(hi - lo, DIM)
+
+
+def exact_truth(work: Path, n: int, queries: np.ndarray) -> np.ndarray:
+    """Exact top-K row numbers of every query over the first ``n`` rows, read in chunks."""
+    best_s = np.full((len(queries), K), -np.inf, dtype=np.float32)
+    best_i = np.zeros((len(queries), K), dtype=np.int64)
+    for lo in range(0, n, 100_000):
+        chunk = read_data(work, lo, min(n, lo + 100_000))
+        part = exact_topk(chunk, queries, K) + lo
+        s = np.concatenate([best_s, np.take_along_axis(queries @ chunk.T, part - lo, axis=1)], axis=1)
+        i = np.concatenate([best_i, part], axis=1)
+        order = np.argsort(-s, axis=1, kind="stable")[:, :K]
+        best_s, best_i = np.take_along_axis(s, order, axis=1), np.take_along_axis(i, order, axis=1)
+    return best_i
+
+
 def texts(lo: int, hi: int) -> list[str]:
     rng = np.random.default_rng(lo)
     out = []
@@ -87,27 +141,32 @@ def texts(lo: int, hi: int) -> list[str]:
     return out
 
 
-def rows(data: np.ndarray, lo: int, hi: int, per_file: int) -> list:
+def rows(data: np.ndarray | Path, lo: int, hi: int, per_file: int) -> list:
+    """Rows ``lo:hi``; ``data`` is the vectors (row i at i) or the work folder holding ``data.npy``."""
     from mmrag.stores.base import Row
 
+    vecs = read_data(data, lo, hi) if isinstance(data, Path) else data[lo:hi]
     return [
         Row(id=f"seg{i}:text", segment_id=f"seg{i}", source=f"docs/{i // per_file}.txt", source_hash=f"{i // per_file:08x}",
-            modality="text", channel="text", vector=data[i], text=t, start=(i % per_file) * 200,
+            modality="text", channel="text", vector=vecs[i - lo], text=t, start=(i % per_file) * 200,
             end=(i % per_file) * 200 + 200, meta=json.dumps({"chunk": i % per_file}), added_at=1.7e9 + i)
         for i, t in zip(range(lo, hi), texts(lo, hi))
     ]
 
 
 def open_store(system: str, path: Path):
-    from mmrag.config import Config
+    """The store with the defaults, plus any ``MMRAG_STORE_*`` environment settings (e.g. the search's
+    ``MMRAG_STORE_ANN_EXPANSION_SEARCH``; a ./mmrag.toml would be read too)."""
+    from mmrag.config import load_config
 
+    cfg = load_config(path=None, environ={k: v for k, v in os.environ.items() if k.startswith("MMRAG_STORE_")})
     if system == "old":
         from baseline_lance import LanceStore as Old
 
-        return Old(str(path), DIM, Config())
+        return Old(str(path), DIM, cfg)
     from mmrag.stores.lance import LanceStore
 
-    return LanceStore(str(path), DIM, Config())
+    return LanceStore(str(path), DIM, cfg)
 
 
 def chroma_collection(path: Path):
@@ -121,14 +180,14 @@ def chroma_collection(path: Path):
 
 
 # -- child phases -----------------------------------------------------------------------
-def child_ingest(system: str, work: Path, n: int, per_file: int, data: np.ndarray) -> dict:
+def child_ingest(system: str, work: Path, n: int, per_file: int) -> dict:
     path = work / f"ingest-{system}"
     shutil.rmtree(path, ignore_errors=True)
     store = open_store(system, path)
     c0, t0 = cpu(), time.perf_counter()
     files = [(lo, min(n, lo + per_file)) for lo in range(0, n, per_file)]
     for at in range(0, len(files), FILE_BATCH):
-        batch = [(f"docs/{lo // per_file}.txt", rows(data, lo, hi, per_file)) for lo, hi in files[at : at + FILE_BATCH]]
+        batch = [(f"docs/{lo // per_file}.txt", rows(work, lo, hi, per_file)) for lo, hi in files[at : at + FILE_BATCH]]
         if system == "old":
             for source, rs in batch:
                 store.replace_source(source, rs)
@@ -139,27 +198,35 @@ def child_ingest(system: str, work: Path, n: int, per_file: int, data: np.ndarra
     return {"rows": n, "wall_s": took, "cpu_s": used, "rows_per_cpu_s": n / used, "peak_mb": peak_mb()}
 
 
-def child_build(system: str, work: Path, n: int, per_file: int, data: np.ndarray) -> dict:
+def child_build(system: str, work: Path, n: int, per_file: int) -> dict:
     path = work / f"index-{system}"
     shutil.rmtree(path, ignore_errors=True)
     c0, t0 = cpu(), time.perf_counter()
+    stages: dict[str, float] = {"start_rss_mb": rss_mb()}
     if system == "numpy":
         path.mkdir(parents=True)
-        np.save(path / "vectors.npy", data[:n])
+        out = np.lib.format.open_memmap(path / "vectors.npy", mode="w+", dtype=np.float32, shape=(n, DIM))
+        for lo in range(0, n, 100_000):
+            out[lo : min(n, lo + 100_000)] = read_data(work, lo, min(n, lo + 100_000))
+        out.flush()
+        del out
     elif system == "chroma":
         col = chroma_collection(path)
         for lo in range(0, n, 5000):
             hi = min(n, lo + 5000)
-            col.add(ids=[f"seg{i}:text" for i in range(lo, hi)], embeddings=data[lo:hi], documents=texts(lo, hi),
+            col.add(ids=[f"seg{i}:text" for i in range(lo, hi)], embeddings=read_data(work, lo, hi), documents=texts(lo, hi),
                     metadatas=[{"source": f"docs/{i // per_file}.txt", "segment_id": f"seg{i}", "channel": "text"} for i in range(lo, hi)])
     else:
         store = open_store(system, path)
         for lo in range(0, n, 20_000):
-            store.upsert(rows(data, lo, min(n, lo + 20_000), per_file))
-            print(f"  {system}: {min(n, lo + 20_000)}/{n} rows {time.perf_counter() - t0:.0f}s", file=sys.stderr, flush=True)
+            store.upsert(rows(work, lo, min(n, lo + 20_000), per_file))
+            print(f"  {system}: {min(n, lo + 20_000)}/{n} rows {time.perf_counter() - t0:.0f}s RSS {rss_mb():.0f} MB "
+                  f"peak {peak_mb():.0f} MB", file=sys.stderr, flush=True)
+        stages["before_close_rss_mb"], stages["before_close_peak_mb"] = rss_mb(), peak_mb()
         store.close()
+        stages["after_close_rss_mb"] = rss_mb()
     took, used = time.perf_counter() - t0, cpu() - c0
-    return {"rows": n, "wall_s": took, "cpu_s": used, "rows_per_cpu_s": n / used, "peak_mb": peak_mb()}
+    return {"rows": n, "wall_s": took, "cpu_s": used, "rows_per_cpu_s": n / used, "peak_mb": peak_mb(), **stages}
 
 
 def searcher(system: str, path: Path):
@@ -226,14 +293,16 @@ def run_child(args: argparse.Namespace, phase: str, system: str, n: int, timeout
            "--queries", str(args.queries), "--chunks-per-file", str(args.chunks_per_file), "--data-n", str(args.data_n)]
     env = {**os.environ, "ANONYMIZED_TELEMETRY": "False", "PYTHONPATH": f"{HERE.parent / 'src'}:{HERE}"}
     try:
-        out = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env, check=False)
+        with open(Path(args.workdir) / f"{phase}-{system}.log", "w") as log:  # the child's progress lines
+            out = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=log, text=True, timeout=timeout, env=env, check=False)
     except subprocess.TimeoutExpired:
         print(f"  {phase} {system}: over {timeout:.0f}s, stopped", flush=True)
         return None
     for line in out.stdout.splitlines():
         if line.startswith("RESULT "):
             return json.loads(line[7:])
-    print(f"  {phase} {system} failed:\n{out.stderr[-3000:]}", flush=True)
+    tail = (Path(args.workdir) / f"{phase}-{system}.log").read_text(errors="replace")[-3000:]
+    print(f"  {phase} {system} failed:\n{tail}", flush=True)
     return None
 
 
@@ -256,12 +325,12 @@ def main() -> None:
     if args.child == "search":
         print("RESULT " + json.dumps(child_search(args.system, args.workdir, args.n, args.chunks_per_file)), flush=True)
         return
-    data, queries = make_data(args.data_n, DIM, CLUSTERS, args.queries, NOISE, 0)
     if args.child:
         fn = {"ingest": child_ingest, "build": child_build}[args.child]
-        print("RESULT " + json.dumps(fn(args.system, args.workdir, args.n, args.chunks_per_file, data)), flush=True)
+        print("RESULT " + json.dumps(fn(args.system, args.workdir, args.n, args.chunks_per_file)), flush=True)
         return
     args.workdir.mkdir(parents=True, exist_ok=True)
+    queries = write_data(args.workdir, args.data_n, args.queries)
     systems = args.systems.split(",")
     if "chroma" in systems:
         try:
@@ -295,10 +364,10 @@ def main() -> None:
         built[system] = r = run_child(args, "build", system, args.n, args.timeout)
         if r:
             print(f"  {system:6s} {r['wall_s']:7.1f} s wall  {r['cpu_s']:7.1f} CPU-s  {r['rows_per_cpu_s']:7.0f} rows/CPU-s  "
-                  f"peak RSS {r['peak_mb']:6.0f} MB", flush=True)
+                  f"peak RSS {r['peak_mb']:6.0f} MB  (RSS at start {r['start_rss_mb']:.0f} MB; before close: "
+                  f"{r.get('before_close_rss_mb', 0):.0f} MB, peak {r.get('before_close_peak_mb', 0):.0f} MB)", flush=True)
     np.save(args.workdir / "queries.npy", queries)
-    np.save(args.workdir / "truth.npy", exact_topk(data[: args.n], queries, K))
-    del data
+    np.save(args.workdir / "truth.npy", exact_truth(args.workdir, args.n, queries))
     print(f"\n== search: {args.queries} queries, k={K}, each system in a fresh process", flush=True)
     found = {}
     for system in [s for s in systems if built.get(s)]:

@@ -128,3 +128,49 @@ def test_a_released_collection_is_loaded_on_open_with_progress(
         assert again.search(vecs[7], 1)[0].row.id == "x7" and again.count() == 40
     finally:
         again.close()
+
+
+def test_row_terms_are_distinct_lowercased_and_bounded() -> None:
+    from mmrag.stores.milvus_schema import TERM_BYTES, TERMS_MAX, row_terms
+
+    assert row_terms("The Zebra, the zebra! ZEBRA crossing") == ["the", "zebra", "crossing"]
+    assert row_terms("") == []
+    many = " ".join(f"w{i}" for i in range(TERMS_MAX + 50))
+    assert len(row_terms(many)) == TERMS_MAX and row_terms(many)[0] == "w0"
+    assert row_terms("ok " + "x" * (TERM_BYTES + 1)) == ["ok"]
+
+
+def test_a_server_without_bm25_selects_text_candidates_by_terms_not_by_reading_every_text(milvus_server: str) -> None:
+    """Milvus 2.3.5 has no BM25: the rows keep a terms array and the server picks the candidates."""
+    rng = np.random.default_rng(5)
+    vecs = rng.standard_normal((60, DIM)).astype(np.float32)
+    vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+    texts = ["a zebra crossing", "zebra zebra stripes crossing", "Zebra alone", "Crème brûlée café"] + [
+        f"filler text {i}" for i in range(56)]
+    store = MilvusStore(f"{milvus_server}#terms", DIM)
+    try:
+        assert not store._bm25 and store._terms
+        store.upsert([Row(id=f"t{i}", segment_id=f"t{i}", source=f"d{i % 2}.txt", source_hash="h", modality="text",
+                          channel="text", vector=vecs[i], text=texts[i]) for i in range(60)])
+        fetched: list[int] = []
+        query = store._client.query
+
+        def counting(*args, **kwargs):  # type: ignore[no-untyped-def]
+            got = query(*args, **kwargs)
+            if "text" in (kwargs.get("output_fields") or []):
+                fetched.append(len(got))
+            return got
+
+        store._client.query = counting
+        found = store.text_search("zebra crossing", 5)
+        # rows with both words first by BM25; the one with only "zebra" after them
+        assert [s.row.id for s in found][:2] in (["t1", "t0"], ["t0", "t1"]) and found[-1].row.id == "t2"
+        assert found[0].score >= found[1].score > found[2].score > 0
+        assert found[0].row.text in texts and found[0].row.source in ("d0.txt", "d1.txt")
+        assert sum(fetched) <= 3  # only the rows holding a query word came back, not 60 texts
+        assert {s.row.id for s in store.text_search("ZEBRA", 5, "source = 'd0.txt'")} == {"t0", "t2"}
+        assert store.text_search("unicorn", 5) == []
+        assert [s.row.id for s in store.text_search("CAFÉ brûlée", 5)] == ["t3"]  # non-ASCII words in the filter
+    finally:
+        store._client.query = query
+        store.close()

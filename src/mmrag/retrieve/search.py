@@ -27,7 +27,9 @@ queries, keeps the text for the lexical list. ``search`` then:
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Mapping, Sequence
+import functools
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -102,6 +104,30 @@ def build_where(channel: str | None, modalities: Sequence[str] | None, where: st
     return " AND ".join(parts) if parts else None
 
 
+def _run_lists(
+    store: VectorStore,
+    pairs: Sequence[tuple[str, str, np.ndarray]],
+    text: str | None,
+    depth: int,
+    modalities: Sequence[str] | None,
+    where: str | None,
+) -> tuple[list[list[ScoredRow]], list[ScoredRow]]:
+    """Every (query vector, channel) list and the text list. A store whose reads are round trips to a
+    server (``concurrent_reads``, Milvus) gets them all at once, so a fused search waits about one
+    round trip instead of one per list; an in-process store (LanceDB) runs them one after another."""
+    calls: list[Callable[[], list[ScoredRow]]] = [
+        functools.partial(store.search, vec, depth, build_where(channel, modalities, where)) for _, channel, vec in pairs
+    ]
+    if text is not None:
+        calls.append(functools.partial(store.text_search, text, depth, build_where(None, modalities, where)))
+    if len(calls) > 1 and getattr(store, "concurrent_reads", False):
+        with ThreadPoolExecutor(max_workers=len(calls)) as pool:
+            results = list(pool.map(lambda call: call(), calls))
+    else:
+        results = [call() for call in calls]
+    return results[: len(pairs)], (results[-1] if text is not None else [])
+
+
 def search(
     store: VectorStore,
     query: Query,
@@ -136,6 +162,7 @@ def search(
     rows: dict[str, Row] = {}
     dense: dict[str, list[Candidate]] = {}
 
+    pairs: list[tuple[str, str, np.ndarray]] = []  # (query channel, index channel, query vector)
     for q_channel, vector in query.vectors.items():
         allowed = query.targets.get(q_channel)
         for channel in channels:
@@ -143,25 +170,27 @@ def search(
                 continue
             if channel in NATIVE_CHANNELS and (allowed is None or channel not in allowed):
                 continue  # a modality-native channel (visual features) answers only queries aimed at it
-            vec = steer.get((q_channel, channel), vector) if steer else vector
-            found: list[ScoredRow] = store.search(vec, depth, build_where(channel, modalities, where))
-            if not found:
-                continue
-            bg: Background = background(vec, samples.get(store, channel))
-            # a weak tower's weight scales its cross-modal lists (text->image); the same tower on both
-            # sides (image->image: near-duplicate pictures, a catalogue's product shots) is not down-weighted
-            weight = 1.0 if q_channel == channel else (channel_weights or {}).get(channel, 1.0)
-            z = calibrate([s.score for s in found], bg) * weight
-            name = f"{q_channel}->{channel}"
-            dense[name] = [Candidate(s.row.segment_id, s.score, float(zi)) for s, zi in zip(found, z)]
-            for s in found:
-                rows.setdefault(s.row.segment_id, s.row)
+            pairs.append((q_channel, channel, steer.get((q_channel, channel), vector) if steer else vector))
+    text = query.text if config.hybrid and query.text and query.text.strip() else None
+    dense_found, text_found = _run_lists(store, pairs, text, depth, modalities, where)
+
+    for (q_channel, channel, vec), found in zip(pairs, dense_found):
+        if not found:
+            continue
+        bg: Background = background(vec, samples.get(store, channel))
+        # a weak tower's weight scales its cross-modal lists (text->image); the same tower on both
+        # sides (image->image: near-duplicate pictures, a catalogue's product shots) is not down-weighted
+        weight = 1.0 if q_channel == channel else (channel_weights or {}).get(channel, 1.0)
+        z = calibrate([s.score for s in found], bg) * weight
+        name = f"{q_channel}->{channel}"
+        dense[name] = [Candidate(s.row.segment_id, s.score, float(zi)) for s, zi in zip(found, z)]
+        for s in found:
+            rows.setdefault(s.row.segment_id, s.row)
 
     lexical: list[Candidate] = []
-    if config.hybrid and query.text and query.text.strip():
-        found = store.text_search(query.text, depth, build_where(None, modalities, where))
+    if text is not None:
         seen: set[str] = set()
-        for s in found:
+        for s in text_found:
             if s.row.segment_id in seen:
                 continue
             seen.add(s.row.segment_id)

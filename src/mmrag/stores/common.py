@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -227,16 +226,17 @@ def bm25_scores(query: str, docs: Sequence[str], k1: float = 1.2, b: float = 0.7
     IDF is ``ln(1 + (N - n + 0.5) / (n + 0.5))`` (always positive).
     """
     terms = list(dict.fromkeys(tokenize(query)))
-    tokenized = [tokenize(d) for d in docs]
-    n_docs = len(tokenized)
+    n_docs = len(docs)
     if not terms or not n_docs:
         return np.zeros(n_docs, dtype=np.float64)
+    # words of the lowercased text (= tokenize, but one C call per document: a per-word lower() and a
+    # Counter per document made BM25 over 2,000 candidates ~0.4 s, most of a Milvus 2.3 text search)
+    tokenized = [_WORD.findall(d.lower()) for d in docs]
     lengths = np.array([len(t) for t in tokenized], dtype=np.float64)
     avg = float(lengths.mean()) or 1.0
-    counts = [Counter(t) for t in tokenized]
     scores = np.zeros(n_docs, dtype=np.float64)
     for term in terms:
-        tf = np.array([c.get(term, 0) for c in counts], dtype=np.float64)
+        tf = np.array([t.count(term) for t in tokenized], dtype=np.float64)
         df = int(np.count_nonzero(tf))
         if not df:
             continue

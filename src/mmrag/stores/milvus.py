@@ -83,9 +83,11 @@ from mmrag.stores.filters import (
 from mmrag.stores.milvus_schema import (
     OUT_FIELDS,
     SCALARS,
+    TERMS_FIELD,
     VARCHAR_MAX,
     SourceView,
     ensure_collections,
+    has_terms,
     parse_location,
     to_entity,
     to_row,
@@ -106,10 +108,14 @@ ID_PAGE = 16_384  # the largest page Milvus returns
 LITE_GRPC_OPTIONS = {"grpc.keepalive_time_ms": 360_000, "grpc.keepalive_permit_without_calls": 0}
 QUERY_PAGE = 1000
 TEXT_FALLBACK_CANDIDATES = 2000
+TERMS_CANDIDATES = 500  # text search by the terms array: BM25 in Python over at most this many rows
 
 
 class MilvusStore:
     """``VectorStore`` on Milvus (Lite file or server); see the module docstring."""
+
+    # every read is a round trip to a server: a fused search sends its lists at once (retrieve.search)
+    concurrent_reads = True
 
     def __init__(self, location: str, dim: int | None, config: Config | None = None) -> None:
         """Open or create the collections; ``dim=None`` opens an existing index with its own dim."""
@@ -147,6 +153,7 @@ class MilvusStore:
                 self._client, self.uri, self.rows_name, self.meta_name, self.dim, cfg,
                 try_bm25=not server_before(self._client, (2, 5)),
             )
+            self._terms = not self._bm25 and has_terms(self._client, self.rows_name)
             self._load(self.rows_name)
             self._load(self.meta_name)
         except (StoreError, IndexError_, SpaceMismatch):
@@ -303,7 +310,7 @@ class MilvusStore:
                 "upsert",
                 self._client.upsert,
                 self.rows_name,
-                data=[to_entity(r) for r in batch[i : i + BATCH]],
+                data=[to_entity(r, self._terms) for r in batch[i : i + BATCH]],
             )
         if batch:
             self._changed()  # again: the fresh window counts from the end of the write
@@ -366,8 +373,9 @@ class MilvusStore:
         if not query.strip() or k == 0:
             return []
         if not self._bm25:
-            scan = self._text_scan if self._prefix_like else self._text_fallback
-            found = scan(query, TEXT_FALLBACK_CANDIDATES, expr)
+            scan = self._text_terms if self._terms else self._text_scan if self._prefix_like else self._text_fallback
+            want = k if recheck is None else min(TEXT_FALLBACK_CANDIDATES, max(8 * k, 256))  # rows re-checked below
+            found = scan(query, want, expr)
             return [s for s in found if recheck is None or recheck(s.row)][:k]
 
         def run(limit: int) -> Any:
@@ -406,6 +414,36 @@ class MilvusStore:
         scores = bm25_scores(query, [c["text"] for c in cands])
         order = [i for i in np.argsort(-scores, kind="stable")[:k] if scores[i] > 0]
         return [ScoredRow(to_row(cands[i]), float(scores[i])) for i in order]
+
+    def _text_terms(self, query: str, k: int, expr: str) -> list[ScoredRow]:
+        """BM25 over candidates the server selects by the ``terms`` array: rows holding every query
+        word, then (when fewer than ``k`` do) rows holding any, at most ``TERMS_CANDIDATES``
+        (statistics from them)."""
+        words = list(dict.fromkeys(tokenize(query)))[:16]
+        if not words:
+            return []
+        found: dict[str, str] = {}
+        listed = json.dumps(words, ensure_ascii=False)  # words are \w+ runs: no quotes or backslashes
+        tests = [f"array_contains_all({TERMS_FIELD}, {listed})"] if len(words) > 1 else []
+        tests.append(f"array_contains_any({TERMS_FIELD}, {listed})")
+        for test in tests:
+            room = TERMS_CANDIDATES - len(found)
+            if room <= 0 or len(found) >= k:
+                break
+            seen = to_milvus(In("id", tuple(found))) if found else ""
+            full = " and ".join(f"({p})" for p in (test, expr) if p) + (f" and not ({seen})" if seen else "")
+            got = self._call(
+                "query", self._client.query, self.rows_name, filter=full, output_fields=["id", "text"],
+                limit=room, consistency_level=self._level(),
+            )
+            found.update((g["id"], g["text"]) for g in got)
+        if not found:
+            return []
+        ids = list(found)
+        scores = bm25_scores(query, [found[i] for i in ids])
+        order = [int(i) for i in np.argsort(-scores, kind="stable")[:k] if scores[i] > 0]
+        got_rows = {g["id"]: g for g in self._get([ids[i] for i in order], OUT_FIELDS)}
+        return [ScoredRow(to_row(got_rows[ids[i]]), float(scores[i])) for i in order if ids[i] in got_rows]
 
     def _text_scan(self, query: str, k: int, expr: str) -> list[ScoredRow]:
         """BM25 over every (filtered) row's text: servers that match neither BM25 nor infix LIKE."""

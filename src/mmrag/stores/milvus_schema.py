@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import itertools
 import json
 import logging
 from collections.abc import Mapping
@@ -13,12 +14,17 @@ import numpy as np
 from mmrag.config import StoreConfig
 from mmrag.errors import SpaceMismatch, StoreError
 from mmrag.stores.base import ROW_SCALARS, Row, parse_fields
-from mmrag.stores.common import NoIndex
+from mmrag.stores.common import NoIndex, tokenize
 
 log = logging.getLogger(__name__)
 VARCHAR_MAX = 65_535
 SCALARS = ROW_SCALARS
 OUT_FIELDS = [*SCALARS, "thumbnail"]
+# servers without BM25 (< 2.5): each row's distinct lowercased words in an array column, so a text
+# search selects candidate rows inside the server (array_contains_all/any) instead of reading every text
+TERMS_FIELD = "terms"
+TERMS_MAX = 1024  # distinct words kept per row (first occurrence order)
+TERM_BYTES = 64  # longer words are left out of the array (the text itself is unchanged)
 
 
 def parse_location(location: str) -> tuple[str, str]:
@@ -130,6 +136,9 @@ def create_rows(c: Any, rows_name: str, dim: int, cfg: StoreConfig, with_bm25: b
     s.add_field("meta", DataType.VARCHAR, max_length=VARCHAR_MAX)
     s.add_field("thumbnail", DataType.VARCHAR, max_length=VARCHAR_MAX)
     s.add_field("fields", DataType.JSON)  # a record's typed fields, filtered as fields["price"] < 50
+    if not with_bm25:
+        s.add_field(TERMS_FIELD, DataType.ARRAY, element_type=DataType.VARCHAR, max_capacity=TERMS_MAX,
+                    max_length=TERM_BYTES)
     s.add_field("vector", DataType.FLOAT_VECTOR, dim=dim)
     params = c.prepare_index_params()
     kind = (cfg.milvus_index or "HNSW").upper()
@@ -159,7 +168,18 @@ def cut(text: str, limit: int = VARCHAR_MAX) -> str:
     return text if len(data) <= limit else data[:limit].decode("utf-8", errors="ignore")
 
 
-def to_entity(row: Row) -> dict[str, Any]:
+def has_terms(client: Any, rows_name: str) -> bool:
+    """Whether the rows collection has the ``terms`` array (created on servers without BM25)."""
+    return any(f.get("name") == TERMS_FIELD for f in client.describe_collection(rows_name)["fields"])
+
+
+def row_terms(text: str) -> list[str]:
+    """Distinct lowercased words of ``text`` (``tokenize``), at most ``TERMS_MAX``, each under ``TERM_BYTES``."""
+    words = (w for w in dict.fromkeys(tokenize(text)) if len(w.encode("utf-8")) <= TERM_BYTES)
+    return list(itertools.islice(words, TERMS_MAX))
+
+
+def to_entity(row: Row, terms: bool = False) -> dict[str, Any]:
     thumb = base64.b64encode(bytes(row.thumbnail)).decode("ascii") if row.thumbnail else ""
     if len(thumb) > VARCHAR_MAX:
         log.warning(
@@ -184,6 +204,7 @@ def to_entity(row: Row) -> dict[str, Any]:
         "added_at": float(row.added_at),
         "fields": parse_fields(row.fields),
         "vector": np.asarray(row.vector, dtype=np.float32).tolist(),
+        **({TERMS_FIELD: row_terms(row.text)} if terms else {}),
     }
 
 
@@ -229,12 +250,15 @@ class SourceView:
 __all__ = [
     "OUT_FIELDS",
     "SCALARS",
+    "TERMS_FIELD",
     "VARCHAR_MAX",
     "SourceView",
     "create_rows",
     "cut",
     "ensure_collections",
+    "has_terms",
     "parse_location",
+    "row_terms",
     "to_entity",
     "to_row",
 ]
