@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -38,8 +38,25 @@ def classify_command(
     [bold]mmrag search "pet" --where "label = 'cat'"[/]
     """
     from mmrag.classify import BATCH, DEFAULT_TEMPLATES, classify_images, classify_index, read_labels
-    from mmrag.cli_common import _existing, err, out
+    from mmrag.cli_common import _config, _errors, _existing, _open, err, out
 
+    if not in_index and images:
+        with _errors():
+            cfg = _config(index, config)
+            probe = _open(cfg, create=True)  # creates nothing until a space is built through it
+            exists = probe.exists
+            probe.close()
+            if not exists:  # pictures need a space, not an index: the default one (nothing is created)
+                from mmrag import registry
+
+                space = registry.resolve("space", cfg.space.name)(cfg)
+                err.print(f"[dim]no index at {escape(str(cfg.index))}: classifying in the default space "
+                          f"'{escape(space.name)}' (give --index to use an index's space)[/]")
+                preds = classify_images(space, cfg, images, read_labels(labels, labels_file),
+                                        templates=tuple(template) if template else DEFAULT_TEMPLATES,
+                                        temperature=temperature, use_text=not image_only)
+                _print(preds, images, top, json_out, False)
+                return
     with _existing(index, config) as engine:
         names = read_labels(labels, labels_file)
         templates = tuple(template) if template else DEFAULT_TEMPLATES
@@ -55,6 +72,12 @@ def classify_command(
                 raise typer.BadParameter("give pictures to classify, or --label-index", param_hint="IMAGES")
             preds = classify_images(engine.space, engine.config, images, names, templates=templates, temperature=temperature,
                                     use_text=not image_only)
+    _print(preds, images, top, json_out, in_index)
+
+
+def _print(preds: list[Any], images: list[Path] | None, top: int, json_out: bool, in_index: bool) -> None:
+    from mmrag.cli_common import out
+
     if json_out:
         out.print_json(json.dumps([p.to_dict() for p in preds]))
         return

@@ -129,3 +129,26 @@ def test_label_index_on_real_photos(engine) -> None:  # type: ignore[no-untyped-
     for p in preds:
         if p.label in ("cat", "coffee", "rocket"):
             assert with_text[p.item].scores[p.label] >= p.scores[p.label] - 1e-6
+
+
+def test_cli_classifies_files_without_an_index_and_creates_nothing(neutral_photos, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import json
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    work = tmp_path / "empty"
+    work.mkdir()
+    by_label = {label: path for path, label in neutral_photos.items()}
+    photos = [by_label["cat"], by_label["coffee"]]
+    done = subprocess.run(
+        [sys.executable, "-m", "mmrag.cli", "classify", *map(str, photos), "--labels", "cat,coffee,rocket,horse", "--json"],
+        cwd=work, capture_output=True, text=True, timeout=600, check=False,
+        env={**os.environ, "PYTHONPATH": str(root / "src"), "MMRAG_SPACE_NAME": "minilm"},
+    )
+    assert done.returncode == 0, done.stderr
+    assert "no index at" in done.stderr and "default space 'minilm'" in done.stderr
+    got = {Path(p["item"]).name: max(p["scores"], key=p["scores"].get) for p in json.loads(done.stdout)}
+    assert got == {photos[0].name: "cat", photos[1].name: "coffee"}
+    assert list(work.iterdir()) == []  # no index folder was made
