@@ -33,6 +33,7 @@ import numpy as np
 from PIL import Image, ImageOps
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.conftest.package_file (photo part)
 from bench_train import heldout_file  # noqa: E402
 
 from mmrag.space.adapters import backbone_tower_dir, load_image_tower  # noqa: E402
