@@ -38,7 +38,7 @@ def classify_command(
     [bold]mmrag search "pet" --where "label = 'cat'"[/]
     """
     from mmrag.classify import BATCH, DEFAULT_TEMPLATES, classify_images, classify_index, read_labels
-    from mmrag.cli_common import _config, _errors, _existing, _open, err, out
+    from mmrag.cli_common import _config, _errors, _existing, _open, err
 
     if not in_index and images:
         with _errors():
