@@ -82,10 +82,7 @@ def label_vectors(space: Any, labels: Sequence[str], templates: Sequence[str] = 
 
 def softmax_scores(items: np.ndarray, labels: np.ndarray, temperature: float = DEFAULT_TEMPERATURE) -> np.ndarray:
     """``(n, L)`` probabilities (pure)."""
-    logits = (np.asarray(items, dtype=np.float64) @ np.asarray(labels, dtype=np.float64).T) / temperature
-    logits -= logits.max(axis=1, keepdims=True)
-    e = np.exp(logits)
-    return e / e.sum(axis=1, keepdims=True)
+    return softmax((np.asarray(items, dtype=np.float64) @ np.asarray(labels, dtype=np.float64).T) / temperature)
 
 
 def predictions(names: Sequence[str], probs: np.ndarray, labels: Sequence[str]) -> list[Prediction]:

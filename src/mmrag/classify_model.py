@@ -41,11 +41,10 @@ PARTS = ("conse", "head", "conse:flat", "head:flat", "image", "text")
 
 
 def softmax(z: np.ndarray) -> np.ndarray:
-    """Row-wise softmax (pure)."""
-    z = np.asarray(z, dtype=np.float64)
-    z = z - z.max(axis=1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=1, keepdims=True)
+    """Row-wise softmax in float64 (pure; the backbone's softmax on a float64 copy)."""
+    from mmrag.space.backbone import softmax as rows_softmax
+
+    return rows_softmax(np.asarray(z, dtype=np.float64))
 
 
 def fused_logits(weights: Mapping[str, float], cos: Mapping[str, np.ndarray], has_text: np.ndarray | None = None) -> np.ndarray:

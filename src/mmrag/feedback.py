@@ -107,14 +107,18 @@ class FeedbackLog:
         """Changes with every judgement recorded through this log and whenever another process
         (``mmrag feedback`` beside a running server) changed the file; that file is then read
         again, so the judgements in use are the ones on disk. One ``stat``."""
-        seen = self._stat()
         with self._lock:
-            if seen != self._seen:
-                self._items = self._read()
-                self._seen = seen
-                self._matrix = None
-                self._changes += 1
+            self._sync_locked()
             return (self._changes, len(self._items))
+
+    def _sync_locked(self) -> None:
+        """Re-read the file if another process changed it since (call with the lock held)."""
+        seen = self._stat()
+        if seen != self._seen:
+            self._items = self._read()
+            self._seen = seen
+            self._matrix = None
+            self._changes += 1
 
     def __len__(self) -> int:
         return len(self._items)
@@ -127,8 +131,7 @@ class FeedbackLog:
         new = [j if j.at else Judgement(j.query, j.segment_id, j.source, j.label, j.vector, j.modality, time.time()) for j in judgements]
         with self._lock:
             if self.path is not None:
-                if self._stat() != self._seen:  # another process wrote since: start from the file's judgements
-                    self._items = self._read()
+                self._sync_locked()  # another process wrote since: start from the file's judgements
                 self.path.parent.mkdir(parents=True, exist_ok=True)
                 with self.path.open("a", encoding="utf-8") as fh:
                     for j in new:

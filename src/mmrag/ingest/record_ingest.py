@@ -90,7 +90,6 @@ class RecordIngest:
         self.batch = max(1, config.space.batch_size) * 4
         self.memo = memo if memo is not None else PictureMemo()  # shared by the files of one add
         self.decoded = DecodedPictures()  # rows that point at one file decode it once
-        self.pictures_embedded = 0  # encoder passes over pictures this run (shared pictures count once)
 
     # -- metadata ----------------------------------------------------------------------
     def known_hash(self, source: str) -> str | None:
@@ -228,7 +227,6 @@ class RecordIngest:
             for j, key in enumerate(todo):
                 found[key] = {ch: encoded[ch][j] for ch in channels}
                 self.memo.put(key, found[key])
-            self.pictures_embedded += len(todo)
         return [found[key] for key in keys]
 
     def _flush(self, ready: list[_Ready], source: str, seg_rows: dict[str, list[str]], outcome: RecordOutcome) -> None:

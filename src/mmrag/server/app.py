@@ -194,9 +194,12 @@ def create_app(engine: Any, config: Config, token: str, *, upload_dir: Path | No
         """Hits, best first: score, matched channel, source, page, [t0, t1], thumbnail and media URLs.
         A repeated request on an unchanged index and feedback log is answered from the result cache
         (header `x-mmrag-cache: hit`)."""
-        media = tuple(m for m in (await media_key("image", image), await media_key("audio", audio)) if m is not None)
-        key = search_key(version(), q, k, modality, where, media) if results.enabled else None  # read before searching
-        plain = bool(q and q.strip()) and not media
+        uploads = bool(image and image.filename) or bool(audio and audio.filename)
+        key = None
+        if results.enabled:  # uploads are read and hashed only for the cache key
+            media = tuple(m for m in (await media_key("image", image), await media_key("audio", audio)) if m is not None)
+            key = search_key(version(), q, k, modality, where, media)  # read before searching
+        plain = bool(q and q.strip()) and not uploads
 
         def work() -> bytes:
             img, aud = _with_uploads(image, audio)

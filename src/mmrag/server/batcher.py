@@ -72,11 +72,6 @@ class QueryBatcher:
             self._cond.notify()
         return done
 
-    def embed(self, text: str) -> Any:
-        """``engine.embed_query(text)``, with its vectors computed in a batch with others'."""
-        self.submit(text).result()
-        return self.query(text)
-
     def query(self, text: str) -> Any:
         """The ``Query`` of a text whose vectors were batched: ``build_query`` as ``Engine.embed_query``
         calls it, but without the engine's encoder lock when every vector is in the cache (no

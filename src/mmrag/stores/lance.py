@@ -268,7 +268,8 @@ class LanceStore:
             batch = [r for rows in checked.values() for r in rows]
             new_ids = {r.id for r in batch}
             stale = sorted(i for i, _ in lt.ids_of_sources(self._table, sources, self.path) if i not in new_ids)
-            if batch and len(self._meta) < SCALAR_INDEX_MIN_ROWS:
+            one_commit = bool(batch) and len(self._meta) < SCALAR_INDEX_MIN_ROWS  # decided before _apply grows _meta
+            if one_commit:
                 self._journal([*new_ids, *stale])
                 data = lt.rows_to_arrow(batch, self.dim)
                 try:  # one commit: update + insert + delete these sources' other rows
@@ -285,9 +286,8 @@ class LanceStore:
             elif batch:
                 self._commit_rows(batch)
             self._note_hashes(checked)
-            changed = len(batch) + len(stale) if batch and len(self._meta) < SCALAR_INDEX_MIN_ROWS else len(batch)
-            self._after_write(changed)
-            if batch and len(self._meta) < SCALAR_INDEX_MIN_ROWS:
+            self._after_write(len(batch) + len(stale) if one_commit else len(batch))
+            if one_commit:
                 return
             for lo in range(0, len(stale), 1000):
                 chunk = tuple(stale[lo : lo + 1000])

@@ -316,14 +316,11 @@ class MilvusStore:
             self._changed()  # again: the fresh window counts from the end of the write
 
     def replace_source(self, source: str, rows: Sequence[Row]) -> None:
-        batch = check_rows(rows, self.dim, source=source)
-        old = self._ids(to_milvus(Cmp("source", "=", source)))
-        self.upsert(batch)  # new rows land first: readers never see the source empty
-        keep = {r.id for r in batch}
-        self._delete_ids([i for i in old if i not in keep])
+        self.replace_sources([(source, rows)])
 
     def replace_sources(self, items: Sequence[tuple[str, Sequence[Row]]]) -> None:
-        """``replace_source`` for many sources: one upsert of every new row, then one delete of the old ones."""
+        """Replace sources' rows: one upsert of every new row (readers never see a source empty),
+        then one delete of their old rows that were not rewritten."""
         checked = {source: check_rows(rows, self.dim, source=source) for source, rows in items}
         if not checked:
             return
