@@ -55,7 +55,9 @@ def test_an_open_index_holds_no_row_text_in_memory(saved: tuple[Path, list[Row]]
     hits = store.search(rows[17].vector, 10)
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    assert hits[0].row.id == rows[17].id and hits[0].row.text == rows[17].text
+    # approximate (float16, multi-threaded build): the row itself is in the top 10, usually first
+    own = [h for h in hits if h.row.id == rows[17].id]
+    assert own and own[0].row.text == rows[17].text
     assert peak < 1_500_000, f"Python objects peaked at {peak} bytes while opening + searching"
     assert pa.total_allocated_bytes() - arrow_before < 1_000_000  # the snapshot is memory-mapped, not read
     assert store._meta._added == [] and store._indexes["image"].mode == "hnsw"
