@@ -4,10 +4,11 @@
    subset of each set (one plain caption per picture): the held-out split of
    the training pairs (Open Clip Art) and collections never trained on
    (Twemoji, OpenMoji). Rows: chance, OCR/metadata text only, the starter
-   tower, ConSE, the bound head, the shipped mix (ConSE + head), and the
-   fused default (the mix and the picture's text, each calibrated against the
-   query's background and the best kept per picture, as search does), and
-   the fused starter for comparison.
+   tower, ConSE, the bound head, the fixed mix (ConSE + head, ``lite0``), the
+   flatness-gated mix (the default ``lite0-flat``), and the fused default (the
+   gated tower and the picture's text, each calibrated against the query's
+   background and the best kept per picture, as search does), the fused fixed
+   mix, and the fused starter for comparison.
 2. Image -> similar image on real photos (skimage, scikit-learn): each photo
    cropped, mirrored, recompressed and all three at once must find its
    original at rank 1 among the originals plus the drawings and emoji of
@@ -38,7 +39,7 @@ from bench_train import heldout_file  # noqa: E402
 
 from mmrag.space.adapters import backbone_tower_dir, load_image_tower  # noqa: E402
 from mmrag.space.backbone import softmax  # noqa: E402
-from mmrag.space.backbone_tower import combine, conse, head_vectors, project_visual  # noqa: E402
+from mmrag.space.backbone_tower import FlatGate, combine, conse, flatness, gated_combine, head_vectors, project_visual  # noqa: E402
 from mmrag.train.backbone_cache import backbone_outputs  # noqa: E402
 from mmrag.train.benchmark import metadata_text, ocr_texts  # noqa: E402
 from mmrag.train.data import group_pairs, read_pairs  # noqa: E402
@@ -135,6 +136,9 @@ def main() -> None:
         c = conse(softmax(logits), w.class_emb, cfg.top_t)
         h = head_vectors(feats, w.head_weight, w.head_bias) if w.head_weight is not None else c
         mixed = combine(c, h, cfg.mix)
+        small, _ = decode_images([g.a for g in groups], 64, args.cache)  # flatness, as the tower measures it
+        flat = np.array([flatness(Image.fromarray(a)) for a in small], dtype=np.float32)
+        gated = gated_combine(c, h, flat, FlatGate.from_dict(tower.meta["flat_gate"]))
         old = tower_embed(starter.model, arr[keep], "cpu")
         old = old / np.linalg.norm(old, axis=1, keepdims=True)
         gallery_old.append(old)
@@ -143,9 +147,11 @@ def main() -> None:
             "starter tower (old default)": pair_metrics(old, txt, caps),
             "ConSE (no training)": pair_metrics(c, txt, caps),
             "bound head": pair_metrics(h, txt, caps),
-            f"tower: ConSE + head (mix {cfg.mix})": pair_metrics(mixed, txt, caps),
+            f"tower: ConSE + head (fixed mix {cfg.mix}, lite0)": pair_metrics(mixed, txt, caps),
+            "tower: ConSE + head weighed by flatness (lite0-flat, the default)": pair_metrics(gated, txt, caps),
             "fused starter + text (old default index)": fused_metrics(old, doc, txt, caps, 0.6),
-            "fused default: tower + text": fused_metrics(mixed, doc, txt, caps),
+            "fused fixed mix + text (lite0 index)": fused_metrics(mixed, doc, txt, caps),
+            "fused default: gated tower + text": fused_metrics(gated, doc, txt, caps),
         }
         for run, res in runs.items():
             table[f"{name}: {run}"] = res

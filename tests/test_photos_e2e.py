@@ -50,14 +50,16 @@ def engine(photos: Path, tmp_path_factory: pytest.TempPathFactory):  # type: ign
 def test_the_default_space_sees_pictures_with_its_visual_channel(engine) -> None:  # type: ignore[no-untyped-def]
     spec = engine.space.spec
     assert spec.encoders["image"].startswith("tower:") and "efficientnet-lite0@" in spec.encoders["image"]
+    assert "+flat@" in spec.encoders["image"]  # ConSE and the head weighed by each picture's flatness
     assert spec.encoders["visual"].startswith("visual:efficientnet-lite0@")
     assert engine.info().by_channel["visual"] == len(PHOTOS)
 
 
 def test_a_cat_finds_the_cat_photo_by_its_pixels(engine) -> None:  # type: ignore[no-untyped-def]
-    hits = engine.search("a cat", k=5, modality="image")
+    hits = engine.search("a cat", k=5)  # every modality and channel: file names ("coffee", "horse") compete
     assert Path(hits[0].source).name == "chelsea.png"
     assert hits[0].found_by.endswith("->image")  # the bound tower found it, not a file name
+    assert hits[0].score > 1.5 * hits[1].score  # by a wide margin, not by a hair over the file-name matches
     for hit in engine.search("a cat", k=20):
         assert not hit.found_by.endswith("->visual")  # text never searches the visual channel
 
@@ -65,6 +67,36 @@ def test_a_cat_finds_the_cat_photo_by_its_pixels(engine) -> None:  # type: ignor
 @pytest.mark.parametrize("query, expected", [("a cup of coffee", "coffee.png"), ("a rocket launch", "rocket.jpg")])
 def test_other_captions_find_their_photo(engine, query: str, expected: str) -> None:  # type: ignore[no-untyped-def]
     assert Path(engine.search(query, k=3, modality="image")[0].source).name == expected
+
+
+@pytest.fixture(scope="module")
+def neutral(photos: Path, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """The same photos named photo_00.png ... by a fixed shuffle: only pixels can find them."""
+    import random
+
+    root = tmp_path_factory.mktemp("neutral")
+    names = sorted(p.name for p in photos.iterdir())
+    order = list(range(len(names)))
+    random.Random(7).shuffle(order)
+    renamed = {}
+    for i, name in zip(order, names):
+        target = root / f"photo_{i:02d}{Path(name).suffix}"
+        shutil.copyfile(photos / name, target)
+        renamed[name] = target.name
+    index = tmp_path_factory.mktemp("nidx") / "index"
+    eng = mmrag.Engine.open(str(index), _cfg(index))
+    assert not eng.add([root]).failed
+    yield eng, renamed
+    eng.close()
+
+
+@pytest.mark.parametrize("query, expected", [("a cat", "chelsea.png"), ("a cup of coffee", "coffee.png"),
+                                             ("a rocket launch", "rocket.jpg"), ("a motorcycle", "motorcycle_left.png")])
+def test_under_neutral_names_captions_find_photos_by_pixels(neutral, query: str, expected: str) -> None:  # type: ignore[no-untyped-def]
+    eng, renamed = neutral
+    hits = eng.search(query, k=3)
+    assert Path(hits[0].source).name == renamed[expected]
+    assert hits[0].found_by == "text->image"
 
 
 def test_a_mirrored_crop_finds_its_original(engine, photos: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -86,4 +118,19 @@ def test_an_index_built_with_the_starter_tower_reopens_with_it(photos: Path, tmp
     again = mmrag.Engine.open(str(index), _cfg(index))  # today's default would be the backbone tower
     assert again.space.spec.encoders["image"] == old_id and "visual" not in again.space.spec.encoders
     assert len(again.search("a cat", k=2)) == 2
+    again.close()
+
+
+def test_an_index_built_with_the_fixed_mix_tower_reopens_with_it(photos: Path, tmp_path: Path) -> None:
+    index = tmp_path / "lite0"
+    old = mmrag.Engine.open(str(index), _cfg(index, **{"space.image_model": "lite0"}))
+    old.add([photos / "chelsea.png", photos / "rocket.jpg"])
+    old_id = old.space.spec.encoders["image"]
+    old.close()
+    assert "+flat@" not in old_id
+    again = mmrag.Engine.open(str(index), _cfg(index))  # today's default is the gated tower
+    assert again.space.spec.encoders["image"] == old_id
+    assert Path(again.search("a rocket", k=1, modality="image")[0].source).name in ("chelsea.png", "rocket.jpg")
+    again.add([photos / "coffee.png"])  # new pictures are embedded the way the index was built
+    assert again.info().by_channel["image"] == 3
     again.close()

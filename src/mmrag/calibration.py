@@ -216,18 +216,20 @@ def keep_right_threshold(model: RelevanceModel, judged: Sequence[Judged], keep: 
 
 
 def load_relevance(location: str, encoders: Mapping[str, str]) -> RelevanceModel | None:
-    """The index's own model, else a shipped default for the same encoders, else ``None``."""
+    """The index's own model, else the shipped default that fits the most channel pairs of these
+    encoders (one fitted with every tower unchanged beats one that only shares the text tower), else ``None``."""
     own = sidecar_path(location, FILE_NAME)
-    candidates = [own] if own is not None and own.is_file() else []
-    candidates += sorted(WEIGHTS.glob("relevance-*.json"))
-    for path in candidates:
+    found: list[RelevanceModel] = []
+    for path in ([own] if own is not None and own.is_file() else []) + sorted(WEIGHTS.glob("relevance-*.json")):
         try:
             model = RelevanceModel.load(path).for_space(encoders)
         except (OSError, ValueError, KeyError, TypeError):
             continue
-        if model is not None:
+        if model is not None and path == own:
             return model
-    return None
+        if model is not None:
+            found.append(model)
+    return max(found, key=lambda m: len(m.pairs), default=None)
 
 
 __all__ = ["FILE_NAME", "LabelledQuery", "evaluate", "fit_relevance", "judge", "load_relevance", "read_queries"]

@@ -36,6 +36,7 @@ import numpy as np
 
 from mmrag.classify_model import ClassifyModel, fused_logits, load_classify_model, softmax
 from mmrag.errors import QueryError
+from mmrag.space.backbone_tower import flatness
 from mmrag.stores.base import quote
 from mmrag.types import Channel
 
@@ -91,20 +92,6 @@ def predictions(names: Sequence[str], probs: np.ndarray, labels: Sequence[str]) 
         i = int(np.argmax(p))
         out.append(Prediction(name, labels[i], float(p[i]), {lab: float(v) for lab, v in zip(labels, p)}))
     return out
-
-
-def flatness(picture: Any) -> float:
-    """Share of neighbouring pixels (64 x 64, box-averaged) that differ by at most 2 levels (pure).
-
-    Drawings and emoji are flat (measured: 0.71-0.92 for 90 % of Twemoji and OpenMoji), photos are not
-    (0.03-0.78 for the GCompris photos; product shots on white are the flattest). It lets the fitted
-    model lean on ConSE for photos and on the drawings head for drawings."""
-    from PIL import Image
-
-    im = np.asarray(picture.convert("RGB").resize((64, 64), Image.Resampling.BOX)).astype(np.int16)
-    across = (np.abs(im[:, 1:] - im[:, :-1]).max(axis=-1) <= 2).mean()
-    down = (np.abs(im[1:] - im[:-1]).max(axis=-1) <= 2).mean()
-    return float(across + down) / 2
 
 
 def image_parts(space: Any, pictures: Sequence[Any]) -> dict[str, np.ndarray]:

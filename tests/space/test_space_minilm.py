@@ -94,7 +94,7 @@ def test_long_text_is_windowed_and_its_end_still_counts(minilm_space: Space) -> 
 
 def test_default_binds_the_backbone_tower_shipped_the_starter_and_off_turns_it_off(minilm_space: Space) -> None:
     assert minilm_space.has(Channel.IMAGE) and minilm_space.has(Channel.VISUAL) and BACKBONE_TOWER_NOTE in minilm_space.notes
-    assert minilm_space.extra["space_config"]["image_model"] == "lite0" and minilm_space.extra["channel_weights"] == {}
+    assert minilm_space.extra["space_config"]["image_model"] == "lite0-flat" and minilm_space.extra["channel_weights"] == {}
     starter = build_minilm_space(space_config(device="cpu", image_model="shipped"))
     assert starter.has(Channel.IMAGE) and not starter.has(Channel.VISUAL) and SHIPPED_TOWER_NOTE in starter.notes
     assert starter.extra["channel_weights"] == {"image": SHIPPED_TOWER_WEIGHT}
@@ -128,8 +128,8 @@ def _fake_adapters(monkeypatch: pytest.MonkeyPatch, dim: int) -> list[tuple]:
     calls: list[tuple] = []
     module = types.ModuleType("mmrag.space.adapters")
 
-    def load_image_tower(path, text_dim, text_encoder=None):  # type: ignore[no-untyped-def]
-        calls.append((path, text_dim, text_encoder))
+    def load_image_tower(path, text_dim, text_encoder=None, flat_gate=False):  # type: ignore[no-untyped-def]
+        calls.append((path, text_dim, text_encoder, flat_gate))
         return _FakeTower(dim)
 
     module.load_image_tower = load_image_tower  # type: ignore[attr-defined]
@@ -140,7 +140,8 @@ def _fake_adapters(monkeypatch: pytest.MonkeyPatch, dim: int) -> list[tuple]:
 def test_image_tower_hook_binds_a_tower(monkeypatch: pytest.MonkeyPatch) -> None:
     calls = _fake_adapters(monkeypatch, 384)
     space = build_minilm_space(space_config(device="cpu", image_model="/towers/drawings"))
-    assert calls == [("/towers/drawings", 384, "st:all-MiniLM-L6-v2#text")]
+    # a folder: gated only if its tower.json carries a gate (None = the folder decides)
+    assert calls == [("/towers/drawings", 384, "st:all-MiniLM-L6-v2#text", None)]
     assert space.has(Channel.IMAGE) and space.spec.encoders["image"] == "tower:fake@000000000000#image"
     assert "bound image tower /towers/drawings" in space.notes
 

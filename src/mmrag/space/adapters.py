@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from mmrag.errors import ModelNotFound, QueryError, SpaceMismatch, TrainingError
+from mmrag.errors import ConfigError, ModelNotFound, QueryError, SpaceMismatch, TrainingError
 from mmrag.space.tower_files import META_FILE, WEIGHTS_FILE, file_sha256
 
 SHIPPED = "drawings-minilm"
@@ -211,8 +211,13 @@ def _open_tower(path: str | Path | None, modality: str, text_dim: int, text_enco
     return meta, cfg, _load_weights(folder, model), f"tower:{name}@{digest[:12]}#{modality}"
 
 
-def load_image_tower(path: str | Path | None, text_dim: int, text_encoder: str | None = MINILM_TEXT_ID) -> ImageTowerEncoder:
+def load_image_tower(path: str | Path | None, text_dim: int, text_encoder: str | None = MINILM_TEXT_ID,
+                     flat_gate: bool | None = False) -> ImageTowerEncoder:
     """Load a bound image tower checkpoint folder (``None``: the shipped one).
+
+    ``flat_gate`` (backbone towers only): weigh ConSE against the head per picture by its flatness
+    (``mmrag.space.backbone_tower.FlatGate``), as the default ``lite0-flat`` does; ``None``: if the
+    folder's ``tower.json`` carries a ``flat_gate`` (towers fine-tuned from ``lite0`` inherit it).
 
     ``text_dim`` must equal the tower's output dim. ``text_encoder`` (the id
     of the space's text tower, e.g. ``st:all-MiniLM-L6-v2#text``) must equal the
@@ -225,9 +230,13 @@ def load_image_tower(path: str | Path | None, text_dim: int, text_encoder: str |
     if dict(meta.get("tower") or {}).get("arch") == "backbone-head":  # a frozen backbone + heads (+ its visual channel)
         from mmrag.space.backbone_tower import build_backbone_tower
 
-        image, visual = build_backbone_tower(folder, meta, digest)
+        gated = "flat_gate" in meta if flat_gate is None else flat_gate
+        image, visual = build_backbone_tower(folder, meta, digest, flat_gate=gated)
         image.visual = visual  # type: ignore[attr-defined]
         return image  # type: ignore[return-value]
+    if flat_gate is True:
+        raise ConfigError(f"the image tower at {folder} is not a backbone tower, so it has no flatness gate: "
+                          f"name its folder in space.image_model instead")
     meta, cfg, model, tower_id = _open_tower(path, "image", text_dim, text_encoder, TowerConfig, build_tower)
     return ImageTowerEncoder(id=tower_id, dim=cfg.out_dim, model=model, image_size=cfg.image_size,
                              text_encoder=str(meta.get("text_encoder", "")), meta=meta)

@@ -62,14 +62,16 @@ BACKBONE_TOWER_NOTE = (
 SHIPPED_TOWER_WEIGHT = 0.6
 TOWER_OFF = "off"
 TOWER_SHIPPED = "shipped"  # the starter CNN (the default of indexes built before the backbone tower)
-TOWER_BACKBONE = "lite0"  # the default: EfficientNet-Lite0 + ConSE + bound head (mmrag/weights/lite0)
+TOWER_BACKBONE = "lite0"  # EfficientNet-Lite0 + ConSE + bound head at a fixed mix (mmrag/weights/lite0; the default until 2026-11-27)
+TOWER_BACKBONE_FLAT = "lite0-flat"  # the default: the same tower, ConSE and head weighed by each picture's flatness
 
 
 def image_tower_choice(config: Config) -> str:
-    """``off``, ``lite0``, ``shipped`` or a tower folder, from ``space.image_model``.
+    """``off``, ``lite0-flat``, ``lite0``, ``shipped`` or a tower folder, from ``space.image_model``.
 
     The shipped towers are bound to the bundled MiniLM only: another text model
-    (``space.model``) gets no tower unless one is named. Unset means ``lite0``.
+    (``space.model``) gets no tower unless one is named. Unset means ``lite0-flat``;
+    indexes built with ``lite0`` or ``shipped`` recorded it and reopen with it.
     """
     value = (config.space.image_model or "").strip()
     if value.lower() in (TOWER_OFF, "no", "false"):
@@ -78,10 +80,12 @@ def image_tower_choice(config: Config) -> str:
         from mmrag.space.adapters import shipped_tower_dir
 
         return TOWER_SHIPPED if (shipped_tower_dir() / "tower.safetensors").is_file() else TOWER_OFF
-    if value.lower() in (TOWER_BACKBONE, "default") or (not value and not config.space.model):
+    if value.lower() in (TOWER_BACKBONE, TOWER_BACKBONE_FLAT, "default") or (not value and not config.space.model):
         from mmrag.space.adapters import backbone_tower_dir
 
-        return TOWER_BACKBONE if (backbone_tower_dir() / "tower.safetensors").is_file() else TOWER_OFF
+        if not (backbone_tower_dir() / "tower.safetensors").is_file():
+            return TOWER_OFF
+        return TOWER_BACKBONE if value.lower() == TOWER_BACKBONE else TOWER_BACKBONE_FLAT
     return value or TOWER_OFF
 
 
@@ -368,13 +372,15 @@ def image_tower_loader(config: Config) -> Callable[..., Any]:
 def bind_image_tower(config: Config, text: Encoder, loader: Callable[..., Any] | None = None) -> Encoder:
     """Load the image tower chosen by ``space.image_model`` and check it fits ``text``."""
     choice = image_tower_choice(config)
-    if choice == TOWER_BACKBONE:
+    if choice in (TOWER_BACKBONE, TOWER_BACKBONE_FLAT):
         from mmrag.space.adapters import backbone_tower_dir
 
         path: str | Path | None = backbone_tower_dir()
     else:
         path = None if choice == TOWER_SHIPPED else choice
-    tower = (loader or image_tower_loader(config))(path, text.dim, text_encoder=text.id)
+    # the default gates ConSE against the head by flatness; 'lite0' is the fixed mix; a folder: if it carries a gate
+    gate = {"flat_gate": True} if choice == TOWER_BACKBONE_FLAT else {} if choice in (TOWER_BACKBONE, TOWER_SHIPPED) else {"flat_gate": None}
+    tower = (loader or image_tower_loader(config))(path, text.dim, text_encoder=text.id, **gate)
     if not isinstance(tower, Encoder) or int(tower.dim) != text.dim:
         raise ConfigError(
             f"the image tower in {path} writes {getattr(tower, 'dim', '?')}-d vectors but this space's text "
@@ -385,7 +391,7 @@ def bind_image_tower(config: Config, text: Encoder, loader: Callable[..., Any] |
 
 def _lasting(choice: str) -> str:
     """A tower choice as written into the index: folders made absolute, so reopening from elsewhere works."""
-    return choice if choice in (TOWER_OFF, TOWER_SHIPPED, TOWER_BACKBONE) else str(Path(choice).expanduser().resolve())
+    return choice if choice in (TOWER_OFF, TOWER_SHIPPED, TOWER_BACKBONE, TOWER_BACKBONE_FLAT) else str(Path(choice).expanduser().resolve())
 
 
 NO_AUDIO_TOWER_NOTE = "sounds through their tags and file names (no audio tower)"
@@ -429,7 +435,7 @@ def build_text_space(
             SHIPPED_TOWER_NOTE
             if choice == TOWER_SHIPPED
             else BACKBONE_TOWER_NOTE
-            if choice == TOWER_BACKBONE
+            if choice in (TOWER_BACKBONE, TOWER_BACKBONE_FLAT)
             else f"images by the bound image tower {choice} and through their OCR text and metadata, fused"
         )
     else:
@@ -473,6 +479,7 @@ __all__ = [
     "SHIPPED_TOWER_WEIGHT",
     "TOKENIZER_FILES",
     "TOWER_BACKBONE",
+    "TOWER_BACKBONE_FLAT",
     "TOWER_OFF",
     "TOWER_SHIPPED",
     "Framing",

@@ -77,6 +77,7 @@ def evaluate_pairs(
     limit: int = 0,
     seed: int = 0,
     audio_model: str | Path | None = None,
+    flat_gate: bool | None = False,
 ) -> dict[str, dict[str, Metrics]]:
     """``{"tower": {...}, "text-only": {...}}`` metrics on ``pairs`` (one plain
     caption per ``a``; ``limit`` > 0 takes a fixed random subset).
@@ -85,7 +86,8 @@ def evaluate_pairs(
     ``image_model`` None = the shipped one) or, for any other space, through that
     space's own image encoder; sounds through the audio tower ``audio_model``
     (required: none ships; the baseline is then the file name alone); texts in
-    column ``a`` through the text encoder.
+    column ``a`` through the text encoder. ``flat_gate``: a backbone tower weighs its parts by each
+    picture's flatness, as the default ``lite0-flat`` does (``None``: if its ``tower.json`` carries a gate).
     """
     from mmrag.space.adapters import load_image_tower
     from mmrag.types import Channel
@@ -127,13 +129,23 @@ def evaluate_pairs(
         img_emb = np.asarray(built.encoders[Channel.IMAGE].encode(pics), dtype=np.float32)
         size = 256
     else:
-        tower = load_image_tower(image_model, int(text_encoder.dim), text_encoder=text_encoder.id)
+        gate = {"flat_gate": flat_gate} if flat_gate is not False else {}
+        tower = load_image_tower(image_model, int(text_encoder.dim), text_encoder=text_encoder.id, **gate)
         if hasattr(tower, "backbone"):  # a frozen backbone + heads: cached backbone outputs, then the heads
             from mmrag.train.backbone_cache import backbone_outputs
 
             feats, logits, ok = backbone_outputs([g.a for g in groups], cache)
+            flat = None
+            if getattr(tower, "gate", None) is not None:  # flatness from the cached 64 x 64 decode
+                from PIL import Image
+
+                from mmrag.space.backbone_tower import flatness
+
+                small, ok_small = decode_images([g.a for g in groups], 64, cache)
+                ok = ok & ok_small
+                flat = np.array([flatness(Image.fromarray(a)) for a in small[ok]], dtype=np.float32)
             groups = [g for g, k in zip(groups, ok, strict=True) if k]
-            img_emb = tower.vectors(feats[ok], logits[ok])
+            img_emb = tower.vectors(feats[ok], logits[ok], flat)
         else:
             arr, ok = decode_images([g.a for g in groups], tower.image_size, cache)
             groups = [g for g, k in zip(groups, ok, strict=True) if k]

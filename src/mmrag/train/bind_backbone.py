@@ -301,6 +301,8 @@ def bind_backbone(opts: Any, text_encoder: Any, progress: Progress | None = None
         "train_seconds": round(seconds, 1),
         "command": opts.command,
     }
+    if base is not None and "flat_gate" in base[2]:  # a head fine-tuned from a gated tower keeps its gate
+        meta["flat_gate"] = base[2]["flat_gate"]
     save_backbone_tower(out, weights, meta)
     return TrainResult(out, {}, after, losses, seconds, len(train_g), len(held_g), skipped)
 

@@ -139,8 +139,8 @@ def train_command(
 def eval_command(
     pairs: Annotated[Path, typer.Argument(help="pairs file: a = picture path (or text), b = caption")],
     space: Annotated[str, typer.Option(help="space whose text tower embeds column b")] = "minilm",
-    image_model: Annotated[str | None, typer.Option(help="image tower folder ('lite0' = the default backbone tower, "
-                                                         "'shipped' = the starter CNN)")] = "lite0",
+    image_model: Annotated[str | None, typer.Option(help="image tower folder ('lite0-flat' = the default backbone tower, "
+                                                         "'lite0' = it at its fixed mix, 'shipped' = the starter CNN)")] = "lite0-flat",
     audio_model: Annotated[str | None, typer.Option(help="audio tower folder, for a pairs file of sounds")] = None,
     baseline: Annotated[bool, typer.Option(help="also score the text-only baseline (OCR + file name through the text tower)")] = False,
     cache_dir: Annotated[Path | None, typer.Option(help="cache for decoded images and caption vectors")] = None,
@@ -151,9 +151,10 @@ def eval_command(
     try:
         from mmrag.space.adapters import backbone_tower_dir
 
-        tower = None if image_model == "shipped" else backbone_tower_dir() if image_model == "lite0" else image_model
-        results = evaluate_pairs(pairs, space=space, image_model=tower,
-                                 baseline=baseline, cache=cache_dir, audio_model=audio_model)
+        tower = None if image_model == "shipped" else backbone_tower_dir() if image_model in ("lite0", "lite0-flat") else image_model
+        results = evaluate_pairs(pairs, space=space, image_model=tower, baseline=baseline, cache=cache_dir,
+                                 audio_model=audio_model,
+                                 flat_gate=True if image_model == "lite0-flat" else False if image_model in ("lite0", "shipped") else None)
     except MmragError as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(1) from None
