@@ -12,19 +12,19 @@ from mmrag.stores import filters as F
 from mmrag.stores.base import Row
 
 pytest.importorskip("pymilvus")
-from mmrag.stores.milvus import MilvusStore, parse_location
+from mmrag.stores.milvus import MilvusStore, milvus_address
 
 DIM = 8
 
 
-def test_parse_location() -> None:
-    assert parse_location("milvus:./x.db") == ("./x.db", "mmrag")
-    assert parse_location("./x.db#Team_1") == ("./x.db", "Team_1")
-    assert parse_location("milvus://10.0.0.5:19530#docs") == ("http://10.0.0.5:19530", "docs")
-    assert parse_location("https://host:443") == ("https://host:443", "mmrag")
+def test_milvus_address() -> None:
+    assert milvus_address("milvus:./x.db") == ("./x.db", "mmrag")
+    assert milvus_address("./x.db#Team_1") == ("./x.db", "Team_1")
+    assert milvus_address("milvus://10.0.0.5:19530#docs") == ("http://10.0.0.5:19530", "docs")
+    assert milvus_address("https://host:443") == ("https://host:443", "mmrag")
     for bad in ("x.db#1abc", "x.db#a-b", "milvus:#name"):
         with pytest.raises(StoreError):
-            parse_location(bad)
+            milvus_address(bad)
 
 
 def test_backslash_like_is_rendered_loosely_and_rechecked() -> None:
@@ -174,3 +174,4 @@ def test_a_server_without_bm25_selects_text_candidates_by_terms_not_by_reading_e
     finally:
         store._client.query = query
         store.close()
+

@@ -88,7 +88,7 @@ from mmrag.stores.milvus_schema import (
     SourceView,
     ensure_collections,
     has_terms,
-    parse_location,
+    milvus_address,
     to_entity,
     to_row,
 )
@@ -127,7 +127,7 @@ class MilvusStore:
         except ImportError:
             raise MissingDependency("pymilvus", "milvus", "the Milvus store") from None
         self.dim = dim or 0
-        self.uri, name = parse_location(location)
+        self.uri, name = milvus_address(location)
         self.rows_name, self.meta_name = f"{name}_rows", f"{name}_meta"
         self._cfg = cfg
         is_server = self.uri.startswith(("http://", "https://", "tcp://", "unix:"))
@@ -570,4 +570,4 @@ def server_before(client: Any, version: tuple[int, int]) -> bool:
     return m is not None and (int(m.group(1)), int(m.group(2))) < version
 
 
-__all__ = ["MilvusStore", "parse_location", "server_before"]
+__all__ = ["MilvusStore", "milvus_address", "server_before"]

@@ -13,6 +13,7 @@ import numpy as np
 
 from mmrag.config import StoreConfig
 from mmrag.errors import SpaceMismatch, StoreError
+from mmrag.index_paths import parse_location
 from mmrag.stores.base import ROW_SCALARS, Row, parse_fields
 from mmrag.stores.common import NoIndex, tokenize
 
@@ -27,16 +28,12 @@ TERMS_MAX = 1024  # distinct words kept per row (first occurrence order)
 TERM_BYTES = 64  # longer words are left out of the array (the text itself is unchanged)
 
 
-def parse_location(location: str) -> tuple[str, str]:
-    """``(uri, collection prefix)`` from a store location string."""
-    loc = str(location).strip()
-    name = "mmrag"
-    if "#" in loc:
-        loc, name = loc.rsplit("#", 1)
-    if loc.startswith("milvus://"):
-        loc = "http://" + loc[len("milvus://") :]
-    elif loc.startswith("milvus:"):
-        loc = loc[len("milvus:") :]
+def milvus_address(location: str) -> tuple[str, str]:
+    """``(uri, collection prefix)`` of a Milvus location (read by ``index_paths.parse_location``)."""
+    where = parse_location(location)
+    if where.kind == "lance":
+        raise StoreError(f"{location!r} is a LanceDB folder, not a Milvus location. Open it with open_store.")
+    loc, name = where.target, "mmrag" if where.collection is None else where.collection
     if not name.replace("_", "").isalnum() or not name[0].isalpha() or len(name) > 200:
         raise StoreError(
             f"bad Milvus collection name {name!r}: use letters, digits and '_', starting with a letter."
@@ -257,7 +254,7 @@ __all__ = [
     "cut",
     "ensure_collections",
     "has_terms",
-    "parse_location",
+    "milvus_address",
     "row_terms",
     "to_entity",
     "to_row",
