@@ -541,6 +541,11 @@ class MilvusStore:
             out.update({str(g["id"]): np.asarray(g["vector"], dtype=np.float32) for g in got})
         return out
 
+    def similarity_vectors(self, ids: Sequence[str], channel: str) -> dict[str, np.ndarray]:
+        """``vectors`` of the ids of ``channel`` (row ids are ``segment_id:channel``): one query."""
+        suffix = f":{channel}"
+        return self.vectors([i for i in map(str, ids) if i.endswith(suffix)])
+
     def close(self) -> None:
         try:
             if self._client is not None:
