@@ -87,7 +87,6 @@ from mmrag.stores.milvus_schema import (
     VARCHAR_MAX,
     SourceView,
     ensure_collections,
-    has_terms,
     milvus_address,
     to_entity,
     to_row,
@@ -149,11 +148,11 @@ class MilvusStore:
                 opts["grpc_options"] = LITE_GRPC_OPTIONS  # every 10 s (pymilvus' default): ping rarely
             self._client = MilvusClient(uri=self.uri, **opts)
             self._prefix_like = server_before(self._client, (2, 4))
-            self.dim, self._bm25 = ensure_collections(
+            layout = ensure_collections(
                 self._client, self.uri, self.rows_name, self.meta_name, self.dim, cfg,
                 try_bm25=not server_before(self._client, (2, 5)),
             )
-            self._terms = not self._bm25 and has_terms(self._client, self.rows_name)
+            self.dim, self._bm25, self._terms = layout.dim, layout.bm25, layout.terms
             self._load(self.rows_name)
             self._load(self.meta_name)
         except (StoreError, IndexError_, SpaceMismatch):

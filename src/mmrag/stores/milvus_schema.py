@@ -7,6 +7,7 @@ import itertools
 import json
 import logging
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -48,10 +49,19 @@ def _cut(text: str, limit: int = VARCHAR_MAX) -> str:
     return text if len(data) <= limit else data[:limit].decode("utf-8", errors="ignore")
 
 
+@dataclass(frozen=True)
+class RowsLayout:
+    """What the rows collection offers, read from the one schema ``ensure_collections`` has."""
+
+    dim: int
+    bm25: bool  # Milvus' BM25 function on ``text``
+    terms: bool  # the ``terms`` array (collections made without BM25)
+
+
 def ensure_collections(
     client: Any, uri: str, rows_name: str, meta_name: str, dim: int, cfg: StoreConfig, try_bm25: bool = True
-) -> tuple[int, bool]:
-    """Create missing collections; return ``(dim, has BM25)``. ``dim=0``: only open an existing index.
+) -> RowsLayout:
+    """Create missing collections; return their layout. ``dim=0``: only open an existing index.
 
     ``try_bm25=False`` (a server known to predate BM25) creates the rows without it at once.
     """
@@ -80,19 +90,20 @@ def ensure_collections(
             )
         if not any(f.get("name") == "fields" for f in info["fields"]):
             add_fields_column(c, uri, rows_name)
-        return stored, any(f.get("name") == "bm25" for f in info.get("functions", []))
+        bm25 = any(f.get("name") == "bm25" for f in info.get("functions", []))
+        return RowsLayout(stored, bm25, not bm25 and any(f.get("name") == TERMS_FIELD for f in info["fields"]))
     if not try_bm25:
         create_rows(c, rows_name, dim, cfg, with_bm25=False)
-        return dim, False
+        return RowsLayout(dim, False, True)
     try:
         create_rows(c, rows_name, dim, cfg, with_bm25=True)
-        return dim, True
+        return RowsLayout(dim, True, False)
     except Exception as exc:  # noqa: BLE001 - older servers: no BM25 function
         log.warning("Milvus at %s has no BM25 function (%s); using the Python text-search fallback", uri, exc)
         if c.has_collection(rows_name):
             c.drop_collection(rows_name)
         create_rows(c, rows_name, dim, cfg, with_bm25=False)
-        return dim, False
+        return RowsLayout(dim, False, True)
 
 
 def add_fields_column(c: Any, uri: str, rows_name: str) -> None:
@@ -163,11 +174,6 @@ def cut(text: str, limit: int = VARCHAR_MAX) -> str:
     """``text`` cut to at most ``limit`` UTF-8 bytes, at a character boundary."""
     data = text.encode("utf-8")
     return text if len(data) <= limit else data[:limit].decode("utf-8", errors="ignore")
-
-
-def has_terms(client: Any, rows_name: str) -> bool:
-    """Whether the rows collection has the ``terms`` array (created on servers without BM25)."""
-    return any(f.get("name") == TERMS_FIELD for f in client.describe_collection(rows_name)["fields"])
 
 
 def row_terms(text: str) -> list[str]:
@@ -249,11 +255,11 @@ __all__ = [
     "SCALARS",
     "TERMS_FIELD",
     "VARCHAR_MAX",
+    "RowsLayout",
     "SourceView",
     "create_rows",
     "cut",
     "ensure_collections",
-    "has_terms",
     "milvus_address",
     "row_terms",
     "to_entity",
