@@ -47,17 +47,22 @@ def softmax(z: np.ndarray) -> np.ndarray:
     return rows_softmax(np.asarray(z, dtype=np.float64))
 
 
+def part_cosines(part: str, cos: Mapping[str, np.ndarray], has_text: np.ndarray | None = None) -> np.ndarray:
+    """The ``(n, L)`` float64 cosines ``part`` adds to the logits: ``text`` rows are zero for pictures
+    without words (``has_text`` false), so their text cosine (of an empty string) weighs nothing (pure)."""
+    c = np.asarray(cos[part], dtype=np.float64)
+    if part == "text" and has_text is not None:
+        c = c * np.asarray(has_text, dtype=np.float64)[:, None]
+    return c
+
+
 def fused_logits(weights: Mapping[str, float], cos: Mapping[str, np.ndarray], has_text: np.ndarray | None = None) -> np.ndarray:
     """``sum_k w_k * cos_k`` over the parts both sides have; ``text`` counts only where ``has_text`` (pure)."""
     shape = next(iter(cos.values())).shape
     z = np.zeros(shape, dtype=np.float64)
     for part, w in weights.items():
-        if part not in cos:
-            continue
-        c = np.asarray(cos[part], dtype=np.float64)
-        if part == "text" and has_text is not None:
-            c = c * np.asarray(has_text, dtype=np.float64)[:, None]
-        z += w * c
+        if part in cos:
+            z += w * part_cosines(part, cos, has_text)
     return z
 
 
@@ -83,10 +88,7 @@ def nll(weights: np.ndarray, parts: Sequence[str], tasks: Sequence[Task]) -> tup
         resid[rows, t.y] -= 1.0
         for i, part in enumerate(parts):
             if part in t.cos:
-                c = np.asarray(t.cos[part], dtype=np.float64)
-                if part == "text" and t.has_text is not None:
-                    c = c * np.asarray(t.has_text, dtype=np.float64)[:, None]
-                grad[i] += float((resid * c).sum()) / n
+                grad[i] += float((resid * part_cosines(part, t.cos, t.has_text)).sum()) / n
     return total, grad
 
 
@@ -178,5 +180,6 @@ __all__ = [
     "fused_logits",
     "load_classify_model",
     "nll",
+    "part_cosines",
     "softmax",
 ]

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from mmrag.errors import IndexLocked
-from mmrag.index_paths import side_file
+from mmrag.index_paths import parse_location, side_file
 
 LOCK_NAME = "writer.lock"
 
@@ -40,9 +40,10 @@ def index_stamp(index: str) -> tuple[int, int] | None:
     whenever a writer commits (a new manifest appears in ``rows.lance/_versions``)
     or rewrites ``mmrag.json``. Two ``stat`` calls. ``None`` for Milvus, whose
     client sees other writers by itself."""
-    if index.startswith(("http://", "https://", "milvus:")) or index.split("#", 1)[0].endswith(".db"):
+    where = parse_location(index)
+    if where.kind != "lance":
         return None
-    root = Path(index.removeprefix("lance://").removeprefix("lance:")).expanduser()
+    root = Path(where.target)
     stamps = []
     for p in (root / "rows.lance" / "_versions", root / "mmrag.json"):
         try:

@@ -56,9 +56,10 @@ def _lance_rows(store: Any, batch: int) -> Iterator[list[Row]]:
 def _milvus_rows(store: Any, batch: int) -> Iterator[list[Row]]:
     from mmrag.stores.milvus_schema import OUT_FIELDS, to_row
 
-    ids = [e["id"] for e in store._iter("", ["id"])]
+    reader = store._rows  # milvus_rows.RowsReader: paged reads of the rows collection
+    ids = [e["id"] for e in reader.iter("", ["id"])]
     for lo in range(0, len(ids), batch):
-        got = store._get(ids[lo : lo + batch], [*OUT_FIELDS, "vector"])
+        got = reader.get(ids[lo : lo + batch], [*OUT_FIELDS, "vector"])
         out = []
         for e in got:
             row = to_row(e)

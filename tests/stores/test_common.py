@@ -85,7 +85,7 @@ def test_summarize_sources() -> None:
     ("location", "kind"),
     [
         ("./idx", "lance"),
-        ("lance:./idx.db", "milvus"),
+        ("lance:./idx.db", "lance"),  # an explicit lance: wins over the .db ending
         ("milvus:./idx", "milvus"),
         ("./x.db", "milvus"),
         ("https://host:19530", "milvus"),

@@ -83,3 +83,13 @@ def test_migrate_command_on_a_real_index(tmp_path: Path) -> None:
     assert res.exit_code == 0 and Path(json.loads(res.stdout)["hits"][0]["source"]).name == "train.txt"
     res = runner.invoke(app, ["migrate", src, dst], env=env)
     assert res.exit_code == 2 and "already holds" in res.stderr
+
+
+def test_migrate_milvus_lite_back_to_lance(tmp_path: Path) -> None:
+    """The other way: every row of a Milvus index (paged reads of its rows collection) lands in LanceDB."""
+    rows = _lance_index(tmp_path / "lance")
+    lite = f"milvus:{tmp_path / 'm.db'}#there"
+    migrate(str(tmp_path / "lance"), lite)
+    report = migrate(lite, str(tmp_path / "back"), batch=20)
+    assert report.rows == 45
+    _same_answers(lite, str(tmp_path / "back"), rows)

@@ -12,19 +12,19 @@ from mmrag.stores import filters as F
 from mmrag.stores.base import Row
 
 pytest.importorskip("pymilvus")
-from mmrag.stores.milvus import MilvusStore, parse_location
+from mmrag.stores.milvus import MilvusStore, milvus_address
 
 DIM = 8
 
 
-def test_parse_location() -> None:
-    assert parse_location("milvus:./x.db") == ("./x.db", "mmrag")
-    assert parse_location("./x.db#Team_1") == ("./x.db", "Team_1")
-    assert parse_location("milvus://10.0.0.5:19530#docs") == ("http://10.0.0.5:19530", "docs")
-    assert parse_location("https://host:443") == ("https://host:443", "mmrag")
+def test_milvus_address() -> None:
+    assert milvus_address("milvus:./x.db") == ("./x.db", "mmrag")
+    assert milvus_address("./x.db#Team_1") == ("./x.db", "Team_1")
+    assert milvus_address("milvus://10.0.0.5:19530#docs") == ("http://10.0.0.5:19530", "docs")
+    assert milvus_address("https://host:443") == ("https://host:443", "mmrag")
     for bad in ("x.db#1abc", "x.db#a-b", "milvus:#name"):
         with pytest.raises(StoreError):
-            parse_location(bad)
+            milvus_address(bad)
 
 
 def test_backslash_like_is_rendered_loosely_and_rechecked() -> None:
@@ -173,4 +173,51 @@ def test_a_server_without_bm25_selects_text_candidates_by_terms_not_by_reading_e
         assert [s.row.id for s in store.text_search("CAFÉ brûlée", 5)] == ["t3"]  # non-ASCII words in the filter
     finally:
         store._client.query = query
+        store.close()
+
+
+
+def _described_on_open(location: str, monkeypatch: pytest.MonkeyPatch) -> tuple[MilvusStore, list[str]]:
+    """Open ``location`` with the real client's describe_collection counted (a spy: it calls through)."""
+    from pymilvus import MilvusClient
+
+    asked: list[str] = []
+    real = MilvusClient.describe_collection
+
+    def counting(self, name, *args, **kwargs):  # type: ignore[no-untyped-def]
+        asked.append(name)
+        return real(self, name, *args, **kwargs)
+
+    monkeypatch.setattr(MilvusClient, "describe_collection", counting)
+    store = MilvusStore(location, None)
+    monkeypatch.setattr(MilvusClient, "describe_collection", real)
+    return store, asked
+
+
+def test_opening_reads_the_rows_schema_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    loc = f"milvus:{tmp_path / 'm.db'}#once"
+    MilvusStore(loc, DIM).close()
+    store, asked = _described_on_open(loc, monkeypatch)
+    try:
+        assert asked == ["once_rows"] and (store.dim, store._bm25, store._terms) == (DIM, True, False)
+    finally:
+        store.close()
+
+
+def test_a_server_without_bm25_learns_of_its_terms_from_the_one_schema_read(
+    milvus_server: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    loc = f"{milvus_server}#terms_once"
+    made = MilvusStore(loc, DIM)
+    try:
+        assert not made._bm25 and made._terms  # created without BM25: with the terms array
+        made.upsert([Row(id="a", segment_id="a", source="a.txt", source_hash="h", modality="text", channel="text",
+                         vector=np.eye(DIM, dtype=np.float32)[0], text="zebra crossing")])
+    finally:
+        made.close()
+    store, asked = _described_on_open(loc, monkeypatch)
+    try:
+        assert asked == ["terms_once_rows"] and (store.dim, store._bm25, store._terms) == (DIM, False, True)
+        assert [s.row.id for s in store.text_search("zebra", 3)] == ["a"]  # the terms path answers
+    finally:
         store.close()

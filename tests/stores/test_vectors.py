@@ -51,3 +51,47 @@ def test_lance_index_vectors_come_from_memory_and_follow_writes(tmp_path) -> Non
         assert s.index_vectors([members[0].id], "no-such-channel") == {} and s.index_vectors([], channel) == {}
     finally:
         s.close()
+
+
+def test_similarity_vectors_are_one_channel_s_stored_vectors_in_every_store(store: VectorStore) -> None:  # noqa: F811
+    """The one call ``retrieve.search`` folds near-duplicates with (LanceDB: float16 from memory)."""
+    rows = make_rows(12)
+    store.upsert(rows)
+    images = [r for r in rows if r.channel == "image"]
+    texts = [r for r in rows if r.channel == "text"]
+    got = store.similarity_vectors([r.id for r in images] + [texts[0].id, "nope:image"], "image")
+    assert set(got) == {r.id for r in images}  # other channels' rows and unknown ids are left out
+    for r in images:
+        assert np.allclose(got[r.id], r.vector, atol=2e-3)
+    assert store.similarity_vectors([], "image") == {} and store.similarity_vectors([images[0].id], "text") == {}
+    moved = -images[0].vector
+    store.upsert([dataclasses.replace(images[0], vector=moved)])
+    assert np.allclose(store.similarity_vectors([images[0].id], "image")[images[0].id], moved, atol=2e-3)
+
+
+def test_an_empty_store_has_no_vectors(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from mmrag.stores import open_store
+
+    empty = open_store(str(tmp_path / "none-yet"), None)
+    assert empty.vectors(["a:image"]) == {} and empty.similarity_vectors(["a:image"], "image") == {}
+    assert isinstance(empty, VectorStore) and not (tmp_path / "none-yet").exists()
+
+
+def test_search_folds_near_duplicate_pictures_in_every_store(store: VectorStore) -> None:  # noqa: F811
+    """``retrieve.search._diversify`` asks ``similarity_vectors`` of whatever store it has."""
+    from mmrag.config import SearchConfig
+    from mmrag.retrieve.search import _diversify
+
+    rows = [r for r in make_rows(12) if r.channel == "image"][:3]
+    a, b, c = rows
+    twin = a.vector + 0.05 * c.vector  # a resized copy of a: cosine ~0.999 with a
+    b = dataclasses.replace(b, vector=(twin / np.linalg.norm(twin)).astype(np.float32), modality="image")
+    a, c = (dataclasses.replace(r, modality="image") for r in (a, c))
+    store.upsert([a, b, c])
+    by_key = {r.segment_id: r for r in (a, b, c)}
+    fused = [(r.segment_id, 1.0 - i / 10, {}) for i, r in enumerate((a, b, c))]
+    cfg = SearchConfig()
+    assert float(a.vector @ c.vector) < cfg.duplicate_threshold  # c is a different picture
+    assert _diversify(store, by_key, fused, 3, cfg) == [(0, [1]), (2, [])]  # b folds under a
+    off = dataclasses.replace(cfg, diversify=False)
+    assert _diversify(store, by_key, fused, 3, off) == [(0, []), (1, []), (2, [])]

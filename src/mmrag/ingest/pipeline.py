@@ -39,6 +39,8 @@ from mmrag.stores.base import Row, VectorStore, quote
 from mmrag.types import AddReport, Channel, Segment
 
 Status = Literal["added", "replaced", "unchanged", "failed"]
+# index meta key: no source is stored under a relative spelling any more (written once the upgrade is done)
+ABSOLUTE_SOURCES = "sources_absolute"
 
 
 @dataclass(frozen=True)
@@ -211,19 +213,35 @@ class Ingestor:
     def _drop_relative_spellings(self, roots: list[Path]) -> None:
         """Older mmrag stored a source as spelt on the command line (``notes/a.txt``); the same
         file is now stored absolute. Once the absolute copy is there with the same content,
-        the relative copy under one of this run's roots is dropped, so nothing is indexed twice."""
+        the relative copy under one of this run's roots is dropped, so nothing is indexed twice.
+
+        Once no relative spelling is left, the index meta records ``sources_absolute`` and later
+        adds skip listing every source. It is written last: an upgrade cut short (Ctrl-C, a kill)
+        leaves it unwritten, and the next add lists and drops again."""
         try:
+            meta = self.store.read_meta()
+            if meta is None or meta.get(ABSOLUTE_SOURCES):
+                return
             known = {s.source for s in self.store.sources()}
         except MmragError:
             return
+        left = False
         for old in sorted(s for s in known if not s.startswith(("/", "http://", "https://"))):
             new = str(Path(old).expanduser().resolve())
             if new not in known or not any(new == str(r) or new.startswith(str(r).rstrip("/") + "/") for r in roots):
+                left = True  # its folder is not being added now: a later add of it drops it
                 continue
             if self.store.source_hash(old) != self.store.source_hash(new):
-                continue  # another file under the same relative name (added from another folder): keep it
+                left = True  # another file under the same relative name (added from another folder): keep it
+                continue
             self.store.delete(f"source = {quote(old)}")
             forget_records(self.store, [old])
+        if not left:
+            try:  # only a shortcut: a store that cannot take it lists again next time
+                fresh = dict(self.store.read_meta() or meta)  # forget_records may have rewritten it
+                self.store.write_meta({**fresh, ABSOLUTE_SOURCES: True})
+            except MmragError:
+                pass
 
     def _load(self, path: Path) -> _Pending | None:
         source = str(path)

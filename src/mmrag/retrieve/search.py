@@ -313,11 +313,9 @@ def _diversify(
         return [(i, []) for i in range(min(k, len(fused)))]
     window = list(fused[: max(3 * k, k + 20)])
     vectors: dict[str, np.ndarray] = {}
-    from_index = getattr(store, "index_vectors", None)  # in memory (LanceDB store), else a store read
-    fetch = getattr(store, "vectors", None)
-    if config.diversify and (callable(from_index) or callable(fetch)):
+    if config.diversify:  # LanceDB answers from its in-memory index, Milvus with one query
         ids = [f"{key}:image" for key, _, _ in window if rows[key].modality in ("image", "video")]
-        vectors = from_index(ids, "image") if callable(from_index) else fetch(ids)  # type: ignore[misc]
+        vectors = store.similarity_vectors(ids, "image")
     items = [
         Item(
             key=key,

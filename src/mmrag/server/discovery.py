@@ -16,7 +16,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from mmrag.index_paths import side_file
+from mmrag.index_paths import parse_location, side_file
 from mmrag.lock import pid_alive
 
 FILE_NAME = "server.json"
@@ -27,12 +27,13 @@ def discovery_path(index: str) -> Path | None:
 
 
 def index_identity(index: str) -> str:
-    """The index as a server reports it (absolute where it is a path)."""
-    if index.startswith(("http://", "https://")):
-        return index
-    if index.startswith("milvus:"):
-        return "milvus:" + str(Path(index[len("milvus:") :]).expanduser().resolve())
-    return str(Path(index.removeprefix("lance:")).expanduser().resolve())
+    """The index as a server reports it: one spelling per index (``index_paths.parse_location``),
+    absolute where it is a path, ``milvus:`` before a Milvus Lite file, ``#collection`` when given."""
+    where = parse_location(index)
+    if where.kind == "lance":
+        return str(where.local)
+    place = where.target if where.kind == "server" else f"milvus:{where.local}"
+    return place + (f"#{where.collection}" if where.collection is not None else "")
 
 
 @dataclass(frozen=True)

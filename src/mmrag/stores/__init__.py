@@ -6,6 +6,8 @@
   ending in ``.db`` -> ``MilvusStore``;
 - ``lance:PATH`` or any other path -> ``LanceStore`` (a folder).
 
+(``mmrag.index_paths.parse_location`` is the rule.)
+
 Backends load lazily: importing this package imports neither LanceDB nor pymilvus.
 """
 
@@ -13,16 +15,13 @@ from __future__ import annotations
 
 from mmrag.config import Config
 from mmrag.errors import StoreError
+from mmrag.index_paths import parse_location
 from mmrag.stores.base import FILTER_COLUMNS, Row, ScoredRow, SourceInfo, VectorStore, quote
 
 
 def store_kind(location: str) -> str:
     """``"milvus"`` or ``"lance"`` for a location string."""
-    loc = str(location).strip()
-    base = loc.split("#", 1)[0]
-    if loc.startswith(("milvus:", "http://", "https://")) or base.endswith(".db"):
-        return "milvus"
-    return "lance"
+    return parse_location(location).backend
 
 
 def open_store(location: str, dim: int | None, config: Config | None = None) -> VectorStore:

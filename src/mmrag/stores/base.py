@@ -204,6 +204,17 @@ class VectorStore(Protocol):
         """``{row id: source_hash}`` of every row of ``source`` (records keep one hash per row)."""
         ...
 
+    def vectors(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
+        """Stored vectors (float32, exact) of these row ids; unknown ids are left out."""
+        ...
+
+    def similarity_vectors(self, ids: Sequence[str], channel: str) -> dict[str, np.ndarray]:
+        """Vectors of these row ids of ``channel`` for similarity checks (folding near-duplicate
+        hits): the cheapest copy the store has, which may be approximate (LanceDB: float16 from
+        its in-memory ANN index, no table read; Milvus: ``vectors``). Unknown ids and rows of
+        other channels are left out."""
+        ...
+
     def close(self) -> None: ...
 
 

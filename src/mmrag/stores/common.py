@@ -86,6 +86,12 @@ class EmptyStore:
     def sample_vectors(self, channel: str, n: int, seed: int = 0) -> np.ndarray:
         return np.zeros((0, 0), dtype=np.float32)
 
+    def vectors(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
+        return {}
+
+    def similarity_vectors(self, ids: Sequence[str], channel: str) -> dict[str, np.ndarray]:
+        return self.vectors(ids)
+
     def close(self) -> None:
         return None
 

@@ -530,5 +530,9 @@ class LanceStore:
         got = res.column("vector").to_pylist()
         return {i: np.asarray(v, dtype=np.float32) for i, v in zip(res.column("id").to_pylist(), got)}
 
+    def similarity_vectors(self, ids: Sequence[str], channel: str) -> dict[str, np.ndarray]:
+        """``VectorStore.similarity_vectors``: ``index_vectors`` (in memory, float16)."""
+        return self.index_vectors(ids, channel)
+
 
 __all__ = ["LanceStore"]

@@ -15,6 +15,7 @@ import numpy as np
 import pyarrow as pa
 
 from mmrag.errors import IndexError_, SpaceMismatch, StoreError
+from mmrag.index_paths import parse_location
 from mmrag.stores.ann import write_json_atomic
 from mmrag.stores.base import ROW_SCALARS, Row, SourceInfo
 from mmrag.stores.common import check_meta
@@ -70,10 +71,13 @@ def store_error(what: str, path: Path, exc: Exception) -> StoreError:
 
 
 def lance_path(location: str) -> Path:
-    loc = str(location)
-    for prefix in ("lance://", "lance:"):
-        loc = loc.removeprefix(prefix)
-    return Path(loc).expanduser()
+    """The folder of a LanceDB location (``index_paths.parse_location``)."""
+    where = parse_location(location)
+    if where.kind != "lance":
+        raise StoreError(
+            f"{location!r} is a Milvus location, not a LanceDB folder. Open it with mmrag.stores.open_store."
+        )
+    return Path(where.target)
 
 
 def stored_dim(path: Path) -> int | None:

@@ -40,6 +40,9 @@ fallback scans the (filtered) rows' text.
 
 Limits: text and meta longer than 65,535 bytes are cut (at a character
 boundary) to fit a VARCHAR; thumbnails whose base64 is longer are not stored.
+
+Reading the rows (consistency, pages, re-checks, text search without BM25) lives in
+``milvus_rows``; locations, schemas and rows <-> entities in ``milvus_schema``.
 """
 
 from __future__ import annotations
@@ -48,9 +51,8 @@ import base64
 import json
 import logging
 import os
-import re
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Self
 
 import numpy as np
@@ -58,57 +60,32 @@ import numpy as np
 from mmrag.config import Config
 from mmrag.errors import IndexError_, MissingDependency, SpaceMismatch, StoreError
 from mmrag.stores.base import Row, ScoredRow, SourceInfo, quote
-from mmrag.stores.common import (
-    NoIndex,
-    bm25_scores,
-    check_k,
-    check_meta,
-    check_query,
-    check_rows,
-    summarize_sources,
-    tokenize,
-)
-from mmrag.stores.filters import (
-    ANY,
-    Cmp,
-    In,
-    Like,
-    Or,
-    milvus_is_exact,
-    parse,
-    parse_optional,
-    predicate,
-    to_milvus,
+from mmrag.stores.common import NoIndex, check_k, check_meta, check_query, check_rows, summarize_sources
+from mmrag.stores.filters import Cmp, In, to_milvus
+from mmrag.stores.milvus_rows import (
+    BATCH,
+    ID_PAGE,
+    TEXT_FALLBACK_CANDIDATES,
+    RowsReader,
+    server_before,
+    text_fallback,
+    text_scan,
+    text_terms,
 )
 from mmrag.stores.milvus_schema import (
     OUT_FIELDS,
-    SCALARS,
-    TERMS_FIELD,
     VARCHAR_MAX,
     SourceView,
     ensure_collections,
-    has_terms,
-    parse_location,
+    milvus_address,
     to_entity,
-    to_row,
 )
 
 log = logging.getLogger(__name__)
 progress_log = logging.getLogger("mmrag.progress")
-BATCH = 500
 LOAD_PROGRESS_EVERY_S = 5.0
 COUNT_TTL_S = 30.0  # counts are cached this long (or until this store writes): calibration asks every search
-# Reads use "Session" consistency: the collections' default ("Strong") makes every read wait for
-# the server's next time tick (~200 ms a search). A process that wrote in the last FRESH_S
-# seconds reads "Strong" (its own writes at once); other processes' writes show within a tick.
-READ_CONSISTENCY = "Session"
-FRESH_S = 3.0
-_LAST_WRITE: dict[tuple[str, str], float] = {}  # (uri, collection) -> when this process last wrote
-ID_PAGE = 16_384  # the largest page Milvus returns
 LITE_GRPC_OPTIONS = {"grpc.keepalive_time_ms": 360_000, "grpc.keepalive_permit_without_calls": 0}
-QUERY_PAGE = 1000
-TEXT_FALLBACK_CANDIDATES = 2000
-TERMS_CANDIDATES = 500  # text search by the terms array: BM25 in Python over at most this many rows
 
 
 class MilvusStore:
@@ -127,7 +104,7 @@ class MilvusStore:
         except ImportError:
             raise MissingDependency("pymilvus", "milvus", "the Milvus store") from None
         self.dim = dim or 0
-        self.uri, name = parse_location(location)
+        self.uri, name = milvus_address(location)
         self.rows_name, self.meta_name = f"{name}_rows", f"{name}_meta"
         self._cfg = cfg
         is_server = self.uri.startswith(("http://", "https://", "tcp://", "unix:"))
@@ -148,12 +125,12 @@ class MilvusStore:
             if not is_server:  # Lite's gRPC server sends GOAWAY to a client that pings an idle channel
                 opts["grpc_options"] = LITE_GRPC_OPTIONS  # every 10 s (pymilvus' default): ping rarely
             self._client = MilvusClient(uri=self.uri, **opts)
-            self._prefix_like = server_before(self._client, (2, 4))
-            self.dim, self._bm25 = ensure_collections(
+            self._rows = RowsReader(self._client, self.uri, self.rows_name, server_before(self._client, (2, 4)))
+            layout = ensure_collections(
                 self._client, self.uri, self.rows_name, self.meta_name, self.dim, cfg,
                 try_bm25=not server_before(self._client, (2, 5)),
             )
-            self._terms = not self._bm25 and has_terms(self._client, self.rows_name)
+            self.dim, self._bm25, self._terms = layout.dim, layout.bm25, layout.terms
             self._load(self.rows_name)
             self._load(self.meta_name)
         except (StoreError, IndexError_, SpaceMismatch):
@@ -195,92 +172,26 @@ class MilvusStore:
     def flush(self) -> None:
         """Seal written rows into indexed segments (a search then walks the index, not a scan)."""
         if self._written:
-            self._call("flush", self._client.flush, self.rows_name)
+            self._rows.call("flush", self._client.flush, self.rows_name)
             self._written = False
 
     # -- helpers --------------------------------------------------------------------
-    def _call(self, what: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except StoreError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - any client/server failure becomes a StoreError
-            raise StoreError(
-                f"Milvus {what} failed at {self.uri}: {exc}. Check that the server is up "
-                "(or the Lite file is not locked by another process)."
-            ) from None
-
     def _changed(self) -> None:
         self._written = True
         self._counts.clear()
-        _LAST_WRITE[(self.uri, self.rows_name)] = time.monotonic()
-
-    def _level(self) -> str:
-        last = _LAST_WRITE.get((self.uri, self.rows_name))
-        return "Strong" if last is not None and time.monotonic() - last < FRESH_S else READ_CONSISTENCY
-
-    def _iter(self, expr: str, fields: Sequence[str]) -> Iterator[dict[str, Any]]:
-        it = self._call(
-            "query",
-            self._client.query_iterator,
-            self.rows_name,
-            batch_size=ID_PAGE if list(fields) == ["id"] else QUERY_PAGE,
-            filter=expr,
-            output_fields=list(fields),
-            consistency_level=self._level(),
-        )
-        try:
-            while True:
-                page = self._call("query", it.next)
-                if not page:
-                    return
-                yield from page
-        finally:
-            it.close()
-
-    def _ids(self, expr: str, recheck: Callable[[Any], bool] | None = None) -> list[str]:
-        if recheck is None:
-            return [e["id"] for e in self._iter(expr, ["id"])]
-        return [e["id"] for e in self._iter(expr, list(SCALARS)) if recheck(to_row(e))]
-
-    def _where(self, where: str | None, required: bool = False) -> tuple[str, Callable[[Any], bool] | None]:
-        """Milvus expression and, where it selects a superset, the exact Python check."""
-        node = parse(where) if required else parse_optional(where)  # type: ignore[arg-type]
-        if node is None:
-            return "", None
-        exact = milvus_is_exact(node, self._prefix_like)
-        return to_milvus(node, self._prefix_like), None if exact else predicate(node)
-
-    def _ranked(
-        self,
-        what: str,
-        k: int,
-        recheck: Callable[[Any], bool] | None,
-        run: Callable[[int], Any],
-        score: Callable[[float], float],
-    ) -> list[ScoredRow]:
-        """Run a top-``limit`` search; with a re-check, widen ``limit`` until ``k`` rows pass."""
-        limit = k if recheck is None else min(16_384, max(8 * k, 256))
-        while True:
-            hits = self._call(what, run, limit)[0]
-            out = [ScoredRow(to_row(h["entity"]), score(float(h["distance"]))) for h in hits]
-            if recheck is not None:
-                out = [s for s in out if recheck(s.row)]
-            if len(out) >= k or len(hits) < limit or limit >= 16_384:
-                return out[:k]
-            limit = min(16_384, limit * 4)
+        self._rows.wrote()
 
     def _delete_ids(self, ids: Sequence[str]) -> None:
         if ids:
             self._changed()
         for i in range(0, len(ids), BATCH):
-            self._call("delete", self._client.delete, self.rows_name, ids=list(ids[i : i + BATCH]))
+            self._rows.call("delete", self._client.delete, self.rows_name, ids=list(ids[i : i + BATCH]))
         if ids:
             self._changed()
 
     # -- metadata document ------------------------------------------------------------
     def read_meta(self) -> dict[str, Any] | None:
-        got = self._call("meta read", self._client.get, self.meta_name, ids=["meta"], output_fields=["value"])
+        got = self._rows.call("meta read", self._client.get, self.meta_name, ids=["meta"], output_fields=["value"])
         if not got:
             return None
         try:
@@ -293,7 +204,7 @@ class MilvusStore:
         text = check_meta(meta)
         if len(text.encode("utf-8")) > VARCHAR_MAX:
             raise StoreError(f"index metadata is {len(text)} characters; Milvus keeps at most {VARCHAR_MAX}.")
-        self._call(
+        self._rows.call(
             "meta write",
             self._client.upsert,
             self.meta_name,
@@ -306,7 +217,7 @@ class MilvusStore:
         if batch:
             self._changed()
         for i in range(0, len(batch), BATCH):
-            self._call(
+            self._rows.call(
                 "upsert",
                 self._client.upsert,
                 self.rows_name,
@@ -324,14 +235,14 @@ class MilvusStore:
         checked = {source: check_rows(rows, self.dim, source=source) for source, rows in items}
         if not checked:
             return
-        old = self._ids(to_milvus(In("source", tuple(checked))))
+        old = self._rows.ids(to_milvus(In("source", tuple(checked))))
         batch = [r for rows in checked.values() for r in rows]
         self.upsert(batch)
         keep = {r.id for r in batch}
         self._delete_ids([i for i in old if i not in keep])
 
     def delete(self, where: str) -> int:
-        ids = self._ids(*self._where(where, required=True))
+        ids = self._rows.ids(*self._rows.where(where, required=True))
         self._delete_ids(ids)
         return len(ids)
 
@@ -339,7 +250,7 @@ class MilvusStore:
     def search(self, vector: np.ndarray, k: int, where: str | None = None) -> list[ScoredRow]:
         q = check_query(vector, self.dim)
         k = min(check_k(k), 16_384)
-        expr, recheck = self._where(where)
+        expr, recheck = self._rows.where(where)
         if k == 0:
             return []
         params: dict[str, Any] = {"metric_type": "IP", "params": {}}
@@ -357,22 +268,22 @@ class MilvusStore:
                 filter=expr,
                 output_fields=OUT_FIELDS,
                 search_params=params,
-                consistency_level=self._level(),
+                consistency_level=self._rows.level(),
             )
 
-        return self._ranked("search", k, recheck, run, lambda d: d)
+        return self._rows.ranked("search", k, recheck, run, lambda d: d)
 
     def text_search(self, query: str, k: int, where: str | None = None) -> list[ScoredRow]:
         if not isinstance(query, str):
             raise StoreError(f"text_search needs a string query, got {type(query).__name__}.")
         k = min(check_k(k), 16_384)
-        expr, recheck = self._where(where)
+        expr, recheck = self._rows.where(where)
         if not query.strip() or k == 0:
             return []
         if not self._bm25:
-            scan = self._text_terms if self._terms else self._text_scan if self._prefix_like else self._text_fallback
+            scan = text_terms if self._terms else text_scan if self._rows.prefix_like else text_fallback
             want = k if recheck is None else min(TEXT_FALLBACK_CANDIDATES, max(8 * k, 256))  # rows re-checked below
-            found = scan(query, want, expr)
+            found = scan(self._rows, query, want, expr)
             return [s for s in found if recheck is None or recheck(s.row)][:k]
 
         def run(limit: int) -> Any:
@@ -384,102 +295,21 @@ class MilvusStore:
                 filter=expr,
                 output_fields=OUT_FIELDS,
                 search_params={"metric_type": "BM25"},
-                consistency_level=self._level(),
+                consistency_level=self._rows.level(),
             )
 
         # Milvus Lite reports BM25 as a negative distance, servers as a positive score
-        return self._ranked("text search", k, recheck, run, abs)
-
-    def _text_fallback(self, query: str, k: int, expr: str) -> list[ScoredRow]:
-        terms = list(dict.fromkeys(tokenize(query)))[:16]
-        if not terms:
-            return []
-        variants = {v for t in terms for v in (t, t.capitalize(), t.upper())}
-        likes = to_milvus(Or(tuple(Like("text", (ANY, *v, ANY)) for v in sorted(variants))))
-        full = likes if not expr else f"{likes} and {expr}"
-        cands = self._call(
-            "query",
-            self._client.query,
-            self.rows_name,
-            filter=full,
-            output_fields=OUT_FIELDS,
-            limit=TEXT_FALLBACK_CANDIDATES,
-            consistency_level=self._level(),
-        )
-        if not cands:
-            return []
-        scores = bm25_scores(query, [c["text"] for c in cands])
-        order = [i for i in np.argsort(-scores, kind="stable")[:k] if scores[i] > 0]
-        return [ScoredRow(to_row(cands[i]), float(scores[i])) for i in order]
-
-    def _text_terms(self, query: str, k: int, expr: str) -> list[ScoredRow]:
-        """BM25 over candidates the server selects by the ``terms`` array: rows holding every query
-        word, then (when fewer than ``k`` do) rows holding any, at most ``TERMS_CANDIDATES``
-        (statistics from them)."""
-        words = list(dict.fromkeys(tokenize(query)))[:16]
-        if not words:
-            return []
-        found: dict[str, str] = {}
-        listed = json.dumps(words, ensure_ascii=False)  # words are \w+ runs: no quotes or backslashes
-        tests = [f"array_contains_all({TERMS_FIELD}, {listed})"] if len(words) > 1 else []
-        tests.append(f"array_contains_any({TERMS_FIELD}, {listed})")
-        for test in tests:
-            room = TERMS_CANDIDATES - len(found)
-            if room <= 0 or len(found) >= k:
-                break
-            seen = to_milvus(In("id", tuple(found))) if found else ""
-            full = " and ".join(f"({p})" for p in (test, expr) if p) + (f" and not ({seen})" if seen else "")
-            got = self._call(
-                "query", self._client.query, self.rows_name, filter=full, output_fields=["id", "text"],
-                limit=room, consistency_level=self._level(),
-            )
-            found.update((g["id"], g["text"]) for g in got)
-        if not found:
-            return []
-        ids = list(found)
-        scores = bm25_scores(query, [found[i] for i in ids])
-        order = [int(i) for i in np.argsort(-scores, kind="stable")[:k] if scores[i] > 0]
-        got_rows = {g["id"]: g for g in self._get([ids[i] for i in order], OUT_FIELDS)}
-        return [ScoredRow(to_row(got_rows[ids[i]]), float(scores[i])) for i in order if ids[i] in got_rows]
-
-    def _text_scan(self, query: str, k: int, expr: str) -> list[ScoredRow]:
-        """BM25 over every (filtered) row's text: servers that match neither BM25 nor infix LIKE."""
-        words = set(tokenize(query))
-        if not words:
-            return []
-        found = [(e["id"], e["text"]) for e in self._iter(expr, ["id", "text"])]
-        found = [f for f in found if words & set(tokenize(f[1]))]
-        if not found:
-            return []
-        scores = bm25_scores(query, [t for _, t in found])
-        order = [int(i) for i in np.argsort(-scores, kind="stable")[:k] if scores[i] > 0]
-        ids = [found[i][0] for i in order]
-        got = {g["id"]: g for g in self._get(ids, OUT_FIELDS)}
-        return [ScoredRow(to_row(got[found[i][0]]), float(scores[i])) for i in order if found[i][0] in got]
-
-    def _get(self, ids: Sequence[str], fields: Sequence[str]) -> list[dict[str, Any]]:
-        out: list[dict[str, Any]] = []
-        for i in range(0, len(ids), BATCH):
-            out.extend(
-                self._call(
-                    "get", self._client.get, self.rows_name, ids=list(ids[i : i + BATCH]), output_fields=list(fields),
-                    consistency_level=self._level(),
-                )
-            )
-        return out
+        return self._rows.ranked("text search", k, recheck, run, abs)
 
     def count(self, where: str | None = None) -> int:
-        expr, recheck = self._where(where)
+        expr, recheck = self._rows.where(where)
         cached = self._counts.get(where or "")
         if cached is not None and time.monotonic() - cached[0] < COUNT_TTL_S:
             return cached[1]
         if recheck is not None:
-            n = len(self._ids(expr, recheck))
+            n = len(self._rows.ids(expr, recheck))
         else:
-            res = self._call(
-                "count", self._client.query, self.rows_name, filter=expr, output_fields=["count(*)"],
-                consistency_level=self._level(),
-            )
+            res = self._rows.query("count", filter=expr, output_fields=["count(*)"])
             n = int(res[0]["count(*)"]) if res else 0
         self._counts[where or ""] = (time.monotonic(), n)
         return n
@@ -487,24 +317,21 @@ class MilvusStore:
     def source_hash(self, source: str) -> str | None:
         """The source's hash; ``None`` if absent or if its rows disagree (an interrupted replace)."""
         hashes = {
-            e["source_hash"] for e in self._iter(to_milvus(Cmp("source", "=", source)), ["source_hash"])
+            e["source_hash"] for e in self._rows.iter(to_milvus(Cmp("source", "=", source)), ["source_hash"])
         }
         return hashes.pop() if len(hashes) == 1 else None
 
     def row_hashes(self, source: str) -> dict[str, str]:
         expr = to_milvus(Cmp("source", "=", source))
-        return {e["id"]: e["source_hash"] for e in self._iter(expr, ["id", "source_hash"])}
+        return {e["id"]: e["source_hash"] for e in self._rows.iter(expr, ["id", "source_hash"])}
 
     def sources(self) -> list[SourceInfo]:
         fields = ["id", "segment_id", "source", "source_hash", "modality", "channel", "added_at"]
-        return summarize_sources(SourceView(e) for e in self._iter("", fields))
+        return summarize_sources(SourceView(e) for e in self._rows.iter("", fields))
 
     def thumbnail(self, segment_id: str) -> bytes | None:
         expr = f'{to_milvus(Cmp("segment_id", "=", str(segment_id)))} and thumbnail != ""'
-        res = self._call(
-            "query", self._client.query, self.rows_name, filter=expr, output_fields=["thumbnail"], limit=1,
-            consistency_level=self._level(),
-        )
+        res = self._rows.query(filter=expr, output_fields=["thumbnail"], limit=1)
         return base64.b64decode(res[0]["thumbnail"]) if res else None
 
     def sample_vectors(self, channel: str, n: int, seed: int = 0) -> np.ndarray:
@@ -521,10 +348,7 @@ class MilvusStore:
         n = min(int(n), total, ID_PAGE)
         room = min(total, ID_PAGE) - n
         offset = int(np.random.default_rng(seed).integers(0, room + 1)) if room > 0 else 0
-        got = self._call(
-            "query", self._client.query, self.rows_name, filter=expr, output_fields=["vector"],
-            limit=n, offset=offset, consistency_level=self._level(),
-        )
+        got = self._rows.query(filter=expr, output_fields=["vector"], limit=n, offset=offset)
         return np.asarray([g["vector"] for g in got], dtype=np.float32).reshape(-1, self.dim)
 
     def vectors(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
@@ -534,12 +358,14 @@ class MilvusStore:
         for i in range(0, len(wanted), BATCH):
             # a query with the filter dialect's quoting: the client's get() does not escape ids ("it's.png:image")
             expr = to_milvus(In("id", tuple(wanted[i : i + BATCH])))
-            got = self._call(
-                "query", self._client.query, self.rows_name, filter=expr, output_fields=["id", "vector"],
-                limit=min(BATCH, len(wanted) - i), consistency_level=self._level(),
-            )
+            got = self._rows.query(filter=expr, output_fields=["id", "vector"], limit=min(BATCH, len(wanted) - i))
             out.update({str(g["id"]): np.asarray(g["vector"], dtype=np.float32) for g in got})
         return out
+
+    def similarity_vectors(self, ids: Sequence[str], channel: str) -> dict[str, np.ndarray]:
+        """``vectors`` of the ids of ``channel`` (row ids are ``segment_id:channel``): one query."""
+        suffix = f":{channel}"
+        return self.vectors([i for i in map(str, ids) if i.endswith(suffix)])
 
     def close(self) -> None:
         try:
@@ -558,16 +384,4 @@ class MilvusStore:
         self.close()
 
 
-def server_before(client: Any, version: tuple[int, int]) -> bool:
-    """``True`` when the server reports a version below ``version`` (Milvus Lite: never)."""
-    try:
-        found = str(client.get_server_version())
-    except Exception:  # noqa: BLE001 - an unknown server: assume a current one
-        return False
-    if found.lower().startswith("milvus_lite"):  # Milvus Lite 3.x (the 2.3.5 server says "v2.3.5-lite")
-        return False
-    m = re.search(r"(\d+)\.(\d+)", found)
-    return m is not None and (int(m.group(1)), int(m.group(2))) < version
-
-
-__all__ = ["MilvusStore", "parse_location", "server_before"]
+__all__ = ["MilvusStore", "milvus_address", "server_before"]

@@ -7,12 +7,14 @@ import itertools
 import json
 import logging
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from mmrag.config import StoreConfig
 from mmrag.errors import SpaceMismatch, StoreError
+from mmrag.index_paths import parse_location
 from mmrag.stores.base import ROW_SCALARS, Row, parse_fields
 from mmrag.stores.common import NoIndex, tokenize
 
@@ -27,16 +29,12 @@ TERMS_MAX = 1024  # distinct words kept per row (first occurrence order)
 TERM_BYTES = 64  # longer words are left out of the array (the text itself is unchanged)
 
 
-def parse_location(location: str) -> tuple[str, str]:
-    """``(uri, collection prefix)`` from a store location string."""
-    loc = str(location).strip()
-    name = "mmrag"
-    if "#" in loc:
-        loc, name = loc.rsplit("#", 1)
-    if loc.startswith("milvus://"):
-        loc = "http://" + loc[len("milvus://") :]
-    elif loc.startswith("milvus:"):
-        loc = loc[len("milvus:") :]
+def milvus_address(location: str) -> tuple[str, str]:
+    """``(uri, collection prefix)`` of a Milvus location (read by ``index_paths.parse_location``)."""
+    where = parse_location(location)
+    if where.kind == "lance":
+        raise StoreError(f"{location!r} is a LanceDB folder, not a Milvus location. Open it with open_store.")
+    loc, name = where.target, "mmrag" if where.collection is None else where.collection
     if not name.replace("_", "").isalnum() or not name[0].isalpha() or len(name) > 200:
         raise StoreError(
             f"bad Milvus collection name {name!r}: use letters, digits and '_', starting with a letter."
@@ -51,10 +49,19 @@ def _cut(text: str, limit: int = VARCHAR_MAX) -> str:
     return text if len(data) <= limit else data[:limit].decode("utf-8", errors="ignore")
 
 
+@dataclass(frozen=True)
+class RowsLayout:
+    """What the rows collection offers, read from the one schema ``ensure_collections`` has."""
+
+    dim: int
+    bm25: bool  # Milvus' BM25 function on ``text``
+    terms: bool  # the ``terms`` array (collections made without BM25)
+
+
 def ensure_collections(
     client: Any, uri: str, rows_name: str, meta_name: str, dim: int, cfg: StoreConfig, try_bm25: bool = True
-) -> tuple[int, bool]:
-    """Create missing collections; return ``(dim, has BM25)``. ``dim=0``: only open an existing index.
+) -> RowsLayout:
+    """Create missing collections; return their layout. ``dim=0``: only open an existing index.
 
     ``try_bm25=False`` (a server known to predate BM25) creates the rows without it at once.
     """
@@ -83,19 +90,20 @@ def ensure_collections(
             )
         if not any(f.get("name") == "fields" for f in info["fields"]):
             add_fields_column(c, uri, rows_name)
-        return stored, any(f.get("name") == "bm25" for f in info.get("functions", []))
+        bm25 = any(f.get("name") == "bm25" for f in info.get("functions", []))
+        return RowsLayout(stored, bm25, not bm25 and any(f.get("name") == TERMS_FIELD for f in info["fields"]))
     if not try_bm25:
         create_rows(c, rows_name, dim, cfg, with_bm25=False)
-        return dim, False
+        return RowsLayout(dim, False, True)
     try:
         create_rows(c, rows_name, dim, cfg, with_bm25=True)
-        return dim, True
+        return RowsLayout(dim, True, False)
     except Exception as exc:  # noqa: BLE001 - older servers: no BM25 function
         log.warning("Milvus at %s has no BM25 function (%s); using the Python text-search fallback", uri, exc)
         if c.has_collection(rows_name):
             c.drop_collection(rows_name)
         create_rows(c, rows_name, dim, cfg, with_bm25=False)
-        return dim, False
+        return RowsLayout(dim, False, True)
 
 
 def add_fields_column(c: Any, uri: str, rows_name: str) -> None:
@@ -166,11 +174,6 @@ def cut(text: str, limit: int = VARCHAR_MAX) -> str:
     """``text`` cut to at most ``limit`` UTF-8 bytes, at a character boundary."""
     data = text.encode("utf-8")
     return text if len(data) <= limit else data[:limit].decode("utf-8", errors="ignore")
-
-
-def has_terms(client: Any, rows_name: str) -> bool:
-    """Whether the rows collection has the ``terms`` array (created on servers without BM25)."""
-    return any(f.get("name") == TERMS_FIELD for f in client.describe_collection(rows_name)["fields"])
 
 
 def row_terms(text: str) -> list[str]:
@@ -252,12 +255,12 @@ __all__ = [
     "SCALARS",
     "TERMS_FIELD",
     "VARCHAR_MAX",
+    "RowsLayout",
     "SourceView",
     "create_rows",
     "cut",
     "ensure_collections",
-    "has_terms",
-    "parse_location",
+    "milvus_address",
     "row_terms",
     "to_entity",
     "to_row",
