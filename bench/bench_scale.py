@@ -6,8 +6,9 @@ a file of ``--chunks-per-file`` chunks (``channel = 'text'``). Systems:
 
 - ``old``: the store before this change (``bench/baseline_lance``: hnswlib
   M32/efC200/ef128 as shipped, every row's metadata as Python objects);
-- ``new``: ``mmrag.stores.lance.LanceStore`` (usearch float16 HNSW,
-  memory-mapped sidecar, metadata read by key for the hits);
+- ``new``: ``mmrag.stores.lance.LanceStore`` (faiss IVF of float16 vectors,
+  memory-mapped sidecar, metadata of the hits read by key with one pread each;
+  before issue 11's second pass: usearch float16 HNSW);
 - ``numpy``: an exact scan over a float32 ``.npy`` matrix (loaded in memory);
 - ``chroma``: ``chromadb.PersistentClient`` (HNSW ip, M16, efC 100, ef 64),
   texts as documents, the query returns documents and metadatas.
@@ -156,7 +157,7 @@ def rows(data: np.ndarray | Path, lo: int, hi: int, per_file: int) -> list:
 
 def open_store(system: str, path: Path):
     """The store with the defaults, plus any ``MMRAG_STORE_*`` environment settings (e.g. the search's
-    ``MMRAG_STORE_ANN_EXPANSION_SEARCH``; a ./mmrag.toml would be read too)."""
+    ``MMRAG_STORE_ANN_NPROBE``; a ./mmrag.toml would be read too)."""
     from mmrag.config import load_config
 
     cfg = load_config(path=None, environ={k: v for k, v in os.environ.items() if k.startswith("MMRAG_STORE_")})
