@@ -179,6 +179,7 @@ class VectorIndex:
         assert self._ivf is not None
         started = time.perf_counter()
         keys, vecs = self._ivf.everything()
+        self._ivf = None  # the old lists go before the new ones fill up
         self._build(keys, vecs)
         log.info("vector index retrained: %d rows in %d lists (%.1f s)", len(keys), self._ivf.nlist, time.perf_counter() - started)
 
@@ -187,7 +188,7 @@ class VectorIndex:
         keys, vecs = self._ivf.everything()
         self._ivf, self._view_path = None, None
         self._matrix, self._keys, self._slot, self._free = np.zeros((0, self.dim), np.float32), keys[:0], {}, []
-        self.add(keys, vecs)
+        self.add(keys, vecs.astype(np.float32))
 
     def _writable(self) -> Ivf:
         """A memory-mapped view becomes an in-memory index before its first write."""

@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 
 TRAIN_PER_LIST = 64  # k-means training sample: at most this many rows per list
 MIN_PER_LIST = 39  # and at least this many (faiss's minimum; it warns below)
+ADD_CHUNK = 65_536  # rows converted to float32 and added at a time
 
 
 def _faiss() -> Any:
@@ -57,6 +58,8 @@ class Ivf:
 
     @classmethod
     def build(cls, dim: int, keys: np.ndarray, vecs: np.ndarray, lists: int, dtype: str, threads: int) -> Ivf:
+        """Train the lists on (a sample of) ``vecs`` and add them all; ``vecs`` may be float16 (added in chunks
+        as float32, so a retraining holds one float16 copy of the vectors, not a float32 one)."""
         faiss = _faiss()
         _threads(threads)
         nlist = n_lists(len(keys), lists)
@@ -71,9 +74,11 @@ class Ivf:
         sample = vecs if take == n else vecs[np.sort(np.random.default_rng(0).choice(n, take, replace=False))]
         index.cp.max_points_per_centroid = TRAIN_PER_LIST
         index.train(np.ascontiguousarray(sample, dtype=np.float32))
+        del sample
         index.set_direct_map_type(faiss.DirectMap.Hashtable)
         out = cls(index, n, view=False)
-        out.add(keys, vecs)
+        for lo in range(0, n, ADD_CHUNK):
+            out.add(keys[lo : lo + ADD_CHUNK], vecs[lo : lo + ADD_CHUNK])
         return out
 
     # -- state ----------------------------------------------------------------
@@ -112,17 +117,18 @@ class Ivf:
         return True
 
     def everything(self) -> tuple[np.ndarray, np.ndarray]:
-        """Every key and its stored vector (float32), list by list (for retraining and shrinking)."""
+        """Every key and its stored vector (float16 or float32, as stored), list by list (for retraining
+        and shrinking)."""
         faiss, inv = _faiss(), self.index.invlists
         size_code = int(self.index.code_size)
         kind = np.float32 if size_code == 4 * self.index.d else np.float16
-        keys, vecs = [np.zeros(0, dtype=np.int64)], [np.zeros((0, self.index.d), dtype=np.float32)]
+        keys, vecs = [np.zeros(0, dtype=np.int64)], [np.zeros((0, self.index.d), dtype=kind)]
         for lst in range(self.nlist):
             size = inv.list_size(lst)
             if size:
                 keys.append(faiss.rev_swig_ptr(inv.get_ids(lst), size).copy())
                 codes = faiss.rev_swig_ptr(inv.get_codes(lst), size * size_code)
-                vecs.append(np.frombuffer(codes, dtype=kind).reshape(size, self.index.d).astype(np.float32))
+                vecs.append(np.frombuffer(codes, dtype=kind).reshape(size, self.index.d).copy())
         return np.concatenate(keys).astype(np.uint64), np.concatenate(vecs)
 
     # -- writes ---------------------------------------------------------------
