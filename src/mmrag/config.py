@@ -95,7 +95,8 @@ class SearchConfig:
 class StoreConfig:
     ann_threshold: int = 5_000  # vectors per channel above which the IVF index replaces the exact scan (~1 ms at 512-d)
     # the LanceDB store's faiss IVF index (docs/scale.md; bench/README.md "Scale, issue 11 again")
-    ann_nprobe: int = 32  # lists a query reads: more = higher recall, slower
+    ann_nprobe: int = 16  # lists a query reads: more = higher recall, slower
+    ann_min_scan: int = 4096  # ... and at least enough lists to hold this many rows (small indexes read more)
     ann_lists: int = 0  # inverted lists (0: 4 * sqrt(rows), retrained as the index doubles)
     ann_dtype: str = "f16"  # f16 | f32: how the lists store vectors
     # Milvus's HNSW index

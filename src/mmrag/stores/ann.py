@@ -5,7 +5,7 @@ no id strings live beside the vectors. Below ``threshold`` live vectors the
 index keeps a float32 matrix and scans it exactly (a BLAS mat-vec). Above,
 it moves the vectors into a faiss inverted-file index (``ann_ivf``: k-means
 lists of float16 vectors, inner product) and a query reads the ``nprobe``
-lists nearest to it. When the index grows to ``regrow`` times the rows its
+lists nearest to it (more on a small index: at least ``min_scan`` rows). When the index grows to ``regrow`` times the rows its
 lists were trained on, it retrains them (4 * sqrt(rows) lists), so a list
 stays a few hundred rows long and a query's cost stays ~nprobe * sqrt(rows).
 Why IVF and not the usearch HNSW graph used before: bench/README.md ("Scale,
@@ -53,7 +53,8 @@ def keys_of(row_ids: Iterable[str]) -> np.ndarray:
 @dataclass(frozen=True)
 class AnnParams:
     threshold: int = 5_000  # live vectors above which the IVF index replaces the exact scan
-    nprobe: int = 32  # lists a query reads (of 4 * sqrt(rows))
+    nprobe: int = 16  # lists a query reads (of 4 * sqrt(rows)) ...
+    min_scan: int = 4096  # ... or more, until they hold about this many rows (cheap, and robust on small indexes)
     lists: int = 0  # inverted lists at each (re)training; 0: 4 * sqrt(rows)
     dtype: str = "f16"  # f16 | f32: how the lists store vectors
     threads: int = 0  # faiss threads for training and adding (0: all cores)
@@ -194,7 +195,7 @@ class VectorIndex:
         """A memory-mapped view becomes an in-memory index before its first write."""
         assert self._ivf is not None
         if self._view_path is not None:
-            self._ivf = Ivf.load(self._view_path, self._ivf.trained, view=False)
+            self._ivf = Ivf.load(self._view_path, self._ivf.trained, view=False, threads=self.params.threads)
             self._view_path = None
         return self._ivf
 
@@ -209,10 +210,11 @@ class VectorIndex:
             scores = self._exact_scores(q)
             order = _top(scores, k)
             return self._keys[order], scores[order]
-        nprobe = self.params.nprobe
+        nlist = self._ivf.nlist
+        nprobe = max(self.params.nprobe, -(-self.params.min_scan * nlist // max(len(self), 1)))
         while True:  # the nearest lists can hold fewer than k rows: read more of them
             keys, scores = self._ivf.search(q, k, nprobe)
-            if len(keys) >= k or nprobe >= self._ivf.nlist:
+            if len(keys) >= k or nprobe >= nlist:
                 return keys, scores
             nprobe *= 4
 
