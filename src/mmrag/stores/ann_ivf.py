@@ -74,6 +74,7 @@ class Ivf:
         take = min(n, TRAIN_PER_LIST * nlist)
         sample = vecs if take == n else vecs[np.sort(np.random.default_rng(0).choice(n, take, replace=False))]
         index.cp.max_points_per_centroid = TRAIN_PER_LIST
+        index.cp.min_points_per_centroid = 1  # n_lists keeps MIN_PER_LIST where it can; tiny indexes: no stderr warning
         index.train(np.ascontiguousarray(sample, dtype=np.float32))
         del sample
         index.set_direct_map_type(faiss.DirectMap.Hashtable)
