@@ -30,6 +30,8 @@ from typing import Any
 
 import numpy as np
 
+from mmrag.errors import StoreError
+
 log = logging.getLogger(__name__)
 
 TRAIN_PER_LIST = 64  # k-means training sample: at most this many rows per list
@@ -184,7 +186,7 @@ class Ivf:
         flags = faiss.IO_FLAG_MMAP_IFC | faiss.IO_FLAG_READ_ONLY if view else 0
         index = faiss.read_index(str(path), flags)
         if not isinstance(index, faiss.IndexIVF):
-            raise ValueError(f"{path.name} is not an IVF index")
+            raise StoreError(f"{path.name} is not a faiss IVF index; the store rebuilds it from the table")
         return cls(index, trained, view, threads)
 
 

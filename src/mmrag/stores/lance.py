@@ -76,10 +76,8 @@ class LanceStore:
         if isinstance(dim, bool) or not isinstance(dim, int) or dim <= 0:
             raise StoreError(f"dim must be a positive int, got {dim!r}.")
         self.dim = dim
-        self._params = AnnParams(
-            threshold=cfg.ann_threshold, nprobe=cfg.ann_nprobe, min_scan=cfg.ann_min_scan, lists=cfg.ann_lists,
-            dtype=cfg.ann_dtype,
-        )
+        self._params = AnnParams(threshold=cfg.ann_threshold, nprobe=cfg.ann_nprobe, min_scan=cfg.ann_min_scan,
+                                 lists=cfg.ann_lists, dtype=cfg.ann_dtype)
         self._lock = threading.RLock()
         self._indexes: dict[str, VectorIndex] = {}
         self._meta = RowMeta()
