@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mmrag.errors import StoreError
+from mmrag.errors import ConfigError, StoreError
 from mmrag.stores.ann import AnnParams, VectorIndex, key_of, keys_of
 
 DIM = 12
@@ -191,3 +191,26 @@ def test_lists_are_retrained_as_the_index_grows() -> None:
     q = unit(1, seed=9)[0]
     assert index.query(q, 5)[0].tolist() == keys(1200)[np.argsort(-(v @ q))[:5]].tolist()
     np.testing.assert_allclose(index.vectors(keys(2, 700)), v[700:702], atol=2e-3)
+
+
+def test_float32_lists_round_trip_and_retrain(tmp_path: Path) -> None:
+    v = unit(400)
+    params = AnnParams(threshold=100, dtype="f32", nprobe=1000)
+    index = VectorIndex(DIM, params)
+    index.add(keys(150), v[:150])
+    index.add(keys(250, 150), v[150:])  # past twice the 150 trained on: retrained
+    assert index._ivf is not None and index._ivf.trained == 400
+    np.testing.assert_allclose(index.vectors(keys(3, 10)), v[10:13], atol=1e-6)  # float32: exact
+    index.save(tmp_path, "f")
+    again = VectorIndex.load(tmp_path, "f", DIM, params)
+    q = unit(1, seed=5)[0]
+    got, scores = again.query(q, 3)
+    assert got.tolist() == keys(400)[np.argsort(-(v @ q))[:3]].tolist()
+    np.testing.assert_allclose(scores, np.sort(v @ q)[::-1][:3], atol=1e-5)
+
+
+def test_bad_settings_are_refused_with_the_key_to_fix() -> None:
+    with pytest.raises(ConfigError, match="ann_dtype"):
+        AnnParams(dtype="i8")
+    with pytest.raises(ConfigError, match="ann_nprobe"):
+        AnnParams(nprobe=0)

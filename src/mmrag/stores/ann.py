@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mmrag.errors import StoreError
+from mmrag.errors import ConfigError, StoreError
 from mmrag.stores.ann_ivf import Ivf
 
 log = logging.getLogger(__name__)
@@ -58,6 +58,15 @@ class AnnParams:
     dtype: str = "f16"  # f16 | f32: how the lists store vectors
     threads: int = 0  # faiss threads for training and adding (0: all cores)
     regrow: float = 2.0  # retrain the lists when the rows reach this multiple of the rows trained on
+
+    def __post_init__(self) -> None:
+        if self.dtype not in ("f16", "f32"):
+            raise ConfigError(f"store.ann_dtype must be 'f16' or 'f32', got {self.dtype!r}. Set one in mmrag.toml.")
+        if self.nprobe < 1 or self.min_scan < 0 or self.lists < 0:
+            raise ConfigError(
+                f"store.ann_nprobe must be >= 1 and store.ann_min_scan, store.ann_lists >= 0 (got {self.nprobe}, "
+                f"{self.min_scan}, {self.lists}). Fix them in mmrag.toml or MMRAG_STORE_*."
+            )
 
 
 def _top(scores: np.ndarray, k: int) -> np.ndarray:
