@@ -207,7 +207,8 @@ def main() -> None:
     ap.add_argument("--noise", type=float, default=1.0, help="noise norm relative to the unit cluster centre")
     ap.add_argument("--queries", type=int, default=300)
     ap.add_argument("--k", type=int, default=10)
-    ap.add_argument("--m", type=int, default=16, help="HNSW M for mmrag (store.ann_connectivity) and Chroma")
+    ap.add_argument("--m", type=int, default=16, help="HNSW M for Chroma")
+    ap.add_argument("--nprobe", type=int, default=16, help="IVF lists an mmrag query reads (store.ann_nprobe)")
     ap.add_argument("--ef-construction", type=int, default=100)
     ap.add_argument("--ef-search", type=int, default=128)
     ap.add_argument("--no-chroma", action="store_true")
@@ -237,7 +238,8 @@ def main() -> None:
 
     print(
         f"data: {args.n} x {args.dim}, {args.clusters} clusters, noise {args.noise}; {args.queries} queries; "
-        f"k={k}; HNSW M={args.m} efC={args.ef_construction} ef={args.ef_search}; cpus={os.cpu_count()}",
+        f"k={k}; mmrag IVF nprobe={args.nprobe}; Chroma HNSW M={args.m} efC={args.ef_construction} ef={args.ef_search}; "
+        f"cpus={os.cpu_count()}",
         flush=True,
     )
     t0 = time.perf_counter()
@@ -264,14 +266,8 @@ def main() -> None:
 
     systems["numpy brute force"] = brute
 
-    cfg = Config().with_overrides(
-        {
-            "store.ann_connectivity": args.m,
-            "store.ann_expansion_add": args.ef_construction,
-            "store.ann_expansion_search": args.ef_search,
-        }
-    )
-    store, build["mmrag LanceStore (upsert + HNSW)"] = build_mmrag(work / "index", data, cfg, reuse)
+    cfg = Config().with_overrides({"store.ann_nprobe": args.nprobe})
+    store, build["mmrag LanceStore (upsert + IVF)"] = build_mmrag(work / "index", data, cfg, reuse)
     mode = store._indexes["image"].mode
 
     def mm(q: np.ndarray) -> list[int]:  # the engine's call: full rows back, channel filter

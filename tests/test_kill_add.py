@@ -2,7 +2,7 @@
 
 Real processes (``python -m mmrag.cli add``, the real MiniLM space, a real
 LanceDB folder), small text files, and settings that make every mechanism
-run inside a few seconds: HNSW from 20 vectors on, ``ann/`` saved every 5
+run inside a few seconds: the IVF index from 20 vectors on, ``ann/`` saved every 5
 changed rows. Between kills some files change and one is added, so kills
 land in reads, commits, replacements and sidecar saves. After each kill the
 index is reopened and checked: row counts agree with the sources, every

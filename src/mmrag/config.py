@@ -93,12 +93,12 @@ class SearchConfig:
 
 @dataclass(frozen=True)
 class StoreConfig:
-    ann_threshold: int = 5_000  # vectors per channel above which HNSW replaces the exact scan (~1 ms at 512-d)
-    # the LanceDB store's usearch HNSW (bench/README.md "Scale": recall@10 0.99 at 200k, float16 vectors)
-    ann_connectivity: int = 16
-    ann_expansion_add: int = 64
-    ann_expansion_search: int = 64
-    ann_dtype: str = "f16"  # f32 | f16 (int8 lost recall on 384-d unit vectors: 0.85)
+    ann_threshold: int = 5_000  # vectors per channel above which the IVF index replaces the exact scan (~1 ms at 512-d)
+    # the LanceDB store's faiss IVF index (docs/scale.md; bench/README.md "Scale, issue 11 again")
+    ann_nprobe: int = 16  # lists a query reads: more = higher recall, slower
+    ann_min_scan: int = 4096  # ... and at least enough lists to hold this many rows (small indexes read more)
+    ann_lists: int = 0  # inverted lists (0: 4 * sqrt(rows), retrained as the index doubles)
+    ann_dtype: str = "f16"  # f16 | f32: how the lists store vectors
     # Milvus's HNSW index
     hnsw_m: int = 32
     hnsw_ef_construction: int = 200

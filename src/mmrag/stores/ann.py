@@ -1,36 +1,41 @@
-"""In-process vector index of one channel: exact numpy scan while small, usearch HNSW above.
+"""In-process vector index of one channel: exact numpy scan while small, faiss IVF above.
 
 Rows are addressed by a 63-bit key, ``key_of(row_id)`` (BLAKE2b of the id):
 no id strings live beside the vectors. Below ``threshold`` live vectors the
 index keeps a float32 matrix and scans it exactly (a BLAS mat-vec). Above,
-it moves the vectors into a usearch HNSW graph (inner product, vectors
-stored as float16 by default). usearch was chosen by measurement
-(bench/README.md, "Scale"): at 50k clustered 384-d vectors it matched
-hnswlib's recall (0.998 vs 0.999 at ef 64) with half the vector memory
-(float16), builds multi-threaded, removes by key, and a saved index opens
-memory-mapped (``view``) in milliseconds, so a reader's memory is the pages
-its searches touch. (usearch's int8 lost recall, 0.85; faiss HNSW cannot
-remove.) Scores above the threshold are float16 cosines (error ~1e-3).
+it moves the vectors into a faiss inverted-file index (``ann_ivf``: k-means
+lists of float16 vectors, inner product) and a query reads the ``nprobe``
+lists nearest to it (more on a small index: at least ``min_scan`` rows). When the index grows to ``regrow`` times the rows its
+lists were trained on, it retrains them (4 * sqrt(rows) lists), so a list
+stays a few hundred rows long and a query's cost stays ~nprobe * sqrt(rows).
+Why IVF and not the usearch HNSW graph used before: bench/README.md ("Scale,
+issue 11 again") and ``ann_ivf``. Scores above the threshold are float16
+cosines (error ~1e-3).
 
-A loaded index is a read-only view until the first write, which loads it
-into memory (a view must never be written).
+A loaded index is a read-only memory-mapped view until the first write,
+which reads it into memory (a view must never be written). Sidecars of
+format 3 (usearch) are not read: the store rebuilds them (``lance_sidecar``).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
-from mmrag.errors import StoreError
+from mmrag.errors import ConfigError, StoreError
+from mmrag.stores.ann_ivf import Ivf
 
-FORMAT = 3
+log = logging.getLogger(__name__)
+
+FORMAT = 4
 KEY_MASK = (1 << 63) - 1
 
 
@@ -46,12 +51,22 @@ def keys_of(row_ids: Iterable[str]) -> np.ndarray:
 
 @dataclass(frozen=True)
 class AnnParams:
-    threshold: int = 5_000  # live vectors above which HNSW replaces the exact scan
-    connectivity: int = 16
-    expansion_add: int = 64
-    expansion_search: int = 64
-    dtype: str = "f16"
-    threads: int = 0  # usearch threads for adding (0: all cores)
+    threshold: int = 5_000  # live vectors above which the IVF index replaces the exact scan
+    nprobe: int = 16  # lists a query reads (of 4 * sqrt(rows)) ...
+    min_scan: int = 4096  # ... or more, until they hold about this many rows (cheap, and robust on small indexes)
+    lists: int = 0  # inverted lists at each (re)training; 0: 4 * sqrt(rows)
+    dtype: str = "f16"  # f16 | f32: how the lists store vectors
+    threads: int = 0  # faiss threads for training and adding (0: all cores)
+    regrow: float = 2.0  # retrain the lists when the rows reach this multiple of the rows trained on
+
+    def __post_init__(self) -> None:
+        if self.dtype not in ("f16", "f32"):
+            raise ConfigError(f"store.ann_dtype must be 'f16' or 'f32', got {self.dtype!r}. Set one in mmrag.toml.")
+        if self.nprobe < 1 or self.min_scan < 0 or self.lists < 0:
+            raise ConfigError(
+                f"store.ann_nprobe must be >= 1 and store.ann_min_scan, store.ann_lists >= 0 (got {self.nprobe}, "
+                f"{self.min_scan}, {self.lists}). Fix them in mmrag.toml or MMRAG_STORE_*."
+            )
 
 
 def _top(scores: np.ndarray, k: int) -> np.ndarray:
@@ -76,26 +91,26 @@ class VectorIndex:
         self._keys = np.zeros(0, dtype=np.uint64)  # exact mode: row -> key
         self._free: list[int] = []
         self._matrix: np.ndarray | None = np.zeros((0, self.dim), dtype=np.float32)
-        self._ann: Any = None  # usearch.index.Index in HNSW mode
-        self._view_path: Path | None = None  # set while _ann is a memory-mapped, read-only view
+        self._ivf: Ivf | None = None  # IVF mode
+        self._view_path: Path | None = None  # set while _ivf is a memory-mapped, read-only view
 
     # -- state ----------------------------------------------------------------
     def __len__(self) -> int:
-        return len(self._ann) if self._ann is not None else len(self._slot)
+        return len(self._ivf) if self._ivf is not None else len(self._slot)
 
     @property
     def mode(self) -> str:
-        return "hnsw" if self._ann is not None else "exact"
+        return "ivf" if self._ivf is not None else "exact"
 
     def keys(self) -> np.ndarray:
-        if self._ann is not None:
-            return np.asarray(self._ann.keys, dtype=np.uint64)
+        if self._ivf is not None:
+            return self._ivf.keys().copy()
         return np.fromiter(self._slot, dtype=np.uint64, count=len(self._slot))
 
     def contains(self, keys: np.ndarray) -> np.ndarray:
         keys = _as_keys(keys)
-        if self._ann is not None:
-            return np.asarray(self._ann.contains(keys), dtype=bool).reshape(-1)
+        if self._ivf is not None:
+            return self._ivf.contains(keys)
         return np.fromiter((int(k) in self._slot for k in keys), dtype=bool, count=len(keys))
 
     # -- writes ---------------------------------------------------------------
@@ -105,10 +120,12 @@ class VectorIndex:
         vecs = np.ascontiguousarray(vectors, dtype=np.float32).reshape(len(keys), self.dim)
         if not len(keys):
             return
-        if self._ann is not None:
-            self._writable()
-            self._ann.remove(keys)  # usearch refuses duplicate keys: replace = remove + add
-            self._ann.add(keys, vecs, threads=self.params.threads)
+        if self._ivf is not None:
+            ivf = self._writable()
+            ivf.remove(keys)  # replace = remove + add
+            ivf.add(keys, vecs)
+            if len(ivf) >= self.params.regrow * max(ivf.trained, 1):
+                self._retrain()
             return
         assert self._matrix is not None
         rows = np.empty(len(keys), dtype=np.int64)
@@ -123,20 +140,17 @@ class VectorIndex:
         self._keys[rows] = keys
         self._matrix[rows] = vecs
         if len(self._slot) > self.params.threshold:
-            self._to_ann()
+            self._to_ivf()
 
     def remove(self, keys: np.ndarray) -> int:
         keys = _as_keys(keys)
         if not len(keys):
             return 0
-        if self._ann is not None:
-            self._writable()
-            present = keys[np.asarray(self._ann.contains(keys), dtype=bool).reshape(-1)]
-            if len(present):
-                self._ann.remove(present)
-            if len(self._ann) < self.params.threshold // 2:
+        if self._ivf is not None:
+            gone = self._writable().remove(keys)
+            if len(self) < self.params.threshold // 2:
                 self._to_exact()
-            return len(present)
+            return gone
         assert self._matrix is not None
         gone = 0
         for key in keys.tolist():
@@ -157,39 +171,41 @@ class VectorIndex:
         self._free.extend(range(cap - 1, n - 1, -1))
         self._matrix, self._keys = matrix, keys
 
-    def _new_ann(self) -> Any:
-        from usearch.index import Index
-
+    def _build(self, keys: np.ndarray, vecs: np.ndarray) -> None:
         p = self.params
-        return Index(
-            ndim=self.dim, metric="ip", dtype=p.dtype, connectivity=p.connectivity,
-            expansion_add=p.expansion_add, expansion_search=p.expansion_search,
-        )
+        self._ivf = Ivf.build(self.dim, keys, vecs, p.lists, p.dtype, p.threads)
+        self._view_path = None
 
-    def _to_ann(self) -> None:
+    def _to_ivf(self) -> None:
         assert self._matrix is not None
         keys = np.fromiter(self._slot, dtype=np.uint64, count=len(self._slot))
         rows = np.fromiter(self._slot.values(), dtype=np.int64, count=len(self._slot))
-        index = self._new_ann()
-        index.add(keys, self._matrix[rows], threads=self.params.threads)
-        self._ann, self._matrix, self._slot, self._free = index, None, {}, []
-        self._keys = np.zeros(0, dtype=np.uint64)
+        self._build(keys, self._matrix[rows])
+        self._matrix, self._slot, self._free, self._keys = None, {}, [], np.zeros(0, dtype=np.uint64)
+
+    def _retrain(self) -> None:
+        """New lists for the grown index (k-means on its vectors; every vector reassigned)."""
+        assert self._ivf is not None
+        started = time.perf_counter()
+        keys, vecs = self._ivf.everything()
+        self._ivf = None  # the old lists go before the new ones fill up
+        self._build(keys, vecs)
+        log.info("vector index retrained: %d rows in %d lists (%.1f s)", len(keys), self._ivf.nlist, time.perf_counter() - started)
 
     def _to_exact(self) -> None:
-        keys = self.keys()
-        vecs = self._ann.get(keys, dtype=np.float32) if len(keys) else np.zeros((0, self.dim), np.float32)
-        self._ann, self._view_path = None, None
+        assert self._ivf is not None
+        keys, vecs = self._ivf.everything()
+        self._ivf, self._view_path = None, None
         self._matrix, self._keys, self._slot, self._free = np.zeros((0, self.dim), np.float32), keys[:0], {}, []
-        self.add(keys, np.asarray(vecs, dtype=np.float32).reshape(len(keys), self.dim))
+        self.add(keys, vecs.astype(np.float32))
 
-    def _writable(self) -> None:
+    def _writable(self) -> Ivf:
         """A memory-mapped view becomes an in-memory index before its first write."""
+        assert self._ivf is not None
         if self._view_path is not None:
-            from usearch.index import Index
-
-            self._ann = Index.restore(str(self._view_path), view=False)
-            self._ann.expansion_search = self.params.expansion_search
+            self._ivf = Ivf.load(self._view_path, self._ivf.trained, view=False, threads=self.params.threads)
             self._view_path = None
+        return self._ivf
 
     # -- reads ----------------------------------------------------------------
     def query(self, vector: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -198,25 +214,31 @@ class VectorIndex:
         if k <= 0:
             return np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.float32)
         q = np.ascontiguousarray(vector, dtype=np.float32).reshape(self.dim)
-        if self._ann is None:
+        if self._ivf is None:
             scores = self._exact_scores(q)
             order = _top(scores, k)
             return self._keys[order], scores[order]
-        return self._knn(q, k)
+        nlist = self._ivf.nlist
+        nprobe = max(self.params.nprobe, -(-self.params.min_scan * nlist // max(len(self), 1)))
+        while True:  # the nearest lists can hold fewer than k rows: read more of them
+            keys, scores = self._ivf.search(q, k, nprobe)
+            if len(keys) >= k or nprobe >= nlist:
+                return keys, scores
+            nprobe *= 4
 
     def query_filtered(
         self, vector: np.ndarray, k: int, keep: Callable[[np.ndarray], np.ndarray], max_candidates: int
     ) -> tuple[np.ndarray, np.ndarray, bool]:
         """Top-``k`` keys passing ``keep`` (a mask over candidate keys); third value: complete.
 
-        Exact mode scans everything (always complete). HNSW mode oversamples
+        Exact mode scans everything (always complete). IVF mode oversamples
         (4x, 16x ... up to ``max_candidates``) and reports incomplete when
         fewer than ``k`` survive, so the caller can fall back to an exact
         filtered search.
         """
         live = len(self)
         q = np.ascontiguousarray(vector, dtype=np.float32).reshape(self.dim)
-        depth = live if self._ann is None else min(live, max(4 * k, 64))
+        depth = live if self._ivf is None else min(live, max(4 * k, 64))
         while True:
             keys, scores = self.query(q, depth)
             ok = keep(keys) if len(keys) else np.zeros(0, dtype=bool)
@@ -235,27 +257,12 @@ class VectorIndex:
             scores[free[free < len(scores)]] = -np.inf
         return scores
 
-    def _knn(self, q: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        ef = max(self.params.expansion_search, k)
-        found: Any = None
-        for _ in range(3):
-            self._ann.expansion_search = ef
-            found = self._ann.search(q, k, threads=1)
-            if len(found.keys) >= k:
-                break
-            ef *= 4
-        else:  # too few reachable live nodes (many removals): exact over the stored vectors
-            found = self._ann.search(q, k, threads=1, exact=True)
-        self._ann.expansion_search = self.params.expansion_search
-        keys = np.asarray(found.keys, dtype=np.uint64)
-        return keys, (1.0 - np.asarray(found.distances, dtype=np.float32))
-
     def vectors(self, keys: np.ndarray) -> np.ndarray:
         keys = _as_keys(keys)
         if not len(keys):
             return np.zeros((0, self.dim), dtype=np.float32)
-        if self._ann is not None:
-            return np.asarray(self._ann.get(keys, dtype=np.float32), dtype=np.float32).reshape(len(keys), self.dim)
+        if self._ivf is not None:
+            return self._ivf.vectors(keys)
         assert self._matrix is not None
         return self._matrix[[self._slot[int(k)] for k in keys]].copy()
 
@@ -267,13 +274,12 @@ class VectorIndex:
 
     # -- persistence ------------------------------------------------------------
     def save(self, folder: Path, name: str) -> None:
-        """Write ``name.usearch`` or ``name.npy`` + ``name.keys.npy``, then ``name.json`` (atomic per file)."""
+        """Write ``name.faiss`` or ``name.npy`` + ``name.keys.npy``, then ``name.json`` (atomic per file)."""
         folder.mkdir(parents=True, exist_ok=True)
-        if self._ann is not None:
-            data = folder / f"{name}.usearch"
-            tmp = data.with_name(data.name + ".tmp")
-            self._ann.save(str(tmp))
-            os.replace(tmp, data)
+        state = {"format": FORMAT, "dim": self.dim, "mode": self.mode, "size": len(self)}
+        if self._ivf is not None:
+            self._ivf.save(folder / f"{name}.faiss")
+            state["trained"] = self._ivf.trained
         else:
             keys = self.keys()
             for suffix, value in (("npy", self.vectors(keys)), ("keys.npy", keys)):
@@ -281,25 +287,22 @@ class VectorIndex:
                 with open(tmp, "wb") as fh:
                     np.save(fh, value)
                 os.replace(tmp, folder / f"{name}.{suffix}")
-        write_json_atomic(folder / f"{name}.json", {"format": FORMAT, "dim": self.dim, "mode": self.mode, "size": len(self)})
+        write_json_atomic(folder / f"{name}.json", state)
 
     @classmethod
     def load(cls, folder: Path, name: str, dim: int, params: AnnParams) -> VectorIndex:
-        """Load a saved index (HNSW memory-mapped); ``StoreError`` if missing or inconsistent."""
+        """Load a saved index (IVF memory-mapped); ``StoreError`` if missing or inconsistent."""
         try:
             state = json.loads((folder / f"{name}.json").read_text(encoding="utf-8"))
             if state.get("format") != FORMAT or int(state["dim"]) != dim:
                 raise StoreError(f"index sidecar {name} has another format or dim")
             index = cls(dim, params)
-            if state["mode"] == "hnsw":
-                from usearch.index import Index
-
-                path = folder / f"{name}.usearch"
-                ann = Index.restore(str(path), view=True)
-                if ann is None or ann.ndim != dim or len(ann) != int(state["size"]):
+            if state["mode"] == "ivf":
+                path = folder / f"{name}.faiss"
+                ivf = Ivf.load(path, int(state["trained"]), view=True)
+                if ivf.index.d != dim or len(ivf) != int(state["size"]):
                     raise StoreError(f"index sidecar {name} does not match its description")
-                ann.expansion_search = params.expansion_search
-                index._ann, index._matrix, index._view_path = ann, None, path
+                index._ivf, index._matrix, index._view_path = ivf, None, path
             else:
                 vecs = np.load(folder / f"{name}.npy")
                 keys = np.load(folder / f"{name}.keys.npy")

@@ -10,7 +10,7 @@ Layout::
 
 Memory is bounded: the hot search path holds per-channel vector indexes
 keyed by 63-bit keys of the row ids (``ann.VectorIndex``: an exact numpy
-scan while small, a usearch HNSW graph of float16 vectors above
+scan while small, a faiss IVF index of float16 vectors above
 ``store.ann_threshold``, memory-mapped when opened), and no row metadata.
 The metadata of a search's hits is read by key from ``ann/``'s snapshot
 (``lance_meta.RowMeta``, memory-mapped Arrow) plus the rows written since.
@@ -27,7 +27,7 @@ next read. A writer saves ``ann/`` every ``store.ann_save_rows`` changed rows
 (or 20% of the index) and on ``close()``; opening loads the last save and
 replays the journal (those ids re-read from the table), so ``kill -9`` at any
 moment costs a replay, never a rebuild or wrong results. A missing, older
-(format 2, hnswlib) or unusable ``ann/`` is rebuilt from the table: in
+(format 2 hnswlib, format 3 usearch) or unusable ``ann/`` is rebuilt from the table: in
 memory for a reader, saved by a writer.
 
 Read-only use (search, info, sources) never writes: not the table (the
@@ -76,9 +76,8 @@ class LanceStore:
         if isinstance(dim, bool) or not isinstance(dim, int) or dim <= 0:
             raise StoreError(f"dim must be a positive int, got {dim!r}.")
         self.dim = dim
-        self._params = AnnParams(
-            cfg.ann_threshold, cfg.ann_connectivity, cfg.ann_expansion_add, cfg.ann_expansion_search, cfg.ann_dtype
-        )
+        self._params = AnnParams(threshold=cfg.ann_threshold, nprobe=cfg.ann_nprobe, min_scan=cfg.ann_min_scan,
+                                 lists=cfg.ann_lists, dtype=cfg.ann_dtype)
         self._lock = threading.RLock()
         self._indexes: dict[str, VectorIndex] = {}
         self._meta = RowMeta()

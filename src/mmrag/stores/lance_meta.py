@@ -2,9 +2,14 @@
 
 ``RowMeta`` answers "the rows of these keys" for the few hits of a search. It
 is a snapshot saved beside the vector indexes (``ann/<save>/rows.arrow``: an
-uncompressed Arrow IPC file sorted by key, opened memory-mapped, so only the
-pages of the hits are read) plus the rows written since (small Arrow tables
-and a key -> position map) minus the keys removed since. Measured on 200k
+uncompressed Arrow IPC file sorted by key, opened memory-mapped) plus the
+rows written since (small Arrow tables and a key -> position map) minus the
+keys removed since. A search's few hits are read from ``rows.json`` (each
+row's values as one JSON array, in key order, located by ``rows.offsets.npy``)
+with one ``pread`` a row: through the mapping, each hit touched ~30 column
+buffers and the kernel maps 64 KB around every fault, so 300 searches at 1M
+rows made 318 of the 359 MB snapshot resident (bench/README.md, "Scale,
+issue 11 again"); a read lands in the page cache, not in the process. Measured on 200k
 rows: a LanceDB point lookup of 10 ids takes 5-11 ms (``take_offsets``,
 ``id IN``), a lookup here tens of microseconds (bench/README.md, "Scale").
 
@@ -14,6 +19,7 @@ and ``has_thumb``; no vectors, no thumbnail bytes.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -26,6 +32,8 @@ from mmrag.stores.base import ROW_SCALARS, Row
 
 EMPTY = np.zeros(0, dtype=np.float32)
 FILE = "rows.arrow"
+BLOB = "rows.json"  # one JSON array a row (the values after ``key``), key order
+OFFSETS = "rows.offsets.npy"  # uint64 byte offsets into BLOB, one per row + the end
 BATCH_ROWS = 65_536
 
 
@@ -58,6 +66,12 @@ def _row(v: list) -> Row:
                v[14], bool(v[16]), v[15] or "{}")
 
 
+def _json_rows(table: pa.Table) -> list[bytes]:
+    """Each row's values after ``key`` as one JSON array (UTF-8)."""
+    cols = [table.column(n).to_pylist() for n in meta_schema().names[1:]]
+    return [json.dumps(v, ensure_ascii=False, separators=(",", ":")).encode("utf-8") for v in zip(*cols)]
+
+
 def to_rows(table: pa.Table) -> list[Row]:
     cols = [table.column(n).to_pylist() for n in meta_schema().names]
     return [_row(list(v)) for v in zip(*cols)]
@@ -76,6 +90,13 @@ class RowMeta:
         self._live_base = len(self._base_keys)
         self._cols = [self._base.column(n) for n in meta_schema().names]
         self._file: Path | None = None  # the snapshot file ``_base`` is mapped from, if any
+        self._blob: int | None = None  # descriptor of BLOB (hit reads by pread), if the snapshot has one
+        self._offsets = np.zeros(0, dtype=np.uint64)
+
+    def __del__(self) -> None:
+        if getattr(self, "_blob", None) is not None:
+            os.close(self._blob)  # type: ignore[arg-type]
+            self._blob = None
 
     # -- persistence ----------------------------------------------------------------
     @classmethod
@@ -87,17 +108,33 @@ class RowMeta:
             raise ValueError("row metadata snapshot has another schema")
         meta = cls(table)
         meta._file = folder / FILE
+        if (folder / BLOB).exists():  # snapshots saved before it have none: hits come from the mapping
+            offsets = np.load(folder / OFFSETS)
+            if len(offsets) != table.num_rows + 1:
+                raise ValueError("row metadata offsets do not match the snapshot")
+            meta._offsets, meta._blob = offsets.astype(np.uint64), os.open(folder / BLOB, os.O_RDONLY)
         return meta
 
     def save(self, folder: Path) -> None:
         """Write the live rows sorted by key, streaming: the snapshot is read and merged with the rows
         written since one batch at a time, so a writer never holds the whole metadata in memory
         (at 1M rows a materialised snapshot was ~0.3 GB, twice over while sorting)."""
-        tmp = folder / (FILE + ".tmp")
-        with pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_file(sink, meta_schema()) as writer:
+        tmp, tmp_blob = folder / (FILE + ".tmp"), folder / (BLOB + ".tmp")
+        offsets = [np.zeros(1, dtype=np.uint64)]
+        at = 0
+        with pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_file(sink, meta_schema()) as writer, open(tmp_blob, "wb") as blob:
             for batch in self._merged_batches():
                 if batch.num_rows:
                     writer.write_table(batch, max_chunksize=BATCH_ROWS)
+                    lines = _json_rows(batch)
+                    blob.write(b"".join(lines))
+                    ends = at + np.cumsum(np.fromiter(map(len, lines), dtype=np.uint64, count=len(lines)))
+                    offsets.append(ends)
+                    at = int(ends[-1])
+        with open(folder / (OFFSETS + ".tmp"), "wb") as fh:
+            np.save(fh, np.concatenate(offsets))
+        os.replace(tmp_blob, folder / BLOB)
+        os.replace(folder / (OFFSETS + ".tmp"), folder / OFFSETS)
         os.replace(tmp, folder / FILE)
 
     def _added_sorted(self) -> pa.Table:
@@ -189,7 +226,12 @@ class RowMeta:
         if len(base_at) > 32:  # many rows (a filter's candidates): one vectorised take
             for i, row in zip(base_at, to_rows(self._base.take(pa.array(pos[base_at], pa.int64())))):
                 out[i] = row
-        else:  # a search's hits: scalar reads (~20 us a row; a take costs ~150 us + ~30 us a row)
+        elif self._blob is not None:  # a search's hits: one pread a row (page cache, not this process)
+            for i in base_at:
+                p = int(pos[i])
+                lo, hi = int(self._offsets[p]), int(self._offsets[p + 1])
+                out[i] = _row([None, *json.loads(os.pread(self._blob, hi - lo, lo))])
+        else:  # scalar reads from the mapping (~20 us a row; a take costs ~150 us + ~30 us a row)
             for i in base_at:
                 p = int(pos[i])
                 out[i] = _row([c[p].as_py() for c in self._cols])

@@ -1,10 +1,10 @@
 """The ``ann/`` sidecar beside a LanceDB index: vector indexes, row metadata, journal.
 
-Layout (format 3)::
+Layout (format 4)::
 
-    state.json                 {"format": 3, "folder": "v12-ab..", "journal": "journal-v12-ab...jsonl", ...}
+    state.json                 {"format": 4, "folder": "v12-ab..", "journal": "journal-v12-ab...jsonl", ...}
     v12-ab../rows.arrow        row metadata snapshot by key (``lance_meta``), opened memory-mapped
-    v12-ab../ch-*.usearch|npy  one saved VectorIndex per channel (``ann``) + its .json
+    v12-ab../ch-*.faiss|npy    one saved VectorIndex per channel (``ann``) + its .json
     journal-v12-ab...jsonl     ids written or removed since that save, one line per commit
 
 A save writes a new folder, then replaces ``state.json`` atomically, so a
@@ -13,9 +13,10 @@ to the journal first; opening loads the saved indexes and re-reads the
 journaled ids from the table (added, changed or gone), so a killed writer
 costs a replay of what it wrote since its last save, not a rebuild.
 
-Older sidecars (format 2: hnswlib graphs and id lists) are not read: the
-store rebuilds from the table (in memory for a reader; a writer saves the
-new format), see ``LanceStore``.
+Older sidecars (format 2: hnswlib graphs and id lists; format 3: usearch
+graphs) are not read: the store rebuilds from the table (in memory for a
+reader; a writer saves the new format), see ``LanceStore``, with a warning
+that says so.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ from mmrag.stores.lance_table import meta_select
 log = logging.getLogger(__name__)
 
 STATE = "state.json"
-SIDECAR_FORMAT = 3
+SIDECAR_FORMAT = 4
 KEEP_OLD_S = 120.0  # superseded sidecar folders younger than this are left for readers still loading them
 READ_BATCH = 50_000
 
@@ -107,7 +108,10 @@ def load_sidecar(root: Path, dim: int, params: AnnParams) -> tuple[dict[str, Vec
         state = json.loads((root / STATE).read_text(encoding="utf-8"))
         if state.get("format") != SIDECAR_FORMAT or state.get("dim") != dim:
             if state.get("format") != SIDECAR_FORMAT:
-                log.info("the vector index in %s has format %s, not %s: rebuilding it", root, state.get("format"), SIDECAR_FORMAT)
+                log.warning(
+                    "the vector index in %s was written by another mmrag version (format %s, this one reads %s): "
+                    "rebuilding it from the table (a one-off for a writer such as `mmrag add`, which saves it; "
+                    "a read-only command rebuilds it in memory until then)", root, state.get("format"), SIDECAR_FORMAT)
             return None
         folder = root / state["folder"]
         indexes = {ch: VectorIndex.load(folder, stem, dim, params) for ch, stem in state["channels"].items()}
