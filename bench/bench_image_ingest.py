@@ -1,4 +1,5 @@
-"""Image ingest speed: ``Engine.add`` of N photos with the backbone tower vs the starter tower,
+"""Image ingest speed: ``Engine.add`` of N photos with the backbone tower (gated by flatness, the default, and at its
+fixed mix) vs the starter tower,
 and the backbone alone (onnxruntime vs eager torch) against this CPU's FLOP bound.
 
 The photos are real (scikit-image and scikit-learn), each turned into N/23
@@ -142,7 +143,7 @@ def main() -> None:
         files = make_photos(root / "photos", args.n)
         rows = []
         for ocr in ([False] if args.no_ocr_runs else [False, True]):
-            for tower in ("lite0", "shipped"):
+            for tower in ("lite0-flat", "lite0", "shipped"):
                 r = ingest_rate(files, tower, ocr, root)
                 rows.append((tower, ocr, r))
                 print(f"  add {args.n} photos, tower {tower}, OCR {'on' if ocr else 'off'}: {r:.1f} images/s "
