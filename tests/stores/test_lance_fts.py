@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import mmrag.stores.lance as lance_mod
+import mmrag.stores.lance_reads as lance_mod  # where text_search calls fts_query
 from mmrag.config import Config
 from mmrag.stores.base import Row
 from mmrag.stores.lance import LanceStore

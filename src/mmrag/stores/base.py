@@ -23,10 +23,10 @@ nulls: Milvus Lite has none), and ``row_span`` maps them back to ``None``.
 from __future__ import annotations
 
 import json
-from functools import lru_cache
-from types import MappingProxyType
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
+from functools import lru_cache
+from types import MappingProxyType
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
