@@ -198,7 +198,7 @@ def test_reopen_keeps_the_recorded_tower_choice(tmp_path: Path) -> None:
 def test_a_file_added_by_relative_and_absolute_paths_is_one_source(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """`add notes` then `add /abs/notes` (or `add notes/a.txt`) indexed the same file twice; an index an
     older mmrag wrote with a relative source is cleaned up once the absolute copy lands."""
-    from mmrag.stores.base import Row
+    from tests.ingest.test_relative_spellings import as_an_older_mmrag_left_it
 
     (tmp_path / "notes").mkdir()
     (tmp_path / "notes" / "a.txt").write_text("Relative and absolute spellings of one file.", encoding="utf-8")
@@ -211,13 +211,7 @@ def test_a_file_added_by_relative_and_absolute_paths_is_one_source(tmp_path: Pat
     assert [s.source for s in eng.sources()] == [str((tmp_path / "notes" / "a.txt").resolve())]
     # an index written by an older mmrag: the same file stored under its relative spelling too
     absolute = str((tmp_path / "notes" / "a.txt").resolve())
-    vec = eng.embed_query("spellings").vectors["text"]
-    old = [Row(**{**vars(r.row), "id": r.row.id + "-old", "source": "notes/a.txt", "vector": vec})
-           for r in eng.store.search(vec, 5, f"source = '{absolute}'")]
-    assert old
-    eng.store.upsert(old)
-    meta = eng.store.read_meta() or {}
-    eng.store.write_meta({k: v for k, v in meta.items() if k != "sources_absolute"})  # an older mmrag wrote none
+    as_an_older_mmrag_left_it(eng, absolute)
     assert len(eng.sources()) == 2
     eng.add(["notes"])
     assert [s.source for s in eng.sources()] == [absolute]

@@ -23,7 +23,7 @@ def _engine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> mmrag.Engine:
     return mmrag.Engine.open(idx, load_config({"space.name": "minilm", "index": idx, "ingest.ocr": False}, environ={}))
 
 
-def _as_an_older_mmrag_left_it(eng: mmrag.Engine, absolute: str) -> None:
+def as_an_older_mmrag_left_it(eng: mmrag.Engine, absolute: str) -> None:
     """Store the file's rows again under its relative spelling, and no flag (older mmrag wrote none)."""
     from mmrag.stores.base import Row
 
@@ -66,47 +66,46 @@ def test_the_flag_is_written_once_nothing_relative_is_left_and_later_adds_skip_t
         eng.close()
 
 
-def test_a_relative_copy_outside_this_run_s_folders_keeps_the_upgrade_pending(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.fixture
+def older(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    """An engine over an index an older mmrag left: notes/a.txt stored absolute and relative, no flag."""
     eng = _engine(tmp_path, monkeypatch)
     absolute = str((tmp_path / "notes" / "a.txt").resolve())
     try:
         eng.add(["notes"])
-        _as_an_older_mmrag_left_it(eng, absolute)
-        eng.add(["other"])  # notes/ is not added now: its relative copy stays, and so does the listing
-        assert "notes/a.txt" in {s.source for s in eng.sources()}
-        assert ABSOLUTE_SOURCES not in (eng.store.read_meta() or {})
-        eng.add(["notes"])
-        assert "notes/a.txt" not in {s.source for s in eng.sources()}
-        assert (eng.store.read_meta() or {}).get(ABSOLUTE_SOURCES) is True
+        as_an_older_mmrag_left_it(eng, absolute)
+        yield eng, absolute
     finally:
         eng.close()
+
+
+def test_a_relative_copy_outside_this_run_s_folders_keeps_the_upgrade_pending(older) -> None:  # type: ignore[no-untyped-def]
+    eng, _ = older
+    eng.add(["other"])  # notes/ is not added now: its relative copy stays, and so does the listing
+    assert "notes/a.txt" in {s.source for s in eng.sources()}
+    assert ABSOLUTE_SOURCES not in (eng.store.read_meta() or {})
+    eng.add(["notes"])
+    assert "notes/a.txt" not in {s.source for s in eng.sources()}
+    assert (eng.store.read_meta() or {}).get(ABSOLUTE_SOURCES) is True
 
 
 def test_an_interrupted_upgrade_leaves_no_flag_and_runs_again_on_the_next_add(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    eng = _engine(tmp_path, monkeypatch)
-    absolute = str((tmp_path / "notes" / "a.txt").resolve())
-    try:
-        eng.add(["notes"])
-        _as_an_older_mmrag_left_it(eng, absolute)
-        real_delete = eng.store.delete
+    older, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    eng, absolute = older
+    real_delete = eng.store.delete
 
-        def ctrl_c(where: str) -> int:  # injected fault: the user presses Ctrl-C inside the upgrade
-            raise KeyboardInterrupt
+    def ctrl_c(where: str) -> int:  # injected fault: the user presses Ctrl-C inside the upgrade
+        raise KeyboardInterrupt
 
-        monkeypatch.setattr(eng.store, "delete", ctrl_c)
-        with pytest.raises(KeyboardInterrupt):
-            eng.add(["notes"])
-        monkeypatch.setattr(eng.store, "delete", real_delete)
-        assert "notes/a.txt" in {s.source for s in eng.sources()}
-        assert ABSOLUTE_SOURCES not in (eng.store.read_meta() or {})  # the flag is written last
-        listed = _listings(eng, monkeypatch)
+    monkeypatch.setattr(eng.store, "delete", ctrl_c)
+    with pytest.raises(KeyboardInterrupt):
         eng.add(["notes"])
-        assert listed == [1]  # the next add listed the sources and finished the upgrade
-        assert [s.source for s in eng.sources()] == [absolute]
-        assert (eng.store.read_meta() or {}).get(ABSOLUTE_SOURCES) is True
-    finally:
-        eng.close()
+    monkeypatch.setattr(eng.store, "delete", real_delete)
+    assert "notes/a.txt" in {s.source for s in eng.sources()}
+    assert ABSOLUTE_SOURCES not in (eng.store.read_meta() or {})  # the flag is written last
+    listed = _listings(eng, monkeypatch)
+    eng.add(["notes"])
+    assert listed == [1]  # the next add listed the sources and finished the upgrade
+    assert [s.source for s in eng.sources()] == [absolute]
+    assert (eng.store.read_meta() or {}).get(ABSOLUTE_SOURCES) is True
