@@ -253,11 +253,14 @@ def searcher(system: str, path: Path):
 
     def search(q: np.ndarray) -> list[int]:  # the engine's call: full rows back, channel filter
         return [int(s.row.segment_id[3:]) for s in store.search(q, K, "channel = 'text'") if s.row.text]
+    search.store = store  # type: ignore[attr-defined]
     return search
 
 
 def child_search(system: str, work: Path, n: int, per_file: int) -> dict:
     # the data set is not in this process (its peak would hide the index's): queries + truth come from the parent
+    warm = system.endswith("+warm")  # the store as `mmrag serve` opens it: lists read in ahead of the searches
+    system = system.removesuffix("+warm")
     queries, truth = np.load(work / "queries.npy"), np.load(work / "truth.npy")
     one = queries[:1] / np.linalg.norm(queries[:1])
     empty = work / f"empty-{system}"
@@ -277,6 +280,11 @@ def child_search(system: str, work: Path, n: int, per_file: int) -> dict:
     search = searcher(system, work / f"index-{system}")
     search(queries[0])
     cold_wall, cold_cpu = time.perf_counter() - t0, cpu() - c0
+    warm_s, warm_mb = 0.0, 0.0
+    if warm:  # here in the foreground, timed (the server does it in a background thread)
+        t1 = time.perf_counter()
+        warm_mb = search.store.warm(background=False) / 2**20
+        warm_s = time.perf_counter() - t1
     for q in queries[:10]:
         search(q)
     lat, on_cpu, found = [], [], []
@@ -289,10 +297,21 @@ def child_search(system: str, work: Path, n: int, per_file: int) -> dict:
     return {"cold_wall_s": cold_wall, "cold_cpu_s": cold_cpu, "p50_ms": 1000 * float(np.median(lat)),
             "cpu_p50_ms": 1000 * float(np.median(on_cpu)),
             "p99_ms": 1000 * float(np.percentile(lat, 99)), "recall": rec, "index_mb": rss_mb() - base,
-            "baseline_mb": base}
+            "baseline_mb": base, "warm_s": warm_s, "warm_mb": warm_mb}
 
 
 # -- parent ---------------------------------------------------------------------------------
+def drop_caches() -> str:
+    """Empty the OS page cache (Linux, root), so the next process reads the index from disk."""
+    subprocess.run(["sync"], check=False)
+    try:
+        with open("/proc/sys/vm/drop_caches", "w") as fh:
+            fh.write("1\n")
+        return "emptied"
+    except OSError as exc:
+        return f"not emptied ({exc.strerror})"
+
+
 def run_child(args: argparse.Namespace, phase: str, system: str, n: int, timeout: float) -> dict | None:
     cmd = [sys.executable, __file__, "--child", phase, "--system", system, "--n", str(n), "--workdir", str(args.workdir),
            "--queries", str(args.queries), "--chunks-per-file", str(args.chunks_per_file), "--data-n", str(args.data_n)]
@@ -322,6 +341,10 @@ def main() -> None:
     ap.add_argument("--workdir", type=Path, required=True)
     ap.add_argument("--timeout", type=float, default=1800.0, help="seconds per child process")
     ap.add_argument("--search-only", action="store_true", help="reuse the indexes built in --workdir by an earlier run")
+    ap.add_argument("--warm", action="store_true",
+                    help="search the mmrag store a second time as `mmrag serve` opens it (store.ann_warm: lists read in first)")
+    ap.add_argument("--drop-caches", action="store_true",
+                    help="before each search process, empty the OS page cache (needs root): a cold disk, not just a cold process")
     ap.add_argument("--child", choices=["ingest", "build", "search"])
     ap.add_argument("--system")
     ap.add_argument("--data-n", type=int, default=0)
@@ -375,8 +398,15 @@ def main() -> None:
     np.save(args.workdir / "truth.npy", exact_truth(args.workdir, args.n, queries))
     print(f"\n== search: {args.queries} queries, k={K}, each system in a fresh process", flush=True)
     found = {}
-    for system in [s for s in systems if built.get(s)]:
+    searched = [s for s in systems if built.get(s)]
+    if args.warm and "new" in searched:
+        searched.insert(searched.index("new") + 1, "new+warm")
+    for system in searched:
+        if args.drop_caches:
+            print(f"  page cache: {drop_caches()}", flush=True)
         found[system] = r = run_child(args, "search", system, args.n, args.timeout)
+        if r and r.get("warm_s"):
+            print(f"  {system}: read {r['warm_mb']:.0f} MB of lists in {r['warm_s']:.2f} s before the searches", flush=True)
         if r:
             print(f"  {system:6s} index memory {r['index_mb']:6.0f} MB  cold open+first search {r['cold_wall_s']:6.2f} s wall "
                   f"{r['cold_cpu_s']:6.2f} CPU-s  recall@10 {r['recall']:.3f}  p50 {r['p50_ms']:6.2f} ms  p99 {r['p99_ms']:6.2f} ms  "

@@ -99,6 +99,9 @@ class StoreConfig:
     ann_min_scan: int = 4096  # ... and at least enough lists to hold this many rows (small indexes read more)
     ann_lists: int = 0  # inverted lists (0: 4 * sqrt(rows), retrained as the index doubles)
     ann_dtype: str = "f16"  # f16 | f32: how the lists store vectors
+    # read the saved lists into memory in the background when an index opens, so the first searches do not
+    # each pay for reading their lists: serve (only in `mmrag serve`) | on | off (bench/README.md "Warming")
+    ann_warm: str = "serve"
     # Milvus's HNSW index
     hnsw_m: int = 32
     hnsw_ef_construction: int = 200

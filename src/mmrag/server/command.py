@@ -58,6 +58,8 @@ def serve_command(
 
         cfg = _config(index, config, **{"serve.host": host, "serve.port": port, "serve.token": token,
                                         "serve.max_upload_mb": max_upload_mb, "serve.cors_origins": cors})
+        if cfg.store.ann_warm == "serve":  # a long-lived reader: its first searches should not each read their lists
+            cfg = cfg.with_overrides({"store.ann_warm": "on"})
         if cfg.serve.torch_threads > 0:
             import torch
 

@@ -23,6 +23,7 @@ import hashlib
 import json
 import logging
 import os
+import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -32,6 +33,7 @@ import numpy as np
 
 from mmrag.errors import ConfigError, StoreError
 from mmrag.stores.ann_ivf import Ivf
+from mmrag.stores.mapped import populate
 
 log = logging.getLogger(__name__)
 
@@ -207,6 +209,12 @@ class VectorIndex:
             self._view_path = None
         return self._ivf
 
+    def warm(self) -> int:
+        """Fault in a memory-mapped index's pages ahead of the searches (``mapped.populate``): the bytes
+        brought in; 0 for an in-memory or exact index, or where the platform cannot."""
+        path = self._view_path
+        return populate(path) if path is not None else 0
+
     # -- reads ----------------------------------------------------------------
     def query(self, vector: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Top-``k`` keys and cosine scores, best first."""
@@ -316,6 +324,24 @@ class VectorIndex:
             raise StoreError(f"index sidecar {name} is unreadable ({exc}); it will be rebuilt") from None
 
 
+def warm_indexes(indexes: Iterable[VectorIndex], label: str, background: bool = True) -> int:
+    """``VectorIndex.warm`` each index: in a daemon thread (returns 0 at once; searches go on meanwhile, as
+    the populate call releases the GIL) or in this one (returns the bytes brought in)."""
+    todo = list(indexes)
+
+    def run() -> int:
+        started = time.perf_counter()
+        done = sum(index.warm() for index in todo)
+        if done:
+            log.info("read %d MB of vector lists of %s into memory in %.1fs", done >> 20, label, time.perf_counter() - started)
+        return done
+
+    if not background:
+        return run()
+    threading.Thread(target=run, name="mmrag-ann-warm", daemon=True).start()
+    return 0
+
+
 def write_json_atomic(path: Path, value: object) -> None:
     tmp = path.with_name(path.name + ".tmp")
     with open(tmp, "w", encoding="utf-8") as fh:
@@ -325,4 +351,4 @@ def write_json_atomic(path: Path, value: object) -> None:
     os.replace(tmp, path)
 
 
-__all__ = ["AnnParams", "VectorIndex", "key_of", "keys_of", "write_json_atomic"]
+__all__ = ["AnnParams", "VectorIndex", "key_of", "keys_of", "warm_indexes", "write_json_atomic"]

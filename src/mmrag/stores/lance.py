@@ -49,8 +49,8 @@ import pyarrow as pa
 import mmrag.stores.lance_sidecar as ls
 import mmrag.stores.lance_table as lt
 from mmrag.config import Config
-from mmrag.errors import StoreError
-from mmrag.stores.ann import AnnParams, VectorIndex, keys_of
+from mmrag.errors import ConfigError, StoreError
+from mmrag.stores.ann import AnnParams, VectorIndex, keys_of, warm_indexes
 from mmrag.stores.base import Row
 from mmrag.stores.common import NoIndex, check_rows
 from mmrag.stores.filters import In, parse, to_lance
@@ -78,6 +78,8 @@ class LanceStore(LanceReads):
         self.dim = dim
         self._params = AnnParams(threshold=cfg.ann_threshold, nprobe=cfg.ann_nprobe, min_scan=cfg.ann_min_scan,
                                  lists=cfg.ann_lists, dtype=cfg.ann_dtype)
+        if cfg.ann_warm not in ("serve", "on", "off"):
+            raise ConfigError(f"store.ann_warm must be 'serve', 'on' or 'off', got {cfg.ann_warm!r}. Fix it in mmrag.toml.")
         self._lock = threading.RLock()
         self._indexes: dict[str, VectorIndex] = {}
         self._meta = RowMeta()
@@ -98,6 +100,14 @@ class LanceStore(LanceReads):
         self.read_only = False
         self._table = lt.open_table(self.path, dim)
         self._load()
+        if cfg.ann_warm == "on":
+            self.warm()
+
+    def warm(self, background: bool = True) -> int:
+        """Bring the saved vector lists into memory ahead of the searches that read them (``store.ann_warm``;
+        ``mmrag serve`` does it by default): in a daemon thread (returns 0 at once; searches go on
+        meanwhile) or in this one (returns the bytes brought in). See ``stores/mapped.py``."""
+        return warm_indexes(list(self._indexes.values()), str(self.path), background)
 
     # -- loading / persistence ---------------------------------------------------
     def _load(self) -> None:
