@@ -42,6 +42,9 @@ class SpaceConfig:
     audio_model: str | None = None  # checkpoint for a bound audio tower
     device: str = "auto"  # auto | cpu | cuda | cuda:0 ...
     batch_size: int = 32
+    # the text tower on a CPU: auto = onnxruntime once exported (no torch import: a cold search starts
+    # faster; same vectors), torch = always torch (space/text_onnx.py)
+    text_runtime: str = "auto"
 
 
 @dataclass(frozen=True)

@@ -68,9 +68,19 @@ def test_paraphrased_queries_rank_their_document_first(minilm_space: Space) -> N
         assert int(np.argmax(row)) == expected, (query, DOCS[int(np.argmax(row))])
 
 
+def st_model(enc: object) -> object:
+    """The sentence-transformers-style model (``.encode`` truncating at 256) behind the space's text tower;
+    with the tower on onnxruntime (the default once exported), the torch tower's, loaded for reference."""
+    if hasattr(enc.model, "encode"):  # type: ignore[attr-defined]
+        return enc.model  # type: ignore[attr-defined]
+    from mmrag.space.text import load_sentence_transformer
+
+    return load_sentence_transformer(enc.resolved, "cpu", runtime="torch").model  # type: ignore[attr-defined]
+
+
 def test_short_texts_match_sentence_transformers_itself(minilm_space: Space) -> None:
     enc = minilm_space.encoders[Channel.TEXT]
-    ref = enc.model.encode(DOCS[:4], convert_to_numpy=True, normalize_embeddings=True)  # type: ignore[attr-defined]
+    ref = st_model(enc).encode(DOCS[:4], convert_to_numpy=True, normalize_embeddings=True)  # type: ignore[attr-defined]
     np.testing.assert_allclose(minilm_space.encode(Channel.TEXT, DOCS[:4]), ref, atol=1e-5)
     batched = minilm_space.encode(Channel.TEXT, DOCS[:6])  # batch_size 4: a full and a partial batch
     single = np.concatenate([minilm_space.encode(Channel.TEXT, [d]) for d in DOCS[:6]])
@@ -88,7 +98,7 @@ def test_long_text_is_windowed_and_its_end_still_counts(minilm_space: Space) -> 
     mean = per_window.mean(axis=0)
     np.testing.assert_allclose(vec, mean / np.linalg.norm(mean), atol=1e-5)
     bees = enc.encode(["honey bees and their queen"], query=True)[0]
-    truncated = enc.model.encode([long_doc], normalize_embeddings=True)[0]  # type: ignore[attr-defined]  # ST cuts at 256
+    truncated = st_model(enc).encode([long_doc], normalize_embeddings=True)[0]  # type: ignore[attr-defined]  # ST cuts at 256
     assert float(vec @ bees) > float(truncated @ bees) + 0.02
 
 

@@ -223,8 +223,6 @@ def load_image_tower(path: str | Path | None, text_dim: int, text_encoder: str |
     of the space's text tower, e.g. ``st:all-MiniLM-L6-v2#text``) must equal the
     one the tower was trained against; pass ``None`` to skip that check.
     """
-    from mmrag.train.towers import TowerConfig, build_tower
-
     folder = _folder(path)
     meta, digest, _ = _read_tower(folder, "image", text_dim, text_encoder)
     if dict(meta.get("tower") or {}).get("arch") == "backbone-head":  # a frozen backbone + heads (+ its visual channel)
@@ -237,6 +235,8 @@ def load_image_tower(path: str | Path | None, text_dim: int, text_encoder: str |
     if flat_gate is True:
         raise ConfigError(f"the image tower at {folder} is not a backbone tower, so it has no flatness gate: "
                           f"name its folder in space.image_model instead")
+    from mmrag.train.towers import TowerConfig, build_tower  # torch: only for a CNN tower, not the backbone's
+
     meta, cfg, model, tower_id = _open_tower(path, "image", text_dim, text_encoder, TowerConfig, build_tower)
     return ImageTowerEncoder(id=tower_id, dim=cfg.out_dim, model=model, image_size=cfg.image_size,
                              text_encoder=str(meta.get("text_encoder", "")), meta=meta)

@@ -151,11 +151,16 @@ def pooled_module(model: Any) -> Any:
     return Pooled(model).eval()
 
 
+def onnx_file(sha256: str) -> Path:
+    """Where the backbone's ONNX export of these weights is cached."""
+    return models_dir() / f"{ARCH}-{sha256[:12]}.onnx"
+
+
 def export_onnx(model: Any, sha256: str) -> Path:
     """The backbone as ONNX (features, logits), exported once and cached by weight hash."""
     import torch
 
-    target = models_dir() / f"{ARCH}-{sha256[:12]}.onnx"
+    target = onnx_file(sha256)
     if target.is_file() and target.stat().st_size > 1_000_000:
         return target
     try:
@@ -186,7 +191,11 @@ class Backbone:
     ``runtime`` is ``onnxruntime`` or ``torch`` (with the reason for falling back)."""
 
     def __init__(self, model: Any, sha256: str, batch_size: int = 32, runtime: str = "auto") -> None:
-        self.model = model
+        # the torch module, or a function that builds it: with the ONNX export cached, the module (and
+        # torch with it) is built only if something asks for ``model`` (a fallback, training)
+        self._model = None if callable(model) and not hasattr(model, "state_dict") else model
+        self._build = model if self._model is None else None
+        self._build_lock = threading.Lock()
         self.sha256 = sha256
         self.id = f"{ARCH}@{sha256[:12]}"
         self.batch_size = batch_size
@@ -201,13 +210,23 @@ class Backbone:
             except Exception as exc:  # noqa: BLE001 - any export/runtime failure falls back to torch
                 self.runtime = f"torch (onnxruntime unavailable: {type(exc).__name__}: {str(exc)[:120]})"
 
+    @property
+    def model(self) -> Any:
+        if self._model is None:
+            with self._build_lock:
+                if self._model is None:
+                    self._model = self._build()
+        return self._model
+
     def _ort_session(self) -> Any:
         import onnxruntime as ort
 
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = max(1, min(os.cpu_count() or 1, 8))
         opts.log_severity_level = 3
-        return ort.InferenceSession(str(export_onnx(self.model, self.sha256)), opts, providers=["CPUExecutionProvider"])
+        cached = onnx_file(self.sha256)
+        path = cached if cached.is_file() and cached.stat().st_size > 1_000_000 else export_onnx(self.model, self.sha256)
+        return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
 
     def _forward(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         if self._session is not None:
@@ -250,7 +269,7 @@ class Backbone:
 def load_backbone(runtime: str = "auto") -> Backbone:
     """The ImageNet EfficientNet-Lite0, loaded once per process (``runtime``: auto | onnx | torch)."""
     path = weights_path()
-    return Backbone(load_state(build_model(), path), file_sha256(path), runtime=runtime)
+    return Backbone(lambda: load_state(build_model(), path), file_sha256(path), runtime=runtime)
 
 
 @lru_cache(maxsize=1)

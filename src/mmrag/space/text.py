@@ -28,21 +28,31 @@ tower ships), sounds are found through their tags and file names.
 
 from __future__ import annotations
 
-import math
 import threading
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from mmrag.config import Config
-from mmrag.errors import ConfigError, MissingDependency, ModelNotFound, QueryError
-from mmrag.space.base import Encoder, Space, l2_normalize
+from mmrag.errors import ConfigError, MissingDependency, ModelNotFound
+from mmrag.space.base import Encoder, Space
 from mmrag.space.resolve import ResolvedModel, resolve_device, resolve_model, resolved_folder
+from mmrag.space.text_onnx import OnnxTextEncoder, cpu_only, load_onnx_encoder
+from mmrag.space.text_onnx import export as export_onnx_tower
+from mmrag.space.windows import (
+    Framing,
+    TextWindower,
+    check_texts,
+    encode_windowed,
+    mean_by_owner,
+    run_batches,
+    special_framing,
+    split_windows,
+)
 from mmrag.types import Channel
 
 MINILM_NAME = "all-MiniLM-L6-v2"
@@ -127,141 +137,6 @@ def check_tokenizer_files(resolved: ResolvedModel) -> None:
         )
 
 
-# ---------------------------------------------------------------- windowing (pure)
-
-
-@dataclass(frozen=True)
-class Framing:
-    """Token ids a tokenizer puts around every sequence (``[CLS] ... [SEP]``, ``<bos> ... <eos>``)."""
-
-    prefix: tuple[int, ...]
-    suffix: tuple[int, ...]
-
-    def wrap(self, content: Sequence[int], prompt: Sequence[int] = ()) -> list[int]:
-        return [*self.prefix, *prompt, *content, *self.suffix]
-
-
-def special_framing(tokenizer: Any) -> Framing:
-    """Find the tokenizer's special tokens by encoding one word with and without them."""
-    full = list(tokenizer("a")["input_ids"])
-    bare = list(tokenizer("a", add_special_tokens=False)["input_ids"])
-    for start in range(len(full) - len(bare) + 1):
-        if full[start : start + len(bare)] == bare:
-            return Framing(tuple(full[:start]), tuple(full[start + len(bare) :]))
-    raise ModelNotFound(
-        f"cannot tell this tokenizer's special tokens apart ({full} vs {bare}); its files may be broken."
-    )
-
-
-def split_windows(ids: Sequence[int], size: int) -> list[list[int]]:
-    """Split ``ids`` into ``ceil(len/size)`` near-equal consecutive windows (``[[]]`` for no ids)."""
-    if size < 1:
-        raise ValueError("window size must be at least 1")
-    n = len(ids)
-    if n == 0:
-        return [[]]
-    count = math.ceil(n / size)
-    bounds = [round(i * n / count) for i in range(count + 1)]
-    return [list(ids[bounds[i] : bounds[i + 1]]) for i in range(count)]
-
-
-def mean_by_owner(vectors: np.ndarray, owners: np.ndarray, n: int) -> np.ndarray:
-    """Mean of the (normalised) rows of each owner, renormalised: ``(n, dim)``."""
-    vectors = l2_normalize(vectors)
-    sums = np.zeros((n, vectors.shape[1]), dtype=np.float64)
-    np.add.at(sums, owners, vectors)
-    counts = np.bincount(owners, minlength=n).astype(np.float64)[:, None]
-    return l2_normalize((sums / np.maximum(counts, 1.0)).astype(np.float32))
-
-
-def check_texts(items: Sequence[Any], *, query: bool) -> list[str]:
-    """Validate a batch of texts; a query must have words."""
-    if isinstance(items, (str, bytes)):
-        raise QueryError("a text encoder takes a list of strings, not one string. Wrap it: [text].")
-    texts: list[str] = []
-    for i, item in enumerate(items):
-        if not isinstance(item, str):
-            raise QueryError(f"text #{i} is a {type(item).__name__}, not a str. Pass text as str.")
-        if query and not item.strip():
-            raise QueryError("the query is empty. Type some words to search for.")
-        texts.append(item)
-    return texts
-
-
-class TextWindower:
-    """Turns texts into framed token windows that fit a tower, and back into one vector per text."""
-
-    def __init__(self, tokenizer: Any, max_tokens: int, prompts: dict[bool, str] | None = None) -> None:
-        self.tokenizer = tokenizer
-        self.framing = special_framing(tokenizer)
-        self.max_tokens = int(max_tokens)
-        self._prompt_ids: dict[bool, list[int]] = {}
-        for is_query, text in (prompts or {}).items():
-            if text:
-                self._prompt_ids[is_query] = list(tokenizer(text, add_special_tokens=False)["input_ids"])
-        for is_query in (False, True):
-            if self.window(query=is_query) < 1:
-                raise ConfigError(
-                    f"the text window ({max_tokens} tokens) leaves no room after special tokens."
-                )
-
-    def window(self, *, query: bool = False) -> int:
-        """How many content word pieces fit in one window."""
-        framing = len(self.framing.prefix) + len(self.framing.suffix)
-        return self.max_tokens - framing - len(self._prompt_ids.get(query, []))
-
-    def content_ids(self, texts: Sequence[str]) -> list[list[int]]:
-        if not texts:
-            return []
-        enc = self.tokenizer(list(texts), add_special_tokens=False, truncation=False, verbose=False)
-        return [list(ids) for ids in enc["input_ids"]]
-
-    def plan(self, texts: Sequence[str], *, query: bool = False) -> tuple[list[list[int]], np.ndarray]:
-        """Framed windows for all texts and the index of the text each window belongs to."""
-        prompt = self._prompt_ids.get(query, [])
-        windows: list[list[int]] = []
-        owners: list[int] = []
-        for owner, ids in enumerate(self.content_ids(texts)):
-            for chunk in split_windows(ids, self.window(query=query)):
-                windows.append(self.framing.wrap(chunk, prompt))
-                owners.append(owner)
-        return windows, np.asarray(owners, dtype=np.int64)
-
-
-def run_batches(
-    windows: Sequence[Sequence[int]], forward: Callable[[list[list[int]]], np.ndarray], batch_size: int
-) -> np.ndarray:
-    """Embed framed windows ``batch_size`` at a time, shortest first (less padding); rows in input order."""
-    order = sorted(range(len(windows)), key=lambda i: len(windows[i]))
-    out: np.ndarray | None = None
-    step = max(1, int(batch_size))
-    for start in range(0, len(order), step):
-        idx = order[start : start + step]
-        vecs = np.asarray(forward([list(windows[i]) for i in idx]), dtype=np.float32)
-        if out is None:
-            out = np.empty((len(windows), vecs.shape[1]), dtype=np.float32)
-        out[idx] = vecs
-    if out is None:
-        raise ValueError("no windows to embed")
-    return l2_normalize(out)
-
-
-def encode_windowed(
-    texts: Sequence[str],
-    windower: TextWindower,
-    forward: Callable[[list[list[int]]], np.ndarray],
-    batch_size: int,
-    dim: int,
-    *,
-    query: bool = False,
-) -> np.ndarray:
-    """Texts -> windows -> vectors -> one renormalised mean vector per text, ``(len(texts), dim)``."""
-    if not texts:
-        return np.zeros((0, dim), dtype=np.float32)
-    windows, owners = windower.plan(texts, query=query)
-    return mean_by_owner(run_batches(windows, forward, batch_size), owners, len(texts))
-
-
 # ---------------------------------------------------------------- sentence-transformers
 
 
@@ -322,13 +197,28 @@ def minilm_package_dir() -> Path:
 
 
 def load_sentence_transformer(
-    resolved: ResolvedModel, device: str = "auto", batch_size: int = 32
-) -> SentenceTransformerEncoder:
+    resolved: ResolvedModel, device: str = "auto", batch_size: int = 32, runtime: str = "torch"
+) -> SentenceTransformerEncoder | OnnxTextEncoder:
     """Load a resolved sentence-transformers folder (never from the network).
 
-    The common Transformer -> mean Pooling -> Normalize layout loads through plain
-    transformers (``space/st_lite.py``: same vectors, a faster cold start)."""
+    ``runtime="auto"`` (the spaces' default, ``space.text_runtime``): on a CPU, the onnxruntime tower when
+    its export is cached (``space/text_onnx.py``: no torch import, same vectors), else torch, exporting
+    the tower for the next process. The common Transformer -> mean Pooling -> Normalize layout loads
+    through plain transformers (``space/st_lite.py``: same vectors, a faster cold start)."""
+    if runtime not in ("auto", "torch"):
+        raise ConfigError(f"space.text_runtime must be 'auto' or 'torch', got {runtime!r}. Fix it in mmrag.toml.")
     check_tokenizer_files(resolved)
+    if runtime == "auto":
+        fast = load_onnx_encoder(resolved, device, batch_size)
+        if fast is not None:
+            return fast
+    encoder = _load_torch_tower(resolved, device, batch_size)
+    if runtime == "auto" and cpu_only(device) and str(encoder.model.device) == "cpu":
+        export_onnx_tower(resolved, encoder)  # once per model and machine; a failure leaves a marker, torch stays
+    return encoder
+
+
+def _load_torch_tower(resolved: ResolvedModel, device: str, batch_size: int) -> SentenceTransformerEncoder:
     try:
         from mmrag.space.st_lite import load_lite
 
@@ -424,7 +314,7 @@ def build_text_space(
     """A space around one sentence-transformers text tower (+ an optional bound image tower)."""
     choice = image_tower_choice(config)
     loader = image_tower_loader(config) if choice != TOWER_OFF else None
-    text = load_sentence_transformer(resolved, config.space.device, config.space.batch_size)
+    text = load_sentence_transformer(resolved, config.space.device, config.space.batch_size, config.space.text_runtime)
     encoders: dict[Channel, Encoder] = {Channel.TEXT: text}
     if loader is not None:
         encoders[Channel.IMAGE] = bind_image_tower(config, text, loader)
