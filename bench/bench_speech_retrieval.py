@@ -18,6 +18,8 @@ Sets:
   "cards" set, go-forward, go-somewhere, a TIDIGITS string): 13 recordings;
 - ``tts`` (an extra, synthetic): fortunes from Debian ``fortunes-min`` spoken by
   espeak-ng in several voices and speeds (``--tts N`` recordings);
+- ``tts-long``: those recordings joined three at a time with 2.5 s pauses
+  (``N // 3`` recordings of several speech segments each: a span straddles them);
 - ``folder:PATH``: any folder of ``NAME.wav`` + ``NAME.txt`` (exact transcript).
 
     apt-get install pocketsphinx-testdata fortunes-min espeak-ng
@@ -100,6 +102,24 @@ def tts_set(work: Path, n: int) -> list[Recording]:
         voice, speed = VOICES[i % len(VOICES)], 150 + 15 * (i % 5)
         subprocess.run(["espeak-ng", "-v", voice, "-s", str(speed), "-w", str(wav), text], check=True)
         out.append(Recording(wav, text))
+    return out
+
+
+def long_set(work: Path, recs: Sequence[Recording], per: int = 3, pause_s: float = 2.5) -> list[Recording]:
+    """The tts recordings joined ``per`` at a time with ``pause_s`` of silence between them: longer
+    recordings that mmrag cuts into several speech segments, so a 60% span straddles segments."""
+    import soundfile as sf
+
+    from mmrag.ingest.speech import decode_audio
+
+    out: list[Recording] = []
+    for g in range(len(recs) // per):
+        group = recs[g * per : (g + 1) * per]
+        gap = np.zeros(int(pause_s * 16000), np.float32)
+        x = np.concatenate([part for r in group for part in (decode_audio(r.path)[0], gap)])
+        wav = work / f"long{g:03d}.wav"
+        sf.write(wav, x, 16000, subtype="PCM_16")
+        out.append(Recording(wav, " ".join(r.transcript for r in group)))
     return out
 
 
@@ -232,7 +252,7 @@ def show_misses(
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--sets", default="real,tts", help="comma list: real, tts, folder:PATH")
+    ap.add_argument("--sets", default="real,tts", help="comma list: real, tts, tts-long, folder:PATH")
     ap.add_argument("--tts", type=int, default=120, help="recordings in the tts set")
     ap.add_argument("--weights", default="1", help="heard_weight values to measure (comma list)")
     ap.add_argument("--out", type=Path, default=Path(".cache/bench/speech_retrieval.json"))
@@ -253,6 +273,8 @@ def main() -> None:
                 recs = real_set(work)
             elif name == "tts":
                 recs = tts_set(work, args.tts)
+            elif name == "tts-long":
+                recs = long_set(work, tts_set(work, args.tts))
             elif name.startswith("folder:"):
                 recs = folder_set(Path(name.split(":", 1)[1]))
             else:
