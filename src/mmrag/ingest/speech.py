@@ -15,7 +15,8 @@ and spoken queries (``mmrag search --audio question.wav``).
 - Speech regions are packed into full 28 s Whisper windows; one Whisper model
   per (name, device) is loaded once per process and reused; windows are
   decoded in batches (``BatchedInferencePipeline``) with word timestamps,
-  mapped back to file time.
+  mapped back to file time; a window that falls into a repetition loop is
+  decoded again with Whisper's temperature fallback (``loops.py``).
 
 This module re-exports the decoding and VAD helpers it builds on.
 
@@ -37,6 +38,7 @@ import numpy as np
 
 from mmrag.config import IngestConfig
 from mmrag.errors import IngestError, MissingDependency, ModelNotFound, QueryError
+from mmrag.ingest import loops
 from mmrag.ingest.avio import (
     SAMPLE_RATE,
     MediaInfo,
@@ -209,6 +211,8 @@ def transcribe(
         word_timestamps=True,  # nearly free next to the encoder; lets segments follow the real pauses
         vad_filter=False,
     )
+    # the batched pass has no temperature fallback: a window that loops ("no, no, no, ...") is decoded again
+    segs = loops.redecode(wm, packed, windows, list(segs), language=lang, beam_size=beam_size)
     spans: list[tuple[float, float]] = []
     texts: list[str] = []
     probs: list[float] = []
@@ -247,7 +251,8 @@ def transcribe(
         for j, hyps in zip(unsure, nbest(clips, alternatives, model=model, beam_size=max(beam_size, alternatives))):
             kept: dict[str, str] = {_plain(out[j].text): ""}
             for h in hyps:
-                kept.setdefault(_plain(h), h)
+                if not loops.looped(h):  # a looping hypothesis says nothing
+                    kept.setdefault(_plain(h), h)
             alts = tuple(h for h in kept.values() if h)
             out[j] = SpeechSegment(out[j].t0, out[j].t1, out[j].text, alts)
     return out
