@@ -82,3 +82,26 @@ def test_falls_back_to_the_sync_api_when_the_async_handle_is_missing(tmp_path: P
     assert want and lance_mod.fts_query(store._table, "keeper boat", 20, None) is not None
     monkeypatch.setattr(lance_mod, "fts_query", lambda *a: None)  # as with a lancedb lacking the handle
     assert ties_unordered([(s.row.id, s.score) for s in store.text_search("keeper boat", 20)]) == ties_unordered(want)
+
+
+def test_a_writer_folds_new_rows_once_there_are_enough(tmp_path: Path) -> None:
+    """Rows the full-text index lacks are scanned on every text query: a writer folds them in at 256 rows
+    or 1 % of the table (``lance_table.fold_threshold``), so a small index is not left mostly unindexed."""
+    from mmrag.stores.lance_table import fold_threshold
+
+    assert [fold_threshold(n) for n in (0, 10_000, 200_000, 1_000_000)] == [256, 256, 2_000, 10_000]
+
+    def unindexed(store: LanceStore) -> int:
+        return store._table.index_stats("text_idx").num_unindexed_rows
+
+    store = LanceStore(str(tmp_path / "idx"), 8, Config())
+    store.upsert(text_rows(100, 3, "a"))
+    store.refresh_text_index()  # the first write makes the index
+    store.upsert(text_rows(200, 4, "b"))
+    store.refresh_text_index()
+    assert unindexed(store) == 200  # below 256: left for the next fold (searched all the same)
+    assert any(s.row.id.startswith("b") for s in store.text_search("lighthouse keeper boat", 300))
+    store.upsert(text_rows(100, 5, "c"))
+    store.close()  # 300 unindexed >= 256: folded
+    reopened = LanceStore(str(tmp_path / "idx"), 8, Config())
+    assert unindexed(reopened) == 0 and reopened.count() == 400

@@ -187,7 +187,7 @@ class LanceStore(LanceReads):
                 return
             try:
                 if self._wrote:
-                    lt.fold_fts(self._table, self.path, max(10_000, len(self._meta) // 10))
+                    lt.fold_fts(self._table, self.path, lt.fold_threshold(len(self._meta)))
                     self.flush()
             finally:
                 self._closed = True
@@ -375,7 +375,7 @@ class LanceStore(LanceReads):
             if not self._has_fts:
                 lt.ensure_fts(self._table, self.path)
                 self._has_fts = True
-            lt.fold_fts(self._table, self.path, max(10_000, len(self._meta) // 10))
+            lt.fold_fts(self._table, self.path, lt.fold_threshold(len(self._meta)))
 
     def optimize(self) -> None:
         """Compact the table and bring the full-text index up to date (a write)."""
