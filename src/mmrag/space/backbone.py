@@ -224,6 +224,7 @@ class Backbone:
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = max(1, min(os.cpu_count() or 1, 8))
         opts.log_severity_level = 3
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")  # no busy-wait between calls (text_onnx)
         cached = onnx_file(self.sha256)
         path = cached if cached.is_file() and cached.stat().st_size > 1_000_000 else export_onnx(self.model, self.sha256)
         return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])

@@ -166,6 +166,9 @@ def session(path: Path) -> Any:
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = max(1, min(os.cpu_count() or 1, 8))
     opts.log_severity_level = 3
+    # onnxruntime's pool spins after each call by default: on 2 cores a one-query call then cost 17.9 ms of CPU
+    # instead of 10.7 (6.5 vs 6.6 ms wall), which a server under load pays for every request
+    opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
     return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
 
 
