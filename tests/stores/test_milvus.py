@@ -263,3 +263,27 @@ def test_a_server_without_bm25_learns_of_its_terms_from_the_one_schema_read(
         assert [s.row.id for s in store.text_search("zebra", 3)] == ["a"]  # the terms path answers
     finally:
         store.close()
+
+
+def test_a_second_local_server_starts_beside_a_running_one(milvus_server: str, tmp_path: Path) -> None:
+    """Each LocalMilvus gives its embedded etcd its own peer port: the fixed default 2380 made a second
+    server on the machine (a test run beside a bench) fail at start with "address already in use"."""
+    from pymilvus import MilvusClient
+
+    from mmrag.stores.milvus_server import LocalMilvus
+
+    with LocalMilvus(tmp_path / "second") as second:
+        assert second.uri != milvus_server
+        client = MilvusClient(uri=second.uri)
+        try:
+            client.create_collection("only_here", dimension=4)
+            assert "only_here" in client.list_collections()
+        finally:
+            client.close()
+        peer = (tmp_path / "second" / "embedEtcd.yaml").read_text()
+        assert "listen-peer-urls: http://127.0.0.1:" in peer and ":2380" not in peer
+    first = MilvusClient(uri=milvus_server)
+    try:
+        assert "only_here" not in first.list_collections()  # two servers, two sets of data
+    finally:
+        first.close()

@@ -160,9 +160,11 @@ def text_terms(r: RowsReader, query: str, k: int, expr: str, field: str = TERM_I
         return []
     found: dict[str, str] = {}
     values: list[Any] = [term_id(w) for w in words] if field == TERM_IDS_FIELD else words
-    listed = json.dumps(values, ensure_ascii=False)  # words are \w+ runs: no quotes or backslashes
-    tests = [f"array_contains_all({field}, {listed})"] if len(words) > 1 else []
-    tests.append(f"array_contains_any({field}, {listed})")
+    # words are \w+ runs: no quotes or backslashes. "Every word" as a chain of array_contains: ~30% faster
+    # on 2.3.5 than array_contains_all (200k rows: 19-25 ms vs 27-38 ms); "any word": array_contains_any
+    every = " and ".join(f"array_contains({field}, {json.dumps(v, ensure_ascii=False)})" for v in values)
+    tests = [every] if len(words) > 1 else []
+    tests.append(f"array_contains_any({field}, {json.dumps(values, ensure_ascii=False)})")
     for test in tests:
         room = TERMS_CANDIDATES - len(found)
         if room <= 0 or len(found) >= k:
