@@ -9,8 +9,10 @@ samples fetched), then ``store.search`` p50 and fused-search p50 over
 calibrated, then fused; "hybrid" adds the BM25 list: the engine's path
 minus the query embedding). A server without BM25 (Milvus < 2.5, like the
 2.3.5 here) scanned every row's text per hybrid search, so only its dense
-fused search was measured; collections now keep a ``terms`` array for it (see
-``milvus_rows.text_terms``), and both are measured. The Milvus server is the standalone 2.3.5 from PyPI
+fused search was measured; collections now keep a ``term_ids`` array for it (see
+``milvus_rows.text_terms``), and both are measured. ``--keep DIR`` builds the
+indexes in DIR and reuses them on a later run with the same ``--n`` (ingest is
+then not measured; rebuild after changing how rows are written). The Milvus server is the standalone 2.3.5 from PyPI
 (``milvus``), started here on loopback; ``--lite`` adds Milvus Lite.
 Ratios are against LanceDB in the same run. Usage::
 

@@ -26,7 +26,7 @@ from mmrag.stores.filters import (
     predicate,
     to_milvus,
 )
-from mmrag.stores.milvus_schema import OUT_FIELDS, SCALARS, TERM_IDS_FIELD, TERMS_FIELD, term_id, to_row
+from mmrag.stores.milvus_schema import OUT_FIELDS, SCALARS, TERM_IDS_FIELD, term_id, to_row
 
 BATCH = 500
 # Reads use "Session" consistency: the collections' default ("Strong") makes every read wait for
