@@ -9,13 +9,16 @@ samples fetched), then ``store.search`` p50 and fused-search p50 over
 calibrated, then fused; "hybrid" adds the BM25 list: the engine's path
 minus the query embedding). A server without BM25 (Milvus < 2.5, like the
 2.3.5 here) scanned every row's text per hybrid search, so only its dense
-fused search was measured; collections now keep a ``terms`` array for it (see
-``milvus_rows.text_terms``), and both are measured. The Milvus server is the standalone 2.3.5 from PyPI
+fused search was measured; collections now keep a ``term_ids`` array for it (see
+``milvus_rows.text_terms``), and both are measured. ``--keep DIR`` builds the
+indexes in DIR and reuses them on a later run with the same ``--n`` (ingest is
+then not measured; rebuild after changing how rows are written). The Milvus server is the standalone 2.3.5 from PyPI
 (``milvus``), started here on loopback; ``--lite`` adds Milvus Lite.
 Ratios are against LanceDB in the same run. Usage::
 
     python bench/bench_milvus.py --n 20000
     python bench/bench_milvus.py --n 200000 --lite 0
+    python bench/bench_milvus.py --n 200000 --lite 0 --keep /tmp/bm200k   # build once, reuse after
 """
 
 from __future__ import annotations
@@ -68,14 +71,31 @@ def rows(v: np.ndarray, texts: list[str], lo: int, hi: int) -> list[Row]:
     return out
 
 
-def run(name: str, location: str, v: np.ndarray, texts: list[str], qs: np.ndarray, cfg: Config) -> dict:
+def reusable(location: str, n: int, cfg: Config) -> bool:
+    """``True`` when ``location`` already holds this bench's ``n`` rows (``--keep`` from an earlier run)."""
+    try:
+        store = open_store(location, None, cfg)
+    except Exception:  # noqa: BLE001 - no index there yet
+        return False
+    try:
+        return store.count() == n
+    finally:
+        store.close()
+
+
+def run(name: str, location: str, v: np.ndarray, texts: list[str], qs: np.ndarray, cfg: Config,
+        reuse: bool = False) -> dict:
     n = len(v)
-    t = time.perf_counter()
-    store = open_store(location, v.shape[1], cfg)
-    for lo in range(0, n, 2000):
-        store.upsert(rows(v, texts, lo, min(n, lo + 2000)))
-    store.close()
-    ingest = n / (time.perf_counter() - t)
+    ingest = float("nan")
+    if reuse and reusable(location, n, cfg):
+        print(f"{name}: reusing the {n} rows already at {location} (ingest not measured)", flush=True)
+    else:
+        t = time.perf_counter()
+        store = open_store(location, v.shape[1], cfg)
+        for lo in range(0, n, 2000):
+            store.upsert(rows(v, texts, lo, min(n, lo + 2000)))
+        store.close()
+        ingest = n / (time.perf_counter() - t)
     t = time.perf_counter()
     store = open_store(location, None, cfg)
     opened = time.perf_counter() - t
@@ -129,6 +149,9 @@ def main() -> None:
     ap.add_argument("--dim", type=int, default=384)
     ap.add_argument("--queries", type=int, default=50)
     ap.add_argument("--lite", type=int, default=1, help="also Milvus Lite (slow: a Python engine)")
+    ap.add_argument("--keep", type=Path, default=None, metavar="DIR",
+                    help="build the indexes (LanceDB folder, Milvus server data) in DIR and keep them; a later run "
+                         "with the same DIR and --n reuses them instead of ingesting again (ingest then not measured)")
     args = ap.parse_args()
     from mmrag.stores.milvus_server import LocalMilvus
 
@@ -137,16 +160,19 @@ def main() -> None:
     qs = v[rng.integers(0, args.n, args.queries)] + rng.standard_normal((args.queries, args.dim)).astype(np.float32) * 0.05
     qs /= np.linalg.norm(qs, axis=1, keepdims=True)
     cfg = Config()
-    work = Path(tempfile.mkdtemp(prefix="bench-milvus-"))
+    work = args.keep or Path(tempfile.mkdtemp(prefix="bench-milvus-"))
+    work.mkdir(parents=True, exist_ok=True)
+    reuse = args.keep is not None
     results = []
     try:
-        results.append(run("lancedb", str(work / "lance"), v, texts, qs, cfg))
+        results.append(run("lancedb", str(work / "lance"), v, texts, qs, cfg, reuse))
         with LocalMilvus(work / "server") as server:
-            results.append(run("milvus-server", server.uri + "#bench", v, texts, qs, cfg))
+            results.append(run("milvus-server", server.uri + "#bench", v, texts, qs, cfg, reuse))
         if args.lite:
-            results.append(run("milvus-lite", f"milvus:{work / 'lite.db'}#bench", v, texts, qs, cfg))
+            results.append(run("milvus-lite", f"milvus:{work / 'lite.db'}#bench", v, texts, qs, cfg, reuse))
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        if not reuse:
+            shutil.rmtree(work, ignore_errors=True)
     base = results[0]
     print(f"\nratios vs LanceDB (n={args.n}, dim={args.dim}):")
     for r in results[1:]:

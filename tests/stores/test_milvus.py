@@ -140,6 +140,44 @@ def test_row_terms_are_distinct_lowercased_and_bounded() -> None:
     assert row_terms("ok " + "x" * (TERM_BYTES + 1)) == ["ok"]
 
 
+def test_term_ids_are_stable_64_bit_ids_of_the_distinct_lowercased_words() -> None:
+    from mmrag.stores.milvus_schema import TERM_BYTES, TERMS_MAX, row_term_ids, term_id
+
+    # BLAKE2b-8 of the UTF-8 word, little-endian, signed: the same in every process (unlike hash())
+    assert term_id("zebra") == 1212366760143743210 and term_id("café") == term_id("café")
+    assert row_term_ids("The Zebra, the zebra! ZEBRA crossing") == [term_id("the"), term_id("zebra"), term_id("crossing")]
+    assert all(-(2**63) <= t < 2**63 for t in row_term_ids("a b c")) and row_term_ids("") == []
+    assert row_term_ids("ok " + "x" * (TERM_BYTES + 1)) == [term_id("ok"), term_id("x" * (TERM_BYTES + 1))]
+    assert len(row_term_ids(" ".join(f"w{i}" for i in range(TERMS_MAX + 50)))) == TERMS_MAX
+
+
+def test_a_collection_with_the_older_words_array_is_still_searched_by_its_words(milvus_server: str) -> None:
+    """Collections made before word ids keep a VARCHAR ``terms`` array: the store reads it as it is."""
+    from pymilvus import MilvusClient
+
+    from mmrag.config import Config
+    from mmrag.stores.milvus_schema import TERMS_FIELD, create_rows
+
+    client = MilvusClient(uri=milvus_server)
+    try:
+        create_rows(client, "older_rows", DIM, Config().store, with_bm25=False, terms=TERMS_FIELD)
+    finally:
+        client.close()
+    store = MilvusStore(f"{milvus_server}#older", None)
+    try:
+        assert (store._bm25, store._terms) == (False, "terms")
+        texts = ["zebra zebra crossing", "a zebra", "budget meeting", "Zebra crossing budget"]
+        store.upsert([Row(id=f"o{i}", segment_id=f"o{i}", source="o.txt", source_hash="h", modality="text",
+                          channel="text", vector=np.eye(DIM, dtype=np.float32)[i], text=t) for i, t in enumerate(texts)])
+        entity = store._client.get("older_rows", ids=["o3"], output_fields=[TERMS_FIELD])[0]
+        assert list(entity[TERMS_FIELD]) == ["zebra", "crossing", "budget"]  # words, as that layout keeps them
+        found = store.text_search("zebra crossing", 5)
+        assert [s.row.id for s in found][:2] in (["o0", "o3"], ["o3", "o0"]) and found[-1].row.id == "o1"
+        assert [s.row.id for s in store.text_search("budget", 5)] in (["o2", "o3"], ["o3", "o2"])
+    finally:
+        store.close()
+
+
 def test_a_server_without_bm25_selects_text_candidates_by_terms_not_by_reading_every_text(milvus_server: str) -> None:
     """Milvus 2.3.5 has no BM25: the rows keep a terms array and the server picks the candidates."""
     rng = np.random.default_rng(5)
@@ -149,9 +187,13 @@ def test_a_server_without_bm25_selects_text_candidates_by_terms_not_by_reading_e
         f"filler text {i}" for i in range(56)]
     store = MilvusStore(f"{milvus_server}#terms", DIM)
     try:
-        assert not store._bm25 and store._terms
+        assert not store._bm25 and store._terms == "term_ids"
         store.upsert([Row(id=f"t{i}", segment_id=f"t{i}", source=f"d{i % 2}.txt", source_hash="h", modality="text",
                           channel="text", vector=vecs[i], text=texts[i]) for i in range(60)])
+        from mmrag.stores.milvus_schema import row_term_ids
+
+        stored = store._client.get("terms_rows", ids=["t1"], output_fields=["term_ids"])[0]["term_ids"]
+        assert list(stored) == row_term_ids("zebra zebra stripes crossing")  # ids of its distinct words
         fetched: list[int] = []
         query = store._client.query
 
@@ -199,7 +241,7 @@ def test_opening_reads_the_rows_schema_once(tmp_path: Path, monkeypatch: pytest.
     MilvusStore(loc, DIM).close()
     store, asked = _described_on_open(loc, monkeypatch)
     try:
-        assert asked == ["once_rows"] and (store.dim, store._bm25, store._terms) == (DIM, True, False)
+        assert asked == ["once_rows"] and (store.dim, store._bm25, store._terms) == (DIM, True, "")
     finally:
         store.close()
 
@@ -210,14 +252,38 @@ def test_a_server_without_bm25_learns_of_its_terms_from_the_one_schema_read(
     loc = f"{milvus_server}#terms_once"
     made = MilvusStore(loc, DIM)
     try:
-        assert not made._bm25 and made._terms  # created without BM25: with the terms array
+        assert not made._bm25 and made._terms == "term_ids"  # created without BM25: with the word-ids array
         made.upsert([Row(id="a", segment_id="a", source="a.txt", source_hash="h", modality="text", channel="text",
                          vector=np.eye(DIM, dtype=np.float32)[0], text="zebra crossing")])
     finally:
         made.close()
     store, asked = _described_on_open(loc, monkeypatch)
     try:
-        assert asked == ["terms_once_rows"] and (store.dim, store._bm25, store._terms) == (DIM, False, True)
+        assert asked == ["terms_once_rows"] and (store.dim, store._bm25, store._terms) == (DIM, False, "term_ids")
         assert [s.row.id for s in store.text_search("zebra", 3)] == ["a"]  # the terms path answers
     finally:
         store.close()
+
+
+def test_a_second_local_server_starts_beside_a_running_one(milvus_server: str, tmp_path: Path) -> None:
+    """Each LocalMilvus gives its embedded etcd its own peer port: the fixed default 2380 made a second
+    server on the machine (a test run beside a bench) fail at start with "address already in use"."""
+    from pymilvus import MilvusClient
+
+    from mmrag.stores.milvus_server import LocalMilvus
+
+    with LocalMilvus(tmp_path / "second") as second:
+        assert second.uri != milvus_server
+        client = MilvusClient(uri=second.uri)
+        try:
+            client.create_collection("only_here", dimension=4)
+            assert "only_here" in client.list_collections()
+        finally:
+            client.close()
+        peer = (tmp_path / "second" / "embedEtcd.yaml").read_text()
+        assert "listen-peer-urls: http://127.0.0.1:" in peer and ":2380" not in peer
+    first = MilvusClient(uri=milvus_server)
+    try:
+        assert "only_here" not in first.list_collections()  # two servers, two sets of data
+    finally:
+        first.close()

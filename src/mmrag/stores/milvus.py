@@ -22,10 +22,13 @@ index metadata document as JSON under key ``meta``).
 
 Full-text search uses Milvus' built-in BM25 function (Milvus >= 2.5 and Milvus
 Lite; standard tokenizer + lowercase, no stemming). On an older server the
-collection is created without it and ``text_search`` falls back to BM25
-computed in Python over at most ``TEXT_FALLBACK_CANDIDATES`` rows whose text
-contains a query word (``like``, case-sensitive: word, Word and WORD are
-tried); ranking there uses the statistics of those candidates only.
+collection is created without it, with a ``term_ids`` array (64-bit ids of
+each row's distinct lowercased words); ``text_search`` asks the server for at
+most ``TERMS_CANDIDATES`` rows holding the query words and ranks them by BM25
+in Python (statistics of those candidates only: see ``milvus_rows.text_terms``).
+Collections from before that without a terms array fall back to rows whose
+text contains a query word (``like``, case-sensitive: word, Word and WORD are
+tried).
 
 Opening loads the rows collection into memory (a server keeps a collection
 "released" until someone loads it; a large one can take minutes, shown as
@@ -281,9 +284,11 @@ class MilvusStore:
         if not query.strip() or k == 0:
             return []
         if not self._bm25:
-            scan = text_terms if self._terms else text_scan if self._rows.prefix_like else text_fallback
             want = k if recheck is None else min(TEXT_FALLBACK_CANDIDATES, max(8 * k, 256))  # rows re-checked below
-            found = scan(self._rows, query, want, expr)
+            if self._terms:
+                found = text_terms(self._rows, query, want, expr, self._terms)
+            else:
+                found = (text_scan if self._rows.prefix_like else text_fallback)(self._rows, query, want, expr)
             return [s for s in found if recheck is None or recheck(s.row)][:k]
 
         def run(limit: int) -> Any:

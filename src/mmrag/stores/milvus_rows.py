@@ -26,7 +26,7 @@ from mmrag.stores.filters import (
     predicate,
     to_milvus,
 )
-from mmrag.stores.milvus_schema import OUT_FIELDS, SCALARS, TERMS_FIELD, to_row
+from mmrag.stores.milvus_schema import OUT_FIELDS, SCALARS, TERM_IDS_FIELD, term_id, to_row
 
 BATCH = 500
 # Reads use "Session" consistency: the collections' default ("Strong") makes every read wait for
@@ -151,17 +151,20 @@ def text_fallback(r: RowsReader, query: str, k: int, expr: str) -> list[ScoredRo
     return [ScoredRow(to_row(cands[i]), float(scores[i])) for i in order]
 
 
-def text_terms(r: RowsReader, query: str, k: int, expr: str) -> list[ScoredRow]:
-    """BM25 over candidates the server selects by the ``terms`` array: rows holding every query
-    word, then (when fewer than ``k`` do) rows holding any, at most ``TERMS_CANDIDATES``
-    (statistics from them)."""
+def text_terms(r: RowsReader, query: str, k: int, expr: str, field: str = TERM_IDS_FIELD) -> list[ScoredRow]:
+    """BM25 over candidates the server selects by the terms array ``field`` (word ids, or words in
+    collections made before them): rows holding every query word, then (when fewer than ``k`` do)
+    rows holding any, at most ``TERMS_CANDIDATES`` (statistics from them)."""
     words = list(dict.fromkeys(tokenize(query)))[:16]
     if not words:
         return []
     found: dict[str, str] = {}
-    listed = json.dumps(words, ensure_ascii=False)  # words are \w+ runs: no quotes or backslashes
-    tests = [f"array_contains_all({TERMS_FIELD}, {listed})"] if len(words) > 1 else []
-    tests.append(f"array_contains_any({TERMS_FIELD}, {listed})")
+    values: list[Any] = [term_id(w) for w in words] if field == TERM_IDS_FIELD else words
+    # words are \w+ runs: no quotes or backslashes. "Every word" as a chain of array_contains: ~30% faster
+    # on 2.3.5 than array_contains_all (200k rows: 19-25 ms vs 27-38 ms); "any word": array_contains_any
+    every = " and ".join(f"array_contains({field}, {json.dumps(v, ensure_ascii=False)})" for v in values)
+    tests = [every] if len(words) > 1 else []
+    tests.append(f"array_contains_any({field}, {json.dumps(values, ensure_ascii=False)})")
     for test in tests:
         room = TERMS_CANDIDATES - len(found)
         if room <= 0 or len(found) >= k:

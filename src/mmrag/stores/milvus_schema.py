@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import itertools
 import json
 import logging
@@ -23,10 +24,14 @@ VARCHAR_MAX = 65_535
 SCALARS = ROW_SCALARS
 OUT_FIELDS = [*SCALARS, "thumbnail"]
 # servers without BM25 (< 2.5): each row's distinct lowercased words in an array column, so a text
-# search selects candidate rows inside the server (array_contains_all/any) instead of reading every text
+# search selects candidate rows inside the server (array_contains_all/any) instead of reading every text.
+# Collections made now keep the words' 64-bit hashes (TERM_IDS_FIELD, INT64 array): Milvus 2.3.5 scans an
+# INT64 array 2-3x faster than a VARCHAR one (200k rows: contains_all 36-66 ms vs 101-112 ms, contains
+# 20 vs 57 ms). Collections made before keep their words (TERMS_FIELD) and are still read.
 TERMS_FIELD = "terms"
+TERM_IDS_FIELD = "term_ids"
 TERMS_MAX = 1024  # distinct words kept per row (first occurrence order)
-TERM_BYTES = 64  # longer words are left out of the array (the text itself is unchanged)
+TERM_BYTES = 64  # words array only: longer words are left out (the text itself is unchanged)
 
 
 def milvus_address(location: str) -> tuple[str, str]:
@@ -55,7 +60,7 @@ class RowsLayout:
 
     dim: int
     bm25: bool  # Milvus' BM25 function on ``text``
-    terms: bool  # the ``terms`` array (collections made without BM25)
+    terms: str  # collections made without BM25: TERM_IDS_FIELD, TERMS_FIELD (older ones), or "" (older still)
 
 
 def ensure_collections(
@@ -91,19 +96,21 @@ def ensure_collections(
         if not any(f.get("name") == "fields" for f in info["fields"]):
             add_fields_column(c, uri, rows_name)
         bm25 = any(f.get("name") == "bm25" for f in info.get("functions", []))
-        return RowsLayout(stored, bm25, not bm25 and any(f.get("name") == TERMS_FIELD for f in info["fields"]))
+        names = {f.get("name") for f in info["fields"]}
+        terms = "" if bm25 else next((t for t in (TERM_IDS_FIELD, TERMS_FIELD) if t in names), "")
+        return RowsLayout(stored, bm25, terms)
     if not try_bm25:
         create_rows(c, rows_name, dim, cfg, with_bm25=False)
-        return RowsLayout(dim, False, True)
+        return RowsLayout(dim, False, TERM_IDS_FIELD)
     try:
         create_rows(c, rows_name, dim, cfg, with_bm25=True)
-        return RowsLayout(dim, True, False)
+        return RowsLayout(dim, True, "")
     except Exception as exc:  # noqa: BLE001 - older servers: no BM25 function
         log.warning("Milvus at %s has no BM25 function (%s); using the Python text-search fallback", uri, exc)
         if c.has_collection(rows_name):
             c.drop_collection(rows_name)
         create_rows(c, rows_name, dim, cfg, with_bm25=False)
-        return RowsLayout(dim, False, True)
+        return RowsLayout(dim, False, TERM_IDS_FIELD)
 
 
 def add_fields_column(c: Any, uri: str, rows_name: str) -> None:
@@ -119,8 +126,11 @@ def add_fields_column(c: Any, uri: str, rows_name: str) -> None:
         ) from None
 
 
-def create_rows(c: Any, rows_name: str, dim: int, cfg: StoreConfig, with_bm25: bool) -> None:
-    """The rows collection: explicit schema, vector index from ``cfg.milvus_index`` (IP), BM25 if asked."""
+def create_rows(
+    c: Any, rows_name: str, dim: int, cfg: StoreConfig, with_bm25: bool, terms: str = TERM_IDS_FIELD
+) -> None:
+    """The rows collection: explicit schema, vector index from ``cfg.milvus_index`` (IP), BM25 if asked,
+    else the ``terms`` array (``TERMS_FIELD``: the words array of collections made before word ids)."""
     from pymilvus import DataType, Function, FunctionType
 
     s = c.create_schema(auto_id=False, enable_dynamic_field=False)
@@ -144,9 +154,11 @@ def create_rows(c: Any, rows_name: str, dim: int, cfg: StoreConfig, with_bm25: b
     s.add_field("meta", DataType.VARCHAR, max_length=VARCHAR_MAX)
     s.add_field("thumbnail", DataType.VARCHAR, max_length=VARCHAR_MAX)
     s.add_field("fields", DataType.JSON)  # a record's typed fields, filtered as fields["price"] < 50
-    if not with_bm25:
+    if not with_bm25 and terms == TERMS_FIELD:
         s.add_field(TERMS_FIELD, DataType.ARRAY, element_type=DataType.VARCHAR, max_capacity=TERMS_MAX,
                     max_length=TERM_BYTES)
+    elif not with_bm25:
+        s.add_field(TERM_IDS_FIELD, DataType.ARRAY, element_type=DataType.INT64, max_capacity=TERMS_MAX)
     s.add_field("vector", DataType.FLOAT_VECTOR, dim=dim)
     params = c.prepare_index_params()
     kind = (cfg.milvus_index or "HNSW").upper()
@@ -182,7 +194,25 @@ def row_terms(text: str) -> list[str]:
     return list(itertools.islice(words, TERMS_MAX))
 
 
-def to_entity(row: Row, terms: bool = False) -> dict[str, Any]:
+def term_id(word: str) -> int:
+    """A word's signed 64-bit id: the first 8 bytes of its BLAKE2b digest (stable across processes,
+    unlike ``hash``). A collision only adds a candidate, which BM25 over the text then scores 0."""
+    return int.from_bytes(hashlib.blake2b(word.encode("utf-8"), digest_size=8).digest(), "little", signed=True)
+
+
+def row_term_ids(text: str) -> list[int]:
+    """``term_id`` of each distinct lowercased word of ``text`` (``tokenize``), at most ``TERMS_MAX``."""
+    return [term_id(w) for w in itertools.islice(dict.fromkeys(tokenize(text)), TERMS_MAX)]
+
+
+def terms_of(text: str, field: str) -> dict[str, Any]:
+    """The terms column of a row for a collection whose layout says ``field`` ("" for none)."""
+    if field == TERM_IDS_FIELD:
+        return {field: row_term_ids(text)}
+    return {field: row_terms(text)} if field == TERMS_FIELD else {}
+
+
+def to_entity(row: Row, terms: str = "") -> dict[str, Any]:
     thumb = base64.b64encode(bytes(row.thumbnail)).decode("ascii") if row.thumbnail else ""
     if len(thumb) > VARCHAR_MAX:
         log.warning(
@@ -207,7 +237,7 @@ def to_entity(row: Row, terms: bool = False) -> dict[str, Any]:
         "added_at": float(row.added_at),
         "fields": parse_fields(row.fields),
         "vector": np.asarray(row.vector, dtype=np.float32).tolist(),
-        **({TERMS_FIELD: row_terms(row.text)} if terms else {}),
+        **terms_of(row.text, terms),
     }
 
 
@@ -254,6 +284,7 @@ __all__ = [
     "OUT_FIELDS",
     "SCALARS",
     "TERMS_FIELD",
+    "TERM_IDS_FIELD",
     "VARCHAR_MAX",
     "RowsLayout",
     "SourceView",
@@ -261,7 +292,10 @@ __all__ = [
     "cut",
     "ensure_collections",
     "milvus_address",
+    "row_term_ids",
     "row_terms",
+    "term_id",
+    "terms_of",
     "to_entity",
     "to_row",
 ]

@@ -128,14 +128,15 @@ class LocalMilvus:
 
     def start(self, timeout_s: float = 300.0) -> Self:
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        ports = free_ports(len(PORT_KEYS))
+        ports = free_ports(len(PORT_KEYS) + 1)
         self.port = ports[0]
         args = [server_python(), "-c", "import milvus; milvus.main()", "--data", str(self.data_dir)]
         for key, port in zip(PORT_KEYS, ports):
             args += ["--" + key.replace("_", "-"), str(port)]
+        env = {**os.environ, "ETCD_CONFIG_PATH": str(self._etcd_config(ports[PORT_KEYS.index("etcd_port")], ports[-1]))}
         log = open(self.data_dir / "launcher.log", "wb")  # noqa: SIM115 - the child keeps it
         self.proc = subprocess.Popen(
-            args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
+            args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True, env=env
         )
         log.close()
         self._watchdog = watch_group(self.proc.pid, self.grace_s)  # a killed owner leaks no server
@@ -149,6 +150,19 @@ class LocalMilvus:
             time.sleep(0.5)
         self.stop()
         raise StoreError(f"the Milvus server did not answer on port {self.port} within {timeout_s:.0f} s.")
+
+    def _etcd_config(self, client_port: int, peer_port: int) -> Path:
+        """The embedded etcd's own config (read through ``ETCD_CONFIG_PATH``): its client port, and its peer
+        port, which the package's template leaves at etcd's fixed default 2380, so a second server on the
+        machine (a test run beside a bench) failed to start ("bind: address already in use")."""
+        client, peer = f"http://127.0.0.1:{client_port}", f"http://127.0.0.1:{peer_port}"
+        path = self.data_dir / "embedEtcd.yaml"
+        path.write_text(
+            f"listen-client-urls: {client}\nadvertise-client-urls: {client}\n"
+            f"listen-peer-urls: {peer}\ninitial-advertise-peer-urls: {peer}\ninitial-cluster: default={peer}\n"
+            "quota-backend-bytes: 4294967296\nauto-compaction-mode: revision\nauto-compaction-retention: '1000'\n"
+        )
+        return path
 
     def _answers(self) -> bool:
         try:
