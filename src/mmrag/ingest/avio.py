@@ -41,6 +41,28 @@ class MediaInfo:
     tags: Mapping[str, str]
 
 
+# Telephony audio without a header (Asterisk prompts, voicemail, IVR recordings): nothing in the bytes
+# says what they are, so the extension does, as it does for Asterisk and SoX. Each entry: FFmpeg's
+# demuxer and the options it needs (a raw stream has no sample rate of its own).
+RAW_AUDIO: dict[str, tuple[str, dict[str, str]]] = {
+    ".gsm": ("gsm", {}),  # GSM 06.10 frames, 8 kHz
+    ".ulaw": ("mulaw", {"sample_rate": "8000"}),
+    ".mulaw": ("mulaw", {"sample_rate": "8000"}),
+    ".alaw": ("alaw", {"sample_rate": "8000"}),
+    ".g722": ("g722", {}),  # 16 kHz
+    ".g729": ("g729", {}),
+    ".sln": ("s16le", {"sample_rate": "8000"}),  # signed linear 16-bit, Asterisk's naming
+    **{f".sln{k}": ("s16le", {"sample_rate": str(rate)}) for k, rate in
+       ((12, 12000), (16, 16000), (24, 24000), (32, 32000), (44, 44100), (48, 48000), (96, 96000), (192, 192000))},
+}
+
+
+def open_media(av: Any, path: Path) -> Any:
+    """``av.open`` for reading; a headerless telephony file (``RAW_AUDIO``) by its extension."""
+    fmt, options = RAW_AUDIO.get(path.suffix.lower(), (None, {}))
+    return av.open(str(path), format=fmt, options=dict(options) or None, metadata_errors="ignore")
+
+
 # --------------------------------------------------------------------------- files
 
 
@@ -83,7 +105,7 @@ def probe(path: Path) -> MediaInfo:
 
     av = require_av()
     try:
-        with av.open(str(path), metadata_errors="ignore") as container:
+        with open_media(av, path) as container:
             tags: dict[str, str] = {}
             for meta in [container.metadata, *(s.metadata for s in container.streams)]:
                 for key, value in meta.items():
@@ -125,7 +147,7 @@ def iter_audio(path: Path, *, max_s: float | None = None) -> Iterator[np.ndarray
     limit = None if max_s is None else int(max_s * SAMPLE_RATE)
     done = 0
     try:
-        with av.open(str(path), metadata_errors="ignore") as container:
+        with open_media(av, path) as container:
             if not container.streams.audio:
                 raise IngestError(str(path), "has no audio track")
             stream = container.streams.audio[0]

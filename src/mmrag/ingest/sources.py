@@ -19,6 +19,7 @@ from pathlib import Path
 
 from mmrag.config import IngestConfig
 from mmrag.errors import IngestError, UnsupportedFile
+from mmrag.ingest.avio import RAW_AUDIO
 from mmrag.ingest.sniffing import SNIFF_BYTES, sniff_head
 
 KINDS = ("text", "html", "image", "svg", "pdf", "audio", "video", "records")
@@ -196,6 +197,8 @@ def sniff_reason(path: str | os.PathLike[str]) -> tuple[str | None, str]:
     with open(p, "rb") as fh:
         head = fh.read(SNIFF_BYTES)
     kind, reason = sniff_head(head, p.suffix)
+    if kind in (None, "text") and p.suffix.lower() in RAW_AUDIO:  # headerless telephony audio: the name says
+        return "audio", ""
     if kind == "av?":
         kind = _probe_av(p)
     return kind, reason
