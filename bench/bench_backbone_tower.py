@@ -39,7 +39,7 @@ from bench_train import heldout_file  # noqa: E402
 
 from mmrag.space.adapters import backbone_tower_dir, load_image_tower  # noqa: E402
 from mmrag.space.backbone import softmax  # noqa: E402
-from mmrag.space.backbone_tower import FlatGate, combine, conse, flatness, gated_combine, head_vectors, project_visual  # noqa: E402
+from mmrag.space.backbone_tower import FlatGate, combine, conse, flatnesses, gated_combine, head_vectors, project_visual  # noqa: E402
 from mmrag.train.backbone_cache import backbone_outputs  # noqa: E402
 from mmrag.train.benchmark import metadata_text, ocr_texts  # noqa: E402
 from mmrag.train.data import group_pairs, read_pairs  # noqa: E402
@@ -136,8 +136,9 @@ def main() -> None:
         c = conse(softmax(logits), w.class_emb, cfg.top_t)
         h = head_vectors(feats, w.head_weight, w.head_bias) if w.head_weight is not None else c
         mixed = combine(c, h, cfg.mix)
-        small, _ = decode_images([g.a for g in groups], 64, args.cache)  # flatness, as the tower measures it
-        flat = np.array([flatness(Image.fromarray(a)) for a in small], dtype=np.float32)
+        # flatness on a 64 px decode, as the tower measures it: the starter's decode when it is that size
+        small = arr[keep] if starter.image_size == 64 else decode_images([g.a for g in groups], 64, args.cache)[0]
+        flat = flatnesses([Image.fromarray(a) for a in small])
         gated = gated_combine(c, h, flat, FlatGate.from_dict(tower.meta["flat_gate"]))
         old = tower_embed(starter.model, arr[keep], "cpu")
         old = old / np.linalg.norm(old, axis=1, keepdims=True)

@@ -109,12 +109,18 @@ def test_a_mirrored_crop_finds_its_original(engine, photos: Path, tmp_path: Path
     assert hits[0].found_by == "visual->visual"
 
 
-def test_an_index_built_with_the_starter_tower_reopens_with_it(photos: Path, tmp_path: Path) -> None:
-    index = tmp_path / "old"
-    old = mmrag.Engine.open(str(index), _cfg(index, **{"space.image_model": "shipped"}))
-    old.add([photos / "chelsea.png", photos / "coffee.png"])
+def _built_with(index: Path, tower: str, pictures: list[Path]) -> str:
+    """An index of ``pictures`` built with the image tower ``tower``, closed; its image encoder id."""
+    old = mmrag.Engine.open(str(index), _cfg(index, **{"space.image_model": tower}))
+    old.add(pictures)
     old_id = old.space.spec.encoders["image"]
     old.close()
+    return str(old_id)
+
+
+def test_an_index_built_with_the_starter_tower_reopens_with_it(photos: Path, tmp_path: Path) -> None:
+    index = tmp_path / "old"
+    old_id = _built_with(index, "shipped", [photos / "chelsea.png", photos / "coffee.png"])
     again = mmrag.Engine.open(str(index), _cfg(index))  # today's default would be the backbone tower
     assert again.space.spec.encoders["image"] == old_id and "visual" not in again.space.spec.encoders
     assert len(again.search("a cat", k=2)) == 2
@@ -123,10 +129,7 @@ def test_an_index_built_with_the_starter_tower_reopens_with_it(photos: Path, tmp
 
 def test_an_index_built_with_the_fixed_mix_tower_reopens_with_it(photos: Path, tmp_path: Path) -> None:
     index = tmp_path / "lite0"
-    old = mmrag.Engine.open(str(index), _cfg(index, **{"space.image_model": "lite0"}))
-    old.add([photos / "chelsea.png", photos / "rocket.jpg"])
-    old_id = old.space.spec.encoders["image"]
-    old.close()
+    old_id = _built_with(index, "lite0", [photos / "chelsea.png", photos / "rocket.jpg"])
     assert "+flat@" not in old_id
     again = mmrag.Engine.open(str(index), _cfg(index))  # today's default is the gated tower
     assert again.space.spec.encoders["image"] == old_id

@@ -36,7 +36,7 @@ import numpy as np
 
 from mmrag.classify_model import ClassifyModel, fused_logits, load_classify_model, softmax
 from mmrag.errors import QueryError
-from mmrag.space.backbone_tower import flatness
+from mmrag.space.backbone_tower import flatness, flatnesses
 from mmrag.stores.base import quote
 from mmrag.types import Channel
 
@@ -99,12 +99,16 @@ def image_parts(space: Any, pictures: Sequence[Any]) -> dict[str, np.ndarray]:
     (``conse``/``head``: the backbone runs once for all of them) and the same scaled by the picture's
     ``flatness`` (``conse:flat``/``head:flat``: a per-picture scale, linear in the fitted weights)."""
     pictures = list(pictures)
-    split = getattr(space.encoders.get(Channel.IMAGE), "parts", None)
+    encoder = space.encoders.get(Channel.IMAGE)
+    split = getattr(encoder, "parts", None)
     parts = {k: np.asarray(v, dtype=np.float32) for k, v in split(pictures).items()} if callable(split) else {}
-    if parts:
-        flat = np.array([flatness(p) for p in pictures], dtype=np.float32)[:, None]
-        parts |= {f"{k}:flat": v * flat for k, v in list(parts.items())}
-    return parts | {"image": space.encode(Channel.IMAGE, pictures, query=False)}
+    if not parts:
+        return {"image": space.encode(Channel.IMAGE, pictures, query=False)}
+    flat = flatnesses(pictures)  # measured once: the parts' scale and the gated tower's weights
+    parts |= {f"{k}:flat": v * flat[:, None] for k, v in list(parts.items())}
+    mixed = getattr(encoder, "encode_with", None)
+    image = mixed(pictures, flat) if callable(mixed) else space.encode(Channel.IMAGE, pictures, query=False)
+    return parts | {"image": np.ascontiguousarray(image, dtype=np.float32)}
 
 
 def text_part(space: Any, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:

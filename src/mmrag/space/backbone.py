@@ -156,12 +156,17 @@ def onnx_file(sha256: str) -> Path:
     return models_dir() / f"{ARCH}-{sha256[:12]}.onnx"
 
 
+def _exported(path: Path) -> bool:
+    """A finished export is there (the graph with its weights is ~19 MB)."""
+    return path.is_file() and path.stat().st_size > 1_000_000
+
+
 def export_onnx(model: Any, sha256: str) -> Path:
     """The backbone as ONNX (features, logits), exported once and cached by weight hash."""
     import torch
 
     target = onnx_file(sha256)
-    if target.is_file() and target.stat().st_size > 1_000_000:
+    if _exported(target):
         return target
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -225,8 +230,8 @@ class Backbone:
         opts.intra_op_num_threads = max(1, min(os.cpu_count() or 1, 8))
         opts.log_severity_level = 3
         opts.add_session_config_entry("session.intra_op.allow_spinning", "0")  # no busy-wait between calls (text_onnx)
-        cached = onnx_file(self.sha256)
-        path = cached if cached.is_file() and cached.stat().st_size > 1_000_000 else export_onnx(self.model, self.sha256)
+        cached = onnx_file(self.sha256)  # checked here so that a cached export never builds the torch module
+        path = cached if _exported(cached) else export_onnx(self.model, self.sha256)
         return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
 
     def _forward(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

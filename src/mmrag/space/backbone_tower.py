@@ -121,6 +121,11 @@ def flatness(picture: Any) -> float:
     return float(across + down) / 2
 
 
+def flatnesses(pictures: Sequence[Any]) -> np.ndarray:
+    """``flatness`` of each picture, ``(n,)`` float32."""
+    return np.array([flatness(p) for p in pictures], dtype=np.float32)
+
+
 def gated_combine(conse_vec: np.ndarray, head_vec: np.ndarray, flat: np.ndarray, gate: FlatGate) -> np.ndarray:
     """``normalise(w_c(f) * conse + w_h(f) * head)`` per row, ``f`` the row's flatness (pure).
     Where both weights clip to 0 the row is ConSE alone."""
@@ -226,11 +231,14 @@ class BackboneImageEncoder:
         return combine(c, h, self.cfg.mix).astype(np.float32)
 
     def encode(self, items: Sequence[Any], *, query: bool = False) -> np.ndarray:
+        items = list(items)
+        return self.encode_with(items, flatnesses(items) if self.gate is not None and items else None)
+
+    def encode_with(self, items: Sequence[Any], flat: np.ndarray | None) -> np.ndarray:
+        """``encode`` with each picture's flatness already measured (ignored by an ungated tower)."""
         if len(items) == 0:
             return np.zeros((0, self.dim), dtype=np.float32)
-        items = list(items)
-        out = self.backbone.run(items)
-        flat = np.array([flatness(p) for p in items], dtype=np.float32) if self.gate is not None else None
+        out = self.backbone.run(list(items))
         return self.vectors(out.features, out.logits, flat)
 
     def parts(self, items: Sequence[Any]) -> dict[str, np.ndarray]:
@@ -304,6 +312,7 @@ __all__ = [
     "combine",
     "conse",
     "flatness",
+    "flatnesses",
     "gated_combine",
     "head_vectors",
     "load_weights",

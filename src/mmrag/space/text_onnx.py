@@ -29,6 +29,7 @@ import tempfile
 import threading
 import warnings
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -54,40 +55,40 @@ def onnx_path(resolved: ResolvedModel) -> Path:
     return _models_dir() / f"text-{resolved.fingerprint}.onnx"
 
 
-def eligible(resolved: ResolvedModel) -> bool:
-    """A BERT-family folder in ``st_lite``'s layout, with a ``tokenizer.json``."""
+@dataclass(frozen=True)
+class Plan:
+    """What the torch tower reads from the model folder (``st_lite.LiteSentenceModel``), so the exported
+    graph is fed the same windows: read from the folder each time, not from the cache, which is keyed by
+    the weights' fingerprint that a copy of the model with another prompt or window shares."""
+
+    max_tokens: int  # ``max_seq_length``, else the tokenizer's ``model_max_length`` capped by the positions
+    normalize: bool
+    prompts: dict[str, str]
+
+
+def plan(resolved: ResolvedModel) -> Plan | None:
+    """A ``Plan`` for a BERT-family folder in ``st_lite``'s layout with a ``tokenizer.json``; else ``None``."""
     from mmrag.space.st_lite import lite_layout
 
     folder = resolved.path
     if not (folder / "tokenizer.json").is_file():
-        return False
+        return None
     try:
         config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return False
-    return isinstance(config, dict) and config.get("model_type") in BERT_FAMILY and lite_layout(folder) is not None
-
-
-def settings(resolved: ResolvedModel) -> tuple[int, dict[str, str]] | None:
-    """The window length and prompts the torch tower reads from this folder (``st_lite.LiteSentenceModel``:
-    ``max_seq_length``, else the tokenizer's ``model_max_length`` capped by the position embeddings). Read
-    from the folder each time, not from the cache: the cache is keyed by the weights' fingerprint, which
-    a copy of the model with another prompt or window shares."""
-    from mmrag.space.st_lite import lite_layout
-
-    layout = lite_layout(resolved.path)
+        return None
+    layout = lite_layout(folder) if isinstance(config, dict) and config.get("model_type") in BERT_FAMILY else None
     if layout is None:
         return None
-    max_len, _, prompts = layout
+    max_len, normalize, prompts = layout
     if not max_len:
         try:
-            config = json.loads((resolved.path / "config.json").read_text(encoding="utf-8"))
-            tok = json.loads((resolved.path / "tokenizer_config.json").read_text(encoding="utf-8"))
+            tok = json.loads((folder / "tokenizer_config.json").read_text(encoding="utf-8"))
             limit = int(config.get("max_position_embeddings") or 512)
             max_len = min(int(tok.get("model_max_length") or limit), limit)
         except (OSError, ValueError, TypeError, AttributeError):
             return None
-    return int(max_len), prompts
+    return Plan(int(max_len), normalize, prompts)
 
 
 def cpu_only(device: str) -> bool:
@@ -175,13 +176,11 @@ def session(path: Path) -> Any:
 def load_onnx_encoder(resolved: ResolvedModel, device: str, batch_size: int) -> OnnxTextEncoder | None:
     """The onnxruntime tower if its export is cached and this process would run on the CPU; else ``None``."""
     path = onnx_path(resolved)
-    if not cpu_only(device) or not path.is_file() or not eligible(resolved):
-        return None
-    found = settings(resolved)
+    found = plan(resolved) if cpu_only(device) and path.is_file() else None
     if found is None:
         return None
     try:
-        return OnnxTextEncoder(session(path), resolved, found[0], found[1], batch_size)
+        return OnnxTextEncoder(session(path), resolved, found.max_tokens, found.prompts, batch_size)
     except Exception as exc:  # noqa: BLE001 - a broken cache or runtime: the torch tower decides
         log.warning("the cached ONNX text tower %s did not load (%s); using torch", path, exc)
         return None
@@ -209,13 +208,10 @@ def export(resolved: ResolvedModel, torch_encoder: Any) -> Path | None:
     ``PROBES``; ``None`` (with a ``.failed`` marker saying why) where it cannot. Needs torch, transformers, onnx."""
     target = onnx_path(resolved)
     failed = target.with_suffix(".failed")
-    if not eligible(resolved) or target.is_file() or failed.is_file():
+    if target.is_file() or failed.is_file():
         return target if target.is_file() else None
-    from mmrag.space.st_lite import lite_layout
-
-    layout, found = lite_layout(resolved.path), settings(resolved)
-    windower = torch_encoder.windower
-    if layout is None or found is None or found[0] != windower.max_tokens:
+    found = plan(resolved)
+    if found is None or found.max_tokens != torch_encoder.windower.max_tokens:
         return None
     try:
         import torch
@@ -231,10 +227,10 @@ def export(resolved: ResolvedModel, torch_encoder: Any) -> Path | None:
                 sample = torch.tensor([torch_encoder.windower.framing.wrap([1000, 1001])])
                 args = (sample, torch.ones_like(sample), torch.zeros_like(sample))
                 axes = {n: {0: "batch", 1: "tokens"} for n in ("input_ids", "attention_mask", "token_type_ids")}
-                torch.onnx.export(_pooled(model.eval(), layout[1]), args, tmp, input_names=list(axes),
+                torch.onnx.export(_pooled(model.eval(), found.normalize), args, tmp, input_names=list(axes),
                                   output_names=["embedding"], dynamic_axes={**axes, "embedding": {0: "batch"}},
                                   opset_version=17, dynamo=False)
-            candidate = OnnxTextEncoder(session(Path(tmp)), resolved, found[0], found[1])
+            candidate = OnnxTextEncoder(session(Path(tmp)), resolved, found.max_tokens, found.prompts)
             gap = max(float(np.abs(candidate.encode(list(PROBES), query=q) - torch_encoder.encode(list(PROBES), query=q)).max())
                       for q in (False, True))
             if not gap <= TOLERANCE:
@@ -256,4 +252,4 @@ def export(resolved: ResolvedModel, torch_encoder: Any) -> Path | None:
         return None
 
 
-__all__ = ["FastTokenizer", "OnnxTextEncoder", "cpu_only", "eligible", "export", "load_onnx_encoder", "onnx_path"]
+__all__ = ["FastTokenizer", "OnnxTextEncoder", "Plan", "cpu_only", "export", "load_onnx_encoder", "onnx_path", "plan"]
