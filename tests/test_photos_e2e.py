@@ -137,3 +137,52 @@ def test_an_index_built_with_the_fixed_mix_tower_reopens_with_it(photos: Path, t
     again.add([photos / "coffee.png"])  # new pictures are embedded the way the index was built
     assert again.info().by_channel["image"] == 3
     again.close()
+
+
+# ---- a few photos in a folder of text: each channel's background must not be the matches themselves
+
+GPL = Path("/usr/share/common-licenses/GPL-3")  # Debian's base-files: a real, long text
+
+
+@pytest.fixture(scope="module")
+def mixed(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    from tests.conftest import package_file
+
+    if not GPL.is_file():
+        pytest.skip(f"{GPL} (Debian base-files) is not on this machine")
+    root = tmp_path_factory.mktemp("mixed")
+    for inner in ("data/chelsea.png", "data/coffee.png", "data/rocket.jpg"):
+        shutil.copyfile(package_file("skimage", inner), root / Path(inner).name)
+    shutil.copyfile(GPL, root / "gpl3.txt")
+    index = tmp_path_factory.mktemp("mixed-idx") / "index"
+    eng = mmrag.Engine.open(str(index), _cfg(index))
+    report = eng.add([root])
+    assert not report.failed and len(report.added) == 4
+    assert eng.info().by_channel["image"] == 3 and eng.info().by_channel["text"] > 50
+    yield eng
+    eng.close()
+
+
+def test_three_photos_among_many_paragraphs_the_cat_is_found_by_its_pixels(mixed) -> None:  # type: ignore[no-untyped-def]
+    for modality in ("image", None):
+        hits = mixed.search("a cat", k=3, modality=modality)
+        assert Path(hits[0].source).name == "chelsea.png", [(Path(h.source).name, h.found_by) for h in hits]
+        assert hits[0].found_by == "text->image"
+    named = mixed.search("rocket", k=3)  # a file name that is the query still counts
+    assert Path(named[0].source).name == "rocket.jpg"
+
+
+def test_without_the_reference_samples_the_file_name_coffee_wins(mixed) -> None:  # type: ignore[no-untyped-def]
+    """The mechanism, shown by turning it off: the 3 pictures alone are the image channel's
+    background (the cat's own vector in it), and 'coffee' is judged only against paragraphs."""
+    samples = mixed._samples
+    refs, labels = samples.references, samples.labels
+    try:
+        samples.references, samples.labels = {}, {}
+        samples.invalidate()
+        hits = mixed.search("a cat", k=3, modality="image", feedback=False)
+        assert Path(hits[0].source).name == "coffee.png"
+    finally:
+        samples.references, samples.labels = refs, labels
+        samples.invalidate()
+    assert Path(mixed.search("a cat", k=1, modality="image")[0].source).name == "chelsea.png"

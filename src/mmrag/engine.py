@@ -166,6 +166,9 @@ class Engine:
             space.spec.check_compatible(stored, self.config.index)
         else:
             self._create(space)
+        self._samples.references = space.references()
+        self._samples.labels = space.label_references()
+        self._samples.invalidate()
         return space
 
     def _create(self, space: Space) -> None:

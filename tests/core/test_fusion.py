@@ -73,3 +73,69 @@ def test_rrf_by_hand() -> None:
 def test_ties_break_deterministically() -> None:
     fused = fuse_calibrated({"text": [Candidate("z", 0.1, 1.0), Candidate("y", 0.1, 1.0)]})
     assert [k for k, _, _ in fused] == ["y", "z"]
+
+
+# ---- small channels and labels (fusion.top_up, fusion.calibrate_labels)
+
+
+def test_top_up_fills_a_small_sample_from_the_reference_in_order() -> None:
+    from mmrag.retrieve.fusion import top_up
+
+    own = np.eye(4, dtype=np.float32)[:2]
+    ref = np.tile(np.eye(4, dtype=np.float32)[3], (10, 1)) * np.arange(1, 11, dtype=np.float32)[:, None]
+    out = top_up(own, ref, size=5)
+    assert out.shape == (5, 4)
+    np.testing.assert_array_equal(out[:2], own)  # the channel's own vectors stay first
+    np.testing.assert_array_equal(out[2:, 3], [1.0, 2.0, 3.0])  # then the reference's first rows
+    assert top_up(np.eye(4, dtype=np.float32)[:0], ref, size=3).shape == (3, 4)  # an empty channel: reference only
+
+
+def test_top_up_leaves_a_big_enough_sample_or_a_bad_reference_alone() -> None:
+    from mmrag.retrieve.fusion import top_up
+
+    own = np.ones((6, 4), dtype=np.float32)
+    np.testing.assert_array_equal(top_up(own, np.zeros((10, 4), dtype=np.float32), size=6), own)
+    np.testing.assert_array_equal(top_up(own[:2], None, size=6), own[:2])
+    np.testing.assert_array_equal(top_up(own[:2], np.zeros((10, 3), dtype=np.float32), size=6), own[:2])  # other width
+
+
+def test_topping_up_restores_a_clear_match_drowned_by_its_own_twins() -> None:
+    """4 pictures, 2 of them the match (cosine 0.62): alone they are the whole background (z ~1);
+    with typical pictures around them (cosines ~0.16) the match stands out."""
+    from mmrag.retrieve.fusion import top_up
+
+    rng = np.random.default_rng(0)
+    q = np.zeros(8, dtype=np.float32)
+    q[0] = 1.0
+
+    def unit_with(cos: float) -> np.ndarray:
+        v = rng.normal(size=8).astype(np.float32)
+        v[0] = 0.0
+        v = v / np.linalg.norm(v) * np.sqrt(1 - cos**2)
+        v[0] = cos
+        return v
+
+    own = np.stack([unit_with(c) for c in (0.62, 0.62, 0.21, 0.15)])
+    ref = np.stack([unit_with(c) for c in rng.normal(0.16, 0.1, size=200).clip(-0.9, 0.9)])
+    alone = float(calibrate([0.62], background(q, own))[0])
+    topped = float(calibrate([0.62], background(q, top_up(own, ref, 64)))[0])
+    assert alone < 1.1
+    assert topped > 3.0
+
+
+def test_label_like_counts_words() -> None:
+    from mmrag.retrieve.fusion import LABEL_WORDS, label_like
+
+    assert label_like("coffee") and label_like("golden gate bridge")
+    assert label_like(" ".join(["w"] * LABEL_WORDS))
+    assert not label_like(" ".join(["w"] * (LABEL_WORDS + 1)))
+    assert not label_like("") and not label_like(None) and not label_like("   ")
+
+
+def test_a_label_must_stand_out_among_labels_too() -> None:
+    from mmrag.retrieve.fusion import calibrate_labels
+
+    z = np.array([4.25, 9.0, 3.0])  # against the channel (passages)
+    z_labels = np.array([1.4, 7.6, 8.0])  # against a background of labels
+    out = calibrate_labels(z, z_labels, [True, True, False])
+    np.testing.assert_allclose(out, [1.4, 7.6, 3.0])  # a passage (last) keeps its own score

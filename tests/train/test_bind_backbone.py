@@ -36,3 +36,9 @@ def test_bind_backbone_trains_a_head_that_names_colours_and_shapes(synthetic_pai
     hits = np.mean([caps[int(i)] == r["b"] for i, r in zip((head @ txt.T).argmax(axis=1), rows)])
     assert hits >= 0.5, hits  # the trained head names most of the 32 pictures (chance 1/8)
     assert np.allclose(np.linalg.norm(tower.encode(pics[:2]), axis=1), 1.0, atol=1e-5)
+    # its reference sample for calibrating small channels: the training pictures' vectors, both channels
+    n_ref = min(256, result.n_train)
+    assert tower.reference.shape == (n_ref, 384) and tower.visual.reference.shape == (n_ref, tower.visual.dim)  # type: ignore[attr-defined]
+    np.testing.assert_allclose(np.linalg.norm(tower.reference, axis=1), 1.0, atol=2e-3)  # type: ignore[attr-defined]
+    every = tower.encode(pics)
+    assert ((tower.reference @ every.T).max(axis=1) > 0.999).all()  # type: ignore[attr-defined]  # each is a training picture's vector

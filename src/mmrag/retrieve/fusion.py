@@ -33,6 +33,8 @@ from dataclasses import dataclass
 import numpy as np
 
 MIN_STD = 0.02  # floor for the background spread (tiny or degenerate samples)
+MIN_BACKGROUND = 64  # a channel sample smaller than this is topped up from the encoder's reference sample
+LABEL_WORDS = 8  # a row text of at most this many words is a label (a file name, a title)
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,45 @@ def background(query: np.ndarray, sample: np.ndarray) -> Background:
         return Background(0.0, MIN_STD * 5)
     scores = sample @ np.asarray(query, dtype=np.float32).reshape(-1)
     return Background(float(scores.mean()), max(float(scores.std()), MIN_STD))
+
+
+def top_up(sample: np.ndarray, reference: np.ndarray | None, size: int = MIN_BACKGROUND) -> np.ndarray:
+    """A channel's background sample, topped up to ``size`` vectors from the encoder's ``reference``.
+
+    Why: with only a few stored vectors in a channel (4 photos among hundreds of text chunks) the
+    sample *is* the collection, so a query's own matches make up much of its background: they raise
+    its mean and spread, and a clear match (the cat photo for "a cat") sits barely one standard
+    deviation above it. The reference (vectors of typical items by the same encoder, shipped with
+    the tower) stands in for the rest of the world. A sample of ``size`` or more is returned as is;
+    a reference of another width is ignored.
+    """
+    own = np.asarray(sample, dtype=np.float32)
+    n = own.shape[0] if own.ndim == 2 else 0
+    if reference is None or n >= size:
+        return own
+    ref = np.asarray(reference, dtype=np.float32)
+    if ref.ndim != 2 or ref.shape[0] == 0 or (n and ref.shape[1] != own.shape[1]):
+        return own
+    extra = ref[: size - n]
+    return extra if n == 0 else np.concatenate([own, extra])
+
+
+def label_like(text: str | None) -> bool:
+    """Whether a row's text is a label (1..``LABEL_WORDS`` words: a picture's file name, a title)."""
+    return 0 < len((text or "").split()) <= LABEL_WORDS
+
+
+def calibrate_labels(z: np.ndarray, z_labels: np.ndarray, is_label: Sequence[bool] | np.ndarray) -> np.ndarray:
+    """A label's calibrated score is the lower of its score against the channel's background and
+    against a background of labels (``z_labels``); other rows keep ``z``.
+
+    Why: a short query's cosine to any short text runs higher than to a passage, so against a
+    channel of passages a file name that merely shares a register with the query ("coffee" for
+    "a cat": 4.3 std above GPL paragraphs, 1.4 above other labels) outranks a real match
+    elsewhere. Requiring a label to stand out among labels too keeps real name matches ("cat"
+    for "a cat": 7.6) and drops the register effect; in a channel of labels both agree."""
+    mask = np.asarray(is_label, dtype=bool)
+    return np.where(mask, np.minimum(z, z_labels), z)
 
 
 def calibrate(scores: Sequence[float] | np.ndarray, bg: Background) -> np.ndarray:
@@ -125,4 +166,17 @@ def fuse_rrf(
     return [(key, score, raw[key]) for key, score in ranked]
 
 
-__all__ = ["MIN_STD", "Background", "Candidate", "background", "calibrate", "fuse_calibrated", "fuse_rrf"]
+__all__ = [
+    "LABEL_WORDS",
+    "MIN_BACKGROUND",
+    "MIN_STD",
+    "Background",
+    "Candidate",
+    "background",
+    "calibrate",
+    "calibrate_labels",
+    "fuse_calibrated",
+    "fuse_rrf",
+    "label_like",
+    "top_up",
+]

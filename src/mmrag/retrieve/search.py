@@ -36,7 +36,18 @@ import numpy as np
 
 from mmrag.config import SearchConfig
 from mmrag.retrieve.diversity import Item, fold
-from mmrag.retrieve.fusion import Background, Candidate, background, calibrate, fuse_calibrated, fuse_rrf
+from mmrag.retrieve.fusion import (
+    MIN_BACKGROUND,
+    Background,
+    Candidate,
+    background,
+    calibrate,
+    calibrate_labels,
+    fuse_calibrated,
+    fuse_rrf,
+    label_like,
+    top_up,
+)
 from mmrag.retrieve.heard import POWER, heard_score
 from mmrag.retrieve.relevance import RelevanceModel, hit_features
 from mmrag.stores.base import Row, ScoredRow, VectorStore, quote
@@ -60,9 +71,17 @@ class Query:
 
 @dataclass
 class BackgroundSamples:
-    """Per-channel background vectors, refreshed when the store changes."""
+    """Per-channel background vectors, refreshed when the store changes.
+
+    ``references``: per channel, the encoder's reference sample (``Space.references``); a channel
+    with fewer than ``min_size`` stored vectors is topped up from it (``fusion.top_up``).
+    ``labels``: per channel, its encoder's vectors of short labels (``Space.label_references``),
+    the second background of rows whose text is a label (``fusion.calibrate_labels``)."""
 
     size: int = 512
+    references: Mapping[str, np.ndarray] = field(default_factory=dict)
+    labels: Mapping[str, np.ndarray] = field(default_factory=dict)
+    min_size: int = MIN_BACKGROUND
     _cache: dict[str, tuple[int, np.ndarray]] = field(default_factory=dict)
     _vectors: dict[str, np.ndarray] = field(default_factory=dict)  # row id -> stored vector (``stored``)
     _absent: set[str] = field(default_factory=set)  # row ids the store does not hold
@@ -71,8 +90,8 @@ class BackgroundSamples:
         version = store.count(f"channel = {quote(channel)}")
         cached = self._cache.get(channel)
         if cached is None or cached[0] != version:
-            sample = store.sample_vectors(channel, self.size, seed=0)
-            self._cache[channel] = (version, np.asarray(sample, dtype=np.float32))
+            sample = np.asarray(store.sample_vectors(channel, self.size, seed=0), dtype=np.float32)
+            self._cache[channel] = (version, top_up(sample, self.references.get(channel), min(self.min_size, self.size)))
         return self._cache[channel][1]
 
     def stored(self, store: VectorStore, ids: Sequence[str]) -> dict[str, np.ndarray]:
@@ -185,7 +204,14 @@ def search(
         # a weak tower's weight scales its cross-modal lists (text->image); the same tower on both
         # sides (image->image: near-duplicate pictures, a catalogue's product shots) is not down-weighted
         weight = 1.0 if q_channel == channel else (channel_weights or {}).get(channel, 1.0)
-        z = calibrate([s.score for s in found], bg) * weight
+        scores = [s.score for s in found]
+        z = calibrate(scores, bg)
+        label_bg = samples.labels.get(channel)
+        if label_bg is not None:
+            is_label = [label_like(s.row.text) for s in found]
+            if any(is_label):
+                z = calibrate_labels(z, calibrate(scores, background(vec, label_bg)), is_label)
+        z = z * weight
         name = f"{q_channel}->{channel}"
         dense[name] = [Candidate(s.row.segment_id, s.score, float(zi)) for s, zi in zip(found, z)]
         for s in found:

@@ -213,6 +213,8 @@ def load_weights(folder: Path) -> BackboneTowerWeights:
 class BackboneImageEncoder:
     """Channel ``image``: ConSE + the bound head, into the text space (items are PIL images)."""
 
+    reference: np.ndarray | None = None  # typical pictures' vectors (``references.load_background``)
+
     def __init__(self, id: str, cfg: BackboneTowerConfig, weights: BackboneTowerWeights, backbone: Backbone,
                  text_encoder: str, meta: Mapping[str, Any], gate: FlatGate | None = None) -> None:
         self.id, self.dim, self.cfg, self.weights = id, cfg.out_dim, cfg, weights
@@ -254,6 +256,8 @@ class BackboneImageEncoder:
 
 class VisualEncoder:
     """Channel ``visual``: the backbone's own features (image -> similar image only)."""
+
+    reference: np.ndarray | None = None  # typical pictures' vectors (``references.load_background``)
 
     def __init__(self, id: str, weights: BackboneTowerWeights, backbone: Backbone) -> None:
         self.id, self.weights, self.backbone = id, weights, backbone
@@ -297,6 +301,10 @@ def build_backbone_tower(folder: Path, meta: Mapping[str, Any], digest: str,
     tower_id = f"tower:{name}@{digest[:12]}+{backbone.id}{suffix}#image"
     image = BackboneImageEncoder(tower_id, cfg, weights, backbone, str(meta.get("text_encoder", "")), meta, gate)
     visual = VisualEncoder(f"visual:{backbone.id}+pca@{digest[:12]}#visual", weights, backbone)
+    from mmrag.space.references import load_background
+
+    refs = load_background(folder)
+    image.reference, visual.reference = refs.get("image"), refs.get("visual")
     return image, visual
 
 

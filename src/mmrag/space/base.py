@@ -121,6 +121,27 @@ class Space:
             notes=self.notes,
         )
 
+    def references(self) -> dict[str, np.ndarray]:
+        """Per channel, the reference sample its encoder ships (``reference``: unit vectors of typical
+        items, e.g. a bound tower's vectors of a few hundred photos and drawings), if it has one.
+        Search tops up the background of a channel that holds only a few vectors from it."""
+        out: dict[str, np.ndarray] = {}
+        for channel, encoder in self.encoders.items():
+            ref = getattr(encoder, "reference", None)
+            if ref is not None and np.ndim(ref) == 2 and np.shape(ref)[1] == encoder.dim:
+                out[channel.value] = np.asarray(ref, dtype=np.float32)
+        return out
+
+    def label_references(self) -> dict[str, np.ndarray]:
+        """Per channel, its encoder's vectors of short labels (``labels``; the bundled text model's
+        file-name words and class names): the background of rows whose text is a label."""
+        out: dict[str, np.ndarray] = {}
+        for channel, encoder in self.encoders.items():
+            ref = getattr(encoder, "labels", None)
+            if ref is not None and np.ndim(ref) == 2 and np.shape(ref)[1] == encoder.dim:
+                out[channel.value] = np.asarray(ref, dtype=np.float32)
+        return out
+
     def encode(self, channel: Channel, items: Sequence[Any], *, query: bool = False) -> np.ndarray:
         out = self.encoders[channel].encode(items, query=query)
         return np.ascontiguousarray(out, dtype=np.float32)

@@ -127,6 +127,7 @@ class OnnxTextEncoder:
     """The same ``Encoder`` as ``SentenceTransformerEncoder`` (same id, same vectors), run by onnxruntime."""
 
     runtime = "onnxruntime"
+    labels: np.ndarray | None = None  # its vectors of short labels, when shipped (``space/references.py``)
 
     def __init__(self, session: Any, resolved: ResolvedModel, max_len: int, prompts: dict[str, str], batch_size: int = 32) -> None:
         self.session = session

@@ -16,7 +16,9 @@ linear head on the pooled features (seconds per epoch). Steps:
 5. the visual channel's projection: the training pictures' features,
    centred, top ``d`` principal components;
 6. held-out recall (and any ``--eval-pairs`` sets) for ConSE, the head and
-   the mix, written into ``tower.json`` with the command.
+   the mix, written into ``tower.json`` with the command;
+7. ``background.npz``: the tower's vectors of up to 256 training pictures, the
+   reference sample search tops up a channel of only a few pictures with.
 
 ``--init TOWER`` fine-tunes instead of starting afresh (the feedback loop:
 a few dozen exported pairs): the head starts from that tower's ``W, b``
@@ -171,6 +173,22 @@ def _runs(enc: Any, feats: np.ndarray, logits: np.ndarray) -> dict[str, np.ndarr
     return {"conse": c, "head": h, "mixed": combine(c, h, enc.cfg.mix)}
 
 
+def save_background(out: Path, enc: Any, feats: np.ndarray, logits: np.ndarray, seed: int, n: int = 256) -> Path:
+    """The tower's reference sample (``space/references.py``): its ``image`` and ``visual`` vectors of up
+    to ``n`` training pictures (a seeded random subset; the fixed ``mix``, also for a gated tower), so
+    search can calibrate a channel that holds only a few pictures."""
+    from mmrag.space.backbone_tower import project_visual
+    from mmrag.space.references import BACKGROUND_FILE
+
+    pick = np.sort(np.random.default_rng(seed).permutation(len(feats))[:n])
+    w = enc.weights
+    vecs = {"image": enc.vectors(feats[pick], logits[pick]),
+            "visual": project_visual(feats[pick], w.visual_mean, w.visual_components)}
+    path = out / BACKGROUND_FILE
+    np.savez(path, **{k: v.astype(np.float16) for k, v in vecs.items()})
+    return path
+
+
 def _score(emb: np.ndarray, txt: np.ndarray, caps: list[str]) -> dict[str, Metrics]:
     return pair_metrics(emb, txt, caps)
 
@@ -304,7 +322,8 @@ def bind_backbone(opts: Any, text_encoder: Any, progress: Progress | None = None
     if base is not None and "flat_gate" in base[2]:  # a head fine-tuned from a gated tower keeps its gate
         meta["flat_gate"] = base[2]["flat_gate"]
     save_backbone_tower(out, weights, meta)
+    save_background(out, enc, tf, tl, opts.seed)
     return TrainResult(out, {}, after, losses, seconds, len(train_g), len(held_g), skipped)
 
 
-__all__ = ["bind_backbone", "class_embeddings", "fit_visual", "train_head"]
+__all__ = ["bind_backbone", "class_embeddings", "fit_visual", "save_background", "train_head"]
