@@ -7,8 +7,10 @@
    tower, ConSE, the bound head, the fixed mix (ConSE + head, ``lite0``), the
    flatness-gated mix (the default ``lite0-flat``), and the fused default (the
    gated tower and the picture's text, each calibrated against the query's
-   background and the best kept per picture, as search does), the fused fixed
-   mix, and the fused starter for comparison.
+   background and the best kept per picture, as search did before session 6),
+   the same with a picture's words that are a label also judged against the
+   text model's shipped labels (as search does now: ``fusion.calibrate_labels``),
+   the fused fixed mix, and the fused starter for comparison.
 2. Image -> similar image on real photos (skimage, scikit-learn): each photo
    cropped, mirrored, recompressed and all three at once must find its
    original at rank 1 among the originals plus the drawings and emoji of
@@ -69,13 +71,30 @@ def zscore(sims: np.ndarray) -> np.ndarray:
     return (sims - sims.mean(axis=1, keepdims=True)) / np.maximum(sims.std(axis=1, keepdims=True), 0.02)
 
 
-def fused_metrics(img: np.ndarray, doc: np.ndarray, txt: np.ndarray, caps: list[str], weight: float = 1.0) -> dict:
-    """Recall of the fused (max of calibrated) picture+text channels, both directions."""
+def label_zscore(txt: np.ndarray, doc: np.ndarray, words: list[str], labels: np.ndarray | None) -> np.ndarray:
+    """Text -> the pictures' own words, as search calibrates them: a picture's words that are a label
+    (``fusion.label_like``: 1-8 words) take the lower of their z against the gallery and against the
+    text model's shipped labels (``fusion.calibrate_labels``); ``labels=None``: the gallery only."""
+    from mmrag.retrieve.fusion import calibrate_labels, label_like
+
+    sims = txt @ doc.T
+    z = zscore(sims)
+    if labels is None:
+        return z
+    bg = txt @ labels.T
+    z_labels = (sims - bg.mean(axis=1, keepdims=True)) / np.maximum(bg.std(axis=1, keepdims=True), 0.02)
+    return calibrate_labels(z, z_labels, np.asarray([label_like(w, "image") for w in words]))
+
+
+def fused_metrics(img: np.ndarray, doc: np.ndarray, txt: np.ndarray, caps: list[str], weight: float = 1.0,
+                  z_doc: np.ndarray | None = None) -> dict:
+    """Recall of the fused (max of calibrated) picture+text channels, both directions (``z_doc``: the
+    text->words scores already calibrated, see ``label_zscore``)."""
     from mmrag.train.evaluate import retrieval_metrics
 
     keys = np.asarray([c.strip().lower() for c in caps])
     rel = keys[:, None] == keys[None, :]
-    t2i = np.maximum(weight * zscore(txt @ img.T), zscore(txt @ doc.T))
+    t2i = np.maximum(weight * zscore(txt @ img.T), zscore(txt @ doc.T) if z_doc is None else z_doc)
     i2t = np.maximum(weight * zscore(img @ txt.T), zscore(doc @ txt.T))
     eye = np.eye(len(caps), dtype=np.float32)
     # retrieval_metrics takes embeddings; pass the score matrix through an identity gallery
@@ -114,6 +133,11 @@ def main() -> None:
     args = ap.parse_args()
     t0 = time.perf_counter()
     text = frozen_text_encoder("minilm")
+    from mmrag.space.references import load_labels
+
+    labels = load_labels(getattr(text, "id", ""), "all-MiniLM-L6-v2")
+    if labels is None:
+        print("no shipped labels for this text model: the 'search today' row equals the fused default")
     tower = load_image_tower(args.tower or backbone_tower_dir(), 384)
     starter = load_image_tower(None, 384)
     w, cfg = tower.weights, tower.cfg
@@ -132,7 +156,8 @@ def main() -> None:
         caps = [g.captions[0] for g in groups]
         txt = embed_texts(text, caps, args.cache)
         ocr = [o for o, k in zip(ocr, keep) if k]
-        doc = embed_texts(text, [f"{metadata_text(g.a)} {o}".strip() for g, o in zip(groups, ocr)], args.cache)
+        words = [f"{metadata_text(g.a)} {o}".strip() for g, o in zip(groups, ocr)]
+        doc = embed_texts(text, words, args.cache)
         c = conse(softmax(logits), w.class_emb, cfg.top_t)
         h = head_vectors(feats, w.head_weight, w.head_bias) if w.head_weight is not None else c
         mixed = combine(c, h, cfg.mix)
@@ -153,6 +178,8 @@ def main() -> None:
             "fused starter + text (old default index)": fused_metrics(old, doc, txt, caps, 0.6),
             "fused fixed mix + text (lite0 index)": fused_metrics(mixed, doc, txt, caps),
             "fused default: gated tower + text": fused_metrics(gated, doc, txt, caps),
+            "fused default, labels also judged against labels (search today)": fused_metrics(
+                gated, doc, txt, caps, z_doc=label_zscore(txt, doc, words, labels)),
         }
         for run, res in runs.items():
             table[f"{name}: {run}"] = res

@@ -130,6 +130,8 @@ def test_label_like_counts_words() -> None:
     assert label_like(" ".join(["w"] * LABEL_WORDS))
     assert not label_like(" ".join(["w"] * (LABEL_WORDS + 1)))
     assert not label_like("") and not label_like(None) and not label_like("   ")
+    assert label_like("coffee", "image") and label_like("rain on a roof", "audio")
+    assert not label_like("buy milk", "text")  # a note is a passage of its channel, however short
 
 
 def test_a_label_must_stand_out_among_labels_too() -> None:

@@ -78,9 +78,11 @@ def top_up(sample: np.ndarray, reference: np.ndarray | None, size: int = MIN_BAC
     return extra if n == 0 else np.concatenate([own, extra])
 
 
-def label_like(text: str | None) -> bool:
-    """Whether a row's text is a label (1..``LABEL_WORDS`` words: a picture's file name, a title)."""
-    return 0 < len((text or "").split()) <= LABEL_WORDS
+def label_like(text: str | None, modality: str = "image") -> bool:
+    """Whether a row's text is a label: the words of a picture, recording or video (its file name,
+    title, a short caption) of 1..``LABEL_WORDS`` words. A text document's chunk is never one, however
+    short: it belongs with the channel's other passages."""
+    return modality != "text" and 0 < len((text or "").split()) <= LABEL_WORDS
 
 
 def calibrate_labels(z: np.ndarray, z_labels: np.ndarray, is_label: Sequence[bool] | np.ndarray) -> np.ndarray:

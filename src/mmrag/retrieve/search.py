@@ -208,7 +208,7 @@ def search(
         z = calibrate(scores, bg)
         label_bg = samples.labels.get(channel)
         if label_bg is not None:
-            is_label = [label_like(s.row.text) for s in found]
+            is_label = [label_like(s.row.text, s.row.modality) for s in found]
             if any(is_label):
                 z = calibrate_labels(z, calibrate(scores, background(vec, label_bg)), is_label)
         z = z * weight
