@@ -131,6 +131,8 @@ def test_feedback_raises_the_right_hit_for_paraphrases_and_exports_trainable_pai
         assert meta["hard_negatives"] == sum(len(set(r["hard_negatives"])) for r in rows) > 0
         assert meta["init"] == shipped["name"] and meta["tower"] == shipped["tower"]  # its mix and ConSE kept
         assert meta["n_train"] == len(rows)
+        # the reference sample for small channels is the base tower's, not the few judged pictures
+        assert (tuned / "background.npz").read_bytes() == (backbone_tower_dir() / "background.npz").read_bytes()
     finally:
         log.clear()
 

@@ -78,7 +78,7 @@ def top_up(sample: np.ndarray, reference: np.ndarray | None, size: int = MIN_BAC
     return extra if n == 0 else np.concatenate([own, extra])
 
 
-def label_like(text: str | None, modality: str = "image") -> bool:
+def label_like(text: str | None, modality: str) -> bool:
     """Whether a row's text is a label: the words of a picture, recording or video (its file name,
     title, a short caption) of 1..``LABEL_WORDS`` words. A text document's chunk is never one, however
     short: it belongs with the channel's other passages."""

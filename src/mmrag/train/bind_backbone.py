@@ -18,7 +18,8 @@ linear head on the pooled features (seconds per epoch). Steps:
 6. held-out recall (and any ``--eval-pairs`` sets) for ConSE, the head and
    the mix, written into ``tower.json`` with the command;
 7. ``background.npz``: the tower's vectors of up to 256 training pictures, the
-   reference sample search tops up a channel of only a few pictures with.
+   reference sample search tops up a channel of only a few pictures with
+   (a fine-tune copies its base tower's instead).
 
 ``--init TOWER`` fine-tunes instead of starting afresh (the feedback loop:
 a few dozen exported pairs): the head starts from that tower's ``W, b``
@@ -33,6 +34,7 @@ from __future__ import annotations
 
 import math
 import os
+import shutil
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
@@ -42,6 +44,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from mmrag.errors import TrainingError
+from mmrag.space.references import BACKGROUND_FILE
 from mmrag.train.data import Group, group_pairs, is_image_path, read_pairs, split_groups
 from mmrag.train.evaluate import Metrics, pair_metrics
 from mmrag.train.features import embed_texts
@@ -178,7 +181,6 @@ def save_background(out: Path, enc: Any, feats: np.ndarray, logits: np.ndarray, 
     to ``n`` training pictures (a seeded random subset; the fixed ``mix``, also for a gated tower), so
     search can calibrate a channel that holds only a few pictures."""
     from mmrag.space.backbone_tower import project_visual
-    from mmrag.space.references import BACKGROUND_FILE
 
     pick = np.sort(np.random.default_rng(seed).permutation(len(feats))[:n])
     w = enc.weights
@@ -193,15 +195,20 @@ def _score(emb: np.ndarray, txt: np.ndarray, caps: list[str]) -> dict[str, Metri
     return pair_metrics(emb, txt, caps)
 
 
+def _init_folder(ref: str) -> Path:
+    from mmrag.space.adapters import backbone_tower_dir
+
+    return backbone_tower_dir() if ref == "lite0" else Path(ref).expanduser()
+
+
 def _init_tower(ref: str) -> tuple[BackboneTowerConfig, BackboneTowerWeights, dict[str, Any]]:
     """The tower ``--init`` names: ``lite0`` (the shipped default) or a ``backbone-head`` tower folder."""
     import json
 
-    from mmrag.space.adapters import backbone_tower_dir
     from mmrag.space.backbone import ARCH
     from mmrag.space.backbone_tower import BackboneTowerConfig, load_weights
 
-    folder = backbone_tower_dir() if ref == "lite0" else Path(ref).expanduser()
+    folder = _init_folder(ref)
     meta_file = folder / "tower.json"
     if not meta_file.is_file():
         raise TrainingError(f"--init {ref}: no tower.json in {folder}; pass lite0 or a folder written by mmrag train --backbone {ARCH}")
@@ -322,7 +329,13 @@ def bind_backbone(opts: Any, text_encoder: Any, progress: Progress | None = None
     if base is not None and "flat_gate" in base[2]:  # a head fine-tuned from a gated tower keeps its gate
         meta["flat_gate"] = base[2]["flat_gate"]
     save_backbone_tower(out, weights, meta)
-    save_background(out, enc, tf, tl, opts.seed)
+    inherited = _init_folder(opts.init) / BACKGROUND_FILE if base is not None else None
+    if inherited is not None and inherited.is_file():
+        # a fine-tune sees a few dozen judged pictures, most of them in the user's index: its base tower's
+        # reference (typical pictures; the head moved little) is the better background
+        shutil.copyfile(inherited, out / BACKGROUND_FILE)
+    else:
+        save_background(out, enc, tf, tl, opts.seed)
     return TrainResult(out, {}, after, losses, seconds, len(train_g), len(held_g), skipped)
 
 
