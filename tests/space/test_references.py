@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mmrag.space.references import BACKGROUND_FILE, labels_file, load_background, load_labels
+from mmrag.space.references import BACKGROUND_FILE, load_background, load_text_reference, text_reference_file
 
 TOWER = Path(__file__).resolve().parents[2] / "src/mmrag/weights/lite0"
 
@@ -23,13 +23,17 @@ def test_the_shipped_tower_background_is_unit_vectors_of_both_channels() -> None
         assert np.linalg.matrix_rank(vecs[:64]) > 32  # distinct pictures, not one vector repeated
 
 
-def test_labels_load_only_for_the_encoder_that_made_them() -> None:
-    got = load_labels("st:all-MiniLM-L6-v2#text", "all-MiniLM-L6-v2")
-    assert got is not None and got.shape == (512, 384)
-    assert load_labels("st:all-MiniLM-L6-v2@0123456789ab#text", "all-MiniLM-L6-v2") is None  # another copy of the model
-    assert load_labels("st:other#text", "other") is None  # no file
-    words = np.load(labels_file("all-MiniLM-L6-v2"))["words"]
-    assert len(set(words.tolist())) == 512 and max(len(str(w).split()) for w in words) <= 8
+def test_text_references_load_only_for_the_encoder_that_made_them() -> None:
+    got = load_text_reference("st:all-MiniLM-L6-v2#text", "all-MiniLM-L6-v2")
+    assert got.labels is not None and got.labels.shape == (512, 384)
+    assert got.passages is not None and got.passages.shape == (256, 384)
+    other = load_text_reference("st:all-MiniLM-L6-v2@0123456789ab#text", "all-MiniLM-L6-v2")  # another copy of the model
+    assert other.labels is None and other.passages is None
+    assert load_text_reference("st:other#text", "other").labels is None  # no file
+    data = np.load(text_reference_file("all-MiniLM-L6-v2"))
+    labels, passages = data["label_texts"].tolist(), data["passage_texts"].tolist()
+    assert len(set(labels)) == 512 and max(len(str(w).split()) for w in labels) <= 8  # labels are short
+    assert len(set(passages)) == 256 and min(len(str(p).split()) for p in passages) >= 4  # passages are sentences
 
 
 def test_a_corrupt_or_missing_background_is_ignored_with_a_warning(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
@@ -48,6 +52,46 @@ def test_the_default_space_hands_its_references_to_search(tmp_path: Path) -> Non
     index = tmp_path / "index"
     with mmrag.Engine.open(str(index), load_config({"index": str(index), "space.name": "minilm"}, environ={})) as eng:
         space = eng.space
-        assert set(space.references()) == {"image", "visual"}
+        assert set(space.references()) == {"text", "image", "visual"}
         assert set(space.label_references()) == {"text"}
-        assert set(eng._samples.references) == {"image", "visual"} and set(eng._samples.labels) == {"text"}
+        assert set(eng._samples.references) == {"text", "image", "visual"} and set(eng._samples.labels) == {"text"}
+
+
+NOTES = {
+    "meeting.txt": "Budget meeting notes. She said the marketing budget for 2027 will be cut by ten percent, "
+                   "and travel is frozen until March.",
+    "shopping.txt": "Shopping list: eggs, flour, butter, two lemons and a bag of coffee beans.",
+    "plumber.txt": "The plumber comes on Tuesday at nine to fix the kitchen sink and the leaking radiator.",
+}
+
+
+def test_three_notes_the_right_one_stands_out_of_a_topped_up_background(tmp_path: Path) -> None:
+    """3 notes are their own whole background: the right one sat ~2 deviations above itself and the
+    other two (relevance ~0); topped up with typical passages it stands out as it would in a big index."""
+    import mmrag
+    from mmrag.config import load_config
+
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    for name, text in NOTES.items():
+        (folder / name).write_text(text + "\n", encoding="utf-8")
+    index = tmp_path / "index"
+    cfg = load_config({"index": str(index), "space.name": "minilm", "space.image_model": "off"}, environ={})
+    with mmrag.Engine.open(str(index), cfg) as eng:
+        assert not eng.add([folder]).failed
+        q = "what did she say about the budget?"
+        top = eng.search(q, k=3, feedback=False)
+        assert Path(top[0].source).name == "meeting.txt" and top[0].score > 4.0
+        samples = eng._samples
+        refs = samples.references
+        try:
+            samples.references = {}
+            samples.invalidate()
+            alone = eng.search(q, k=3, feedback=False)
+        finally:
+            samples.references = refs
+            samples.invalidate()
+        assert Path(alone[0].source).name == "meeting.txt" and alone[0].score < 3.0
+        # the shipped relevance model (text->text) reads the calibrated score: from ~0 to likely right
+        assert top[0].relevance is not None and alone[0].relevance is not None
+        assert top[0].relevance > 0.3 > 0.05 > alone[0].relevance

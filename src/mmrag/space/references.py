@@ -10,9 +10,10 @@ channel's stored vectors. Two cases need vectors from outside the index:
 - **Short labels in a text channel of passages**: a picture's file name ("coffee") is one or two
   words, and a short query's cosine to any short text runs higher than to a passage. Against a
   background of GPL paragraphs, "coffee" sits 4 standard deviations above "a cat". The bundled
-  text model ships ``labels-<model>.npz``: its vectors of ~500 short labels (file-name words of
-  drawings and photos, ImageNet class names), a background for rows whose text is a label
-  (``fusion.label_like``).
+  text model ships ``text-reference-<model>.npz``: its vectors of 512 short labels (file-name words
+  of drawings and photos, ImageNet class names), a background for rows whose text is a label
+  (``fusion.label_like``), and of 256 WordNet glosses, which top up a text channel of only a few
+  passages (3 notes: the right one had relevance 0 %).
 
 Both are made by ``scripts/make_background.py`` and are optional: without them search works as
 before.
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import logging
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -49,19 +51,32 @@ def load_background(folder: str | Path) -> dict[str, np.ndarray]:
     return {k: v.astype(np.float32) for k, v in _read(path).items() if v.ndim == 2}
 
 
-def labels_file(model_name: str) -> Path:
-    return WEIGHTS / f"labels-{model_name}.npz"
+def text_reference_file(model_name: str) -> Path:
+    return WEIGHTS / f"text-reference-{model_name}.npz"
 
 
-def load_labels(encoder_id: str, model_name: str) -> np.ndarray | None:
-    """The shipped label vectors of a text model, when they were made by exactly ``encoder_id``."""
-    path = labels_file(model_name)
+@dataclass(frozen=True)
+class TextReference:
+    """A text model's shipped reference vectors: ``labels`` (short labels) and ``passages`` (glosses)."""
+
+    labels: np.ndarray | None = None
+    passages: np.ndarray | None = None
+
+
+def load_text_reference(encoder_id: str, model_name: str) -> TextReference:
+    """The shipped reference vectors of a text model, when they were made by exactly ``encoder_id``."""
+    path = text_reference_file(model_name)
     if not path.is_file():
-        return None
+        return TextReference()
     data = _read(path)
-    if "text" not in data or data["text"].ndim != 2 or str(data.get("encoder", "")) != encoder_id:
-        return None
-    return data["text"].astype(np.float32)
+    if str(data.get("encoder", "")) != encoder_id:
+        return TextReference()
+
+    def matrix(key: str) -> np.ndarray | None:
+        v = data.get(key)
+        return v.astype(np.float32) if v is not None and v.ndim == 2 else None
+
+    return TextReference(matrix("labels"), matrix("passages"))
 
 
-__all__ = ["BACKGROUND_FILE", "labels_file", "load_background", "load_labels"]
+__all__ = ["BACKGROUND_FILE", "TextReference", "load_background", "load_text_reference", "text_reference_file"]

@@ -40,7 +40,7 @@ import numpy as np
 from mmrag.config import Config
 from mmrag.errors import ConfigError, MissingDependency, ModelNotFound
 from mmrag.space.base import Encoder, Space
-from mmrag.space.references import load_labels
+from mmrag.space.references import load_text_reference
 from mmrag.space.resolve import ResolvedModel, resolve_device, resolve_model, resolved_folder
 from mmrag.space.text_onnx import OnnxTextEncoder, cpu_only, load_onnx_encoder
 from mmrag.space.text_onnx import export as export_onnx_tower
@@ -145,6 +145,7 @@ class SentenceTransformerEncoder:
     """Any sentence-transformers text model as a windowed text ``Encoder``."""
 
     labels: np.ndarray | None = None  # its vectors of short labels, when shipped (``space/references.py``)
+    reference: np.ndarray | None = None  # its vectors of typical passages, when shipped (same)
 
     def __init__(self, model: Any, resolved: ResolvedModel, batch_size: int = 32) -> None:
         import torch
@@ -318,7 +319,8 @@ def build_text_space(
     choice = image_tower_choice(config)
     loader = image_tower_loader(config) if choice != TOWER_OFF else None
     text = load_sentence_transformer(resolved, config.space.device, config.space.batch_size, config.space.text_runtime)
-    text.labels = load_labels(text.id, resolved.name)  # short-label background (space/references.py)
+    ref = load_text_reference(text.id, resolved.name)  # calibration backgrounds (space/references.py)
+    text.labels, text.reference = ref.labels, ref.passages
     encoders: dict[Channel, Encoder] = {Channel.TEXT: text}
     if loader is not None:
         encoders[Channel.IMAGE] = bind_image_tower(config, text, loader)

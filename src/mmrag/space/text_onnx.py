@@ -128,6 +128,7 @@ class OnnxTextEncoder:
 
     runtime = "onnxruntime"
     labels: np.ndarray | None = None  # its vectors of short labels, when shipped (``space/references.py``)
+    reference: np.ndarray | None = None  # its vectors of typical passages, when shipped (same)
 
     def __init__(self, session: Any, resolved: ResolvedModel, max_len: int, prompts: dict[str, str], batch_size: int = 32) -> None:
         self.session = session
