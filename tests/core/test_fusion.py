@@ -126,11 +126,12 @@ def test_topping_up_restores_a_clear_match_drowned_by_its_own_twins() -> None:
 def test_label_like_counts_words() -> None:
     from mmrag.retrieve.fusion import LABEL_WORDS, label_like
 
-    assert label_like("coffee", "image") and label_like("golden gate bridge", "video")
+    assert label_like("coffee", "image") and label_like("rain on a roof", "audio", "sound")
+    assert not label_like("ten of clubs", "audio", "speech")  # what was said is content
+    assert not label_like("bikes", "video")  # a shot's text may be what was said in it
     assert label_like(" ".join(["w"] * LABEL_WORDS), "image")
     assert not label_like(" ".join(["w"] * (LABEL_WORDS + 1)), "image")
     assert not label_like("", "image") and not label_like(None, "image") and not label_like("   ", "image")
-    assert label_like("coffee", "image") and label_like("rain on a roof", "audio")
     assert not label_like("buy milk", "text")  # a note is a passage of its channel, however short
 
 

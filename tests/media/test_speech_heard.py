@@ -51,11 +51,32 @@ def test_misheard_transcript_keeps_what_else_was_heard(cards_index: Path) -> Non
     assert "clubs" in hits[0].meta.get("heard_also", "").lower()  # its beam's alternatives
 
 
+def _scores(folder: Path, query: str, **search: float) -> dict[str, float]:
+    import mmrag
+
+    with mmrag.open(folder, **{f"search__{k}": v for k, v in search.items()}) as engine:
+        hits = engine.search(query, k=10, modality="audio", feedback=False)
+    out: dict[str, float] = {}
+    for h in hits:
+        out.setdefault(Path(h.source).name, h.score)
+    return out
+
+
 def test_a_misheard_word_still_finds_its_recording(cards_index: Path) -> None:
+    """"ten of clubs" was heard as "10 of close" (001.wav); "seven of clubs" (003.wav) shares the query's
+    exact words. Sentence vectors and BM25 alone leave 001 far behind 003; the sound-alike score (the
+    whole query heard: + heard_weight) brings it level. Which of the two is first depends on how far
+    "seven of clubs" stands out of the background: against these 5 recordings alone (they were the
+    whole background before small channels were topped up) 001 won; against typical passages, as in
+    any index of some size, "seven of clubs" keeps a hair's lead (7.4 vs 7.0, measured)."""
     on = _ranks(cards_index, "ten of clubs")
     off = _ranks(cards_index, "ten of clubs", heard_weight=0.0)
-    assert _rank(on, "001.wav") == 1, on
-    assert _rank(off, "001.wav") > 1, off  # words and sentence vectors alone put "seven of clubs" first
+    assert _rank(on, "001.wav") <= 2 and set(on[:2]) == {"001.wav", "003.wav"}, on
+    s_on, s_off = _scores(cards_index, "ten of clubs"), _scores(cards_index, "ten of clubs", heard_weight=0.0)
+    assert s_on["001.wav"] - s_off["001.wav"] > 3.5  # heard in full: the whole bonus (4 x 1.0**2)
+    assert s_off["003.wav"] - s_off["001.wav"] > 3.0  # words and sentence vectors alone: far behind
+    assert s_on["003.wav"] - s_on["001.wav"] < 1.0  # heard: level with the recording that shares the words
+    assert s_on["001.wav"] > max(v for k, v in s_on.items() if k not in ("001.wav", "003.wav")) + 3.0
     # heard "for Queen of Clothes" (beam: "for Queen of Close"): "clubs" is lost in every hypothesis, so
     # "seven of clubs" keeps rank 1 for this query; measured rank 2
     assert _rank(_ranks(cards_index, "the queen of clubs"), "002.wav") <= 2

@@ -78,11 +78,14 @@ def top_up(sample: np.ndarray, reference: np.ndarray | None, size: int = MIN_BAC
     return extra if n == 0 else np.concatenate([own, extra])
 
 
-def label_like(text: str | None, modality: str) -> bool:
-    """Whether a row's text is a label: the words of a picture, recording or video (its file name,
-    title, a short caption) of 1..``LABEL_WORDS`` words. A text document's chunk is never one, however
-    short: it belongs with the channel's other passages."""
-    return modality != "text" and 0 < len((text or "").split()) <= LABEL_WORDS
+def label_like(text: str | None, modality: str, kind: str = "") -> bool:
+    """Whether a row's text is a label: 1..``LABEL_WORDS`` words that *name* a picture (its file name,
+    title, a short caption or OCR) or a sound window of a recording (``kind`` "sound": its tags and
+    file-name words). What was said (a speech transcript, a video shot's) and a text document's chunk
+    are content, never labels, however short: they belong with the channel's other passages."""
+    if modality == "image" or (modality in ("audio", "video") and kind == "sound"):
+        return 0 < len((text or "").split()) <= LABEL_WORDS
+    return False
 
 
 def calibrate_labels(z: np.ndarray, z_labels: np.ndarray, is_label: Sequence[bool] | np.ndarray) -> np.ndarray:

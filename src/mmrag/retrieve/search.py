@@ -208,7 +208,7 @@ def search(
         z = calibrate(scores, bg)
         label_bg = samples.labels.get(channel)
         if label_bg is not None:
-            is_label = [label_like(s.row.text, s.row.modality) for s in found]
+            is_label = [label_like(s.row.text, s.row.modality, _kind(s.row)) for s in found]
             if any(is_label):
                 z = calibrate_labels(z, calibrate(scores, background(vec, label_bg)), is_label)
         z = z * weight
@@ -265,6 +265,13 @@ def search(
             )
         )
     return hits
+
+
+def _kind(row: Row) -> str:
+    """``meta["kind"]`` of a recording's row ("speech", "sound"); only read where it can matter."""
+    if row.modality not in ("audio", "video") or '"kind"' not in (row.meta or ""):
+        return ""
+    return row.meta_dict().get("kind", "")
 
 
 def _mentions(text: str, words: Sequence[str]) -> bool:
