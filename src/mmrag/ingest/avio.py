@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from mmrag.errors import IngestError, MissingDependency
+from mmrag.ingest.sniffing import RAW_AUDIO  # extension -> FFmpeg demuxer of headerless telephony audio
 
 SAMPLE_RATE = 16_000
 
@@ -39,22 +40,6 @@ class MediaInfo:
     has_audio: bool
     has_video: bool
     tags: Mapping[str, str]
-
-
-# Telephony audio without a header (Asterisk prompts, voicemail, IVR recordings): nothing in the bytes
-# says what they are, so the extension does, as it does for Asterisk and SoX. Each entry: FFmpeg's
-# demuxer and the options it needs (a raw stream has no sample rate of its own).
-RAW_AUDIO: dict[str, tuple[str, dict[str, str]]] = {
-    ".gsm": ("gsm", {}),  # GSM 06.10 frames, 8 kHz
-    ".ulaw": ("mulaw", {"sample_rate": "8000"}),
-    ".mulaw": ("mulaw", {"sample_rate": "8000"}),
-    ".alaw": ("alaw", {"sample_rate": "8000"}),
-    ".g722": ("g722", {}),  # 16 kHz
-    ".g729": ("g729", {}),
-    ".sln": ("s16le", {"sample_rate": "8000"}),  # signed linear 16-bit, Asterisk's naming
-    **{f".sln{k}": ("s16le", {"sample_rate": str(rate)}) for k, rate in
-       ((12, 12000), (16, 16000), (24, 24000), (32, 32000), (44, 44100), (48, 48000), (96, 96000), (192, 192000))},
-}
 
 
 def open_media(av: Any, path: Path) -> Any:

@@ -19,8 +19,7 @@ from pathlib import Path
 
 from mmrag.config import IngestConfig
 from mmrag.errors import IngestError, UnsupportedFile
-from mmrag.ingest.avio import RAW_AUDIO
-from mmrag.ingest.sniffing import SNIFF_BYTES, sniff_head
+from mmrag.ingest.sniffing import RAW_AUDIO, SNIFF_BYTES, sniff_head
 
 KINDS = ("text", "html", "image", "svg", "pdf", "audio", "video", "records")
 HASH_BLOCK = 1 << 20  # 1 MB
