@@ -125,19 +125,18 @@ class Space:
         """Per channel, the reference sample its encoder ships (``reference``: unit vectors of typical
         items, e.g. a bound tower's vectors of a few hundred photos and drawings), if it has one.
         Search tops up the background of a channel that holds only a few vectors from it."""
-        out: dict[str, np.ndarray] = {}
-        for channel, encoder in self.encoders.items():
-            ref = getattr(encoder, "reference", None)
-            if ref is not None and np.ndim(ref) == 2 and np.shape(ref)[1] == encoder.dim:
-                out[channel.value] = np.asarray(ref, dtype=np.float32)
-        return out
+        return self._encoder_arrays("reference")
 
     def label_references(self) -> dict[str, np.ndarray]:
         """Per channel, its encoder's vectors of short labels (``labels``; the bundled text model's
         file-name words and class names): the background of rows whose text is a label."""
+        return self._encoder_arrays("labels")
+
+    def _encoder_arrays(self, attr: str) -> dict[str, np.ndarray]:
+        """``{channel: encoder.<attr>}`` for the encoders whose ``attr`` is a matrix of this space's width."""
         out: dict[str, np.ndarray] = {}
         for channel, encoder in self.encoders.items():
-            ref = getattr(encoder, "labels", None)
+            ref = getattr(encoder, attr, None)
             if ref is not None and np.ndim(ref) == 2 and np.shape(ref)[1] == encoder.dim:
                 out[channel.value] = np.asarray(ref, dtype=np.float32)
         return out
