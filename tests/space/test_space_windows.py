@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from mmrag.errors import QueryError
-from mmrag.space.text import Framing, check_texts, mean_by_owner, run_batches, split_windows
+from mmrag.space.windows import Framing, check_texts, mean_by_owner, run_batches, split_windows
 
 
 @pytest.mark.parametrize("n,size", [(1, 5), (5, 5), (6, 5), (11, 5), (226, 75), (1000, 254)])

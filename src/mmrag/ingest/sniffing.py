@@ -67,13 +67,21 @@ _PROLOG = re.compile(
 
 
 def sniff_head(head: bytes, ext: str = "") -> tuple[str | None, str]:
-    """Kind from a file's first bytes; ``ext`` (``".txt"``) only breaks ties.
+    """Kind from a file's first bytes; ``ext`` (``".txt"``) only breaks ties, except for headerless
+    telephony audio (``RAW_AUDIO``), whose bytes say nothing: there the extension decides.
 
     Returns ``(kind, "")`` or ``(None, reason)``. ``records``: a table of
     rows (CSV/TSV, JSON Lines, a JSON array, Parquet, XLSX; ``ingest/records.py``). ``"av?"`` means an MP4 /
     Matroska container whose audio-or-video answer needs the file (see ``sniff``).
     """
     ext = ext.lower()
+    kind, reason = _by_content(head, ext)
+    if kind in (None, "text") and ext in RAW_AUDIO:  # no format of its own was found: the name says
+        return "audio", ""
+    return kind, reason
+
+
+def _by_content(head: bytes, ext: str) -> tuple[str | None, str]:
     if not head:
         return None, "the file is empty (0 bytes): nothing to index"
     if head.startswith(_BOMS):

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from mmrag.config import IngestConfig
 from mmrag.errors import IngestError, UnsupportedFile
-from mmrag.ingest.sniffing import RAW_AUDIO, SNIFF_BYTES, sniff_head
+from mmrag.ingest.sniffing import SNIFF_BYTES, sniff_head
 
 KINDS = ("text", "html", "image", "svg", "pdf", "audio", "video", "records")
 HASH_BLOCK = 1 << 20  # 1 MB
@@ -196,8 +196,6 @@ def sniff_reason(path: str | os.PathLike[str]) -> tuple[str | None, str]:
     with open(p, "rb") as fh:
         head = fh.read(SNIFF_BYTES)
     kind, reason = sniff_head(head, p.suffix)
-    if kind in (None, "text") and p.suffix.lower() in RAW_AUDIO:  # headerless telephony audio: the name says
-        return "audio", ""
     if kind == "av?":
         kind = _probe_av(p)
     return kind, reason

@@ -198,8 +198,8 @@ class Backbone:
     def __init__(self, model: Any, sha256: str, batch_size: int = 32, runtime: str = "auto") -> None:
         # the torch module, or a function that builds it: with the ONNX export cached, the module (and
         # torch with it) is built only if something asks for ``model`` (a fallback, training)
-        self._model = None if callable(model) and not hasattr(model, "state_dict") else model
-        self._build = model if self._model is None else None
+        self._model: Any = None if callable(model) and not hasattr(model, "state_dict") else model
+        self._build: Any = model  # called only while ``_model`` is None, i.e. when it is the builder
         self._build_lock = threading.Lock()
         self.sha256 = sha256
         self.id = f"{ARCH}@{sha256[:12]}"
@@ -224,15 +224,10 @@ class Backbone:
         return self._model
 
     def _ort_session(self) -> Any:
-        import onnxruntime as ort
+        from mmrag.space.ort import cpu_session
 
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = max(1, min(os.cpu_count() or 1, 8))
-        opts.log_severity_level = 3
-        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")  # no busy-wait between calls (text_onnx)
         cached = onnx_file(self.sha256)  # checked here so that a cached export never builds the torch module
-        path = cached if _exported(cached) else export_onnx(self.model, self.sha256)
-        return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+        return cpu_session(cached if _exported(cached) else export_onnx(self.model, self.sha256))
 
     def _forward(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         if self._session is not None:
@@ -311,12 +306,12 @@ __all__ = [
     "Backbone",
     "BackboneOutput",
     "build_model",
-    "export_onnx",
-    "models_dir",
     "class_names",
+    "export_onnx",
     "imagenet_classes",
     "load_backbone",
     "load_state",
+    "models_dir",
     "softmax",
     "to_input",
     "weights_path",

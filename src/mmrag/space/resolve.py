@@ -50,6 +50,14 @@ class ResolvedModel:
     fingerprint: str  # 12 hex chars, see module docstring
 
 
+def text_encoder_id(resolved: ResolvedModel) -> str:
+    """The id of a sentence-transformers text tower, whatever runs it (torch or onnxruntime). The bundled
+    package pins its weights, so its id is the plain, well-known one that trained towers name."""
+    if resolved.source == "package":
+        return f"st:{resolved.name}#text"
+    return f"st:{resolved.name}@{resolved.fingerprint}#text"
+
+
 # ---------------------------------------------------------------- environment
 
 
@@ -391,4 +399,5 @@ __all__ = [
     "resolve_device",
     "resolve_model",
     "resolved_folder",
+    "text_encoder_id",
 ]

@@ -41,19 +41,10 @@ from mmrag.config import Config
 from mmrag.errors import ConfigError, MissingDependency, ModelNotFound
 from mmrag.space.base import Encoder, Space
 from mmrag.space.references import load_text_reference
-from mmrag.space.resolve import ResolvedModel, resolve_device, resolve_model, resolved_folder
+from mmrag.space.resolve import ResolvedModel, resolve_device, resolve_model, resolved_folder, text_encoder_id
 from mmrag.space.text_onnx import OnnxTextEncoder, cpu_only, load_onnx_encoder
 from mmrag.space.text_onnx import export as export_onnx_tower
-from mmrag.space.windows import (
-    Framing,
-    TextWindower,
-    check_texts,
-    encode_windowed,
-    mean_by_owner,
-    run_batches,
-    special_framing,
-    split_windows,
-)
+from mmrag.space.windows import TextWindower, check_texts, encode_windowed, run_batches
 from mmrag.types import Channel
 
 MINILM_NAME = "all-MiniLM-L6-v2"
@@ -153,16 +144,9 @@ class SentenceTransformerEncoder:
         self.model = model
         self.batch_size = int(batch_size)
         self.resolved = resolved
-        # the bundled package pins its weights: its id is the plain, well-known one that trained towers name
-        pinned = resolved.source == "package"
-        self.id = f"st:{resolved.name}#text" if pinned else f"st:{resolved.name}@{resolved.fingerprint}#text"
-        prompts: dict[str, str] = {
-            str(k): str(v or "") for k, v in (getattr(model, "prompts", None) or {}).items()
-        }
-        doc_prompt = prompts.get("document") or prompts.get("passage") or ""
-        self.windower = TextWindower(
-            model.tokenizer, int(model.max_seq_length), {True: prompts.get("query", ""), False: doc_prompt}
-        )
+        self.id = text_encoder_id(resolved)
+        prompts = {str(k): str(v or "") for k, v in (getattr(model, "prompts", None) or {}).items()}
+        self.windower = TextWindower.with_prompts(model.tokenizer, int(model.max_seq_length), prompts)
         self._torch = torch
         self._lock = threading.Lock()
         self._extra = {"modality": "text"} if hasattr(model, "modalities") else {}
@@ -367,10 +351,10 @@ def build_minilm_space(config: Config, *, reason: str = "") -> Space:
 
 
 __all__ = [
+    "BACKBONE_TOWER_NOTE",
     "MINILM_NAME",
     "NO_AUDIO_TOWER_NOTE",
     "NO_IMAGE_TOWER_NOTE",
-    "BACKBONE_TOWER_NOTE",
     "SHIPPED_TOWER_NOTE",
     "SHIPPED_TOWER_WEIGHT",
     "TOKENIZER_FILES",
@@ -378,25 +362,17 @@ __all__ = [
     "TOWER_BACKBONE_FLAT",
     "TOWER_OFF",
     "TOWER_SHIPPED",
-    "Framing",
     "SentenceTransformerEncoder",
-    "TextWindower",
     "attach_audio_tower",
     "audio_tower_choice",
     "bind_image_tower",
     "build_minilm_space",
     "build_text_space",
-    "check_texts",
     "check_tokenizer_files",
-    "encode_windowed",
     "image_tower_choice",
     "image_tower_loader",
     "load_sentence_transformer",
-    "mean_by_owner",
     "minilm_package_dir",
     "quiet_transformers",
     "resolve_text_model",
-    "run_batches",
-    "special_framing",
-    "split_windows",
 ]

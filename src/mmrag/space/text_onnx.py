@@ -35,7 +35,8 @@ from typing import Any
 
 import numpy as np
 
-from mmrag.space.resolve import ResolvedModel
+from mmrag.space.ort import cpu_session
+from mmrag.space.resolve import ResolvedModel, text_encoder_id
 from mmrag.space.windows import TextWindower, check_texts, encode_windowed, run_batches
 
 log = logging.getLogger(__name__)
@@ -135,11 +136,8 @@ class OnnxTextEncoder:
         self.resolved = resolved
         self.batch_size = int(batch_size)
         self.model = _Device()
-        pinned = resolved.source == "package"
-        self.id = f"st:{resolved.name}#text" if pinned else f"st:{resolved.name}@{resolved.fingerprint}#text"
-        doc_prompt = prompts.get("document") or prompts.get("passage") or ""
-        self.windower = TextWindower(FastTokenizer(resolved.path / "tokenizer.json"), max_len,
-                                     {True: prompts.get("query", ""), False: doc_prompt})
+        self.id = text_encoder_id(resolved)
+        self.windower = TextWindower.with_prompts(FastTokenizer(resolved.path / "tokenizer.json"), max_len, prompts)
         self._inputs = {i.name for i in session.get_inputs()}
         self._lock = threading.Lock()
         self.dim = int(self._forward([self.windower.framing.wrap([])]).shape[1])
@@ -163,18 +161,6 @@ class OnnxTextEncoder:
             return encode_windowed(texts, self.windower, self._forward, self.batch_size, self.dim, query=query)
 
 
-def session(path: Path) -> Any:
-    import onnxruntime as ort
-
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = max(1, min(os.cpu_count() or 1, 8))
-    opts.log_severity_level = 3
-    # onnxruntime's pool spins after each call by default: on 2 cores a one-query call then cost 17.9 ms of CPU
-    # instead of 10.7 (6.5 vs 6.6 ms wall), which a server under load pays for every request
-    opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
-
-
 def load_onnx_encoder(resolved: ResolvedModel, device: str, batch_size: int) -> OnnxTextEncoder | None:
     """The onnxruntime tower if its export is cached and this process would run on the CPU; else ``None``."""
     path = onnx_path(resolved)
@@ -182,7 +168,7 @@ def load_onnx_encoder(resolved: ResolvedModel, device: str, batch_size: int) -> 
     if found is None:
         return None
     try:
-        return OnnxTextEncoder(session(path), resolved, found.max_tokens, found.prompts, batch_size)
+        return OnnxTextEncoder(cpu_session(path), resolved, found.max_tokens, found.prompts, batch_size)
     except Exception as exc:  # noqa: BLE001 - a broken cache or runtime: the torch tower decides
         log.warning("the cached ONNX text tower %s did not load (%s); using torch", path, exc)
         return None
@@ -232,7 +218,7 @@ def export(resolved: ResolvedModel, torch_encoder: Any) -> Path | None:
                 torch.onnx.export(_pooled(model.eval(), found.normalize), args, tmp, input_names=list(axes),
                                   output_names=["embedding"], dynamic_axes={**axes, "embedding": {0: "batch"}},
                                   opset_version=17, dynamo=False)
-            candidate = OnnxTextEncoder(session(Path(tmp)), resolved, found.max_tokens, found.prompts)
+            candidate = OnnxTextEncoder(cpu_session(tmp), resolved, found.max_tokens, found.prompts)
             gap = max(float(np.abs(candidate.encode(list(PROBES), query=q) - torch_encoder.encode(list(PROBES), query=q)).max())
                       for q in (False, True))
             if not gap <= TOLERANCE:

@@ -12,7 +12,7 @@ thin wrapper around ``tokenizers`` (``space/text_onnx.py``).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -96,6 +96,13 @@ class TextWindower:
                 raise ConfigError(
                     f"the text window ({max_tokens} tokens) leaves no room after special tokens."
                 )
+
+    @classmethod
+    def with_prompts(cls, tokenizer: Any, max_tokens: int, prompts: Mapping[str, str]) -> TextWindower:
+        """From a sentence-transformers model's named prompts: ``query`` for queries, ``document`` (or
+        ``passage``) for what is indexed."""
+        doc = prompts.get("document") or prompts.get("passage") or ""
+        return cls(tokenizer, max_tokens, {True: prompts.get("query", ""), False: doc})
 
     def window(self, *, query: bool = False) -> int:
         """How many content word pieces fit in one window."""
