@@ -268,8 +268,9 @@ def search(
 
 
 def _kind(row: Row) -> str:
-    """``meta["kind"]`` of a recording's row ("speech", "sound"); only read where it can matter."""
-    if row.modality not in ("audio", "video") or '"kind"' not in (row.meta or ""):
+    """``meta["kind"]`` of a recording's row where it can make a label ("sound"); the JSON is read only for
+    rows that mention it (speech rows, the many short ones, are left to ``heard_candidates``)."""
+    if row.modality not in ("audio", "video") or '"sound"' not in (row.meta or ""):
         return ""
     return row.meta_dict().get("kind", "")
 
