@@ -63,6 +63,23 @@ def test_type_a_query_and_see_the_right_thumbnail_first(page, corpus: Corpus, tm
     assert "video segments" in panel and "minilm" in panel
 
 
+def test_query_words_are_marked_where_a_word_starts(page) -> None:  # type: ignore[no-untyped-def]
+    """A term marks words that start with it ("cat", "Cats"), never the middle of another ("modifications",
+    "bobcats"): seen in a screenshot, where "cat" lit up inside "modifications"."""
+    got = page.evaluate("""() => {
+        const d = document.createElement("div");
+        d.append(marked("Modifications of a cat; Cats and bobcats. Été, étés", ["cat", "été"]));
+        return [...d.querySelectorAll("mark")].map((m) => m.textContent);
+    }""")
+    assert got == ["cat", "Cat", "Été", "été"]
+    run_search(page, "a tabby cat")
+    before = page.evaluate("""() => [...document.querySelectorAll("mark")].map((m) => {
+        const prev = m.previousSibling;
+        return prev && prev.textContent ? prev.textContent.slice(-1) : "";
+    })""")
+    assert all(not c.isalnum() for c in before), before
+
+
 def test_drop_an_image(page, corpus: Corpus) -> None:  # type: ignore[no-untyped-def]
     png = base64.b64encode(text_picture("fog horn repairs")).decode()
     page.evaluate(

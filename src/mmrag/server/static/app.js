@@ -30,11 +30,12 @@ function el(tag, attrs = {}, ...children) {
 }
 const escapeRe = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 function marked(text, terms) {
-  // the text as nodes, with the query's words marked
+  // the text as nodes, with the query's words marked where a word starts with them ("cat" marks "cats",
+  // not the "cat" inside "modifications")
   const frag = document.createDocumentFragment();
   if (!text) return frag;
   if (!terms.length) { frag.append(text); return frag; }
-  const re = new RegExp("(" + terms.map(escapeRe).join("|") + ")", "gi");
+  const re = new RegExp("(?<![\\p{L}\\p{N}])(" + terms.map(escapeRe).join("|") + ")", "giu");
   let last = 0;
   for (const m of text.matchAll(re)) {
     frag.append(text.slice(last, m.index), el("mark", {}, m[0]));
