@@ -78,6 +78,9 @@ def test_query_words_are_marked_where_a_word_starts(page) -> None:  # type: igno
         return prev && prev.textContent ? prev.textContent.slice(-1) : "";
     })""")
     assert all(not c.isalnum() for c in before), before
+    # nothing open on the side: the results use the page's width (at 1280 px: more than 4 columns of cards)
+    width = page.evaluate("document.querySelector('#results').getBoundingClientRect().width")
+    assert width > 1100, width
 
 
 def test_drop_an_image(page, corpus: Corpus) -> None:  # type: ignore[no-untyped-def]
