@@ -1,0 +1,279 @@
+#!/usr/bin/env python
+"""Build captioned real sound-effect pairs from Debian packages for `mmrag train --modality audio`.
+
+Downloads the packages below with `apt-get download` into --cache (nothing is installed),
+extracts them with `dpkg-deb -x` (Qt .rcc, OpenTTD .cat and OpenClonk .ocg archives are
+unpacked too), decodes every sound to 16 kHz mono (PyAV, as `mmrag.ingest.avio` does),
+drops silent/broken/short (<0.3 s) files, keeps the loudest --max-seconds window (up to 3
+windows of long files such as music loops), writes OUT/clips/<package>/*.wav and captions each
+clip from its file and folder names (scripts/real_sound_captions.py: "a dog barking").
+
+Writes:
+  OUT/pairs.jsonl           training pairs {"a": wav, "b": caption} (all packages but GCompris)
+  OUT/heldout.jsonl         GCompris (gcompris-qt-data) only: never trained on
+  OUT/heldout_unseen.jsonl  ~--unseen of the distinct captions of the largest training package
+                            (only captions no other training package has): sounds never trained on
+  OUT/sources.json          per package: version, licence (debian/copyright), clips, captions
+
+Then: mmrag train OUT/pairs.jsonl --mode bind --modality audio --backbone whisper --eval-pairs OUT/heldout.jsonl
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import subprocess
+import sys
+import time
+import wave
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from real_sound_captions import caption
+from sound_archives import unpack_c4group, unpack_openttd_cat, unpack_rccs, unpack_zip
+
+SR = 16000
+AUDIO = (".ogg", ".oga", ".wav", ".flac", ".mp3", ".opus")
+KEEP = ["*.ogg", "*.oga", "*.wav", "*.flac", "*.mp3", "*.opus", "*.rcc", "*.cat", "*.ocg", "*.wz", "*/copyright"]
+HELDOUT_PACKAGE = "gcompris-qt-data"
+GCOMPRIS_RCC = ("explore_farm_animals", "memory-sound", "instruments", "core", "melody", "watercycle",
+                "clickgame", "explore_world_music")
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a package keeps its sounds and how its folders add to a caption."""
+
+    package: str
+    roots: tuple[str, ...]  # folders (inside the extracted package or its unpacked archives) holding sounds
+    skip: str = r"$^"  # regex on the path under the root: files to leave out (speech, music, junk)
+    folders: bool = False  # do folder names add words?
+    drop: frozenset[str] = frozenset()  # folder names that add nothing (categories)
+    templates: tuple[tuple[str, str], ...] = ()  # (folder name, caption template)
+
+
+G = "usr/share/games/"
+SOURCES = (
+    Source("scratch", ("usr/share/scratch/Media/Sounds",), r"^Vocals/(?!BeatBox|Singer)",
+           templates=(("Electronic", "{}, electronic sound effect"), ("Music Loops", "{}, music loop"))),
+    Source("openttd-opensfx", ("unpacked/opensfx",)),
+    Source("wesnoth-1.16-data", (G + "wesnoth/1.16/data/core/sounds", G + "wesnoth/1.16/sounds",
+                                 G + "wesnoth/1.16/data/campaigns/World_Conquest/sounds")),
+    Source("openclonk-data", ("unpacked/Sound",), r"Skin/.*/(Confirm|Decline|Doubt|EvilConfirm)|Disasters/EarthquakeEnd",
+           folders=True, drop=frozenset(["Animals", "Action", "Movement", "Environment", "Fire", "Hits", "Materials", "Liquids", "Objects", "Structures", "UI", "Weapons", "Disasters", "Lightning", "Glass", "Metal", "Rock", "Wood", "Clonk"]),
+           templates=(("UI", "{}, user interface sound"),)),
+    Source("hedgewars-data", (G + "hedgewars/Data/Sounds",), r"^voices/"),
+    Source("freedink-data", (G + "dink/dink/Sound",)),
+    Source("sound-icons", ("usr/share/sounds/sound-icons",)),
+    Source("sound-theme-freedesktop", ("usr/share/sounds/freedesktop/stereo",), r"audio-channel|audio-test"),
+    Source("supertux-data", (G + "supertux2/sounds",)),
+    Source("extremetuxracer-data", (G + "etr/sounds",)),
+    Source("pingus-data", (G + "pingus/data/sounds",)),
+    Source("lincity-ng-data", (G + "lincity-ng/sounds",)),
+    Source("minetest-data", (G + "minetest/games/minetest_game/mods",)),
+    Source("widelands-data", (G + "widelands/data/sound", G + "widelands/data/world/critters"),
+           r"^(music|message|lobby|military|click|create_construction|barbarians/mortar|barbarians/blackwood)"),
+    Source("warzone2100-data", ("unpacked/sfx",), r"(scream|help|silence|gmeshtdn|ecmtower|nxstower|rotlsr|bldstart|tflight|thover|tland)"),
+    Source(HELDOUT_PACKAGE, tuple(f"unpacked/{n}" for n in GCOMPRIS_RCC), r"voices|/intro\."),
+)
+
+
+def log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def fetch(package: str, cache: Path) -> Path:
+    """The extracted package folder in ``cache`` (downloaded and extracted unless already there)."""
+    root = cache / "x" / package
+    if (root / ".done").exists():
+        return root
+    debs = cache / "debs"
+    debs.mkdir(parents=True, exist_ok=True)
+    found = sorted(debs.glob(f"{package}_*.deb"))
+    if not found:
+        log(f"downloading {package} ...")
+        r = subprocess.run(["apt-get", "download", package], cwd=debs, capture_output=True, text=True, check=False)
+        found = sorted(debs.glob(f"{package}_*.deb"))
+        if r.returncode != 0 or not found:
+            raise SystemExit(f"error: `apt-get download {package}` failed ({r.stderr.strip()[-300:]}); "
+                             "run `apt-get update` or check that the package exists (`apt-cache show {package}`)")
+    root.mkdir(parents=True, exist_ok=True)
+    # only sounds, sound archives and licences: some of these packages are hundreds of MB
+    tar = subprocess.Popen(["dpkg-deb", "--fsys-tarfile", str(found[-1])], stdout=subprocess.PIPE)
+    subprocess.run(["tar", "-x", "-C", str(root), "--wildcards", *KEEP], stdin=tar.stdout,
+                   stderr=subprocess.DEVNULL, check=False)  # tar complains about patterns that match nothing
+    if tar.wait() != 0:
+        raise SystemExit(f"error: cannot unpack {found[-1]} (dpkg-deb failed): delete it and run again to download it anew")
+    unpacked = root / "unpacked"
+    if package == "openttd-opensfx":
+        unpack_openttd_cat(root / G / "openttd/baseset/opensfx/opensfx.cat", unpacked / "opensfx")
+    elif package == "openclonk-data":
+        unpack_c4group(root / G / "openclonk/Sound.ocg", unpacked / "Sound")
+    elif package == "warzone2100-data":
+        unpack_zip(root / G / "warzone2100/base.wz", "audio/sfx/", unpacked / "sfx")
+    elif package == HELDOUT_PACKAGE:
+        unpack_rccs(root / "usr/share/gcompris-qt/rcc", GCOMPRIS_RCC, unpacked)
+    (root / ".done").write_text(found[-1].name)
+    return root
+
+
+def meta(package: str, root: Path) -> dict[str, str]:
+    """Version (from the .deb name) and licence lines (from usr/share/doc/*/copyright)."""
+    deb = (root / ".done").read_text()
+    version = deb.split("_")[1].replace("%3a", ":")
+    lic: list[str] = []
+    for cp in sorted(root.glob("usr/share/doc/*/copyright")):
+        for m in re.finditer(r"^License:\s*(\S.*)$", cp.read_text(errors="replace"), re.MULTILINE):
+            if m.group(1).strip() not in lic:
+                lic.append(m.group(1).strip())
+        if not lic:
+            lic.append(" ".join(cp.read_text(errors="replace").split())[:200])
+    return {"version": version, "licence": "; ".join(lic)}
+
+
+def windows(x: np.ndarray, max_s: float) -> list[np.ndarray]:
+    """Silence-trimmed clip, or its loudest ``max_s`` window (up to 3 for files >= 3 x max_s)."""
+    peak = float(np.abs(x).max()) if len(x) else 0.0
+    if peak < 1e-3:
+        return []
+    loud = np.flatnonzero(np.abs(x) > peak * 0.01)
+    x = x[loud[0]: loud[-1] + 1]
+    n = int(max_s * SR)
+    if len(x) <= n:
+        return [x]
+    hop = SR // 4
+    energy = np.concatenate([[0.0], np.cumsum(x.astype(np.float64) ** 2)])
+    starts = np.arange(0, len(x) - n + 1, hop)
+    e = energy[starts + n] - energy[starts]
+    picked: list[int] = []
+    for i in np.argsort(-e):
+        if len(picked) >= min(3, len(x) // n) or e[i] < 0.25 * e[np.argmax(e)]:
+            break
+        if all(abs(int(starts[i]) - p) >= n for p in picked):
+            picked.append(int(starts[i]))
+    return [x[p: p + n] for p in sorted(picked)]
+
+
+def write_wav(path: Path, x: np.ndarray) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(SR)
+        w.writeframes((np.clip(x, -1, 1) * 32767).astype("<i2").tobytes())
+
+
+def sounds(src: Source, root: Path) -> list[tuple[Path, str | None]]:
+    """(file, caption or None) for every audio file of ``src``."""
+    out: list[tuple[Path, str | None]] = []
+    for r in src.roots:
+        base = root / r
+        for f in sorted(p for p in base.rglob("*") if p.suffix.lower() in AUDIO and p.is_file()):
+            rel = f.relative_to(base).as_posix()
+            if re.search(src.skip, rel):
+                continue
+            parts = rel.split("/")[:-1]
+            if src.package == "openclonk-data" and "Skin" in parts:
+                parts = ["person"]
+            template = next((t for name, t in src.templates if name in (*parts, base.name)), "{}")
+            folders = tuple(p for p in parts if p not in src.drop) if src.folders else ()
+            stem = f.stem if src.package != "openttd-opensfx" else f.stem.split("__", 1)[-1]
+            out.append((f, caption(stem, folders, template)))
+    return out
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0], epilog="\n".join(__doc__.splitlines()[1:]),
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("out", type=Path, help="folder for clips/, pairs.jsonl, heldout*.jsonl, sources.json")
+    ap.add_argument("--cache", type=Path, default=Path(".cache/sound-debs"), help="where .debs are downloaded and extracted (reused)")
+    ap.add_argument("--seed", type=int, default=0, help="picks the held-out captions of the largest package")
+    ap.add_argument("--max-seconds", type=float, default=10.0, help="longest clip; longer files keep their loudest window(s)")
+    ap.add_argument("--min-seconds", type=float, default=0.3, help="shorter (after trimming silence) files are dropped")
+    ap.add_argument("--max-per-caption", type=int, default=8, help="clips kept per (package, caption)")
+    ap.add_argument("--unseen", type=float, default=0.2, help="share of the largest training package's captions held out")
+    ap.add_argument("--packages", nargs="*", default=None, help="only these packages (default: all, see SOURCES)")
+    ap.add_argument("--list", action="store_true", help="only print 'package<TAB>file<TAB>caption' for every sound (no decoding)")
+    args = ap.parse_args()
+    from mmrag.ingest.avio import decode_audio
+
+    t0 = time.perf_counter()
+    cache, out = args.cache.resolve(), args.out.resolve()
+    rows: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    info: dict[str, dict[str, object]] = {}
+    for src in SOURCES:
+        if args.packages and src.package not in args.packages:
+            continue
+        root = fetch(src.package, cache)
+        info[src.package] = meta(src.package, root)
+        files = sounds(src, root)
+        if args.list:
+            for f, text in files:
+                print(f"{src.package}\t{f.relative_to(root)}\t{text}")
+            continue
+        per_caption: dict[str, int] = defaultdict(int)
+        skipped = 0
+        for i, (f, text) in enumerate(files, 1):
+            if text is None:
+                skipped += 1
+                continue
+            if per_caption.get(text, 0) >= args.max_per_caption:
+                continue
+            try:
+                x, _ = decode_audio(f, max_s=600)
+            except Exception as exc:  # noqa: BLE001 - one broken file is a warning, the rest lands
+                log(f"warning: {src.package}: {f.name}: cannot decode ({type(exc).__name__}: {exc})")
+                continue
+            clips = [c for c in windows(x, args.max_seconds) if len(c) >= args.min_seconds * SR]
+            if not clips:
+                log(f"warning: {src.package}: {f.name}: silent or shorter than {args.min_seconds} s, dropped")
+                continue
+            rel = f.relative_to(root).with_suffix("")
+            for k, c in enumerate(clips[: args.max_per_caption - per_caption.get(text, 0)]):
+                name = re.sub(r"[^A-Za-z0-9._-]+", "_", "__".join(rel.parts[-3:]))
+                wav = out / "clips" / src.package / f"{name}{'' if k == 0 else f'.w{k}'}.wav"
+                write_wav(wav, c)
+                rows[src.package].append((str(wav), text))
+                per_caption[text] += 1
+            if i % 50 == 0:
+                log(f"{src.package}: {i}/{len(files)} files, {len(rows[src.package])} clips")
+        log(f"{src.package}: {len(rows[src.package])} clips, {len(per_caption)} captions, {skipped} files skipped by name")
+    if args.list:
+        return 0
+    train = [p for p in rows if p != HELDOUT_PACKAGE]
+    unseen: set[str] = set()
+    if train and args.unseen > 0:
+        big = max(train, key=lambda p: len(rows[p]))
+        others = {t for p in train if p != big for _, t in rows[p]}
+        own = sorted({t for _, t in rows[big]} - others)
+        rng = np.random.default_rng(args.seed)
+        n = round(args.unseen * len({t for _, t in rows[big]}))
+        unseen = {own[i] for i in rng.permutation(len(own))[:n]}
+        info[big]["unseen_from"] = True
+    files = {"pairs.jsonl": [], "heldout.jsonl": [], "heldout_unseen.jsonl": []}
+    for p, items in rows.items():
+        counts = defaultdict(lambda: [0, set()])
+        for a, b in items:
+            name = "heldout.jsonl" if p == HELDOUT_PACKAGE else "heldout_unseen.jsonl" if b in unseen else "pairs.jsonl"
+            files[name].append({"a": a, "b": b})
+            counts[name][0] += 1
+            counts[name][1].add(b)
+        info[p]["clips"] = {k: v[0] for k, v in counts.items()}
+        info[p]["captions"] = {k: len(v[1]) for k, v in counts.items()}
+    out.mkdir(parents=True, exist_ok=True)
+    for name, items in files.items():
+        with (out / name).open("w", encoding="utf-8") as fh:
+            fh.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in items)
+    (out / "sources.json").write_text(json.dumps(info, indent=2, ensure_ascii=False) + "\n")
+    log(" ".join(f"{k}: {len(v)} clips ({len({r['b'] for r in v})} captions)" for k, v in files.items())
+        + f" in {time.perf_counter() - t0:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
