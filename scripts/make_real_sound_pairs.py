@@ -101,7 +101,7 @@ def fetch(package: str, cache: Path) -> Path:
         found = sorted(debs.glob(f"{package}_*.deb"))
         if r.returncode != 0 or not found:
             raise SystemExit(f"error: `apt-get download {package}` failed ({r.stderr.strip()[-300:]}); "
-                             "run `apt-get update` or check that the package exists (`apt-cache show {package}`)")
+                             f"run `apt-get update` or check that the package exists (`apt-cache show {package}`)")
     root.mkdir(parents=True, exist_ok=True)
     # only sounds, sound archives and licences: some of these packages are hundreds of MB
     tar = subprocess.Popen(["dpkg-deb", "--fsys-tarfile", str(found[-1])], stdout=subprocess.PIPE)
@@ -122,17 +122,21 @@ def fetch(package: str, cache: Path) -> Path:
     return root
 
 
-def meta(package: str, root: Path) -> dict[str, str]:
+def meta(package: str, root: Path) -> dict[str, object]:
     """Version (from the .deb name) and licence lines (from usr/share/doc/*/copyright)."""
     deb = (root / ".done").read_text()
     version = deb.split("_")[1].replace("%3a", ":")
     lic: list[str] = []
     for cp in sorted(root.glob("usr/share/doc/*/copyright")):
         for m in re.finditer(r"^License:\s*(\S.*)$", cp.read_text(errors="replace"), re.MULTILINE):
-            if m.group(1).strip() not in lic:
-                lic.append(m.group(1).strip())
-        if not lic:
-            lic.append(" ".join(cp.read_text(errors="replace").split())[:200])
+            name = m.group(1).strip()
+            if name not in lic and len(name) < 60 and not re.match(r"(Copyright|This|The) ", name):  # DEP-5 names only
+                lic.append(name)
+        if not lic:  # not machine-readable: name the licences the text mentions
+            text = " ".join(cp.read_text(errors="replace").split())
+            pat = (r"GNU (?:Lesser |Library )?General Public License(?:,? [Vv]ersion \d(?:\.\d)?)?|Creative Commons [A-Za-z -]+\d\.\d"
+                   r"|ISC license|zlib license|provided 'as-is'[^.]*|public domain")
+            lic += list(dict.fromkeys(m.group(0) for m in re.finditer(pat, text, re.IGNORECASE))) or [text[:200]]
     return {"version": version, "licence": "; ".join(lic)}
 
 
@@ -200,6 +204,9 @@ def main() -> int:
     ap.add_argument("--packages", nargs="*", default=None, help="only these packages (default: all, see SOURCES)")
     ap.add_argument("--list", action="store_true", help="only print 'package<TAB>file<TAB>caption' for every sound (no decoding)")
     args = ap.parse_args()
+    unknown = set(args.packages or ()) - {s.package for s in SOURCES}
+    if unknown:
+        ap.error(f"unknown package(s) {', '.join(sorted(unknown))}: choose among {', '.join(s.package for s in SOURCES)}")
     from mmrag.ingest.avio import decode_audio
 
     t0 = time.perf_counter()
@@ -255,22 +262,23 @@ def main() -> int:
         n = round(args.unseen * len({t for _, t in rows[big]}))
         unseen = {own[i] for i in rng.permutation(len(own))[:n]}
         info[big]["unseen_from"] = True
-    files = {"pairs.jsonl": [], "heldout.jsonl": [], "heldout_unseen.jsonl": []}
+    outputs: dict[str, list[dict[str, str]]] = {"pairs.jsonl": [], "heldout.jsonl": [], "heldout_unseen.jsonl": []}
     for p, items in rows.items():
-        counts = defaultdict(lambda: [0, set()])
+        clips_in: dict[str, int] = defaultdict(int)
+        captions_in: dict[str, set[str]] = defaultdict(set)
         for a, b in items:
             name = "heldout.jsonl" if p == HELDOUT_PACKAGE else "heldout_unseen.jsonl" if b in unseen else "pairs.jsonl"
-            files[name].append({"a": a, "b": b})
-            counts[name][0] += 1
-            counts[name][1].add(b)
-        info[p]["clips"] = {k: v[0] for k, v in counts.items()}
-        info[p]["captions"] = {k: len(v[1]) for k, v in counts.items()}
+            outputs[name].append({"a": a, "b": b})
+            clips_in[name] += 1
+            captions_in[name].add(b)
+        info[p]["clips"] = dict(clips_in)
+        info[p]["captions"] = {k: len(v) for k, v in captions_in.items()}
     out.mkdir(parents=True, exist_ok=True)
-    for name, items in files.items():
+    for name, lines in outputs.items():
         with (out / name).open("w", encoding="utf-8") as fh:
-            fh.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in items)
+            fh.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in lines)
     (out / "sources.json").write_text(json.dumps(info, indent=2, ensure_ascii=False) + "\n")
-    log(" ".join(f"{k}: {len(v)} clips ({len({r['b'] for r in v})} captions)" for k, v in files.items())
+    log(" ".join(f"{k}: {len(v)} clips ({len({r['b'] for r in v})} captions)" for k, v in outputs.items())
         + f" in {time.perf_counter() - t0:.0f} s")
     return 0
 
