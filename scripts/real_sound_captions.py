@@ -29,7 +29,7 @@ JUNK = frozenset(
 )
 # Names that say nothing about what is heard.
 MEANINGLESS = frozenset(
-    ["weird", "custom", "misc", "empty", "unused", "nothing", "pause", "skip", "placed", "secret", "normalize", "sel", "select", "test", "signal", "short", "start", "finish", "prompt", "message", "capital", "hash", "at", "intro", "save", "high", "sound", "noise", "noises", "peculiar", "bonus", "win", "extra", "time", "suddendeath", "switch", "hog", "chant", "grow", "upgrade", "kill", "invincible", "totem", "tada", "welldone", "excellent", "retro", "lifeup", "coins", "cleared", "denube", "lovin", "nono", "open", "gold"]
+    ["weird", "custom", "misc", "empty", "unused", "nothing", "pause", "skip", "placed", "secret", "normalize", "sel", "select", "test", "signal", "short", "start", "finish", "prompt", "message", "capital", "hash", "at", "intro", "save", "high", "sound", "noise", "noises", "peculiar", "bonus", "win", "extra", "time", "suddendeath", "switch", "hog", "chant", "grow", "upgrade", "kill", "invincible", "totem", "welldone", "excellent", "retro", "lifeup", "coins", "cleared", "denube", "lovin", "nono", "open"]
 )
 WORDS: dict[str, str] = {
     "bhit": "body hit", "wscream": "woman scream", "pshit": "hiss", "trafic": "traffic", "croud": "crowd",
@@ -180,7 +180,7 @@ PHRASES: dict[str, str | None] = {
     "slowed": "a slowing spell", "sword": "a sword strike", "tail": "a tail whip", "throw": "a throw",
     "wail": "a ghostly wail", "wail long": "a long ghostly wail", "wail sml": "a short ghostly wail",
     "water blast": "a water blast", "wolf growl": "a wolf growling", "dwarf laugh": "a dwarf laughing",
-    "wose attack": "a tree creature attacking", "zombie attack": "a zombie attacking", "entangle": "vines entangling",
+    "tree creature attack": "a tree creature attacking", "zombie attack": "a zombie attacking", "entangle": "vines entangling",
     "melee fire": "a fiery melee strike", "troll grunt": "a troll grunting", "witches laugh": "a witch cackling",
     "boar charge": "a boar charging", "checkbox": "a checkbox click", "button": "a button click", "slider": "a slider click",
     "chat": "a chat message blip", "chat friend": "a chat message blip", "chat highlight": "a chat message blip",
@@ -256,7 +256,7 @@ PHRASES: dict[str, str | None] = {
     "plop": "a plop", "tick": "a tick", "ting": "a ting", "goodidea": None, "letsgo": None, "ohno": None, "yipee": None,
     "arrow": "an arrow flying", "body hit": "a body hit", "burn": "fire burning", "grunt": "a grunt",
     "woman scream": "a woman screaming", "punch": "a punch", "stairs": "walking on stairs", "swing": "a swing whoosh",
-    "dance": None,
+    "dance": None, "gold": "coins clinking", "tada": "a tada fanfare",
     # Widelands
     "fast woodcutting": "chopping wood quickly", "smith": "a blacksmith hammering on an anvil", "hammering": "hammering",
     "sawing": "sawing wood", "benchsaw": "a bench saw cutting wood", "stonecutter": "a stonecutter chiselling stone",
