@@ -201,6 +201,7 @@ def main() -> int:
     ap.add_argument("--min-seconds", type=float, default=0.3, help="shorter (after trimming silence) files are dropped")
     ap.add_argument("--max-per-caption", type=int, default=8, help="clips kept per (package, caption)")
     ap.add_argument("--unseen", type=float, default=0.2, help="share of the largest training package's captions held out")
+    ap.add_argument("--unseen-package", default=None, help="hold out captions of this package instead of the largest one")
     ap.add_argument("--packages", nargs="*", default=None, help="only these packages (default: all, see SOURCES)")
     ap.add_argument("--list", action="store_true", help="only print 'package<TAB>file<TAB>caption' for every sound (no decoding)")
     args = ap.parse_args()
@@ -255,7 +256,9 @@ def main() -> int:
     train = [p for p in rows if p != HELDOUT_PACKAGE]
     unseen: set[str] = set()
     if train and args.unseen > 0:
-        big = max(train, key=lambda p: len(rows[p]))
+        big = args.unseen_package or max(train, key=lambda p: len(rows[p]))
+        if big not in train:
+            ap.error(f"--unseen-package {big} is not among the training packages built: {', '.join(train)}")
         others = {t for p in train if p != big for _, t in rows[p]}
         own = sorted({t for _, t in rows[big]} - others)
         rng = np.random.default_rng(args.seed)
