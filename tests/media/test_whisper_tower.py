@@ -68,7 +68,7 @@ def _p_at_1(vecs: np.ndarray, names: list[str]) -> float:
 def test_the_whisper_tower_is_a_checked_audio_tower(whisper_tower) -> None:  # type: ignore[no-untyped-def]
     from mmrag.errors import SpaceMismatch
     from mmrag.space.adapters import MINILM_TEXT_ID, load_audio_tower
-    from mmrag.train.whisper_tower import WhisperHead
+    from mmrag.space.sound_tower import WhisperSoundEncoder
 
     folder, result, cache = whisper_tower
     meta = json.loads((folder / "tower.json").read_text())
@@ -77,11 +77,33 @@ def test_the_whisper_tower_is_a_checked_audio_tower(whisper_tower) -> None:  # t
     assert result.losses[-1] < 0.7 * result.losses[0]
     assert len(list(cache.glob("whisper-views-*.npy"))) == 1  # encoder states computed once, cached
     enc = load_audio_tower(folder, 384, text_encoder=MINILM_TEXT_ID)
-    assert isinstance(enc.model, WhisperHead) and enc.id.endswith("#audio")
+    assert isinstance(enc, WhisperSoundEncoder) and enc.id.endswith("#audio")  # numpy head: no torch at search time
+    # its reference sample (calibration of an index with few sounds): the tower's vectors of training clips
+    assert enc.reference is not None and enc.reference.shape == (result.n_train, 384)
+    assert np.allclose(np.linalg.norm(enc.reference, axis=1), 1.0, atol=2e-3)
     with pytest.raises(SpaceMismatch):
         load_audio_tower(folder, 512, text_encoder=MINILM_TEXT_ID)
     with pytest.raises(SpaceMismatch):
         load_audio_tower(folder, 384, text_encoder="st:other-model#text")
+
+
+def test_the_numpy_head_computes_what_the_trained_torch_head_does(whisper_tower) -> None:  # type: ignore[no-untyped-def]
+    import torch
+    from safetensors.torch import load_file
+
+    from mmrag.space.sound_tower import head_forward, read_head
+    from mmrag.train.whisper_tower import WhisperHead, WhisperTowerConfig
+
+    folder = whisper_tower[0]
+    meta = json.loads((folder / "tower.json").read_text())
+    head = WhisperHead(WhisperTowerConfig.from_dict(meta["tower"]))
+    head.load_state_dict({k: v.float() for k, v in load_file(str(folder / "tower.safetensors")).items()})
+    head.eval()
+    pooled = np.random.default_rng(0).normal(0.0, 1.0, (16, 768)).astype(np.float32) * np.linspace(0.1, 3.0, 768, dtype=np.float32)
+    with torch.inference_mode():
+        want = head(torch.from_numpy(pooled)).numpy()
+    got = head_forward(read_head(folder / "tower.safetensors"), pooled)
+    assert got.shape == (16, 384) and np.abs(got - want).max() < 1e-5
 
 
 def test_a_clip_finds_clips_of_the_same_sound(rendered, whisper_tower) -> None:  # type: ignore[no-untyped-def]
@@ -116,7 +138,7 @@ def test_words_find_the_sound_through_the_space(rendered, whisper_tower) -> None
 
 
 def test_windows_cut_long_clips_and_drop_silence() -> None:
-    from mmrag.train.whisper_tower import pool, windows
+    from mmrag.space.whisper_states import pool, windows
 
     sr = 16_000
     tone = np.sin(np.arange(70 * sr) / sr * 2 * np.pi * 440).astype(np.float32)

@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from mmrag.errors import ConfigError, ModelNotFound, QueryError, SpaceMismatch, TrainingError
+from mmrag.space.base import Encoder
 from mmrag.space.tower_files import META_FILE, WEIGHTS_FILE, file_sha256
 
 SHIPPED = "drawings-minilm"
@@ -41,6 +42,11 @@ def shipped_tower_dir() -> Path:
 def backbone_tower_dir() -> Path:
     """Folder of the shipped backbone tower: EfficientNet-Lite0 + ConSE + bound head (the default)."""
     return shipped_tower_dir() / "lite0"
+
+
+def sound_tower_dir() -> Path:
+    """Folder of the shipped sound tower: a head on Whisper tiny.en's encoder bound to MiniLM (the default)."""
+    return shipped_tower_dir() / "sound0"
 
 
 def save_tower(folder: str | Path, model: Any, meta: Mapping[str, Any]) -> Path:
@@ -123,21 +129,10 @@ class AudioTowerEncoder:
         self._lock = threading.Lock()
 
     def encode(self, items: Sequence[Any], *, query: bool = False) -> np.ndarray:
-        from mmrag.ingest.avio import to_mono16k
+        from mmrag.space.sound_tower import mono_clips
         from mmrag.train.audio_towers import embed_clips
 
-        clips = []
-        for i, item in enumerate(items):
-            if not isinstance(item, tuple) or len(item) != 2:
-                raise QueryError(f"audio tower item {i} is a {type(item).__name__}, not a (samples, sample_rate) tuple")
-            samples, rate = item
-            try:
-                x = to_mono16k(np.asarray(samples, dtype=np.float32), int(rate))
-            except (TypeError, ValueError) as exc:
-                raise QueryError(f"audio tower item {i} is not a numeric sample array ({exc})") from None
-            if not np.all(np.isfinite(x)):
-                x = np.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0)
-            clips.append(np.clip(x, -1.0, 1.0))
+        clips = mono_clips(items)
         if not clips:
             return np.zeros((0, self.dim), dtype=np.float32)
         with self._lock:
@@ -242,11 +237,26 @@ def load_image_tower(path: str | Path | None, text_dim: int, text_encoder: str |
                              text_encoder=str(meta.get("text_encoder", "")), meta=meta)
 
 
-def load_audio_tower(path: str | Path, text_dim: int, text_encoder: str | None = MINILM_TEXT_ID) -> AudioTowerEncoder:
+def load_audio_tower(path: str | Path, text_dim: int, text_encoder: str | None = MINILM_TEXT_ID) -> Encoder:
     """Load a bound audio tower checkpoint folder (written by ``mmrag train --mode bind --modality audio``).
 
     The same checks as ``load_image_tower``: output dim, the text encoder it was bound to, checksum.
+    A Whisper-encoder tower runs in numpy (``space/sound_tower.py``: no torch import); a log-mel CNN
+    tower in torch. A ``background.npz`` in the folder becomes the encoder's ``reference``.
     """
+    folder = _folder(path)
+    meta, digest, _ = _read_tower(folder, "audio", text_dim, text_encoder)
+    if str(dict(meta.get("tower") or {}).get("arch", "audioconv")) == "whisper":
+        from mmrag.space.references import load_background
+        from mmrag.space.sound_tower import WhisperSoundEncoder, read_head
+
+        weights = read_head(folder / WEIGHTS_FILE)
+        if weights.out_dim != text_dim:
+            raise SpaceMismatch(f"the audio tower at {folder} writes {weights.out_dim}-d vectors but the text space has {text_dim} dims")
+        name = str(meta.get("name") or folder.name)
+        return WhisperSoundEncoder(id=f"tower:{name}@{digest[:12]}#audio", dim=text_dim, weights=weights,
+                                   text_encoder=str(meta.get("text_encoder", "")), meta=meta,
+                                   reference=load_background(folder).get("audio"))
     from types import SimpleNamespace
 
     from mmrag.train.audio_towers import audio_tower_config, build_audio_tower
@@ -260,10 +270,11 @@ def load_audio_tower(path: str | Path, text_dim: int, text_encoder: str | None =
 __all__ = [
     "MINILM_TEXT_ID",
     "AudioTowerEncoder",
-    "backbone_tower_dir",
     "ImageTowerEncoder",
+    "backbone_tower_dir",
     "load_audio_tower",
     "load_image_tower",
     "save_tower",
     "shipped_tower_dir",
+    "sound_tower_dir",
 ]

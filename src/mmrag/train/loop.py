@@ -195,6 +195,12 @@ class _WhisperSoundKit(_SoundKit):
         model.train(was)
         return out
 
+    def reference(self, model: Any, data: Any, device: str, n: int = 256) -> dict[str, np.ndarray]:
+        """The tower's reference sample (``space/references.py``): its vectors of up to ``n`` training
+        clips (a seeded random subset), so search can calibrate an index that holds only a few sounds."""
+        pick = np.sort(np.random.default_rng(self.opts.seed).permutation(len(data))[:n])
+        return {"audio": self.embed(model, data[pick], device)}
+
 
 AUDIO_BACKBONES = ("whisper", "logmel")
 DEFAULT_AUDIO_BACKBONE = "whisper"
@@ -265,7 +271,8 @@ def bind_tower(opts: BindOptions, text_encoder: Any, progress: Progress | None =
     extra = []
     for f in opts.extra_eval:
         g, data, _ = kit.decode(_load_groups(f, kit), cache, progress)
-        extra.append((Path(f).stem, g, data))
+        stem = Path(f).stem
+        extra.append((stem if stem != "heldout" else Path(f).name, g, data))  # "heldout" names the trainer's own split
     all_caps = sorted({c for g in train_g + held_g for c in g.captions} | {g.captions[0] for _, gs, _ in extra for g in gs})
     vecs = embed_texts(text_encoder, all_caps, cache, progress)
     text_emb = dict(zip(all_caps, vecs))
@@ -365,6 +372,11 @@ def bind_tower(opts: BindOptions, text_encoder: Any, progress: Progress | None =
         "command": opts.command,
     }
     save_tower(out, model.cpu(), meta)
+    if isinstance(kit, _WhisperSoundKit):
+        from mmrag.space.references import BACKGROUND_FILE
+
+        ref = kit.reference(model, train_data, "cpu")
+        np.savez(out / BACKGROUND_FILE, **{k: v.astype(np.float16) for k, v in ref.items()})
     return TrainResult(out, before, after, losses, seconds, len(train_g), len(held_g), skip_a + skip_b)
 
 
