@@ -83,6 +83,9 @@ def main() -> None:
     ap.add_argument("--sounds", type=Path, default=Path(".cache/train/sounds"))
     ap.add_argument("--tower", type=Path, action="append", default=None,
                     help="a tower folder; repeat to compare towers side by side (default .cache/train/audio-tower)")
+    ap.add_argument("--eval", action="append", default=[], metavar="NAME=PAIRS.jsonl",
+                    help="another evaluation set of {a: clip, b: caption} pairs (repeat), e.g. "
+                         "gcompris=/work/sounddata/heldout.jsonl from scripts/make_real_sound_pairs.py")
     ap.add_argument("--holdout", type=float, default=0.1)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--cache", type=Path, default=Path(".cache/train/featcache"))
@@ -95,10 +98,14 @@ def main() -> None:
         enc = load_audio_tower(folder, text.dim, text_encoder=text.id)
         arch = str(enc.meta.get("tower", {}).get("arch", "audioconv"))
         towers[f"{folder.name} ({'Whisper encoder + head' if arch == 'whisper' else 'log-mel CNN'})"] = enc
-    _, held = split_groups(group_pairs(read_pairs(args.sounds / "pairs.jsonl")), args.holdout, args.seed)
-    sets = {"held-out clips": held}
+    sets = {}
+    if (args.sounds / "pairs.jsonl").is_file():
+        _, sets["held-out clips"] = split_groups(group_pairs(read_pairs(args.sounds / "pairs.jsonl")), args.holdout, args.seed)
     if (args.sounds / "unseen.jsonl").is_file():
         sets["unseen sounds"] = group_pairs(read_pairs(args.sounds / "unseen.jsonl"))
+    for spec in args.eval:
+        name, _, file = spec.partition("=")
+        sets[name] = group_pairs(read_pairs(file))
     table, neighbours, raw, speed = {}, [], {}, {}
     for name, groups in sets.items():
         groups, clips = load_set(groups, args.cache)

@@ -3,6 +3,7 @@
 #   espeak-ng              TTS: spoken test queries and recordings
 #   pocketsphinx-testdata  real speech recordings with transcripts
 #   fluidsynth + fluid-soundfont-gm   real sampled instruments for the audio-tower tests
+#   gcompris-qt-data       real recordings (farm animals, instruments) the shipped sound tower never trained on
 #   chromium               the web page's browser tests (Playwright drives it; never `playwright install`)
 #   shared-mime-info       its specification is a real PDF with tables (PDF table tests)
 # Used by `make test` (best effort: tests that need a missing tool are skipped, and pytest's
@@ -10,7 +11,7 @@
 set -uo pipefail
 STRICT=0
 [ "${1:-}" = "--strict" ] && STRICT=1
-PKGS=(espeak-ng pocketsphinx-testdata fluidsynth fluid-soundfont-gm chromium shared-mime-info)
+PKGS=(espeak-ng pocketsphinx-testdata fluidsynth fluid-soundfont-gm gcompris-qt-data chromium shared-mime-info)
 
 missing=()
 for p in "${PKGS[@]}"; do

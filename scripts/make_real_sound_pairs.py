@@ -70,7 +70,7 @@ SOURCES = (
     Source("hedgewars-data", (G + "hedgewars/Data/Sounds",), r"^voices/"),
     Source("freedink-data", (G + "dink/dink/Sound",)),
     Source("sound-icons", ("usr/share/sounds/sound-icons",)),
-    Source("sound-theme-freedesktop", ("usr/share/sounds/freedesktop/stereo",), r"audio-channel|audio-test"),
+    # sound-theme-freedesktop is left out: the shipped sound tower's tests use it as sounds it never heard
     Source("supertux-data", (G + "supertux2/sounds",)),
     Source("extremetuxracer-data", (G + "etr/sounds",)),
     Source("pingus-data", (G + "pingus/data/sounds",)),
@@ -203,6 +203,9 @@ def main() -> int:
     ap.add_argument("--unseen", type=float, default=0.2, help="share of the largest training package's captions held out")
     ap.add_argument("--unseen-package", default=None, help="hold out captions of this package instead of the largest one")
     ap.add_argument("--packages", nargs="*", default=None, help="only these packages (default: all, see SOURCES)")
+    ap.add_argument("--with", dest="also", type=Path, action="append", default=[], metavar="PAIRS.jsonl",
+                    help="add another pairs file's rows to pairs.jsonl (paths made absolute), e.g. the General MIDI "
+                         "sounds of make_sound_pairs.py; repeatable")
     ap.add_argument("--list", action="store_true", help="only print 'package<TAB>file<TAB>caption' for every sound (no decoding)")
     args = ap.parse_args()
     unknown = set(args.packages or ()) - {s.package for s in SOURCES}
@@ -276,6 +279,12 @@ def main() -> int:
             captions_in[name].add(b)
         info[p]["clips"] = dict(clips_in)
         info[p]["captions"] = {k: len(v) for k, v in captions_in.items()}
+    for extra in args.also:  # e.g. General MIDI instruments (make_sound_pairs.py): relative paths are to its folder
+        added = [json.loads(line) for line in extra.read_text(encoding="utf-8").splitlines() if line.strip()]
+        for row in added:
+            a = Path(row["a"])
+            outputs["pairs.jsonl"].append({"a": str(a if a.is_absolute() else (extra.parent / a).resolve()), "b": row["b"]})
+        info[str(extra)] = {"clips": {"pairs.jsonl": len(added)}, "captions": {"pairs.jsonl": len({r["b"] for r in added})}}
     out.mkdir(parents=True, exist_ok=True)
     for name, lines in outputs.items():
         with (out / name).open("w", encoding="utf-8") as fh:

@@ -60,7 +60,8 @@ def add(
     ] = None,
     audio_model: Annotated[
         str | None,
-        typer.Option("--audio-model", help="Checkpoint of a bound audio tower (mmrag train --modality audio): sounds by their sound."),
+        typer.Option("--audio-model", help="Audio tower for a NEW index: sounds by their sound. Default with minilm: the shipped "
+                     "'sound0' (Whisper tiny.en encoder + bound head); a folder from mmrag train --modality audio; or 'off'."),
     ] = None,
     ocr: Annotated[bool | None, typer.Option("--ocr/--no-ocr", help="OCR images and scanned pages.")] = None,
     rehash: Annotated[

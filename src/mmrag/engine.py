@@ -149,7 +149,9 @@ class Engine:
         cfg = self.config
         if self._meta is None:
             return cfg
-        stored = self._meta.get("space_config", {})
+        stored = dict(self._meta.get("space_config", {}))
+        if not stored.get("audio_model"):  # built before a sound tower shipped: it has none, and keeps none
+            stored["audio_model"] = "off"
         unset = {"name": cfg.space.name in ("auto", "")}
         unset.update({k: getattr(cfg.space, k) is None for k in SPACE_KEYS if k != "name"})
         merged = {k: v for k, v in stored.items() if k in SPACE_KEYS and unset.get(k)}

@@ -134,7 +134,7 @@ def test_without_an_audio_tower_a_wordless_clip_is_a_clear_error(rendered, tmp_p
 
     _, fresh = rendered
     clip = next(fresh.parent.rglob("*.wav"))
-    engine = mmrag.open(tmp_path / "idx", space__name="minilm")
+    engine = mmrag.open(tmp_path / "idx", space__name="minilm", space__audio_model="off")  # no sound tower
     engine.add([clip])
     with pytest.raises(QueryError, match="no audio tower"):
         engine.search(audio=clip)
@@ -244,7 +244,7 @@ def test_a_video_soundtrack_is_found_by_its_sound_only_with_a_tower(rendered, to
     assert hits[0].label().startswith(f"{video} @ 00:00")  # the moment, found by its sound
     engine.close()
 
-    plain = mmrag.open(tmp_path / "idx2", space__name="minilm")  # no audio tower: the soundtrack segments are dropped
+    plain = mmrag.open(tmp_path / "idx2", space__name="minilm", space__audio_model="off")  # no audio tower: the soundtrack segments are dropped
     plain.add([video])
     assert plain.store.count("channel = 'audio'") == 0
     assert all(h.meta.get("kind") != "sound" for h in plain.search("ride", k=10))

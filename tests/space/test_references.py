@@ -52,9 +52,9 @@ def test_the_default_space_hands_its_references_to_search(tmp_path: Path) -> Non
     index = tmp_path / "index"
     with mmrag.Engine.open(str(index), load_config({"index": str(index), "space.name": "minilm"}, environ={})) as eng:
         space = eng.space
-        assert set(space.references()) == {"text", "image", "visual"}
+        assert set(space.references()) == {"text", "image", "visual", "audio"}
         assert set(space.label_references()) == {"text"}
-        assert set(eng._samples.references) == {"text", "image", "visual"} and set(eng._samples.labels) == {"text"}
+        assert set(eng._samples.references) == {"text", "image", "visual", "audio"} and set(eng._samples.labels) == {"text"}
 
 
 NOTES = {

@@ -11,7 +11,7 @@ from tests.space.tiny_models import make_hf_cache, space_config
 from mmrag import registry
 from mmrag.errors import ModelNotFound
 from mmrag.space.auto import build_auto_space, choose_space
-from mmrag.space.text import BACKBONE_TOWER_NOTE, NO_AUDIO_TOWER_NOTE, minilm_package_dir
+from mmrag.space.text import BACKBONE_TOWER_NOTE, SOUND_TOWER_NOTE, minilm_package_dir
 from mmrag.types import Channel
 
 
@@ -74,8 +74,8 @@ def test_auto_offline_builds_the_minilm_space(offline_env: Path) -> None:
     assert BACKBONE_TOWER_NOTE in space.notes
     assert space.spec.encoders["text"] == "st:all-MiniLM-L6-v2#text"
     assert space.spec.encoders["image"].startswith("tower:")
-    assert space.extra["space_config"] == {"name": "minilm", "image_model": "lite0-flat", "audio_model": "off"}
-    assert not space.has(Channel.AUDIO) and NO_AUDIO_TOWER_NOTE in space.notes  # no audio tower ships
+    assert space.extra["space_config"] == {"name": "minilm", "image_model": "lite0-flat", "audio_model": "sound0"}
+    assert space.has(Channel.AUDIO) and SOUND_TOWER_NOTE in space.notes  # the shipped sound tower
 
 
 def test_reachable_hub_chooses_clip_and_downloads_it(
@@ -90,3 +90,4 @@ def test_reachable_hub_chooses_clip_and_downloads_it(
         space = build_auto_space(space_config(device="cpu"))
     assert space.name == "clip" and space.extra["model_source"] == "hub"
     assert space.spec.encoders["image"].startswith("clip:openai/clip-vit-base-patch32@")
+    assert not space.has(Channel.AUDIO)  # the shipped sound tower is bound to MiniLM, not to CLIP

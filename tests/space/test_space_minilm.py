@@ -104,14 +104,16 @@ def test_long_text_is_windowed_and_its_end_still_counts(minilm_space: Space) -> 
 
 def test_default_binds_the_backbone_tower_shipped_the_starter_and_off_turns_it_off(minilm_space: Space) -> None:
     assert minilm_space.has(Channel.IMAGE) and minilm_space.has(Channel.VISUAL) and BACKBONE_TOWER_NOTE in minilm_space.notes
-    assert minilm_space.extra["space_config"]["image_model"] == "lite0-flat" and minilm_space.extra["channel_weights"] == {}
+    assert minilm_space.extra["space_config"]["image_model"] == "lite0-flat" and minilm_space.extra["channel_weights"] == {"audio": SHIPPED_TOWER_WEIGHT}
     starter = build_minilm_space(space_config(device="cpu", image_model="shipped"))
     assert starter.has(Channel.IMAGE) and not starter.has(Channel.VISUAL) and SHIPPED_TOWER_NOTE in starter.notes
-    assert starter.extra["channel_weights"] == {"image": SHIPPED_TOWER_WEIGHT}
+    assert starter.extra["channel_weights"] == {"image": SHIPPED_TOWER_WEIGHT, "audio": SHIPPED_TOWER_WEIGHT}
     off = build_minilm_space(space_config(device="cpu", image_model="off"))
     assert not off.has(Channel.IMAGE) and NO_IMAGE_TOWER_NOTE in off.notes
-    assert off.extra["space_config"]["image_model"] == "off" and off.extra["channel_weights"] == {}
-    assert off.spec.encoders == {"text": "st:all-MiniLM-L6-v2#text"}
+    assert off.extra["space_config"]["image_model"] == "off" and off.extra["channel_weights"] == {"audio": SHIPPED_TOWER_WEIGHT}
+    assert set(off.spec.encoders) == {"text", "audio"}  # pictures off; sounds still by the shipped sound tower
+    none = build_minilm_space(space_config(device="cpu", image_model="off", audio_model="off"))
+    assert none.spec.encoders == {"text": "st:all-MiniLM-L6-v2#text"} and none.extra["channel_weights"] == {}
 
 
 def test_loading_never_touches_the_network(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -149,7 +151,7 @@ def _fake_adapters(monkeypatch: pytest.MonkeyPatch, dim: int) -> list[tuple]:
 
 def test_image_tower_hook_binds_a_tower(monkeypatch: pytest.MonkeyPatch) -> None:
     calls = _fake_adapters(monkeypatch, 384)
-    space = build_minilm_space(space_config(device="cpu", image_model="/towers/drawings"))
+    space = build_minilm_space(space_config(device="cpu", image_model="/towers/drawings", audio_model="off"))
     # a folder: gated only if its tower.json carries a gate (None = the folder decides)
     assert calls == [("/towers/drawings", 384, "st:all-MiniLM-L6-v2#text", None)]
     assert space.has(Channel.IMAGE) and space.spec.encoders["image"] == "tower:fake@000000000000#image"
@@ -159,10 +161,10 @@ def test_image_tower_hook_binds_a_tower(monkeypatch: pytest.MonkeyPatch) -> None
 def test_image_tower_hook_errors(monkeypatch: pytest.MonkeyPatch) -> None:
     _fake_adapters(monkeypatch, 512)
     with pytest.raises(ConfigError, match="512-d vectors"):
-        build_minilm_space(space_config(device="cpu", image_model="/towers/wrong"))
+        build_minilm_space(space_config(device="cpu", image_model="/towers/wrong", audio_model="off"))
     monkeypatch.setitem(sys.modules, "mmrag.space.adapters", None)  # import fails
     with pytest.raises(ConfigError, match="cannot load image towers"):
-        build_minilm_space(space_config(device="cpu", image_model="/towers/x"))
+        build_minilm_space(space_config(device="cpu", image_model="/towers/x", audio_model="off"))
 
 
 def test_missing_model_path_says_so(tmp_path: Path) -> None:

@@ -20,10 +20,13 @@ tower, ``shipped`` = the older starter CNN trained from scratch on drawings
 (indexes built with it record ``shipped`` and keep reopening with it), a
 folder = a tower you trained, ``off`` = none (images only through their text).
 
-``space.audio_model`` names a bound audio tower folder (``mmrag train --mode
-bind --modality audio``); with one, non-speech sound is embedded by how it
-sounds and a sound clip can be a query. Without one (the default: no audio
-tower ships), sounds are found through their tags and file names.
+``space.audio_model`` picks the sound tower: unset or ``sound0`` = mmrag's
+shipped one (``mmrag/weights/sound0``: Whisper tiny.en's frozen encoder with a
+head bound to MiniLM, run in numpy), a folder = a tower you bound (``mmrag
+train --mode bind --modality audio``), ``off`` = none. With one, non-speech
+sound is embedded by how it sounds and a sound clip can be a query; sounds are
+always found through their tags and file names too. Indexes built before the
+sound tower shipped recorded none and reopen without one.
 """
 
 from __future__ import annotations
@@ -66,6 +69,7 @@ TOWER_OFF = "off"
 TOWER_SHIPPED = "shipped"  # the starter CNN (the default of indexes built before the backbone tower)
 TOWER_BACKBONE = "lite0"  # EfficientNet-Lite0 + ConSE + bound head at a fixed mix (mmrag/weights/lite0; the default until 2026-11-27)
 TOWER_BACKBONE_FLAT = "lite0-flat"  # the default: the same tower, ConSE and head weighed by each picture's flatness
+TOWER_SOUND = "sound0"  # the default sound tower: Whisper tiny.en's encoder + a bound head (mmrag/weights/sound0)
 
 
 def image_tower_choice(config: Config) -> str:
@@ -269,18 +273,32 @@ def bind_image_tower(config: Config, text: Encoder, loader: Callable[..., Any] |
 
 def _lasting(choice: str) -> str:
     """A tower choice as written into the index: folders made absolute, so reopening from elsewhere works."""
-    return choice if choice in (TOWER_OFF, TOWER_SHIPPED, TOWER_BACKBONE, TOWER_BACKBONE_FLAT) else str(Path(choice).expanduser().resolve())
+    keywords = (TOWER_OFF, TOWER_SHIPPED, TOWER_BACKBONE, TOWER_BACKBONE_FLAT, TOWER_SOUND)
+    return choice if choice in keywords else str(Path(choice).expanduser().resolve())
 
 
 NO_AUDIO_TOWER_NOTE = "sounds through their tags and file names (no audio tower)"
 
 
+SOUND_TOWER_NOTE = (
+    "sounds by mmrag's sound tower (Whisper tiny.en's encoder + a head bound to this text space) "
+    "and through their tags and file names"
+)
+
+
 def audio_tower_choice(config: Config) -> str:
-    """``off`` or a tower folder, from ``space.audio_model`` (no audio tower ships with mmrag)."""
+    """``off``, ``sound0`` or a tower folder, from ``space.audio_model``.
+
+    Unset means ``sound0``, the shipped tower, which is bound to the bundled MiniLM only: another text
+    model (``space.model``) gets no sound tower unless one is named."""
     value = (config.space.audio_model or "").strip()
-    if not value or value.lower() in (TOWER_OFF, "no", "false", "none"):
+    if value.lower() in (TOWER_OFF, "no", "false", "none"):
         return TOWER_OFF
-    return value
+    if value.lower() in (TOWER_SOUND, "default", "shipped") or (not value and not config.space.model):
+        from mmrag.space.adapters import sound_tower_dir
+
+        return TOWER_SOUND if (sound_tower_dir() / "tower.safetensors").is_file() else TOWER_OFF
+    return value or TOWER_OFF
 
 
 def attach_audio_tower(config: Config, encoders: dict[Channel, Encoder]) -> str:
@@ -289,11 +307,29 @@ def attach_audio_tower(config: Config, encoders: dict[Channel, Encoder]) -> str:
     choice = audio_tower_choice(config)
     if choice == TOWER_OFF:
         return NO_AUDIO_TOWER_NOTE
-    from mmrag.space.adapters import load_audio_tower
+    from mmrag.space.adapters import MINILM_TEXT_ID, load_audio_tower, sound_tower_dir
 
     text = encoders[Channel.TEXT]
+    if choice == TOWER_SOUND and text.id != MINILM_TEXT_ID and not (config.space.audio_model or "").strip():
+        return NO_AUDIO_TOWER_NOTE  # the shipped tower is bound to MiniLM: a CLIP space gets it only when named
+    if choice == TOWER_SOUND:
+        encoders[Channel.AUDIO] = load_audio_tower(sound_tower_dir(), text.dim, text_encoder=text.id)
+        return SOUND_TOWER_NOTE
     encoders[Channel.AUDIO] = load_audio_tower(choice, text.dim, text_encoder=text.id)
     return f"sounds by the bound audio tower {choice} and through their tags"
+
+
+def _channel_weights(image_choice: str, audio_choice: str) -> dict[str, float]:
+    """Weaker shipped towers' cross-modal lists are scaled down in fusion (``retrieve.search``): the
+    starter image tower, and the sound tower, which finds real recordings well by words (GCompris: R@10
+    0.64) but synthetic UI beeps hardly better than chance, so in a folder of notes its best-of-N noise
+    would take second places from real text matches. Sound-to-sound search keeps weight 1."""
+    weights: dict[str, float] = {}
+    if image_choice == TOWER_SHIPPED:
+        weights["image"] = SHIPPED_TOWER_WEIGHT
+    if audio_choice == TOWER_SOUND:
+        weights["audio"] = SHIPPED_TOWER_WEIGHT
+    return weights
 
 
 def build_text_space(
@@ -333,7 +369,7 @@ def build_text_space(
         "window_tokens": text.windower.max_tokens,
         # written into the index so that reopening rebuilds exactly this space
         "space_config": {"name": name, "image_model": _lasting(choice), "audio_model": _lasting(audio_tower_choice(config))},
-        "channel_weights": {"image": SHIPPED_TOWER_WEIGHT} if choice == TOWER_SHIPPED else {},
+        "channel_weights": _channel_weights(choice, audio_tower_choice(config)),
     }
     return Space(name=name, encoders=encoders, notes=notes, extra=extra)
 
