@@ -72,6 +72,8 @@ def test_every_recording_is_embedded_by_the_shipped_tower(engine, library) -> No
     assert not engine.report.failed, engine.report.failed
     assert engine.space.spec.encoders["audio"].startswith("tower:sound0@")
     assert engine.store.count("channel = 'audio'") == len(library[1])  # one sound window per (short) recording
+    hit = engine.search("a dog barking", k=1, modality="audio")[0]
+    assert hit.has_thumbnail and hit.found_by == "text->audio"  # its waveform, for the result grid
 
 
 def test_words_find_animals_by_their_sound(engine, library) -> None:  # type: ignore[no-untyped-def]

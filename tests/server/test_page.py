@@ -55,6 +55,11 @@ def test_type_a_query_and_see_the_right_thumbnail_first(page, corpus: Corpus, tm
     page.wait_for_function("img => img.complete && img.naturalWidth > 16", arg=img.element_handle())
     assert "/thumbnail/" in img.get_attribute("src")
     assert page.locator(".card").count() >= 5
+    # each card says, in words, which list found it (the API's found_by)
+    assert first.locator(".found-by").inner_text() in ("words → pixels", "by words")
+    got = page.evaluate("""() => ["text->audio", "audio->audio", "text->image", "visual->visual", "lexical", "text->text"]
+        .map((f) => foundBy({ found_by: f }))""")
+    assert got == ["words → sound", "by sound", "words → pixels", "by pixels", "by keywords", "by words"]
     page.wait_for_function("[...document.querySelectorAll('.thumb img')].every((i) => i.complete)")
     page.screenshot(path=str(tmp_path / "results-grid.png"))
     # the index panel: counts per modality and the space

@@ -7,7 +7,8 @@
   where little is said (music, noise, animal sounds ...). Their ``text`` is the
   file's tags (title, artist, comment ...) and file-name words, so they are
   found by text even with no audio tower; their ``audio`` is the window's
-  16 kHz samples, for an audio tower when the space has one.
+  16 kHz samples, for an audio tower when the space has one; their
+  thumbnail is the window's waveform (``ingest/waveform.py``).
 
 Memory: decoding runs in 5-minute windows (about 19 MB of float32 each) plus
 the kept sound windows (at most 8 × 30 s ≈ 15 MB).
@@ -23,6 +24,7 @@ import numpy as np
 from mmrag.config import IngestConfig
 from mmrag.errors import IngestError
 from mmrag.ingest import speech
+from mmrag.ingest.waveform import waveform_png
 from mmrag.types import Modality, Segment, Span
 
 SOUND_WINDOW_S = 30.0
@@ -135,6 +137,7 @@ def sound_segments(
             text=text,
             audio=samples,
             sample_rate=speech.SAMPLE_RATE,
+            thumbnail=waveform_png(samples),  # the result grid shows its shape, as a photo's thumbnail
             meta={"kind": "sound", "part": "sound", **(meta or {})},
         )
 

@@ -113,6 +113,15 @@ async function search(ev) {
   setStatus(`${body.hits.length} result${body.hits.length === 1 ? "" : "s"} in ${Math.round(performance.now() - t0)} ms ${notes}`);
 }
 
+// which list found a hit, in words: "text->audio" is a typed query matched to a recording's sound
+const FOUND = { text: "words", image: "pixels", visual: "pixels", audio: "sound", image_text: "words in the picture" };
+function foundBy(hit) {
+  const f = hit.found_by || "";
+  if (f === "lexical") return "by keywords";
+  const [from, to] = f.split("->");
+  if (!to) return "";
+  return from === to || (from === "image" && to === "visual") ? `by ${FOUND[to] || to}` : `${FOUND[from] || from} → ${FOUND[to] || to}`;
+}
 function card(hit, i) {
   const thumb = el("div", { class: hit.page != null ? "thumb page" : "thumb" });
   if (hit.thumbnail_url) thumb.append(el("img", { src: withToken(hit.thumbnail_url), alt: hit.name, loading: "lazy" }));
@@ -123,6 +132,7 @@ function card(hit, i) {
     el("div", { class: "row" }, el("span", { class: "badge " + hit.modality }, hit.modality),
       hit.where ? el("span", { class: "where-label" }, hit.where) : null,
       el("span", { class: "score", title: "calibrated score; channel: " + (hit.channel || "") }, hit.score.toFixed(2))),
+    foundBy(hit) ? el("div", { class: "found-by", title: "the list that found it: " + hit.found_by }, foundBy(hit)) : null,
     el("div", { class: "name", title: hit.source }, hit.name));
   const paper = !hit.thumbnail_url && hit.modality === "text";
   if (hit.text && !paper) meta.append(el("div", { class: "snippet" }, marked(hit.text.slice(0, 300), state.terms)));
