@@ -156,8 +156,9 @@ def build_query(
         elif not spoken:
             raise QueryError(
                 f"no speech was heard in {path} and this index's space has no audio tower, "
-                "so the clip cannot be searched by its sound. Record a spoken question, or bind an audio tower "
-                "(mmrag train --mode bind --modality audio) and build an index with it (mmrag add --audio-model DIR)."
+                "so the clip cannot be searched by its sound. Record a spoken question, or build a new index with a "
+                "sound tower: the offline space's shipped one is the default for new indexes (mmrag add --audio-model "
+                "sound0), or bind your own (mmrag train --mode bind --modality audio; mmrag add --audio-model DIR)."
             )
 
     if image is not None:
