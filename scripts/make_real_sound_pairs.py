@@ -3,7 +3,8 @@
 
 Downloads the packages below with `apt-get download` into --cache (nothing is installed),
 extracts them with `dpkg-deb -x` (Qt .rcc, OpenTTD .cat and OpenClonk .ocg archives are
-unpacked too), decodes every sound to 16 kHz mono (PyAV, as `mmrag.ingest.avio` does),
+unpacked too; of 0 A.D.'s 3.3 GB public.zip only audio/ minus voice/ and music/ is read, then
+the zip and its 1.4 GB .deb are deleted; a `.done` file makes reruns reuse each folder), decodes every sound to 16 kHz mono (PyAV, as `mmrag.ingest.avio` does),
 drops silent/broken/short (<0.3 s) files, keeps the loudest --max-seconds window (up to 3
 windows of long files such as music loops), writes OUT/clips/<package>/*.wav and captions each
 clip from its file and folder names (scripts/real_sound_captions.py: "a dog barking").
@@ -11,8 +12,11 @@ clip from its file and folder names (scripts/real_sound_captions.py: "a dog bark
 Writes:
   OUT/pairs.jsonl           training pairs {"a": wav, "b": caption} (all packages but GCompris)
   OUT/heldout.jsonl         GCompris (gcompris-qt-data) only: never trained on
-  OUT/heldout_unseen.jsonl  ~--unseen of the distinct captions of the largest training package
-                            (only captions no other training package has): sounds never trained on
+  OUT/heldout_unseen.jsonl  ~--unseen of the distinct captions of --unseen-package (default
+                            wesnoth-1.16-data, fixed so that adding a bigger package such as 0ad-data
+                            keeps the split; only captions no other training package has): sounds
+                            never trained on. Packages added later (0ad-data) neither change this
+                            choice nor train on its captions: their clips with such a caption are dropped
   OUT/sources.json          per package: version, licence (debian/copyright), clips, captions
 
 Then: mmrag train OUT/pairs.jsonl --mode bind --modality audio --backbone whisper --eval-pairs OUT/heldout.jsonl
@@ -36,11 +40,16 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from real_sound_captions import caption
 from sound_archives import unpack_c4group, unpack_openttd_cat, unpack_rccs, unpack_zip
+from zeroad_captions import ZEROAD as ZEROAD_PHRASES
+from zeroad_captions import ZEROAD_DROP, ZEROAD_SKIP, ZEROAD_SKIP_FILES
 
 SR = 16000
 AUDIO = (".ogg", ".oga", ".wav", ".flac", ".mp3", ".opus")
 KEEP = ["*.ogg", "*.oga", "*.wav", "*.flac", "*.mp3", "*.opus", "*.rcc", "*.cat", "*.ocg", "*.wz", "*/copyright"]
 HELDOUT_PACKAGE = "gcompris-qt-data"
+UNSEEN_PACKAGE = "wesnoth-1.16-data"  # default --unseen-package: fixed, so adding a bigger package keeps the split
+ZEROAD = "0ad-data"
+ZEROAD_ZIP = "usr/share/games/0ad/mods/public/public.zip"
 GCOMPRIS_RCC = ("explore_farm_animals", "memory-sound", "instruments", "core", "melody", "watercycle",
                 "clickgame", "explore_world_music")
 
@@ -55,6 +64,9 @@ class Source:
     folders: bool = False  # do folder names add words?
     drop: frozenset[str] = frozenset()  # folder names that add nothing (categories)
     templates: tuple[tuple[str, str], ...] = ()  # (folder name, caption template)
+    # added after the unseen split was fixed: its captions do not change which captions are held out, and its
+    # clips whose caption is held out are dropped (so heldout_unseen.jsonl stays the same and stays unseen)
+    after_split: bool = False
 
 
 G = "usr/share/games/"
@@ -79,6 +91,8 @@ SOURCES = (
     Source("widelands-data", (G + "widelands/data/sound", G + "widelands/data/world/critters"),
            r"^(music|message|lobby|military|click|create_construction|barbarians/mortar|barbarians/blackwood)"),
     Source("warzone2100-data", ("unpacked/sfx",), r"(scream|help|silence|gmeshtdn|ecmtower|nxstower|rotlsr|bldstart|tflight|thover|tland)"),
+    # 0 A.D.: speech and music are never unpacked; interface sounds named after game events are skipped
+    Source(ZEROAD, ("unpacked/audio",), ZEROAD_SKIP_FILES, folders=True, drop=ZEROAD_DROP, after_split=True),
     Source(HELDOUT_PACKAGE, tuple(f"unpacked/{n}" for n in GCOMPRIS_RCC), r"voices|/intro\."),
 )
 
@@ -104,8 +118,9 @@ def fetch(package: str, cache: Path) -> Path:
                              f"run `apt-get update` or check that the package exists (`apt-cache show {package}`)")
     root.mkdir(parents=True, exist_ok=True)
     # only sounds, sound archives and licences: some of these packages are hundreds of MB
+    keep = [*KEEP, "*/" + ZEROAD_ZIP] if package == ZEROAD else KEEP
     tar = subprocess.Popen(["dpkg-deb", "--fsys-tarfile", str(found[-1])], stdout=subprocess.PIPE)
-    subprocess.run(["tar", "-x", "-C", str(root), "--wildcards", *KEEP], stdin=tar.stdout,
+    subprocess.run(["tar", "-x", "-C", str(root), "--wildcards", *keep], stdin=tar.stdout,
                    stderr=subprocess.DEVNULL, check=False)  # tar complains about patterns that match nothing
     if tar.wait() != 0:
         raise SystemExit(f"error: cannot unpack {found[-1]} (dpkg-deb failed): delete it and run again to download it anew")
@@ -118,6 +133,17 @@ def fetch(package: str, cache: Path) -> Path:
         unpack_zip(root / G / "warzone2100/base.wz", "audio/sfx/", unpacked / "sfx")
     elif package == HELDOUT_PACKAGE:
         unpack_rccs(root / "usr/share/gcompris-qt/rcc", GCOMPRIS_RCC, unpacked)
+    elif package == ZEROAD:  # 3.3 GB zip: read only the wanted audio members, then delete zip and .deb (1.4 GB)
+        zipped = root / ZEROAD_ZIP
+        if not zipped.exists():
+            raise SystemExit(f"error: {found[-1].name} has no {ZEROAD_ZIP}: delete it and run again to download it anew")
+        log(f"{package}: reading audio/ of {zipped.name} ({zipped.stat().st_size / 1e9:.1f} GB) ...")
+        n = unpack_zip(zipped, "audio/", unpacked / "audio", ZEROAD_SKIP)
+        log(f"{package}: {n} sound files unpacked; deleting {zipped.name} and {found[-1].name}")
+        zipped.unlink()
+        (root / ".done").write_text(found[-1].name)
+        found[-1].unlink()
+        return root
     (root / ".done").write_text(found[-1].name)
     return root
 
@@ -187,7 +213,7 @@ def sounds(src: Source, root: Path) -> list[tuple[Path, str | None]]:
             template = next((t for name, t in src.templates if name in (*parts, base.name)), "{}")
             folders = tuple(p for p in parts if p not in src.drop) if src.folders else ()
             stem = f.stem if src.package != "openttd-opensfx" else f.stem.split("__", 1)[-1]
-            out.append((f, caption(stem, folders, template)))
+            out.append((f, caption(stem, folders, template, ZEROAD_PHRASES if src.package == ZEROAD else None)))
     return out
 
 
@@ -196,12 +222,14 @@ def main() -> int:
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("out", type=Path, help="folder for clips/, pairs.jsonl, heldout*.jsonl, sources.json")
     ap.add_argument("--cache", type=Path, default=Path(".cache/sound-debs"), help="where .debs are downloaded and extracted (reused)")
-    ap.add_argument("--seed", type=int, default=0, help="picks the held-out captions of the largest package")
+    ap.add_argument("--seed", type=int, default=0, help="picks the held-out captions of --unseen-package")
     ap.add_argument("--max-seconds", type=float, default=10.0, help="longest clip; longer files keep their loudest window(s)")
     ap.add_argument("--min-seconds", type=float, default=0.3, help="shorter (after trimming silence) files are dropped")
     ap.add_argument("--max-per-caption", type=int, default=8, help="clips kept per (package, caption)")
-    ap.add_argument("--unseen", type=float, default=0.2, help="share of the largest training package's captions held out")
-    ap.add_argument("--unseen-package", default=None, help="hold out captions of this package instead of the largest one")
+    ap.add_argument("--unseen", type=float, default=0.2, help="share of --unseen-package's distinct captions held out")
+    ap.add_argument("--unseen-package", default=UNSEEN_PACKAGE,
+                    help=f"hold out captions of this package (default {UNSEEN_PACKAGE}, kept fixed so that adding packages "
+                         "keeps the split; when it is not built, the largest training package built)")
     ap.add_argument("--packages", nargs="*", default=None, help="only these packages (default: all, see SOURCES)")
     ap.add_argument("--with", dest="also", type=Path, action="append", default=[], metavar="PAIRS.jsonl",
                     help="add another pairs file's rows to pairs.jsonl (paths made absolute), e.g. the General MIDI "
@@ -259,15 +287,26 @@ def main() -> int:
     train = [p for p in rows if p != HELDOUT_PACKAGE]
     unseen: set[str] = set()
     if train and args.unseen > 0:
-        big = args.unseen_package or max(train, key=lambda p: len(rows[p]))
+        big = args.unseen_package
+        if big == UNSEEN_PACKAGE and big not in train:  # the default, but --packages left it out
+            big = max(train, key=lambda p: len(rows[p]))
+            log(f"{UNSEEN_PACKAGE} not built: holding out captions of the largest training package, {big}")
         if big not in train:
             ap.error(f"--unseen-package {big} is not among the training packages built: {', '.join(train)}")
-        others = {t for p in train if p != big for _, t in rows[p]}
+        late = {s.package for s in SOURCES if s.after_split}
+        others = {t for p in train if p != big and p not in late for _, t in rows[p]}
         own = sorted({t for _, t in rows[big]} - others)
         rng = np.random.default_rng(args.seed)
         n = round(args.unseen * len({t for _, t in rows[big]}))
         unseen = {own[i] for i in rng.permutation(len(own))[:n]}
         info[big]["unseen_from"] = True
+        for p in late & set(rows):  # never train a later package on a held-out caption
+            kept = [(a, b) for a, b in rows[p] if b not in unseen]
+            if len(kept) < len(rows[p]):
+                dropped = sorted({b for _, b in rows[p] if b in unseen})
+                info[p]["dropped_as_unseen"] = {"clips": len(rows[p]) - len(kept), "captions": dropped}
+                log(f"{p}: {len(rows[p]) - len(kept)} clips dropped: their captions are held out ({'; '.join(dropped)})")
+                rows[p] = kept
     outputs: dict[str, list[dict[str, str]]] = {"pairs.jsonl": [], "heldout.jsonl": [], "heldout_unseen.jsonl": []}
     for p, items in rows.items():
         clips_in: dict[str, int] = defaultdict(int)

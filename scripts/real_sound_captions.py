@@ -392,7 +392,8 @@ def _generic(ws: list[str]) -> str | None:
     return key
 
 
-def caption(stem: str, folders: tuple[str, ...] = (), template: str = "{}") -> str | None:
+def caption(stem: str, folders: tuple[str, ...] = (), template: str = "{}",
+            phrases: dict[str, str | None] | None = None) -> str | None:
     """A short English phrase for a sound named ``stem`` inside ``folders``, or None to skip it.
 
     >>> caption("LRBark_1_LA_cut.ogg")
@@ -401,6 +402,8 @@ def caption(stem: str, folders: tuple[str, ...] = (), template: str = "{}") -> s
     'a door creaking'
     >>> caption("LRWeird_3_LA.ogg") is None
     True
+
+    ``phrases`` (a package's own table such as ``zeroad_captions.ZEROAD``) is looked up before ``PHRASES``.
     """
     ws: list[str] = []
     for part in (*folders, stem):
@@ -408,7 +411,10 @@ def caption(stem: str, folders: tuple[str, ...] = (), template: str = "{}") -> s
             if w not in ws:
                 ws.append(w)
     key = " ".join(ws)
-    text = PHRASES[key] if key in PHRASES else _generic(ws)
+    if phrases is not None and key in phrases:  # a package's own names first (0 A.D.)
+        text = phrases[key]
+    else:
+        text = PHRASES[key] if key in PHRASES else _generic(ws)
     if text is None:
         return None
     return template.format(text)

@@ -91,14 +91,23 @@ def unpack_c4group(path: Path, out: Path) -> None:
                 (folder / name).write_bytes(d[base + off: base + off + size])
 
 
-def unpack_zip(path: Path, prefix: str, out: Path) -> None:
-    """Extract the sound files under ``prefix`` of a zip archive (Warzone 2100's .wz) into ``out``."""
+def unpack_zip(path: Path, prefix: str, out: Path, skip: str = r"$^") -> int:
+    """Extract the sound files under ``prefix`` of a zip archive (Warzone 2100's .wz, 0 A.D.'s
+    public.zip) into ``out``, leaving out those whose path under ``prefix`` matches ``skip``.
+
+    Reads only those members (zipfile seeks to each), so a 3 GB archive costs only its sounds.
+    Returns how many files were written."""
+    n = 0
     with zipfile.ZipFile(path) as z:
         for name in z.namelist():
-            if name.startswith(prefix) and name.lower().endswith((".ogg", ".wav")):
-                dest = out / name[len(prefix):]
+            rel = name[len(prefix):]
+            if (name.startswith(prefix) and name.lower().endswith((".ogg", ".wav")) and not re.search(skip, rel)
+                    and ".." not in rel.split("/") and not rel.startswith("/")):  # no writing outside ``out``
+                n += 1
+                dest = out / rel
                 dest.parent.mkdir(parents=True, exist_ok=True)
                 dest.write_bytes(z.read(name))
+    return n
 
 
 def unpack_rccs(rcc_dir: Path, names: Sequence[str], out: Path) -> None:

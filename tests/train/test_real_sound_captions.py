@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import re
 import sys
 from pathlib import Path
 
@@ -65,3 +66,54 @@ def test_openttd_titles_become_plain_names() -> None:
     assert arch.openttd_title('"Ship horn". Original "x.aif" by Leon Milo.') == "Ship horn"
     assert arch.openttd_title('"Splat (rail builds)". Original') == "Splat"
     assert arch.openttd_title('"Unused/Nothing". Trivial empty sound file.') is None
+
+
+def test_0ad_folders_and_names_become_plain_descriptions() -> None:
+    """0 A.D. (0ad-data): folder categories (actor/, impact/, resource/ ...) are dropped, the rest looked up in ZEROAD."""
+    src = _load("make_real_sound_pairs")
+    zeroad = _load("zeroad_captions")
+    source = next(s for s in src.SOURCES if s.package == "0ad-data")
+    assert source.drop == zeroad.ZEROAD_DROP and source.after_split
+
+    def c(rel: str) -> str | None:  # what make_real_sound_pairs.sounds() does for a path under audio/
+        parts = rel.split("/")
+        folders = tuple(p for p in parts[:-1] if p not in zeroad.ZEROAD_DROP)
+        return cap.caption(parts[-1].rsplit(".", 1)[0], folders, "{}", zeroad.ZEROAD)
+
+    assert c("actor/fauna/animal/cattle_03.ogg") == "a cow mooing"
+    assert c("actor/fauna/death/goat_2.ogg") == "a goat bleating in distress"
+    assert c("actor/human/death/female_death_4.ogg") == "a woman dying"
+    assert c("actor/human/movement/Footsteps/Foorstep_Sand_Running.ogg") == "footsteps running on sand"  # sic
+    assert c("actor/singlesteps/fs_snow_3.ogg") == "a footstep in snow"
+    assert c("attack/impact/arrow_metal_11.ogg") == "an arrow hitting metal"
+    assert c("attack/weapon/swordhit_12b.ogg") == "swords clashing"
+    assert c("actor/gate/stonegate_open_1.ogg") == "a heavy stone gate opening"
+    assert c("ambient/water/wavecrash.ogg") == "waves crashing"
+    assert c("resource/lumbering/lumber_tree_07.ogg") == "an axe chopping a tree"
+    # game-event interface sounds and depletion jingles are skipped by the source's regex, speech/music never unpacked
+    for rel in ("interface/alarm/alarmvictory_1.ogg", "interface/select/building/sel_forge.ogg",
+                "resource/gathering/gather_fruitexpire_1.ogg", "attack/siege/ram_attack_order.ogg"):
+        assert re.search(source.skip, rel), rel
+    assert not re.search(source.skip, "resource/lumbering/lumber_tree_07.ogg")
+    assert re.search(zeroad.ZEROAD_SKIP, "voice/english/civ/female/Female_Attack_1.ogg")
+    assert re.search(zeroad.ZEROAD_SKIP, "music/Honor_Bound.ogg")
+    # the table is the package's own: other packages' names mean what they meant before
+    assert cap.caption("arrow.ogg") == "an arrow flying"
+    assert cap.caption("arrow.ogg", (), "{}", zeroad.ZEROAD) == "an arrow hitting a target"
+
+
+def test_unzip_reads_only_wanted_members_and_stays_inside(tmp_path: Path) -> None:
+    import zipfile
+
+    arch = _load("sound_archives")
+    z = tmp_path / "public.zip"
+    with zipfile.ZipFile(z, "w") as f:
+        f.writestr("audio/ambient/water/wave.ogg", b"OggS wave")
+        f.writestr("audio/voice/english/attack.ogg", b"OggS speech")
+        f.writestr("audio/music/theme.ogg", b"OggS music")
+        f.writestr("audio/../../evil.ogg", b"x")
+        f.writestr("art/textures/x.png", b"png")
+    out = tmp_path / "out"
+    assert arch.unpack_zip(z, "audio/", out, r"^(voice|music)/") == 1
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*.ogg")) == ["ambient/water/wave.ogg"]
+    assert not (tmp_path / "evil.ogg").exists()
