@@ -230,7 +230,10 @@ def main() -> int:
     ap.add_argument("--unseen-package", default=UNSEEN_PACKAGE,
                     help=f"hold out captions of this package (default {UNSEEN_PACKAGE}, kept fixed so that adding packages "
                          "keeps the split; when it is not built, the largest training package built)")
-    ap.add_argument("--packages", nargs="*", default=None, help="only these packages (default: all, see SOURCES)")
+    ap.add_argument("--packages", nargs="*", default=None,
+                    help=f"only these packages (default: all of SOURCES but {ZEROAD}, whose 1.4 GB download is opt-in)")
+    ap.add_argument("--zeroad", action="store_true",
+                    help=f"also {ZEROAD} (1.4 GB download; the shipped sound0 is trained without it: bench/README.md)")
     ap.add_argument("--with", dest="also", type=Path, action="append", default=[], metavar="PAIRS.jsonl",
                     help="add another pairs file's rows to pairs.jsonl (paths made absolute), e.g. the General MIDI "
                          "sounds of make_sound_pairs.py; repeatable")
@@ -246,7 +249,9 @@ def main() -> int:
     rows: dict[str, list[tuple[str, str]]] = defaultdict(list)
     info: dict[str, dict[str, object]] = {}
     for src in SOURCES:
-        if args.packages and src.package not in args.packages:
+        if (args.packages and src.package not in args.packages) or (
+            not args.packages and src.package == ZEROAD and not args.zeroad
+        ):
             continue
         root = fetch(src.package, cache)
         info[src.package] = meta(src.package, root)
