@@ -85,7 +85,7 @@ def main() -> None:
                     help="a tower folder; repeat to compare towers side by side (default .cache/train/audio-tower)")
     ap.add_argument("--eval", action="append", default=[], metavar="NAME=PAIRS.jsonl",
                     help="another evaluation set of {a: clip, b: caption} pairs (repeat), e.g. "
-                         "gcompris=/work/sounddata/heldout.jsonl from scripts/make_real_sound_pairs.py")
+                         "gcompris=.cache/train/real-sounds/heldout.jsonl from scripts/make_real_sound_pairs.py")
     ap.add_argument("--holdout", type=float, default=0.1)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--cache", type=Path, default=Path(".cache/train/featcache"))
@@ -105,7 +105,11 @@ def main() -> None:
         sets["unseen sounds"] = group_pairs(read_pairs(args.sounds / "unseen.jsonl"))
     for spec in args.eval:
         name, _, file = spec.partition("=")
+        if not file:
+            ap.error(f"--eval {spec!r}: give NAME=PAIRS.jsonl")
         sets[name] = group_pairs(read_pairs(file))
+    if not sets:
+        ap.error(f"nothing to measure: no {args.sounds}/pairs.jsonl and no --eval set")
     table, neighbours, raw, speed = {}, [], {}, {}
     for name, groups in sets.items():
         groups, clips = load_set(groups, args.cache)
