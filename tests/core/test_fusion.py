@@ -75,6 +75,17 @@ def test_ties_break_deterministically() -> None:
     assert [k for k, _, _ in fused] == ["y", "z"]
 
 
+def test_equal_scores_are_ordered_by_the_other_lists_not_by_id() -> None:
+    """Three recordings whose names say the same word tie in the text list; their sounds decide the order."""
+    text = [Candidate(k, 0.3, 0.87) for k in ("a", "b", "c")]
+    audio = [Candidate("c", 0.2, 0.5), Candidate("a", 0.1, -0.2), Candidate("b", 0.15, 0.1)]
+    fused = fuse_calibrated({"text": text, "audio": audio})
+    assert [k for k, _, _ in fused] == ["c", "b", "a"]
+    assert [s for _, s, _ in fused] == [0.87, 0.87, 0.87]  # the score itself is still the best list's
+    higher = fuse_calibrated({"text": text, "audio": [Candidate("a", 0.4, 0.9)]})
+    assert [k for k, _, _ in higher][0] == "a"  # a better best list still wins outright
+
+
 # ---- small channels and labels (fusion.top_up, fusion.calibrate_labels)
 
 

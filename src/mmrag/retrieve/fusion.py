@@ -130,12 +130,17 @@ def fuse_calibrated(
     ``heard_weight * calibrated`` per segment (its calibrated value is 0..1).
     Returns ``(key, score, {channel: raw score})`` best first. Segments found
     only lexically start from 0 (the background mean) plus their bonus.
+    Equal scores (files whose names say the same word, "recording-03" and
+    "recording-07", tie in the text list) are ordered by the sum of their
+    other lists' calibrated scores, so the sound or the picture decides, not the segment id.
     """
     best: dict[str, float] = {}
+    evidence: dict[str, float] = {}  # sum over the dense lists: the tie-break
     raw: dict[str, dict[str, float]] = {}
     for channel, cands in dense.items():
         for c in cands:
             raw.setdefault(c.key, {})[channel] = c.raw
+            evidence[c.key] = evidence.get(c.key, 0.0) + c.calibrated
             if c.key not in best or c.calibrated > best[c.key]:
                 best[c.key] = c.calibrated
     if lexical:
@@ -147,7 +152,7 @@ def fuse_calibrated(
     for c in heard:
         best[c.key] = best.get(c.key, 0.0) + heard_weight * c.calibrated
         raw.setdefault(c.key, {})["heard"] = c.raw
-    ranked = sorted(best.items(), key=lambda kv: (-kv[1], kv[0]))
+    ranked = sorted(best.items(), key=lambda kv: (-round(kv[1], 9), -evidence.get(kv[0], 0.0), kv[0]))
     return [(key, score, raw[key]) for key, score in ranked]
 
 
