@@ -12,8 +12,9 @@ them differently (prefixes, prompt templates).
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Protocol, Sequence, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -54,7 +55,7 @@ class SpaceSpec:
         }
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "SpaceSpec":
+    def from_dict(cls, data: Mapping[str, Any]) -> SpaceSpec:
         return cls(
             name=str(data["name"]),
             dim=int(data["dim"]),
@@ -63,7 +64,7 @@ class SpaceSpec:
             notes=str(data.get("notes", "")),
         )
 
-    def check_compatible(self, stored: "SpaceSpec", where: str) -> None:
+    def check_compatible(self, stored: SpaceSpec, where: str) -> None:
         """Raise ``SpaceMismatch`` unless ``self`` can read/write an index built with ``stored``."""
         if (self.name, self.dim, dict(self.encoders), self.normalized) != (
             stored.name,
@@ -146,6 +147,13 @@ class Space:
         return np.ascontiguousarray(out, dtype=np.float32)
 
 
+def owner_means(vecs: np.ndarray, owners: np.ndarray, n: int) -> np.ndarray:
+    """One unit vector per owner: the renormalised mean of its rows (a clip's windows or crops). Pure."""
+    sums = np.zeros((n, np.shape(vecs)[1]), dtype=np.float64)
+    np.add.at(sums, np.asarray(owners), vecs)
+    return l2_normalize(sums.astype(np.float32))
+
+
 def l2_normalize(x: np.ndarray, eps: float = 1e-12) -> np.ndarray:
     """Row-wise L2 normalisation (pure)."""
     x = np.asarray(x, dtype=np.float32)
@@ -153,4 +161,4 @@ def l2_normalize(x: np.ndarray, eps: float = 1e-12) -> np.ndarray:
     return x / np.maximum(norms, eps)
 
 
-__all__ = ["Encoder", "Space", "SpaceSpec", "l2_normalize"]
+__all__ = ["Encoder", "Space", "SpaceSpec", "l2_normalize", "owner_means"]

@@ -51,6 +51,13 @@ def load_background(folder: str | Path) -> dict[str, np.ndarray]:
     return {k: v.astype(np.float32) for k, v in _read(path).items() if v.ndim == 2}
 
 
+def save_background(folder: str | Path, vectors: dict[str, np.ndarray]) -> Path:
+    """Write a tower folder's reference vectors per channel (float16), as ``load_background`` reads them."""
+    path = Path(folder) / BACKGROUND_FILE
+    np.savez(path, **{k: np.asarray(v).astype(np.float16) for k, v in vectors.items()})
+    return path
+
+
 def text_reference_file(model_name: str) -> Path:
     return WEIGHTS / f"text-reference-{model_name}.npz"
 
@@ -79,4 +86,4 @@ def load_text_reference(encoder_id: str, model_name: str) -> TextReference:
     return TextReference(matrix("labels"), matrix("passages"))
 
 
-__all__ = ["BACKGROUND_FILE", "TextReference", "load_background", "load_text_reference", "text_reference_file"]
+__all__ = ["BACKGROUND_FILE", "TextReference", "load_background", "load_text_reference", "save_background", "text_reference_file"]

@@ -118,6 +118,7 @@ class WhisperSoundEncoder:
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def encode(self, items: Sequence[Any], *, query: bool = False) -> np.ndarray:
+        from mmrag.space.base import owner_means
         from mmrag.space.whisper_states import pooled_clips
 
         clips = mono_clips(items)
@@ -125,11 +126,7 @@ class WhisperSoundEncoder:
             return np.zeros((0, self.dim), dtype=np.float32)
         with self._lock:  # one encoder pass at a time: the CTranslate2 model is shared with speech
             pooled, owners = pooled_clips(clips)
-        vecs = head_forward(self.weights, pooled)
-        sums = np.zeros((len(clips), self.dim), dtype=np.float64)
-        np.add.at(sums, owners, vecs)
-        out = sums.astype(np.float32)
-        return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
+        return owner_means(head_forward(self.weights, pooled), owners, len(clips))
 
 
 __all__ = ["HeadWeights", "WhisperSoundEncoder", "head_forward", "mono_clips", "read_head"]

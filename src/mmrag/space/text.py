@@ -286,15 +286,19 @@ SOUND_TOWER_NOTE = (
 )
 
 
-def audio_tower_choice(config: Config) -> str:
+def audio_tower_choice(config: Config, text_id: str | None = None) -> str:
     """``off``, ``sound0`` or a tower folder, from ``space.audio_model``.
 
     Unset means ``sound0``, the shipped tower, which is bound to the bundled MiniLM only: another text
-    model (``space.model``) gets no sound tower unless one is named."""
+    model (``space.model``, or a space whose text tower ``text_id`` is not MiniLM, such as CLIP) gets
+    no sound tower unless one is named."""
     value = (config.space.audio_model or "").strip()
     if value.lower() in (TOWER_OFF, "no", "false", "none"):
         return TOWER_OFF
-    if value.lower() in (TOWER_SOUND, "default", "shipped") or (not value and not config.space.model):
+    from mmrag.space.adapters import MINILM_TEXT_ID
+
+    minilm = not config.space.model and text_id in (None, MINILM_TEXT_ID)
+    if value.lower() in (TOWER_SOUND, "default", "shipped") or (not value and minilm):
         from mmrag.space.adapters import sound_tower_dir
 
         return TOWER_SOUND if (sound_tower_dir() / "tower.safetensors").is_file() else TOWER_OFF
@@ -304,14 +308,12 @@ def audio_tower_choice(config: Config) -> str:
 def attach_audio_tower(config: Config, encoders: dict[Channel, Encoder]) -> str:
     """Add the audio tower chosen by ``space.audio_model`` to ``encoders`` (checked against their
     text tower); returns the note that says how sounds are indexed."""
-    choice = audio_tower_choice(config)
+    text = encoders[Channel.TEXT]
+    choice = audio_tower_choice(config, text.id)
     if choice == TOWER_OFF:
         return NO_AUDIO_TOWER_NOTE
-    from mmrag.space.adapters import MINILM_TEXT_ID, load_audio_tower, sound_tower_dir
+    from mmrag.space.adapters import load_audio_tower, sound_tower_dir
 
-    text = encoders[Channel.TEXT]
-    if choice == TOWER_SOUND and text.id != MINILM_TEXT_ID and not (config.space.audio_model or "").strip():
-        return NO_AUDIO_TOWER_NOTE  # the shipped tower is bound to MiniLM: a CLIP space gets it only when named
     if choice == TOWER_SOUND:
         encoders[Channel.AUDIO] = load_audio_tower(sound_tower_dir(), text.dim, text_encoder=text.id)
         return SOUND_TOWER_NOTE
@@ -357,6 +359,7 @@ def build_text_space(
     else:
         tower_note = NO_IMAGE_TOWER_NOTE
     audio_note = attach_audio_tower(config, encoders)
+    audio_choice = audio_tower_choice(config, text.id)
     notes = f"text by {resolved.name}; {tower_note}; {audio_note}"
     if reason:
         notes = f"{reason} {notes}"
@@ -368,8 +371,8 @@ def build_text_space(
         "device": str(text.model.device),
         "window_tokens": text.windower.max_tokens,
         # written into the index so that reopening rebuilds exactly this space
-        "space_config": {"name": name, "image_model": _lasting(choice), "audio_model": _lasting(audio_tower_choice(config))},
-        "channel_weights": _channel_weights(choice, audio_tower_choice(config)),
+        "space_config": {"name": name, "image_model": _lasting(choice), "audio_model": _lasting(audio_choice)},
+        "channel_weights": _channel_weights(choice, audio_choice),
     }
     return Space(name=name, encoders=encoders, notes=notes, extra=extra)
 

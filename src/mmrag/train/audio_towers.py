@@ -228,7 +228,7 @@ __all__ = [
 def embed_clips(model: nn.Module, clips: list[np.ndarray], clip_samples: int, device: str = "cpu", batch: int = 64) -> np.ndarray:
     """One L2-normalised vector per clip: the renormalised mean over its non-silent crops (``clip_crops``);
     for a Whisper-encoder tower, over its ≤ 30 s windows (``whisper_tower.embed_whisper``)."""
-    from mmrag.space.base import l2_normalize
+    from mmrag.space.base import l2_normalize, owner_means
     from mmrag.train.whisper_tower import WhisperHead, embed_whisper
 
     if isinstance(model, WhisperHead):
@@ -250,7 +250,4 @@ def embed_clips(model: nn.Module, clips: list[np.ndarray], clip_samples: int, de
             x = torch.from_numpy(np.stack(crops[s : s + batch])).to(device)
             out.append(model(x).float().cpu().numpy())
     model.train(was_training)
-    vecs = l2_normalize(np.concatenate(out))
-    sums = np.zeros((len(clips), vecs.shape[1]), dtype=np.float64)
-    np.add.at(sums, np.asarray(owners), vecs)
-    return l2_normalize(sums.astype(np.float32))
+    return owner_means(l2_normalize(np.concatenate(out)), np.asarray(owners), len(clips))

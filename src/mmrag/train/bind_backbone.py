@@ -45,6 +45,7 @@ import numpy as np
 
 from mmrag.errors import TrainingError
 from mmrag.space.references import BACKGROUND_FILE
+from mmrag.space.references import save_background as write_background
 from mmrag.train.data import Group, group_pairs, is_image_path, read_pairs, split_groups
 from mmrag.train.evaluate import Metrics, pair_metrics
 from mmrag.train.features import embed_texts
@@ -186,9 +187,7 @@ def save_background(out: Path, enc: Any, feats: np.ndarray, logits: np.ndarray, 
     w = enc.weights
     vecs = {"image": enc.vectors(feats[pick], logits[pick]),
             "visual": project_visual(feats[pick], w.visual_mean, w.visual_components)}
-    path = out / BACKGROUND_FILE
-    np.savez(path, **{k: v.astype(np.float16) for k, v in vecs.items()})
-    return path
+    return write_background(out, vecs)
 
 
 def _score(emb: np.ndarray, txt: np.ndarray, caps: list[str]) -> dict[str, Metrics]:

@@ -373,10 +373,9 @@ def bind_tower(opts: BindOptions, text_encoder: Any, progress: Progress | None =
     }
     save_tower(out, model.cpu(), meta)
     if isinstance(kit, _WhisperSoundKit):
-        from mmrag.space.references import BACKGROUND_FILE
+        from mmrag.space.references import save_background
 
-        ref = kit.reference(model, train_data, "cpu")
-        np.savez(out / BACKGROUND_FILE, **{k: v.astype(np.float16) for k, v in ref.items()})
+        save_background(out, kit.reference(model, train_data, "cpu"))
     return TrainResult(out, before, after, losses, seconds, len(train_g), len(held_g), skip_a + skip_b)
 
 

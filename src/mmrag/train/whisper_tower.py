@@ -93,7 +93,7 @@ class WhisperHead(nn.Module):
 
 def embed_whisper(model: WhisperHead, clips: Sequence[np.ndarray]) -> np.ndarray:
     """One L2-normalised vector per clip: the head over each window's pooled states, averaged."""
-    from mmrag.space.base import l2_normalize
+    from mmrag.space.base import owner_means
 
     if not clips:
         return np.zeros((0, model.cfg.out_dim), dtype=np.float32)
@@ -103,9 +103,7 @@ def embed_whisper(model: WhisperHead, clips: Sequence[np.ndarray]) -> np.ndarray
     with torch.inference_mode():
         vecs = model(torch.from_numpy(pooled)).float().numpy()
     model.train(was)
-    sums = np.zeros((len(clips), vecs.shape[1]), dtype=np.float64)
-    np.add.at(sums, owners, vecs)
-    return l2_normalize(sums.astype(np.float32))
+    return owner_means(vecs, owners, len(clips))
 
 
 # ------------------------------------------------------------------ training views (cached)
