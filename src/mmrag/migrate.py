@@ -40,15 +40,22 @@ class MigrateReport:
 
 
 def _lance_rows(store: Any, batch: int) -> Iterator[list[Row]]:
-    cols = [*ROW_SCALARS, "vector", "thumbnail"]
+    heard = "heard" in store._table.schema.names  # a recogniser's alternatives (indexes made since Row.heard)
+    cols = [*ROW_SCALARS, "vector", "thumbnail", *(["heard"] if heard else [])]
     reader = store._table.search().select(cols).limit(None).to_batches(batch)
     for rb in reader:
         data = {name: rb.column(name).to_pylist() for name in ROW_SCALARS}
         flat = rb.column("vector").flatten().to_numpy(zero_copy_only=False)
         vecs = np.asarray(flat, dtype=np.float32).reshape(rb.num_rows, store.dim)
         thumbs = rb.column("thumbnail").to_pylist()
+        heards = rb.column("heard").to_pylist() if heard else [""] * rb.num_rows
         yield [
-            Row(**{name: data[name][i] for name in ROW_SCALARS}, vector=vecs[i], thumbnail=thumbs[i] or b"")
+            Row(
+                **{name: data[name][i] for name in ROW_SCALARS},
+                vector=vecs[i],
+                thumbnail=thumbs[i] or b"",
+                heard=heards[i] or "",
+            )
             for i in range(rb.num_rows)
         ]
 
@@ -59,11 +66,12 @@ def _milvus_rows(store: Any, batch: int) -> Iterator[list[Row]]:
     reader = store._rows  # milvus_rows.RowsReader: paged reads of the rows collection
     ids = [e["id"] for e in reader.iter("", ["id"])]
     for lo in range(0, len(ids), batch):
-        got = reader.get(ids[lo : lo + batch], [*OUT_FIELDS, "vector"])
+        got = reader.get(ids[lo : lo + batch], [*OUT_FIELDS, "vector", *(["heard"] if store._heard else [])])
         out = []
         for e in got:
             row = to_row(e)
-            out.append(Row(**{**row.__dict__, "vector": np.asarray(e["vector"], dtype=np.float32)}))
+            vector = np.asarray(e["vector"], dtype=np.float32)
+            out.append(Row(**{**row.__dict__, "vector": vector, "heard": e.get("heard") or ""}))
         yield out
 
 

@@ -337,6 +337,25 @@ def test_text_search_finds_keywords(store: VectorStore) -> None:
     assert "late:text" in ids(store.text_search("zebra", 5))  # new rows are searchable at once
 
 
+def test_text_search_finds_what_else_was_heard(store: VectorStore) -> None:
+    """``Row.heard`` (words a recogniser may also have heard) is full-text searchable, filtered like
+    ``text``, never shown; a row matched in both adds its two scores (``common.most_fields``)."""
+    rows = make_rows(40)
+    heard = Row(**{**rows[5].__dict__, "text": "to ken on a branch", "heard": "toucan two can"})
+    store.upsert([*rows[:5], heard, *rows[6:]])
+    found = store.text_search("toucan", 5)
+    assert ids(found) == [heard.id] and found[0].score > 0
+    assert found[0].row.text == "to ken on a branch" and found[0].row.heard == ""  # what was heard first is shown
+    assert ids(store.text_search("branch", 5)) == [heard.id]  # the transcript's own words still count
+    both = store.text_search("toucan branch", 5)
+    assert ids(both) == [heard.id]  # in both indexes: the row once, with the sum of its two matches
+    assert both[0].score > max(store.text_search("branch", 5)[0].score, found[0].score)
+    assert store.text_search("toucan", 5, f"id != '{heard.id}'") == []
+    assert store.text_search("toucan", 5, "channel = 'image'") == ([] if heard.channel != "image" else [heard.id])
+    store.upsert([Row(**{**rows[1].__dict__, "id": "late:text", "text": "birds", "heard": "a late toucan"})])
+    assert set(ids(store.text_search("toucan", 5))) == {heard.id, "late:text"}  # new rows at once
+
+
 def test_other_dim_is_a_space_mismatch(opener: Callable[..., VectorStore]) -> None:
     opener().upsert(make_rows(3))
     with pytest.raises(SpaceMismatch, match="16-d"):

@@ -12,9 +12,9 @@ import pytest
 from mmrag.config import Config
 from mmrag.errors import IndexError_, StoreError
 from mmrag.stores import open_store
+from mmrag.stores.ann import VectorIndex
 from mmrag.stores.base import Row
 from mmrag.stores.common import EmptyStore
-from mmrag.stores.ann import VectorIndex
 from mmrag.stores.lance import LanceStore
 
 DIM = 24
@@ -249,3 +249,39 @@ def test_large_tables_replace_in_two_commits_and_survive_a_crash_between(
     assert store.source_hash(src) is None  # mixed hashes: the engine re-adds the file
     store.replace_source(src, newer)
     assert store.count(f"source = '{src}'") == 1 and store.source_hash(src) == "h3"
+
+
+def test_an_index_from_before_heard_words_gets_them_on_its_next_write(tmp_path: Path) -> None:
+    """A table written before ``Row.heard`` (no ``heard`` column, no full-text index on it) opens and
+    searches as it was; its next write adds the column (nulls for the old rows) and the index."""
+    import lancedb
+    import pyarrow as pa
+    from lancedb.index import FTS
+
+    from mmrag.stores import lance_table as lt
+
+    vecs = clustered(4)
+    old = rows_for(vecs[:3], channel="text")
+    old = [Row(**{**r.__dict__, "text": f"chunk {i} about a zebra"}) for i, r in enumerate(old)]
+    data = lt.rows_to_arrow(old, DIM).drop_columns(["heard"])
+    table = lancedb.connect(str(tmp_path / "idx")).create_table(lt.TABLE, schema=data.schema)
+    table.add(data)
+    table.create_index("text", config=FTS())
+    assert "heard" not in table.schema.names
+
+    store = open_store(str(tmp_path / "idx"), DIM, CFG)
+    try:
+        assert "heard" not in store._table.schema.names  # a reader never writes
+        assert len(store.text_search("zebra", 5)) == 3 and store.text_search("toucan", 5) == []
+        late = Row(**{**rows_for(vecs[3:], prefix="t", channel="text")[0].__dict__, "text": "to ken", "heard": "toucan"})
+        store.upsert([late])
+        assert store._table.schema.field("heard").type == pa.string()
+        assert [s.row.id for s in store.text_search("toucan", 5)] == [late.id]
+        assert len(store.text_search("zebra", 5)) == 3  # the old rows: null heard, still found by their text
+    finally:
+        store.close()
+    again = open_store(str(tmp_path / "idx"), DIM, CFG)
+    try:
+        assert [s.row.id for s in again.text_search("toucan", 5)] == [late.id]
+    finally:
+        again.close()

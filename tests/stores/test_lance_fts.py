@@ -33,13 +33,13 @@ def text_rows(n: int, seed: int, prefix: str) -> list[Row]:
     ]
 
 
-def sync_api(store: LanceStore, q: str, k: int, where: str | None) -> list[tuple[str, float]]:
+def sync_api(store: LanceStore, q: str, k: int, where: str | None, column: str = "text") -> list[tuple[str, float]]:
     from lancedb.query import MatchQuery
 
     from mmrag.stores.filter_parse import parse_optional
     from mmrag.stores.filters import to_lance
 
-    builder = store._table.search(MatchQuery(q, "text"), query_type="fts")
+    builder = store._table.search(MatchQuery(q, column), query_type="fts")
     node = parse_optional(where)
     if node is not None:
         builder = builder.where(to_lance(node), prefilter=True)
@@ -72,6 +72,29 @@ def test_one_round_trip_equals_the_sync_api(tmp_path: Path, where: str | None) -
             got = [(s.row.id, s.score) for s in store.text_search(q, k, where)]
             assert ties_unordered(got) == ties_unordered(sync_api(store, q, k, where)), (q, k, where)
     assert any(s.row.id.startswith("b") for s in store.text_search("lighthouse keeper boat", 50))
+
+
+def test_both_indexes_in_one_round_trip_equal_the_sync_api(tmp_path: Path) -> None:
+    """With rows holding words a recogniser may also have heard (``Row.heard``), one hand-off runs the
+    ``text`` and the ``heard`` query; each equals its own sync-API query."""
+    from mmrag.stores.filter_parse import parse_optional
+    from mmrag.stores.filters import to_lance
+    from mmrag.stores.lance_fts import fts_query
+
+    rows = text_rows(300, 3, "h")
+    rows = [Row(**{**r.__dict__, "heard": " ".join(random.Random(i).sample(WORDS, 3)) if i % 4 == 0 else ""})
+            for i, r in enumerate(rows)]
+    store = LanceStore(str(tmp_path / "idx"), 8, Config())
+    store.upsert(rows)
+    assert store._has_heard_fts
+    for q in QUERIES:
+        for where in FILTERS[:2]:
+            node = parse_optional(where)
+            got = fts_query(store._table, q, 20, None if node is None else to_lance(node), ("text", "heard"))
+            assert got is not None and len(got) == 2
+            for column, res in zip(("text", "heard"), got):
+                pairs = list(zip(res.column("id").to_pylist(), res.column("_score").to_pylist()))
+                assert ties_unordered(pairs) == ties_unordered(sync_api(store, q, 20, where, column)), (q, column)
 
 
 def test_falls_back_to_the_sync_api_when_the_async_handle_is_missing(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]

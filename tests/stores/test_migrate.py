@@ -13,6 +13,7 @@ from mmrag.cli import app
 from mmrag.errors import IndexError_
 from mmrag.migrate import migrate
 from mmrag.stores import open_store
+from mmrag.stores.base import Row
 
 from .test_conformance import DIM, THUMB, make_rows
 
@@ -21,6 +22,7 @@ pytest.importorskip("pymilvus")
 
 def _lance_index(path: Path, n: int = 45) -> list:
     rows = make_rows(n)
+    rows[8] = Row(**{**rows[8].__dict__, "heard": "a toucan"})  # a recogniser's alternatives travel too
     store = open_store(str(path), DIM)
     store.upsert(rows)
     store.write_meta({"space": {"dim": DIM, "name": "t"}, "format": 1})
@@ -41,6 +43,7 @@ def _same_answers(src: str, dst: str, rows: list) -> None:
             assert [(s.row.id, round(s.score, 4)) for s in b.search(q, 5)] == want
         assert b.thumbnail("seg0") == THUMB
         assert b.text_search("zebra", 1)[0].row.id == rows[7].id
+        assert [s.row.id for s in b.text_search("toucan", 3)] == [rows[8].id]
         assert np.allclose(np.sort(b.sample_vectors("text", 100), axis=0), np.sort(a.sample_vectors("text", 100), axis=0))
     finally:
         a.close()

@@ -24,6 +24,7 @@ import numpy as np
 from mmrag.config import IngestConfig
 from mmrag.errors import IngestError
 from mmrag.ingest import speech
+from mmrag.ingest.heard_words import SEPARATOR
 from mmrag.ingest.waveform import waveform_png
 from mmrag.types import Modality, Segment, Span
 
@@ -98,7 +99,7 @@ class AudioLoader:
             n_speech += 1
             meta = {"kind": "speech"}
             if seg.alternatives:  # what else the recogniser may have heard (retrieve/heard.py matches it)
-                meta["heard_also"] = " / ".join(seg.alternatives)
+                meta["heard_also"] = SEPARATOR.join(seg.alternatives)
             yield Segment(
                 source=source,
                 modality=Modality.AUDIO,

@@ -62,6 +62,11 @@ class Row:
     without the bytes (to keep searches fast) sets it to say whether a
     thumbnail exists (fetch it with ``VectorStore.thumbnail``). ``fields`` is
     a JSON object string of a record's typed values (``"{}"`` for others).
+    ``heard`` holds the words a speech recogniser may also have heard in the
+    segment (those of its alternative hypotheses that ``text`` lacks:
+    ``ingest/heard_words.py``): the full-text index finds the row by them too,
+    so a misheard word ("10 of close") does not hide what was said ("ten of
+    clubs"). It is written, never read back (``""`` on reads).
     """
 
     id: str
@@ -82,6 +87,7 @@ class Row:
     added_at: float = 0.0
     has_thumbnail: bool | None = None
     fields: str = "{}"
+    heard: str = ""
 
     def span(self) -> Span:
         return Span(
@@ -120,9 +126,10 @@ class Row:
         return {**{k: values[k] for k in order}, **values} if order else values
 
 
-# every Row field a store keeps as a plain column (not the vector, not the thumbnail bytes)
+# every Row field a store keeps as a plain column and reads back (not the vector, not the thumbnail
+# bytes, not ``heard``: a column only the full-text index reads)
 ROW_SCALARS: tuple[str, ...] = tuple(
-    f.name for f in fields(Row) if f.name not in ("vector", "thumbnail", "has_thumbnail")
+    f.name for f in fields(Row) if f.name not in ("vector", "thumbnail", "has_thumbnail", "heard")
 )
 
 

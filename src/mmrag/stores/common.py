@@ -251,6 +251,18 @@ def bm25_scores(query: str, docs: Sequence[str], k1: float = 1.2, b: float = 0.7
     return scores
 
 
+def most_fields(lists: Iterable[Iterable[tuple[str, float]]], k: int) -> list[tuple[str, float]]:
+    """Rows found by several full-text indexes (``text``, and ``heard``: the words a recogniser may
+    also have heard, which its transcript lacks): each row once, the sum of its scores (Elasticsearch's
+    ``most_fields``; BM25 adds over query words, and the two columns hold different words, so the sum
+    is about the BM25 of one document holding both), best first (first-seen order among equals), at most ``k``."""
+    total: dict[str, float] = {}
+    for found in lists:
+        for key, score in found:
+            total[key] = total.get(key, 0.0) + score
+    return sorted(total.items(), key=lambda kv: -kv[1])[:k]
+
+
 __all__ = [
     "EmptyStore",
     "NoIndex",
@@ -259,6 +271,7 @@ __all__ = [
     "check_meta",
     "check_query",
     "check_rows",
+    "most_fields",
     "summarize_sources",
     "tokenize",
 ]

@@ -93,6 +93,8 @@ class LanceStore(LanceReads):
         self._since_save = 0  # rows changed since ann/ was last saved
         self._save_rows = max(1, int(cfg.ann_save_rows))
         self._has_fts = False
+        self._has_heard_fts = False  # a full-text index on ``heard`` (made once a row holds alternatives)
+        self._heard_column = False  # the table has the ``heard`` column (checked on the first write)
         self._scalar_indexed = False
         self._closed = False
         # set by a process that does not hold the index's writer lock (mmrag.lock): then no
@@ -116,6 +118,7 @@ class LanceStore(LanceReads):
         if not self._load_sidecar():
             self._rebuild_indexes()
         self._has_fts = lt.has_fts(self._table)
+        self._has_heard_fts = lt.has_fts(self._table, "heard")
         self._dirty = False
         log.debug("opened %s: %d rows in %.2fs", self.path, len(self._meta), time.perf_counter() - started)
 
@@ -202,11 +205,15 @@ class LanceStore(LanceReads):
             (root / ls.STATE).unlink(missing_ok=True)  # a stale sidecar must not outlive these writes
             self._invalidated = True
 
-    def _after_write(self, changed: int) -> None:
-        """On the write path: create the text index once; save ann/ every so many changed rows."""
+    def _after_write(self, changed: int, heard: bool = False) -> None:
+        """On the write path: create the text index once (and the ``heard`` one once rows hold a
+        recogniser's alternatives); save ann/ every so many changed rows."""
         if not self._has_fts and len(self._meta):
             lt.ensure_fts(self._table, self.path)
             self._has_fts = True
+        if heard and not self._has_heard_fts:
+            lt.ensure_fts(self._table, self.path, "heard")
+            self._has_heard_fts = True
         if not self._scalar_indexed and len(self._meta) >= SCALAR_INDEX_MIN_ROWS:
             lt.ensure_scalar_indexes(self._table, self.path)
             self._scalar_indexed = True
@@ -236,10 +243,17 @@ class LanceStore(LanceReads):
             self._ensure_fresh()
             self._commit_rows(batch)
             self._unsure.update(r.source for r in batch)
-            self._after_write(len(batch))
+            self._after_write(len(batch), heard=any(r.heard for r in batch))
+
+    def _writable_table(self) -> None:
+        """Before a write: a table from before ``Row.heard`` gets the column (once)."""
+        if not self._heard_column:
+            lt.ensure_heard_column(self._table, self.path)
+            self._heard_column = True
 
     def _commit_rows(self, batch: Sequence[Row]) -> None:
         """One commit: insert or update ``batch`` (journaled first), then mirror it in memory."""
+        self._writable_table()
         data = lt.rows_to_arrow(batch, self.dim)
         keys = keys_of(r.id for r in batch)
         self._journal([r.id for r in batch])
@@ -279,6 +293,7 @@ class LanceStore(LanceReads):
             stale = sorted(i for i, _ in lt.ids_of_sources(self._table, sources, self.path) if i not in new_ids)
             one_commit = bool(batch) and len(self._meta) < SCALAR_INDEX_MIN_ROWS  # decided before _apply grows _meta
             if one_commit:
+                self._writable_table()
                 self._journal([*new_ids, *stale])
                 data = lt.rows_to_arrow(batch, self.dim)
                 try:  # one commit: update + insert + delete these sources' other rows
@@ -295,7 +310,7 @@ class LanceStore(LanceReads):
             elif batch:
                 self._commit_rows(batch)
             self._note_hashes(checked)
-            self._after_write(len(batch) + len(stale) if one_commit else len(batch))
+            self._after_write(len(batch) + len(stale) if one_commit else len(batch), heard=any(r.heard for r in batch))
             if one_commit:
                 return
             for lo in range(0, len(stale), 1000):

@@ -17,22 +17,31 @@ are missing (another lancedb version); the caller then takes the sync API.
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Sequence
 from typing import Any
 
 import pyarrow as pa
 
 
-async def _query(atable: Any, text: str, k: int, where: str | None) -> pa.Table:
+async def _query(atable: Any, text: str, k: int, where: str | None, column: str) -> pa.Table:
     from lancedb.query import MatchQuery
 
-    q = atable.query().nearest_to_text(MatchQuery(text, "text")).select(["id", "_score"]).limit(k)  # type: ignore[call-arg]
+    q = atable.query().nearest_to_text(MatchQuery(text, column)).select(["id", "_score"]).limit(k)  # type: ignore[call-arg]
     if where is not None:
         q = q.where(where)  # a prefilter, as the sync API's where(..., prefilter=True)
     return await q.to_arrow()
 
 
-def fts_query(table: Any, text: str, k: int, where: str | None) -> pa.Table | None:
-    """Ids and BM25 scores of the best ``k`` rows for ``text`` (``None``: use the sync API)."""
+async def _queries(atable: Any, text: str, k: int, where: str | None, columns: Sequence[str]) -> list[pa.Table]:
+    return list(await asyncio.gather(*(_query(atable, text, k, where, c) for c in columns)))
+
+
+def fts_query(
+    table: Any, text: str, k: int, where: str | None, columns: Sequence[str] = ("text",)
+) -> list[pa.Table] | None:
+    """Ids and BM25 scores of the best ``k`` rows for ``text`` in each of ``columns``' full-text
+    indexes, all in one hand-off (``None``: use the sync API)."""
     try:
         from lancedb.background_loop import LOOP
     except ImportError:
@@ -40,7 +49,7 @@ def fts_query(table: Any, text: str, k: int, where: str | None) -> pa.Table | No
     atable = getattr(table, "_table", None)
     if atable is None or not callable(getattr(atable, "query", None)):
         return None
-    return LOOP.run(_query(atable, text, k, where))
+    return LOOP.run(_queries(atable, text, k, where, columns))
 
 
 __all__ = ["fts_query"]

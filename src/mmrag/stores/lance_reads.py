@@ -16,7 +16,7 @@ import mmrag.stores.lance_table as lt
 from mmrag.errors import StoreError
 from mmrag.stores.ann import VectorIndex, keys_of
 from mmrag.stores.base import ScoredRow, SourceInfo
-from mmrag.stores.common import check_k, check_query
+from mmrag.stores.common import check_k, check_query, most_fields
 from mmrag.stores.filters import And, Cmp, In, Node, parse_optional, predicate, split_column, to_lance
 from mmrag.stores.lance_fts import fts_query
 from mmrag.stores.lance_meta import RowMeta
@@ -35,6 +35,7 @@ class LanceReads:
     _indexes: dict[str, VectorIndex]
     _table: Any
     _has_fts: bool
+    _has_heard_fts: bool
     _hashes: dict[str, str | None] | None
     _unsure: set[str]
 
@@ -94,19 +95,25 @@ class LanceReads:
             if not self._has_fts:  # an index written before text indexes were made on add: scan, read-only
                 found = lt.text_scan(self._table, query, k, None if node is None else to_lance(node), self.path)
                 return self._rows(keys_of(i for i, _ in found), [s for _, s in found])
-            try:
-                res = fts_query(self._table, query, k, None if node is None else to_lance(node))  # one round trip
-                if res is None:  # another lancedb version: its sync API
-                    builder = self._table.search(MatchQuery(query, "text"), query_type="fts")  # type: ignore[call-arg]
-                    if node is not None:
-                        builder = builder.where(to_lance(node), prefilter=True)
-                    res = builder.limit(k).select(["id", "_score"]).to_arrow()
+            sql = None if node is None else to_lance(node)
+            columns = ("text", "heard") if self._has_heard_fts else ("text",)
+            try:  # what was written or heard first, and the words a recogniser may also have heard
+                found = fts_query(self._table, query, k, sql, columns)  # one round trip
+                if found is None:  # another lancedb version: its sync API
+                    found = []
+                    for column in columns:
+                        builder = self._table.search(MatchQuery(query, column), query_type="fts")  # type: ignore[call-arg]
+                        if sql is not None:
+                            builder = builder.where(sql, prefilter=True)
+                        found.append(builder.limit(k).select(["id", "_score"]).to_arrow())
+                lists = [list(zip(r.column("id").to_pylist(), r.column("_score").to_pylist())) for r in found]
             except (OSError, ValueError, RuntimeError) as exc:
                 if self.read_only:  # e.g. no full-text index yet: a reader goes on with the dense lists
                     log.debug("full-text search skipped in %s: %s", self.path, exc)
                     return []
                 raise lt.store_error("full-text search", self.path, exc) from None
-            return self._rows(keys_of(res.column("id").to_pylist()), res.column("_score").to_pylist())
+            ranked = most_fields(lists, k) if len(lists) > 1 else lists[0]  # a row found by both: the sum
+            return self._rows(keys_of(i for i, _ in ranked), [s for _, s in ranked])
 
     def count(self, where: str | None = None) -> int:
         node = parse_optional(where)

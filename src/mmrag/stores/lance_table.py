@@ -50,6 +50,7 @@ def row_schema(dim: int) -> pa.Schema:
             ("thumbnail", pa.binary()),
             ("added_at", pa.float64()),
             ("fields", pa.json_()),  # a record's typed fields; LanceDB filters them with json_get_*
+            ("heard", pa.string()),  # words a recogniser may also have heard: a second full-text index
         ]
     )
 
@@ -60,6 +61,7 @@ def rows_to_arrow(rows: Sequence[Row], dim: int) -> pa.Table:
     cols["vector"] = pa.FixedSizeListArray.from_arrays(pa.array(vecs, pa.float32()), dim)
     cols["thumbnail"] = [bytes(r.thumbnail) for r in rows]
     cols["fields"] = [r.fields or "{}" for r in rows]
+    cols["heard"] = [r.heard for r in rows]
     return pa.Table.from_pydict(cols, schema=row_schema(dim))
 
 
@@ -111,10 +113,7 @@ def open_table(path: Path, dim: int) -> Any:
             f"cannot open LanceDB index at {path}: {exc}. Check the path and permissions."
         ) from None
     if "fields" not in table.schema.names:  # an index from before record fields: add the column (nulls)
-        try:
-            table.add_columns(pa.field("fields", pa.json_()))
-        except (OSError, ValueError, RuntimeError) as exc:
-            raise IndexError_(f"cannot add the 'fields' column to the index at {path}: {exc}.") from None
+        add_column(table, path, "fields", pa.json_())
     found = table.schema.field("vector").type
     if getattr(found, "list_size", dim) != dim:
         raise SpaceMismatch(
@@ -122,6 +121,20 @@ def open_table(path: Path, dim: int) -> Any:
             "the space it was built with, or use a new index folder."
         )
     return table
+
+
+def add_column(table: Any, path: Path, name: str, kind: pa.DataType) -> None:
+    """Add a nullable column to a table written before it existed."""
+    try:
+        table.add_columns(pa.field(name, kind))
+    except (OSError, ValueError, RuntimeError) as exc:
+        raise IndexError_(f"cannot add the {name!r} column to the index at {path}: {exc}.") from None
+
+
+def ensure_heard_column(table: Any, path: Path) -> None:
+    """Write path: an index from before ``Row.heard`` gets the column (nulls) before its next write."""
+    if "heard" not in table.schema.names:
+        add_column(table, path, "heard", pa.string())
 
 
 # -- LanceDB calls used by LanceStore -------------------------------------------------
@@ -158,20 +171,21 @@ def ensure_scalar_indexes(table: Any, path: Path) -> None:
         log.warning("could not create scalar indexes in %s: %s", path, exc)
 
 
-def has_fts(table: Any) -> bool:
+def has_fts(table: Any, column: str = "text") -> bool:
     try:
-        return any(i.index_type == "FTS" and i.columns == ["text"] for i in table.list_indices())
+        return any(i.index_type == "FTS" and i.columns == [column] for i in table.list_indices())
     except (OSError, ValueError, RuntimeError):
         return False
 
 
-def ensure_fts(table: Any, path: Path) -> None:
-    """Create the full-text index on ``text`` (write path only). Rows added later are searched
-    unindexed (LanceDB scans them) until ``fold_fts`` folds them in."""
+def ensure_fts(table: Any, path: Path, column: str = "text") -> None:
+    """Create the full-text index on ``column`` (write path only): ``text``, or ``heard`` once a row
+    holds words a recogniser may also have heard. Rows added later are searched unindexed (LanceDB scans them)
+    until ``fold_fts`` folds them in."""
     from lancedb.index import FTS
 
     try:
-        table.create_index("text", config=FTS(), replace=True)
+        table.create_index(column, config=FTS(), replace=True)
     except (OSError, ValueError, RuntimeError) as exc:
         raise store_error("full-text index creation", path, exc) from None
 
@@ -321,7 +335,9 @@ __all__ = [
     "META_FILE",
     "SCALAR_INDEXED",
     "TABLE",
+    "add_column",
     "ensure_fts",
+    "ensure_heard_column",
     "ensure_scalar_indexes",
     "exact_search",
     "fold_fts",

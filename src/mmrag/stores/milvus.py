@@ -55,7 +55,7 @@ import json
 import logging
 import os
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Self
 
 import numpy as np
@@ -63,7 +63,15 @@ import numpy as np
 from mmrag.config import Config
 from mmrag.errors import IndexError_, MissingDependency, SpaceMismatch, StoreError
 from mmrag.stores.base import Row, ScoredRow, SourceInfo, quote
-from mmrag.stores.common import NoIndex, check_k, check_meta, check_query, check_rows, summarize_sources
+from mmrag.stores.common import (
+    NoIndex,
+    check_k,
+    check_meta,
+    check_query,
+    check_rows,
+    most_fields,
+    summarize_sources,
+)
 from mmrag.stores.filters import Cmp, In, to_milvus
 from mmrag.stores.milvus_rows import (
     BATCH,
@@ -76,6 +84,7 @@ from mmrag.stores.milvus_rows import (
     text_terms,
 )
 from mmrag.stores.milvus_schema import (
+    HEARD_SPARSE,
     OUT_FIELDS,
     VARCHAR_MAX,
     SourceView,
@@ -133,7 +142,7 @@ class MilvusStore:
                 self._client, self.uri, self.rows_name, self.meta_name, self.dim, cfg,
                 try_bm25=not server_before(self._client, (2, 5)),
             )
-            self.dim, self._bm25, self._terms = layout.dim, layout.bm25, layout.terms
+            self.dim, self._bm25, self._terms, self._heard = layout.dim, layout.bm25, layout.terms, layout.heard
             self._load(self.rows_name)
             self._load(self.meta_name)
         except (StoreError, IndexError_, SpaceMismatch):
@@ -224,7 +233,7 @@ class MilvusStore:
                 "upsert",
                 self._client.upsert,
                 self.rows_name,
-                data=[to_entity(r, self._terms) for r in batch[i : i + BATCH]],
+                data=[to_entity(r, self._terms, self._heard) for r in batch[i : i + BATCH]],
             )
         if batch:
             self._changed()  # again: the fresh window counts from the end of the write
@@ -286,25 +295,35 @@ class MilvusStore:
         if not self._bm25:
             want = k if recheck is None else min(TEXT_FALLBACK_CANDIDATES, max(8 * k, 256))  # rows re-checked below
             if self._terms:
-                found = text_terms(self._rows, query, want, expr, self._terms)
+                found = text_terms(self._rows, query, want, expr, self._terms, self._heard)
             else:
                 found = (text_scan if self._rows.prefix_like else text_fallback)(self._rows, query, want, expr)
             return [s for s in found if recheck is None or recheck(s.row)][:k]
 
-        def run(limit: int) -> Any:
-            return self._client.search(
-                self.rows_name,
-                data=[query],
-                anns_field="sparse",
-                limit=limit,
-                filter=expr,
-                output_fields=OUT_FIELDS,
-                search_params={"metric_type": "BM25"},
-                consistency_level=self._rows.level(),
-            )
+        def runner(field: str) -> Callable[[int], Any]:
+            def run(limit: int) -> Any:
+                return self._client.search(
+                    self.rows_name,
+                    data=[query],
+                    anns_field=field,
+                    limit=limit,
+                    filter=expr,
+                    output_fields=OUT_FIELDS,
+                    search_params={"metric_type": "BM25"},
+                    consistency_level=self._rows.level(),
+                )
+
+            return run
 
         # Milvus Lite reports BM25 as a negative distance, servers as a positive score
-        return self._rows.ranked("text search", k, recheck, run, abs)
+        found = self._rows.ranked("text search", k, recheck, runner("sparse"), abs)
+        if not self._heard:
+            return found
+        # the words a recogniser may also have heard (Row.heard): a row found by both gets the sum
+        heard = self._rows.ranked("text search", k, recheck, runner(HEARD_SPARSE), abs)
+        by_id = {s.row.id: s for s in [*heard, *found]}
+        ranked = most_fields([[(s.row.id, s.score) for s in found], [(s.row.id, s.score) for s in heard]], k)
+        return [ScoredRow(by_id[key].row, score) for key, score in ranked]
 
     def count(self, where: str | None = None) -> int:
         expr, recheck = self._rows.where(where)

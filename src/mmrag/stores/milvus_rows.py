@@ -151,14 +151,19 @@ def text_fallback(r: RowsReader, query: str, k: int, expr: str) -> list[ScoredRo
     return [ScoredRow(to_row(cands[i]), float(scores[i])) for i in order]
 
 
-def text_terms(r: RowsReader, query: str, k: int, expr: str, field: str = TERM_IDS_FIELD) -> list[ScoredRow]:
+def text_terms(
+    r: RowsReader, query: str, k: int, expr: str, field: str = TERM_IDS_FIELD, heard: bool = False
+) -> list[ScoredRow]:
     """BM25 over candidates the server selects by the terms array ``field`` (word ids, or words in
     collections made before them): rows holding every query word, then (when fewer than ``k`` do)
-    rows holding any, at most ``TERMS_CANDIDATES`` (statistics from them)."""
+    rows holding any, at most ``TERMS_CANDIDATES`` (statistics from them). ``heard``: the collection
+    keeps the words a recogniser may also have heard (``Row.heard``; in the terms array too); a row
+    scores the sum of its text's and those words' BM25 (``common.most_fields``)."""
     words = list(dict.fromkeys(tokenize(query)))[:16]
     if not words:
         return []
     found: dict[str, str] = {}
+    alts: dict[str, str] = {}
     values: list[Any] = [term_id(w) for w in words] if field == TERM_IDS_FIELD else words
     # words are \w+ runs: no quotes or backslashes. "Every word" as a chain of array_contains: ~30% faster
     # on 2.3.5 than array_contains_all (200k rows: 19-25 ms vs 27-38 ms); "any word": array_contains_any
@@ -171,12 +176,15 @@ def text_terms(r: RowsReader, query: str, k: int, expr: str, field: str = TERM_I
             break
         seen = to_milvus(In("id", tuple(found))) if found else ""
         full = " and ".join(f"({p})" for p in (test, expr) if p) + (f" and not ({seen})" if seen else "")
-        got = r.query(filter=full, output_fields=["id", "text"], limit=room)
+        got = r.query(filter=full, output_fields=["id", "text", *(["heard"] if heard else [])], limit=room)
         found.update((g["id"], g["text"]) for g in got)
+        alts.update((g["id"], g.get("heard") or "") for g in got)
     if not found:
         return []
     ids = list(found)
     scores = bm25_scores(query, [found[i] for i in ids])
+    if heard and any(alts.values()):
+        scores = scores + bm25_scores(query, [alts[i] for i in ids])  # most_fields: the two hold different words
     order = [int(i) for i in np.argsort(-scores, kind="stable")[:k] if scores[i] > 0]
     got_rows = {g["id"]: g for g in r.get([ids[i] for i in order], OUT_FIELDS)}
     return [ScoredRow(to_row(got_rows[ids[i]]), float(scores[i])) for i in order if ids[i] in got_rows]

@@ -54,6 +54,9 @@ def _cut(text: str, limit: int = VARCHAR_MAX) -> str:
     return text if len(data) <= limit else data[:limit].decode("utf-8", errors="ignore")
 
 
+HEARD_FUNCTION, HEARD_SPARSE = "bm25_heard", "heard_sparse"
+
+
 @dataclass(frozen=True)
 class RowsLayout:
     """What the rows collection offers, read from the one schema ``ensure_collections`` has."""
@@ -61,6 +64,7 @@ class RowsLayout:
     dim: int
     bm25: bool  # Milvus' BM25 function on ``text``
     terms: str  # collections made without BM25: TERM_IDS_FIELD, TERMS_FIELD (older ones), or "" (older still)
+    heard: bool = False  # a ``heard`` column (Row.heard: its own BM25 function, or words in the terms array)
 
 
 def ensure_collections(
@@ -98,19 +102,20 @@ def ensure_collections(
         bm25 = any(f.get("name") == "bm25" for f in info.get("functions", []))
         names = {f.get("name") for f in info["fields"]}
         terms = "" if bm25 else next((t for t in (TERM_IDS_FIELD, TERMS_FIELD) if t in names), "")
-        return RowsLayout(stored, bm25, terms)
+        heard = "heard" in names and (not bm25 or any(f.get("name") == HEARD_FUNCTION for f in info.get("functions", [])))
+        return RowsLayout(stored, bm25, terms, heard)
     if not try_bm25:
         create_rows(c, rows_name, dim, cfg, with_bm25=False)
-        return RowsLayout(dim, False, TERM_IDS_FIELD)
+        return RowsLayout(dim, False, TERM_IDS_FIELD, heard=True)
     try:
         create_rows(c, rows_name, dim, cfg, with_bm25=True)
-        return RowsLayout(dim, True, "")
+        return RowsLayout(dim, True, "", heard=True)
     except Exception as exc:  # noqa: BLE001 - older servers: no BM25 function
         log.warning("Milvus at %s has no BM25 function (%s); using the Python text-search fallback", uri, exc)
         if c.has_collection(rows_name):
             c.drop_collection(rows_name)
         create_rows(c, rows_name, dim, cfg, with_bm25=False)
-        return RowsLayout(dim, False, TERM_IDS_FIELD)
+        return RowsLayout(dim, False, TERM_IDS_FIELD, heard=True)
 
 
 def add_fields_column(c: Any, uri: str, rows_name: str) -> None:
@@ -147,6 +152,9 @@ def create_rows(
             "analyzer_params": {"tokenizer": "standard", "filter": ["lowercase"]},
         }
     s.add_field("text", DataType.VARCHAR, max_length=VARCHAR_MAX, **text_opts)
+    # what else a recogniser may have heard (Row.heard): full-text searched (its own BM25 function, or its
+    # words in the terms array), never read back
+    s.add_field("heard", DataType.VARCHAR, max_length=VARCHAR_MAX, **text_opts)
     for name in ("page", "start", "end"):
         s.add_field(name, DataType.INT64)
     for name in ("t0", "t1", "added_at"):
@@ -179,6 +187,16 @@ def create_rows(
             )
         )
         params.add_index(field_name="sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25")
+        s.add_field(HEARD_SPARSE, DataType.SPARSE_FLOAT_VECTOR)
+        s.add_function(
+            Function(
+                name=HEARD_FUNCTION,
+                function_type=FunctionType.BM25,
+                input_field_names=["heard"],
+                output_field_names=[HEARD_SPARSE],
+            )
+        )
+        params.add_index(field_name=HEARD_SPARSE, index_type="SPARSE_INVERTED_INDEX", metric_type="BM25")
     c.create_collection(rows_name, schema=s, index_params=params, consistency_level="Strong")
 
 
@@ -212,7 +230,7 @@ def terms_of(text: str, field: str) -> dict[str, Any]:
     return {field: row_terms(text)} if field == TERMS_FIELD else {}
 
 
-def to_entity(row: Row, terms: str = "") -> dict[str, Any]:
+def to_entity(row: Row, terms: str = "", heard: bool = False) -> dict[str, Any]:
     thumb = base64.b64encode(bytes(row.thumbnail)).decode("ascii") if row.thumbnail else ""
     if len(thumb) > VARCHAR_MAX:
         log.warning(
@@ -237,7 +255,8 @@ def to_entity(row: Row, terms: str = "") -> dict[str, Any]:
         "added_at": float(row.added_at),
         "fields": parse_fields(row.fields),
         "vector": np.asarray(row.vector, dtype=np.float32).tolist(),
-        **terms_of(row.text, terms),
+        **terms_of(f"{row.text} {row.heard}" if heard and row.heard else row.text, terms),
+        **({"heard": cut(row.heard)} if heard else {}),
     }
 
 
@@ -281,6 +300,7 @@ class SourceView:
 
 
 __all__ = [
+    "HEARD_SPARSE",
     "OUT_FIELDS",
     "SCALARS",
     "TERMS_FIELD",

@@ -1,0 +1,29 @@
+"""What a speech row's full-text index holds besides its transcript: ``Row.heard``.
+
+Where the recogniser was unsure it keeps its beam's other hypotheses
+(``meta["heard_also"]``, `` / ``-separated: "10 of clubs / ten of close" for a
+transcript "10 of close."). The row's ``heard`` column gets the words of those
+hypotheses that the transcript lacks ("clubs ten"), each once. The two word sets
+are disjoint, so a store can add a row's BM25 over ``text`` and over ``heard``
+and get about the BM25 of one document holding both (the transcript plus every
+word it may also have said), instead of counting a word heard four times over
+as four occurrences. Pure functions.
+"""
+
+from __future__ import annotations
+
+from mmrag.stores.common import tokenize
+
+SEPARATOR = " / "  # between hypotheses in meta["heard_also"]
+
+
+def heard_words(text: str, heard_also: str) -> str:
+    """The distinct words of ``heard_also``'s hypotheses missing from ``text``, in first-heard order."""
+    if not heard_also:
+        return ""
+    said = set(tokenize(text))
+    extra = dict.fromkeys(w for w in tokenize(heard_also.replace(SEPARATOR, " ")) if w not in said)
+    return " ".join(extra)
+
+
+__all__ = ["SEPARATOR", "heard_words"]
