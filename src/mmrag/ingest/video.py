@@ -7,8 +7,10 @@ current shot (the candidate list is thinned to ``MAX_CANDIDATES``, so memory
 does not grow with shot length). When a shot closes, the candidate nearest
 its middle (the sharpest one in the middle half of the shot) becomes ``segment.image`` for
 the image tower, and a JPEG of it the thumbnail. The audio track, when there
-is one, is transcribed (``speech.py``) and each shot's ``text`` is the speech
-inside ``[t0, t1]`` plus file-name words. Up to eight 30 s windows of the
+is one, is transcribed (``speech.py``, with ``ingest.beam_size`` and the n-best
+alternatives of unsure words, as for recordings) and each shot's ``text`` is the
+speech inside ``[t0, t1]`` plus file-name words; a shot in which something is
+said gets ``meta["kind"] = "speech"`` and the alternatives (``shot_heard``). Up to eight 30 s windows of the
 soundtrack where little is said are kept too (as for audio files, about 15 MB
 at most) and become ``meta["needs"] = "audio"`` segments: in a space with an
 audio tower they find the moment by its sound (a dog barking, applause); in
@@ -35,6 +37,7 @@ from mmrag.config import IngestConfig
 from mmrag.errors import IngestError
 from mmrag.ingest import avio, speech
 from mmrag.ingest.audio import WindowKeeper, sound_segments, sound_windows
+from mmrag.ingest.heard_words import SEPARATOR
 from mmrag.ingest.image import make_thumbnail
 from mmrag.ingest.shots import Shot, ShotDetector, sharpness, signature, tail_bounds
 from mmrag.types import Modality, Segment, Span
@@ -101,6 +104,17 @@ def shot_text(shot: Shot, speech_segs: list[speech.SpeechSegment], words: str) -
     return " ".join([*said, words]).strip()
 
 
+def shot_heard(shot: Shot, speech_segs: list[speech.SpeechSegment]) -> dict[str, str]:
+    """The meta of a shot in which something is said, as for a recording's speech: ``kind = speech``
+    (the sound-alike score reads its transcript) and the recogniser's alternatives of the speech
+    overlapping it (``heard_also``, full-text indexed through ``Row.heard``). Pure."""
+    said = [s for s in speech_segs if s.t1 > shot.t0 and s.t0 < shot.t1]
+    if not said:
+        return {}
+    alts = [a for s in said for a in s.alternatives]
+    return {"kind": "speech", **({"heard_also": SEPARATOR.join(alts)} if alts else {})}
+
+
 class VideoLoader:
     """Loader for the ``video`` kind."""
 
@@ -131,6 +145,7 @@ class VideoLoader:
                     speech.transcribe_file(
                         path, model=config.whisper_model, vad=config.vad, language=config.language,
                         regions_out=regions, chunk_hook=keeper,
+                        beam_size=config.beam_size, alternatives=config.speech_alternatives,
                     )
                 )
             except IngestError as exc:  # a broken audio track must not lose the pictures
@@ -146,7 +161,7 @@ class VideoLoader:
                 text=seg_text,
                 image=cand.image if cand else None,
                 thumbnail=make_thumbnail(cand.image, config.thumbnail_px) if cand else None,
-                meta={"keyframe_t": f"{cand.t:.2f}"} if cand else {},
+                meta={**({"keyframe_t": f"{cand.t:.2f}"} if cand else {}), **shot_heard(shot, said)},
             )
         # the soundtrack where little is said, for an audio tower (dropped by the pipeline when the space has none)
         yield from sound_segments(source, Modality.VIDEO, keeper, regions, words, has_speech=bool(said),
