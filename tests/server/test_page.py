@@ -142,3 +142,48 @@ def test_ask_streams_an_answer_and_a_citation_opens_its_source(page, corpus: Cor
         assert page.locator("#viewer-body audio").count() == 1
     page.set_viewport_size({"width": 390, "height": 844})
     page.screenshot(path=str(tmp_path / "phone.png"), full_page=True)
+
+
+def test_a_misheard_recording_says_what_else_was_heard(browser, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Real recordings (Debian pocketsphinx-testdata's cards): Whisper tiny.en hears 001.wav "ten of clubs"
+    as "10 of close". Searched for "ten of clubs" it comes first, and its card shows the alternative that
+    holds the query's words ("or heard: 10 of clubs"), so the hit explains itself; 003.wav ("seven of
+    clubs") says the words itself and shows none."""
+    import shutil
+
+    from tests.server.conftest import cli, start_server, stop_server
+
+    cards = Path("/usr/share/pocketsphinx/test/data/cards")
+    if not (cards / "001.wav").is_file():
+        pytest.skip("needs Debian's pocketsphinx-testdata (apt-get install pocketsphinx-testdata)")
+    root = tmp_path / "cards"
+    root.mkdir()
+    for name in ("001.wav", "003.wav", "004.wav"):
+        shutil.copyfile(cards / name, root / name)
+    idx = tmp_path / "idx"
+    done = cli("add", str(root), "--index", str(idx), "--space", "minilm", "--json")
+    assert done.returncode == 0, done.stderr[-3000:]
+    server = start_server(idx)
+    ctx = browser.new_context(viewport={"width": 1280, "height": 800})
+    try:
+        pg = ctx.new_page()
+        errors: list[str] = []
+        pg.on("pageerror", lambda e: errors.append(str(e)))
+        pg.goto(server.url + "/")
+        run_search(pg, "ten of clubs")
+        first, second = pg.locator(".card").nth(0), pg.locator(".card").nth(1)
+        assert first.locator(".name").inner_text() == "001.wav"
+        also = first.locator(".heard-also")
+        assert also.count() == 1 and "clubs" in also.inner_text().lower()
+        assert also.locator("mark").first.inner_text().lower() == "clubs"
+        assert second.locator(".name").inner_text() == "003.wav" and second.locator(".heard-also").count() == 0
+        first.click()  # the viewer says it too
+        assert "clubs" in pg.locator("#viewer-body .heard-also").inner_text().lower()
+        pg.screenshot(path=str(tmp_path / "heard-also.png"))
+        none = pg.evaluate("""() => { state.terms = ["close"];
+            return heardAlso({ text: "10 of close.", meta: { heard_also: "10 of clubs / ten of close" } }); }""")
+        assert none is None  # every query word is in the transcript: nothing to explain
+        assert not errors, errors
+    finally:
+        ctx.close()
+        stop_server(server)

@@ -122,6 +122,16 @@ function foundBy(hit) {
   if (!to) return "";
   return from === to || (from === "image" && to === "visual") ? `by ${FOUND[to] || to}` : `${FOUND[from] || from} → ${FOUND[to] || to}`;
 }
+// a transcript found by a word the recogniser may also have heard ("10 of close" for "ten of clubs"):
+// the alternative that holds a query word the transcript lacks, so the hit explains itself
+function heardAlso(hit) {
+  const alts = (hit.meta && hit.meta.heard_also) || "";
+  if (!alts || !state.terms.length) return null;
+  const hasWord = (text, t) => new RegExp("(?<![\\p{L}\\p{N}])" + escapeRe(t), "iu").test(text || "");
+  const missing = state.terms.filter((t) => !hasWord(hit.text, t));
+  const pick = alts.split(" / ").find((a) => missing.some((t) => hasWord(a, t)));
+  return pick ? el("div", { class: "heard-also", title: "the recogniser may also have heard: " + alts }, "or heard: ", marked(pick, state.terms)) : null;
+}
 function card(hit, i) {
   const thumb = el("div", { class: hit.page != null ? "thumb page" : "thumb" });
   if (hit.thumbnail_url) thumb.append(el("img", { src: withToken(hit.thumbnail_url), alt: hit.name, loading: "lazy" }));
@@ -136,6 +146,8 @@ function card(hit, i) {
     el("div", { class: "name", title: hit.source }, hit.name));
   const paper = !hit.thumbnail_url && hit.modality === "text";
   if (hit.text && !paper) meta.append(el("div", { class: "snippet" }, marked(hit.text.slice(0, 300), state.terms)));
+  const also = heardAlso(hit);
+  if (also) meta.append(also);
   const c = el("button", { class: "card", type: "button", "data-segment": hit.segment_id, "data-modality": hit.modality }, thumb, meta);
   c.addEventListener("click", () => openHit(hit, c));
   return c;
@@ -182,6 +194,8 @@ function openHit(hit, cardNode) {
     if (src) body.append(el("img", { src, alt: hit.name }));
   }
   if (hit.text) body.append(el("div", { class: "chunk" }, marked(hit.text, state.terms)));
+  const also = heardAlso(hit);
+  if (also) body.append(also);
   if (media) {
     const href = ext === "pdf" && hit.page ? media + "#page=" + hit.page : media;
     links.append(el("a", { href, target: "_blank", rel: "noopener" }, ext === "pdf" ? `open the PDF at p. ${hit.page || 1}` : "open the file"));
