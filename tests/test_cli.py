@@ -100,3 +100,13 @@ def test_console_script_is_installed() -> None:
     result = subprocess.run([str(exe), "search", "--help"], capture_output=True, text=True, env={**os.environ, "COLUMNS": "120"})
     assert result.returncode == 0
     assert "--modality" in result.stdout and "--where" in result.stdout
+
+
+def test_heard_also_line_names_the_alternative_that_holds_a_missing_query_word() -> None:
+    from mmrag.cli_output import heard_also_line
+
+    alts = "10 of clubs / ten of close"
+    assert heard_also_line("ten of clubs", "10 of close.", alts) == "10 of clubs"
+    assert heard_also_line("close", "10 of close.", alts) == ""  # the transcript says it: nothing to explain
+    assert heard_also_line("the ten", "10 of close.", alts) == "ten of close"  # "the": a stop word
+    assert heard_also_line(None, "10 of close.", alts) == "" and heard_also_line("ten of clubs", "x", "") == ""

@@ -31,7 +31,14 @@ from mmrag.cli_common import (
     err,
     out,
 )
-from mmrag.cli_output import PARTIAL, USAGE_OR_INDEX, progress_printer, safe, term_as_interrupt
+from mmrag.cli_output import (
+    PARTIAL,
+    USAGE_OR_INDEX,
+    heard_also_line,
+    progress_printer,
+    safe,
+    term_as_interrupt,
+)
 
 app = typer.Typer(
     name="mmrag",
@@ -200,7 +207,7 @@ class _PlainProgress:
 
 
 # ------------------------------------------------------------------ search
-def _print_hits(hits: list[Any], notes: tuple[str, ...], empty: str = "no results") -> None:
+def _print_hits(hits: list[Any], notes: tuple[str, ...], empty: str = "no results", query: str | None = None) -> None:
     for note in notes:
         err.print(f"[dim]{escape(safe(note))}[/]")
     if not hits:
@@ -214,6 +221,9 @@ def _print_hits(hits: list[Any], notes: tuple[str, ...], empty: str = "no result
         if snippet:
             width = max(40, (out.width or 80) - 16)
             out.print(f"[dim]{'':16}{escape(snippet[:width])}[/]", soft_wrap=True)
+        also = heard_also_line(query, hit.text, hit.meta.get("heard_also", ""))
+        if also:  # found by a word the recogniser may also have heard: say which
+            out.print(f"[dim]{'':16}[italic]or heard: {escape(safe(also)[:200])}[/][/]", soft_wrap=True)
         if hit.fields:
             shown = {k: v for k, v in hit.fields.items() if v != hit.meta.get("title")}
             out.print(f"{'':16}{_fields_markup(shown)}", soft_wrap=True)
@@ -280,7 +290,7 @@ def search(
         out.print_json(json.dumps({"query": query, "notes": list(notes), "hits": [h.to_dict() for h in hits],
                                    "no_good_match": not hits and bool(min_relevance)}))
     else:
-        _print_hits(hits, notes, empty)
+        _print_hits(hits, notes, empty, query)
 
 
 # --------------------------------------------------------------------- ask

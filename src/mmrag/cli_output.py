@@ -16,6 +16,7 @@ Exit codes, one table for every command (README "Exit codes")::
 from __future__ import annotations
 
 import contextlib
+import re
 import signal
 import sys
 import time
@@ -89,6 +90,25 @@ def term_as_interrupt() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+_STOP = frozenset(["the", "and", "for", "with", "what", "who", "how", "does", "did", "was", "are", "about", "from", "that", "this"])
+
+
+def heard_also_line(query: str | None, text: str | None, heard_also: str) -> str:
+    """The recogniser's alternative (``meta["heard_also"]``, `` / ``-separated) that holds a query word the
+    transcript ``text`` lacks ("10 of clubs" for "ten of clubs" heard as "10 of close"), or ``""``: why a
+    transcript that does not say the query's words was found. Words start-match, as the page marks them."""
+    if not query or not heard_also:
+        return ""
+    said = re.findall(r"\w+", (text or "").lower())
+    missing = [w for w in re.findall(r"\w+", query.lower())
+               if len(w) > 2 and w not in _STOP and not any(s.startswith(w) for s in said)]
+    for alt in heard_also.split(" / "):
+        words = re.findall(r"\w+", alt.lower())
+        if any(a.startswith(w) for w in missing for a in words):
+            return alt
+    return ""
 
 
 def is_terminal(stream: Any = None) -> bool:

@@ -92,3 +92,20 @@ def test_a_misheard_word_still_finds_its_recording(cards_index: Path) -> None:
     # heard "for Queen of Clothes" (beam: "for Queen of Close"): "clubs" is lost in every hypothesis, so
     # "seven of clubs" keeps rank 1 for this query; measured rank 2
     assert _rank(_ranks(cards_index, "the queen of clubs"), "002.wav") <= 2
+
+
+def test_the_cli_says_what_else_was_heard(cards_index: Path) -> None:
+    """``mmrag search`` prints, under a transcript found by a word the recogniser may also have heard,
+    that alternative; a transcript that says the query's words itself gets no such line."""
+    from typer.testing import CliRunner
+
+    from mmrag.cli import app
+
+    res = CliRunner().invoke(app, ["search", "ten of clubs", "--index", str(cards_index), "-k", "3"],
+                             env={"MMRAG_NO_SERVER": "1", "COLUMNS": "200"})
+    assert res.exit_code == 0, res.output
+    lines = res.stdout.splitlines()
+    first = next(i for i, line in enumerate(lines) if "001.wav" in line)
+    assert "10 of close" in lines[first + 1] and lines[first + 2].strip() == "or heard: 10 of clubs."
+    third = next(i for i, line in enumerate(lines) if "003.wav" in line)
+    assert all("or heard" not in line for line in lines[third + 1 : third + 3])
