@@ -231,3 +231,16 @@ def test_huge_pictures_are_downscaled_before_sending(make_hit):
     assert part.mime == "image/jpeg" and len(part.data) < len(big)
     assert max(Image.open(io.BytesIO(part.data)).size) == 768
     assert query_image_part(big).mime == "image/jpeg"
+
+
+def test_speech_carries_what_else_the_recogniser_may_have_heard(make_hit):
+    import dataclasses
+
+    said = dataclasses.replace(
+        make_hit("a2", "cards/001.wav", Modality.AUDIO, "10 of close.", span=Span(t0=0.2, t1=1.1)),
+        meta={"kind": "speech", "heard_also": "10 of clubs / ten of close / 10 of clubs. / Ten of clubs."},
+    )
+    p = build_prompt("Which card was named?", [said], vision=False)
+    assert p.items[0].text.endswith("10 of close.\n(may also have been heard as: 10 of clubs; ten of close; Ten of clubs)\n\n")
+    plain = build_prompt("q", [make_hit("a1", "talk.wav", Modality.AUDIO, "ten of clubs")], vision=False)
+    assert "heard as" not in plain.items[0].text  # a transcript the recogniser was sure of: as it is

@@ -223,6 +223,18 @@ def _clean(text: str | None) -> str:
     return _neutralise(" ".join((text or "").replace("\x00", " ").split()))
 
 
+def heard_as(heard_also: str) -> str:
+    """A recogniser's alternatives (`` / ``-separated) as one line: each once (case aside), without its
+    closing punctuation, ``; ``-separated ("10 of clubs; ten of close"), so a sentence splitter keeps
+    the line whole."""
+    seen: dict[str, str] = {}
+    for alt in (heard_also or "").split(" / "):
+        alt = _clean(alt).rstrip(".!?。！？ ")
+        if alt:
+            seen.setdefault(alt.lower(), alt)
+    return "; ".join(seen.values())
+
+
 def record_body(hit: Hit) -> str:
     """A record as the generator reads it: ``Title — price: 24.50; brand: Acme; link: https://...``,
     then the rest of its text (description ...)."""
@@ -331,6 +343,9 @@ def build_prompt(
             body = "\n".join(filter(None, (_clean(line) for line in record_body(hit).split("\n"))))
         else:
             body = _clean(hit.text)
+            also = heard_as(hit.meta.get("heard_also", ""))
+            if body and also:  # speech the recogniser was unsure of: what else it may have heard
+                body += f"\n(may also have been heard as: {also})"
         image = _safe_thumbnail(thumbnail, hit.segment_id) if vision and hit.has_thumbnail else None
         if not body and image is None and hit.modality is Modality.TEXT:
             dropped.append(Dropped(hit, "no text to show"))
