@@ -29,3 +29,23 @@ def test_the_png_shows_where_the_sound_is_loud() -> None:
     inked = (a == np.array(INK, np.uint8)).all(axis=2).sum(axis=0)  # inked pixels per column
     assert inked[: WIDTH // 4 - 2].min() > HEIGHT * 0.8  # the tone fills its quarter top to bottom
     assert inked[WIDTH // 4 + 2 :].max() <= 2  # silence: a flat line
+
+
+def test_a_peak_track_draws_any_span_of_a_stream_it_saw_in_chunks() -> None:
+    from mmrag.ingest.waveform import PeakTrack
+
+    rate = 16_000
+    x = np.zeros(5 * rate, np.float32)
+    x[2 * rate : 3 * rate] = 0.8 * np.sin(np.arange(rate) / rate * 2 * np.pi * 220)  # second 2-3: a tone
+    track = PeakTrack(rate)
+    for i in range(0, len(x), 7_777):  # chunks that do not align with the 10 ms blocks
+        track(i / rate, x[i : i + 7_777])
+    assert track.peaks(0.0, 5.0).size == 500 and track.block == 160
+    assert np.allclose(track.peaks(2.1, 2.9), 0.8, atol=0.01) and track.peaks(0.0, 1.9).max() == 0.0
+    im = np.asarray(Image.open(io.BytesIO(track.span_png(1.5, 3.5))).convert("RGB"))  # type: ignore[arg-type]
+    inked = (im == np.array(INK, np.uint8)).all(axis=2).sum(axis=0)
+    assert inked[WIDTH // 4 + 3 : 3 * WIDTH // 4 - 3].min() > HEIGHT * 0.8  # the tone: the middle half
+    assert inked[: WIDTH // 4 - 3].max() <= 2 and inked[3 * WIDTH // 4 + 3 :].max() <= 2  # silence around it
+    short = np.asarray(Image.open(io.BytesIO(track.span_png(2.4, 2.5))).convert("RGB"))  # type: ignore[arg-type]
+    assert (short == np.array(INK, np.uint8)).all(axis=2).sum(axis=0).min() > HEIGHT * 0.8  # stretched, full width
+    assert track.span_png(9.0, 10.0) is None  # nothing decoded there

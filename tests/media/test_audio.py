@@ -38,6 +38,17 @@ def test_speech_file_segments(two_sentences) -> None:  # type: ignore[no-untyped
         if s.meta.get("kind") == "sound":  # pauses are long here: the file also gets a sound window
             assert s.audio is not None and s.audio.dtype == np.float32 and s.sample_rate == SR
             assert "two sentences" in (s.text or "")
+    import io
+
+    from PIL import Image
+
+    from mmrag.ingest.waveform import INK, WIDTH
+
+    for s in spoken:  # each speech segment's thumbnail is its own waveform: inked across the words
+        assert s.thumbnail is not None and s.thumbnail[:8] == b"\x89PNG\r\n\x1a\n"
+        a = np.asarray(Image.open(io.BytesIO(s.thumbnail)).convert("RGB"))
+        inked = (a == np.array(INK, np.uint8)).all(axis=2).sum(axis=0)
+        assert a.shape[1] == WIDTH and (inked > 8).mean() > 0.5  # mostly loud: the span is the speech
 
 
 def test_text_query_finds_the_spoken_moment(two_sentences, minilm) -> None:  # type: ignore[no-untyped-def]

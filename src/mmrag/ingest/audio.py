@@ -1,8 +1,9 @@
 """Audio files (wav, mp3, flac, ogg, m4a ...): speech segments and sound windows.
 
 - Speech: one ``Modality.AUDIO`` segment per transcribed clip (``text`` = the
-  transcript, ``Span(t0, t1)``); clips are speech regions merged at pauses into
-  pieces of up to ~28 s (see ``speech.group_regions``).
+  transcript, ``Span(t0, t1)``, thumbnail = the clip's waveform); clips are
+  speech regions merged at pauses into pieces of up to ~28 s (see
+  ``speech.group_regions``).
 - Sound: every file also gets up to ``MAX_SOUND_WINDOWS`` windows of 30 s
   where little is said (music, noise, animal sounds ...). Their ``text`` is the
   file's tags (title, artist, comment ...) and file-name words, so they are
@@ -25,7 +26,7 @@ from mmrag.config import IngestConfig
 from mmrag.errors import IngestError
 from mmrag.ingest import speech
 from mmrag.ingest.heard_words import SEPARATOR
-from mmrag.ingest.waveform import waveform_png
+from mmrag.ingest.waveform import PeakTrack, waveform_png
 from mmrag.types import Modality, Segment, Span
 
 SOUND_WINDOW_S = 30.0
@@ -84,6 +85,12 @@ class AudioLoader:
             raise IngestError(source, "has no audio track; nothing to index")
         tags = speech.tags_text(path, info.tags)
         keeper = WindowKeeper(sound_windows(info.duration))
+        track = PeakTrack(speech.SAMPLE_RATE)  # each speech segment's waveform, for its thumbnail
+
+        def hook(t0: float, chunk: np.ndarray) -> None:
+            keeper(t0, chunk)
+            track(t0, chunk)
+
         regions: list[tuple[float, float]] = []
         n_speech = 0
         for seg in speech.transcribe_file(
@@ -92,7 +99,7 @@ class AudioLoader:
             vad=config.vad,
             language=config.language,
             regions_out=regions,
-            chunk_hook=keeper,
+            chunk_hook=hook,
             beam_size=config.beam_size,
             alternatives=config.speech_alternatives,
         ):
@@ -105,6 +112,7 @@ class AudioLoader:
                 modality=Modality.AUDIO,
                 span=Span(t0=seg.t0, t1=seg.t1),
                 text=seg.text,
+                thumbnail=track.span_png(seg.t0, seg.t1),  # the result grid shows what was said as a shape
                 meta=meta,
             )
         decoded = sum(len(p) for parts in keeper.parts for p in parts)
