@@ -244,3 +244,16 @@ def test_speech_carries_what_else_the_recogniser_may_have_heard(make_hit):
     assert p.items[0].text.endswith("10 of close.\n(may also have been heard as: 10 of clubs; ten of close; Ten of clubs)\n\n")
     plain = build_prompt("q", [make_hit("a1", "talk.wav", Modality.AUDIO, "ten of clubs")], vision=False)
     assert "heard as" not in plain.items[0].text  # a transcript the recogniser was sure of: as it is
+
+
+def test_a_recordings_waveform_thumbnail_is_never_sent_as_a_picture(make_hit, jpeg_bytes):
+    asked: list[str] = []
+
+    def thumb(segment_id: str) -> bytes:
+        asked.append(segment_id)
+        return jpeg_bytes("red")
+
+    talk = make_hit("a1", "talk.wav", Modality.AUDIO, "the budget is four million", span=Span(t0=1.0, t1=4.0), thumb=True)
+    cat = make_hit("i1", "cat.jpg", Modality.IMAGE, "a cat", thumb=True)
+    p = build_prompt("q", [talk, cat], vision=True, thumbnail=thumb)
+    assert asked == ["i1"] and [i.image is not None for i in p.items] == [False, True]

@@ -346,7 +346,9 @@ def build_prompt(
             also = heard_as(hit.meta.get("heard_also", ""))
             if body and also:  # speech the recogniser was unsure of: what else it may have heard
                 body += f"\n(may also have been heard as: {also})"
-        image = _safe_thumbnail(thumbnail, hit.segment_id) if vision and hit.has_thumbnail else None
+        # a recording's thumbnail is its waveform: nothing a model could read, so none is sent
+        seen_as_picture = vision and hit.has_thumbnail and hit.modality is not Modality.AUDIO
+        image = _safe_thumbnail(thumbnail, hit.segment_id) if seen_as_picture else None
         if not body and image is None and hit.modality is Modality.TEXT:
             dropped.append(Dropped(hit, "no text to show"))
             continue
