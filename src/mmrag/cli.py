@@ -440,18 +440,19 @@ def remove(
 @app.command()
 def thumbnail(
     segment_id: Annotated[str, typer.Argument(help="A segment id from `mmrag search --json`.")],
-    output: Annotated[Path, typer.Option("-o", "--output", help="Where to write the JPEG.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Where to write it (JPEG; a recording's waveform is PNG).")],
     index: IndexOpt = None,
     config: ConfigOpt = None,
 ) -> None:
-    """Write a hit's thumbnail (photo, keyframe, page, figure) to a file."""
+    """Write a hit's thumbnail (photo, keyframe, page, figure, a recording's waveform) to a file."""
     with _existing(index, config) as engine:
         data = engine.thumbnail(segment_id)
     if not data:
         err.print(f"no thumbnail for segment {escape(safe(segment_id))}")
         raise typer.Exit(PARTIAL)
     output.write_bytes(data)
-    out.print(f"wrote {escape(safe(output))}")
+    kind = "PNG" if data[:8] == b"\x89PNG\r\n\x1a\n" else "JPEG"
+    out.print(f"wrote {escape(safe(output))} ({kind})")
 
 
 @app.command()

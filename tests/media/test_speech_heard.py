@@ -109,3 +109,22 @@ def test_the_cli_says_what_else_was_heard(cards_index: Path) -> None:
     assert "10 of close" in lines[first + 1] and lines[first + 2].strip() == "or heard: 10 of clubs."
     third = next(i for i, line in enumerate(lines) if "003.wav" in line)
     assert all("or heard" not in line for line in lines[third + 1 : third + 3])
+
+
+def test_the_thumbnail_command_writes_a_recordings_waveform(cards_index: Path, tmp_path: Path) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from mmrag.cli import app
+
+    env = {"MMRAG_NO_SERVER": "1", "COLUMNS": "200"}
+    res = CliRunner().invoke(app, ["search", "five five", "--index", str(cards_index), "-k", "1", "--json"], env=env)
+    hit = json.loads(res.stdout)["hits"][0]
+    assert hit["source"].endswith("004.wav") and hit["has_thumbnail"]
+    out = tmp_path / "wave.png"
+    res = CliRunner().invoke(app, ["thumbnail", hit["segment_id"], "-o", str(out), "--index", str(cards_index)], env=env)
+    assert res.exit_code == 0 and "(PNG)" in res.stdout
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    res = CliRunner().invoke(app, ["thumbnail", "0" * 24, "-o", str(tmp_path / "x.png"), "--index", str(cards_index)], env=env)
+    assert res.exit_code == 1 and "no thumbnail" in res.output and not (tmp_path / "x.png").exists()
