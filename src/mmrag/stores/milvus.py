@@ -56,6 +56,7 @@ import logging
 import os
 import time
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Self
 
 import numpy as np
@@ -97,6 +98,7 @@ log = logging.getLogger(__name__)
 progress_log = logging.getLogger("mmrag.progress")
 LOAD_PROGRESS_EVERY_S = 5.0
 COUNT_TTL_S = 30.0  # counts are cached this long (or until this store writes): calibration asks every search
+HEARD_COUNT = "\0heard"  # the _counts key of the rows holding Row.heard (no filter string starts with NUL)
 LITE_GRPC_OPTIONS = {"grpc.keepalive_time_ms": 360_000, "grpc.keepalive_permit_without_calls": 0}
 
 
@@ -316,14 +318,26 @@ class MilvusStore:
             return run
 
         # Milvus Lite reports BM25 as a negative distance, servers as a positive score
-        found = self._rows.ranked("text search", k, recheck, runner("sparse"), abs)
-        if not self._heard:
-            return found
-        # the words a recogniser may also have heard (Row.heard): a row found by both gets the sum
-        heard = self._rows.ranked("text search", k, recheck, runner(HEARD_SPARSE), abs)
+        if not (self._heard and self._holds_heard()):
+            return self._rows.ranked("text search", k, recheck, runner("sparse"), abs)
+        # and the words a recogniser may also have heard (Row.heard), both at once: a row found by both gets the sum
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            lists = [pool.submit(self._rows.ranked, "text search", k, recheck, runner(f), abs) for f in ("sparse", HEARD_SPARSE)]
+            found, heard = (f.result() for f in lists)
         by_id = {s.row.id: s for s in [*heard, *found]}
         ranked = most_fields([[(s.row.id, s.score) for s in found], [(s.row.id, s.score) for s in heard]], k)
         return [ScoredRow(by_id[key].row, score) for key, score in ranked]
+
+    def _holds_heard(self) -> bool:
+        """Whether any row holds words a recogniser may also have heard (cached as counts are): an
+        index without speech alternatives pays no second text query."""
+        cached = self._counts.get(HEARD_COUNT)
+        if cached is not None and time.monotonic() - cached[0] < COUNT_TTL_S:
+            return cached[1] > 0
+        res = self._rows.query("count", filter='heard != ""', output_fields=["count(*)"])
+        n = int(res[0]["count(*)"]) if res else 0
+        self._counts[HEARD_COUNT] = (time.monotonic(), n)
+        return n > 0
 
     def count(self, where: str | None = None) -> int:
         expr, recheck = self._rows.where(where)
