@@ -24,9 +24,11 @@ transcripts of a text query (``retrieve.search``).
 
 from __future__ import annotations
 
+import importlib.util
 import re
 from collections.abc import Iterable
 from functools import lru_cache
+from pathlib import Path
 
 from mmrag.errors import MissingDependency
 
@@ -38,6 +40,17 @@ _TOKEN = re.compile(r"[a-z]+|[0-9]")
 
 @lru_cache(maxsize=1)
 def _normalizer() -> object:
+    """Whisper's ``EnglishTextNormalizer``, read from its own file in the ``transformers`` wheel: the
+    module needs only the standard library and ``regex``, while importing it through the package
+    loads all of ``transformers`` (1.2 s of a cold ``mmrag search``)."""
+    spec = importlib.util.find_spec("transformers")  # finds the package without importing it
+    path = Path(spec.origin).parent / "models" / "whisper" / "english_normalizer.py" if spec and spec.origin else None
+    if path is not None and path.is_file():
+        loader = importlib.util.spec_from_file_location("mmrag_whisper_english_normalizer", path)
+        if loader is not None and loader.loader is not None:
+            module = importlib.util.module_from_spec(loader)
+            loader.loader.exec_module(module)
+            return module.EnglishTextNormalizer({})
     from transformers.models.whisper.english_normalizer import EnglishTextNormalizer
 
     return EnglishTextNormalizer({})
