@@ -110,3 +110,23 @@ def test_heard_also_line_names_the_alternative_that_holds_a_missing_query_word()
     assert heard_also_line("close", "10 of close.", alts) == ""  # the transcript says it: nothing to explain
     assert heard_also_line("the ten", "10 of close.", alts) == "ten of close"  # "the": a stop word
     assert heard_also_line(None, "10 of close.", alts) == "" and heard_also_line("ten of clubs", "x", "") == ""
+
+
+def test_demo_finds_photos_under_camera_names_by_their_pixels(tmp_path: Path) -> None:
+    """``mmrag demo`` copies real photos as IMG_0001.png ..., so a photo it finds was found by pixels:
+    for "a cat" and "a cup of coffee" the first photo among the hits is the right one, by text→image."""
+    from mmrag.demo import PHOTOS, photo_name
+
+    res = CliRunner().invoke(app, ["demo", str(tmp_path / "demo"), "--space", "minilm"],
+                             env={"MMRAG_NO_SERVER": "1", "COLUMNS": "200"})
+    assert res.exit_code == 0, res.output
+    names = sorted(p.name for p in (tmp_path / "demo" / "data").glob("IMG_*"))
+    assert names and all(n.startswith("IMG_") for n in names) and not (tmp_path / "demo" / "data" / "chelsea.png").exists()
+    cat, coffee = photo_name(1, PHOTOS[0][1]), photo_name(2, PHOTOS[1][1])
+    blocks = res.stdout.split("$ mmrag search ")
+    for block, want, shows in ((blocks[1], cat, "a tabby cat"), (blocks[2], coffee, "a cup of coffee")):
+        photo_lines = [line for line in block.splitlines() if "IMG_" in line and "image" in line]
+        assert photo_lines and want in photo_lines[0], block
+        rank = photo_lines[0].split()[0]
+        assert f"{rank} text→image" in block and f"{rank} {shows}" in block, block
+    assert "image→image" in blocks[-1] and photo_name(3, PHOTOS[2][1]) in blocks[-1].split("# search with the picture")[1]

@@ -461,11 +461,24 @@ def demo(
     space: Annotated[str | None, typer.Option(help="Space for the demo index (default: auto).")] = None,
 ) -> None:
     """Make sample data from real photos in installed packages, index it, and run a few searches."""
-    from mmrag.demo import QUERIES, found_by_line, make_query_photo, make_samples
+    from mmrag.demo import (
+        PHOTOS,
+        QUERIES,
+        ROCKET,
+        found_by_line,
+        legend,
+        make_query_photo,
+        make_samples,
+        photo_name,
+        shows_line,
+    )
 
     with _errors():
         data = make_samples(folder / "data")
-        out.print(f"[bold]sample data[/] in {data}: {len(list(data.iterdir()))} files")
+        out.print(f"[bold]sample data[/] in {data}: {len(list(data.iterdir()))} files; the photos under "
+                  "camera-style names, so only their pixels (and any text in them) can find them:")
+        for line in legend():
+            out.print(f"[dim]  {escape(line)}[/]")
         index = str(folder / "index")
         cfg = _config(index, None, **{"space.name": space})
         engine = _open(cfg)
@@ -479,15 +492,20 @@ def demo(
             hits = engine.search(q, k=3)
             _print_hits(hits, ())
             out.print(f"[dim]{escape(found_by_line(hits))}[/]")
+            if shows_line(hits):
+                out.print(f"[dim]{escape(shows_line(hits))}[/]")
         img = make_query_photo(data, folder / "query-photo.jpg")
         if img is not None:  # searched by its pixels (and any text in it), not by its file name
-            out.print(f"\n# search with the picture {img} (rocket.jpg cropped, mirrored, recompressed)")
+            rocket = photo_name(ROCKET, PHOTOS[ROCKET - 1][1])
+            out.print(f"\n# search with the picture {img} ({rocket} cropped, mirrored, recompressed)")
             from PIL import Image
 
             q2 = engine.embed_query(image=Image.open(img))
             hits = engine.search(query=q2, k=3)
             _print_hits(hits, q2.notes)
             out.print(f"[dim]{escape(found_by_line(hits))}[/]")
+            if shows_line(hits):
+                out.print(f"[dim]{escape(shows_line(hits))}[/]")
         engine.close()
 
 

@@ -1,10 +1,12 @@
 """Sample data for ``mmrag demo``: real photos that ship inside installed
 packages (scikit-image, scikit-learn, matplotlib) plus a few short notes.
 
-The photos keep their original file names (``chelsea.png``, ``coffee.png``,
-``china.jpg`` ...), which say nothing about what is in them: what the demo
-finds comes from pixels (and from text printed in a picture), and every hit
-says which channel found it.
+The photos are copied under the names a camera gives (``IMG_0001.png`` ...),
+which say nothing about what is in them (mmrag drops camera prefixes and
+numbers from the words a file name contributes): every photo the demo finds
+was found by its pixels (or by text printed in it), and every hit says which
+channel found it. The demo prints which photo each name holds, so a reader can
+check the hits.
 """
 
 from __future__ import annotations
@@ -16,22 +18,35 @@ from typing import Any
 
 from mmrag.errors import MmragError
 
-# (package, path inside the package, name in the demo folder)
+# (package, path inside the package, what it shows)
 PHOTOS: tuple[tuple[str, str, str], ...] = (
-    ("skimage", "data/chelsea.png", "chelsea.png"),
-    ("skimage", "data/coffee.png", "coffee.png"),
-    ("skimage", "data/rocket.jpg", "rocket.jpg"),
-    ("skimage", "data/astronaut.png", "astronaut.png"),
-    ("skimage", "data/horse.png", "horse.png"),
-    ("skimage", "data/motorcycle_left.png", "motorcycle_left.png"),
-    ("skimage", "data/text.png", "text.png"),
-    ("skimage", "data/page.png", "page.png"),
-    ("skimage", "data/camera.png", "camera.png"),
-    ("skimage", "data/coins.png", "coins.png"),
-    ("sklearn", "datasets/images/china.jpg", "china.jpg"),
-    ("sklearn", "datasets/images/flower.jpg", "flower.jpg"),
-    ("matplotlib", "mpl-data/sample_data/grace_hopper.jpg", "grace_hopper.jpg"),
+    ("skimage", "data/chelsea.png", "a tabby cat"),
+    ("skimage", "data/coffee.png", "a cup of coffee"),
+    ("skimage", "data/rocket.jpg", "a rocket on its launch pad"),
+    ("skimage", "data/astronaut.png", "an astronaut"),
+    ("skimage", "data/horse.png", "a horse (silhouette)"),
+    ("skimage", "data/motorcycle_left.png", "a motorcycle"),
+    ("skimage", "data/text.png", "printed text"),
+    ("skimage", "data/page.png", "a scanned page"),
+    ("skimage", "data/camera.png", "a man with a camera"),
+    ("skimage", "data/coins.png", "old coins"),
+    ("sklearn", "datasets/images/china.jpg", "a pagoda in China"),
+    ("sklearn", "datasets/images/flower.jpg", "a flower"),
+    ("matplotlib", "mpl-data/sample_data/grace_hopper.jpg", "Grace Hopper"),
 )
+ROCKET = 3  # PHOTOS[2]: the demo's query photo is made from it
+
+
+def photo_name(number: int, inner: str) -> str:
+    """The camera-style name of the ``number``-th photo (from 1): ``IMG_0003.jpg``."""
+    return f"IMG_{number:04d}{Path(inner).suffix}"
+
+
+def legend() -> list[str]:
+    """``IMG_0001.png  a tabby cat (scikit-image data/chelsea.png)``, one line per photo."""
+    return [f"{photo_name(i, inner)}  {shows} ({package} {inner})" for i, (package, inner, shows) in enumerate(PHOTOS, 1)]
+
+
 QUERIES = ("a cat", "a cup of coffee", "a rocket launch", "a pagoda in China", "a flower")
 
 NOTES: dict[str, str] = {
@@ -63,11 +78,11 @@ def make_samples(folder: Path) -> Path:
     """Write the sample files into ``folder`` (idempotent); return it."""
     folder.mkdir(parents=True, exist_ok=True)
     copied = 0
-    for package, inner, name in PHOTOS:
+    for i, (package, inner, _) in enumerate(PHOTOS, 1):
         src = _package_file(package, inner)
         if src is None:
             continue
-        dst = folder / name
+        dst = folder / photo_name(i, inner)
         if not dst.exists():
             shutil.copyfile(src, dst)
         copied += 1
@@ -82,10 +97,10 @@ def make_samples(folder: Path) -> Path:
 
 
 def make_query_photo(data: Path, out: Path) -> Path | None:
-    """A new photo to search with: ``rocket.jpg`` cropped, mirrored and recompressed."""
+    """A new photo to search with: the rocket photo cropped, mirrored and recompressed."""
     from PIL import Image, ImageOps
 
-    src = data / "rocket.jpg"
+    src = data / photo_name(ROCKET, PHOTOS[ROCKET - 1][1])
     if not src.is_file():
         return None
     im = Image.open(src).convert("RGB")
@@ -94,10 +109,18 @@ def make_query_photo(data: Path, out: Path) -> Path | None:
     return out
 
 
+def shows_line(hits: list[Any]) -> str:
+    """One line: what each photo among the hits shows (``2 a tabby cat, 3 a horse``), from ``PHOTOS``."""
+    shows = {photo_name(i, inner): what for i, (_, inner, what) in enumerate(PHOTOS, 1)}
+    parts = [f"{i} {shows[Path(h.source).name]}" for i, h in enumerate(hits, 1) if Path(h.source).name in shows]
+    return "the photos show: " + ", ".join(parts) if parts else ""
+
+
 def found_by_line(hits: list[Any]) -> str:
     """One line: which list found each hit (``1 text->image``, ``2 lexical`` ...)."""
     parts = [f"{i} {(h.found_by or '?').replace('->', '→')}" for i, h in enumerate(hits, 1)]
     return "found by: " + ", ".join(parts) if parts else ""
 
 
-__all__ = ["NOTES", "PHOTOS", "QUERIES", "found_by_line", "make_query_photo", "make_samples"]
+__all__ = ["NOTES", "PHOTOS", "QUERIES", "ROCKET", "found_by_line", "legend", "make_query_photo", "make_samples", "photo_name",
+           "shows_line"]
