@@ -87,15 +87,19 @@ def label_zscore(txt: np.ndarray, doc: np.ndarray, words: list[str], labels: np.
 
 
 def fused_metrics(img: np.ndarray, doc: np.ndarray, txt: np.ndarray, caps: list[str], weight: float = 1.0,
-                  z_doc: np.ndarray | None = None) -> dict:
+                  z_doc: np.ndarray | None = None, has_doc: np.ndarray | None = None) -> dict:
     """Recall of the fused (max of calibrated) picture+text channels, both directions (``z_doc``: the
     text->words scores already calibrated, see ``label_zscore``)."""
     from mmrag.train.evaluate import retrieval_metrics
 
     keys = np.asarray([c.strip().lower() for c in caps])
     rel = keys[:, None] == keys[None, :]
-    t2i = np.maximum(weight * zscore(txt @ img.T), zscore(txt @ doc.T) if z_doc is None else z_doc)
-    i2t = np.maximum(weight * zscore(img @ txt.T), zscore(doc @ txt.T))
+    zd = zscore(txt @ doc.T) if z_doc is None else z_doc
+    zd_t = zscore(doc @ txt.T)
+    if has_doc is not None:  # a picture with no words has no text row in an index: only its pixels count
+        zd, zd_t = np.where(has_doc[None, :], zd, -np.inf), np.where(has_doc[:, None], zd_t, -np.inf)
+    t2i = np.maximum(weight * zscore(txt @ img.T), zd)
+    i2t = np.maximum(weight * zscore(img @ txt.T), zd_t)
     eye = np.eye(len(caps), dtype=np.float32)
     # retrieval_metrics takes embeddings; pass the score matrix through an identity gallery
     return {"b->a": retrieval_metrics(t2i, eye, rel), "a->b": retrieval_metrics(i2t, eye, rel)}
@@ -158,6 +162,7 @@ def main() -> None:
         ocr = [o for o, k in zip(ocr, keep) if k]
         words = [f"{metadata_text(g.a)} {o}".strip() for g, o in zip(groups, ocr)]
         doc = embed_texts(text, words, args.cache)
+        has_doc = np.asarray([bool(w.strip()) for w in words])
         c = conse(softmax(logits), w.class_emb, cfg.top_t)
         h = head_vectors(feats, w.head_weight, w.head_bias) if w.head_weight is not None else c
         mixed = combine(c, h, cfg.mix)
@@ -175,11 +180,11 @@ def main() -> None:
             "bound head": pair_metrics(h, txt, caps),
             f"tower: ConSE + head (fixed mix {cfg.mix}, lite0)": pair_metrics(mixed, txt, caps),
             "tower: ConSE + head weighed by flatness (lite0-flat, the default)": pair_metrics(gated, txt, caps),
-            "fused starter + text (old default index)": fused_metrics(old, doc, txt, caps, 0.6),
-            "fused fixed mix + text (lite0 index)": fused_metrics(mixed, doc, txt, caps),
-            "fused default: gated tower + text": fused_metrics(gated, doc, txt, caps),
+            "fused starter + text (old default index)": fused_metrics(old, doc, txt, caps, 0.6, has_doc=has_doc),
+            "fused fixed mix + text (lite0 index)": fused_metrics(mixed, doc, txt, caps, has_doc=has_doc),
+            "fused default: gated tower + text": fused_metrics(gated, doc, txt, caps, has_doc=has_doc),
             "fused default, labels also judged against labels (search today)": fused_metrics(
-                gated, doc, txt, caps, z_doc=label_zscore(txt, doc, words, labels)),
+                gated, doc, txt, caps, z_doc=label_zscore(txt, doc, words, labels), has_doc=has_doc),
         }
         for run, res in runs.items():
             table[f"{name}: {run}"] = res

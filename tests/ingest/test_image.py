@@ -205,6 +205,13 @@ def test_make_thumbnail() -> None:
         ("\u732b\u306e\u5199\u771f.jpg", "\u732b\u306e\u5199\u771f"),
         ("PXL_20240612_deadbeefcafe.jpg", ""),
         ("x.png", ""),
+        ("1f469-1f3ff-200d-2764-fe0f-200d-1f469-1f3fc.svg", ""),  # Twemoji's code points, not words
+        ("1f1f0-1f1ee.svg", ""),
+        ("1F468-1F3FB-200D-1FAEF-200D-1F468-1F3FC.svg", ""),  # OpenMoji's
+        ("1faa0.svg", ""),
+        ("emoji_u1f600.png", "emoji"),
+        ("face1.png", "face"),  # a word and a number: the word stays
+        ("cafe2_menu.png", "cafe menu"),
     ],
 )
 def test_filename_words(name: str, words: str) -> None:

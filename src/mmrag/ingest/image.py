@@ -272,6 +272,11 @@ def _hash_like(token: str) -> bool:
     has_digit = any(c.isdigit() for c in token)
     if len(token) >= 6 and has_digit and re.fullmatch(r"[0-9a-fA-F]+", token):
         return True
+    # a short hex code: a Unicode code point as emoji sets name files ("1f3fc", "1FAEF", "fe0f"), an
+    # asset id. It starts with a digit, or its letters come in runs of at most two; a word with a
+    # number ("face1", "cafe2") starts with a longer run of letters
+    if 4 <= len(token) <= 5 and has_digit and re.fullmatch(r"[0-9a-fA-F]+", token):
+        return token[0].isdigit() or max(len(run) for run in re.findall(r"[a-fA-F]*", token)) <= 2
     if len(token) >= 12 and re.fullmatch(r"[0-9a-fA-F]+", token):
         return True
     return (

@@ -18,7 +18,6 @@ import numpy as np
 from mmrag.errors import TrainingError
 from mmrag.train.data import (
     Group,
-    caption_from_name,
     fingerprint,
     group_pairs,
     is_audio_path,
@@ -31,8 +30,11 @@ from mmrag.train.loop import tower_embed
 
 
 def metadata_text(path: str) -> str:
-    """File-name words plus SVG title/desc (what an index knows without pixels)."""
-    words = [caption_from_name(Path(path).name)]
+    """File-name words plus SVG title/desc: what an index knows without pixels (the index's own
+    ``filename_words``, so code-point and camera names give none, as in an index)."""
+    from mmrag.ingest.image import filename_words
+
+    words = [filename_words(Path(path).name)]
     if path.lower().endswith(".svg"):
         try:
             head = Path(path).read_text(encoding="utf-8", errors="replace")[:20000]
