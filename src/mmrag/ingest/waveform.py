@@ -5,9 +5,10 @@ rain a steady band, a bell one strike fading out. The result grid shows it like 
 thumbnail. Drawn with Pillow (already a dependency): per pixel column, the peak of the samples
 it covers, mirrored around the middle, on a light background.
 
-Speech segments are cut only once the whole file has streamed by, so their waveforms come from a
-``PeakTrack``: the peak of every 10 ms of the file, kept as it is decoded (100 floats a second;
-an hour's recording holds 1.4 MB), from which any span is drawn (``span_png``).
+A speech segment comes out of the recogniser after its samples have streamed by (nothing keeps
+them), so its waveform comes from a ``PeakTrack``: the peak of every 10 ms of the file, kept as it
+is decoded (100 floats a second; an hour's recording holds 1.4 MB), from which any span is drawn
+(``span_png``).
 """
 
 from __future__ import annotations
