@@ -20,10 +20,16 @@ Sets:
   espeak-ng in several voices and speeds (``--tts N`` recordings);
 - ``tts-long``: those recordings joined three at a time with 2.5 s pauses
   (``N // 3`` recordings of several speech segments each: a span straddles them);
+- ``ktuberling``: the English voice of KDE's KTuberling (Debian ``ktuberling-data``):
+  67 real recordings of one spoken word each ("camel", "umbrella", "oregano"),
+  the transcript being the object each one names (``egypt_camel.ogg`` -> "camel");
+  the 5 whose file name does not spell the word said are left out (palmtree,
+  sphynx, fallingstar, moonwalker, broccolli). Read from the installed package
+  or from ``--ktuberling DIR`` (``apt-get download ktuberling-data && dpkg -x``);
 - ``folder:PATH``: any folder of ``NAME.wav`` + ``NAME.txt`` (exact transcript).
 
-    apt-get install pocketsphinx-testdata fortunes-min espeak-ng
-    python bench/bench_speech_retrieval.py --sets real,tts --tts 120
+    apt-get install pocketsphinx-testdata fortunes-min espeak-ng ktuberling-data
+    python bench/bench_speech_retrieval.py --sets real,tts,ktuberling --tts 120
 
 Not a test: prints a markdown table and writes JSON (``--out``).
 """
@@ -120,6 +126,36 @@ def long_set(work: Path, recs: Sequence[Recording], per: int = 3, pause_s: float
         wav = work / f"long{g:03d}.wav"
         sf.write(wav, x, 16000, subtype="PCM_16")
         out.append(Recording(wav, " ".join(r.transcript for r in group)))
+    return out
+
+
+KTUBERLING = Path("/usr/share/ktuberling/sounds/en")
+KTUBERLING_THEMES = ("egypt", "moon", "pizzeria", "tv")  # scene prefixes of the file names, not said
+KTUBERLING_MISSPELT = ("egypt_palmtree", "egypt_sphynx", "moon_fallingstar", "moon_moonwalker", "pizzeria_broccolli")
+
+
+def ktuberling_word(stem: str) -> str:
+    """``egypt_camel`` -> "camel", ``hat`` -> "hat": the object a KTuberling recording names."""
+    theme, _, rest = stem.partition("_")
+    return rest if rest and theme in KTUBERLING_THEMES else stem
+
+
+def ktuberling_set(work: Path, source: Path | None) -> list[Recording]:
+    import soundfile as sf
+
+    from mmrag.ingest.speech import decode_audio
+
+    src = source or KTUBERLING
+    if not src.is_dir():
+        raise SystemExit(f"{src} is missing: apt-get install ktuberling-data, or pass --ktuberling DIR")
+    out: list[Recording] = []
+    for f in sorted(src.glob("*.ogg")):
+        if f.stem in KTUBERLING_MISSPELT:
+            continue
+        wav = work / f"ktub-{f.stem}.wav"
+        if not wav.exists():
+            sf.write(wav, decode_audio(f)[0], 16000, subtype="PCM_16")
+        out.append(Recording(wav, ktuberling_word(f.stem)))
     return out
 
 
@@ -252,7 +288,7 @@ def show_misses(
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--sets", default="real,tts", help="comma list: real, tts, tts-long, folder:PATH")
+    ap.add_argument("--sets", default="real,tts", help="comma list: real, tts, tts-long, ktuberling, folder:PATH")
     ap.add_argument("--tts", type=int, default=120, help="recordings in the tts set")
     ap.add_argument("--weights", default="1", help="heard_weight values to measure (comma list)")
     ap.add_argument("--out", type=Path, default=Path(".cache/bench/speech_retrieval.json"))
@@ -262,6 +298,7 @@ def main() -> None:
         "(delete index-* after changing ingest); default: a fresh temporary folder",
     )
     ap.add_argument("--misses", action="store_true", help="list the spans mmrag misses at rank 1, with segments")
+    ap.add_argument("--ktuberling", type=Path, default=None, help="KTuberling's sounds/en folder (default: installed)")
     args = ap.parse_args()
     weights = [float(w) for w in args.weights.split(",") if w]
     results: dict[str, object] = {}
@@ -275,6 +312,8 @@ def main() -> None:
                 recs = tts_set(work, args.tts)
             elif name == "tts-long":
                 recs = long_set(work, tts_set(work, args.tts))
+            elif name == "ktuberling":
+                recs = ktuberling_set(work, args.ktuberling)
             elif name.startswith("folder:"):
                 recs = folder_set(Path(name.split(":", 1)[1]))
             else:
