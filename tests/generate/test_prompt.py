@@ -253,7 +253,12 @@ def test_a_recordings_waveform_thumbnail_is_never_sent_as_a_picture(make_hit, jp
         asked.append(segment_id)
         return jpeg_bytes("red")
 
+    import dataclasses
+
     talk = make_hit("a1", "talk.wav", Modality.AUDIO, "the budget is four million", span=Span(t0=1.0, t1=4.0), thumb=True)
     cat = make_hit("i1", "cat.jpg", Modality.IMAGE, "a cat", thumb=True)
-    p = build_prompt("q", [talk, cat], vision=True, thumbnail=thumb)
-    assert asked == ["i1"] and [i.image is not None for i in p.items] == [False, True]
+    shot = make_hit("v1", "film.mp4", Modality.VIDEO, "a man rides a bicycle", span=Span(t0=3.0, t1=9.0), thumb=True)
+    soundtrack = dataclasses.replace(make_hit("v2", "film.mp4", Modality.VIDEO, "film", span=Span(t0=30.0, t1=60.0), thumb=True),
+                                     meta={"kind": "sound", "needs": "audio"})
+    p = build_prompt("q", [talk, cat, shot, soundtrack], vision=True, thumbnail=thumb)
+    assert asked == ["i1", "v1"] and [i.image is not None for i in p.items] == [False, True, True, False]

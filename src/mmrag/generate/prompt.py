@@ -346,8 +346,10 @@ def build_prompt(
             also = heard_as(hit.meta.get("heard_also", ""))
             if body and also:  # speech the recogniser was unsure of: what else it may have heard
                 body += f"\n(may also have been heard as: {also})"
-        # a recording's thumbnail is its waveform: nothing a model could read, so none is sent
-        seen_as_picture = vision and hit.has_thumbnail and hit.modality is not Modality.AUDIO
+        # a recording's thumbnail (a speech segment's, a sound window's, a video's soundtrack's) is its
+        # waveform: nothing a model could read, so none is sent; a video shot's keyframe is
+        waveform = hit.modality is Modality.AUDIO or hit.meta.get("kind") == "sound"
+        seen_as_picture = vision and hit.has_thumbnail and not waveform
         image = _safe_thumbnail(thumbnail, hit.segment_id) if seen_as_picture else None
         if not body and image is None and hit.modality is Modality.TEXT:
             dropped.append(Dropped(hit, "no text to show"))
