@@ -89,6 +89,6 @@ def test_the_normaliser_is_whisper_own_without_importing_transformers() -> None:
         "assert ours == theirs, (ours, theirs)\n"
         "print(ours)\n"
     )
-    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=False)
     assert res.returncode == 0, res.stderr[-2000:]
     assert "mister smith paid $10" in res.stdout

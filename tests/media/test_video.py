@@ -237,7 +237,7 @@ def test_what_is_said_in_a_video_is_heard_like_a_recording(cut_video, tmp_path: 
     pytest.importorskip("jellyfish")
     import mmrag
 
-    path, cut_t, speech_t = cut_video
+    path, _cut_t, speech_t = cut_video
     with mmrag.open(tmp_path / "idx", space__name="minilm", space__audio_model="off") as engine:
         engine.add([path])
         hits = engine.search("the rabbit documentary about forests", k=5, modality="video", feedback=False)

@@ -9,7 +9,6 @@ import base64
 from pathlib import Path
 
 import pytest
-
 from tests.server.conftest import Corpus, Server, text_picture
 
 CHROMIUM = "/usr/bin/chromium"
