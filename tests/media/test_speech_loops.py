@@ -86,3 +86,19 @@ def test_a_looping_recording_is_heard_again_and_found_at_rank_1(tmp_path: Path) 
             hits = engine.search(query, k=5, modality="audio")
             assert hits and Path(hits[0].source).name == "eucalyptus.wav", (query, [h.source for h in hits])
             assert hits[0].span.t0 == segs[0].t0 and hits[0].span.t1 == segs[0].t1
+
+
+def test_the_fallback_hears_the_same_whatever_the_process_sampled_before(tmp_path: Path) -> None:
+    """CTranslate2 seeds a worker thread's random generator once, at its first sample: on the shared
+    model the fallback's text depended on earlier sampling in the process (three runs after some
+    sampling heard three different sentences). The fallback runs on a model loaded for it."""
+    pytest.importorskip("faster_whisper")
+    from mmrag.ingest.speech import decode_audio, transcribe_file, whisper_model
+
+    wav = _speak(EUCALYPTUS, tmp_path / "eucalyptus.wav")
+    first = [s.text for s in transcribe_file(wav, beam_size=5, alternatives=4)]
+    shared = whisper_model(None)
+    x = decode_audio(wav)[0]
+    for _ in range(2):  # sampling on the shared model moves its threads' generators on
+        list(shared.transcribe(x, language="en", temperature=1.0, beam_size=1, vad_filter=False)[0])
+    assert [s.text for s in transcribe_file(wav, beam_size=5, alternatives=4)] == first

