@@ -23,8 +23,9 @@ from pathlib import Path
 SRC = str(Path(__file__).resolve().parents[1] / "src")
 
 
-def one(index: str, query: str, runtime: str) -> tuple[float, float, str]:
-    env = {**os.environ, "MMRAG_NO_SERVER": "1", "MMRAG_SPACE_TEXT_RUNTIME": runtime, "PYTHONPATH": SRC}
+def one(index: str, query: str, runtime: str, src: str = SRC) -> tuple[float, float, str]:
+    """One cold ``mmrag search`` from the tree at ``src``: wall seconds, CPU seconds, what it printed."""
+    env = {**os.environ, "MMRAG_NO_SERVER": "1", "MMRAG_SPACE_TEXT_RUNTIME": runtime, "PYTHONPATH": os.path.abspath(src)}
     t0 = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "-m", "mmrag.cli", "search", query, "--index", index, "-k", "5"],
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, text=True)
@@ -32,7 +33,7 @@ def one(index: str, query: str, runtime: str) -> tuple[float, float, str]:
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - t0
     if status != 0:
-        raise SystemExit(f"mmrag search exited {status} with text_runtime={runtime}")
+        raise SystemExit(f"mmrag search from {src} exited {status} with text_runtime={runtime}")
     return wall, usage.ru_utime + usage.ru_stime, out
 
 

@@ -3,8 +3,8 @@
     git worktree add /tmp/before <commit>
     python bench/bench_cold_trees.py --before /tmp/before/src --after src --index IDX --runs 5 "ten of clubs"
 
-Each run is a fresh `python -m mmrag.cli search` process with `MMRAG_NO_SERVER=1` and `PYTHONPATH`
-set to one tree's `src`; reports median wall time and CPU (user + system, from `os.wait4`) per
+Each run is a fresh `python -m mmrag.cli search` process (`bench_cold_cli.one`) with `MMRAG_NO_SERVER=1`
+and `PYTHONPATH` set to one tree's `src`; reports median wall time and CPU (user + system, from `os.wait4`) per
 tree, the ratio after / before, and whether both printed the same hits. Not a test.
 """
 
@@ -13,21 +13,8 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import subprocess
-import sys
-import time
 
-
-def one(src: str, index: str, query: str) -> tuple[float, float, str]:
-    env = {**os.environ, "MMRAG_NO_SERVER": "1", "PYTHONPATH": os.path.abspath(src)}
-    t0 = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "mmrag.cli", "search", query, "--index", index, "-k", "5"],
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, text=True, cwd="/")
-    out = proc.stdout.read() if proc.stdout else ""
-    _, status, usage = os.wait4(proc.pid, 0)
-    if status != 0:
-        raise SystemExit(f"mmrag search from {src} exited {status}")
-    return time.perf_counter() - t0, usage.ru_utime + usage.ru_stime, out
+from bench_cold_cli import one  # run as a script: bench/ is on sys.path
 
 
 def main() -> None:
@@ -43,7 +30,7 @@ def main() -> None:
     outs: dict[str, str] = {}
     for _ in range(args.runs):
         for name in ("before", "after"):
-            wall, cpu, outs[name] = one(getattr(args, name), index, args.query)
+            wall, cpu, outs[name] = one(index, args.query, "auto", getattr(args, name))  # auto: the default runtime
             runs[name].append((wall, cpu))
     med = {n: (statistics.median(w for w, _ in v), statistics.median(c for _, c in v)) for n, v in runs.items()}
     for name, (wall, cpu) in med.items():

@@ -492,8 +492,8 @@ def demo(
             hits = engine.search(q, k=3)
             _print_hits(hits, ())
             out.print(f"[dim]{escape(found_by_line(hits))}[/]")
-            if shows_line(hits):
-                out.print(f"[dim]{escape(shows_line(hits))}[/]")
+            if shows := shows_line(hits):
+                out.print(f"[dim]{escape(shows)}[/]")
         img = make_query_photo(data, folder / "query-photo.jpg")
         if img is not None:  # searched by its pixels (and any text in it), not by its file name
             rocket = photo_name(ROCKET, PHOTOS[ROCKET - 1][1])
@@ -504,8 +504,8 @@ def demo(
             hits = engine.search(query=q2, k=3)
             _print_hits(hits, q2.notes)
             out.print(f"[dim]{escape(found_by_line(hits))}[/]")
-            if shows_line(hits):
-                out.print(f"[dim]{escape(shows_line(hits))}[/]")
+            if shows := shows_line(hits):
+                out.print(f"[dim]{escape(shows)}[/]")
         engine.close()
 
 

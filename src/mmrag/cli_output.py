@@ -24,6 +24,8 @@ import unicodedata
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from mmrag.types import heard_alternatives
+
 OK, PARTIAL, USAGE_OR_INDEX, INTERRUPTED = 0, 1, 2, 130
 
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t", "\x1b": "\\x1b"}
@@ -104,7 +106,7 @@ def heard_also_line(query: str | None, text: str | None, heard_also: str) -> str
     said = re.findall(r"\w+", (text or "").lower())
     missing = [w for w in re.findall(r"\w+", query.lower())
                if len(w) > 2 and w not in _STOP and not any(s.startswith(w) for s in said)]
-    for alt in heard_also.split(" / "):
+    for alt in heard_alternatives(heard_also):
         words = re.findall(r"\w+", alt.lower())
         if any(a.startswith(w) for w in missing for a in words):
             return alt

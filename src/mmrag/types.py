@@ -262,7 +262,17 @@ class AddReport:
         return len(self.failed) - self.failed_parts
 
 
+HEARD_SEPARATOR = " / "  # between a recogniser's hypotheses in a segment's meta["heard_also"]
+
+
+def heard_alternatives(heard_also: str | None) -> list[str]:
+    """The recogniser's other hypotheses kept in a speech segment's ``meta["heard_also"]`` (ingest writes
+    them ``HEARD_SEPARATOR``-joined; search, the prompt and the CLI read them back here). Pure."""
+    return [a for a in (heard_also or "").split(HEARD_SEPARATOR) if a.strip()]
+
+
 __all__ = [
+    "HEARD_SEPARATOR",
     "AddReport",
     "Answer",
     "Channel",
@@ -272,6 +282,7 @@ __all__ = [
     "Segment",
     "Span",
     "format_time",
+    "heard_alternatives",
     "record_label",
     "segment_id",
 ]

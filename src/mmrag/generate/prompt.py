@@ -44,7 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from mmrag.fields import format_fields
-from mmrag.types import Hit, Modality
+from mmrag.types import Hit, Modality, heard_alternatives
 
 IMAGE_TOKENS = 256  # rough cost of one attached image for the budget
 MIN_ITEM_TOKENS = 48  # a cut text shorter than this is not worth sending
@@ -228,7 +228,7 @@ def heard_as(heard_also: str) -> str:
     closing punctuation, ``; ``-separated ("10 of clubs; ten of close"), so a sentence splitter keeps
     the line whole."""
     seen: dict[str, str] = {}
-    for alt in (heard_also or "").split(" / "):
+    for alt in heard_alternatives(heard_also):
         alt = _clean(alt).rstrip(".!?。！？ ")
         if alt:
             seen.setdefault(alt.lower(), alt)

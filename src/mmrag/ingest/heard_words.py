@@ -13,8 +13,8 @@ as four occurrences. Pure functions.
 from __future__ import annotations
 
 from mmrag.stores.common import tokenize
-
-SEPARATOR = " / "  # between hypotheses in meta["heard_also"]
+from mmrag.types import HEARD_SEPARATOR as SEPARATOR
+from mmrag.types import heard_alternatives
 
 
 def heard_words(text: str, heard_also: str) -> str:
@@ -22,7 +22,7 @@ def heard_words(text: str, heard_also: str) -> str:
     if not heard_also:
         return ""
     said = set(tokenize(text))
-    extra = dict.fromkeys(w for w in tokenize(heard_also.replace(SEPARATOR, " ")) if w not in said)
+    extra = dict.fromkeys(w for alt in heard_alternatives(heard_also) for w in tokenize(alt) if w not in said)
     return " ".join(extra)
 
 

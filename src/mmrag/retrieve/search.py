@@ -51,7 +51,7 @@ from mmrag.retrieve.fusion import (
 from mmrag.retrieve.heard import POWER, heard_score
 from mmrag.retrieve.relevance import RelevanceModel, hit_features
 from mmrag.stores.base import Row, ScoredRow, VectorStore, quote
-from mmrag.types import Channel, Hit, Span
+from mmrag.types import Channel, Hit, Span, heard_alternatives
 
 NATIVE_CHANNELS = frozenset(c.value for c in Channel if c.native)
 
@@ -313,7 +313,7 @@ def heard_candidates(text: str, rows: Iterable[Row]) -> list[Candidate]:
         meta = row.meta_dict()
         if meta.get("kind") != "speech":
             continue
-        alts = meta["heard_also"].split(" / ") if meta.get("heard_also") else []
+        alts = heard_alternatives(meta.get("heard_also"))
         score = heard_score(text, row.text, alts)
         if score > 0:
             out.append(Candidate(row.segment_id, score, score**POWER))

@@ -117,8 +117,8 @@ class LanceStore(LanceReads):
         self._hashes, self._unsure = None, set()
         if not self._load_sidecar():
             self._rebuild_indexes()
-        self._has_fts = lt.has_fts(self._table)
-        self._has_heard_fts = lt.has_fts(self._table, "heard")
+        fts = lt.fts_columns(self._table)
+        self._has_fts, self._has_heard_fts = "text" in fts, "heard" in fts
         self._dirty = False
         log.debug("opened %s: %d rows in %.2fs", self.path, len(self._meta), time.perf_counter() - started)
 

@@ -98,15 +98,15 @@ class LanceReads:
             sql = None if node is None else to_lance(node)
             columns = ("text", "heard") if self._has_heard_fts else ("text",)
             try:  # what was written or heard first, and the words a recogniser may also have heard
-                found = fts_query(self._table, query, k, sql, columns)  # one round trip
-                if found is None:  # another lancedb version: its sync API
-                    found = []
+                tables = fts_query(self._table, query, k, sql, columns)  # one round trip
+                if tables is None:  # another lancedb version: its sync API
+                    tables = []
                     for column in columns:
                         builder = self._table.search(MatchQuery(query, column), query_type="fts")  # type: ignore[call-arg]
                         if sql is not None:
                             builder = builder.where(sql, prefilter=True)
-                        found.append(builder.limit(k).select(["id", "_score"]).to_arrow())
-                lists = [list(zip(r.column("id").to_pylist(), r.column("_score").to_pylist())) for r in found]
+                        tables.append(builder.limit(k).select(["id", "_score"]).to_arrow())
+                lists = [list(zip(r.column("id").to_pylist(), r.column("_score").to_pylist())) for r in tables]
             except (OSError, ValueError, RuntimeError) as exc:
                 if self.read_only:  # e.g. no full-text index yet: a reader goes on with the dense lists
                     log.debug("full-text search skipped in %s: %s", self.path, exc)

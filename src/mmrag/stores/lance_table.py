@@ -171,11 +171,13 @@ def ensure_scalar_indexes(table: Any, path: Path) -> None:
         log.warning("could not create scalar indexes in %s: %s", path, exc)
 
 
-def has_fts(table: Any, column: str = "text") -> bool:
+def fts_columns(table: Any) -> set[str]:
+    """The columns that have a full-text index (``text``; ``heard`` once a row held heard words): one
+    ``list_indices`` call, on every open and every reader's refresh."""
     try:
-        return any(i.index_type == "FTS" and i.columns == [column] for i in table.list_indices())
+        return {i.columns[0] for i in table.list_indices() if i.index_type == "FTS" and len(i.columns) == 1}
     except (OSError, ValueError, RuntimeError):
-        return False
+        return set()
 
 
 def ensure_fts(table: Any, path: Path, column: str = "text") -> None:
@@ -342,7 +344,7 @@ __all__ = [
     "exact_search",
     "fold_fts",
     "fold_threshold",
-    "has_fts",
+    "fts_columns",
     "ids_of_sources",
     "lance_path",
     "meta_select",
