@@ -42,7 +42,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from classify_data import unpack_rcc  # noqa: E402
+from classify_data import unpack_rcc
 
 RCC = ("lang", "memory", "babymatch", "categorization", "explore_world_animals")
 DRAWINGS = (
