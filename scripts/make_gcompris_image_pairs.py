@@ -19,9 +19,10 @@ an English word for what is drawn were left out by name alone, before any run
 (``SKIP``: ``fusee``, ``raquette``, ``tuxhelico``, ...). Nothing here chooses a
 picture by how it scores.
 
-The image tower never trained on any of them. The photos (not the drawings)
-fitted the zero-shot classifier's calibration (``scripts/fit_classify.py``),
-which retrieval does not use.
+No head, PCA or mix trained on any of them. The drawings are used for nothing
+else. The photos (not the drawings) fitted the zero-shot classifier
+(``scripts/fit_classify.py``), whose per-part temperatures are the default
+tower's flatness gate: four numbers of the photo rows are in-sample.
 
     apt-get download gcompris-qt-data && dpkg -x gcompris-qt-data_*.deb /tmp/gcompris-deb
     python scripts/make_gcompris_image_pairs.py --deb-root /tmp/gcompris-deb --out .cache/train
