@@ -28,6 +28,14 @@ Sets:
   or from ``--ktuberling DIR`` (``apt-get download ktuberling-data && dpkg -x``);
 - ``folder:PATH``: any folder of ``NAME.wav`` + ``NAME.txt`` (exact transcript).
 
+Every recording is read under a neutral name (``rec-<hash>.wav``): a
+recording the index takes for a sound, not speech, is indexed by its file
+name's words, and ``egypt_camel.wav`` must not be found by its name.
+
+``--telephone``: every set's recordings are first re-encoded the way a phone
+system stores prompts and voicemail (8 kHz, G.711 mu-law WAV, after a
+low-pass at 3.4 kHz); both sides read those files. The set is named ``NAME-8k``.
+
     apt-get install pocketsphinx-testdata fortunes-min espeak-ng ktuberling-data
     python bench/bench_speech_retrieval.py --sets real,tts,ktuberling --tts 120
 
@@ -156,6 +164,46 @@ def ktuberling_set(work: Path, source: Path | None) -> list[Recording]:
         if not wav.exists():
             sf.write(wav, decode_audio(f)[0], 16000, subtype="PCM_16")
         out.append(Recording(wav, ktuberling_word(f.stem)))
+    return out
+
+
+def neutral_names(recs: Sequence[Recording], work: Path) -> list[Recording]:
+    """Each recording copied as ``rec-<hash of its path>.wav`` under ``work/neutral``: a recording the
+    index takes for a sound rather than speech gets its file name's words as text (what a sound effect
+    needs), and ``egypt_camel.wav`` would then be found by its name, not by what was heard."""
+    import hashlib
+    import shutil
+
+    out_dir = work / "neutral"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    out: list[Recording] = []
+    for r in recs:
+        dest = out_dir / f"rec-{hashlib.sha1(str(r.path).encode()).hexdigest()[:10]}{r.path.suffix.lower()}"
+        if not dest.exists():
+            shutil.copyfile(r.path, dest)
+        out.append(Recording(dest, r.transcript))
+    return out
+
+
+def telephone(recs: Sequence[Recording], work: Path) -> list[Recording]:
+    """The recordings as a phone system keeps them: 8 kHz G.711 mu-law WAV (band-limited by the 2:1
+    polyphase resampler's anti-alias filter). Written once under ``work/tel``."""
+    import hashlib
+
+    import soundfile as sf
+    from scipy.signal import resample_poly
+
+    from mmrag.ingest.speech import decode_audio
+
+    out_dir = work / "tel"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    out: list[Recording] = []
+    for r in recs:
+        wav = out_dir / f"tel-{hashlib.sha1(str(r.path).encode()).hexdigest()[:10]}.wav"
+        if not wav.exists():
+            pcm = resample_poly(decode_audio(r.path)[0], 1, 2)
+            sf.write(wav, np.clip(pcm, -1.0, 1.0), 8000, subtype="ULAW")
+        out.append(Recording(wav, r.transcript))
     return out
 
 
@@ -299,6 +347,7 @@ def main() -> None:
     )
     ap.add_argument("--misses", action="store_true", help="list the spans mmrag misses at rank 1, with segments")
     ap.add_argument("--ktuberling", type=Path, default=None, help="KTuberling's sounds/en folder (default: installed)")
+    ap.add_argument("--telephone", action="store_true", help="re-encode every recording as 8 kHz mu-law WAV first")
     args = ap.parse_args()
     weights = [float(w) for w in args.weights.split(",") if w]
     results: dict[str, object] = {}
@@ -318,6 +367,9 @@ def main() -> None:
                 recs = folder_set(Path(name.split(":", 1)[1]))
             else:
                 raise SystemExit(f"unknown set {name!r}")
+            recs = neutral_names(recs, work)
+            if args.telephone:
+                recs, name = telephone(recs, work), f"{name}-8k"
             results[name] = run_set(name.replace("/", "_"), recs, work, weights, misses=args.misses)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=1))
