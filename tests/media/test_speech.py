@@ -199,3 +199,30 @@ def test_decode_common_audio_formats(tmp_path: Path, name: str, codec: str) -> N
     spec = np.abs(np.fft.rfft(x[4000:20000]))  # 1 s at 16 kHz: 1 Hz bins
     assert abs(int(np.argmax(spec)) - 440) <= 2
     assert speech.probe(path).has_audio
+
+
+def test_pad_regions_widens_without_overlap_or_leaving_the_file() -> None:
+    regions = [(0.1, 1.0), (1.2, 2.0), (5.0, 6.0)]
+    got = [x for r in speech.pad_regions(regions, 0.25, 6.1) for x in r]
+    # the first starts at the file's start, the gap 1.0-1.2 is split in its middle, the last ends with the file
+    assert got == pytest.approx([0.0, 1.1, 1.1, 2.25, 4.75, 6.1])
+    assert speech.pad_regions([], 0.25, 3.0) == []
+    assert speech.pad_regions([(1.0, 2.0)], 0.0, 3.0) == [(1.0, 2.0)]
+
+
+def test_snap_keeps_vad_edges_for_words_placed_in_the_padding() -> None:
+    # Whisper put the first word at the padded piece's start (1.75) and the last past the region's end
+    assert speech.snap_to_regions([(1.75, 2.4), (2.5, 5.2)], [(2.0, 4.97)]) == [(2.0, 2.4), (2.5, 4.97)]
+
+
+def test_whisper_no_speech_verdict_with_an_unsure_decoding_is_noise() -> None:
+    from collections import namedtuple
+
+    seg = namedtuple("seg", "text no_speech_prob avg_logprob")
+    # measured on real sound effects: what Whisper made up from a synth note and a zombie's grunt
+    assert speech._is_noise(seg(" Thank you.", 0.855, -0.927))
+    assert speech._is_noise(seg(" All right.", 0.627, -0.556))
+    # measured on spoken words (KTuberling at 8 kHz): kept
+    assert not speech._is_noise(seg(" Hotel.", 0.437, -0.676))
+    assert not speech._is_noise(seg(" sure of itself", 0.7, -0.2))
+    assert speech._is_noise(seg(" [Music]", 0.0, -0.1)) and speech._is_noise(seg(" ...", 0.0, -0.1))

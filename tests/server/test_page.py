@@ -144,10 +144,10 @@ def test_ask_streams_an_answer_and_a_citation_opens_its_source(page, corpus: Cor
 
 
 def test_a_misheard_recording_says_what_else_was_heard(browser, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    """Real recordings (Debian pocketsphinx-testdata's cards): Whisper tiny.en hears 001.wav "ten of clubs"
-    as "10 of close". Searched for "ten of clubs" it comes first, and its card shows the alternative that
-    holds the query's words ("or heard: 10 of clubs"), so the hit explains itself; 003.wav ("seven of
-    clubs") says the words itself and shows none."""
+    """Real recordings (Debian pocketsphinx-testdata's cards): Whisper tiny.en writes 004.wav ("five five")
+    as "5 5", with "five five." among its alternatives. Searched for "five five" it comes first, and its
+    card shows the alternative that holds the query's words ("or heard: five five."), so the hit explains
+    itself; the next card (a transcript without those words) shows none."""
     import shutil
 
     from tests.server.conftest import cli, start_server, stop_server
@@ -169,15 +169,16 @@ def test_a_misheard_recording_says_what_else_was_heard(browser, tmp_path: Path) 
         errors: list[str] = []
         pg.on("pageerror", lambda e: errors.append(str(e)))
         pg.goto(server.url + "/")
-        run_search(pg, "ten of clubs")
+        run_search(pg, "five five")
         first, second = pg.locator(".card").nth(0), pg.locator(".card").nth(1)
-        assert first.locator(".name").inner_text() == "001.wav"
+        assert first.locator(".name").inner_text() == "004.wav"
         also = first.locator(".heard-also")
-        assert also.count() == 1 and "clubs" in also.inner_text().lower()
-        assert also.locator("mark").first.inner_text().lower() == "clubs"
-        assert second.locator(".name").inner_text() == "003.wav" and second.locator(".heard-also").count() == 0
+        assert also.count() == 1 and "five five" in also.inner_text().lower()
+        assert also.locator("mark").first.inner_text().lower() == "five"
+        assert second.locator(".name").inner_text() in ("001.wav", "003.wav")
+        assert second.locator(".heard-also").count() == 0
         first.click()  # the viewer says it too
-        assert "clubs" in pg.locator("#viewer-body .heard-also").inner_text().lower()
+        assert "five five" in pg.locator("#viewer-body .heard-also").inner_text().lower()
         pg.screenshot(path=str(tmp_path / "heard-also.png"))
         none = pg.evaluate("""() => { state.terms = ["close"];
             return heardAlso({ text: "10 of close.", meta: { heard_also: "10 of clubs / ten of close" } }); }""")

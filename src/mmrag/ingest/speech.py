@@ -53,10 +53,12 @@ from mmrag.ingest.avio import (
 from mmrag.ingest.vad import (
     MAX_CLIP_S,
     PACK_GAP_S,
+    WHISPER_PAD_S,
     _vad_model,
     active_spans,
     group_regions,
     pack_regions,
+    pad_regions,
     snap_to_regions,
     speech_regions,
     unpack_time,
@@ -161,10 +163,20 @@ def warm_up(model: str | None = None) -> None:
         _vad_model()
 
 
+NO_SPEECH_PROB = 0.6  # Whisper's own no_speech_threshold
+NOT_SURE_LOGPROB = -0.3  # ... and a decoding less sure than this: what Whisper "heard" in a sound
+
+
 def _is_noise(seg: Any) -> bool:
+    """Nothing said: an empty or bracketed text ("[Music]"), or Whisper's own verdict of no speech
+    with a decoding that is not sure of itself. Whisper keeps such text when its average log-probability
+    is above -1.0; on short sounds that lets through what it makes up from a sound ("Thank you.", "You",
+    "Oh."): over 300 real sound effects, 22 came out as speech with no-speech probability 0.30-0.93 and
+    log-probability -1.48 to -0.50, while single spoken words (KTuberling, 16 and 8 kHz) had no-speech
+    probability at most 0.65 (measured, bench/README.md)."""
     if _NOISE.match(seg.text or ""):
         return True
-    return seg.no_speech_prob > 0.6 and seg.avg_logprob < -1.0
+    return seg.no_speech_prob > NO_SPEECH_PROB and seg.avg_logprob < NOT_SURE_LOGPROB
 
 
 def transcribe(
@@ -202,7 +214,8 @@ def transcribe(
     mapping: list[tuple[float, float, float]] = []
     windows: list[dict[str, float]] = []
     pos = 0
-    for group in pack_regions(regions):
+    # Whisper hears a little more than the VAD marked (pad_regions); times still snap to the VAD's edges
+    for group in pack_regions(pad_regions(regions, WHISPER_PAD_S, len(x) / SAMPLE_RATE)):
         w0 = pos
         for a, b in group:
             piece = x[int(a * SAMPLE_RATE) : int(b * SAMPLE_RATE)][
@@ -242,7 +255,7 @@ def transcribe(
             spans.append((t0, max(t0, unpack_time(float(end), mapping, end=True))))
             texts.append(word)
             probs.append(float(prob))
-    spans = snap_to_regions(spans, [(m[1], m[1] + m[2]) for m in mapping])
+    spans = snap_to_regions(spans, sorted(regions))
     out: list[SpeechSegment] = []
     unsure: list[int] = []
     i = 0
