@@ -208,6 +208,9 @@ def test_pad_regions_widens_without_overlap_or_leaving_the_file() -> None:
     assert got == pytest.approx([0.0, 1.1, 1.1, 2.25, 4.75, 6.1])
     assert speech.pad_regions([], 0.25, 3.0) == []
     assert speech.pad_regions([(1.0, 2.0)], 0.0, 3.0) == [(1.0, 2.0)]
+    # a region near one piece's length is widened only up to it (27.7 s), a longer one not at all
+    assert speech.pad_regions([(10.0, 37.5)], 0.25, 60.0) == [(9.9, 37.6)]
+    assert speech.pad_regions([(10.0, 38.0)], 0.25, 60.0) == [(10.0, 38.0)]
 
 
 def test_snap_keeps_vad_edges_for_words_placed_in_the_padding() -> None:

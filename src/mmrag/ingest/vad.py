@@ -150,10 +150,11 @@ def group_regions(
 
 
 def pad_regions(
-    regions: Sequence[tuple[float, float]], pad: float, duration: float
+    regions: Sequence[tuple[float, float]], pad: float, duration: float, *, max_len: float = MAX_CLIP_S - PACK_GAP_S
 ) -> list[tuple[float, float]]:
     """Each sorted region widened by up to ``pad`` seconds on each side, within ``[0, duration]``
-    and never past the middle of the gap to its neighbour, so no audio is heard twice. Pure.
+    and never past the middle of the gap to its neighbour, so no audio is heard twice; a region is
+    widened at most to ``max_len`` (what one packed piece may hold), never narrowed. Pure.
 
     Silero's region edges cut what is quiet but said: the hiss of an "sh", a stop's release, a
     word's fading end, and more so in 8 kHz telephone audio, which has no energy above 4 kHz.
@@ -163,7 +164,8 @@ def pad_regions(
     for i, (a, b) in enumerate(rs):
         lo = (rs[i - 1][1] + a) / 2 if i else 0.0
         hi = (b + rs[i + 1][0]) / 2 if i + 1 < len(rs) else duration
-        out.append((min(a, max(lo, 0.0, a - pad)), max(b, min(hi, duration, b + pad))))  # never narrower
+        p = min(pad, max(0.0, (max_len - (b - a)) / 2))
+        out.append((min(a, max(lo, 0.0, a - p)), max(b, min(hi, duration, b + p))))  # never narrower
     return out
 
 
