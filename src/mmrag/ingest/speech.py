@@ -214,8 +214,12 @@ def transcribe(
     mapping: list[tuple[float, float, float]] = []
     windows: list[dict[str, float]] = []
     pos = 0
-    # Whisper hears a little more than the VAD marked (pad_regions); times still snap to the VAD's edges
-    for group in pack_regions(pad_regions(regions, WHISPER_PAD_S, len(x) / SAMPLE_RATE)):
+    # Speech that fits one Whisper window (a prompt, a voice note, a word) is heard with a little audio
+    # around each region (pad_regions), as the VAD clips quiet onsets and ends; times still snap to the
+    # VAD's edges. Longer speech is packed as the VAD cut it: there the padding only moved which windows
+    # the batched decoder skipped (bench/bench_whisper_pad.py).
+    padded = pad_regions(regions, WHISPER_PAD_S, len(x) / SAMPLE_RATE)
+    for group in pack_regions(padded if len(pack_regions(padded)) == 1 else regions):
         w0 = pos
         for a, b in group:
             piece = x[int(a * SAMPLE_RATE) : int(b * SAMPLE_RATE)][

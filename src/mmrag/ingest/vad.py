@@ -21,7 +21,7 @@ LONG_PAUSE_S = 2.0  # a pause this long always starts a new segment
 SHORT_PAUSE_S = 0.3
 PACK_GAP_S = 0.3  # silence kept between packed speech regions
 SILENCE_DBFS = -60.0  # quieter than this is digital silence, never speech
-WHISPER_PAD_S = 0.25  # audio Whisper hears on each side of a VAD region: the VAD clips weak onsets and ends
+WHISPER_PAD_S = 0.25  # audio Whisper hears around each VAD region of speech that fits one window (speech.transcribe)
 
 
 _lock = threading.Lock()
