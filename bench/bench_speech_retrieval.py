@@ -51,7 +51,7 @@ import re
 import subprocess
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -167,44 +167,41 @@ def ktuberling_set(work: Path, source: Path | None) -> list[Recording]:
     return out
 
 
+def _copies(recs: Sequence[Recording], folder: Path, prefix: str, suffix: str, write: Callable[[Path, Path], None]) -> list[Recording]:
+    """Each recording written once (``write(source, dest)``) as ``folder/<prefix>-<hash of its path><suffix>``."""
+    import hashlib
+
+    folder.mkdir(parents=True, exist_ok=True)
+    out: list[Recording] = []
+    for r in recs:
+        dest = folder / f"{prefix}-{hashlib.sha1(str(r.path).encode()).hexdigest()[:10]}{suffix or r.path.suffix.lower()}"
+        if not dest.exists():
+            write(r.path, dest)
+        out.append(Recording(dest, r.transcript))
+    return out
+
+
 def neutral_names(recs: Sequence[Recording], work: Path) -> list[Recording]:
     """Each recording copied as ``rec-<hash of its path>.wav`` under ``work/neutral``: a recording the
     index takes for a sound rather than speech gets its file name's words as text (what a sound effect
     needs), and ``egypt_camel.wav`` would then be found by its name, not by what was heard."""
-    import hashlib
     import shutil
 
-    out_dir = work / "neutral"
-    out_dir.mkdir(parents=True, exist_ok=True)
-    out: list[Recording] = []
-    for r in recs:
-        dest = out_dir / f"rec-{hashlib.sha1(str(r.path).encode()).hexdigest()[:10]}{r.path.suffix.lower()}"
-        if not dest.exists():
-            shutil.copyfile(r.path, dest)
-        out.append(Recording(dest, r.transcript))
-    return out
+    return _copies(recs, work / "neutral", "rec", "", lambda src, dest: shutil.copyfile(src, dest))
 
 
 def telephone(recs: Sequence[Recording], work: Path) -> list[Recording]:
     """The recordings as a phone system keeps them: 8 kHz G.711 mu-law WAV (band-limited by the 2:1
     polyphase resampler's anti-alias filter). Written once under ``work/tel``."""
-    import hashlib
-
     import soundfile as sf
     from scipy.signal import resample_poly
 
     from mmrag.ingest.speech import decode_audio
 
-    out_dir = work / "tel"
-    out_dir.mkdir(parents=True, exist_ok=True)
-    out: list[Recording] = []
-    for r in recs:
-        wav = out_dir / f"tel-{hashlib.sha1(str(r.path).encode()).hexdigest()[:10]}.wav"
-        if not wav.exists():
-            pcm = resample_poly(decode_audio(r.path)[0], 1, 2)
-            sf.write(wav, np.clip(pcm, -1.0, 1.0), 8000, subtype="ULAW")
-        out.append(Recording(wav, r.transcript))
-    return out
+    def write(src: Path, dest: Path) -> None:
+        sf.write(dest, np.clip(resample_poly(decode_audio(src)[0], 1, 2), -1.0, 1.0), 8000, subtype="ULAW")
+
+    return _copies(recs, work / "tel", "tel", ".wav", write)
 
 
 def folder_set(folder: Path) -> list[Recording]:
