@@ -462,14 +462,12 @@ def demo(
 ) -> None:
     """Make sample data from real photos in installed packages, index it, and run a few searches."""
     from mmrag.demo import (
-        PHOTOS,
         QUERIES,
-        ROCKET,
+        ROCKET_NAME,
         found_by_line,
         legend,
         make_query_photo,
         make_samples,
-        photo_name,
         shows_line,
     )
 
@@ -496,8 +494,7 @@ def demo(
                 out.print(f"[dim]{escape(shows)}[/]")
         img = make_query_photo(data, folder / "query-photo.jpg")
         if img is not None:  # searched by its pixels (and any text in it), not by its file name
-            rocket = photo_name(ROCKET, PHOTOS[ROCKET - 1][1])
-            out.print(f"\n# search with the picture {img} ({rocket} cropped, mirrored, recompressed)")
+            out.print(f"\n# search with the picture {img} ({ROCKET_NAME} cropped, mirrored, recompressed)")
             from PIL import Image
 
             q2 = engine.embed_query(image=Image.open(img))

@@ -42,9 +42,14 @@ def photo_name(number: int, inner: str) -> str:
     return f"IMG_{number:04d}{Path(inner).suffix}"
 
 
+NAMES = tuple(photo_name(i, inner) for i, (_, inner, _) in enumerate(PHOTOS, 1))  # PHOTOS' names in the demo folder
+SHOWS = {name: shows for name, (_, _, shows) in zip(NAMES, PHOTOS)}
+ROCKET_NAME = NAMES[ROCKET - 1]
+
+
 def legend() -> list[str]:
     """``IMG_0001.png  a tabby cat (scikit-image data/chelsea.png)``, one line per photo."""
-    return [f"{photo_name(i, inner)}  {shows} ({package} {inner})" for i, (package, inner, shows) in enumerate(PHOTOS, 1)]
+    return [f"{name}  {shows} ({package} {inner})" for name, (package, inner, shows) in zip(NAMES, PHOTOS)]
 
 
 QUERIES = ("a cat", "a cup of coffee", "a rocket launch", "a pagoda in China", "a flower")
@@ -78,11 +83,11 @@ def make_samples(folder: Path) -> Path:
     """Write the sample files into ``folder`` (idempotent); return it."""
     folder.mkdir(parents=True, exist_ok=True)
     copied = 0
-    for i, (package, inner, _) in enumerate(PHOTOS, 1):
+    for name, (package, inner, _) in zip(NAMES, PHOTOS):
         src = _package_file(package, inner)
         if src is None:
             continue
-        dst = folder / photo_name(i, inner)
+        dst = folder / name
         if not dst.exists():
             shutil.copyfile(src, dst)
         copied += 1
@@ -100,7 +105,7 @@ def make_query_photo(data: Path, out: Path) -> Path | None:
     """A new photo to search with: the rocket photo cropped, mirrored and recompressed."""
     from PIL import Image, ImageOps
 
-    src = data / photo_name(ROCKET, PHOTOS[ROCKET - 1][1])
+    src = data / ROCKET_NAME
     if not src.is_file():
         return None
     im = Image.open(src).convert("RGB")
@@ -111,8 +116,7 @@ def make_query_photo(data: Path, out: Path) -> Path | None:
 
 def shows_line(hits: list[Any]) -> str:
     """One line: what each photo among the hits shows (``2 a tabby cat, 3 a horse``), from ``PHOTOS``."""
-    shows = {photo_name(i, inner): what for i, (_, inner, what) in enumerate(PHOTOS, 1)}
-    parts = [f"{i} {shows[Path(h.source).name]}" for i, h in enumerate(hits, 1) if Path(h.source).name in shows]
+    parts = [f"{i} {SHOWS[Path(h.source).name]}" for i, h in enumerate(hits, 1) if Path(h.source).name in SHOWS]
     return "the photos show: " + ", ".join(parts) if parts else ""
 
 
@@ -122,5 +126,5 @@ def found_by_line(hits: list[Any]) -> str:
     return "found by: " + ", ".join(parts) if parts else ""
 
 
-__all__ = ["NOTES", "PHOTOS", "QUERIES", "ROCKET", "found_by_line", "legend", "make_query_photo", "make_samples", "photo_name",
+__all__ = ["NAMES", "NOTES", "PHOTOS", "QUERIES", "ROCKET", "ROCKET_NAME", "SHOWS", "found_by_line", "legend", "make_query_photo", "make_samples", "photo_name",
            "shows_line"]

@@ -25,9 +25,8 @@ import numpy as np
 from mmrag.config import IngestConfig
 from mmrag.errors import IngestError
 from mmrag.ingest import speech
-from mmrag.ingest.heard_words import SEPARATOR
 from mmrag.ingest.waveform import PeakTrack, waveform_png
-from mmrag.types import Modality, Segment, Span
+from mmrag.types import HEARD_SEPARATOR, Modality, Segment, Span
 
 SOUND_WINDOW_S = 30.0
 MAX_SOUND_WINDOWS = 8
@@ -106,7 +105,7 @@ class AudioLoader:
             n_speech += 1
             meta = {"kind": "speech"}
             if seg.alternatives:  # what else the recogniser may have heard (retrieve/heard.py matches it)
-                meta["heard_also"] = SEPARATOR.join(seg.alternatives)
+                meta["heard_also"] = HEARD_SEPARATOR.join(seg.alternatives)
             yield Segment(
                 source=source,
                 modality=Modality.AUDIO,

@@ -218,8 +218,10 @@ def transcribe(
     # around each region (pad_regions), as the VAD clips quiet onsets and ends; times still snap to the
     # VAD's edges. Longer speech is packed as the VAD cut it: there the padding only moved which windows
     # the batched decoder skipped (bench/bench_whisper_pad.py).
-    padded = pad_regions(regions, WHISPER_PAD_S, len(x) / SAMPLE_RATE)
-    for group in pack_regions(padded if len(pack_regions(padded)) == 1 else regions):
+    groups = pack_regions(pad_regions(regions, WHISPER_PAD_S, len(x) / SAMPLE_RATE))
+    if len(groups) > 1:
+        groups = pack_regions(regions)
+    for group in groups:
         w0 = pos
         for a, b in group:
             piece = x[int(a * SAMPLE_RATE) : int(b * SAMPLE_RATE)][

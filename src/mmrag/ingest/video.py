@@ -37,10 +37,9 @@ from mmrag.config import IngestConfig
 from mmrag.errors import IngestError
 from mmrag.ingest import avio, speech
 from mmrag.ingest.audio import WindowKeeper, sound_segments, sound_windows
-from mmrag.ingest.heard_words import SEPARATOR
 from mmrag.ingest.image import make_thumbnail
 from mmrag.ingest.shots import Shot, ShotDetector, sharpness, signature, tail_bounds
-from mmrag.types import Modality, Segment, Span
+from mmrag.types import HEARD_SEPARATOR, Modality, Segment, Span
 
 log = logging.getLogger(__name__)
 
@@ -98,21 +97,25 @@ class _ShotBuffer:
         self.next_t = -1.0
 
 
+def spoken_in(shot: Shot, speech_segs: list[speech.SpeechSegment]) -> list[speech.SpeechSegment]:
+    """The speech segments overlapping ``shot``, in time order. Pure."""
+    return [s for s in speech_segs if s.t1 > shot.t0 and s.t0 < shot.t1]
+
+
 def shot_text(shot: Shot, speech_segs: list[speech.SpeechSegment], words: str) -> str:
     """Speech overlapping ``shot`` (in time order) then the file-name words. Pure."""
-    said = [s.text for s in speech_segs if s.t1 > shot.t0 and s.t0 < shot.t1]
-    return " ".join([*said, words]).strip()
+    return " ".join([*(s.text for s in spoken_in(shot, speech_segs)), words]).strip()
 
 
 def shot_heard(shot: Shot, speech_segs: list[speech.SpeechSegment]) -> dict[str, str]:
     """The meta of a shot in which something is said, as for a recording's speech: ``kind = speech``
     (the sound-alike score reads its transcript) and the recogniser's alternatives of the speech
     overlapping it (``heard_also``, full-text indexed through ``Row.heard``). Pure."""
-    said = [s for s in speech_segs if s.t1 > shot.t0 and s.t0 < shot.t1]
+    said = spoken_in(shot, speech_segs)
     if not said:
         return {}
     alts = [a for s in said for a in s.alternatives]
-    return {"kind": "speech", **({"heard_also": SEPARATOR.join(alts)} if alts else {})}
+    return {"kind": "speech", **({"heard_also": HEARD_SEPARATOR.join(alts)} if alts else {})}
 
 
 class VideoLoader:

@@ -331,25 +331,25 @@ class MilvusStore:
     def _holds_heard(self) -> bool:
         """Whether any row holds words a recogniser may also have heard (cached as counts are): an
         index without speech alternatives pays no second text query."""
-        cached = self._counts.get(HEARD_COUNT)
-        if cached is not None and time.monotonic() - cached[0] < COUNT_TTL_S:
-            return cached[1] > 0
-        res = self._rows.query("count", filter='heard != ""', output_fields=["count(*)"])
-        n = int(res[0]["count(*)"]) if res else 0
-        self._counts[HEARD_COUNT] = (time.monotonic(), n)
-        return n > 0
+        return self._cached_count(HEARD_COUNT, lambda: self._count_expr('heard != ""')) > 0
 
     def count(self, where: str | None = None) -> int:
         expr, recheck = self._rows.where(where)
-        cached = self._counts.get(where or "")
+        if recheck is not None:
+            return self._cached_count(where or "", lambda: len(self._rows.ids(expr, recheck)))
+        return self._cached_count(where or "", lambda: self._count_expr(expr))
+
+    def _count_expr(self, expr: str | None) -> int:
+        res = self._rows.query("count", filter=expr, output_fields=["count(*)"])
+        return int(res[0]["count(*)"]) if res else 0
+
+    def _cached_count(self, key: str, fetch: Callable[[], int]) -> int:
+        """``fetch()``, kept ``COUNT_TTL_S`` under ``key`` (or until this store writes)."""
+        cached = self._counts.get(key)
         if cached is not None and time.monotonic() - cached[0] < COUNT_TTL_S:
             return cached[1]
-        if recheck is not None:
-            n = len(self._rows.ids(expr, recheck))
-        else:
-            res = self._rows.query("count", filter=expr, output_fields=["count(*)"])
-            n = int(res[0]["count(*)"]) if res else 0
-        self._counts[where or ""] = (time.monotonic(), n)
+        n = fetch()
+        self._counts[key] = (time.monotonic(), n)
         return n
 
     def source_hash(self, source: str) -> str | None:
