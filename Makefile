@@ -6,6 +6,9 @@ STAMP := $(VENV)/.installed
 
 .PHONY: install demo test test-all bench clean
 
+# no wheel cache: the install is ~3.6 GB already, and a CI disk may be small; a cached copy of each wheel downloaded from PyPI only adds to it
+export PIP_NO_CACHE_DIR := 1
+
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip

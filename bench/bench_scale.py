@@ -364,7 +364,7 @@ def main() -> None:
         try:
             import chromadb  # noqa: F401
         except ImportError:
-            print("chroma: skipped (chromadb is not installed; pip install chromadb, bench only)")
+            print("chroma: skipped (chromadb is not installed; pip install -e \".[bench]\")")
             systems.remove("chroma")
     print(f"data: {args.data_n} x {DIM}, {CLUSTERS} clusters; texts 200 chars; {args.chunks_per_file} chunks a file; "
           f"cpus {os.cpu_count()}; load {os.getloadavg()[0]:.1f}", flush=True)

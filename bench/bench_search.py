@@ -302,6 +302,11 @@ def main() -> None:
         systems["LanceDB IVF_HNSW_SQ+refine"] = lance
 
     if not args.no_chroma:
+        try:
+            import chromadb  # noqa: F401
+        except ImportError:
+            sys.exit('bench_search: Chroma is the baseline and chromadb is not installed: pip install -e ".[bench]" '
+                     "(or run with --no-chroma)")
         col, build["Chroma"] = build_chroma(work / "chroma", data, args, reuse)
 
         def chroma(q: np.ndarray, where: dict | None = None) -> list[int]:
