@@ -74,7 +74,10 @@ def test_a_looping_recording_is_heard_again_and_found_at_rank_1(tmp_path: Path) 
     heard = segs[0].text
     assert not looped(heard), heard
     # the words after the loop are heard; the fallback samples, and the spelling varied between runs
-    # ("eucalyptus tree", once "ukalyptas tree!"), which the sound-alike search below still finds
+    # ("eucalyptus tree", once "ukalyptas tree!"), which the sound-alike search below still finds. What it
+    # samples before them depends on the CPU (its seed holds on one machine): "And I'm gonna go tell you how
+    # to sleep in a eucalyptus tree." on one, "I'm gonna go outside and I'll just leave in a eucalyptus
+    # tree." on another; so the queries below hold the words every machine heard
     assert "tree" in heard.lower(), heard
     assert segs[0].t0 < 0.3 and 2.3 < segs[0].t1 < 3.2  # the sentence lasts about 2.8 s
     assert not any(looped(a) for a in segs[0].alternatives)
@@ -82,7 +85,7 @@ def test_a_looping_recording_is_heard_again_and_found_at_rank_1(tmp_path: Path) 
     others = [_speak(t, tmp_path / f"other{i}.wav") for i, t in enumerate(OTHERS)]
     with mmrag.open(tmp_path / "idx", space__name="minilm") as engine:
         engine.add([wav, *others])
-        for query in ("not to sleep in a eucalyptus tree", "another good night not to sleep"):
+        for query in ("not to sleep in a eucalyptus tree", EUCALYPTUS):
             hits = engine.search(query, k=5, modality="audio")
             assert hits and Path(hits[0].source).name == "eucalyptus.wav", (query, [h.source for h in hits])
             assert hits[0].span.t0 == segs[0].t0 and hits[0].span.t1 == segs[0].t1

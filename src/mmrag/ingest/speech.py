@@ -16,7 +16,9 @@ and spoken queries (``mmrag search --audio question.wav``).
   per (name, device) is loaded once per process and reused; windows are
   decoded in batches (``BatchedInferencePipeline``) with word timestamps,
   mapped back to file time; a window that falls into a repetition loop is
-  decoded again with Whisper's temperature fallback (``loops.py``).
+  decoded again with Whisper's temperature fallback (``loops.py``), and a
+  stretch of a window the batched pass left unheard is decoded on its own
+  (``skips.py``).
 
 This module re-exports the decoding and VAD helpers it builds on.
 
@@ -38,7 +40,7 @@ import numpy as np
 
 from mmrag.config import IngestConfig
 from mmrag.errors import IngestError, MissingDependency, ModelNotFound, QueryError
-from mmrag.ingest import loops
+from mmrag.ingest import loops, skips
 from mmrag.ingest.avio import (
     SAMPLE_RATE,
     MediaInfo,
@@ -74,6 +76,7 @@ _lock = threading.Lock()
 _models: dict[tuple[str, str], Any] = {}
 
 
+FILL_SKIPS = True  # decode again the stretches of speech the batched pass left unheard (skips.py)
 ALT_CONFIDENCE = 0.6  # a segment with a word below this probability gets n-best alternatives
 
 
@@ -234,7 +237,8 @@ def transcribe(
     packed = np.concatenate(pieces)
     wm = whisper_model(model)
     lang = language if wm.model.is_multilingual else "en"
-    segs, _ = BatchedInferencePipeline(wm).transcribe(
+    pipeline = BatchedInferencePipeline(wm)
+    segs, _ = pipeline.transcribe(
         packed,
         language=lang,
         clip_timestamps=windows,
@@ -248,6 +252,12 @@ def transcribe(
     segs = loops.redecode(
         lambda: fresh_whisper_model(model), packed, windows, list(segs), language=lang, beam_size=beam_size
     )
+    # ... and it decodes each window once: speech after the point where a window's timestamps stopped is heard now
+    if FILL_SKIPS:
+        segs = skips.fill(
+            pipeline, packed, segs, skips.uncovered(segs, windows), language=lang, beam_size=beam_size,
+            batch_size=batch_size,
+        )
     spans: list[tuple[float, float]] = []
     texts: list[str] = []
     probs: list[float] = []
