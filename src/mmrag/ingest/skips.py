@@ -15,7 +15,9 @@ stretch longer than ``SKIP_S`` (on those recordings, windows decoded in full
 left at most 1.26 s between words); ``fill`` decodes just those stretches again,
 batched, at temperature 0 (no sampling, so the same text every run), and adds
 what is heard there. A stretch that holds no speech after all (a cough the VAD
-let through) comes back empty or as noise, which the caller drops as before.
+let through) comes back empty or as noise, which the caller drops as before; a
+window in which nothing at all was heard is not decoded again (the same audio
+would give the same nothing), so sound effects cost no more than before.
 """
 
 from __future__ import annotations
@@ -39,15 +41,17 @@ def uncovered(
     segments: Sequence[Any], windows: Sequence[Mapping[str, float]], *, min_s: float = SKIP_S
 ) -> list[tuple[float, float]]:
     """The stretches of the ``windows`` (packed time) at least ``min_s`` long that no word of
-    ``segments`` covers, in time order. Pure."""
+    ``segments`` covers, in time order. A window in which nothing at all was heard has none: decoding
+    the same audio again would hear the same nothing (a sound effect the VAD let through). Pure."""
     spans = sorted(span for seg in segments for span in _covered(seg))
     out: list[tuple[float, float]] = []
     for w in windows:
         a, b = float(w["start"]), float(w["end"])
+        inside = [(s, e) for s, e in spans if e > a and s < b]
+        if not inside:
+            continue
         pos = a
-        for s, e in spans:
-            if e <= a or s >= b:
-                continue
+        for s, e in inside:
             if s - pos >= min_s:
                 out.append((pos, s))
             pos = max(pos, e)

@@ -254,8 +254,9 @@ def transcribe(
     )
     # ... and it decodes each window once: speech after the point where a window's timestamps stopped is heard now
     if FILL_SKIPS:
+        heard = [s for s in segs if not _is_noise(s)]  # a window of only "[Music]" or "Thank you." heard nothing
         segs = skips.fill(
-            pipeline, packed, segs, skips.uncovered(segs, windows), language=lang, beam_size=beam_size,
+            pipeline, packed, segs, skips.uncovered(heard, windows), language=lang, beam_size=beam_size,
             batch_size=batch_size,
         )
     spans: list[tuple[float, float]] = []
