@@ -149,3 +149,25 @@ def test_style_finder_image_query_answers_from_similar_items(make_hit, jpeg_byte
     # a plain text question (no picture) gets no listing when a sentence answers it
     plain = ExtractiveGenerator().generate(build_prompt("where can I buy the boot?", products, vision=False))
     assert plain.text == "Red leather ankle boot [2]. You can buy it online at bootshop.example [2]."
+
+
+def test_the_recognisers_alternatives_are_context_never_quoted(make_hit):
+    """A speech source's "(may also have been heard as: ...)" line helps a model read a misheard word;
+    the extractive answer quotes what the source says, not the recogniser's other guesses (it once
+    answered "Are you sure the Mac door is locked [1]? (may also have been heard as: Are you sure the
+    Mac door is locked; Are you sure the Macnoor is locked; ... [1]?")."""
+    import dataclasses
+
+    said = dataclasses.replace(
+        make_hit("a1", "rec.wav", Modality.AUDIO, "Are you sure the Mac door is locked? Artistic mentors highlighted.",
+                 span=Span(t0=136.0, t1=146.0)),
+        meta={"kind": "speech",
+              "heard_also": "Are you sure the Mac door is locked? / Are you sure the Macnoor is locked? Rama Museum."},
+    )
+    prompt = build_prompt("what was said about the door being locked?", [said], vision=False)
+    assert "(may also have been heard as: " in prompt.items[0].body  # a model still sees them
+    assert prompt.items[0].said == "Are you sure the Mac door is locked? Artistic mentors highlighted."
+    answer = ExtractiveGenerator().generate(prompt)
+    assert answer.text == "Are you sure the Mac door is locked [1]?", answer.text
+    ranked = rank_sentences(prompt.question, prompt.items)
+    assert [r.sentence for r in ranked] == ["Are you sure the Mac door is locked?"]

@@ -89,7 +89,7 @@ def rank_sentences(question: str, items: Sequence[ContextItem]) -> list[Scored]:
         return []
     docs: list[tuple[int, int, str, list[str]]] = []
     for item in items:
-        for pos, sentence in enumerate(split_sentences(item.body)):
+        for pos, sentence in enumerate(split_sentences(item.said)):
             docs.append((item.number, pos, sentence, terms(sentence)))
     if not docs:
         return []
@@ -170,7 +170,7 @@ def compose(
 def _summary(item: ContextItem, sentences: int) -> str:
     if item.hit.fields:  # a record's first line is its name, price, link ...
         sentences = 1
-    found = split_sentences(item.body)[:sentences]
+    found = split_sentences(item.said)[:sentences]
     return " ".join(found) if found else item.hit.label()
 
 

@@ -112,6 +112,9 @@ class ImagePart:
 Part = TextPart | ImagePart
 
 
+HEARD_AS_OPEN = "\n(may also have been heard as: "  # opens the line of a speech source's alternatives
+
+
 @dataclass(frozen=True)
 class ContextItem:
     """One numbered source in the prompt."""
@@ -123,6 +126,13 @@ class ContextItem:
     image: ImagePart | None = None
     tokens: int = 0
     truncated: bool = False
+
+    @property
+    def said(self) -> str:
+        """The body without the recogniser's alternatives line: what the source itself says, the part an
+        extractive answer may quote (a guess such as "Are you sure the Macnoor is locked" is context for a
+        model, not a sentence of the source)."""
+        return self.body.split(HEARD_AS_OPEN, 1)[0].rstrip()
 
 
 @dataclass(frozen=True)
@@ -345,7 +355,7 @@ def build_prompt(
             body = _clean(hit.text)
             also = heard_as(hit.meta.get("heard_also", ""))
             if body and also:  # speech the recogniser was unsure of: what else it may have heard
-                body += f"\n(may also have been heard as: {also})"
+                body += f"{HEARD_AS_OPEN}{also})"
         # a recording's thumbnail (a speech segment's, a sound window's, a video's soundtrack's) is its
         # waveform: nothing a model could read, so none is sent; a video shot's keyframe is
         waveform = hit.modality is Modality.AUDIO or hit.meta.get("kind") == "sound"
