@@ -20,6 +20,7 @@ from mmrag.stores.ann import write_json_atomic
 from mmrag.stores.base import ROW_SCALARS, Row, SourceInfo
 from mmrag.stores.common import check_meta
 from mmrag.stores.filters import Cmp, In, to_lance
+from mmrag.stores.lance_import import import_lancedb
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +88,7 @@ def stored_dim(path: Path) -> int | None:
     if not (path / f"{TABLE}.lance").is_dir():
         return None
     try:
-        import lancedb
+        lancedb = import_lancedb()
 
         table = lancedb.connect(str(path)).open_table(TABLE)
         return int(table.schema.field("vector").type.list_size)
@@ -98,7 +99,7 @@ def stored_dim(path: Path) -> int | None:
 def open_table(path: Path, dim: int) -> Any:
     """Open the ``rows`` table in the folder at ``path`` (creating both if needed); check its dim."""
     try:
-        import lancedb
+        lancedb = import_lancedb()
 
         if path.exists() and not path.is_dir():
             raise IndexError_(f"{path} is a file, not an index folder. Choose a folder path.")
