@@ -8,13 +8,14 @@ queen of clubs"). The refill decodes that stretch alone and hears it.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
-from mmrag.ingest.skips import SKIP_S, uncovered
+from mmrag.ingest.skips import SKIP_S, fill, uncovered
 
 PS = Path("/usr/share/pocketsphinx/test/data")
 
@@ -50,6 +51,51 @@ def test_uncovered_leaves_the_pauses_between_words_of_a_window_heard_in_full() -
     assert uncovered([], windows) == []
     assert uncovered([_seg(0.2, 0.7, [(0.2, 0.7)])], windows) == [(0.7, 10.0)]
     assert uncovered([_seg(0.2, 0.7, [(0.2, 0.7)])], [{"start": 0.0, "end": 0.7 + SKIP_S - 0.1}]) == []
+
+
+@dataclass(frozen=True)
+class Word:  # the fields of faster-whisper's Word that fill reads (it is a dataclass too)
+    start: float
+    end: float
+    word: str
+
+
+@dataclass(frozen=True)
+class Seg:
+    start: float
+    end: float
+    text: str
+    words: list[Word] | None
+
+
+class Pipeline:
+    """Stands in for faster-whisper's BatchedInferencePipeline in a pure test: returns set segments."""
+
+    def __init__(self, found: list[Seg]) -> None:
+        self.found = found
+        self.asked: list[list[dict[str, float]]] = []
+
+    def transcribe(self, audio, **kw):  # type: ignore[no-untyped-def]
+        self.asked.append(kw["clip_timestamps"])
+        return iter(self.found), None
+
+
+def test_fill_adds_what_each_stretch_holds_clipped_to_it_and_keeps_the_rest() -> None:
+    kept = [Seg(0.0, 20.0, " first part.", [Word(0.0, 20.0, " first")])]
+    heard = [
+        Seg(23.9, 29.0, " the tail", [Word(23.9, 24.5, " the"), Word(24.6, 29.0, " tail")]),  # past its stretch's end
+        Seg(40.5, 42.0, " middle", [Word(40.5, 42.0, " middle")]),
+        Seg(28.5, 29.5, " beyond", [Word(28.5, 29.5, " beyond")]),  # wholly past the first stretch: dropped
+    ]
+    pipe = Pipeline(heard)
+    out = fill(pipe, np.zeros(16000 * 50, np.float32), kept, [(23.9, 28.0), (40.0, 43.0)], language="en", beam_size=5)
+    assert pipe.asked == [[{"start": 23.9, "end": 28.0}, {"start": 40.0, "end": 43.0}]]
+    assert [(s.start, s.end, s.text) for s in out] == [
+        (0.0, 20.0, " first part."), (23.9, 28.0, " the tail"), (40.5, 42.0, " middle")
+    ]
+    assert [(w.start, w.end) for w in out[1].words] == [(23.9, 24.5), (24.6, 28.0)]
+    assert fill(pipe, np.zeros(1, np.float32), kept, [], language="en", beam_size=5) == kept  # nothing to hear
+    assert len(pipe.asked) == 1
 
 
 def _recording() -> np.ndarray:

@@ -4,7 +4,7 @@ mmrag packs the VAD's speech regions into full Whisper windows and decodes
 them in batches (faster-whisper's ``BatchedInferencePipeline``). Each window is
 decoded once: where Whisper's timestamps stop early, the rest of the window is
 never heard. Sequential Whisper would seek to the last timestamp and go on; the
-batched pass does not. With the index's beam search (5), 16 of 45 windows of
+batched pass does not. With the index's beam search (5), 15 of 45 windows of
 five ~290 s recordings ended with 1.8-6.6 s of speech that no segment covered
 (bench/README.md, *Speech the batched pass skipped*): sentences the index
 never held, so no question about them could find them.
@@ -86,19 +86,20 @@ def fill(
         vad_filter=False,
     )
     added: list[Any] = []
+    starts = sorted(stretches)
     for seg in found:
-        mid = (float(seg.start) + float(seg.end)) / 2
-        a, b = next(((a, b) for a, b in stretches if a <= mid <= b), min(stretches, key=lambda s: abs(s[0] - mid)))
+        # the stretch it was heard in: the last one starting at or before it (Whisper may place an end
+        # past its clip, never a start before it)
+        a, b = max((s for s in starts if s[0] <= float(seg.start) + 1e-3), default=starts[0])
         words = [
             dataclasses.replace(w, start=max(a, float(w.start)), end=min(b, float(w.end)))
             for w in seg.words or []
             if float(w.end) > a and float(w.start) < b
         ]
-        if seg.words and not words:
+        start, end = max(a, float(seg.start)), min(b, float(seg.end))
+        if (seg.words and not words) or end <= start:
             continue
-        added.append(
-            dataclasses.replace(seg, start=max(a, float(seg.start)), end=min(b, float(seg.end)), words=words or None)
-        )
+        added.append(dataclasses.replace(seg, start=start, end=end, words=words or None))
     return sorted([*segments, *added], key=lambda s: float(s.start))
 
 

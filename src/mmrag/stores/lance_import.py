@@ -48,7 +48,11 @@ def defer_package_init(name: str) -> bool:
                 if not loaded:
                     loaded = True
                     del module.__dict__["__getattr__"]
-                    spec.loader.exec_module(module)  # type: ignore[union-attr]
+                    try:
+                        spec.loader.exec_module(module)  # type: ignore[union-attr]
+                    except BaseException:
+                        sys.modules.pop(name, None)  # a broken install fails here, and again on the next import
+                        raise
             try:
                 return module.__dict__[attr]
             except KeyError:
