@@ -58,7 +58,7 @@ def defer_package_init(name: str) -> bool:
             except KeyError:
                 raise AttributeError(f"module {name!r} has no attribute {attr!r}") from None
 
-        module.__getattr__ = __getattr__  # type: ignore[attr-defined]
+        module.__dict__["__getattr__"] = __getattr__  # PEP 562: read from the module's namespace
         sys.modules[name] = module
         return True
 
