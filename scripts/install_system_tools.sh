@@ -33,9 +33,15 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 echo "install_system_tools: apt-get install ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
+if [ "$STRICT" = 1 ]; then $SUDO apt-get clean >/dev/null 2>&1 || true; fi  # room for the downloads (see the end)
 if ! ($SUDO apt-get update -qq && $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}") \
      >/tmp/install-system-tools.log 2>&1; then
   echo "install_system_tools: apt-get failed (log: /tmp/install-system-tools.log):" >&2
   tail -20 /tmp/install-system-tools.log >&2
   exit $(( STRICT ? 1 : 0 ))
 fi
+# CI (--strict): apt's cache of downloaded .deb files is emptied after the install, as it was before it. A CI
+# disk may be small (one CI run stopped at pip install with "No space left on device"), and this machine image's
+# cache held 2.5 GB of packages installed when the image was built; apt downloads again whatever it needs later.
+if [ "$STRICT" = 1 ]; then $SUDO apt-get clean >/dev/null 2>&1 || true; fi
+exit 0
