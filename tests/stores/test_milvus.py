@@ -282,6 +282,10 @@ def test_a_second_local_server_starts_beside_a_running_one(milvus_server: str, t
             client.close()
         peer = (tmp_path / "second" / "embedEtcd.yaml").read_text()
         assert "listen-peer-urls: http://127.0.0.1:" in peer and ":2380" not in peer
+    assert (tmp_path / "second" / "bin").is_dir()
+    second.free_disk()  # stopped: its unpacked binaries and data go, its logs stay
+    assert not (tmp_path / "second" / "bin").exists() and not (tmp_path / "second" / "data").exists()
+    assert (tmp_path / "second" / "launcher.log").is_file()
     first = MilvusClient(uri=milvus_server)
     try:
         assert "only_here" not in first.list_collections()  # two servers, two sets of data

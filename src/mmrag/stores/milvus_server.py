@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -198,6 +199,15 @@ class LocalMilvus:
         except ProcessLookupError:
             pass
         proc.wait(timeout=30)
+
+    def free_disk(self) -> None:
+        """Remove a stopped server's unpacked binaries and its data (~0.5 GB: the package unpacks its
+        binaries into every data folder; etcd and the message queue preallocate); the logs stay. A server
+        that still runs is left alone."""
+        if self.proc is not None:
+            return
+        for part in ("bin", "data"):
+            shutil.rmtree(self.data_dir / part, ignore_errors=True)
 
     def __enter__(self) -> Self:
         return self.start() if self.proc is None else self
