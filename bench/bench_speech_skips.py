@@ -85,7 +85,8 @@ def moment_recall(work: Path, x: np.ndarray, moments: list[tuple[float, float, s
 
 
 class Spy:
-    """Records the windows and segments ``speech.transcribe`` hands to ``loops.redecode`` and ``skips.fill``."""
+    """Records the windows ``speech.transcribe`` hands to ``loops.redecode`` and the stretches it hands to
+    ``skips.fill`` (only called with the refill on; the table shows the last run of each recording, the refill's)."""
 
     def __init__(self) -> None:
         self.before: list[tuple[float, float]] = []
@@ -94,11 +95,10 @@ class Spy:
 
     def redecode(self, load, packed, windows, segs, **kw):  # type: ignore[no-untyped-def]
         self.windows = windows
-        out = self._redecode(load, packed, windows, segs, **kw)
-        self.before = skips.uncovered(out, windows)
-        return out
+        return self._redecode(load, packed, windows, segs, **kw)
 
     def fill(self, pipeline, packed, segs, stretches, **kw):  # type: ignore[no-untyped-def]
+        self.before = list(stretches)  # what speech.transcribe found unheard
         out = self._fill(pipeline, packed, segs, stretches, **kw)
         self.after = skips.uncovered(out, self.windows)
         return out
