@@ -55,6 +55,21 @@ print(json.dumps({"before": before, "after": REST_CLIENT + ".api" in sys.modules
     assert got == {"before": False, "after": True, "classes": ["ApiClient", "TableApi"], "again": False}
 
 
+def test_the_packages_own_dunders_run_it_too() -> None:
+    """``__version__`` and ``__all__`` (``from ... import *``) are the package's own names: reading one runs
+    its init, as a plain import would have."""
+    got = _fresh("""
+import json, sys
+from mmrag.stores.lance_import import REST_CLIENT, import_lancedb
+from importlib.metadata import version
+import_lancedb()
+pkg = sys.modules[REST_CLIENT]
+print(json.dumps({"version": pkg.__version__ == version("lance-namespace-urllib3-client"),
+                  "all": "ApiClient" in getattr(pkg, "__all__", dir(pkg))}))
+""")
+    assert got == {"version": True, "all": True}
+
+
 def test_a_missing_or_plain_module_is_left_alone() -> None:
     from mmrag.stores.lance_import import defer_package_init
 

@@ -42,8 +42,7 @@ def defer_package_init(name: str) -> bool:
 
         def __getattr__(attr: str) -> Any:
             nonlocal loaded
-            if attr.startswith("__") and attr.endswith("__"):
-                raise AttributeError(attr)  # dunder probes (copy, pickle, inspect) never run the package
+            # any name the package itself defines, __version__ and __all__ too (``from ... import *``), runs it
             with _lock:
                 if not loaded:
                     loaded = True
