@@ -96,6 +96,7 @@ def add(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from mmrag.ingest.pipeline import AddEvent
+    from mmrag.types import format_time
 
     missing = [p for p in paths if not p.exists()]
     if missing:  # a usage error: nothing is created or indexed
@@ -132,9 +133,24 @@ def add(
 
         rows_task = None
         row_lines: dict[str, Callable[[int, int], None]] = {}
+        media_task = None
+        media_lines: dict[str, Callable[[int, int], None]] = {}
 
         def on_event(e: AddEvent) -> None:
-            nonlocal rows_task
+            nonlocal rows_task, media_task
+            if e.kind == "media":  # a long recording or video: seconds of it read so far
+                name = Path(e.path).name[:40]
+                if media_task is None:
+                    media_task = progress.add_task(escape(safe(name)), total=e.total or None)
+                progress.update(media_task, completed=e.segments, total=e.total or None,
+                                description=f"{escape(safe(name))} ({format_time(e.segments)} of "
+                                            f"{format_time(e.total) if e.total else '?'})")
+                if plain:  # in a log file: a line every 10 s at most
+                    if e.path not in media_lines:
+                        media_lines[e.path] = progress_printer(err, f"seconds of {safe(Path(e.path).name)} read",
+                                                               every_s=10.0, unit="s")
+                    media_lines[e.path](e.segments, e.total)
+                return
             if e.kind == "start":
                 progress.update(task, total=e.total)
                 if lines is not None:

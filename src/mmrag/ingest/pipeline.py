@@ -44,15 +44,22 @@ Status = Literal["added", "replaced", "unchanged", "failed"]
 ABSOLUTE_SOURCES = "sources_absolute"
 
 
+MEDIA_KINDS = frozenset({"audio", "video"})  # files whose loading is slow enough to report inside the file
+MEDIA_BURST_GAP_S = 0.2  # segments further apart than this came from different decoding windows
+
+
 @dataclass(frozen=True)
 class AddEvent:
     """Progress of ``Engine.add``: one ``start`` (with ``total`` files), then one
     ``file`` event per file as it is settled. A record file (catalogue) also
     sends ``rows`` events while it streams: ``segments`` rows read so far of
     about ``total`` (0: unknown), and a ``part`` event (status ``failed``) per
-    bad row, before its own ``file`` event."""
+    bad row, before its own ``file`` event. A recording or a video sends
+    ``media`` events as its segments arrive: ``segments`` seconds of it read so
+    far (the furthest segment end) of ``total`` seconds (0: the container does
+    not say), so an hour of speech does not look stuck."""
 
-    kind: Literal["start", "file", "rows", "part"]
+    kind: Literal["start", "file", "rows", "part", "media"]
     path: str = ""
     status: Status | None = None
     detail: str = ""
@@ -262,7 +269,10 @@ class Ingestor:
                 self.stats.record(source, st, digest)
                 self._unchanged(source)
                 return None
-            segments = list(self._loader(kind).load(path, self.config.ingest))
+            if kind in MEDIA_KINDS:
+                segments = self._media_segments(kind, path, source)
+            else:
+                segments = list(self._loader(kind).load(path, self.config.ingest))
             if not segments:
                 raise IngestError(source, f"no content found in this {kind} file")
         except IngestError as exc:
@@ -286,6 +296,34 @@ class Ingestor:
         segs = list(unique.values())
         payloads = sum(len(segment_channels(s, self.space)) for s in segs)
         return _Pending(source, digest, old is not None, segs, payloads, st)
+
+    def _media_segments(self, kind: str, path: Path, source: str) -> list[Segment]:
+        """A recording's or a video's segments, with ``media`` events saying how far it has been read.
+
+        Segments arrive in bursts (speech a decoding window, ~5 min of it, at a time), so an event goes out
+        when a burst begins, saying where the one before it ended, and one when the file is done."""
+        from mmrag.ingest.avio import probe
+
+        try:
+            total = max(0, round(probe(path).duration))
+        except (MmragError, OSError, ValueError):  # the loader says what is wrong with the file
+            total = 0
+        out: list[Segment] = []
+        reached = shown = 0
+        last = time.monotonic()
+        for seg in self._loader(kind).load(path, self.config.ingest):
+            now = time.monotonic()
+            if now - last > MEDIA_BURST_GAP_S and reached > shown:
+                shown = reached
+                self._emit(AddEvent("media", path=source, segments=shown, total=max(total, shown)))
+            last = now
+            out.append(seg)
+            if seg.span.t1 is not None:
+                reached = max(reached, round(seg.span.t1))
+        if out:
+            done = max(total, reached)
+            self._emit(AddEvent("media", path=source, segments=done, total=done))
+        return out
 
     def _records(self, path: Path, digest: str) -> None:
         """A catalogue: rows stream through ``RecordIngest`` (incremental per row)."""
