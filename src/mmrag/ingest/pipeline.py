@@ -300,8 +300,9 @@ class Ingestor:
     def _media_segments(self, kind: str, path: Path, source: str) -> list[Segment]:
         """A recording's or a video's segments, with ``media`` events saying how far it has been read.
 
-        Segments arrive in bursts (speech a decoding window, ~5 min of it, at a time), so an event goes out
-        when a burst begins, saying where the one before it ended, and one when the file is done."""
+        Segments arrive in bursts (a recording's speech a decoding window, ~5 min of it, at a time; a video's
+        shots as its frames are read, after its soundtrack is transcribed), so an event goes out when a burst
+        begins, saying where the one before it ended, and one when the file is done."""
         from mmrag.ingest.avio import probe
 
         try:
