@@ -307,7 +307,7 @@ class Ingestor:
 
         try:
             total = max(0, round(probe(path).duration))
-        except (MmragError, OSError, ValueError):  # the loader says what is wrong with the file
+        except Exception:  # noqa: BLE001 - for progress only: the loader says what is wrong with the file
             total = 0
         out: list[Segment] = []
         reached = shown = 0
