@@ -24,10 +24,9 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_speech_retrieval import Recording, ktuberling_set, real_set, telephone, tts_set
+from bench_speech_retrieval import Recording, ktuberling_set, real_set, telephone
+from bench_speech_skips import recording
 
 from mmrag.ingest import speech, vad
 from mmrag.retrieve.heard import normalize
@@ -44,14 +43,6 @@ def short_clips(recs: list[Recording], pad: float) -> tuple[float, int]:
         wall += time.perf_counter() - t
         right += all(w in heard for w in normalize(r.transcript).split())
     return wall, right
-
-
-def long_recording(work: Path, n_tts: int, seed: int) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    parts: list[np.ndarray] = []
-    for rec in real_set(work) + tts_set(work, n_tts):
-        parts += [speech.decode_audio(rec.path)[0], np.zeros(int(rng.uniform(0.4, 1.6) * 16000), np.float32)]
-    return np.concatenate(parts)
 
 
 def main() -> None:
@@ -84,7 +75,7 @@ def main() -> None:
         print("\n| long recording | length | VAD regions | words heard: regions | padded regions |")
         print("|---|---|---|---|---|")
         for seed in (int(s) for s in args.seeds.split(",") if s):
-            x = long_recording(work, args.tts, seed)
+            x = recording(work, args.tts, seed)[0]
             regions = speech.speech_regions(x)
             padded = vad.pad_regions(regions, default, len(x) / 16000)
             words = [sum(len(s.text.split()) for s in speech.transcribe(x, regions=r, beam_size=5)) for r in (regions, padded)]

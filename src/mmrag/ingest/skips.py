@@ -28,6 +28,8 @@ from typing import Any
 
 import numpy as np
 
+from mmrag.ingest.loops import window_of
+
 SKIP_S = 1.5  # a stretch of a packed window this long with no word in it was skipped
 
 
@@ -75,10 +77,11 @@ def fill(
     time; sorted by start. A word heard across a stretch's edge keeps only its part inside it."""
     if not stretches:
         return list(segments)
+    clips = [{"start": a, "end": b} for a, b in sorted(stretches)]
     found, _ = pipeline.transcribe(
         packed,
         language=language,
-        clip_timestamps=[{"start": a, "end": b} for a, b in stretches],
+        clip_timestamps=clips,
         batch_size=batch_size,
         beam_size=beam_size,
         without_timestamps=False,
@@ -86,11 +89,11 @@ def fill(
         vad_filter=False,
     )
     added: list[Any] = []
-    starts = sorted(stretches)
     for seg in found:
         # the stretch it was heard in: the last one starting at or before it (Whisper may place an end
         # past its clip, never a start before it)
-        a, b = max((s for s in starts if s[0] <= float(seg.start) + 1e-3), default=starts[0])
+        clip = clips[window_of(float(seg.start), clips)]
+        a, b = clip["start"], clip["end"]
         words = [
             dataclasses.replace(w, start=max(a, float(w.start)), end=min(b, float(w.end)))
             for w in seg.words or []

@@ -252,19 +252,18 @@ def transcribe(
     segs = loops.redecode(
         lambda: fresh_whisper_model(model), packed, windows, list(segs), language=lang, beam_size=beam_size
     )
+    segs = [s for s in segs if not _is_noise(s)]  # a window of only "[Music]" or "Thank you." heard nothing
     # ... and it decodes each window once: speech after the point where a window's timestamps stopped is heard now
     if FILL_SKIPS:
-        heard = [s for s in segs if not _is_noise(s)]  # a window of only "[Music]" or "Thank you." heard nothing
-        segs = skips.fill(
-            pipeline, packed, segs, skips.uncovered(heard, windows), language=lang, beam_size=beam_size,
+        filled = skips.fill(
+            pipeline, packed, segs, skips.uncovered(segs, windows), language=lang, beam_size=beam_size,
             batch_size=batch_size,
         )
+        segs = [s for s in filled if not _is_noise(s)]
     spans: list[tuple[float, float]] = []
     texts: list[str] = []
     probs: list[float] = []
     for seg in segs:
-        if _is_noise(seg):
-            continue
         for start, end, word, prob in [(w.start, w.end, w.word, w.probability) for w in seg.words or []] or [
             (seg.start, seg.end, seg.text, 1.0)
         ]:
