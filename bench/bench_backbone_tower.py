@@ -4,8 +4,10 @@
    subset of each set (one plain caption per picture): the held-out split of
    the training pairs (Open Clip Art) and collections never trained on
    (Twemoji, OpenMoji). Rows: chance, OCR/metadata text only, the starter
-   tower, ConSE, the bound head, the fixed mix (ConSE + head, ``lite0``), the
-   flatness-gated mix (the default ``lite0-flat``), and the fused default (the
+   tower, ConSE, the bound head, the fixed mix (ConSE + head), the
+   flatness-gated mix (the default ``lite0b``; ``--tower`` another), the
+   previous default ``lite0-flat`` (its head saw 3,000 of the training
+   pictures, ``lite0b``'s all of them), and the fused default (the
    gated tower and the picture's text, each calibrated against the query's
    background and the best kept per picture, as search did before session 6),
    the same with a picture's words that are a label also judged against the
@@ -143,8 +145,10 @@ def main() -> None:
     if labels is None:
         print("no shipped labels for this text model: the 'search today' row equals the fused default")
     tower = load_image_tower(args.tower or backbone_tower_dir(), 384)
+    previous = load_image_tower(backbone_tower_dir("lite0"), 384)  # lite0-flat, the default before lite0b
     starter = load_image_tower(None, 384)
     w, cfg = tower.weights, tower.cfg
+    tname = str(tower.meta.get("name", "tower")).removesuffix("-minilm")
     sets = {"Open Clip Art held-out": heldout_file(args.train_pairs, args.holdout, args.seed, args.cache / "heldout-oca.jsonl", "openclipart")}
     sets |= {p.name.split(".")[0] + " (never trained on)": p for p in args.unseen}
     table, gallery, gallery_old = {}, [], []
@@ -170,6 +174,9 @@ def main() -> None:
         small = arr[keep] if starter.image_size == 64 else decode_images([g.a for g in groups], 64, args.cache)[0]
         flat = flatnesses([Image.fromarray(a) for a in small])
         gated = gated_combine(c, h, flat, FlatGate.from_dict(tower.meta["flat_gate"]))
+        pw = previous.weights
+        prev = gated_combine(conse(softmax(logits), pw.class_emb, previous.cfg.top_t),
+                             head_vectors(feats, pw.head_weight, pw.head_bias), flat, FlatGate.from_dict(previous.meta["flat_gate"]))
         old = tower_embed(starter.model, arr[keep], "cpu")
         old = old / np.linalg.norm(old, axis=1, keepdims=True)
         gallery_old.append(old)
@@ -178,13 +185,17 @@ def main() -> None:
             "starter tower (old default)": pair_metrics(old, txt, caps),
             "ConSE (no training)": pair_metrics(c, txt, caps),
             "bound head": pair_metrics(h, txt, caps),
-            f"tower: ConSE + head (fixed mix {cfg.mix}, lite0)": pair_metrics(mixed, txt, caps),
-            "tower: ConSE + head weighed by flatness (lite0-flat, the default)": pair_metrics(gated, txt, caps),
+            f"tower: ConSE + head (fixed mix {cfg.mix}, {tname})": pair_metrics(mixed, txt, caps),
+            f"tower: ConSE + head weighed by flatness ({tname})": pair_metrics(gated, txt, caps),
+            "previous default tower (lite0-flat)": pair_metrics(prev, txt, caps),
             "fused starter + text (old default index)": fused_metrics(old, doc, txt, caps, 0.6, has_doc=has_doc),
-            "fused fixed mix + text (lite0 index)": fused_metrics(mixed, doc, txt, caps, has_doc=has_doc),
+            f"fused fixed mix + text ({tname} fixed)": fused_metrics(mixed, doc, txt, caps, has_doc=has_doc),
+            "fused previous default + text (lite0-flat index)": fused_metrics(prev, doc, txt, caps, has_doc=has_doc),
             "fused default: gated tower + text": fused_metrics(gated, doc, txt, caps, has_doc=has_doc),
             "fused default, labels also judged against labels (search today)": fused_metrics(
                 gated, doc, txt, caps, z_doc=label_zscore(txt, doc, words, labels), has_doc=has_doc),
+            "previous default index (lite0-flat), searched as today": fused_metrics(
+                prev, doc, txt, caps, z_doc=label_zscore(txt, doc, words, labels), has_doc=has_doc),
         }
         for run, res in runs.items():
             table[f"{name}: {run}"] = res

@@ -50,13 +50,17 @@ def main() -> int:
     ap.add_argument("--work", type=Path, required=True)
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--space", default="minilm")
+    ap.add_argument("--image-model", default=None, help="space.image_model (default: the space's default tower)")
     args = ap.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     t0 = time.time()
     gc = gcompris_photos(args.gcompris, args.work)
     om = openmoji_items(args.openmoji, 0)
     print(f"fit sets: {len(gc)} GCompris photos, {len(om)} OpenMoji emoji (half 0)")
-    with mmrag.open(str(args.work / "index"), space__name=args.space, ingest__ocr=False) as engine:
+    over = {"space__name": args.space, "ingest__ocr": False}
+    if args.image_model:
+        over["space__image_model"] = args.image_model
+    with mmrag.open(str(args.work / "index"), **over) as engine:
         space, config = engine.space, engine.config
         gce = cached(args.work / "gcompris.npz", space, config, gc)
         ome = cached(args.work / "openmoji.npz", space, config, om)

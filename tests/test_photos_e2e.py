@@ -139,6 +139,20 @@ def test_an_index_built_with_the_fixed_mix_tower_reopens_with_it(photos: Path, t
     again.close()
 
 
+def test_an_index_built_with_the_previous_default_tower_reopens_with_it(photos: Path, tmp_path: Path) -> None:
+    index = tmp_path / "lite0-flat"
+    old_id = _built_with(index, "lite0-flat", [photos / "chelsea.png", photos / "rocket.jpg"])
+    assert old_id.startswith("tower:lite0-minilm@") and "+flat@" in old_id
+    again = mmrag.Engine.open(str(index), _cfg(index))  # today's default is lite0b
+    assert again.space.spec.encoders["image"] == old_id
+    assert again.space.extra["space_config"]["image_model"] == "lite0-flat"
+    assert Path(again.search("a cat", k=1, modality="image")[0].source).name == "chelsea.png"
+    again.close()
+    fresh = tmp_path / "fresh"
+    new_id = _built_with(fresh, "", [photos / "chelsea.png"])
+    assert new_id.startswith("tower:lite0b-minilm@") and "+flat@" in new_id and new_id != old_id
+
+
 # ---- a few photos in a folder of text: each channel's background must not be the matches themselves
 
 GPL = Path("/usr/share/common-licenses/GPL-3")  # Debian's base-files: a real, long text

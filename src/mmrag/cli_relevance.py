@@ -72,7 +72,7 @@ def feedback_command(
 
     Examples: [bold]mmrag feedback "a red apple" --right photos/apple.png --wrong photos/tomato.png[/] ·
     [bold]mmrag feedback --export fb.jsonl[/] then
-    [bold]mmrag train fb.jsonl --backbone efficientnet-lite0 --init lite0 --holdout 0 --epochs 30 --lr 3e-4 --out tower-fb[/]
+    [bold]mmrag train fb.jsonl --backbone efficientnet-lite0 --init lite0b --holdout 0 --epochs 30 --lr 3e-4 --out tower-fb[/]
     """
     from mmrag.cli_common import _existing, err, out
 

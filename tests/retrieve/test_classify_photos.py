@@ -70,7 +70,7 @@ def test_fit_recovers_a_known_scale() -> None:
 
 def test_shipped_model_is_used_for_the_offline_space(engine) -> None:  # type: ignore[no-untyped-def]
     model = load_classify_model(engine.space.spec.encoders)
-    assert isinstance(model, ClassifyModel) and model.source.endswith("classify-minilm-flat.json")  # the gated tower's refit
+    assert isinstance(model, ClassifyModel) and model.source.endswith("classify-minilm-lite0b.json")  # the default tower's own fit
     assert set(model.weights) == {"conse", "head", "conse:flat", "head:flat", "text"} and set(model.fused) == {"image", "text"}
     assert load_classify_model({"text": "other", "image": "other"}).source.startswith("unfitted")
 

@@ -119,10 +119,10 @@ def test_feedback_raises_the_right_hit_for_paraphrases_and_exports_trainable_pai
         assert result.exit_code == 0, result.output
         assert json.loads((ckpt / "tower.json").read_text())["hard_negatives"] > 0  # the CNN trainer used them too
 
-        # the feedback recipe: fine-tune the shipped lite0 head on the export, hard negatives in the loss
+        # the feedback recipe: fine-tune the shipped default (lite0b) head on the export, hard negatives in the loss
         tuned = tmp_path / "tuned"
         result = CliRunner().invoke(app, [
-            "train", str(out), "--out", str(tuned), "--backbone", "efficientnet-lite0", "--init", "lite0", "--holdout", "0",
+            "train", str(out), "--out", str(tuned), "--backbone", "efficientnet-lite0", "--init", "lite0b", "--holdout", "0",
             "--epochs", "3", "--lr", "3e-4", "--threads", "1", "--cache-dir", str(tmp_path / "featcache"),
         ])
         assert result.exit_code == 0, result.output

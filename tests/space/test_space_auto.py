@@ -74,7 +74,7 @@ def test_auto_offline_builds_the_minilm_space(offline_env: Path) -> None:
     assert BACKBONE_TOWER_NOTE in space.notes
     assert space.spec.encoders["text"] == "st:all-MiniLM-L6-v2#text"
     assert space.spec.encoders["image"].startswith("tower:")
-    assert space.extra["space_config"] == {"name": "minilm", "image_model": "lite0-flat", "audio_model": "sound0"}
+    assert space.extra["space_config"] == {"name": "minilm", "image_model": "lite0b", "audio_model": "sound0"}
     assert space.has(Channel.AUDIO) and SOUND_TOWER_NOTE in space.notes  # the shipped sound tower
 
 

@@ -104,7 +104,7 @@ def test_long_text_is_windowed_and_its_end_still_counts(minilm_space: Space) -> 
 
 def test_default_binds_the_backbone_tower_shipped_the_starter_and_off_turns_it_off(minilm_space: Space) -> None:
     assert minilm_space.has(Channel.IMAGE) and minilm_space.has(Channel.VISUAL) and BACKBONE_TOWER_NOTE in minilm_space.notes
-    assert minilm_space.extra["space_config"]["image_model"] == "lite0-flat" and minilm_space.extra["channel_weights"] == {"audio": SHIPPED_TOWER_WEIGHT}
+    assert minilm_space.extra["space_config"]["image_model"] == "lite0b" and minilm_space.extra["channel_weights"] == {"audio": SHIPPED_TOWER_WEIGHT}
     starter = build_minilm_space(space_config(device="cpu", image_model="shipped"))
     assert starter.has(Channel.IMAGE) and not starter.has(Channel.VISUAL) and SHIPPED_TOWER_NOTE in starter.notes
     assert starter.extra["channel_weights"] == {"image": SHIPPED_TOWER_WEIGHT, "audio": SHIPPED_TOWER_WEIGHT}

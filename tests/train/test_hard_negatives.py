@@ -146,4 +146,4 @@ def test_cli_init_needs_a_backbone_head(synthetic_pairs: Path, tmp_path: Path) -
     r = CliRunner().invoke(app, ["train", str(synthetic_pairs), "--backbone", "efficientnet-lite0", "--init", str(tmp_path),
                                  "--out", str(tmp_path / "t")])
     said = " ".join(r.output.split())  # rich wraps long lines
-    assert r.exit_code == 1 and "no tower.json" in said and "pass lite0 or a folder" in said and not (tmp_path / "t").exists()
+    assert r.exit_code == 1 and "no tower.json" in said and "pass lite0b, lite0 or a folder" in said and not (tmp_path / "t").exists()

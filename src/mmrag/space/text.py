@@ -68,16 +68,18 @@ SHIPPED_TOWER_WEIGHT = 0.6
 TOWER_OFF = "off"
 TOWER_SHIPPED = "shipped"  # the starter CNN (the default of indexes built before the backbone tower)
 TOWER_BACKBONE = "lite0"  # EfficientNet-Lite0 + ConSE + bound head at a fixed mix (mmrag/weights/lite0; the default until 2026-11-27)
-TOWER_BACKBONE_FLAT = "lite0-flat"  # the default: the same tower, ConSE and head weighed by each picture's flatness
+TOWER_BACKBONE_FLAT = "lite0-flat"  # that tower, ConSE and head weighed by each picture's flatness (the default before lite0b)
+TOWER_BACKBONE_B = "lite0b"  # the default: the same recipe, its head trained on all the training pictures, gated by flatness
+BACKBONE_CHOICES = (TOWER_BACKBONE, TOWER_BACKBONE_FLAT, TOWER_BACKBONE_B)
 TOWER_SOUND = "sound0"  # the default sound tower: Whisper tiny.en's encoder + a bound head (mmrag/weights/sound0)
 
 
 def image_tower_choice(config: Config) -> str:
-    """``off``, ``lite0-flat``, ``lite0``, ``shipped`` or a tower folder, from ``space.image_model``.
+    """``off``, ``lite0b``, ``lite0-flat``, ``lite0``, ``shipped`` or a tower folder, from ``space.image_model``.
 
     The shipped towers are bound to the bundled MiniLM only: another text model
-    (``space.model``) gets no tower unless one is named. Unset means ``lite0-flat``;
-    indexes built with ``lite0`` or ``shipped`` recorded it and reopen with it.
+    (``space.model``) gets no tower unless one is named. Unset means ``lite0b``;
+    indexes built with ``lite0-flat``, ``lite0`` or ``shipped`` recorded it and reopen with it.
     """
     value = (config.space.image_model or "").strip()
     if value.lower() in (TOWER_OFF, "no", "false"):
@@ -86,13 +88,17 @@ def image_tower_choice(config: Config) -> str:
         from mmrag.space.adapters import shipped_tower_dir
 
         return TOWER_SHIPPED if (shipped_tower_dir() / "tower.safetensors").is_file() else TOWER_OFF
-    if value.lower() in (TOWER_BACKBONE, TOWER_BACKBONE_FLAT, "default") or (not value and not config.space.model):
-        from mmrag.space.adapters import backbone_tower_dir
-
-        if not (backbone_tower_dir() / "tower.safetensors").is_file():
-            return TOWER_OFF
-        return TOWER_BACKBONE if value.lower() == TOWER_BACKBONE else TOWER_BACKBONE_FLAT
+    if value.lower() in (*BACKBONE_CHOICES, "default") or (not value and not config.space.model):
+        choice = value.lower() if value.lower() in BACKBONE_CHOICES else TOWER_BACKBONE_B
+        return choice if (_backbone_folder(choice) / "tower.safetensors").is_file() else TOWER_OFF
     return value or TOWER_OFF
+
+
+def _backbone_folder(choice: str) -> Path:
+    """The shipped folder of a backbone-tower keyword: ``lite0b`` its own, ``lite0`` and ``lite0-flat`` the first tower's."""
+    from mmrag.space.adapters import backbone_tower_dir
+
+    return backbone_tower_dir("lite0b" if choice == TOWER_BACKBONE_B else "lite0")
 
 
 @contextmanager
@@ -254,14 +260,9 @@ def image_tower_loader(config: Config) -> Callable[..., Any]:
 def bind_image_tower(config: Config, text: Encoder, loader: Callable[..., Any] | None = None) -> Encoder:
     """Load the image tower chosen by ``space.image_model`` and check it fits ``text``."""
     choice = image_tower_choice(config)
-    if choice in (TOWER_BACKBONE, TOWER_BACKBONE_FLAT):
-        from mmrag.space.adapters import backbone_tower_dir
-
-        path: str | Path | None = backbone_tower_dir()
-    else:
-        path = None if choice == TOWER_SHIPPED else choice
+    path: str | Path | None = _backbone_folder(choice) if choice in BACKBONE_CHOICES else None if choice == TOWER_SHIPPED else choice
     # the default gates ConSE against the head by flatness; 'lite0' is the fixed mix; a folder: if it carries a gate
-    gate = {"flat_gate": True} if choice == TOWER_BACKBONE_FLAT else {} if choice in (TOWER_BACKBONE, TOWER_SHIPPED) else {"flat_gate": None}
+    gate = {} if choice in (TOWER_BACKBONE, TOWER_SHIPPED) else {"flat_gate": True} if choice in BACKBONE_CHOICES else {"flat_gate": None}
     tower = (loader or image_tower_loader(config))(path, text.dim, text_encoder=text.id, **gate)
     if not isinstance(tower, Encoder) or int(tower.dim) != text.dim:
         raise ConfigError(
@@ -273,7 +274,7 @@ def bind_image_tower(config: Config, text: Encoder, loader: Callable[..., Any] |
 
 def _lasting(choice: str) -> str:
     """A tower choice as written into the index: folders made absolute, so reopening from elsewhere works."""
-    keywords = (TOWER_OFF, TOWER_SHIPPED, TOWER_BACKBONE, TOWER_BACKBONE_FLAT, TOWER_SOUND)
+    keywords = (TOWER_OFF, TOWER_SHIPPED, *BACKBONE_CHOICES, TOWER_SOUND)
     return choice if choice in keywords else str(Path(choice).expanduser().resolve())
 
 
@@ -353,7 +354,7 @@ def build_text_space(
             SHIPPED_TOWER_NOTE
             if choice == TOWER_SHIPPED
             else BACKBONE_TOWER_NOTE
-            if choice in (TOWER_BACKBONE, TOWER_BACKBONE_FLAT)
+            if choice in BACKBONE_CHOICES
             else f"images by the bound image tower {choice} and through their OCR text and metadata, fused"
         )
     else:
@@ -390,6 +391,7 @@ def build_minilm_space(config: Config, *, reason: str = "") -> Space:
 
 
 __all__ = [
+    "BACKBONE_CHOICES",
     "BACKBONE_TOWER_NOTE",
     "MINILM_NAME",
     "NO_AUDIO_TOWER_NOTE",
@@ -398,6 +400,7 @@ __all__ = [
     "SHIPPED_TOWER_WEIGHT",
     "TOKENIZER_FILES",
     "TOWER_BACKBONE",
+    "TOWER_BACKBONE_B",
     "TOWER_BACKBONE_FLAT",
     "TOWER_OFF",
     "TOWER_SHIPPED",

@@ -153,8 +153,8 @@ def train_head(
         losses.append(run / steps)
     # fold the standardisation into the linear map: W (f - mu) / sd + b
     w = (proj.weight.detach() / sd).numpy()
-    b = (proj.bias.detach() - (proj.weight.detach() * (mu / sd)).sum(1)).numpy()
-    return w.astype(np.float32), b.astype(np.float32), losses
+    bias = (proj.bias.detach() - (proj.weight.detach() * (mu / sd)).sum(1)).numpy()
+    return w.astype(np.float32), bias.astype(np.float32), losses
 
 
 def fit_visual(feats: np.ndarray, dim: int) -> tuple[np.ndarray, np.ndarray]:
@@ -195,13 +195,13 @@ def _score(emb: np.ndarray, txt: np.ndarray, caps: list[str]) -> dict[str, Metri
 
 
 def _init_folder(ref: str) -> Path:
-    from mmrag.space.adapters import backbone_tower_dir
+    from mmrag.space.adapters import BACKBONE_TOWERS, backbone_tower_dir
 
-    return backbone_tower_dir() if ref == "lite0" else Path(ref).expanduser()
+    return backbone_tower_dir(ref) if ref in BACKBONE_TOWERS else Path(ref).expanduser()
 
 
 def _init_tower(ref: str) -> tuple[BackboneTowerConfig, BackboneTowerWeights, dict[str, Any]]:
-    """The tower ``--init`` names: ``lite0`` (the shipped default) or a ``backbone-head`` tower folder."""
+    """The tower ``--init`` names: ``lite0b`` (the shipped default), ``lite0`` or a ``backbone-head`` tower folder."""
     import json
 
     from mmrag.space.backbone import ARCH
@@ -210,11 +210,11 @@ def _init_tower(ref: str) -> tuple[BackboneTowerConfig, BackboneTowerWeights, di
     folder = _init_folder(ref)
     meta_file = folder / "tower.json"
     if not meta_file.is_file():
-        raise TrainingError(f"--init {ref}: no tower.json in {folder}; pass lite0 or a folder written by mmrag train --backbone {ARCH}")
+        raise TrainingError(f"--init {ref}: no tower.json in {folder}; pass lite0b, lite0 or a folder written by mmrag train --backbone {ARCH}")
     meta = json.loads(meta_file.read_text(encoding="utf-8"))
     if (meta.get("tower") or {}).get("arch") != "backbone-head":
         raise TrainingError(f"--init {ref}: {folder} is not a backbone-head tower (arch {(meta.get('tower') or {}).get('arch')!r}); "
-                            f"pass lite0 or a folder written by mmrag train --backbone {ARCH}")
+                            f"pass lite0b, lite0 or a folder written by mmrag train --backbone {ARCH}")
     return BackboneTowerConfig.from_dict(meta["tower"]), load_weights(folder), meta
 
 

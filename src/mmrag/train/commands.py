@@ -78,8 +78,8 @@ def train_command(
     max_pictures: Annotated[int, typer.Option(min=0, help="bind --backbone: train on a fixed random subset of this many "
                                                          "pictures (0 = all; held-out: an eighth as many)")] = 0,
     init: Annotated[str, typer.Option("--init", help="bind --backbone: fine-tune this tower's head instead of training a new one "
-                                                     "(lite0 = the shipped default, or a tower folder); keeps its mix and visual "
-                                                     "channel. For exported feedback: --init lite0 --holdout 0 --lr 3e-4 --epochs 30")] = "",
+                                                     "(lite0b = the shipped default, lite0 = the one before it, or a tower folder); keeps its mix and visual "
+                                                     "channel. For exported feedback: --init lite0b --holdout 0 --lr 3e-4 --epochs 30")] = "",
 ) -> None:
     """Train contrastively: bind a new image or audio tower into a frozen space, or finetune CLIP/SigLIP."""
     if loss not in ("clip", "siglip", "infonce"):
@@ -139,8 +139,9 @@ def train_command(
 def eval_command(
     pairs: Annotated[Path, typer.Argument(help="pairs file: a = picture path (or text), b = caption")],
     space: Annotated[str, typer.Option(help="space whose text tower embeds column b")] = "minilm",
-    image_model: Annotated[str | None, typer.Option(help="image tower folder ('lite0-flat' = the default backbone tower, "
-                                                         "'lite0' = it at its fixed mix, 'shipped' = the starter CNN)")] = "lite0-flat",
+    image_model: Annotated[str | None, typer.Option(help="image tower folder ('lite0b' = the default backbone tower, "
+                                                         "'lite0-flat' = the one before it, 'lite0' = that at its fixed mix, "
+                                                         "'shipped' = the starter CNN)")] = "lite0b",
     audio_model: Annotated[str | None, typer.Option(help="audio tower folder, for a pairs file of sounds")] = None,
     baseline: Annotated[bool, typer.Option(help="also score the text-only baseline (OCR + file name through the text tower)")] = False,
     cache_dir: Annotated[Path | None, typer.Option(help="cache for decoded images and caption vectors")] = None,
@@ -151,10 +152,11 @@ def eval_command(
     try:
         from mmrag.space.adapters import backbone_tower_dir
 
-        tower = None if image_model == "shipped" else backbone_tower_dir() if image_model in ("lite0", "lite0-flat") else image_model
+        shipped = {"lite0": "lite0", "lite0-flat": "lite0", "lite0b": "lite0b"}
+        tower = None if image_model == "shipped" else backbone_tower_dir(shipped[image_model]) if image_model in shipped else image_model
         results = evaluate_pairs(pairs, space=space, image_model=tower, baseline=baseline, cache=cache_dir,
                                  audio_model=audio_model,
-                                 flat_gate=True if image_model == "lite0-flat" else False if image_model in ("lite0", "shipped") else None)
+                                 flat_gate=False if image_model in ("lite0", "shipped") else True if image_model in shipped else None)
     except MmragError as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(1) from None

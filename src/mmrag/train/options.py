@@ -41,7 +41,7 @@ class BindOptions:
     extra_eval: tuple[str, ...] = ()  # more pairs files to evaluate on (other collections)
     command: str = ""
     max_pictures: int = 0  # backbone: train on a fixed random subset of this many pictures (0 = all)
-    init: str = ""  # backbone: fine-tune this tower's head ("lite0" = the shipped one, or a folder) instead of a new one
+    init: str = ""  # backbone: fine-tune this tower's head ("lite0b" = the shipped default, "lite0", or a folder) instead of a new one
 
 
 @dataclass(frozen=True)
