@@ -220,7 +220,7 @@ def load_image_tower(path: str | Path | None, text_dim: int, text_encoder: str |
     """Load a bound image tower checkpoint folder (``None``: the shipped one).
 
     ``flat_gate`` (backbone towers only): weigh ConSE against the head per picture by its flatness
-    (``mmrag.space.backbone_tower.FlatGate``), as the default ``lite0-flat`` does; ``None``: if the
+    (``mmrag.space.backbone_tower.FlatGate``), as the default ``lite0b`` (and ``lite0-flat``) does; ``None``: if the
     folder's ``tower.json`` carries a ``flat_gate`` (towers fine-tuned from ``lite0`` inherit it).
 
     ``text_dim`` must equal the tower's output dim. ``text_encoder`` (the id

@@ -14,7 +14,7 @@ The tower's vector is ``normalise((1 - mix) * conse + mix * head)``; ``mix``
 is picked on the training collection's held-out split (never on the
 collections the figures report as unseen). That split is drawings, where
 the head is far better than ConSE, so the fixed mix is 0.9 and photos, where
-the head is noise, are barely seen. The default tower (``lite0-flat``) therefore
+the head is noise, are barely seen. The gated towers (``lite0b``, the default, and ``lite0-flat``) therefore
 weighs the two per picture by its ``flatness`` (drawings and emoji are flat,
 photos are not): ``normalise(w_c(f) * conse + w_h(f) * head)`` with
 ``w(f) = max(0, a + b * f)``, the ``FlatGate`` read from ``tower.json``
