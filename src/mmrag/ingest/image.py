@@ -27,6 +27,7 @@ from PIL import Image, ImageOps
 from mmrag.config import IngestConfig
 from mmrag.errors import IngestError, MmragError
 from mmrag.ingest import svg as _svg
+from mmrag.ingest.captions import Caption, read_caption
 from mmrag.ingest.sources import check_size
 from mmrag.types import Modality, Segment, Span
 
@@ -309,9 +310,10 @@ def describe(
     name_words: str = "",
     ocr: str = "",
     extra: str = "",
+    caption: str = "",
 ) -> str | None:
     """The words an image carries, as text that embeds well:
-    ``"title. description. kw1, kw2. name words. text: ... OCR: ..."``."""
+    ``"title. description. caption. kw1, kw2. name words. text: ... OCR: ..."``."""
     parts: list[str] = []
     seen = ""
 
@@ -324,6 +326,7 @@ def describe(
 
     add(title)
     add(description)
+    add(caption)
     add(", ".join(keywords))
     if name_words and not set(name_words.split()) <= set(re.findall(r"\w+", seen)):
         add(name_words)
@@ -333,22 +336,27 @@ def describe(
 
 
 def image_segment(
-    source: str, img: Image.Image, info: dict[str, Any], config: IngestConfig, name: str, svg_text: str = ""
+    source: str, img: Image.Image, info: dict[str, Any], config: IngestConfig, name: str, svg_text: str = "",
+    caption: Caption | None = None,
 ) -> Segment:
-    """The one segment of a picture file (also usable for figures and frames)."""
+    """The one segment of a picture file (also usable for figures and frames); ``caption``: its ``.txt``
+    sidecar (``ingest.captions``)."""
     ocr = ""
     if config.ocr and not svg_text:
         from mmrag.ingest.ocr import ocr_text
 
         ocr = ocr_text(img)
     keywords = info.get("keywords") or []
-    text = describe(info.get("title"), info.get("description"), keywords, filename_words(name), ocr, svg_text)
+    text = describe(info.get("title"), info.get("description"), keywords, filename_words(name), ocr, svg_text,
+                    caption.text if caption else "")
     meta = {"title": info.get("title") or name, "width": str(info["width"]), "height": str(info["height"])}
     meta["format"] = str(info["format"])
     if info.get("description"):
         meta["description"] = info["description"]
     if keywords:
         meta["keywords"] = ", ".join(keywords)
+    if caption:
+        meta["caption_file"] = caption.path.name
     return Segment(
         source=source,
         modality=Modality.IMAGE,
@@ -369,7 +377,7 @@ class ImageLoader:
         path = Path(path)
         check_size(path, config)
         img, info = open_image(path, str(path), config)
-        return iter([image_segment(str(path), img, info, config, path.name)])
+        return iter([image_segment(str(path), img, info, config, path.name, caption=read_caption(path))])
 
 
 class SvgLoader:
@@ -397,7 +405,7 @@ class SvgLoader:
                 raise IngestError(source, "the .svgz expands past 50 MB (a decompression bomb?); refused")
         img, info, texts = _svg.render_svg(data, source, config, MAX_SIDE)
         img = to_rgb(img)
-        return iter([image_segment(source, img, info, config, path.name, svg_text=texts)])
+        return iter([image_segment(source, img, info, config, path.name, svg_text=texts, caption=read_caption(path))])
 
 
 __all__ = [

@@ -26,6 +26,7 @@ from mmrag.config import Config
 from mmrag.errors import IngestError, MmragError
 from mmrag.fields import dumps as dump_fields
 from mmrag.ingest.base import Loader
+from mmrag.ingest.captions import PICTURE_KINDS, read_caption, with_caption
 from mmrag.ingest.heard_words import heard_words
 from mmrag.ingest.picture_memo import PictureMemo
 from mmrag.ingest.record_fields import forget_records, remember_fields
@@ -257,16 +258,24 @@ class Ingestor:
         try:
             st = path.stat()
             old = self.store.source_hash(source)
-            if old is not None and self.config.ingest.quick_check and self.stats.known_hash(source, st) == old:
+            caption = read_caption(path)  # a picture's X.txt: its bytes join the picture's hash
+            quick = self.config.ingest.quick_check and caption is None  # a caption's edit leaves the picture's stat
+            if old is not None and quick and self.stats.known_hash(source, st) == old:
                 self._unchanged(source)  # same size and mtime as when this content was indexed: not read
                 return None
             info = inspect_file(path, self.config.ingest)  # size limits, sniff by content, hash
-            kind, digest = info.kind, info.hash
+            kind = info.kind
+            captioned = caption is not None and kind in PICTURE_KINDS
+            digest = with_caption(info.hash, caption if captioned else None)
+            # a captioned picture's stat is never vouched for: once its caption is gone, the quick check
+            # would otherwise match the picture's stat to the hash that included the caption
+            seen = None if captioned else st
             if kind == "records":
                 self._records(path, digest)
                 return None
             if old == digest:
-                self.stats.record(source, st, digest)
+                if seen is not None:
+                    self.stats.record(source, seen, digest)
                 self._unchanged(source)
                 return None
             if kind in MEDIA_KINDS:
@@ -295,7 +304,7 @@ class Ingestor:
             unique.setdefault(seg.id, seg)
         segs = list(unique.values())
         payloads = sum(len(segment_channels(s, self.space)) for s in segs)
-        return _Pending(source, digest, old is not None, segs, payloads, st)
+        return _Pending(source, digest, old is not None, segs, payloads, seen)
 
     def _media_segments(self, kind: str, path: Path, source: str) -> list[Segment]:
         """A recording's or a video's segments, with ``media`` events saying how far it has been read.

@@ -1,0 +1,108 @@
+"""Caption sidecars: the words of ``X.txt`` become part of the picture ``X.jpg`` beside it.
+
+Captioned picture collections keep each caption in a text file named like its
+picture: img2dataset's ``000123.jpg`` + ``000123.txt``, Tux Paint's stamps,
+many scraped and hand-labelled folders. Such a caption is the picture's own
+words, like an embedded EXIF title: it goes into the picture's text channel
+(``ingest.image.describe``), so a search for the caption finds the picture
+itself, not only the text file.
+
+Rules (the same for every add, so a folder indexes the same way each time):
+
+- only a picture file (``PICTURE_SUFFIXES``) gets a caption, from the file of
+  the same folder and stem with suffix ``.txt`` (exact case);
+- a caption is short: a ``.txt`` over ``MAX_CAPTION_BYTES`` is a document,
+  not a caption, and is not read here; one that is not UTF-8, or holds no
+  words, is no caption either;
+- the ``.txt`` is still indexed on its own when it is added (nothing is
+  hidden from search);
+- the caption's bytes are part of the picture's content hash
+  (``with_caption``), so editing, adding or removing a caption re-indexes the
+  picture on the next add.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+CAPTION_SUFFIX = ".txt"
+MAX_CAPTION_BYTES = 4096  # a few sentences in any language; more is a document
+PICTURE_SUFFIXES = frozenset({
+    ".jpg", ".jpeg", ".jpe", ".png", ".apng", ".gif", ".webp", ".bmp", ".tif", ".tiff", ".ico", ".svg", ".svgz",
+})
+PICTURE_KINDS = ("image", "svg")  # sniffed kinds whose hash a caption joins
+
+
+@dataclass(frozen=True)
+class Caption:
+    """A picture's caption sidecar: its file, its words (whitespace folded) and a hash of its bytes."""
+
+    path: Path
+    text: str
+    digest: str
+
+
+def caption_file(picture: str | os.PathLike[str]) -> Path | None:
+    """The ``.txt`` beside ``picture`` that may caption it (exists, a regular file, small), else ``None``."""
+    p = Path(picture)
+    if p.suffix.lower() not in PICTURE_SUFFIXES:
+        return None
+    side = p.with_suffix(CAPTION_SUFFIX)
+    try:
+        st = side.stat()
+    except (OSError, ValueError):  # missing, unreadable folder, or a name the OS refuses
+        return None
+    if not side.is_file() or st.st_size > MAX_CAPTION_BYTES:
+        return None
+    return side
+
+
+def parse_caption(data: bytes) -> str | None:
+    """The words of a caption file's bytes (UTF-8, a BOM allowed), whitespace folded; ``None`` if it has
+    none or is not text (pure)."""
+    if len(data) > MAX_CAPTION_BYTES or b"\x00" in data:
+        return None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return None
+    words = " ".join(text.split())
+    return words if any(ch.isalnum() for ch in words) else None
+
+
+def read_caption(picture: str | os.PathLike[str]) -> Caption | None:
+    """The caption of ``picture`` from its ``.txt`` sidecar, or ``None`` (no sidecar, too big, not text)."""
+    side = caption_file(picture)
+    if side is None:
+        return None
+    try:
+        data = side.read_bytes()
+    except OSError:
+        return None
+    text = parse_caption(data)
+    if text is None:
+        return None
+    return Caption(side, text, hashlib.blake2b(data, digest_size=16).hexdigest())
+
+
+def with_caption(picture_hash: str, caption: Caption | None) -> str:
+    """The content hash of a picture and its caption together (the picture's own hash without one; pure)."""
+    if caption is None:
+        return picture_hash
+    return hashlib.blake2b(f"{picture_hash}+caption:{caption.digest}".encode(), digest_size=32).hexdigest()
+
+
+__all__ = [
+    "CAPTION_SUFFIX",
+    "MAX_CAPTION_BYTES",
+    "PICTURE_KINDS",
+    "PICTURE_SUFFIXES",
+    "Caption",
+    "caption_file",
+    "parse_caption",
+    "read_caption",
+    "with_caption",
+]
