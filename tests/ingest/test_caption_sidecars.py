@@ -6,6 +6,7 @@ oversizing the caption is seen on the next add."""
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -53,6 +54,14 @@ def test_only_a_picture_beside_a_small_text_file_has_a_caption(tmp_path: Path) -
     (tmp_path / "dir.png").write_bytes(b"")
     (tmp_path / "dir.txt").mkdir()
     assert caption_file(tmp_path / "dir.png") is None
+    (tmp_path / "elsewhere.txt").write_text("words from another folder")
+    (tmp_path / "link.png").write_bytes(b"")
+    (tmp_path / "link.txt").symlink_to(tmp_path / "elsewhere.txt")
+    assert caption_file(tmp_path / "link.png") is None  # a link is followed only as the folder walk would
+    assert caption_file(tmp_path / "link.png", follow_symlinks=True) == tmp_path / "link.txt"
+    os.mkfifo(tmp_path / "fifo.txt")
+    (tmp_path / "fifo.png").write_bytes(b"")
+    assert caption_file(tmp_path / "fifo.png") is None  # never opened: reading a FIFO would block
     (tmp_path / "bin.webp").write_bytes(b"")
     (tmp_path / "bin.txt").write_bytes(b"\x00\x01\x02")
     assert caption_file(tmp_path / "bin.webp") is not None and read_caption(tmp_path / "bin.webp") is None

@@ -16,6 +16,9 @@ Rules (the same for every add, so a folder indexes the same way each time):
   words, is no caption either;
 - the ``.txt`` is still indexed on its own when it is added (nothing is
   hidden from search);
+- a ``.txt`` that is a symlink is followed only with ``ingest.follow_symlinks``,
+  the rule the folder walk has for every file (a link to a file elsewhere
+  would otherwise bring that file's words into the index);
 - the caption's bytes are part of the picture's content hash
   (``with_caption``), so editing, adding or removing a caption re-indexes the
   picture on the next add.
@@ -25,6 +28,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,17 +49,20 @@ class Caption:
     digest: str
 
 
-def caption_file(picture: str | os.PathLike[str]) -> Path | None:
-    """The ``.txt`` beside ``picture`` that may caption it (exists, a regular file, small), else ``None``."""
+def caption_file(picture: str | os.PathLike[str], follow_symlinks: bool = False) -> Path | None:
+    """The ``.txt`` beside ``picture`` that may caption it (a regular file, small, not a symlink unless
+    ``follow_symlinks``), else ``None``."""
     p = Path(picture)
     if p.suffix.lower() not in PICTURE_SUFFIXES:
         return None
     side = p.with_suffix(CAPTION_SUFFIX)
     try:
+        if side.is_symlink() and not follow_symlinks:
+            return None
         st = side.stat()
     except (OSError, ValueError):  # missing, unreadable folder, or a name the OS refuses
         return None
-    if not side.is_file() or st.st_size > MAX_CAPTION_BYTES:
+    if not stat.S_ISREG(st.st_mode) or st.st_size > MAX_CAPTION_BYTES:  # not a folder, FIFO or device
         return None
     return side
 
@@ -73,9 +80,9 @@ def parse_caption(data: bytes) -> str | None:
     return words if any(ch.isalnum() for ch in words) else None
 
 
-def read_caption(picture: str | os.PathLike[str]) -> Caption | None:
+def read_caption(picture: str | os.PathLike[str], follow_symlinks: bool = False) -> Caption | None:
     """The caption of ``picture`` from its ``.txt`` sidecar, or ``None`` (no sidecar, too big, not text)."""
-    side = caption_file(picture)
+    side = caption_file(picture, follow_symlinks)
     if side is None:
         return None
     try:

@@ -377,7 +377,7 @@ class ImageLoader:
         path = Path(path)
         check_size(path, config)
         img, info = open_image(path, str(path), config)
-        caption = read_caption(path) if config.captions else None
+        caption = read_caption(path, config.follow_symlinks) if config.captions else None
         return iter([image_segment(str(path), img, info, config, path.name, caption=caption)])
 
 
@@ -406,7 +406,7 @@ class SvgLoader:
                 raise IngestError(source, "the .svgz expands past 50 MB (a decompression bomb?); refused")
         img, info, texts = _svg.render_svg(data, source, config, MAX_SIDE)
         img = to_rgb(img)
-        caption = read_caption(path) if config.captions else None
+        caption = read_caption(path, config.follow_symlinks) if config.captions else None
         return iter([image_segment(source, img, info, config, path.name, svg_text=texts, caption=caption)])
 
 

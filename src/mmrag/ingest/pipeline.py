@@ -258,7 +258,8 @@ class Ingestor:
         try:
             st = path.stat()
             old = self.store.source_hash(source)
-            caption = read_caption(path) if self.config.ingest.captions else None  # a picture's X.txt joins its hash
+            ingest = self.config.ingest
+            caption = read_caption(path, ingest.follow_symlinks) if ingest.captions else None  # X.txt joins the hash
             quick = self.config.ingest.quick_check and caption is None  # a caption's edit leaves the picture's stat
             if old is not None and quick and self.stats.known_hash(source, st) == old:
                 self._unchanged(source)  # same size and mtime as when this content was indexed: not read
