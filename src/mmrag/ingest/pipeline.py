@@ -260,11 +260,11 @@ class Ingestor:
             old = self.store.source_hash(source)
             ingest = self.config.ingest
             caption = read_caption(path, ingest.follow_symlinks) if ingest.captions else None  # X.txt joins the hash
-            quick = self.config.ingest.quick_check and caption is None  # a caption's edit leaves the picture's stat
+            quick = ingest.quick_check and caption is None  # a caption's edit leaves the picture's stat
             if old is not None and quick and self.stats.known_hash(source, st) == old:
                 self._unchanged(source)  # same size and mtime as when this content was indexed: not read
                 return None
-            info = inspect_file(path, self.config.ingest)  # size limits, sniff by content, hash
+            info = inspect_file(path, ingest)  # size limits, sniff by content, hash
             kind = info.kind
             captioned = caption is not None and kind in PICTURE_KINDS
             digest = with_caption(info.hash, caption if captioned else None)
