@@ -154,3 +154,17 @@ def test_captions_can_be_turned_off(tmp_path: Path, photos: Path) -> None:
         assert not eng.add([photos]).failed
         text = _picture_text(eng, "a rocket", photos / "img_0002.jpg")
         assert text is not None and "Lisbon" not in text
+
+
+def test_adding_an_edited_caption_alone_refreshes_its_indexed_picture(engine, photos: Path) -> None:  # type: ignore[no-untyped-def]
+    rocket, caption = photos / "img_0002.jpg", photos / "img_0002.txt"
+    caption.write_text("launch seen from Lisbon")
+    (photos / "img_0009.txt").write_text("a caption whose picture is not indexed")
+    (photos / "img_0009.png").write_bytes((photos / "img_0000.png").read_bytes())
+    assert not engine.add([rocket, photos / "img_0000.png"]).failed  # two pictures only: no text files
+    caption.write_text("launch seen from Porto")
+    report = engine.add([caption, photos / "img_0009.txt"])
+    assert {Path(s).name for s in report.replaced} == {"img_0002.jpg"}
+    assert {Path(s).name for s in report.added} == {"img_0002.txt", "img_0009.txt"}  # img_0009.png: never asked for
+    text = _picture_text(engine, "launch seen from Porto", rocket)
+    assert text is not None and "Porto" in text

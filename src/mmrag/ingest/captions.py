@@ -21,7 +21,8 @@ Rules (the same for every add, so a folder indexes the same way each time):
   would otherwise bring that file's words into the index);
 - the caption's bytes are part of the picture's content hash
   (``with_caption``), so editing, adding or removing a caption re-indexes the
-  picture on the next add.
+  picture on the next add of it or its folder; an add of the caption alone
+  re-checks its picture if that is indexed (``pipeline.Ingestor``).
 """
 
 from __future__ import annotations

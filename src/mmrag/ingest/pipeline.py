@@ -26,7 +26,7 @@ from mmrag.config import Config
 from mmrag.errors import IngestError, MmragError
 from mmrag.fields import dumps as dump_fields
 from mmrag.ingest.base import Loader
-from mmrag.ingest.captions import PICTURE_KINDS, read_caption, with_caption
+from mmrag.ingest.captions import CAPTION_SUFFIX, PICTURE_KINDS, PICTURE_SUFFIXES, read_caption, with_caption
 from mmrag.ingest.heard_words import heard_words
 from mmrag.ingest.picture_memo import PictureMemo
 from mmrag.ingest.record_fields import forget_records, remember_fields
@@ -187,6 +187,8 @@ class Ingestor:
             for item in walk(roots, self.config.ingest, exclude=exclude)
             if isinstance(item, WalkFailure) or not is_sidecar(item)  # a catalogue's mapping is not a document
         ]
+        if self.config.ingest.captions:  # an edited caption added alone: its indexed picture is checked again too
+            items += self._captioned_pictures(items)
         self._emit(AddEvent("start", total=len(items)))
         pending: list[_Pending] = []
         interrupted = False
@@ -219,6 +221,34 @@ class Ingestor:
             segments=t.segments,
             interrupted=interrupted,
         )
+
+    def _captioned_pictures(self, items: list[Path | WalkFailure]) -> list[Path]:
+        """Indexed pictures whose caption file (``X.txt``) is among ``items`` but which are not: a caption
+        joins its picture's hash, so adding the caption alone must check the picture again. A picture not
+        yet indexed is left alone (nobody asked for it)."""
+        listed = {str(i) for i in items if not isinstance(i, WalkFailure)}
+        stems: dict[Path, dict[str, list[str]]] = {}  # folder -> stem -> picture names in it (listed once)
+        found: list[Path] = []
+        for item in items:
+            if isinstance(item, WalkFailure) or item.suffix != CAPTION_SUFFIX:
+                continue
+            folder = stems.get(item.parent)
+            if folder is None:
+                try:
+                    names = os.listdir(item.parent)
+                except OSError:
+                    continue
+                folder = stems[item.parent] = {}
+                for name in names:
+                    stem, dot, ext = name.rpartition(".")
+                    if dot and f".{ext.lower()}" in PICTURE_SUFFIXES:
+                        folder.setdefault(stem, []).append(name)
+            for name in folder.get(item.stem, ()):
+                picture = item.parent / name
+                if str(picture) not in listed and self.store.source_hash(str(picture)) is not None:
+                    found.append(picture)
+                    listed.add(str(picture))
+        return found
 
     def _drop_relative_spellings(self, roots: list[Path]) -> None:
         """Older mmrag stored a source as spelt on the command line (``notes/a.txt``); the same
