@@ -31,6 +31,18 @@ def test_a_caption_is_short_utf8_text_with_words() -> None:
     assert parse_caption(b"a" * (MAX_CAPTION_BYTES + 1)) is None  # a document, not a caption
 
 
+def test_the_quick_check_key_of_a_picture_joins_its_caption_stat() -> None:
+    from mmrag.ingest.statcache import StatKey, joined_stat
+
+    pic, cap = StatKey(1000, 1_700_000_000_000_000_000), StatKey(40, 1_700_000_000_500_000_000)
+    key = joined_stat(pic, cap)
+    assert key == joined_stat(pic, cap) and key.st_size == 1000 and 0 <= key.st_mtime_ns < 2**63
+    assert key.st_mtime_ns != pic.st_mtime_ns  # the picture alone (its caption removed) misses the key
+    assert joined_stat(pic, StatKey(41, cap.st_mtime_ns)) != key  # caption edited: other size
+    assert joined_stat(pic, StatKey(40, cap.st_mtime_ns + 1)) != key  # or other mtime
+    assert joined_stat(StatKey(1000, pic.st_mtime_ns + 1), cap) != key  # the picture touched
+
+
 def test_the_hash_of_a_picture_joins_its_caption() -> None:
     assert with_caption("abc", None) == "abc"
     one, two = Caption(Path("x.txt"), "a", "d1"), Caption(Path("x.txt"), "a", "d2")
@@ -100,7 +112,7 @@ def _picture_text(engine, query: str, picture: Path) -> str | None:  # type: ign
     return next((h.text or "" for h in hits if Path(h.source) == picture), None)
 
 
-def test_a_caption_finds_its_picture_and_its_edits_are_seen(engine, photos: Path) -> None:  # type: ignore[no-untyped-def]
+def test_a_caption_finds_its_picture_and_its_edits_are_seen(engine, photos: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     rocket = photos / "img_0002.jpg"
     caption = photos / "img_0002.txt"
     caption.write_text("Taken by Ada Lovelace at the Lisbon launch site, March 2019\n")
@@ -113,12 +125,24 @@ def test_a_caption_finds_its_picture_and_its_edits_are_seen(engine, photos: Path
     both = engine.search("Ada Lovelace in Lisbon", k=2)  # the text file stays a hit of its own
     assert {Path(h.source).name for h in both} == {"img_0002.jpg", "img_0002.txt"}
 
-    again = engine.add([photos])  # nothing changed: nothing is re-embedded
+    from mmrag.ingest import pipeline
+
+    opened: list[str] = []
+    real_inspect = pipeline.inspect_file
+
+    def counting(path, config):  # type: ignore[no-untyped-def]
+        opened.append(Path(path).name)
+        return real_inspect(path, config)
+
+    monkeypatch.setattr(pipeline, "inspect_file", counting)
+    again = engine.add([photos])  # nothing changed: nothing is re-embedded, and no file is even read
     assert len(again.unchanged) == 4 and not again.added and not again.replaced
+    assert opened == []  # the picture and caption stats together settled the captioned picture
 
     caption.write_text("Grace Hopper watching from Porto")
     edited = engine.add([photos])
     assert {Path(s).name for s in edited.replaced} == {"img_0002.jpg", "img_0002.txt"}
+    assert sorted(opened) == ["img_0002.jpg", "img_0002.txt"]  # only the pair whose caption changed was read
     text = _picture_text(engine, "Grace Hopper in Porto", rocket)
     assert text is not None and "Porto" in text and "Lisbon" not in text
 

@@ -20,8 +20,10 @@ Rules (the same for every add, so a folder indexes the same way each time):
   the rule the folder walk has for every file (a link to a file elsewhere
   would otherwise bring that file's words into the index);
 - the caption's bytes are part of the picture's content hash
-  (``with_caption``), so editing, adding or removing a caption re-indexes the
-  picture on the next add of it or its folder; an add of the caption alone
+  (``with_caption``) and its stat part of the picture's quick-check key
+  (``statcache.joined_stat``), so editing, adding or removing a caption
+  re-indexes the picture on the next add of it or its folder, and an
+  untouched pair is settled without reading either file; an add of the caption alone
   re-checks its picture if that is indexed (``pipeline.Ingestor``).
 """
 
@@ -50,9 +52,9 @@ class Caption:
     digest: str
 
 
-def caption_file(picture: str | os.PathLike[str], follow_symlinks: bool = False) -> Path | None:
+def caption_sidecar(picture: str | os.PathLike[str], follow_symlinks: bool = False) -> tuple[Path, os.stat_result] | None:
     """The ``.txt`` beside ``picture`` that may caption it (a regular file, small, not a symlink unless
-    ``follow_symlinks``), else ``None``."""
+    ``follow_symlinks``) and its stat, else ``None``. Only stats: nothing is read."""
     p = Path(picture)
     if p.suffix.lower() not in PICTURE_SUFFIXES:
         return None
@@ -65,7 +67,13 @@ def caption_file(picture: str | os.PathLike[str], follow_symlinks: bool = False)
         return None
     if not stat.S_ISREG(st.st_mode) or st.st_size > MAX_CAPTION_BYTES:  # not a folder, FIFO or device
         return None
-    return side
+    return side, st
+
+
+def caption_file(picture: str | os.PathLike[str], follow_symlinks: bool = False) -> Path | None:
+    """The path of ``caption_sidecar``, or ``None``."""
+    found = caption_sidecar(picture, follow_symlinks)
+    return found[0] if found else None
 
 
 def parse_caption(data: bytes) -> str | None:
@@ -110,6 +118,7 @@ __all__ = [
     "PICTURE_SUFFIXES",
     "Caption",
     "caption_file",
+    "caption_sidecar",
     "parse_caption",
     "read_caption",
     "with_caption",

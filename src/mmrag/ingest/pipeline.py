@@ -26,7 +26,14 @@ from mmrag.config import Config
 from mmrag.errors import IngestError, MmragError
 from mmrag.fields import dumps as dump_fields
 from mmrag.ingest.base import Loader
-from mmrag.ingest.captions import CAPTION_SUFFIX, PICTURE_KINDS, PICTURE_SUFFIXES, read_caption, with_caption
+from mmrag.ingest.captions import (
+    CAPTION_SUFFIX,
+    PICTURE_KINDS,
+    PICTURE_SUFFIXES,
+    caption_sidecar,
+    read_caption,
+    with_caption,
+)
 from mmrag.ingest.heard_words import heard_words
 from mmrag.ingest.picture_memo import PictureMemo
 from mmrag.ingest.record_fields import forget_records, remember_fields
@@ -34,7 +41,7 @@ from mmrag.ingest.record_ingest import RecordIngest
 from mmrag.ingest.record_mapping import is_sidecar
 from mmrag.ingest.record_readers import record_format
 from mmrag.ingest.sources import WalkFailure, inspect_file, walk
-from mmrag.ingest.statcache import StatCache
+from mmrag.ingest.statcache import StatCache, StatKey, joined_stat
 from mmrag.ingest.tables import field_types
 from mmrag.space.base import Space
 from mmrag.stores.base import Row, VectorStore, quote
@@ -75,7 +82,7 @@ class _Pending:
     replacing: bool
     segments: list[Segment]
     payloads: int = 0
-    stat: os.stat_result | None = None
+    stat: os.stat_result | StatKey | None = None
 
 
 @dataclass
@@ -289,24 +296,22 @@ class Ingestor:
             st = path.stat()
             old = self.store.source_hash(source)
             ingest = self.config.ingest
-            caption = read_caption(path, ingest.follow_symlinks) if ingest.captions else None  # X.txt joins the hash
-            quick = ingest.quick_check and caption is None  # a caption's edit leaves the picture's stat
-            if old is not None and quick and self.stats.known_hash(source, st) == old:
+            side = caption_sidecar(path, ingest.follow_symlinks) if ingest.captions else None  # a picture's X.txt
+            # a caption joins its picture's hash, so its stat joins the picture's in the quick check: an edited,
+            # added or removed caption misses it, an untouched pair is settled without reading either file
+            seen = st if side is None else joined_stat(st, side[1])
+            if old is not None and ingest.quick_check and self.stats.known_hash(source, seen) == old:
                 self._unchanged(source)  # same size and mtime as when this content was indexed: not read
                 return None
             info = inspect_file(path, ingest)  # size limits, sniff by content, hash
             kind = info.kind
-            captioned = caption is not None and kind in PICTURE_KINDS
-            digest = with_caption(info.hash, caption if captioned else None)
-            # a captioned picture's stat is never vouched for: once its caption is gone, the quick check
-            # would otherwise match the picture's stat to the hash that included the caption
-            seen = None if captioned else st
+            caption = read_caption(path, ingest.follow_symlinks) if side is not None and kind in PICTURE_KINDS else None
+            digest = with_caption(info.hash, caption)
             if kind == "records":
                 self._records(path, digest)
                 return None
             if old == digest:
-                if seen is not None:
-                    self.stats.record(source, seen, digest)
+                self.stats.record(source, seen, digest)
                 self._unchanged(source)
                 return None
             if kind in MEDIA_KINDS:

@@ -18,8 +18,10 @@ server), written atomically at the end of each ``add``, Ctrl-C included.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 from mmrag.index_paths import side_file
@@ -31,6 +33,22 @@ VERSION = 1
 def stat_cache_path(location: str) -> Path | None:
     """Where the cache of the index at ``location`` lives (``None``: a remote index)."""
     return side_file(location, FILE_NAME)
+
+
+@dataclass(frozen=True)
+class StatKey:
+    """What the quick check compares: a size and a modification time (ns), like ``os.stat_result``'s."""
+
+    st_size: int
+    st_mtime_ns: int
+
+
+def joined_stat(st: os.stat_result | StatKey, other: os.stat_result | StatKey) -> StatKey:
+    """One key for a file and a file its content depends on (a picture and its caption sidecar, pure): the
+    first file's size, and its mtime mixed with the other's size and mtime, so a change of either (or the
+    other appearing or going) misses the quick check."""
+    mixed = hashlib.blake2b(f"{st.st_mtime_ns}:{other.st_size}:{other.st_mtime_ns}".encode(), digest_size=8).digest()
+    return StatKey(int(st.st_size), int.from_bytes(mixed, "big") >> 1)  # a positive 63-bit int, as JSON keeps it
 
 
 class StatCache:
@@ -54,14 +72,14 @@ class StatCache:
                     self._entries = {}  # missing or damaged: everything is hashed again
         return self._entries
 
-    def known_hash(self, source: str, st: os.stat_result) -> str | None:
+    def known_hash(self, source: str, st: os.stat_result | StatKey) -> str | None:
         """The remembered hash when ``st`` matches the remembered size and mtime, else ``None``."""
         entry = self._load().get(source)
         if entry is None or entry[0] != st.st_size or entry[1] != st.st_mtime_ns:
             return None
         return entry[2]
 
-    def record(self, source: str, st: os.stat_result, digest: str) -> None:
+    def record(self, source: str, st: os.stat_result | StatKey, digest: str) -> None:
         entry = (int(st.st_size), int(st.st_mtime_ns), digest)
         entries = self._load()
         if entries.get(source) != entry:
@@ -83,4 +101,4 @@ class StatCache:
             tmp.unlink(missing_ok=True)
 
 
-__all__ = ["FILE_NAME", "StatCache", "stat_cache_path"]
+__all__ = ["FILE_NAME", "StatCache", "StatKey", "joined_stat", "stat_cache_path"]
