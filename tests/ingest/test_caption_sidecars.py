@@ -122,7 +122,10 @@ def test_a_caption_finds_its_picture_and_its_edits_are_seen(engine, photos: Path
     hits = engine.search("Ada Lovelace in Lisbon", k=3, modality="image")
     assert Path(hits[0].source) == rocket and "Lisbon" in (hits[0].text or "")
     assert hits[0].meta.get("caption_file") == "img_0002.txt"
-    both = engine.search("Ada Lovelace in Lisbon", k=2)  # the text file stays a hit of its own
+    top = engine.search("Ada Lovelace in Lisbon", k=2)  # the caption file folds under its picture
+    assert Path(top[0].source) == rocket and len(top[0].duplicates) == 1
+    assert all(Path(h.source).name != "img_0002.txt" for h in top)
+    both = engine.search("Ada Lovelace in Lisbon", k=2, diversify=False)  # the text file is still indexed on its own
     assert {Path(h.source).name for h in both} == {"img_0002.jpg", "img_0002.txt"}
 
     from mmrag.ingest import pipeline
@@ -192,3 +195,19 @@ def test_adding_an_edited_caption_alone_refreshes_its_indexed_picture(engine, ph
     assert {Path(s).name for s in report.added} == {"img_0002.txt", "img_0009.txt"}  # img_0009.png: never asked for
     text = _picture_text(engine, "launch seen from Porto", rocket)
     assert text is not None and "Porto" in text
+
+
+def test_a_caption_file_folds_under_its_picture_even_when_it_ranks_first() -> None:
+    import numpy as np
+
+    from mmrag.retrieve.diversity import Item, fold
+    from mmrag.types import Span
+
+    none: dict[str, np.ndarray] = {}
+    text = Item("t", "/p/img_1.txt", Span(start=0, end=30), none)
+    picture = Item("p", "/p/img_1.jpg", Span(), none, caption="/p/img_1.txt")
+    other = Item("o", "/p/notes.txt", Span(start=0, end=30), none)
+    stranger = Item("s", "/q/img_1.jpg", Span(), none, caption="/q/img_1.txt")  # another folder's picture
+    assert fold([text, other, picture, stranger], k=5) == [(2, [0]), (1, []), (3, [])]
+    assert fold([picture, text, other], k=5) == [(0, [1]), (2, [])]
+    assert fold([text, picture], k=1) == [(1, [0])]  # the slot the caption held goes to its picture

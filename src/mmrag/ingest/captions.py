@@ -15,7 +15,8 @@ Rules (the same for every add, so a folder indexes the same way each time):
   not a caption, and is not read here; one that is not UTF-8, or holds no
   words, is no caption either;
 - the ``.txt`` is still indexed on its own when it is added (nothing is
-  hidden from search);
+  hidden from search); in results it folds under its picture
+  (``retrieve.diversity``);
 - a ``.txt`` that is a symlink is followed only with ``ingest.follow_symlinks``,
   the rule the folder walk has for every file (a link to a file elsewhere
   would otherwise bring that file's words into the index);

@@ -11,7 +11,11 @@ of a hit already kept; a folded hit is listed in its keeper's
 - their stored *image* vectors are nearly identical: cosine >= ``threshold``
   (what a shot or a photo looks like). Sounds and texts are not folded by
   vector: different recordings of one instrument, or two notes on one topic,
-  sit that close too and are distinct results.
+  sit that close too and are distinct results; or
+- one is a picture and the other its caption file (``X.jpg`` and the
+  ``X.txt`` whose words it carries, ``ingest/captions.py``): the picture is
+  the one kept, even when its caption ranked first, so a captioned folder
+  does not show every caption twice.
 
 ``per_source`` then keeps at most N hits per file (0: no cap). The
 alternative, MMR (``mmr``), trades relevance against similarity to hits
@@ -42,6 +46,7 @@ class Item:
     source: str
     span: Span
     vectors: Mapping[str, np.ndarray]  # channel -> unit vector (may be empty)
+    caption: str = ""  # a picture's caption file (its source path), if its words came from one
 
 
 def spans_overlap(a: Span, b: Span) -> bool:
@@ -66,8 +71,15 @@ def similarity(a: Item, b: Item) -> float | None:
     return None
 
 
+def captions(a: Item, b: Item) -> bool:
+    """Whether ``b`` is the caption file of picture ``a``."""
+    return bool(a.caption) and a.caption == b.source
+
+
 def is_duplicate(a: Item, b: Item, threshold: float) -> bool:
     if a.source == b.source and spans_overlap(a.span, b.span):
+        return True
+    if captions(a, b) or captions(b, a):
         return True
     sim = similarity(a, b)
     return sim is not None and sim >= threshold
@@ -80,7 +92,11 @@ def fold(items: Sequence[Item], k: int, *, threshold: float = DEFAULT_THRESHOLD,
     for i, item in enumerate(items):
         owner = next((n for n, (j, _) in enumerate(kept) if is_duplicate(items[j], item, threshold)), None)
         if owner is not None:
-            kept[owner][1].append(i)
+            keeper, folded = kept[owner]
+            if captions(item, items[keeper]):  # the picture takes its caption file's place
+                kept[owner] = (i, [keeper, *folded])
+            else:
+                folded.append(i)
             continue
         if per_source and per.get(item.source, 0) >= per_source:
             continue
@@ -112,4 +128,4 @@ def mmr(items: Sequence[Item], scores: Sequence[float], k: int, *, lam: float = 
     return picked
 
 
-__all__ = ["DEFAULT_THRESHOLD", "Item", "fold", "is_duplicate", "mmr", "similarity", "spans_overlap"]
+__all__ = ["DEFAULT_THRESHOLD", "Item", "captions", "fold", "is_duplicate", "mmr", "similarity", "spans_overlap"]

@@ -31,6 +31,7 @@ import functools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import PurePath
 
 import numpy as np
 
@@ -360,6 +361,7 @@ def _diversify(
             source=rows[key].source,
             span=rows[key].span(),
             vectors={"image": vectors[f"{key}:image"]} if f"{key}:image" in vectors else {},
+            caption=_caption_source(rows[key]) if config.diversify else "",
         )
         for key, _, _ in window
     ]
@@ -367,6 +369,17 @@ def _diversify(
     if not config.diversify:  # cap only: nothing is a duplicate
         items = [dataclasses.replace(it, span=Span()) for it in items]
     return fold(items, k, threshold=threshold, per_source=config.per_source)
+
+
+def _caption_source(row: Row) -> str:
+    """The caption file a picture's words came from (``meta.caption_file``, beside it), else ``""``."""
+    if row.modality != "image" or "caption_file" not in row.meta:
+        return ""
+    name = row.meta_dict().get("caption_file", "")
+    try:
+        return str(PurePath(row.source).with_name(name)) if name else ""
+    except ValueError:  # not a file name (a path with a separator, or a source without a name)
+        return ""
 
 
 def _per_channel_best(dense: Mapping[str, Sequence[Candidate]]) -> dict[str, list[Candidate]]:
