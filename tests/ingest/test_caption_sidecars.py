@@ -211,3 +211,5 @@ def test_a_caption_file_folds_under_its_picture_even_when_it_ranks_first() -> No
     assert fold([text, other, picture, stranger], k=5) == [(2, [0]), (1, []), (3, [])]
     assert fold([picture, text, other], k=5) == [(0, [1]), (2, [])]
     assert fold([text, picture], k=1) == [(1, [0])]  # the slot the caption held goes to its picture
+    second = Item("t2", "/p/img_1.txt", Span(start=31, end=60), none)  # another chunk of the same caption file
+    assert fold([text, picture, second], k=5, per_source=1) == [(1, [0, 2])]  # every chunk of it folds there

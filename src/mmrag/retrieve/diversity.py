@@ -93,8 +93,10 @@ def fold(items: Sequence[Item], k: int, *, threshold: float = DEFAULT_THRESHOLD,
         owner = next((n for n, (j, _) in enumerate(kept) if is_duplicate(items[j], item, threshold)), None)
         if owner is not None:
             keeper, folded = kept[owner]
-            if captions(item, items[keeper]):  # the picture takes its caption file's place
+            if captions(item, items[keeper]):  # the picture takes its caption file's place (and its count)
                 kept[owner] = (i, [keeper, *folded])
+                per[items[keeper].source] -= 1
+                per[item.source] = per.get(item.source, 0) + 1
             else:
                 folded.append(i)
             continue
