@@ -36,6 +36,8 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
+from mmrag.config import IngestConfig
+
 CAPTION_SUFFIX = ".txt"
 MAX_CAPTION_BYTES = 4096  # a few sentences in any language; more is a document
 PICTURE_SUFFIXES = frozenset({
@@ -90,11 +92,8 @@ def parse_caption(data: bytes) -> str | None:
     return words if any(ch.isalnum() for ch in words) else None
 
 
-def read_caption(picture: str | os.PathLike[str], follow_symlinks: bool = False) -> Caption | None:
-    """The caption of ``picture`` from its ``.txt`` sidecar, or ``None`` (no sidecar, too big, not text)."""
-    side = caption_file(picture, follow_symlinks)
-    if side is None:
-        return None
+def read_caption_file(side: Path) -> Caption | None:
+    """The caption in ``side``, a sidecar ``caption_sidecar`` found, or ``None`` (unreadable, not text)."""
     try:
         data = side.read_bytes()
     except OSError:
@@ -103,6 +102,18 @@ def read_caption(picture: str | os.PathLike[str], follow_symlinks: bool = False)
     if text is None:
         return None
     return Caption(side, text, hashlib.blake2b(data, digest_size=16).hexdigest())
+
+
+def read_caption(picture: str | os.PathLike[str], follow_symlinks: bool = False) -> Caption | None:
+    """The caption of ``picture`` from its ``.txt`` sidecar, or ``None`` (no sidecar, too big, not text)."""
+    side = caption_file(picture, follow_symlinks)
+    return read_caption_file(side) if side is not None else None
+
+
+def caption_for(picture: str | os.PathLike[str], config: IngestConfig) -> Caption | None:
+    """``read_caption`` as the ingest settings say: ``None`` with ``ingest.captions`` off; a symlinked
+    sidecar only with ``ingest.follow_symlinks``."""
+    return read_caption(picture, config.follow_symlinks) if config.captions else None
 
 
 def with_caption(picture_hash: str, caption: Caption | None) -> str:
@@ -119,8 +130,10 @@ __all__ = [
     "PICTURE_SUFFIXES",
     "Caption",
     "caption_file",
+    "caption_for",
     "caption_sidecar",
     "parse_caption",
     "read_caption",
+    "read_caption_file",
     "with_caption",
 ]

@@ -27,7 +27,7 @@ from PIL import Image, ImageOps
 from mmrag.config import IngestConfig
 from mmrag.errors import IngestError, MmragError
 from mmrag.ingest import svg as _svg
-from mmrag.ingest.captions import Caption, read_caption
+from mmrag.ingest.captions import Caption, caption_for
 from mmrag.ingest.sources import check_size
 from mmrag.types import Modality, Segment, Span
 
@@ -377,7 +377,7 @@ class ImageLoader:
         path = Path(path)
         check_size(path, config)
         img, info = open_image(path, str(path), config)
-        caption = read_caption(path, config.follow_symlinks) if config.captions else None
+        caption = caption_for(path, config)
         return iter([image_segment(str(path), img, info, config, path.name, caption=caption)])
 
 
@@ -406,7 +406,7 @@ class SvgLoader:
                 raise IngestError(source, "the .svgz expands past 50 MB (a decompression bomb?); refused")
         img, info, texts = _svg.render_svg(data, source, config, MAX_SIDE)
         img = to_rgb(img)
-        caption = read_caption(path, config.follow_symlinks) if config.captions else None
+        caption = caption_for(path, config)
         return iter([image_segment(source, img, info, config, path.name, svg_text=texts, caption=caption)])
 
 

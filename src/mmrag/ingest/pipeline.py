@@ -31,7 +31,7 @@ from mmrag.ingest.captions import (
     PICTURE_KINDS,
     PICTURE_SUFFIXES,
     caption_sidecar,
-    read_caption,
+    read_caption_file,
     with_caption,
 )
 from mmrag.ingest.heard_words import heard_words
@@ -305,7 +305,7 @@ class Ingestor:
                 return None
             info = inspect_file(path, ingest)  # size limits, sniff by content, hash
             kind = info.kind
-            caption = read_caption(path, ingest.follow_symlinks) if side is not None and kind in PICTURE_KINDS else None
+            caption = read_caption_file(side[0]) if side is not None and kind in PICTURE_KINDS else None  # found above
             digest = with_caption(info.hash, caption)
             if kind == "records":
                 self._records(path, digest)

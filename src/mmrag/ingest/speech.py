@@ -238,19 +238,10 @@ def transcribe(
     wm = whisper_model(model)
     lang = language if wm.model.is_multilingual else "en"
     pipeline = BatchedInferencePipeline(wm)
-    segs, _ = pipeline.transcribe(
-        packed,
-        language=lang,
-        clip_timestamps=windows,
-        batch_size=batch_size,
-        beam_size=beam_size,
-        without_timestamps=False,
-        word_timestamps=True,  # nearly free next to the encoder; lets segments follow the real pauses
-        vad_filter=False,
-    )
+    segs = skips.decode_clips(pipeline, packed, windows, language=lang, beam_size=beam_size, batch_size=batch_size)
     # the batched pass has no temperature fallback: a window that loops ("no, no, no, ...") is decoded again
     segs = loops.redecode(
-        lambda: fresh_whisper_model(model), packed, windows, list(segs), language=lang, beam_size=beam_size
+        lambda: fresh_whisper_model(model), packed, windows, segs, language=lang, beam_size=beam_size
     )
     segs = [s for s in segs if not _is_noise(s)]  # a window of only "[Music]" or "Thank you." heard nothing
     # ... and it decodes each window once: speech after the point where a window's timestamps stopped is heard now
