@@ -17,6 +17,9 @@ NOTES = {
     "bread.txt": "To bake sourdough bread, feed the starter, mix flour and water, let the dough rise overnight, then bake it hot.",
     "football.md": "The striker scored twice in the second half and the team won the league title on goal difference.",
     "tax.txt": "Quarterly budget review: travel spending exceeded the plan, so the finance team froze new hires.",
+    "office-faq.md": "# Office FAQ\n\n## Where do I park my bike?\n\nBikes go in the shed behind building B. "
+                     "The door code is on the intranet.\n\n## Can I bring my dog?\n\nDogs are welcome on Fridays "
+                     "if they stay on a lead.\n",
 }
 
 
@@ -49,6 +52,16 @@ def engine(corpus: Path, tmp_path_factory: pytest.TempPathFactory):  # type: ign
     eng.report = report  # type: ignore[attr-defined]
     yield eng
     eng.close()
+
+
+def test_ask_quotes_the_answer_under_an_faq_heading_not_the_heading(engine) -> None:  # type: ignore[no-untyped-def]
+    """The heading restates the question; the answer is the text under it (``ask`` once answered
+    "Where do I park my bike [1]?"). Extractive generator, the offline default."""
+    answer = engine.ask("Where do I park my bike?")
+    assert answer.generator == "extractive"
+    assert Path(answer.citations[0].hit.source).name == "office-faq.md", answer.text
+    assert answer.text.startswith("Bikes go in the shed behind building B [1]."), answer.text
+    assert "park my bike" not in answer.text and "dog" not in answer.text.lower()
 
 
 def test_add_reports_per_file_and_bad_files_do_not_stop_the_batch(engine, corpus: Path) -> None:  # type: ignore[no-untyped-def]

@@ -9,7 +9,10 @@ from mmrag.generate import build_generator, build_prompt, finalize
 from mmrag.generate.extractive import (
     ExtractiveGenerator,
     attribute,
+    bm25,
+    passed_on,
     rank_sentences,
+    restates,
     split_sentences,
     stem,
     terms,
@@ -26,6 +29,50 @@ def test_split_sentences_handles_lines_and_long_text():
     assert split_sentences("One. Two!\nthree line\n\nFour?") == ["One.", "Two!", "three line", "Four?"]
     long = split_sentences("word " * 200)
     assert len(long) == 1 and long[0].endswith(" …") and len(long[0]) <= 402
+
+
+def test_a_full_stop_after_an_abbreviation_ends_no_sentence():
+    text = "Use a tuple, e.g. (1, 2), here. Dr. Smith agreed, cf. Fig. 3 and J. R. R. Tolkien. It is 3.5 m. Done?"
+    assert split_sentences(text) == [
+        "Use a tuple, e.g. (1, 2), here.", "Dr. Smith agreed, cf. Fig. 3 and J. R. R. Tolkien.", "It is 3.5 m.", "Done?",
+    ]
+    assert split_sentences("Ends with etc.\nNext line") == ["Ends with etc.", "Next line"]  # a line break still ends it
+
+
+def test_a_question_passes_its_match_to_the_sentences_after_it():
+    # pure: the first sentence after a matching question gets its score, the next one half of that,
+    # an unmatched question stops it, and nothing crosses into another source
+    assert passed_on([2.0, 0.0, 0.0, 0.0, 0.0], [True, False, False, True, False], [1, 1, 1, 1, 1]) == [0.0, 2.0, 1.0, 0.0, 0.0]
+    assert passed_on([2.0, 0.0], [True, False], [1, 2]) == [0.0, 0.0]
+    q = set(terms("Why are strings immutable?"))
+    assert restates(terms("Why are Python strings immutable?"), q)
+    assert not restates(terms("Are you sure the door is locked?"), q)
+
+
+def test_an_faq_heading_is_not_the_answer_the_text_under_it_is(make_hit):
+    """An FAQ's heading restates the question; it once was the whole answer ("Why is the sky blue [1]?")."""
+    faq = make_hit("f1", "faq.txt", Modality.TEXT,
+                   "Why is the sky blue?\nSunlight scatters off air molecules, short wavelengths most.\n"
+                   "Why is grass green?\nChlorophyll absorbs red light and reflects green.")
+    prompt = build_prompt("Why is the sky blue?", [faq], vision=False)
+    answer = ExtractiveGenerator().generate(prompt)
+    assert answer.text.startswith("Sunlight scatters off air molecules, short wavelengths most [1]."), answer.text
+    assert "Why is the sky blue" not in answer.text and "Chlorophyll" not in answer.text
+
+
+def test_among_alike_matches_the_better_retrieved_source_wins(make_hit):
+    """Search read each whole chunk; a sentence that matches a little less well but sits in the first
+    source beats a slightly better lexical match in the third."""
+    hits = [
+        make_hit("t1", "memo.txt", Modality.TEXT, "The budget is four million euros."),
+        make_hit("t2", "other.txt", Modality.TEXT, "Lunch is at noon."),
+        make_hit("t3", "chat.txt", Modality.TEXT, "Budget talks went on and on."),
+    ]
+    prompt = build_prompt("what is the budget?", hits, vision=False)
+    lexical = bm25(set(terms(prompt.question)), [terms(h.text or "") for h in hits])
+    assert lexical[2] > lexical[0] > 0  # by words alone the third source's sentence is better
+    ranked = rank_sentences(prompt.question, prompt.items)
+    assert [r.number for r in ranked] == [1, 3]
 
 
 def test_rank_prefers_rare_matching_terms(mixed_hits):
@@ -168,6 +215,9 @@ def test_the_recognisers_alternatives_are_context_never_quoted(make_hit):
     assert "(may also have been heard as: " in prompt.items[0].body  # a model still sees them
     assert prompt.items[0].said == "Are you sure the Mac door is locked? Artistic mentors highlighted."
     answer = ExtractiveGenerator().generate(prompt)
-    assert answer.text == "Are you sure the Mac door is locked [1]?", answer.text
+    # the question said in the recording first; then what followed it there (a spoken question's reply
+    # comes after it: the question passes its match on), never the recogniser's other guesses
+    assert answer.text == "Are you sure the Mac door is locked [1]? Artistic mentors highlighted [1].", answer.text
+    assert "Macnoor" not in answer.text and "Rama" not in answer.text
     ranked = rank_sentences(prompt.question, prompt.items)
-    assert [r.sentence for r in ranked] == ["Are you sure the Mac door is locked?"]
+    assert [r.sentence for r in ranked] == ["Are you sure the Mac door is locked?", "Artistic mentors highlighted."]

@@ -1,10 +1,13 @@
 """``extractive`` generator: no model at all, always available, the offline default.
 
 It answers with the context's own words: the prompt's sources are split into
-sentences (text chunks, OCR, transcript lines, captions), each sentence is
-scored against the question with BM25 (sentences as documents, light English
-stemming, stop words removed), and the best few are quoted, each followed by
-the number of the source it came from::
+sentences (text chunks, OCR, transcript lines, captions; a full stop after
+"e.g." or "Dr." ends none), each sentence is scored against the question
+(``rank_sentences``: BM25 with sentences as documents, light English stemming,
+stop words removed; plus a share for its source's retrieval rank, and what a
+matching question right before it, such as an FAQ heading, passes on), and the
+best few are quoted, each followed by the number of the source it came from.
+A question that restates the user's is never quoted as its answer::
 
     The Eiffel Tower is 330 metres tall [1]. It was finished in 1889 [3].
 
@@ -36,12 +39,29 @@ MAX_PER_SOURCE = 2
 MAX_SENTENCE_CHARS = 400
 MIN_RELATIVE = 0.35  # a quoted sentence scores at least this share of the best one
 K1, B = 1.2, 0.75
+HEADING_SHARE = 1.0  # what a matching question passes to the sentence after it (then halved per sentence)
+ECHO_JACCARD = 0.5  # a question sharing this much of its terms with the user's restates it (never quoted)
+RANK_PRIOR = 0.3  # what a matching sentence gets from its source's retrieval rank: RANK_PRIOR / n for [n]
 
 STOPWORDS = frozenset(
     ["a", "about", "above", "after", "again", "all", "also", "am", "an", "and", "any", "are", "as", "at", "be", "because", "been", "before", "being", "below", "between", "both", "but", "by", "can", "could", "did", "do", "does", "doing", "down", "during", "each", "few", "for", "from", "further", "had", "has", "have", "having", "he", "her", "here", "hers", "him", "his", "how", "i", "if", "in", "into", "is", "it", "its", "itself", "just", "me", "more", "most", "my", "no", "nor", "not", "of", "off", "on", "once", "only", "or", "other", "our", "out", "over", "own", "same", "she", "should", "so", "some", "such", "than", "that", "the", "their", "them", "then", "there", "these", "they", "this", "those", "through", "to", "too", "under", "until", "up", "very", "was", "we", "were", "what", "when", "where", "which", "while", "who", "whom", "why", "will", "with", "would", "you", "your", "tell", "show", "give", "find", "please", "about", "does", "did", "can", "much", "many"]
 )
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
-_SENTENCE_END = re.compile(r"(?<=[.!?。！？])\s+|\n+")
+_SENTENCE_END = re.compile(r"(?<=[.!?。！？])\s+")
+_LINE_BREAKS = re.compile(r"\n+")
+# a full stop after these ends no sentence ("e.g. (1, 2)", "Dr. Smith", "Fig. 3") ...
+_ABBREVIATION = re.compile(
+    r"\b(?:(?i:e\.g|i\.e|cf|vs|viz|approx|incl|pp)|Mr|Mrs|Ms|Dr|Prof|St|Mt|No|Nos|Fig|Figs|Eq|Sec|Ch|Vol)\.$"
+)
+# an initial: one capital at the start, after a name or another initial, or before another initial
+# ("John F. Kennedy", "by J. R. R. Tolkien"; not "behind building B. The door")
+_INITIAL = re.compile(r"(?:^|(?:^|\s)(?:[A-Z]\.|[A-Z][a-z]+)\s)[A-Z]\.$")
+_LONE_CAPITAL = re.compile(r"(?:^|\s)[A-Z]\.$")
+_STARTS_WITH_INITIAL = re.compile(r"[A-Z]\.(?:\s|$)")
+# ... and after these none when the next word starts in lower case ("etc. and", but "etc. The")
+_ABBREVIATION_BEFORE_LOWER = re.compile(
+    r"\b(?:(?i:etc|et al|esp|resp|ca)|Inc|Ltd|Co|Corp|Jr|Sr|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)\.$"
+)
 
 
 def stem(word: str) -> str:
@@ -61,7 +81,7 @@ def terms(text: str) -> list[str]:
 def split_sentences(text: str) -> list[str]:
     """Sentences and lines; long ones cut at a word boundary near ``MAX_SENTENCE_CHARS``."""
     out = []
-    for piece in _SENTENCE_END.split(text):
+    for piece in (p for line in _LINE_BREAKS.split(text) for p in _join_abbreviations(_SENTENCE_END.split(line))):
         piece = " ".join(piece.split())
         if len(piece) < 3 or piece in ("(picture attached)", "(no text description)"):
             continue
@@ -69,6 +89,32 @@ def split_sentences(text: str) -> list[str]:
             piece = piece[:MAX_SENTENCE_CHARS].rsplit(" ", 1)[0] + " …"
         out.append(piece)
     return out
+
+
+def _join_abbreviations(pieces: list[str]) -> list[str]:
+    """Undo the splits a line's sentence split made after an abbreviation's full stop."""
+    out: list[str] = []
+    for piece in pieces:
+        last = out[-1] if out else ""
+        if out and (_ABBREVIATION.search(last) or _INITIAL.search(last)
+                    or (_LONE_CAPITAL.search(last) and _STARTS_WITH_INITIAL.match(piece))
+                    or (_ABBREVIATION_BEFORE_LOWER.search(last) and not piece[:1].isupper())):
+            out[-1] = f"{out[-1]} {piece}"
+        else:
+            out.append(piece)
+    return out
+
+
+def is_question(sentence: str) -> bool:
+    """The sentence asks something (an FAQ's heading, an interviewer's line)."""
+    return sentence.rstrip(" \"'”’)»").endswith(("?", "？"))
+
+
+def restates(sentence_terms: Sequence[str], query: set[str]) -> bool:
+    """A question sentence that says what the user asked (its terms and the question's overlap by at
+    least ``ECHO_JACCARD``): an FAQ heading above the answer sought, not an answer itself."""
+    mine = set(sentence_terms)
+    return bool(mine) and len(mine & query) / len(mine | query) >= ECHO_JACCARD
 
 
 @dataclass(frozen=True)
@@ -79,34 +125,75 @@ class Scored:
     position: int  # sentence index inside its source
 
 
-def rank_sentences(question: str, items: Sequence[ContextItem]) -> list[Scored]:
-    """BM25 of every context sentence against ``question``; best first, zero scores left out.
-
-    Ties go to the better-ranked source, then to the earlier sentence.
-    """
-    query = set(terms(question))
-    if not query:
-        return []
-    docs: list[tuple[int, int, str, list[str]]] = []
-    for item in items:
-        for pos, sentence in enumerate(split_sentences(item.said)):
-            docs.append((item.number, pos, sentence, terms(sentence)))
-    if not docs:
-        return []
-    n = len(docs)
-    avg_len = sum(len(d[3]) for d in docs) / n or 1.0
+def bm25(query: set[str], sentences: Sequence[list[str]]) -> list[float]:
+    """BM25 of each sentence (its terms) against the query terms, sentences as the documents (pure)."""
+    n = len(sentences)
+    if not n or not query:
+        return [0.0] * n
+    avg_len = sum(len(w) for w in sentences) / n or 1.0
     df: Counter[str] = Counter()
-    for doc in docs:
-        df.update(set(doc[3]) & query)
-    scored = []
-    for number, pos, sentence, words in docs:
+    for words in sentences:
+        df.update(set(words) & query)
+    out = []
+    for words in sentences:
         tf = Counter(w for w in words if w in query)
         score = 0.0
         for term, freq in tf.items():
             idf = math.log(1 + (n - df[term] + 0.5) / (df[term] + 0.5))
             score += idf * freq * (K1 + 1) / (freq + K1 * (1 - B + B * len(words) / avg_len))
-        if score > 0:
-            scored.append(Scored(number, sentence, score, pos))
+        out.append(score)
+    return out
+
+
+def passed_on(scores: Sequence[float], questions: Sequence[bool], items: Sequence[int]) -> list[float]:
+    """What a matching question passes to the sentences after it, up to the next question of the same
+    source: an FAQ heading or an interviewer's question that matches says the answer follows it. The first
+    sentence after it gets ``HEADING_SHARE`` of its score, each later one half of that again (pure)."""
+    out = [0.0] * len(scores)
+    carry, item = 0.0, None
+    for i, (score, question, number) in enumerate(zip(scores, questions, items)):
+        if number != item:
+            carry, item = 0.0, number
+        if question:
+            carry = score * HEADING_SHARE
+            continue
+        out[i] = carry
+        carry /= 2
+    return out
+
+
+def rank_sentences(question: str, items: Sequence[ContextItem]) -> list[Scored]:
+    """Every context sentence scored against ``question``; best first, zero scores left out.
+
+    1. lexical: BM25 (``bm25``), scaled so the best sentence has 1;
+    2. the source's retrieval rank: a sentence that shares words with the question gets
+       ``RANK_PRIOR / n`` from its source ``[n]`` (search already read the whole chunk: among sentences that
+       match alike, the one in the better source is the likelier answer);
+    3. what a matching question right before it passes on (``passed_on``).
+
+    A question that restates the user's (``restates``: an FAQ heading) is never a candidate; other
+    questions are (what was asked in a recording can be the answer). Ties go to the better-ranked
+    source, then to the earlier sentence.
+    """
+    query = set(terms(question))
+    if not query:
+        return []
+    docs = [(item.number, pos, sentence) for item in items for pos, sentence in enumerate(split_sentences(item.said))]
+    if not docs:
+        return []
+    words = [terms(d[2]) for d in docs]
+    asked = [is_question(d[2]) for d in docs]
+    lexical = bm25(query, words)
+    top = max(lexical)
+    if top <= 0:
+        return []
+    rank = {item.number: i + 1 for i, item in enumerate(items)}
+    base = [score / top + RANK_PRIOR / rank[d[0]] if score > 0 else 0.0 for score, d in zip(lexical, docs)]
+    extra = passed_on(base, asked, [d[0] for d in docs])
+    scores = [b + e for b, e in zip(base, extra)]
+    scored = [Scored(number, sentence, score, pos)
+              for (number, pos, sentence), score, q, w in zip(docs, scores, asked, words)
+              if score > 0 and not (q and restates(w, query))]
     scored.sort(key=lambda s: (-s.score, s.number, s.position))
     return scored
 
