@@ -37,6 +37,7 @@ def test_a_full_stop_after_an_abbreviation_ends_no_sentence():
         "Use a tuple, e.g. (1, 2), here.", "Dr. Smith agreed, cf. Fig. 3 and J. R. R. Tolkien.", "It is 3.5 m.", "Done?",
     ]
     assert split_sentences("Ends with etc.\nNext line") == ["Ends with etc.", "Next line"]  # a line break still ends it
+    assert split_sentences("今日は晴れです。明日は雨です。") == ["今日は晴れです。", "明日は雨です。"]  # no space after 。
 
 
 def test_a_question_passes_its_match_to_the_sentences_after_it():
