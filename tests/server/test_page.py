@@ -87,6 +87,26 @@ def test_query_words_are_marked_where_a_word_starts(page) -> None:  # type: igno
     assert width > 1100, width
 
 
+def test_a_long_text_card_shows_the_part_that_matches(page) -> None:  # type: ignore[no-untyped-def]
+    """A card showed a chunk's first 260 characters, so a hit on a long FAQ chunk showed floating-point
+    notes where its match was about strings further down (seen in a screenshot)."""
+    got = page.evaluate("""() => excerpt("Intro words go here. ".repeat(30) + "The budget is four million euros. "
+                                         + "Tail words. ".repeat(30), ["budget"], 120)""")
+    assert got.startswith("…The budget is four million euros."), got
+    assert got.endswith("…") and len(got) == 122
+    assert page.evaluate("() => excerpt('A short note.', ['budget'], 120)") == "A short note."
+    assert page.evaluate("() => excerpt('abc '.repeat(50), ['budget'], 20)") == "abc " * 5 + "…"  # no match: the start
+    # a text card's page and a snippet show the excerpt
+    shown = page.evaluate("""() => {
+        state.terms = ["budget"];
+        const text = "Intro words go here. ".repeat(30) + "The budget is four million euros. " + "Tail words. ".repeat(30);
+        const hit = { modality: "text", text, name: "memo.txt", source: "/x/memo.txt", score: 1.5, segment_id: "s1",
+                      found_by: "text->text", channel_scores: {} };
+        return card(hit, 0).querySelector(".paper").textContent;
+    }""")
+    assert shown.startswith("…The budget is four million euros."), shown
+
+
 def test_drop_an_image(page, corpus: Corpus) -> None:  # type: ignore[no-untyped-def]
     png = base64.b64encode(text_picture("fog horn repairs")).decode()
     page.evaluate(

@@ -44,6 +44,27 @@ function marked(text, terms) {
   frag.append(text.slice(last));
   return frag;
 }
+function excerpt(text, terms, n) {
+  // the n characters of a long text that hold the most query words (a card shows a chunk's matching part,
+  // not always its first lines), started at a sentence or word boundary, with "…" where text is cut
+  if (!text || text.length <= n || !terms.length) return text && text.length > n ? text.slice(0, n) + "…" : text || "";
+  const re = new RegExp("(?<![\\p{L}\\p{N}])(" + terms.map(escapeRe).join("|") + ")", "giu");
+  const at = [...text.matchAll(re)].map((m) => m.index);
+  if (!at.length) return text.slice(0, n) + "…";
+  let best = 0, bestCount = -1;
+  for (let i = 0; i < at.length; i++) {  // windows that start a little before a match
+    const start = Math.max(0, at[i] - 40);
+    const count = at.filter((p) => p >= start && p < start + n - 20).length;
+    if (count > bestCount) { best = start; bestCount = count; }
+  }
+  if (best > 0) {  // back to where the sentence starts, if it is near; else to a word's start
+    const stop = Math.max(text.lastIndexOf(". ", best + 40), text.lastIndexOf("\n", best + 40));
+    best = stop >= best - 80 && stop >= 0 ? stop + 1 : Math.max(0, text.lastIndexOf(" ", best) + 1);
+    while (best < text.length && /\s/.test(text[best])) best++;
+  }
+  const end = Math.min(text.length, best + n);
+  return (best > 0 ? "…" : "") + text.slice(best, end) + (end < text.length ? "…" : "");
+}
 function queryTerms(q) {
   const stop = new Set(["the", "and", "for", "with", "what", "who", "how", "does", "did", "was", "are", "about", "from", "that", "this", "a", "an", "of", "in", "on", "is", "to"]);
   return (q || "").toLowerCase().match(/[\p{L}\p{N}]+/gu)?.filter((w) => w.length > 2 && !stop.has(w)) || [];
@@ -135,7 +156,7 @@ function heardAlso(hit) {
 function card(hit, i) {
   const thumb = el("div", { class: hit.page != null ? "thumb page" : "thumb" });
   if (hit.thumbnail_url) thumb.append(el("img", { src: withToken(hit.thumbnail_url), alt: hit.name, loading: "lazy" }));
-  else if (hit.modality === "text" && hit.text) thumb.append(el("div", { class: "paper" }, marked(hit.text.slice(0, 260), state.terms)));
+  else if (hit.modality === "text" && hit.text) thumb.append(el("div", { class: "paper" }, marked(excerpt(hit.text, state.terms, 260), state.terms)));
   else thumb.append(el("span", { class: "glyph " + hit.modality }, EXT(hit)));
   thumb.append(el("span", { class: "rank" }, String(i + 1)));
   const meta = el("div", { class: "meta" },
@@ -145,7 +166,7 @@ function card(hit, i) {
     foundBy(hit) ? el("div", { class: "found-by", title: "the list that found it: " + hit.found_by }, foundBy(hit)) : null,
     el("div", { class: "name", title: hit.source }, hit.name));
   const paper = !hit.thumbnail_url && hit.modality === "text";
-  if (hit.text && !paper) meta.append(el("div", { class: "snippet" }, marked(hit.text.slice(0, 300), state.terms)));
+  if (hit.text && !paper) meta.append(el("div", { class: "snippet" }, marked(excerpt(hit.text, state.terms, 300), state.terms)));
   const also = heardAlso(hit);
   if (also) meta.append(also);
   const c = el("button", { class: "card", type: "button", "data-segment": hit.segment_id, "data-modality": hit.modality }, thumb, meta);
