@@ -102,6 +102,23 @@ def test_console_script_is_installed() -> None:
     assert "--modality" in result.stdout and "--where" in result.stdout
 
 
+def test_a_long_hit_shows_the_part_that_matches_with_the_words_marked() -> None:
+    """``mmrag search`` printed a chunk's first line, so a hit on a long FAQ chunk showed floating-point notes
+    where its match ("Why are Python strings immutable?") was further down."""
+    from mmrag.cli_output import excerpt, marked, query_words
+
+    words = query_words("why are the strings immutable?")
+    assert words == ["why", "strings", "immutable"]  # "are", "the": stop words
+    text = "Floats are stored in binary. " * 6 + "Why are Python strings immutable? There are several advantages. " + "Tail. " * 20
+    got = excerpt(text, words, 60)
+    assert got == "…Why are Python strings immutable? There are several advant…", got
+    assert len(got) == 60
+    assert excerpt("A short note.", words, 60) == "A short note."
+    assert excerpt("abc " * 30, words, 12) == "abc abc abc…"  # nothing matches: the start
+    assert marked("Strings are immutable; substrings \\[x] stay.", words) == \
+        "[bold]Strings[/bold] are [bold]immutable[/bold]; substrings \\[x] stay."  # word starts only, markup kept
+
+
 def test_heard_also_line_names_the_alternative_that_holds_a_missing_query_word() -> None:
     from mmrag.cli_output import heard_also_line
 

@@ -34,8 +34,11 @@ from mmrag.cli_common import (
 from mmrag.cli_output import (
     PARTIAL,
     USAGE_OR_INDEX,
+    excerpt,
     heard_also_line,
+    marked,
     progress_printer,
+    query_words,
     safe,
     term_as_interrupt,
 )
@@ -230,6 +233,7 @@ def _print_hits(hits: list[Any], notes: tuple[str, ...], empty: str = "no result
     if not hits:
         out.print(empty)
         return
+    words = query_words(query)
     for i, hit in enumerate(hits, 1):
         rel = f" {hit.relevance:4.0%}" if getattr(hit, "relevance", None) is not None else ""
         more = f"  [dim](+{len(hit.duplicates)} alike)[/]" if getattr(hit, "duplicates", ()) else ""
@@ -237,7 +241,7 @@ def _print_hits(hits: list[Any], notes: tuple[str, ...], empty: str = "no result
         snippet = safe(" ".join((hit.text or "").split()))
         if snippet:
             width = max(40, (out.width or 80) - 16)
-            out.print(f"[dim]{'':16}{escape(snippet[:width])}[/]", soft_wrap=True)
+            out.print(f"[dim]{'':16}{marked(escape(excerpt(snippet, words, width)), words)}[/]", soft_wrap=True)
         also = heard_also_line(query, hit.text, hit.meta.get("heard_also", ""))
         if also:  # found by a word the recogniser may also have heard: say which
             out.print(f"[dim]{'':16}[italic]or heard: {escape(safe(also)[:200])}[/][/]", soft_wrap=True)

@@ -113,6 +113,41 @@ def heard_also_line(query: str | None, text: str | None, heard_also: str) -> str
     return ""
 
 
+def query_words(query: str | None) -> list[str]:
+    """The query's words a snippet is cut around and marks: longer than two letters, not a stop word."""
+    return [w for w in re.findall(r"\w+", (query or "").lower()) if len(w) > 2 and w not in _STOP]
+
+
+def excerpt(text: str, words: list[str], width: int) -> str:
+    """The ``width`` characters of ``text`` that hold the most of ``words`` (word starts, any case), begun at
+    a sentence or word boundary, with "…" where it is cut; the start when nothing matches. The page's
+    ``excerpt`` in ``app.js`` does the same for its cards."""
+    if len(text) <= width:
+        return text
+    at = [m.start() for m in re.finditer(r"(?<!\w)(?:" + "|".join(map(re.escape, words)) + ")", text, re.IGNORECASE)] if words else []
+    if not at:
+        return text[: width - 1] + "…"
+    best, best_count = 0, -1
+    for p in at:  # windows that start a little before a match
+        start = max(0, p - 20)
+        count = sum(start <= q < start + width - 10 for q in at)
+        if count > best_count:
+            best, best_count = start, count
+    if best > 0:  # back to the sentence's start when it is near, else to a word's start
+        stop = text.rfind(". ", 0, best + 20)
+        best = stop + 2 if stop >= 0 and stop >= best - 40 else text.rfind(" ", 0, best) + 1
+    head = "…" if best > 0 else ""
+    body = text[best : best + width - len(head)]
+    return head + (body[:-1] + "…" if best + len(body) < len(text) else body)
+
+
+def marked(markup: str, words: list[str]) -> str:
+    """Bold the words of escaped console (rich) markup that start with a query word (as the page marks them)."""
+    if not words:
+        return markup
+    return re.sub(r"(?<!\w)((?:" + "|".join(map(re.escape, words)) + r")\w*)", r"[bold]\1[/bold]", markup, flags=re.IGNORECASE)
+
+
 def is_terminal(stream: Any = None) -> bool:
     try:
         return bool((stream or sys.stderr).isatty())
