@@ -50,6 +50,12 @@ def test_a_question_passes_its_match_to_the_sentences_after_it():
     assert not restates(terms("Are you sure the door is locked?"), q)
 
 
+def test_the_citation_goes_before_a_sentences_stop_not_into_a_symbol(make_hit):
+    hits = [make_hit("t1", "unix.txt", Modality.TEXT, "The first line must begin with #!\nThe mode must be executable.")]
+    answer = ExtractiveGenerator().generate(build_prompt("what must the first line begin with and the mode be?", hits, vision=False))
+    assert answer.text == "The first line must begin with #! [1]. The mode must be executable [1].", answer.text
+
+
 def test_an_faq_heading_is_not_the_answer_the_text_under_it_is(make_hit):
     """An FAQ's heading restates the question; it once was the whole answer ("Why is the sky blue [1]?")."""
     faq = make_hit("f1", "faq.txt", Modality.TEXT,

@@ -175,6 +175,14 @@ def test_source_reference_marks_cannot_pose_as_citations(make_hit):
     assert p.items[0].body == "As shown in (2) and (3, 4-5)."
 
 
+def test_paragraphs_keep_their_breaks_and_wrapped_lines_join(make_hit):
+    """A heading used to run into the paragraph before it once whitespace was collapsed
+    ("...print(sys.builtin_module_names) How do I make a script executable?")."""
+    text = "print(names)\n\nHow do I make a script\nexecutable?\n \t\nYou need two things:\nmode and  first line.\n\n\n"
+    p = build_prompt("q", [make_hit("a", "faq.txt", Modality.TEXT, text)], vision=False)
+    assert p.items[0].body == "print(names)\nHow do I make a script executable?\nYou need two things: mode and first line."
+
+
 def test_query_image_attached_for_vision_and_noted_for_text(mixed_hits, jpeg_bytes, tmp_path):
     photo = jpeg_bytes("green")
     p = build_prompt("", mixed_hits[2:3], vision=True, query_image=photo, thumbnail=lambda s: None)

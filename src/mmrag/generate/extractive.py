@@ -268,9 +268,10 @@ def _with_stop(sentence: str) -> str:
 def _cite_inside(sentence: str, number: int) -> str:
     """``It is tall.`` -> ``It is tall [1].`` (citation before the final stop)."""
     text = _with_stop(sentence)
-    if text[-1] in ".!?" and not text.endswith("…"):
+    # a stop after a word ends the sentence; after a symbol it is part of it ("must begin with #!")
+    if text[-1] in ".!?" and len(text) > 1 and (text[-2].isalnum() or text[-2] in ")\"'”’»%"):
         return f"{text[:-1]} [{number}]{text[-1]}"
-    return f"{text} [{number}]"
+    return f"{text} [{number}]" + ("." if text[-1] in ".!?" else "")
 
 
 def attribute(text: str, items: Sequence[ContextItem], min_coverage: float = 0.6, min_terms: int = 2) -> int | None:

@@ -224,6 +224,9 @@ def query_image_part(image: Any) -> ImagePart | None:
     return ImagePart(data, mime, 0) if data and mime else None
 
 
+_PARAGRAPH_BREAK = re.compile(r"\n[ \t\r\f\v]*\n")
+
+
 def _neutralise(text: str) -> str:
     """``[12]`` inside source text -> ``(12)``, so a source's own reference marks are never copied as citations."""
     return _CITE_LIKE.sub(lambda m: f"({m.group(1).strip()})", text)
@@ -231,6 +234,13 @@ def _neutralise(text: str) -> str:
 
 def _clean(text: str | None) -> str:
     return _neutralise(" ".join((text or "").replace("\x00", " ").split()))
+
+
+def paragraphs(text: str | None) -> str:
+    """A source's text as the prompt carries it: each paragraph (split at blank lines) on one line, its
+    whitespace collapsed. Hard-wrapped lines join up; a heading keeps its own line, so a reader (and the
+    extractive answer's sentence split) never runs it into the paragraph before it."""
+    return "\n".join(filter(None, (_clean(p) for p in _PARAGRAPH_BREAK.split(text or ""))))
 
 
 def heard_as(heard_also: str) -> str:
@@ -352,7 +362,7 @@ def build_prompt(
         if hit.fields or hit.meta.get("row"):  # a record: its fields line, then its text, on separate lines
             body = "\n".join(filter(None, (_clean(line) for line in record_body(hit).split("\n"))))
         else:
-            body = _clean(hit.text)
+            body = paragraphs(hit.text)
             also = heard_as(hit.meta.get("heard_also", ""))
             if body and also:  # speech the recogniser was unsure of: what else it may have heard
                 body += f"{HEARD_AS_OPEN}{also})"
