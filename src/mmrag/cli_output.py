@@ -15,6 +15,7 @@ Exit codes, one table for every command (README "Exit codes")::
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import re
 import signal
@@ -128,9 +129,9 @@ def excerpt(text: str, words: list[str], width: int) -> str:
     if not at:
         return text[: width - 1] + "…"
     best, best_count = 0, -1
-    for p in at:  # windows that start a little before a match
+    for i, p in enumerate(at):  # windows that start a little before a match (``at`` is sorted)
         start = max(0, p - 20)
-        count = sum(start <= q < start + width - 10 for q in at)
+        count = bisect.bisect_left(at, start + width - 10, lo=i) - bisect.bisect_left(at, start, hi=i + 1)
         if count > best_count:
             best, best_count = start, count
     if best > 0:  # back to the sentence's start when it is near, else to a word's start

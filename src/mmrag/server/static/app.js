@@ -51,11 +51,14 @@ function excerpt(text, terms, n) {
   const re = new RegExp("(?<![\\p{L}\\p{N}])(" + terms.map(escapeRe).join("|") + ")", "giu");
   const at = [...text.matchAll(re)].map((m) => m.index);
   if (!at.length) return text.slice(0, n) + "…";
-  let best = 0, bestCount = -1;
-  for (let i = 0; i < at.length; i++) {  // windows that start a little before a match
+  let best = 0, bestCount = -1, j = 0;
+  for (let i = 0; i < at.length; i++) {  // windows that start a little before a match (at is sorted)
     const start = Math.max(0, at[i] - 40);
-    const count = at.filter((p) => p >= start && p < start + n - 20).length;
-    if (count > bestCount) { best = start; bestCount = count; }
+    let first = i;
+    while (first > 0 && at[first - 1] >= start) first--;
+    j = Math.max(j, i);
+    while (j < at.length && at[j] < start + n - 20) j++;
+    if (j - first > bestCount) { best = start; bestCount = j - first; }
   }
   if (best > 0) {  // back to where the sentence starts, if it is near; else to a word's start
     const stop = Math.max(text.lastIndexOf(". ", best + 40), text.lastIndexOf("\n", best + 40));
