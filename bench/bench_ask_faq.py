@@ -8,7 +8,9 @@ documents, indexes them with the real MiniLM space in a real LanceDB folder, ask
 - *answer in context*: some retrieved chunk holds a sentence of the right answer (the ceiling for any generator);
 - *first quote right*: the answer's first quoted sentence is a sentence of the right answer;
 - *any quote right*: one of its quoted sentences is;
-- *echoes a question*: the first quote is a question heading (only in the variant with headings).
+- *echoes a question*: the first quote is a question heading (only in the variant with headings);
+- *declined*: asked again with the default abstention (``ask``'s fitted relevance threshold), it says it
+  cannot answer from the index. Every question here has its answer indexed, so each decline is a miss.
 
 Two variants of the documents: ``answers`` (the answers alone, as paragraphs) and ``headings`` (the FAQ as
 written, each question a heading above its answer: quoting the heading back is not an answer).
@@ -171,8 +173,9 @@ def run(faqs: list[Faq], headings: bool, work: Path, k: int | None) -> dict[str,
         q = quotes(ans.text)
         in_context = any(any(len(norm(s)) >= 8 and norm(s) in gold for s in re.split(r"(?<=[.!?])\s+|\n+", h.text or ""))
                          for h in ans.context)
+        declined = engine.ask(f.question, k=k).generator == "abstained"  # with ask's fitted threshold
         rows.append({
-            "question": f.question, "answer": ans.text, "in_context": in_context,
+            "question": f.question, "answer": ans.text, "in_context": in_context, "declined": declined,
             "first": bool(q) and norm(q[0]) in gold, "any": any(norm(s) in gold for s in q),
             "echo": bool(q) and norm(q[0]) in questions,
         })
@@ -184,6 +187,7 @@ def run(faqs: list[Faq], headings: bool, work: Path, k: int | None) -> dict[str,
         "first quote right": sum(r["first"] for r in rows) / n,
         "any quote right": sum(r["any"] for r in rows) / n,
         "echoes a question": sum(r["echo"] for r in rows) / n,
+        "declined": sum(r["declined"] for r in rows) / n,
         "ask median s": statistics.median(times), "rows": rows,
     }
 
@@ -209,11 +213,12 @@ def main() -> None:
             print(f"{name}: {len(faqs)} questions")
             for headings in ((False, True) if args.variant == "both" else (args.variant == "headings",)):
                 results.append(run(faqs, headings, Path(tmp) / name.split()[0], args.k) | {"set": name})
-    print("\n| set | documents | questions | answer in context | first quote right | any quote right | echoes a question | ask median |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("\n| set | documents | questions | answer in context | first quote right | any quote right | echoes a question "
+          "| declined (fitted threshold) | ask median |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for r in results:
         print(f"| {r['set']} | {r['variant']} | {r['n']} | {r['answer in context']:.3f} | {r['first quote right']:.3f} | "
-              f"{r['any quote right']:.3f} | {r['echoes a question']:.3f} | {float(r['ask median s']) * 1000:.0f} ms |")
+              f"{r['any quote right']:.3f} | {r['echoes a question']:.3f} | {r['declined']:.3f} | {float(r['ask median s']) * 1000:.0f} ms |")
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(results, indent=1))
 
