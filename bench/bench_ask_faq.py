@@ -1,7 +1,7 @@
-"""Does ``ask`` quote the answer? Real questions with known answers: the Python FAQ.
+"""Does ``ask`` quote the answer? Real questions with known answers: the Python and Debian FAQs.
 
 The Python documentation's FAQ (Debian ``python3.11-doc``: ``usr/share/doc/python3.11/html/_sources/faq/*.rst.txt``)
-is a few hundred real questions, each followed by its answer. This bench writes the FAQ files as plain text
+and the Debian FAQ (``debian-faq``) are a few hundred real questions, each followed by its answer. This bench writes them as plain text
 documents, indexes them with the real MiniLM space in a real LanceDB folder, asks every question through
 ``Engine.ask`` with the ``extractive`` generator (the offline default) and checks what the answer quotes:
 
