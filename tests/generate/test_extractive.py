@@ -38,6 +38,9 @@ def test_a_full_stop_after_an_abbreviation_ends_no_sentence():
     ]
     assert split_sentences("Ends with etc.\nNext line") == ["Ends with etc.", "Next line"]  # a line break still ends it
     assert split_sentences("今日は晴れです。明日は雨です。") == ["今日は晴れです。", "明日は雨です。"]  # no space after 。
+    # a stop that belongs to a symbol ends no sentence before a lower-case word
+    assert split_sentences("It must begin with #! followed by the path. Then run it.") == [
+        "It must begin with #! followed by the path.", "Then run it."]
 
 
 def test_a_question_passes_its_match_to_the_sentences_after_it():

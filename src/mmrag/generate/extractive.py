@@ -58,6 +58,8 @@ _ABBREVIATION = re.compile(
 _INITIAL = re.compile(r"(?:^|(?:^|\s)(?:[A-Z]\.|[A-Z][a-z]+)\s)[A-Z]\.$")
 _LONE_CAPITAL = re.compile(r"(?:^|\s)[A-Z]\.$")
 _STARTS_WITH_INITIAL = re.compile(r"[A-Z]\.(?:\s|$)")
+# a stop that belongs to a symbol ("#! followed by the path", "C++. and"): a lower-case word after it goes on
+_SYMBOL_STOP = re.compile(r"[^\w\s\"'”’)\]»][.!?]$")
 # ... and after these none when the next word starts in lower case ("etc. and", but "etc. The")
 _ABBREVIATION_BEFORE_LOWER = re.compile(
     r"\b(?:(?i:etc|et al|esp|resp|ca)|Inc|Ltd|Co|Corp|Jr|Sr|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)\.$"
@@ -98,7 +100,7 @@ def _join_abbreviations(pieces: list[str]) -> list[str]:
         last = out[-1] if out else ""
         if out and (_ABBREVIATION.search(last) or _INITIAL.search(last)
                     or (_LONE_CAPITAL.search(last) and _STARTS_WITH_INITIAL.match(piece))
-                    or (_ABBREVIATION_BEFORE_LOWER.search(last) and not piece[:1].isupper())):
+                    or ((_ABBREVIATION_BEFORE_LOWER.search(last) or _SYMBOL_STOP.search(last)) and not piece[:1].isupper())):
             out[-1] = f"{out[-1]} {piece}"
         else:
             out.append(piece)
