@@ -53,6 +53,17 @@ def backbone_tower_dir(name: str = DEFAULT_BACKBONE_TOWER) -> Path:
     return shipped_tower_dir() / name
 
 
+# ``space.image_model`` keywords of the shipped backbone towers -> (folder under mmrag/weights, whether ConSE and the
+# head are weighed per picture by its flatness): lite0b is the default; lite0-flat and lite0 reopen older indexes
+BACKBONE_KEYWORDS: Mapping[str, tuple[str, bool]] = {"lite0b": ("lite0b", True), "lite0-flat": ("lite0", True), "lite0": ("lite0", False)}
+
+
+def shipped_backbone(keyword: str) -> tuple[Path, bool] | None:
+    """A backbone-tower keyword's shipped folder and whether it is gated by flatness; ``None`` for any other value."""
+    found = BACKBONE_KEYWORDS.get(keyword)
+    return (backbone_tower_dir(found[0]), found[1]) if found else None
+
+
 def sound_tower_dir() -> Path:
     """Folder of the shipped sound tower: a head on Whisper tiny.en's encoder bound to MiniLM (the default)."""
     return shipped_tower_dir() / "sound0"
@@ -277,6 +288,7 @@ def load_audio_tower(path: str | Path, text_dim: int, text_encoder: str | None =
 
 
 __all__ = [
+    "BACKBONE_KEYWORDS",
     "BACKBONE_TOWERS",
     "DEFAULT_BACKBONE_TOWER",
     "MINILM_TEXT_ID",
@@ -286,6 +298,7 @@ __all__ = [
     "load_audio_tower",
     "load_image_tower",
     "save_tower",
+    "shipped_backbone",
     "shipped_tower_dir",
     "sound_tower_dir",
 ]

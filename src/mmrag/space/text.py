@@ -90,15 +90,19 @@ def image_tower_choice(config: Config) -> str:
         return TOWER_SHIPPED if (shipped_tower_dir() / "tower.safetensors").is_file() else TOWER_OFF
     if value.lower() in (*BACKBONE_CHOICES, "default") or (not value and not config.space.model):
         choice = value.lower() if value.lower() in BACKBONE_CHOICES else TOWER_BACKBONE_B
-        return choice if (_backbone_folder(choice) / "tower.safetensors").is_file() else TOWER_OFF
+        shipped = _shipped_backbone(choice)
+        return choice if shipped and (shipped[0] / "tower.safetensors").is_file() else TOWER_OFF
     return value or TOWER_OFF
 
 
-def _backbone_folder(choice: str) -> Path:
-    """The shipped folder of a backbone-tower keyword: ``lite0b`` its own, ``lite0`` and ``lite0-flat`` the first tower's."""
-    from mmrag.space.adapters import backbone_tower_dir
+def _shipped_backbone(choice: str) -> tuple[Path, bool] | None:
+    """``adapters.shipped_backbone`` for a backbone keyword (adapters imported only then: a tower folder is
+    loaded through ``image_tower_loader``, which turns a failed import into a clear error)."""
+    if choice not in BACKBONE_CHOICES:
+        return None
+    from mmrag.space.adapters import shipped_backbone
 
-    return backbone_tower_dir("lite0b" if choice == TOWER_BACKBONE_B else "lite0")
+    return shipped_backbone(choice)
 
 
 @contextmanager
@@ -260,9 +264,11 @@ def image_tower_loader(config: Config) -> Callable[..., Any]:
 def bind_image_tower(config: Config, text: Encoder, loader: Callable[..., Any] | None = None) -> Encoder:
     """Load the image tower chosen by ``space.image_model`` and check it fits ``text``."""
     choice = image_tower_choice(config)
-    path: str | Path | None = _backbone_folder(choice) if choice in BACKBONE_CHOICES else None if choice == TOWER_SHIPPED else choice
-    # the default gates ConSE against the head by flatness; 'lite0' is the fixed mix; a folder: if it carries a gate
-    gate = {} if choice in (TOWER_BACKBONE, TOWER_SHIPPED) else {"flat_gate": True} if choice in BACKBONE_CHOICES else {"flat_gate": None}
+    shipped = _shipped_backbone(choice)
+    path: str | Path | None = shipped[0] if shipped else None if choice == TOWER_SHIPPED else choice
+    # a shipped backbone tower as its keyword says (lite0b, lite0-flat gated; lite0 the fixed mix); the starter
+    # CNN has no gate; a folder: gated if its tower.json carries a gate
+    gate: dict[str, bool | None] = {"flat_gate": shipped[1]} if shipped else {} if choice == TOWER_SHIPPED else {"flat_gate": None}
     tower = (loader or image_tower_loader(config))(path, text.dim, text_encoder=text.id, **gate)
     if not isinstance(tower, Encoder) or int(tower.dim) != text.dim:
         raise ConfigError(

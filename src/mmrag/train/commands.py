@@ -150,13 +150,13 @@ def eval_command(
     from mmrag.train.benchmark import evaluate_pairs
 
     try:
-        from mmrag.space.adapters import backbone_tower_dir
+        from mmrag.space.adapters import shipped_backbone
 
-        shipped = {"lite0": "lite0", "lite0-flat": "lite0", "lite0b": "lite0b"}
-        tower = None if image_model == "shipped" else backbone_tower_dir(shipped[image_model]) if image_model in shipped else image_model
+        shipped = shipped_backbone(image_model or "")
+        tower = shipped[0] if shipped else None if image_model == "shipped" else image_model
         results = evaluate_pairs(pairs, space=space, image_model=tower, baseline=baseline, cache=cache_dir,
                                  audio_model=audio_model,
-                                 flat_gate=False if image_model in ("lite0", "shipped") else True if image_model in shipped else None)
+                                 flat_gate=shipped[1] if shipped else False if image_model == "shipped" else None)
     except MmragError as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(1) from None
