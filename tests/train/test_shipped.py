@@ -55,3 +55,14 @@ def test_evaluate_pairs_on_fixtures_with_text_only_baseline(minilm, tmp_path: Pa
     # drawings hold no text: what an index knows without pixels is near chance
     assert tower.recall[10] > 2 * tower.chance[10]
     assert tower.recall[10] > text_only.recall[10] and tower.mrr > text_only.mrr
+
+
+def test_evaluate_pictures_none_readable_is_a_clear_error(minilm, tmp_path: Path) -> None:
+    """A pairs file copied away from its pictures (relative paths) ended in numpy's "argmax of an empty sequence"."""
+    from mmrag.errors import TrainingError
+    from mmrag.train.benchmark import evaluate_pairs
+
+    f = tmp_path / "pics.jsonl"
+    f.write_text("\n".join(json.dumps({"a": f"../elsewhere/{i}.png", "b": f"thing {i}"}) for i in range(4)))
+    with pytest.raises(TrainingError, match="only 0 of the pictures in column 'a' could be read"):
+        evaluate_pairs(f, text_encoder=minilm, cache=tmp_path / "c")

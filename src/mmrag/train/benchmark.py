@@ -153,6 +153,9 @@ def evaluate_pairs(
             groups = [g for g, k in zip(groups, ok, strict=True) if k]
             img_emb = tower_embed(tower.model, arr[ok], "cpu")
         size = 256
+    if len(groups) < 2:
+        raise TrainingError(f"{pairs}: only {len(groups)} of the pictures in column 'a' could be read; check their "
+                            "paths (a relative path is read from the pairs file's folder)")
     caps = [g.captions[0] for g in groups]
     txt = embed_texts(text_encoder, caps, cache)
     results = {"tower" if built is None else space: pair_metrics(img_emb, txt, caps)}
