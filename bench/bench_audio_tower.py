@@ -58,7 +58,7 @@ def mel_baseline(clips: list[np.ndarray]) -> np.ndarray:
     """Mean and std of the log-mel bands plus mean |delta|: a 192-d hand-made timbre vector per clip."""
     import torch
 
-    from mmrag.train.audio_towers import LogMel
+    from mmrag.space.logmel_tower import LogMel
 
     mel = LogMel(64)
     out = []

@@ -29,7 +29,8 @@ class Retriever(Protocol):
 
     def embed_query(self, text: str | None = None, *, image: Any = None, audio: str | Path | None = None) -> Any: ...
 
-    def search(self, text: str | None = None, **kwargs: Any) -> list[Hit]: ...
+    @property
+    def search(self) -> Callable[..., list[Hit]]: ...  # Engine.search: text plus keyword filters
 
     def relevance_model(self) -> Any: ...
 

@@ -92,7 +92,7 @@ def test_the_numpy_head_computes_what_the_trained_torch_head_does(whisper_tower)
     from safetensors.torch import load_file
 
     from mmrag.space.sound_tower import head_forward, read_head
-    from mmrag.train.whisper_tower import WhisperHead, WhisperTowerConfig
+    from mmrag.space.whisper_head import WhisperHead, WhisperTowerConfig
 
     folder = whisper_tower[0]
     meta = json.loads((folder / "tower.json").read_text())

@@ -12,7 +12,8 @@ import torch
 
 from mmrag.errors import ModelNotFound, QueryError, SpaceMismatch, TrainingError
 from mmrag.space.adapters import load_audio_tower, load_image_tower, save_tower
-from mmrag.train.audio_towers import (
+from mmrag.space.cnn_tower import TowerConfig, build_tower
+from mmrag.space.logmel_tower import (
     AudioTowerConfig,
     LogMel,
     build_audio_tower,
@@ -23,7 +24,6 @@ from mmrag.train.audio_towers import (
     repeat_pad,
 )
 from mmrag.train.soundfont import SoundSpec, captions, plain_name
-from mmrag.train.towers import TowerConfig, build_tower
 
 SR = 16_000
 

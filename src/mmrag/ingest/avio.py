@@ -15,8 +15,7 @@ import numpy as np
 
 from mmrag.errors import IngestError, MissingDependency
 from mmrag.ingest.sniffing import RAW_AUDIO  # extension -> FFmpeg demuxer of headerless telephony audio
-
-SAMPLE_RATE = 16_000
+from mmrag.space.whisper import SAMPLE_RATE, to_mono16k
 
 _TAG_KEYS = (
     "title",
@@ -160,17 +159,6 @@ def decode_audio(path: Path, *, max_s: float | None = None) -> tuple[np.ndarray,
     """``(samples, 16000)``: the whole (or the first ``max_s`` seconds of the) audio track, mono float32."""
     chunks = list(iter_audio(Path(path), max_s=max_s))
     return (np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.float32)), SAMPLE_RATE
-
-
-def to_mono16k(samples: np.ndarray, sr: int) -> np.ndarray:
-    """Mono float32 at 16 kHz from any (n,) or (n, channels) array (linear resampling)."""
-    x = np.asarray(samples, dtype=np.float32)
-    if x.ndim == 2:
-        x = x.mean(axis=1)
-    if sr != SAMPLE_RATE and len(x):
-        n = round(len(x) * SAMPLE_RATE / sr)
-        x = np.interp(np.linspace(0, len(x) - 1, n), np.arange(len(x)), x).astype(np.float32)
-    return x
 
 
 __all__ = [

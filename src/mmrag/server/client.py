@@ -75,7 +75,7 @@ def search(
 
 def sse_events(lines: Iterator[str]) -> Iterator[tuple[str, Any]]:
     """``(event, data)`` pairs from server-sent-event lines."""
-    event, data = "message", []
+    event, data = "message", list[str]()
     for line in lines:
         if line == "":
             if data:

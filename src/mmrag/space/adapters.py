@@ -22,13 +22,16 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from mmrag.errors import ConfigError, ModelNotFound, QueryError, SpaceMismatch, TrainingError
 from mmrag.space.base import Encoder
 from mmrag.space.tower_files import META_FILE, WEIGHTS_FILE, file_sha256
+
+if TYPE_CHECKING:  # pragma: no cover
+    from mmrag.space.backbone_tower import BackboneImageEncoder
 
 SHIPPED = "drawings-minilm"
 MINILM_TEXT_ID = "st:all-MiniLM-L6-v2#text"
@@ -107,7 +110,7 @@ class ImageTowerEncoder:
     def encode(self, items: Sequence[Any], *, query: bool = False) -> np.ndarray:
         import torch
 
-        from mmrag.train.data import to_square_rgb
+        from mmrag.space.pixels import to_square_rgb
 
         if len(items) == 0:
             return np.zeros((0, self.dim), dtype=np.float32)
@@ -149,8 +152,8 @@ class AudioTowerEncoder:
         self._lock = threading.Lock()
 
     def encode(self, items: Sequence[Any], *, query: bool = False) -> np.ndarray:
+        from mmrag.space.logmel_tower import embed_clips
         from mmrag.space.sound_tower import mono_clips
-        from mmrag.train.audio_towers import embed_clips
 
         clips = mono_clips(items)
         if not clips:
@@ -227,7 +230,7 @@ def _open_tower(path: str | Path | None, modality: str, text_dim: int, text_enco
 
 
 def load_image_tower(path: str | Path | None, text_dim: int, text_encoder: str | None = MINILM_TEXT_ID,
-                     flat_gate: bool | None = False) -> ImageTowerEncoder:
+                     flat_gate: bool | None = False) -> ImageTowerEncoder | BackboneImageEncoder:
     """Load a bound image tower checkpoint folder (``None``: the shipped one).
 
     ``flat_gate`` (backbone towers only): weigh ConSE against the head per picture by its flatness
@@ -246,11 +249,14 @@ def load_image_tower(path: str | Path | None, text_dim: int, text_encoder: str |
         gated = "flat_gate" in meta if flat_gate is None else flat_gate
         image, visual = build_backbone_tower(folder, meta, digest, flat_gate=gated)
         image.visual = visual  # type: ignore[attr-defined]
-        return image  # type: ignore[return-value]
+        return image
     if flat_gate is True:
         raise ConfigError(f"the image tower at {folder} is not a backbone tower, so it has no flatness gate: "
                           f"name its folder in space.image_model instead")
-    from mmrag.train.towers import TowerConfig, build_tower  # torch: only for a CNN tower, not the backbone's
+    from mmrag.space.cnn_tower import (  # torch: only for a CNN tower, not the backbone's
+        TowerConfig,
+        build_tower,
+    )
 
     meta, cfg, model, tower_id = _open_tower(path, "image", text_dim, text_encoder, TowerConfig, build_tower)
     return ImageTowerEncoder(id=tower_id, dim=cfg.out_dim, model=model, image_size=cfg.image_size,
@@ -279,7 +285,7 @@ def load_audio_tower(path: str | Path, text_dim: int, text_encoder: str | None =
                                    reference=load_background(folder).get("audio"))
     from types import SimpleNamespace
 
-    from mmrag.train.audio_towers import audio_tower_config, build_audio_tower
+    from mmrag.space.logmel_tower import audio_tower_config, build_audio_tower
 
     configs = SimpleNamespace(from_dict=audio_tower_config)  # log-mel CNN or Whisper-encoder head, by 'arch'
     meta, cfg, model, tower_id = _open_tower(path, "audio", text_dim, text_encoder, configs, build_audio_tower)

@@ -114,7 +114,7 @@ def load_state(model: Any, path: Path) -> Any:
 
 def to_input(images: Sequence[Any]) -> np.ndarray:
     """PIL images -> ``(n, 224, 224, 3)`` uint8 (alpha on white, letterboxed onto white)."""
-    from mmrag.train.data import to_square_rgb
+    from mmrag.space.pixels import to_square_rgb
 
     out = np.empty((len(images), INPUT_SIZE, INPUT_SIZE, 3), dtype=np.uint8)
     for i, im in enumerate(images):

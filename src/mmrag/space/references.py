@@ -25,6 +25,7 @@ import logging
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -54,7 +55,8 @@ def load_background(folder: str | Path) -> dict[str, np.ndarray]:
 def save_background(folder: str | Path, vectors: dict[str, np.ndarray]) -> Path:
     """Write a tower folder's reference vectors per channel (float16), as ``load_background`` reads them."""
     path = Path(folder) / BACKGROUND_FILE
-    np.savez(path, **{k: np.asarray(v).astype(np.float16) for k, v in vectors.items()})
+    arrays: dict[str, Any] = {k: np.asarray(v).astype(np.float16) for k, v in vectors.items()}
+    np.savez(path, **arrays)
     return path
 
 

@@ -2,7 +2,7 @@
 
 A Whisper-encoder tower (``mmrag train --mode bind --modality audio --backbone whisper``) is a
 small head over pooled encoder states (``space/whisper_states.py``): LayerNorm, Linear, GELU,
-Linear, L2 norm. Training runs it in torch (``train/whisper_tower.WhisperHead``); here the same
+Linear, L2 norm. Training runs it in torch (``space/whisper_head.WhisperHead``); here the same
 weights run in numpy, so loading a space with a sound tower (every CLI call on such an index)
 never imports torch, and a clip costs one encoder pass plus a few small matrix products.
 
@@ -85,7 +85,7 @@ def read_head(path: Path) -> HeadWeights:
 def mono_clips(items: Sequence[Any]) -> list[np.ndarray]:
     """``(samples, sample_rate)`` items -> 16 kHz mono float32 clips in [-1, 1] (non-finite values zeroed);
     a clear ``QueryError`` for anything else."""
-    from mmrag.ingest.avio import to_mono16k
+    from mmrag.space.whisper import to_mono16k
 
     clips: list[np.ndarray] = []
     for i, item in enumerate(items):

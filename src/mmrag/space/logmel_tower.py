@@ -19,14 +19,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from mmrag.train.towers import conv_stages
+from mmrag.space.cnn_tower import conv_stages
 
 SAMPLE_RATE = 16_000
 N_FFT = 400  # 25 ms
@@ -148,7 +148,7 @@ def audio_tower_config(d: Mapping[str, Any]) -> Any:
     """The config of a tower description (``tower.json``'s ``tower``), by its ``arch``:
     ``audioconv`` (log-mel CNN, trained from scratch) or ``whisper`` (head on Whisper's encoder)."""
     if str(d.get("arch", "audioconv")) == "whisper":
-        from mmrag.train.whisper_tower import WhisperTowerConfig
+        from mmrag.space.whisper_head import WhisperTowerConfig
 
         return WhisperTowerConfig.from_dict(d)
     return AudioTowerConfig.from_dict(d)
@@ -156,7 +156,7 @@ def audio_tower_config(d: Mapping[str, Any]) -> Any:
 
 def build_audio_tower(cfg: Any) -> nn.Module:
     if cfg.arch == "whisper":
-        from mmrag.train.whisper_tower import WhisperHead
+        from mmrag.space.whisper_head import WhisperHead
 
         return WhisperHead(cfg)
     if cfg.arch != "audioconv":
@@ -227,9 +227,9 @@ __all__ = [
 
 def embed_clips(model: nn.Module, clips: list[np.ndarray], clip_samples: int, device: str = "cpu", batch: int = 64) -> np.ndarray:
     """One L2-normalised vector per clip: the renormalised mean over its non-silent crops (``clip_crops``);
-    for a Whisper-encoder tower, over its ≤ 30 s windows (``whisper_tower.embed_whisper``)."""
+    for a Whisper-encoder tower, over its ≤ 30 s windows (``whisper_head.embed_whisper``)."""
     from mmrag.space.base import l2_normalize, owner_means
-    from mmrag.train.whisper_tower import WhisperHead, embed_whisper
+    from mmrag.space.whisper_head import WhisperHead, embed_whisper
 
     if isinstance(model, WhisperHead):
         return embed_whisper(model.cpu(), clips)
@@ -241,7 +241,7 @@ def embed_clips(model: nn.Module, clips: list[np.ndarray], clip_samples: int, de
         crops.extend(c)
         owners.extend([i] * len(c))
     if not clips:
-        return np.zeros((0, model.cfg.out_dim), dtype=np.float32)
+        return np.zeros((0, int(cast(Any, model.cfg).out_dim)), dtype=np.float32)
     was_training = model.training
     model.eval()
     out = []
