@@ -174,3 +174,21 @@ def test_every_install_hint_names_an_extra_that_provides_the_package() -> None:
         assert extra in extras, f"{where} names extra [{extra}], which pyproject.toml does not define"
         if package is not None:
             assert package.lower() in _provided(extra, extras, core), f"{where}: [{extra}] does not install {package}"
+
+
+def test_a_long_message_into_a_pipe_stays_one_line(tmp_path: Path) -> None:
+    """Rich wraps at 80 columns when it cannot ask a terminal; in a log or under grep a message is one line."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "a-file-with-a-rather-long-name-of-unknown-bytes.bin").write_bytes(bytes(range(256)) * 40)
+    (docs / "note.txt").write_text("A short note.", encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
+    result = subprocess.run(
+        [sys.executable, "-m", "mmrag.cli", "add", str(docs), "--index", str(tmp_path / "idx")],
+        check=False, capture_output=True, text=True, timeout=600,
+        env={**env, "MMRAG_SPACE_NAME": "minilm", "PYTHONPATH": str(ROOT / "src")},
+    )
+    assert result.returncode == 1, result.stderr  # the .bin failed, the note landed
+    skipped = [line for line in result.stderr.splitlines() if line.startswith("skipped ")]
+    assert len(skipped) == 1 and len(skipped[0]) > 120, result.stderr
+    assert skipped[0].endswith("is not a type mmrag indexes (text, html, image, svg, pdf, audio, video, records)")

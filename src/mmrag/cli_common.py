@@ -5,6 +5,7 @@ of them imports ``mmrag.cli``."""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,8 +19,10 @@ from mmrag.cli_output import USAGE_OR_INDEX, safe
 from mmrag.config import Config, load_config
 from mmrag.errors import MmragError
 
-out = Console()
-err = Console(stderr=True)
+# Piped into a file, grep or a log, a line is one line: Rich would otherwise wrap at 80 columns
+# ("...is not a type mmrag\nindexes"). A terminal still wraps at its own width.
+out = Console(soft_wrap=not sys.stdout.isatty())
+err = Console(stderr=True, soft_wrap=not sys.stderr.isatty())
 
 IndexOpt = Annotated[
     str | None,

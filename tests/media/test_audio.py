@@ -133,3 +133,87 @@ def test_without_vad_the_file_is_cut_in_fixed_windows(two_sentences) -> None:  #
     # no VAD: times come from Whisper's word timestamps alone (coarser, still near the speech)
     assert abs((segs[0].span.t0 or 0) - a_start) < 1.5
     assert all(0.0 <= (s.span.t0 or 0) < (s.span.t1 or 0) <= 15.5 for s in segs)
+
+
+def _tone_file(path: Path, fmt: str, codec: str, seconds: float, sample_format: str = "s16", rate: int = 44_100) -> Path:
+    """A 440 Hz tone written by PyAV as ``fmt``/``codec`` (real encoders, no header tricks)."""
+    import av
+
+    t = np.arange(int(seconds * rate)) / rate
+    tone = (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
+    data = (tone * 32767).astype(np.int16) if sample_format == "s16" else tone
+    with av.open(str(path), "w", format=fmt) as out:
+        st = out.add_stream(codec, rate=rate, layout="mono")
+        fr = av.AudioFrame.from_ndarray(data.reshape(1, -1), format=sample_format, layout="mono")
+        fr.sample_rate = rate
+        for pkt in [*st.encode(fr), *st.encode(None)]:
+            out.mux(pkt)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("name", "fmt", "codec", "sample_format"),
+    [
+        ("tone.mp2", "mp2", "mp2", "s16"),  # MPEG Layer II frames, no ID3 tag: FF FD
+        ("tone.ac3", "ac3", "ac3", "fltp"),
+        ("tone.au", "au", "pcm_s16be", "s16"),  # Sun/NeXT ".snd"
+        ("tone.wv", "wv", "wavpack", "fltp"),
+        ("tone.caf", "caf", "pcm_s16le", "s16"),
+        ("tone.ts", "mpegts", "mp2", "s16"),
+    ],
+)
+def test_audio_no_magic_number_here_names_is_found_by_ffmpeg_and_indexed(
+    tmp_path: Path, name: str, fmt: str, codec: str, sample_format: str
+) -> None:
+    """Before, these real formats were skipped as "unknown binary content" (``filetype`` knows MP3
+    only by ID3 or three frame headers, and none of the others): FFmpeg's own probe names them."""
+    from mmrag.ingest.sniffing import sniff_head
+    from mmrag.ingest.sources import sniff_reason
+
+    path = _tone_file(tmp_path / name, fmt, codec, 2.0, sample_format)
+    assert sniff_head(path.read_bytes()[:8192], path.suffix)[0] is None  # the bytes alone name nothing
+    assert sniff_reason(path) == ("audio", "")
+    segs = list(AudioLoader().load(path, IngestConfig()))
+    assert [s.meta["kind"] for s in segs] == ["sound"]
+    assert segs[0].span.t1 == pytest.approx(2.0, abs=0.15)
+    spec = np.abs(np.fft.rfft(segs[0].audio[:SR]))
+    assert abs(int(np.argmax(spec)) - 440) <= 3
+
+
+@pytest.mark.parametrize("name", ["noise.bin", "noise.txt", "noise.tga", "noise.srt"])
+def test_bytes_ffmpeg_takes_by_name_alone_stay_unknown(tmp_path: Path, name: str) -> None:
+    """FFmpeg opens some files by their name (``tty`` for .txt, ``image2`` for .tga); that is not audio."""
+    from mmrag.ingest.sources import sniff_reason
+
+    path = tmp_path / name
+    path.write_bytes(np.random.default_rng(0).integers(0, 256, 200_000, dtype=np.uint8).tobytes())
+    kind, reason = sniff_reason(path)
+    assert kind is None and reason.startswith("unknown binary content")
+
+
+def test_a_sound_shorter_than_a_tenth_of_a_second_is_indexed(tmp_path: Path) -> None:
+    """A 30 ms click or pop is a whole sound (UI sounds are often this short); before, it was dropped
+    as if it were a window past the end of a longer file, and ``add`` said "no content found"."""
+    path = _tone_file(tmp_path / "pop.wav", "wav", "pcm_s16le", 0.03)
+    segs = list(AudioLoader().load(path, IngestConfig()))
+    assert [s.meta["kind"] for s in segs] == ["sound"]
+    assert segs[0].audio is not None and len(segs[0].audio) == pytest.approx(0.03 * SR, abs=3)
+
+
+def test_a_video_no_magic_number_here_names_is_video(tmp_path: Path) -> None:
+    """An MPEG transport stream (a TV or camcorder recording) is named by FFmpeg's probe: video, not skipped."""
+    import av
+
+    from mmrag.ingest.sources import sniff_reason
+
+    path = tmp_path / "recording.ts"
+    with av.open(str(path), "w", format="mpegts") as out:
+        st = out.add_stream("mpeg2video", rate=25)
+        st.width, st.height, st.pix_fmt = 64, 48, "yuv420p"
+        for i in range(25):
+            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), i * 8, np.uint8), format="rgb24")
+            for pkt in st.encode(frame):
+                out.mux(pkt)
+        for pkt in st.encode(None):
+            out.mux(pkt)
+    assert sniff_reason(path) == ("video", "")

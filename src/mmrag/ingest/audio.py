@@ -133,8 +133,8 @@ def sound_segments(
     """One segment per kept sound window where little is said, carrying its 16 kHz samples."""
     for i, (w0, _) in enumerate(keeper.windows):
         samples = keeper.samples(i)
-        if len(samples) < speech.SAMPLE_RATE // 10:  # window past the real end (duration was a guess)
-            continue
+        if not len(samples) or (i > 0 and len(samples) < speech.SAMPLE_RATE // 10):
+            continue  # a window past the real end (the duration was a guess); a short first one is a short sound
         end = w0 + len(samples) / speech.SAMPLE_RATE
         if has_speech and overlap((w0, end), regions) > SPEECH_SHARE_MAX * (end - w0):
             continue

@@ -14,6 +14,7 @@ import re
 import filetype
 
 SNIFF_BYTES = 8192
+UNKNOWN_BINARY = "unknown binary content"  # the reason's start when no check named the bytes (sources asks FFmpeg)
 
 # Telephony audio without a header (Asterisk prompts, voicemail, IVR recordings): nothing in the bytes
 # says what they are, so the extension does, as it does for Asterisk and SoX. Each entry: FFmpeg's
@@ -111,7 +112,7 @@ def _by_content(head: bytes, ext: str) -> tuple[str | None, str]:
     text = _decode_head(head)
     if text is not None:
         return _text_kind(text, ext), ""
-    return None, f"unknown binary content is {_NOT_INDEXED}"
+    return None, f"{UNKNOWN_BINARY} is {_NOT_INDEXED}"
 
 
 def _magic(head: bytes, ext: str) -> tuple[str | None, str] | None:
@@ -200,4 +201,4 @@ def _text_kind(text: str, ext: str) -> str:
     return "text"
 
 
-__all__ = ["RAW_AUDIO", "SNIFF_BYTES", "sniff_head"]
+__all__ = ["RAW_AUDIO", "SNIFF_BYTES", "UNKNOWN_BINARY", "sniff_head"]

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from mmrag.config import IngestConfig
 from mmrag.errors import IngestError, UnsupportedFile
-from mmrag.ingest.sniffing import SNIFF_BYTES, sniff_head
+from mmrag.ingest.sniffing import SNIFF_BYTES, UNKNOWN_BINARY, sniff_head
 
 KINDS = ("text", "html", "image", "svg", "pdf", "audio", "video", "records")
 HASH_BLOCK = 1 << 20  # 1 MB
@@ -198,6 +198,10 @@ def sniff_reason(path: str | os.PathLike[str]) -> tuple[str | None, str]:
     kind, reason = sniff_head(head, p.suffix)
     if kind == "av?":
         kind = _probe_av(p)
+    elif kind is None and reason.startswith(UNKNOWN_BINARY):
+        probed = _probe_media(p)
+        if probed is not None:
+            return probed, ""
     return kind, reason
 
 
@@ -219,6 +223,38 @@ def _probe_av(path: Path) -> str:
             return "audio" if container.streams.audio else "video"
     except Exception:  # noqa: BLE001 - unreadable here; the loader reports the real error
         return "video"
+
+
+# FFmpeg demuxers that accept a file by its name or as one picture: not evidence of audio or video
+_NOT_MEDIA_FORMATS = {"image2", "tty", "data", "bin", "subviewer", "srt", "ass", "webvtt"}
+
+
+def _probe_media(path: Path) -> str | None:
+    """FFmpeg's own probe (PyAV) for bytes no magic number here names: ``audio``, ``video`` or ``None``.
+
+    Real media that ``filetype`` misses: MP3 frames without an ID3 tag when they carry a CRC
+    (``FF FA``), MPEG Layer II (``.mp2``), AC-3, Sun ``.au``, CAF, WavPack, TTA, Wave64, VOC, MPEG-TS.
+    FFmpeg scores a format by its content, so a file is only taken when a demuxer claims it and finds
+    a stream with a known codec; image and text demuxers (picked by the name alone) do not count."""
+    try:
+        import av
+        from av.stream import Disposition
+    except ImportError:  # no PyAV: nothing can decode it anyway
+        return None
+    try:
+        with av.open(str(path)) as container:
+            name = container.format.name
+            if name in _NOT_MEDIA_FORMATS or name.endswith("_pipe"):
+                return None
+            videos = [s for s in container.streams.video
+                      if s.codec_context is not None and not (s.disposition & Disposition.attached_pic)]
+            if videos:
+                return "video"
+            if any(s.codec_context is not None and s.codec_context.name for s in container.streams.audio):
+                return "audio"
+    except Exception:  # noqa: BLE001 - FFmpeg does not know it either: the sniffer's reason stands
+        return None
+    return None
 
 
 # ---------------------------------------------------------------- hashing, limits
