@@ -87,14 +87,21 @@ class Span:
             parts.append(f"p. {self.page}")
         if self.t0 is not None:
             t1 = self.t1 if self.t1 is not None else self.t0
-            parts.append(f"{format_time(self.t0)}–{format_time(t1)}")
+            a, b = format_time(self.t0), format_time(t1)
+            if a == b and t1 > self.t0:  # a sound shorter than the label's second: "00:00.0–00:00.4"
+                a, b = format_time(self.t0, tenths=True), format_time(t1, tenths=True)
+            parts.append(f"{a}–{b}")
         if not parts and self.start is not None and self.end is not None:
             parts.append(f"chars {self.start}–{self.end}")
         return " ".join(parts)
 
 
-def format_time(seconds: float) -> str:
-    """``75.4`` -> ``01:15``; ``3725`` -> ``1:02:05``."""
+def format_time(seconds: float, *, tenths: bool = False) -> str:
+    """``75.4`` -> ``01:15``; ``3725`` -> ``1:02:05``; with ``tenths``, ``0.44`` -> ``00:00.4``."""
+    if tenths:
+        total_tenths = max(0, int(round(seconds * 10)))
+        whole, tenth = divmod(total_tenths, 10)
+        return f"{format_time(whole)}.{tenth}"
     total = max(0, int(round(seconds)))
     h, rest = divmod(total, 3600)
     m, s = divmod(rest, 60)

@@ -27,6 +27,12 @@ def test_dotted_path_and_errors() -> None:
 def test_span_labels_and_time_format() -> None:
     assert format_time(75.4) == "01:15"
     assert format_time(3725) == "1:02:05"
+    assert format_time(0.44, tenths=True) == "00:00.4" and format_time(59.96, tenths=True) == "01:00.0"
+    # a span inside one second says where it is in tenths; longer spans keep whole seconds
+    assert Span(t0=0.0, t1=0.4).label() == "00:00.0–00:00.4"
+    assert Span(t0=12.2, t1=12.46).label() == "00:12.2–00:12.5"
+    assert Span(t0=0.0, t1=4.2).label() == "00:00–00:04"
+    assert Span(t0=3.0, t1=3.0).label() == "00:03–00:03"
     assert Span(page=7).label() == "p. 7"
     assert Span(t0=192, t1=221).label() == "03:12–03:41"
     assert Span(start=3, end=9).label() == "chars 3–9"
