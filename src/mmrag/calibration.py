@@ -162,7 +162,7 @@ def evaluate(model: RelevanceModel, judged: Sequence[Judged], threshold: float) 
 def split(queries: Sequence[LabelledQuery], holdout: float, seed: int = 0) -> tuple[list[LabelledQuery], list[LabelledQuery]]:
     order = list(range(len(queries)))
     random.Random(seed).shuffle(order)
-    cut = int(round(len(order) * (1 - holdout)))
+    cut = round(len(order) * (1 - holdout))
     return [queries[i] for i in order[:cut]], [queries[i] for i in order[cut:]]
 
 

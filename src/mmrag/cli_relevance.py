@@ -28,9 +28,8 @@ def calibrate_command(
     Writes mmrag-relevance.json beside the index; every later search uses it. Refit whenever
     the space's towers change. Example: [bold]mmrag calibrate queries.jsonl[/]
     """
-    from mmrag.cli_common import _existing, err, out
-
     from mmrag.calibration import FILE_NAME, fit_relevance, read_queries
+    from mmrag.cli_common import _existing, err, out
     from mmrag.sidecars import sidecar_path
 
     if method not in ("auto", "logistic", "isotonic"):
@@ -75,7 +74,6 @@ def feedback_command(
     [bold]mmrag train fb.jsonl --backbone efficientnet-lite0 --init lite0b --holdout 0 --epochs 30 --lr 3e-4 --out tower-fb[/]
     """
     from mmrag.cli_common import _existing, err, out
-
     from mmrag.feedback import export_pairs
 
     with _existing(index, config) as engine:

@@ -22,13 +22,13 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from mmrag.config import Config, load_config
 from mmrag.errors import MmragError, QueryError, SpaceMismatch
+from mmrag.index_paths import index_files
 from mmrag.ingest.pipeline import AddEvent, Ingestor
 from mmrag.ingest.record_fields import check_where, forget_records, known_fields
-from mmrag.index_paths import index_files
 from mmrag.ingest.statcache import StatCache, stat_cache_path
 from mmrag.lock import WriterLock, index_stamp
 from mmrag.retrieve.search import BackgroundSamples, Query, search
@@ -507,7 +507,7 @@ class Engine:
     def close(self) -> None:
         self.store.close()
 
-    def __enter__(self) -> Engine:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

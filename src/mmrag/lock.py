@@ -22,7 +22,7 @@ import socket
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from mmrag.errors import IndexLocked
 from mmrag.index_paths import parse_location, side_file
@@ -146,8 +146,9 @@ class WriterLock:
         finally:
             os.close(fd)
 
-    def __enter__(self) -> WriterLock:
-        return self.acquire()
+    def __enter__(self) -> Self:
+        self.acquire()
+        return self
 
     def __exit__(self, *exc: object) -> None:
         self.release()

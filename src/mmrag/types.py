@@ -99,10 +99,10 @@ class Span:
 def format_time(seconds: float, *, tenths: bool = False) -> str:
     """``75.4`` -> ``01:15``; ``3725`` -> ``1:02:05``; with ``tenths``, ``0.44`` -> ``00:00.4``."""
     if tenths:
-        total_tenths = max(0, int(round(seconds * 10)))
+        total_tenths = max(0, round(seconds * 10))
         whole, tenth = divmod(total_tenths, 10)
         return f"{format_time(whole)}.{tenth}"
-    total = max(0, int(round(seconds)))
+    total = max(0, round(seconds))
     h, rest = divmod(total, 3600)
     m, s = divmod(rest, 60)
     return f"{h}:{m:02d}:{s:02d}" if h else f"{m:02d}:{s:02d}"

@@ -149,3 +149,37 @@ def test_inspect_file(tmp_path: Path, cfg: IngestConfig) -> None:
 
 def test_svgz_is_svg(tmp_path: Path) -> None:
     assert sniff(write(tmp_path, "d.svgz", gzip.compress(SVG))) == "svg"
+
+
+@pytest.mark.parametrize("ext", [".ppm", ".pgm", ".pbm", ".tga", ".jp2", ".dds", ".sgi", ".qoi", ".pcx"])
+def test_pictures_pillow_reads_are_images(tmp_path: Path, ext: str) -> None:
+    """Netpbm, TGA, JPEG 2000, DDS, SGI, QOI, PCX: no magic number the sniffer knows (or, for JPEG 2000,
+    one it called unsupported) but Pillow reads them, so they are pictures, and the image loader takes them."""
+    import numpy as np
+    from PIL import Image
+
+    from mmrag.ingest.image import ImageLoader
+
+    rgb = np.zeros((48, 64, 3), dtype=np.uint8)
+    rgb[:, :32] = (200, 30, 30)  # left half red, right half black
+    pic = Image.fromarray(rgb)
+    pic = pic.convert("L") if ext == ".pgm" else pic.convert("1") if ext == ".pbm" else pic
+    path = tmp_path / f"picture{ext}"
+    pic.save(path)
+    assert sniff_reason(path) == ("image", "")
+    seg = next(iter(ImageLoader().load(path, IngestConfig())))
+    assert seg.image is not None and seg.image.size == (64, 48)
+    left, right = np.asarray(seg.image)[:, :8].mean(), np.asarray(seg.image)[:, -8:].mean()
+    assert left > 40 and right < 5  # the pixels, not a blank
+
+
+def test_a_picture_extension_on_other_bytes_is_not_a_picture(tmp_path: Path) -> None:
+    """Pillow's TGA reader has no magic number to check: random bytes named .tga stay unknown."""
+    kind, reason = sniff_reason(write(tmp_path, "noise.tga", random.Random(1).randbytes(50_000)))
+    assert kind is None and "unknown binary" in reason
+
+
+def test_an_ascii_netpbm_picture_is_an_image_and_a_note_named_so_is_text(tmp_path: Path) -> None:
+    ascii_pgm = b"P2\n# a 4x2 grey ramp\n4 2\n255\n0 85 170 255\n255 170 85 0\n"
+    assert sniff_reason(write(tmp_path, "ramp.pgm", ascii_pgm)) == ("image", "")
+    assert sniff_reason(write(tmp_path, "notes.pgm", b"PGM meeting notes: the budget is due on Friday.\n"))[0] == "text"

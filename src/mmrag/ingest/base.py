@@ -12,8 +12,9 @@ Kinds sniffed today: ``text``, ``html``, ``image``, ``svg``, ``pdf``,
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 from mmrag.config import IngestConfig
 from mmrag.types import Segment

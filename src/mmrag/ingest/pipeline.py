@@ -427,7 +427,7 @@ class Ingestor:
             embedded = self._embed(files)
         except KeyboardInterrupt:
             raise
-        except Exception:  # isolate the file that breaks the batch
+        except Exception:  # noqa: BLE001 - isolate the file that breaks the batch
             embedded = []
             for pending in files:
                 try:

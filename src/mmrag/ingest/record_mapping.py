@@ -231,7 +231,7 @@ def _guess_id(cols: Sequence[str], samples: Mapping[str, list[Any]]) -> str | No
             return lower[name]
     for c in cols:
         low = c.lower().strip()
-        if (low.endswith("_id") or low.endswith(" id")) and unique(c):
+        if low.endswith(("_id", " id")) and unique(c):
             return c
     return None
 
@@ -240,5 +240,13 @@ def is_long_text(column: str) -> bool:
     return column.lower().strip() in _LONG_TEXT
 
 
-__all__ = ["RecordMapping", "SAMPLE_ROWS", "is_long_text", "is_sidecar", "parse_flags", "read_sidecar", "resolve",
-           "sidecar_path"]
+__all__ = [
+    "SAMPLE_ROWS",
+    "RecordMapping",
+    "is_long_text",
+    "is_sidecar",
+    "parse_flags",
+    "read_sidecar",
+    "resolve",
+    "sidecar_path",
+]

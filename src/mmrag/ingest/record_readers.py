@@ -50,7 +50,7 @@ def record_format(path: Path, head: bytes = b"") -> str | None:
     fmt = _EXT.get(path.suffix.lower())
     if fmt == "xlsx" and head[:2] != b"PK":
         return None
-    if fmt == "json" and not head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] == b"[":
+    if fmt == "json" and head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] != b"[":
         return None  # a JSON object file is a document, not a table
     return fmt
 

@@ -15,6 +15,7 @@ import filetype
 
 SNIFF_BYTES = 8192
 UNKNOWN_BINARY = "unknown binary content"  # the reason's start when no check named the bytes (sources asks FFmpeg)
+UNSUPPORTED_PICTURE = "images are not supported; convert to PNG or JPEG"  # sources asks Pillow first
 
 # Telephony audio without a header (Asterisk prompts, voicemail, IVR recordings): nothing in the bytes
 # says what they are, so the extension does, as it does for Asterisk and SoX. Each entry: FFmpeg's
@@ -103,7 +104,7 @@ def _by_content(head: bytes, ext: str) -> tuple[str | None, str]:
         if family == "image":
             if sub in _IMAGE_MIMES:
                 return "image", ""
-            return None, f"{guess.extension.upper()} images are not supported; convert to PNG or JPEG"
+            return None, f"{guess.extension.upper()} {UNSUPPORTED_PICTURE}"
         if family == "audio" and sub != "midi":
             return "audio", ""
         if family == "video":
@@ -130,7 +131,7 @@ def _magic(head: bytes, ext: str) -> tuple[str | None, str] | None:
         if brand in _MP4_AUDIO_BRANDS:
             return "audio", ""
         if brand in (b"heic", b"heix", b"mif1", b"msf1", b"avif", b"avis"):
-            return None, "HEIC/AVIF images are not supported; convert to PNG or JPEG"
+            return None, f"HEIC/AVIF {UNSUPPORTED_PICTURE}"
         return ("video", "") if brand == b"qt  " else ("av?", "")
     if head[:4] == b"\x1a\x45\xdf\xa3":  # EBML: Matroska / WebM
         return "av?", ""
@@ -201,4 +202,4 @@ def _text_kind(text: str, ext: str) -> str:
     return "text"
 
 
-__all__ = ["RAW_AUDIO", "SNIFF_BYTES", "UNKNOWN_BINARY", "sniff_head"]
+__all__ = ["RAW_AUDIO", "SNIFF_BYTES", "UNKNOWN_BINARY", "UNSUPPORTED_PICTURE", "sniff_head"]

@@ -13,17 +13,19 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
+import warnings
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from mmrag.config import IngestConfig
 from mmrag.errors import IngestError, UnsupportedFile
-from mmrag.ingest.sniffing import SNIFF_BYTES, UNKNOWN_BINARY, sniff_head
+from mmrag.ingest.sniffing import SNIFF_BYTES, UNKNOWN_BINARY, UNSUPPORTED_PICTURE, sniff_head
 
 KINDS = ("text", "html", "image", "svg", "pdf", "audio", "video", "records")
 HASH_BLOCK = 1 << 20  # 1 MB
 
+_TEXT_PICTURE_EXTS = {".pbm", ".pgm", ".ppm", ".pnm", ".xbm", ".xpm"}  # pictures whose header is text
 _AV_AUDIO_EXTS = {".m4a", ".m4b", ".m4p", ".aac", ".weba", ".mka", ".oga", ".opus", ".ogg"}
 
 
@@ -198,8 +200,10 @@ def sniff_reason(path: str | os.PathLike[str]) -> tuple[str | None, str]:
     kind, reason = sniff_head(head, p.suffix)
     if kind == "av?":
         kind = _probe_av(p)
-    elif kind is None and reason.startswith(UNKNOWN_BINARY):
-        probed = _probe_media(p)
+    elif kind == "text" and p.suffix.lower() in _TEXT_PICTURE_EXTS and _probe_picture(p):
+        return "image", ""  # a picture written in ASCII (Netpbm P1-P3, X bitmaps): Pillow reads it
+    elif kind is None and (reason.startswith(UNKNOWN_BINARY) or reason.endswith(UNSUPPORTED_PICTURE)):
+        probed = "image" if _probe_picture(p) else _probe_media(p) if reason.startswith(UNKNOWN_BINARY) else None
         if probed is not None:
             return probed, ""
     return kind, reason
@@ -223,6 +227,29 @@ def _probe_av(path: Path) -> str:
             return "audio" if container.streams.audio else "video"
     except Exception:  # noqa: BLE001 - unreadable here; the loader reports the real error
         return "video"
+
+
+def _probe_picture(path: Path) -> bool:
+    """Whether Pillow reads the file as a picture of the format its extension names.
+
+    Pictures no magic number here names: Netpbm (``.ppm``/``.pgm``/``.pbm``, common in vision
+    datasets), TGA and DDS (game textures), JPEG 2000, Photoshop, SGI, ICNS, QOI. Pillow must parse
+    the header *and* the extension must be one Pillow registers for that same format: TGA has no
+    magic number, so Pillow's header check alone would take some random bytes for a picture."""
+    try:
+        from PIL import Image
+    except ImportError:
+        return False
+    ext = path.suffix.lower()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with Image.open(path) as im:
+                fmt = im.format
+                width, height = im.size
+    except Exception:  # noqa: BLE001 - Pillow does not read it: not a picture
+        return False
+    return bool(fmt) and width > 0 and height > 0 and Image.registered_extensions().get(ext) == fmt
 
 
 # FFmpeg demuxers that accept a file by its name or as one picture: not evidence of audio or video

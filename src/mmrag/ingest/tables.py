@@ -13,6 +13,7 @@ typed fields (a column's type is inferred over the whole table), cited as
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -134,11 +135,9 @@ def _finish(t: _Open) -> Table | None:
 def html_tables(markup: str) -> list[Table]:
     """The data tables of an HTML page, in document order of their end tags."""
     parser = _TableParser()
-    try:
+    with contextlib.suppress(Exception):  # html.parser is lenient; a broken page just has fewer tables
         parser.feed(markup)
         parser.close()
-    except Exception:  # noqa: BLE001 - html.parser is lenient; a broken page just has fewer tables
-        pass
     return parser.done
 
 

@@ -274,7 +274,7 @@ def create_app(engine: Any, config: Config, token: str, *, upload_dir: Path | No
                 }))
             except MmragError as exc:
                 events.put(("error", {"error": str(exc), "status": _status(exc)}))
-            except Exception:  # noqa: BLE001 - reported without its trace
+            except Exception:  # reported without its trace
                 log.exception("ask failed")
                 events.put(("error", {"error": "internal error; the server log has the details.", "status": 500}))
             finally:

@@ -51,7 +51,7 @@ def _files(stack: ExitStack, image: Path | None, audio: Path | None) -> dict[str
     files: dict[str, Any] = {}
     for name, path in (("image", image), ("audio", audio)):
         if path is not None:
-            files[name] = (Path(path).name, stack.enter_context(open(path, "rb")))
+            files[name] = (Path(path).name, stack.enter_context(open(path, "rb")))  # noqa: SIM115 - the ExitStack closes it
     return files
 
 

@@ -42,7 +42,7 @@ def serve_command(
     # an OMP_WAIT_POLICY already in the environment is kept.
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     from mmrag.cli_common import _config, _errors, err, out
-    from mmrag.errors import MissingDependency
+    from mmrag.errors import IndexLocked, MissingDependency
 
     with _errors():
         try:
@@ -103,7 +103,7 @@ def serve_command(
             lock = WriterLock(cfg.index, "close")
             try:
                 lock.acquire()
-            except Exception:  # another writer is busy: leave its files alone
+            except IndexLocked:  # another writer is busy: leave its files alone
                 return
             try:
                 engine.close()
