@@ -151,7 +151,7 @@ def test_svgz_is_svg(tmp_path: Path) -> None:
     assert sniff(write(tmp_path, "d.svgz", gzip.compress(SVG))) == "svg"
 
 
-@pytest.mark.parametrize("ext", [".ppm", ".pgm", ".pbm", ".tga", ".jp2", ".dds", ".sgi", ".qoi", ".pcx"])
+@pytest.mark.parametrize("ext", [".ppm", ".pgm", ".pbm", ".tga", ".jp2", ".dds", ".sgi", ".qoi", ".pcx", ".avif"])
 def test_pictures_pillow_reads_are_images(tmp_path: Path, ext: str) -> None:
     """Netpbm, TGA, JPEG 2000, DDS, SGI, QOI, PCX: no magic number the sniffer knows (or, for JPEG 2000,
     one it called unsupported) but Pillow reads them, so they are pictures, and the image loader takes them."""
