@@ -44,6 +44,8 @@ _BUILTINS: dict[str, dict[str, str]] = {
         "image": "mmrag.ingest.image:ImageLoader",
         "svg": "mmrag.ingest.image:SvgLoader",
         "pdf": "mmrag.ingest.pdf:PdfLoader",
+        "docx": "mmrag.ingest.word:WordLoader",
+        "pptx": "mmrag.ingest.slides:SlidesLoader",
         "audio": "mmrag.ingest.audio:AudioLoader",
         "video": "mmrag.ingest.video:VideoLoader",
     },

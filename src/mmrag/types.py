@@ -178,14 +178,24 @@ class Hit:
         row = self.meta.get("row")
         if row:
             return record_label(self.source, self.span, self.meta)
-        where = self.span.label()
+        where = self.where()
         figure = self.meta.get("figure")
         if figure and figure != "page" and self.span.page is not None:
             where = f"{where}, fig. {figure}"
+        elif figure and figure != "page" and not where:  # a picture in a document without pages (.docx)
+            where = f"fig. {figure}"
         if not where or where.startswith("chars"):
             return self.source
         sep = " @ " if self.span.t0 is not None and self.span.page is None else " "
         return f"{self.source}{sep}{where}"
+
+    def where(self) -> str:
+        """The span's label with the source's own word for a page: ``slide 7`` in a deck, else ``p. 7``."""
+        where = self.span.label()
+        unit = self.meta.get("page_unit")
+        if unit and self.span.page is not None and where.startswith("p. "):
+            where = f"{unit} {where[3:]}"
+        return where
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -214,7 +224,7 @@ def record_label(source: str, span: Span, meta: Mapping[str, str]) -> str:
     """``catalogue.csv #412 "Linen summer hat"``; ``shop.xlsx [Hats] #3 ...``; ``report.pdf p. 2 table 1 row 3``."""
     parts = [source]
     if span.page is not None:
-        parts.append(f"p. {span.page}")
+        parts.append(f"{meta.get('page_unit') or 'p.'} {span.page}")
     if meta.get("sheet"):
         parts.append(f"[{meta['sheet']}]")
     if meta.get("table"):

@@ -10,6 +10,7 @@ from mmrag.generate.extractive import (
     ExtractiveGenerator,
     attribute,
     bm25,
+    is_heading,
     passed_on,
     rank_sentences,
     restates,
@@ -68,6 +69,19 @@ def test_an_faq_heading_is_not_the_answer_the_text_under_it_is(make_hit):
     answer = ExtractiveGenerator().generate(prompt)
     assert answer.text.startswith("Sunlight scatters off air molecules, short wavelengths most [1]."), answer.text
     assert "Why is the sky blue" not in answer.text and "Chlorophyll" not in answer.text
+
+
+def test_a_markdown_heading_is_never_the_answer_and_names_what_follows(make_hit):
+    """A section heading ("## Revenue", also how Word headings are written) is a label: it was quoted as
+    the answer ("## Revenue [1]. Revenue grew 12% ... [1]."). It passes its match to the text under it,
+    so the sentence that answers without the question's word is found."""
+    assert is_heading("## Revenue") and is_heading("# Quarterly report") and not is_heading("#hashtag day")
+    report = make_hit("r1", "report.md", Modality.TEXT,
+                      "# Quarterly report\n\n## Costs\n\nCosts fell after the move.\n\n"
+                      "## Revenue\n\nIt grew 12% in the third quarter.\n\nThe Lisbon office led.")
+    answer = ExtractiveGenerator().generate(build_prompt("what happened to revenue?", [report], vision=False))
+    assert answer.text.startswith("It grew 12% in the third quarter [1]."), answer.text
+    assert "#" not in answer.text and "Costs" not in answer.text
 
 
 def test_among_alike_matches_the_better_retrieved_source_wins(make_hit):

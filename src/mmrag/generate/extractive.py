@@ -5,9 +5,10 @@ sentences (text chunks, OCR, transcript lines, captions; a full stop after
 "e.g." or "Dr." ends none), each sentence is scored against the question
 (``rank_sentences``: BM25 with sentences as documents, light English stemming,
 stop words removed; plus a share for its source's retrieval rank, and what a
-matching question right before it, such as an FAQ heading, passes on), and the
-best few are quoted, each followed by the number of the source it came from.
-A question that restates the user's is never quoted as its answer::
+matching question or heading right before it passes on), and the best few are
+quoted, each followed by the number of the source it came from. A Markdown
+heading (``## Revenue``) and a question that restates the user's are never
+quoted as its answer::
 
     The Eiffel Tower is 330 metres tall [1]. It was finished in 1889 [3].
 
@@ -49,6 +50,7 @@ STOPWORDS = frozenset(
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|(?<=[。！？])\s*")  # CJK full stops need no space after them
 _LINE_BREAKS = re.compile(r"\n+")
+_HEADING = re.compile(r"#{1,6}\s+\S")
 # a full stop after these ends no sentence ("e.g. (1, 2)", "Dr. Smith", "Fig. 3") ...
 _ABBREVIATION = re.compile(
     r"\b(?:(?i:e\.g|i\.e|cf|vs|viz|approx|incl|pp)|Mr|Mrs|Ms|Dr|Prof|St|Mt|No|Nos|Fig|Figs|Eq|Sec|Ch|Vol)\.$"
@@ -112,6 +114,12 @@ def is_question(sentence: str) -> bool:
     return sentence.rstrip(" \"'”’)»").endswith(("?", "？"))
 
 
+def is_heading(sentence: str) -> bool:
+    """A Markdown heading line (``## Revenue``; Word headings are written so too): a label for what
+    follows, never an answer itself."""
+    return _HEADING.match(sentence) is not None
+
+
 def restates(sentence_terms: Sequence[str], query: set[str]) -> bool:
     """A question sentence that says what the user asked (its terms and the question's overlap by at
     least ``ECHO_JACCARD``): an FAQ heading above the answer sought, not an answer itself."""
@@ -148,8 +156,9 @@ def bm25(query: set[str], sentences: Sequence[list[str]]) -> list[float]:
 
 
 def passed_on(scores: Sequence[float], questions: Sequence[bool], items: Sequence[int]) -> list[float]:
-    """What a matching question passes to the sentences after it, up to the next question of the same
-    source: an FAQ heading or an interviewer's question that matches says the answer follows it. The first
+    """What a matching question (or heading) passes to the sentences after it, up to the next one of the
+    same source: an FAQ heading, a section heading or an interviewer's question that matches says the
+    answer follows it. The first
     sentence after it gets ``HEADING_SHARE`` of its score, each later one half of that again (pure)."""
     out = [0.0] * len(scores)
     carry, item = 0.0, None
@@ -171,11 +180,11 @@ def rank_sentences(question: str, items: Sequence[ContextItem]) -> list[Scored]:
     2. the source's retrieval rank: a sentence that shares words with the question gets
        ``RANK_PRIOR / n`` from its source ``[n]`` (search already read the whole chunk: among sentences that
        match alike, the one in the better source is the likelier answer);
-    3. what a matching question right before it passes on (``passed_on``).
+    3. what a matching question or heading right before it passes on (``passed_on``).
 
-    A question that restates the user's (``restates``: an FAQ heading) is never a candidate; other
-    questions are (what was asked in a recording can be the answer). Ties go to the better-ranked
-    source, then to the earlier sentence.
+    A heading (``is_heading``) and a question that restates the user's (``restates``: an FAQ heading)
+    are never candidates; other questions are (what was asked in a recording can be the answer). Ties
+    go to the better-ranked source, then to the earlier sentence.
     """
     query = set(terms(question))
     if not query:
@@ -184,7 +193,8 @@ def rank_sentences(question: str, items: Sequence[ContextItem]) -> list[Scored]:
     if not docs:
         return []
     words = [terms(d[2]) for d in docs]
-    asked = [is_question(d[2]) for d in docs]
+    headings = [is_heading(d[2]) for d in docs]
+    asked = [is_question(d[2]) or h for d, h in zip(docs, headings)]
     lexical = bm25(query, words)
     top = max(lexical)
     if top <= 0:
@@ -194,8 +204,8 @@ def rank_sentences(question: str, items: Sequence[ContextItem]) -> list[Scored]:
     extra = passed_on(base, asked, [d[0] for d in docs])
     scores = [b + e for b, e in zip(base, extra)]
     scored = [Scored(number, sentence, score, pos)
-              for (number, pos, sentence), score, q, w in zip(docs, scores, asked, words)
-              if score > 0 and not (q and restates(w, query))]
+              for (number, pos, sentence), score, q, h, w in zip(docs, scores, asked, headings, words)
+              if score > 0 and not h and not (q and restates(w, query))]
     scored.sort(key=lambda s: (-s.score, s.number, s.position))
     return scored
 

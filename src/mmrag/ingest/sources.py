@@ -22,7 +22,7 @@ from mmrag.config import IngestConfig
 from mmrag.errors import IngestError, UnsupportedFile
 from mmrag.ingest.sniffing import SNIFF_BYTES, UNKNOWN_BINARY, UNSUPPORTED_PICTURE, sniff_head
 
-KINDS = ("text", "html", "image", "svg", "pdf", "audio", "video", "records")
+KINDS = ("text", "html", "image", "svg", "pdf", "docx", "pptx", "audio", "video", "records")
 HASH_BLOCK = 1 << 20  # 1 MB
 
 _TEXT_PICTURE_EXTS = {".pbm", ".pgm", ".ppm", ".pnm", ".xbm", ".xpm"}  # pictures whose header is text
@@ -200,6 +200,10 @@ def sniff_reason(path: str | os.PathLike[str]) -> tuple[str | None, str]:
     kind, reason = sniff_head(head, p.suffix)
     if kind == "av?":
         kind = _probe_av(p)
+    elif kind is None and head[:4] == b"PK\x03\x04":
+        package = _probe_package(p)
+        if package is not None:
+            return package, ""
     elif kind == "text" and p.suffix.lower() in _TEXT_PICTURE_EXTS and _probe_picture(p):
         return "image", ""  # a picture written in ASCII (Netpbm P1-P3, X bitmaps): Pillow reads it
     elif kind is None and (reason.startswith(UNKNOWN_BINARY) or reason.endswith(UNSUPPORTED_PICTURE)):
@@ -227,6 +231,23 @@ def _probe_av(path: Path) -> str:
             return "audio" if container.streams.audio else "video"
     except Exception:  # noqa: BLE001 - unreadable here; the loader reports the real error
         return "video"
+
+
+# a part every package of the kind has (Office Open XML names its main parts so)
+_PACKAGE_PARTS = {"word/document.xml": "docx", "ppt/presentation.xml": "pptx"}
+
+
+def _probe_package(path: Path) -> str | None:
+    """``docx`` / ``pptx`` for an Office Open XML package ``filetype`` took for a plain ZIP: it looks for
+    ``word/`` or ``ppt/`` only in the first entries, and Word and PowerPoint often write other parts first."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as package:
+            names = set(package.namelist())
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return None
+    return next((kind for part, kind in _PACKAGE_PARTS.items() if part in names), None)
 
 
 def _probe_picture(path: Path) -> bool:

@@ -230,8 +230,11 @@ def _right_aligned(row: Sequence[tuple[float, str]], header: Sequence[tuple[floa
 
 
 # -- segments ------------------------------------------------------------------------------
-def table_segments(source: str, tables: Sequence[Table], page: int | None = None, first_number: int = 1) -> Iterator[Segment]:
-    """One text segment per data row, with typed fields named after the header."""
+def table_segments(
+    source: str, tables: Sequence[Table], page: int | None = None, first_number: int = 1, page_unit: str = ""
+) -> Iterator[Segment]:
+    """One text segment per data row, with typed fields named after the header; ``page_unit``: the
+    source's word for a page when it is not "p." (``slide``)."""
     for t_index, table in enumerate(tables, first_number):
         width = len(table.header)
         names: list[str] = []
@@ -260,6 +263,8 @@ def table_segments(source: str, tables: Sequence[Table], page: int | None = None
                     "field_order": ",".join(fields)}
             if title:
                 meta["title"] = title
+            if page_unit:
+                meta["page_unit"] = page_unit
             yield Segment(source=source, modality=Modality.TEXT, span=Span(page=page), text=text, meta=meta,
                           fields=fields)
 

@@ -68,7 +68,7 @@ def hit_json(hit: Hit) -> dict[str, Any]:
     d = hit.to_dict()
     scores = dict(hit.channel_scores)
     d["channel"] = max(scores, key=lambda c: scores[c]) if scores else None
-    where = hit.span.label()
+    where = hit.where()
     d["where"] = "" if where.startswith("chars") else where
     d["name"] = Path(hit.source).name if not hit.source.startswith(("http://", "https://")) else hit.source
     d["thumbnail_url"] = f"/thumbnail/{hit.segment_id}" if hit.has_thumbnail else None

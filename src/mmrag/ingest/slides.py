@@ -1,0 +1,233 @@
+"""PowerPoint decks (``.pptx``): each slide's words and pictures, found by slide number.
+
+Read with python-pptx (MIT). A hit reads ``deck.pptx slide 7`` (``meta.page_unit`` = ``slide``;
+``span.page`` is the slide number, so ``--where "page = 7"`` works as for a PDF).
+
+- **Text**: per slide, its title first, then every other text box, placeholder and table in
+  reading order (top to bottom, left to right; shapes inside groups too), then the speaker
+  notes (``Notes: ...``). Chunked like any text when a slide is long; the title is
+  ``meta.slide_title``.
+- **Tables** also become one segment per data row with typed fields (``ingest/tables.py``).
+- **Charts** are written as words: the title, then each series with its values by category
+  (``Chart: Revenue by region`` / ``2024: Lisbon 1.2, Porto 0.8``); **SmartArt** diagrams by
+  their words.
+- **Pictures** become image segments through the image tower: "the slide with the revenue chart"
+  can be found by its picture as well as its words. Caption: the picture's alt text, then the
+  slide's title and text. Icons under 32 px and EMF/WMF vector art are left out. A slide's text
+  segment shows its first picture as its thumbnail.
+- Hidden slides are indexed too (they are in the file); empty slides are skipped.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from mmrag.config import IngestConfig
+from mmrag.errors import IngestError
+from mmrag.ingest.avio import check_file
+from mmrag.ingest.chunking import check_params, chunk_text
+from mmrag.ingest.office import alt_words, cell_text, check_package, picture_segment, require
+from mmrag.ingest.tables import Table, table_segments
+from mmrag.types import Modality, Segment, Span
+
+log = logging.getLogger(__name__)
+_CAPTION_CHARS = 400
+MAX_GROUP_DEPTH = 8  # groups inside groups deeper than this are not read (hostile files)
+MAX_CHART_POINTS = 24  # values of one chart series written into the slide's text
+_DIAGRAM_URI = "http://schemas.openxmlformats.org/drawingml/2006/diagram"
+
+
+def reading_order(shapes: list[Any]) -> list[Any]:
+    """Shapes top to bottom, then left to right (rows ~ a tenth of an inch apart); unplaced shapes last."""
+    def key(shape: Any) -> tuple[int, int, int]:
+        top, left = getattr(shape, "top", None), getattr(shape, "left", None)
+        if top is None or left is None:
+            return (1, 0, 0)
+        return (0, int(top) // 91_440, int(left))  # 91,440 EMU = 0.1 inch
+
+    return sorted(shapes, key=key)
+
+
+def _walk(shapes: Any, depth: int = 0) -> Iterator[Any]:
+    """Every shape, groups opened, in reading order."""
+    for shape in reading_order(list(shapes)):
+        inner = getattr(shape, "shapes", None) if getattr(shape, "shape_type", None) == 6 else None  # 6: GROUP
+        if inner is not None:
+            if depth < MAX_GROUP_DEPTH:
+                yield from _walk(inner, depth + 1)
+            continue
+        yield shape
+
+
+def _alt_text(shape: Any) -> str:
+    try:
+        props = shape._element.xpath("./*[1]/p:cNvPr")
+    except Exception:  # noqa: BLE001 - an odd shape element: no alt text
+        return ""
+    if not props:
+        return ""
+    return alt_words(" ".join([props[0].get("descr") or "", props[0].get("title") or ""]))
+
+
+def chart_lines(chart: Any, most_points: int = MAX_CHART_POINTS) -> list[str]:
+    """A chart's words: its title, then one line per series with its values by category
+    (``Sales: 1st Qtr 8.2, 2nd Qtr 3.2``), the first ``most_points`` of each."""
+    lines: list[str] = []
+    try:
+        if chart.has_title and chart.chart_title.has_text_frame:
+            title = " ".join(chart.chart_title.text_frame.text.split())
+            if title:
+                lines.append(f"Chart: {title}")
+        for plot in chart.plots:
+            categories = [str(c) for c in plot.categories]
+            for series in plot.series:
+                values = list(series.values)[:most_points]
+                pairs = [f"{c} {_number(v)}" if c else _number(v) for c, v in zip(categories + [""] * len(values), values)
+                         if v is not None]
+                name = " ".join(str(series.name or "").split())
+                if pairs or name:
+                    lines.append(f"{name}: {', '.join(pairs)}" if pairs else name)
+    except Exception as exc:  # noqa: BLE001 - a chart part python-pptx cannot read: the slide's other text stays
+        log.debug("chart skipped: %s", exc)
+    return lines
+
+
+def _number(value: Any) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _diagram_text(shape: Any, slide: Any) -> str:
+    """The words of a SmartArt diagram (kept in the slide's diagram data part, not in the shape)."""
+    try:
+        ids = shape._element.xpath(".//a:graphicData[@uri='" + _DIAGRAM_URI + "']/*[local-name()='relIds']")
+        if not ids:
+            return ""
+        rid = ids[0].get("{http://schemas.openxmlformats.org/officeDocument/2006/relationships}dm")
+        blob = slide.part.related_part(rid).blob
+    except Exception:  # noqa: BLE001 - no or a damaged diagram part: no words from it
+        return ""
+    from defusedxml import ElementTree
+
+    try:
+        root = ElementTree.fromstring(blob)
+    except Exception:  # noqa: BLE001 - malformed or hostile XML
+        return ""
+    words = [" ".join((t.text or "").split()) for t in root.iter("{http://schemas.openxmlformats.org/drawingml/2006/main}t")]
+    return " · ".join(w for w in words if w)
+
+
+def _picture_blob(shape: Any) -> bytes | None:
+    try:
+        image = shape.image  # pictures and picture placeholders
+    except (AttributeError, ValueError, KeyError):
+        return None
+    try:
+        return bytes(image.blob)
+    except Exception:  # noqa: BLE001 - a missing or damaged image part: skip the picture
+        return None
+
+
+def _slide_parts(slide: Any) -> tuple[str, list[str], list[Table], list[tuple[bytes, str]]]:
+    """``(title, text lines, tables, (picture bytes, alt text))`` of one slide."""
+    title_shape = slide.shapes.title
+    title = " ".join((title_shape.text_frame.text if title_shape is not None and title_shape.has_text_frame else "").split())
+    lines: list[str] = []
+    tables: list[Table] = []
+    pictures: list[tuple[bytes, str]] = []
+    for shape in _walk(slide.shapes):
+        if title_shape is not None and shape.shape_id == title_shape.shape_id:
+            continue
+        if getattr(shape, "has_table", False) and shape.has_table:
+            rows = [[cell_text(c.text) for c in row.cells] for row in shape.table.rows]
+            rows = [r for r in rows if any(r)]
+            lines.extend(" | ".join(r) for r in rows)
+            if len(rows) >= 2:
+                tables.append(Table(header=rows[0], rows=rows[1:], caption=title))
+            continue
+        blob = _picture_blob(shape)
+        if blob is not None:
+            pictures.append((blob, _alt_text(shape)))
+        if getattr(shape, "has_chart", False) and shape.has_chart:
+            lines.extend(chart_lines(shape.chart))
+            continue
+        diagram = _diagram_text(shape, slide)
+        if diagram:
+            lines.append(diagram)
+            continue
+        if getattr(shape, "has_text_frame", False) and shape.has_text_frame:
+            for paragraph in shape.text_frame.paragraphs:
+                text = " ".join(paragraph.text.split())  # line breaks (vertical tabs) are spaces
+                if text:
+                    lines.append(("- " if paragraph.level else "") + text)
+    if slide.has_notes_slide and slide.notes_slide.notes_text_frame is not None:
+        notes = " ".join(slide.notes_slide.notes_text_frame.text.split())
+        if notes:
+            lines.append(f"Notes: {notes}")
+    return title, lines, tables, pictures
+
+
+class SlidesLoader:
+    """Loader for the ``pptx`` kind."""
+
+    kinds: tuple[str, ...] = ("pptx",)
+
+    def load(self, path: Path, config: IngestConfig) -> Iterator[Segment]:
+        path = Path(path)
+        source = str(path)
+        check_params(config.chunk_words, config.chunk_overlap)
+        check_file(path, config.max_file_mb)
+        require("pptx", "python-pptx", "PowerPoint decks (.pptx)")
+        check_package(path, config, "PowerPoint deck")
+        import pptx
+
+        try:
+            deck = pptx.Presentation(str(path))
+            slides = list(deck.slides)
+        except Exception as exc:  # noqa: BLE001 - python-pptx raises many types for damaged parts
+            raise IngestError(source, f"not a readable PowerPoint deck ({type(exc).__name__}: {exc}); open and save it again") from None
+        deck_title = " ".join(str(getattr(deck.core_properties, "title", "") or "").split())
+        found = False
+        figure = 0
+        n_tables = 0
+        for number, slide in enumerate(slides, 1):
+            try:
+                title, lines, tables, pictures = _slide_parts(slide)
+            except Exception as exc:  # noqa: BLE001 - one damaged slide: the others still land
+                log.warning("%s: slide %d skipped: %s: %s", source, number, type(exc).__name__, exc)
+                continue
+            meta = {"format": "pptx", "page_unit": "slide"}
+            if title:
+                meta["slide_title"] = title[:200]
+            if deck_title:
+                meta["title"] = deck_title[:200]
+            picture_segs: list[Segment] = []
+            for blob, alt in pictures:
+                caption = " ".join([alt, title, *lines]).strip()[:_CAPTION_CHARS] or f"slide {number}"
+                seg = picture_segment(blob, source, config, page=number, number=figure + 1, text=caption, meta=meta)
+                if seg is not None:
+                    figure += 1
+                    picture_segs.append(seg)
+            body = "\n".join(([f"# {title}"] if title else []) + lines).strip()
+            thumb = picture_segs[0].thumbnail if picture_segs else None
+            for k, chunk in enumerate(chunk_text(body, config.chunk_words, config.chunk_overlap) if body else []):
+                found = True
+                yield Segment(
+                    source=source,
+                    modality=Modality.TEXT,
+                    span=Span(page=number, start=chunk.start, end=chunk.end),
+                    text=chunk.text,
+                    thumbnail=thumb if k == 0 else None,
+                    meta=meta,
+                )
+            found = found or bool(picture_segs)
+            yield from picture_segs
+            yield from table_segments(source, tables, page=number, first_number=n_tables + 1, page_unit="slide")
+            n_tables += len(tables)
+        if not found:
+            raise IngestError(source, "no text or pictures on any slide of this deck")
+
+
+__all__ = ["SlidesLoader", "chart_lines", "reading_order"]

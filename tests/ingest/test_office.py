@@ -1,0 +1,211 @@
+"""Word documents and PowerPoint decks: sniffed by their parts, read in order, pictures and tables kept.
+
+The files are written by python-docx / python-pptx (real packages, opened by the real loaders);
+one is re-zipped in the part order Word and PowerPoint use, which ``filetype`` calls a plain ZIP.
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from mmrag.config import IngestConfig
+from mmrag.errors import IngestError
+from mmrag.ingest.office import alt_words
+from mmrag.ingest.slides import SlidesLoader
+from mmrag.ingest.sources import sniff_reason
+from mmrag.ingest.word import WordLoader, heading_level
+from mmrag.types import Hit, Modality
+
+pytest.importorskip("docx")
+pytest.importorskip("pptx")
+
+
+def _picture(tmp_path: Path, name: str, color: tuple[int, int, int], size: tuple[int, int] = (120, 90)) -> Path:
+    path = tmp_path / name
+    arr = np.zeros((size[1], size[0], 3), dtype=np.uint8)
+    arr[:, : size[0] // 2] = color  # left half coloured, right half black
+    Image.fromarray(arr).save(path)
+    return path
+
+
+@pytest.fixture()
+def report(tmp_path: Path) -> Path:
+    import docx
+    from docx.shared import Inches
+
+    d = docx.Document()
+    d.core_properties.title = "Quarterly report Q3"
+    d.add_heading("Quarterly report", 0)
+    d.add_heading("Revenue", 1)
+    d.add_paragraph("Revenue grew 12% in the third quarter, driven by the Lisbon office.")
+    d.add_paragraph("Hire two analysts", style="List Bullet")
+    table = d.add_table(rows=3, cols=2)
+    for r, (a, b) in enumerate([("Region", "Revenue"), ("Lisbon", "1200000"), ("Porto", "800000")]):
+        table.cell(r, 0).text, table.cell(r, 1).text = a, b
+    d.add_picture(str(_picture(tmp_path, "chart.png", (200, 30, 30))), width=Inches(2))
+    d.add_paragraph("Figure 1: revenue by region.")
+    d.add_picture(str(_picture(tmp_path, "dot.png", (0, 0, 200), (16, 16))))  # an icon: left out
+    d.add_heading("Costs", 1)
+    d.add_paragraph("Costs fell after the move to the new building.")
+    path = tmp_path / "report.docx"
+    d.save(str(path))
+    return path
+
+
+@pytest.fixture()
+def deck(tmp_path: Path) -> Path:
+    import pptx
+    from pptx.chart.data import CategoryChartData
+    from pptx.enum.chart import XL_CHART_TYPE
+    from pptx.util import Inches
+
+    p = pptx.Presentation()
+    s1 = p.slides.add_slide(p.slide_layouts[1])
+    s1.shapes.title.text = "Budget 2025"
+    s1.placeholders[1].text = "Travel budget is cut by half.\nHiring continues."
+    s1.notes_slide.notes_text_frame.text = "Mention the freeze on new laptops."
+    s2 = p.slides.add_slide(p.slide_layouts[5])
+    s2.shapes.title.text = "Revenue by region"
+    pic = s2.shapes.add_picture(str(_picture(tmp_path, "photo.png", (30, 160, 30))), Inches(1), Inches(2))
+    pic._element.xpath("./p:nvPicPr/p:cNvPr")[0].set("descr", "A green field at dawn")
+    data = CategoryChartData()
+    data.categories = ["Lisbon", "Porto"]
+    data.add_series("2024", (1.2, 0.8))
+    s2.shapes.add_chart(XL_CHART_TYPE.COLUMN_CLUSTERED, Inches(5), Inches(2), Inches(4), Inches(3), data)
+    group = s2.shapes.add_group_shape()
+    box = group.shapes.add_textbox(Inches(1), Inches(6), Inches(3), Inches(1))
+    box.text_frame.text = "Source: finance team"
+    s3 = p.slides.add_slide(p.slide_layouts[5])
+    s3.shapes.title.text = "Offices"
+    rows = [("Office", "Staff"), ("Lisbon", "40"), ("Porto", "25")]
+    tbl = s3.shapes.add_table(3, 2, Inches(1), Inches(2), Inches(4), Inches(2)).table
+    for r, row in enumerate(rows):
+        for c, value in enumerate(row):
+            tbl.cell(r, c).text = value
+    p.slides.add_slide(p.slide_layouts[6])  # a blank slide: nothing from it
+    path = tmp_path / "deck.pptx"
+    p.save(str(path))
+    return path
+
+
+def test_pure_helpers() -> None:
+    assert heading_level("Title") == 1 and heading_level("Heading 3") == 3 and heading_level("Normal") == 0
+    assert alt_words("Picture 3") == "" and alt_words("revenue_chart_2024.png") == "revenue chart"
+    assert alt_words("  A green   field ") == "A green field"
+
+
+def test_word_document_text_tables_and_pictures(report: Path) -> None:
+    assert sniff_reason(report) == ("docx", "")
+    segs = list(WordLoader().load(report, IngestConfig()))
+    texts = [s for s in segs if s.modality is Modality.TEXT and "row" not in s.meta]
+    body = "\n".join(s.text or "" for s in texts)
+    assert body.startswith("# Quarterly report\n\n# Revenue\n\nRevenue grew 12% in the third quarter")
+    assert "- Hire two analysts" in body and "Region | Revenue\nLisbon | 1200000" in body
+    assert body.index("Revenue grew") < body.index("Lisbon | 1200000") < body.index("# Costs")  # reading order
+    assert texts[0].meta["title"] == "Quarterly report Q3" and texts[0].meta["format"] == "docx"
+    rows = [s for s in segs if s.meta.get("row")]
+    assert [r.fields for r in rows] == [{"region": "Lisbon", "revenue": 1200000}, {"region": "Porto", "revenue": 800000}]
+    pictures = [s for s in segs if s.modality is Modality.IMAGE]
+    assert len(pictures) == 1  # the 16 px icon is left out
+    fig = pictures[0]
+    assert fig.text == "Figure 1: revenue by region." and fig.meta["figure"] == "1" and fig.thumbnail
+    left, right = np.asarray(fig.image)[:, :10].mean(axis=(0, 1)), np.asarray(fig.image)[:, -10:].mean()
+    assert left[0] > 150 and right < 10  # the picture's pixels
+    hit = Hit(segment_id="x", source=str(report), modality=Modality.IMAGE, span=fig.span, score=1.0, meta=fig.meta)
+    assert hit.label() == f"{report} fig. 1"
+
+
+def test_deck_slides_in_order_with_notes_charts_groups_tables_and_pictures(deck: Path) -> None:
+    assert sniff_reason(deck) == ("pptx", "")
+    segs = list(SlidesLoader().load(deck, IngestConfig()))
+    by_slide: dict[int, list] = {}
+    for s in segs:
+        by_slide.setdefault(s.span.page, []).append(s)
+    assert sorted(by_slide) == [1, 2, 3]  # the blank fourth slide gives nothing
+    one = [s for s in by_slide[1] if s.modality is Modality.TEXT]
+    assert len(one) == 1 and one[0].text == (
+        "# Budget 2025\nTravel budget is cut by half.\nHiring continues.\nNotes: Mention the freeze on new laptops."
+    )
+    assert one[0].meta["slide_title"] == "Budget 2025" and one[0].meta["page_unit"] == "slide"
+    two_text = next(s for s in by_slide[2] if s.modality is Modality.TEXT)
+    assert "Chart" not in two_text.text.split("\n")[0]  # the title comes first
+    assert "2024: Lisbon 1.2, Porto 0.8" in two_text.text and "Source: finance team" in two_text.text
+    picture = next(s for s in by_slide[2] if s.modality is Modality.IMAGE)
+    assert picture.text.startswith("A green field at dawn Revenue by region") and picture.meta["figure"] == "1"
+    assert two_text.thumbnail == picture.thumbnail  # the slide's text shows its picture
+    rows = [s for s in by_slide[3] if s.meta.get("row")]
+    assert [r.fields for r in rows] == [{"office": "Lisbon", "staff": 40}, {"office": "Porto", "staff": 25}]
+    hit = Hit(segment_id="x", source="deck.pptx", modality=Modality.IMAGE, span=picture.span, score=1.0, meta=picture.meta)
+    assert hit.label() == "deck.pptx slide 2, fig. 1" and hit.where() == "slide 2"
+    row_hit = Hit(segment_id="y", source="deck.pptx", modality=Modality.TEXT, span=rows[0].span, score=1.0, meta=rows[0].meta)
+    assert row_hit.label().startswith("deck.pptx slide 3 table 1 row 1")
+
+
+def _reordered(src: Path, dst: Path, main_part: str) -> Path:
+    """The same package with the main part last, after 40 KB of other parts (as Office writes big files)."""
+    with zipfile.ZipFile(src) as z:
+        items = [(i, z.read(i.filename)) for i in z.infolist()]
+    items.sort(key=lambda it: it[0].filename == main_part)
+    with zipfile.ZipFile(dst, "w", zipfile.ZIP_STORED) as out:
+        out.writestr("docProps/thumbnail.bin", np.random.default_rng(0).integers(0, 256, 40_000, dtype=np.uint8).tobytes())
+        for info, data in items:
+            out.writestr(info.filename, data)
+    return dst
+
+
+def test_packages_whose_main_part_comes_late_are_still_documents(report: Path, deck: Path, tmp_path: Path) -> None:
+    """``filetype`` looks for ``word/`` or ``ppt/`` in the first bytes only; real files often start otherwise."""
+    late_doc = _reordered(report, tmp_path / "late.docx", "word/document.xml")
+    late_deck = _reordered(deck, tmp_path / "late.pptx", "ppt/presentation.xml")
+    assert sniff_reason(late_doc) == ("docx", "") and sniff_reason(late_deck) == ("pptx", "")
+    assert any("Revenue grew 12%" in (s.text or "") for s in WordLoader().load(late_doc, IngestConfig()))
+
+
+def test_bad_packages_get_a_clear_error(report: Path, tmp_path: Path) -> None:
+    cut = tmp_path / "cut.docx"
+    cut.write_bytes(report.read_bytes()[:3000])
+    with pytest.raises(IngestError, match="not a readable Word document") as err:
+        list(WordLoader().load(cut, IngestConfig()))
+    assert err.value.source == str(cut)
+    bomb = tmp_path / "bomb.docx"
+    with zipfile.ZipFile(report) as z, zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as out:
+        for info in z.infolist():
+            out.writestr(info.filename, z.read(info.filename))
+        out.writestr("word/media/huge.bin", bytes(3_000_000))  # 3 MB of zeros, a few KB packed
+    assert bomb.stat().st_size < 60_000
+    with pytest.raises(IngestError, match="ZIP bomb"):
+        list(WordLoader().load(bomb, IngestConfig(max_file_mb=0.1)))  # may unpack to 2 MB
+    empty = tmp_path / "empty.docx"
+    import docx
+
+    docx.Document().save(str(empty))
+    with pytest.raises(IngestError, match="no text or pictures"):
+        list(WordLoader().load(empty, IngestConfig()))
+
+
+def test_a_picture_pillow_cannot_draw_is_left_out_not_an_error(tmp_path: Path) -> None:
+    import docx
+
+    d = docx.Document()
+    d.add_paragraph("A page with a broken picture.")
+    path = tmp_path / "pic.docx"
+    buf = io.BytesIO()
+    Image.new("RGB", (64, 64), "white").save(buf, "PNG")
+    d.add_picture(io.BytesIO(buf.getvalue()))
+    d.save(str(path))
+    with zipfile.ZipFile(path) as z:
+        parts = {i.filename: z.read(i.filename) for i in z.infolist()}
+    media = next(n for n in parts if n.startswith("word/media/"))
+    parts[media] = b"\x89PNG\r\n\x1a\n" + bytes(40)  # a damaged picture part
+    broken = tmp_path / "broken.docx"
+    with zipfile.ZipFile(broken, "w") as out:
+        for name, data in parts.items():
+            out.writestr(name, data)
+    segs = list(WordLoader().load(broken, IngestConfig()))
+    assert [s.modality for s in segs] == [Modality.TEXT] and "broken picture" in (segs[0].text or "")
