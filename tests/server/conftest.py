@@ -52,6 +52,23 @@ def make_pdf(path: Path) -> Path:
     return path
 
 
+def make_deck(path: Path) -> Path | None:
+    """A one-slide PowerPoint deck about insuring a coin collection, with a real photo of coins on it
+    (python-pptx); ``None`` without the office extra."""
+    try:
+        import pptx
+        from pptx.util import Inches
+    except ImportError:
+        return None
+    deck = pptx.Presentation()
+    slide = deck.slides.add_slide(deck.slide_layouts[5])
+    slide.shapes.title.text = "Coin collection insurance"
+    slide.shapes.add_textbox(Inches(1), Inches(1.5), Inches(8), Inches(1)).text_frame.text = "The coins are insured for 8,000 euros."
+    slide.shapes.add_picture(str(package_file("skimage", "data/coins.png")), Inches(2), Inches(2.5), height=Inches(3))
+    deck.save(str(path))
+    return path
+
+
 def text_picture(text: str) -> bytes:
     """A PNG screenshot of ``text`` (black on white, large): read back by OCR."""
     from PIL import Image, ImageDraw, ImageFont
@@ -75,6 +92,7 @@ class Corpus:
     video: Path
     video_cut: float
     note: Path
+    deck: Path | None = None
 
 
 @pytest.fixture(scope="session")
@@ -99,7 +117,8 @@ def corpus(tmp_path_factory: pytest.TempPathFactory, cut_video) -> Corpus:  # ty
     shutil.copyfile(video_path, video)
     note = root / "sourdough.md"
     note.write_text("# Bread\n\nFeed the sourdough starter, let the dough rise overnight, bake it hot.\n", encoding="utf-8")
-    return Corpus(root, cat, coffee, rocket, pdf, speech, b_start, video, cut_t, note)
+    deck = make_deck(root / "coin_insurance.pptx")
+    return Corpus(root, cat, coffee, rocket, pdf, speech, b_start, video, cut_t, note, deck)
 
 
 def _env() -> dict[str, str]:

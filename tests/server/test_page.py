@@ -127,6 +127,21 @@ def test_drop_an_image(page, corpus: Corpus) -> None:  # type: ignore[no-untyped
     assert "fog horn" in page.locator("#viewer-body .chunk").inner_text()
 
 
+def test_a_slide_hit_shows_its_slide_number_and_picture(page, corpus: Corpus) -> None:  # type: ignore[no-untyped-def]
+    """A picture inside a deck (or a PDF, or a Word file) is shown from its thumbnail: the viewer once
+    pointed an <img> at the .pptx file itself, a broken picture."""
+    if corpus.deck is None:
+        pytest.skip("python-pptx is not installed (the office extra)")
+    run_search(page, "coin collection insurance")
+    first = page.locator(".card").first
+    assert first.locator(".name").inner_text() == corpus.deck.name
+    assert first.locator(".where-label").inner_text().startswith("slide 1")
+    first.click()
+    img = page.locator("#viewer-body img")
+    assert "/thumbnail/" in img.get_attribute("src")
+    page.wait_for_function("img => img.complete && img.naturalWidth > 16", arg=img.element_handle())
+
+
 def test_click_a_video_hit_plays_from_t0(page, corpus: Corpus) -> None:  # type: ignore[no-untyped-def]
     page.select_option("#modality", "video")
     run_search(page, "rabbit documentary about forests")

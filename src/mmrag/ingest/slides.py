@@ -12,8 +12,8 @@ Read with python-pptx (MIT). A hit reads ``deck.pptx slide 7`` (``meta.page_unit
   (``Chart: Revenue by region`` / ``2024: Lisbon 1.2, Porto 0.8``); **SmartArt** diagrams by
   their words.
 - **Pictures** become image segments through the image tower: "the slide with the revenue chart"
-  can be found by its picture as well as its words. Caption: the picture's alt text, then the
-  slide's title and text. Icons under 32 px and EMF/WMF vector art are left out. A slide's text
+  can be found by its picture as well as its words. Caption: the picture's alt text and the
+  slide's title (the rest of the slide's words are its text segment's). Icons under 32 px and EMF/WMF vector art are left out. A slide's text
   segment shows its first picture as its thumbnail.
 - Hidden slides are indexed too (they are in the file); empty slides are skipped.
 """
@@ -205,7 +205,9 @@ class SlidesLoader:
                 meta["title"] = deck_title[:200]
             picture_segs: list[Segment] = []
             for blob, alt in pictures:
-                caption = " ".join([alt, title, *lines]).strip()[:_CAPTION_CHARS] or f"slide {number}"
+                # its alt text and the slide's title: the slide's other words are its text segment's, so a
+                # query for them finds the slide once, and the picture by its pixels
+                caption = " ".join([alt, title]).strip()[:_CAPTION_CHARS] or f"slide {number}"
                 seg = picture_segment(blob, source, config, page=number, number=figure + 1, text=caption, meta=meta)
                 if seg is not None:
                     figure += 1

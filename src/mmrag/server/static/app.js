@@ -214,7 +214,10 @@ function openHit(hit, cardNode) {
     body.append(a);
     playSpan(a, hit.t0, hit.t1);
   } else if (hit.modality === "image" || (hit.thumbnail_url && hit.page != null)) {
-    const src = ext === "pdf" || !media ? withToken(hit.thumbnail_url) : media;
+    // a picture inside a document (a PDF page or figure, a slide, a Word figure) is shown from its
+    // thumbnail; only a picture file is the file itself
+    const inside = hit.page != null || (hit.meta && hit.meta.figure) || ["pdf", "docx", "pptx"].includes(ext);
+    const src = inside || !media ? withToken(hit.thumbnail_url) : media;
     if (src) body.append(el("img", { src, alt: hit.name }));
   }
   if (hit.text) body.append(el("div", { class: "chunk" }, marked(hit.text, state.terms)));
