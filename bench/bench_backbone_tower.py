@@ -39,17 +39,25 @@ from PIL import Image, ImageOps
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.conftest.package_file (photo part)
-from bench_train import heldout_file  # noqa: E402
+from bench_train import heldout_file
 
-from mmrag.space.adapters import backbone_tower_dir, load_image_tower  # noqa: E402
-from mmrag.space.backbone import softmax  # noqa: E402
-from mmrag.space.backbone_tower import FlatGate, combine, conse, flatnesses, gated_combine, head_vectors, project_visual  # noqa: E402
-from mmrag.train.backbone_cache import backbone_outputs  # noqa: E402
-from mmrag.train.benchmark import metadata_text, ocr_texts  # noqa: E402
-from mmrag.train.data import group_pairs, read_pairs  # noqa: E402
-from mmrag.train.evaluate import format_table, pair_metrics  # noqa: E402
-from mmrag.train.features import decode_images, embed_texts, frozen_text_encoder  # noqa: E402
-from mmrag.train.loop import tower_embed  # noqa: E402
+from mmrag.space.adapters import backbone_tower_dir, load_image_tower
+from mmrag.space.backbone import softmax
+from mmrag.space.backbone_tower import (
+    FlatGate,
+    combine,
+    conse,
+    flatnesses,
+    gated_combine,
+    head_vectors,
+    project_visual,
+)
+from mmrag.train.backbone_cache import backbone_outputs
+from mmrag.train.benchmark import metadata_text, ocr_texts
+from mmrag.train.data import group_pairs, read_pairs
+from mmrag.train.evaluate import format_table, pair_metrics
+from mmrag.train.features import decode_images, embed_texts, frozen_text_encoder
+from mmrag.train.loop import tower_embed
 
 PHOTOS = [
     ("skimage", f"data/{n}") for n in (
@@ -226,7 +234,7 @@ def main() -> None:
     def raw(f: np.ndarray) -> np.ndarray:
         return f / np.linalg.norm(f, axis=1, keepdims=True)
 
-    def tow(o) -> np.ndarray:  # noqa: ANN001
+    def tow(o) -> np.ndarray:
         return tower.vectors(o.features, o.logits)
 
     d_logits = np.zeros((len(distract), 1000), np.float32)

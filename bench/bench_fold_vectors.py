@@ -3,10 +3,14 @@
 
     python bench/bench_fold_vectors.py INDEX_PARENT   # a folder holding index/ and pool/*.png
 """
-import time, sys, statistics
+import statistics
+import sys
+import time
+
 from mmrag.config import load_config
 from mmrag.engine import Engine
 from mmrag.stores.lance import LanceStore
+
 D=sys.argv[1]
 eng=Engine.open(D+"/index", load_config(), create=False)
 qs=[f"{D}/pool/{i:06d}.png" for i in range(100, 4000, 200)]

@@ -25,10 +25,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 
-import mmrag  # noqa: E402
-from mmrag.gap import modality_gap, pair_gap, within  # noqa: E402
-from mmrag.types import Channel  # noqa: E402
-from relevance_data import twemoji_items  # noqa: E402
+from relevance_data import twemoji_items
+
+import mmrag
+from mmrag.gap import modality_gap, pair_gap, within
+from mmrag.types import Channel
 
 
 def main() -> int:

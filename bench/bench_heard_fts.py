@@ -16,8 +16,7 @@ import time
 
 import numpy as np
 
-WORDS = ("budget cuts river train night music garden tomato bread coffee cat dog bird rocket city paper "
-         "report chart slide revenue").split()
+WORDS = ["budget", "cuts", "river", "train", "night", "music", "garden", "tomato", "bread", "coffee", "cat", "dog", "bird", "rocket", "city", "paper", "report", "chart", "slide", "revenue"]
 
 
 def main() -> None:

@@ -27,11 +27,11 @@ import numpy as np
 from PIL import Image, ImageEnhance, ImageOps
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.bench_backbone_tower import PHOTOS  # noqa: E402
-from tests.conftest import package_file  # noqa: E402
+from bench.bench_backbone_tower import PHOTOS
+from tests.conftest import package_file
 
-import mmrag  # noqa: E402
-from mmrag.config import load_config  # noqa: E402
+import mmrag
+from mmrag.config import load_config
 
 
 def make_photos(folder: Path, n: int, seed: int = 0) -> list[Path]:
@@ -65,7 +65,7 @@ def flops_per_image() -> int:
     model = load_backbone().model
     macs = [0]
 
-    def hook(mod, inp, out):  # noqa: ANN001
+    def hook(mod, inp, out):
         if isinstance(mod, torch.nn.Conv2d):
             macs[0] += out.numel() * (mod.in_channels // mod.groups) * mod.kernel_size[0] * mod.kernel_size[1]
         elif isinstance(mod, torch.nn.Linear):

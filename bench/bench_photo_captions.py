@@ -24,9 +24,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.conftest.package_file
 
-import mmrag  # noqa: E402
-from mmrag.config import load_config  # noqa: E402
-from tests.conftest import package_file  # noqa: E402
+from tests.conftest import package_file
+
+import mmrag
+from mmrag.config import load_config
 
 PHOTOS = [("skimage", f"data/{n}") for n in (
     "astronaut.png", "brick.png", "camera.png", "chelsea.png", "coffee.png", "coins.png", "horse.png",

@@ -30,7 +30,7 @@ import numpy as np
 import mmrag
 from mmrag.config import load_config
 
-WORDS = "river mountain budget invoice violin harbour lecture garden signal rocket meadow ledger".split()
+WORDS = ["river", "mountain", "budget", "invoice", "violin", "harbour", "lecture", "garden", "signal", "rocket", "meadow", "ledger"]
 
 
 def make_data(root: Path, notes: int, wav_mb: int) -> tuple[Path, Path]:

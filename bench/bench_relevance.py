@@ -19,9 +19,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 
-import mmrag  # noqa: E402
-from mmrag.calibration import evaluate, judge, read_queries  # noqa: E402
-from relevance_data import build  # noqa: E402
+from relevance_data import build
+
+import mmrag
+from mmrag.calibration import evaluate, judge, read_queries
 
 
 def main() -> int:

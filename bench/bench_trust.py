@@ -33,10 +33,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 
-import mmrag  # noqa: E402
-from mmrag.classify import classify_images, label_vectors, softmax_scores  # noqa: E402
-from mmrag.types import Channel  # noqa: E402
-from relevance_data import twemoji_items  # noqa: E402
+from relevance_data import twemoji_items
+
+import mmrag
+from mmrag.classify import classify_images, label_vectors, softmax_scores
+from mmrag.types import Channel
 
 
 def timed(fn, *a, **kw):  # type: ignore[no-untyped-def]
@@ -128,7 +129,7 @@ def bench_feedback(engine) -> dict[str, float]:  # type: ignore[no-untyped-def]
     rng = random.Random(0)
     rng.shuffle(items)
     judged, unjudged = items[: len(items) // 2], items[len(items) // 2 :]
-    rephrase = lambda n: f"a picture of a {n}"  # noqa: E731
+    rephrase = lambda n: f"a picture of a {n}"
     log = engine.feedback_log()
     log.clear()
     before_j = recall_at(engine, [(rephrase(n), f) for f, n in judged], feedback=False)

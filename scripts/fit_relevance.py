@@ -20,10 +20,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-import mmrag  # noqa: E402
-from mmrag.calibration import evaluate, examples, fit_relevance, judge, read_queries, split  # noqa: E402
-from mmrag.retrieve.relevance import fit_model  # noqa: E402
-from relevance_data import build  # noqa: E402
+from relevance_data import build
+
+import mmrag
+from mmrag.calibration import evaluate, examples, fit_relevance, judge, read_queries, split
+from mmrag.retrieve.relevance import fit_model
 
 
 def main() -> int:

@@ -19,7 +19,7 @@ def package_file(package: str, inner: str) -> Path:
     spec = importlib.util.find_spec(package)
     if spec is None or not spec.submodule_search_locations:
         pytest.skip(f"{package} is not installed")
-    path = Path(list(spec.submodule_search_locations)[0]) / inner
+    path = Path(next(iter(spec.submodule_search_locations))) / inner
     if not path.is_file():
         pytest.skip(f"{package} has no {inner}")
     return path

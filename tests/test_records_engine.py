@@ -23,7 +23,7 @@ from mmrag.generate.prompt import build_prompt
 from mmrag.types import Channel
 
 DATA = Path(__file__).parent / "data" / "catalogue"
-ROWS = list(csv.DictReader(open(DATA / "catalogue.csv", encoding="utf-8")))
+ROWS = list(csv.DictReader((DATA / "catalogue.csv").read_text(encoding="utf-8").splitlines()))
 TITLE_OF_PICTURE = {Path(r["photo"]).name: r["title"] for r in ROWS}
 CHEAP = {r["title"] for r in ROWS if float(r["price"]) < 20}
 

@@ -40,13 +40,13 @@ from typing import Any, Self
 
 import numpy as np
 
+import baseline_lance.lance_table as lt
+from baseline_lance.hnsw import HnswParams, VectorIndex
 from mmrag.config import Config
 from mmrag.errors import StoreError
-import baseline_lance.lance_table as lt
 from mmrag.stores.base import Row, ScoredRow, SourceInfo, quote
 from mmrag.stores.common import NoIndex, check_k, check_query, check_rows, summarize_sources
 from mmrag.stores.filters import And, Cmp, In, Node, parse, parse_optional, predicate, split_column, to_lance
-from baseline_lance.hnsw import HnswParams, VectorIndex
 
 log = logging.getLogger(__name__)
 SCALAR_INDEX_MIN_ROWS = 20_000  # from here on: BTREE indexes and the two-commit replace_source

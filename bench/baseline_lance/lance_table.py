@@ -25,11 +25,11 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from baseline_lance.hnsw import HnswParams, VectorIndex, write_json_atomic
 from mmrag.errors import IndexError_, SpaceMismatch, StoreError
 from mmrag.stores.base import ROW_SCALARS, Row
 from mmrag.stores.common import check_meta
 from mmrag.stores.filters import Cmp, to_lance
-from baseline_lance.hnsw import HnswParams, VectorIndex, write_json_atomic
 
 log = logging.getLogger(__name__)
 

@@ -5,7 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mmrag.retrieve.fusion import MIN_STD, Background, Candidate, background, calibrate, fuse_calibrated, fuse_rrf
+from mmrag.retrieve.fusion import (
+    MIN_STD,
+    Background,
+    Candidate,
+    background,
+    calibrate,
+    fuse_calibrated,
+    fuse_rrf,
+)
 
 
 def test_background_mean_and_std_by_hand() -> None:
@@ -51,7 +59,7 @@ def test_segment_takes_its_best_channel_and_keeps_raw_scores() -> None:
 def test_lexical_bonus_is_relative_to_best_lexical_match() -> None:
     dense = {"text": [Candidate("a", 0.5, 2.0), Candidate("b", 0.45, 1.8)]}
     lexical = [Candidate("b", 8.0, 8.0), Candidate("c", 2.0, 2.0)]
-    fused = dict((k, s) for k, s, _ in fuse_calibrated(dense, lexical, lexical_weight=1.0))
+    fused = {k: s for k, s, _ in fuse_calibrated(dense, lexical, lexical_weight=1.0)}
     assert fused["b"] == pytest.approx(2.8)  # 1.8 + 1.0 * 8/8
     assert fused["a"] == pytest.approx(2.0)
     assert fused["c"] == pytest.approx(0.25)  # only lexical: 0 + 2/8
@@ -83,7 +91,7 @@ def test_equal_scores_are_ordered_by_the_other_lists_not_by_id() -> None:
     assert [k for k, _, _ in fused] == ["c", "b", "a"]
     assert [s for _, s, _ in fused] == [0.87, 0.87, 0.87]  # the score itself is still the best list's
     higher = fuse_calibrated({"text": text, "audio": [Candidate("a", 0.4, 0.9)]})
-    assert [k for k, _, _ in higher][0] == "a"  # a better best list still wins outright
+    assert next(k for k, _, _ in higher) == "a"  # a better best list still wins outright
 
 
 # ---- small channels and labels (fusion.top_up, fusion.calibrate_labels)

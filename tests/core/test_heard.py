@@ -9,10 +9,10 @@ import pytest
 
 pytest.importorskip("jellyfish")
 
-from mmrag.retrieve.fusion import Candidate, fuse_calibrated  # noqa: E402
-from mmrag.retrieve.heard import grams, heard_score, key_stream, normalize, words  # noqa: E402
-from mmrag.retrieve.search import heard_candidates  # noqa: E402
-from mmrag.stores.base import Row  # noqa: E402
+from mmrag.retrieve.fusion import Candidate, fuse_calibrated
+from mmrag.retrieve.heard import grams, heard_score, key_stream, normalize, words
+from mmrag.retrieve.search import heard_candidates
+from mmrag.stores.base import Row
 
 
 def test_normalize_and_words_follow_whispers_normaliser() -> None:

@@ -7,9 +7,11 @@ from pathlib import Path
 import pytest
 
 from mmrag.index_paths import index_files, local_index, side_file
-from mmrag.ingest.statcache import FILE_NAME as STATS, stat_cache_path
+from mmrag.ingest.statcache import FILE_NAME as STATS
+from mmrag.ingest.statcache import stat_cache_path
 from mmrag.lock import LOCK_NAME, lock_path
-from mmrag.server.discovery import FILE_NAME as DISCOVERY, discovery_path
+from mmrag.server.discovery import FILE_NAME as DISCOVERY
+from mmrag.server.discovery import discovery_path
 from mmrag.sidecars import sidecar_path
 
 

@@ -36,7 +36,7 @@ def _ranks(folder: Path, query: str, **search: float) -> list[str]:
 
     with mmrag.open(folder, **{f"search__{k}": v for k, v in search.items()}) as engine:
         hits = engine.search(query, k=10, modality="audio")
-    return [Path(h.source).name for h in dict((h.source, h) for h in reversed(hits)).values()][::-1]
+    return [Path(h.source).name for h in {h.source: h for h in reversed(hits)}.values()][::-1]
 
 
 def _rank(names: list[str], name: str) -> int:

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from tests.conftest import package_file
 
 import mmrag
 from mmrag.config import load_config
-from tests.conftest import package_file
 
 NOTES = {
     "volcano.md": "# Volcanoes\n\nMagma rises through the crust and erupts as lava, ash and gas from the crater.",

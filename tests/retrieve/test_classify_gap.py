@@ -7,13 +7,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from tests.retrieve.conftest import DRAWINGS, drawing_captions
 from typer.testing import CliRunner
 
-from mmrag.classify import classify_images, classify_index, label_vectors, read_labels, softmax_scores
+from mmrag.classify import classify_images, classify_index, read_labels, softmax_scores
 from mmrag.cli import app
 from mmrag.errors import FilterError, QueryError
 from mmrag.gap import pair_gap, within
-from tests.retrieve.conftest import DRAWINGS, drawing_captions
 
 
 def test_softmax_and_labels_math() -> None:

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from tests.retrieve.conftest import SCENES, scene_at
 
 from mmrag.errors import QueryError
 from mmrag.query import split_negatives
 from mmrag.types import Channel
-from tests.retrieve.conftest import SCENES, scene_at
 
 
 def _video_hits(engine, corpus: Path, **kw):  # type: ignore[no-untyped-def]
@@ -58,8 +58,9 @@ class CountingSpace:
 
 
 def test_repeated_queries_skip_the_encoder_in_memory_and_from_disk(engine, corpus: Path, index_dir: Path) -> None:  # type: ignore[no-untyped-def]
-    import mmrag
     from tests.retrieve.conftest import cfg
+
+    import mmrag
 
     counting = CountingSpace(engine.space)
     engine._space = counting

@@ -8,10 +8,10 @@ import json
 from pathlib import Path
 
 import numpy as np
+from tests.retrieve.conftest import drawing_captions
 from typer.testing import CliRunner
 
 from mmrag.cli import app
-from tests.retrieve.conftest import drawing_captions
 
 # not in the 6 notes of the retrieve corpus, nor in the drawings
 UNANSWERABLE_TEXT = [

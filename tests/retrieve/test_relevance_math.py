@@ -69,7 +69,8 @@ def test_model_round_trip_and_space_check(tmp_path: Path) -> None:
     back = RelevanceModel.load(path)
     probe = np.array([[2.0, 0.5], [-2.0, 0.0]])
     assert np.allclose(back.predict("text->image", probe), model.predict("text->image", probe), atol=1e-4)
-    assert back.predict("text->image", probe)[0] > 0.9 > 0.1 > back.predict("text->image", probe)[1]
+    high, low = back.predict("text->image", probe)
+    assert high > 0.9 and low < 0.1
     assert np.allclose(back.predict("lexical", probe), model.pairs[POOLED].predict(probe), atol=1e-4)  # falls back to pooled
     same = back.for_space({"text": "t1", "image": "i1"})
     assert same is not None and set(same.pairs) == {"text->image", POOLED}
@@ -77,8 +78,8 @@ def test_model_round_trip_and_space_check(tmp_path: Path) -> None:
     assert back.for_space({"text": "other"}) is None
 
 
-def _item(key: str, source: str, span: Span = Span(), **vecs: list[float]) -> Item:
-    return Item(key, source, span, {ch: np.asarray(v, np.float32) / np.linalg.norm(v) for ch, v in vecs.items()})
+def _item(key: str, source: str, span: Span | None = None, **vecs: list[float]) -> Item:
+    return Item(key, source, span or Span(), {ch: np.asarray(v, np.float32) / np.linalg.norm(v) for ch, v in vecs.items()})
 
 
 def test_fold_duplicates_and_per_source_cap() -> None:

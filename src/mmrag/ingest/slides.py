@@ -207,7 +207,7 @@ class SlidesLoader:
             for blob, alt in pictures:
                 # its alt text and the slide's title: the slide's other words are its text segment's, so a
                 # query for them finds the slide once, and the picture by its pixels
-                caption = " ".join([alt, title]).strip()[:_CAPTION_CHARS] or f"slide {number}"
+                caption = f"{alt} {title}".strip()[:_CAPTION_CHARS] or f"slide {number}"
                 seg = picture_segment(blob, source, config, page=number, number=figure + 1, text=caption, meta=meta)
                 if seg is not None:
                     figure += 1
