@@ -46,6 +46,8 @@ _BUILTINS: dict[str, dict[str, str]] = {
         "pdf": "mmrag.ingest.pdf:PdfLoader",
         "docx": "mmrag.ingest.word:WordLoader",
         "pptx": "mmrag.ingest.slides:SlidesLoader",
+        "odt": "mmrag.ingest.opendocument:OdtLoader",
+        "odp": "mmrag.ingest.opendocument:OdpLoader",
         "audio": "mmrag.ingest.audio:AudioLoader",
         "video": "mmrag.ingest.video:VideoLoader",
     },

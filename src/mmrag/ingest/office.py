@@ -9,23 +9,33 @@ python-pptx (MIT, well kept). Shared here:
 - ``picture_segment``: an embedded picture's bytes -> an image segment (the same safe decode as
   a photo file, ``image.open_image``); icons and bullets smaller than ``MIN_PICTURE_PX`` and
   formats Pillow cannot draw (EMF/WMF vector art) are left out, not errors;
-- ``cell_text``: one table cell's text on one line.
+- ``cell_text``: one table cell's text on one line;
+- ``DocumentParts`` / ``SlideParts``: what a parser read (lines in reading order, tables, pictures),
+  turned into segments the same way for every format by ``document_segments`` / ``deck_segments``
+  (Word and OpenDocument text; PowerPoint and OpenDocument presentations).
 """
 
 from __future__ import annotations
 
 import re
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from mmrag.config import IngestConfig
 from mmrag.errors import IngestError, MissingDependency
+from mmrag.ingest.chunking import chunk_text
 from mmrag.ingest.image import filename_words, make_thumbnail, open_image
+from mmrag.ingest.pdf import pick_caption
+from mmrag.ingest.tables import Table, table_segments
+from mmrag.ingest.text import text_segments
 from mmrag.types import Modality, Segment, Span
 
 _DEFAULT_NAME = re.compile(r"^(picture|image|graphic|grafik|bild|imagen|immagine|content placeholder|placeholder)\s*\d*$", re.IGNORECASE)
 _FILE_NAME = re.compile(r"^\S+\.(png|jpe?g|gif|bmp|tiff?|emf|wmf|svg|webp)$", re.IGNORECASE)
+_FIGURE_LINE = re.compile(r"^\s*(fig(ure)?|table|chart|illustration|drawing|image|abb(ildung)?)\.?\s*\d", re.IGNORECASE)
+NEARBY_CHARS = 400  # text this close before or after a picture may caption it
 MAX_INFLATION = 20  # a package may unpack to at most this many times ingest.max_file_mb
 MIN_PICTURE_PX = 32  # smaller embedded pictures are bullets, icons and spacers
 
@@ -100,4 +110,121 @@ def cell_text(text: str) -> str:
     return " ".join(text.split())
 
 
-__all__ = ["MAX_INFLATION", "MIN_PICTURE_PX", "alt_words", "cell_text", "check_package", "picture_segment", "require"]
+@dataclass(frozen=True)
+class DocumentParts:
+    """A flowing document as read: ``lines`` (paragraphs, Markdown headings, ``- items``, table rows,
+    blank lines between blocks), its ``tables``, its ``pictures`` as ``(bytes, alt text, index into lines
+    where the picture stands)``, and its ``title``."""
+
+    lines: list[str] = field(default_factory=list)
+    tables: list[Table] = field(default_factory=list)
+    pictures: list[tuple[bytes, str, int]] = field(default_factory=list)
+    title: str = ""
+
+
+@dataclass(frozen=True)
+class SlideParts:
+    """One slide as read: its ``title``, its other ``lines`` in reading order (speaker notes last, as
+    ``Notes: ...``), its ``tables`` and its ``pictures`` as ``(bytes, alt text)``."""
+
+    title: str = ""
+    lines: list[str] = field(default_factory=list)
+    tables: list[Table] = field(default_factory=list)
+    pictures: list[tuple[bytes, str]] = field(default_factory=list)
+
+
+def document_segments(path: Path, parts: DocumentParts, fmt: str, config: IngestConfig) -> Iterator[Segment]:
+    """Text chunks, table rows and captioned pictures of a flowing document; ``IngestError`` when it
+    holds neither text nor pictures. A picture's caption: a "Figure N" (or "Illustration N") line beside
+    it and its alt text, else its alt text and the paragraph beside it (below, else above)."""
+    source = str(path)
+    lines = parts.lines
+    body = "\n".join(lines).strip()
+    if not body and not parts.pictures:
+        raise IngestError(source, f"no text or pictures in this {_WHAT.get(fmt, fmt)}")
+    meta: dict[str, str] = {"format": fmt}
+    if parts.title:
+        meta["title"] = parts.title[:200]
+    if body:
+        yield from text_segments(source, body, meta, config)
+    yield from table_segments(source, parts.tables)
+    words = filename_words(path.name)
+    number = 0
+    for blob, alt, at in parts.pictures:
+        above = next((x for x in reversed(lines[:at]) if x), "").lstrip("#- ")[-NEARBY_CHARS:]
+        below = next((x for x in lines[at:] if x), "").lstrip("#- ")[:NEARBY_CHARS]  # the paragraph beside it
+        caption = pick_caption(below, above, "")
+        if alt and caption:  # a "Figure N" line first, else the author's description first
+            caption = f"{caption} {alt}" if _FIGURE_LINE.match(caption) else f"{alt.rstrip('. ')}. {caption}"
+        caption = (caption or alt)[:NEARBY_CHARS]
+        seg = picture_segment(blob, source, config, page=None, number=number + 1,
+                              text=caption or f"figure {number + 1} {words}".strip())
+        if seg is not None:
+            number += 1
+            yield seg
+
+
+def deck_segments(
+    path: Path, slides: Iterable[SlideParts | None], fmt: str, deck_title: str, config: IngestConfig
+) -> Iterator[Segment]:
+    """Per slide (numbered from 1; ``None``: a slide that could not be read, skipped): its text (title
+    first, chunked when long; its first picture as the thumbnail), its pictures captioned by their alt
+    text and the slide's title, its table rows. ``IngestError`` when no slide holds anything."""
+    source = str(path)
+    found = False
+    figure = 0
+    n_tables = 0
+    for number, slide in enumerate(slides, 1):
+        if slide is None:
+            continue
+        meta = {"format": fmt, "page_unit": "slide"}
+        if slide.title:
+            meta["slide_title"] = slide.title[:200]
+        if deck_title:
+            meta["title"] = deck_title[:200]
+        picture_segs: list[Segment] = []
+        for blob, alt in slide.pictures:
+            # its alt text and the slide's title: the slide's other words are its text segment's, so a
+            # query for them finds the slide once, and the picture by its pixels
+            caption = f"{alt} {slide.title}".strip()[:NEARBY_CHARS] or f"slide {number}"
+            seg = picture_segment(blob, source, config, page=number, number=figure + 1, text=caption, meta=meta)
+            if seg is not None:
+                figure += 1
+                picture_segs.append(seg)
+        body = "\n".join(([f"# {slide.title}"] if slide.title else []) + slide.lines).strip()
+        thumb = picture_segs[0].thumbnail if picture_segs else None
+        for k, chunk in enumerate(chunk_text(body, config.chunk_words, config.chunk_overlap) if body else []):
+            found = True
+            yield Segment(
+                source=source,
+                modality=Modality.TEXT,
+                span=Span(page=number, start=chunk.start, end=chunk.end),
+                text=chunk.text,
+                thumbnail=thumb if k == 0 else None,
+                meta=meta,
+            )
+        found = found or bool(picture_segs)
+        yield from picture_segs
+        yield from table_segments(source, slide.tables, page=number, first_number=n_tables + 1, page_unit="slide")
+        n_tables += len(slide.tables)
+    if not found:
+        raise IngestError(source, "no text or pictures on any slide of this deck")
+
+
+_WHAT = {"docx": "Word document", "odt": "OpenDocument text", "epub": "e-book"}
+
+
+__all__ = [
+    "MAX_INFLATION",
+    "MIN_PICTURE_PX",
+    "NEARBY_CHARS",
+    "DocumentParts",
+    "SlideParts",
+    "alt_words",
+    "cell_text",
+    "check_package",
+    "deck_segments",
+    "document_segments",
+    "picture_segment",
+    "require",
+]

@@ -28,13 +28,12 @@ from typing import Any
 from mmrag.config import IngestConfig
 from mmrag.errors import IngestError
 from mmrag.ingest.avio import check_file
-from mmrag.ingest.chunking import check_params, chunk_text
-from mmrag.ingest.office import alt_words, cell_text, check_package, picture_segment, require
-from mmrag.ingest.tables import Table, table_segments
-from mmrag.types import Modality, Segment, Span
+from mmrag.ingest.chunking import check_params
+from mmrag.ingest.office import SlideParts, alt_words, cell_text, check_package, deck_segments, require
+from mmrag.ingest.tables import Table
+from mmrag.types import Segment
 
 log = logging.getLogger(__name__)
-_CAPTION_CHARS = 400
 MAX_GROUP_DEPTH = 8  # groups inside groups deeper than this are not read (hostile files)
 MAX_CHART_POINTS = 24  # values of one chart series written into the slide's text
 _DIAGRAM_URI = "http://schemas.openxmlformats.org/drawingml/2006/diagram"
@@ -130,8 +129,8 @@ def _picture_blob(shape: Any) -> bytes | None:
         return None
 
 
-def _slide_parts(slide: Any) -> tuple[str, list[str], list[Table], list[tuple[bytes, str]]]:
-    """``(title, text lines, tables, (picture bytes, alt text))`` of one slide."""
+def _slide_parts(slide: Any) -> SlideParts:
+    """One slide's title, text lines, tables and pictures."""
     title_shape = slide.shapes.title
     title = " ".join((title_shape.text_frame.text if title_shape is not None and title_shape.has_text_frame else "").split())
     lines: list[str] = []
@@ -166,7 +165,7 @@ def _slide_parts(slide: Any) -> tuple[str, list[str], list[Table], list[tuple[by
         notes = " ".join(slide.notes_slide.notes_text_frame.text.split())
         if notes:
             lines.append(f"Notes: {notes}")
-    return title, lines, tables, pictures
+    return SlideParts(title, lines, tables, pictures)
 
 
 class SlidesLoader:
@@ -189,47 +188,16 @@ class SlidesLoader:
         except Exception as exc:  # noqa: BLE001 - python-pptx raises many types for damaged parts
             raise IngestError(source, f"not a readable PowerPoint deck ({type(exc).__name__}: {exc}); open and save it again") from None
         deck_title = " ".join(str(getattr(deck.core_properties, "title", "") or "").split())
-        found = False
-        figure = 0
-        n_tables = 0
-        for number, slide in enumerate(slides, 1):
-            try:
-                title, lines, tables, pictures = _slide_parts(slide)
-            except Exception as exc:  # noqa: BLE001 - one damaged slide: the others still land
-                log.warning("%s: slide %d skipped: %s: %s", source, number, type(exc).__name__, exc)
-                continue
-            meta = {"format": "pptx", "page_unit": "slide"}
-            if title:
-                meta["slide_title"] = title[:200]
-            if deck_title:
-                meta["title"] = deck_title[:200]
-            picture_segs: list[Segment] = []
-            for blob, alt in pictures:
-                # its alt text and the slide's title: the slide's other words are its text segment's, so a
-                # query for them finds the slide once, and the picture by its pixels
-                caption = f"{alt} {title}".strip()[:_CAPTION_CHARS] or f"slide {number}"
-                seg = picture_segment(blob, source, config, page=number, number=figure + 1, text=caption, meta=meta)
-                if seg is not None:
-                    figure += 1
-                    picture_segs.append(seg)
-            body = "\n".join(([f"# {title}"] if title else []) + lines).strip()
-            thumb = picture_segs[0].thumbnail if picture_segs else None
-            for k, chunk in enumerate(chunk_text(body, config.chunk_words, config.chunk_overlap) if body else []):
-                found = True
-                yield Segment(
-                    source=source,
-                    modality=Modality.TEXT,
-                    span=Span(page=number, start=chunk.start, end=chunk.end),
-                    text=chunk.text,
-                    thumbnail=thumb if k == 0 else None,
-                    meta=meta,
-                )
-            found = found or bool(picture_segs)
-            yield from picture_segs
-            yield from table_segments(source, tables, page=number, first_number=n_tables + 1, page_unit="slide")
-            n_tables += len(tables)
-        if not found:
-            raise IngestError(source, "no text or pictures on any slide of this deck")
+        yield from deck_segments(path, (_read_slide(source, n, slide) for n, slide in enumerate(slides, 1)),
+                                 "pptx", deck_title, config)
+
+
+def _read_slide(source: str, number: int, slide: Any) -> SlideParts | None:
+    try:
+        return _slide_parts(slide)
+    except Exception as exc:  # noqa: BLE001 - one damaged slide: the others still land
+        log.warning("%s: slide %d skipped: %s: %s", source, number, type(exc).__name__, exc)
+        return None
 
 
 __all__ = ["SlidesLoader", "chart_lines", "reading_order"]

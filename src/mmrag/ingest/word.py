@@ -26,16 +26,11 @@ from mmrag.config import IngestConfig
 from mmrag.errors import IngestError
 from mmrag.ingest.avio import check_file
 from mmrag.ingest.chunking import check_params
-from mmrag.ingest.image import filename_words
-from mmrag.ingest.office import alt_words, cell_text, check_package, picture_segment, require
-from mmrag.ingest.pdf import pick_caption
-from mmrag.ingest.tables import Table, table_segments
-from mmrag.ingest.text import text_segments
+from mmrag.ingest.office import DocumentParts, alt_words, cell_text, check_package, document_segments, require
+from mmrag.ingest.tables import Table
 from mmrag.types import Segment
 
 _HEADING = re.compile(r"^heading\s*(\d)$", re.IGNORECASE)
-_FIGURE_LINE = re.compile(r"^\s*(fig(ure)?|table|chart)\.?\s*\d", re.IGNORECASE)
-_NEARBY_CHARS = 400  # text this close before or after a picture may caption it
 
 
 def heading_level(style_name: str) -> int:
@@ -113,29 +108,8 @@ class WordLoader:
                 text = "- " + text
             lines.append(text)
             lines.append("")
-        body = "\n".join(lines).strip()
-        if not body and not pictures:
-            raise IngestError(source, "no text or pictures in this Word document")
-        meta: dict[str, str] = {"format": "docx"}
         title = " ".join(str(getattr(document.core_properties, "title", "") or "").split()) or first_heading
-        if title:
-            meta["title"] = title[:200]
-        if body:
-            yield from text_segments(source, body, meta, config)
-        yield from table_segments(source, tables)
-        words = filename_words(path.name)
-        number = 0
-        for blob, alt, at in pictures:
-            above = next((x for x in reversed(lines[:at]) if x), "").lstrip("#- ")[-_NEARBY_CHARS:]
-            below = next((x for x in lines[at:] if x), "").lstrip("#- ")[:_NEARBY_CHARS]  # the paragraph beside it
-            caption = pick_caption(below, above, "")
-            if alt and not _FIGURE_LINE.match(caption):  # the author's description, then the text beside it
-                caption = f"{alt}. {caption}".strip(" .")[:_NEARBY_CHARS] if caption else alt
-            seg = picture_segment(blob, source, config, page=None, number=number + 1,
-                                  text=caption or f"figure {number + 1} {words}".strip())
-            if seg is not None:
-                number += 1
-                yield seg
+        yield from document_segments(path, DocumentParts(lines, tables, pictures, title), "docx", config)
 
 
 __all__ = ["WordLoader", "heading_level"]

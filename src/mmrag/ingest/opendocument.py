@@ -1,0 +1,271 @@
+"""OpenDocument text (``.odt``) and presentations (``.odp``): LibreOffice's and many offices' own formats.
+
+An OpenDocument file is a ZIP package whose ``content.xml`` holds the words and whose
+``Pictures/`` hold the pictures. It is read with defusedxml (safe against entity expansion),
+no office suite needed, into the same parts as a Word document or a PowerPoint deck
+(``office.DocumentParts`` / ``SlideParts``), so a hit, a caption and a citation read the same:
+
+- **text** (``.odt``): headings (``text:h``, by outline level) as Markdown headings, paragraphs,
+  list items as ``- item``, tables row by row where they stand and also as typed rows, pictures
+  (``draw:image``) with their alt text (``svg:title``/``svg:desc``) and the paragraph beside them;
+- **presentations** (``.odp``): one slide per ``draw:page``; the title frame first, then every text
+  frame, table and picture in reading order, then the speaker notes.
+
+Embedded objects (charts, formulas: sub-documents of their own) are not read.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from mmrag.config import IngestConfig
+from mmrag.errors import IngestError
+from mmrag.ingest.avio import check_file
+from mmrag.ingest.chunking import check_params
+from mmrag.ingest.office import (
+    DocumentParts,
+    SlideParts,
+    alt_words,
+    cell_text,
+    check_package,
+    deck_segments,
+    document_segments,
+)
+from mmrag.ingest.tables import Table
+from mmrag.types import Segment
+
+NS = {
+    "office": "urn:oasis:names:tc:opendocument:xmlns:office:1.0",
+    "text": "urn:oasis:names:tc:opendocument:xmlns:text:1.0",
+    "table": "urn:oasis:names:tc:opendocument:xmlns:table:1.0",
+    "draw": "urn:oasis:names:tc:opendocument:xmlns:drawing:1.0",
+    "presentation": "urn:oasis:names:tc:opendocument:xmlns:presentation:1.0",
+    "svg": "urn:oasis:names:tc:opendocument:xmlns:svg-compatible:1.0",
+    "xlink": "http://www.w3.org/1999/xlink",
+    "dc": "http://purl.org/dc/elements/1.1/",
+}
+MAX_PICTURE_MB = 50  # a picture part larger than this is left out
+
+
+def _q(name: str) -> str:
+    prefix, local = name.split(":")
+    return f"{{{NS[prefix]}}}{local}"
+
+
+_SKIP_TEXT = {_q("svg:title"), _q("svg:desc"), _q("text:note"), _q("office:annotation"), _q("draw:frame")}
+
+
+def inline_text(element: Any) -> str:
+    """The words of a paragraph or heading: spans joined, ``text:s`` as spaces, tabs and line breaks as
+    one space; alt texts, footnotes, comments and frames inside it left out (pure)."""
+    out: list[str] = []
+
+    def walk(el: Any) -> None:
+        if el.text:
+            out.append(el.text)
+        for child in el:
+            if child.tag == _q("text:s"):
+                out.append(" " * int(child.get(_q("text:c"), "1") or 1))
+            elif child.tag in (_q("text:tab"), _q("text:line-break")):
+                out.append(" ")
+            elif child.tag not in _SKIP_TEXT:
+                walk(child)
+            if child.tail:
+                out.append(child.tail)
+
+    walk(element)
+    return " ".join("".join(out).split())
+
+
+def _table_rows(table: Any) -> list[list[str]]:
+    rows = []
+    for row in table.iter(_q("table:table-row")):
+        cells = [cell_text(" ".join(inline_text(p) for p in cell.iter(_q("text:p"))))
+                 for cell in row if cell.tag in (_q("table:table-cell"), _q("table:covered-table-cell"))]
+        while cells and not cells[-1]:  # a spreadsheet-style row padded with empty cells
+            cells.pop()
+        if any(cells):
+            rows.append(cells)
+    return rows
+
+
+def _frame_pictures(frame: Any, package: zipfile.ZipFile) -> list[tuple[bytes, str]]:
+    """``(bytes, alt text)`` of the pictures a ``draw:frame`` shows (its first readable image)."""
+    alt = alt_words(" ".join(" ".join(e.itertext()) for e in frame if e.tag in (_q("svg:title"), _q("svg:desc"))))
+    for image in frame.iter(_q("draw:image")):
+        href = image.get(_q("xlink:href"), "")
+        if not href or "://" in href or href.startswith("/"):
+            continue  # a linked picture outside the package
+        try:
+            info = package.getinfo(href.lstrip("./"))
+            if info.file_size > MAX_PICTURE_MB * 2**20:
+                continue
+            return [(package.read(info), alt)]
+        except (KeyError, zipfile.BadZipFile, OSError):
+            continue
+    return []
+
+
+def _content(path: Path, config: IngestConfig, what: str) -> tuple[zipfile.ZipFile, Any, str]:
+    """The open package, the parsed ``content.xml`` root and the document's title (``meta.xml``)."""
+    source = str(path)
+    check_file(path, config.max_file_mb)
+    check_package(path, config, what)
+    from defusedxml import DefusedXmlException, ElementTree
+
+    package = zipfile.ZipFile(path)
+    try:
+        root = ElementTree.fromstring(package.read("content.xml"))
+    except DefusedXmlException as exc:
+        package.close()
+        raise IngestError(
+            source, f"refused: its content.xml declares entities or external references ({type(exc).__name__}), "
+            f"a known attack on XML readers; a file saved by an office suite has none",
+        ) from None
+    except KeyError:
+        package.close()
+        raise IngestError(source, f"not a readable {what}: it has no content.xml; open and save it again") from None
+    except Exception as exc:  # noqa: BLE001 - malformed or hostile XML (defusedxml refuses entity tricks)
+        package.close()
+        raise IngestError(source, f"not a readable {what} ({type(exc).__name__}: {exc}); open and save it again") from None
+    title = ""
+    try:
+        meta = ElementTree.fromstring(package.read("meta.xml"))
+        found = meta.find(".//dc:title", NS)
+        title = " ".join((found.text or "").split()) if found is not None else ""
+    except Exception:  # noqa: BLE001 - meta.xml is optional
+        title = ""
+    return package, root, title
+
+
+def text_parts(root: Any, package: zipfile.ZipFile, title: str) -> DocumentParts:
+    """A text document's lines, tables and pictures in reading order."""
+    lines: list[str] = []
+    tables: list[Table] = []
+    pictures: list[tuple[bytes, str, int]] = []
+    first_heading = ""
+
+    def block(el: Any, list_depth: int = 0) -> None:
+        nonlocal first_heading
+        if el.tag == _q("table:table"):
+            rows = _table_rows(el)
+            if rows:
+                lines.extend(" | ".join(r) for r in rows)
+                lines.append("")
+                if len(rows) >= 2:
+                    tables.append(Table(header=rows[0], rows=rows[1:]))
+            return
+        if el.tag in (_q("text:list"), _q("text:list-item"), _q("text:section"), _q("text:list-header")):
+            for child in el:
+                block(child, list_depth + (el.tag == _q("text:list")))
+            return
+        if el.tag not in (_q("text:p"), _q("text:h")):
+            return
+        for frame in el.iter(_q("draw:frame")):
+            pictures.extend((blob, alt, len(lines)) for blob, alt in _frame_pictures(frame, package))
+            for box in frame.iter(_q("draw:text-box")):  # a text box's own paragraphs
+                for child in box:
+                    block(child, list_depth)
+        text = inline_text(el)
+        if not text:
+            return
+        if el.tag == _q("text:h"):
+            level = max(1, min(6, int(el.get(_q("text:outline-level"), "1") or 1)))
+            first_heading = first_heading or text
+            text = "#" * level + " " + text
+        elif list_depth:
+            text = "- " + text
+        lines.append(text)
+        lines.append("")
+
+    body = root.find("office:body/office:text", NS)
+    for child in body if body is not None else []:
+        block(child)
+    return DocumentParts(lines, tables, pictures, title or first_heading)
+
+
+def slide_parts(page: Any, package: zipfile.ZipFile) -> SlideParts:
+    """One ``draw:page``: its title frame, its other frames in reading order, its notes."""
+    title = ""
+    lines: list[str] = []
+    tables: list[Table] = []
+    pictures: list[tuple[bytes, str]] = []
+    frames = [el for el in page if el.tag in (_q("draw:frame"), _q("draw:custom-shape"), _q("draw:g"))]
+    for frame in sorted(frames, key=_position):
+        kind = frame.get(_q("presentation:class"), "")
+        texts = [inline_text(p) for p in frame.iter() if p.tag in (_q("text:p"), _q("text:h"))]
+        texts = [t for t in texts if t]
+        if kind == "title" and not title and texts:
+            title = " ".join(texts)
+            continue
+        for table in frame.iter(_q("table:table")):
+            rows = _table_rows(table)
+            lines.extend(" | ".join(r) for r in rows)
+            if len(rows) >= 2:
+                tables.append(Table(header=rows[0], rows=rows[1:], caption=title))
+        if not any(True for _ in frame.iter(_q("table:table"))):
+            lines.extend(texts)
+        pictures.extend(_frame_pictures(frame, package))
+    notes = page.find("presentation:notes", NS)
+    if notes is not None:
+        said = " ".join(t for t in (inline_text(p) for p in notes.iter(_q("text:p"))) if t)
+        if said:
+            lines.append(f"Notes: {said}")
+    return SlideParts(title, lines, tables, pictures)
+
+
+def _position(frame: Any) -> tuple[int, float, float]:
+    """Reading order: top to bottom (rows a tenth of an inch apart), then left to right; unplaced last."""
+    y, x = _length(frame.get(_q("svg:y"))), _length(frame.get(_q("svg:x")))
+    if y is None or x is None:
+        return (1, 0.0, 0.0)
+    return (0, float(int(y * 10)), x)
+
+
+def _length(value: str | None) -> float | None:
+    """``"2.5cm"`` / ``"1in"`` / ``"72pt"`` -> inches; ``None`` when absent or unreadable."""
+    if not value:
+        return None
+    units = {"in": 1.0, "cm": 1 / 2.54, "mm": 1 / 25.4, "pt": 1 / 72, "pc": 1 / 6, "px": 1 / 96}
+    for unit, scale in units.items():
+        if value.endswith(unit):
+            try:
+                return float(value[: -len(unit)]) * scale
+            except ValueError:
+                return None
+    return None
+
+
+class OdtLoader:
+    """Loader for the ``odt`` kind."""
+
+    kinds: tuple[str, ...] = ("odt",)
+
+    def load(self, path: Path, config: IngestConfig) -> Iterator[Segment]:
+        path = Path(path)
+        check_params(config.chunk_words, config.chunk_overlap)
+        package, root, title = _content(path, config, "OpenDocument text")
+        with package:
+            parts = text_parts(root, package, title)
+        yield from document_segments(path, parts, "odt", config)
+
+
+class OdpLoader:
+    """Loader for the ``odp`` kind."""
+
+    kinds: tuple[str, ...] = ("odp",)
+
+    def load(self, path: Path, config: IngestConfig) -> Iterator[Segment]:
+        path = Path(path)
+        check_params(config.chunk_words, config.chunk_overlap)
+        package, root, title = _content(path, config, "OpenDocument presentation")
+        with package:
+            body = root.find("office:body/office:presentation", NS)
+            slides = [slide_parts(page, package) for page in (body.findall("draw:page", NS) if body is not None else [])]
+        yield from deck_segments(path, slides, "odp", title, config)
+
+
+__all__ = ["OdpLoader", "OdtLoader", "inline_text", "slide_parts", "text_parts"]

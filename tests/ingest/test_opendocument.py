@@ -1,0 +1,144 @@
+"""OpenDocument text and presentations, read from content.xml with defusedxml.
+
+The packages are written here as an office suite writes them (``mimetype`` stored first, then
+``content.xml``, ``meta.xml`` and ``Pictures/``), with the element names of the OpenDocument 1.3 schema.
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from mmrag.config import IngestConfig
+from mmrag.errors import IngestError
+from mmrag.ingest.opendocument import OdpLoader, OdtLoader
+from mmrag.ingest.sources import sniff_reason
+from mmrag.types import Hit, Modality
+
+ROOT = (
+    '<office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+    'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" '
+    'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" '
+    'xmlns:draw="urn:oasis:names:tc:opendocument:xmlns:drawing:1.0" '
+    'xmlns:presentation="urn:oasis:names:tc:opendocument:xmlns:presentation:1.0" '
+    'xmlns:svg="urn:oasis:names:tc:opendocument:xmlns:svg-compatible:1.0" '
+    'xmlns:xlink="http://www.w3.org/1999/xlink" office:version="1.3"><office:body>{body}</office:body>'
+    "</office:document-content>"
+)
+META = (
+    '<office:document-meta xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+    'xmlns:dc="http://purl.org/dc/elements/1.1/"><office:meta><dc:title>{title}</dc:title></office:meta>'
+    "</office:document-meta>"
+)
+
+
+def _png(color: tuple[int, int, int]) -> bytes:
+    arr = np.zeros((90, 120, 3), dtype=np.uint8)
+    arr[:, :60] = color
+    buf = io.BytesIO()
+    Image.fromarray(arr).save(buf, "PNG")
+    return buf.getvalue()
+
+
+def write_odf(path: Path, mimetype: str, body: str, title: str = "", pictures: dict[str, bytes] | None = None,
+              mimetype_first: bool = True) -> Path:
+    entries = [("content.xml", ROOT.format(body=body).encode()), ("meta.xml", META.format(title=title).encode())]
+    entries += [(f"Pictures/{name}", data) for name, data in (pictures or {}).items()]
+    mime = ("mimetype", mimetype.encode())
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in ([mime, *entries] if mimetype_first else [*entries, mime]):
+            z.writestr(zipfile.ZipInfo(name) if name == "mimetype" else name, data)
+    return path
+
+
+TEXT_BODY = (
+    "<office:text>"
+    '<text:h text:outline-level="1">Harbour report</text:h>'
+    "<text:p>The ferry<text:s/>to the island leaves at noon<text:tab/>from pier 3.<text:note><text:note-body>"
+    "<text:p>a footnote</text:p></text:note-body></text:note></text:p>"
+    "<text:list><text:list-item><text:p>Check the fog horn</text:p></text:list-item></text:list>"
+    '<text:h text:outline-level="2">Boats</text:h>'
+    "<table:table><table:table-row><table:table-cell><text:p>Boat</text:p></table:table-cell>"
+    "<table:table-cell><text:p>Seats</text:p></table:table-cell></table:table-row>"
+    "<table:table-row><table:table-cell><text:p>Gull</text:p></table:table-cell>"
+    "<table:table-cell><text:p>40</text:p></table:table-cell></table:table-row></table:table>"
+    '<text:p><draw:frame draw:name="Image1"><draw:image xlink:href="Pictures/harbour.png"/>'
+    "<svg:desc>The harbour at dawn</svg:desc></draw:frame></text:p>"
+    "<text:p>Illustration 1: the old pier.</text:p>"
+    "</office:text>"
+)
+
+PRESENTATION_BODY = (
+    "<office:presentation>"
+    '<draw:page draw:name="page1">'
+    '<draw:frame presentation:class="outline" svg:x="2cm" svg:y="5cm"><draw:text-box><text:p>Seats are free on Sundays.</text:p>'
+    "</draw:text-box></draw:frame>"
+    '<draw:frame presentation:class="title" svg:x="2cm" svg:y="1cm"><draw:text-box><text:p>Ferry fares</text:p>'
+    "</draw:text-box></draw:frame>"
+    "<presentation:notes><draw:frame><draw:text-box><text:p>Say that children ride free.</text:p></draw:text-box>"
+    "</draw:frame></presentation:notes>"
+    "</draw:page>"
+    '<draw:page draw:name="page2">'
+    '<draw:frame presentation:class="title" svg:x="2cm" svg:y="1cm"><draw:text-box><text:p>The new boat</text:p>'
+    "</draw:text-box></draw:frame>"
+    '<draw:frame svg:x="2cm" svg:y="4cm"><draw:image xlink:href="Pictures/boat.png"/><svg:title>A red boat</svg:title>'
+    "</draw:frame>"
+    "</draw:page>"
+    "</office:presentation>"
+)
+
+
+def test_text_document_in_reading_order_with_tables_and_pictures(tmp_path: Path) -> None:
+    path = write_odf(tmp_path / "report.odt", "application/vnd.oasis.opendocument.text", TEXT_BODY,
+                     title="Harbour report 2025", pictures={"harbour.png": _png((200, 120, 30))})
+    assert sniff_reason(path) == ("odt", "")
+    segs = list(OdtLoader().load(path, IngestConfig()))
+    text = next(s for s in segs if s.modality is Modality.TEXT and "row" not in s.meta)
+    assert text.text == (
+        "# Harbour report\n\nThe ferry to the island leaves at noon from pier 3.\n\n- Check the fog horn\n\n"
+        "## Boats\n\nBoat | Seats\nGull | 40\n\nIllustration 1: the old pier."
+    )  # the footnote and the picture's description are not body text
+    assert text.meta["title"] == "Harbour report 2025"
+    rows = [s for s in segs if s.meta.get("row")]
+    assert [r.fields for r in rows] == [{"boat": "Gull", "seats": 40}]
+    picture = next(s for s in segs if s.modality is Modality.IMAGE)
+    assert picture.text == "Illustration 1: the old pier. The harbour at dawn" and picture.meta["figure"] == "1"
+    assert np.asarray(picture.image)[:, :20].mean(axis=(0, 1))[0] > 150  # its pixels
+
+
+def test_presentation_slides_title_first_notes_last_and_pictures(tmp_path: Path) -> None:
+    path = write_odf(tmp_path / "fares.odp", "application/vnd.oasis.opendocument.presentation", PRESENTATION_BODY,
+                     pictures={"boat.png": _png((220, 20, 20))}, mimetype_first=False)  # found by its parts too
+    assert sniff_reason(path) == ("odp", "")
+    segs = list(OdpLoader().load(path, IngestConfig()))
+    first = [s for s in segs if s.span.page == 1]
+    assert [s.text for s in first] == ["# Ferry fares\nSeats are free on Sundays.\nNotes: Say that children ride free."]
+    picture = next(s for s in segs if s.modality is Modality.IMAGE)
+    assert picture.span.page == 2 and picture.text == "A red boat The new boat"
+    hit = Hit(segment_id="x", source="fares.odp", modality=Modality.IMAGE, span=picture.span, score=1.0, meta=picture.meta)
+    assert hit.label() == "fares.odp slide 2, fig. 1"
+
+
+def test_hostile_and_broken_packages_get_clear_errors(tmp_path: Path) -> None:
+    xxe = ('<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]>'
+           '<office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0">&e;'
+           "</office:document-content>")
+    path = tmp_path / "nasty.odt"
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("mimetype", "application/vnd.oasis.opendocument.text")
+        z.writestr("content.xml", xxe)
+    with pytest.raises(IngestError, match="declares entities or external references"):
+        list(OdtLoader().load(path, IngestConfig()))
+    empty = write_odf(tmp_path / "empty.odt", "application/vnd.oasis.opendocument.text", "<office:text/>")
+    with pytest.raises(IngestError, match="no text or pictures in this OpenDocument text"):
+        list(OdtLoader().load(empty, IngestConfig()))
+    no_content = tmp_path / "hollow.odp"
+    with zipfile.ZipFile(no_content, "w") as z:
+        z.writestr("mimetype", "application/vnd.oasis.opendocument.presentation")
+    with pytest.raises(IngestError, match="has no content.xml"):
+        list(OdpLoader().load(no_content, IngestConfig()))
