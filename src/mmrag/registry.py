@@ -48,6 +48,7 @@ _BUILTINS: dict[str, dict[str, str]] = {
         "pptx": "mmrag.ingest.slides:SlidesLoader",
         "odt": "mmrag.ingest.opendocument:OdtLoader",
         "odp": "mmrag.ingest.opendocument:OdpLoader",
+        "epub": "mmrag.ingest.epub:EpubLoader",
         "audio": "mmrag.ingest.audio:AudioLoader",
         "video": "mmrag.ingest.video:VideoLoader",
     },

@@ -7,7 +7,7 @@ hashes it; the engine then asks the loader registered for that kind
 that file and goes on with the rest of the batch.
 
 Kinds sniffed today: ``text``, ``html``, ``image``, ``svg``, ``pdf``,
-``docx``, ``pptx``, ``odt``, ``odp``, ``audio``, ``video``, ``records``.
+``docx``, ``pptx``, ``odt``, ``odp``, ``epub``, ``audio``, ``video``, ``records``.
 """
 
 from __future__ import annotations

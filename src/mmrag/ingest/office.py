@@ -165,11 +165,13 @@ def document_segments(path: Path, parts: DocumentParts, fmt: str, config: Ingest
 
 
 def deck_segments(
-    path: Path, slides: Iterable[SlideParts | None], fmt: str, deck_title: str, config: IngestConfig
+    path: Path, slides: Iterable[SlideParts | None], fmt: str, deck_title: str, config: IngestConfig,
+    unit: str = "slide",
 ) -> Iterator[Segment]:
     """Per slide (numbered from 1; ``None``: a slide that could not be read, skipped): its text (title
     first, chunked when long; its first picture as the thumbnail), its pictures captioned by their alt
-    text and the slide's title, its table rows. ``IngestError`` when no slide holds anything."""
+    text and the slide's title, its table rows. ``IngestError`` when no slide holds anything. ``unit``:
+    what a numbered part is called in a hit's label (``slide``; an e-book's ``section``)."""
     source = str(path)
     found = False
     figure = 0
@@ -177,16 +179,16 @@ def deck_segments(
     for number, slide in enumerate(slides, 1):
         if slide is None:
             continue
-        meta = {"format": fmt, "page_unit": "slide"}
+        meta = {"format": fmt, "page_unit": unit}
         if slide.title:
-            meta["slide_title"] = slide.title[:200]
+            meta[f"{unit}_title"] = slide.title[:200]
         if deck_title:
             meta["title"] = deck_title[:200]
         picture_segs: list[Segment] = []
         for blob, alt in slide.pictures:
             # its alt text and the slide's title: the slide's other words are its text segment's, so a
             # query for them finds the slide once, and the picture by its pixels
-            caption = f"{alt} {slide.title}".strip()[:NEARBY_CHARS] or f"slide {number}"
+            caption = f"{alt} {slide.title}".strip()[:NEARBY_CHARS] or f"{unit} {number}"
             seg = picture_segment(blob, source, config, page=number, number=figure + 1, text=caption, meta=meta)
             if seg is not None:
                 figure += 1
@@ -205,13 +207,13 @@ def deck_segments(
             )
         found = found or bool(picture_segs)
         yield from picture_segs
-        yield from table_segments(source, slide.tables, page=number, first_number=n_tables + 1, page_unit="slide")
+        yield from table_segments(source, slide.tables, page=number, first_number=n_tables + 1, page_unit=unit)
         n_tables += len(slide.tables)
     if not found:
-        raise IngestError(source, "no text or pictures on any slide of this deck")
+        raise IngestError(source, f"no text or pictures in any {unit} of this {_WHAT.get(fmt, 'deck')}")
 
 
-_WHAT = {"docx": "Word document", "odt": "OpenDocument text", "epub": "e-book"}
+_WHAT = {"docx": "Word document", "odt": "OpenDocument text", "epub": "e-book", "pptx": "deck", "odp": "deck"}
 
 
 __all__ = [

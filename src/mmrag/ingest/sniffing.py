@@ -32,7 +32,7 @@ RAW_AUDIO: dict[str, tuple[str, dict[str, str]]] = {
        ((12, 12000), (16, 16000), (24, 24000), (32, 32000), (44, 44100), (48, 48000), (96, 96000), (192, 192000))},
 }
 
-_NOT_INDEXED = "not a type mmrag indexes (text, html, image, svg, pdf, docx, pptx, odt, odp, audio, video, records)"
+_NOT_INDEXED = "not a type mmrag indexes (text, html, image, svg, pdf, docx, pptx, odt, odp, epub, audio, video, records)"
 _RECORD_TEXT_EXTS = {".csv", ".tsv", ".tab", ".jsonl", ".ndjson"}
 _BOMS = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")
 _OFFICE_MIMES = {  # Office Open XML packages: Word documents and PowerPoint decks (ingest/word.py, slides.py)
@@ -40,6 +40,7 @@ _OFFICE_MIMES = {  # Office Open XML packages: Word documents and PowerPoint dec
     "application/vnd.openxmlformats-officedocument.presentationml.presentation": "pptx",
     "application/vnd.oasis.opendocument.text": "odt",  # OpenDocument (ingest/opendocument.py)
     "application/vnd.oasis.opendocument.presentation": "odp",
+    "application/epub+zip": "epub",  # e-books (ingest/epub.py)
 }
 _IMAGE_MIMES = {"jpeg", "png", "apng", "gif", "webp", "tiff", "bmp", "x-icon"}
 _MP4_AUDIO_BRANDS = {b"M4A ", b"M4B ", b"M4P ", b"F4A ", b"F4B "}

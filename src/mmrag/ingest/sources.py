@@ -22,7 +22,7 @@ from mmrag.config import IngestConfig
 from mmrag.errors import IngestError, UnsupportedFile
 from mmrag.ingest.sniffing import SNIFF_BYTES, UNKNOWN_BINARY, UNSUPPORTED_PICTURE, sniff_head
 
-KINDS = ("text", "html", "image", "svg", "pdf", "docx", "pptx", "odt", "odp", "audio", "video", "records")
+KINDS = ("text", "html", "image", "svg", "pdf", "docx", "pptx", "odt", "odp", "epub", "audio", "video", "records")
 HASH_BLOCK = 1 << 20  # 1 MB
 
 _TEXT_PICTURE_EXTS = {".pbm", ".pgm", ".ppm", ".pnm", ".xbm", ".xpm"}  # pictures whose header is text
@@ -235,7 +235,8 @@ def _probe_av(path: Path) -> str:
 
 # a part every package of the kind has (Office Open XML names its main parts so)
 _PACKAGE_PARTS = {"word/document.xml": "docx", "ppt/presentation.xml": "pptx"}
-_ODF_MIMETYPES = {b"application/vnd.oasis.opendocument.text": "odt", b"application/vnd.oasis.opendocument.presentation": "odp"}
+_ODF_MIMETYPES = {b"application/vnd.oasis.opendocument.text": "odt", b"application/vnd.oasis.opendocument.presentation": "odp",
+                  b"application/epub+zip": "epub"}
 
 
 def _probe_package(path: Path) -> str | None:
