@@ -88,7 +88,8 @@ def add(
     ] = False,
     json_out: JsonOpt = False,
 ) -> None:
-    """Index files and folders: text, Markdown, HTML, images, SVG, PDF, audio, video, and catalogues
+    """Index files and folders: text, Markdown, HTML, images, SVG, PDF, Word and PowerPoint (and
+    OpenDocument), e-books (EPUB), audio, video, and catalogues
     (CSV, TSV, JSONL, JSON arrays, Parquet, XLSX: one item per row, with typed fields).
 
     Unchanged files are skipped (same size and mtime as last time, else the

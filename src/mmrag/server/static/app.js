@@ -216,7 +216,7 @@ function openHit(hit, cardNode) {
   } else if (hit.modality === "image" || (hit.thumbnail_url && hit.page != null)) {
     // a picture inside a document (a PDF page or figure, a slide, a Word figure) is shown from its
     // thumbnail; only a picture file is the file itself
-    const inside = hit.page != null || (hit.meta && hit.meta.figure) || ["pdf", "docx", "pptx"].includes(ext);
+    const inside = hit.page != null || (hit.meta && hit.meta.figure) || ["pdf", "docx", "pptx", "odt", "odp", "epub"].includes(ext);
     const src = inside || !media ? withToken(hit.thumbnail_url) : media;
     if (src) body.append(el("img", { src, alt: hit.name }));
   }
