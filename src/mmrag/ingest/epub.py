@@ -26,9 +26,7 @@ from urllib.parse import unquote
 
 from mmrag.config import IngestConfig
 from mmrag.errors import IngestError
-from mmrag.ingest.avio import check_file
-from mmrag.ingest.chunking import check_params
-from mmrag.ingest.office import SlideParts, alt_words, check_package, deck_segments
+from mmrag.ingest.office import SlideParts, alt_words, deck_segments, prepare
 from mmrag.types import Segment
 
 log = logging.getLogger(__name__)
@@ -153,9 +151,7 @@ class EpubLoader:
     def load(self, path: Path, config: IngestConfig) -> Iterator[Segment]:
         path = Path(path)
         source = str(path)
-        check_params(config.chunk_words, config.chunk_overlap)
-        check_file(path, config.max_file_mb)
-        check_package(path, config, "e-book")
+        prepare(path, config, "e-book")
         from defusedxml import DefusedXmlException
 
         with zipfile.ZipFile(path) as package:

@@ -25,7 +25,8 @@ from pathlib import Path
 
 from mmrag.config import IngestConfig
 from mmrag.errors import IngestError, MissingDependency
-from mmrag.ingest.chunking import chunk_text
+from mmrag.ingest.avio import check_file
+from mmrag.ingest.chunking import check_params, chunk_text
 from mmrag.ingest.image import filename_words, make_thumbnail, open_image
 from mmrag.ingest.pdf import pick_caption
 from mmrag.ingest.tables import Table, table_segments
@@ -108,6 +109,26 @@ def alt_words(alt: str) -> str:
 def cell_text(text: str) -> str:
     """A table cell's text on one line."""
     return " ".join(text.split())
+
+
+def add_table(rows: list[list[str]], lines: list[str], tables: list[Table], caption: str = "", gap: bool = True) -> None:
+    """A table where it stands: its non-empty rows as ``a | b`` lines (then a blank line when ``gap``),
+    and, with a header and at least one data row, a ``Table`` for its typed row segments."""
+    rows = [r for r in rows if any(r)]
+    if not rows:
+        return
+    lines.extend(" | ".join(r) for r in rows)
+    if gap:
+        lines.append("")
+    if len(rows) >= 2:
+        tables.append(Table(header=rows[0], rows=rows[1:], caption=caption))
+
+
+def prepare(path: Path, config: IngestConfig, what: str) -> None:
+    """The checks every package loader makes before opening: chunk settings, size, ZIP directory."""
+    check_params(config.chunk_words, config.chunk_overlap)
+    check_file(path, config.max_file_mb)
+    check_package(path, config, what)
 
 
 @dataclass(frozen=True)
@@ -222,11 +243,13 @@ __all__ = [
     "NEARBY_CHARS",
     "DocumentParts",
     "SlideParts",
+    "add_table",
     "alt_words",
     "cell_text",
     "check_package",
     "deck_segments",
     "document_segments",
     "picture_segment",
+    "prepare",
     "require",
 ]

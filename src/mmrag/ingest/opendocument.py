@@ -23,16 +23,15 @@ from typing import Any
 
 from mmrag.config import IngestConfig
 from mmrag.errors import IngestError
-from mmrag.ingest.avio import check_file
-from mmrag.ingest.chunking import check_params
 from mmrag.ingest.office import (
     DocumentParts,
     SlideParts,
+    add_table,
     alt_words,
     cell_text,
-    check_package,
     deck_segments,
     document_segments,
+    prepare,
 )
 from mmrag.ingest.tables import Table
 from mmrag.types import Segment
@@ -112,8 +111,7 @@ def _frame_pictures(frame: Any, package: zipfile.ZipFile) -> list[tuple[bytes, s
 def _content(path: Path, config: IngestConfig, what: str) -> tuple[zipfile.ZipFile, Any, str]:
     """The open package, the parsed ``content.xml`` root and the document's title (``meta.xml``)."""
     source = str(path)
-    check_file(path, config.max_file_mb)
-    check_package(path, config, what)
+    prepare(path, config, what)
     from defusedxml import DefusedXmlException, ElementTree
 
     package = zipfile.ZipFile(path)
@@ -151,12 +149,7 @@ def text_parts(root: Any, package: zipfile.ZipFile, title: str) -> DocumentParts
     def block(el: Any, list_depth: int = 0) -> None:
         nonlocal first_heading
         if el.tag == _q("table:table"):
-            rows = _table_rows(el)
-            if rows:
-                lines.extend(" | ".join(r) for r in rows)
-                lines.append("")
-                if len(rows) >= 2:
-                    tables.append(Table(header=rows[0], rows=rows[1:]))
+            add_table(_table_rows(el), lines, tables)
             return
         if el.tag in (_q("text:list"), _q("text:list-item"), _q("text:section"), _q("text:list-header")):
             for child in el:
@@ -202,10 +195,7 @@ def slide_parts(page: Any, package: zipfile.ZipFile) -> SlideParts:
             title = " ".join(texts)
             continue
         for table in frame.iter(_q("table:table")):
-            rows = _table_rows(table)
-            lines.extend(" | ".join(r) for r in rows)
-            if len(rows) >= 2:
-                tables.append(Table(header=rows[0], rows=rows[1:], caption=title))
+            add_table(_table_rows(table), lines, tables, title, gap=False)
         if not any(True for _ in frame.iter(_q("table:table"))):
             lines.extend(texts)
         pictures.extend(_frame_pictures(frame, package))
@@ -246,7 +236,6 @@ class OdtLoader:
 
     def load(self, path: Path, config: IngestConfig) -> Iterator[Segment]:
         path = Path(path)
-        check_params(config.chunk_words, config.chunk_overlap)
         package, root, title = _content(path, config, "OpenDocument text")
         with package:
             parts = text_parts(root, package, title)
@@ -260,7 +249,6 @@ class OdpLoader:
 
     def load(self, path: Path, config: IngestConfig) -> Iterator[Segment]:
         path = Path(path)
-        check_params(config.chunk_words, config.chunk_overlap)
         package, root, title = _content(path, config, "OpenDocument presentation")
         with package:
             body = root.find("office:body/office:presentation", NS)

@@ -27,9 +27,7 @@ from typing import Any
 
 from mmrag.config import IngestConfig
 from mmrag.errors import IngestError
-from mmrag.ingest.avio import check_file
-from mmrag.ingest.chunking import check_params
-from mmrag.ingest.office import SlideParts, alt_words, cell_text, check_package, deck_segments, require
+from mmrag.ingest.office import SlideParts, add_table, alt_words, cell_text, deck_segments, prepare, require
 from mmrag.ingest.tables import Table
 from mmrag.types import Segment
 
@@ -140,11 +138,7 @@ def _slide_parts(slide: Any) -> SlideParts:
         if title_shape is not None and shape.shape_id == title_shape.shape_id:
             continue
         if getattr(shape, "has_table", False) and shape.has_table:
-            rows = [[cell_text(c.text) for c in row.cells] for row in shape.table.rows]
-            rows = [r for r in rows if any(r)]
-            lines.extend(" | ".join(r) for r in rows)
-            if len(rows) >= 2:
-                tables.append(Table(header=rows[0], rows=rows[1:], caption=title))
+            add_table([[cell_text(c.text) for c in row.cells] for row in shape.table.rows], lines, tables, title, gap=False)
             continue
         blob = _picture_blob(shape)
         if blob is not None:
@@ -176,10 +170,8 @@ class SlidesLoader:
     def load(self, path: Path, config: IngestConfig) -> Iterator[Segment]:
         path = Path(path)
         source = str(path)
-        check_params(config.chunk_words, config.chunk_overlap)
-        check_file(path, config.max_file_mb)
         require("pptx", "python-pptx", "PowerPoint decks (.pptx)")
-        check_package(path, config, "PowerPoint deck")
+        prepare(path, config, "PowerPoint deck")
         import pptx
 
         try:

@@ -24,9 +24,15 @@ from typing import Any
 
 from mmrag.config import IngestConfig
 from mmrag.errors import IngestError
-from mmrag.ingest.avio import check_file
-from mmrag.ingest.chunking import check_params
-from mmrag.ingest.office import DocumentParts, alt_words, cell_text, check_package, document_segments, require
+from mmrag.ingest.office import (
+    DocumentParts,
+    add_table,
+    alt_words,
+    cell_text,
+    document_segments,
+    prepare,
+    require,
+)
 from mmrag.ingest.tables import Table
 from mmrag.types import Segment
 
@@ -70,10 +76,8 @@ class WordLoader:
     def load(self, path: Path, config: IngestConfig) -> Iterator[Segment]:
         path = Path(path)
         source = str(path)
-        check_params(config.chunk_words, config.chunk_overlap)
-        check_file(path, config.max_file_mb)
         require("docx", "python-docx", "Word documents (.docx)")
-        check_package(path, config, "Word document")
+        prepare(path, config, "Word document")
         import docx
         from docx.table import Table as DocxTable
 
@@ -88,13 +92,7 @@ class WordLoader:
         first_heading = ""
         for block in blocks:
             if isinstance(block, DocxTable):
-                rows = [[cell_text(c.text) for c in row.cells] for row in block.rows]
-                rows = [r for r in rows if any(r)]
-                if rows:
-                    lines.extend(" | ".join(r) for r in rows)
-                    lines.append("")
-                    if len(rows) >= 2:
-                        tables.append(Table(header=rows[0], rows=rows[1:]))
+                add_table([[cell_text(c.text) for c in row.cells] for row in block.rows], lines, tables)
                 continue
             pictures.extend((blob, alt, len(lines)) for blob, alt in _pictures(block))
             text = " ".join(block.text.split())
