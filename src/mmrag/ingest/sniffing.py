@@ -32,7 +32,9 @@ RAW_AUDIO: dict[str, tuple[str, dict[str, str]]] = {
        ((12, 12000), (16, 16000), (24, 24000), (32, 32000), (44, 44100), (48, 48000), (96, 96000), (192, 192000))},
 }
 
-_NOT_INDEXED = "not a type mmrag indexes (text, html, image, svg, pdf, docx, pptx, odt, odp, epub, audio, video, records)"
+# every kind a loader is registered for (registry.py, "loader")
+KINDS = ("text", "html", "notebook", "image", "svg", "pdf", "docx", "pptx", "odt", "odp", "epub", "audio", "video", "records")
+_NOT_INDEXED = f"not a type mmrag indexes ({', '.join(KINDS)})"
 _RECORD_TEXT_EXTS = {".csv", ".tsv", ".tab", ".jsonl", ".ndjson"}
 _BOMS = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")
 _OFFICE_MIMES = {  # Office Open XML packages: Word documents and PowerPoint decks (ingest/word.py, slides.py)
@@ -182,10 +184,12 @@ def _mostly_printable(text: str) -> bool:
 
 
 def _text_kind(text: str, ext: str) -> str:
-    """``svg``, ``html``, ``records`` or ``text`` for content already known to be text."""
+    """``svg``, ``html``, ``records``, ``notebook`` or ``text`` for content already known to be text."""
     s = text.lstrip("\ufeff \t\r\n")[:4096]
     if ext in _RECORD_TEXT_EXTS or (ext == ".json" and s.startswith("[")):
         return "records"
+    if ext == ".ipynb" and s.startswith("{"):
+        return "notebook"  # a Jupyter notebook (ingest/notebook.py checks it has cells)
     if not s.startswith("<"):
         return "html" if ext in (".html", ".htm", ".xhtml") and "</" in s.lower() else "text"
     low = s.lower()
@@ -211,4 +215,4 @@ def _text_kind(text: str, ext: str) -> str:
     return "text"
 
 
-__all__ = ["RAW_AUDIO", "SNIFF_BYTES", "UNKNOWN_BINARY", "UNSUPPORTED_PICTURE", "sniff_head"]
+__all__ = ["KINDS", "RAW_AUDIO", "SNIFF_BYTES", "UNKNOWN_BINARY", "UNSUPPORTED_PICTURE", "sniff_head"]

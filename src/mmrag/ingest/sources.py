@@ -20,9 +20,8 @@ from pathlib import Path
 
 from mmrag.config import IngestConfig
 from mmrag.errors import IngestError, UnsupportedFile
-from mmrag.ingest.sniffing import SNIFF_BYTES, UNKNOWN_BINARY, UNSUPPORTED_PICTURE, sniff_head
+from mmrag.ingest.sniffing import KINDS, SNIFF_BYTES, UNKNOWN_BINARY, UNSUPPORTED_PICTURE, sniff_head
 
-KINDS = ("text", "html", "image", "svg", "pdf", "docx", "pptx", "odt", "odp", "epub", "audio", "video", "records")
 HASH_BLOCK = 1 << 20  # 1 MB
 
 _TEXT_PICTURE_EXTS = {".pbm", ".pgm", ".ppm", ".pnm", ".xbm", ".xpm"}  # pictures whose header is text
