@@ -41,6 +41,7 @@ _BUILTINS: dict[str, dict[str, str]] = {
     "loader": {
         "text": "mmrag.ingest.text:TextLoader",
         "notebook": "mmrag.ingest.notebook:NotebookLoader",
+        "email": "mmrag.ingest.mail:MailLoader",
         "html": "mmrag.ingest.text:HtmlLoader",
         "image": "mmrag.ingest.image:ImageLoader",
         "svg": "mmrag.ingest.image:SvgLoader",

@@ -195,8 +195,8 @@ class Hit:
         unit = self.meta.get("page_unit")
         if unit and self.span.page is not None and where.startswith("p. "):
             where = f"{unit} {where[3:]}"
-            heading = " ".join(str(self.meta.get("section_title") or "").split()) if unit == "section" else ""
-            if heading:  # a book's section number alone says little: "section 7 “The Man on Putney Hill”"
+            heading = " ".join(str(self.meta.get(f"{unit}_title") or "").split()) if unit in ("section", "message") else ""
+            if heading:  # a number alone says little: "section 7 “The Man on Putney Hill”", "message 12 “Budget”"
                 where = f"{where} “{heading[:60] + '…' if len(heading) > 60 else heading}”"
         return where
 

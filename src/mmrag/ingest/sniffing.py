@@ -33,7 +33,7 @@ RAW_AUDIO: dict[str, tuple[str, dict[str, str]]] = {
 }
 
 # every kind a loader is registered for (registry.py, "loader")
-KINDS = ("text", "html", "notebook", "image", "svg", "pdf", "docx", "pptx", "odt", "odp", "epub", "audio", "video", "records")
+KINDS = ("text", "html", "notebook", "email", "image", "svg", "pdf", "docx", "pptx", "odt", "odp", "epub", "audio", "video", "records")
 _NOT_INDEXED = f"not a type mmrag indexes ({', '.join(KINDS)})"
 _RECORD_TEXT_EXTS = {".csv", ".tsv", ".tab", ".jsonl", ".ndjson"}
 _BOMS = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")
@@ -183,6 +183,33 @@ def _mostly_printable(text: str) -> bool:
     return bad <= len(text) // 100
 
 
+_MAIL_HEADER = re.compile(r"([A-Za-z][A-Za-z0-9-]*):[ \t]")
+_MAIL_EVIDENCE = {"subject", "date", "message-id", "received", "mime-version", "return-path", "delivered-to"}
+
+
+def looks_like_mail(text: str, ext: str = "") -> bool:
+    """An e-mail message or an mbox: header lines (an mbox's ``From `` line first) up to a blank line,
+    with ``From:`` and one more header only mail has (``Subject:``, ``Date:``, ``Message-ID:`` ...); in a
+    ``.eml`` or ``.mbox`` file any header block will do (pure)."""
+    lines = text.replace("\r\n", "\n").split("\n")
+    start = 1 if lines and lines[0].startswith("From ") else 0
+    names: set[str] = set()
+    for line in lines[start:]:
+        if not line.strip():
+            break
+        if line[:1] in (" ", "\t") and names:
+            continue  # a folded header's next line
+        m = _MAIL_HEADER.match(line)
+        if m is None:
+            return False
+        names.add(m.group(1).lower())
+    else:
+        return False  # no blank line ends the headers within the sniffed bytes
+    if ext in (".eml", ".mbox", ".mbx"):
+        return bool(names)
+    return "from" in names and bool(names & _MAIL_EVIDENCE)
+
+
 def _text_kind(text: str, ext: str) -> str:
     """``svg``, ``html``, ``records``, ``notebook`` or ``text`` for content already known to be text."""
     s = text.lstrip("\ufeff \t\r\n")[:4096]
@@ -190,6 +217,8 @@ def _text_kind(text: str, ext: str) -> str:
         return "records"
     if ext == ".ipynb" and s.startswith("{"):
         return "notebook"  # a Jupyter notebook (ingest/notebook.py checks it has cells)
+    if looks_like_mail(s, ext):
+        return "email"
     if not s.startswith("<"):
         return "html" if ext in (".html", ".htm", ".xhtml") and "</" in s.lower() else "text"
     low = s.lower()

@@ -1,0 +1,139 @@
+"""E-mail: one message (``.eml``) or a mailbox of many (``.mbox``), read with the standard library.
+
+Each message is one numbered part of the file (``span.page``, ``meta.page_unit`` = ``message``,
+``meta.message_title`` = its subject), so a hit reads ``inbox.mbox message 12 “Budget meeting moved”``:
+
+- **words**: a ``From … · To … · date`` line, then the body (the plain-text part, else the HTML
+  part's visible text; quoted replies (``> ...``) and signatures after ``-- `` are left out, so a
+  thread is not indexed many times over), chunked like any text;
+- **pictures**: attached or inline images through the image tower, captioned by their file name
+  and the subject. Other attachments (PDFs, documents) are not read: save them and add them.
+
+Encoded words in headers (``=?utf-8?q?...?=``), quoted-printable and base64 bodies and any
+declared charset are decoded by ``email.policy.default``; a message that cannot be parsed is left
+out and the rest of the mailbox lands.
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import logging
+import mailbox
+import re
+from collections.abc import Iterator
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+from mmrag.config import IngestConfig
+from mmrag.errors import IngestError
+from mmrag.ingest.avio import check_file
+from mmrag.ingest.chunking import check_params
+from mmrag.ingest.image import filename_words
+from mmrag.ingest.office import SlideParts, deck_segments
+from mmrag.types import Segment
+
+log = logging.getLogger(__name__)
+MAX_MESSAGES = 100_000
+_SIGNATURE = re.compile(r"^-- ?$")
+_QUOTE_HEADER = re.compile(r"^On .{5,200} wrote:$")
+
+
+def body_lines(text: str) -> list[str]:
+    """A message body's own lines: quoted replies, the "On ... wrote:" line before them and the
+    signature after ``-- `` left out; blank runs collapsed (pure)."""
+    out: list[str] = []
+    for raw in text.replace("\r\n", "\n").split("\n"):
+        line = raw.rstrip()
+        if _SIGNATURE.match(line):
+            break
+        if line.startswith(">") or _QUOTE_HEADER.match(line.strip()):
+            continue
+        if line.strip() or (out and out[-1]):
+            out.append(line.strip())
+    while out and not out[-1]:
+        out.pop()
+    return out
+
+
+def message_parts(message: EmailMessage) -> SlideParts:
+    """One message's subject, header line, body lines and pictures."""
+    subject = " ".join(str(message.get("subject", "") or "").split())
+    who = " · ".join(x for x in (
+        f"From {message.get('from', '')}".strip() if message.get("from") else "",
+        f"To {message.get('to', '')}".strip() if message.get("to") else "",
+        str(message.get("date", "") or "").strip(),
+    ) if x)
+    body = message.get_body(preferencelist=("plain", "html"))
+    text = ""
+    if body is not None:
+        try:
+            text = body.get_content()
+        except (LookupError, ValueError, AssertionError):  # an unknown charset or a damaged part
+            payload = body.get_payload(decode=True)
+            text = payload.decode("utf-8", "replace") if isinstance(payload, bytes) else ""
+        if body.get_content_subtype() == "html":
+            from mmrag.ingest.text import html_to_text
+
+            text = html_to_text(text)[0]
+    pictures: list[tuple[bytes, str]] = []
+    for part in message.walk():
+        if part.get_content_maintype() != "image":
+            continue
+        data = part.get_payload(decode=True)
+        if isinstance(data, bytes) and data:
+            name = part.get_filename() or ""
+            pictures.append((data, filename_words(name) if name else ""))
+    return SlideParts(subject, ([who] if who else []) + body_lines(str(text)), [], pictures)
+
+
+def _messages(path: Path, is_mbox: bool) -> Iterator[Any]:
+    if is_mbox:
+        box = mailbox.mbox(str(path), factory=None, create=False)
+        try:
+            for key in box.iterkeys():
+                yield key, box.get_bytes(key)
+        finally:
+            box.close()
+    else:
+        yield 0, path.read_bytes()
+
+
+def is_mbox(head: bytes) -> bool:
+    """An mbox starts with a ``From `` separator line (pure)."""
+    return head.startswith(b"From ") and b"\n" in head[:1000]
+
+
+class MailLoader:
+    """Loader for the ``email`` kind."""
+
+    kinds: tuple[str, ...] = ("email",)
+
+    def load(self, path: Path, config: IngestConfig) -> Iterator[Segment]:
+        path = Path(path)
+        source = str(path)
+        check_params(config.chunk_words, config.chunk_overlap)
+        check_file(path, config.max_file_mb)
+        with open(path, "rb") as fh:
+            head = fh.read(1000)
+        parts: list[SlideParts | None] = []
+        try:
+            for n, (_, raw) in enumerate(_messages(path, is_mbox(head))):
+                if n >= MAX_MESSAGES:
+                    log.warning("%s: only the first %d messages are read", source, MAX_MESSAGES)
+                    break
+                try:
+                    message = email.message_from_bytes(raw, policy=email.policy.default)
+                    parts.append(message_parts(message))  # type: ignore[arg-type]
+                except Exception as exc:  # noqa: BLE001 - one damaged message: the rest of the mailbox lands
+                    log.warning("%s: message %d skipped: %s: %s", source, n + 1, type(exc).__name__, exc)
+                    parts.append(None)
+        except OSError as exc:
+            raise IngestError(source, f"cannot read the mailbox ({exc}); check the file") from None
+        if not parts:
+            raise IngestError(source, "no messages in this mailbox")
+        yield from deck_segments(path, parts, "email", "", config, unit="message")
+
+
+__all__ = ["MailLoader", "body_lines", "is_mbox", "message_parts"]

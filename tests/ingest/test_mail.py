@@ -1,0 +1,79 @@
+"""E-mail: a message or a whole mbox, each message a numbered part; quotes and signatures left out."""
+
+from __future__ import annotations
+
+import io
+import mailbox
+from email.message import EmailMessage
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from mmrag.config import IngestConfig
+from mmrag.errors import IngestError
+from mmrag.ingest.mail import MailLoader, body_lines
+from mmrag.ingest.sniffing import looks_like_mail
+from mmrag.ingest.sources import sniff_reason
+from mmrag.types import Hit, Modality
+
+
+def _message(subject: str, body: str, html: str | None = None, picture: bool = False) -> EmailMessage:
+    m = EmailMessage()
+    m["From"], m["To"], m["Subject"] = "Ada Lovelace <ada@example.org>", "bob@example.org", subject
+    m["Date"] = "Mon, 03 Mar 2025 10:00:00 +0000"
+    m.set_content(body)
+    if html:
+        m.add_alternative(html, subtype="html")
+    if picture:
+        arr = np.zeros((80, 100, 3), dtype=np.uint8)
+        arr[:, :50] = (20, 180, 40)
+        buf = io.BytesIO()
+        Image.fromarray(arr).save(buf, "PNG")
+        m.add_attachment(buf.getvalue(), maintype="image", subtype="png", filename="green_field.png")
+    return m
+
+
+def test_body_lines_drop_quotes_and_signatures() -> None:
+    text = "Thursday works.\n\nOn Mon, 3 Mar 2025, Bob wrote:\n> Can we move it?\n> Thanks\n\n-- \nAda\nCEO"
+    assert body_lines(text) == ["Thursday works."]
+    assert looks_like_mail("From: a@b.c\nSubject: hi\n\nbody") and not looks_like_mail("Title: notes\n\nbody")
+    assert looks_like_mail("Title: notes\n\nbody", ".eml")  # a .eml with any header block
+
+
+def test_an_mbox_is_read_message_by_message(tmp_path: Path) -> None:
+    path = tmp_path / "inbox.mbox"
+    box = mailbox.mbox(str(path))
+    box.add(_message("Budget meeting moved", "The budget meeting moves to Thursday at 3 pm.\n\n-- \nAda"))
+    box.add(_message("=?utf-8?q?Caf=C3=A9_order?=", "ignored plain part",
+                     html="<p>We need <b>twelve</b> bags of coffee.</p>", picture=True))
+    box.add(_message("Re: Budget meeting moved", "Fine by me.\n\n> The budget meeting moves to Thursday at 3 pm."))
+    box.flush()
+    box.close()
+    assert sniff_reason(path) == ("email", "")
+    segs = list(MailLoader().load(path, IngestConfig()))
+    texts = {s.span.page: s.text for s in segs if s.modality is Modality.TEXT}
+    assert texts[1] == ("# Budget meeting moved\nFrom Ada Lovelace <ada@example.org> · To bob@example.org · "
+                        "Mon, 03 Mar 2025 10:00:00 +0000\nThe budget meeting moves to Thursday at 3 pm.")
+    assert texts[3].endswith("Fine by me.")  # the quoted message is not indexed again
+    assert "ignored plain part" in texts[2]  # the plain part is preferred ...
+    picture = next(s for s in segs if s.modality is Modality.IMAGE)
+    assert picture.span.page == 2 and picture.text == "green field Café order"  # ... and the subject decoded
+    hit = Hit(segment_id="x", source="inbox.mbox", modality=Modality.TEXT, span=picture.span, score=1.0, meta=picture.meta)
+    assert hit.label() == "inbox.mbox message 2 “Café order”, fig. 1"
+
+
+def test_an_html_only_message_and_a_bad_file(tmp_path: Path) -> None:
+    m = EmailMessage()
+    m["From"], m["Subject"], m["Date"] = "news@example.org", "Ferry news", "Tue, 4 Mar 2025 08:00:00 +0000"
+    m.set_content("<html><body><h1>Ferry news</h1><p>The 8:15 ferry is cancelled.</p><script>x()</script></body></html>",
+                  subtype="html")
+    path = tmp_path / "news.eml"
+    path.write_bytes(m.as_bytes())
+    (seg,) = list(MailLoader().load(path, IngestConfig()))
+    assert "The 8:15 ferry is cancelled." in seg.text and "x()" not in seg.text
+    empty = tmp_path / "empty.mbox"
+    empty.write_bytes(b"From nobody\n")
+    with pytest.raises(IngestError):
+        list(MailLoader().load(empty, IngestConfig()))
