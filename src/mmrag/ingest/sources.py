@@ -3,7 +3,9 @@
 ``walk`` turns user paths (files and folders) into a deterministic stream of
 file paths, reporting a missing path or an unreadable folder as a
 ``WalkFailure`` item instead of raising. ``sniff`` names a file's kind from
-its first bytes (magic numbers first, the extension only breaks ties).
+its first bytes (magic numbers first, the extension only breaks ties); where
+they name nothing, the decoders' own probes decide: a ZIP's part names
+(Office, OpenDocument, EPUB), Pillow for pictures, FFmpeg for sound and video.
 ``inspect_file`` puts both together with the size limit and the content hash
 into a ``SourceFile``; ``scan`` does it for a whole batch.
 """
@@ -239,8 +241,9 @@ _ODF_MIMETYPES = {b"application/vnd.oasis.opendocument.text": "odt", b"applicati
 
 
 def _probe_package(path: Path) -> str | None:
-    """``docx`` / ``pptx`` for an Office Open XML package ``filetype`` took for a plain ZIP: it looks for
-    ``word/`` or ``ppt/`` only in the first entries, and Word and PowerPoint often write other parts first."""
+    """The kind of a document package ``filetype`` took for a plain ZIP: ``docx`` / ``pptx`` (it looks for
+    ``word/`` or ``ppt/`` only in the first entries, and Word and PowerPoint often write other parts
+    first), or ``odt`` / ``odp`` / ``epub`` by a ``mimetype`` entry that is not the first."""
     import zipfile
 
     try:
