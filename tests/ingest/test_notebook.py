@@ -66,6 +66,8 @@ def test_old_notebooks_and_bad_files(tmp_path: Path) -> None:
     path.write_text(json.dumps(old), encoding="utf-8")
     assert [s.text for s in NotebookLoader().load(path, IngestConfig())] == ["## Tides\n\n```\ntide()\n```\n\nhigh at 6"]
     assert output_text({"output_type": "execute_result", "data": {"text/plain": "42"}}) == "42"
+    assert output_text({"output_type": "execute_result", "data": {"text/plain": "<AxesSubplot:>"}}) == ""
+    assert output_text({"output_type": "execute_result", "data": {"text/plain": "[<matplotlib.lines.Line2D at 0x7f>]"}}) == ""
     broken = tmp_path / "broken.ipynb"
     broken.write_text('{"cells": [', encoding="utf-8")
     with pytest.raises(IngestError, match="not a readable Jupyter notebook"):

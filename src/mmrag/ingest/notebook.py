@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,7 @@ from mmrag.types import Segment
 
 MAX_OUTPUT_CHARS = 2_000  # of one cell's text output
 _PICTURES = ("image/png", "image/jpeg")
+_OBJECT_REPR = re.compile(r"^(\[)?<[^<>\n]{0,200}>(\])?$")  # a return value's bare repr: no words for anyone
 
 
 def _joined(value: Any) -> str:
@@ -60,7 +62,8 @@ def output_text(output: dict[str, Any]) -> str:
     data = output.get("data") if isinstance(output.get("data"), dict) else output  # nbformat 3 keeps it flat
     if isinstance(data, dict) and any(k in data for k in _PICTURES):
         return ""  # a figure's "<Figure size 640x480>" says nothing
-    return _joined(data.get("text/plain") or data.get("text") or "") if isinstance(data, dict) else ""
+    text = _joined(data.get("text/plain") or data.get("text") or "") if isinstance(data, dict) else ""
+    return "" if _OBJECT_REPR.match(text.strip()) else text  # "<AxesSubplot:>", "<Line2D at 0x7f...>"
 
 
 def output_pictures(output: dict[str, Any]) -> list[bytes]:
