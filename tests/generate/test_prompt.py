@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 
+from mmrag.generate.extractive import ExtractiveGenerator
 from mmrag.generate.prompt import (
     IMAGE_TOKENS,
     SYSTEM,
@@ -181,6 +182,18 @@ def test_paragraphs_keep_their_breaks_and_wrapped_lines_join(make_hit):
     text = "print(names)\n\nHow do I make a script\nexecutable?\n \t\nYou need two things:\nmode and  first line.\n\n\n"
     p = build_prompt("q", [make_hit("a", "faq.txt", Modality.TEXT, text)], vision=False)
     assert p.items[0].body == "print(names)\nHow do I make a script executable?\nYou need two things: mode and first line."
+
+
+def test_a_markdown_heading_line_is_its_own_paragraph(make_hit):
+    """A title line with the text right under it ("# Ferry timetable\nThe first ferry ...", as a slide, an
+    e-mail or a hand-written note has it) was joined into one line that began with "#", and the extractive
+    answer, which never quotes a heading, could not quote the answer inside it."""
+    text = "# Ferry timetable\nFrom ada@example.org\nThe first ferry leaves at 6:40.\n## Winter\nNo boats."
+    p = build_prompt("q", [make_hit("a", "inbox.mbox", Modality.TEXT, text)], vision=False)
+    assert p.items[0].body == "# Ferry timetable\nFrom ada@example.org The first ferry leaves at 6:40.\n## Winter\nNo boats."
+    answer = ExtractiveGenerator().generate(build_prompt("when does the first ferry leave?",
+                                                         [make_hit("a", "inbox.mbox", Modality.TEXT, text)], vision=False))
+    assert "The first ferry leaves at 6:40" in answer.text and "#" not in answer.text, answer.text
 
 
 def test_query_image_attached_for_vision_and_noted_for_text(mixed_hits, jpeg_bytes, tmp_path):

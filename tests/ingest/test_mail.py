@@ -13,7 +13,7 @@ from PIL import Image
 
 from mmrag.config import IngestConfig
 from mmrag.errors import IngestError
-from mmrag.ingest.mail import MailLoader, body_lines
+from mmrag.ingest.mail import MailLoader, body_lines, body_paragraphs
 from mmrag.ingest.sniffing import looks_like_mail
 from mmrag.ingest.sources import sniff_reason
 from mmrag.types import Hit, Modality
@@ -38,6 +38,8 @@ def _message(subject: str, body: str, html: str | None = None, picture: bool = F
 def test_body_lines_drop_quotes_and_signatures() -> None:
     text = "Thursday works.\n\nOn Mon, 3 Mar 2025, Bob wrote:\n> Can we move it?\n> Thanks\n\n-- \nAda\nCEO"
     assert body_lines(text) == ["Thursday works."]
+    wrapped = "The budget meeting moves\nto Thursday.\n\nBring the\nfigures."
+    assert body_paragraphs(body_lines(wrapped)) == ["The budget meeting moves to Thursday.", "Bring the figures."]
     assert looks_like_mail("From: a@b.c\nSubject: hi\n\nbody") and not looks_like_mail("Title: notes\n\nbody")
     assert looks_like_mail("Title: notes\n\nbody", ".eml")  # a .eml with any header block
 
@@ -54,8 +56,8 @@ def test_an_mbox_is_read_message_by_message(tmp_path: Path) -> None:
     assert sniff_reason(path) == ("email", "")
     segs = list(MailLoader().load(path, IngestConfig()))
     texts = {s.span.page: s.text for s in segs if s.modality is Modality.TEXT}
-    assert texts[1] == ("# Budget meeting moved\nFrom Ada Lovelace <ada@example.org> · To bob@example.org · "
-                        "Mon, 03 Mar 2025 10:00:00 +0000\nThe budget meeting moves to Thursday at 3 pm.")
+    assert texts[1] == ("# Budget meeting moved\n\nFrom Ada Lovelace <ada@example.org> · To bob@example.org · "
+                        "Mon, 03 Mar 2025 10:00:00 +0000\n\nThe budget meeting moves to Thursday at 3 pm.")
     assert texts[3].endswith("Fine by me.")  # the quoted message is not indexed again
     assert "ignored plain part" in texts[2]  # the plain part is preferred ...
     picture = next(s for s in segs if s.modality is Modality.IMAGE)

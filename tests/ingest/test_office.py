@@ -130,7 +130,7 @@ def test_deck_slides_in_order_with_notes_charts_groups_tables_and_pictures(deck:
     assert sorted(by_slide) == [1, 2, 3]  # the blank fourth slide gives nothing
     one = [s for s in by_slide[1] if s.modality is Modality.TEXT]
     assert len(one) == 1 and one[0].text == (
-        "# Budget 2025\nTravel budget is cut by half.\nHiring continues.\nNotes: Mention the freeze on new laptops."
+        "# Budget 2025\n\nTravel budget is cut by half.\n\nHiring continues.\n\nNotes: Mention the freeze on new laptops."
     )
     assert one[0].meta["slide_title"] == "Budget 2025" and one[0].meta["page_unit"] == "slide"
     two_text = next(s for s in by_slide[2] if s.modality is Modality.TEXT)

@@ -117,7 +117,7 @@ def test_presentation_slides_title_first_notes_last_and_pictures(tmp_path: Path)
     assert sniff_reason(path) == ("odp", "")
     segs = list(OdpLoader().load(path, IngestConfig()))
     first = [s for s in segs if s.span.page == 1]
-    assert [s.text for s in first] == ["# Ferry fares\nSeats are free on Sundays.\nNotes: Say that children ride free."]
+    assert [s.text for s in first] == ["# Ferry fares\n\nSeats are free on Sundays.\n\nNotes: Say that children ride free."]
     picture = next(s for s in segs if s.modality is Modality.IMAGE)
     assert picture.span.page == 2 and picture.text == "A red boat The new boat"
     hit = Hit(segment_id="x", source="fares.odp", modality=Modality.IMAGE, span=picture.span, score=1.0, meta=picture.meta)

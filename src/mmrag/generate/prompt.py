@@ -225,6 +225,7 @@ def query_image_part(image: Any) -> ImagePart | None:
 
 
 _PARAGRAPH_BREAK = re.compile(r"\n[ \t\r\f\v]*\n")
+_HEADING_LINE = re.compile(r"(?m)^(#{1,6}[ \t]+\S.*)$")
 
 
 def _neutralise(text: str) -> str:
@@ -239,8 +240,11 @@ def _clean(text: str | None) -> str:
 def paragraphs(text: str | None) -> str:
     """A source's text as the prompt carries it: each paragraph (split at blank lines) on one line, its
     whitespace collapsed. Hard-wrapped lines join up; a heading keeps its own line, so a reader (and the
-    extractive answer's sentence split) never runs it into the paragraph before it."""
-    return "\n".join(filter(None, (_clean(p) for p in _PARAGRAPH_BREAK.split(text or ""))))
+    extractive answer's sentence split) never runs it into the paragraph before it, and a Markdown
+    heading line (``# Ferry timetable``) is a paragraph of its own even without blank lines around it,
+    never joined to the text under it."""
+    text = _HEADING_LINE.sub(r"\n\1\n", text or "")
+    return "\n".join(filter(None, (_clean(p) for p in _PARAGRAPH_BREAK.split(text))))
 
 
 def heard_as(heard_also: str) -> str:

@@ -85,7 +85,20 @@ def message_parts(message: EmailMessage) -> SlideParts:
         if isinstance(data, bytes) and data:
             name = part.get_filename() or ""
             pictures.append((data, filename_words(name) if name else ""))
-    return SlideParts(subject, ([who] if who else []) + body_lines(str(text)), [], pictures)
+    return SlideParts(subject, ([who] if who else []) + body_paragraphs(body_lines(str(text))), [], pictures)
+
+
+def body_paragraphs(lines: list[str]) -> list[str]:
+    """Hard-wrapped body lines joined into paragraphs (blank lines split them) (pure)."""
+    out: list[str] = []
+    run: list[str] = []
+    for line in [*lines, ""]:
+        if line:
+            run.append(line)
+        elif run:
+            out.append(" ".join(run))
+            run = []
+    return out
 
 
 def _messages(path: Path, is_mbox: bool) -> Iterator[Any]:
@@ -136,4 +149,4 @@ class MailLoader:
         yield from deck_segments(path, parts, "email", "", config, unit="message")
 
 
-__all__ = ["MailLoader", "body_lines", "is_mbox", "message_parts"]
+__all__ = ["MailLoader", "body_lines", "body_paragraphs", "is_mbox", "message_parts"]

@@ -145,8 +145,8 @@ class DocumentParts:
 
 @dataclass(frozen=True)
 class SlideParts:
-    """One slide as read: its ``title``, its other ``lines`` in reading order (speaker notes last, as
-    ``Notes: ...``), its ``tables`` and its ``pictures`` as ``(bytes, alt text)``."""
+    """One slide as read: its ``title``, its other ``lines`` in reading order, a paragraph each (speaker
+    notes last, as ``Notes: ...``), its ``tables`` and its ``pictures`` as ``(bytes, alt text)``."""
 
     title: str = ""
     lines: list[str] = field(default_factory=list)
@@ -214,7 +214,7 @@ def deck_segments(
             if seg is not None:
                 figure += 1
                 picture_segs.append(seg)
-        body = "\n".join(([f"# {slide.title}"] if slide.title else []) + slide.lines).strip()
+        body = "\n\n".join(([f"# {slide.title}"] if slide.title else []) + slide.lines).strip()  # a paragraph a line
         thumb = picture_segs[0].thumbnail if picture_segs else None
         for k, chunk in enumerate(chunk_text(body, config.chunk_words, config.chunk_overlap) if body else []):
             found = True
