@@ -56,9 +56,9 @@ def test_an_mbox_is_read_message_by_message(tmp_path: Path) -> None:
     assert sniff_reason(path) == ("email", "")
     segs = list(MailLoader().load(path, IngestConfig()))
     texts = {s.span.page: s.text for s in segs if s.modality is Modality.TEXT}
-    assert texts[1] == ("# Budget meeting moved\n\nFrom Ada Lovelace <ada@example.org> · To bob@example.org · "
-                        "Mon, 03 Mar 2025 10:00:00 +0000\n\nThe budget meeting moves to Thursday at 3 pm.")
-    assert texts[3].endswith("Fine by me.")  # the quoted message is not indexed again
+    assert texts[1] == ("# Budget meeting moved\n\nThe budget meeting moves to Thursday at 3 pm.\n\n"
+                        "From Ada Lovelace <ada@example.org> · To bob@example.org · Mon, 03 Mar 2025 10:00:00 +0000")
+    assert "Fine by me." in texts[3] and "Thursday" not in texts[3]  # the quoted message is not indexed again
     assert "ignored plain part" in texts[2]  # the plain part is preferred ...
     picture = next(s for s in segs if s.modality is Modality.IMAGE)
     assert picture.span.page == 2 and picture.text == "green field Café order"  # ... and the subject decoded

@@ -3,9 +3,9 @@
 Each message is one numbered part of the file (``span.page``, ``meta.page_unit`` = ``message``,
 ``meta.message_title`` = its subject), so a hit reads ``inbox.mbox message 12 “Budget meeting moved”``:
 
-- **words**: a ``From … · To … · date`` line, then the body (the plain-text part, else the HTML
-  part's visible text; quoted replies (``> ...``) and signatures after ``-- `` are left out, so a
-  thread is not indexed many times over), chunked like any text;
+- **words**: the body (the plain-text part, else the HTML part's visible text; quoted replies
+  (``> ...``) and signatures after ``-- `` are left out, so a thread is not indexed many times
+  over), then a ``From … · To … · date`` line, chunked like any text;
 - **pictures**: attached or inline images through the image tower, captioned by their file name
   and the subject. Other attachments (PDFs, documents) are not read: save them and add them.
 
@@ -85,7 +85,8 @@ def message_parts(message: EmailMessage) -> SlideParts:
         if isinstance(data, bytes) and data:
             name = part.get_filename() or ""
             pictures.append((data, filename_words(name) if name else ""))
-    return SlideParts(subject, ([who] if who else []) + body_paragraphs(body_lines(str(text))), [], pictures)
+    # who and when last: the subject (a heading) passes its match to what is said under it, not to the header line
+    return SlideParts(subject, body_paragraphs(body_lines(str(text))) + ([who] if who else []), [], pictures)
 
 
 def body_paragraphs(lines: list[str]) -> list[str]:
