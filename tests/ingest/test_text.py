@@ -215,3 +215,14 @@ def test_html_without_visible_text_is_refused(tmp_path: Path, cfg: IngestConfig)
     )
     with pytest.raises(IngestError, match="no visible text"):
         HtmlLoader().load(path, cfg)
+
+
+def test_rich_text_is_indexed_by_its_words_not_its_markup(tmp_path: Path) -> None:
+    """An .rtf note (WordPad, TextEdit) was indexed as its markup: "{\\rtf1\\ansi\\deff0 {\\fonttbl ..."."""
+    rtf = ("{\\rtf1\\ansi\\deff0 {\\fonttbl {\\f0 Times New Roman;}}\n\\f0\\fs24 The {\\b harbour} master "
+           "retires in {\\i May}.\\par\nThe caf\\'e9 opens in June \\u8212? on the pier.\\par\n}")
+    path = tmp_path / "harbour.rtf"
+    path.write_text(rtf, encoding="ascii")
+    (seg,) = list(TextLoader().load(path, IngestConfig()))
+    assert seg.text == "The harbour master retires in May.\nThe café opens in June — on the pier."
+    assert seg.meta["format"] == "rtf"

@@ -156,13 +156,24 @@ def text_segments(source: str, text: str, meta: Mapping[str, str], config: Inges
         )
 
 
+def rtf_text(source: str, rtf: str) -> str:
+    """The words of a Rich Text document (striprtf, BSD-3: control words, font tables and pictures
+    dropped, ``\\par`` as line breaks, ``\\'e9`` and ``\\u233`` escapes decoded)."""
+    from striprtf.striprtf import rtf_to_text
+
+    try:
+        return str(rtf_to_text(rtf, errors="replace"))
+    except Exception as exc:  # noqa: BLE001 - a damaged RTF: say so for this file
+        raise IngestError(source, f"not a readable RTF document ({type(exc).__name__}: {exc}); save it again") from None
+
+
 def _require_text(source: str, text: str) -> None:
     if not text.strip():
         raise IngestError(source, "no text to index: the file is empty or holds only whitespace")
 
 
 class TextLoader:
-    """Plain text, markdown, rst, csv, source code: chunks of the decoded file."""
+    """Plain text, markdown, rst, Rich Text (RTF), source code: chunks of the decoded file."""
 
     kinds: tuple[str, ...] = ("text",)
 
@@ -171,10 +182,12 @@ class TextLoader:
         source = str(path)
         check_params(config.chunk_words, config.chunk_overlap)
         text, encoding = decode_text(read_source(path, config))
-        text = text.translate(_CONTROLS)
-        _require_text(source, text)
         ext = path.suffix.lower()
         fmt = "markdown" if ext in _MARKDOWN_EXTS else "rst" if ext == ".rst" else "text"
+        if text.lstrip("\ufeff \t\r\n").startswith("{\\rtf"):  # Rich Text (WordPad, TextEdit): its words, not its markup
+            text, fmt = rtf_text(source, text), "rtf"
+        text = text.translate(_CONTROLS)
+        _require_text(source, text)
         meta = {"format": fmt, "encoding": encoding}
         title = find_title(text, markdown=fmt != "rst")
         if title:
@@ -328,5 +341,6 @@ __all__ = [
     "find_title",
     "html_to_text",
     "read_source",
+    "rtf_text",
     "text_segments",
 ]
