@@ -142,3 +142,11 @@ def test_hostile_and_broken_packages_get_clear_errors(tmp_path: Path) -> None:
         z.writestr("mimetype", "application/vnd.oasis.opendocument.presentation")
     with pytest.raises(IngestError, match="has no content.xml"):
         list(OdpLoader().load(no_content, IngestConfig()))
+
+
+def test_hostile_nesting_is_bounded_not_a_recursion_error(tmp_path: Path) -> None:
+    deep = "<text:list><text:list-item>" * 3000 + "<text:p>deep</text:p>" + "</text:list-item></text:list>" * 3000
+    body = f"<office:text><text:p>Top line.</text:p>{deep}</office:text>"
+    path = write_odf(tmp_path / "deep.odt", "application/vnd.oasis.opendocument.text", body)
+    (seg,) = list(OdtLoader().load(path, IngestConfig()))
+    assert seg.text == "Top line."  # what lies below the nesting limit is not read

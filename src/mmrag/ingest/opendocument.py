@@ -47,6 +47,7 @@ NS = {
     "dc": "http://purl.org/dc/elements/1.1/",
 }
 MAX_PICTURE_MB = 50  # a picture part larger than this is left out
+MAX_NESTING = 100  # lists, sections and spans nested deeper than this are not read (no office suite writes them)
 
 
 def _q(name: str) -> str:
@@ -62,20 +63,20 @@ def inline_text(element: Any) -> str:
     one space; alt texts, footnotes, comments and frames inside it left out (pure)."""
     out: list[str] = []
 
-    def walk(el: Any) -> None:
+    def walk(el: Any, depth: int) -> None:
         if el.text:
             out.append(el.text)
         for child in el:
             if child.tag == _q("text:s"):
-                out.append(" " * int(child.get(_q("text:c"), "1") or 1))
+                out.append(" " * min(int(child.get(_q("text:c"), "1") or 1), 100))
             elif child.tag in (_q("text:tab"), _q("text:line-break")):
                 out.append(" ")
-            elif child.tag not in _SKIP_TEXT:
-                walk(child)
+            elif child.tag not in _SKIP_TEXT and depth < MAX_NESTING:
+                walk(child, depth + 1)
             if child.tail:
                 out.append(child.tail)
 
-    walk(element)
+    walk(element, 0)
     return " ".join("".join(out).split())
 
 
@@ -146,14 +147,16 @@ def text_parts(root: Any, package: zipfile.ZipFile, title: str) -> DocumentParts
     pictures: list[tuple[bytes, str, int]] = []
     first_heading = ""
 
-    def block(el: Any, list_depth: int = 0) -> None:
+    def block(el: Any, list_depth: int = 0, depth: int = 0) -> None:
         nonlocal first_heading
+        if depth > MAX_NESTING:
+            return
         if el.tag == _q("table:table"):
             add_table(_table_rows(el), lines, tables)
             return
         if el.tag in (_q("text:list"), _q("text:list-item"), _q("text:section"), _q("text:list-header")):
             for child in el:
-                block(child, list_depth + (el.tag == _q("text:list")))
+                block(child, list_depth + (el.tag == _q("text:list")), depth + 1)
             return
         if el.tag not in (_q("text:p"), _q("text:h")):
             return
@@ -161,7 +164,7 @@ def text_parts(root: Any, package: zipfile.ZipFile, title: str) -> DocumentParts
             pictures.extend((blob, alt, len(lines)) for blob, alt in _frame_pictures(frame, package))
             for box in frame.iter(_q("draw:text-box")):  # a text box's own paragraphs
                 for child in box:
-                    block(child, list_depth)
+                    block(child, list_depth, depth + 1)
         text = inline_text(el)
         if not text:
             return
