@@ -26,6 +26,11 @@ Rules (the same for every add, so a folder indexes the same way each time):
   re-indexes the picture on the next add of it or its folder, and an
   untouched pair is settled without reading either file; an add of the caption alone
   re-checks its picture if that is indexed (``pipeline.Ingestor``).
+
+A video's subtitles are its sidecar the same way: ``film.mp4`` + ``film.srt`` (or ``film.vtt``),
+up to ``MAX_SUBTITLE_BYTES``, in UTF-8 or any charset ``text.decode_text`` detects. They join the
+video's hash and quick check by the same rules, and the video loader takes its transcript from
+their cues (``ingest/subtitles.py``) instead of transcribing the soundtrack.
 """
 
 from __future__ import annotations
@@ -43,7 +48,13 @@ MAX_CAPTION_BYTES = 4096  # a few sentences in any language; more is a document
 PICTURE_SUFFIXES = frozenset({
     ".jpg", ".jpeg", ".jpe", ".png", ".apng", ".gif", ".webp", ".bmp", ".tif", ".tiff", ".ico", ".svg", ".svgz",
 })
-PICTURE_KINDS = ("image", "svg")  # sniffed kinds whose hash a caption joins
+PICTURE_KINDS = ("image", "svg")
+SUBTITLE_SUFFIXES = (".srt", ".vtt")  # in this order of preference
+MAX_SUBTITLE_BYTES = 4 * 2**20  # a feature film's subtitles are ~100 KB
+VIDEO_SUFFIXES = frozenset({
+    ".mp4", ".m4v", ".mkv", ".webm", ".mov", ".avi", ".mpg", ".mpeg", ".ts", ".mts", ".m2ts", ".wmv", ".flv", ".ogv",
+})
+CAPTIONED_KINDS = (*PICTURE_KINDS, "video")  # sniffed kinds whose hash a sidecar joins
 
 
 @dataclass(frozen=True)
@@ -59,16 +70,23 @@ def caption_sidecar(picture: str | os.PathLike[str], follow_symlinks: bool = Fal
     """The ``.txt`` beside ``picture`` that may caption it (a regular file, small, not a symlink unless
     ``follow_symlinks``) and its stat, else ``None``. Only stats: nothing is read."""
     p = Path(picture)
-    if p.suffix.lower() not in PICTURE_SUFFIXES:
-        return None
-    side = p.with_suffix(CAPTION_SUFFIX)
+    suffix = p.suffix.lower()
+    if suffix in PICTURE_SUFFIXES:
+        return _regular(p.with_suffix(CAPTION_SUFFIX), MAX_CAPTION_BYTES, follow_symlinks)
+    if suffix in VIDEO_SUFFIXES:  # a video's subtitles: the first of film.srt, film.vtt
+        return next((found for found in (_regular(p.with_suffix(s), MAX_SUBTITLE_BYTES, follow_symlinks)
+                                         for s in SUBTITLE_SUFFIXES) if found), None)
+    return None
+
+
+def _regular(side: Path, most: int, follow_symlinks: bool) -> tuple[Path, os.stat_result] | None:
     try:
         if side.is_symlink() and not follow_symlinks:
             return None
         st = side.stat()
     except (OSError, ValueError):  # missing, unreadable folder, or a name the OS refuses
         return None
-    if not stat.S_ISREG(st.st_mode) or st.st_size > MAX_CAPTION_BYTES:  # not a folder, FIFO or device
+    if not stat.S_ISREG(st.st_mode) or st.st_size > most:  # not a folder, FIFO or device
         return None
     return side, st
 
@@ -93,15 +111,27 @@ def parse_caption(data: bytes) -> str | None:
 
 
 def read_caption_file(side: Path) -> Caption | None:
-    """The caption in ``side``, a sidecar ``caption_sidecar`` found, or ``None`` (unreadable, not text)."""
+    """The caption in ``side``, a sidecar ``caption_sidecar`` found, or ``None`` (unreadable, not text).
+    A subtitle file's ``text`` is its cues' words, a cue a line."""
     try:
         data = side.read_bytes()
     except OSError:
         return None
-    text = parse_caption(data)
+    text = parse_subtitle_file(data) if side.suffix.lower() in SUBTITLE_SUFFIXES else parse_caption(data)
     if text is None:
         return None
     return Caption(side, text, hashlib.blake2b(data, digest_size=16).hexdigest())
+
+
+def parse_subtitle_file(data: bytes) -> str | None:
+    """The words of a subtitle file's bytes, a cue a line; ``None`` if it has no cues (pure)."""
+    from mmrag.ingest.subtitles import subtitle_text
+    from mmrag.ingest.text import decode_text
+
+    if len(data) > MAX_SUBTITLE_BYTES or b"\x00" in data:
+        return None
+    text = subtitle_text(decode_text(data)[0])
+    return text or None
 
 
 def read_caption(picture: str | os.PathLike[str], follow_symlinks: bool = False) -> Caption | None:
@@ -124,15 +154,20 @@ def with_caption(picture_hash: str, caption: Caption | None) -> str:
 
 
 __all__ = [
+    "CAPTIONED_KINDS",
     "CAPTION_SUFFIX",
     "MAX_CAPTION_BYTES",
+    "MAX_SUBTITLE_BYTES",
     "PICTURE_KINDS",
     "PICTURE_SUFFIXES",
+    "SUBTITLE_SUFFIXES",
+    "VIDEO_SUFFIXES",
     "Caption",
     "caption_file",
     "caption_for",
     "caption_sidecar",
     "parse_caption",
+    "parse_subtitle_file",
     "read_caption",
     "read_caption_file",
     "with_caption",

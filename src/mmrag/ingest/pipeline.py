@@ -28,8 +28,10 @@ from mmrag.fields import dumps as dump_fields
 from mmrag.ingest.base import Loader
 from mmrag.ingest.captions import (
     CAPTION_SUFFIX,
-    PICTURE_KINDS,
+    CAPTIONED_KINDS,
     PICTURE_SUFFIXES,
+    SUBTITLE_SUFFIXES,
+    VIDEO_SUFFIXES,
     caption_sidecar,
     read_caption_file,
     with_caption,
@@ -230,15 +232,17 @@ class Ingestor:
         )
 
     def _captioned_pictures(self, items: list[Path | WalkFailure]) -> list[Path]:
-        """Indexed pictures whose caption file (``X.txt``) is among ``items`` but which are not: a caption
-        joins its picture's hash, so adding the caption alone must check the picture again. A picture not
-        yet indexed is left alone (nobody asked for it)."""
+        """Indexed pictures whose caption file (``X.txt``) is among ``items`` but which are not, and indexed
+        videos whose subtitles (``X.srt``, ``X.vtt``) are: a sidecar joins its picture's or video's hash,
+        so adding it alone must check that file again. One not yet indexed is left alone (nobody asked
+        for it)."""
         listed = {str(i) for i in items if not isinstance(i, WalkFailure)}
-        stems: dict[Path, dict[str, list[str]]] = {}  # folder -> stem -> picture names in it (listed once)
+        stems: dict[Path, dict[str, list[str]]] = {}  # folder -> stem -> picture and video names in it (listed once)
         found: list[Path] = []
         for item in items:
-            if isinstance(item, WalkFailure) or item.suffix != CAPTION_SUFFIX:
+            if isinstance(item, WalkFailure) or (item.suffix != CAPTION_SUFFIX and item.suffix.lower() not in SUBTITLE_SUFFIXES):
                 continue
+            owners = PICTURE_SUFFIXES if item.suffix == CAPTION_SUFFIX else VIDEO_SUFFIXES
             folder = stems.get(item.parent)
             if folder is None:
                 try:
@@ -248,9 +252,9 @@ class Ingestor:
                 folder = stems[item.parent] = {}
                 for name in names:
                     stem, dot, ext = name.rpartition(".")
-                    if dot and f".{ext.lower()}" in PICTURE_SUFFIXES:
+                    if dot and (f".{ext.lower()}" in PICTURE_SUFFIXES or f".{ext.lower()}" in VIDEO_SUFFIXES):
                         folder.setdefault(stem, []).append(name)
-            for name in folder.get(item.stem, ()):
+            for name in (n for n in folder.get(item.stem, ()) if Path(n).suffix.lower() in owners):
                 picture = item.parent / name
                 if str(picture) not in listed and self.store.source_hash(str(picture)) is not None:
                     found.append(picture)
@@ -305,7 +309,7 @@ class Ingestor:
                 return None
             info = inspect_file(path, ingest)  # size limits, sniff by content, hash
             kind = info.kind
-            caption = read_caption_file(side[0]) if side is not None and kind in PICTURE_KINDS else None  # found above
+            caption = read_caption_file(side[0]) if side is not None and kind in CAPTIONED_KINDS else None  # found above
             digest = with_caption(info.hash, caption)
             if kind == "records":
                 self._records(path, digest)

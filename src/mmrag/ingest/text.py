@@ -20,6 +20,7 @@ from mmrag.config import IngestConfig
 from mmrag.errors import IngestError
 from mmrag.ingest.chunking import check_params, iter_chunks
 from mmrag.ingest.sources import check_size
+from mmrag.ingest.subtitles import looks_like_subtitles, subtitle_text
 from mmrag.types import Modality, Segment, Span
 
 MAX_TEXT_MB = 256.0  # text is held in memory whole; larger files must be split first
@@ -186,6 +187,8 @@ class TextLoader:
         fmt = "markdown" if ext in _MARKDOWN_EXTS else "rst" if ext == ".rst" else "text"
         if text.lstrip("\ufeff \t\r\n").startswith("{\\rtf"):  # Rich Text (WordPad, TextEdit): its words, not its markup
             text, fmt = rtf_text(source, text), "rtf"
+        elif ext in (".srt", ".vtt") and looks_like_subtitles(text):  # the cues' words, not their numbers and times
+            text, fmt = subtitle_text(text), "subtitles"
         text = text.translate(_CONTROLS)
         _require_text(source, text)
         meta = {"format": fmt, "encoding": encoding}

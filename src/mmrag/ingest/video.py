@@ -8,7 +8,9 @@ does not grow with shot length). When a shot closes, the candidate nearest
 its middle (the sharpest one in the middle half of the shot) becomes ``segment.image`` for
 the image tower, and a JPEG of it the thumbnail. The audio track, when there
 is one, is transcribed (``speech.py``, with ``ingest.beam_size`` and the n-best
-alternatives of unsure words, as for recordings) and each shot's ``text`` is the
+alternatives of unsure words, as for recordings), unless the video has subtitles beside it
+(``film.srt`` / ``film.vtt``): then their cues are its transcript (exact words, any language;
+``meta.caption_file`` names the file). Each shot's ``text`` is the
 speech inside ``[t0, t1]`` plus file-name words; a shot in which something is
 said gets ``meta["kind"] = "speech"`` and the alternatives (``shot_heard``). Up to eight 30 s windows of the
 soundtrack where little is said are kept too (as for audio files, about 15 MB
@@ -37,6 +39,7 @@ from mmrag.config import IngestConfig
 from mmrag.errors import IngestError
 from mmrag.ingest import avio, speech
 from mmrag.ingest.audio import WindowKeeper, sound_segments, sound_windows
+from mmrag.ingest.captions import caption_sidecar
 from mmrag.ingest.image import make_thumbnail
 from mmrag.ingest.shots import Shot, ShotDetector, sharpness, signature, tail_bounds
 from mmrag.types import HEARD_SEPARATOR, Modality, Segment, Span
@@ -97,6 +100,37 @@ class _ShotBuffer:
         self.next_t = -1.0
 
 
+def subtitles_for(path: Path, config: IngestConfig) -> tuple[Path, list[speech.SpeechSegment]] | None:
+    """The video's subtitle sidecar (``film.srt`` / ``film.vtt``, ``captions.caption_sidecar``) and its
+    cues as speech segments, or ``None`` (none, ``ingest.captions`` off, or no cue in it)."""
+    if not config.captions:
+        return None
+    found = caption_sidecar(path, config.follow_symlinks)
+    if found is None:
+        return None
+    from mmrag.ingest.subtitles import parse_subtitles
+    from mmrag.ingest.text import decode_text
+
+    try:
+        cues = parse_subtitles(decode_text(found[0].read_bytes())[0])
+    except OSError:
+        return None
+    if not cues:
+        return None
+    return found[0], [speech.SpeechSegment(c.t0, c.t1, c.text) for c in cues]
+
+
+def _feed(path: Path, keeper: WindowKeeper, source: str) -> None:
+    """The soundtrack's samples into ``keeper`` (its windows where little is said) without transcribing."""
+    t = 0.0
+    try:
+        for chunk in avio.iter_audio(path):
+            keeper(t, chunk)
+            t += len(chunk) / avio.SAMPLE_RATE
+    except IngestError as exc:  # a broken audio track must not lose the pictures or the subtitles
+        log.warning("%s: audio track skipped: %s", source, exc.reason)
+
+
 def spoken_in(shot: Shot, speech_segs: list[speech.SpeechSegment]) -> list[speech.SpeechSegment]:
     """The speech segments overlapping ``shot``, in time order. Pure."""
     return [s for s in speech_segs if s.t1 > shot.t0 and s.t0 < shot.t1]
@@ -142,7 +176,13 @@ class VideoLoader:
         started = time.perf_counter()
         keeper = WindowKeeper(sound_windows(info.duration))
         regions: list[tuple[float, float]] = []
-        if info.has_audio:
+        subtitles = subtitles_for(path, config)
+        if subtitles is not None:  # the file's own transcript: exact words, any language; nothing to hear
+            said = subtitles[1]
+            regions = [(s.t0, s.t1) for s in said]
+            if info.has_audio:
+                _feed(path, keeper, source)
+        elif info.has_audio:
             try:
                 said = list(
                     speech.transcribe_file(
@@ -164,7 +204,8 @@ class VideoLoader:
                 text=seg_text,
                 image=cand.image if cand else None,
                 thumbnail=make_thumbnail(cand.image, config.thumbnail_px) if cand else None,
-                meta={**({"keyframe_t": f"{cand.t:.2f}"} if cand else {}), **shot_heard(shot, said)},
+                meta={**({"keyframe_t": f"{cand.t:.2f}"} if cand else {}), **shot_heard(shot, said),
+                      **({"caption_file": subtitles[0].name} if subtitles is not None else {})},
             )
         # the soundtrack where little is said, for an audio tower (dropped by the pipeline when the space has none)
         yield from sound_segments(source, Modality.VIDEO, keeper, regions, words, has_speech=bool(said),

@@ -372,8 +372,9 @@ def _diversify(
 
 
 def _caption_source(row: Row) -> str:
-    """The caption file a picture's words came from (``meta.caption_file``, beside it), else ``""``."""
-    if row.modality != "image" or "caption_file" not in row.meta:
+    """The caption file a picture's words came from (``meta.caption_file``, beside it), or the subtitles a
+    video shot's words came from, else ``""``."""
+    if row.modality not in ("image", "video") or "caption_file" not in row.meta:
         return ""
     name = row.meta_dict().get("caption_file", "")
     try:
