@@ -100,3 +100,17 @@ def test_editing_the_subtitles_alone_reindexes_the_video(cut_video, tmp_path: Pa
         assert str(video) in again.replaced
         hit = engine.search("les hiboux des montagnes", k=1, modality="video")[0]
         assert hit.source == str(video) and "hiboux" in (hit.text or "")
+
+
+def test_a_transcript_beside_a_recording_is_its_speech(two_sentences, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    """A podcast's .vtt beside its .mp3 (here a .wav) is what was said, with its times."""
+    from mmrag.ingest.audio import AudioLoader
+
+    wav, _, b_start = two_sentences
+    episode = tmp_path / "episode.wav"
+    shutil.copyfile(wav, episode)
+    (tmp_path / "episode.vtt").write_text(VTT, encoding="utf-8")
+    monkeypatch.setattr(speech, "transcribe_file", lambda *a, **k: (_ for _ in ()).throw(AssertionError("transcribed")))
+    segs = [s for s in AudioLoader().load(episode, IngestConfig()) if s.meta.get("kind") == "speech"]
+    assert [(s.span.t0, s.span.t1, s.text) for s in segs] == [(1.0, 2.5, "Hello there."), (3723.04, 3724.0, "Late line.")]
+    assert all(s.meta["caption_file"] == "episode.vtt" for s in segs)

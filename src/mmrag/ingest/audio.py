@@ -24,7 +24,8 @@ import numpy as np
 
 from mmrag.config import IngestConfig
 from mmrag.errors import IngestError
-from mmrag.ingest import speech
+from mmrag.ingest import avio, speech
+from mmrag.ingest.captions import subtitles_for
 from mmrag.ingest.waveform import PeakTrack, waveform_png
 from mmrag.types import HEARD_SEPARATOR, Modality, Segment, Span
 
@@ -92,18 +93,25 @@ class AudioLoader:
 
         regions: list[tuple[float, float]] = []
         n_speech = 0
-        for seg in speech.transcribe_file(
-            path,
-            model=config.whisper_model,
-            vad=config.vad,
-            language=config.language,
-            regions_out=regions,
-            chunk_hook=hook,
-            beam_size=config.beam_size,
-            alternatives=config.speech_alternatives,
-        ):
+        subtitles = subtitles_for(path, config)
+        if subtitles is not None:  # a transcript beside the recording (a podcast's .vtt): its cues, nothing to hear
+            said: Iterator[speech.SpeechSegment] = iter([speech.SpeechSegment(c.t0, c.t1, c.text) for c in subtitles[1]])
+            regions = [(c.t0, c.t1) for c in subtitles[1]]
+            avio.feed_audio(path, hook, source)
+        else:
+            said = speech.transcribe_file(
+                path,
+                model=config.whisper_model,
+                vad=config.vad,
+                language=config.language,
+                regions_out=regions,
+                chunk_hook=hook,
+                beam_size=config.beam_size,
+                alternatives=config.speech_alternatives,
+            )
+        for seg in said:
             n_speech += 1
-            meta = {"kind": "speech"}
+            meta = {"kind": "speech", **({"caption_file": subtitles[0].name} if subtitles is not None else {})}
             if seg.alternatives:  # what else the recogniser may have heard (retrieve/heard.py matches it)
                 meta["heard_also"] = HEARD_SEPARATOR.join(seg.alternatives)
             yield Segment(

@@ -5,6 +5,7 @@ spoken queries.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -16,6 +17,8 @@ import numpy as np
 from mmrag.errors import IngestError, MissingDependency
 from mmrag.ingest.sniffing import RAW_AUDIO  # extension -> FFmpeg demuxer of headerless telephony audio
 from mmrag.space.whisper import SAMPLE_RATE, to_mono16k
+
+log = logging.getLogger(__name__)
 
 _TAG_KEYS = (
     "title",
@@ -155,6 +158,20 @@ def iter_audio(path: Path, *, max_s: float | None = None) -> Iterator[np.ndarray
         # a truncated tail: keep what decoded (a partial recording is still useful)
 
 
+def feed_audio(path: Path, hook: Any, source: str = "") -> float:
+    """Stream the audio track into ``hook(t0, chunk)`` (16 kHz mono float32, ``t0`` in seconds); the
+    seconds fed. A track that cannot be decoded is logged and feeds nothing: the caller's other content
+    (pictures, subtitles) still lands."""
+    t = 0.0
+    try:
+        for chunk in iter_audio(path):
+            hook(t, chunk)
+            t += len(chunk) / SAMPLE_RATE
+    except IngestError as exc:
+        log.warning("%s: audio track skipped: %s", source or path, exc.reason)
+    return t
+
+
 def decode_audio(path: Path, *, max_s: float | None = None) -> tuple[np.ndarray, int]:
     """``(samples, 16000)``: the whole (or the first ``max_s`` seconds of the) audio track, mono float32."""
     chunks = list(iter_audio(Path(path), max_s=max_s))
@@ -166,6 +183,7 @@ __all__ = [
     "MediaInfo",
     "check_file",
     "decode_audio",
+    "feed_audio",
     "iter_audio",
     "name_words",
     "probe",

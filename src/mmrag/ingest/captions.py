@@ -27,10 +27,11 @@ Rules (the same for every add, so a folder indexes the same way each time):
   untouched pair is settled without reading either file; an add of the caption alone
   re-checks its picture if that is indexed (``pipeline.Ingestor``).
 
-A video's subtitles are its sidecar the same way: ``film.mp4`` + ``film.srt`` (or ``film.vtt``),
+A video's or a recording's subtitles are its sidecar the same way: ``film.mp4`` + ``film.srt`` (or
+``film.vtt``; a podcast's ``episode.mp3`` + ``episode.vtt``),
 up to ``MAX_SUBTITLE_BYTES``, in UTF-8 or any charset ``text.decode_text`` detects. They join the
-video's hash and quick check by the same rules, and the video loader takes its transcript from
-their cues (``ingest/subtitles.py``) instead of transcribing the soundtrack.
+file's hash and quick check by the same rules, and the video and audio loaders take its transcript
+from their cues (``ingest/subtitles.py``) instead of transcribing the sound.
 """
 
 from __future__ import annotations
@@ -40,8 +41,12 @@ import os
 import stat
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mmrag.config import IngestConfig
+
+if TYPE_CHECKING:  # pragma: no cover
+    from mmrag.ingest.subtitles import Cue
 
 CAPTION_SUFFIX = ".txt"
 MAX_CAPTION_BYTES = 4096  # a few sentences in any language; more is a document
@@ -54,7 +59,10 @@ MAX_SUBTITLE_BYTES = 4 * 2**20  # a feature film's subtitles are ~100 KB
 VIDEO_SUFFIXES = frozenset({
     ".mp4", ".m4v", ".mkv", ".webm", ".mov", ".avi", ".mpg", ".mpeg", ".ts", ".mts", ".m2ts", ".wmv", ".flv", ".ogv",
 })
-CAPTIONED_KINDS = (*PICTURE_KINDS, "video")  # sniffed kinds whose hash a sidecar joins
+AUDIO_SUFFIXES = frozenset({  # recordings whose transcript may lie beside them (a podcast's .vtt)
+    ".mp3", ".m4a", ".m4b", ".aac", ".wav", ".flac", ".ogg", ".oga", ".opus", ".wma", ".aiff", ".aif",
+})
+CAPTIONED_KINDS = (*PICTURE_KINDS, "video", "audio")  # sniffed kinds whose hash a sidecar joins
 
 
 @dataclass(frozen=True)
@@ -73,7 +81,7 @@ def caption_sidecar(picture: str | os.PathLike[str], follow_symlinks: bool = Fal
     suffix = p.suffix.lower()
     if suffix in PICTURE_SUFFIXES:
         return _regular(p.with_suffix(CAPTION_SUFFIX), MAX_CAPTION_BYTES, follow_symlinks)
-    if suffix in VIDEO_SUFFIXES:  # a video's subtitles: the first of film.srt, film.vtt
+    if suffix in VIDEO_SUFFIXES or suffix in AUDIO_SUFFIXES:  # subtitles: the first of film.srt, film.vtt
         return next((found for found in (_regular(p.with_suffix(s), MAX_SUBTITLE_BYTES, follow_symlinks)
                                          for s in SUBTITLE_SUFFIXES) if found), None)
     return None
@@ -134,6 +142,24 @@ def parse_subtitle_file(data: bytes) -> str | None:
     return text or None
 
 
+def subtitles_for(media: Path, config: IngestConfig) -> tuple[Path, list[Cue]] | None:
+    """A video's or recording's subtitle sidecar (``film.srt`` / ``film.vtt``) and its cues, or ``None``
+    (none, ``ingest.captions`` off, unreadable, or no cue in it)."""
+    if not config.captions:
+        return None
+    found = caption_sidecar(media, config.follow_symlinks)
+    if found is None or found[0].suffix.lower() not in SUBTITLE_SUFFIXES:
+        return None
+    from mmrag.ingest.subtitles import parse_subtitles
+    from mmrag.ingest.text import decode_text
+
+    try:
+        cues = parse_subtitles(decode_text(found[0].read_bytes())[0])
+    except OSError:
+        return None
+    return (found[0], cues) if cues else None
+
+
 def read_caption(picture: str | os.PathLike[str], follow_symlinks: bool = False) -> Caption | None:
     """The caption of ``picture`` from its ``.txt`` sidecar, or ``None`` (no sidecar, too big, not text)."""
     side = caption_file(picture, follow_symlinks)
@@ -154,6 +180,7 @@ def with_caption(picture_hash: str, caption: Caption | None) -> str:
 
 
 __all__ = [
+    "AUDIO_SUFFIXES",
     "CAPTIONED_KINDS",
     "CAPTION_SUFFIX",
     "MAX_CAPTION_BYTES",
@@ -170,5 +197,6 @@ __all__ = [
     "parse_subtitle_file",
     "read_caption",
     "read_caption_file",
+    "subtitles_for",
     "with_caption",
 ]

@@ -27,6 +27,7 @@ from mmrag.errors import IngestError, MmragError
 from mmrag.fields import dumps as dump_fields
 from mmrag.ingest.base import Loader
 from mmrag.ingest.captions import (
+    AUDIO_SUFFIXES,
     CAPTION_SUFFIX,
     CAPTIONED_KINDS,
     PICTURE_SUFFIXES,
@@ -233,7 +234,7 @@ class Ingestor:
 
     def _captioned_pictures(self, items: list[Path | WalkFailure]) -> list[Path]:
         """Indexed pictures whose caption file (``X.txt``) is among ``items`` but which are not, and indexed
-        videos whose subtitles (``X.srt``, ``X.vtt``) are: a sidecar joins its picture's or video's hash,
+        videos and recordings whose subtitles (``X.srt``, ``X.vtt``) are: a sidecar joins its picture's or video's hash,
         so adding it alone must check that file again. One not yet indexed is left alone (nobody asked
         for it)."""
         listed = {str(i) for i in items if not isinstance(i, WalkFailure)}
@@ -242,7 +243,7 @@ class Ingestor:
         for item in items:
             if isinstance(item, WalkFailure) or (item.suffix != CAPTION_SUFFIX and item.suffix.lower() not in SUBTITLE_SUFFIXES):
                 continue
-            owners = PICTURE_SUFFIXES if item.suffix == CAPTION_SUFFIX else VIDEO_SUFFIXES
+            owners = PICTURE_SUFFIXES if item.suffix == CAPTION_SUFFIX else VIDEO_SUFFIXES | AUDIO_SUFFIXES
             folder = stems.get(item.parent)
             if folder is None:
                 try:
@@ -252,7 +253,7 @@ class Ingestor:
                 folder = stems[item.parent] = {}
                 for name in names:
                     stem, dot, ext = name.rpartition(".")
-                    if dot and (f".{ext.lower()}" in PICTURE_SUFFIXES or f".{ext.lower()}" in VIDEO_SUFFIXES):
+                    if dot and any(f".{ext.lower()}" in s for s in (PICTURE_SUFFIXES, VIDEO_SUFFIXES, AUDIO_SUFFIXES)):
                         folder.setdefault(stem, []).append(name)
             for name in (n for n in folder.get(item.stem, ()) if Path(n).suffix.lower() in owners):
                 picture = item.parent / name

@@ -39,7 +39,7 @@ from mmrag.config import IngestConfig
 from mmrag.errors import IngestError
 from mmrag.ingest import avio, speech
 from mmrag.ingest.audio import WindowKeeper, sound_segments, sound_windows
-from mmrag.ingest.captions import caption_sidecar
+from mmrag.ingest.captions import subtitles_for
 from mmrag.ingest.image import make_thumbnail
 from mmrag.ingest.shots import Shot, ShotDetector, sharpness, signature, tail_bounds
 from mmrag.types import HEARD_SEPARATOR, Modality, Segment, Span
@@ -100,37 +100,6 @@ class _ShotBuffer:
         self.next_t = -1.0
 
 
-def subtitles_for(path: Path, config: IngestConfig) -> tuple[Path, list[speech.SpeechSegment]] | None:
-    """The video's subtitle sidecar (``film.srt`` / ``film.vtt``, ``captions.caption_sidecar``) and its
-    cues as speech segments, or ``None`` (none, ``ingest.captions`` off, or no cue in it)."""
-    if not config.captions:
-        return None
-    found = caption_sidecar(path, config.follow_symlinks)
-    if found is None:
-        return None
-    from mmrag.ingest.subtitles import parse_subtitles
-    from mmrag.ingest.text import decode_text
-
-    try:
-        cues = parse_subtitles(decode_text(found[0].read_bytes())[0])
-    except OSError:
-        return None
-    if not cues:
-        return None
-    return found[0], [speech.SpeechSegment(c.t0, c.t1, c.text) for c in cues]
-
-
-def _feed(path: Path, keeper: WindowKeeper, source: str) -> None:
-    """The soundtrack's samples into ``keeper`` (its windows where little is said) without transcribing."""
-    t = 0.0
-    try:
-        for chunk in avio.iter_audio(path):
-            keeper(t, chunk)
-            t += len(chunk) / avio.SAMPLE_RATE
-    except IngestError as exc:  # a broken audio track must not lose the pictures or the subtitles
-        log.warning("%s: audio track skipped: %s", source, exc.reason)
-
-
 def spoken_in(shot: Shot, speech_segs: list[speech.SpeechSegment]) -> list[speech.SpeechSegment]:
     """The speech segments overlapping ``shot``, in time order. Pure."""
     return [s for s in speech_segs if s.t1 > shot.t0 and s.t0 < shot.t1]
@@ -178,10 +147,10 @@ class VideoLoader:
         regions: list[tuple[float, float]] = []
         subtitles = subtitles_for(path, config)
         if subtitles is not None:  # the file's own transcript: exact words, any language; nothing to hear
-            said = subtitles[1]
+            said = [speech.SpeechSegment(c.t0, c.t1, c.text) for c in subtitles[1]]
             regions = [(s.t0, s.t1) for s in said]
             if info.has_audio:
-                _feed(path, keeper, source)
+                avio.feed_audio(path, keeper, source)
         elif info.has_audio:
             try:
                 said = list(

@@ -374,7 +374,7 @@ def _diversify(
 def _caption_source(row: Row) -> str:
     """The caption file a picture's words came from (``meta.caption_file``, beside it), or the subtitles a
     video shot's words came from, else ``""``."""
-    if row.modality not in ("image", "video") or "caption_file" not in row.meta:
+    if row.modality not in ("image", "video", "audio") or "caption_file" not in row.meta:
         return ""
     name = row.meta_dict().get("caption_file", "")
     try:
