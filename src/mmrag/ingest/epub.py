@@ -170,8 +170,9 @@ class EpubLoader:
                                           "add a copy without DRM, or a PDF you may read")
             if not sections:
                 raise IngestError(source, "the e-book's reading order (spine) lists no sections")
-            parts = [self._section(package, name, source) for name in sections]
-        yield from deck_segments(path, parts, "epub", title, config, unit="section")
+            # section by section: a book's pictures are not all held at once
+            yield from deck_segments(path, (self._section(package, name, source) for name in sections), "epub", title,
+                                     config, unit="section")
 
     def _section(self, package: zipfile.ZipFile, name: str, source: str) -> SlideParts | None:
         try:

@@ -131,23 +131,23 @@ class MailLoader:
         check_file(path, config.max_file_mb)
         with open(path, "rb") as fh:
             head = fh.read(1000)
-        parts: list[SlideParts | None] = []
-        try:
-            for n, (_, raw) in enumerate(_messages(path, is_mbox(head))):
-                if n >= MAX_MESSAGES:
-                    log.warning("%s: only the first %d messages are read", source, MAX_MESSAGES)
-                    break
-                try:
-                    message = email.message_from_bytes(raw, policy=email.policy.default)
-                    parts.append(message_parts(message))  # type: ignore[arg-type]
-                except Exception as exc:  # noqa: BLE001 - one damaged message: the rest of the mailbox lands
-                    log.warning("%s: message %d skipped: %s: %s", source, n + 1, type(exc).__name__, exc)
-                    parts.append(None)
+        try:  # message by message: a mailbox's attachments are not all held at once
+            yield from deck_segments(path, self._parts(path, source, is_mbox(head)), "email", "", config, unit="message")
         except OSError as exc:
             raise IngestError(source, f"cannot read the mailbox ({exc}); check the file") from None
-        if not parts:
-            raise IngestError(source, "no messages in this mailbox")
-        yield from deck_segments(path, parts, "email", "", config, unit="message")
+
+    @staticmethod
+    def _parts(path: Path, source: str, mbox: bool) -> Iterator[SlideParts | None]:
+        for n, (_, raw) in enumerate(_messages(path, mbox)):
+            if n >= MAX_MESSAGES:
+                log.warning("%s: only the first %d messages are read", source, MAX_MESSAGES)
+                return
+            try:
+                message = email.message_from_bytes(raw, policy=email.policy.default)
+                yield message_parts(message)  # type: ignore[arg-type]
+            except Exception as exc:  # noqa: BLE001 - one damaged message: the rest of the mailbox lands
+                log.warning("%s: message %d skipped: %s: %s", source, n + 1, type(exc).__name__, exc)
+                yield None
 
 
 __all__ = ["MailLoader", "body_lines", "body_paragraphs", "is_mbox", "message_parts"]
