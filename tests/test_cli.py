@@ -117,6 +117,11 @@ def test_a_long_hit_shows_the_part_that_matches_with_the_words_marked() -> None:
     assert excerpt("abc " * 30, words, 12) == "abc abc abc…"  # nothing matches: the start
     assert marked("Strings are immutable; substrings \\[x] stay.", words) == \
         "[bold]Strings[/bold] are [bold]immutable[/bold]; substrings \\[x] stay."  # word starts only, markup kept
+    from mmrag.cli_output import shown_text
+
+    # documents, slides, mail and books carry Markdown headings; a result line shows their words only
+    assert shown_text("# Ferry timetable\n\nThe first ferry\nleaves at 6:40. #3 is late") == \
+        "Ferry timetable The first ferry leaves at 6:40. #3 is late"
 
 
 def test_heard_also_line_names_the_alternative_that_holds_a_missing_query_word() -> None:

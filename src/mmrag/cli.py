@@ -40,6 +40,7 @@ from mmrag.cli_output import (
     progress_printer,
     query_words,
     safe,
+    shown_text,
     term_as_interrupt,
 )
 
@@ -239,7 +240,7 @@ def _print_hits(hits: list[Any], notes: tuple[str, ...], empty: str = "no result
         rel = f" {hit.relevance:4.0%}" if getattr(hit, "relevance", None) is not None else ""
         more = f"  [dim](+{len(hit.duplicates)} alike)[/]" if getattr(hit, "duplicates", ()) else ""
         out.print(f"[bold]{i:>2}[/] {hit.score:6.2f}{rel}  {hit.modality.value:<5}  [cyan]{escape(_label(hit))}[/]{more}", soft_wrap=True)
-        snippet = safe(" ".join((hit.text or "").split()))
+        snippet = safe(shown_text(hit.text or ""))
         if snippet:
             width = max(40, (out.width or 80) - 16)
             out.print(f"[dim]{'':16}{marked(escape(excerpt(snippet, words, width)), words)}[/]", soft_wrap=True)

@@ -25,6 +25,8 @@ import unicodedata
 from collections.abc import Callable, Iterator
 from typing import Any
 
+_HEADING_MARKS = re.compile(r"(?m)^[ \t]*#{1,6}[ \t]+")  # "## Revenue" -> "Revenue"
+
 from mmrag.types import heard_alternatives
 
 OK, PARTIAL, USAGE_OR_INDEX, INTERRUPTED = 0, 1, 2, 130
@@ -117,6 +119,12 @@ def heard_also_line(query: str | None, text: str | None, heard_also: str) -> str
 def query_words(query: str | None) -> list[str]:
     """The query's words a snippet is cut around and marks: longer than two letters, not a stop word."""
     return [w for w in re.findall(r"\w+", (query or "").lower()) if len(w) > 2 and w not in _STOP]
+
+
+def shown_text(text: str) -> str:
+    """A hit's text as a result line shows it: one line, without the ``#`` marks of Markdown headings
+    (documents, slides, mail and books are written with them). The page does the same (``app.js``)."""
+    return " ".join(_HEADING_MARKS.sub("", text).split())
 
 
 def excerpt(text: str, words: list[str], width: int) -> str:

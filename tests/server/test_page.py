@@ -105,6 +105,10 @@ def test_a_long_text_card_shows_the_part_that_matches(page) -> None:  # type: ig
         return card(hit, 0).querySelector(".paper").textContent;
     }""")
     assert shown.startswith("…The budget is four million euros."), shown
+    heading = page.evaluate("""() => card({ modality: "text", text: "# Ferry timetable\\nThe first ferry leaves at 6:40.",
+        name: "inbox.mbox", source: "/x/inbox.mbox", score: 1.0, segment_id: "s2", found_by: "text->text",
+        channel_scores: {} }, 1).querySelector(".paper").textContent""")
+    assert heading == "Ferry timetable\nThe first ferry leaves at 6:40.", heading  # no "#" on a card
 
 
 def test_drop_an_image(page, corpus: Corpus) -> None:  # type: ignore[no-untyped-def]
