@@ -240,3 +240,25 @@ def test_describe_formats_and_dedupes() -> None:
     assert text == "Red Fox. A red fox in snow. fox, winter. OCR: WILDLIFE WEEKLY"
     assert describe() is None
     assert describe(name_words="beach sunset") == "beach sunset"
+
+
+def test_an_iphone_heic_photo_is_a_picture_with_the_heic_extra(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """HEIC is how an iPhone saves photos; with pillow-heif (the heic extra) it is read like a JPEG, and
+    without it the file says which extra to install."""
+    pillow_heif = pytest.importorskip("pillow_heif")
+    from mmrag.ingest import image as image_mod
+    from mmrag.ingest.sources import sniff_reason
+
+    arr = np.zeros((48, 64, 3), dtype=np.uint8)
+    arr[:, :32] = (220, 40, 40)
+    pillow_heif.from_pillow(Image.fromarray(arr)).save(str(tmp_path / "IMG_0042.HEIC"), quality=95)
+    path = tmp_path / "IMG_0042.HEIC"
+    assert path.read_bytes()[4:12] == b"ftypheic"
+    assert sniff_reason(path) == ("image", "")
+    seg = next(iter(image_mod.ImageLoader().load(path, IngestConfig())))
+    assert seg.image.size == (64, 48) and np.asarray(seg.image)[:, :16].mean(axis=(0, 1))[0] > 150
+    monkeypatch.setattr(image_mod, "_HEIF", [False])  # as without the extra
+    kind, reason = sniff_reason(path)
+    assert kind is None and 'pip install "mmrag[heic]"' in reason
+    with pytest.raises(IngestError, match="heic extra"):
+        list(image_mod.ImageLoader().load(path, IngestConfig()))

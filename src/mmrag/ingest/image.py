@@ -59,12 +59,48 @@ _CAMERA_PREFIXES = {
 _XP_TAGS = {0x9C9B: "title", 0x9C9C: "description", 0x9C9E: "keywords", 0x9C9F: "description"}
 
 
+HEIC_HINT = ('HEIC photos (an iPhone\'s) need the heic extra: pip install "mmrag[heic]" '
+             "(pillow-heif; its wheel bundles the GPL x265 encoder), or convert them to JPEG")
+
+
 def _bomb_message(pixels: int | None, config: IngestConfig) -> str:
     size = f" ({pixels:,} pixels)" if pixels else ""
     return (
         f"image is too large{size}: over the decompression-bomb limit of {config.max_image_pixels:,} pixels; "
         "raise ingest.max_image_pixels (MMRAG_INGEST_MAX_IMAGE_PIXELS) if you trust the file"
     )
+
+
+_HEIF: list[bool] = []  # [registered?] once known
+
+
+def heif_support() -> bool:
+    """Register pillow-heif's HEIC/HEIF reader with Pillow, once (the ``heic`` extra: iPhone photos);
+    whether it is there. Imported only when a picture needs it (~40 ms)."""
+    if not _HEIF:
+        try:
+            import pillow_heif
+
+            pillow_heif.register_heif_opener()
+            _HEIF.append(True)
+        except ImportError:
+            _HEIF.append(False)
+    return _HEIF[0]
+
+
+def _head(src: str | Path | bytes) -> bytes:
+    if isinstance(src, (bytes, bytearray)):
+        return bytes(src[:16])
+    try:
+        with open(src, "rb") as fh:
+            return fh.read(16)
+    except OSError:
+        return b""
+
+
+def is_heif(head: bytes) -> bool:
+    """An ISO-BMFF picture of the HEIF family (HEIC, an iPhone's photos) by its ``ftyp`` brand (pure)."""
+    return head[4:8] == b"ftyp" and head[8:12] in (b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1")
 
 
 def open_image(
@@ -80,6 +116,8 @@ def open_image(
     if isinstance(src, (bytes, bytearray)) and not src:
         raise IngestError(source, "the image is empty (0 bytes): nothing to index")
     fp: Any = io.BytesIO(src) if isinstance(src, (bytes, bytearray)) else src
+    if (not _HEIF or not _HEIF[0]) and is_heif(_head(src)) and not heif_support():  # HEIC needs pillow-heif's reader
+        raise IngestError(source, HEIC_HINT)
     try:
         with _no_bomb_warning(), Image.open(fp) as im:
             fmt = im.format or "unknown"

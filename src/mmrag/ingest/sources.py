@@ -208,6 +208,10 @@ def sniff_reason(path: str | os.PathLike[str]) -> tuple[str | None, str]:
     elif kind == "text" and p.suffix.lower() in _TEXT_PICTURE_EXTS and _probe_picture(p):
         return "image", ""  # a picture written in ASCII (Netpbm P1-P3, X bitmaps): Pillow reads it
     elif kind is None and (reason.startswith(UNKNOWN_BINARY) or reason.endswith(UNSUPPORTED_PICTURE)):
+        from mmrag.ingest.image import HEIC_HINT, heif_support, is_heif
+
+        if is_heif(head) and not heif_support():
+            return None, HEIC_HINT
         probed = "image" if _probe_picture(p) else _probe_media(p) if reason.startswith(UNKNOWN_BINARY) else None
         if probed is not None:
             return probed, ""
