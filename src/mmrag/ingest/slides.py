@@ -13,8 +13,9 @@ Read with python-pptx (MIT). A hit reads ``deck.pptx slide 7`` (``meta.page_unit
   their words.
 - **Pictures** become image segments through the image tower: "the slide with the revenue chart"
   can be found by its picture as well as its words. Caption: the picture's alt text and the
-  slide's title (the rest of the slide's words are its text segment's). Icons under 32 px and EMF/WMF vector art are left out. A slide's text
-  segment shows its first picture as its thumbnail.
+  slide's title (the rest of the slide's words are its text segment's). Icons under 32 px and
+  EMF/WMF vector art are left out. A slide's text segment shows its first picture as its
+  thumbnail (``office.deck_segments``).
 - Hidden slides are indexed too (they are in the file); empty slides are skipped.
 """
 

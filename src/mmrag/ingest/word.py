@@ -10,8 +10,8 @@ hit says where by characters, as a text file does.
 - **Tables** also become one segment per data row with typed fields named after the header
   (``ingest/tables.py``), as in PDFs and HTML pages: ``--where "revenue > 1000000"`` works.
 - **Pictures** (inline drawings) become image segments through the image tower, with a caption:
-  a "Figure N" line next to the picture, else its alt text and the text just below (or above)
-  it (``meta.figure`` = N). Icons under 32 px and EMF/WMF vector art are left out.
+  a "Figure N" line next to the picture and its alt text, else its alt text and the paragraph
+  just below (or above) it (``meta.figure`` = N; ``office.document_segments``). Icons under 32 px and EMF/WMF vector art are left out.
 - The title is the document's own (``File > Properties``), else its first heading.
 """
 
