@@ -91,7 +91,7 @@ def add(
 ) -> None:
     """Index files and folders: text, Markdown, HTML, images, SVG, PDF, Word and PowerPoint (and
     OpenDocument), e-books (EPUB), audio, video, and catalogues
-    (CSV, TSV, JSONL, JSON arrays, Parquet, XLSX: one item per row, with typed fields).
+    (CSV, TSV, JSONL, JSON arrays, Parquet, XLSX, ODS: one item per row, with typed fields).
 
     Unchanged files are skipped (same size and mtime as last time, else the
     content hash decides), changed files replace their old segments, unreadable

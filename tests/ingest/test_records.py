@@ -165,3 +165,50 @@ def test_where_checks_field_names_and_literal_types() -> None:
         check_where("brand = 5", FIELDS)
     with pytest.raises(FilterError, match="unknown column 'price'"):
         check_where("price < 5", {})  # an index without records
+
+
+ODS_CONTENT = (
+    '<office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+    'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" '
+    'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0"><office:body><office:spreadsheet>'
+    '<table:table table:name="Hats">'
+    "<table:table-row><table:table-cell office:value-type=\"string\"><text:p>sku</text:p></table:table-cell>"
+    '<table:table-cell office:value-type="string"><text:p>title</text:p></table:table-cell>'
+    '<table:table-cell office:value-type="string"><text:p>price</text:p></table:table-cell>'
+    '<table:table-cell office:value-type="string"><text:p>added</text:p></table:table-cell>'
+    '<table:table-cell table:number-columns-repeated="16380"/></table:table-row>'
+    '<table:table-row><table:table-cell office:value-type="string"><text:p>H1</text:p></table:table-cell>'
+    '<table:table-cell office:value-type="string"><text:p>Linen <text:span>summer</text:span> hat</text:p></table:table-cell>'
+    '<table:table-cell office:value-type="currency" office:value="24.5"><text:p>€24.50</text:p></table:table-cell>'
+    '<table:table-cell office:value-type="date" office:date-value="2024-05-01"><text:p>01/05/24</text:p></table:table-cell>'
+    "</table:table-row>"
+    '<table:table-row table:number-rows-repeated="1048570"><table:table-cell table:number-columns-repeated="1024"/>'
+    "</table:table-row>"
+    "</table:table>"
+    '<table:table table:name="Shoes"><table:table-row><table:table-cell office:value-type="string"><text:p>sku</text:p>'
+    '</table:table-cell></table:table-row><table:table-row><table:table-cell office:value-type="float" office:value="7">'
+    "<text:p>7</text:p></table:table-cell></table:table-row></table:table>"
+    "</office:spreadsheet></office:body></office:document-content>"
+)
+
+
+def test_an_opendocument_spreadsheet_is_a_catalogue(tmp_path: Path) -> None:
+    """LibreOffice Calc's .ods: typed values, every sheet, and the 16,384-column / million-row empty tail a
+    sheet is saved with is not expanded."""
+    import zipfile
+
+    from mmrag.ingest.sources import sniff_reason
+
+    path = tmp_path / "shop.ods"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr(zipfile.ZipInfo("mimetype"), "application/vnd.oasis.opendocument.spreadsheet")
+        z.writestr("content.xml", ODS_CONTENT)
+    assert sniff_reason(path) == ("records", "") and record_format(path, path.read_bytes()[:8]) == "ods"
+    rows = list(RecordReader(path, "ods").records())
+    assert [(r.sheet, r.row, r.values) for r in rows] == [
+        ("Hats", 1, {"sku": "H1", "title": "Linen summer hat", "price": 24.5, "added": "2024-05-01"}),
+        ("Shoes", 1, {"sku": 7}),
+    ]
+    assert [r.values["sku"] for r in RecordReader(path, "ods", sheet="Shoes").records()] == [7]
+    with pytest.raises(IngestError, match="no sheet named 'Socks'"):
+        list(RecordReader(path, "ods", sheet="Socks").records())

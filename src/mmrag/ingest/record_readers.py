@@ -1,4 +1,4 @@
-"""Read record files row by row: CSV/TSV, JSON Lines, JSON arrays, Parquet, XLSX sheets.
+"""Read record files row by row: CSV/TSV, JSON Lines, JSON arrays, Parquet, XLSX and ODS sheets.
 
 Every reader streams (bounded memory) except a JSON array, which is parsed
 whole (use JSON Lines for big files). Readers:
@@ -9,7 +9,8 @@ whole (use JSON Lines for big files). Readers:
 - Parquet: ``pyarrow.parquet.ParquetFile.iter_batches`` (2,048 rows a batch);
 - XLSX: ``openpyxl`` in read-only mode (``pip install "mmrag[records]"``), every
   sheet (or the one named in the mapping), the first non-empty row of a sheet
-  is its header.
+  is its header;
+- ODS (LibreOffice Calc): ``content.xml`` streamed with defusedxml's ``iterparse``, the same rules.
 
 A record's ``row`` is its 1-based number among the data rows of its table or
 sheet (the header is not counted), the number a citation shows (``#412``).
@@ -28,9 +29,10 @@ from typing import Any
 
 from mmrag.errors import IngestError, MissingDependency
 
-FORMATS = ("csv", "jsonl", "json", "parquet", "xlsx")
+FORMATS = ("csv", "jsonl", "json", "parquet", "xlsx", "ods")
 _EXT = {".csv": "csv", ".tsv": "csv", ".tab": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json",
-        ".parquet": "parquet", ".pq": "parquet", ".xlsx": "xlsx", ".xlsm": "xlsx"}
+        ".parquet": "parquet", ".pq": "parquet", ".xlsx": "xlsx", ".xlsm": "xlsx", ".ods": "ods"}
+MAX_REPEAT = 1_000  # a cell or row "repeated" more often than this is the sheet's empty tail (ODS writes 16,384)
 CSV_FIELD_LIMIT = 16 * 1024 * 1024
 _SAMPLE = 64 * 1024
 
@@ -44,11 +46,11 @@ class RawRecord:
 
 
 def record_format(path: Path, head: bytes = b"") -> str | None:
-    """``csv`` | ``jsonl`` | ``json`` | ``parquet`` | ``xlsx`` from magic bytes and the extension, else ``None``."""
+    """``csv`` | ``jsonl`` | ``json`` | ``parquet`` | ``xlsx`` | ``ods`` from magic bytes and the extension, else ``None``."""
     if head[:4] == b"PAR1":
         return "parquet"
     fmt = _EXT.get(path.suffix.lower())
-    if fmt == "xlsx" and head[:2] != b"PK":
+    if fmt in ("xlsx", "ods") and head[:2] != b"PK":
         return None
     if fmt == "json" and head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] != b"[":
         return None  # a JSON object file is a document, not a table
@@ -92,7 +94,7 @@ class RecordReader:
 
     def records(self) -> Iterator[RawRecord]:
         reader = {"csv": self._csv, "jsonl": self._jsonl, "json": self._json, "parquet": self._parquet,
-                  "xlsx": self._xlsx}[self.format]
+                  "xlsx": self._xlsx, "ods": self._ods}[self.format]
         try:
             yield from reader()
         except (OSError, UnicodeError) as exc:
@@ -226,5 +228,108 @@ class RecordReader:
         finally:
             book.close()
 
+    # -- ODS (OpenDocument spreadsheets: LibreOffice Calc) -------------------------------------
+    def _ods(self) -> Iterator[RawRecord]:
+        """Every sheet (or the mapping's), streamed from ``content.xml`` with defusedxml's ``iterparse``;
+        typed cell values (``office:value``, ``office:date-value``, ``office:boolean-value``), else the
+        cell's text; repeated empty rows and columns (a sheet's tail) are not expanded."""
+        import zipfile
 
-__all__ = ["FORMATS", "RawRecord", "RecordReader", "record_format"]
+        from defusedxml import DefusedXmlException
+        from defusedxml.ElementTree import iterparse
+
+        table, row_tag = _ods("table:table"), _ods("table:table-row")
+        try:
+            package = zipfile.ZipFile(self.path)
+            many = _ods_sheets(package) > 1  # a row names its sheet only when there are several, as for XLSX
+            content = package.open("content.xml")
+        except (zipfile.BadZipFile, KeyError) as exc:
+            raise IngestError(str(self.path), f"cannot open the spreadsheet ({type(exc).__name__}: {exc})") from None
+        found: list[str] = []
+        try:
+            sheet = ""
+            header: list[str] | None = None
+            row = 0
+            for event, el in iterparse(content, events=("start", "end")):
+                if el.tag == table and event == "start":
+                    sheet, header, row = el.get(_ods("table:name"), ""), None, 0
+                    found.append(sheet)
+                if event != "end" or el.tag != row_tag:
+                    if event == "end" and el.tag == table:
+                        el.clear()
+                    continue
+                if self.sheet and sheet != self.sheet:
+                    el.clear()
+                    continue
+                cells = ods_row(el)
+                repeat = min(int(el.get(_ods("table:number-rows-repeated"), "1") or 1), MAX_REPEAT)
+                el.clear()
+                if not any(c is not None and str(c).strip() for c in cells):
+                    row += repeat if header is not None else 0
+                    continue
+                for _ in range(repeat):
+                    if header is None:
+                        header = _unique(list(cells))
+                        break
+                    row += 1
+                    yield RawRecord(row, dict(zip(header, cells)), sheet=sheet if many else "")
+        except DefusedXmlException as exc:
+            raise IngestError(str(self.path), f"refused: the spreadsheet's XML declares entities ({type(exc).__name__})") from None
+        except SyntaxError as exc:  # ParseError
+            raise IngestError(str(self.path), f"cannot read the spreadsheet ({exc})") from None
+        finally:
+            content.close()
+            package.close()
+        if self.sheet and self.sheet not in found:
+            raise IngestError(str(self.path), f"no sheet named '{self.sheet}' (sheets: {', '.join(found)})")
+
+
+def _ods_sheets(package: Any) -> int:
+    """How many sheets ``content.xml`` holds, by its ``<table:table`` tags (a byte scan, no parse)."""
+    count, tail = 0, b""
+    with package.open("content.xml") as fh:
+        while chunk := fh.read(1 << 20):
+            data = tail + chunk  # a tag cut by the chunk's end is whole here, and was not whole before
+            count += data.count(b"<table:table ") + data.count(b"<table:table>")
+            tail = data[-12:]  # shorter than a tag: nothing in it was counted
+    return count
+
+
+def _ods(name: str) -> str:
+    prefix, local = name.split(":")
+    ns = {"table": "urn:oasis:names:tc:opendocument:xmlns:table:1.0",
+          "office": "urn:oasis:names:tc:opendocument:xmlns:office:1.0",
+          "text": "urn:oasis:names:tc:opendocument:xmlns:text:1.0"}[prefix]
+    return f"{{{ns}}}{local}"
+
+
+def ods_row(row: Any) -> list[Any]:
+    """One ODS row's cell values (pure): numbers as numbers, dates as ISO text, booleans, else the text;
+    trailing empty cells dropped, a repeated cell expanded up to ``MAX_REPEAT`` times."""
+    value_type, value = _ods("office:value-type"), _ods("office:value")
+    out: list[Any] = []
+    for cell in row:
+        if not cell.tag.endswith("table-cell"):
+            continue
+        kind = cell.get(value_type, "")
+        if kind in ("float", "percentage", "currency"):
+            raw: Any = cell.get(value)
+            try:
+                number = float(raw)
+                raw = int(number) if number.is_integer() else number
+            except (TypeError, ValueError):
+                pass
+        elif kind == "date":
+            raw = cell.get(_ods("office:date-value"))
+        elif kind == "boolean":
+            raw = cell.get(_ods("office:boolean-value")) == "true"
+        else:
+            raw = "\n".join(" ".join("".join(p.itertext()).split()) for p in cell.iter(_ods("text:p"))) or None
+        repeat = min(int(cell.get(_ods("table:number-columns-repeated"), "1") or 1), MAX_REPEAT)
+        out.extend([raw] * repeat)
+    while out and (out[-1] is None or out[-1] == ""):
+        out.pop()
+    return out
+
+
+__all__ = ["FORMATS", "RawRecord", "RecordReader", "ods_row", "record_format"]

@@ -43,6 +43,7 @@ _OFFICE_MIMES = {  # Office Open XML packages: Word documents and PowerPoint dec
     "application/vnd.oasis.opendocument.text": "odt",  # OpenDocument (ingest/opendocument.py)
     "application/vnd.oasis.opendocument.presentation": "odp",
     "application/epub+zip": "epub",  # e-books (ingest/epub.py)
+    "application/vnd.oasis.opendocument.spreadsheet": "records",  # a sheet of rows (ingest/record_readers.py)
 }
 _IMAGE_MIMES = {"jpeg", "png", "apng", "gif", "webp", "tiff", "bmp", "x-icon"}
 _MP4_AUDIO_BRANDS = {b"M4A ", b"M4B ", b"M4P ", b"F4A ", b"F4B "}

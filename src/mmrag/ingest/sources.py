@@ -241,7 +241,7 @@ def _probe_av(path: Path) -> str:
 # a part every package of the kind has (Office Open XML names its main parts so)
 _PACKAGE_PARTS = {"word/document.xml": "docx", "ppt/presentation.xml": "pptx"}
 _ODF_MIMETYPES = {b"application/vnd.oasis.opendocument.text": "odt", b"application/vnd.oasis.opendocument.presentation": "odp",
-                  b"application/epub+zip": "epub"}
+                  b"application/epub+zip": "epub", b"application/vnd.oasis.opendocument.spreadsheet": "records"}
 
 
 def _probe_package(path: Path) -> str | None:
