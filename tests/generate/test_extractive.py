@@ -84,6 +84,14 @@ def test_a_markdown_heading_is_never_the_answer_and_names_what_follows(make_hit)
     assert "#" not in answer.text and "Costs" not in answer.text
 
 
+def test_a_code_block_is_read_but_never_quoted(make_hit):
+    """A notebook's code cell ("``` hist = np.histogram(dists, density=True) ```") was quoted as an answer."""
+    nb = make_hit("n1", "analysis.ipynb", Modality.TEXT,
+                  "We compute the density of the distances.\n\n```\nhist = np.histogram(dists, density=True)\n```")
+    answer = ExtractiveGenerator().generate(build_prompt("how is the density of distances computed?", [nb], vision=False))
+    assert answer.text == "We compute the density of the distances [1].", answer.text
+
+
 def test_among_alike_matches_the_better_retrieved_source_wins(make_hit):
     """Search read each whole chunk; a sentence that matches a little less well but sits in the first
     source beats a slightly better lexical match in the third."""

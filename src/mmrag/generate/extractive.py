@@ -7,8 +7,8 @@ sentences (text chunks, OCR, transcript lines, captions; a full stop after
 stop words removed; plus a share for its source's retrieval rank, and what a
 matching question or heading right before it passes on), and the best few are
 quoted, each followed by the number of the source it came from. A Markdown
-heading (``## Revenue``) and a question that restates the user's are never
-quoted as its answer::
+heading (``## Revenue``), a fenced code block and a question that restates the
+user's are never quoted as its answer::
 
     The Eiffel Tower is 330 metres tall [1]. It was finished in 1889 [3].
 
@@ -114,6 +114,11 @@ def is_question(sentence: str) -> bool:
     return sentence.rstrip(" \"'”’)»").endswith(("?", "？"))
 
 
+def is_code(sentence: str) -> bool:
+    """A fenced code block (```` ``` ````; Markdown files and notebooks' code cells): read, never quoted."""
+    return sentence.startswith(("```", "~~~"))
+
+
 def is_heading(sentence: str) -> bool:
     """A Markdown heading line (``## Revenue``; Word headings are written so too): a label for what
     follows, never an answer itself."""
@@ -205,7 +210,7 @@ def rank_sentences(question: str, items: Sequence[ContextItem]) -> list[Scored]:
     scores = [b + e for b, e in zip(base, extra)]
     scored = [Scored(number, sentence, score, pos)
               for (number, pos, sentence), score, q, h, w in zip(docs, scores, asked, headings, words)
-              if score > 0 and not h and not (q and restates(w, query))]
+              if score > 0 and not h and not is_code(sentence) and not (q and restates(w, query))]
     scored.sort(key=lambda s: (-s.score, s.number, s.position))
     return scored
 
