@@ -79,3 +79,34 @@ def test_an_html_only_message_and_a_bad_file(tmp_path: Path) -> None:
     empty.write_bytes(b"From nobody\n")
     with pytest.raises(IngestError):
         list(MailLoader().load(empty, IngestConfig()))
+
+
+def test_attached_documents_add_their_words_to_the_message(tmp_path: Path) -> None:
+    """A report attached to a mail is found by its words, and the hit is the message it came with; a damaged
+    attachment is left out and the message still lands."""
+    docx = pytest.importorskip("docx")
+    report = docx.Document()
+    report.add_heading("Harbour budget", 1)
+    report.add_paragraph("The pier repairs cost 48,000 euros this year.")
+    buf = io.BytesIO()
+    report.save(buf)
+    m = _message("Report attached", "See the attached report.")
+    m.add_attachment(buf.getvalue(), maintype="application",
+                     subtype="vnd.openxmlformats-officedocument.wordprocessingml.document", filename="../../budget.docx")
+    m.add_attachment(b"%PDF-1.4\n%broken", maintype="application", subtype="pdf", filename="scan.pdf")
+    m.add_attachment(b"plain notes: bring the tide tables", maintype="text", subtype="plain", filename="notes.txt")
+    path = tmp_path / "report.eml"
+    path.write_bytes(m.as_bytes())
+    (seg,) = list(MailLoader().load(path, IngestConfig()))
+    assert seg.text == ("# Report attached\n\nSee the attached report.\n\n"
+                        "## Attachment ../../budget.docx\n\n# Harbour budget\n\nThe pier repairs cost 48,000 euros this year.\n\n"
+                        "## Attachment notes.txt\n\nplain notes: bring the tide tables\n\n"
+                        "From Ada Lovelace <ada@example.org> · To bob@example.org · Mon, 03 Mar 2025 10:00:00 +0000")
+    from mmrag.generate import build_prompt
+    from mmrag.generate.extractive import ExtractiveGenerator
+    from mmrag.types import Hit as H
+
+    hit = H(segment_id="m1", source=str(path), modality=Modality.TEXT, span=seg.span, score=1.0, text=seg.text, meta=seg.meta)
+    answer = ExtractiveGenerator().generate(build_prompt("how much did the pier repairs cost?", [hit], vision=False))
+    assert answer.text == "The pier repairs cost 48,000 euros this year [1].", answer.text
+    assert not list(tmp_path.glob("budget*")) and not (tmp_path.parent / "budget.docx").exists()  # no file by the sender's name

@@ -6,8 +6,12 @@ Each message is one numbered part of the file (``span.page``, ``meta.page_unit``
 - **words**: the body (the plain-text part, else the HTML part's visible text; quoted replies
   (``> ...``) and signatures after ``-- `` are left out, so a thread is not indexed many times
   over), then a ``From … · To … · date`` line, chunked like any text;
+- **attached documents** (PDF, Word, PowerPoint, OpenDocument, EPUB, text, HTML, notebooks): their
+  words join the message's (under ``## Attachment budget.pdf``, up to ``MAX_ATTACHMENT_CHARS`` each), read
+  by their own loaders from a temporary copy, so a hit on a report's words cites the message it came
+  with; their pictures are not read (save the file and add it for those);
 - **pictures**: attached or inline images through the image tower, captioned by their file name
-  and the subject. Other attachments (PDFs, documents) are not read: save them and add them.
+  and the subject.
 
 Encoded words in headers (``=?utf-8?q?...?=``), quoted-printable and base64 bodies and any
 declared charset are decoded by ``email.policy.default``; a message that cannot be parsed is left
@@ -36,6 +40,9 @@ from mmrag.types import Segment
 
 log = logging.getLogger(__name__)
 MAX_MESSAGES = 100_000
+MAX_ATTACHMENTS = 10  # documents read per message
+MAX_ATTACHMENT_CHARS = 20_000  # of one attachment's words (a long report: its first pages)
+_ATTACHED_KINDS = {"pdf", "docx", "pptx", "odt", "odp", "epub", "text", "html", "notebook"}
 _SIGNATURE = re.compile(r"^-- ?$")
 _QUOTE_HEADER = re.compile(r"^On .{5,200} wrote:$")
 
@@ -57,8 +64,9 @@ def body_lines(text: str) -> list[str]:
     return out
 
 
-def message_parts(message: EmailMessage) -> SlideParts:
-    """One message's subject, header line, body lines and pictures."""
+def message_parts(message: EmailMessage, config: IngestConfig | None = None) -> SlideParts:
+    """One message's subject, header line, body lines, the words of its attached documents (with
+    ``config``) and its pictures."""
     subject = " ".join(str(message.get("subject", "") or "").split())
     who = " · ".join(x for x in (
         f"From {message.get('from', '')}".strip() if message.get("from") else "",
@@ -78,15 +86,53 @@ def message_parts(message: EmailMessage) -> SlideParts:
 
             text = html_to_text(text)[0]
     pictures: list[tuple[bytes, str]] = []
+    attached: list[str] = []
     for part in message.walk():
-        if part.get_content_maintype() != "image":
+        if part is body or part.is_multipart():
             continue
         data = part.get_payload(decode=True)
-        if isinstance(data, bytes) and data:
-            name = part.get_filename() or ""
+        if not isinstance(data, bytes) or not data:
+            continue
+        name = part.get_filename() or ""
+        if part.get_content_maintype() == "image":
             pictures.append((data, filename_words(name) if name else ""))
+        elif name and config is not None and len(attached) < MAX_ATTACHMENTS:
+            words = attachment_text(name, data, config)
+            if words:  # under a heading of its own: ask quotes what the document says, not the label
+                attached.append(f"## Attachment {' '.join(name.split())[:200]}\n\n{words}")
     # who and when last: the subject (a heading) passes its match to what is said under it, not to the header line
-    return SlideParts(subject, body_paragraphs(body_lines(str(text))) + ([who] if who else []), [], pictures)
+    lines = body_paragraphs(body_lines(str(text))) + attached + ([who] if who else [])
+    return SlideParts(subject, lines, [], pictures)
+
+
+def attachment_text(name: str, data: bytes, config: IngestConfig) -> str:
+    """The text of an attached document (PDF, Word, PowerPoint, OpenDocument, EPUB, text, HTML), read by
+    its own loader from a temporary copy, its chunks' paragraphs kept, cut at ``MAX_ATTACHMENT_CHARS``; ``""``
+    for anything else (pictures are pictures; mail inside mail and catalogues are not read) or a file
+    that cannot be read (the message still lands)."""
+    import tempfile
+
+    from mmrag import registry
+    from mmrag.ingest.sources import sniff_reason
+
+    if len(data) > config.max_file_mb * 2**20:
+        return ""
+    suffix = Path(name).suffix.lower()
+    suffix = suffix if re.fullmatch(r"\.[a-z0-9]{1,8}", suffix) else ""  # the name is the sender's: only its type
+    with tempfile.TemporaryDirectory(prefix="mmrag-attachment-") as tmp:
+        path = Path(tmp) / f"attachment{suffix}"
+        path.write_bytes(data)
+        try:
+            kind = sniff_reason(path)[0]
+            if kind not in _ATTACHED_KINDS:
+                return ""
+            segments = registry.resolve("loader", kind)().load(path, config)
+            words = "\n\n".join((s.text or "").strip() for s in segments
+                                  if s.modality.value == "text" and not s.meta.get("row") and (s.text or "").strip())
+        except Exception as exc:  # noqa: BLE001 - a damaged attachment: the message's own words still land
+            log.info("attachment %s not read: %s: %s", name, type(exc).__name__, exc)
+            return ""
+    return words[:MAX_ATTACHMENT_CHARS] + (" …" if len(words) > MAX_ATTACHMENT_CHARS else "")
 
 
 def body_paragraphs(lines: list[str]) -> list[str]:
@@ -132,19 +178,20 @@ class MailLoader:
         with open(path, "rb") as fh:
             head = fh.read(1000)
         try:  # message by message: a mailbox's attachments are not all held at once
-            yield from deck_segments(path, self._parts(path, source, is_mbox(head)), "email", "", config, unit="message")
+            yield from deck_segments(path, self._parts(path, source, is_mbox(head), config), "email", "", config,
+                                     unit="message")
         except OSError as exc:
             raise IngestError(source, f"cannot read the mailbox ({exc}); check the file") from None
 
     @staticmethod
-    def _parts(path: Path, source: str, mbox: bool) -> Iterator[SlideParts | None]:
+    def _parts(path: Path, source: str, mbox: bool, config: IngestConfig) -> Iterator[SlideParts | None]:
         for n, (_, raw) in enumerate(_messages(path, mbox)):
             if n >= MAX_MESSAGES:
                 log.warning("%s: only the first %d messages are read", source, MAX_MESSAGES)
                 return
             try:
                 message = email.message_from_bytes(raw, policy=email.policy.default)
-                yield message_parts(message)  # type: ignore[arg-type]
+                yield message_parts(message, config)  # type: ignore[arg-type]
             except Exception as exc:  # noqa: BLE001 - one damaged message: the rest of the mailbox lands
                 log.warning("%s: message %d skipped: %s: %s", source, n + 1, type(exc).__name__, exc)
                 yield None
