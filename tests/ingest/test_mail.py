@@ -110,3 +110,11 @@ def test_attached_documents_add_their_words_to_the_message(tmp_path: Path) -> No
     answer = ExtractiveGenerator().generate(build_prompt("how much did the pier repairs cost?", [hit], vision=False))
     assert answer.text == "The pier repairs cost 48,000 euros this year [1].", answer.text
     assert not list(tmp_path.glob("budget*")) and not (tmp_path.parent / "budget.docx").exists()  # no file by the sender's name
+
+
+def test_a_long_attachment_is_read_once_not_chunk_overlaps_twice(tmp_path: Path) -> None:
+    from mmrag.ingest.mail import attachment_text
+
+    words = " ".join(f"w{i}" for i in range(1000))  # 1,000 distinct words: several overlapping chunks
+    text = attachment_text("long.txt", words.encode(), IngestConfig(chunk_words=100, chunk_overlap=20))
+    assert text.split() == words.split()  # every word once, in order

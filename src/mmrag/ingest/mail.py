@@ -127,12 +127,28 @@ def attachment_text(name: str, data: bytes, config: IngestConfig) -> str:
             if kind not in _ATTACHED_KINDS:
                 return ""
             segments = registry.resolve("loader", kind)().load(path, config)
-            words = "\n\n".join((s.text or "").strip() for s in segments
-                                  if s.modality.value == "text" and not s.meta.get("row") and (s.text or "").strip())
+            words = "\n\n".join(unoverlapped(s for s in segments if s.modality.value == "text" and not s.meta.get("row")))
         except Exception as exc:  # noqa: BLE001 - a damaged attachment: the message's own words still land
             log.info("attachment %s not read: %s: %s", name, type(exc).__name__, exc)
             return ""
     return words[:MAX_ATTACHMENT_CHARS] + (" …" if len(words) > MAX_ATTACHMENT_CHARS else "")
+
+
+def unoverlapped(segments: Iterator[Segment] | list[Segment]) -> list[str]:
+    """Text chunks of one document, each without the words it shares with the chunk before it (chunks
+    overlap by ``ingest.chunk_overlap`` words; a chunk's span says where it starts) (pure)."""
+    out: list[str] = []
+    page: int | None = None
+    end: int | None = None
+    for s in segments:
+        text = s.text or ""
+        start = s.span.start
+        if start is not None and end is not None and s.span.page == page and 0 < end - start < len(text):
+            text = text[end - start:]
+        page, end = s.span.page, s.span.end
+        if text.strip():
+            out.append(text.strip())
+    return out
 
 
 def body_paragraphs(lines: list[str]) -> list[str]:
@@ -197,4 +213,4 @@ class MailLoader:
                 yield None
 
 
-__all__ = ["MailLoader", "body_lines", "body_paragraphs", "is_mbox", "message_parts"]
+__all__ = ["MailLoader", "attachment_text", "body_lines", "body_paragraphs", "is_mbox", "message_parts", "unoverlapped"]
