@@ -25,8 +25,7 @@ import unicodedata
 from collections.abc import Callable, Iterator
 from typing import Any
 
-_HEADING_MARKS = re.compile(r"(?m)^[ \t]*#{1,6}[ \t]+")  # "## Revenue" -> "Revenue"
-
+from mmrag.markdown import without_heading_marks
 from mmrag.types import heard_alternatives
 
 OK, PARTIAL, USAGE_OR_INDEX, INTERRUPTED = 0, 1, 2, 130
@@ -124,7 +123,7 @@ def query_words(query: str | None) -> list[str]:
 def shown_text(text: str) -> str:
     """A hit's text as a result line shows it: one line, without the ``#`` marks of Markdown headings
     (documents, slides, mail and books are written with them). The page does the same (``app.js``)."""
-    return " ".join(_HEADING_MARKS.sub("", text).split())
+    return " ".join(without_heading_marks(text).split())
 
 
 def excerpt(text: str, words: list[str], width: int) -> str:

@@ -80,11 +80,12 @@ class Span:
     start: int | None = None
     end: int | None = None
 
-    def label(self) -> str:
-        """Human form: ``p. 7``, ``03:12–03:41``, ``chars 120–480``, or ``""``."""
+    def label(self, page_word: str = "p.") -> str:
+        """Human form: ``p. 7``, ``03:12–03:41``, ``chars 120–480``, or ``""``; ``page_word``: the source's
+        own word for a page (``slide`` in a deck: ``slide 7``)."""
         parts: list[str] = []
         if self.page is not None:
-            parts.append(f"p. {self.page}")
+            parts.append(f"{page_word} {self.page}")
         if self.t0 is not None:
             t1 = self.t1 if self.t1 is not None else self.t0
             a, b = format_time(self.t0), format_time(t1)
@@ -191,13 +192,11 @@ class Hit:
 
     def where(self) -> str:
         """The span's label with the source's own word for a page: ``slide 7`` in a deck, else ``p. 7``."""
-        where = self.span.label()
-        unit = self.meta.get("page_unit")
-        if unit and self.span.page is not None and where.startswith("p. "):
-            where = f"{unit} {where[3:]}"
-            heading = " ".join(str(self.meta.get(f"{unit}_title") or "").split()) if unit in ("section", "message") else ""
-            if heading:  # a number alone says little: "section 7 “The Man on Putney Hill”", "message 12 “Budget”"
-                where = f"{where} “{heading[:60] + '…' if len(heading) > 60 else heading}”"
+        unit = self.meta.get("page_unit") or "p."
+        where = self.span.label(unit)
+        heading = " ".join(str(self.meta.get(f"{unit}_title") or "").split()) if unit in ("section", "message") else ""
+        if heading and self.span.page is not None:  # a number alone says little: "section 7 “Putney Hill”"
+            where = f"{where} “{heading[:60] + '…' if len(heading) > 60 else heading}”"
         return where
 
     def to_dict(self) -> dict[str, Any]:

@@ -257,7 +257,9 @@ def test_an_iphone_heic_photo_is_a_picture_with_the_heic_extra(tmp_path: Path, m
     assert sniff_reason(path) == ("image", "")
     seg = next(iter(image_mod.ImageLoader().load(path, IngestConfig())))
     assert seg.image.size == (64, 48) and np.asarray(seg.image)[:, :16].mean(axis=(0, 1))[0] > 150
-    monkeypatch.setattr(image_mod, "_HEIF", [False])  # as without the extra
+    from mmrag.ingest import heif
+
+    monkeypatch.setattr(heif, "_HEIF", [False])  # as without the extra
     kind, reason = sniff_reason(path)
     assert kind is None and 'pip install "mmrag[heic]"' in reason
     with pytest.raises(IngestError, match="heic extra"):

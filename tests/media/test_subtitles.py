@@ -106,7 +106,7 @@ def test_a_transcript_beside_a_recording_is_its_speech(two_sentences, tmp_path: 
     """A podcast's .vtt beside its .mp3 (here a .wav) is what was said, with its times."""
     from mmrag.ingest.audio import AudioLoader
 
-    wav, _, b_start = two_sentences
+    wav = two_sentences[0]
     episode = tmp_path / "episode.wav"
     shutil.copyfile(wav, episode)
     (tmp_path / "episode.vtt").write_text(VTT, encoding="utf-8")

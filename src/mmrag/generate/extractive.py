@@ -31,6 +31,7 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
+from mmrag import markdown
 from mmrag.config import Config
 from mmrag.generate.base import StreamingGenerator
 from mmrag.generate.prompt import ContextItem, Prompt
@@ -50,7 +51,6 @@ STOPWORDS = frozenset(
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|(?<=[。！？])\s*")  # CJK full stops need no space after them
 _LINE_BREAKS = re.compile(r"\n+")
-_HEADING = re.compile(r"#{1,6}\s+\S")
 # a full stop after these ends no sentence ("e.g. (1, 2)", "Dr. Smith", "Fig. 3") ...
 _ABBREVIATION = re.compile(
     r"\b(?:(?i:e\.g|i\.e|cf|vs|viz|approx|incl|pp)|Mr|Mrs|Ms|Dr|Prof|St|Mt|No|Nos|Fig|Figs|Eq|Sec|Ch|Vol)\.$"
@@ -121,8 +121,8 @@ def is_code(sentence: str) -> bool:
 
 def is_heading(sentence: str) -> bool:
     """A Markdown heading line (``## Revenue``; Word headings are written so too): a label for what
-    follows, never an answer itself."""
-    return _HEADING.match(sentence) is not None
+    follows, never an answer itself (``markdown.is_heading``)."""
+    return markdown.is_heading(sentence)
 
 
 def restates(sentence_terms: Sequence[str], query: set[str]) -> bool:

@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from mmrag.fields import format_fields
+from mmrag.markdown import headings_apart
 from mmrag.types import Hit, Modality, heard_alternatives
 
 IMAGE_TOKENS = 256  # rough cost of one attached image for the budget
@@ -225,7 +226,6 @@ def query_image_part(image: Any) -> ImagePart | None:
 
 
 _PARAGRAPH_BREAK = re.compile(r"\n[ \t\r\f\v]*\n")
-_HEADING_LINE = re.compile(r"(?m)^(#{1,6}[ \t]+\S.*)$")
 
 
 def _neutralise(text: str) -> str:
@@ -243,7 +243,7 @@ def paragraphs(text: str | None) -> str:
     extractive answer's sentence split) never runs it into the paragraph before it, and a Markdown
     heading line (``# Ferry timetable``) is a paragraph of its own even without blank lines around it,
     never joined to the text under it."""
-    text = _HEADING_LINE.sub(r"\n\1\n", text or "")
+    text = headings_apart(text or "")
     return "\n".join(filter(None, (_clean(p) for p in _PARAGRAPH_BREAK.split(text))))
 
 

@@ -75,8 +75,9 @@ class Caption:
 
 
 def caption_sidecar(picture: str | os.PathLike[str], follow_symlinks: bool = False) -> tuple[Path, os.stat_result] | None:
-    """The ``.txt`` beside ``picture`` that may caption it (a regular file, small, not a symlink unless
-    ``follow_symlinks``) and its stat, else ``None``. Only stats: nothing is read."""
+    """The ``.txt`` beside ``picture`` that may caption it, or the ``.srt`` / ``.vtt`` beside a video or a
+    recording (a regular file, small, not a symlink unless ``follow_symlinks``), and its stat, else
+    ``None``. Only stats: nothing is read."""
     p = Path(picture)
     suffix = p.suffix.lower()
     if suffix in PICTURE_SUFFIXES:

@@ -74,8 +74,8 @@ class _Section(HTMLParser):
     handle_startendtag = handle_starttag
 
 
-def spine_paths(container_xml: bytes, read: Any) -> tuple[str, list[str], set[str]]:
-    """``(title, section paths in reading order, every manifest path)`` from ``container.xml``;
+def spine_paths(container_xml: bytes, read: Any) -> tuple[str, list[str]]:
+    """``(title, section paths in reading order)`` from ``container.xml``;
     ``read(path) -> bytes`` reads a package part. Raises ``ValueError`` with the reason."""
     from defusedxml import ElementTree
 
@@ -96,7 +96,7 @@ def spine_paths(container_xml: bytes, read: Any) -> tuple[str, list[str], set[st
     order = [items[ref.get("idref", "")] for ref in opf.iterfind(f".//{{{OPF}}}spine/{{{OPF}}}itemref")
              if ref.get("idref", "") in items]
     sections = [path for path, media in order if media in _XHTML]
-    return title, sections, {path for path, _ in items.values()}
+    return title, sections
 
 
 def encrypted_parts(encryption_xml: bytes) -> set[str]:
@@ -156,7 +156,7 @@ class EpubLoader:
 
         with zipfile.ZipFile(path) as package:
             try:
-                title, sections, _ = spine_paths(package.read("META-INF/container.xml"), package.read)
+                title, sections = spine_paths(package.read("META-INF/container.xml"), package.read)
                 names = set(package.namelist())
                 locked = encrypted_parts(package.read("META-INF/encryption.xml")) if "META-INF/encryption.xml" in names else set()
             except DefusedXmlException as exc:

@@ -26,6 +26,7 @@ from PIL import Image, ImageOps
 
 from mmrag.config import IngestConfig
 from mmrag.errors import IngestError, MmragError
+from mmrag.ingest import heif
 from mmrag.ingest import svg as _svg
 from mmrag.ingest.captions import Caption, caption_for
 from mmrag.ingest.sources import check_size
@@ -59,48 +60,12 @@ _CAMERA_PREFIXES = {
 _XP_TAGS = {0x9C9B: "title", 0x9C9C: "description", 0x9C9E: "keywords", 0x9C9F: "description"}
 
 
-HEIC_HINT = ('HEIC photos (an iPhone\'s) need the heic extra: pip install "mmrag[heic]" '
-             "(pillow-heif; its wheel bundles the GPL x265 encoder), or convert them to JPEG")
-
-
 def _bomb_message(pixels: int | None, config: IngestConfig) -> str:
     size = f" ({pixels:,} pixels)" if pixels else ""
     return (
         f"image is too large{size}: over the decompression-bomb limit of {config.max_image_pixels:,} pixels; "
         "raise ingest.max_image_pixels (MMRAG_INGEST_MAX_IMAGE_PIXELS) if you trust the file"
     )
-
-
-_HEIF: list[bool] = []  # [registered?] once known
-
-
-def heif_support() -> bool:
-    """Register pillow-heif's HEIC/HEIF reader with Pillow, once (the ``heic`` extra: iPhone photos);
-    whether it is there. Imported only when a picture needs it (~40 ms)."""
-    if not _HEIF:
-        try:
-            import pillow_heif
-
-            pillow_heif.register_heif_opener()
-            _HEIF.append(True)
-        except ImportError:
-            _HEIF.append(False)
-    return _HEIF[0]
-
-
-def _head(src: str | Path | bytes) -> bytes:
-    if isinstance(src, (bytes, bytearray)):
-        return bytes(src[:16])
-    try:
-        with open(src, "rb") as fh:
-            return fh.read(16)
-    except OSError:
-        return b""
-
-
-def is_heif(head: bytes) -> bool:
-    """An ISO-BMFF picture of the HEIF family (HEIC, an iPhone's photos) by its ``ftyp`` brand (pure)."""
-    return head[4:8] == b"ftyp" and head[8:12] in (b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1")
 
 
 def open_image(
@@ -115,42 +80,46 @@ def open_image(
     """
     if isinstance(src, (bytes, bytearray)) and not src:
         raise IngestError(source, "the image is empty (0 bytes): nothing to index")
-    fp: Any = io.BytesIO(src) if isinstance(src, (bytes, bytearray)) else src
-    if (not _HEIF or not _HEIF[0]) and is_heif(_head(src)) and not heif_support():  # HEIC needs pillow-heif's reader
-        raise IngestError(source, HEIC_HINT)
-    try:
-        with _no_bomb_warning(), Image.open(fp) as im:
-            fmt = im.format or "unknown"
-            w, h = im.size
-            if w * h > config.max_image_pixels:
-                raise IngestError(source, _bomb_message(w * h, config))
-            if w == 0 or h == 0:
-                raise IngestError(source, "the image has zero width or height; re-export it")
-            exif = im.getexif()
-            orientation = exif.get(0x0112, 1)
-            if orientation in (5, 6, 7, 8):
-                w, h = h, w
-            info: dict[str, Any] = {"width": w, "height": h, "format": fmt, **embedded_text(im, exif)}
-            if fmt == "JPEG":
-                im.draft("RGB", (max_side, max_side))  # decode at reduced scale: fast, little memory
-            im.load()
-            oriented = ImageOps.exif_transpose(_reduced(im, max_side)) if orientation != 1 else _reduced(im, max_side)
-            rgb = to_rgb(oriented)
-    except MmragError:
-        raise
-    except Image.DecompressionBombError:
-        raise IngestError(source, _bomb_message(None, config)) from None
-    except Image.UnidentifiedImageError:
-        raise IngestError(
-            source,
-            "not an image Pillow can read (corrupt or unsupported format); re-export it as PNG or JPEG",
-        ) from None
-    except MemoryError:
-        raise IngestError(source, "not enough memory to decode this image; lower its size") from None
-    except Exception as exc:  # noqa: BLE001 - Pillow decoders raise many types on hostile input
-        raise IngestError(
-            source, f"corrupt or truncated image ({type(exc).__name__}: {exc}); re-export the file"
-        ) from None
+    with contextlib.ExitStack() as files:
+        try:
+            # the file is opened once: its first bytes say whether it is HEIC (pillow-heif's reader first)
+            fp: Any = io.BytesIO(src) if isinstance(src, (bytes, bytearray)) else files.enter_context(open(src, "rb"))
+            head = fp.read(16)
+            fp.seek(0)
+            if heif.is_heif(head) and not heif.heif_support():
+                raise IngestError(source, heif.HEIC_HINT)
+            with _no_bomb_warning(), Image.open(fp) as im:
+                fmt = im.format or "unknown"
+                w, h = im.size
+                if w * h > config.max_image_pixels:
+                    raise IngestError(source, _bomb_message(w * h, config))
+                if w == 0 or h == 0:
+                    raise IngestError(source, "the image has zero width or height; re-export it")
+                exif = im.getexif()
+                orientation = exif.get(0x0112, 1)
+                if orientation in (5, 6, 7, 8):
+                    w, h = h, w
+                info: dict[str, Any] = {"width": w, "height": h, "format": fmt, **embedded_text(im, exif)}
+                if fmt == "JPEG":
+                    im.draft("RGB", (max_side, max_side))  # decode at reduced scale: fast, little memory
+                im.load()
+                oriented = ImageOps.exif_transpose(_reduced(im, max_side)) if orientation != 1 else _reduced(im, max_side)
+                rgb = to_rgb(oriented)
+        except MmragError:
+            raise
+        except Image.DecompressionBombError:
+            raise IngestError(source, _bomb_message(None, config)) from None
+        except Image.UnidentifiedImageError:
+            raise IngestError(
+                source,
+                "not an image Pillow can read (corrupt or unsupported format); re-export it as PNG or JPEG",
+            ) from None
+        except MemoryError:
+            raise IngestError(source, "not enough memory to decode this image; lower its size") from None
+        except Exception as exc:  # noqa: BLE001 - Pillow decoders raise many types on hostile input
+            raise IngestError(
+                source, f"corrupt or truncated image ({type(exc).__name__}: {exc}); re-export the file"
+            ) from None
     if max(rgb.size) > max_side:
         rgb.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
     return rgb, info

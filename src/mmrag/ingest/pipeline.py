@@ -198,7 +198,7 @@ class Ingestor:
             if isinstance(item, WalkFailure) or not is_sidecar(item)  # a catalogue's mapping is not a document
         ]
         if self.config.ingest.captions:  # an edited caption added alone: its indexed picture is checked again too
-            items += self._captioned_pictures(items)
+            items += self._captioned_sources(items)
         self._emit(AddEvent("start", total=len(items)))
         pending: list[_Pending] = []
         interrupted = False
@@ -232,7 +232,7 @@ class Ingestor:
             interrupted=interrupted,
         )
 
-    def _captioned_pictures(self, items: list[Path | WalkFailure]) -> list[Path]:
+    def _captioned_sources(self, items: list[Path | WalkFailure]) -> list[Path]:
         """Indexed pictures whose caption file (``X.txt``) is among ``items`` but which are not, and indexed
         videos and recordings whose subtitles (``X.srt``, ``X.vtt``) are: a sidecar joins its picture's or video's hash,
         so adding it alone must check that file again. One not yet indexed is left alone (nobody asked

@@ -37,7 +37,7 @@ KINDS = ("text", "html", "notebook", "email", "image", "svg", "pdf", "docx", "pp
 _NOT_INDEXED = f"not a type mmrag indexes ({', '.join(KINDS)})"
 _RECORD_TEXT_EXTS = {".csv", ".tsv", ".tab", ".jsonl", ".ndjson"}
 _BOMS = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")
-_OFFICE_MIMES = {  # Office Open XML packages: Word documents and PowerPoint decks (ingest/word.py, slides.py)
+PACKAGE_MIMES = {  # ZIP packages that are documents (ingest/word.py, slides.py, opendocument.py, epub.py)
     "application/vnd.openxmlformats-officedocument.wordprocessingml.document": "docx",
     "application/vnd.openxmlformats-officedocument.presentationml.presentation": "pptx",
     "application/vnd.oasis.opendocument.text": "odt",  # OpenDocument (ingest/opendocument.py)
@@ -111,8 +111,8 @@ def _by_content(head: bytes, ext: str) -> tuple[str | None, str]:
         family, _, sub = guess.mime.partition("/")
         if guess.mime == "application/pdf":
             return "pdf", ""
-        if guess.mime in _OFFICE_MIMES:
-            return _OFFICE_MIMES[guess.mime], ""
+        if guess.mime in PACKAGE_MIMES:
+            return PACKAGE_MIMES[guess.mime], ""
         if family == "image":
             if sub in _IMAGE_MIMES:
                 return "image", ""
@@ -245,4 +245,4 @@ def _text_kind(text: str, ext: str) -> str:
     return "text"
 
 
-__all__ = ["KINDS", "RAW_AUDIO", "SNIFF_BYTES", "UNKNOWN_BINARY", "UNSUPPORTED_PICTURE", "sniff_head"]
+__all__ = ["KINDS", "PACKAGE_MIMES", "RAW_AUDIO", "SNIFF_BYTES", "UNKNOWN_BINARY", "UNSUPPORTED_PICTURE", "sniff_head"]

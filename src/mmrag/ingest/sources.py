@@ -22,7 +22,14 @@ from pathlib import Path
 
 from mmrag.config import IngestConfig
 from mmrag.errors import IngestError, UnsupportedFile
-from mmrag.ingest.sniffing import KINDS, SNIFF_BYTES, UNKNOWN_BINARY, UNSUPPORTED_PICTURE, sniff_head
+from mmrag.ingest.sniffing import (
+    KINDS,
+    PACKAGE_MIMES,
+    SNIFF_BYTES,
+    UNKNOWN_BINARY,
+    UNSUPPORTED_PICTURE,
+    sniff_head,
+)
 
 HASH_BLOCK = 1 << 20  # 1 MB
 
@@ -208,7 +215,7 @@ def sniff_reason(path: str | os.PathLike[str]) -> tuple[str | None, str]:
     elif kind == "text" and p.suffix.lower() in _TEXT_PICTURE_EXTS and _probe_picture(p):
         return "image", ""  # a picture written in ASCII (Netpbm P1-P3, X bitmaps): Pillow reads it
     elif kind is None and (reason.startswith(UNKNOWN_BINARY) or reason.endswith(UNSUPPORTED_PICTURE)):
-        from mmrag.ingest.image import HEIC_HINT, heif_support, is_heif
+        from mmrag.ingest.heif import HEIC_HINT, heif_support, is_heif
 
         if is_heif(head) and not heif_support():
             return None, HEIC_HINT
@@ -240,8 +247,6 @@ def _probe_av(path: Path) -> str:
 
 # a part every package of the kind has (Office Open XML names its main parts so)
 _PACKAGE_PARTS = {"word/document.xml": "docx", "ppt/presentation.xml": "pptx"}
-_ODF_MIMETYPES = {b"application/vnd.oasis.opendocument.text": "odt", b"application/vnd.oasis.opendocument.presentation": "odp",
-                  b"application/epub+zip": "epub", b"application/vnd.oasis.opendocument.spreadsheet": "records"}
 
 
 def _probe_package(path: Path) -> str | None:
@@ -256,8 +261,9 @@ def _probe_package(path: Path) -> str | None:
             mimetype = package.read("mimetype")[:100].strip() if "mimetype" in names else b""
     except (zipfile.BadZipFile, OSError, ValueError, KeyError):
         return None
-    if mimetype in _ODF_MIMETYPES:  # an OpenDocument package whose mimetype entry is not first
-        return _ODF_MIMETYPES[mimetype]
+    kind = PACKAGE_MIMES.get(mimetype.decode("ascii", "replace"))
+    if kind is not None:  # an OpenDocument or EPUB package whose mimetype entry is not first
+        return kind
     return next((kind for part, kind in _PACKAGE_PARTS.items() if part in names), None)
 
 

@@ -46,7 +46,7 @@ function marked(text, terms) {
 }
 function shown(text) {
   // a hit's text as a card shows it: without the "#" marks of Markdown headings (documents, slides, mail
-  // and books are written with them); cli_output.shown_text does the same for result lines
+  // and books are written with them); markdown.without_heading_marks (Python) does the same for result lines
   return (text || "").replace(/^[ \t]*#{1,6}[ \t]+/gm, "");
 }
 function excerpt(text, terms, n) {
@@ -219,9 +219,9 @@ function openHit(hit, cardNode) {
     body.append(a);
     playSpan(a, hit.t0, hit.t1);
   } else if (hit.modality === "image" || (hit.thumbnail_url && hit.page != null)) {
-    // a picture inside a document (a PDF page or figure, a slide, a Word figure) is shown from its
-    // thumbnail; only a picture file is the file itself
-    const inside = hit.page != null || (hit.meta && hit.meta.figure) || ["pdf", "docx", "pptx", "odt", "odp", "epub"].includes(ext);
+    // a picture inside a document is shown from its thumbnail (every loader gives it a page, a slide,
+    // a section or message number, or a figure number); only a picture file is the file itself
+    const inside = hit.page != null || (hit.meta && hit.meta.figure);
     const src = inside || !media ? withToken(hit.thumbnail_url) : media;
     if (src) body.append(el("img", { src, alt: hit.name }));
   }
