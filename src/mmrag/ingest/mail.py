@@ -20,6 +20,7 @@ out and the rest of the mailbox lands.
 
 from __future__ import annotations
 
+import dataclasses
 import email
 import email.policy
 import logging
@@ -126,29 +127,15 @@ def attachment_text(name: str, data: bytes, config: IngestConfig) -> str:
             kind = sniff_reason(path)[0]
             if kind not in _ATTACHED_KINDS:
                 return ""
-            segments = registry.resolve("loader", kind)().load(path, config)
-            words = "\n\n".join(unoverlapped(s for s in segments if s.modality.value == "text" and not s.meta.get("row")))
+            # one chunk a page (or a document): its whole text once, not chunks that overlap
+            whole = dataclasses.replace(config, chunk_words=MAX_ATTACHMENT_CHARS, chunk_overlap=0)
+            segments = registry.resolve("loader", kind)().load(path, whole)
+            words = "\n\n".join((s.text or "").strip() for s in segments
+                                  if s.modality.value == "text" and not s.meta.get("row") and (s.text or "").strip())
         except Exception as exc:  # noqa: BLE001 - a damaged attachment: the message's own words still land
             log.info("attachment %s not read: %s: %s", name, type(exc).__name__, exc)
             return ""
     return words[:MAX_ATTACHMENT_CHARS] + (" …" if len(words) > MAX_ATTACHMENT_CHARS else "")
-
-
-def unoverlapped(segments: Iterator[Segment] | list[Segment]) -> list[str]:
-    """Text chunks of one document, each without the words it shares with the chunk before it (chunks
-    overlap by ``ingest.chunk_overlap`` words; a chunk's span says where it starts) (pure)."""
-    out: list[str] = []
-    page: int | None = None
-    end: int | None = None
-    for s in segments:
-        text = s.text or ""
-        start = s.span.start
-        if start is not None and end is not None and s.span.page == page and 0 < end - start < len(text):
-            text = text[end - start:]
-        page, end = s.span.page, s.span.end
-        if text.strip():
-            out.append(text.strip())
-    return out
 
 
 def body_paragraphs(lines: list[str]) -> list[str]:
@@ -213,4 +200,4 @@ class MailLoader:
                 yield None
 
 
-__all__ = ["MailLoader", "attachment_text", "body_lines", "body_paragraphs", "is_mbox", "message_parts", "unoverlapped"]
+__all__ = ["MailLoader", "attachment_text", "body_lines", "body_paragraphs", "is_mbox", "message_parts"]
