@@ -209,3 +209,19 @@ def test_a_picture_pillow_cannot_draw_is_left_out_not_an_error(tmp_path: Path) -
             out.writestr(name, data)
     segs = list(WordLoader().load(broken, IngestConfig()))
     assert [s.modality for s in segs] == [Modality.TEXT] and "broken picture" in (segs[0].text or "")
+
+
+def test_a_picture_nobody_described_has_its_files_words_not_the_word_slide(tmp_path: Path) -> None:
+    """Its caption was "slide 1", so every query with "slide" in it ("the slide with the revenue chart")
+    put the pictures nobody described first (seen on python-pptx's own test decks)."""
+    import pptx
+    from pptx.util import Inches
+
+    deck = pptx.Presentation()
+    pic = deck.slides.add_slide(deck.slide_layouts[6]).shapes.add_picture(
+        str(_picture(tmp_path, "p.png", (200, 30, 30))), Inches(1), Inches(1))
+    pic._element.xpath("./p:nvPicPr/p:cNvPr")[0].set("descr", "")  # python-pptx writes the file name there
+    path = tmp_path / "harbour_photos.pptx"
+    deck.save(str(path))
+    (picture,) = [s for s in SlidesLoader().load(path, IngestConfig()) if s.modality is Modality.IMAGE]
+    assert picture.text == "harbour photos"

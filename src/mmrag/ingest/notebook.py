@@ -24,6 +24,7 @@ from typing import Any
 from mmrag.config import IngestConfig
 from mmrag.errors import IngestError
 from mmrag.ingest.chunking import check_params
+from mmrag.ingest.image import filename_words
 from mmrag.ingest.office import picture_segment
 from mmrag.ingest.text import find_title, read_source, text_segments
 from mmrag.types import Segment
@@ -132,7 +133,7 @@ class NotebookLoader:
         figure = 0
         for number, blob, above in pictures:
             seg = picture_segment(blob, source, config, page=number, number=figure + 1,
-                                  text=above or f"figure {figure + 1}", meta={"page_unit": "cell"})
+                                  text=above or filename_words(path.name), meta={"page_unit": "cell"})
             if seg is not None:
                 figure += 1
                 yield seg

@@ -179,7 +179,7 @@ def document_segments(path: Path, parts: DocumentParts, fmt: str, config: Ingest
             caption = f"{caption} {alt}" if _FIGURE_LINE.match(caption) else f"{alt.rstrip('. ')}. {caption}"
         caption = (caption or alt)[:NEARBY_CHARS]
         seg = picture_segment(blob, source, config, page=None, number=number + 1,
-                              text=caption or f"figure {number + 1} {words}".strip())
+                              text=caption or words)  # no caption: its file's words, as a photo file has
         if seg is not None:
             number += 1
             yield seg
@@ -194,6 +194,7 @@ def deck_segments(
     text and the slide's title, its table rows. ``IngestError`` when no slide holds anything. ``unit``:
     what a numbered part is called in a hit's label (``slide``; an e-book's ``section``)."""
     source = str(path)
+    words = filename_words(path.name)
     found = False
     figure = 0
     n_tables = 0
@@ -209,7 +210,9 @@ def deck_segments(
         for blob, alt in slide.pictures:
             # its alt text and the slide's title: the slide's other words are its text segment's, so a
             # query for them finds the slide once, and the picture by its pixels
-            caption = f"{alt} {slide.title}".strip()[:NEARBY_CHARS] or f"{unit} {number}"
+            # nothing said of it: its file's words, as a photo file has ("slide 3" would match every query
+            # with "slide" in it, the pictures nobody described first)
+            caption = f"{alt} {slide.title}".strip()[:NEARBY_CHARS] or words
             seg = picture_segment(blob, source, config, page=number, number=figure + 1, text=caption, meta=meta)
             if seg is not None:
                 figure += 1
