@@ -121,6 +121,64 @@ def test_word_document_text_tables_and_pictures(report: Path) -> None:
     assert hit.label() == f"{report} fig. 1"
 
 
+_TEXT_BOX = (  # a floating text box as Word 2010+ writes it: a drawing, and the same box again as VML for old readers
+    '<w:r xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"'
+    ' xmlns:mc="http://schemas.openxmlformats.org/markup-compatibility/2006"'
+    ' xmlns:wp="http://schemas.openxmlformats.org/drawingml/2006/wordprocessingDrawing"'
+    ' xmlns:a="http://schemas.openxmlformats.org/drawingml/2006/main"'
+    ' xmlns:wps="http://schemas.microsoft.com/office/word/2010/wordprocessingShape"'
+    ' xmlns:v="urn:schemas-microsoft-com:vml"><mc:AlternateContent><mc:Choice Requires="wps"><w:drawing><wp:anchor>'
+    '<wp:docPr id="7" name="Text Box 7"/><a:graphic><a:graphicData uri="http://schemas.microsoft.com/office/word/2010/wordprocessingShape">'
+    "<wps:wsp><wps:txbx><w:txbxContent><w:p><w:r><w:t>The pier reopens in May.</w:t></w:r></w:p>"
+    "<w:p><w:r><w:t>Ferries resume the same week.</w:t></w:r></w:p></w:txbxContent></wps:txbx></wps:wsp>"
+    "</a:graphicData></a:graphic></wp:anchor></w:drawing></mc:Choice><mc:Fallback><w:pict><v:shape><v:textbox><w:txbxContent>"
+    "<w:p><w:r><w:t>The pier reopens in May.</w:t></w:r></w:p><w:p><w:r><w:t>Ferries resume the same week.</w:t></w:r></w:p>"
+    "</w:txbxContent></v:textbox></v:shape></w:pict></mc:Fallback></mc:AlternateContent></w:r>"
+)
+_FOOTNOTES = (
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+    '<w:footnotes xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main">'
+    '<w:footnote w:type="separator" w:id="-1"><w:p><w:r><w:separator/></w:r></w:p></w:footnote>'
+    '<w:footnote w:type="continuationSeparator" w:id="0"><w:p><w:r><w:continuationSeparator/></w:r></w:p></w:footnote>'
+    '<w:footnote w:id="1"><w:p><w:r><w:t>Source: the harbour authority survey of 2023.</w:t></w:r></w:p></w:footnote>'
+    "</w:footnotes>"
+)
+
+
+def test_word_text_boxes_footnotes_headers_and_footers_are_read_once_each(tmp_path: Path) -> None:
+    import docx
+    from docx.opc.constants import CONTENT_TYPE, RELATIONSHIP_TYPE
+    from docx.opc.packuri import PackURI
+    from docx.opc.part import Part
+    from docx.oxml.parser import parse_xml
+
+    d = docx.Document()
+    d.add_heading("Harbour news", 1)
+    d.add_paragraph("Repairs to the north pier are nearly done.")._p.append(parse_xml(_TEXT_BOX))
+    d.add_paragraph("The fish market moves to the east quay.")
+    d.sections[0].header.paragraphs[0].text = "Harbour Board newsletter"
+    d.sections[0].footer.paragraphs[0].text = "3"  # a page number: no words
+    d.add_section()  # a second section with the same (linked) header: read once
+    d.add_paragraph("Second section text.")
+    if not any(str(p.partname) == "/word/footnotes.xml" for p in d.part.package.iter_parts()):
+        notes = Part(PackURI("/word/footnotes.xml"), CONTENT_TYPE.WML_FOOTNOTES, _FOOTNOTES.encode(), d.part.package)
+        d.part.relate_to(notes, RELATIONSHIP_TYPE.FOOTNOTES)
+    path = tmp_path / "news.docx"
+    d.save(str(path))
+
+    segs = list(WordLoader().load(path, IngestConfig()))
+    body = "\n".join(s.text or "" for s in segs if s.modality is Modality.TEXT)
+    assert body.count("The pier reopens in May.") == 1 and body.count("Ferries resume") == 1  # the VML copy skipped
+    # the box's lines stand after the paragraph it is anchored to, before the next one
+    assert body.index("north pier") < body.index("The pier reopens") < body.index("Ferries resume") < body.index("fish market")
+    assert "## Footnotes\n\n- Source: the harbour authority survey of 2023." in body
+    assert body.count("Harbour Board newsletter") == 1 and "## Page headers and footers" in body
+    assert body.index("Second section text.") < body.index("## Footnotes") < body.index("## Page headers")  # after the body
+    tail = body[body.index("## Page headers"):]
+    assert "3" not in tail  # a bare page number is not indexed
+    assert segs[0].meta["title"] == "Harbour news"
+
+
 def test_deck_slides_in_order_with_notes_charts_groups_tables_and_pictures(deck: Path) -> None:
     assert sniff_reason(deck) == ("pptx", "")
     segs = list(SlidesLoader().load(deck, IngestConfig()))

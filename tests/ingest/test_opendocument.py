@@ -60,7 +60,7 @@ TEXT_BODY = (
     "<office:text>"
     '<text:h text:outline-level="1">Harbour report</text:h>'
     "<text:p>The ferry<text:s/>to the island leaves at noon<text:tab/>from pier 3.<text:note><text:note-body>"
-    "<text:p>a footnote</text:p></text:note-body></text:note></text:p>"
+    "<text:p>Timetable of the port authority.</text:p></text:note-body></text:note></text:p>"
     "<text:list><text:list-item><text:p>Check the fog horn</text:p></text:list-item></text:list>"
     '<text:h text:outline-level="2">Boats</text:h>'
     "<table:table><table:table-row><table:table-cell><text:p>Boat</text:p></table:table-cell>"
@@ -70,6 +70,8 @@ TEXT_BODY = (
     '<text:p><draw:frame draw:name="Image1"><draw:image xlink:href="Pictures/harbour.png"/>'
     "<svg:desc>The harbour at dawn</svg:desc></draw:frame></text:p>"
     "<text:p>Illustration 1: the old pier.</text:p>"
+    '<text:p>Fares rise in May.<text:note text:note-class="endnote"><text:note-body><text:p>Board decision 14.</text:p>'
+    "</text:note-body></text:note></text:p>"
     "</office:text>"
 )
 
@@ -101,8 +103,9 @@ def test_text_document_in_reading_order_with_tables_and_pictures(tmp_path: Path)
     text = next(s for s in segs if s.modality is Modality.TEXT and "row" not in s.meta)
     assert text.text == (
         "# Harbour report\n\nThe ferry to the island leaves at noon from pier 3.\n\n- Check the fog horn\n\n"
-        "## Boats\n\nBoat | Seats\nGull | 40\n\nIllustration 1: the old pier."
-    )  # the footnote and the picture's description are not body text
+        "## Boats\n\nBoat | Seats\nGull | 40\n\nIllustration 1: the old pier.\n\nFares rise in May.\n\n"
+        "## Footnotes\n\n- Timetable of the port authority.\n\n## Endnotes\n\n- Board decision 14."
+    )  # notes at the end, not inside their sentence; the picture's description is its caption, not body text
     assert text.meta["title"] == "Harbour report 2025"
     rows = [s for s in segs if s.meta.get("row")]
     assert [r.fields for r in rows] == [{"boat": "Gull", "seats": 40}]

@@ -8,10 +8,12 @@ no office suite needed, into the same parts as a Word document or a PowerPoint d
 - **text** (``.odt``): headings (``text:h``, by outline level) as Markdown headings, paragraphs,
   list items as ``- item``, tables row by row where they stand and also as typed rows, pictures
   (``draw:image``) with their alt text (``svg:title``/``svg:desc``) and the paragraph beside them;
+  footnotes and endnotes at the end under ``## Footnotes`` / ``## Endnotes``, as in a Word document;
 - **presentations** (``.odp``): one slide per ``draw:page``; the title frame first, then every text
   frame, table and picture in reading order, then the speaker notes.
 
-Embedded objects (charts, formulas: sub-documents of their own) are not read.
+Embedded objects (charts, formulas: sub-documents of their own) and page headers and footers (in
+``styles.xml``) are not read.
 """
 
 from __future__ import annotations
@@ -55,6 +57,7 @@ def _q(name: str) -> str:
     return f"{{{NS[prefix]}}}{local}"
 
 
+_PARAGRAPHS = (_q("text:p"), _q("text:h"))
 _SKIP_TEXT = {_q("svg:title"), _q("svg:desc"), _q("text:note"), _q("office:annotation"), _q("draw:frame")}
 
 
@@ -180,7 +183,28 @@ def text_parts(root: Any, package: zipfile.ZipFile, title: str) -> DocumentParts
     body = root.find("office:body/office:text", NS)
     for child in body if body is not None else []:
         block(child)
+    if body is not None:
+        lines += _notes(body)
     return DocumentParts(lines, tables, pictures, title or first_heading)
+
+
+def _notes(body: Any) -> list[str]:
+    """Footnotes and endnotes (left out of their paragraphs' text) at the end, under ``## Footnotes`` /
+    ``## Endnotes``, one ``- note`` paragraph each, as Word's are (pure)."""
+    found: dict[str, list[str]] = {"footnote": [], "endnote": []}
+    for note in body.iter(_q("text:note")):
+        kind = note.get(_q("text:note-class"), "footnote")
+        note_body = note.find("text:note-body", NS)
+        if note_body is None or kind not in found:
+            continue
+        text = " ".join(t for t in (inline_text(p) for p in note_body.iter() if p.tag in _PARAGRAPHS) if t)
+        if text:
+            found[kind].append("- " + text)
+    lines: list[str] = []
+    for kind, heading in (("footnote", "Footnotes"), ("endnote", "Endnotes")):
+        if found[kind]:
+            lines += [f"## {heading}", "", *(x for t in found[kind] for x in (t, ""))]
+    return lines
 
 
 def slide_parts(page: Any, package: zipfile.ZipFile) -> SlideParts:

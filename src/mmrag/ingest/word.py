@@ -12,11 +12,17 @@ hit says where by characters, as a text file does.
 - **Pictures** (inline drawings) become image segments through the image tower, with a caption:
   a "Figure N" line next to the picture and its alt text, else its alt text and the paragraph
   just below (or above) it (``meta.figure`` = N; ``office.document_segments``). Icons under 32 px and EMF/WMF vector art are left out.
+- **Text boxes** (a flyer's call-out, a form's fields) are read after the paragraph they are anchored to
+  (Word writes each twice, as a drawing and as a VML fallback: the fallback is skipped). **Footnotes and
+  endnotes** come at the end under ``## Footnotes`` / ``## Endnotes``, **page headers and footers** (each
+  distinct one once, page numbers left out) under ``## Page headers and footers``, so their words are found
+  without breaking the body's reading order.
 - The title is the document's own (``File > Properties``), else its first heading.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -36,7 +42,12 @@ from mmrag.ingest.office import (
 from mmrag.ingest.tables import Table
 from mmrag.types import Segment
 
+log = logging.getLogger(__name__)
 _HEADING = re.compile(r"^heading\s*(\d)$", re.IGNORECASE)
+_W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+_MC_FALLBACK = "{http://schemas.openxmlformats.org/markup-compatibility/2006}Fallback"
+_NOTE_PARTS = (("/word/footnotes.xml", "footnote", "Footnotes"), ("/word/endnotes.xml", "endnote", "Endnotes"))
+_WORDY = re.compile(r"[^\W\d_]{2}")  # two letters in a row: not a bare page number or "- 3 -"
 
 
 def heading_level(style_name: str) -> int:
@@ -68,6 +79,67 @@ def _pictures(paragraph: Any) -> list[tuple[bytes, str]]:
     return out
 
 
+def _paragraph_text(p: Any, parent: Any) -> str:
+    from docx.text.paragraph import Paragraph
+
+    return " ".join(Paragraph(p, parent).text.split())
+
+
+def _text_boxes(paragraph: Any) -> list[str]:
+    """The words of the text boxes anchored to ``paragraph``, a box paragraph a line, each box once."""
+    out: list[str] = []
+    for box in paragraph._p.iter(_W + "txbxContent"):
+        if any(a.tag == _MC_FALLBACK for a in box.iterancestors()):  # the VML copy of a box drawn above
+            continue
+        out.extend(t for p in box.iterchildren(_W + "p") if (t := _paragraph_text(p, paragraph._parent)))
+    return out
+
+
+def _notes(document: Any) -> list[str]:
+    """Footnotes and endnotes, as ``## Footnotes`` + one ``- note`` line each (separators left out)."""
+    from docx.oxml.parser import parse_xml
+
+    lines: list[str] = []
+    parts = {str(part.partname): part for part in document.part.package.iter_parts()}
+    for partname, tag, heading in _NOTE_PARTS:
+        part = parts.get(partname)
+        if part is None:
+            continue
+        try:
+            root = parse_xml(part.blob)
+        except Exception as exc:  # noqa: BLE001 - a damaged notes part loses the notes, not the document
+            log.warning("%s skipped: %s: %s", partname, type(exc).__name__, exc)
+            continue
+        notes = []
+        for note in root.iterchildren(_W + tag):
+            if note.get(_W + "type") not in (None, "normal"):  # separator, continuation separator/notice
+                continue
+            text = " ".join(t for p in note.iter(_W + "p") if (t := _paragraph_text(p, document.part)))
+            if text:
+                notes.append("- " + text)
+        if notes:
+            lines += [f"## {heading}", "", *notes, ""]
+    return lines
+
+
+def _headers_and_footers(document: Any) -> list[str]:
+    """Each distinct page header and footer line once (first-page and even-page ones too)."""
+    seen: dict[str, None] = {}
+    for section in document.sections:
+        for name in ("header", "footer", "first_page_header", "first_page_footer", "even_page_header", "even_page_footer"):
+            try:
+                part = getattr(section, name)
+                if part.is_linked_to_previous:  # the previous section's, read already (or none at all)
+                    continue
+                texts = [" ".join(p.text.split()) for p in part.paragraphs]
+                texts += [cell_text(c.text) for t in part.tables for row in t.rows for c in row.cells]
+            except Exception as exc:  # noqa: BLE001 - a damaged header part loses that header only
+                log.warning("a page %s skipped: %s: %s", name.replace("_", " "), type(exc).__name__, exc)
+                continue
+            seen.update((t, None) for t in texts if _WORDY.search(t))
+    return ["## Page headers and footers", "", *(x for t in seen for x in (t, ""))] if seen else []
+
+
 class WordLoader:
     """Loader for the ``docx`` kind."""
 
@@ -96,16 +168,17 @@ class WordLoader:
                 continue
             pictures.extend((blob, alt, len(lines)) for blob, alt in _pictures(block))
             text = " ".join(block.text.split())
-            if not text:
-                continue
-            level = heading_level(_style_name(block))
-            if level:
-                first_heading = first_heading or text
-                text = "#" * level + " " + text
-            elif _style_name(block).lower().startswith("list"):
-                text = "- " + text
-            lines.append(text)
-            lines.append("")
+            if text:
+                level = heading_level(_style_name(block))
+                if level:
+                    first_heading = first_heading or text
+                    text = "#" * level + " " + text
+                elif _style_name(block).lower().startswith("list"):
+                    text = "- " + text
+                lines += [text, ""]
+            for box_line in _text_boxes(block):
+                lines += [box_line, ""]
+        lines += _notes(document) + _headers_and_footers(document)
         title = " ".join(str(getattr(document.core_properties, "title", "") or "").split()) or first_heading
         yield from document_segments(path, DocumentParts(lines, tables, pictures, title), "docx", config)
 
