@@ -47,6 +47,7 @@ _BUILTINS: dict[str, dict[str, str]] = {
         "svg": "mmrag.ingest.image:SvgLoader",
         "pdf": "mmrag.ingest.pdf:PdfLoader",
         "docx": "mmrag.ingest.word:WordLoader",
+        "doc": "mmrag.ingest.word97:LegacyWordLoader",
         "pptx": "mmrag.ingest.slides:SlidesLoader",
         "odt": "mmrag.ingest.opendocument:OdtLoader",
         "odp": "mmrag.ingest.opendocument:OdpLoader",

@@ -43,7 +43,7 @@ log = logging.getLogger(__name__)
 MAX_MESSAGES = 100_000
 MAX_ATTACHMENTS = 10  # documents read per message
 MAX_ATTACHMENT_CHARS = 20_000  # of one attachment's words (a long report: its first pages)
-_ATTACHED_KINDS = {"pdf", "docx", "pptx", "odt", "odp", "epub", "text", "html", "notebook"}
+_ATTACHED_KINDS = {"pdf", "docx", "doc", "pptx", "odt", "odp", "epub", "text", "html", "notebook"}
 _SIGNATURE = re.compile(r"^-- ?$")
 _QUOTE_HEADER = re.compile(r"^On .{5,200} wrote:$")
 

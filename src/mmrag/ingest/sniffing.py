@@ -33,10 +33,12 @@ RAW_AUDIO: dict[str, tuple[str, dict[str, str]]] = {
 }
 
 # every kind a loader is registered for (registry.py, "loader")
-KINDS = ("text", "html", "notebook", "email", "image", "svg", "pdf", "docx", "pptx", "odt", "odp", "epub", "audio", "video", "records")
-_NOT_INDEXED = f"not a type mmrag indexes ({', '.join(KINDS)})"
+KINDS = ("text", "html", "notebook", "email", "image", "svg", "pdf", "docx", "doc", "pptx", "odt", "odp", "epub", "audio", "video",
+         "records")
+NOT_INDEXED = f"not a type mmrag indexes ({', '.join(KINDS)})"
 _RECORD_TEXT_EXTS = {".csv", ".tsv", ".tab", ".jsonl", ".ndjson"}
 _BOMS = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # OLE2 compound files: Office 97-2003, Outlook .msg
 PACKAGE_MIMES = {  # ZIP packages that are documents (ingest/word.py, slides.py, opendocument.py, epub.py)
     "application/vnd.openxmlformats-officedocument.wordprocessingml.document": "docx",
     "application/vnd.openxmlformats-officedocument.presentationml.presentation": "pptx",
@@ -84,7 +86,8 @@ def sniff_head(head: bytes, ext: str = "") -> tuple[str | None, str]:
 
     Returns ``(kind, "")`` or ``(None, reason)``. ``records``: a table of
     rows (CSV/TSV, JSON Lines, a JSON array, Parquet, XLSX; ``ingest/records.py``). ``"av?"`` means an MP4 /
-    Matroska container whose audio-or-video answer needs the file (see ``sniff``).
+    Matroska container whose audio-or-video answer needs the file (see ``sniff``); ``"ole?"`` an OLE2
+    compound file (Word, Excel, PowerPoint 97-2003, Outlook ``.msg``) whose streams say which.
     """
     ext = ext.lower()
     kind, reason = _by_content(head, ext)
@@ -121,17 +124,19 @@ def _by_content(head: bytes, ext: str) -> tuple[str | None, str]:
             return "audio", ""
         if family == "video":
             return "video", ""
-        return None, f"{guess.extension} content ({guess.mime}) is {_NOT_INDEXED}"
+        return None, f"{guess.extension} content ({guess.mime}) is {NOT_INDEXED}"
     text = _decode_head(head)
     if text is not None:
         return _text_kind(text, ext), ""
-    return None, f"{UNKNOWN_BINARY} is {_NOT_INDEXED}"
+    return None, f"{UNKNOWN_BINARY} is {NOT_INDEXED}"
 
 
 def _magic(head: bytes, ext: str) -> tuple[str | None, str] | None:
     """Own checks for what ``filetype`` gets wrong or cannot split."""
     if head[:4] == b"PAR1":  # Parquet: a table of records
         return "records", ""
+    if head[:8] == OLE_MAGIC:  # an Office 97-2003 file (or another OLE2 compound file): its streams say which
+        return "ole?", ""
     if head[:2] == b"PK" and ext in (".xlsx", ".xlsm"):
         return "records", ""
     if head.lstrip()[:5] == b"%PDF-" or (ext == ".pdf" and b"%PDF-" in head[:1024]):

@@ -24,6 +24,7 @@ from mmrag.config import IngestConfig
 from mmrag.errors import IngestError, UnsupportedFile
 from mmrag.ingest.sniffing import (
     KINDS,
+    NOT_INDEXED,
     PACKAGE_MIMES,
     SNIFF_BYTES,
     UNKNOWN_BINARY,
@@ -208,6 +209,8 @@ def sniff_reason(path: str | os.PathLike[str]) -> tuple[str | None, str]:
     kind, reason = sniff_head(head, p.suffix)
     if kind == "av?":
         kind = _probe_av(p)
+    elif kind == "ole?":
+        return _probe_ole(p)
     elif kind is None and head[:4] == b"PK\x03\x04":
         package = _probe_package(p)
         if package is not None:
@@ -243,6 +246,36 @@ def _probe_av(path: Path) -> str:
             return "audio" if container.streams.audio else "video"
     except Exception:  # noqa: BLE001 - unreadable here; the loader reports the real error
         return "video"
+
+
+_OLE_OTHERS = (  # (a stream only that kind of compound file has, what it is, what to do)
+    ("Workbook", "an Excel 97-2003 workbook (.xls)", "save it as .xlsx or CSV"),
+    ("Book", "an Excel 5/95 workbook (.xls)", "save it as .xlsx or CSV"),
+    ("PowerPoint Document", "a PowerPoint 97-2003 deck (.ppt)", "save it as .pptx or PDF"),
+    ("__properties_version1.0", "an Outlook message (.msg)", "save it as .eml"),
+    ("EncryptedPackage", "a password-protected Office document", "remove the password and save it again"),
+)
+
+
+def _probe_ole(path: Path) -> tuple[str | None, str]:
+    """An OLE2 compound file by its streams: ``doc`` (Word 97-2003), or why it is not indexed."""
+    try:
+        import olefile
+    except ImportError:
+        if path.suffix.lower() in (".doc", ".dot"):
+            return None, 'a Word 97-2003 document needs olefile: pip install "mmrag[office]" (or save it as .docx)'
+        return None, f"an OLE2 compound file (Office 97-2003?) is {NOT_INDEXED}"
+    try:
+        with olefile.OleFileIO(str(path)) as ole:
+            streams = {"/".join(entry) for entry in ole.listdir(streams=True, storages=False)}
+    except Exception as exc:  # noqa: BLE001 - olefile raises several types for damaged files
+        return None, f"a damaged OLE2 compound file (Office 97-2003?): {type(exc).__name__}: {exc}"
+    if "WordDocument" in streams:
+        return "doc", ""
+    for stream, what, fix in _OLE_OTHERS:
+        if stream in streams:
+            return None, f"{what} is not read: {fix}"
+    return None, f"an OLE2 compound file (streams: {', '.join(sorted(streams)[:5])}) is {NOT_INDEXED}"
 
 
 # a part every package of the kind has (Office Open XML names its main parts so)

@@ -1,0 +1,365 @@
+"""Word 97-2003 documents (``.doc``, ``.dot``): the text, read from the binary format itself.
+
+An old ``.doc`` is an OLE2 compound file. olefile (BSD-2, pure Python; the ``office`` extra) opens
+it; the text is where the format's specification puts it ([MS-DOC] 2.4.1, "Retrieving Text"): the
+File Information Block at the start of the ``WordDocument`` stream names the table stream
+(``0Table`` or ``1Table``) and, in it, the piece table (``Clx``); each piece is a run of characters
+in the ``WordDocument`` stream, 8-bit (Windows-1252) or UTF-16. The characters then split into
+stories by the counts in the FIB: the main text, footnotes, headers and footers, comments,
+endnotes, text boxes.
+
+Written here, not taken from a library: no maintained pure-Python package reads ``.doc`` text
+(antiword and catdoc are C programs a user may not have; textract shells out to them; Apache Tika
+needs Java), and what is needed is the piece table, a page of the specification.
+
+What a user gets, as for ``.docx`` (``ingest/word.py``, ``office.document_segments``): the body's
+paragraphs in order, tables row by row where they stand (``Region | Revenue``) and as typed rows
+(``--where``), fields shown as their result (a date, a page reference), then ``## Footnotes``,
+``## Endnotes``, ``## Text boxes`` and ``## Page headers and footers`` (each distinct one once, bare
+page numbers left out). Not read: headings (styles live in a binary style sheet, so no ``#``
+marks), comments, pictures. Password-protected files and Word 6/95 files get a clear error.
+"""
+
+from __future__ import annotations
+
+import re
+import struct
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from mmrag.config import IngestConfig
+from mmrag.errors import IngestError
+from mmrag.ingest.avio import check_file
+from mmrag.ingest.chunking import check_params
+from mmrag.ingest.office import DocumentParts, add_table, cell_text, document_segments, require
+from mmrag.ingest.tables import Table
+from mmrag.types import Segment
+
+_WORD_IDENT = 0xA5EC
+_NFIB_WORD97 = 0x00C1  # Word 97 and every later version write at least this in the base FIB
+_WORDY = re.compile(r"[^\W\d_]{2}")  # two letters in a row: not a bare page number
+MAX_CHARACTERS = 50_000_000  # a piece table claiming more text than this is damaged
+
+
+@dataclass(frozen=True)
+class Stories:
+    """A document's text split by story, as the FIB counts them (control characters still in)."""
+
+    main: str
+    footnotes: str
+    headers: str
+    comments: str
+    endnotes: str
+    text_boxes: str
+
+
+class DocFormatError(ValueError):
+    """The stream is not a Word 97-2003 document this reader can read; the message says why."""
+
+
+def _u16(data: bytes, at: int) -> int:
+    return int(struct.unpack_from("<H", data, at)[0])
+
+
+def _u32(data: bytes, at: int) -> int:
+    return int(struct.unpack_from("<I", data, at)[0])
+
+
+@dataclass(frozen=True)
+class Fib:
+    """What is needed of the File Information Block: the table stream, the piece table, the story lengths."""
+
+    table_stream: str
+    fc_clx: int
+    lcb_clx: int
+    fc_papx: int  # the bin table of paragraph properties (PlcBtePapx): where table rows end
+    lcb_papx: int
+    story_lengths: tuple[int, ...]  # ccpText, ccpFtn, ccpHdd, ccpMcr, ccpAtn, ccpEdn, ccpTxbx, ccpHdrTxbx
+
+
+def read_fib(word: bytes) -> Fib:
+    """The FIB at the start of a ``WordDocument`` stream (pure); ``DocFormatError`` if it is not one."""
+    try:
+        if _u16(word, 0) != _WORD_IDENT:
+            raise DocFormatError("its WordDocument stream does not start with Word's signature")
+        if _u16(word, 2) < _NFIB_WORD97:
+            raise DocFormatError("it is a Word 6 or Word 95 document, an older format: open it in a word processor and save it as .docx")
+        flags = _u16(word, 0x0A)
+        if flags & 0x0100:  # fEncrypted (also set when obfuscated)
+            raise DocFormatError("it is password-protected (encrypted): open it in Word, remove the password and save it again")
+        at = 32
+        at += 2 + 2 * _u16(word, at)  # csw, fibRgW
+        cslw = _u16(word, at)
+        longs = struct.unpack_from(f"<{cslw}i", word, at + 2)
+        at += 2 + 4 * cslw
+        cb = _u16(word, at)
+        pairs = struct.unpack_from(f"<{2 * cb}I", word, at + 2)
+    except struct.error:
+        raise DocFormatError("its file information block is cut short (a truncated or damaged file)") from None
+    if cslw < 11 or cb < 34:
+        raise DocFormatError("its file information block is too short for a Word 97-2003 document")
+    lengths = tuple(max(0, int(n)) for n in longs[3:11])
+    return Fib("1Table" if flags & 0x0200 else "0Table", int(pairs[66]), int(pairs[67]), int(pairs[26]), int(pairs[27]), lengths)
+
+
+ROW_END = "\x1d"  # put for a table row's end mark (a 0x07 that paragraph properties say ends a row)
+_TTP_SPRMS = (0x2417, 0x244C)  # sprmPFTtp, sprmPFInnerTtp: this paragraph mark ends a table row
+_SPRM_SIZES = {0: 1, 1: 1, 2: 2, 3: 4, 4: 2, 5: 2, 7: 3}  # operand bytes by the sprm's spra bits
+
+
+def _row_end(grpprl: bytes) -> bool:
+    """Whether a paragraph's properties mark it a table row's end (pure)."""
+    at = 0
+    while at + 2 <= len(grpprl):
+        sprm = _u16(grpprl, at)
+        at += 2
+        size = _SPRM_SIZES.get(sprm >> 13)
+        if size is None:  # variable length
+            if at >= len(grpprl):
+                return False
+            if sprm == 0xD608:  # sprmTDefTable: a two-byte length
+                size = _u16(grpprl, at) + 1 if at + 2 <= len(grpprl) else len(grpprl)
+            elif sprm == 0xC615 and grpprl[at] == 255:  # sprmPChgTabs' long form: rare, stop reading
+                return False
+            else:
+                size = grpprl[at] + 1
+        if sprm in _TTP_SPRMS and at < len(grpprl) and grpprl[at]:
+            return True
+        at += size
+    return False
+
+
+def row_end_marks(word: bytes, table: bytes, fib: Fib) -> set[int]:
+    """Byte offsets (in ``WordDocument``) just past every paragraph mark that ends a table row (pure).
+
+    A table cell and a row both end with 0x07; only the paragraph properties tell them apart, in the
+    512-byte pages (FKPs) the bin table ``PlcBtePapx`` points at. Damaged pages are skipped."""
+    plc = table[fib.fc_papx : fib.fc_papx + fib.lcb_papx]
+    n = (len(plc) - 4) // 8
+    if n < 1:
+        return set()
+    ends: set[int] = set()
+    for k in range(n):
+        pn = _u32(plc, 4 * (n + 1) + 4 * k) & 0x3FFFFF
+        page = word[pn * 512 : pn * 512 + 512]
+        if len(page) < 512:
+            continue
+        crun = page[511]
+        if 4 * (crun + 1) + 13 * crun > 511:
+            continue
+        fcs = struct.unpack_from(f"<{crun + 1}I", page, 0)
+        for i in range(crun):
+            at = 2 * page[4 * (crun + 1) + 13 * i]
+            if at == 0 or at >= 511:
+                continue
+            cb = page[at]
+            data = page[at + 2 : at + 2 + 2 * page[at + 1]] if cb == 0 else page[at + 1 : at + 2 * cb]
+            if _row_end(data[2:]):  # after the style index
+                ends.add(int(fcs[i + 1]))
+    return ends
+
+
+def read_pieces(clx: bytes) -> list[tuple[int, int, int, bool]]:
+    """The piece table in a ``Clx``: ``(first character, end character, byte offset, 8-bit)`` (pure)."""
+    at = 0
+    while at < len(clx):
+        if clx[at] == 0x01:  # a Prc (formatting of the pieces): skipped
+            if at + 3 > len(clx):
+                break
+            at += 3 + _u16(clx, at + 1)
+        elif clx[at] == 0x02:  # the Pcdt: the piece table itself
+            if at + 5 > len(clx):
+                break
+            lcb = _u32(clx, at + 1)
+            plc = clx[at + 5 : at + 5 + lcb]
+            n = (len(plc) - 4) // 12
+            if n < 1 or len(plc) < 4 + 12 * n:
+                break
+            cps = struct.unpack_from(f"<{n + 1}I", plc, 0)
+            out = []
+            for k in range(n):
+                fc = _u32(plc, 4 * (n + 1) + 8 * k + 2)
+                eight_bit = bool(fc & 0x40000000)
+                fc &= 0x3FFFFFFF
+                out.append((int(cps[k]), int(cps[k + 1]), fc // 2 if eight_bit else fc, eight_bit))
+            return out
+        else:
+            break
+    raise DocFormatError("its piece table is damaged (the text cannot be located)")
+
+
+def piece_text(word: bytes, pieces: list[tuple[int, int, int, bool]], row_ends: set[int] | None = None) -> str:
+    """The document's characters, piece after piece (pure); a 0x07 just before an offset in
+    ``row_ends`` (``row_end_marks``) becomes ``ROW_END``."""
+    out: list[str] = []
+    total = 0
+    for cp0, cp1, fc, eight_bit in pieces:
+        n = cp1 - cp0
+        if n <= 0:
+            continue
+        total += n
+        if total > MAX_CHARACTERS:
+            raise DocFormatError(f"its piece table claims over {MAX_CHARACTERS:,} characters (a damaged file)")
+        width = 1 if eight_bit else 2
+        text = word[fc : fc + width * n].decode("cp1252" if eight_bit else "utf-16-le", errors="replace")
+        marks = [(end - fc) // width - 1 for end in row_ends or () if fc < end <= fc + width * n]
+        if marks:
+            chars = list(text)
+            for i in marks:
+                if 0 <= i < len(chars) and chars[i] == "\x07":
+                    chars[i] = ROW_END
+            text = "".join(chars)
+        out.append(text)
+    return "".join(out)
+
+
+def split_stories(text: str, lengths: tuple[int, ...]) -> Stories:
+    """The characters cut into stories by the FIB's counts (pure)."""
+    parts, at = [], 0
+    for n in lengths:
+        parts.append(text[at : at + n])
+        at += n
+    main, footnotes, headers, _macros, comments, endnotes, boxes, _header_boxes = parts
+    return Stories(main, footnotes, headers, comments, endnotes, boxes)
+
+
+_DROP = dict.fromkeys(range(32), None) | {ord("\t"): " ", 0x1E: "-", 0xA0: " ", 0x1F: None}
+
+
+def story_blocks(story: str) -> list[str | list[list[str]]]:
+    """A story's paragraphs (str) and tables (rows of cells) in order (pure).
+
+    Fields (``\\x13`` instruction ``\\x14`` result ``\\x15``, nested) keep their result; ``\\r`` and
+    page or section breaks end a paragraph; ``\\x07`` ends a table cell and ``ROW_END`` a row; other
+    control characters (picture and footnote anchors) are dropped."""
+    blocks: list[str | list[list[str]]] = []
+    fields: list[bool] = []  # per open field: still in its instruction
+    buf: list[str] = []
+    row: list[str] = []
+    rows: list[list[str]] = []
+
+    def flush_paragraph() -> None:
+        text = " ".join("".join(buf).translate(_DROP).split())
+        buf.clear()
+        if rows and not row:  # the table above ends here
+            blocks.append([r[:] for r in rows])
+            rows.clear()
+        if text:
+            blocks.append(text)
+
+    for ch in story:
+        if ch == "\x13":
+            fields.append(True)
+        elif ch == "\x14":
+            if fields:
+                fields[-1] = False
+        elif ch == "\x15":
+            if fields:
+                fields.pop()
+        elif fields and fields[-1]:
+            pass  # a field's instruction (HYPERLINK "...", PAGE, TOC \\o): not text
+        elif ch == ROW_END:
+            if any(row):
+                rows.append(row[:])
+            row.clear()
+            buf.clear()
+        elif ch == "\x07":
+            row.append(cell_text(" ".join("".join(buf).translate(_DROP).split())))
+            buf.clear()
+        elif ch in "\r\x0c":
+            if row:  # a paragraph break inside a table cell
+                buf.append(" ")
+            else:
+                flush_paragraph()
+        elif ch == "\x0b":
+            buf.append(" ")
+        else:
+            buf.append(ch)
+    if row and any(row):
+        rows.append(row[:])
+        row.clear()
+    flush_paragraph()
+    if rows:
+        blocks.append([r[:] for r in rows])
+    return blocks
+
+
+def stories_parts(stories: Stories, title: str) -> DocumentParts:
+    """The lines and tables ``office.document_segments`` indexes: the body, then the other stories (pure)."""
+    lines: list[str] = []
+    tables: list[Table] = []
+    for block in story_blocks(stories.main):
+        if isinstance(block, list):
+            add_table(block, lines, tables)
+        else:
+            lines += [block, ""]
+    for story, heading in ((stories.footnotes, "Footnotes"), (stories.endnotes, "Endnotes"), (stories.text_boxes, "Text boxes")):
+        paragraphs = [b for b in story_blocks(story) if isinstance(b, str)]
+        if paragraphs:
+            lines += [f"## {heading}", "", *(x for p in paragraphs for x in (("- " + p if heading != "Text boxes" else p), ""))]
+    seen = dict.fromkeys(b for b in story_blocks(stories.headers) if isinstance(b, str) and _WORDY.search(b))
+    if seen:
+        lines += ["## Page headers and footers", "", *(x for t in seen for x in (t, ""))]
+    return DocumentParts(lines, tables, [], title)
+
+
+def read_doc(path: Path) -> tuple[Stories, str]:
+    """A ``.doc`` file's stories and its title (File > Properties); ``DocFormatError`` says why not."""
+    import olefile
+
+    if not olefile.isOleFile(str(path)):
+        raise DocFormatError("it is not an OLE2 compound file, which every Word 97-2003 document is")
+    with olefile.OleFileIO(str(path)) as ole:
+        if not ole.exists("WordDocument"):
+            raise DocFormatError("it has no WordDocument stream (another Office 97-2003 file: a sheet or a deck?)")
+        word = ole.openstream("WordDocument").read()
+        fib = read_fib(word)
+        if not ole.exists(fib.table_stream):
+            raise DocFormatError(f"its {fib.table_stream} stream is missing (a damaged file)")
+        table = ole.openstream(fib.table_stream).read()
+        clx = table[fib.fc_clx : fib.fc_clx + fib.lcb_clx]
+        text = piece_text(word, read_pieces(clx), row_end_marks(word, table, fib))
+        try:
+            raw_title = ole.get_metadata().title or b""
+            title = " ".join((raw_title.decode("cp1252", "replace") if isinstance(raw_title, bytes) else str(raw_title)).split())
+        except Exception:  # noqa: BLE001 - the summary information is optional
+            title = ""
+    return split_stories(text, fib.story_lengths), title
+
+
+class LegacyWordLoader:
+    """Loader for the ``doc`` kind (Word 97-2003)."""
+
+    kinds: tuple[str, ...] = ("doc",)
+
+    def load(self, path: Path, config: IngestConfig) -> Iterator[Segment]:
+        path = Path(path)
+        require("olefile", "olefile", "Word 97-2003 documents (.doc)")
+        check_params(config.chunk_words, config.chunk_overlap)
+        check_file(path, config.max_file_mb)  # not a ZIP: nothing inflates past its size
+        try:
+            stories, title = read_doc(path)
+        except DocFormatError as exc:
+            raise IngestError(str(path), f"not read as a Word 97-2003 document: {exc}") from None
+        except (OSError, ValueError, struct.error, IndexError) as exc:  # olefile on a damaged compound file
+            raise IngestError(str(path), f"not a readable Word 97-2003 document ({type(exc).__name__}: {exc}); "
+                              "open it in a word processor and save it as .docx") from None
+        yield from document_segments(path, stories_parts(stories, title), "doc", config)
+
+
+__all__ = [
+    "ROW_END",
+    "DocFormatError",
+    "Fib",
+    "LegacyWordLoader",
+    "Stories",
+    "piece_text",
+    "read_doc",
+    "read_fib",
+    "read_pieces",
+    "row_end_marks",
+    "split_stories",
+    "stories_parts",
+    "story_blocks",
+]
