@@ -5,9 +5,9 @@
    the training pairs (Open Clip Art) and collections never trained on
    (Twemoji, OpenMoji). Rows: chance, OCR/metadata text only, the starter
    tower, ConSE, the bound head, the fixed mix (ConSE + head), the
-   flatness-gated mix (the default ``lite0b``; ``--tower`` another), the
-   previous default ``lite0-flat`` (its head saw 3,000 of the training
-   pictures, ``lite0b``'s all of them), and the fused default (the
+   flatness-gated mix (the default ``lite0c``; ``--tower`` another), the
+   previous default ``lite0b`` (its head reads the pooled features only,
+   ``lite0c``'s the stage means too), and the fused default (the
    gated tower and the picture's text, each calibrated against the query's
    background and the best kept per picture, as search did before session 6),
    the same with a picture's words that are a label also judged against the
@@ -49,10 +49,11 @@ from mmrag.space.backbone_tower import (
     conse,
     flatnesses,
     gated_combine,
+    head_features,
     head_vectors,
     project_visual,
 )
-from mmrag.train.backbone_cache import backbone_outputs
+from mmrag.train.backbone_cache import backbone_outputs_with_stages
 from mmrag.train.benchmark import metadata_text, ocr_texts
 from mmrag.train.data import group_pairs, read_pairs
 from mmrag.train.evaluate import format_table, pair_metrics
@@ -153,22 +154,23 @@ def main() -> None:
     if labels is None:
         print("no shipped labels for this text model: the 'search today' row equals the fused default")
     tower = load_image_tower(args.tower or backbone_tower_dir(), 384)
-    previous = load_image_tower(backbone_tower_dir("lite0"), 384)  # lite0-flat, the default before lite0b
+    previous = load_image_tower(backbone_tower_dir("lite0b"), 384)  # lite0b, the default before lite0c
     starter = load_image_tower(None, 384)
     w, cfg = tower.weights, tower.cfg
     tname = str(tower.meta.get("name", "tower")).removesuffix("-minilm")
     sets = {"Open Clip Art held-out": heldout_file(args.train_pairs, args.holdout, args.seed, args.cache / "heldout-oca.jsonl", "openclipart")}
     sets |= {p.name.split(".")[0] + " (never trained on)": p for p in args.unseen}
-    table, gallery, gallery_old = {}, [], []
+    table, gallery, gallery_old, gallery_stages = {}, [], [], []
     for name, f in sets.items():
         groups = subset(f, args.limit, args.seed)
         ocr = [""] * len(groups) if args.no_ocr else ocr_texts([g.a for g in groups], args.cache, 256)  # cached per path list
-        feats, logits, ok = backbone_outputs([g.a for g in groups], args.cache)
+        feats, logits, stages, ok = backbone_outputs_with_stages([g.a for g in groups], args.cache)
         arr, ok2 = decode_images([g.a for g in groups], starter.image_size, args.cache)
         keep = ok & ok2
         groups = [g for g, k in zip(groups, keep) if k]
-        feats, logits = feats[keep], logits[keep]
+        feats, logits, stages = feats[keep], logits[keep], stages[keep]
         gallery.append(feats)
+        gallery_stages.append(stages)
         caps = [g.captions[0] for g in groups]
         txt = embed_texts(text, caps, args.cache)
         ocr = [o for o, k in zip(ocr, keep) if k]
@@ -176,7 +178,7 @@ def main() -> None:
         doc = embed_texts(text, words, args.cache)
         has_doc = np.asarray([bool(w.strip()) for w in words])
         c = conse(softmax(logits), w.class_emb, cfg.top_t)
-        h = head_vectors(feats, w.head_weight, w.head_bias) if w.head_weight is not None else c
+        h = head_vectors(head_features(cfg.head_input, feats, stages), w.head_weight, w.head_bias) if w.head_weight is not None else c
         mixed = combine(c, h, cfg.mix)
         # flatness on a 64 px decode, as the tower measures it: the starter's decode when it is that size
         small = arr[keep] if starter.image_size == 64 else decode_images([g.a for g in groups], 64, args.cache)[0]
@@ -184,7 +186,8 @@ def main() -> None:
         gated = gated_combine(c, h, flat, FlatGate.from_dict(tower.meta["flat_gate"]))
         pw = previous.weights
         prev = gated_combine(conse(softmax(logits), pw.class_emb, previous.cfg.top_t),
-                             head_vectors(feats, pw.head_weight, pw.head_bias), flat, FlatGate.from_dict(previous.meta["flat_gate"]))
+                             head_vectors(head_features(previous.cfg.head_input, feats, stages), pw.head_weight, pw.head_bias),
+                             flat, FlatGate.from_dict(previous.meta["flat_gate"]))
         old = tower_embed(starter.model, arr[keep], "cpu")
         old = old / np.linalg.norm(old, axis=1, keepdims=True)
         gallery_old.append(old)
@@ -195,14 +198,14 @@ def main() -> None:
             "bound head": pair_metrics(h, txt, caps),
             f"tower: ConSE + head (fixed mix {cfg.mix}, {tname})": pair_metrics(mixed, txt, caps),
             f"tower: ConSE + head weighed by flatness ({tname})": pair_metrics(gated, txt, caps),
-            "previous default tower (lite0-flat)": pair_metrics(prev, txt, caps),
+            "previous default tower (lite0b)": pair_metrics(prev, txt, caps),
             "fused starter + text (old default index)": fused_metrics(old, doc, txt, caps, 0.6, has_doc=has_doc),
             f"fused fixed mix + text ({tname} fixed)": fused_metrics(mixed, doc, txt, caps, has_doc=has_doc),
-            "fused previous default + text (lite0-flat index)": fused_metrics(prev, doc, txt, caps, has_doc=has_doc),
+            "fused previous default + text (lite0b index)": fused_metrics(prev, doc, txt, caps, has_doc=has_doc),
             "fused default: gated tower + text": fused_metrics(gated, doc, txt, caps, has_doc=has_doc),
             "fused default, labels also judged against labels (search today)": fused_metrics(
                 gated, doc, txt, caps, z_doc=label_zscore(txt, doc, words, labels), has_doc=has_doc),
-            "previous default index (lite0-flat), searched as today": fused_metrics(
+            "previous default index (lite0b), searched as today": fused_metrics(
                 prev, doc, txt, caps, z_doc=label_zscore(txt, doc, words, labels), has_doc=has_doc),
         }
         for run, res in runs.items():
@@ -217,7 +220,7 @@ def main() -> None:
     names = [Path(inner).name for _, inner in PHOTOS]
     bb = tower.backbone
     orig = bb.run_pixels(__import__("mmrag.space.backbone", fromlist=["to_input"]).to_input(originals))
-    distract, distract_old = np.concatenate(gallery), np.concatenate(gallery_old)
+    distract, distract_old, distract_stages = np.concatenate(gallery), np.concatenate(gallery_old), np.concatenate(gallery_stages)
     kinds = ["crop", "mirror", "recompress", "all three"]
     queries = {k: [] for k in kinds}
     for i, im in enumerate(originals):
@@ -235,7 +238,7 @@ def main() -> None:
         return f / np.linalg.norm(f, axis=1, keepdims=True)
 
     def tow(o) -> np.ndarray:
-        return tower.vectors(o.features, o.logits)
+        return tower.vectors(o.features, o.logits, stages=o.stages)
 
     d_logits = np.zeros((len(distract), 1000), np.float32)
     rows: dict[str, dict[str, float]] = {}
@@ -246,7 +249,7 @@ def main() -> None:
         g_old = starter.encode(originals)
         rows.setdefault("visual channel (PCA 384)", {})[k] = rank1(vis(qo.features), np.concatenate([vis(orig.features), vis(distract)]))
         rows.setdefault("raw backbone features (1280)", {})[k] = rank1(raw(qo.features), np.concatenate([raw(orig.features), raw(distract)]))
-        rows.setdefault("tower vectors (text space)", {})[k] = rank1(tow(qo), np.concatenate([tow(orig), tower.vectors(distract, d_logits)]))
+        rows.setdefault("tower vectors (text space)", {})[k] = rank1(tow(qo), np.concatenate([tow(orig), tower.vectors(distract, d_logits, stages=distract_stages)]))
         rows.setdefault("starter tower", {})[k] = rank1(q_old, np.concatenate([g_old, distract_old]))
     print(f"\nimage -> original at rank 1, {len(originals)} photos, gallery {n_gal} (originals + {len(distract)} drawings/emoji)\n")
     print("| channel | " + " | ".join(kinds) + " |\n|---|" + "---|" * len(kinds))

@@ -1,4 +1,4 @@
-"""Captions find real photos by their pixels: the default tower (``lite0b``) vs ``lite0-flat`` and ``lite0``.
+"""Captions find real photos by their pixels: the default tower (``lite0c``) vs ``lite0b``, ``lite0-flat`` and ``lite0``.
 
 14 real photos (scikit-image and scikit-learn) are copied under neutral names
 (``photo_00.png`` ... by a fixed shuffle), so neither the file name nor the
@@ -58,7 +58,8 @@ def main() -> None:
         target = photos / f"photo_{i:02d}{Path(inner).suffix}"
         shutil.copyfile(package_file(package, inner), target)
         neutral[target.name] = Path(inner).name
-    towers = {"lite0 (fixed mix 0.9)": "lite0", "lite0-flat (the default before)": "lite0-flat", "lite0b (the default)": "lite0b"}
+    towers = {"lite0 (fixed mix 0.9)": "lite0", "lite0-flat": "lite0-flat", "lite0b (the default before)": "lite0b",
+              "lite0c (the default)": "lite0c"}
     found: dict[str, dict[str, tuple[str, str]]] = {}
     for label, choice in towers.items():
         index = args.work / f"index-{choice}"
@@ -82,7 +83,7 @@ def main() -> None:
     rates = [sum(found[t][c][0] == w for c, w in CAPTIONS.items()) for t in towers]
     print("| **right photo first** | | " + " | ".join(f"**{r} / {len(CAPTIONS)}**" for r in rates) + " |")
     print(f"\nchance: 1 / {len(PHOTOS)} per caption; lite0-flat / lite0 = {rates[1] / max(rates[0], 1):.2f}x, "
-          f"lite0b / lite0-flat = {rates[2] / max(rates[1], 1):.2f}x")
+          f"lite0b / lite0-flat = {rates[2] / max(rates[1], 1):.2f}x, lite0c / lite0b = {rates[3] / max(rates[2], 1):.2f}x")
 
 
 if __name__ == "__main__":

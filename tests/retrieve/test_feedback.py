@@ -129,7 +129,10 @@ def test_feedback_raises_the_right_hit_for_paraphrases_and_exports_trainable_pai
         meta = json.loads((tuned / "tower.json").read_text())
         shipped = json.loads((backbone_tower_dir() / "tower.json").read_text())
         assert meta["hard_negatives"] == sum(len(set(r["hard_negatives"])) for r in rows) > 0
-        assert meta["init"] == shipped["name"] and meta["tower"] == shipped["tower"]  # its mix and ConSE kept
+        from mmrag.space.backbone_tower import BackboneTowerConfig
+
+        same = BackboneTowerConfig.from_dict(meta["tower"]) == BackboneTowerConfig.from_dict(shipped["tower"])
+        assert meta["init"] == shipped["name"] and same  # its mix, ConSE and head input kept
         assert meta["n_train"] == len(rows)
         # the reference sample for small channels is the base tower's, not the few judged pictures
         assert (tuned / "background.npz").read_bytes() == (backbone_tower_dir() / "background.npz").read_bytes()

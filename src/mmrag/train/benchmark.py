@@ -89,7 +89,7 @@ def evaluate_pairs(
     space's own image encoder; sounds through the audio tower ``audio_model``
     (required: none ships; the baseline is then the file name alone); texts in
     column ``a`` through the text encoder. ``flat_gate``: a backbone tower weighs its parts by each
-    picture's flatness, as the default ``lite0b`` (and ``lite0-flat``) does (``None``: if its ``tower.json`` carries a gate).
+    picture's flatness, as the default ``lite0b`` (and ``lite0c``, ``lite0-flat``) does (``None``: if its ``tower.json`` carries a gate).
     """
     from mmrag.space.adapters import load_image_tower
     from mmrag.types import Channel
@@ -136,9 +136,9 @@ def evaluate_pairs(
         from mmrag.space.backbone_tower import BackboneImageEncoder
 
         if isinstance(tower, BackboneImageEncoder):  # a frozen backbone + heads: cached backbone outputs, then the heads
-            from mmrag.train.backbone_cache import backbone_outputs
+            from mmrag.train.backbone_cache import backbone_outputs_with_stages
 
-            feats, logits, ok = backbone_outputs([g.a for g in groups], cache)
+            feats, logits, stages, ok = backbone_outputs_with_stages([g.a for g in groups], cache)
             flat = None
             if getattr(tower, "gate", None) is not None:  # flatness from the cached 64 x 64 decode
                 from PIL import Image
@@ -149,7 +149,7 @@ def evaluate_pairs(
                 ok = ok & ok_small
                 flat = np.array([flatness(Image.fromarray(a)) for a in small[ok]], dtype=np.float32)
             groups = [g for g, k in zip(groups, ok, strict=True) if k]
-            img_emb = tower.vectors(feats[ok], logits[ok], flat)
+            img_emb = tower.vectors(feats[ok], logits[ok], flat, stages[ok])
         else:
             arr, ok = decode_images([g.a for g in groups], tower.image_size, cache)
             groups = [g for g, k in zip(groups, ok, strict=True) if k]

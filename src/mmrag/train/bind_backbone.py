@@ -2,7 +2,8 @@
 
 LiT's recipe on a CPU budget: the backbone never changes, so every picture
 goes through it once (``backbone_cache``), and training touches only a
-linear head on the pooled features (seconds per epoch). Steps:
+linear head on the pooled features, or on those and the stage means
+(``--head-input pooled+stages``, as ``lite0c``) (seconds per epoch). Steps:
 
 1. backbone outputs for the training pictures and the held-out split, cached;
 2. the ConSE class-name embeddings ("a picture of a tabby.") by the frozen
@@ -65,11 +66,12 @@ def _groups(pairs: str) -> list[Group]:
     return groups
 
 
-def _outputs(groups: list[Group], cache: Path, progress: Progress | None) -> tuple[list[Group], np.ndarray, np.ndarray]:
-    from mmrag.train.backbone_cache import backbone_outputs
+def _outputs(groups: list[Group], cache: Path, progress: Progress | None) -> tuple[list[Group], np.ndarray, np.ndarray, np.ndarray]:
+    """The readable groups and their pooled features, logits and stage means."""
+    from mmrag.train.backbone_cache import backbone_outputs_with_stages
 
-    feats, logits, ok = backbone_outputs([g.a for g in groups], cache, progress)
-    return [g for g, k in zip(groups, ok) if k], feats[ok], logits[ok]
+    feats, logits, stages, ok = backbone_outputs_with_stages([g.a for g in groups], cache, progress)
+    return [g for g, k in zip(groups, ok) if k], feats[ok], logits[ok], stages[ok]
 
 
 def class_embeddings(text_encoder: Any, template: str, cache: Path) -> np.ndarray:
@@ -167,17 +169,18 @@ def fit_visual(feats: np.ndarray, dim: int) -> tuple[np.ndarray, np.ndarray]:
     return mean.astype(np.float32), comps
 
 
-def _runs(enc: Any, feats: np.ndarray, logits: np.ndarray) -> dict[str, np.ndarray]:
+def _runs(enc: Any, feats: np.ndarray, logits: np.ndarray, stages: np.ndarray) -> dict[str, np.ndarray]:
     from mmrag.space.backbone import softmax
-    from mmrag.space.backbone_tower import combine, conse, head_vectors
+    from mmrag.space.backbone_tower import combine, conse, head_features, head_vectors
 
     w = enc.weights
     c = conse(softmax(logits), w.class_emb, enc.cfg.top_t)
-    h = head_vectors(feats, w.head_weight, w.head_bias)
+    h = head_vectors(head_features(enc.cfg.head_input, feats, stages), w.head_weight, w.head_bias)
     return {"conse": c, "head": h, "mixed": combine(c, h, enc.cfg.mix)}
 
 
-def save_background(out: Path, enc: Any, feats: np.ndarray, logits: np.ndarray, seed: int, n: int = 256) -> Path:
+def save_background(out: Path, enc: Any, feats: np.ndarray, logits: np.ndarray, seed: int, n: int = 256,
+                    stages: np.ndarray | None = None) -> Path:
     """The tower's reference sample (``space/references.py``): its ``image`` and ``visual`` vectors of up
     to ``n`` training pictures (a seeded random subset; the fixed ``mix``, also for a gated tower), so
     search can calibrate a channel that holds only a few pictures."""
@@ -185,7 +188,7 @@ def save_background(out: Path, enc: Any, feats: np.ndarray, logits: np.ndarray, 
 
     pick = np.sort(np.random.default_rng(seed).permutation(len(feats))[:n])
     w = enc.weights
-    vecs = {"image": enc.vectors(feats[pick], logits[pick]),
+    vecs = {"image": enc.vectors(feats[pick], logits[pick], stages=stages[pick] if stages is not None else None),
             "visual": project_visual(feats[pick], w.visual_mean, w.visual_components)}
     return write_background(out, vecs)
 
@@ -201,7 +204,7 @@ def _init_folder(ref: str) -> Path:
 
 
 def _init_tower(ref: str) -> tuple[BackboneTowerConfig, BackboneTowerWeights, dict[str, Any]]:
-    """The tower ``--init`` names: ``lite0b`` (the shipped default), ``lite0`` or a ``backbone-head`` tower folder."""
+    """The tower ``--init`` names: ``lite0b`` (the shipped default), ``lite0c``, ``lite0`` or a ``backbone-head`` tower folder."""
     import json
 
     from mmrag.space.backbone import ARCH
@@ -210,40 +213,47 @@ def _init_tower(ref: str) -> tuple[BackboneTowerConfig, BackboneTowerWeights, di
     folder = _init_folder(ref)
     meta_file = folder / "tower.json"
     if not meta_file.is_file():
-        raise TrainingError(f"--init {ref}: no tower.json in {folder}; pass lite0b, lite0 or a folder written by mmrag train --backbone {ARCH}")
+        raise TrainingError(f"--init {ref}: no tower.json in {folder}; pass lite0b, lite0c, lite0 or a folder written by mmrag train --backbone {ARCH}")
     meta = json.loads(meta_file.read_text(encoding="utf-8"))
     if (meta.get("tower") or {}).get("arch") != "backbone-head":
         raise TrainingError(f"--init {ref}: {folder} is not a backbone-head tower (arch {(meta.get('tower') or {}).get('arch')!r}); "
-                            f"pass lite0b, lite0 or a folder written by mmrag train --backbone {ARCH}")
+                            f"pass lite0b, lite0c, lite0 or a folder written by mmrag train --backbone {ARCH}")
     return BackboneTowerConfig.from_dict(meta["tower"]), load_weights(folder), meta
 
 
-def _hard_negatives(groups: list[Group], cache: Path, progress: Progress | None) -> tuple[np.ndarray, list[list[int]]] | None:
-    """Backbone features of the groups' hard-negative pictures and, per group, its rows (unreadable ones dropped)."""
-    from mmrag.train.backbone_cache import backbone_outputs
+def _hard_negatives(groups: list[Group], cache: Path, progress: Progress | None,
+                    head_input: str = "pooled") -> tuple[np.ndarray, list[list[int]]] | None:
+    """What the head reads of the groups' hard-negative pictures and, per group, its rows (unreadable ones dropped)."""
+    from mmrag.space.backbone_tower import head_features
+    from mmrag.train.backbone_cache import backbone_outputs_with_stages
 
     paths = list(dict.fromkeys(n for g in groups for n in g.negatives if is_image_path(n)))
     if not paths:
         return None
-    feats, _, ok = backbone_outputs(paths, cache, progress)
+    feats, _, stages, ok = backbone_outputs_with_stages(paths, cache, progress)
     row = {p: i for i, p in enumerate(p for p, k in zip(paths, ok) if k)}
-    return feats[ok], [[row[n] for n in g.negatives if n in row] for g in groups]
+    return head_features(head_input, feats[ok], stages[ok]), [[row[n] for n in g.negatives if n in row] for g in groups]
 
 
 def bind_backbone(opts: Any, text_encoder: Any, progress: Progress | None = None) -> Any:
     """Train and save a ``backbone-head`` tower (``opts``: ``loop.BindOptions``)."""
     from mmrag.space.backbone import ARCH, load_backbone
     from mmrag.space.backbone_tower import (
+        HEAD_INPUTS,
         BackboneImageEncoder,
         BackboneTowerConfig,
         BackboneTowerWeights,
+        head_features,
         save_backbone_tower,
     )
     from mmrag.train.options import TrainResult
 
     if opts.backbone != ARCH:
         raise TrainingError(f"--backbone {opts.backbone} is not available: use --backbone {ARCH}")
+    if opts.head_input not in HEAD_INPUTS:
+        raise TrainingError(f"--head-input {opts.head_input}: use one of {', '.join(HEAD_INPUTS)}")
     base = _init_tower(opts.init) if opts.init else None
+    head_input = base[0].head_input if base is not None else opts.head_input  # a fine-tune keeps its base head's input
     t0 = time.perf_counter()
     import torch
 
@@ -258,42 +268,43 @@ def bind_backbone(opts: Any, text_encoder: Any, progress: Progress | None = None
         order = np.random.default_rng(opts.seed).permutation(len(held_g))[: max(2, opts.max_pictures // 8)]
         held_g = [held_g[i] for i in sorted(order.tolist())]
     asked = len(train_g) + len(held_g)
-    train_g, tf, tl = _outputs(train_g, cache, progress)
-    held_g, hf, hl = _outputs(held_g, cache, progress)
+    train_g, tf, tl, ts = _outputs(train_g, cache, progress)
+    held_g, hf, hl, hs = _outputs(held_g, cache, progress)
     skipped = asked - len(train_g) - len(held_g)  # unreadable pictures (reasons in the cache's .bad files)
     extra = [(Path(f).stem, *_outputs(_groups(f), cache, progress)) for f in opts.extra_eval]
     if len(train_g) < 2:
         raise TrainingError(f"{opts.pairs}: fewer than 2 readable training pictures; check the paths in column 'a'")
-    cfg = BackboneTowerConfig(out_dim=int(getattr(text_encoder, "dim", 384)))
-    all_caps = sorted({c for g in train_g + held_g for c in g.captions} | {g.captions[0] for _, gs, _, _ in extra for g in gs})
+    all_caps = sorted({c for g in train_g + held_g for c in g.captions} | {g.captions[0] for _, gs, *_ in extra for g in gs})
     text_emb = dict(zip(all_caps, embed_texts(text_encoder, all_caps, cache, progress)))
-    cfg = BackboneTowerConfig(out_dim=int(next(iter(text_emb.values())).shape[0]))
-    hard = _hard_negatives(train_g, cache, progress)
+    cfg = BackboneTowerConfig(out_dim=int(next(iter(text_emb.values())).shape[0]), head_input=head_input)
+    hard = _hard_negatives(train_g, cache, progress, head_input)
+    train_in = head_features(head_input, tf, ts)
     caps = [np.stack([text_emb[c] for c in g.captions]) for g in train_g]
     if base is not None:
         base_cfg, base_w, _ = base
         if base_w.head_weight is None or base_w.head_bias is None or base_cfg.out_dim != cfg.out_dim:
             raise TrainingError(f"--init {opts.init}: that tower has no {cfg.out_dim}-d head to fine-tune; pass a tower trained with --backbone {ARCH}")
-        w, b, losses = train_head(tf, caps, opts, progress, init=(base_w.head_weight, base_w.head_bias), hard=hard)
+        w, b, losses = train_head(train_in, caps, opts, progress, init=(base_w.head_weight, base_w.head_bias), hard=hard)
         weights = BackboneTowerWeights(base_w.class_emb, w, b, base_w.visual_mean, base_w.visual_components)
         cfg = base_cfg
     else:
         class_emb = class_embeddings(text_encoder, cfg.template, cache)
-        w, b, losses = train_head(tf, caps, opts, progress, hard=hard)
+        w, b, losses = train_head(train_in, caps, opts, progress, hard=hard)
         mean, comps = fit_visual(tf, cfg.out_dim)
         weights = BackboneTowerWeights(class_emb, w, b, mean, comps)
     bb = load_backbone()
 
-    def evaluate(enc: BackboneImageEncoder, groups: list[Group], f: np.ndarray, lg: np.ndarray) -> dict[str, dict[str, Metrics]]:
+    def evaluate(enc: BackboneImageEncoder, groups: list[Group], f: np.ndarray, lg: np.ndarray,
+                 st: np.ndarray) -> dict[str, dict[str, Metrics]]:
         caps = [g.captions[0] for g in groups]
         txt = np.stack([text_emb[c] for c in caps])
-        return {run: _score(e, txt, caps) for run, e in _runs(enc, f, lg).items()}
+        return {run: _score(e, txt, caps) for run, e in _runs(enc, f, lg, st).items()}
 
     mix, best = cfg.mix, -1.0
     if held_g and base is None:  # a fine-tune keeps its base tower's mix
         for m in MIX_GRID:
-            enc = BackboneImageEncoder("probe", BackboneTowerConfig(out_dim=cfg.out_dim, mix=m), weights, bb, "", {})
-            res = evaluate(enc, held_g, hf, hl)["mixed"]
+            enc = BackboneImageEncoder("probe", BackboneTowerConfig(out_dim=cfg.out_dim, mix=m, head_input=head_input), weights, bb, "", {})
+            res = evaluate(enc, held_g, hf, hl, hs)["mixed"]
             score = (res["b->a"].recall[10] + res["a->b"].recall[10]) / 2
             if score > best + 1e-9:
                 mix, best = m, score
@@ -301,10 +312,10 @@ def bind_backbone(opts: Any, text_encoder: Any, progress: Progress | None = None
     enc = BackboneImageEncoder("final", cfg, weights, bb, "", {})
     after: dict[str, dict[str, Metrics]] = {}
     if held_g:
-        for run, res in evaluate(enc, held_g, hf, hl).items():
+        for run, res in evaluate(enc, held_g, hf, hl, hs).items():
             after[f"heldout {run}"] = res
-    for name, g, f, lg in extra:
-        for run, res in evaluate(enc, g, f, lg).items():
+    for name, g, f, lg, st in extra:
+        for run, res in evaluate(enc, g, f, lg, st).items():
             after[f"{name} {run}"] = res
     seconds = time.perf_counter() - t0
     meta = {
@@ -334,7 +345,7 @@ def bind_backbone(opts: Any, text_encoder: Any, progress: Progress | None = None
         # reference (typical pictures; the head moved little) is the better background
         shutil.copyfile(inherited, out / BACKGROUND_FILE)
     else:
-        save_background(out, enc, tf, tl, opts.seed)
+        save_background(out, enc, tf, tl, opts.seed, stages=ts)
     return TrainResult(out, {}, after, losses, seconds, len(train_g), len(held_g), skipped)
 
 

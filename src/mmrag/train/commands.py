@@ -77,9 +77,11 @@ def train_command(
     weight_decay: Annotated[float, typer.Option(min=0.0, help="AdamW weight decay")] = 0.05,
     max_pictures: Annotated[int, typer.Option(min=0, help="bind --backbone: train on a fixed random subset of this many "
                                                          "pictures (0 = all; held-out: an eighth as many)")] = 0,
+    head_input: Annotated[str, typer.Option("--head-input", help="bind --backbone: what the head reads: pooled (the 1280 pooled "
+                                                                 "features) or pooled+stages (and the 704 stage means, as lite0c)")] = "pooled",
     init: Annotated[str, typer.Option("--init", help="bind --backbone: fine-tune this tower's head instead of training a new one "
-                                                     "(lite0b = the shipped default, lite0 = the one before it, or a tower folder); keeps its mix and visual "
-                                                     "channel. For exported feedback: --init lite0b --holdout 0 --lr 3e-4 --epochs 30")] = "",
+                                                     "(lite0b = the shipped default, lite0c, lite0, or a tower folder); keeps its "
+                                                     "head input, mix and visual channel. For exported feedback: --init lite0b --holdout 0 --lr 3e-4 --epochs 30")] = "",
 ) -> None:
     """Train contrastively: bind a new image or audio tower into a frozen space, or finetune CLIP/SigLIP."""
     if loss not in ("clip", "siglip", "infonce"):
@@ -110,7 +112,7 @@ def train_command(
                     widths=stage_widths, augment=augment, clip_seconds=clip_seconds, threads=threads, name=name,
                     cache_dir=str(cache_dir) if cache_dir else "", extra_eval=tuple(str(p) for p in eval_pairs or ()),
                     command=command, backbone=backbone, weight_decay=weight_decay, max_pictures=max_pictures,
-                    init=init,
+                    init=init, head_input=head_input,
                 )
                 result = bind_tower(opts, frozen_text_encoder(space), bars)
             elif mode == "finetune":
@@ -140,8 +142,8 @@ def eval_command(
     pairs: Annotated[Path, typer.Argument(help="pairs file: a = picture path (or text), b = caption")],
     space: Annotated[str, typer.Option(help="space whose text tower embeds column b")] = "minilm",
     image_model: Annotated[str | None, typer.Option(help="image tower folder ('lite0b' = the default backbone tower, "
-                                                         "'lite0-flat' = the one before it, 'lite0' = that at its fixed mix, "
-                                                         "'shipped' = the starter CNN)")] = "lite0b",
+                                                         "'lite0c' = its head on the stage means too, 'lite0-flat' and 'lite0' = "
+                                                         "older ones, 'shipped' = the starter CNN)")] = "lite0b",
     audio_model: Annotated[str | None, typer.Option(help="audio tower folder, for a pairs file of sounds")] = None,
     baseline: Annotated[bool, typer.Option(help="also score the text-only baseline (OCR + file name through the text tower)")] = False,
     cache_dir: Annotated[Path | None, typer.Option(help="cache for decoded images and caption vectors")] = None,
