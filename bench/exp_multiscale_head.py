@@ -13,7 +13,7 @@ searches (its shipped flatness gate, not refitted). Row ``pooled`` is ``lite0b``
 
 Needs ``scripts/fetch_training_data.sh`` and the ``*.eval.jsonl`` pairs of
 ``bench/README.md`` ("lite0b"). Not a test; an experiment kept so that it reproduces. Found:
-bench/README.md, "Multi-scale features for the head".
+bench/README.md, "`lite0c`: the head reads the backbone's stage means too".
 """
 
 from __future__ import annotations
