@@ -68,6 +68,25 @@ def _copy_catalogue(folder: Path, fmt: str) -> Path:
         path = folder / "catalogue.parquet"
         pq.write_table(pa.table(cols), path)
         return path
+    if fmt == "xls":  # Excel 97-2003, written by xlwt (dev only); dates as real date cells, read back by xlrd
+        import datetime as dt
+
+        xlwt = pytest.importorskip("xlwt")
+        pytest.importorskip("xlrd")
+        book97 = xlwt.Workbook()
+        sheet97 = book97.add_sheet("Catalogue")
+        as_date = xlwt.easyxf(num_format_str="YYYY-MM-DD")
+        for c, key in enumerate(ROWS[0]):
+            sheet97.write(0, c, key)
+        for r, row in enumerate(ROWS, start=1):
+            for c, (key, value) in enumerate(row.items()):
+                if key == "added":
+                    sheet97.write(r, c, dt.date.fromisoformat(value), as_date)
+                else:
+                    sheet97.write(r, c, float(value) if key == "price" else value)
+        path = folder / "catalogue.xls"
+        book97.save(str(path))
+        return path
     openpyxl = pytest.importorskip("openpyxl")
     book = openpyxl.Workbook()
     sheet = book.active
@@ -114,7 +133,7 @@ def _check_catalogue(eng: mmrag.Engine, name: str) -> None:
     assert block.startswith(f"[1] {hits[0].label()} (record with picture")
 
 
-@pytest.mark.parametrize("fmt", ["csv", "jsonl", "parquet", "xlsx"])
+@pytest.mark.parametrize("fmt", ["csv", "jsonl", "parquet", "xlsx", "xls"])
 def test_catalogue_formats_typed_fields_filters_citations(fmt: str, space: Any, tmp_path: Path) -> None:
     path = _copy_catalogue(tmp_path / "shop", fmt)
     eng = _shared(tmp_path / "idx", space)

@@ -10,7 +10,10 @@ whole (use JSON Lines for big files). Readers:
 - XLSX: ``openpyxl`` in read-only mode (``pip install "mmrag[records]"``), every
   sheet (or the one named in the mapping), the first non-empty row of a sheet
   is its header;
-- ODS (LibreOffice Calc): ``content.xml`` streamed with defusedxml's ``iterparse``, the same rules.
+- ODS (LibreOffice Calc): ``content.xml`` streamed with defusedxml's ``iterparse``, the same rules;
+- XLS (Excel 97-2003 and 5/95): ``xlrd`` (BSD; the ``records`` extra), the same rules: numbers as numbers
+  (whole ones as integers), dates as ISO text (by the workbook's date system), booleans; read whole, as
+  xlrd reads a binary workbook, so bounded by ``ingest.max_file_mb``.
 
 A record's ``row`` is its 1-based number among the data rows of its table or
 sheet (the header is not counted), the number a citation shows (``#412``).
@@ -29,9 +32,10 @@ from typing import Any
 
 from mmrag.errors import IngestError, MissingDependency
 
-FORMATS = ("csv", "jsonl", "json", "parquet", "xlsx", "ods")
+FORMATS = ("csv", "jsonl", "json", "parquet", "xlsx", "ods", "xls")
 _EXT = {".csv": "csv", ".tsv": "csv", ".tab": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json",
-        ".parquet": "parquet", ".pq": "parquet", ".xlsx": "xlsx", ".xlsm": "xlsx", ".ods": "ods"}
+        ".parquet": "parquet", ".pq": "parquet", ".xlsx": "xlsx", ".xlsm": "xlsx", ".ods": "ods", ".xls": "xls"}
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 MAX_REPEAT = 1_000  # a cell or row "repeated" more often than this is the sheet's empty tail (ODS writes 16,384)
 CSV_FIELD_LIMIT = 16 * 1024 * 1024
 _SAMPLE = 64 * 1024
@@ -46,11 +50,13 @@ class RawRecord:
 
 
 def record_format(path: Path, head: bytes = b"") -> str | None:
-    """``csv`` | ``jsonl`` | ``json`` | ``parquet`` | ``xlsx`` | ``ods`` from magic bytes and the extension, else ``None``."""
+    """``csv`` | ``jsonl`` | ``json`` | ``parquet`` | ``xlsx`` | ``ods`` | ``xls`` from magic bytes and the extension, else ``None``."""
     if head[:4] == b"PAR1":
         return "parquet"
     fmt = _EXT.get(path.suffix.lower())
     if fmt in ("xlsx", "ods") and head[:2] != b"PK":
+        return None
+    if fmt == "xls" and head[:8] != _OLE_MAGIC:
         return None
     if fmt == "json" and head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] != b"[":
         return None  # a JSON object file is a document, not a table
@@ -94,7 +100,7 @@ class RecordReader:
 
     def records(self) -> Iterator[RawRecord]:
         reader = {"csv": self._csv, "jsonl": self._jsonl, "json": self._json, "parquet": self._parquet,
-                  "xlsx": self._xlsx, "ods": self._ods}[self.format]
+                  "xlsx": self._xlsx, "ods": self._ods, "xls": self._xls}[self.format]
         try:
             yield from reader()
         except (OSError, UnicodeError) as exc:
@@ -228,6 +234,42 @@ class RecordReader:
         finally:
             book.close()
 
+    # -- XLS (Excel 97-2003, 5/95) -----------------------------------------------------------
+    def _xls(self) -> Iterator[RawRecord]:
+        try:
+            import xlrd
+        except ImportError:
+            raise MissingDependency("xlrd", "records", "reading Excel 97-2003 .xls catalogues") from None
+        try:
+            book = xlrd.open_workbook(str(self.path), on_demand=True)
+        except Exception as exc:  # noqa: BLE001 - xlrd raises XLRDError, CompDocError, struct and index errors
+            why = "it is password-protected: open it in Excel, remove the password and save it again" \
+                if "encrypt" in str(exc).lower() else f"{type(exc).__name__}: {exc}"
+            raise IngestError(str(self.path), f"cannot open the Excel 97-2003 workbook ({why})") from None
+        try:
+            names = book.sheet_names()
+            if self.sheet:
+                if self.sheet not in names:
+                    raise IngestError(str(self.path), f"no sheet named '{self.sheet}' (sheets: {', '.join(names)})")
+                names = [self.sheet]
+            for name in names:
+                ws = book.sheet_by_name(name)
+                header: list[str] | None = None
+                row = 0
+                for r in range(ws.nrows):
+                    cells = [xls_value(c, book.datemode) for c in ws.row(r)]
+                    if header is None:
+                        if any(c is not None and str(c).strip() for c in cells):
+                            header = _unique(list(cells))
+                        continue
+                    row += 1
+                    if not any(c is not None and str(c).strip() for c in cells):
+                        continue
+                    yield RawRecord(row, dict(zip(header, cells)), sheet=name if len(names) > 1 else "")
+                book.unload_sheet(name)
+        finally:
+            book.release_resources()
+
     # -- ODS (OpenDocument spreadsheets: LibreOffice Calc) -------------------------------------
     def _ods(self) -> Iterator[RawRecord]:
         """Every sheet (or the mapping's), streamed from ``content.xml`` with defusedxml's ``iterparse``;
@@ -303,6 +345,30 @@ def _ods(name: str) -> str:
     return f"{{{ns}}}{local}"
 
 
+def xls_value(cell: Any, datemode: int) -> Any:
+    """One xlrd cell as a record value (pure): a whole number as an int, a date as ISO text (``2024-03-01``,
+    with the time when it has one; a time alone as ``11:11:11``), a boolean, text; empty, blank and error
+    cells as ``None``."""
+    import xlrd
+
+    kind, value = cell.ctype, cell.value
+    if kind == xlrd.XL_CELL_NUMBER:
+        return int(value) if float(value).is_integer() and abs(value) < 2**53 else float(value)
+    if kind == xlrd.XL_CELL_DATE:
+        try:
+            when = xlrd.xldate.xldate_as_datetime(value, datemode)
+        except (ValueError, OverflowError, xlrd.xldate.XLDateError):
+            return float(value)
+        if 0 <= value < 1:  # a time of day alone (Excel counts it from day 0)
+            return when.time().isoformat()
+        return when.date().isoformat() if when.time() == when.min.time() else when.isoformat()
+    if kind == xlrd.XL_CELL_BOOLEAN:
+        return bool(value)
+    if kind == xlrd.XL_CELL_TEXT:
+        return str(value)
+    return None
+
+
 def ods_row(row: Any) -> list[Any]:
     """One ODS row's cell values (pure): numbers as numbers, dates as ISO text, booleans, else the text;
     trailing empty cells dropped, a repeated cell expanded up to ``MAX_REPEAT`` times."""
@@ -332,4 +398,4 @@ def ods_row(row: Any) -> list[Any]:
     return out
 
 
-__all__ = ["FORMATS", "RawRecord", "RecordReader", "ods_row", "record_format"]
+__all__ = ["FORMATS", "RawRecord", "RecordReader", "ods_row", "record_format", "xls_value"]

@@ -248,9 +248,10 @@ def _probe_av(path: Path) -> str:
         return "video"
 
 
+_OLE_WORKBOOK_STREAMS = ("Workbook", "Book")  # Excel 97-2003, Excel 5/95: a sheet of records (xlrd)
 _OLE_OTHERS = (  # (a stream only that kind of compound file has, what it is, what to do)
-    ("Workbook", "an Excel 97-2003 workbook (.xls)", "save it as .xlsx or CSV"),
-    ("Book", "an Excel 5/95 workbook (.xls)", "save it as .xlsx or CSV"),
+    ("Workbook", "an Excel 97-2003 workbook not named .xls", "rename it to .xls, or save it as .xlsx or CSV"),
+    ("Book", "an Excel 5/95 workbook not named .xls", "rename it to .xls, or save it as .xlsx or CSV"),
     ("PowerPoint Document", "a PowerPoint 97-2003 deck (.ppt)", "save it as .pptx or PDF"),
     ("__properties_version1.0", "an Outlook message (.msg)", "save it as .eml"),
     ("EncryptedPackage", "a password-protected Office document", "remove the password and save it again"),
@@ -258,7 +259,8 @@ _OLE_OTHERS = (  # (a stream only that kind of compound file has, what it is, wh
 
 
 def _probe_ole(path: Path) -> tuple[str | None, str]:
-    """An OLE2 compound file by its streams: ``doc`` (Word 97-2003), or why it is not indexed."""
+    """An OLE2 compound file by its streams: ``doc`` (Word 97-2003), ``records`` (an Excel ``.xls``), or why it
+    is not indexed."""
     try:
         import olefile
     except ImportError:
@@ -272,6 +274,8 @@ def _probe_ole(path: Path) -> tuple[str | None, str]:
         return None, f"a damaged OLE2 compound file (Office 97-2003?): {type(exc).__name__}: {exc}"
     if "WordDocument" in streams:
         return "doc", ""
+    if path.suffix.lower() == ".xls" and any(s in streams for s in _OLE_WORKBOOK_STREAMS):
+        return "records", ""
     for stream, what, fix in _OLE_OTHERS:
         if stream in streams:
             return None, f"{what} is not read: {fix}"
