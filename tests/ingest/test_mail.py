@@ -118,3 +118,30 @@ def test_a_long_attachment_is_read_once_not_chunk_overlaps_twice(tmp_path: Path)
     words = " ".join(f"w{i}" for i in range(1000))  # 1,000 distinct words: several overlapping chunks
     text = attachment_text("long.txt", words.encode(), IngestConfig(chunk_words=100, chunk_overlap=20))
     assert text.split() == words.split()  # every word once, in order
+
+
+def test_an_attached_documents_figures_are_the_messages_pictures(tmp_path: Path) -> None:
+    """A Word report attached to a mail brings its figure (a real photo) with its caption and the attachment's
+    name; it is a picture of the message, searched by its pixels like any attached photo."""
+    docx = pytest.importorskip("docx")
+    from docx.shared import Inches
+    from tests.conftest import package_file
+
+    report = docx.Document()
+    report.add_paragraph("The harbour cat keeps the warehouse free of mice.")
+    report.add_picture(str(package_file("skimage", "data/chelsea.png")), width=Inches(2))
+    report.add_paragraph("Figure 1: the harbour cat.")
+    buf = io.BytesIO()
+    report.save(buf)
+    m = _message("Cat report", "Photo attached.")
+    m.add_attachment(buf.getvalue(), maintype="application",
+                     subtype="vnd.openxmlformats-officedocument.wordprocessingml.document", filename="cat_report.docx")
+    path = tmp_path / "cat.eml"
+    path.write_bytes(m.as_bytes())
+    segs = list(MailLoader().load(path, IngestConfig()))
+    pictures = [s for s in segs if s.modality is Modality.IMAGE]
+    assert len(pictures) == 1
+    assert "Figure 1: the harbour cat." in (pictures[0].text or "") and "cat report" in (pictures[0].text or "")
+    assert pictures[0].image is not None and min(pictures[0].image.size) >= 100  # the photo's pixels, not an icon
+    text = next(s for s in segs if s.modality is Modality.TEXT)
+    assert "## Attachment cat_report.docx" in (text.text or "")

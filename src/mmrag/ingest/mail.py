@@ -9,7 +9,8 @@ Each message is one numbered part of the file (``span.page``, ``meta.page_unit``
 - **attached documents** (PDF, Word, PowerPoint, OpenDocument, EPUB, text, HTML, notebooks): their
   words join the message's (under ``## Attachment budget.pdf``, up to ``MAX_ATTACHMENT_CHARS`` each), read
   by their own loaders from a temporary copy, so a hit on a report's words cites the message it came
-  with; their pictures are not read (save the file and add it for those);
+  with; their figures (a Word or PDF figure, a slide's picture; not whole-page renders) join the
+  message's pictures, captioned as their document captions them and by the attachment's name;
 - **pictures**: attached or inline images through the image tower, captioned by their file name
   and the subject.
 
@@ -43,6 +44,7 @@ log = logging.getLogger(__name__)
 MAX_MESSAGES = 100_000
 MAX_ATTACHMENTS = 10  # documents read per message
 MAX_ATTACHMENT_CHARS = 20_000  # of one attachment's words (a long report: its first pages)
+MAX_ATTACHMENT_PICTURES = 16  # figures taken from one attached document
 _ATTACHED_KINDS = {"pdf", "docx", "doc", "pptx", "odt", "odp", "epub", "text", "html", "notebook"}
 _SIGNATURE = re.compile(r"^-- ?$")
 _QUOTE_HEADER = re.compile(r"^On .{5,200} wrote:$")
@@ -98,26 +100,34 @@ def message_parts(message: EmailMessage, config: IngestConfig | None = None) -> 
         if part.get_content_maintype() == "image":
             pictures.append((data, filename_words(name) if name else ""))
         elif name and config is not None and len(attached) < MAX_ATTACHMENTS:
-            words = attachment_text(name, data, config)
+            words, figures = read_attachment(name, data, config)
             if words:  # under a heading of its own: ask quotes what the document says, not the label
                 attached.append(f"## Attachment {' '.join(name.split())[:200]}\n\n{words}")
+            pictures.extend(figures)
     # who and when last: the subject (a heading) passes its match to what is said under it, not to the header line
     lines = body_paragraphs(body_lines(str(text))) + attached + ([who] if who else [])
     return SlideParts(subject, lines, [], pictures)
 
 
 def attachment_text(name: str, data: bytes, config: IngestConfig) -> str:
+    """The words of an attached document (``read_attachment``)."""
+    return read_attachment(name, data, config)[0]
+
+
+def read_attachment(name: str, data: bytes, config: IngestConfig) -> tuple[str, list[tuple[bytes, str]]]:
     """The text of an attached document (PDF, Word, PowerPoint, OpenDocument, EPUB, text, HTML), read by
-    its own loader from a temporary copy, its chunks' paragraphs kept, cut at ``MAX_ATTACHMENT_CHARS``; ``""``
-    for anything else (pictures are pictures; mail inside mail and catalogues are not read) or a file
-    that cannot be read (the message still lands)."""
+    its own loader from a temporary copy, its chunks' paragraphs kept, cut at ``MAX_ATTACHMENT_CHARS``, and
+    its figures as ``(PNG bytes, caption)`` (up to ``MAX_ATTACHMENT_PICTURES``; a PDF's whole-page renders
+    left out); ``("", [])`` for anything else (pictures are pictures; mail inside mail and catalogues are
+    not read) or a file that cannot be read (the message still lands)."""
+    import io
     import tempfile
 
     from mmrag import registry
     from mmrag.ingest.sources import sniff_reason
 
     if len(data) > config.max_file_mb * 2**20:
-        return ""
+        return "", []
     suffix = Path(name).suffix.lower()
     suffix = suffix if re.fullmatch(r"\.[a-z0-9]{1,8}", suffix) else ""  # the name is the sender's: only its type
     with tempfile.TemporaryDirectory(prefix="mmrag-attachment-") as tmp:
@@ -126,16 +136,25 @@ def attachment_text(name: str, data: bytes, config: IngestConfig) -> str:
         try:
             kind = sniff_reason(path)[0]
             if kind not in _ATTACHED_KINDS:
-                return ""
+                return "", []
             # one chunk a page (or a document): its whole text once, not chunks that overlap
             whole = dataclasses.replace(config, chunk_words=MAX_ATTACHMENT_CHARS, chunk_overlap=0)
-            segments = registry.resolve("loader", kind)().load(path, whole)
+            segments = list(registry.resolve("loader", kind)().load(path, whole))
             words = "\n\n".join((s.text or "").strip() for s in segments
                                   if s.modality.value == "text" and not s.meta.get("row") and (s.text or "").strip())
+            figures: list[tuple[bytes, str]] = []
+            for s in segments:
+                if s.modality.value != "image" or s.image is None or s.meta.get("figure") == "page":
+                    continue
+                if len(figures) == MAX_ATTACHMENT_PICTURES:
+                    break
+                buf = io.BytesIO()
+                s.image.save(buf, format="PNG")
+                figures.append((buf.getvalue(), " ".join(x for x in ((s.text or "").strip(), filename_words(name)) if x)))
         except Exception as exc:  # noqa: BLE001 - a damaged attachment: the message's own words still land
             log.info("attachment %s not read: %s: %s", name, type(exc).__name__, exc)
-            return ""
-    return words[:MAX_ATTACHMENT_CHARS] + (" …" if len(words) > MAX_ATTACHMENT_CHARS else "")
+            return "", []
+    return words[:MAX_ATTACHMENT_CHARS] + (" …" if len(words) > MAX_ATTACHMENT_CHARS else ""), figures
 
 
 def body_paragraphs(lines: list[str]) -> list[str]:
@@ -200,4 +219,4 @@ class MailLoader:
                 yield None
 
 
-__all__ = ["MailLoader", "attachment_text", "body_lines", "body_paragraphs", "is_mbox", "message_parts"]
+__all__ = ["MailLoader", "attachment_text", "body_lines", "body_paragraphs", "is_mbox", "message_parts", "read_attachment"]
