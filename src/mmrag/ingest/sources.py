@@ -211,6 +211,8 @@ def sniff_reason(path: str | os.PathLike[str]) -> tuple[str | None, str]:
         kind = _probe_av(p)
     elif kind == "ole?":
         return _probe_ole(p)
+    elif kind == "gz?":
+        return _probe_gzip(p)
     elif kind is None and head[:4] == b"PK\x03\x04":
         package = _probe_package(p)
         if package is not None:
@@ -246,6 +248,29 @@ def _probe_av(path: Path) -> str:
             return "audio" if container.streams.audio else "video"
     except Exception:  # noqa: BLE001 - unreadable here; the loader reports the real error
         return "video"
+
+
+_GZIP_TEXT_KINDS = ("text", "html")  # what a .gz file may hold to be read (ingest/compressed.py)
+
+
+def _probe_gzip(path: Path) -> tuple[str | None, str]:
+    """A ``.gz`` file by its first decompressed bytes: ``text`` or ``html`` (read through the decompression),
+    or why it is not indexed."""
+    from mmrag.ingest.compressed import GzipError, gunzip_head, inner_suffix
+
+    with open(path, "rb") as fh:
+        data = fh.read(1 << 18)
+    try:
+        head = gunzip_head(data, SNIFF_BYTES)
+    except GzipError as exc:
+        return None, f"gzip-compressed, but {exc}: nothing to read"
+    if not head:
+        return None, "gzip-compressed and empty inside: nothing to index"
+    kind, reason = sniff_head(head, inner_suffix(path))
+    if kind in _GZIP_TEXT_KINDS:
+        return kind, ""
+    what = f"{kind} content" if kind else reason.split(" is ")[0]
+    return None, f"gzip-compressed {what} is not read (only compressed text and HTML are): decompress it with gunzip and add that"
 
 
 _OLE_WORKBOOK_STREAMS = ("Workbook", "Book")  # Excel 97-2003, Excel 5/95: a sheet of records (xlrd)

@@ -19,6 +19,7 @@ from types import MappingProxyType
 from mmrag.config import IngestConfig
 from mmrag.errors import IngestError
 from mmrag.ingest.chunking import check_params, iter_chunks
+from mmrag.ingest.compressed import GZIP_MAGIC, GzipError, gunzip, inner_suffix
 from mmrag.ingest.sources import check_size
 from mmrag.ingest.subtitles import looks_like_subtitles, subtitle_text
 from mmrag.types import Modality, Segment, Span
@@ -104,7 +105,8 @@ def _isolated_high_bytes(data: bytes) -> bool:
 
 
 def read_source(path: Path, config: IngestConfig) -> bytes:
-    """The file's bytes after the size checks, or ``IngestError``."""
+    """The file's bytes after the size checks (a ``.gz`` file's decompressed, ``ingest/compressed.py``), or
+    ``IngestError``."""
     source = str(path)
     size = check_size(path, config)
     if size > MAX_TEXT_MB * 2**20:
@@ -114,11 +116,17 @@ def read_source(path: Path, config: IngestConfig) -> bytes:
             "because they are read whole: split the file into smaller ones",
         )
     try:
-        return path.read_bytes()
+        data = path.read_bytes()
     except OSError as exc:
         raise IngestError(
             source, f"cannot read the file ({exc.strerror or exc}); check its permissions"
         ) from None
+    if data[:2] == GZIP_MAGIC and path.suffix.lower() == ".gz":
+        try:
+            return gunzip(data, int(MAX_TEXT_MB * 2**20))
+        except GzipError as exc:
+            raise IngestError(source, f"not read: {exc}; decompress it with gunzip to see what it holds") from None
+    return data
 
 
 def find_title(text: str, markdown: bool = True) -> str | None:
@@ -183,7 +191,7 @@ class TextLoader:
         source = str(path)
         check_params(config.chunk_words, config.chunk_overlap)
         text, encoding = decode_text(read_source(path, config))
-        ext = path.suffix.lower()
+        ext = inner_suffix(path) if path.suffix.lower() == ".gz" else path.suffix.lower()  # notes.md.gz: Markdown
         fmt = "markdown" if ext in _MARKDOWN_EXTS else "rst" if ext == ".rst" else "text"
         if text.lstrip("\ufeff \t\r\n").startswith("{\\rtf"):  # Rich Text (WordPad, TextEdit): its words, not its markup
             text, fmt = rtf_text(source, text), "rtf"
