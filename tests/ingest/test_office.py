@@ -145,7 +145,7 @@ _FOOTNOTES = (
 )
 
 
-def test_word_text_boxes_footnotes_headers_and_footers_are_read_once_each(tmp_path: Path) -> None:
+def test_word_text_boxes_footnotes_comments_headers_and_footers_are_read_once_each(tmp_path: Path) -> None:
     import docx
     from docx.opc.constants import CONTENT_TYPE, RELATIONSHIP_TYPE
     from docx.opc.packuri import PackURI
@@ -155,7 +155,8 @@ def test_word_text_boxes_footnotes_headers_and_footers_are_read_once_each(tmp_pa
     d = docx.Document()
     d.add_heading("Harbour news", 1)
     d.add_paragraph("Repairs to the north pier are nearly done.")._p.append(parse_xml(_TEXT_BOX))
-    d.add_paragraph("The fish market moves to the east quay.")
+    market = d.add_paragraph("The fish market moves to the east quay.")
+    d.add_comment(market.runs, text="Confirm the date with the harbour master.", author="Ana Silva", initials="AS")
     d.sections[0].header.paragraphs[0].text = "Harbour Board newsletter"
     d.sections[0].footer.paragraphs[0].text = "3"  # a page number: no words
     d.add_section()  # a second section with the same (linked) header: read once
@@ -173,7 +174,8 @@ def test_word_text_boxes_footnotes_headers_and_footers_are_read_once_each(tmp_pa
     assert body.index("north pier") < body.index("The pier reopens") < body.index("Ferries resume") < body.index("fish market")
     assert "## Footnotes\n\n- Source: the harbour authority survey of 2023." in body
     assert body.count("Harbour Board newsletter") == 1 and "## Page headers and footers" in body
-    assert body.index("Second section text.") < body.index("## Footnotes") < body.index("## Page headers")  # after the body
+    assert "## Comments\n\n- Ana Silva: Confirm the date with the harbour master." in body
+    assert body.index("Second section text.") < body.index("## Footnotes") < body.index("## Comments") < body.index("## Page headers")
     tail = body[body.index("## Page headers"):]
     assert "3" not in tail  # a bare page number is not indexed
     assert segs[0].meta["title"] == "Harbour news"

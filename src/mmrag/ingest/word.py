@@ -14,9 +14,10 @@ hit says where by characters, as a text file does.
   just below (or above) it (``meta.figure`` = N; ``office.document_segments``). Icons under 32 px and EMF/WMF vector art are left out.
 - **Text boxes** (a flyer's call-out, a form's fields) are read after the paragraph they are anchored to
   (Word writes each twice, as a drawing and as a VML fallback: the fallback is skipped). **Footnotes and
-  endnotes** come at the end under ``## Footnotes`` / ``## Endnotes``, **page headers and footers** (each
-  distinct one once, page numbers left out) under ``## Page headers and footers``, so their words are found
-  without breaking the body's reading order.
+  endnotes** come at the end under ``## Footnotes`` / ``## Endnotes``, **reviewers' comments** under
+  ``## Comments`` (``- Ana Silva: check this figure``), **page headers and footers** (each distinct one once,
+  page numbers left out) under ``## Page headers and footers``, so their words are found without breaking
+  the body's reading order.
 - The title is the document's own (``File > Properties``), else its first heading.
 """
 
@@ -122,6 +123,22 @@ def _notes(document: Any) -> list[str]:
     return lines
 
 
+def _comments(document: Any) -> list[str]:
+    """Reviewers' comments as ``## Comments`` + one ``- Author: text`` line each (python-docx >= 1.2)."""
+    try:
+        comments = list(document.comments)
+    except Exception as exc:  # noqa: BLE001 - an older python-docx (no .comments) or a damaged comments part
+        log.debug("comments not read: %s: %s", type(exc).__name__, exc)
+        return []
+    lines = []
+    for comment in comments:
+        text = " ".join(str(comment.text or "").split())
+        author = " ".join(str(comment.author or "").split())
+        if text:
+            lines.append(f"- {author}: {text}" if author else f"- {text}")
+    return ["## Comments", "", *(x for t in lines for x in (t, ""))] if lines else []
+
+
 def _headers_and_footers(document: Any) -> list[str]:
     """Each distinct page header and footer line once (first-page and even-page ones too)."""
     seen: dict[str, None] = {}
@@ -178,7 +195,7 @@ class WordLoader:
                 lines += [text, ""]
             for box_line in _text_boxes(block):
                 lines += [box_line, ""]
-        lines += _notes(document) + _headers_and_footers(document)
+        lines += _notes(document) + _comments(document) + _headers_and_footers(document)
         title = " ".join(str(getattr(document.core_properties, "title", "") or "").split()) or first_heading
         yield from document_segments(path, DocumentParts(lines, tables, pictures, title), "docx", config)
 
