@@ -116,11 +116,12 @@ def test_stories_become_paragraphs_tables_fields_results_and_notes() -> None:
         "New page",
     ]
     stories = Stories(body, "\x02 Source: the harbour authority.\r", "\x03\r\x04\rHarbour Board\r3\rHarbour Board\r",
-                      "", "", "Call-out text\r")
+                      "\x05Check the revenue figure.\r", "", "Call-out text\r")
     parts = stories_parts(stories, "Report title")
     text = "\n".join(parts.lines)
     assert "## Footnotes\n\n- Source: the harbour authority." in text
     assert "## Text boxes\n\nCall-out text" in text
+    assert "## Comments\n\n- Check the revenue figure." in text  # the annotation mark (0x05) dropped
     assert text.count("Harbour Board") == 1 and "\n3\n" not in text  # headers once; a bare page number left out
     assert text.index("New page") < text.index("## Footnotes")
     assert parts.title == "Report title" and len(parts.tables) == 1

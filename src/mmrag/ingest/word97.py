@@ -15,9 +15,9 @@ needs Java), and what is needed is the piece table, a page of the specification.
 What a user gets, as for ``.docx`` (``ingest/word.py``, ``office.document_segments``): the body's
 paragraphs in order, tables row by row where they stand (``Region | Revenue``) and as typed rows
 (``--where``), fields shown as their result (a date, a page reference), then ``## Footnotes``,
-``## Endnotes``, ``## Text boxes`` and ``## Page headers and footers`` (each distinct one once, bare
-page numbers left out). Not read: headings (styles live in a binary style sheet, so no ``#``
-marks), comments, pictures. Password-protected files and Word 6/95 files get a clear error.
+``## Endnotes``, ``## Comments`` (their words; the authors' names live elsewhere and are not read),
+``## Text boxes`` and ``## Page headers and footers`` (each distinct one once, bare page numbers left
+out). Not read: headings (styles live in a binary style sheet, so no ``#`` marks), pictures. Password-protected files and Word 6/95 files get a clear error.
 """
 
 from __future__ import annotations
@@ -294,7 +294,8 @@ def stories_parts(stories: Stories, title: str) -> DocumentParts:
             add_table(block, lines, tables)
         else:
             lines += [block, ""]
-    for story, heading in ((stories.footnotes, "Footnotes"), (stories.endnotes, "Endnotes"), (stories.text_boxes, "Text boxes")):
+    for story, heading in ((stories.footnotes, "Footnotes"), (stories.endnotes, "Endnotes"), (stories.comments, "Comments"),
+                           (stories.text_boxes, "Text boxes")):
         paragraphs = [b for b in story_blocks(story) if isinstance(b, str)]
         if paragraphs:
             lines += [f"## {heading}", "", *(x for p in paragraphs for x in (("- " + p if heading != "Text boxes" else p), ""))]
