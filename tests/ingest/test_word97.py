@@ -17,18 +17,20 @@ from mmrag.config import IngestConfig
 from mmrag.errors import IngestError
 from mmrag.ingest.sources import sniff_reason
 from mmrag.ingest.word97 import (
+    CELL_BREAK,
     ROW_END,
     DocFormatError,
     Fib,
     LegacyWordLoader,
     Stories,
+    TableMarks,
     piece_text,
     read_fib,
     read_pieces,
-    row_end_marks,
     split_stories,
     stories_parts,
     story_blocks,
+    table_marks,
 )
 from mmrag.types import Modality
 
@@ -72,9 +74,11 @@ def test_pieces_of_8_bit_and_utf16_text_are_joined_in_character_order() -> None:
     pieces = read_pieces(clx)
     assert pieces == [(0, 5, 100, True), (5, 10, 200, False)]
     assert piece_text(bytes(word), pieces) == "Café über\x07"
-    # a paragraph mark that ends a table row (its end offset 210 from the paragraph properties) is marked
-    assert piece_text(bytes(word), pieces, {210}) == "Café über" + ROW_END
-    assert piece_text(bytes(word), pieces, {104}) == "Café über\x07"  # not a 0x07 there: left alone
+    # a mark that ends a table row (its end offset 210 from the paragraph properties) is marked
+    assert piece_text(bytes(word), pieces, TableMarks(frozenset({210}))) == "Café über" + ROW_END
+    assert piece_text(bytes(word), pieces, TableMarks(frozenset({104}))) == "Café über\x07"  # not a 0x07 there: left alone
+    word[104] = 0x0D  # a paragraph mark in the 8-bit piece, which the properties put inside a table cell
+    assert piece_text(bytes(word), pieces, TableMarks(in_table=frozenset({105}))) == "Café" + CELL_BREAK + "über\x07"
     with pytest.raises(DocFormatError, match="piece table"):
         read_pieces(b"\x07garbage")
 
@@ -92,10 +96,10 @@ def test_row_ends_come_from_the_paragraph_properties_pages() -> None:
     word = bytes(512) + bytes(page)
     table = bytes(400) + struct.pack("<2I", 1000, 1020) + struct.pack("<I", 1)  # PlcBtePapx: fcs, then page numbers
     fib = Fib("1Table", 0, 0, 400, 12, (0,) * 8)
-    assert row_end_marks(word, table, fib) == {1020}
-    page[87:89] = struct.pack("<H", 0x2416)  # the row-end sprm now says "in table" again: no row end
-    assert row_end_marks(bytes(512) + bytes(page), table, fib) == set()
-    assert row_end_marks(word[:600], table, fib) == set()  # the page is cut off: nothing, no error
+    assert table_marks(word, table, fib) == TableMarks(frozenset({1020}), frozenset())
+    page[87:89] = struct.pack("<H", 0x2416)  # the row-end sprm now says "in table" again: a paragraph inside a cell
+    assert table_marks(bytes(512) + bytes(page), table, fib) == TableMarks(frozenset(), frozenset({1020}))
+    assert table_marks(word[:600], table, fib) == TableMarks()  # the page is cut off: nothing, no error
 
 
 def test_stories_become_paragraphs_tables_fields_results_and_notes() -> None:
@@ -103,7 +107,7 @@ def test_stories_become_paragraphs_tables_fields_results_and_notes() -> None:
         "Harbour report\r"
         "Updated \x13 DATE \\@ \"d MMMM yyyy\" \x142 May 2024\x15 by the board.\r"  # a field: its result only
         "See \x13 HYPERLINK \"http://x\" \x13 nested \x14\x15\x14the map\x15.\x0bNext line\r"
-        "Region\x07Revenue\x07" + ROW_END + "Lisbon\x07\x07" + ROW_END + "Porto\x07800000\x07" + ROW_END
+        "Region\x07Revenue" + CELL_BREAK + "(EUR)\x07" + ROW_END + "Lisbon\x07\x07" + ROW_END + "Porto\x07800000\x07" + ROW_END
         + "After the table\x02.\x0cNew page\r"
     )
     blocks = story_blocks(body)
@@ -111,7 +115,7 @@ def test_stories_become_paragraphs_tables_fields_results_and_notes() -> None:
         "Harbour report",
         "Updated 2 May 2024 by the board.",
         "See the map. Next line",
-        [["Region", "Revenue"], ["Lisbon", ""], ["Porto", "800000"]],  # an empty cell is a cell, not a row end
+        [["Region", "Revenue (EUR)"], ["Lisbon", ""], ["Porto", "800000"]],  # an empty cell is a cell, not a row end
         "After the table.",
         "New page",
     ]

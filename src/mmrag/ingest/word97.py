@@ -104,12 +104,24 @@ def read_fib(word: bytes) -> Fib:
 
 
 ROW_END = "\x1d"  # put for a table row's end mark (a 0x07 that paragraph properties say ends a row)
+CELL_BREAK = "\x1c"  # put for a paragraph mark inside a table cell (a cell's own last paragraph ends with 0x07)
 _TTP_SPRMS = (0x2417, 0x244C)  # sprmPFTtp, sprmPFInnerTtp: this paragraph mark ends a table row
+_IN_TABLE_SPRMS = (0x2416, 0x244B)  # sprmPFInTable, sprmPFInnerTableCell: this paragraph is in a table cell
+
+
+@dataclass(frozen=True)
+class TableMarks:
+    """Byte offsets (in ``WordDocument``) just past paragraph marks that end a table row, and past those that
+    end a paragraph inside a table cell."""
+
+    row_ends: frozenset[int] = frozenset()
+    in_table: frozenset[int] = frozenset()
 _SPRM_SIZES = {0: 1, 1: 1, 2: 2, 3: 4, 4: 2, 5: 2, 7: 3}  # operand bytes by the sprm's spra bits
 
 
-def _row_end(grpprl: bytes) -> bool:
-    """Whether a paragraph's properties mark it a table row's end (pure)."""
+def _table_flags(grpprl: bytes) -> tuple[bool, bool]:
+    """``(in a table, ends a row)`` from a paragraph's properties (pure)."""
+    in_table = row_end = False
     at = 0
     while at + 2 <= len(grpprl):
         sprm = _u16(grpprl, at)
@@ -117,29 +129,34 @@ def _row_end(grpprl: bytes) -> bool:
         size = _SPRM_SIZES.get(sprm >> 13)
         if size is None:  # variable length
             if at >= len(grpprl):
-                return False
+                break
             if sprm == 0xD608:  # sprmTDefTable: a two-byte length
                 size = _u16(grpprl, at) + 1 if at + 2 <= len(grpprl) else len(grpprl)
             elif sprm == 0xC615 and grpprl[at] == 255:  # sprmPChgTabs' long form: rare, stop reading
-                return False
+                break
             else:
                 size = grpprl[at] + 1
-        if sprm in _TTP_SPRMS and at < len(grpprl) and grpprl[at]:
-            return True
+        on = at < len(grpprl) and bool(grpprl[at])
+        if sprm in _TTP_SPRMS and on:
+            row_end = in_table = True
+        elif sprm in _IN_TABLE_SPRMS and on:
+            in_table = True
         at += size
-    return False
+    return in_table, row_end
 
 
-def row_end_marks(word: bytes, table: bytes, fib: Fib) -> set[int]:
-    """Byte offsets (in ``WordDocument``) just past every paragraph mark that ends a table row (pure).
+def table_marks(word: bytes, table: bytes, fib: Fib) -> TableMarks:
+    """Where table rows end and which paragraph marks are inside table cells (pure).
 
-    A table cell and a row both end with 0x07; only the paragraph properties tell them apart, in the
-    512-byte pages (FKPs) the bin table ``PlcBtePapx`` points at. Damaged pages are skipped."""
+    A table cell and a row both end with 0x07, and a cell's paragraphs but its last end with 0x0D like any
+    paragraph; only the paragraph properties tell them apart, in the 512-byte pages (FKPs) the bin table
+    ``PlcBtePapx`` points at. Damaged pages are skipped."""
     plc = table[fib.fc_papx : fib.fc_papx + fib.lcb_papx]
     n = (len(plc) - 4) // 8
     if n < 1:
-        return set()
+        return TableMarks()
     ends: set[int] = set()
+    inside: set[int] = set()
     for k in range(n):
         pn = _u32(plc, 4 * (n + 1) + 4 * k) & 0x3FFFFF
         page = word[pn * 512 : pn * 512 + 512]
@@ -155,9 +172,12 @@ def row_end_marks(word: bytes, table: bytes, fib: Fib) -> set[int]:
                 continue
             cb = page[at]
             data = page[at + 2 : at + 2 + 2 * page[at + 1]] if cb == 0 else page[at + 1 : at + 2 * cb]
-            if _row_end(data[2:]):  # after the style index
+            in_table, row_end = _table_flags(data[2:])  # after the style index
+            if row_end:
                 ends.add(int(fcs[i + 1]))
-    return ends
+            elif in_table:
+                inside.add(int(fcs[i + 1]))
+    return TableMarks(frozenset(ends), frozenset(inside))
 
 
 def read_pieces(clx: bytes) -> list[tuple[int, int, int, bool]]:
@@ -189,9 +209,10 @@ def read_pieces(clx: bytes) -> list[tuple[int, int, int, bool]]:
     raise DocFormatError("its piece table is damaged (the text cannot be located)")
 
 
-def piece_text(word: bytes, pieces: list[tuple[int, int, int, bool]], row_ends: set[int] | None = None) -> str:
-    """The document's characters, piece after piece (pure); a 0x07 just before an offset in
-    ``row_ends`` (``row_end_marks``) becomes ``ROW_END``."""
+def piece_text(word: bytes, pieces: list[tuple[int, int, int, bool]], marks: TableMarks | None = None) -> str:
+    """The document's characters, piece after piece (pure); with ``marks`` (``table_marks``), a 0x07 that ends
+    a row becomes ``ROW_END`` and a 0x0D inside a table cell ``CELL_BREAK``."""
+    marks = marks or TableMarks()
     out: list[str] = []
     total = 0
     for cp0, cp1, fc, eight_bit in pieces:
@@ -203,12 +224,13 @@ def piece_text(word: bytes, pieces: list[tuple[int, int, int, bool]], row_ends: 
             raise DocFormatError(f"its piece table claims over {MAX_CHARACTERS:,} characters (a damaged file)")
         width = 1 if eight_bit else 2
         text = word[fc : fc + width * n].decode("cp1252" if eight_bit else "utf-16-le", errors="replace")
-        marks = [(end - fc) // width - 1 for end in row_ends or () if fc < end <= fc + width * n]
-        if marks:
+        found = [((end - fc) // width - 1, "\x07", ROW_END) for end in marks.row_ends if fc < end <= fc + width * n]
+        found += [((end - fc) // width - 1, "\r", CELL_BREAK) for end in marks.in_table if fc < end <= fc + width * n]
+        if found:
             chars = list(text)
-            for i in marks:
-                if 0 <= i < len(chars) and chars[i] == "\x07":
-                    chars[i] = ROW_END
+            for i, was, put in found:
+                if 0 <= i < len(chars) and chars[i] == was:
+                    chars[i] = put
             text = "".join(chars)
         out.append(text)
     return "".join(out)
@@ -231,7 +253,8 @@ def story_blocks(story: str) -> list[str | list[list[str]]]:
     """A story's paragraphs (str) and tables (rows of cells) in order (pure).
 
     Fields (``\\x13`` instruction ``\\x14`` result ``\\x15``, nested) keep their result; ``\\r`` and
-    page or section breaks end a paragraph; ``\\x07`` ends a table cell and ``ROW_END`` a row; other
+    page or section breaks end a paragraph; ``\\x07`` ends a table cell, ``ROW_END`` a row and ``CELL_BREAK``
+    a paragraph inside a cell (a space in that cell's text); other
     control characters (picture and footnote anchors) are dropped."""
     blocks: list[str | list[list[str]]] = []
     fields: list[bool] = []  # per open field: still in its instruction
@@ -272,7 +295,7 @@ def story_blocks(story: str) -> list[str | list[list[str]]]:
                 buf.append(" ")
             else:
                 flush_paragraph()
-        elif ch == "\x0b":
+        elif ch in ("\x0b", CELL_BREAK):
             buf.append(" ")
         else:
             buf.append(ch)
@@ -320,7 +343,7 @@ def read_doc(path: Path) -> tuple[Stories, str]:
             raise DocFormatError(f"its {fib.table_stream} stream is missing (a damaged file)")
         table = ole.openstream(fib.table_stream).read()
         clx = table[fib.fc_clx : fib.fc_clx + fib.lcb_clx]
-        text = piece_text(word, read_pieces(clx), row_end_marks(word, table, fib))
+        text = piece_text(word, read_pieces(clx), table_marks(word, table, fib))
         try:
             raw_title = ole.get_metadata().title or b""
             title = " ".join((raw_title.decode("cp1252", "replace") if isinstance(raw_title, bytes) else str(raw_title)).split())
@@ -350,17 +373,19 @@ class LegacyWordLoader:
 
 
 __all__ = [
+    "CELL_BREAK",
     "ROW_END",
     "DocFormatError",
     "Fib",
     "LegacyWordLoader",
     "Stories",
+    "TableMarks",
     "piece_text",
     "read_doc",
     "read_fib",
     "read_pieces",
-    "row_end_marks",
     "split_stories",
     "stories_parts",
     "story_blocks",
+    "table_marks",
 ]
