@@ -27,7 +27,8 @@ ROOT = (
     'xmlns:draw="urn:oasis:names:tc:opendocument:xmlns:drawing:1.0" '
     'xmlns:presentation="urn:oasis:names:tc:opendocument:xmlns:presentation:1.0" '
     'xmlns:svg="urn:oasis:names:tc:opendocument:xmlns:svg-compatible:1.0" '
-    'xmlns:xlink="http://www.w3.org/1999/xlink" office:version="1.3"><office:body>{body}</office:body>'
+    'xmlns:xlink="http://www.w3.org/1999/xlink" xmlns:dc="http://purl.org/dc/elements/1.1/" office:version="1.3">'
+    "<office:body>{body}</office:body>"
     "</office:document-content>"
 )
 META = (
@@ -71,7 +72,8 @@ TEXT_BODY = (
     "<svg:desc>The harbour at dawn</svg:desc></draw:frame></text:p>"
     "<text:p>Illustration 1: the old pier.</text:p>"
     '<text:p>Fares rise in May.<text:note text:note-class="endnote"><text:note-body><text:p>Board decision 14.</text:p>'
-    "</text:note-body></text:note></text:p>"
+    "</text:note-body></text:note><office:annotation><dc:creator>Rui Costa</dc:creator><dc:date>2025-03-01T10:00:00</dc:date>"
+    "<text:p>Which month exactly?</text:p></office:annotation></text:p>"
     "</office:text>"
 )
 
@@ -104,7 +106,8 @@ def test_text_document_in_reading_order_with_tables_and_pictures(tmp_path: Path)
     assert text.text == (
         "# Harbour report\n\nThe ferry to the island leaves at noon from pier 3.\n\n- Check the fog horn\n\n"
         "## Boats\n\nBoat | Seats\nGull | 40\n\nIllustration 1: the old pier.\n\nFares rise in May.\n\n"
-        "## Footnotes\n\n- Timetable of the port authority.\n\n## Endnotes\n\n- Board decision 14."
+        "## Footnotes\n\n- Timetable of the port authority.\n\n## Endnotes\n\n- Board decision 14.\n\n"
+        "## Comments\n\n- Rui Costa: Which month exactly?"
     )  # notes at the end, not inside their sentence; the picture's description is its caption, not body text
     assert text.meta["title"] == "Harbour report 2025"
     rows = [s for s in segs if s.meta.get("row")]

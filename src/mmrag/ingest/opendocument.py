@@ -8,7 +8,8 @@ no office suite needed, into the same parts as a Word document or a PowerPoint d
 - **text** (``.odt``): headings (``text:h``, by outline level) as Markdown headings, paragraphs,
   list items as ``- item``, tables row by row where they stand and also as typed rows, pictures
   (``draw:image``) with their alt text (``svg:title``/``svg:desc``) and the paragraph beside them;
-  footnotes and endnotes at the end under ``## Footnotes`` / ``## Endnotes``, as in a Word document;
+  footnotes and endnotes at the end under ``## Footnotes`` / ``## Endnotes``, reviewers' comments under
+  ``## Comments``, as in a Word document;
 - **presentations** (``.odp``): one slide per ``draw:page``; the title frame first, then every text
   frame, table and picture in reading order, then the speaker notes.
 
@@ -184,8 +185,21 @@ def text_parts(root: Any, package: zipfile.ZipFile, title: str) -> DocumentParts
     for child in body if body is not None else []:
         block(child)
     if body is not None:
-        lines += _notes(body)
+        lines += _notes(body) + _comments(body)
     return DocumentParts(lines, tables, pictures, title or first_heading)
+
+
+def _comments(body: Any) -> list[str]:
+    """Reviewers' comments (``office:annotation``, left out of their paragraphs' text) at the end under
+    ``## Comments``, one ``- Author: text`` paragraph each, as Word's are (pure)."""
+    lines: list[str] = []
+    for note in body.iter(_q("office:annotation")):
+        creator = note.find("dc:creator", NS)
+        author = " ".join("".join(creator.itertext()).split()) if creator is not None else ""
+        text = " ".join(t for t in (inline_text(p) for p in note.iter() if p.tag in _PARAGRAPHS) if t)
+        if text:
+            lines.append(f"- {author}: {text}" if author else f"- {text}")
+    return ["## Comments", "", *(x for t in lines for x in (t, ""))] if lines else []
 
 
 def _notes(body: Any) -> list[str]:
