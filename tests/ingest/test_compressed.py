@@ -1,4 +1,4 @@
-"""Gzip-compressed text (``ingest/compressed.py``): read as the text inside; anything else named; bombs refused.
+"""Compressed text (``ingest/compressed.py``: gzip, bzip2, xz): read as the text inside; anything else named; bombs refused.
 
 Real text (Debian's GPL-3 licence, present on every Debian machine, else a paragraph written here)
 compressed by the standard library's gzip, as Debian compresses its changelogs."""
@@ -104,3 +104,33 @@ def test_a_compressed_changelog_is_found_in_a_real_index(tmp_path: Path) -> None
         assert not report.failed and len(report.added) == 2
         hit = engine.search("winter sailings of the ferry", k=1)[0]
         assert Path(hit.source).name == "changelog.gz" and "winter sailings" in (hit.text or "")
+
+
+def test_bzip2_and_xz_text_are_read_too_and_bounded_the_same_way(tmp_path: Path) -> None:
+    import bz2
+    import lzma
+
+    from mmrag.ingest.compressed import codec_of, decompress
+
+    text = b"Rotated log: the ferry sensor reported high tide at 06:12.\n" * 50
+    for suffix, pack in ((".bz2", bz2.compress), (".xz", lzma.compress)):
+        path = tmp_path / f"app.log{suffix}"
+        path.write_bytes(pack(text))
+        assert codec_of(path.read_bytes()[:8], suffix) is not None
+        assert sniff_reason(path) == ("text", "")
+        segs = list(TextLoader().load(path, IngestConfig()))
+        assert segs[0].text is not None and segs[0].text.startswith("Rotated log: the ferry sensor")
+        data = pack(text)
+        codec = codec_of(data, suffix)
+        assert decompress(data + pack(b"more"), 10_000, codec) == text + b"more"  # two streams
+        with pytest.raises(GzipError, match="expands past"):
+            decompress(data, len(text) - 1, codec)
+        cut = tmp_path / f"cut{suffix}"
+        cut.write_bytes(data[: len(data) // 2])
+        with pytest.raises(IngestError, match="cut short|damaged"):
+            list(TextLoader().load(cut, IngestConfig()))
+    assert codec_of(b"BZh91AY", ".gz") is None and codec_of(b"\x1f\x8b\x08", ".xz") is None  # magic and name must agree
+    packed_pdf = tmp_path / "manual.pdf.xz"
+    packed_pdf.write_bytes(lzma.compress(b"%PDF-1.4\n%%EOF\n"))
+    kind, reason = sniff_reason(packed_pdf)
+    assert kind is None and reason.startswith("xz-compressed pdf content is not read") and "unxz" in reason

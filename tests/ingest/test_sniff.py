@@ -107,7 +107,7 @@ def test_sniff_head_is_pure_and_uses_extension_only_as_tiebreak() -> None:
     assert sniff_head(png_bytes(), ".svg") == ("image", "")
     assert sniff_head(b"<svg></svg>", ".html")[0] == "svg"
     assert sniff_head(b"\x1f\x8b\x08\x00" + bytes(20), ".svgz")[0] == "svg"
-    assert sniff_head(b"\x1f\x8b\x08\x00" + bytes(20), ".gz") == ("gz?", "")  # what is inside decides (sources._probe_gzip)
+    assert sniff_head(b"\x1f\x8b\x08\x00" + bytes(20), ".gz") == ("packed?", "")  # what is inside decides (sources._probe_compressed)
     assert sniff_head(b"\x1f\x8b\x08\x00" + bytes(20), ".tgz")[0] is None  # an archive by its name
     assert sniff_head(b"", ".txt") == (None, "the file is empty (0 bytes): nothing to index")
 

@@ -86,8 +86,8 @@ def sniff_head(head: bytes, ext: str = "") -> tuple[str | None, str]:
 
     Returns ``(kind, "")`` or ``(None, reason)``. ``records``: a table of
     rows (CSV/TSV, JSON Lines, a JSON array, Parquet, XLSX; ``ingest/records.py``). ``"av?"`` means an MP4 /
-    Matroska container whose audio-or-video answer needs the file (see ``sniff``); ``"gz?"`` a gzip-compressed
-    file whose content decides (``ingest/compressed.py``); ``"ole?"`` an OLE2
+    Matroska container whose audio-or-video answer needs the file (see ``sniff``); ``"packed?"`` a gzip-, bzip2- or
+    xz-compressed file whose content decides (``ingest/compressed.py``); ``"ole?"`` an OLE2
     compound file (Word, Excel, PowerPoint 97-2003, Outlook ``.msg``) whose streams say which.
     """
     ext = ext.lower()
@@ -144,8 +144,9 @@ def _magic(head: bytes, ext: str) -> tuple[str | None, str] | None:
         return "pdf", ""
     if head[:2] == b"\x1f\x8b" and ext == ".svgz":
         return "svg", ""
-    if head[:2] == b"\x1f\x8b" and ext == ".gz":  # compressed text (README.gz, app.log.gz): what is inside decides
-        return "gz?", ""
+    if (head[:2] == b"\x1f\x8b" and ext == ".gz") or (head[:3] == b"BZh" and ext == ".bz2") or \
+            (head[:6] == b"\xfd7zXZ\x00" and ext == ".xz"):  # compressed text (README.gz, app.log.xz): what is inside decides
+        return "packed?", ""
     if head[4:8] == b"ftyp":
         brand = head[8:12]
         if brand in _MP4_AUDIO_BRANDS:

@@ -211,8 +211,8 @@ def sniff_reason(path: str | os.PathLike[str]) -> tuple[str | None, str]:
         kind = _probe_av(p)
     elif kind == "ole?":
         return _probe_ole(p)
-    elif kind == "gz?":
-        return _probe_gzip(p)
+    elif kind == "packed?":
+        return _probe_compressed(p, head)
     elif kind is None and head[:4] == b"PK\x03\x04":
         package = _probe_package(p)
         if package is not None:
@@ -250,27 +250,30 @@ def _probe_av(path: Path) -> str:
         return "video"
 
 
-_GZIP_TEXT_KINDS = ("text", "html")  # what a .gz file may hold to be read (ingest/compressed.py)
+_PACKED_TEXT_KINDS = ("text", "html")  # what a .gz/.bz2/.xz file may hold to be read (ingest/compressed.py)
+_UNPACK = {"gzip": "gunzip", "bzip2": "bunzip2", "xz": "unxz"}
 
 
-def _probe_gzip(path: Path) -> tuple[str | None, str]:
-    """A ``.gz`` file by its first decompressed bytes: ``text`` or ``html`` (read through the decompression),
-    or why it is not indexed."""
-    from mmrag.ingest.compressed import GzipError, gunzip_head, inner_suffix
+def _probe_compressed(path: Path, head: bytes) -> tuple[str | None, str]:
+    """A ``.gz``/``.bz2``/``.xz`` file by its first decompressed bytes: ``text`` or ``html`` (read through the
+    decompression), or why it is not indexed."""
+    from mmrag.ingest.compressed import GzipError, codec_of, decompress_head, inner_suffix
 
+    codec = codec_of(head, path.suffix) or "gzip"
     with open(path, "rb") as fh:
         data = fh.read(1 << 18)
     try:
-        head = gunzip_head(data, SNIFF_BYTES)
+        inside = decompress_head(data, SNIFF_BYTES, codec)
     except GzipError as exc:
-        return None, f"gzip-compressed, but {exc}: nothing to read"
-    if not head:
-        return None, "gzip-compressed and empty inside: nothing to index"
-    kind, reason = sniff_head(head, inner_suffix(path))
-    if kind in _GZIP_TEXT_KINDS:
+        return None, f"{codec}-compressed, but {exc}: nothing to read"
+    if not inside:
+        return None, f"{codec}-compressed and empty inside: nothing to index"
+    kind, reason = sniff_head(inside, inner_suffix(path))
+    if kind in _PACKED_TEXT_KINDS:
         return kind, ""
     what = f"{kind} content" if kind else reason.split(" is ")[0]
-    return None, f"gzip-compressed {what} is not read (only compressed text and HTML are): decompress it with gunzip and add that"
+    return None, (f"{codec}-compressed {what} is not read (only compressed text and HTML are): decompress it with "
+                  f"{_UNPACK[codec]} and add that")
 
 
 _OLE_WORKBOOK_STREAMS = ("Workbook", "Book")  # Excel 97-2003, Excel 5/95: a sheet of records (xlrd)

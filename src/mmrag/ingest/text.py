@@ -19,7 +19,7 @@ from types import MappingProxyType
 from mmrag.config import IngestConfig
 from mmrag.errors import IngestError
 from mmrag.ingest.chunking import check_params, iter_chunks
-from mmrag.ingest.compressed import GZIP_MAGIC, GzipError, gunzip, inner_suffix
+from mmrag.ingest.compressed import SUFFIXES, GzipError, codec_of, decompress, inner_suffix
 from mmrag.ingest.sources import check_size
 from mmrag.ingest.subtitles import looks_like_subtitles, subtitle_text
 from mmrag.types import Modality, Segment, Span
@@ -105,8 +105,8 @@ def _isolated_high_bytes(data: bytes) -> bool:
 
 
 def read_source(path: Path, config: IngestConfig) -> bytes:
-    """The file's bytes after the size checks (a ``.gz`` file's decompressed, ``ingest/compressed.py``), or
-    ``IngestError``."""
+    """The file's bytes after the size checks (a ``.gz``/``.bz2``/``.xz`` file's decompressed,
+    ``ingest/compressed.py``), or ``IngestError``."""
     source = str(path)
     size = check_size(path, config)
     if size > MAX_TEXT_MB * 2**20:
@@ -121,11 +121,12 @@ def read_source(path: Path, config: IngestConfig) -> bytes:
         raise IngestError(
             source, f"cannot read the file ({exc.strerror or exc}); check its permissions"
         ) from None
-    if data[:2] == GZIP_MAGIC and path.suffix.lower() == ".gz":
+    codec = codec_of(data[:8], path.suffix)
+    if codec is not None:
         try:
-            return gunzip(data, int(MAX_TEXT_MB * 2**20))
+            return decompress(data, int(MAX_TEXT_MB * 2**20), codec)
         except GzipError as exc:
-            raise IngestError(source, f"not read: {exc}; decompress it with gunzip to see what it holds") from None
+            raise IngestError(source, f"not read: {exc}; decompress it to see what it holds") from None
     return data
 
 
@@ -191,7 +192,7 @@ class TextLoader:
         source = str(path)
         check_params(config.chunk_words, config.chunk_overlap)
         text, encoding = decode_text(read_source(path, config))
-        ext = inner_suffix(path) if path.suffix.lower() == ".gz" else path.suffix.lower()  # notes.md.gz: Markdown
+        ext = inner_suffix(path) if path.suffix.lower() in SUFFIXES else path.suffix.lower()  # notes.md.gz: Markdown
         fmt = "markdown" if ext in _MARKDOWN_EXTS else "rst" if ext == ".rst" else "text"
         if text.lstrip("\ufeff \t\r\n").startswith("{\\rtf"):  # Rich Text (WordPad, TextEdit): its words, not its markup
             text, fmt = rtf_text(source, text), "rtf"
