@@ -27,7 +27,7 @@ CODECS = {  # name -> (magic bytes, the suffix a file of it carries)
 SUFFIXES = tuple(suffix for _, suffix in CODECS.values())
 
 
-class GzipError(ValueError):
+class UnpackError(ValueError):
     """A compressed stream that is damaged, cut short or expands past the limit; the message says which."""
 
 
@@ -58,7 +58,7 @@ _ERRORS = (zlib.error, OSError, EOFError, lzma.LZMAError, ValueError)
 
 
 def decompress(data: bytes, limit: int, codec: str = "gzip") -> bytes:
-    """Every stream (member) of ``data``, decompressed; ``GzipError`` past ``limit`` bytes, if damaged or cut short."""
+    """Every stream (member) of ``data``, decompressed; ``UnpackError`` past ``limit`` bytes, if damaged or cut short."""
     out = bytearray()
     rest = data
     while rest:
@@ -66,23 +66,23 @@ def decompress(data: bytes, limit: int, codec: str = "gzip") -> bytes:
         try:
             out += d.decompress(rest, limit + 1 - len(out))
         except _ERRORS as exc:
-            raise GzipError(f"a damaged {codec} stream ({exc})") from None
+            raise UnpackError(f"a damaged {codec} stream ({exc})") from None
         more = bool(d.unconsumed_tail) if codec == "gzip" else not d.eof and not d.needs_input
         if len(out) > limit or more:
-            raise GzipError(f"it expands past {limit / 2**20:.0f} MB (a decompression bomb?)")
+            raise UnpackError(f"it expands past {limit / 2**20:.0f} MB (a decompression bomb?)")
         if not d.eof:
-            raise GzipError(f"the {codec} stream is cut short (a truncated file)")
+            raise UnpackError(f"the {codec} stream is cut short (a truncated file)")
         rest = d.unused_data.lstrip(b"\0")  # the next stream; trailing zero padding is allowed
     return bytes(out)
 
 
 def decompress_head(data: bytes, size: int, codec: str = "gzip") -> bytes:
     """Up to ``size`` decompressed bytes from the start of a stream (for sniffing; a cut stream is fine
-    here); ``GzipError`` if it does not decompress at all."""
+    here); ``UnpackError`` if it does not decompress at all."""
     try:
         return bytes(_new(codec).decompress(data, size))
     except _ERRORS as exc:
-        raise GzipError(f"a damaged {codec} stream ({exc})") from None
+        raise UnpackError(f"a damaged {codec} stream ({exc})") from None
 
 
 def gunzip(data: bytes, limit: int) -> bytes:
@@ -99,7 +99,7 @@ __all__ = [
     "CODECS",
     "GZIP_MAGIC",
     "SUFFIXES",
-    "GzipError",
+    "UnpackError",
     "codec_of",
     "decompress",
     "decompress_head",

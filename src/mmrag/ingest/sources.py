@@ -257,14 +257,14 @@ _UNPACK = {"gzip": "gunzip", "bzip2": "bunzip2", "xz": "unxz"}
 def _probe_compressed(path: Path, head: bytes) -> tuple[str | None, str]:
     """A ``.gz``/``.bz2``/``.xz`` file by its first decompressed bytes: ``text`` or ``html`` (read through the
     decompression), or why it is not indexed."""
-    from mmrag.ingest.compressed import GzipError, codec_of, decompress_head, inner_suffix
+    from mmrag.ingest.compressed import UnpackError, codec_of, decompress_head, inner_suffix
 
     codec = codec_of(head, path.suffix) or "gzip"
     with open(path, "rb") as fh:
         data = fh.read(1 << 18)
     try:
         inside = decompress_head(data, SNIFF_BYTES, codec)
-    except GzipError as exc:
+    except UnpackError as exc:
         return None, f"{codec}-compressed, but {exc}: nothing to read"
     if not inside:
         return None, f"{codec}-compressed and empty inside: nothing to index"

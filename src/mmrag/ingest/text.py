@@ -19,7 +19,7 @@ from types import MappingProxyType
 from mmrag.config import IngestConfig
 from mmrag.errors import IngestError
 from mmrag.ingest.chunking import check_params, iter_chunks
-from mmrag.ingest.compressed import SUFFIXES, GzipError, codec_of, decompress, inner_suffix
+from mmrag.ingest.compressed import SUFFIXES, UnpackError, codec_of, decompress, inner_suffix
 from mmrag.ingest.sources import check_size
 from mmrag.ingest.subtitles import looks_like_subtitles, subtitle_text
 from mmrag.types import Modality, Segment, Span
@@ -125,7 +125,7 @@ def read_source(path: Path, config: IngestConfig) -> bytes:
     if codec is not None:
         try:
             return decompress(data, int(MAX_TEXT_MB * 2**20), codec)
-        except GzipError as exc:
+        except UnpackError as exc:
             raise IngestError(source, f"not read: {exc}; decompress it to see what it holds") from None
     return data
 
