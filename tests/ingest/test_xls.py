@@ -66,3 +66,19 @@ def test_a_workbook_under_another_name_or_damaged_gets_a_clear_reason(tmp_path: 
             list(RecordReader(cut, "xls").records())
     else:
         assert "damaged OLE2 compound file" in reason
+
+
+def test_a_damaged_sheet_is_an_ingest_error_and_xlrd_prints_nothing(monkeypatch: pytest.MonkeyPatch,
+                                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    """A sheet xlrd cannot parse (seen fuzzing real workbooks: struct, key and XLRD errors) is one clear error
+    for that file, and xlrd's own warnings about damaged files do not go to the user's terminal."""
+    import struct
+
+    def broken(self, name):  # type: ignore[no-untyped-def]
+        print("WARNING *** File is truncated, or OLE2 MSAT is corrupt!!", file=self.logfile)
+        raise struct.error("unpack requires a buffer of 4 bytes")
+
+    monkeypatch.setattr(xlrd.book.Book, "sheet_by_name", broken)
+    with pytest.raises(IngestError, match=r"sheet 'Sheet1' of the Excel 97-2003 workbook is damaged \(error: unpack"):
+        list(RecordReader(DATA / "date_field.xls", "xls").records())
+    assert capsys.readouterr().out == ""

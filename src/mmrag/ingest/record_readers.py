@@ -240,8 +240,11 @@ class RecordReader:
             import xlrd
         except ImportError:
             raise MissingDependency("xlrd", "records", "reading Excel 97-2003 .xls catalogues") from None
+        import io
+
+        quiet = io.StringIO()  # xlrd writes its warnings about damaged files to stdout otherwise
         try:
-            book = xlrd.open_workbook(str(self.path), on_demand=True)
+            book = xlrd.open_workbook(str(self.path), on_demand=True, logfile=quiet)
         except Exception as exc:  # noqa: BLE001 - xlrd raises XLRDError, CompDocError, struct and index errors
             why = "it is password-protected: open it in Excel, remove the password and save it again" \
                 if "encrypt" in str(exc).lower() else f"{type(exc).__name__}: {exc}"
@@ -253,7 +256,11 @@ class RecordReader:
                     raise IngestError(str(self.path), f"no sheet named '{self.sheet}' (sheets: {', '.join(names)})")
                 names = [self.sheet]
             for name in names:
-                ws = book.sheet_by_name(name)
+                try:
+                    ws = book.sheet_by_name(name)
+                except Exception as exc:  # noqa: BLE001 - a damaged sheet record: xlrd, struct, key or index errors
+                    raise IngestError(str(self.path), f"sheet '{name}' of the Excel 97-2003 workbook is damaged "
+                                      f"({type(exc).__name__}: {exc}); open it in a spreadsheet and save it again") from None
                 header: list[str] | None = None
                 row = 0
                 for r in range(ws.nrows):
