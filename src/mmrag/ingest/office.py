@@ -106,6 +106,26 @@ def alt_words(alt: str) -> str:
     return text
 
 
+_WORDY = re.compile(r"[^\W\d_]{2}")  # two letters in a row
+
+
+def has_words(text: str) -> bool:
+    """Whether a header or footer line says something: not a bare page number or ``- 3 -`` (pure)."""
+    return bool(_WORDY.search(text))
+
+
+def comment_line(author: str, text: str) -> str:
+    """A reviewer's comment as one paragraph: ``Ana Silva: check this`` (``text`` alone without an author) (pure)."""
+    return f"{author}: {text}" if author else text
+
+
+def section(heading: str, paragraphs: Iterable[str], bullet: bool = False) -> list[str]:
+    """Lines of a part read after a document's body (notes, comments, headers): ``## heading``, then each
+    non-empty paragraph (``- `` before it when ``bullet``) with a blank line after it; ``[]`` if there is none (pure)."""
+    items = [("- " + p if bullet else p) for p in paragraphs if p]
+    return [f"## {heading}", "", *(x for p in items for x in (p, ""))] if items else []
+
+
 def cell_text(text: str) -> str:
     """A table cell's text on one line."""
     return " ".join(text.split())
@@ -251,9 +271,12 @@ __all__ = [
     "alt_words",
     "cell_text",
     "check_package",
+    "comment_line",
     "deck_segments",
     "document_segments",
+    "has_words",
     "picture_segment",
     "prepare",
     "require",
+    "section",
 ]

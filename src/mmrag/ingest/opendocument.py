@@ -32,9 +32,11 @@ from mmrag.ingest.office import (
     add_table,
     alt_words,
     cell_text,
+    comment_line,
     deck_segments,
     document_segments,
     prepare,
+    section,
 )
 from mmrag.ingest.tables import Table
 from mmrag.types import Segment
@@ -198,8 +200,8 @@ def _comments(body: Any) -> list[str]:
         author = " ".join("".join(creator.itertext()).split()) if creator is not None else ""
         text = " ".join(t for t in (inline_text(p) for p in note.iter() if p.tag in _PARAGRAPHS) if t)
         if text:
-            lines.append(f"- {author}: {text}" if author else f"- {text}")
-    return ["## Comments", "", *(x for t in lines for x in (t, ""))] if lines else []
+            lines.append(comment_line(author, text))
+    return section("Comments", lines, bullet=True)
 
 
 def _notes(body: Any) -> list[str]:
@@ -211,14 +213,8 @@ def _notes(body: Any) -> list[str]:
         note_body = note.find("text:note-body", NS)
         if note_body is None or kind not in found:
             continue
-        text = " ".join(t for t in (inline_text(p) for p in note_body.iter() if p.tag in _PARAGRAPHS) if t)
-        if text:
-            found[kind].append("- " + text)
-    lines: list[str] = []
-    for kind, heading in (("footnote", "Footnotes"), ("endnote", "Endnotes")):
-        if found[kind]:
-            lines += [f"## {heading}", "", *(x for t in found[kind] for x in (t, ""))]
-    return lines
+        found[kind].append(" ".join(t for t in (inline_text(p) for p in note_body.iter() if p.tag in _PARAGRAPHS) if t))
+    return section("Footnotes", found["footnote"], bullet=True) + section("Endnotes", found["endnote"], bullet=True)
 
 
 def slide_parts(page: Any, package: zipfile.ZipFile) -> SlideParts:

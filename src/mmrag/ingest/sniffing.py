@@ -13,6 +13,8 @@ import re
 
 import filetype
 
+from mmrag.ingest.compressed import codec_of
+
 SNIFF_BYTES = 8192
 UNKNOWN_BINARY = "unknown binary content"  # the reason's start when no check named the bytes (sources asks FFmpeg)
 UNSUPPORTED_PICTURE = "images are not supported; convert to PNG or JPEG"  # sources asks Pillow first
@@ -144,8 +146,7 @@ def _magic(head: bytes, ext: str) -> tuple[str | None, str] | None:
         return "pdf", ""
     if head[:2] == b"\x1f\x8b" and ext == ".svgz":
         return "svg", ""
-    if (head[:2] == b"\x1f\x8b" and ext == ".gz") or (head[:3] == b"BZh" and ext == ".bz2") or \
-            (head[:6] == b"\xfd7zXZ\x00" and ext == ".xz"):  # compressed text (README.gz, app.log.xz): what is inside decides
+    if codec_of(head, ext):  # compressed text (README.gz, app.log.xz): what is inside decides
         return "packed?", ""
     if head[4:8] == b"ftyp":
         brand = head[8:12]

@@ -36,9 +36,12 @@ from mmrag.ingest.office import (
     add_table,
     alt_words,
     cell_text,
+    comment_line,
     document_segments,
+    has_words,
     prepare,
     require,
+    section,
 )
 from mmrag.ingest.tables import Table
 from mmrag.types import Segment
@@ -48,7 +51,6 @@ _HEADING = re.compile(r"^heading\s*(\d)$", re.IGNORECASE)
 _W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 _MC_FALLBACK = "{http://schemas.openxmlformats.org/markup-compatibility/2006}Fallback"
 _NOTE_PARTS = (("/word/footnotes.xml", "footnote", "Footnotes"), ("/word/endnotes.xml", "endnote", "Endnotes"))
-_WORDY = re.compile(r"[^\W\d_]{2}")  # two letters in a row: not a bare page number or "- 3 -"
 
 
 def heading_level(style_name: str) -> int:
@@ -115,11 +117,8 @@ def _notes(document: Any) -> list[str]:
         for note in root.iterchildren(_W + tag):
             if note.get(_W + "type") not in (None, "normal"):  # separator, continuation separator/notice
                 continue
-            text = " ".join(t for p in note.iter(_W + "p") if (t := _paragraph_text(p, document.part)))
-            if text:
-                notes.append("- " + text)
-        if notes:
-            lines += [f"## {heading}", "", *notes, ""]
+            notes.append(" ".join(t for p in note.iter(_W + "p") if (t := _paragraph_text(p, document.part))))
+        lines += section(heading, notes, bullet=True)
     return lines
 
 
@@ -130,22 +129,17 @@ def _comments(document: Any) -> list[str]:
     except Exception as exc:  # noqa: BLE001 - an older python-docx (no .comments) or a damaged comments part
         log.debug("comments not read: %s: %s", type(exc).__name__, exc)
         return []
-    lines = []
-    for comment in comments:
-        text = " ".join(str(comment.text or "").split())
-        author = " ".join(str(comment.author or "").split())
-        if text:
-            lines.append(f"- {author}: {text}" if author else f"- {text}")
-    return ["## Comments", "", *(x for t in lines for x in (t, ""))] if lines else []
+    said = ((" ".join(str(c.author or "").split()), " ".join(str(c.text or "").split())) for c in comments)
+    return section("Comments", (comment_line(author, text) for author, text in said if text), bullet=True)
 
 
 def _headers_and_footers(document: Any) -> list[str]:
     """Each distinct page header and footer line once (first-page and even-page ones too)."""
     seen: dict[str, None] = {}
-    for section in document.sections:
+    for part_of in document.sections:
         for name in ("header", "footer", "first_page_header", "first_page_footer", "even_page_header", "even_page_footer"):
             try:
-                part = getattr(section, name)
+                part = getattr(part_of, name)
                 if part.is_linked_to_previous:  # the previous section's, read already (or none at all)
                     continue
                 texts = [" ".join(p.text.split()) for p in part.paragraphs]
@@ -153,8 +147,8 @@ def _headers_and_footers(document: Any) -> list[str]:
             except Exception as exc:  # noqa: BLE001 - a damaged header part loses that header only
                 log.warning("a page %s skipped: %s: %s", name.replace("_", " "), type(exc).__name__, exc)
                 continue
-            seen.update((t, None) for t in texts if _WORDY.search(t))
-    return ["## Page headers and footers", "", *(x for t in seen for x in (t, ""))] if seen else []
+            seen.update((t, None) for t in texts if has_words(t))
+    return section("Page headers and footers", seen)
 
 
 class WordLoader:

@@ -22,8 +22,8 @@ out). Not read: headings (styles live in a binary style sheet, so no ``#`` marks
 
 from __future__ import annotations
 
-import re
 import struct
+from bisect import bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,13 +32,20 @@ from mmrag.config import IngestConfig
 from mmrag.errors import IngestError
 from mmrag.ingest.avio import check_file
 from mmrag.ingest.chunking import check_params
-from mmrag.ingest.office import DocumentParts, add_table, cell_text, document_segments, require
+from mmrag.ingest.office import (
+    DocumentParts,
+    add_table,
+    cell_text,
+    document_segments,
+    has_words,
+    require,
+    section,
+)
 from mmrag.ingest.tables import Table
 from mmrag.types import Segment
 
 _WORD_IDENT = 0xA5EC
 _NFIB_WORD97 = 0x00C1  # Word 97 and every later version write at least this in the base FIB
-_WORDY = re.compile(r"[^\W\d_]{2}")  # two letters in a row: not a bare page number
 MAX_CHARACTERS = 50_000_000  # a piece table claiming more text than this is damaged
 
 
@@ -212,7 +219,11 @@ def read_pieces(clx: bytes) -> list[tuple[int, int, int, bool]]:
 def piece_text(word: bytes, pieces: list[tuple[int, int, int, bool]], marks: TableMarks | None = None) -> str:
     """The document's characters, piece after piece (pure); with ``marks`` (``table_marks``), a 0x07 that ends
     a row becomes ``ROW_END`` and a 0x0D inside a table cell ``CELL_BREAK``."""
-    marks = marks or TableMarks()
+    row_ends, in_table = sorted((marks or TableMarks()).row_ends), sorted((marks or TableMarks()).in_table)
+
+    def inside(ends: list[int], lo: int, hi: int) -> list[int]:  # the marks with lo < end <= hi
+        return ends[bisect_right(ends, lo) : bisect_right(ends, hi)]
+
     out: list[str] = []
     total = 0
     for cp0, cp1, fc, eight_bit in pieces:
@@ -224,8 +235,8 @@ def piece_text(word: bytes, pieces: list[tuple[int, int, int, bool]], marks: Tab
             raise DocFormatError(f"its piece table claims over {MAX_CHARACTERS:,} characters (a damaged file)")
         width = 1 if eight_bit else 2
         text = word[fc : fc + width * n].decode("cp1252" if eight_bit else "utf-16-le", errors="replace")
-        found = [((end - fc) // width - 1, "\x07", ROW_END) for end in marks.row_ends if fc < end <= fc + width * n]
-        found += [((end - fc) // width - 1, "\r", CELL_BREAK) for end in marks.in_table if fc < end <= fc + width * n]
+        found = [((end - fc) // width - 1, "\x07", ROW_END) for end in inside(row_ends, fc, fc + width * n)]
+        found += [((end - fc) // width - 1, "\r", CELL_BREAK) for end in inside(in_table, fc, fc + width * n)]
         if found:
             chars = list(text)
             for i, was, put in found:
@@ -319,12 +330,9 @@ def stories_parts(stories: Stories, title: str) -> DocumentParts:
             lines += [block, ""]
     for story, heading in ((stories.footnotes, "Footnotes"), (stories.endnotes, "Endnotes"), (stories.comments, "Comments"),
                            (stories.text_boxes, "Text boxes")):
-        paragraphs = [b for b in story_blocks(story) if isinstance(b, str)]
-        if paragraphs:
-            lines += [f"## {heading}", "", *(x for p in paragraphs for x in (("- " + p if heading != "Text boxes" else p), ""))]
-    seen = dict.fromkeys(b for b in story_blocks(stories.headers) if isinstance(b, str) and _WORDY.search(b))
-    if seen:
-        lines += ["## Page headers and footers", "", *(x for t in seen for x in (t, ""))]
+        lines += section(heading, (b for b in story_blocks(story) if isinstance(b, str)), bullet=heading != "Text boxes")
+    lines += section("Page headers and footers",
+                     dict.fromkeys(b for b in story_blocks(stories.headers) if isinstance(b, str) and has_words(b)))
     return DocumentParts(lines, tables, [], title)
 
 
