@@ -2,15 +2,13 @@
 
 No pretrained CLIP weights exist offline here, so tests (and bench/) build a
 random tiny model with a real CLIP tokenizer pipeline (byte-level BPE with
-``</w>`` word ends, merges trained by ``tokenizers`` on a small word list)
+``</w>`` word ends, merges that spell a small word list)
 and a real ``CLIPImageProcessor``, then load the folder through mmrag's own
 loading code. Building one takes about a second.
 """
 
 from __future__ import annotations
 
-import json
-import random
 import shutil
 from pathlib import Path
 
@@ -28,35 +26,47 @@ _CLIP_SPLIT = (
 )
 
 
-def tiny_clip_tokenizer(vocab_words: int = 800, seed: int = 0):  # -> CLIPTokenizer
-    """A CLIPTokenizer whose merges were trained on WORDS (same pipeline as OpenAI CLIP's)."""
-    from tokenizers import Regex, Tokenizer, models, normalizers, pre_tokenizers, trainers
+def word_merges(words) -> list[tuple[str, str]]:
+    """Byte-pair merges learnt on ``words`` until each is one ``word</w>`` token: the textbook BPE loop, with
+    ties between equally frequent pairs broken by the pair itself.
+
+    Not ``tokenizers``' BpeTrainer: it breaks those ties in hash order, so its merges (and a model built on
+    them) differ run to run, and a test on such a model is flaky."""
+    import itertools
+    from collections import Counter
+
+    spelled = {(*w[:-1], w[-1] + "</w>"): n for w, n in Counter(words).items() if w}
+    merges: list[tuple[str, str]] = []
+    while True:
+        pairs: Counter[tuple[str, str]] = Counter()
+        for symbols, n in spelled.items():
+            for pair in itertools.pairwise(symbols):
+                pairs[pair] += n
+        if not pairs:
+            return merges
+        best = min(pairs, key=lambda pair: (-pairs[pair], pair))
+        merges.append(best)
+        joined: dict[tuple[str, ...], int] = {}
+        for symbols, n in spelled.items():
+            out, i = [], 0
+            while i < len(symbols):
+                if symbols[i : i + 2] == best:
+                    out.append(best[0] + best[1])
+                    i += 2
+                else:
+                    out.append(symbols[i])
+                    i += 1
+            joined[tuple(out)] = joined.get(tuple(out), 0) + n
+        spelled = joined
+
+
+def tiny_clip_tokenizer(words=WORDS):  # -> CLIPTokenizer
+    """A CLIPTokenizer (OpenAI CLIP's byte-level BPE pipeline, ``</w>`` word ends) whose merges spell ``words``;
+    any other word falls back to smaller pieces, down to single bytes. The same vocabulary on every run."""
     from transformers import CLIPTokenizer
     from transformers.convert_slow_tokenizer import bytes_to_unicode
 
-    rnd = random.Random(seed)
-    corpus = [" ".join(rnd.choice(WORDS) for _ in range(12)) for _ in range(400)]
-    bpe = Tokenizer(models.BPE(end_of_word_suffix="</w>", continuing_subword_prefix=""))
-    bpe.normalizer = normalizers.Sequence(
-        [normalizers.NFC(), normalizers.Replace(Regex(r"\s+"), " "), normalizers.Lowercase()]
-    )
-    bpe.pre_tokenizer = pre_tokenizers.Sequence(
-        [
-            pre_tokenizers.Split(Regex(_CLIP_SPLIT), behavior="removed", invert=True),
-            pre_tokenizers.ByteLevel(add_prefix_space=False),
-        ]
-    )
-    trainer = trainers.BpeTrainer(
-        vocab_size=vocab_words,
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-        end_of_word_suffix="</w>",
-        show_progress=False,
-    )
-    bpe.train_from_iterator(corpus, trainer)
-    merges = [
-        tuple(m) if isinstance(m, list) else tuple(m.split())
-        for m in json.loads(bpe.to_str())["model"]["merges"]
-    ]
+    merges = word_merges(w.lower() for w in words)
     base = list(bytes_to_unicode().values())
     tokens = (
         base

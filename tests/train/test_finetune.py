@@ -11,49 +11,78 @@ from mmrag.train.finetune import FinetuneOptions, finetune_clip
 
 
 def _tiny_clip(folder: Path, captions: list[str]) -> Path:
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import CLIPConfig, CLIPImageProcessor, CLIPModel, CLIPProcessor, CLIPTokenizerFast
+    """A random tiny CLIP whose tokenizer spells the captions' words; the same weights and vocabulary on every run
+    (seeded init, merges learnt by rule), so what fine-tuning reaches does not vary run to run."""
+    import torch
+    from tests.space.tiny_models import tiny_clip_tokenizer
+    from transformers import CLIPConfig, CLIPImageProcessor, CLIPModel, CLIPProcessor
 
-    tok = Tokenizer(models.BPE(unk_token="<|endoftext|>", end_of_word_suffix="</w>"))
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tok.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(
-        vocab_size=300, special_tokens=["<|startoftext|>", "<|endoftext|>"], end_of_word_suffix="</w>",
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-    )
-    tok.train_from_iterator(captions * 5, trainer)
-    fast = CLIPTokenizerFast(tokenizer_object=tok, bos_token="<|startoftext|>", eos_token="<|endoftext|>",
-                             unk_token="<|endoftext|>", pad_token="<|endoftext|>")
+    tok = tiny_clip_tokenizer(sorted({w for c in captions for w in c.split()}))
+    tok.pad_token = tok.eos_token
     cfg = CLIPConfig(
-        text_config={"vocab_size": tok.get_vocab_size(), "hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2,
-                         "num_attention_heads": 2, "max_position_embeddings": 16, "bos_token_id": 0, "eos_token_id": 1, "pad_token_id": 1},
-        vision_config={"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2, "num_attention_heads": 2,
-                           "image_size": 32, "patch_size": 8},
+        text_config={
+            "vocab_size": len(tok),
+            "hidden_size": 32,
+            "intermediate_size": 64,
+            "num_hidden_layers": 2,
+            "num_attention_heads": 2,
+            "max_position_embeddings": 16,
+            "bos_token_id": tok.bos_token_id,
+            "eos_token_id": tok.eos_token_id,
+            "pad_token_id": tok.pad_token_id,
+        },
+        vision_config={
+            "hidden_size": 32,
+            "intermediate_size": 64,
+            "num_hidden_layers": 2,
+            "num_attention_heads": 2,
+            "image_size": 32,
+            "patch_size": 8,
+        },
         projection_dim=16,
     )
+    torch.manual_seed(0)
     CLIPModel(cfg).save_pretrained(folder)
-    proc = CLIPProcessor(image_processor=CLIPImageProcessor(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32}), tokenizer=fast)
+    proc = CLIPProcessor(
+        image_processor=CLIPImageProcessor(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32}),
+        tokenizer=tok,
+    )
     proc.save_pretrained(folder)
     return folder
 
 
 @pytest.mark.parametrize("projection_only", [False, True])
-def test_finetune_tiny_clip_end_to_end_and_projections(synthetic_pairs: Path, tmp_path: Path, projection_only: bool) -> None:
+def test_finetune_tiny_clip_end_to_end_and_projections(
+    synthetic_pairs: Path, tmp_path: Path, projection_only: bool
+) -> None:
     import torch
     from transformers import AutoModel
 
     torch.set_num_threads(1)
-    caps = sorted({line.split('"b": "')[1].split('"')[0] for line in synthetic_pairs.read_text().splitlines()})
+    caps = sorted(
+        {line.split('"b": "')[1].split('"')[0] for line in synthetic_pairs.read_text().splitlines()}
+    )
     base = _tiny_clip(tmp_path / "base", caps)
-    opts = FinetuneOptions(pairs=str(synthetic_pairs), base=str(base), out=str(tmp_path / "ft"), epochs=25, batch_size=24,
-                           lr=3e-3, holdout=0.25, projection_only=projection_only, threads=1)
+    opts = FinetuneOptions(
+        pairs=str(synthetic_pairs),
+        base=str(base),
+        out=str(tmp_path / "ft"),
+        epochs=25,
+        batch_size=24,
+        lr=3e-3,
+        holdout=0.25,
+        projection_only=projection_only,
+        threads=1,
+    )
     res = finetune_clip(opts)
     before, after = res.before["heldout"]["b->a"], res.after["heldout"]["b->a"]
     assert res.losses[-1] < res.losses[0]
     assert after.mrr > before.mrr
     ft = AutoModel.from_pretrained(tmp_path / "ft")
     old = AutoModel.from_pretrained(base)
-    vis_same = torch.equal(ft.vision_model.embeddings.patch_embedding.weight, old.vision_model.embeddings.patch_embedding.weight)
+    vis_same = torch.equal(
+        ft.vision_model.embeddings.patch_embedding.weight, old.vision_model.embeddings.patch_embedding.weight
+    )
     proj_same = torch.equal(ft.visual_projection.weight, old.visual_projection.weight)
     assert not proj_same
     assert vis_same == projection_only  # the backbone moves only when training end to end
@@ -63,7 +92,9 @@ def test_finetune_tiny_clip_end_to_end_and_projections(synthetic_pairs: Path, tm
 
 def test_finetune_missing_model(synthetic_pairs: Path, tmp_path: Path) -> None:
     with pytest.raises(ModelNotFound, match="save_pretrained"):
-        finetune_clip(FinetuneOptions(pairs=str(synthetic_pairs), base=str(tmp_path / "none"), out=str(tmp_path / "o")))
+        finetune_clip(
+            FinetuneOptions(pairs=str(synthetic_pairs), base=str(tmp_path / "none"), out=str(tmp_path / "o"))
+        )
 
 
 def test_cli_train_finetune_and_errors(synthetic_pairs: Path, tmp_path: Path) -> None:
@@ -74,11 +105,31 @@ def test_cli_train_finetune_and_errors(synthetic_pairs: Path, tmp_path: Path) ->
 
     app = typer.Typer()
     app.command()(train_command)
-    caps = sorted({line.split('"b": "')[1].split('"')[0] for line in synthetic_pairs.read_text().splitlines()})
+    caps = sorted(
+        {line.split('"b": "')[1].split('"')[0] for line in synthetic_pairs.read_text().splitlines()}
+    )
     base = _tiny_clip(tmp_path / "base", caps)
     runner = CliRunner()
-    ok = runner.invoke(app, [str(synthetic_pairs), "--mode", "finetune", "--base", str(base), "--out", str(tmp_path / "ft"),
-                             "--epochs", "2", "--batch-size", "8", "--lr", "1e-3", "--threads", "1"])
+    ok = runner.invoke(
+        app,
+        [
+            str(synthetic_pairs),
+            "--mode",
+            "finetune",
+            "--base",
+            str(base),
+            "--out",
+            str(tmp_path / "ft"),
+            "--epochs",
+            "2",
+            "--batch-size",
+            "8",
+            "--lr",
+            "1e-3",
+            "--threads",
+            "1",
+        ],
+    )
     assert ok.exit_code == 0, ok.output
     assert "R@1" in ok.output and "heldout after" in ok.output
     assert (tmp_path / "ft" / "config.json").exists()
@@ -86,5 +137,16 @@ def test_cli_train_finetune_and_errors(synthetic_pairs: Path, tmp_path: Path) ->
     assert bad_mode.exit_code == 2
     bad_loss = runner.invoke(app, [str(synthetic_pairs), "--loss", "triplet"])
     assert bad_loss.exit_code == 2
-    missing = runner.invoke(app, [str(tmp_path / "none.jsonl"), "--mode", "finetune", "--base", str(base), "--out", str(tmp_path / "x")])
+    missing = runner.invoke(
+        app,
+        [
+            str(tmp_path / "none.jsonl"),
+            "--mode",
+            "finetune",
+            "--base",
+            str(base),
+            "--out",
+            str(tmp_path / "x"),
+        ],
+    )
     assert missing.exit_code == 1 and "does not exist" in " ".join(missing.output.split())
