@@ -49,6 +49,7 @@ _BUILTINS: dict[str, dict[str, str]] = {
         "docx": "mmrag.ingest.word:WordLoader",
         "doc": "mmrag.ingest.word97:LegacyWordLoader",
         "pptx": "mmrag.ingest.slides:SlidesLoader",
+        "ppt": "mmrag.ingest.ppt97:LegacySlidesLoader",
         "odt": "mmrag.ingest.opendocument:OdtLoader",
         "odp": "mmrag.ingest.opendocument:OdpLoader",
         "epub": "mmrag.ingest.epub:EpubLoader",

@@ -98,6 +98,7 @@ def test_pure_helpers() -> None:
     assert heading_level("Title") == 1 and heading_level("Heading 3") == 3 and heading_level("Normal") == 0
     assert alt_words("Picture 3") == "" and alt_words("revenue_chart_2024.png") == "revenue chart"
     assert alt_words("  A green   field ") == "A green field"
+    assert alt_words(r"C:\Users\ana\Temporary Internet Files\harbour_at_dawn.jpg") == "harbour at dawn"  # the path's last part
 
 
 def test_word_document_text_tables_and_pictures(report: Path) -> None:

@@ -1,4 +1,4 @@
-"""Word 97-2003 documents (``ingest/word97.py``): text from the binary format; other OLE files named.
+"""Word 97-2003 documents (``ingest/word97.py``): text from the binary format; other OLE files told apart.
 
 The format's pieces are checked on bytes built here (a file information block, a piece table, a
 page of paragraph properties), since no tool on this machine writes a ``.doc``; then real files
@@ -146,8 +146,7 @@ def test_real_word_97_files_are_sniffed_and_read() -> None:
 
 def test_other_office_97_files_and_damaged_ones_get_a_clear_reason(tmp_path: Path) -> None:
     assert sniff_reason(DATA / "complex_hidden_sheets.xls") == ("records", "")  # a workbook: a catalogue (test_xls.py)
-    kind, reason = sniff_reason(DATA / "encrypted.ppt")
-    assert kind is None and "PowerPoint 97-2003 deck (.ppt) is not read" in reason
+    assert sniff_reason(DATA / "encrypted.ppt") == ("ppt", "")  # a deck: its loader says it is protected (test_ppt97.py)
     assert sniff_reason(DATA / "encrypted.doc") == ("doc", "")
     with pytest.raises(IngestError, match=r"Word 97-2003 document: it is password-protected \(encrypted\): open it in Word"):
         list(LegacyWordLoader().load(DATA / "encrypted.doc", IngestConfig()))

@@ -45,7 +45,7 @@ MAX_MESSAGES = 100_000
 MAX_ATTACHMENTS = 10  # documents read per message
 MAX_ATTACHMENT_CHARS = 20_000  # of one attachment's words (a long report: its first pages)
 MAX_ATTACHMENT_PICTURES = 16  # figures taken from one attached document
-_ATTACHED_KINDS = {"pdf", "docx", "doc", "pptx", "odt", "odp", "epub", "text", "html", "notebook"}
+_ATTACHED_KINDS = {"pdf", "docx", "doc", "pptx", "ppt", "odt", "odp", "epub", "text", "html", "notebook"}
 _SIGNATURE = re.compile(r"^-- ?$")
 _QUOTE_HEADER = re.compile(r"^On .{5,200} wrote:$")
 

@@ -22,6 +22,7 @@ import zipfile
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from mmrag.config import IngestConfig
 from mmrag.errors import IngestError, MissingDependency
@@ -97,12 +98,14 @@ def picture_segment(
 
 def alt_words(alt: str) -> str:
     """A picture's alt text as words: an office suite's default name ("Picture 3", "Grafik 2") says
-    nothing and is dropped; a file name ("revenue_chart.png", inserted from a file) keeps its words. Pure."""
+    nothing and is dropped; a file name ("revenue_chart.png", inserted from a file) keeps its words, and so does
+    the last part of a path (``C:\\Users\\ana\\clip.wmf``: the folders say nothing of the picture). Pure."""
     text = " ".join(alt.split())
     if _DEFAULT_NAME.match(text):
         return ""
-    if _FILE_NAME.match(text):
-        return filename_words(text)
+    name = re.split(r"[\\/]", text)[-1]
+    if _FILE_NAME.match(name):
+        return filename_words(name)
     return text
 
 
@@ -142,6 +145,72 @@ def add_table(rows: list[list[str]], lines: list[str], tables: list[Table], capt
         lines.append("")
     if len(rows) >= 2:
         tables.append(Table(header=rows[0], rows=rows[1:], caption=caption))
+
+
+def ole_title(ole: Any) -> str:
+    """An Office 97-2003 file's title (File > Properties), from its summary information stream; "" when it has
+    none. Read here, not by olefile's ``get_metadata``: that parser loops over whatever count a damaged property
+    claims (a fuzzed deck hung it for minutes), where only two fixed properties are wanted."""
+    try:
+        if not ole.exists("\x05SummaryInformation"):
+            return ""
+        return summary_title(ole.openstream("\x05SummaryInformation").read(MAX_SUMMARY_BYTES))
+    except Exception:  # noqa: BLE001 - the summary information is optional: a damaged one is no title
+        return ""
+
+
+MAX_SUMMARY_BYTES = 1 << 20  # a summary information stream is a few kB; more is not read
+_VT_I2, _VT_LPSTR, _VT_LPWSTR = 2, 30, 31
+
+
+def summary_title(data: bytes) -> str:
+    """The title (property 2) of a summary information property set ([MS-OLEPS]), decoded by the code page the
+    set declares (property 1; a Japanese deck's title is Shift-JIS); "" when absent or damaged. Pure and bounded:
+    every read is checked against the stream's length."""
+    import struct
+
+    def u32(at: int) -> int:
+        if at < 0 or at + 4 > len(data):
+            raise ValueError("past the end")
+        return int(struct.unpack_from("<I", data, at)[0])
+
+    try:
+        start = u32(44)  # the first property set's offset, after the 28-byte header and its 16-byte format id
+        count = min(u32(start + 4), 1024)
+        found: dict[int, int] = {}
+        for k in range(count):
+            pid, at = u32(start + 8 + 8 * k), u32(start + 12 + 8 * k)
+            if pid in (1, 2):
+                found[pid] = start + at
+        codepage = 1252
+        if 1 in found and u32(found[1]) == _VT_I2:
+            codepage = int(struct.unpack_from("<h", data, found[1] + 4)[0])
+        if 2 not in found:
+            return ""
+        kind, length = u32(found[2]), u32(found[2] + 4)
+        raw = data[found[2] + 8 : found[2] + 8 + min(length * (2 if kind == _VT_LPWSTR else 1), 4096)]
+    except (ValueError, struct.error):
+        return ""
+    if kind == _VT_LPWSTR:
+        text = raw.decode("utf-16-le", "replace")
+    elif kind == _VT_LPSTR:
+        text = raw.decode(_codec(codepage), "replace")
+    else:
+        return ""
+    return " ".join(text.split("\x00")[0].split())
+
+
+def _codec(codepage: int) -> str:
+    """Python's codec for a Windows code page number (1252 when Python lacks it)."""
+    import codecs
+
+    if codepage < 0:  # stored as a signed 16-bit number: 65001 (UTF-8) reads -535
+        codepage += 65536
+    name = {65001: "utf-8", 1200: "utf-16-le", 10000: "mac-roman"}.get(codepage, f"cp{codepage}")
+    try:
+        return codecs.lookup(name).name
+    except LookupError:
+        return "cp1252"
 
 
 def prepare(path: Path, config: IngestConfig, what: str) -> None:

@@ -280,20 +280,21 @@ _OLE_WORKBOOK_STREAMS = ("Workbook", "Book")  # Excel 97-2003, Excel 5/95: a she
 _OLE_OTHERS = (  # (a stream only that kind of compound file has, what it is, what to do)
     ("Workbook", "an Excel 97-2003 workbook not named .xls", "rename it to .xls, or save it as .xlsx or CSV"),
     ("Book", "an Excel 5/95 workbook not named .xls", "rename it to .xls, or save it as .xlsx or CSV"),
-    ("PowerPoint Document", "a PowerPoint 97-2003 deck (.ppt)", "save it as .pptx or PDF"),
     ("__properties_version1.0", "an Outlook message (.msg)", "save it as .eml"),
     ("EncryptedPackage", "a password-protected Office document", "remove the password and save it again"),
 )
 
 
 def _probe_ole(path: Path) -> tuple[str | None, str]:
-    """An OLE2 compound file by its streams: ``doc`` (Word 97-2003), ``records`` (an Excel ``.xls``), or why it
-    is not indexed."""
+    """An OLE2 compound file by its streams: ``doc`` (Word 97-2003), ``ppt`` (PowerPoint 97-2003), ``records`` (an
+    Excel ``.xls``), or why it is not indexed."""
     try:
         import olefile
     except ImportError:
         if path.suffix.lower() in (".doc", ".dot"):
             return None, 'a Word 97-2003 document needs olefile: pip install "mmrag[office]" (or save it as .docx)'
+        if path.suffix.lower() in (".ppt", ".pps", ".pot"):
+            return None, 'a PowerPoint 97-2003 deck needs olefile: pip install "mmrag[office]" (or save it as .pptx)'
         return None, f"an OLE2 compound file (Office 97-2003?) is {NOT_INDEXED}"
     try:
         with olefile.OleFileIO(str(path)) as ole:
@@ -302,6 +303,8 @@ def _probe_ole(path: Path) -> tuple[str | None, str]:
         return None, f"a damaged OLE2 compound file (Office 97-2003?): {type(exc).__name__}: {exc}"
     if "WordDocument" in streams:
         return "doc", ""
+    if "PowerPoint Document" in streams or "PP97_DUALSTORAGE/PowerPoint Document" in streams:
+        return "ppt", ""
     if path.suffix.lower() == ".xls" and any(s in streams for s in _OLE_WORKBOOK_STREAMS):
         return "records", ""
     for stream, what, fix in _OLE_OTHERS:

@@ -38,6 +38,7 @@ from mmrag.ingest.office import (
     cell_text,
     document_segments,
     has_words,
+    ole_title,
     require,
     section,
 )
@@ -352,11 +353,7 @@ def read_doc(path: Path) -> tuple[Stories, str]:
         table = ole.openstream(fib.table_stream).read()
         clx = table[fib.fc_clx : fib.fc_clx + fib.lcb_clx]
         text = piece_text(word, read_pieces(clx), table_marks(word, table, fib))
-        try:
-            raw_title = ole.get_metadata().title or b""
-            title = " ".join((raw_title.decode("cp1252", "replace") if isinstance(raw_title, bytes) else str(raw_title)).split())
-        except Exception:  # noqa: BLE001 - the summary information is optional
-            title = ""
+        title = ole_title(ole)
     return split_stories(text, fib.story_lengths), title
 
 
