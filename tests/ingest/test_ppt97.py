@@ -20,16 +20,8 @@ from PIL import Image, ImageOps
 from mmrag.config import IngestConfig
 from mmrag.errors import IngestError
 from mmrag.ingest.office import ole_title, summary_title
-from mmrag.ingest.ppt97 import (
-    LegacySlidesLoader,
-    PptFormatError,
-    blip_bytes,
-    children,
-    paragraphs,
-    parse_deck,
-    read_ppt,
-    record_at,
-)
+from mmrag.ingest.officeart import blip_bytes, children, record_at
+from mmrag.ingest.ppt97 import LegacySlidesLoader, PptFormatError, paragraphs, parse_deck, read_ppt
 from mmrag.ingest.sources import sniff_reason
 from mmrag.types import Modality
 

@@ -191,3 +191,40 @@ def test_a_doc_attached_to_a_mail_is_read_under_its_name(tmp_path: Path) -> None
     path.write_bytes(bytes(message))
     text = "\n".join(s.text or "" for s in MailLoader().load(path, IngestConfig()))
     assert "## Attachment memo.doc\n\nTest\n\nThis is a harmless test document." in text
+
+
+def test_inline_and_floating_pictures_stand_where_their_marks_are() -> None:
+    from mmrag.ingest.word97 import PictureMark, read_doc
+    from mmrag.ingest.word97_pictures import DocPicture, char_positions, sprms
+
+    # the blocks: a picture's mark (0x01 inline, 0x08 floating) at a known position becomes a mark block
+    story = "Harbour\r\x01\rFigure 1: the quay\rText \x08around\r\x01 unknown\r"
+    assert story_blocks(story, {8, 34}) == ["Harbour", PictureMark(8), "Figure 1: the quay", PictureMark(34), "Text around",
+                                            "unknown"]
+    parts = stories_parts(Stories(story, "", "", "", "", ""), "", {8: DocPicture(b"png", "A quay"), 34: DocPicture(b"jpg", "")})
+    assert [(blob, alt, parts.lines[at]) for blob, alt, at in parts.pictures] == [
+        (b"png", "A quay", "Figure 1: the quay"), (b"jpg", "", "Text around")]
+    # property lists and the piece table's byte -> character map
+    assert list(sprms(struct.pack("<HI", 0x6A03, 874) + struct.pack("<HB", 0x0806, 1) + b"\x03")) == [
+        (0x6A03, struct.pack("<I", 874)), (0x0806, b"\x01")]
+    pieces = [(0, 10, 2048, True), (10, 20, 5000, False)]  # 8-bit characters, then UTF-16 ones
+    assert char_positions(1536, 2050, pieces) == [0, 1]  # a run may start before the text
+    assert char_positions(5004, 5008, pieces) == [12, 13]
+    # real documents: an inline picture with its alt text, a floating one anchored after a line of text
+    inline = read_doc(DATA / "Picture_Alternative_Text.doc")
+    assert [(cp, p.alt) for cp, p in inline.pictures.items()] == [(0, "This is the alternative text for the picture.")]
+    floating = read_doc(DATA / "PngPicture.doc")
+    assert list(floating.pictures) == [44] and floating.stories.main[44] == "\x08"
+
+
+def test_a_docs_pictures_become_image_segments_captioned_where_they_stand() -> None:
+    import io
+
+    from PIL import Image
+
+    segs = list(LegacyWordLoader().load(DATA / "Picture_Alternative_Text.doc", IngestConfig()))
+    assert [(s.modality, s.text) for s in segs] == [(Modality.IMAGE, "This is the alternative text for the picture.")]
+    assert Image.open(io.BytesIO(segs[0].thumbnail or b"")).size[0] > 0
+    segs = list(LegacyWordLoader().load(DATA / "PngPicture.doc", IngestConfig()))
+    assert [(s.modality, s.text) for s in segs] == [(Modality.TEXT, "The quick brown fox jumps over the lazy dog"),
+                                                    (Modality.IMAGE, "The quick brown fox jumps over the lazy dog")]

@@ -46,9 +46,26 @@ from mmrag.errors import IngestError
 from mmrag.ingest.avio import check_file
 from mmrag.ingest.chunking import check_params
 from mmrag.ingest.office import SlideParts, alt_words, deck_segments, ole_title, require
+from mmrag.ingest.officeart import (
+    OA_BSTORE,
+    OA_CLIENT_ANCHOR,
+    OA_GROUP,
+    OA_OPT,
+    OA_SHAPE,
+    OA_TERTIARY_OPT,
+    PROP_PIB,
+    Record,
+    alt_text,
+    children,
+    descendants,
+    first,
+    picture_store,
+    record_at,
+    shape_properties,
+)
 from mmrag.types import Segment
 
-# record types ([MS-PPT] 2.13.24 RecordType; OfficeArt from [MS-ODRAW])
+# record types ([MS-PPT] 2.13.24 RecordType)
 RT_DOCUMENT = 0x03E8
 RT_SLIDE = 0x03EE
 RT_NOTES = 0x03F0
@@ -64,19 +81,10 @@ RT_USER_EDIT = 0x0FF5
 RT_CURRENT_USER = 0x0FF6
 RT_PERSIST_DIRECTORY = 0x1772
 RT_CRYPT_SESSION = 0x2F14
-OA_BSTORE = 0xF001
-OA_GROUP = 0xF003
-OA_SHAPE = 0xF004
-OA_FBSE = 0xF007
-OA_OPT = 0xF00B
-OA_CLIENT_ANCHOR = 0xF010
-OA_TERTIARY_OPT = 0xF122
-BLIP_TYPES = {0xF01D: "jpeg", 0xF01E: "png", 0xF01F: "dib", 0xF029: "tiff", 0xF02A: "jpeg"}  # EMF/WMF/PICT: vector art
 
 TITLE_TYPES = {0, 6}  # Tx_TYPE_TITLE, Tx_TYPE_CENTERTITLE
 NOTES_TYPE = 2  # Tx_TYPE_NOTES
 HEADER_TOKEN_ENCRYPTED = 0xF3D1C4DF
-MAX_DEPTH = 32  # records nested deeper than this are not read (hostile files)
 MAX_PICTURES_PER_SLIDE = 64
 ROW_UNITS = 58  # master units (576 an inch) in a tenth of an inch: shapes this close in height share a row
 _PROTECTED = "it is password-protected: open it in PowerPoint, remove the password and save it again"
@@ -85,62 +93,6 @@ _CONTROL = re.compile(r"[\x00-\x08\x0c\x0e-\x1f\x7f]")
 
 class PptFormatError(ValueError):
     """The stream is not a PowerPoint 97-2003 deck this reader can follow; the message says why."""
-
-
-@dataclass(frozen=True)
-class Record:
-    """One record: its type, instance, version, and where its payload lies in the stream."""
-
-    type: int
-    instance: int
-    version: int
-    start: int
-    end: int
-
-    @property
-    def is_container(self) -> bool:
-        return self.version == 0xF
-
-
-def record_at(data: bytes, offset: int, limit: int | None = None) -> Record | None:
-    """The record whose header starts at ``offset``, or ``None`` when its header or payload runs past ``limit``."""
-    limit = len(data) if limit is None else min(limit, len(data))
-    if offset < 0 or offset + 8 > limit:
-        return None
-    ver_inst, rtype, length = struct.unpack_from("<HHI", data, offset)
-    if offset + 8 + length > limit:
-        return None
-    return Record(rtype, ver_inst >> 4, ver_inst & 0xF, offset + 8, offset + 8 + length)
-
-
-def children(data: bytes, parent: Record) -> Iterator[Record]:
-    """A container's records in order (none for an atom); stops at the first that does not fit."""
-    if not parent.is_container:
-        return
-    offset = parent.start
-    while offset < parent.end:
-        rec = record_at(data, offset, parent.end)
-        if rec is None:
-            return
-        yield rec
-        offset = rec.end
-
-
-def descendants(data: bytes, parent: Record, depth: int = 0) -> Iterator[Record]:
-    """Every record inside ``parent``, depth first in file order."""
-    if depth >= MAX_DEPTH:
-        return
-    for rec in children(data, parent):
-        yield rec
-        yield from descendants(data, rec, depth + 1)
-
-
-def first(data: bytes, parent: Record, rtype: int, instance: int | None = None) -> Record | None:
-    """The first child of ``parent`` of that type (and instance)."""
-    for rec in children(data, parent):
-        if rec.type == rtype and (instance is None or rec.instance == instance):
-            return rec
-    return None
 
 
 def record_text(data: bytes, rec: Record) -> str:
@@ -299,30 +251,6 @@ class Shape:
     pictures: list[tuple[int, str]] = field(default_factory=list)  # (picture store index, alt text)
 
 
-def shape_properties(data: bytes, rec: Record) -> dict[int, int | bytes]:
-    """An OfficeArt property table: simple values by property id, complex ones (strings) as their bytes."""
-    count = rec.instance
-    if rec.start + 6 * count > rec.end:
-        return {}
-    props: dict[int, int | bytes] = {}
-    extra = rec.start + 6 * count
-    for k in range(count):
-        opid, value = struct.unpack_from("<HI", data, rec.start + 6 * k)
-        pid = opid & 0x3FFF
-        if opid & 0x8000:  # complex: its bytes follow the table, in order
-            props[pid] = data[extra : min(extra + value, rec.end)]
-            extra += value
-        else:
-            props[pid] = value
-    return props
-
-
-def _alt(props: dict[int, int | bytes]) -> str:
-    """A picture's alt text (``wzDescription``); its shape's name ("Picture 3", "Object 5") is not a description."""
-    raw = props.get(0x0381)
-    return alt_words(raw.decode("utf-16-le", "replace").split("\x00")[0]) if isinstance(raw, bytes) else ""
-
-
 def read_shape(data: bytes, shape: Record, listed: list[tuple[int, str]], used: set[int]) -> Shape:
     """One top-level shape or group: its anchor, its words (a placeholder's from the slide list), its pictures."""
     out = Shape()
@@ -333,9 +261,9 @@ def read_shape(data: bytes, shape: Record, listed: list[tuple[int, str]], used: 
             for table in children(data, rec):
                 if table.type in (OA_OPT, OA_TERTIARY_OPT):
                     props |= shape_properties(data, table)
-            pib = props.get(0x0104)  # pib: the picture, by its 1-based index in the store
+            pib = props.get(PROP_PIB)
             if isinstance(pib, int) and pib > 0:
-                out.pictures.append((pib, _alt(props)))
+                out.pictures.append((pib, alt_words(alt_text(props))))
         elif rec.type == OA_CLIENT_ANCHOR and out.anchor is None:
             size = rec.end - rec.start
             if size == 8:
@@ -424,53 +352,11 @@ def notes_by_slide(data: bytes, document: Record, persist: Persist) -> dict[int,
 # ---- pictures ------------------------------------------------------------------------------------------------
 
 
-def picture_store(data: bytes, document: Record, pictures_stream: bytes) -> list[bytes | None]:
+def deck_pictures(data: bytes, document: Record, pictures_stream: bytes) -> list[bytes | None]:
     """The deck's pictures by store index (from 0): a decodable file's bytes, or ``None`` (vector art, missing)."""
     group = first(data, document, RT_DRAWING_GROUP)
-    store = None
-    if group is not None:
-        store = next((r for r in descendants(data, group) if r.type == OA_BSTORE), None)
-    if store is None:
-        return []
-    out: list[bytes | None] = []
-    for entry in children(data, store):
-        blob = None
-        if entry.type == OA_FBSE and entry.end - entry.start >= 36:
-            size, _refs, delay = struct.unpack_from("<III", data, entry.start + 20)
-            name_len = data[entry.start + 33]
-            embedded = entry.start + 36 + name_len
-            if embedded + 8 <= entry.end:  # the picture inside the entry itself
-                blob = blip_bytes(data, embedded)
-            elif size and pictures_stream:
-                blob = blip_bytes(pictures_stream, delay)
-        elif entry.type in BLIP_TYPES:
-            blob = blip_bytes(data, entry.start - 8)
-        out.append(blob)
-    return out
-
-
-def blip_bytes(stream: bytes, offset: int) -> bytes | None:
-    """A picture record's file bytes (a DIB gets its BMP file header back); ``None`` for vector art or damage."""
-    rec = record_at(stream, offset)
-    if rec is None or rec.type not in BLIP_TYPES:
-        return None
-    for uids in ((1 + (rec.instance & 1)), (2 - (rec.instance & 1))):  # the instance says one or two 16-byte ids
-        body = stream[rec.start + 16 * uids + 1 : rec.end]  # then one tag byte
-        kind = BLIP_TYPES[rec.type]
-        if kind == "png" and body.startswith(b"\x89PNG"):
-            return body
-        if kind == "jpeg" and body.startswith(b"\xff\xd8"):
-            return body
-        if kind == "tiff" and body[:4] in (b"II*\x00", b"MM\x00*"):
-            return body
-        if kind == "dib" and len(body) >= 40:
-            header = struct.unpack_from("<I", body)[0]
-            (bits,), (compression,), (colours,) = (struct.unpack_from(f, body, at) for f, at in (("<H", 14), ("<I", 16), ("<I", 32)))
-            if header in (40, 52, 56, 108, 124):
-                masks = 12 if header == 40 and compression == 3 else 0  # BI_BITFIELDS: three colour masks follow
-                palette = masks + 4 * (colours or (1 << bits if bits <= 8 else 0))
-                return b"BM" + struct.pack("<IHHI", 14 + len(body), 0, 0, 14 + header + palette) + body
-    return None
+    store = None if group is None else next((r for r in descendants(data, group) if r.type == OA_BSTORE), None)
+    return picture_store(data, store, pictures_stream)
 
 
 # ---- the deck -------------------------------------------------------------------------------------------------
@@ -502,7 +388,7 @@ def parse_deck(data: bytes, current_user: bytes | None, pictures_stream: bytes =
     if document is None:
         raise PptFormatError("its document record is missing or damaged")
     notes = notes_by_slide(data, document, persist)
-    pictures = picture_store(data, document, pictures_stream)
+    pictures = deck_pictures(data, document, pictures_stream)
     slides: list[SlideParts | None] = []
     for entry in slide_list(data, document, 0):
         container = persisted(data, persist, entry.persist_ref, RT_SLIDE)
@@ -559,11 +445,8 @@ __all__ = [
     "Deck",
     "LegacySlidesLoader",
     "PptFormatError",
-    "Record",
-    "blip_bytes",
     "paragraphs",
     "parse_deck",
     "read_ppt",
-    "record_at",
     "slide_list",
 ]

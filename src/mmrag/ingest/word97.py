@@ -17,14 +17,17 @@ paragraphs in order, tables row by row where they stand (``Region | Revenue``) a
 (``--where``), fields shown as their result (a date, a page reference), then ``## Footnotes``,
 ``## Endnotes``, ``## Comments`` (their words; the authors' names live elsewhere and are not read),
 ``## Text boxes`` and ``## Page headers and footers`` (each distinct one once, bare page numbers left
-out). Not read: headings (styles live in a binary style sheet, so no ``#`` marks), pictures. Password-protected files and Word 6/95 files get a clear error.
+out), and the body's pictures, inline and floating, where they stand with their alt text (``word97_pictures.py``;
+captioned by the paragraph beside them, as for ``.docx``). Not read: headings (styles live in a binary style
+sheet, so no ``#`` marks), pictures in text boxes and headers. Password-protected files and Word 6/95 files get a
+clear error.
 """
 
 from __future__ import annotations
 
 import struct
 from bisect import bisect_right
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,6 +38,7 @@ from mmrag.ingest.chunking import check_params
 from mmrag.ingest.office import (
     DocumentParts,
     add_table,
+    alt_words,
     cell_text,
     document_segments,
     has_words,
@@ -43,6 +47,13 @@ from mmrag.ingest.office import (
     section,
 )
 from mmrag.ingest.tables import Table
+from mmrag.ingest.word97_pictures import (
+    FLOATING_MARK,
+    INLINE_MARK,
+    DocPicture,
+    floating_pictures,
+    inline_pictures,
+)
 from mmrag.types import Segment
 
 _WORD_IDENT = 0xA5EC
@@ -84,6 +95,12 @@ class Fib:
     fc_papx: int  # the bin table of paragraph properties (PlcBtePapx): where table rows end
     lcb_papx: int
     story_lengths: tuple[int, ...]  # ccpText, ccpFtn, ccpHdd, ccpMcr, ccpAtn, ccpEdn, ccpTxbx, ccpHdrTxbx
+    fc_chpx: int = 0  # the bin table of character properties (PlcBteChpx): where inline pictures are
+    lcb_chpx: int = 0
+    fc_spa: int = 0  # the main text's floating shapes (PlcSpaMom)
+    lcb_spa: int = 0
+    fc_art: int = 0  # the document's drawings and picture store (OfficeArtContent, "DggInfo")
+    lcb_art: int = 0
 
 
 def read_fib(word: bytes) -> Fib:
@@ -108,7 +125,9 @@ def read_fib(word: bytes) -> Fib:
     if cslw < 11 or cb < 34:
         raise DocFormatError("its file information block is too short for a Word 97-2003 document")
     lengths = tuple(max(0, int(n)) for n in longs[3:11])
-    return Fib("1Table" if flags & 0x0200 else "0Table", int(pairs[66]), int(pairs[67]), int(pairs[26]), int(pairs[27]), lengths)
+    drawing = (int(pairs[80]), int(pairs[81]), int(pairs[100]), int(pairs[101])) if cb >= 51 else (0, 0, 0, 0)
+    return Fib("1Table" if flags & 0x0200 else "0Table", int(pairs[66]), int(pairs[67]), int(pairs[26]), int(pairs[27]), lengths,
+               int(pairs[24]), int(pairs[25]), *drawing)
 
 
 ROW_END = "\x1d"  # put for a table row's end mark (a 0x07 that paragraph properties say ends a row)
@@ -261,14 +280,22 @@ def split_stories(text: str, lengths: tuple[int, ...]) -> Stories:
 _DROP = dict.fromkeys(range(32), None) | {ord("\t"): " ", 0x1E: "-", 0xA0: " ", 0x1F: None}
 
 
-def story_blocks(story: str) -> list[str | list[list[str]]]:
-    """A story's paragraphs (str) and tables (rows of cells) in order (pure).
+@dataclass(frozen=True)
+class PictureMark:
+    """Where a picture stands among a story's blocks: the character position of its mark."""
+
+    position: int
+
+
+def story_blocks(story: str, pictures: Collection[int] = ()) -> list[str | list[list[str]] | PictureMark]:
+    """A story's paragraphs (str), tables (rows of cells) and, at the positions in ``pictures`` (an inline
+    picture's 0x01 or a floating one's 0x08 anchor), ``PictureMark``s, in order (pure).
 
     Fields (``\\x13`` instruction ``\\x14`` result ``\\x15``, nested) keep their result; ``\\r`` and
     page or section breaks end a paragraph; ``\\x07`` ends a table cell, ``ROW_END`` a row and ``CELL_BREAK``
     a paragraph inside a cell (a space in that cell's text); other
     control characters (picture and footnote anchors) are dropped."""
-    blocks: list[str | list[list[str]]] = []
+    blocks: list[str | list[list[str]] | PictureMark] = []
     fields: list[bool] = []  # per open field: still in its instruction
     buf: list[str] = []
     row: list[str] = []
@@ -283,7 +310,7 @@ def story_blocks(story: str) -> list[str | list[list[str]]]:
         if text:
             blocks.append(text)
 
-    for ch in story:
+    for position, ch in enumerate(story):
         if ch == "\x13":
             fields.append(True)
         elif ch == "\x14":
@@ -294,6 +321,8 @@ def story_blocks(story: str) -> list[str | list[list[str]]]:
                 fields.pop()
         elif fields and fields[-1]:
             pass  # a field's instruction (HYPERLINK "...", PAGE, TOC \\o): not text
+        elif position in pictures and ch in (INLINE_MARK, FLOATING_MARK):
+            blocks.append(PictureMark(position))  # before the paragraph it stands in: that paragraph is below it
         elif ch == ROW_END:
             if any(row):
                 rows.append(row[:])
@@ -320,12 +349,17 @@ def story_blocks(story: str) -> list[str | list[list[str]]]:
     return blocks
 
 
-def stories_parts(stories: Stories, title: str) -> DocumentParts:
-    """The lines and tables ``office.document_segments`` indexes: the body, then the other stories (pure)."""
+def stories_parts(stories: Stories, title: str, pictures: Mapping[int, DocPicture] | None = None) -> DocumentParts:
+    """The lines, tables and pictures ``office.document_segments`` indexes: the body (its pictures where they
+    stand, by the position of their marks), then the other stories (pure)."""
     lines: list[str] = []
     tables: list[Table] = []
-    for block in story_blocks(stories.main):
-        if isinstance(block, list):
+    placed: list[tuple[bytes, str, int]] = []
+    pictures = pictures or {}
+    for block in story_blocks(stories.main, pictures.keys()):
+        if isinstance(block, PictureMark):
+            placed.append((pictures[block.position].blob, alt_words(pictures[block.position].alt), len(lines)))
+        elif isinstance(block, list):
             add_table(block, lines, tables)
         else:
             lines += [block, ""]
@@ -334,11 +368,20 @@ def stories_parts(stories: Stories, title: str) -> DocumentParts:
         lines += section(heading, (b for b in story_blocks(story) if isinstance(b, str)), bullet=heading != "Text boxes")
     lines += section("Page headers and footers",
                      dict.fromkeys(b for b in story_blocks(stories.headers) if isinstance(b, str) and has_words(b)))
-    return DocumentParts(lines, tables, [], title)
+    return DocumentParts(lines, tables, placed, title)
 
 
-def read_doc(path: Path) -> tuple[Stories, str]:
-    """A ``.doc`` file's stories and its title (File > Properties); ``DocFormatError`` says why not."""
+@dataclass(frozen=True)
+class LegacyDoc:
+    """What was read of a ``.doc``: its stories, its title, its main text's pictures by the position of their mark."""
+
+    stories: Stories
+    title: str
+    pictures: dict[int, DocPicture]
+
+
+def read_doc(path: Path) -> LegacyDoc:
+    """A ``.doc`` file's stories, title (File > Properties) and pictures; ``DocFormatError`` says why not."""
     import olefile
 
     if not olefile.isOleFile(str(path)):
@@ -352,9 +395,14 @@ def read_doc(path: Path) -> tuple[Stories, str]:
             raise DocFormatError(f"its {fib.table_stream} stream is missing (a damaged file)")
         table = ole.openstream(fib.table_stream).read()
         clx = table[fib.fc_clx : fib.fc_clx + fib.lcb_clx]
-        text = piece_text(word, read_pieces(clx), table_marks(word, table, fib))
+        pieces = read_pieces(clx)
+        text = piece_text(word, pieces, table_marks(word, table, fib))
         title = ole_title(ole)
-    return split_stories(text, fib.story_lengths), title
+        data = ole.openstream("Data").read() if ole.exists("Data") else b""
+    stories = split_stories(text, fib.story_lengths)
+    pictures = floating_pictures(word, table[fib.fc_spa : fib.fc_spa + fib.lcb_spa], table[fib.fc_art : fib.fc_art + fib.lcb_art])
+    pictures |= inline_pictures(word, data, table[fib.fc_chpx : fib.fc_chpx + fib.lcb_chpx], pieces, stories.main)
+    return LegacyDoc(stories, title, {cp: pic for cp, pic in pictures.items() if cp < len(stories.main)})
 
 
 class LegacyWordLoader:
@@ -368,13 +416,13 @@ class LegacyWordLoader:
         check_params(config.chunk_words, config.chunk_overlap)
         check_file(path, config.max_file_mb)  # not a ZIP: nothing inflates past its size
         try:
-            stories, title = read_doc(path)
+            doc = read_doc(path)
         except DocFormatError as exc:
             raise IngestError(str(path), f"not read as a Word 97-2003 document: {exc}") from None
         except (OSError, ValueError, struct.error, IndexError) as exc:  # olefile on a damaged compound file
             raise IngestError(str(path), f"not a readable Word 97-2003 document ({type(exc).__name__}: {exc}); "
                               "open it in a word processor and save it as .docx") from None
-        yield from document_segments(path, stories_parts(stories, title), "doc", config)
+        yield from document_segments(path, stories_parts(doc.stories, doc.title, doc.pictures), "doc", config)
 
 
 __all__ = [
@@ -382,7 +430,9 @@ __all__ = [
     "ROW_END",
     "DocFormatError",
     "Fib",
+    "LegacyDoc",
     "LegacyWordLoader",
+    "PictureMark",
     "Stories",
     "TableMarks",
     "piece_text",
