@@ -228,3 +228,16 @@ def test_a_docs_pictures_become_image_segments_captioned_where_they_stand() -> N
     segs = list(LegacyWordLoader().load(DATA / "PngPicture.doc", IngestConfig()))
     assert [(s.modality, s.text) for s in segs] == [(Modality.TEXT, "The quick brown fox jumps over the lazy dog"),
                                                     (Modality.IMAGE, "The quick brown fox jumps over the lazy dog")]
+
+
+def test_comments_carry_their_reviewers_names() -> None:
+    from mmrag.ingest.word97 import comment_authors, comment_texts, read_doc
+
+    names = b"".join(struct.pack("<H", len(n)) + n.encode("utf-16-le") for n in ("Ana Silva", "Rui Costa"))
+    refs = struct.pack("<3I", 10, 40, 99) + b"".join(bytes(20) + struct.pack("<hHHi", i, 0, 0, -1) for i in (1, 7))
+    assert comment_authors(refs, names) == ["Rui Costa", ""]  # an index past the names: no name, not an error
+    assert comment_texts("\x05Check the date.\r\x05Sources?\r\r", struct.pack("<3I", 0, 17, 27)) == ["Check the date.", "Sources?"]
+    doc = read_doc(DATA / "footnote.doc")  # a real file with a footnote and a comment
+    assert doc.comments == [("Maxim Valyanskiy", "TestComment")]
+    text = "\n".join(s.text or "" for s in LegacyWordLoader().load(DATA / "footnote.doc", IngestConfig()))
+    assert "## Comments\n\n- Maxim Valyanskiy: TestComment" in text and "## Footnotes" in text

@@ -15,7 +15,7 @@ needs Java), and what is needed is the piece table, a page of the specification.
 What a user gets, as for ``.docx`` (``ingest/word.py``, ``office.document_segments``): the body's
 paragraphs in order, tables row by row where they stand (``Region | Revenue``) and as typed rows
 (``--where``), fields shown as their result (a date, a page reference), then ``## Footnotes``,
-``## Endnotes``, ``## Comments`` (their words; the authors' names live elsewhere and are not read),
+``## Endnotes``, ``## Comments`` (``- Ana Silva: check this``: the reviewer's name from the comment's reference),
 ``## Text boxes`` and ``## Page headers and footers`` (each distinct one once, bare page numbers left
 out), and the body's pictures, inline and floating, where they stand with their alt text (``word97_pictures.py``;
 captioned by the paragraph beside them, as for ``.docx``). Not read: headings (styles live in a binary style
@@ -27,8 +27,9 @@ from __future__ import annotations
 
 import struct
 from bisect import bisect_right
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
 
 from mmrag.config import IngestConfig
@@ -40,6 +41,7 @@ from mmrag.ingest.office import (
     add_table,
     alt_words,
     cell_text,
+    comment_line,
     document_segments,
     has_words,
     ole_title,
@@ -101,6 +103,12 @@ class Fib:
     lcb_spa: int = 0
     fc_art: int = 0  # the document's drawings and picture store (OfficeArtContent, "DggInfo")
     lcb_art: int = 0
+    fc_comment_refs: int = 0  # each comment's reviewer, by index into the authors (PlcfandRef)
+    lcb_comment_refs: int = 0
+    fc_comment_texts: int = 0  # where each comment's text starts in the comments story (PlcfandTxt)
+    lcb_comment_texts: int = 0
+    fc_authors: int = 0  # the reviewers' names (GrpXstAtnOwners)
+    lcb_authors: int = 0
 
 
 def read_fib(word: bytes) -> Fib:
@@ -126,8 +134,9 @@ def read_fib(word: bytes) -> Fib:
         raise DocFormatError("its file information block is too short for a Word 97-2003 document")
     lengths = tuple(max(0, int(n)) for n in longs[3:11])
     drawing = (int(pairs[80]), int(pairs[81]), int(pairs[100]), int(pairs[101])) if cb >= 51 else (0, 0, 0, 0)
+    comments = (int(pairs[8]), int(pairs[9]), int(pairs[10]), int(pairs[11]), int(pairs[72]), int(pairs[73]))
     return Fib("1Table" if flags & 0x0200 else "0Table", int(pairs[66]), int(pairs[67]), int(pairs[26]), int(pairs[27]), lengths,
-               int(pairs[24]), int(pairs[25]), *drawing)
+               int(pairs[24]), int(pairs[25]), *drawing, *comments)
 
 
 ROW_END = "\x1d"  # put for a table row's end mark (a 0x07 that paragraph properties say ends a row)
@@ -349,9 +358,11 @@ def story_blocks(story: str, pictures: Collection[int] = ()) -> list[str | list[
     return blocks
 
 
-def stories_parts(stories: Stories, title: str, pictures: Mapping[int, DocPicture] | None = None) -> DocumentParts:
+def stories_parts(stories: Stories, title: str, pictures: Mapping[int, DocPicture] | None = None,
+                  comments: Sequence[tuple[str, str]] | None = None) -> DocumentParts:
     """The lines, tables and pictures ``office.document_segments`` indexes: the body (its pictures where they
-    stand, by the position of their marks), then the other stories (pure)."""
+    stand, by the position of their marks), then the other stories; the comments as ``- Ana Silva: text`` when
+    ``comments`` says who wrote each, else the comments story's paragraphs (pure)."""
     lines: list[str] = []
     tables: list[Table] = []
     placed: list[tuple[bytes, str, int]] = []
@@ -365,10 +376,44 @@ def stories_parts(stories: Stories, title: str, pictures: Mapping[int, DocPictur
             lines += [block, ""]
     for story, heading in ((stories.footnotes, "Footnotes"), (stories.endnotes, "Endnotes"), (stories.comments, "Comments"),
                            (stories.text_boxes, "Text boxes")):
+        if heading == "Comments" and comments is not None:
+            lines += section(heading, (comment_line(who, said) for who, said in comments if said), bullet=True)
+            continue
         lines += section(heading, (b for b in story_blocks(story) if isinstance(b, str)), bullet=heading != "Text boxes")
     lines += section("Page headers and footers",
                      dict.fromkeys(b for b in story_blocks(stories.headers) if isinstance(b, str) and has_words(b)))
     return DocumentParts(lines, tables, placed, title)
+
+
+ATRD_SIZE = 30  # a comment's reference record (ATRDPre10): the reviewer's initials, then the index of their name
+
+
+def comment_authors(refs: bytes, names: bytes) -> list[str]:
+    """Each comment's reviewer, in order, from ``PlcfandRef`` and the names in ``GrpXstAtnOwners`` (pure; "" where
+    the index or a name is damaged)."""
+    owners: list[str] = []
+    at = 0
+    while at + 2 <= len(names) and len(owners) < 10_000:
+        n = _u16(names, at)
+        owners.append(" ".join(names[at + 2 : at + 2 + 2 * n].decode("utf-16-le", "replace").split()))
+        at += 2 + 2 * n
+    count = (len(refs) - 4) // (4 + ATRD_SIZE)
+    out = []
+    for k in range(max(0, count)):
+        index = int(struct.unpack_from("<h", refs, 4 * (count + 1) + ATRD_SIZE * k + 20)[0])
+        out.append(owners[index] if 0 <= index < len(owners) else "")
+    return out
+
+
+def comment_texts(story: str, starts: bytes) -> list[str]:
+    """Each comment's words, cut from the comments story at the positions in ``PlcfandTxt`` (pure)."""
+    n = len(starts) // 4
+    cps = struct.unpack_from(f"<{n}I", starts, 0) if n else ()
+    out = []
+    for a, b in pairwise(cps):
+        blocks = story_blocks(story[a:b])
+        out.append(" ".join(x for x in blocks if isinstance(x, str)))
+    return out
 
 
 @dataclass(frozen=True)
@@ -378,6 +423,7 @@ class LegacyDoc:
     stories: Stories
     title: str
     pictures: dict[int, DocPicture]
+    comments: list[tuple[str, str]] | None = None  # (reviewer, words) each, when the file says who wrote which
 
 
 def read_doc(path: Path) -> LegacyDoc:
@@ -402,7 +448,11 @@ def read_doc(path: Path) -> LegacyDoc:
     stories = split_stories(text, fib.story_lengths)
     pictures = floating_pictures(word, table[fib.fc_spa : fib.fc_spa + fib.lcb_spa], table[fib.fc_art : fib.fc_art + fib.lcb_art])
     pictures |= inline_pictures(word, data, table[fib.fc_chpx : fib.fc_chpx + fib.lcb_chpx], pieces, stories.main)
-    return LegacyDoc(stories, title, {cp: pic for cp, pic in pictures.items() if cp < len(stories.main)})
+    authors = comment_authors(table[fib.fc_comment_refs : fib.fc_comment_refs + fib.lcb_comment_refs],
+                              table[fib.fc_authors : fib.fc_authors + fib.lcb_authors])
+    texts = comment_texts(stories.comments, table[fib.fc_comment_texts : fib.fc_comment_texts + fib.lcb_comment_texts])
+    comments = list(zip(authors, texts)) if authors and len(texts) >= len(authors) else None
+    return LegacyDoc(stories, title, {cp: pic for cp, pic in pictures.items() if cp < len(stories.main)}, comments)
 
 
 class LegacyWordLoader:
@@ -422,7 +472,7 @@ class LegacyWordLoader:
         except (OSError, ValueError, struct.error, IndexError) as exc:  # olefile on a damaged compound file
             raise IngestError(str(path), f"not a readable Word 97-2003 document ({type(exc).__name__}: {exc}); "
                               "open it in a word processor and save it as .docx") from None
-        yield from document_segments(path, stories_parts(doc.stories, doc.title, doc.pictures), "doc", config)
+        yield from document_segments(path, stories_parts(doc.stories, doc.title, doc.pictures, doc.comments), "doc", config)
 
 
 __all__ = [
