@@ -156,3 +156,44 @@ def test_hostile_nesting_is_bounded_not_a_recursion_error(tmp_path: Path) -> Non
     path = write_odf(tmp_path / "deep.odt", "application/vnd.oasis.opendocument.text", body)
     (seg,) = list(OdtLoader().load(path, IngestConfig()))
     assert seg.text == "Top line."  # what lies below the nesting limit is not read
+
+
+def flat(mimetype: str, body: str, title: str = "") -> str:
+    """A flat OpenDocument file: the root ``office:document``, its meta and body in one XML document."""
+    root = ROOT.replace("office:document-content", "office:document").replace('office:version="1.3"',
+                                                                            f'office:version="1.3" office:mimetype="{mimetype}"')
+    return root.format(body=body).replace("<office:body>", META.split("<office:meta>")[1].split("</office:document-meta>")[0]
+                                          .join(["<office:meta>", ""]).format(title=title) + "<office:body>")
+
+
+def test_flat_opendocument_files_are_read_like_packages(tmp_path: Path) -> None:
+    real = Path(__file__).resolve().parents[1] / "data" / "odf" / "images.fodt"  # written by LibreOffice
+    assert sniff_reason(real) == ("odt", "")
+    segs = list(OdtLoader().load(real, IngestConfig()))
+    assert [(s.modality, s.text) for s in segs] == [(Modality.TEXT, "aaa\n\nbbb\n\nccc"), (Modality.IMAGE, "bbb"), (Modality.IMAGE, "ccc")]
+    assert [s.image.size for s in segs[1:]] == [(1024, 768), (1024, 512)]  # 1280 x 960 and 1920 x 960, from the base64
+    boat = _png((220, 20, 20))
+    import base64
+
+    body = PRESENTATION_BODY.replace('<draw:image xlink:href="Pictures/boat.png"/>',
+                                     f"<draw:image><office:binary-data>{base64.b64encode(boat).decode()}</office:binary-data></draw:image>")
+    deck = tmp_path / "fares.fodp"
+    deck.write_text(flat("application/vnd.oasis.opendocument.presentation", body, title="Fares"))
+    assert sniff_reason(deck) == ("odp", "")
+    slides = list(OdpLoader().load(deck, IngestConfig()))
+    assert [s.span.page for s in slides] == [1, 2, 2] and slides[0].meta["title"] == "Fares"
+    assert slides[2].modality is Modality.IMAGE and slides[2].text == "A red boat The new boat"
+    sheet = tmp_path / "budget.fods"
+    sheet.write_text(flat("application/vnd.oasis.opendocument.spreadsheet", "<office:spreadsheet/>"))
+    kind, reason = sniff_reason(sheet)
+    assert kind is None and "flat OpenDocument spreadsheet" in reason and ".ods" in reason
+    nasty = tmp_path / "nasty.fodt"
+    nasty.write_text('<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]>'
+                     + flat("application/vnd.oasis.opendocument.text", "<office:text><text:p>&e;</text:p></office:text>"))
+    with pytest.raises(IngestError, match="declares entities or external references"):
+        list(OdtLoader().load(nasty, IngestConfig()))
+    cut = tmp_path / "cut.fodt"
+    cut.write_bytes(real.read_bytes()[:5000])
+    assert sniff_reason(cut) == ("odt", "")
+    with pytest.raises(IngestError, match="not a readable flat OpenDocument text"):
+        list(OdtLoader().load(cut, IngestConfig()))

@@ -13,12 +13,17 @@ no office suite needed, into the same parts as a Word document or a PowerPoint d
 - **presentations** (``.odp``): one slide per ``draw:page``; the title frame first, then every text
   frame, table and picture in reading order, then the speaker notes.
 
+A **flat** OpenDocument file (``.fodt``, ``.fodp``: the same XML in one file, pictures inside it as
+base64, as LibreOffice writes for version control) is read the same way.
+
 Embedded objects (charts, formulas: sub-documents of their own) and page headers and footers (in
 ``styles.xml``) are not read.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,6 +31,8 @@ from typing import Any
 
 from mmrag.config import IngestConfig
 from mmrag.errors import IngestError
+from mmrag.ingest.avio import check_file
+from mmrag.ingest.chunking import check_params
 from mmrag.ingest.office import (
     DocumentParts,
     SlideParts,
@@ -98,38 +105,84 @@ def _table_rows(table: Any) -> list[list[str]]:
     return rows
 
 
-def _frame_pictures(frame: Any, package: zipfile.ZipFile) -> list[tuple[bytes, str]]:
+class Pictures:
+    """Where a document's pictures are: the parts of its ZIP package, or (a flat file) base64 inside the XML."""
+
+    def __init__(self, package: zipfile.ZipFile | None = None) -> None:
+        self.package = package
+
+    def read(self, image: Any) -> bytes | None:
+        """A ``draw:image``'s bytes; ``None`` when it links outside, is missing, damaged or over the size cap."""
+        if self.package is None:
+            data = image.find("office:binary-data", NS)
+            raw = "".join((data.text or "").split()) if data is not None else ""
+            if not raw or len(raw) * 3 // 4 > MAX_PICTURE_MB * 2**20:
+                return None
+            try:
+                return base64.b64decode(raw, validate=True)
+            except (binascii.Error, ValueError):
+                return None
+        href = image.get(_q("xlink:href"), "")
+        if not href or "://" in href or href.startswith("/"):
+            return None  # a linked picture outside the package
+        try:
+            info = self.package.getinfo(href.lstrip("./"))
+            if info.file_size > MAX_PICTURE_MB * 2**20:
+                return None
+            return self.package.read(info)
+        except (KeyError, zipfile.BadZipFile, OSError):
+            return None
+
+    def close(self) -> None:
+        if self.package is not None:
+            self.package.close()
+
+
+def _frame_pictures(frame: Any, pictures: Pictures) -> list[tuple[bytes, str]]:
     """``(bytes, alt text)`` of the pictures a ``draw:frame`` shows (its first readable image)."""
     alt = alt_words(" ".join(" ".join(e.itertext()) for e in frame if e.tag in (_q("svg:title"), _q("svg:desc"))))
     for image in frame.iter(_q("draw:image")):
-        href = image.get(_q("xlink:href"), "")
-        if not href or "://" in href or href.startswith("/"):
-            continue  # a linked picture outside the package
-        try:
-            info = package.getinfo(href.lstrip("./"))
-            if info.file_size > MAX_PICTURE_MB * 2**20:
-                continue
-            return [(package.read(info), alt)]
-        except (KeyError, zipfile.BadZipFile, OSError):
-            continue
+        blob = pictures.read(image)
+        if blob is not None:
+            return [(blob, alt)]
     return []
 
 
-def _content(path: Path, config: IngestConfig, what: str) -> tuple[zipfile.ZipFile, Any, str]:
-    """The open package, the parsed ``content.xml`` root and the document's title (``meta.xml``)."""
+def _refused(source: str, part: str, exc: Exception) -> IngestError:
+    return IngestError(source, f"refused: its {part} declares entities or external references ({type(exc).__name__}), "
+                               f"a known attack on XML readers; a file saved by an office suite has none")
+
+
+def _title(meta: Any) -> str:
+    found = meta.find(".//dc:title", NS) if meta is not None else None
+    return " ".join((found.text or "").split()) if found is not None else ""
+
+
+def _content(path: Path, config: IngestConfig, what: str) -> tuple[Pictures, Any, str]:
+    """Where the pictures are, the parsed content root (``content.xml``'s, or a flat file's whole document) and the
+    document's title (``meta.xml``, or the flat file's ``office:meta``)."""
     source = str(path)
-    prepare(path, config, what)
     from defusedxml import DefusedXmlException, ElementTree
 
+    if not zipfile.is_zipfile(path):  # a flat OpenDocument file: one XML document
+        check_params(config.chunk_words, config.chunk_overlap)
+        check_file(path, config.max_file_mb)
+        try:
+            root = ElementTree.fromstring(path.read_bytes())
+        except DefusedXmlException as exc:
+            raise _refused(source, "XML", exc) from None
+        except Exception as exc:  # noqa: BLE001 - malformed or hostile XML
+            raise IngestError(source, f"not a readable flat {what} ({type(exc).__name__}: {exc}); open and save it again") from None
+        if root.tag != _q("office:document"):
+            raise IngestError(source, f"not a {what}: its XML is not an OpenDocument (no office:document root)")
+        return Pictures(), root, _title(root.find("office:meta", NS))
+    prepare(path, config, what)
     package = zipfile.ZipFile(path)
     try:
         root = ElementTree.fromstring(package.read("content.xml"))
     except DefusedXmlException as exc:
         package.close()
-        raise IngestError(
-            source, f"refused: its content.xml declares entities or external references ({type(exc).__name__}), "
-            f"a known attack on XML readers; a file saved by an office suite has none",
-        ) from None
+        raise _refused(source, "content.xml", exc) from None
     except KeyError:
         package.close()
         raise IngestError(source, f"not a readable {what}: it has no content.xml; open and save it again") from None
@@ -138,15 +191,13 @@ def _content(path: Path, config: IngestConfig, what: str) -> tuple[zipfile.ZipFi
         raise IngestError(source, f"not a readable {what} ({type(exc).__name__}: {exc}); open and save it again") from None
     title = ""
     try:
-        meta = ElementTree.fromstring(package.read("meta.xml"))
-        found = meta.find(".//dc:title", NS)
-        title = " ".join((found.text or "").split()) if found is not None else ""
+        title = _title(ElementTree.fromstring(package.read("meta.xml")))
     except Exception:  # noqa: BLE001 - meta.xml is optional
         title = ""
-    return package, root, title
+    return Pictures(package), root, title
 
 
-def text_parts(root: Any, package: zipfile.ZipFile, title: str) -> DocumentParts:
+def text_parts(root: Any, store: Pictures, title: str) -> DocumentParts:
     """A text document's lines, tables and pictures in reading order."""
     lines: list[str] = []
     tables: list[Table] = []
@@ -167,7 +218,7 @@ def text_parts(root: Any, package: zipfile.ZipFile, title: str) -> DocumentParts
         if el.tag not in (_q("text:p"), _q("text:h")):
             return
         for frame in el.iter(_q("draw:frame")):
-            pictures.extend((blob, alt, len(lines)) for blob, alt in _frame_pictures(frame, package))
+            pictures.extend((blob, alt, len(lines)) for blob, alt in _frame_pictures(frame, store))
             for box in frame.iter(_q("draw:text-box")):  # a text box's own paragraphs
                 for child in box:
                     block(child, list_depth, depth + 1)
@@ -217,7 +268,7 @@ def _notes(body: Any) -> list[str]:
     return section("Footnotes", found["footnote"], bullet=True) + section("Endnotes", found["endnote"], bullet=True)
 
 
-def slide_parts(page: Any, package: zipfile.ZipFile) -> SlideParts:
+def slide_parts(page: Any, store: Pictures) -> SlideParts:
     """One ``draw:page``: its title frame, its other frames in reading order, its notes."""
     title = ""
     lines: list[str] = []
@@ -235,7 +286,7 @@ def slide_parts(page: Any, package: zipfile.ZipFile) -> SlideParts:
             add_table(_table_rows(table), lines, tables, title, gap=False)
         if not any(True for _ in frame.iter(_q("table:table"))):
             lines.extend(texts)
-        pictures.extend(_frame_pictures(frame, package))
+        pictures.extend(_frame_pictures(frame, store))
     notes = page.find("presentation:notes", NS)
     if notes is not None:
         said = " ".join(t for t in (inline_text(p) for p in notes.iter(_q("text:p"))) if t)
@@ -273,9 +324,11 @@ class OdtLoader:
 
     def load(self, path: Path, config: IngestConfig) -> Iterator[Segment]:
         path = Path(path)
-        package, root, title = _content(path, config, "OpenDocument text")
-        with package:
-            parts = text_parts(root, package, title)
+        pictures, root, title = _content(path, config, "OpenDocument text")
+        try:
+            parts = text_parts(root, pictures, title)
+        finally:
+            pictures.close()
         yield from document_segments(path, parts, "odt", config)
 
 
@@ -286,11 +339,13 @@ class OdpLoader:
 
     def load(self, path: Path, config: IngestConfig) -> Iterator[Segment]:
         path = Path(path)
-        package, root, title = _content(path, config, "OpenDocument presentation")
-        with package:
+        pictures, root, title = _content(path, config, "OpenDocument presentation")
+        try:
             body = root.find("office:body/office:presentation", NS)
-            slides = [slide_parts(page, package) for page in (body.findall("draw:page", NS) if body is not None else [])]
+            slides = [slide_parts(page, pictures) for page in (body.findall("draw:page", NS) if body is not None else [])]
+        finally:
+            pictures.close()
         yield from deck_segments(path, slides, "odp", title, config)
 
 
-__all__ = ["OdpLoader", "OdtLoader", "inline_text", "slide_parts", "text_parts"]
+__all__ = ["OdpLoader", "OdtLoader", "Pictures", "inline_text", "slide_parts", "text_parts"]

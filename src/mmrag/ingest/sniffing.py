@@ -105,7 +105,7 @@ def _by_content(head: bytes, ext: str) -> tuple[str | None, str]:
     if head.startswith(_BOMS):
         text = _decode_head(head)
         if text is not None:
-            return _text_kind(text, ext), ""
+            return _flat_odf(text) or (_text_kind(text, ext), "")
     kind = _magic(head, ext)
     if kind is not None:
         return kind
@@ -130,8 +130,24 @@ def _by_content(head: bytes, ext: str) -> tuple[str | None, str]:
         return None, f"{guess.extension} content ({guess.mime}) is {NOT_INDEXED}"
     text = _decode_head(head)
     if text is not None:
-        return _text_kind(text, ext), ""
+        return _flat_odf(text) or (_text_kind(text, ext), "")
     return None, f"{UNKNOWN_BINARY} is {NOT_INDEXED}"
+
+
+_FLAT_ODF = re.compile(r"<office:document\s[^>]*?office:mimetype=[\"']application/vnd\.oasis\.opendocument\.([a-z-]+)[\"']")
+_FLAT_ODF_KINDS = {"text": "odt", "presentation": "odp"}
+
+
+def _flat_odf(text: str) -> tuple[str | None, str] | None:
+    """A flat OpenDocument file (``.fodt``: one XML document, LibreOffice's format for version control) by the
+    ``office:mimetype`` of its root element: ``odt`` / ``odp``, a reason for the other kinds, ``None`` if not one."""
+    m = _FLAT_ODF.search(text)
+    if m is None:
+        return None
+    kind = _FLAT_ODF_KINDS.get(m.group(1))
+    if kind is not None:
+        return kind, ""
+    return None, f"a flat OpenDocument {m.group(1)} is {NOT_INDEXED}; save it as a regular OpenDocument file (.ods for a sheet)"
 
 
 def _magic(head: bytes, ext: str) -> tuple[str | None, str] | None:
