@@ -197,3 +197,24 @@ def test_flat_opendocument_files_are_read_like_packages(tmp_path: Path) -> None:
     assert sniff_reason(cut) == ("odt", "")
     with pytest.raises(IngestError, match="not a readable flat OpenDocument text"):
         list(OdtLoader().load(cut, IngestConfig()))
+
+
+def test_page_headers_and_footers_come_last_without_their_page_fields(tmp_path: Path) -> None:
+    real = Path(__file__).resolve().parents[1] / "data" / "odf" / "headerfooter.odt"  # odfpy's example
+    text = "\n".join(s.text or "" for s in OdtLoader().load(real, IngestConfig()))
+    assert text.endswith("## Page headers and footers\n\nHeader Test\n\nFooter Bottom")  # "1" (page, count) dropped
+    from defusedxml import ElementTree
+
+    from mmrag.ingest.opendocument import page_headers
+
+    styles = ElementTree.fromstring(
+        '<office:document-styles xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+        'xmlns:style="urn:oasis:names:tc:opendocument:xmlns:style:1.0" '
+        'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0"><office:master-styles>'
+        '<style:master-page style:name="Standard"><style:header><text:p>Harbour Board</text:p></style:header>'
+        "<style:footer-left><text:p><text:page-number>3</text:page-number></text:p></style:footer-left></style:master-page>"
+        '<style:master-page style:name="Landscape"><style:header><text:p>Harbour Board</text:p></style:header>'
+        "<style:footer><text:p>Confidential <text:date>2 May 2024</text:date></text:p></style:footer></style:master-page>"
+        "</office:master-styles></office:document-styles>")
+    assert page_headers(styles) == ["Harbour Board", "Confidential"]  # once each; a bare page number left out
+    assert page_headers(None) == []

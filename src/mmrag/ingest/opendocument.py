@@ -16,8 +16,9 @@ no office suite needed, into the same parts as a Word document or a PowerPoint d
 A **flat** OpenDocument file (``.fodt``, ``.fodp``: the same XML in one file, pictures inside it as
 base64, as LibreOffice writes for version control) is read the same way.
 
-Embedded objects (charts, formulas: sub-documents of their own) and page headers and footers (in
-``styles.xml``) are not read.
+A text document's page headers and footers (its master pages, in ``styles.xml``) come last, under
+``## Page headers and footers``, each distinct paragraph once, as for Word. Embedded objects (charts,
+formulas: sub-documents of their own) are not read.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from mmrag.ingest.office import (
     comment_line,
     deck_segments,
     document_segments,
+    has_words,
     prepare,
     section,
 )
@@ -57,7 +59,9 @@ NS = {
     "svg": "urn:oasis:names:tc:opendocument:xmlns:svg-compatible:1.0",
     "xlink": "http://www.w3.org/1999/xlink",
     "dc": "http://purl.org/dc/elements/1.1/",
+    "style": "urn:oasis:names:tc:opendocument:xmlns:style:1.0",
 }
+_PAGE_PARTS = ("header", "footer", "header-left", "footer-left", "header-first", "footer-first")
 MAX_PICTURE_MB = 50  # a picture part larger than this is left out
 MAX_NESTING = 100  # lists, sections and spans nested deeper than this are not read (no office suite writes them)
 
@@ -68,12 +72,14 @@ def _q(name: str) -> str:
 
 
 _PARAGRAPHS = (_q("text:p"), _q("text:h"))
-_SKIP_TEXT = {_q("svg:title"), _q("svg:desc"), _q("text:note"), _q("office:annotation"), _q("draw:frame")}
+_SKIP_TEXT = frozenset({_q("svg:title"), _q("svg:desc"), _q("text:note"), _q("office:annotation"), _q("draw:frame")})
+# a header's page number, page count, date and time: the values at the last save, on every page: not words
+_PAGE_FIELDS = frozenset({_q("text:page-number"), _q("text:page-count"), _q("text:date"), _q("text:time")})
 
 
-def inline_text(element: Any) -> str:
+def inline_text(element: Any, skip: frozenset[str] = _SKIP_TEXT) -> str:
     """The words of a paragraph or heading: spans joined, ``text:s`` as spaces, tabs and line breaks as
-    one space; alt texts, footnotes, comments and frames inside it left out (pure)."""
+    one space; alt texts, footnotes, comments and frames inside it (the elements in ``skip``) left out (pure)."""
     out: list[str] = []
 
     def walk(el: Any, depth: int) -> None:
@@ -84,7 +90,7 @@ def inline_text(element: Any) -> str:
                 out.append(" " * min(int(child.get(_q("text:c"), "1") or 1), 100))
             elif child.tag in (_q("text:tab"), _q("text:line-break")):
                 out.append(" ")
-            elif child.tag not in _SKIP_TEXT and depth < MAX_NESTING:
+            elif child.tag not in skip and depth < MAX_NESTING:
                 walk(child, depth + 1)
             if child.tail:
                 out.append(child.tail)
@@ -158,9 +164,10 @@ def _title(meta: Any) -> str:
     return " ".join((found.text or "").split()) if found is not None else ""
 
 
-def _content(path: Path, config: IngestConfig, what: str) -> tuple[Pictures, Any, str]:
-    """Where the pictures are, the parsed content root (``content.xml``'s, or a flat file's whole document) and the
-    document's title (``meta.xml``, or the flat file's ``office:meta``)."""
+def _content(path: Path, config: IngestConfig, what: str) -> tuple[Pictures, Any, str, Any]:
+    """Where the pictures are, the parsed content root (``content.xml``'s, or a flat file's whole document), the
+    document's title (``meta.xml``, or the flat file's ``office:meta``) and its styles root (``styles.xml``'s, or
+    the flat file's document; ``None`` when missing or unreadable)."""
     source = str(path)
     from defusedxml import DefusedXmlException, ElementTree
 
@@ -175,7 +182,7 @@ def _content(path: Path, config: IngestConfig, what: str) -> tuple[Pictures, Any
             raise IngestError(source, f"not a readable flat {what} ({type(exc).__name__}: {exc}); open and save it again") from None
         if root.tag != _q("office:document"):
             raise IngestError(source, f"not a {what}: its XML is not an OpenDocument (no office:document root)")
-        return Pictures(), root, _title(root.find("office:meta", NS))
+        return Pictures(), root, _title(root.find("office:meta", NS)), root
     prepare(path, config, what)
     package = zipfile.ZipFile(path)
     try:
@@ -194,11 +201,35 @@ def _content(path: Path, config: IngestConfig, what: str) -> tuple[Pictures, Any
         title = _title(ElementTree.fromstring(package.read("meta.xml")))
     except Exception:  # noqa: BLE001 - meta.xml is optional
         title = ""
-    return Pictures(package), root, title
+    styles = None
+    try:
+        info = package.getinfo("styles.xml")
+        if info.file_size <= MAX_PICTURE_MB * 2**20:
+            styles = ElementTree.fromstring(package.read(info))
+    except Exception:  # noqa: BLE001 - styles.xml is optional; a hostile one is not read (defusedxml refuses it)
+        styles = None
+    return Pictures(package), root, title, styles
 
 
-def text_parts(root: Any, store: Pictures, title: str) -> DocumentParts:
-    """A text document's lines, tables and pictures in reading order."""
+def page_headers(styles: Any) -> list[str]:
+    """The words of every page header and footer the master pages define (``office:master-styles`` in
+    ``styles.xml``, or in a flat file's one document), each distinct paragraph once, page numbers, counts, dates and
+    times left out (pure)."""
+    found: dict[str, None] = {}
+    masters = styles.find("office:master-styles", NS) if styles is not None else None
+    for page in masters.findall("style:master-page", NS) if masters is not None else []:
+        for part in _PAGE_PARTS:
+            for area in page.findall(f"style:{part}", NS):
+                for para in area.iter():
+                    if para.tag in (_q("text:p"), _q("text:h")):
+                        text = inline_text(para, _SKIP_TEXT | _PAGE_FIELDS)
+                        if has_words(text):
+                            found.setdefault(text, None)
+    return list(found)
+
+
+def text_parts(root: Any, store: Pictures, title: str, headers: list[str] | None = None) -> DocumentParts:
+    """A text document's lines, tables and pictures in reading order; ``headers`` (``page_headers``) last."""
     lines: list[str] = []
     tables: list[Table] = []
     pictures: list[tuple[bytes, str, int]] = []
@@ -239,6 +270,7 @@ def text_parts(root: Any, store: Pictures, title: str) -> DocumentParts:
         block(child)
     if body is not None:
         lines += _notes(body) + _comments(body)
+    lines += section("Page headers and footers", headers or [])
     return DocumentParts(lines, tables, pictures, title or first_heading)
 
 
@@ -324,9 +356,9 @@ class OdtLoader:
 
     def load(self, path: Path, config: IngestConfig) -> Iterator[Segment]:
         path = Path(path)
-        pictures, root, title = _content(path, config, "OpenDocument text")
+        pictures, root, title, styles = _content(path, config, "OpenDocument text")
         try:
-            parts = text_parts(root, pictures, title)
+            parts = text_parts(root, pictures, title, page_headers(styles))
         finally:
             pictures.close()
         yield from document_segments(path, parts, "odt", config)
@@ -339,7 +371,7 @@ class OdpLoader:
 
     def load(self, path: Path, config: IngestConfig) -> Iterator[Segment]:
         path = Path(path)
-        pictures, root, title = _content(path, config, "OpenDocument presentation")
+        pictures, root, title, _styles = _content(path, config, "OpenDocument presentation")
         try:
             body = root.find("office:body/office:presentation", NS)
             slides = [slide_parts(page, pictures) for page in (body.findall("draw:page", NS) if body is not None else [])]
@@ -348,4 +380,4 @@ class OdpLoader:
         yield from deck_segments(path, slides, "odp", title, config)
 
 
-__all__ = ["OdpLoader", "OdtLoader", "Pictures", "inline_text", "slide_parts", "text_parts"]
+__all__ = ["OdpLoader", "OdtLoader", "Pictures", "inline_text", "page_headers", "slide_parts", "text_parts"]
