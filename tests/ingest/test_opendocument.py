@@ -218,3 +218,40 @@ def test_page_headers_and_footers_come_last_without_their_page_fields(tmp_path: 
         "</office:master-styles></office:document-styles>")
     assert page_headers(styles) == ["Harbour Board", "Confidential"]  # once each; a bare page number left out
     assert page_headers(None) == []
+
+
+CHART = (
+    '<office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+    'xmlns:chart="urn:oasis:names:tc:opendocument:xmlns:chart:1.0" xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" '
+    'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0"><office:body><office:chart><chart:chart>'
+    "<chart:title><text:p>Fares by season</text:p></chart:title><chart:plot-area>"
+    '<chart:axis chart:dimension="x"><chart:categories table:cell-range-address="local-table.$A$2:.$A$3"/></chart:axis>'
+    '<chart:series chart:values-cell-range-address="local-table.$B$2:.$B$3" chart:label-cell-address="local-table.$B$1"/>'
+    '</chart:plot-area><table:table table:name="local-table">'
+    '<table:table-row><table:table-cell/><table:table-cell office:value-type="string"><text:p>Adult</text:p></table:table-cell></table:table-row>'
+    '<table:table-row><table:table-cell office:value-type="string"><text:p>Summer</text:p></table:table-cell>'
+    '<table:table-cell office:value-type="float" office:value="4.5"><text:p>4.5</text:p></table:table-cell></table:table-row>'
+    '<table:table-row><table:table-cell office:value-type="string"><text:p>Winter</text:p></table:table-cell>'
+    '<table:table-cell office:value-type="float" office:value="NaN"><text:p/></table:table-cell></table:table-row>'
+    "</table:table></chart:chart></office:chart></office:body></office:document-content>"
+)
+
+
+def test_embedded_charts_are_read_as_words_where_they_stand(tmp_path: Path) -> None:
+    from defusedxml import ElementTree
+
+    from mmrag.ingest.opendocument import chart_lines
+
+    assert chart_lines(ElementTree.fromstring(CHART)) == ["Chart: Fares by season", "Adult: Summer 4.5"]  # NaN: no value
+    real = Path(__file__).resolve().parents[1] / "data" / "odf" / "chart.odt"  # LibreOffice, odfdo's sample
+    segs = list(OdtLoader().load(real, IngestConfig()))
+    assert [s.text for s in segs] == ["Some text\n\nColumn 2: Row 1 10, Row 2 30, Row 3 50, Row 4 9.02\n"
+                                      "Column 3: Row 1 20, Row 2 40, Row 3 360, Row 4 6.2"]
+    # a flat presentation keeps the chart inside its frame: read as words, its data table not read as the slide's
+    inner = CHART.replace("office:document-content", "office:document")
+    body = ('<office:presentation><draw:page draw:name="p1"><draw:frame presentation:class="title"><draw:text-box>'
+            "<text:p>Fares</text:p></draw:text-box></draw:frame>"
+            f'<draw:frame svg:x="1cm" svg:y="3cm"><draw:object>{inner}</draw:object></draw:frame></draw:page></office:presentation>')
+    deck = tmp_path / "fares.fodp"
+    deck.write_text(flat("application/vnd.oasis.opendocument.presentation", body))
+    assert [s.text for s in OdpLoader().load(deck, IngestConfig())] == ["# Fares\n\nChart: Fares by season\n\nAdult: Summer 4.5"]

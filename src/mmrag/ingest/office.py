@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 import zipfile
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,6 +40,7 @@ _FIGURE_LINE = re.compile(r"^\s*(fig(ure)?|table|chart|illustration|drawing|imag
 NEARBY_CHARS = 400  # text this close before or after a picture may caption it
 MAX_INFLATION = 20  # a package may unpack to at most this many times ingest.max_file_mb
 MIN_PICTURE_PX = 32  # smaller embedded pictures are bullets, icons and spacers
+MAX_CHART_POINTS = 24  # values of one chart series written into the text
 
 
 def check_package(path: Path, config: IngestConfig, what: str) -> None:
@@ -110,6 +111,25 @@ def alt_words(alt: str) -> str:
 
 
 _WORDY = re.compile(r"[^\W\d_]{2}")  # two letters in a row
+
+
+def chart_words(title: str, series: Iterable[tuple[str, Sequence[str], Sequence[object]]],
+                most_points: int = MAX_CHART_POINTS) -> list[str]:
+    """A chart's words: ``Chart: title``, then one line per series with its values by category
+    (``Sales: 1st Qtr 8.2, 2nd Qtr 3.2``), the first ``most_points`` of each; ``None`` values left out (pure)."""
+    lines = [f"Chart: {title}"] if title else []
+    for name, categories, values in series:
+        kept = list(values)[:most_points]
+        labels = [*categories, *([""] * len(kept))]
+        pairs = [f"{c} {_number(v)}" if c else _number(v) for c, v in zip(labels, kept) if v is not None]
+        name = " ".join(str(name or "").split())
+        if pairs or name:
+            lines.append(f"{name}: {', '.join(pairs)}" if pairs else name)
+    return lines
+
+
+def _number(value: object) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 def has_words(text: str) -> bool:

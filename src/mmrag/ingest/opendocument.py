@@ -17,14 +17,18 @@ A **flat** OpenDocument file (``.fodt``, ``.fodp``: the same XML in one file, pi
 base64, as LibreOffice writes for version control) is read the same way.
 
 A text document's page headers and footers (its master pages, in ``styles.xml``) come last, under
-``## Page headers and footers``, each distinct paragraph once, as for Word. Embedded objects (charts,
-formulas: sub-documents of their own) are not read.
+``## Page headers and footers``, each distinct paragraph once, as for Word. An embedded **chart** (a
+sub-document, ``Object 1/content.xml``) is written as words where it stands, as for ``.pptx``: ``Chart:
+title``, then each series' values by category from the chart's own data table (``Sales: Q1 8.2, Q2 3.2``).
+Other embedded objects (formulas) are not read.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import math
+import re
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -40,6 +44,7 @@ from mmrag.ingest.office import (
     add_table,
     alt_words,
     cell_text,
+    chart_words,
     comment_line,
     deck_segments,
     document_segments,
@@ -60,6 +65,7 @@ NS = {
     "xlink": "http://www.w3.org/1999/xlink",
     "dc": "http://purl.org/dc/elements/1.1/",
     "style": "urn:oasis:names:tc:opendocument:xmlns:style:1.0",
+    "chart": "urn:oasis:names:tc:opendocument:xmlns:chart:1.0",
 }
 _PAGE_PARTS = ("header", "footer", "header-left", "footer-left", "header-first", "footer-first")
 MAX_PICTURE_MB = 50  # a picture part larger than this is left out
@@ -139,9 +145,112 @@ class Pictures:
         except (KeyError, zipfile.BadZipFile, OSError):
             return None
 
+    def sub_document(self, obj: Any) -> Any:
+        """The content root of an embedded object (a chart, a formula): inside a flat file's ``draw:object``, or
+        the package's ``Object 1/content.xml``; ``None`` when missing, too large or unreadable."""
+        if self.package is None:
+            return next((c for c in obj if c.tag in (_q("office:document"), _q("office:document-content"))), None)
+        href = obj.get(_q("xlink:href"), "")
+        if not href or "://" in href or href.startswith("/"):
+            return None
+        from defusedxml import ElementTree
+
+        try:
+            info = self.package.getinfo(href.lstrip("./").rstrip("/") + "/content.xml")
+            if info.file_size > MAX_PICTURE_MB * 2**20:
+                return None
+            return ElementTree.fromstring(self.package.read(info))
+        except Exception:  # noqa: BLE001 - a missing, damaged or hostile object: the rest of the document stays
+            return None
+
     def close(self) -> None:
         if self.package is not None:
             self.package.close()
+
+
+_CELL = re.compile(r"\$?([A-Z]{1,3})\$?(\d{1,7})")
+MAX_CHART_CELLS = 100_000  # of a chart's own data table
+
+
+def _cell_grid(table: Any) -> list[list[tuple[str, float | None]]]:
+    """A chart's data table as rows of ``(text, number)`` cells (``None``: not a number), repeats expanded."""
+    rows: list[list[tuple[str, float | None]]] = []
+    count = 0
+    for row in table.iter(_q("table:table-row")):
+        cells: list[tuple[str, float | None]] = []
+        for cell in row:
+            if cell.tag not in (_q("table:table-cell"), _q("table:covered-table-cell")):
+                continue
+            text = " ".join(inline_text(p) for p in cell.findall("text:p", NS)).strip()
+            value: float | None = None
+            if cell.get(_q("office:value-type"), "") in ("float", "percentage", "currency"):
+                try:
+                    value = float(cell.get(_q("office:value"), "nan"))
+                except ValueError:
+                    value = None
+                value = None if value is None or math.isnan(value) else value  # NaN: no value
+            repeat = min(int(cell.get(_q("table:number-columns-repeated"), "1") or 1), 64)
+            cells += [(text, value)] * repeat
+            count += repeat
+        rows.append(cells)
+        if count > MAX_CHART_CELLS:
+            break
+    return rows
+
+
+def _column(address: str) -> tuple[int, int, int] | None:
+    """``local-table.$C$2:.$C$5`` -> ``(column 2, first row 1, last row 4)`` (0-based); ``None`` if not one."""
+    found = _CELL.findall(address or "")
+    if not found:
+        return None
+    col = 0
+    for ch in found[0][0]:
+        col = col * 26 + ord(ch) - 64
+    first_row = int(found[0][1]) - 1
+    return col - 1, first_row, int(found[-1][1]) - 1
+
+
+def chart_lines(doc: Any) -> list[str]:
+    """An embedded chart's words (``office.chart_words``): its title and subtitle, then each series' values by
+    category, read from the chart's own data table by the cell ranges the chart names (pure)."""
+    chart = doc.find("office:body/office:chart/chart:chart", NS) if doc is not None else None
+    if chart is None:
+        return []
+    title = " ".join(inline_text(p) for part in ("chart:title", "chart:subtitle")
+                     for p in chart.findall(f"{part}/text:p", NS)).strip()
+    table = chart.find("table:table", NS)
+    grid = _cell_grid(table) if table is not None else []
+
+    def cell(col: int, row: int) -> tuple[str, float | None]:
+        return grid[row][col] if 0 <= row < len(grid) and 0 <= col < len(grid[row]) else ("", None)
+
+    axis = chart.find("chart:plot-area/chart:axis[@chart:dimension='x']/chart:categories", NS)
+    span = _column(axis.get(_q("table:cell-range-address"), "")) if axis is not None else None
+    categories = [cell(span[0], r)[0] for r in range(span[1], span[2] + 1)] if span else []
+    series = []
+    for s in chart.iter(_q("chart:series")):
+        values = _column(s.get(_q("chart:values-cell-range-address"), ""))
+        label = _column(s.get(_q("chart:label-cell-address"), ""))
+        if values is None:
+            continue
+        name = cell(label[0], label[1])[0] if label else ""
+        series.append((name, categories, [cell(values[0], r)[1] for r in range(values[1], min(values[2], values[1] + 999) + 1)]))
+    return chart_words(title, series)
+
+
+def _outside_objects(el: Any, tags: tuple[str, ...]) -> Iterator[Any]:
+    """``el``'s descendants with one of ``tags``, not looking inside embedded objects (a flat file's chart)."""
+    for child in el:
+        if child.tag == _q("draw:object"):
+            continue
+        if child.tag in tags:
+            yield child
+        yield from _outside_objects(child, tags)
+
+
+def _frame_objects(frame: Any, store: Pictures) -> list[str]:
+    """The words of the embedded objects a frame shows (charts)."""
+    return [line for obj in frame.findall("draw:object", NS) for line in chart_lines(store.sub_document(obj))]
 
 
 def _frame_pictures(frame: Any, pictures: Pictures) -> list[tuple[bytes, str]]:
@@ -250,6 +359,9 @@ def text_parts(root: Any, store: Pictures, title: str, headers: list[str] | None
             return
         for frame in el.iter(_q("draw:frame")):
             pictures.extend((blob, alt, len(lines)) for blob, alt in _frame_pictures(frame, store))
+            charted = _frame_objects(frame, store)
+            if charted:
+                lines.extend([*charted, ""])
             for box in frame.iter(_q("draw:text-box")):  # a text box's own paragraphs
                 for child in box:
                     block(child, list_depth, depth + 1)
@@ -309,15 +421,17 @@ def slide_parts(page: Any, store: Pictures) -> SlideParts:
     frames = [el for el in page if el.tag in (_q("draw:frame"), _q("draw:custom-shape"), _q("draw:g"))]
     for frame in sorted(frames, key=_position):
         kind = frame.get(_q("presentation:class"), "")
-        texts = [inline_text(p) for p in frame.iter() if p.tag in (_q("text:p"), _q("text:h"))]
+        texts = [inline_text(p) for p in _outside_objects(frame, (_q("text:p"), _q("text:h")))]
         texts = [t for t in texts if t]
         if kind == "title" and not title and texts:
             title = " ".join(texts)
             continue
-        for table in frame.iter(_q("table:table")):
+        frame_tables = list(_outside_objects(frame, (_q("table:table"),)))
+        for table in frame_tables:
             add_table(_table_rows(table), lines, tables, title, gap=False)
-        if not any(True for _ in frame.iter(_q("table:table"))):
+        if not frame_tables:
             lines.extend(texts)
+        lines.extend(_frame_objects(frame, store))
         pictures.extend(_frame_pictures(frame, store))
     notes = page.find("presentation:notes", NS)
     if notes is not None:
@@ -380,4 +494,4 @@ class OdpLoader:
         yield from deck_segments(path, slides, "odp", title, config)
 
 
-__all__ = ["OdpLoader", "OdtLoader", "Pictures", "inline_text", "page_headers", "slide_parts", "text_parts"]
+__all__ = ["OdpLoader", "OdtLoader", "Pictures", "chart_lines", "inline_text", "page_headers", "slide_parts", "text_parts"]

@@ -28,13 +28,22 @@ from typing import Any
 
 from mmrag.config import IngestConfig
 from mmrag.errors import IngestError
-from mmrag.ingest.office import SlideParts, add_table, alt_words, cell_text, deck_segments, prepare, require
+from mmrag.ingest.office import (
+    MAX_CHART_POINTS,
+    SlideParts,
+    add_table,
+    alt_words,
+    cell_text,
+    chart_words,
+    deck_segments,
+    prepare,
+    require,
+)
 from mmrag.ingest.tables import Table
 from mmrag.types import Segment
 
 log = logging.getLogger(__name__)
 MAX_GROUP_DEPTH = 8  # groups inside groups deeper than this are not read (hostile files)
-MAX_CHART_POINTS = 24  # values of one chart series written into the slide's text
 _DIAGRAM_URI = "http://schemas.openxmlformats.org/drawingml/2006/diagram"
 
 
@@ -71,30 +80,20 @@ def _alt_text(shape: Any) -> str:
 
 
 def chart_lines(chart: Any, most_points: int = MAX_CHART_POINTS) -> list[str]:
-    """A chart's words: its title, then one line per series with its values by category
+    """A chart's words (``office.chart_words``): its title, then one line per series with its values by category
     (``Sales: 1st Qtr 8.2, 2nd Qtr 3.2``), the first ``most_points`` of each."""
-    lines: list[str] = []
     try:
+        title = ""
         if chart.has_title and chart.chart_title.has_text_frame:
             title = " ".join(chart.chart_title.text_frame.text.split())
-            if title:
-                lines.append(f"Chart: {title}")
+        series = []
         for plot in chart.plots:
             categories = [str(c) for c in plot.categories]
-            for series in plot.series:
-                values = list(series.values)[:most_points]
-                pairs = [f"{c} {_number(v)}" if c else _number(v) for c, v in zip(categories + [""] * len(values), values)
-                         if v is not None]
-                name = " ".join(str(series.name or "").split())
-                if pairs or name:
-                    lines.append(f"{name}: {', '.join(pairs)}" if pairs else name)
+            series += [(str(s.name or ""), categories, list(s.values)) for s in plot.series]
+        return chart_words(title, series, most_points)
     except Exception as exc:  # noqa: BLE001 - a chart part python-pptx cannot read: the slide's other text stays
         log.debug("chart skipped: %s", exc)
-    return lines
-
-
-def _number(value: Any) -> str:
-    return f"{value:g}" if isinstance(value, float) else str(value)
+        return []
 
 
 def _diagram_text(shape: Any, slide: Any) -> str:
