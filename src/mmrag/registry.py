@@ -42,6 +42,7 @@ _BUILTINS: dict[str, dict[str, str]] = {
         "text": "mmrag.ingest.text:TextLoader",
         "notebook": "mmrag.ingest.notebook:NotebookLoader",
         "email": "mmrag.ingest.mail:MailLoader",
+        "msg": "mmrag.ingest.outlook:OutlookLoader",
         "html": "mmrag.ingest.text:HtmlLoader",
         "image": "mmrag.ingest.image:ImageLoader",
         "svg": "mmrag.ingest.image:SvgLoader",

@@ -245,8 +245,8 @@ def test_embedded_charts_are_read_as_words_where_they_stand(tmp_path: Path) -> N
     assert chart_lines(ElementTree.fromstring(CHART)) == ["Chart: Fares by season", "Adult: Summer 4.5"]  # NaN: no value
     real = Path(__file__).resolve().parents[1] / "data" / "odf" / "chart.odt"  # LibreOffice, odfdo's sample
     segs = list(OdtLoader().load(real, IngestConfig()))
-    assert [s.text for s in segs] == ["Some text\n\nColumn 2: Row 1 10, Row 2 30, Row 3 50, Row 4 9.02\n"
-                                      "Column 3: Row 1 20, Row 2 40, Row 3 360, Row 4 6.2"]
+    assert [s.text for s in segs] == [("Some text\n\nColumn 2: Row 1 10, Row 2 30, Row 3 50, Row 4 9.02\n"
+                                       "Column 3: Row 1 20, Row 2 40, Row 3 360, Row 4 6.2")]
     # a flat presentation keeps the chart inside its frame: read as words, its data table not read as the slide's
     inner = CHART.replace("office:document-content", "office:document")
     body = ('<office:presentation><draw:page draw:name="p1"><draw:frame presentation:class="title"><draw:text-box>'

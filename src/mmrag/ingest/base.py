@@ -6,7 +6,7 @@ hashes it; the engine then asks the loader registered for that kind
 ``IngestError`` (or a subclass) for a file it cannot read; the engine reports
 that file and goes on with the rest of the batch.
 
-Kinds sniffed today: ``sniffing.KINDS`` (text, html, notebook, email, image, svg, pdf, docx, doc, pptx, ppt, odt,
+Kinds sniffed today: ``sniffing.KINDS`` (text, html, notebook, email, image, svg, pdf, docx, doc, pptx, ppt, msg, odt,
 odp, epub, audio, video, records).
 """
 

@@ -35,7 +35,7 @@ RAW_AUDIO: dict[str, tuple[str, dict[str, str]]] = {
 }
 
 # every kind a loader is registered for (registry.py, "loader")
-KINDS = ("text", "html", "notebook", "email", "image", "svg", "pdf", "docx", "doc", "pptx", "ppt", "odt", "odp", "epub", "audio", "video",
+KINDS = ("text", "html", "notebook", "email", "msg", "image", "svg", "pdf", "docx", "doc", "pptx", "ppt", "odt", "odp", "epub", "audio", "video",
          "records")
 NOT_INDEXED = f"not a type mmrag indexes ({', '.join(KINDS)})"
 _RECORD_TEXT_EXTS = {".csv", ".tsv", ".tab", ".jsonl", ".ndjson"}

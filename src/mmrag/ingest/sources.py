@@ -280,14 +280,13 @@ _OLE_WORKBOOK_STREAMS = ("Workbook", "Book")  # Excel 97-2003, Excel 5/95: a she
 _OLE_OTHERS = (  # (a stream only that kind of compound file has, what it is, what to do)
     ("Workbook", "an Excel 97-2003 workbook not named .xls", "rename it to .xls, or save it as .xlsx or CSV"),
     ("Book", "an Excel 5/95 workbook not named .xls", "rename it to .xls, or save it as .xlsx or CSV"),
-    ("__properties_version1.0", "an Outlook message (.msg)", "save it as .eml"),
     ("EncryptedPackage", "a password-protected Office document", "remove the password and save it again"),
 )
 
 
 def _probe_ole(path: Path) -> tuple[str | None, str]:
-    """An OLE2 compound file by its streams: ``doc`` (Word 97-2003), ``ppt`` (PowerPoint 97-2003), ``records`` (an
-    Excel ``.xls``), or why it is not indexed."""
+    """An OLE2 compound file by its streams: ``doc`` (Word 97-2003), ``ppt`` (PowerPoint 97-2003), ``msg`` (an
+    Outlook message), ``records`` (an Excel ``.xls``), or why it is not indexed."""
     try:
         import olefile
     except ImportError:
@@ -305,6 +304,8 @@ def _probe_ole(path: Path) -> tuple[str | None, str]:
         return "doc", ""
     if "PowerPoint Document" in streams or "PP97_DUALSTORAGE/PowerPoint Document" in streams:
         return "ppt", ""
+    if "__properties_version1.0" in streams and any(s.startswith("__substg1.0_") for s in streams):
+        return "msg", ""
     if path.suffix.lower() == ".xls" and any(s in streams for s in _OLE_WORKBOOK_STREAMS):
         return "records", ""
     for stream, what, fix in _OLE_OTHERS:
