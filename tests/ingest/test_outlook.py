@@ -4,14 +4,13 @@ get a clear error."""
 
 from __future__ import annotations
 
-import random
 import shutil
 from pathlib import Path
 
 import pytest
+from tests.ingest.fuzzing import fuzz_outcomes
 
 from mmrag.config import IngestConfig
-from mmrag.errors import IngestError
 from mmrag.ingest.outlook import OutlookLoader, locale_codepage, read_msg
 from mmrag.ingest.sources import sniff_reason
 from mmrag.types import Modality
@@ -62,27 +61,8 @@ def test_damaged_messages_get_a_clear_error_and_never_another_exception(tmp_path
     renamed = tmp_path / "note.bin"
     shutil.copy(DATA / "quick.msg", renamed)
     assert sniff_reason(renamed) == ("msg", "")  # known by its streams, not its name
-    data = (DATA / "example_received_unicode.msg").read_bytes()
-    rng = random.Random(3)
-    outcomes = set()
-    for k in range(60):
-        bad = bytearray(data[: rng.randrange(512, len(data))] if k % 3 == 0 else data)
-        for _ in range(rng.randrange(1, 40)):
-            bad[rng.randrange(512, len(bad))] = rng.randrange(256)
-        path = tmp_path / f"bad{k}.msg"
-        path.write_bytes(bytes(bad))
-        kind, reason = sniff_reason(path)
-        if kind != "msg":
-            outcomes.add("refused when sniffed")
-            assert reason
-            continue
-        try:
-            segs = list(OutlookLoader().load(path, IngestConfig()))
-            outcomes.add("read")
-            assert all(s.source == str(path) for s in segs)
-        except IngestError as exc:
-            outcomes.add("IngestError")
-            assert "Outlook message" in str(exc) or "no text or pictures" in str(exc)
+    outcomes = fuzz_outcomes((DATA / "example_received_unicode.msg").read_bytes(), tmp_path, ".msg", "msg",
+                             lambda p: OutlookLoader().load(p, IngestConfig()), ("Outlook message", "no text or pictures"), 3)
     assert "read" in outcomes and len(outcomes) >= 2
 
 

@@ -8,7 +8,6 @@ their words, and their pictures by their pixels."""
 from __future__ import annotations
 
 import io
-import random
 import shutil
 import struct
 from pathlib import Path
@@ -16,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image, ImageOps
+from tests.ingest.fuzzing import fuzz_outcomes
 
 from mmrag.config import IngestConfig
 from mmrag.errors import IngestError
@@ -122,27 +122,8 @@ def test_protected_and_damaged_decks_get_a_clear_reason(tmp_path: Path) -> None:
     renamed = tmp_path / "slides.bin"  # known by its streams, not its name
     shutil.copy(DATA / "basic_test_ppt_file.ppt", renamed)
     assert sniff_reason(renamed) == ("ppt", "")
-    data = (DATA / "basic_test_ppt_file.ppt").read_bytes()
-    rng = random.Random(7)
-    outcomes = set()
-    for k in range(60):  # cut and flipped bytes: each either reads or is one IngestError, never another exception
-        bad = bytearray(data[: rng.randrange(512, len(data))] if k % 3 == 0 else data)
-        for _ in range(rng.randrange(1, 40)):
-            bad[rng.randrange(512, len(bad))] = rng.randrange(256)
-        path = tmp_path / f"bad{k}.ppt"
-        path.write_bytes(bytes(bad))
-        kind, reason = sniff_reason(path)
-        if kind != "ppt":
-            outcomes.add("refused when sniffed")
-            assert reason
-            continue
-        try:
-            segs = list(LegacySlidesLoader().load(path, IngestConfig()))
-            outcomes.add("read")
-            assert all(s.source == str(path) for s in segs)
-        except IngestError as exc:
-            outcomes.add("IngestError")
-            assert "PowerPoint 97-2003" in str(exc) or "no text or pictures" in str(exc)
+    outcomes = fuzz_outcomes((DATA / "basic_test_ppt_file.ppt").read_bytes(), tmp_path, ".ppt", "ppt",
+                             lambda p: LegacySlidesLoader().load(p, IngestConfig()), ("PowerPoint 97-2003", "no text or pictures"), 7)
     assert "IngestError" in outcomes or "refused when sniffed" in outcomes
 
 

@@ -102,15 +102,18 @@ _VISION = {
 }
 
 
-def make_tiny_clip(folder: Path, seed: int = 0) -> Path:
-    """Save a random tiny CLIPModel + tokenizer + image processor into ``folder``."""
+def make_tiny_clip(
+    folder: Path, seed: int = 0, words=WORDS, projection_dim: int = 24, max_positions: int = 77
+) -> Path:
+    """Save a random tiny CLIPModel + tokenizer (spelling ``words``) + image processor into ``folder``; the same
+    weights and vocabulary for the same arguments on every run."""
     import torch
     from transformers import CLIPConfig, CLIPImageProcessor, CLIPModel
 
     torch.manual_seed(seed)
-    tokenizer = tiny_clip_tokenizer()
+    tokenizer = tiny_clip_tokenizer(words)
     config = CLIPConfig(
-        text_config=_text_config(tokenizer, 77), vision_config=dict(_VISION), projection_dim=24
+        text_config=_text_config(tokenizer, max_positions), vision_config=dict(_VISION), projection_dim=projection_dim
     )
     model = CLIPModel(config).eval()
     folder.mkdir(parents=True, exist_ok=True)

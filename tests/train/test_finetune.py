@@ -13,42 +13,9 @@ from mmrag.train.finetune import FinetuneOptions, finetune_clip
 def _tiny_clip(folder: Path, captions: list[str]) -> Path:
     """A random tiny CLIP whose tokenizer spells the captions' words; the same weights and vocabulary on every run
     (seeded init, merges learnt by rule), so what fine-tuning reaches does not vary run to run."""
-    import torch
-    from tests.space.tiny_models import tiny_clip_tokenizer
-    from transformers import CLIPConfig, CLIPImageProcessor, CLIPModel, CLIPProcessor
+    from tests.space.tiny_models import make_tiny_clip
 
-    tok = tiny_clip_tokenizer(sorted({w for c in captions for w in c.split()}))
-    tok.pad_token = tok.eos_token
-    cfg = CLIPConfig(
-        text_config={
-            "vocab_size": len(tok),
-            "hidden_size": 32,
-            "intermediate_size": 64,
-            "num_hidden_layers": 2,
-            "num_attention_heads": 2,
-            "max_position_embeddings": 16,
-            "bos_token_id": tok.bos_token_id,
-            "eos_token_id": tok.eos_token_id,
-            "pad_token_id": tok.pad_token_id,
-        },
-        vision_config={
-            "hidden_size": 32,
-            "intermediate_size": 64,
-            "num_hidden_layers": 2,
-            "num_attention_heads": 2,
-            "image_size": 32,
-            "patch_size": 8,
-        },
-        projection_dim=16,
-    )
-    torch.manual_seed(0)
-    CLIPModel(cfg).save_pretrained(folder)
-    proc = CLIPProcessor(
-        image_processor=CLIPImageProcessor(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32}),
-        tokenizer=tok,
-    )
-    proc.save_pretrained(folder)
-    return folder
+    return make_tiny_clip(folder, words=sorted({w for c in captions for w in c.split()}), projection_dim=16, max_positions=16)
 
 
 @pytest.mark.parametrize("projection_only", [False, True])

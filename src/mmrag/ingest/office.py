@@ -19,10 +19,10 @@ from __future__ import annotations
 
 import re
 import zipfile
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from mmrag.config import IngestConfig
 from mmrag.errors import IngestError, MissingDependency
@@ -41,6 +41,7 @@ NEARBY_CHARS = 400  # text this close before or after a picture may caption it
 MAX_INFLATION = 20  # a package may unpack to at most this many times ingest.max_file_mb
 MIN_PICTURE_PX = 32  # smaller embedded pictures are bullets, icons and spacers
 MAX_CHART_POINTS = 24  # values of one chart series written into the text
+T = TypeVar("T")
 
 
 def check_package(path: Path, config: IngestConfig, what: str) -> None:
@@ -231,6 +232,27 @@ def _codec(codepage: int) -> str:
         return codecs.lookup(name).name
     except LookupError:
         return "cp1252"
+
+
+def read_compound(path: Path, config: IngestConfig, what: str, fix: str, read: Callable[[Path], T],
+                  format_error: type[Exception]) -> T:
+    """What every Office 97-2003 and Outlook loader does first: olefile present, chunk settings, size (no ZIP: nothing
+    inflates past it); then ``read(path)``. Its ``format_error`` becomes "not read as a Word 97-2003 document: it is
+    password-protected ...", and what olefile, struct and email raise on a damaged file "not a readable Word 97-2003
+    document (...); ``fix``", each one ``IngestError`` for the file."""
+    import email.errors
+    import struct
+
+    article = "an" if what[:1] in "AEIOU" else "a"
+    require("olefile", "olefile", f"{what}s")
+    check_params(config.chunk_words, config.chunk_overlap)
+    check_file(path, config.max_file_mb)
+    try:
+        return read(path)
+    except format_error as exc:
+        raise IngestError(str(path), f"not read as {article} {what}: {exc}") from None
+    except (OSError, ValueError, struct.error, IndexError, TypeError, email.errors.MessageError) as exc:
+        raise IngestError(str(path), f"not a readable {what} ({type(exc).__name__}: {exc}); {fix}") from None
 
 
 def prepare(path: Path, config: IngestConfig, what: str) -> None:

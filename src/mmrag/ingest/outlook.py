@@ -36,11 +36,8 @@ from pathlib import Path
 from typing import Any
 
 from mmrag.config import IngestConfig
-from mmrag.errors import IngestError
-from mmrag.ingest.avio import check_file
-from mmrag.ingest.chunking import check_params
 from mmrag.ingest.mail import message_parts
-from mmrag.ingest.office import deck_segments, require
+from mmrag.ingest.office import deck_segments, read_compound
 from mmrag.types import Segment
 
 PT_STRING8, PT_UNICODE, PT_BINARY, PT_SYSTIME = 0x001E, 0x001F, 0x0102, 0x0040
@@ -255,16 +252,8 @@ class OutlookLoader:
 
     def load(self, path: Path, config: IngestConfig) -> Iterator[Segment]:
         path = Path(path)
-        require("olefile", "olefile", "Outlook messages (.msg)")
-        check_params(config.chunk_words, config.chunk_overlap)
-        check_file(path, config.max_file_mb)
-        try:
-            message = read_msg(path)
-        except MsgFormatError as exc:
-            raise IngestError(str(path), f"not read as an Outlook message: {exc}") from None
-        except (OSError, ValueError, struct.error, IndexError, TypeError, email.errors.MessageError) as exc:  # damaged
-            raise IngestError(str(path), f"not a readable Outlook message ({type(exc).__name__}: {exc}); "
-                              "open it in Outlook and save it as .eml or .msg again") from None
+        message = read_compound(path, config, "Outlook message", "open it in Outlook and save it as .eml or .msg again",
+                                read_msg, MsgFormatError)
         yield from deck_segments(path, [message_parts(message, config)], "msg", "", config, unit="message")
 
 

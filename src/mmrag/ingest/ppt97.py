@@ -43,9 +43,7 @@ from pathlib import Path
 
 from mmrag.config import IngestConfig
 from mmrag.errors import IngestError
-from mmrag.ingest.avio import check_file
-from mmrag.ingest.chunking import check_params
-from mmrag.ingest.office import SlideParts, alt_words, deck_segments, ole_title, require
+from mmrag.ingest.office import SlideParts, alt_words, deck_segments, ole_title, read_compound
 from mmrag.ingest.officeart import (
     OA_BSTORE,
     OA_CLIENT_ANCHOR,
@@ -426,16 +424,8 @@ class LegacySlidesLoader:
 
     def load(self, path: Path, config: IngestConfig) -> Iterator[Segment]:
         path = Path(path)
-        require("olefile", "olefile", "PowerPoint 97-2003 decks (.ppt)")
-        check_params(config.chunk_words, config.chunk_overlap)
-        check_file(path, config.max_file_mb)
-        try:
-            deck = read_ppt(path)
-        except PptFormatError as exc:
-            raise IngestError(str(path), f"not read as a PowerPoint 97-2003 deck: {exc}") from None
-        except (OSError, ValueError, struct.error, IndexError) as exc:  # olefile on a damaged compound file
-            raise IngestError(str(path), f"not a readable PowerPoint 97-2003 deck ({type(exc).__name__}: {exc}); "
-                              "open it in PowerPoint or LibreOffice and save it as .pptx") from None
+        deck = read_compound(path, config, "PowerPoint 97-2003 deck",
+                             "open it in PowerPoint or LibreOffice and save it as .pptx", read_ppt, PptFormatError)
         if not deck.slides:
             raise IngestError(str(path), "no slides in this PowerPoint 97-2003 deck")
         yield from deck_segments(path, deck.slides, "ppt", deck.title, config)

@@ -33,9 +33,6 @@ from itertools import pairwise
 from pathlib import Path
 
 from mmrag.config import IngestConfig
-from mmrag.errors import IngestError
-from mmrag.ingest.avio import check_file
-from mmrag.ingest.chunking import check_params
 from mmrag.ingest.office import (
     DocumentParts,
     add_table,
@@ -45,7 +42,7 @@ from mmrag.ingest.office import (
     document_segments,
     has_words,
     ole_title,
-    require,
+    read_compound,
     section,
 )
 from mmrag.ingest.tables import Table
@@ -55,6 +52,7 @@ from mmrag.ingest.word97_pictures import (
     DocPicture,
     floating_pictures,
     inline_pictures,
+    sprms,
 )
 from mmrag.types import Segment
 
@@ -152,32 +150,17 @@ class TableMarks:
 
     row_ends: frozenset[int] = frozenset()
     in_table: frozenset[int] = frozenset()
-_SPRM_SIZES = {0: 1, 1: 1, 2: 2, 3: 4, 4: 2, 5: 2, 7: 3}  # operand bytes by the sprm's spra bits
 
 
 def _table_flags(grpprl: bytes) -> tuple[bool, bool]:
     """``(in a table, ends a row)`` from a paragraph's properties (pure)."""
     in_table = row_end = False
-    at = 0
-    while at + 2 <= len(grpprl):
-        sprm = _u16(grpprl, at)
-        at += 2
-        size = _SPRM_SIZES.get(sprm >> 13)
-        if size is None:  # variable length
-            if at >= len(grpprl):
-                break
-            if sprm == 0xD608:  # sprmTDefTable: a two-byte length
-                size = _u16(grpprl, at) + 1 if at + 2 <= len(grpprl) else len(grpprl)
-            elif sprm == 0xC615 and grpprl[at] == 255:  # sprmPChgTabs' long form: rare, stop reading
-                break
-            else:
-                size = grpprl[at] + 1
-        on = at < len(grpprl) and bool(grpprl[at])
+    for sprm, operand in sprms(grpprl):
+        on = bool(operand[:1]) and operand[0] != 0
         if sprm in _TTP_SPRMS and on:
             row_end = in_table = True
         elif sprm in _IN_TABLE_SPRMS and on:
             in_table = True
-        at += size
     return in_table, row_end
 
 
@@ -462,16 +445,8 @@ class LegacyWordLoader:
 
     def load(self, path: Path, config: IngestConfig) -> Iterator[Segment]:
         path = Path(path)
-        require("olefile", "olefile", "Word 97-2003 documents (.doc)")
-        check_params(config.chunk_words, config.chunk_overlap)
-        check_file(path, config.max_file_mb)  # not a ZIP: nothing inflates past its size
-        try:
-            doc = read_doc(path)
-        except DocFormatError as exc:
-            raise IngestError(str(path), f"not read as a Word 97-2003 document: {exc}") from None
-        except (OSError, ValueError, struct.error, IndexError) as exc:  # olefile on a damaged compound file
-            raise IngestError(str(path), f"not a readable Word 97-2003 document ({type(exc).__name__}: {exc}); "
-                              "open it in a word processor and save it as .docx") from None
+        doc = read_compound(path, config, "Word 97-2003 document", "open it in a word processor and save it as .docx",
+                            read_doc, DocFormatError)
         yield from document_segments(path, stories_parts(doc.stories, doc.title, doc.pictures, doc.comments), "doc", config)
 
 

@@ -70,7 +70,7 @@ def sprms(grpprl: bytes) -> Iterator[tuple[int, bytes]]:
         at += 2
         size = sizes.get(sprm >> 13)
         if size is None:  # variable: a length byte first (sprmTDefTable's is two bytes)
-            if at >= len(grpprl):
+            if at >= len(grpprl) or (sprm == 0xC615 and grpprl[at] == 255):  # sprmPChgTabs' long form: rare, stop
                 return
             if sprm == 0xD608:
                 if at + 2 > len(grpprl):
