@@ -241,3 +241,12 @@ def test_comments_carry_their_reviewers_names() -> None:
     assert doc.comments == [("Maxim Valyanskiy", "TestComment")]
     text = "\n".join(s.text or "" for s in LegacyWordLoader().load(DATA / "footnote.doc", IngestConfig()))
     assert "## Comments\n\n- Maxim Valyanskiy: TestComment" in text and "## Footnotes" in text
+
+
+def test_stream_names_in_any_case_and_word_6_named_as_such() -> None:
+    assert sniff_reason(DATA / "47950_lower.doc") == ("doc", "")  # 'worddocument', '1table': names are case-insensitive
+    segs = list(LegacyWordLoader().load(DATA / "47950_lower.doc", IngestConfig()))
+    assert (segs[0].text or "").startswith("This is a sample Word document")
+    assert sniff_reason(DATA / "Word6.doc") == ("doc", "")
+    with pytest.raises(IngestError, match="it is a Word 6 or Word 95 document, an older format: open it in a word processor"):
+        list(LegacyWordLoader().load(DATA / "Word6.doc", IngestConfig()))

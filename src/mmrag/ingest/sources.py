@@ -300,16 +300,17 @@ def _probe_ole(path: Path) -> tuple[str | None, str]:
             streams = {"/".join(entry) for entry in ole.listdir(streams=True, storages=False)}
     except Exception as exc:  # noqa: BLE001 - olefile raises several types for damaged files
         return None, f"a damaged OLE2 compound file (Office 97-2003?): {type(exc).__name__}: {exc}"
-    if "WordDocument" in streams:
+    names = {s.lower() for s in streams}  # stream names are case-insensitive (some writers use lower case)
+    if "worddocument" in names:
         return "doc", ""
-    if "PowerPoint Document" in streams or "PP97_DUALSTORAGE/PowerPoint Document" in streams:
+    if "powerpoint document" in names or "pp97_dualstorage/powerpoint document" in names:
         return "ppt", ""
-    if "__properties_version1.0" in streams and any(s.startswith("__substg1.0_") for s in streams):
+    if "__properties_version1.0" in names and any(s.startswith("__substg1.0_") for s in names):
         return "msg", ""
-    if path.suffix.lower() == ".xls" and any(s in streams for s in _OLE_WORKBOOK_STREAMS):
+    if path.suffix.lower() == ".xls" and any(s.lower() in names for s in _OLE_WORKBOOK_STREAMS):
         return "records", ""
     for stream, what, fix in _OLE_OTHERS:
-        if stream in streams:
+        if stream.lower() in names:
             return None, f"{what} is not read: {fix}"
     return None, f"an OLE2 compound file (streams: {', '.join(sorted(streams)[:5])}) is {NOT_INDEXED}"
 

@@ -57,6 +57,7 @@ from mmrag.ingest.word97_pictures import (
 from mmrag.types import Segment
 
 _WORD_IDENT = 0xA5EC
+_OLDER_IDENTS = (0xA5DC, 0xA699)  # Word 6 and Word 95 (and their Asian editions) write these
 _NFIB_WORD97 = 0x00C1  # Word 97 and every later version write at least this in the base FIB
 MAX_CHARACTERS = 50_000_000  # a piece table claiming more text than this is damaged
 
@@ -112,6 +113,8 @@ class Fib:
 def read_fib(word: bytes) -> Fib:
     """The FIB at the start of a ``WordDocument`` stream (pure); ``DocFormatError`` if it is not one."""
     try:
+        if _u16(word, 0) in _OLDER_IDENTS:
+            raise DocFormatError("it is a Word 6 or Word 95 document, an older format: open it in a word processor and save it as .docx")
         if _u16(word, 0) != _WORD_IDENT:
             raise DocFormatError("its WordDocument stream does not start with Word's signature")
         if _u16(word, 2) < _NFIB_WORD97:
