@@ -243,10 +243,12 @@ def test_comments_carry_their_reviewers_names() -> None:
     assert "## Comments\n\n- Maxim Valyanskiy: TestComment" in text and "## Footnotes" in text
 
 
-def test_stream_names_in_any_case_and_word_6_named_as_such() -> None:
+def test_stream_names_in_any_case_and_word_6_and_95_text() -> None:
     assert sniff_reason(DATA / "47950_lower.doc") == ("doc", "")  # 'worddocument', '1table': names are case-insensitive
     segs = list(LegacyWordLoader().load(DATA / "47950_lower.doc", IngestConfig()))
     assert (segs[0].text or "").startswith("This is a sample Word document")
-    assert sniff_reason(DATA / "Word6.doc") == ("doc", "")
-    with pytest.raises(IngestError, match="it is a Word 6 or Word 95 document, an older format: open it in a word processor"):
-        list(LegacyWordLoader().load(DATA / "Word6.doc", IngestConfig()))
+    assert sniff_reason(DATA / "Word6.doc") == ("doc", "")  # Word 6: its own signature, an 8-bit run of text
+    assert [s.text for s in LegacyWordLoader().load(DATA / "Word6.doc", IngestConfig())] == [
+        "The quick brown fox jumps over the lazy dog"]
+    russian = list(LegacyWordLoader().load(DATA / "Bug60942b.doc", IngestConfig()))  # Word 95, Cyrillic fonts
+    assert [s.text for s in russian] == ["Четыре балла и семь лет"]  # code page 1251, from the fonts' character set

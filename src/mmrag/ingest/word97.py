@@ -19,8 +19,11 @@ paragraphs in order, tables row by row where they stand (``Region | Revenue``) a
 ``## Text boxes`` and ``## Page headers and footers`` (each distinct one once, bare page numbers left
 out), and the body's pictures, inline and floating, where they stand with their alt text (``word97_pictures.py``;
 captioned by the paragraph beside them, as for ``.docx``). Not read: headings (styles live in a binary style
-sheet, so no ``#`` marks), pictures in text boxes and headers. Password-protected files and Word 6/95 files get a
-clear error.
+sheet, so no ``#`` marks), pictures in text boxes and headers. Password-protected files get a clear error.
+
+**Word 6 and Word 95** files (their own signature; no table stream) are read for their text: one run of 8-bit
+text, or the pieces of a fast-saved file, in the code page their fonts declare (a Cyrillic document: 1251), split
+into the same stories; no pictures, reviewers' names or table row ends (a table's cells are read as one row).
 """
 
 from __future__ import annotations
@@ -231,9 +234,10 @@ def read_pieces(clx: bytes) -> list[tuple[int, int, int, bool]]:
     raise DocFormatError("its piece table is damaged (the text cannot be located)")
 
 
-def piece_text(word: bytes, pieces: list[tuple[int, int, int, bool]], marks: TableMarks | None = None) -> str:
-    """The document's characters, piece after piece (pure); with ``marks`` (``table_marks``), a 0x07 that ends
-    a row becomes ``ROW_END`` and a 0x0D inside a table cell ``CELL_BREAK``."""
+def piece_text(word: bytes, pieces: list[tuple[int, int, int, bool]], marks: TableMarks | None = None,
+               codec: str = "cp1252") -> str:
+    """The document's characters, piece after piece, 8-bit pieces in ``codec`` (pure); with ``marks``
+    (``table_marks``), a 0x07 that ends a row becomes ``ROW_END`` and a 0x0D inside a table cell ``CELL_BREAK``."""
     row_ends, in_table = sorted((marks or TableMarks()).row_ends), sorted((marks or TableMarks()).in_table)
 
     def inside(ends: list[int], lo: int, hi: int) -> list[int]:  # the marks with lo < end <= hi
@@ -249,7 +253,7 @@ def piece_text(word: bytes, pieces: list[tuple[int, int, int, bool]], marks: Tab
         if total > MAX_CHARACTERS:
             raise DocFormatError(f"its piece table claims over {MAX_CHARACTERS:,} characters (a damaged file)")
         width = 1 if eight_bit else 2
-        text = word[fc : fc + width * n].decode("cp1252" if eight_bit else "utf-16-le", errors="replace")
+        text = word[fc : fc + width * n].decode(codec if eight_bit else "utf-16-le", errors="replace")
         found = [((end - fc) // width - 1, "\x07", ROW_END) for end in inside(row_ends, fc, fc + width * n)]
         found += [((end - fc) // width - 1, "\r", CELL_BREAK) for end in inside(in_table, fc, fc + width * n)]
         if found:
@@ -402,6 +406,57 @@ def comment_texts(story: str, starts: bytes) -> list[str]:
     return out
 
 
+# Word 6 and Word 95 ([MS-DOC] does not cover them; the layout is the one Apache POI's HWPFOldDocument reads)
+_OLD_FC_MIN, _OLD_CCP, _OLD_CLX, _OLD_FONTS = 0x18, 0x34, 0x160, 0xD0
+_FONT_CHARSETS = {128: 932, 129: 949, 134: 936, 136: 950, 161: 1253, 162: 1254, 163: 1258, 177: 1255, 178: 1256,
+                  186: 1257, 204: 1251, 222: 874, 238: 1250}  # a font's Windows character set -> its code page
+
+
+def old_codepage(word: bytes) -> int:
+    """The code page of a Word 6/95 document's 8-bit text, guessed as Word's readers do: the character set most of
+    its fonts declare, other than ANSI and symbol ones (Cyrillic fonts: 1251); 1252 when none (pure)."""
+    try:
+        at, size = _u32(word, _OLD_FONTS), _u32(word, _OLD_FONTS + 4)
+    except struct.error:
+        return 1252
+    end = min(at + size, len(word))
+    pos = at + 2  # after the table's own length
+    counts: dict[int, int] = {}
+    while pos + 6 <= end and len(counts) < 256:
+        page = _FONT_CHARSETS.get(word[pos + 4])
+        if page is not None:
+            counts[page] = counts.get(page, 0) + 1
+        pos += word[pos] + 1
+    return max(counts, key=lambda k: counts[k]) if counts else 1252
+
+
+def old_word_text(word: bytes) -> tuple[str, tuple[int, ...]]:
+    """A Word 6/95 document's characters and story lengths (pure): one run of 8-bit text between ``fcMin`` and
+    ``fcMac``, or, in a fast-saved ("complex") file, the piece table in the ``WordDocument`` stream itself
+    (Word 6's pieces are 8-bit at their plain offsets; the Asian Word 95 marks its 8-bit ones as Word 97 does)."""
+    import codecs
+
+    try:
+        flags, fc_min, fc_mac = _u16(word, 0x0A), _u32(word, _OLD_FC_MIN), _u32(word, _OLD_FC_MIN + 4)
+        lengths = tuple(int(n) for n in struct.unpack_from("<8I", word, _OLD_CCP))
+        clx_at, clx_len = _u32(word, _OLD_CLX), _u32(word, _OLD_CLX + 4)
+    except struct.error:
+        raise DocFormatError("its file information block is cut short (a truncated or damaged file)") from None
+    if flags & 0x0100:
+        raise DocFormatError("it is password-protected (encrypted): open it in Word, remove the password and save it again")
+    codec = codecs.lookup(f"cp{old_codepage(word)}").name
+    if flags & 0x0004 and clx_len:
+        pieces = read_pieces(word[clx_at : clx_at + clx_len])
+        if _u16(word, 0) == 0xA5DC:
+            pieces = [(cp0, cp1, fc * 2 if eight_bit else fc, True) for cp0, cp1, fc, eight_bit in pieces]
+        text = piece_text(word, pieces, codec=codec)
+    else:
+        if fc_mac > len(word) or fc_mac - fc_min > MAX_CHARACTERS:
+            raise DocFormatError("its text runs past the end of the file (a truncated or damaged file)")
+        text = word[fc_min:fc_mac].decode(codec, errors="replace")
+    return text, lengths
+
+
 @dataclass(frozen=True)
 class LegacyDoc:
     """What was read of a ``.doc``: its stories, its title, its main text's pictures by the position of their mark."""
@@ -422,6 +477,9 @@ def read_doc(path: Path) -> LegacyDoc:
         if not ole.exists("WordDocument"):
             raise DocFormatError("it has no WordDocument stream (another Office 97-2003 file: a sheet or a deck?)")
         word = ole.openstream("WordDocument").read()
+        if len(word) >= 2 and _u16(word, 0) in _OLDER_IDENTS:  # Word 6 or Word 95: the text only
+            text, lengths = old_word_text(word)
+            return LegacyDoc(split_stories(text, lengths), ole_title(ole), {}, None)
         fib = read_fib(word)
         if not ole.exists(fib.table_stream):
             raise DocFormatError(f"its {fib.table_stream} stream is missing (a damaged file)")
