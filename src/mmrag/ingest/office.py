@@ -215,19 +215,20 @@ def summary_title(data: bytes) -> str:
     if kind == _VT_LPWSTR:
         text = raw.decode("utf-16-le", "replace")
     elif kind == _VT_LPSTR:
-        text = raw.decode(_codec(codepage), "replace")
+        text = raw.decode(codepage_codec(codepage), "replace")
     else:
         return ""
     return " ".join(text.split("\x00")[0].split())
 
 
-def _codec(codepage: int) -> str:
-    """Python's codec for a Windows code page number (1252 when Python lacks it)."""
+def codepage_codec(codepage: int) -> str:
+    """Python's codec for a Windows code page number (1252 when Python lacks it) (pure)."""
     import codecs
 
     if codepage < 0:  # stored as a signed 16-bit number: 65001 (UTF-8) reads -535
         codepage += 65536
-    name = {65001: "utf-8", 1200: "utf-16-le", 10000: "mac-roman"}.get(codepage, f"cp{codepage}")
+    name = {65001: "utf-8", 1200: "utf-16-le", 10000: "mac-roman", 20127: "ascii", 28591: "latin-1"}.get(
+        codepage, f"cp{codepage}")
     try:
         return codecs.lookup(name).name
     except LookupError:

@@ -37,7 +37,7 @@ from typing import Any
 
 from mmrag.config import IngestConfig
 from mmrag.ingest.mail import message_parts
-from mmrag.ingest.office import deck_segments, read_compound
+from mmrag.ingest.office import codepage_codec, deck_segments, read_compound
 from mmrag.types import Segment
 
 PT_STRING8, PT_UNICODE, PT_BINARY, PT_SYSTIME = 0x001E, 0x001F, 0x0102, 0x0040
@@ -68,9 +68,9 @@ class _Folder:
         # 8-bit strings are in the message's code page (else its locale's Windows code page); the HTML body in its
         # internet code page (often UTF-8)
         page = self.fixed.get(PR_MESSAGE_CODEPAGE)
-        self.codec = _codec(int(page)) if page else None
-        self.locale_codec = _codec(locale_codepage(self.fixed.get(PR_MESSAGE_LOCALE_ID, 0)))
-        self.html_codec = _codec(int(self.fixed.get(PR_INTERNET_CPID) or page or 1252))
+        self.codec = codepage_codec(int(page)) if page else None
+        self.locale_codec = codepage_codec(locale_codepage(self.fixed.get(PR_MESSAGE_LOCALE_ID, 0)))
+        self.html_codec = codepage_codec(int(self.fixed.get(PR_INTERNET_CPID) or page or 1252))
 
     def _stream(self, name: str) -> bytes | None:
         path = self.prefix + name
@@ -140,16 +140,6 @@ def locale_codepage(lcid: int) -> int:
     if lcid == 0x081A:  # Serbian in Latin script
         return 1250
     return _LOCALE_PAGES.get(lcid & 0x3FF, 1252)
-
-
-def _codec(codepage: int) -> str:
-    import codecs
-
-    name = {65001: "utf-8", 1200: "utf-16-le", 20127: "ascii", 28591: "latin-1"}.get(codepage, f"cp{codepage}")
-    try:
-        return codecs.lookup(name).name
-    except LookupError:
-        return "cp1252"
 
 
 def _transport_headers(text: str) -> dict[str, str]:

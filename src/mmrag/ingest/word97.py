@@ -41,6 +41,7 @@ from mmrag.ingest.office import (
     add_table,
     alt_words,
     cell_text,
+    codepage_codec,
     comment_line,
     document_segments,
     has_words,
@@ -434,8 +435,6 @@ def old_word_text(word: bytes) -> tuple[str, tuple[int, ...]]:
     """A Word 6/95 document's characters and story lengths (pure): one run of 8-bit text between ``fcMin`` and
     ``fcMac``, or, in a fast-saved ("complex") file, the piece table in the ``WordDocument`` stream itself
     (Word 6's pieces are 8-bit at their plain offsets; the Asian Word 95 marks its 8-bit ones as Word 97 does)."""
-    import codecs
-
     try:
         flags, fc_min, fc_mac = _u16(word, 0x0A), _u32(word, _OLD_FC_MIN), _u32(word, _OLD_FC_MIN + 4)
         lengths = tuple(int(n) for n in struct.unpack_from("<8I", word, _OLD_CCP))
@@ -444,7 +443,7 @@ def old_word_text(word: bytes) -> tuple[str, tuple[int, ...]]:
         raise DocFormatError("its file information block is cut short (a truncated or damaged file)") from None
     if flags & 0x0100:
         raise DocFormatError("it is password-protected (encrypted): open it in Word, remove the password and save it again")
-    codec = codecs.lookup(f"cp{old_codepage(word)}").name
+    codec = codepage_codec(old_codepage(word))
     if flags & 0x0004 and clx_len:
         pieces = read_pieces(word[clx_at : clx_at + clx_len])
         if _u16(word, 0) == 0xA5DC:
