@@ -255,3 +255,14 @@ def test_embedded_charts_are_read_as_words_where_they_stand(tmp_path: Path) -> N
     deck = tmp_path / "fares.fodp"
     deck.write_text(flat("application/vnd.oasis.opendocument.presentation", body))
     assert [s.text for s in OdpLoader().load(deck, IngestConfig())] == ["# Fares\n\nChart: Fares by season\n\nAdult: Summer 4.5"]
+
+
+def test_a_package_with_a_damaged_directory_is_one_clear_error(tmp_path: Path) -> None:
+    """Found by fuzzing: a part name that is not UTF-8 made zipfile raise UnicodeDecodeError (and an unknown
+    compression method NotImplementedError, a cut stream zlib.error), which escaped the loaders as other
+    exceptions; each is now the loader's one IngestError for the file."""
+    real = (Path(__file__).resolve().parents[1] / "data" / "odf" / "chart.odt").read_bytes()
+    bad_name = tmp_path / "chart.odt"
+    bad_name.write_bytes(real.replace(b"Configurations2/progressbar/", b"Configurations2/progress\xd3ar/"))
+    with pytest.raises(IngestError, match="its ZIP package is damaged or truncated"):
+        list(OdtLoader().load(bad_name, IngestConfig()))

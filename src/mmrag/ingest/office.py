@@ -30,6 +30,7 @@ from mmrag.ingest.avio import check_file
 from mmrag.ingest.chunking import check_params, chunk_text
 from mmrag.ingest.image import filename_words, make_thumbnail, open_image
 from mmrag.ingest.pdf import pick_caption
+from mmrag.ingest.sniffing import ZIP_ERRORS
 from mmrag.ingest.tables import Table, table_segments
 from mmrag.ingest.text import text_segments
 from mmrag.types import Modality, Segment, Span
@@ -50,14 +51,14 @@ def check_package(path: Path, config: IngestConfig, what: str) -> None:
     try:
         with zipfile.ZipFile(path) as package:
             total = sum(info.file_size for info in package.infolist())
-    except zipfile.BadZipFile:
+    except OSError as exc:
+        raise IngestError(source, f"cannot read the file ({exc.strerror or exc}); check its permissions") from None
+    except ZIP_ERRORS:
         raise IngestError(
             source,
             f"not a readable {what} (its ZIP package is damaged or truncated, or the file is password-protected); "
             f"open and save it again",
         ) from None
-    except OSError as exc:
-        raise IngestError(source, f"cannot read the file ({exc.strerror or exc}); check its permissions") from None
     limit = config.max_file_mb * MAX_INFLATION * 2**20
     if total > limit:
         raise IngestError(

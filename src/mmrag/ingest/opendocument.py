@@ -52,6 +52,7 @@ from mmrag.ingest.office import (
     prepare,
     section,
 )
+from mmrag.ingest.sniffing import ZIP_ERRORS
 from mmrag.ingest.tables import Table
 from mmrag.types import Segment
 
@@ -142,7 +143,7 @@ class Pictures:
             if info.file_size > MAX_PICTURE_MB * 2**20:
                 return None
             return self.package.read(info)
-        except (KeyError, zipfile.BadZipFile, OSError):
+        except ZIP_ERRORS:  # a damaged picture part: the rest of the document stays
             return None
 
     def sub_document(self, obj: Any) -> Any:

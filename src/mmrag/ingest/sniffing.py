@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import codecs
 import re
+import zipfile
+import zlib
 
 import filetype
 
@@ -33,6 +35,12 @@ RAW_AUDIO: dict[str, tuple[str, dict[str, str]]] = {
     **{f".sln{k}": ("s16le", {"sample_rate": str(rate)}) for k, rate in
        ((12, 12000), (16, 16000), (24, 24000), (32, 32000), (44, 44100), (48, 48000), (96, 96000), (192, 192000))},
 }
+
+# what reading a damaged or hostile ZIP package can raise: OSError, BadZipFile, a name that is not UTF-8
+# (ValueError), an unknown compression method, a cut deflate stream, an encrypted member, a missing part
+ZIP_ERRORS: tuple[type[Exception], ...] = (
+    OSError, zipfile.BadZipFile, zlib.error, NotImplementedError, ValueError, EOFError, RuntimeError, KeyError,
+)
 
 # every kind a loader is registered for (registry.py, "loader")
 KINDS = ("text", "html", "notebook", "email", "msg", "image", "svg", "pdf", "docx", "doc", "pptx", "ppt", "odt", "odp", "epub", "audio", "video",

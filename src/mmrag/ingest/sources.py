@@ -29,6 +29,7 @@ from mmrag.ingest.sniffing import (
     SNIFF_BYTES,
     UNKNOWN_BINARY,
     UNSUPPORTED_PICTURE,
+    ZIP_ERRORS,
     sniff_head,
 )
 
@@ -329,7 +330,7 @@ def _probe_package(path: Path) -> str | None:
         with zipfile.ZipFile(path) as package:
             names = set(package.namelist())
             mimetype = package.read("mimetype")[:100].strip() if "mimetype" in names else b""
-    except (zipfile.BadZipFile, OSError, ValueError, KeyError):
+    except ZIP_ERRORS:
         return None
     kind = PACKAGE_MIMES.get(mimetype.decode("ascii", "replace"))
     if kind is not None:  # an OpenDocument or EPUB package whose mimetype entry is not first
