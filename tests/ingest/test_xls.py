@@ -6,6 +6,8 @@ fields, ``--where``, citations by row, pictures) is in ``tests/test_records_engi
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -82,3 +84,29 @@ def test_a_damaged_sheet_is_an_ingest_error_and_xlrd_prints_nothing(monkeypatch:
     with pytest.raises(IngestError, match=r"sheet 'Sheet1' of the Excel 97-2003 workbook is damaged \(error: unpack"):
         list(RecordReader(DATA / "date_field.xls", "xls").records())
     assert capsys.readouterr().out == ""
+
+
+def test_a_workbook_whose_sector_chain_loops_is_refused_within_bounded_memory(tmp_path: Path) -> None:
+    """Found by fuzzing: one byte changed in a real workbook's sector table made xlrd's own compound-file reader
+    follow a looping chain until the machine's memory ran out. The stream is now taken out by olefile. Run in a
+    child process capped at 3 GB of address space, so a regression fails here instead of taking the machine."""
+    data = bytearray((DATA / "complex_hidden_sheets.xls").read_bytes())
+    assert data[1648] == 0x1D
+    data[1648] = 0x09
+    bad = tmp_path / "looping.xls"
+    bad.write_bytes(bytes(data))
+    script = (
+        "import resource, sys\n"
+        "resource.setrlimit(resource.RLIMIT_AS, (3 << 30, 3 << 30))\n"
+        "from pathlib import Path\n"
+        "from mmrag.errors import IngestError\n"
+        "from mmrag.ingest.record_readers import RecordReader\n"
+        "try:\n"
+        "    rows = sum(1 for _ in RecordReader(Path(sys.argv[1]), 'xls').records())\n"
+        "    print('rows', rows)\n"
+        "except IngestError as exc:\n"
+        "    print('refused:', exc)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script, str(bad)], capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.startswith("refused:") and "is damaged" in done.stdout, done.stdout
