@@ -79,3 +79,13 @@ def test_a_msg_is_found_by_its_words_in_a_real_index(tmp_path: Path) -> None:
         assert not report.failed and len(report.added) == 2
         hit = engine.search("the quick brown fox jumps over the lazy dog", k=1)[0]
         assert Path(hit.source).name == "quick.msg" and "quick.msg message 1" in hit.label()
+
+
+def test_kept_internet_headers_with_a_damaged_charset_are_taken_as_written() -> None:
+    """Found by fuzzing: an encoded word naming an unknown charset made the header decoder raise CharsetError."""
+    from mmrag.ingest.outlook import _transport_headers
+
+    headers = _transport_headers("From: =?utf\u282d8?q?Ana_Silva?= <ana@example.org>\nTo: =?utf-8?q?Rui?= <rui@example.org>\n")
+    assert headers["From"] == "=?utf\u282d8?q?Ana_Silva?= <ana@example.org>"  # as written, no exception
+    assert headers["To"] == "Rui <rui@example.org>"  # a good encoded word is decoded
+    assert _transport_headers("") == {} and _transport_headers("   ") == {}
