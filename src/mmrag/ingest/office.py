@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 import zipfile
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -234,6 +235,18 @@ def codepage_codec(codepage: int) -> str:
         return codecs.lookup(name).name
     except LookupError:
         return "cp1252"
+
+
+@contextmanager
+def open_compound(path: Path, error: type[Exception], what: str) -> Iterator[Any]:
+    """An Office 97-2003 or Outlook file opened by olefile; ``error`` ("it is not an OLE2 compound file, which every
+    Word 97-2003 document is") when it is not a compound file at all."""
+    import olefile
+
+    if not olefile.isOleFile(str(path)):
+        raise error(f"it is not an OLE2 compound file, which every {what} is")
+    with olefile.OleFileIO(str(path)) as ole:
+        yield ole
 
 
 def read_compound(path: Path, config: IngestConfig, what: str, fix: str, read: Callable[[Path], T],

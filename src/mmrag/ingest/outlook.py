@@ -37,7 +37,7 @@ from typing import Any
 
 from mmrag.config import IngestConfig
 from mmrag.ingest.mail import message_parts
-from mmrag.ingest.office import codepage_codec, deck_segments, read_compound
+from mmrag.ingest.office import codepage_codec, deck_segments, open_compound, read_compound
 from mmrag.types import Segment
 
 PT_STRING8, PT_UNICODE, PT_BINARY, PT_SYSTIME = 0x001E, 0x001F, 0x0102, 0x0040
@@ -225,11 +225,7 @@ def _attach(ole: Any, message: EmailMessage, prefix: str, depth: int) -> None:
 
 def read_msg(path: Path) -> EmailMessage:
     """An Outlook ``.msg`` as an e-mail message; ``MsgFormatError`` says why not."""
-    import olefile
-
-    if not olefile.isOleFile(str(path)):
-        raise MsgFormatError("it is not an OLE2 compound file, which every Outlook message is")
-    with olefile.OleFileIO(str(path)) as ole:
+    with open_compound(path, MsgFormatError, "Outlook message") as ole:
         if not ole.exists("__properties_version1.0"):
             raise MsgFormatError("it has no message properties (another kind of OLE2 file?)")
         return build_message(ole)

@@ -43,7 +43,7 @@ from pathlib import Path
 
 from mmrag.config import IngestConfig
 from mmrag.errors import IngestError
-from mmrag.ingest.office import SlideParts, alt_words, deck_segments, ole_title, read_compound
+from mmrag.ingest.office import SlideParts, alt_words, deck_segments, ole_title, open_compound, read_compound
 from mmrag.ingest.officeart import (
     OA_BSTORE,
     OA_CLIENT_ANCHOR,
@@ -397,11 +397,7 @@ def parse_deck(data: bytes, current_user: bytes | None, pictures_stream: bytes =
 def read_ppt(path: Path) -> Deck:
     """A ``.ppt`` file's slides and title (File > Properties); ``PptFormatError`` says why not. A PowerPoint 95
     file saved with a 97 copy inside (``PP97_DUALSTORAGE``) is read from that copy."""
-    import olefile
-
-    if not olefile.isOleFile(str(path)):
-        raise PptFormatError("it is not an OLE2 compound file, which every PowerPoint 97-2003 deck is")
-    with olefile.OleFileIO(str(path)) as ole:
+    with open_compound(path, PptFormatError, "PowerPoint 97-2003 deck") as ole:
         if ole.exists("EncryptedSummary"):
             raise PptFormatError(_PROTECTED)
         root = "PP97_DUALSTORAGE/" if ole.exists("PP97_DUALSTORAGE/PowerPoint Document") else ""

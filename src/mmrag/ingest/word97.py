@@ -46,6 +46,7 @@ from mmrag.ingest.office import (
     document_segments,
     has_words,
     ole_title,
+    open_compound,
     read_compound,
     section,
 )
@@ -468,11 +469,7 @@ class LegacyDoc:
 
 def read_doc(path: Path) -> LegacyDoc:
     """A ``.doc`` file's stories, title (File > Properties) and pictures; ``DocFormatError`` says why not."""
-    import olefile
-
-    if not olefile.isOleFile(str(path)):
-        raise DocFormatError("it is not an OLE2 compound file, which every Word 97-2003 document is")
-    with olefile.OleFileIO(str(path)) as ole:
+    with open_compound(path, DocFormatError, "Word 97-2003 document") as ole:
         if not ole.exists("WordDocument"):
             raise DocFormatError("it has no WordDocument stream (another Office 97-2003 file: a sheet or a deck?)")
         word = ole.openstream("WordDocument").read()
