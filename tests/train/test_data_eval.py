@@ -11,7 +11,14 @@ import pytest
 from PIL import Image
 
 from mmrag.errors import TrainingError
-from mmrag.train.collections import article, captions_for, clean_title, clean_words
+from mmrag.train.collections import (
+    ICONIFY_SETS,
+    article,
+    captions_for,
+    clean_title,
+    clean_words,
+    iconify_rows,
+)
 from mmrag.train.data import group_pairs, load_image, read_pairs, split_groups
 from mmrag.train.evaluate import pair_metrics, retrieval_metrics
 
@@ -93,6 +100,29 @@ def test_caption_cleaning() -> None:
     caps = captions_for("sheep", ["farm", "sheep", "animal"])
     assert caps[0] == "sheep" and "a drawing of a sheep." in caps and "sheep, farm, animal" in caps
 
+
+def test_iconify_rows_write_each_icon_once_and_caption_it_by_name(tmp_path: Path) -> None:
+    """An Iconify JSON package (npm ``@iconify-json/NAME``): icons become SVG files the trainer decodes; skin-tone,
+    flag, mirrored and numbered variants and names with no English word are left out."""
+    square = '<path fill="#ff0000" d="M4 4h24v24H4z"/>'
+    icons = {name: {"body": square} for name in (
+        "red-apple", "waving-hand-medium-dark", "flag-for-fiji", "person-running-facing-right", "man-dancing-2", "zzkx-qwv")}
+    icons["tall-tower"] = {"body": '<path fill="currentColor" d="M2 0h4v16H2z"/>', "width": 8, "height": 16}
+    for name in ICONIFY_SETS:
+        pkg = tmp_path / "iconify" / name / "package"
+        pkg.mkdir(parents=True)
+        (pkg / "icons.json").write_text(json.dumps({"prefix": name, "icons": icons, "width": 32, "height": 32}))
+    rows = list(iconify_rows(tmp_path))
+    pictures = {Path(r["a"]).name for r in rows}
+    assert pictures == {"red-apple.svg", "tall-tower.svg"}
+    assert {r["collection"] for r in rows} == set(ICONIFY_SETS)
+    first = [r["b"] for r in rows if r["a"].endswith(f"{ICONIFY_SETS[0]}/red-apple.svg")]
+    assert first == captions_for("red apple")
+    apple = load_image(rows[0]["a"].replace("tall-tower", "red-apple"), 32)
+    assert tuple(apple[16, 16]) == (255, 0, 0) and tuple(apple[1, 1]) == (255, 255, 255)  # its own view box, on white
+    tower = load_image(next(r["a"] for r in rows if r["a"].endswith("tall-tower.svg")), 32)
+    assert tower[16, 16].max() < 60 and tower[16, 2].min() > 200  # currentColor drawn black, letterboxed
+    assert len(list(iconify_rows(tmp_path))) == len(rows)  # a second build reuses the files
 
 def test_retrieval_metrics_hand_values() -> None:
     q = np.array([[1.0, 0.0], [0.0, 1.0]], np.float32)

@@ -1,5 +1,5 @@
 """Build pairs files from the real picture collections fetched by
-``scripts/fetch_training_data.sh`` (Open Clip Art, Noto, Twemoji, OpenMoji).
+``scripts/fetch_training_data.sh`` (Open Clip Art, Noto, six Iconify icon and emoji sets, Twemoji, OpenMoji).
 
 Caption cleaning (Open Clip Art metadata is noisy):
 
@@ -210,7 +210,43 @@ def openmoji_rows(root: Path) -> Iterator[dict[str, str]]:
                 yield {"a": str(svg), "b": cap, "collection": "openmoji"}
 
 
-BUILDERS = {"openclipart": openclipart_rows, "noto": noto_rows, "twemoji": twemoji_rows, "openmoji": openmoji_rows}
+# Iconify's JSON packages (npm ``@iconify-json/NAME``): each icon is an SVG body under its kebab-case name. Sets drawn
+# by other hands than the evaluation sets (Twemoji, OpenMoji are never trained on): silhouettes (game-icons,
+# CC BY 3.0), line icons (icon-park, Apache-2.0), flat colour icons (flat-color-icons, MIT) and three emoji sets
+# (fluent-emoji-flat, MIT; emojione, CC BY 4.0; streamline-emojis, CC BY 4.0)
+ICONIFY_SETS = ("game-icons", "icon-park", "flat-color-icons", "fluent-emoji-flat", "emojione", "streamline-emojis")
+_ICON_SKIP = re.compile(r"-(light|medium-light|medium|medium-dark|dark)(-skin-tone)?$|^flag-|facing-right|-\d+$")
+
+
+def iconify_svg(icon: dict[str, object], width: int, height: int) -> str:
+    """One Iconify icon as a standalone SVG document (its body in its view box; ``currentColor`` drawn black)."""
+    w, h = icon.get("width", width), icon.get("height", height)
+    box = f"{icon.get('left', 0)} {icon.get('top', 0)} {w} {h}"
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" viewBox="{box}" color="#000">'
+            f"{icon['body']}</svg>")
+
+
+def iconify_rows(root: Path) -> Iterator[dict[str, str]]:
+    """Rows for the Iconify sets: each icon written once as ``iconify/svg/SET/NAME.svg``, captioned by its name
+    (skin-tone, flag, mirrored and numbered variants dropped; names with no English word left out)."""
+    for name_of_set in ICONIFY_SETS:
+        pkg = root / "iconify" / name_of_set / "package"
+        data = json.loads((pkg / "icons.json").read_text(encoding="utf-8"))
+        folder = root / "iconify" / "svg" / name_of_set
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, icon in sorted(data["icons"].items()):
+            caption = clean_title(name.replace("-", " "))
+            if _ICON_SKIP.search(name) or not caption:
+                continue
+            svg = folder / f"{name}.svg"
+            if not svg.exists():
+                svg.write_text(iconify_svg(icon, data.get("width", 16), data.get("height", 16)), encoding="utf-8")
+            for cap in captions_for(caption):
+                yield {"a": str(svg), "b": cap, "collection": name_of_set}
+
+
+BUILDERS = {"openclipart": openclipart_rows, "noto": noto_rows, "iconify": iconify_rows, "twemoji": twemoji_rows,
+            "openmoji": openmoji_rows}
 
 
 def write_pairs(rows: Iterator[dict[str, str]], out: Path, plain_only: bool = False) -> int:
