@@ -153,24 +153,26 @@ def test_an_index_built_with_the_previous_default_tower_reopens_with_it(photos: 
     assert new_id.startswith("tower:lite0b-minilm@") and "+flat@" in new_id and new_id != old_id
 
 
-def test_an_index_built_with_lite0c_keeps_it_and_its_head_reads_the_stage_means(photos: Path, tmp_path: Path) -> None:
-    """The opt-in tower for emoji and clip art: recorded, reopened and added to with its own head, calibrated
-    by its own fits (classifier, relevance, background), and still finding the issue's photos."""
+@pytest.mark.parametrize("option", ["lite0e", "lite0c"])
+def test_an_index_built_with_an_option_keeps_it_and_its_head_reads_the_stage_means(photos: Path, tmp_path: Path,
+                                                                                    option: str) -> None:
+    """The opt-in towers for icons, emoji and clip art: recorded, reopened and added to with their own head,
+    calibrated by their own fits (classifier, relevance, background), and still finding the issue's photos."""
     from mmrag.calibration import load_relevance
     from mmrag.classify_model import load_classify_model
     from mmrag.types import Channel
 
-    index = tmp_path / "lite0c"
-    c_id = _built_with(index, "lite0c", [photos / "chelsea.png", photos / "rocket.jpg"])
-    assert c_id.startswith("tower:lite0c-minilm@") and "+flat@" in c_id
+    index = tmp_path / option
+    c_id = _built_with(index, option, [photos / "chelsea.png", photos / "rocket.jpg"])
+    assert c_id.startswith(f"tower:{option}-minilm@") and "+flat@" in c_id
     again = mmrag.Engine.open(str(index), _cfg(index))  # today's default is lite0b
     assert again.space.spec.encoders["image"] == c_id
-    assert again.space.extra["space_config"]["image_model"] == "lite0c"
+    assert again.space.extra["space_config"]["image_model"] == option
     tower = again.space.encoders[Channel.IMAGE]
     assert tower.cfg.head_input == "pooled+stages" and tower.reference is not None  # type: ignore[attr-defined]
-    assert load_classify_model(again.space.spec.encoders).source.endswith("classify-minilm-lite0c.json")
+    assert load_classify_model(again.space.spec.encoders).source.endswith(f"classify-minilm-{option}.json")
     relevance = load_relevance(str(index), again.space.spec.encoders)
-    assert relevance is not None and relevance.source.endswith("relevance-minilm-lite0c.json")
+    assert relevance is not None and relevance.source.endswith(f"relevance-minilm-{option}.json")
     again.add([photos / "coffee.png"])
     assert again.info().by_channel["image"] == 3
     assert Path(again.search("a cat", k=1, modality="image")[0].source).name == "chelsea.png"

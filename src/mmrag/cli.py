@@ -67,7 +67,7 @@ def add(
     ] = None,
     model: Annotated[str | None, typer.Option(help="Model id or local folder for the space (e.g. a CLIP).")] = None,
     image_model: Annotated[
-        str | None, typer.Option("--image-model", help="Image tower of a new index: 'lite0b' (the default), 'lite0c' (better on emoji and clip art, weaker on photos), 'lite0-flat', 'lite0', 'shipped' (the "
+        str | None, typer.Option("--image-model", help="Image tower of a new index: 'lite0b' (the default), 'lite0e' (better on icons, emoji and clip art, weaker on photos), 'lite0c', 'lite0-flat', 'lite0', 'shipped' (the "
                                            "starter CNN), a tower folder from mmrag train, or 'off'. An index keeps the one it was built with.")
     ] = None,
     audio_model: Annotated[

@@ -117,10 +117,11 @@ def test_the_default_tower_is_lite0b_and_the_shipped_towers_are_found_by_name() 
     assert image_tower_choice(load_config({}, environ={})) == "lite0b"
     assert image_tower_choice(load_config({"space.image_model": "lite0-flat"}, environ={})) == "lite0-flat"
     assert image_tower_choice(load_config({"space.image_model": "lite0c"}, environ={})) == "lite0c"
+    assert image_tower_choice(load_config({"space.image_model": "lite0e"}, environ={})) == "lite0e"
     assert backbone_tower_dir().name == "lite0b" and backbone_tower_dir("lite0c").name == "lite0c"
-    with pytest.raises(ConfigError, match="lite0b, lite0c, lite0 or a tower folder"):
+    with pytest.raises(ConfigError, match="lite0b, lite0e, lite0c, lite0 or a tower folder"):
         backbone_tower_dir("lite9")
-    c, b, old = (json.loads((backbone_tower_dir(n) / "tower.json").read_text()) for n in ("lite0c", "lite0b", "lite0"))
+    e, c, b, old = (json.loads((backbone_tower_dir(n) / "tower.json").read_text()) for n in ("lite0e", "lite0c", "lite0b", "lite0"))
     # lite0b: the same recipe, the head on every training picture instead of a fixed 3,000; a gate of its own
     assert b["n_train"] > 2 * old["n_train"] and "--max-pictures" not in b["command"]
     assert FlatGate.from_dict(b["flat_gate"]).key() != FlatGate.from_dict(old["flat_gate"]).key()
@@ -128,3 +129,7 @@ def test_the_default_tower_is_lite0b_and_the_shipped_towers_are_found_by_name() 
     assert c["n_train"] == b["n_train"] and "--head-input pooled+stages" in c["command"]
     assert c["tower"]["head_input"] == "pooled+stages" and b["tower"].get("head_input", "pooled") == "pooled"
     assert FlatGate.from_dict(c["flat_gate"]).key() != FlatGate.from_dict(b["flat_gate"]).key()
+    # lite0e: lite0c's recipe on twice the pictures (the Iconify sets too); a gate of its own
+    assert e["n_train"] > 1.9 * c["n_train"] and "oca_noto_icons.jsonl" in e["command"]
+    assert e["tower"]["head_input"] == "pooled+stages" and e["options"]["epochs"] == c["options"]["epochs"]
+    assert FlatGate.from_dict(e["flat_gate"]).key() not in {FlatGate.from_dict(t["flat_gate"]).key() for t in (b, c)}

@@ -14,7 +14,7 @@ from mmrag.space.references import BACKGROUND_FILE, load_background, load_text_r
 WEIGHTS = Path(__file__).resolve().parents[2] / "src/mmrag/weights"
 
 
-@pytest.mark.parametrize("tower", ["lite0b", "lite0c", "lite0"])
+@pytest.mark.parametrize("tower", ["lite0b", "lite0e", "lite0c", "lite0"])
 def test_each_shipped_tower_background_is_unit_vectors_of_both_channels(tower: str) -> None:
     refs = load_background(WEIGHTS / tower)
     assert set(refs) == {"image", "visual"}

@@ -146,7 +146,7 @@ def test_cli_init_needs_a_backbone_head(synthetic_pairs: Path, tmp_path: Path) -
     r = CliRunner().invoke(app, ["train", str(synthetic_pairs), "--backbone", "efficientnet-lite0", "--init", str(tmp_path),
                                  "--out", str(tmp_path / "t")])
     said = " ".join(r.output.split())  # rich wraps long lines
-    assert r.exit_code == 1 and "no tower.json" in said and "pass lite0b, lite0c, lite0 or a folder" in said and not (tmp_path / "t").exists()
+    assert r.exit_code == 1 and "no tower.json" in said and "pass lite0b, lite0e, lite0c, lite0 or a folder" in said and not (tmp_path / "t").exists()
 
 
 def test_a_fine_tune_of_lite0c_keeps_its_head_on_the_stage_means(synthetic_pairs: Path, bow_text, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -45,9 +45,11 @@ def shipped_tower_dir() -> Path:
 # The shipped backbone towers (EfficientNet-Lite0 + ConSE + a bound head), by the folder under mmrag/weights:
 # lite0b (the default): the head on the pooled features, trained on all 7,671 training pictures;
 # lite0c (opt-in): the same pictures and settings, its head reading the backbone's stage means too (better on
-# emoji, icons and clip art, weaker on photos: bench/README.md, "lite0c"); lite0: the lite0b recipe on a fixed
+# emoji, icons and clip art, weaker on photos: bench/README.md, "lite0c"); lite0e (opt-in, for icons, emoji and clip
+# art): lite0c's recipe on twice the drawn pictures (six Iconify sets beside Open Clip Art and Noto; bench/README.md,
+# "lite0e"); lite0: the lite0b recipe on a fixed
 # 3,000 of them. Indexes built with one reopen with it.
-BACKBONE_TOWERS = ("lite0b", "lite0c", "lite0")
+BACKBONE_TOWERS = ("lite0b", "lite0e", "lite0c", "lite0")
 DEFAULT_BACKBONE_TOWER = "lite0b"
 
 
@@ -59,9 +61,9 @@ def backbone_tower_dir(name: str = DEFAULT_BACKBONE_TOWER) -> Path:
 
 
 # ``space.image_model`` keywords of the shipped backbone towers -> (folder under mmrag/weights, whether ConSE and the
-# head are weighed per picture by its flatness): lite0b is the default, lite0c an option; lite0-flat and lite0 reopen older indexes
+# head are weighed per picture by its flatness): lite0b is the default, lite0e and lite0c options; lite0-flat and lite0 reopen older indexes
 BACKBONE_KEYWORDS: Mapping[str, tuple[str, bool]] = {
-    "lite0b": ("lite0b", True), "lite0c": ("lite0c", True), "lite0-flat": ("lite0", True), "lite0": ("lite0", False),
+    "lite0b": ("lite0b", True), "lite0c": ("lite0c", True), "lite0e": ("lite0e", True), "lite0-flat": ("lite0", True), "lite0": ("lite0", False),
 }
 
 
@@ -238,7 +240,7 @@ def load_image_tower(path: str | Path | None, text_dim: int, text_encoder: str |
     """Load a bound image tower checkpoint folder (``None``: the shipped one).
 
     ``flat_gate`` (backbone towers only): weigh ConSE against the head per picture by its flatness
-    (``mmrag.space.backbone_tower.FlatGate``), as the default ``lite0b`` (and ``lite0c``, ``lite0-flat``) does; ``None``: if the
+    (``mmrag.space.backbone_tower.FlatGate``), as the default ``lite0b`` (and ``lite0e``, ``lite0c``, ``lite0-flat``) does; ``None``: if the
     folder's ``tower.json`` carries a ``flat_gate`` (towers fine-tuned from ``lite0`` inherit it).
 
     ``text_dim`` must equal the tower's output dim. ``text_encoder`` (the id

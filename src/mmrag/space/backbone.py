@@ -17,7 +17,7 @@ picture is seen, nothing is cropped away), ImageNet mean/std. One call runs a
 batch and returns the pooled 1280-d features (after the head convolution,
 before dropout and the classifier), the 1000 ImageNet logits, and the mean of
 the last block's output of stages 4-7 (80 + 112 + 192 + 320 = 704 values:
-mid-level shapes and strokes, which the ``lite0c`` head reads beside the
+mid-level shapes and strokes, which the ``lite0e`` and ``lite0c`` heads read beside the
 pooled features; bench/README.md, "``lite0c``").
 
 Runtime: the model is exported once to ONNX (``torch.onnx``, needs the

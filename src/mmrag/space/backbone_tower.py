@@ -8,7 +8,7 @@ Two heads share one backbone pass (``mmrag.space.backbone``):
   ("a picture of a tabby."), renormalised. ``conse`` below is that formula.
 - **a bound head**: a linear map of the pooled 1280-d features into the text
   space (``head_input = "pooled"``), or of those and the backbone's stage means
-  (``"pooled+stages"``, 1984 values: ``lite0c``), trained with
+  (``"pooled+stages"``, 1984 values: ``lite0e``, ``lite0c``), trained with
   mmrag's contrastive trainer (``mmrag train --mode bind --backbone
   efficientnet-lite0``) on captioned pictures.
 
@@ -16,7 +16,7 @@ The tower's vector is ``normalise((1 - mix) * conse + mix * head)``; ``mix``
 is picked on the training collection's held-out split (never on the
 collections the figures report as unseen). That split is drawings, where
 the head is far better than ConSE, so the fixed mix is 0.9 and photos, where
-the head is noise, are barely seen. The gated towers (``lite0b``, the default, ``lite0c`` and ``lite0-flat``) therefore
+the head is noise, are barely seen. The gated towers (``lite0b``, the default, ``lite0e``, ``lite0c`` and ``lite0-flat``) therefore
 weighs the two per picture by its ``flatness`` (drawings and emoji are flat,
 photos are not): ``normalise(w_c(f) * conse + w_h(f) * head)`` with
 ``w(f) = max(0, a + b * f)``, the ``FlatGate`` read from ``tower.json``

@@ -71,16 +71,17 @@ TOWER_BACKBONE = "lite0"  # EfficientNet-Lite0 + ConSE + bound head at a fixed m
 TOWER_BACKBONE_FLAT = "lite0-flat"  # that tower, ConSE and head weighed by each picture's flatness (the default before lite0b)
 TOWER_BACKBONE_B = "lite0b"  # the default: the same recipe, its head trained on all the training pictures, gated by flatness
 TOWER_BACKBONE_C = "lite0c"  # opt-in: lite0b's recipe with a head that also reads the backbone's stage means (emoji, clip art)
-BACKBONE_CHOICES = (TOWER_BACKBONE, TOWER_BACKBONE_FLAT, TOWER_BACKBONE_B, TOWER_BACKBONE_C)
+TOWER_BACKBONE_E = "lite0e"  # opt-in: lite0c's head trained on twice the drawn pictures (six Iconify icon and emoji sets too)
+BACKBONE_CHOICES = (TOWER_BACKBONE, TOWER_BACKBONE_FLAT, TOWER_BACKBONE_B, TOWER_BACKBONE_C, TOWER_BACKBONE_E)
 TOWER_SOUND = "sound0"  # the default sound tower: Whisper tiny.en's encoder + a bound head (mmrag/weights/sound0)
 
 
 def image_tower_choice(config: Config) -> str:
-    """``off``, ``lite0b``, ``lite0c``, ``lite0-flat``, ``lite0``, ``shipped`` or a tower folder, from ``space.image_model``.
+    """``off``, ``lite0b``, ``lite0e``, ``lite0c``, ``lite0-flat``, ``lite0``, ``shipped`` or a tower folder, from ``space.image_model``.
 
     The shipped towers are bound to the bundled MiniLM only: another text model
     (``space.model``) gets no tower unless one is named. Unset means ``lite0b``;
-    indexes built with ``lite0c``, ``lite0-flat``, ``lite0`` or ``shipped`` recorded it and reopen with it.
+    indexes built with ``lite0e``, ``lite0c``, ``lite0-flat``, ``lite0`` or ``shipped`` recorded it and reopen with it.
     """
     value = (config.space.image_model or "").strip()
     if value.lower() in (TOWER_OFF, "no", "false"):
@@ -267,7 +268,7 @@ def bind_image_tower(config: Config, text: Encoder, loader: Callable[..., Any] |
     choice = image_tower_choice(config)
     shipped = _shipped_backbone(choice)
     path: str | Path | None = shipped[0] if shipped else None if choice == TOWER_SHIPPED else choice
-    # a shipped backbone tower as its keyword says (lite0b, lite0c, lite0-flat gated; lite0 the fixed mix); the starter
+    # a shipped backbone tower as its keyword says (lite0b, lite0e, lite0c, lite0-flat gated; lite0 the fixed mix); the starter
     # CNN has no gate; a folder: gated if its tower.json carries a gate
     gate: dict[str, bool | None] = {"flat_gate": shipped[1]} if shipped else {} if choice == TOWER_SHIPPED else {"flat_gate": None}
     tower = (loader or image_tower_loader(config))(path, text.dim, text_encoder=text.id, **gate)

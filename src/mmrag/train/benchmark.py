@@ -89,7 +89,7 @@ def evaluate_pairs(
     space's own image encoder; sounds through the audio tower ``audio_model``
     (required: none ships; the baseline is then the file name alone); texts in
     column ``a`` through the text encoder. ``flat_gate``: a backbone tower weighs its parts by each
-    picture's flatness, as the default ``lite0b`` (and ``lite0c``, ``lite0-flat``) does (``None``: if its ``tower.json`` carries a gate).
+    picture's flatness, as the default ``lite0b`` (and ``lite0e``, ``lite0c``, ``lite0-flat``) does (``None``: if its ``tower.json`` carries a gate).
     """
     from mmrag.space.adapters import load_image_tower
     from mmrag.types import Channel

@@ -3,7 +3,7 @@
 LiT's recipe on a CPU budget: the backbone never changes, so every picture
 goes through it once (``backbone_cache``), and training touches only a
 linear head on the pooled features, or on those and the stage means
-(``--head-input pooled+stages``, as ``lite0c``) (seconds per epoch). Steps:
+(``--head-input pooled+stages``, as ``lite0e`` and ``lite0c``) (seconds per epoch). Steps:
 
 1. backbone outputs for the training pictures and the held-out split, cached;
 2. the ConSE class-name embeddings ("a picture of a tabby.") by the frozen
@@ -204,7 +204,7 @@ def _init_folder(ref: str) -> Path:
 
 
 def _init_tower(ref: str) -> tuple[BackboneTowerConfig, BackboneTowerWeights, dict[str, Any]]:
-    """The tower ``--init`` names: ``lite0b`` (the shipped default), ``lite0c``, ``lite0`` or a ``backbone-head`` tower folder."""
+    """The tower ``--init`` names: ``lite0b`` (the shipped default), ``lite0e``, ``lite0c``, ``lite0`` or a ``backbone-head`` tower folder."""
     import json
 
     from mmrag.space.backbone import ARCH
@@ -213,11 +213,11 @@ def _init_tower(ref: str) -> tuple[BackboneTowerConfig, BackboneTowerWeights, di
     folder = _init_folder(ref)
     meta_file = folder / "tower.json"
     if not meta_file.is_file():
-        raise TrainingError(f"--init {ref}: no tower.json in {folder}; pass lite0b, lite0c, lite0 or a folder written by mmrag train --backbone {ARCH}")
+        raise TrainingError(f"--init {ref}: no tower.json in {folder}; pass lite0b, lite0e, lite0c, lite0 or a folder written by mmrag train --backbone {ARCH}")
     meta = json.loads(meta_file.read_text(encoding="utf-8"))
     if (meta.get("tower") or {}).get("arch") != "backbone-head":
         raise TrainingError(f"--init {ref}: {folder} is not a backbone-head tower (arch {(meta.get('tower') or {}).get('arch')!r}); "
-                            f"pass lite0b, lite0c, lite0 or a folder written by mmrag train --backbone {ARCH}")
+                            f"pass lite0b, lite0e, lite0c, lite0 or a folder written by mmrag train --backbone {ARCH}")
     return BackboneTowerConfig.from_dict(meta["tower"]), load_weights(folder), meta
 
 

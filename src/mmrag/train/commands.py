@@ -78,9 +78,9 @@ def train_command(
     max_pictures: Annotated[int, typer.Option(min=0, help="bind --backbone: train on a fixed random subset of this many "
                                                          "pictures (0 = all; held-out: an eighth as many)")] = 0,
     head_input: Annotated[str, typer.Option("--head-input", help="bind --backbone: what the head reads: pooled (the 1280 pooled "
-                                                                 "features) or pooled+stages (and the 704 stage means, as lite0c)")] = "pooled",
+                                                                 "features) or pooled+stages (and the 704 stage means, as lite0e and lite0c)")] = "pooled",
     init: Annotated[str, typer.Option("--init", help="bind --backbone: fine-tune this tower's head instead of training a new one "
-                                                     "(lite0b = the shipped default, lite0c, lite0, or a tower folder); keeps its "
+                                                     "(lite0b = the shipped default, lite0e, lite0c, lite0, or a tower folder); keeps its "
                                                      "head input, mix and visual channel. For exported feedback: --init lite0b --holdout 0 --lr 3e-4 --epochs 30")] = "",
 ) -> None:
     """Train contrastively: bind a new image or audio tower into a frozen space, or finetune CLIP/SigLIP."""
@@ -142,7 +142,7 @@ def eval_command(
     pairs: Annotated[Path, typer.Argument(help="pairs file: a = picture path (or text), b = caption")],
     space: Annotated[str, typer.Option(help="space whose text tower embeds column b")] = "minilm",
     image_model: Annotated[str | None, typer.Option(help="image tower folder ('lite0b' = the default backbone tower, "
-                                                         "'lite0c' = its head on the stage means too, 'lite0-flat' and 'lite0' = "
+                                                         "'lite0e' = a head on the stage means too, trained on twice the drawn pictures, 'lite0c' = the same on lite0b's pictures, 'lite0-flat' and 'lite0' = "
                                                          "older ones, 'shipped' = the starter CNN)")] = "lite0b",
     audio_model: Annotated[str | None, typer.Option(help="audio tower folder, for a pairs file of sounds")] = None,
     baseline: Annotated[bool, typer.Option(help="also score the text-only baseline (OCR + file name through the text tower)")] = False,

@@ -42,7 +42,7 @@ class BindOptions:
     command: str = ""
     max_pictures: int = 0  # backbone: train on a fixed random subset of this many pictures (0 = all)
     head_input: str = "pooled"  # backbone: what the head reads, "pooled" (1280) or "pooled+stages" (+704 stage means)
-    init: str = ""  # backbone: fine-tune this tower's head ("lite0b" = the shipped default, "lite0c", "lite0", or a folder) instead of a new one
+    init: str = ""  # backbone: fine-tune this tower's head ("lite0b" = the shipped default, "lite0e", "lite0c", "lite0", or a folder) instead of a new one
 
 
 @dataclass(frozen=True)
