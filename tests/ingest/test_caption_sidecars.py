@@ -74,6 +74,10 @@ def test_only_a_picture_beside_a_small_text_file_has_a_caption(tmp_path: Path) -
     os.mkfifo(tmp_path / "fifo.txt")
     (tmp_path / "fifo.png").write_bytes(b"")
     assert caption_file(tmp_path / "fifo.png") is None  # never opened: reading a FIFO would block
+    for phone in ("IMG_0001.HEIC", "PXL_0002.avif", "scan.jp2", "layers.psd"):  # a phone's, a scanner's, Photoshop's
+        (tmp_path / phone).write_bytes(b"")
+        Path(tmp_path / phone).with_suffix(".txt").write_text("the harbour at dawn")
+        assert caption_file(tmp_path / phone) == (tmp_path / phone).with_suffix(".txt")
     (tmp_path / "bin.webp").write_bytes(b"")
     (tmp_path / "bin.txt").write_bytes(b"\x00\x01\x02")
     assert caption_file(tmp_path / "bin.webp") is not None and read_caption(tmp_path / "bin.webp") is None

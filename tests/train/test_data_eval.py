@@ -89,6 +89,29 @@ def test_load_image_flattens_alpha_letterboxes_and_refuses_bad(tmp_path: Path) -
     assert tuple(load_image(tmp_path / "g.svg", 8)[4, 4]) == (0, 255, 0)
 
 
+def test_a_folder_of_pairs_takes_every_picture_mmrag_reads(tmp_path: Path) -> None:
+    """AVIF (what phones and browsers save now) and JPEG 2000 photos with caption files train like JPEGs: a folder
+    of pairs lists the pictures ``mmrag add`` reads, not only the classic web formats."""
+    from tests.conftest import package_file
+
+    photo = Image.open(package_file("skimage", "data/chelsea.png")).convert("RGB")
+    photo.save(tmp_path / "cat.avif")  # Pillow's own AVIF encoder (libavif)
+    photo.save(tmp_path / "cat2.jp2")  # OpenJPEG
+    (tmp_path / "cat.txt").write_text("a tabby cat\n")
+    (tmp_path / "cat2.txt").write_text("a cat on a rug\n")
+    pairs = read_pairs(tmp_path)
+    assert {(Path(p.a).name, p.b) for p in pairs} == {("cat.avif", "a tabby cat"), ("cat2.jp2", "a cat on a rug")}
+    for p in pairs:
+        pixels = load_image(p.a, 64)
+        assert pixels.shape == (64, 64, 3) and pixels.std() > 20  # a photo, decoded
+    try:
+        import pillow_heif  # noqa: F401
+    except ImportError:  # without the heic extra an iPhone photo says what to install, not "cannot identify"
+        (tmp_path / "IMG_0001.heic").write_bytes(b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + bytes(64))
+        with pytest.raises(TrainingError, match=r"IMG_0001.heic: HEIC photos .* mmrag\[heic\]"):
+            load_image(tmp_path / "IMG_0001.heic", 64)
+
+
 def test_caption_cleaning() -> None:
     assert clean_title("Clipart by Nicu Buculei - sheep") == "sheep"
     assert clean_title("zielony kubek herbaty") == ""  # Polish

@@ -50,8 +50,10 @@ if TYPE_CHECKING:  # pragma: no cover
 
 CAPTION_SUFFIX = ".txt"
 MAX_CAPTION_BYTES = 4096  # a few sentences in any language; more is a document
-PICTURE_SUFFIXES = frozenset({
-    ".jpg", ".jpeg", ".jpe", ".png", ".apng", ".gif", ".webp", ".bmp", ".tif", ".tiff", ".ico", ".svg", ".svgz",
+PICTURE_SUFFIXES = frozenset({  # the names of the pictures mmrag reads (Pillow's formats, SVG; HEIC with the heic extra)
+    ".jpg", ".jpeg", ".jpe", ".jfif", ".pjpeg", ".pjp", ".png", ".apng", ".gif", ".webp", ".bmp", ".dib", ".tif",
+    ".tiff", ".ico", ".svg", ".svgz", ".heic", ".heif", ".avif", ".jp2", ".j2k", ".jpf", ".jpx", ".psd", ".tga",
+    ".qoi", ".dds", ".icns", ".pcx", ".sgi", ".ppm", ".pgm", ".pbm", ".pnm", ".xbm", ".xpm", ".fits",
 })
 PICTURE_KINDS = ("image", "svg")
 SUBTITLE_SUFFIXES = (".srt", ".vtt")  # in this order of preference

@@ -34,9 +34,11 @@ from pathlib import Path
 import numpy as np
 
 from mmrag.errors import TrainingError
+from mmrag.ingest.captions import PICTURE_SUFFIXES
+from mmrag.ingest.heif import HEIC_HINT, heif_support, is_heif
 from mmrag.space.pixels import to_square_rgb
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".bmp", ".webp", ".tif", ".tiff", ".svg", ".svgz"}
+IMAGE_SUFFIXES = PICTURE_SUFFIXES  # the pictures ``mmrag add`` reads: a folder of pairs takes the same files
 AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".m4a", ".aac", ".aiff", ".aif", ".wma"}
 MEDIA_SUFFIXES = IMAGE_SUFFIXES | AUDIO_SUFFIXES
 MAX_IMAGE_PIXELS = 64_000_000  # decompression-bomb guard for training images
@@ -184,6 +186,10 @@ def load_image(path: str | Path, size: int, max_pixels: int = MAX_IMAGE_PIXELS) 
         if p.suffix.lower() in (".svg", ".svgz"):
             im = _render_svg(p, size)
         else:
+            with p.open("rb") as fh:
+                head = fh.read(16)
+            if is_heif(head) and not heif_support():  # an iPhone's photo: pillow-heif's reader (the heic extra)
+                raise TrainingError(f"{p}: {HEIC_HINT}")
             with warnings.catch_warnings():
                 warnings.simplefilter("error", Image.DecompressionBombWarning)
                 im = Image.open(p)
