@@ -184,3 +184,25 @@ def test_an_ascii_netpbm_picture_is_an_image_and_a_note_named_so_is_text(tmp_pat
     ascii_pgm = b"P2\n# a 4x2 grey ramp\n4 2\n255\n0 85 170 255\n255 170 85 0\n"
     assert sniff_reason(write(tmp_path, "ramp.pgm", ascii_pgm)) == ("image", "")
     assert sniff_reason(write(tmp_path, "notes.pgm", b"PGM meeting notes: the budget is due on Friday.\n"))[0] == "text"
+
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+
+
+@pytest.mark.parametrize("name, said", [
+    ("office97/footnote.doc", 'a Word 97-2003 document needs olefile: pip install "mmrag[office]" (or save it as .docx)'),
+    ("office97/pictures.ppt", 'a PowerPoint 97-2003 deck needs olefile: pip install "mmrag[office]" (or save it as .pptx)'),
+    ("outlook/quick.msg", 'an Outlook message needs olefile: pip install "mmrag[office]" (or save it as .eml)'),
+    ("office97/date_field.xls", 'an Excel 97-2003 workbook needs olefile: pip install "mmrag[records]" (or save it as .xlsx)'),
+])
+def test_an_office_97_file_without_olefile_says_which_extra_reads_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, said: str) -> None:
+    """Real Office 97-2003 files (Apache POI's) on an install without olefile: each names its kind and the extra
+    to install; one under another name still says what would read it."""
+    assert sniff(DATA / name) is not None  # with olefile: read
+    monkeypatch.setitem(__import__("sys").modules, "olefile", None)  # import olefile now raises ImportError
+    assert sniff_reason(DATA / name) == (None, said)
+    renamed = tmp_path / "file.bin"
+    renamed.write_bytes((DATA / name).read_bytes())
+    kind, reason = sniff_reason(renamed)
+    assert kind is None and "olefile (the office extra)" in reason

@@ -285,17 +285,26 @@ _OLE_OTHERS = (  # (a stream only that kind of compound file has, what it is, wh
 )
 
 
+# what a compound file is by its name, when olefile (which reads its streams) is missing: (what, extra, modern format)
+_OLE_NEEDS = {
+    **dict.fromkeys((".doc", ".dot"), ("a Word 97-2003 document", "office", ".docx")),
+    **dict.fromkeys((".ppt", ".pps", ".pot"), ("a PowerPoint 97-2003 deck", "office", ".pptx")),
+    ".msg": ("an Outlook message", "office", ".eml"),
+    ".xls": ("an Excel 97-2003 workbook", "records", ".xlsx"),
+}
+
+
 def _probe_ole(path: Path) -> tuple[str | None, str]:
     """An OLE2 compound file by its streams: ``doc`` (Word 97-2003), ``ppt`` (PowerPoint 97-2003), ``msg`` (an
     Outlook message), ``records`` (an Excel ``.xls``), or why it is not indexed."""
     try:
         import olefile
     except ImportError:
-        if path.suffix.lower() in (".doc", ".dot"):
-            return None, 'a Word 97-2003 document needs olefile: pip install "mmrag[office]" (or save it as .docx)'
-        if path.suffix.lower() in (".ppt", ".pps", ".pot"):
-            return None, 'a PowerPoint 97-2003 deck needs olefile: pip install "mmrag[office]" (or save it as .pptx)'
-        return None, f"an OLE2 compound file (Office 97-2003?) is {NOT_INDEXED}"
+        needs = _OLE_NEEDS.get(path.suffix.lower())
+        if needs is not None:
+            what, extra, modern = needs
+            return None, f'{what} needs olefile: pip install "mmrag[{extra}]" (or save it as {modern})'
+        return None, f"an OLE2 compound file (Office 97-2003?) is {NOT_INDEXED}; olefile (the office extra) reads its streams"
     try:
         with olefile.OleFileIO(str(path)) as ole:
             streams = {"/".join(entry) for entry in ole.listdir(streams=True, storages=False)}
