@@ -51,8 +51,10 @@ def test_checkpoint_loads_as_space_encoder(trained, synthetic_pairs: Path) -> No
 
 
 def test_checkpoint_errors(trained, tmp_path: Path) -> None:
-    with pytest.raises(ModelNotFound, match="mmrag train"):
+    with pytest.raises(ModelNotFound, match="mmrag train") as typo:
         load_image_tower(tmp_path / "nowhere", 384)
+    # a mistyped tower name (--image-model lite0d) is a folder that is not there: the message lists the shipped ones
+    assert "a shipped one: lite0b (the default), lite0e, lite0c, lite0-flat, lite0, shipped, or off" in str(typo.value)
     with pytest.raises(SpaceMismatch, match="384"):
         load_image_tower(trained.out, 512, text_encoder=TEXT_ID)
     with pytest.raises(SpaceMismatch, match="bound to"):

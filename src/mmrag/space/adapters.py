@@ -63,7 +63,7 @@ def backbone_tower_dir(name: str = DEFAULT_BACKBONE_TOWER) -> Path:
 # ``space.image_model`` keywords of the shipped backbone towers -> (folder under mmrag/weights, whether ConSE and the
 # head are weighed per picture by its flatness): lite0b is the default, lite0e and lite0c options; lite0-flat and lite0 reopen older indexes
 BACKBONE_KEYWORDS: Mapping[str, tuple[str, bool]] = {
-    "lite0b": ("lite0b", True), "lite0c": ("lite0c", True), "lite0e": ("lite0e", True), "lite0-flat": ("lite0", True), "lite0": ("lite0", False),
+    "lite0b": ("lite0b", True), "lite0e": ("lite0e", True), "lite0c": ("lite0c", True), "lite0-flat": ("lite0", True), "lite0": ("lite0", False),
 }
 
 
@@ -175,7 +175,10 @@ def _read_tower(folder: Path, modality: str, text_dim: int, text_encoder: str | 
         raise ModelNotFound(
             f"no {modality} tower at {folder}: expected {WEIGHTS_FILE} and {META_FILE}. "
             f"Train one with 'mmrag train PAIRS --mode bind --modality {modality} --out {folder}', "
-            f"or set space.{modality}_model to a tower folder."
+            f"or set space.{modality}_model to a tower folder"
+            + (f" or a shipped one: {DEFAULT_BACKBONE_TOWER} (the default), "
+               f"{', '.join(k for k in BACKBONE_KEYWORDS if k != DEFAULT_BACKBONE_TOWER)}, shipped, or off."
+               if modality == "image" else ".")
         )
     try:
         meta = json.loads(meta_file.read_text(encoding="utf-8"))
