@@ -264,3 +264,35 @@ def test_an_iphone_heic_photo_is_a_picture_with_the_heic_extra(tmp_path: Path, m
     assert kind is None and 'pip install "mmrag[heic]"' in reason
     with pytest.raises(IngestError, match="heic extra"):
         list(image_mod.ImageLoader().load(path, IngestConfig()))
+
+
+PILLOW_FILES = Path(__file__).resolve().parents[1] / "data" / "pillow"
+
+
+def test_pillows_own_test_pictures_land_or_say_why(tmp_path: Path) -> None:
+    """Real files from Pillow's test suite: a Photoshop file and an icon whose header gives the wrong size are
+    read (Pillow's warning about the icon does not reach the terminal); a damaged PSD and a damaged JPEG 2000 are named
+    as damaged, not as formats mmrag does not read; an EPS says it needs Ghostscript (or is drawn by it)."""
+    import warnings
+
+    from PIL import EpsImagePlugin
+
+    from mmrag.ingest.sources import sniff_reason
+
+    assert sniff_reason(PILLOW_FILES / "combined_larger_than_size.psd") == (
+        None, "a damaged PSD picture: Pillow reads PSD files but not this one; re-export it as PNG or JPEG")
+    assert sniff_reason(PILLOW_FILES / "unbound_variable.jp2") == (
+        None, "a damaged JPEG2000 picture: Pillow reads JPEG2000 files but not this one; re-export it as PNG or JPEG")
+    assert sniff_reason(PILLOW_FILES / "zero_bb_emptyline.eps") == ("image", "")  # a picture, not PostScript to read
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        psd, _ = open_image(PILLOW_FILES / "rgba.psd", "rgba.psd", IngestConfig(ocr=False))
+        icon, info = open_image(PILLOW_FILES / "hopper_unexpected.ico", "icon.ico", IngestConfig(ocr=False))
+    assert not [w for w in caught if "PIL" in w.filename], [str(w.message) for w in caught]
+    assert psd.mode == "RGB" and min(psd.size) > 0 and info["format"] == "ICO" and np.asarray(icon).std() > 10
+    if EpsImagePlugin.has_ghostscript():
+        eps, _ = open_image(PILLOW_FILES / "zero_bb_emptyline.eps", "plot.eps", IngestConfig(ocr=False))
+        assert np.asarray(eps).std() > 10  # Ghostscript drew the plot
+    else:
+        with pytest.raises(IngestError, match=r"an EPS picture is drawn by Ghostscript, which is not installed: apt-get install ghostscript"):
+            open_image(PILLOW_FILES / "zero_bb_emptyline.eps", "plot.eps", IngestConfig(ocr=False))

@@ -90,6 +90,9 @@ def open_image(
                 raise IngestError(source, heif.HEIC_HINT)
             with _no_bomb_warning(), Image.open(fp) as im:
                 fmt = im.format or "unknown"
+                if fmt == "EPS" and not _ghostscript():
+                    raise IngestError(source, "an EPS picture is drawn by Ghostscript, which is not installed: "
+                                              "apt-get install ghostscript (or export it as PDF or PNG)")
                 w, h = im.size
                 if w * h > config.max_image_pixels:
                     raise IngestError(source, _bomb_message(w * h, config))
@@ -130,10 +133,21 @@ def _no_bomb_warning() -> Iterator[None]:
     """Mute Pillow's DecompressionBombWarning: mmrag applies its own limit
     (``ingest.max_image_pixels``) right after opening, and the warning for
     pictures between Pillow's 89 and 179 Mpixel marks would only reach the
-    user's terminal."""
+    user's terminal. Pillow's warnings about damaged metadata of a picture it
+    still reads ("Corrupt EXIF data", "Invalid APNG, will use default PNG
+    image") are muted too: the picture lands, and one that cannot be read is
+    reported for its file."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        warnings.filterwarnings("ignore", category=UserWarning, module=r"PIL\.")
         yield
+
+
+def _ghostscript() -> bool:
+    """Whether Pillow finds Ghostscript, which draws EPS pictures."""
+    from PIL import EpsImagePlugin
+
+    return bool(EpsImagePlugin.has_ghostscript())
 
 
 def _reduced(im: Image.Image, max_side: int) -> Image.Image:

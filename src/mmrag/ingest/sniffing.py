@@ -162,6 +162,8 @@ def _magic(head: bytes, ext: str) -> tuple[str | None, str] | None:
     """Own checks for what ``filetype`` gets wrong or cannot split."""
     if head[:4] == b"PAR1":  # Parquet: a table of records
         return "records", ""
+    if head.startswith(b"%!PS-Adobe-") and b"EPSF" in head[:40].split(b"\n")[0]:  # an EPS picture, not text to read
+        return "image", ""  # (drawn by Ghostscript through Pillow; ingest/image.py says so when it is missing)
     if head[:8] == OLE_MAGIC:  # an Office 97-2003 file (or another OLE2 compound file): its streams say which
         return "ole?", ""
     if head[:2] == b"PK" and ext in (".xlsx", ".xlsm"):

@@ -228,7 +228,20 @@ def sniff_reason(path: str | os.PathLike[str]) -> tuple[str | None, str]:
         probed = "image" if _probe_picture(p) else _probe_media(p) if reason.startswith(UNKNOWN_BINARY) else None
         if probed is not None:
             return probed, ""
+        if reason.endswith(UNSUPPORTED_PICTURE):
+            return None, _damaged_picture(p) or reason
     return kind, reason
+
+
+def _damaged_picture(path: Path) -> str | None:
+    """Why a picture of a format Pillow reads (by its extension: ``.psd``, ``.jp2``) was not read: it is damaged or a
+    variant Pillow does not handle, not an unsupported format. ``None`` if Pillow does not read that format."""
+    from PIL import Image
+
+    fmt = Image.registered_extensions().get(path.suffix.lower())
+    if fmt is None:
+        return None
+    return f"a damaged {fmt} picture: Pillow reads {fmt} files but not this one; re-export it as PNG or JPEG"
 
 
 def _probe_av(path: Path) -> str:
