@@ -13,7 +13,7 @@ from tests.conftest import package_file
 
 from mmrag.config import IngestConfig
 from mmrag.errors import IngestError
-from mmrag.ingest.pdf import PdfLoader, clean_text, pick_caption
+from mmrag.ingest.pdf import PdfLoader, clean_text, has_words, pick_caption
 from mmrag.types import Modality
 
 pdfium = pytest.importorskip("pypdfium2")
@@ -214,3 +214,33 @@ def test_truncated_pdf_from_a_real_one(report_pdf: Path, tmp_path: Path) -> None
         assert exc.source == str(p)
     else:  # pdfium may rebuild the xref of a cut file: then whatever it recovered must be well-formed
         assert all(s.span.page is not None and s.span.page >= 1 for s in segs)
+
+
+def test_a_page_with_a_few_words_is_indexed_by_them(tmp_path: Path) -> None:
+    """A title page, a one-line slide exported to PDF, a chart under its title: fewer than MIN_TEXT_CHARS of text
+    first sends the page to OCR (it may be a scan); when OCR finds no more, the page's own few words are its text
+    (they were dropped: "no content found"). A page number alone is not text; a chart keeps its picture too."""
+    pdf = pdfium.PdfDocument.new()
+    title = pdf.new_page(612, 792)
+    add_text(pdf, title, "Annual Report 2024", 200, 400, 28)  # 18 characters
+    title.gen_content()
+    number = pdf.new_page(612, 792)
+    add_text(pdf, number, "3", 300, 40)
+    number.gen_content()
+    chart = pdf.new_page(300, 300)
+    add_text(pdf, chart, "Fog horn repairs", 40, 270)
+    for i, hgt in enumerate((60, 120, 200)):
+        rect = pdfium_c.FPDFPageObj_CreateNewRect(40 + i * 80, 40, 50, hgt)
+        pdfium_c.FPDFPageObj_SetFillColor(rect, 30, 90, 200, 255)
+        pdfium_c.FPDFPath_SetDrawMode(rect, pdfium_c.FPDF_FILLMODE_ALTERNATE, 0)
+        pdfium_c.FPDFPage_InsertObject(chart.raw, rect)
+    chart.gen_content()
+    path = tmp_path / "short.pdf"
+    pdf.save(str(path))
+    segs = list(PdfLoader().load(path, IngestConfig()))
+    by_page = {p: [(s.modality, s.text) for s in segs if s.span.page == p] for p in (1, 2, 3)}
+    assert by_page[1] == [(Modality.TEXT, "Annual Report 2024")]
+    assert by_page[2] == []  # "3": no words
+    assert (Modality.TEXT, "Fog horn repairs") in by_page[3]
+    assert [t for m, t in by_page[3] if m is Modality.IMAGE] == ["Fog horn repairs"]  # the chart, under its title
+    assert has_words("test example") and has_words("東京") and not has_words("p. 3") and not has_words("A\nB\nC")

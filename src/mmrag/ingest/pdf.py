@@ -65,6 +65,14 @@ def clean_text(text: str) -> str:
     return re.sub(r"[ \t]+\n", "\n", text).strip()
 
 
+_WORD = re.compile(r"[^\W\d_]{2,}")  # two or more letters in a row, any script
+
+
+def has_words(text: str) -> bool:
+    """Whether ``text`` holds a word (two or more letters), not only page numbers, single letters or marks. Pure."""
+    return _WORD.search(text) is not None
+
+
 def pick_caption(below: str, above: str, page_text: str, limit: int = 400) -> str:
     """The figure's caption: a 'Figure N' line near it wins, then text just below, then above,
     then the start of the page text. Pure."""
@@ -160,6 +168,7 @@ class PdfLoader:
             text = clean_text(textpage.get_text_range())
             page_w, page_h = page.get_size()
             has_layer = len(text) >= MIN_TEXT_CHARS
+            # a page with little text may be a scan (OCR it); if OCR finds no more, its few words are its text
             view = _render(page, config.pdf_render_dpi / 72.0)
             thumb = make_thumbnail(view, config.thumbnail_px)
             out: list[Segment] = []
@@ -170,7 +179,8 @@ class PdfLoader:
                 if len(ocr) >= MIN_TEXT_CHARS:
                     text, ocr_done = ocr, True
                     meta["ocr"] = "yes"
-            if has_layer or ocr_done:
+            short = not has_layer and not ocr_done and has_words(text)  # "Annual Report 2024", "test example"
+            if has_layer or ocr_done or short:
                 for k, chunk in enumerate(chunk_text(text, config.chunk_words, config.chunk_overlap)):
                     out.append(
                         Segment(
@@ -206,7 +216,7 @@ class PdfLoader:
                         meta={"figure": str(k), "part": f"fig-{k}"},
                     )
                 )
-            if not out and n_images == 0 and self._has_drawing(page, view):
+            if n_images == 0 and not (has_layer or ocr_done) and self._has_drawing(page, view):  # a chart, a poster
                 out.append(
                     Segment(
                         source=source,
@@ -218,7 +228,7 @@ class PdfLoader:
                         meta={"figure": "page", "part": "page"},
                     )
                 )
-            if has_layer:  # aligned tables also as rows with their header (ingest/tables.py)
+            if has_layer or short:  # aligned tables also as rows with their header (ingest/tables.py)
                 tables = pdf_tables(textpage)
                 out.extend(table_segments(source, tables, page=pno, first_number=state.get("table", 0) + 1))
                 state["table"] = state.get("table", 0) + len(tables)
