@@ -44,11 +44,10 @@ def shipped_tower_dir() -> Path:
 
 # The shipped backbone towers (EfficientNet-Lite0 + ConSE + a bound head), by the folder under mmrag/weights:
 # lite0b (the default): the head on the pooled features, trained on all 7,671 training pictures;
-# lite0c (opt-in): the same pictures and settings, its head reading the backbone's stage means too (better on
-# emoji, icons and clip art, weaker on photos: bench/README.md, "lite0c"); lite0e (opt-in, for icons, emoji and clip
-# art): lite0c's recipe on twice the drawn pictures (six Iconify sets beside Open Clip Art and Noto; bench/README.md,
-# "lite0e"); lite0: the lite0b recipe on a fixed
-# 3,000 of them. Indexes built with one reopen with it.
+# lite0e (opt-in, for icons, emoji and clip art): a head reading the backbone's stage means too, trained on twice the
+# drawn pictures (six Iconify sets beside Open Clip Art and Noto); better on emoji and icons, weaker on photos
+# (bench/README.md, "lite0e"); lite0c (the option before it): the same head on lite0b's pictures; lite0: the lite0b
+# recipe on a fixed 3,000 of them. Indexes built with one reopen with it.
 BACKBONE_TOWERS = ("lite0b", "lite0e", "lite0c", "lite0")
 DEFAULT_BACKBONE_TOWER = "lite0b"
 
