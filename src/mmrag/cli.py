@@ -34,6 +34,7 @@ from mmrag.cli_common import (
 from mmrag.cli_output import (
     PARTIAL,
     USAGE_OR_INDEX,
+    drawings_tip,
     excerpt,
     heard_also_line,
     marked,
@@ -195,6 +196,8 @@ def add(
                     "segments": report.segments,
                     "interrupted": report.interrupted,
                     "failed_parts": report.failed_parts,
+                    "pictures": report.pictures,
+                    "flat_pictures": report.flat_pictures,
                 }
             )
         )
@@ -204,6 +207,9 @@ def add(
             f"added {len(report.added)}, replaced {len(report.replaced)}, unchanged {len(report.unchanged)}, "
             f"failed {report.failed_files} file(s){parts}; {report.segments} segment(s) indexed"
         )
+        tip = drawings_tip(report, is_new, sp.extra.get("space_config", {}).get("image_model"))
+        if tip:
+            err.print(escape(tip))
     if report.interrupted:
         err.print("[yellow]interrupted:[/] files indexed so far are complete; run the same command again to resume.")
         raise typer.Exit(130)

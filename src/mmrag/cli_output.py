@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from mmrag.markdown import without_heading_marks
-from mmrag.types import heard_alternatives
+from mmrag.types import AddReport, heard_alternatives
 
 OK, PARTIAL, USAGE_OR_INDEX, INTERRUPTED = 0, 1, 2, 130
 
@@ -163,4 +163,20 @@ def is_terminal(stream: Any = None) -> bool:
         return False
 
 
-__all__ = ["INTERRUPTED", "OK", "PARTIAL", "USAGE_OR_INDEX", "is_terminal", "progress_printer", "safe", "term_as_interrupt"]
+def drawings_tip(report: AddReport, new_index: bool, image_model: str | None) -> str:
+    """The hint after an ``add`` that made a new index with the default image tower out of mostly drawings,
+    icons or emoji, which the ``lite0e`` tower finds better; ``""`` otherwise (pure but for a lazy import)."""
+    from mmrag.space.adapters import DEFAULT_BACKBONE_TOWER
+    from mmrag.space.backbone_tower import mostly_drawings
+
+    if not new_index or image_model != DEFAULT_BACKBONE_TOWER or not mostly_drawings(report.pictures, report.flat_pictures):
+        return ""
+    return (f"tip: {report.flat_pictures} of the {report.pictures} pictures are drawings, icons or emoji; an index "
+            "built with --image-model lite0e finds such pictures better (it keeps the tower it was built with: "
+            "remove this index folder and add again with the option)")
+
+
+__all__ = [
+    "INTERRUPTED", "OK", "PARTIAL", "USAGE_OR_INDEX", "drawings_tip", "is_terminal", "progress_printer", "safe",
+    "term_as_interrupt",
+]

@@ -275,6 +275,8 @@ class AddReport:
     segments: int = 0
     interrupted: bool = False
     failed_parts: int = 0  # how many of ``failed`` are parts of a file (bad rows, unfetched pictures), not files
+    pictures: int = 0  # picture segments embedded by this add (photos, drawings, figures, slides' pictures)
+    flat_pictures: int = 0  # of those, the flat ones: drawings, icons, emoji, clip art (``backbone_tower.is_drawing``)
 
     @property
     def failed_files(self) -> int:

@@ -96,6 +96,8 @@ class _Tally:
     failed: list[tuple[str, str]] = field(default_factory=list)
     failed_parts: int = 0
     segments: int = 0
+    pictures: int = 0
+    flat_pictures: int = 0
 
 
 def segment_channels(segment: Segment, space: Space) -> list[Channel]:
@@ -229,6 +231,8 @@ class Ingestor:
             failed=tuple(t.failed),
             failed_parts=t.failed_parts,
             segments=t.segments,
+            pictures=t.pictures,
+            flat_pictures=t.flat_pictures,
             interrupted=interrupted,
         )
 
@@ -407,6 +411,15 @@ class Ingestor:
                             detail=f"{outcome.embedded} row(s) embedded, {outcome.unchanged} unchanged, "
                                    f"{outcome.removed} removed, {len(outcome.bad)} bad"))
 
+    def _count_pictures(self, segments: list[Segment]) -> None:
+        """Tally the pictures just stored and how many are flat like drawings (the CLI's hint about ``lite0e``)."""
+        from mmrag.space.backbone_tower import is_drawing
+
+        for seg in segments:
+            if seg.image is not None:
+                self._tally.pictures += 1
+                self._tally.flat_pictures += is_drawing(seg.image)
+
     def _unchanged(self, source: str) -> None:
         self._tally.unchanged.append(source)
         self._emit(AddEvent("file", path=source, status="unchanged"))
@@ -459,6 +472,7 @@ class Ingestor:
                 self.stats.record(pending.source, pending.stat, pending.hash)
             (self._tally.replaced if pending.replacing else self._tally.added).append(pending.source)
             self._tally.segments += len(pending.segments)
+            self._count_pictures(pending.segments)
             self._emit(
                 AddEvent(
                     "file",

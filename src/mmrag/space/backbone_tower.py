@@ -124,6 +124,20 @@ def flatness(picture: Any) -> float:
     return float(across + down) / 2
 
 
+DRAWING_FLATNESS = 0.7  # at or above: a drawing, icon or emoji (90 % of Twemoji and OpenMoji), rarely a photo
+
+
+def is_drawing(picture: Any) -> bool:
+    """Whether a picture is flat like a drawing, an icon or an emoji (``flatness`` >= ``DRAWING_FLATNESS``)."""
+    return flatness(picture) >= DRAWING_FLATNESS
+
+
+def mostly_drawings(pictures: int, flat: int) -> bool:
+    """Whether a batch of ``pictures`` of which ``flat`` are drawings is a collection of drawings, icons or emoji:
+    at least 20 pictures, four in five of them flat (pure)."""
+    return pictures >= 20 and flat >= 0.8 * pictures
+
+
 def flatnesses(pictures: Sequence[Any]) -> np.ndarray:
     """``flatness`` of each picture, ``(n,)`` float32."""
     return np.array([flatness(p) for p in pictures], dtype=np.float32)
