@@ -35,6 +35,15 @@ def add_image(pdf, page, pil: Image.Image, x: float, y: float, w: float, h: floa
     page.insert_obj(img)
 
 
+def add_bars(page, heights: tuple[int, ...] = (60, 120, 200)) -> None:  # type: ignore[no-untyped-def]
+    """A vector bar chart: blue filled rectangles, paths only."""
+    for i, hgt in enumerate(heights):
+        rect = pdfium_c.FPDFPageObj_CreateNewRect(40 + i * 80, 40, 50, hgt)
+        pdfium_c.FPDFPageObj_SetFillColor(rect, 30, 90, 200, 255)
+        pdfium_c.FPDFPath_SetDrawMode(rect, pdfium_c.FPDF_FILLMODE_ALTERNATE, 0)
+        pdfium_c.FPDFPage_InsertObject(page.raw, rect)
+
+
 def tiny_pdf(extra_trailer: str = "", extra_objs: tuple[str, ...] = ()) -> bytes:
     """A hand-written one-page PDF (used for the encrypted case pdfium cannot write)."""
     objs = [
@@ -82,11 +91,7 @@ def report_pdf(tmp_path_factory: pytest.TempPathFactory) -> Path:
     add_image(pdf, p4, Image.open(package_file("skimage", "data/page.png")), 0, 0, 612, 792)
     p4.gen_content()
     p5 = pdf.new_page(300, 300)  # a vector chart: paths only
-    for i, hgt in enumerate((60, 120, 200)):
-        rect = pdfium_c.FPDFPageObj_CreateNewRect(40 + i * 80, 40, 50, hgt)
-        pdfium_c.FPDFPageObj_SetFillColor(rect, 30, 90, 200, 255)
-        pdfium_c.FPDFPath_SetDrawMode(rect, pdfium_c.FPDF_FILLMODE_ALTERNATE, 0)
-        pdfium_c.FPDFPage_InsertObject(p5.raw, rect)
+    add_bars(p5)
     p5.gen_content()
     out = tmp_path_factory.mktemp("pdf") / "harbour_report.pdf"
     pdf.save(str(out))
@@ -229,11 +234,7 @@ def test_a_page_with_a_few_words_is_indexed_by_them(tmp_path: Path) -> None:
     number.gen_content()
     chart = pdf.new_page(300, 300)
     add_text(pdf, chart, "Fog horn repairs", 40, 270)
-    for i, hgt in enumerate((60, 120, 200)):
-        rect = pdfium_c.FPDFPageObj_CreateNewRect(40 + i * 80, 40, 50, hgt)
-        pdfium_c.FPDFPageObj_SetFillColor(rect, 30, 90, 200, 255)
-        pdfium_c.FPDFPath_SetDrawMode(rect, pdfium_c.FPDF_FILLMODE_ALTERNATE, 0)
-        pdfium_c.FPDFPage_InsertObject(chart.raw, rect)
+    add_bars(chart)
     chart.gen_content()
     path = tmp_path / "short.pdf"
     pdf.save(str(path))
