@@ -13,7 +13,8 @@ from tests.conftest import package_file
 
 from mmrag.config import IngestConfig
 from mmrag.errors import IngestError
-from mmrag.ingest.pdf import PdfLoader, clean_text, has_words, pick_caption
+from mmrag.ingest.chunking import has_words
+from mmrag.ingest.pdf import PdfLoader, clean_text, pick_caption
 from mmrag.types import Modality
 
 pdfium = pytest.importorskip("pypdfium2")

@@ -38,6 +38,15 @@ class Chunk:
     end: int
 
 
+_WORDY = re.compile(r"[^\W\d_]{2}")  # two letters in a row, any script
+
+
+def has_words(text: str) -> bool:
+    """Whether ``text`` says something: a word of two or more letters, not only a page number (``- 3 -``,
+    ``p. 3``), single letters or marks (pure)."""
+    return _WORDY.search(text) is not None
+
+
 def check_params(chunk_words: int, chunk_overlap: int) -> None:
     """``ConfigError`` unless ``chunk_words >= 1`` and ``0 <= chunk_overlap < chunk_words``."""
     if not isinstance(chunk_words, int) or chunk_words < 1:
@@ -123,4 +132,4 @@ def chunk_text(text: str, chunk_words: int = 160, chunk_overlap: int = 32) -> li
     return list(iter_chunks(text, chunk_words, chunk_overlap))
 
 
-__all__ = ["MAX_WORD_CHARS", "Chunk", "check_params", "chunk_text", "iter_chunks", "word_spans"]
+__all__ = ["MAX_WORD_CHARS", "Chunk", "check_params", "chunk_text", "has_words", "iter_chunks", "word_spans"]

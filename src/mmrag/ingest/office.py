@@ -28,7 +28,7 @@ from typing import Any, TypeVar
 from mmrag.config import IngestConfig
 from mmrag.errors import IngestError, MissingDependency
 from mmrag.ingest.avio import check_file
-from mmrag.ingest.chunking import check_params, chunk_text
+from mmrag.ingest.chunking import check_params, chunk_text, has_words
 from mmrag.ingest.image import filename_words, make_thumbnail, open_image
 from mmrag.ingest.pdf import pick_caption
 from mmrag.ingest.sniffing import ZIP_ERRORS
@@ -113,9 +113,6 @@ def alt_words(alt: str) -> str:
     return text
 
 
-_WORDY = re.compile(r"[^\W\d_]{2}")  # two letters in a row
-
-
 def chart_words(title: str, series: Iterable[tuple[str, Sequence[str], Sequence[object]]],
                 most_points: int = MAX_CHART_POINTS) -> list[str]:
     """A chart's words: ``Chart: title``, then one line per series with its values by category
@@ -133,11 +130,6 @@ def chart_words(title: str, series: Iterable[tuple[str, Sequence[str], Sequence[
 
 def _number(value: object) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
-
-
-def has_words(text: str) -> bool:
-    """Whether a header or footer line says something: not a bare page number or ``- 3 -`` (pure)."""
-    return bool(_WORDY.search(text))
 
 
 def comment_line(author: str, text: str) -> str:
@@ -270,11 +262,13 @@ def read_compound(path: Path, config: IngestConfig, what: str, fix: str, read: C
         raise IngestError(str(path), f"not a readable {what} ({type(exc).__name__}: {exc}); {fix}") from None
 
 
-def prepare(path: Path, config: IngestConfig, what: str) -> None:
-    """The checks every package loader makes before opening: chunk settings, size, ZIP directory."""
+def prepare(path: Path, config: IngestConfig, what: str, package: bool = True) -> None:
+    """The checks every package loader makes before opening: chunk settings, size, ZIP directory (``package=False``:
+    a flat file, one XML document, has none)."""
     check_params(config.chunk_words, config.chunk_overlap)
     check_file(path, config.max_file_mb)
-    check_package(path, config, what)
+    if package:
+        check_package(path, config, what)
 
 
 @dataclass(frozen=True)

@@ -36,8 +36,6 @@ from typing import Any
 
 from mmrag.config import IngestConfig
 from mmrag.errors import IngestError
-from mmrag.ingest.avio import check_file
-from mmrag.ingest.chunking import check_params
 from mmrag.ingest.office import (
     DocumentParts,
     SlideParts,
@@ -282,8 +280,7 @@ def _content(path: Path, config: IngestConfig, what: str) -> tuple[Pictures, Any
     from defusedxml import DefusedXmlException, ElementTree
 
     if not zipfile.is_zipfile(path):  # a flat OpenDocument file: one XML document
-        check_params(config.chunk_words, config.chunk_overlap)
-        check_file(path, config.max_file_mb)
+        prepare(path, config, what, package=False)
         try:
             root = ElementTree.fromstring(path.read_bytes())
         except DefusedXmlException as exc:

@@ -34,7 +34,7 @@ import numpy as np
 from mmrag.config import IngestConfig
 from mmrag.errors import IngestError, MissingDependency
 from mmrag.ingest.avio import check_file
-from mmrag.ingest.chunking import chunk_text
+from mmrag.ingest.chunking import chunk_text, has_words
 from mmrag.ingest.image import MAX_SIDE, filename_words, make_thumbnail, to_rgb
 from mmrag.ingest.tables import pdf_tables, table_segments
 from mmrag.types import Modality, Segment, Span
@@ -63,14 +63,6 @@ def clean_text(text: str) -> str:
     text = text.replace("\ufffe", "").replace("\x02", "")
     text = re.sub(r"(\w)-\n(\w)", r"\1\2", text)
     return re.sub(r"[ \t]+\n", "\n", text).strip()
-
-
-_WORD = re.compile(r"[^\W\d_]{2,}")  # two or more letters in a row, any script
-
-
-def has_words(text: str) -> bool:
-    """Whether ``text`` holds a word (two or more letters), not only page numbers, single letters or marks. Pure."""
-    return _WORD.search(text) is not None
 
 
 def pick_caption(below: str, above: str, page_text: str, limit: int = 400) -> str:
@@ -168,13 +160,12 @@ class PdfLoader:
             text = clean_text(textpage.get_text_range())
             page_w, page_h = page.get_size()
             has_layer = len(text) >= MIN_TEXT_CHARS
-            # a page with little text may be a scan (OCR it); if OCR finds no more, its few words are its text
             view = _render(page, config.pdf_render_dpi / 72.0)
             thumb = make_thumbnail(view, config.thumbnail_px)
             out: list[Segment] = []
             meta: dict[str, str] = {}
             ocr_done = False
-            if not has_layer and config.ocr:
+            if not has_layer and config.ocr:  # little text: maybe a scan; if OCR finds no more, its few words are its text
                 ocr = self._ocr(page)
                 if len(ocr) >= MIN_TEXT_CHARS:
                     text, ocr_done = ocr, True
