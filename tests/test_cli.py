@@ -195,3 +195,30 @@ def test_the_icon_tip_needs_a_collection_of_drawings() -> None:
     assert not drawings_tip(AddReport(pictures=19, flat_pictures=19), True, "lite0b")  # too few to say
     assert not drawings_tip(AddReport(pictures=40, flat_pictures=40), False, "lite0b")  # the index was there
     assert not drawings_tip(AddReport(pictures=40, flat_pictures=40), True, "lite0c")  # another tower chosen
+
+
+def test_add_leaves_out_what_exclude_and_mmragignore_name(tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    (site / "_sources").mkdir(parents=True)
+    (site / "_static").mkdir()
+    (site / "library").mkdir()
+    (site / "library" / "csv.html").write_text(
+        "<html><body><h1>csv: CSV file reading and writing</h1><p>Read rows with csv.reader.</p></body></html>", encoding="utf-8")
+    (site / "_sources" / "csv.rst.txt").write_text("csv --- CSV File Reading and Writing\n", encoding="utf-8")
+    (site / "_static" / "basic.css").write_text("div.body { margin: 0 auto; }\n", encoding="utf-8")
+    names = ",".join(f'"library/module{i}"' for i in range(800))
+    (site / "searchindex.js").write_text('Search.setIndex({"docnames":[' + names + "]})", encoding="utf-8")
+    (site / ".mmragignore").write_text("# Sphinx's copies of the page sources\n_sources/\n", encoding="utf-8")
+    index = str(tmp_path / "idx")
+
+    code, out = run("add", str(site), "--index", index, "--exclude", "*.css", "--json")
+    report = json.loads(out)
+    assert [Path(p).name for p in report["added"]] == ["csv.html"]
+    assert [(Path(f["source"]).name, f["reason"].split(" (")[0]) for f in report["failed"]] == [
+        ("searchindex.js", "minified or machine-made text")
+    ]
+    assert code == 1  # the search index was not indexed: partly done
+    code, out = run("add", str(site), "--index", index, "-x", "*.css", "-x", "searchindex.js", "--json")
+    assert code == 0 and json.loads(out)["failed"] == [] and len(json.loads(out)["unchanged"]) == 1
+    code, out = run("add", str(site), "--index", index, "--exclude", "!")
+    assert code == 2 and "exclude pattern not understood" in out

@@ -88,6 +88,12 @@ def add(
     fetch_urls: Annotated[
         bool, typer.Option("--fetch-urls", help="Fetch http(s) picture URLs of catalogue rows (off: local paths only).")
     ] = False,
+    exclude: Annotated[
+        list[str] | None,
+        typer.Option("--exclude", "-x", help="Leave out what this gitignore-style pattern names, repeatable: "
+                     "'*.css', '_build/', 'drafts/**'. Adds to [ingest] exclude; a folder's .mmragignore file "
+                     "holds the same patterns."),
+    ] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Index files and folders: text, Markdown, HTML, images, SVG, PDF, Word and PowerPoint (and
@@ -96,9 +102,10 @@ def add(
 
     Unchanged files are skipped (same size and mtime as last time, else the
     content hash decides), changed files replace their old segments, unreadable
-    files are reported and skipped while the rest lands.
+    files are reported and skipped while the rest lands. Hidden files, and what
+    --exclude patterns or .mmragignore files name, are left out.
 
-    Example: [bold]mmrag add ~/notes ~/photos[/]
+    Example: [bold]mmrag add ~/notes ~/photos --exclude '*.css'[/]
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
@@ -116,6 +123,11 @@ def add(
                                         "ingest.quick_check": False if rehash else None,
                                         "ingest.record_map": ";".join(record_map) if record_map else None,
                                         "ingest.fetch_image_urls": True if fetch_urls else None})
+        if exclude:
+            cfg = cfg.with_overrides({"ingest.exclude": (*cfg.ingest.exclude, *exclude)})
+        from mmrag.ingest.ignore import exclude_rules
+
+        exclude_rules(cfg.ingest.exclude, Path("."))  # a bad pattern fails before any model loads
         engine = _open(cfg)
         is_new = not engine.exists
         sp = engine.space  # loads models; creates the index if new

@@ -57,6 +57,9 @@ class IngestConfig:
     ocr: bool = True  # OCR images / scanned pages (RapidOCR)
     include_hidden: bool = False
     follow_symlinks: bool = False
+    # gitignore-style patterns left out of folders walked (ingest/ignore.py); --exclude adds to them
+    exclude: tuple[str, ...] = ()
+    ignore_files: bool = True  # a folder's .mmragignore (the same patterns) leaves out what it names
     quick_check: bool = True  # skip reading files whose size and mtime match the last add (see ingest/statcache.py)
     captions: bool = True  # a picture's X.txt sidecar (UTF-8, <= 4 KB) joins its words (see ingest/captions.py)
     # audio
@@ -199,10 +202,14 @@ def _coerce(value: Any, typ: Any, key: str, origin: str) -> Any:
             return float(value)
         if typ is str:
             return str(value)
+        if typing.get_origin(typ) is tuple:  # tuple[str, ...]: a TOML list, or commas in one string (env, flags)
+            items = value.split(",") if isinstance(value, str) else value
+            if not isinstance(items, (list, tuple)) or not all(isinstance(v, str) for v in items):
+                raise ValueError(value)
+            return tuple(v.strip() for v in items if v.strip())
     except (TypeError, ValueError):
-        raise ConfigError(
-            f"{origin}: '{key}' must be {getattr(typ, '__name__', typ)}, got {value!r}. Fix the value."
-        ) from None
+        what = "a list of strings" if typing.get_origin(typ) is tuple else getattr(typ, "__name__", typ)
+        raise ConfigError(f"{origin}: '{key}' must be {what}, got {value!r}. Fix the value.") from None
     return value
 
 

@@ -199,18 +199,24 @@ class Engine:
         paths: Iterable[str | Path],
         *,
         progress: Callable[[AddEvent], None] | None = None,
+        exclude: Sequence[str] = (),
     ) -> AddReport:
         """Index files and folders. Unchanged files are skipped (content hash);
         changed files replace their old segments; unreadable files are reported
         in ``AddReport.failed`` and the rest lands. Ctrl-C stops after the last
-        complete file (``AddReport.interrupted``)."""
+        complete file (``AddReport.interrupted``). ``exclude``: gitignore-style
+        patterns left out of the folders walked, beside ``[ingest] exclude``."""
+        config = self.config
+        if exclude:
+            ingest = dataclasses.replace(config.ingest, exclude=(*config.ingest.exclude, *exclude))
+            config = dataclasses.replace(config, ingest=ingest)
         with WriterLock(self.config.index, "add"):
             self.refresh()
             self._writing = True
             self._writable(True)
             try:
                 stats = StatCache(stat_cache_path(self.config.index))
-                ingestor = Ingestor(self.config, self.space, self.store, exclude=index_files(self.config.index), stats=stats)
+                ingestor = Ingestor(config, self.space, self.store, exclude=index_files(self.config.index), stats=stats)
                 report = ingestor.run(paths, progress=progress)
                 if report.added or report.replaced:
                     self._refresh_text_index()

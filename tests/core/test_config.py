@@ -53,3 +53,17 @@ def test_bad_values_say_what_and_where(tmp_path: Path) -> None:
 def test_overrides_ignore_none() -> None:
     cfg = Config().with_overrides({"search.k": None, "search.hybrid": "false"})
     assert cfg.search.k == 10 and cfg.search.hybrid is False
+
+
+def test_exclude_patterns_from_toml_list_env_commas_and_overrides(tmp_path: Path) -> None:
+    toml = tmp_path / "mmrag.toml"
+    toml.write_text('[ingest]\nexclude = ["_build/", "*.min.js"]\nignore_files = false\n')
+    cfg = load_config(path=toml, environ={})
+    assert cfg.ingest.exclude == ("_build/", "*.min.js") and cfg.ingest.ignore_files is False
+    cfg = load_config(environ={"MMRAG_INGEST_EXCLUDE": "*.css, node_modules/ ,"})
+    assert cfg.ingest.exclude == ("*.css", "node_modules/")
+    assert Config().with_overrides({"ingest.exclude": ("a", "b")}).ingest.exclude == ("a", "b")
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[ingest]\nexclude = [1, 2]\n")
+    with pytest.raises(ConfigError, match="'ingest.exclude' must be a list of strings"):
+        load_config(path=bad, environ={})

@@ -206,3 +206,42 @@ def test_an_office_97_file_without_olefile_says_which_extra_reads_it(
     renamed.write_bytes((DATA / name).read_bytes())
     kind, reason = sniff_reason(renamed)
     assert kind is None and "olefile (the office extra)" in reason
+
+
+# ---------------------------------------------------------------- minified and machine-made text
+
+
+def _minified_js(n: int = 9000) -> bytes:
+    body = "!function(e,t){'use strict';var n=[],r=Object.getPrototypeOf,i=n.slice,o=n.flat?function(e){return n.flat.call(e)}"
+    return ("/*! lib v1 | MIT */\n" + (body * (n // len(body) + 1))[:n] + "\n").encode()
+
+
+def _search_index(n: int = 9000) -> bytes:
+    names = ",".join(f'"library/module{i}"' for i in range(n // 16))
+    return ('Search.setIndex({"docnames":[' + names + '],"envversion":{"sphinx":56}})').encode()
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "kind"),
+    [
+        ("jquery.min.js", _minified_js(), None),  # a bundle: one long line of code without spaces
+        ("searchindex.js", _search_index(), None),  # a data blob written by a tool
+        ("data.txt", b"QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo=" * 300, None),  # base64
+        ("app.min.css", (b".a{color:red;margin:0 auto}.b>.c{display:flex;padding:2px 4px}" * 200), None),
+        # prose written one paragraph to a line stays text, however long the line
+        ("essay.md", ("The river rose overnight and the ferry did not run, so we walked the long way round. " * 120).encode(), "text"),
+        # so does text in scripts written without spaces
+        ("novel.txt", ("河水一夜之间上涨了渡船没有开所以我们绕远路走了很久才到。" * 200).encode(), "text"),
+        # and JSON holding sentences (a glossary), and short minified lines
+        ("glossary.json", ('{"term": {"title": "term", "body": "<p>A word with a meaning defined here, used in examples.</p>"}, ' * 100).encode(), "text"),
+        ("small.min.js", b"var a=1;function f(b){return b*2}", "text"),
+    ],
+)
+def test_minified_or_machine_made_text_is_not_indexed(tmp_path: Path, name: str, data: bytes, kind: str | None) -> None:
+    from mmrag.ingest.sniffing import GENERATED_TEXT
+
+    got, reason = sniff_reason(write(tmp_path, name, data))
+    assert got == kind, reason
+    assert (reason == GENERATED_TEXT) == (kind is None)
+    if kind is None:
+        assert "--exclude" in reason and ".mmragignore" in reason

@@ -176,3 +176,74 @@ def test_scan_reports_bad_files_without_stopping(tmp_path: Path, cfg: IngestConf
     assert [type(i).__name__ for i in items] == ["SourceFile", "WalkFailure", "WalkFailure", "SourceFile"]
     assert "empty" in items[1].reason  # type: ignore[union-attr]
     assert "not a type mmrag indexes" in items[2].reason  # type: ignore[union-attr]
+
+
+# ---------------------------------------------------------------- --exclude patterns and .mmragignore files
+
+
+@pytest.fixture()
+def site(tmp_path: Path) -> Path:
+    """A documentation build as Sphinx writes it: pages, their sources, assets."""
+    root = tmp_path / "site"
+    for name in [
+        "index.html",
+        "guide/intro.html",
+        "guide/keep.css",
+        "_sources/index.rst.txt",
+        "_sources/guide/intro.rst.txt",
+        "_static/theme.css",
+        "_static/logo.png",
+        "notes/todo.md",
+        "notes/drafts/idea.md",
+    ]:
+        touch(root / name)
+    return root
+
+
+def test_exclude_patterns_leave_files_and_folders_out(site: Path) -> None:
+    cfg = IngestConfig(exclude=("_sources/", "*.css", "!keep.css"))
+    got = rel(list(walk(site, cfg)), site)
+    assert got == ["index.html", "_static/logo.png", "guide/intro.html", "guide/keep.css", "notes/todo.md", "notes/drafts/idea.md"]
+    # anchored to the folder given: "/notes" is the top-level folder only, "drafts" any folder of that name
+    assert rel(list(walk(site, IngestConfig(exclude=("/guide", "drafts")))), site) == [
+        "index.html", "_sources/index.rst.txt", "_sources/guide/intro.rst.txt", "_static/logo.png", "_static/theme.css",
+        "notes/todo.md",
+    ]  # (_sources/guide stays: "/guide" is anchored to the top)
+    assert rel(list(walk(site, IngestConfig(exclude=("/intro.html",)))), site) == rel(list(walk(site, IngestConfig())), site)
+
+
+def test_a_file_given_by_name_is_matched_by_its_name(site: Path) -> None:
+    cfg = IngestConfig(exclude=("*.css",))
+    assert list(walk([site / "_static" / "theme.css", site / "index.html"], cfg)) == [site / "index.html"]
+
+
+def test_mmragignore_applies_to_its_folder_and_below_and_the_deepest_decides(site: Path) -> None:
+    touch(site / ".mmragignore", "# Sphinx output\n_sources/\n_static/*.css\n\n*.md\n")
+    touch(site / "notes" / ".mmragignore", "!todo.md\n")
+    got = rel(list(walk(site, IngestConfig())), site)
+    assert got == ["index.html", "_static/logo.png", "guide/intro.html", "guide/keep.css", "notes/todo.md"]
+    assert ".mmragignore" not in " ".join(got)  # the rules file itself is hidden, never indexed
+    # off: every file again
+    assert len(rel(list(walk(site, IngestConfig(ignore_files=False))), site)) == 9
+    # a file named on the command line is taken whatever a .mmragignore says
+    assert list(walk(site / "notes" / "drafts" / "idea.md", IngestConfig())) == [site / "notes" / "drafts" / "idea.md"]
+
+
+def test_a_broken_mmragignore_leaves_its_folder_out_with_the_reason(site: Path) -> None:
+    (site / "notes" / ".mmragignore").write_bytes(b"\xff\xfe*.md\x00 not utf-8 \xc3\x28")
+    items = list(walk(site, IngestConfig()))
+    failures = [i for i in items if isinstance(i, WalkFailure)]
+    assert [f.path for f in failures] == [site / "notes"]
+    assert "not UTF-8" in failures[0].reason and "left out" in failures[0].reason
+    assert not any("notes" in str(p) for p in items if isinstance(p, Path))
+    assert "index.html" in rel(items, site)  # the rest is walked
+    (site / "notes" / ".mmragignore").write_text("!\n", encoding="utf-8")  # a pattern git rejects
+    failures = [i for i in walk(site, IngestConfig()) if isinstance(i, WalkFailure)]
+    assert len(failures) == 1 and "pattern git would not accept" in failures[0].reason
+
+
+def test_a_bad_exclude_pattern_is_an_error_before_anything_is_walked(site: Path) -> None:
+    from mmrag.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="exclude pattern"):
+        list(walk(site, IngestConfig(exclude=("!",))))

@@ -273,3 +273,17 @@ def test_cli_uses_the_running_server(server: Server, corpus: Corpus) -> None:
     info = subprocess.run([sys.executable, "-m", "mmrag.cli", "info", "--index", str(server.index), "--json"],
                           check=False, capture_output=True, text=True, timeout=120, env=_env())
     assert json.loads(info.stdout)["disk_bytes"] > 0  # only the server's /info reports disk use
+
+
+def test_add_a_server_folder_leaves_out_the_exclude_patterns(http: httpx.Client, tmp_path: Path) -> None:
+    folder = tmp_path / "docs"
+    (folder / "build").mkdir(parents=True)
+    (folder / "okapi.md").write_text("The okapi is a forest giraffe of the Congo basin.\n", encoding="utf-8")
+    (folder / "build" / "okapi.md").write_text("The okapi is a forest giraffe (built copy).\n", encoding="utf-8")
+    (folder / "style.css").write_text("body { color: #333; }\n", encoding="utf-8")
+    r = http.post("/add", headers=AUTH, data={"path": str(folder), "exclude": ["build/", "*.css"]})
+    assert r.status_code == 200, r.text
+    assert r.json()["added"] == [str(folder / "okapi.md")] and r.json()["failed"] == []
+    bad = http.post("/add", headers=AUTH, data={"path": str(folder), "exclude": ["!"]})
+    assert bad.status_code == 400 and "exclude pattern not understood" in bad.json()["error"]
+    assert http.delete("/sources", params={"path": str(folder)}, headers=AUTH).status_code == 200

@@ -20,6 +20,11 @@ from mmrag.ingest.compressed import codec_of
 SNIFF_BYTES = 8192
 UNKNOWN_BINARY = "unknown binary content"  # the reason's start when no check named the bytes (sources asks FFmpeg)
 UNSUPPORTED_PICTURE = "images are not supported; convert to PNG or JPEG"  # sources asks Pillow first
+GENERATED_TEXT = (
+    "minified or machine-made text (lines thousands of characters long, of long runs with few spaces: a bundled "
+    ".min.js, a source map, a search index, base64), not words to search: not indexed; leave such files out with "
+    "--exclude or a .mmragignore file"
+)
 
 # Telephony audio without a header (Asterisk prompts, voicemail, IVR recordings): nothing in the bytes
 # says what they are, so the extension does, as it does for Asterisk and SoX. Each entry: FFmpeg's
@@ -113,7 +118,7 @@ def _by_content(head: bytes, ext: str) -> tuple[str | None, str]:
     if head.startswith(_BOMS):
         text = _decode_head(head)
         if text is not None:
-            return _flat_odf(text) or (_text_kind(text, ext), "")
+            return _flat_odf(text) or _text_or_generated(text, ext)
     kind = _magic(head, ext)
     if kind is not None:
         return kind
@@ -138,8 +143,40 @@ def _by_content(head: bytes, ext: str) -> tuple[str | None, str]:
         return None, f"{guess.extension} content ({guess.mime}) is {NOT_INDEXED}"
     text = _decode_head(head)
     if text is not None:
-        return _flat_odf(text) or (_text_kind(text, ext), "")
+        return _flat_odf(text) or _text_or_generated(text, ext)
     return None, f"{UNKNOWN_BINARY} is {NOT_INDEXED}"
+
+
+def _text_or_generated(text: str, ext: str) -> tuple[str | None, str]:
+    kind = _text_kind(text, ext)
+    if kind == "text" and looks_generated(text):
+        return None, GENERATED_TEXT
+    return kind, ""
+
+
+_LONG_LINE = 2000  # characters: longer than any line a person writes or wraps, code included
+_MIN_GENERATED = 4096  # characters of such lines before a head is judged
+_TOKEN_CHARS = 16.0  # mean characters between spaces above which a run is not words (prose ~6, code ~8)
+
+
+def looks_generated(text: str) -> bool:
+    """Minified code or a machine-made blob (a bundled ``.min.js``, a source map, Sphinx's ``searchindex.js``,
+    base64, numbers written without spaces) rather than text a person would search (pure).
+
+    Judged on the head's lines of ``_LONG_LINE`` characters or more, when they hold ``_MIN_GENERATED``
+    characters or more: mostly ASCII (so prose in scripts written without spaces, Chinese or Japanese, is
+    never judged) and more than ``_TOKEN_CHARS`` characters between spaces on average. Prose written one
+    paragraph to a line (~6 characters a word) and JSON holding sentences (~12) stay text.
+    """
+    long_lines = [line for line in text.splitlines() if len(line) >= _LONG_LINE]
+    chars = sum(map(len, long_lines))
+    if chars < _MIN_GENERATED:
+        return False
+    ascii_chars = sum(sum(ord(c) < 128 for c in line) for line in long_lines)
+    if ascii_chars < 0.9 * chars:
+        return False
+    words = sum(len(line.split()) for line in long_lines)
+    return chars > _TOKEN_CHARS * max(words, 1)
 
 
 _FLAT_ODF = re.compile(r"<office:document\s[^>]*?office:mimetype=[\"']application/vnd\.oasis\.opendocument\.([a-z-]+)[\"']")
@@ -281,4 +318,7 @@ def _text_kind(text: str, ext: str) -> str:
     return "text"
 
 
-__all__ = ["KINDS", "PACKAGE_MIMES", "RAW_AUDIO", "SNIFF_BYTES", "UNKNOWN_BINARY", "UNSUPPORTED_PICTURE", "sniff_head"]
+__all__ = [
+    "GENERATED_TEXT", "KINDS", "PACKAGE_MIMES", "RAW_AUDIO", "SNIFF_BYTES", "UNKNOWN_BINARY", "UNSUPPORTED_PICTURE",
+    "looks_generated", "sniff_head",
+]

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from mmrag.config import IngestConfig
 from mmrag.errors import IngestError, UnsupportedFile
+from mmrag.ingest.ignore import IgnoreRules, exclude_rules, is_ignored, name_excluded, read_ignore_file
 from mmrag.ingest.sniffing import (
     KINDS,
     NOT_INDEXED,
@@ -72,17 +73,23 @@ def walk(
     ``config.include_hidden``; symlinks inside folders are not followed unless
     ``config.follow_symlinks`` (folder loops are detected either way). Paths
     given explicitly are always taken, even if hidden or a symlink. Anything at
-    or below an ``exclude`` path (e.g. the index folder) is skipped. Problems
-    are yielded as ``WalkFailure`` items; nothing is raised for one bad path.
+    or below an ``exclude`` path (e.g. the index folder) is skipped, and so is
+    what ``config.exclude`` patterns or ``.mmragignore`` files leave out
+    (``ingest/ignore.py``; a file given by name only by the patterns, matched
+    against its name). Problems are yielded as ``WalkFailure`` items; nothing
+    is raised for one bad path (an invalid ``config.exclude`` pattern raises
+    ``ConfigError`` before anything is walked).
     """
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
     if isinstance(exclude, (str, os.PathLike)):
         exclude = [exclude]
     excluded = {_dev_ino(Path(p)) for p in exclude} - {None}
+    exclude_rules(config.exclude, Path("."))  # a bad pattern is an error before the walk starts
     seen_files: set[str] = set()
     for raw in paths:
         root = Path(raw)
+        patterns = exclude_rules(config.exclude, root)
         bad_name = _name_problem(root)
         if bad_name:
             yield WalkFailure(root, bad_name)
@@ -101,9 +108,9 @@ def walk(
         if (st.st_dev, st.st_ino) in excluded:
             continue
         if stat.S_ISDIR(st.st_mode):
-            yield from _walk_dir(root, st, config, excluded, seen_files)
+            yield from _walk_dir(root, st, config, excluded, seen_files, patterns)
         elif stat.S_ISREG(st.st_mode):
-            if _first_time(root, seen_files):
+            if not name_excluded(root, patterns) and _first_time(root, seen_files):
                 yield root
         else:
             yield WalkFailure(root, "not a regular file (device, pipe or socket); give a file or a folder")
@@ -115,13 +122,22 @@ def _walk_dir(
     config: IngestConfig,
     excluded: set[tuple[int, int] | None],
     seen_files: set[str],
+    patterns: IgnoreRules | None,
 ) -> Iterator[Path | WalkFailure]:
     # Depth-first; each real folder (dev, inode) is entered once, so symlink
-    # loops and symlink diamonds cannot make the walk loop or blow up.
+    # loops and symlink diamonds cannot make the walk loop or blow up. Each
+    # folder carries the ignore rules in force, shallowest first.
     visited = {(root_st.st_dev, root_st.st_ino)}
-    stack = [root]
+    stack: list[tuple[Path, tuple[IgnoreRules, ...]]] = [(root, (patterns,) if patterns else ())]
     while stack:
-        folder = stack.pop()
+        folder, chain = stack.pop()
+        if config.ignore_files:
+            own = read_ignore_file(folder)
+            if isinstance(own, str):  # a broken rules file: leave the folder out rather than index what it hides
+                yield WalkFailure(folder, own)
+                continue
+            if own is not None:
+                chain = (*chain, own)
         try:
             with os.scandir(folder) as it:
                 entries = sorted(it, key=lambda e: e.name)
@@ -133,7 +149,7 @@ def _walk_dir(
         except OSError as exc:
             yield WalkFailure(folder, f"cannot list folder ({exc.strerror or exc}); check it or exclude it")
             continue
-        subdirs: list[Path] = []
+        subdirs: list[tuple[Path, tuple[IgnoreRules, ...]]] = []
         for entry in entries:
             path = Path(entry.path)
             if entry.name.startswith(".") and not config.include_hidden:
@@ -153,12 +169,12 @@ def _walk_dir(
                 yield WalkFailure(path, f"cannot read ({exc.strerror or exc}); check the permissions")
                 continue
             key = (st.st_dev, st.st_ino)
-            if key in excluded:
+            if key in excluded or (chain and is_ignored(path, stat.S_ISDIR(st.st_mode), chain)):
                 continue
             if stat.S_ISDIR(st.st_mode):
                 if key not in visited:
                     visited.add(key)
-                    subdirs.append(path)
+                    subdirs.append((path, chain))
             elif stat.S_ISREG(st.st_mode) and _first_time(path, seen_files):
                 yield path
             # devices, pipes and sockets inside folders are skipped silently

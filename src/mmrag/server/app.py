@@ -350,12 +350,15 @@ def create_app(engine: Any, config: Config, token: str, *, upload_dir: Path | No
     def add(
         path: Annotated[list[str], Form(description="Files or folders on the server")] = [],  # noqa: B006
         files: Annotated[list[UploadFile], File(description="Files to upload and index")] = [],  # noqa: B006
+        exclude: Annotated[
+            list[str], Form(description="gitignore-style patterns left out of the folders walked ('*.css', 'build/')")
+        ] = [],  # noqa: B006
     ) -> dict[str, Any]:
         kept = [keep_upload(f, uploads) for f in files if f.filename]
         targets = [*path, *(str(p) for p in kept)]
         if not targets:
             raise HTTPException(400, "nothing to add: give path=... (server paths) or files (uploads).")
-        report = engine.add(targets)
+        report = engine.add(targets, exclude=exclude)
         return {
             "added": list(report.added), "replaced": list(report.replaced), "unchanged": list(report.unchanged),
             "failed": [{"source": s, "reason": r} for s, r in report.failed], "segments": report.segments,
