@@ -6,12 +6,13 @@
 #   gcompris-qt-data       real recordings (farm animals, instruments) the shipped sound tower never trained on
 #   chromium               the web page's browser tests (Playwright drives it; never `playwright install`)
 #   shared-mime-info       its specification is a real PDF with tables (PDF table tests)
+#   ghostscript            PostScript documents and EPS pictures are drawn by it (ingest/postscript.py, image.py)
 # Used by `make test` (best effort: tests that need a missing tool are skipped, and pytest's
 # summary names this script) and by .ci/run with --strict (a failed install fails CI).
 set -uo pipefail
 STRICT=0
 [ "${1:-}" = "--strict" ] && STRICT=1
-PKGS=(espeak-ng pocketsphinx-testdata fluidsynth fluid-soundfont-gm gcompris-qt-data chromium shared-mime-info)
+PKGS=(espeak-ng pocketsphinx-testdata fluidsynth fluid-soundfont-gm gcompris-qt-data chromium shared-mime-info ghostscript)
 
 missing=()
 for p in "${PKGS[@]}"; do

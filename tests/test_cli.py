@@ -222,3 +222,21 @@ def test_add_leaves_out_what_exclude_and_mmragignore_name(tmp_path: Path) -> Non
     assert code == 0 and json.loads(out)["failed"] == [] and len(json.loads(out)["unchanged"]) == 1
     code, out = run("add", str(site), "--index", index, "--exclude", "!")
     assert code == 2 and "exclude pattern not understood" in out
+
+
+def test_a_postscript_document_is_found_by_its_words_on_its_page(tmp_path: Path) -> None:
+    from mmrag.ingest.postscript import ghostscript
+
+    if ghostscript() is None:
+        pytest.skip("Ghostscript not installed: bash scripts/install_system_tools.sh")
+    folder = tmp_path / "papers"
+    folder.mkdir()
+    data = Path(__file__).parent / "data" / "postscript"
+    (folder / "orchard.ps").write_bytes((data / "field_notes.ps").read_bytes())
+    (folder / "train.txt").write_text("The night train to Vienna leaves at 22:10 from platform 4.", encoding="utf-8")
+    index = str(tmp_path / "idx")
+    code, out = run("add", str(folder), "--index", index, "--json")
+    assert code == 0 and len(json.loads(out)["added"]) == 2, out
+    code, out = run("search", "where were the quinces stored", "--index", index, "--json", "-k", "1")
+    (hit,) = json.loads(out)["hits"]
+    assert Path(hit["source"]).name == "orchard.ps" and hit["page"] == 2 and "cellar" in hit["text"]

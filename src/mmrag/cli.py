@@ -96,7 +96,7 @@ def add(
     ] = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Index files and folders: text, Markdown, HTML, images, SVG, PDF, Word and PowerPoint (and
+    """Index files and folders: text, Markdown, HTML, images, SVG, PDF, PostScript, Word and PowerPoint (and
     OpenDocument), e-books (EPUB), audio, video, and catalogues
     (CSV, TSV, JSONL, JSON arrays, Parquet, XLSX, ODS: one item per row, with typed fields).
 

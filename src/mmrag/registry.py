@@ -47,6 +47,7 @@ _BUILTINS: dict[str, dict[str, str]] = {
         "image": "mmrag.ingest.image:ImageLoader",
         "svg": "mmrag.ingest.image:SvgLoader",
         "pdf": "mmrag.ingest.pdf:PdfLoader",
+        "ps": "mmrag.ingest.postscript:PostScriptLoader",
         "docx": "mmrag.ingest.word:WordLoader",
         "doc": "mmrag.ingest.word97:LegacyWordLoader",
         "pptx": "mmrag.ingest.slides:SlidesLoader",

@@ -48,7 +48,7 @@ ZIP_ERRORS: tuple[type[Exception], ...] = (
 )
 
 # every kind a loader is registered for (registry.py, "loader")
-KINDS = ("text", "html", "notebook", "email", "msg", "image", "svg", "pdf", "docx", "doc", "pptx", "ppt", "odt", "odp", "epub", "audio", "video",
+KINDS = ("text", "html", "notebook", "email", "msg", "image", "svg", "pdf", "ps", "docx", "doc", "pptx", "ppt", "odt", "odp", "epub", "audio", "video",
          "records")
 NOT_INDEXED = f"not a type mmrag indexes ({', '.join(KINDS)})"
 _RECORD_TEXT_EXTS = {".csv", ".tsv", ".tab", ".jsonl", ".ndjson"}
@@ -201,6 +201,8 @@ def _magic(head: bytes, ext: str) -> tuple[str | None, str] | None:
         return "records", ""
     if head.startswith(b"%!PS-Adobe-") and b"EPSF" in head[:40].split(b"\n")[0]:  # an EPS picture, not text to read
         return "image", ""  # (drawn by Ghostscript through Pillow; ingest/image.py says so when it is missing)
+    if head.startswith(b"%!PS"):  # a PostScript document: pages drawn by a program (ingest/postscript.py)
+        return "ps", ""
     if head[:8] == OLE_MAGIC:  # an Office 97-2003 file (or another OLE2 compound file): its streams say which
         return "ole?", ""
     if head[:2] == b"PK" and ext in (".xlsx", ".xlsm"):

@@ -280,7 +280,7 @@ def _probe_av(path: Path) -> str:
         return "video"
 
 
-_PACKED_TEXT_KINDS = ("text", "html")  # what a .gz/.bz2/.xz file may hold to be read (ingest/compressed.py)
+_PACKED_TEXT_KINDS = ("text", "html", "ps")  # what a .gz/.bz2/.xz file may hold to be read (ingest/compressed.py)
 _UNPACK = {"gzip": "gunzip", "bzip2": "bunzip2", "xz": "unxz"}
 
 
@@ -302,7 +302,7 @@ def _probe_compressed(path: Path, head: bytes) -> tuple[str | None, str]:
     if kind in _PACKED_TEXT_KINDS:
         return kind, ""
     what = f"{kind} content" if kind else reason.split(" is ")[0]
-    return None, (f"{codec}-compressed {what} is not read (only compressed text and HTML are): decompress it with "
+    return None, (f"{codec}-compressed {what} is not read (only compressed text, HTML and PostScript are): decompress it with "
                   f"{_UNPACK[codec]} and add that")
 
 

@@ -1,0 +1,76 @@
+"""PostScript documents through Ghostscript: pages with their words, the file cited; no Ghostscript, a hint."""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import pytest
+
+from mmrag.config import IngestConfig
+from mmrag.errors import IngestError
+from mmrag.ingest import postscript
+from mmrag.ingest.postscript import GS_HINT, PostScriptLoader, ghostscript
+from mmrag.ingest.sources import sniff_reason
+
+DATA = Path(__file__).parents[1] / "data" / "postscript"
+EPS = Path(__file__).parents[1] / "data" / "pillow" / "zero_bb_emptyline.eps"
+needs_gs = pytest.mark.skipif(ghostscript() is None, reason="Ghostscript not installed: bash scripts/install_system_tools.sh")
+CFG = IngestConfig(ocr=False)
+
+
+def test_postscript_is_sniffed_as_a_document_and_eps_as_a_picture() -> None:
+    assert sniff_reason(DATA / "field_notes.ps") == ("ps", "")
+    assert sniff_reason(DATA / "field_notes.ps.gz") == ("ps", "")  # what is inside the gzip decides
+    assert sniff_reason(EPS) == ("image", "")
+
+
+@needs_gs
+@pytest.mark.parametrize("name", ["field_notes.ps", "field_notes.ps.gz"])
+def test_pages_keep_their_words_and_cite_the_postscript_file(name: str) -> None:
+    segments = list(PostScriptLoader().load(DATA / name, CFG))
+    assert {s.source for s in segments} == {str(DATA / name)}
+    pages = {s.span.page: s.text for s in segments}
+    assert sorted(pages) == [1, 2]
+    assert "pear trees along the north wall" in pages[1] and "quinces" not in pages[1]
+    assert "ninety kilograms of quinces" in pages[2]
+    assert segments[0].thumbnail  # the drawn page, for the result grid
+
+
+@needs_gs
+def test_a_damaged_program_says_so() -> None:
+    with pytest.raises(IngestError, match="Ghostscript could not draw this PostScript .*damaged or cut short"):
+        list(PostScriptLoader().load(DATA / "truncated.ps", CFG))
+
+
+@needs_gs
+def test_a_program_cannot_read_other_files(tmp_path: Path) -> None:
+    secret = tmp_path / "secret.txt"
+    secret.write_text("the launch code is 0000\n")
+    spy = tmp_path / "spy.ps"  # draws the secret's first line on the page, if it may open it (-dSAFER: it may not)
+    spy.write_text(f"%!PS-Adobe-3.0\n/Times-Roman findfont 12 scalefont setfont 72 720 moveto\n"
+                   f"({secret}) (r) file 100 string readline pop show showpage\n")
+    with pytest.raises(IngestError, match="could not draw") as info:
+        list(PostScriptLoader().load(spy, CFG))
+    assert "launch code" not in str(info.value)
+
+
+@needs_gs
+def test_a_program_that_loops_is_stopped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    forever = tmp_path / "forever.ps"
+    forever.write_text("%!PS-Adobe-3.0\n{ 1 pop } loop\n")
+    monkeypatch.setattr(postscript, "GS_TIMEOUT_S", 2.0)
+    with pytest.raises(IngestError, match="did not finish drawing it in 2 s"):
+        list(PostScriptLoader().load(forever, CFG))
+
+
+def test_without_ghostscript_the_reason_names_the_install(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setattr(postscript, "ghostscript", lambda: None)
+    with pytest.raises(IngestError) as info:
+        list(PostScriptLoader().load(DATA / "field_notes.ps", CFG))
+    assert info.value.reason == GS_HINT and "apt-get install ghostscript" in GS_HINT
+    bomb = tmp_path / "big.ps.gz"  # a compressed program is bounded like any compressed text
+    bomb.write_bytes(gzip.compress(b"%!PS-Adobe-3.0\n" + b" " * (300 << 20), 9))
+    monkeypatch.setattr(postscript, "ghostscript", lambda: "/bin/false")
+    with pytest.raises(IngestError, match="expands past"):
+        list(PostScriptLoader().load(bomb, CFG))
