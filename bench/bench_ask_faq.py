@@ -13,12 +13,16 @@ documents, indexes them with the real MiniLM space in a real LanceDB folder, ask
   cannot answer from the index. Every question here has its answer indexed, so each decline is a miss.
 
 Two variants of the documents: ``answers`` (the answers alone, as paragraphs) and ``headings`` (the FAQ as
-written, each question a heading above its answer: quoting the heading back is not an answer).
+written, each question a heading above its answer: quoting the heading back is not an answer). A third,
+``pages``, indexes the FAQs as published, the HTML pages the same packages ship (``--faq-html``,
+``--debian-faq-html``: Sphinx's pages with their sidebars and ``¶`` links, the Debian FAQ's DocBook pages),
+and asks the same questions against the same answers.
 
     apt-get download python3.11-doc && dpkg -x python3.11-doc_*.deb /tmp/pydoc
     apt-get download debian-faq && dpkg -x debian-faq_*.deb /tmp/debfaq
     python bench/bench_ask_faq.py --faq /tmp/pydoc/usr/share/doc/python3.11/html/_sources/faq \\
-        --debian-faq /tmp/debfaq/usr/share/doc/debian/FAQ/debian-faq.en.txt.gz
+        --debian-faq /tmp/debfaq/usr/share/doc/debian/FAQ/debian-faq.en.txt.gz \\
+        --faq-html /tmp/pydoc/usr/share/doc/python3.11/html/faq --debian-faq-html /tmp/debfaq/usr/share/doc/debian/FAQ
 
 Not a test: prints a markdown table and writes JSON.
 """
@@ -154,11 +158,21 @@ def write_docs(faqs: list[Faq], folder: Path, headings: bool) -> None:
         (folder / f"{name}.txt").write_text("\n\n".join(parts) + "\n", encoding="utf-8")
 
 
-def run(faqs: list[Faq], headings: bool, work: Path, k: int | None) -> dict[str, object]:
+def run(faqs: list[Faq], variant: str, work: Path, k: int | None, pages: Path | None = None) -> dict[str, object]:
+    import shutil
+
     import mmrag
 
-    docs = work / ("headings" if headings else "answers")
-    write_docs(faqs, docs, headings)
+    docs = work / variant
+    if variant == "pages":  # the published HTML pages, copied as they are (the English ones of the Debian FAQ)
+        assert pages is not None
+        docs.mkdir(parents=True, exist_ok=True)
+        english = sorted(pages.glob("*.en.html")) or sorted(pages.glob("*.html"))  # debian-faq: X.html -> X.en.html
+        for page in english:
+            if not page.name.startswith("index."):
+                shutil.copy(page, docs / page.name)
+    else:
+        write_docs(faqs, docs, variant == "headings")
     engine = mmrag.open(str(work / f"index-{docs.name}"), space__name="minilm", space__image_model="off",
                         space__audio_model="off", generate__backend="extractive")
     engine.add([str(docs)])
@@ -182,7 +196,7 @@ def run(faqs: list[Faq], headings: bool, work: Path, k: int | None) -> dict[str,
     engine.close()
     n = len(rows)
     return {
-        "variant": "headings" if headings else "answers", "n": n,
+        "variant": variant, "n": n,
         "answer in context": sum(r["in_context"] for r in rows) / n,
         "first quote right": sum(r["first"] for r in rows) / n,
         "any quote right": sum(r["any"] for r in rows) / n,
@@ -197,7 +211,9 @@ def main() -> None:
     ap.add_argument("--faq", type=Path, default=None, help="folder of the Python FAQ's .rst.txt sources")
     ap.add_argument("--debian-faq", type=Path, default=None, help="the Debian FAQ as text (debian-faq.en.txt.gz)")
     ap.add_argument("--k", type=int, default=None, help="hits per question (default: search.k)")
-    ap.add_argument("--variant", choices=("answers", "headings", "both"), default="both")
+    ap.add_argument("--faq-html", type=Path, default=None, help="folder of the Python FAQ's published HTML pages")
+    ap.add_argument("--debian-faq-html", type=Path, default=None, help="folder of the Debian FAQ's HTML pages")
+    ap.add_argument("--variant", choices=("answers", "headings", "pages", "all"), default="all")
     ap.add_argument("--json", type=Path, default=Path(".cache/bench_ask_faq.json"))
     args = ap.parse_args()
     sets: dict[str, list[Faq]] = {}
@@ -208,11 +224,15 @@ def main() -> None:
     if not sets:
         ap.error("give --faq and/or --debian-faq")
     results = []
+    html = {"Python FAQ": args.faq_html, "Debian FAQ": args.debian_faq_html}
     with tempfile.TemporaryDirectory() as tmp:
         for name, faqs in sets.items():
             print(f"{name}: {len(faqs)} questions")
-            for headings in ((False, True) if args.variant == "both" else (args.variant == "headings",)):
-                results.append(run(faqs, headings, Path(tmp) / name.split()[0], args.k) | {"set": name})
+            variants = ("answers", "headings", "pages") if args.variant == "all" else (args.variant,)
+            for variant in variants:
+                if variant == "pages" and html[name] is None:
+                    continue
+                results.append(run(faqs, variant, Path(tmp) / name.split()[0], args.k, html[name]) | {"set": name})
     print("\n| set | documents | questions | answer in context | first quote right | any quote right | echoes a question "
           "| declined (fitted threshold) | ask median |")
     print("|---|---|---|---|---|---|---|---|---|")

@@ -23,10 +23,34 @@ def is_heading(line: str) -> bool:
     return _HEADING.match(line) is not None
 
 
+# a line of text over a line of one repeated mark is a title: a setext heading (Markdown: "Title" over "====="
+# or "-----") or a reStructuredText section title (an overline above it, as rST allows, goes too); a line of
+# marks alone (a thematic break "---", "***") is no text either
+_RULE = re.compile(r"[ \t]*([=\-~^*+#_`])\1{2,}[ \t]*")
+_WORDY = re.compile(r"\w")
+
+
+def underlined_as_headings(text: str) -> str:
+    """Underlined titles (``Title`` over ``=====``; reStructuredText's ``:mod:`csv` --- CSV`` over its
+    ``===``) as ``# Title`` heading lines, and lines of marks alone dropped, so a reader that joins
+    hard-wrapped lines never runs a title and its rule into one sentence (pure; one pass over the lines)."""
+    if "\n" not in text or not any(m * 3 in text for m in "=-~^*+#_`"):
+        return text
+    lines = text.split("\n")
+    rules = [_RULE.fullmatch(line) is not None for line in lines]
+    out: list[str] = []
+    for i, line in enumerate(lines):
+        if rules[i]:
+            continue
+        under = i + 1 < len(lines) and rules[i + 1]
+        out.append("# " + line.strip() if under and _WORDY.search(line) and not is_heading(line.strip()) else line)
+    return "\n".join(out)
+
+
 def headings_apart(text: str) -> str:
-    """``text`` with a blank line before and after each heading line, so a paragraph split keeps each
-    heading a paragraph of its own (pure)."""
-    return _HEADING_LINE.sub(r"\n\1\n", text)
+    """``text`` with underlined titles as heading lines (``underlined_as_headings``) and a blank line before
+    and after each heading line, so a paragraph split keeps each heading a paragraph of its own (pure)."""
+    return _HEADING_LINE.sub(r"\n\1\n", underlined_as_headings(text))
 
 
 def without_heading_marks(text: str) -> str:
@@ -34,4 +58,4 @@ def without_heading_marks(text: str) -> str:
     return _MARKS.sub("", text)
 
 
-__all__ = ["HEADING_MARK", "headings_apart", "is_heading", "without_heading_marks"]
+__all__ = ["HEADING_MARK", "headings_apart", "is_heading", "underlined_as_headings", "without_heading_marks"]

@@ -283,3 +283,22 @@ def test_a_recordings_waveform_thumbnail_is_never_sent_as_a_picture(make_hit, jp
                                      meta={"kind": "sound", "needs": "audio"})
     p = build_prompt("q", [talk, cat, shot, soundtrack], vision=True, thumbnail=thumb)
     assert asked == ["i1", "v1"] and [i.image is not None for i in p.items] == [False, True, True, False]
+
+
+def test_an_underlined_title_is_a_heading_not_a_sentence_run_into_its_rule(make_hit):
+    """reStructuredText and setext Markdown underline their titles; joined with its rule the title was quoted as
+    an answer (":mod:`csv` --- CSV File Reading and Writing ===========. [1].")."""
+    from mmrag.markdown import underlined_as_headings
+
+    rst = ("=====\nCSV\n=====\n\n:mod:`csv` --- CSV File Reading and Writing\n"
+           "===========================================\n\nThe csv module reads and writes tabular data.\n\n"
+           "Readers\n-------\nUse csv.reader to read rows from a file.\n\n---\n\nA | B\n---|---\n1 | 2\n")
+    assert underlined_as_headings(rst) == (
+        "# CSV\n\n# :mod:`csv` --- CSV File Reading and Writing\n\nThe csv module reads and writes tabular data.\n\n"
+        "# Readers\nUse csv.reader to read rows from a file.\n\n\nA | B\n---|---\n1 | 2\n")
+    p = build_prompt("q", [make_hit("a", "csv.rst.txt", Modality.TEXT, rst)], vision=False)
+    assert "====" not in p.items[0].body and "\n# Readers\n" in p.items[0].body
+    answer = ExtractiveGenerator().generate(build_prompt("how do I read rows from a csv file?",
+                                                         [make_hit("a", "csv.rst.txt", Modality.TEXT, rst)], vision=False))
+    # the titles pass their match on to the sentences under them, and are never quoted themselves
+    assert answer.text == "The csv module reads and writes tabular data [1]. Use csv.reader to read rows from a file [1].", answer.text

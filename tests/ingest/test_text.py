@@ -226,3 +226,36 @@ def test_rich_text_is_indexed_by_its_words_not_its_markup(tmp_path: Path) -> Non
     (seg,) = list(TextLoader().load(path, IngestConfig()))
     assert seg.text == "The harbour master retires in May.\nThe café opens in June — on the pier."
     assert seg.meta["format"] == "rtf"
+
+
+# ---------------------------------------------------------------- an HTML page as Markdown (headings, code, no navigation)
+
+PYTHON_FAQ = Path(__file__).parents[1] / "data" / "html" / "python-faq-gui.html"
+
+
+def test_a_published_page_keeps_its_headings_and_drops_its_navigation_and_permalinks(cfg: IngestConfig) -> None:
+    segs = load(HtmlLoader(), PYTHON_FAQ, cfg)
+    text = "\n\n".join(s.text or "" for s in segs)
+    assert "### Can I have Tk events handled while waiting for I/O?\n\nOn platforms other than Windows, yes" in text
+    assert "## What GUI toolkits exist for Python?" in text
+    assert "¶" not in text  # Sphinx's permalink after every heading
+    for chrome in ("Table of Contents", "Previous topic", "Quick search", "modules |", "Theme"):
+        assert chrome not in text  # the sidebar, the link bars and the search box are role="navigation"/"search"
+    assert segs[0].meta["title"] == "Graphic User Interface FAQ — Python 3.11.2 documentation"
+
+
+def test_html_markdown_details() -> None:
+    page = """<html><body><div role="navigation"><ul><li><a href="/">Home</a></li><li><div>Docs<div>API</div></div></li></ul></div>
+    <main><h1>Install<a class="headerlink" href="#install">¶</a></h1><h2></h2><h3><a href="#x">#</a></h3>
+    <p>Run this:</p><pre>pip install tool
+if ok:
+    print("done")
+</pre><pre>  </pre><p>See <a href="/more">the guide</a> <a href="#s">§</a>.</p>
+    <nav><a href="/next">Next page</a></nav><p>After the menu.</p><p>Unclosed <a href="/x">link text"""
+    text, _ = html_to_text(page, markdown=True)
+    assert text == (
+        '# Install\n\nRun this:\n\n```\npip install tool\nif ok:\n    print("done")\n```\n\n'
+        "See the guide .\n\nAfter the menu.\n\nUnclosed link text"
+    )
+    plain, _ = html_to_text(page)  # a mail's body or a book's section: no marks, navigation kept
+    assert plain.startswith("Home\n\nDocs\nAPI") and "Next page" in plain and "# " not in plain and "¶" not in plain

@@ -217,14 +217,32 @@ _BLOCK = {
     "section", "summary", "table", "tbody", "thead", "tfoot", "tr", "ul", "caption",
     "h1", "h2", "h3", "h4", "h5", "h6",
 }  # fmt: skip
+_HEADINGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
+_NAV_ROLES = {"navigation", "search"}
+_FENCED = re.compile(r"(```\n.*?\n```)", re.DOTALL)
 _VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
 
 
-class _VisibleText(HTMLParser):
-    """Collects what a browser shows: no script/style/head, blocks on new lines."""
+_PERMALINKS = {"", "¶", "#", "§", "🔗", "⚓", "\u200b"}  # what a heading's own link shows (Sphinx, MkDocs, VitePress)
 
-    def __init__(self) -> None:
+
+class _VisibleText(HTMLParser):
+    """Collects what a browser shows: no script/style/head, blocks on new lines. A link whose whole text is
+    a permalink mark (the ``¶`` documentation generators put after each heading and definition) is left
+    out. ``markdown`` (a page of its own, not a mail's body or a book's section): h1-h6 are written as
+    Markdown headings (``## Install``) and ``<pre>`` blocks fenced (```` ``` ````), as the other document
+    loaders write theirs (``mmrag.markdown``), and navigation (``<nav>``, ``role="navigation"`` or
+    ``"search"``: a site's menus, a documentation sidebar's table of contents) is left out: it repeats
+    on every page and answers nothing."""
+
+    def __init__(self, markdown: bool = False) -> None:
         super().__init__(convert_charrefs=True)
+        self.markdown = markdown
+        self.nav: str | None = None  # the tag of the navigation element being left out ...
+        self.nav_depth = 0  # ... and how deep inside it (the same tag nested)
+        self.pre_at = -1  # where the open <pre> block's text starts in ``parts`` (markdown)
+        self.outside_link: list[str] | None = None  # the parts before an open <a>; its own text is held apart
+        self.heading_at = -1  # where the open heading's text starts in ``parts`` (-1: none open)
         self.parts: list[str] = []
         self.skip = 0
         self.in_head = False  # </head> may be omitted: any body element ends the head
@@ -246,16 +264,29 @@ class _VisibleText(HTMLParser):
             d = {k.lower(): (v or "") for k, v in attrs}
             if d.get("name", "").lower() in ("description", "og:description") and not self.description:
                 self.description = " ".join(d.get("content", "").split())
+        if self.nav is not None:
+            self.nav_depth += tag == self.nav
+            return
+        if self.markdown and (tag == "nav" or any(k == "role" and v in _NAV_ROLES for k, v in attrs)) and tag not in _VOID:
+            self.nav, self.nav_depth = tag, 1
+            return
         if tag in _SKIP:
             self.skip += 1
         elif tag == "br":
             self.parts.append("\n")
         elif tag in _BLOCK:
-            self.parts.append("\n\n" if tag[0] == "h" or tag == "p" else "\n")
+            level = int(tag[1]) if tag in _HEADINGS and self.markdown and not self.pre else 0
+            self.parts.append("\n\n" + "#" * level + " " if level else "\n\n" if tag[0] == "h" or tag == "p" else "\n")
+            self.heading_at = len(self.parts) if level else -1
+            if tag == "pre" and self.markdown and not self.pre:
+                self.parts.append("```\n")
+                self.pre_at = len(self.parts)
             self.pre += tag == "pre"
             self.in_h1 = self.in_h1 or tag == "h1"
         elif tag in ("td", "th"):
             self.parts.append("\t")
+        elif tag == "a" and self.outside_link is None:
+            self.outside_link, self.parts = self.parts, []
 
     def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag not in _SKIP:  # <div/> must not open a skip region
@@ -264,31 +295,57 @@ class _VisibleText(HTMLParser):
                 self.handle_endtag(tag)
 
     def handle_endtag(self, tag: str) -> None:
+        if self.nav is not None:
+            if tag == self.nav:
+                self.nav_depth -= 1
+                if self.nav_depth <= 0:
+                    self.nav = None
+            return
         if tag == "title":
             self.in_title = False
         elif tag == "head":
             self.in_head = False
         if tag in _SKIP:
             self.skip = max(0, self.skip - 1)
+        elif tag == "a":
+            self._close_link()
         elif tag in _BLOCK:
+            if tag in _HEADINGS and 0 < self.heading_at <= len(self.parts) and not "".join(self.parts[self.heading_at:]).strip():
+                self.parts[self.heading_at - 1] = "\n\n"  # <h2></h2>, or a heading of only a permalink: no mark
+            self.heading_at = -1
             self.parts.append("\n\n" if tag[0] == "h" or tag == "p" else "\n")
             if tag == "pre":
                 self.pre = max(0, self.pre - 1)
+                if not self.pre and 0 < self.pre_at <= len(self.parts):
+                    code = "".join(self.parts[self.pre_at:]).strip("\n")
+                    if code.strip():
+                        self.parts[self.pre_at:] = [code, "\n```\n\n"]
+                    else:  # an empty block: no fence
+                        self.parts[self.pre_at - 1:] = ["\n"]
+                    self.pre_at = -1
             if tag == "h1":
                 self.in_h1 = False
 
     def handle_data(self, data: str) -> None:
         if self.in_title:
             self.title += data
-        if self.skip or self.in_head or self.in_title:
+        if self.skip or self.in_head or self.in_title or self.nav is not None:
             return
         if self.in_h1:
             self.h1 += data
         self.parts.append(data if self.pre else re.sub(r"\s+", " ", data))
 
+    def _close_link(self) -> None:
+        if self.outside_link is None:
+            return
+        inside, self.parts, self.outside_link = self.parts, self.outside_link, None
+        if "".join(inside).strip() not in _PERMALINKS or any("\n" in part for part in inside):
+            self.parts.extend(inside)
+
     def text(self) -> str:
-        raw = "".join(self.parts)
-        raw = re.sub(r"[ \t]*\n[ \t]*", "\n", raw)  # trim around line breaks
+        self._close_link()  # an <a> never closed
+        pieces = _FENCED.split("".join(self.parts))  # a fenced code block keeps its indentation
+        raw = "".join(p if i % 2 else re.sub(r"[ \t]*\n[ \t]*", "\n", p) for i, p in enumerate(pieces))  # trim around line breaks
         raw = re.sub(r"\n{3,}", "\n\n", raw)
         return raw.strip()
 
@@ -303,9 +360,10 @@ def _html_encoding(data: bytes) -> str | None:
         return None
 
 
-def html_to_text(markup: str) -> tuple[str, Mapping[str, str]]:
-    """Visible text of an HTML document and its ``title``/``description``."""
-    parser = _VisibleText()
+def html_to_text(markup: str, markdown: bool = False) -> tuple[str, Mapping[str, str]]:
+    """Visible text of an HTML document and its ``title``/``description``; ``markdown``: headings and code
+    blocks written as Markdown, navigation left out (``_VisibleText``)."""
+    parser = _VisibleText(markdown)
     parser.feed(markup)
     parser.close()
     meta: dict[str, str] = {}
@@ -335,7 +393,7 @@ class HtmlLoader:
         else:
             markup, encoding = decode_text(data)
         try:
-            text, html_meta = html_to_text(markup)
+            text, html_meta = html_to_text(markup, markdown=True)
         except Exception as exc:  # noqa: BLE001 - html.parser is lenient; anything else is a bad file
             raise IngestError(source, f"cannot parse HTML ({exc}); check the file") from None
         if not text.strip():
