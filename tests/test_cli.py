@@ -122,6 +122,9 @@ def test_a_long_hit_shows_the_part_that_matches_with_the_words_marked() -> None:
     # documents, slides, mail and books carry Markdown headings; a result line shows their words only
     assert shown_text("# Ferry timetable\n\nThe first ferry\nleaves at 6:40. #3 is late") == \
         "Ferry timetable The first ferry leaves at 6:40. #3 is late"
+    # a notebook's code cell or a web page's <pre>: the code without its fence lines
+    assert shown_text("Read rows:\n\n```python\nfor row in csv.reader(f):\n    print(row)\n```\n\nDone.") == \
+        "Read rows: for row in csv.reader(f): print(row) Done."
 
 
 def test_heard_also_line_names_the_alternative_that_holds_a_missing_query_word() -> None:

@@ -25,7 +25,7 @@ import unicodedata
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from mmrag.markdown import without_heading_marks
+from mmrag.markdown import as_shown
 from mmrag.types import AddReport, heard_alternatives
 
 OK, PARTIAL, USAGE_OR_INDEX, INTERRUPTED = 0, 1, 2, 130
@@ -122,8 +122,9 @@ def query_words(query: str | None) -> list[str]:
 
 def shown_text(text: str) -> str:
     """A hit's text as a result line shows it: one line, without the ``#`` marks of Markdown headings
-    (documents, slides, mail and books are written with them). The page does the same (``app.js``)."""
-    return " ".join(without_heading_marks(text).split())
+    (documents, slides, mail, books and web pages are written with them) or code fences
+    (``markdown.as_shown``). The page does the same (``app.js``)."""
+    return " ".join(as_shown(text).split())
 
 
 def excerpt(text: str, words: list[str], width: int) -> str:

@@ -58,4 +58,14 @@ def without_heading_marks(text: str) -> str:
     return _MARKS.sub("", text)
 
 
-__all__ = ["HEADING_MARK", "headings_apart", "is_heading", "underlined_as_headings", "without_heading_marks"]
+_FENCE_LINE = re.compile(r"(?m)^[ \t]*(?:```|~~~)[^\n]*$")
+
+
+def as_shown(text: str) -> str:
+    """A chunk as a result line shows it: without heading marks or the fence lines around code (a notebook's
+    cells, a web page's ``<pre>``), the words and the code kept (pure; ``server/static/app.js`` ``shown``
+    does the same on the page)."""
+    return _FENCE_LINE.sub("", without_heading_marks(text))
+
+
+__all__ = ["HEADING_MARK", "as_shown", "headings_apart", "is_heading", "underlined_as_headings", "without_heading_marks"]

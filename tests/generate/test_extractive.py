@@ -274,3 +274,10 @@ def test_a_published_faq_page_answers_with_the_text_under_the_question(tmp_path)
     assert answer.text.startswith("An often-heard complaint is that event handlers bound to events"), answer.text
     assert "I can’t get key bindings" not in answer.text
     engine.close()
+
+
+def test_a_sentence_that_led_into_code_ends_with_a_stop_not_its_colon(make_hit):
+    """It was quoted as "The simplest example of reading a CSV file:. [2]." (the ":" kept, a "." added)."""
+    doc = make_hit("d1", "csv.html", Modality.TEXT, "The simplest example of reading a CSV file:\n\n```\nimport csv\n```")
+    answer = ExtractiveGenerator().generate(build_prompt("an example of reading a csv file", [doc], vision=False))
+    assert answer.text == "The simplest example of reading a CSV file [1].", answer.text

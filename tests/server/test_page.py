@@ -109,6 +109,10 @@ def test_a_long_text_card_shows_the_part_that_matches(page) -> None:  # type: ig
         name: "inbox.mbox", source: "/x/inbox.mbox", score: 1.0, segment_id: "s2", found_by: "text->text",
         channel_scores: {} }, 1).querySelector(".paper").textContent""")
     assert heading == "Ferry timetable\nThe first ferry leaves at 6:40.", heading  # no "#" on a card
+    code = page.evaluate("""() => card({ modality: "text", text: "# Install\\n\\n```\\npip install tool\\n```\\n\\nDone.",
+        name: "guide.html", source: "/x/guide.html", score: 1.0, segment_id: "s3", found_by: "text->text",
+        channel_scores: {} }, 2).querySelector(".paper").textContent""")
+    assert code == "Install\n\n\npip install tool\n\n\nDone.", code  # a web page's <pre>: no fence lines
 
 
 def test_drop_an_image(page, corpus: Corpus) -> None:  # type: ignore[no-untyped-def]

@@ -279,6 +279,10 @@ def _summary(item: ContextItem, sentences: int) -> str:
 
 
 def _with_stop(sentence: str) -> str:
+    """The sentence with a full stop (one that led into a list or code, ``file:``, ends with a stop instead:
+    what it led to is not quoted)."""
+    if sentence[-1:] in ":;,：；，" and len(sentence) > 1:
+        sentence = sentence[:-1].rstrip()
     return sentence if sentence[-1:] in ".!?…" else sentence + "."
 
 

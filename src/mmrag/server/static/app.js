@@ -45,9 +45,10 @@ function marked(text, terms) {
   return frag;
 }
 function shown(text) {
-  // a hit's text as a card shows it: without the "#" marks of Markdown headings (documents, slides, mail
-  // and books are written with them); markdown.without_heading_marks (Python) does the same for result lines
-  return (text || "").replace(/^[ \t]*#{1,6}[ \t]+/gm, "");
+  // a hit's text as a card shows it: without the "#" marks of Markdown headings (documents, slides, mail,
+  // books and web pages are written with them) or the fence lines around code; markdown.as_shown (Python)
+  // does the same for result lines
+  return (text || "").replace(/^[ \t]*#{1,6}[ \t]+/gm, "").replace(/^[ \t]*(?:```|~~~)[^\n]*$/gm, "");
 }
 function excerpt(text, terms, n) {
   // the n characters of a long text that hold the most query words (a card shows a chunk's matching part,
