@@ -275,8 +275,7 @@ def test_pillows_own_test_pictures_land_or_say_why(tmp_path: Path) -> None:
     as damaged, not as formats mmrag does not read; an EPS says it needs Ghostscript (or is drawn by it)."""
     import warnings
 
-    from PIL import EpsImagePlugin
-
+    from mmrag.ingest.postscript import ghostscript
     from mmrag.ingest.sources import sniff_reason
 
     assert sniff_reason(PILLOW_FILES / "combined_larger_than_size.psd") == (
@@ -290,9 +289,10 @@ def test_pillows_own_test_pictures_land_or_say_why(tmp_path: Path) -> None:
         icon, info = open_image(PILLOW_FILES / "hopper_unexpected.ico", "icon.ico", IngestConfig(ocr=False))
     assert not [w for w in caught if "PIL" in w.filename], [str(w.message) for w in caught]
     assert psd.mode == "RGB" and min(psd.size) > 0 and info["format"] == "ICO" and np.asarray(icon).std() > 10
-    if EpsImagePlugin.has_ghostscript():
-        eps, _ = open_image(PILLOW_FILES / "zero_bb_emptyline.eps", "plot.eps", IngestConfig(ocr=False))
+    if ghostscript() is not None:
+        eps, eps_info = open_image(PILLOW_FILES / "zero_bb_emptyline.eps", "plot.eps", IngestConfig(ocr=False))
         assert np.asarray(eps).std() > 10  # Ghostscript drew the plot
+        assert eps_info["format"] == "EPS" and eps.size == (2 * eps_info["width"], 2 * eps_info["height"])  # at 144 dpi
     else:
         with pytest.raises(IngestError, match=r"an EPS picture is drawn by Ghostscript, which is not installed: apt-get install ghostscript"):
             open_image(PILLOW_FILES / "zero_bb_emptyline.eps", "plot.eps", IngestConfig(ocr=False))

@@ -74,3 +74,15 @@ def test_without_ghostscript_the_reason_names_the_install(monkeypatch: pytest.Mo
     monkeypatch.setattr(postscript, "ghostscript", lambda: "/bin/false")
     with pytest.raises(IngestError, match="expands past"):
         list(PostScriptLoader().load(bomb, CFG))
+
+
+@needs_gs
+def test_an_eps_picture_that_loops_is_stopped_and_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pillow's own EPS reader runs Ghostscript with no time limit: this picture hung `mmrag add`."""
+    from mmrag.ingest.image import open_image
+
+    forever = tmp_path / "forever.eps"
+    forever.write_text("%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 100 100\n{ 1 pop } loop\n%%EOF\n")
+    monkeypatch.setattr(postscript, "GS_TIMEOUT_S", 2.0)
+    with pytest.raises(IngestError, match=r"did not finish drawing it in 2 s \(an EPS picture that loops forever\?\)"):
+        open_image(forever, "forever.eps", CFG)

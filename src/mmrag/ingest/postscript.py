@@ -5,10 +5,9 @@ PostScript is a program that draws pages, not text to read: indexed as text it g
 operators (``/Times-Roman findfont 12 scalefont setfont``). Ghostscript (``gs``, AGPL; a separate program, run
 as one) turns it into a PDF in a private temporary folder, with ``-dSAFER`` (no file access beyond its input,
 its output and its own temporary folder, here that private one) and a time limit, since a PostScript file can
-loop forever; the PDF loader then reads that like any
-PDF, and each segment cites the PostScript file with its page. An EPS picture (``EPSF`` in its first line) is
-a picture, read by ``ingest/image.py``. Without Ghostscript the file is skipped with the command that installs
-it.
+loop forever; the PDF loader then reads that like any PDF, and each segment cites the PostScript file with its
+page. An EPS picture (``EPSF`` in its first line) is a picture, read by ``ingest/image.py`` and drawn here
+(``draw_eps``) under the same limits. Without Ghostscript the file is skipped with the command that installs it.
 """
 
 from __future__ import annotations
@@ -31,6 +30,7 @@ GS_HINT = (
     "a PostScript document is read through Ghostscript, which is not installed: apt-get install ghostscript "
     "(or convert it to PDF with ps2pdf and add that)"
 )
+EPS_HINT = "an EPS picture is drawn by Ghostscript, which is not installed: apt-get install ghostscript (or export it as PDF or PNG)"
 GS_TIMEOUT_S = 300.0  # a PostScript program that has not drawn its pages by then is looping
 _GS_NAMES = ("gs", "gswin64c", "gswin32c")
 
@@ -46,6 +46,45 @@ def _gs_failure(stderr: bytes) -> str:
     return said[:200]
 
 
+def run_ghostscript(args: list[str], output: Path, tmp: str, source: str, what: str) -> None:
+    """Ghostscript with ``args`` in the private folder ``tmp``, writing ``output``; ``IngestError`` (cause and
+    fix) when it is missing, fails, writes nothing or runs past ``GS_TIMEOUT_S``. ``what``: "PostScript
+    program" or "EPS picture", for the messages."""
+    gs = ghostscript()
+    if gs is None:
+        raise IngestError(source, EPS_HINT if what == "EPS picture" else GS_HINT)
+    a = "an" if what[:1] in "AEIOU" else "a"
+    command = [gs, "-q", "-dSAFER", "-dBATCH", "-dNOPAUSE", *args]
+    # -dSAFER still lets a program read Ghostscript's temporary folder ($TMPDIR, else /tmp, where other
+    # programs' files lie): it gets this private one, which holds only its own input and output
+    private = {**os.environ, "TMPDIR": tmp, "TMP": tmp, "TEMP": tmp}
+    try:
+        done = subprocess.run(command, check=False, capture_output=True, timeout=GS_TIMEOUT_S, stdin=subprocess.DEVNULL,
+                              cwd=tmp, env=private)
+    except subprocess.TimeoutExpired:
+        raise IngestError(
+            source, f"Ghostscript did not finish drawing it in {GS_TIMEOUT_S:g} s ({a} {what} that loops forever?); "
+            "convert it to PDF or PNG yourself and add that") from None
+    if done.returncode != 0 or not output.is_file() or output.stat().st_size == 0:
+        raise IngestError(
+            source, f"Ghostscript could not draw this {what} ({_gs_failure(done.stderr)}); it may be damaged or cut short")
+
+
+def draw_eps(src: Path | bytes, source: str, dpi: float) -> bytes:
+    """An EPS picture drawn by Ghostscript at ``dpi`` (cropped to its bounding box), as PNG bytes. Pillow's own
+    EPS reader runs Ghostscript too, but with no time limit and the shared temporary folder."""
+    with tempfile.TemporaryDirectory(prefix="mmrag-eps-") as tmp:
+        if isinstance(src, (bytes, bytearray)):
+            path = Path(tmp) / "input.eps"
+            path.write_bytes(src)
+        else:
+            path = Path(src).absolute()  # a name starting with "-" is never read as an option
+        out = Path(tmp) / "picture.png"
+        run_ghostscript(["-dEPSCrop", f"-r{dpi:.2f}", "-sDEVICE=png16m", "-dTextAlphaBits=4", "-dGraphicsAlphaBits=4",
+                         f"-sOutputFile={out}", str(path)], out, tmp, source, "EPS picture")
+        return out.read_bytes()
+
+
 class PostScriptLoader:
     """Loader for the ``ps`` kind."""
 
@@ -57,8 +96,7 @@ class PostScriptLoader:
         path = Path(path)
         source = str(path)
         check_file(path, config.max_file_mb)
-        gs = ghostscript()
-        if gs is None:
+        if ghostscript() is None:
             raise IngestError(source, GS_HINT)
         with tempfile.TemporaryDirectory(prefix="mmrag-ps-") as tmp:
             program = path
@@ -70,21 +108,7 @@ class PostScriptLoader:
                 program = Path(tmp) / "input.ps"
                 program.write_bytes(read_source(path, config))
             pdf = Path(tmp) / f"{Path(inner_name(path)).stem or 'document'}.pdf"  # the PDF loader's file-name words
-            command = [gs, "-q", "-dSAFER", "-dBATCH", "-dNOPAUSE", "-sDEVICE=pdfwrite", f"-sOutputFile={pdf}", str(program)]
-            # -dSAFER still lets a program read Ghostscript's temporary folder ($TMPDIR, else /tmp, where other
-            # programs' files lie): it gets this private one, which holds only its own input and output
-            private = {**os.environ, "TMPDIR": tmp, "TMP": tmp, "TEMP": tmp}
-            try:
-                done = subprocess.run(command, check=False, capture_output=True, timeout=GS_TIMEOUT_S, stdin=subprocess.DEVNULL,
-                                      cwd=tmp, env=private)
-            except subprocess.TimeoutExpired:
-                raise IngestError(
-                    source, f"Ghostscript did not finish drawing it in {GS_TIMEOUT_S:g} s (a PostScript program "
-                    "that loops?); convert it to PDF yourself and add that") from None
-            if done.returncode != 0 or not pdf.is_file() or pdf.stat().st_size == 0:
-                raise IngestError(
-                    source, f"Ghostscript could not draw this PostScript ({_gs_failure(done.stderr)}); it may be "
-                    "damaged or cut short") from None
+            run_ghostscript(["-sDEVICE=pdfwrite", f"-sOutputFile={pdf}", str(program)], pdf, tmp, source, "PostScript program")
             try:
                 for segment in PdfLoader().load(pdf, config):
                     yield dataclasses.replace(segment, source=source)
@@ -92,4 +116,4 @@ class PostScriptLoader:
                 raise IngestError(source, exc.reason) from None
 
 
-__all__ = ["GS_HINT", "PostScriptLoader", "ghostscript"]
+__all__ = ["EPS_HINT", "GS_HINT", "PostScriptLoader", "draw_eps", "ghostscript", "run_ghostscript"]

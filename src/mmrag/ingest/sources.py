@@ -85,11 +85,11 @@ def walk(
     if isinstance(exclude, (str, os.PathLike)):
         exclude = [exclude]
     excluded = {_dev_ino(Path(p)) for p in exclude} - {None}
-    exclude_rules(config.exclude, Path("."))  # a bad pattern is an error before the walk starts
+    given = exclude_rules(config.exclude, Path("."))  # a bad pattern is an error before the walk starts
     seen_files: set[str] = set()
     for raw in paths:
         root = Path(raw)
-        patterns = exclude_rules(config.exclude, root)
+        patterns = IgnoreRules(root, given.spec) if given else None  # relative to each folder given
         bad_name = _name_problem(root)
         if bad_name:
             yield WalkFailure(root, bad_name)
