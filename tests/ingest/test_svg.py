@@ -198,3 +198,20 @@ def test_real_open_clip_art_drawing_if_cached() -> None:
     seg = load_one(path)  # sized in pt: needs dpi=96 in the resvg call
     assert max(seg.image.size) == 560 and seg.meta["format"] == "SVG"
     assert seg.text and "turkey" in seg.text.lower()
+
+
+def test_drawings_nested_deeper_than_the_main_stack_allows_do_not_crash(tmp_path: Path) -> None:
+    """Both drawings made resvg overflow the main thread's stack at ~300 levels: a segmentation fault that ended
+    the whole `mmrag add`. Rendered on a thread with a large stack, the nested one renders and resvg's own node
+    limit refuses the chain of references."""
+    nested = tmp_path / "nested.svg"
+    nested.write_text('<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10">' + "<g>" * 600
+                      + '<rect width="8" height="8" fill="red"/>' + "</g>" * 600 + "</svg>")
+    (seg,) = [s for s in SvgLoader().load(nested, IngestConfig(ocr=False)) if s.image is not None]
+    assert seg.image.getpixel((5, 5))[0] > 200
+    chain = "".join(f'<g id="l{i}"><use xlink:href="#l{i - 1}"/></g>' for i in range(1, 600))
+    chained = tmp_path / "chained.svg"
+    chained.write_text('<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" width="10" '
+                       f'height="10"><defs><rect id="l0" width="1" height="1"/>{chain}</defs><use xlink:href="#l599"/></svg>')
+    with pytest.raises(IngestError, match="more elements than the renderer allows"):
+        list(SvgLoader().load(chained, IngestConfig(ocr=False)))

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import re
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -160,13 +161,49 @@ def strip_external_refs(markup: str) -> str:
     return _EXTERNAL_HREF.sub(r"\1\2\2", markup)
 
 
+RENDER_STACK = 256 << 20  # bytes of stack for the thread resvg runs on (virtual: only what it uses is touched)
+_stack_size = threading.Lock()
+
+
+def resvg_png(**kwargs: Any) -> bytes:
+    """``resvg_py.svg_to_bytes(**kwargs)`` run on a thread of its own with a ``RENDER_STACK`` stack.
+
+    resvg recurses once per level of a drawing (nested elements, chained ``<use>`` references); about 300
+    levels overflowed the main thread's 8 MB stack, a segmentation fault that ended the whole ``mmrag add``.
+    On this stack resvg's own node limit stops such a drawing first, with a ``ValueError`` reported for its
+    file. Errors raised by resvg are raised here."""
+    import resvg_py
+
+    result: list[Any] = []
+
+    def run() -> None:
+        try:
+            result.append(bytes(resvg_py.svg_to_bytes(**kwargs)))
+        except BaseException as exc:  # noqa: BLE001 - a Rust panic is a BaseException: handed to the caller
+            result.append(exc)
+
+    with _stack_size:  # the size applies to threads started while it is set: only this one
+        previous = threading.stack_size(RENDER_STACK)
+        try:
+            worker = threading.Thread(target=run, name="resvg", daemon=True)
+            worker.start()
+        finally:
+            threading.stack_size(previous)
+    worker.join()
+    if not result:
+        raise RuntimeError("the SVG renderer stopped without an answer")
+    if isinstance(result[0], BaseException):
+        raise result[0]
+    return bytes(result[0])
+
+
 def render_svg(
     data: bytes, source: str, config: IngestConfig, max_side: int
 ) -> tuple[Image.Image, dict[str, Any], str]:
     """``(image, info, svg_text)``: the drawing rendered so its long side is
     between ``MIN_RENDER`` and ``max_side`` px, plus its metadata."""
     try:
-        import resvg_py
+        import resvg_py  # noqa: F401 - rendered by resvg_png
     except ImportError:
         raise MissingDependency("resvg-py", "all", "rendering SVG") from None
     if not data.strip():
@@ -179,7 +216,7 @@ def render_svg(
     wide = info.width >= info.height
     try:
         # dpi=96 (CSS px): the binding's default dpi=0 turns pt/mm/in sizes into 0 ("invalid size").
-        png = resvg_py.svg_to_bytes(
+        png = resvg_png(
             svg_string=strip_external_refs(decode_svg(data)),
             dpi=96.0,
             width=target if wide else None,
@@ -190,6 +227,9 @@ def render_svg(
     except BaseException as exc:  # resvg raises ValueError, and a Rust panic is a BaseException
         if isinstance(exc, (KeyboardInterrupt, SystemExit, GeneratorExit)):
             raise
+        if "nodes limit" in str(exc):
+            raise IngestError(source, "cannot render SVG: it nests or repeats more elements than the renderer "
+                                      "allows (resvg's node limit; a broken or hostile drawing?); re-export it") from None
         raise IngestError(
             source, f"cannot render SVG ({exc}); check the file in a browser or re-export it"
         ) from None

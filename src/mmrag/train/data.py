@@ -209,11 +209,12 @@ def load_image(path: str | Path, size: int, max_pixels: int = MAX_IMAGE_PIXELS) 
 def _render_svg(path: Path, size: int):  # -> PIL.Image.Image
     import io
 
-    import resvg_py
     from PIL import Image
 
-    data = resvg_py.svg_to_bytes(svg_path=str(path), width=size * 2, background="#ffffff")
-    return Image.open(io.BytesIO(bytes(data)))
+    from mmrag.ingest.svg import resvg_png  # on a thread with room for deeply nested drawings
+
+    data = resvg_png(svg_path=str(path), width=size * 2, background="#ffffff")
+    return Image.open(io.BytesIO(data))
 
 
 def fingerprint(items: Sequence[str], *extra: object) -> str:
