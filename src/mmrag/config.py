@@ -60,6 +60,7 @@ class IngestConfig:
     # gitignore-style patterns left out of folders walked (ingest/ignore.py); --exclude adds to them
     exclude: tuple[str, ...] = ()
     ignore_files: bool = True  # a folder's .mmragignore (the same patterns) leaves out what it names
+    default_excludes: bool = True  # __pycache__/, node_modules/, Thumbs.db, desktop.ini ... (ignore.DEFAULT_EXCLUDES)
     quick_check: bool = True  # skip reading files whose size and mtime match the last add (see ingest/statcache.py)
     captions: bool = True  # a picture's X.txt sidecar (UTF-8, <= 4 KB) joins its words (see ingest/captions.py)
     # audio

@@ -247,3 +247,15 @@ def test_a_bad_exclude_pattern_is_an_error_before_anything_is_walked(site: Path)
 
     with pytest.raises(ConfigError, match="exclude pattern"):
         list(walk(site, IngestConfig(exclude=("!",))))
+
+
+def test_caches_and_windows_litter_are_left_out_by_default(tmp_path: Path) -> None:
+    root = tmp_path / "project"
+    for name in ["notes.md", "__pycache__/notes.cpython-311.pyc", "web/node_modules/lib/index.js", "web/app.js",
+                 "photos/Thumbs.db", "photos/desktop.ini", "photos/beach.jpg", "$RECYCLE.BIN/old.txt"]:
+        touch(root / name)
+    assert rel(list(walk(root, IngestConfig())), root) == ["notes.md", "photos/beach.jpg", "web/app.js"]
+    # a pattern takes one back; the setting turns them all off; a file named on the command line is taken
+    assert "web/node_modules/lib/index.js" in rel(list(walk(root, IngestConfig(exclude=("!node_modules/",)))), root)
+    assert len(rel(list(walk(root, IngestConfig(default_excludes=False))), root)) == 8
+    assert list(walk(root / "photos" / "Thumbs.db", IngestConfig())) == [root / "photos" / "Thumbs.db"]

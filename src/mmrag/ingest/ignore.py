@@ -4,7 +4,7 @@
 The patterns are git's (``*.css``, ``_build/``, ``/drafts``, ``**/cache``, ``!keep.css``), read by ``pathspec``
 (a well-kept library that black and yamllint use for the same job) rather than a hand-written matcher. A
 ``.mmragignore`` applies to its folder and everything below it; the ``--exclude`` patterns act as one at the top
-of each folder given. As in git, the deepest file with a matching pattern decides, and within one set of
+of each folder given, above ``DEFAULT_EXCLUDES``. As in git, the deepest file with a matching pattern decides, and within one set of
 patterns the last match wins (so ``!name`` takes a file back). A folder left out is not entered.
 """
 
@@ -19,6 +19,13 @@ import pathspec
 from mmrag.errors import ConfigError
 
 IGNORE_FILE = ".mmragignore"
+# left out of every folder walked unless ``ingest.default_excludes`` is off or a pattern takes one back
+# (``--exclude '!node_modules/'``): caches of code and dependencies, and the files Windows keeps beside
+# pictures and on every drive, none of which is anyone's content (each used to be a failed file of `add`)
+DEFAULT_EXCLUDES = (
+    "__pycache__/", "node_modules/",
+    "Thumbs.db", "ehthumbs.db", "ehthumbs_vista.db", "desktop.ini", "$RECYCLE.BIN/", "System Volume Information/",
+)
 _MAX_IGNORE_BYTES = 1 << 20  # a rules file larger than 1 MB is not a rules file
 
 
@@ -86,4 +93,4 @@ def name_excluded(path: Path, rules: IgnoreRules | None) -> bool:
     return rules is not None and bool(rules.spec.match_file(path.name))
 
 
-__all__ = ["IGNORE_FILE", "IgnoreRules", "compile_rules", "exclude_rules", "is_ignored", "name_excluded", "read_ignore_file"]
+__all__ = ["DEFAULT_EXCLUDES", "IGNORE_FILE", "IgnoreRules", "compile_rules", "exclude_rules", "is_ignored", "name_excluded", "read_ignore_file"]

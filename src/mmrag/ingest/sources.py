@@ -22,7 +22,14 @@ from pathlib import Path
 
 from mmrag.config import IngestConfig
 from mmrag.errors import IngestError, UnsupportedFile
-from mmrag.ingest.ignore import IgnoreRules, exclude_rules, is_ignored, name_excluded, read_ignore_file
+from mmrag.ingest.ignore import (
+    DEFAULT_EXCLUDES,
+    IgnoreRules,
+    exclude_rules,
+    is_ignored,
+    name_excluded,
+    read_ignore_file,
+)
 from mmrag.ingest.sniffing import (
     KINDS,
     NOT_INDEXED,
@@ -74,7 +81,8 @@ def walk(
     ``config.follow_symlinks`` (folder loops are detected either way). Paths
     given explicitly are always taken, even if hidden or a symlink. Anything at
     or below an ``exclude`` path (e.g. the index folder) is skipped, and so is
-    what ``config.exclude`` patterns or ``.mmragignore`` files leave out
+    what ``config.exclude`` patterns (after ``DEFAULT_EXCLUDES`` unless
+    ``config.default_excludes`` is off) or ``.mmragignore`` files leave out
     (``ingest/ignore.py``; a file given by name only by the patterns, matched
     against its name). Problems are yielded as ``WalkFailure`` items; nothing
     is raised for one bad path (an invalid ``config.exclude`` pattern raises
@@ -85,7 +93,9 @@ def walk(
     if isinstance(exclude, (str, os.PathLike)):
         exclude = [exclude]
     excluded = {_dev_ino(Path(p)) for p in exclude} - {None}
-    given = exclude_rules(config.exclude, Path("."))  # a bad pattern is an error before the walk starts
+    defaults = DEFAULT_EXCLUDES if config.default_excludes else ()
+    given = exclude_rules((*defaults, *config.exclude), Path("."))  # a bad pattern is an error before the walk
+    named = exclude_rules(config.exclude, Path("."))  # a file given by name: only the patterns the user gave
     seen_files: set[str] = set()
     for raw in paths:
         root = Path(raw)
@@ -110,7 +120,7 @@ def walk(
         if stat.S_ISDIR(st.st_mode):
             yield from _walk_dir(root, st, config, excluded, seen_files, patterns)
         elif stat.S_ISREG(st.st_mode):
-            if not name_excluded(root, patterns) and _first_time(root, seen_files):
+            if not name_excluded(root, named) and _first_time(root, seen_files):
                 yield root
         else:
             yield WalkFailure(root, "not a regular file (device, pipe or socket); give a file or a folder")
