@@ -220,6 +220,7 @@ _BLOCK = {
 _HEADINGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
 _NAV_ROLES = {"navigation", "search"}
 _FENCED = re.compile(r"(```\n.*?\n```)", re.DOTALL)
+_HEADING_SPACES = re.compile(r"(?m)^(#{1,6})[ \t]{2,}")
 _VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
 
 
@@ -345,9 +346,14 @@ class _VisibleText(HTMLParser):
     def text(self) -> str:
         self._close_link()  # an <a> never closed
         pieces = _FENCED.split("".join(self.parts))  # a fenced code block keeps its indentation
-        raw = "".join(p if i % 2 else re.sub(r"[ \t]*\n[ \t]*", "\n", p) for i, p in enumerate(pieces))  # trim around line breaks
+        raw = "".join(p if i % 2 else _trimmed(p) for i, p in enumerate(pieces))
         raw = re.sub(r"\n{3,}", "\n\n", raw)
         return raw.strip()
+
+
+def _trimmed(text: str) -> str:
+    """No spaces around line breaks, one space after a heading's marks (``<h1> Title</h1>``)."""
+    return _HEADING_SPACES.sub(r"\1 ", re.sub(r"[ \t]*\n[ \t]*", "\n", text))
 
 
 def _html_encoding(data: bytes) -> str | None:
