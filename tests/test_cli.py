@@ -243,3 +243,18 @@ def test_a_postscript_document_is_found_by_its_words_on_its_page(tmp_path: Path)
     code, out = run("search", "where were the quinces stored", "--index", index, "--json", "-k", "1")
     (hit,) = json.loads(out)["hits"]
     assert Path(hit["source"]).name == "orchard.ps" and hit["page"] == 2 and "cellar" in hit["text"]
+
+
+def test_reindex_reads_unchanged_files_again(tmp_path: Path) -> None:
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "ferry.md").write_text("The first ferry leaves at 6:40 from pier 2.", encoding="utf-8")
+    index = str(tmp_path / "idx")
+    assert run("add", str(notes), "--index", index, "--json")[0] == 0
+    code, out = run("add", str(notes), "--index", index, "--json")
+    assert json.loads(out)["unchanged"] == [str(notes / "ferry.md")]
+    code, out = run("add", str(notes), "--index", index, "--reindex", "--json")
+    report = json.loads(out)
+    assert code == 0 and report["replaced"] == [str(notes / "ferry.md")] and report["segments"] == 1
+    code, out = run("info", "--index", index, "--json")
+    assert json.loads(out)["vectors_by_channel"] == {"text": 1}  # replaced, not doubled

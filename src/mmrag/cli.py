@@ -80,6 +80,10 @@ def add(
     rehash: Annotated[
         bool, typer.Option("--rehash", help="Read and hash every file, even those whose size and mtime are unchanged.")
     ] = False,
+    reindex: Annotated[
+        bool, typer.Option("--reindex", help="Read and index every file again, unchanged ones too (after an mmrag "
+                           "upgrade that reads a format better); catalogue rows are still compared row by row.")
+    ] = False,
     record_map: Annotated[
         list[str] | None,
         typer.Option("--map", help="Catalogue mapping, repeatable: id=sku, text=title,description, image=photo, "
@@ -121,6 +125,7 @@ def add(
         cfg = _config(index, config, **{"space.name": space, "space.model": model, "space.image_model": image_model,
                                         "space.audio_model": audio_model, "ingest.ocr": ocr,
                                         "ingest.quick_check": False if rehash else None,
+                                        "ingest.reindex": True if reindex else None,
                                         "ingest.record_map": ";".join(record_map) if record_map else None,
                                         "ingest.fetch_image_urls": True if fetch_urls else None})
         if exclude:

@@ -62,6 +62,7 @@ class IngestConfig:
     ignore_files: bool = True  # a folder's .mmragignore (the same patterns) leaves out what it names
     default_excludes: bool = True  # __pycache__/, node_modules/, Thumbs.db, desktop.ini ... (ignore.DEFAULT_EXCLUDES)
     quick_check: bool = True  # skip reading files whose size and mtime match the last add (see ingest/statcache.py)
+    reindex: bool = False  # read and index unchanged files again (after an upgrade that reads a format better)
     captions: bool = True  # a picture's X.txt sidecar (UTF-8, <= 4 KB) joins its words (see ingest/captions.py)
     # audio
     whisper_model: str | None = None  # None: bundled tiny.en (offline); else name or path

@@ -309,7 +309,7 @@ class Ingestor:
             # a caption joins its picture's hash, so its stat joins the picture's in the quick check: an edited,
             # added or removed caption misses it, an untouched pair is settled without reading either file
             seen = st if side is None else joined_stat(st, side[1])
-            if old is not None and ingest.quick_check and self.stats.known_hash(source, seen) == old:
+            if old is not None and ingest.quick_check and not ingest.reindex and self.stats.known_hash(source, seen) == old:
                 self._unchanged(source)  # same size and mtime as when this content was indexed: not read
                 return None
             info = inspect_file(path, ingest)  # size limits, sniff by content, hash
@@ -319,7 +319,7 @@ class Ingestor:
             if kind == "records":
                 self._records(path, digest)
                 return None
-            if old == digest:
+            if old == digest and not ingest.reindex:
                 self.stats.record(source, seen, digest)
                 self._unchanged(source)
                 return None
