@@ -18,24 +18,20 @@ def touch(path: Path, text: str = "some text\n") -> Path:
     return path
 
 
+def make_tree(root: Path, names: list[str]) -> Path:
+    """Files at these paths under ``root`` (folders made as needed)."""
+    for name in names:
+        touch(root / name)
+    return root
+
+
 def rel(items: list[Path | WalkFailure], root: Path) -> list[str]:
     return [str(p.relative_to(root)) for p in items if isinstance(p, Path)]
 
 
 @pytest.fixture()
 def tree(tmp_path: Path) -> Path:
-    root = tmp_path / "root"
-    for name in [
-        "b.txt",
-        "a.txt",
-        "sub/z.md",
-        "sub/deeper/y.md",
-        "sub/.secret.txt",
-        ".git/config",
-        "c/x.txt",
-    ]:
-        touch(root / name)
-    return root
+    return make_tree(tmp_path / "root", ["b.txt", "a.txt", "sub/z.md", "sub/deeper/y.md", "sub/.secret.txt", ".git/config", "c/x.txt"])
 
 
 def test_order_is_deterministic_and_hidden_is_skipped(tree: Path, cfg: IngestConfig) -> None:
@@ -184,20 +180,9 @@ def test_scan_reports_bad_files_without_stopping(tmp_path: Path, cfg: IngestConf
 @pytest.fixture()
 def site(tmp_path: Path) -> Path:
     """A documentation build as Sphinx writes it: pages, their sources, assets."""
-    root = tmp_path / "site"
-    for name in [
-        "index.html",
-        "guide/intro.html",
-        "guide/keep.css",
-        "_sources/index.rst.txt",
-        "_sources/guide/intro.rst.txt",
-        "_static/theme.css",
-        "_static/logo.png",
-        "notes/todo.md",
-        "notes/drafts/idea.md",
-    ]:
-        touch(root / name)
-    return root
+    return make_tree(tmp_path / "site", ["index.html", "guide/intro.html", "guide/keep.css", "_sources/index.rst.txt",
+                                         "_sources/guide/intro.rst.txt", "_static/theme.css", "_static/logo.png",
+                                         "notes/todo.md", "notes/drafts/idea.md"])
 
 
 def test_exclude_patterns_leave_files_and_folders_out(site: Path) -> None:
@@ -250,10 +235,9 @@ def test_a_bad_exclude_pattern_is_an_error_before_anything_is_walked(site: Path)
 
 
 def test_caches_and_windows_litter_are_left_out_by_default(tmp_path: Path) -> None:
-    root = tmp_path / "project"
-    for name in ["notes.md", "__pycache__/notes.cpython-311.pyc", "web/node_modules/lib/index.js", "web/app.js",
-                 "photos/Thumbs.db", "photos/desktop.ini", "photos/beach.jpg", "$RECYCLE.BIN/old.txt"]:
-        touch(root / name)
+    root = make_tree(tmp_path / "project", ["notes.md", "__pycache__/notes.cpython-311.pyc", "web/node_modules/lib/index.js",
+                                            "web/app.js", "photos/Thumbs.db", "photos/desktop.ini", "photos/beach.jpg",
+                                            "$RECYCLE.BIN/old.txt"])
     assert rel(list(walk(root, IngestConfig())), root) == ["notes.md", "photos/beach.jpg", "web/app.js"]
     # a pattern takes one back; the setting turns them all off; a file named on the command line is taken
     assert "web/node_modules/lib/index.js" in rel(list(walk(root, IngestConfig(exclude=("!node_modules/",)))), root)
