@@ -3,9 +3,10 @@
 
 The patterns are git's (``*.css``, ``_build/``, ``/drafts``, ``**/cache``, ``!keep.css``), read by ``pathspec``
 (a well-kept library that black and yamllint use for the same job) rather than a hand-written matcher. A
-``.mmragignore`` applies to its folder and everything below it; the ``--exclude`` patterns act as one at the top
-of each folder given, above ``DEFAULT_EXCLUDES``. As in git, the deepest file with a matching pattern decides, and within one set of
-patterns the last match wins (so ``!name`` takes a file back). A folder left out is not entered.
+``.mmragignore`` applies to its folder and everything below it; ``DEFAULT_EXCLUDES`` and then the ``--exclude``
+patterns act as one at the top of each folder given. As in git, the deepest file with a matching pattern
+decides, and within one set of patterns the last match wins (so ``!name`` takes a file back). A folder left out
+is not entered.
 """
 
 from __future__ import annotations
@@ -93,4 +94,7 @@ def name_excluded(path: Path, rules: IgnoreRules | None) -> bool:
     return rules is not None and bool(rules.spec.match_file(path.name))
 
 
-__all__ = ["DEFAULT_EXCLUDES", "IGNORE_FILE", "IgnoreRules", "compile_rules", "exclude_rules", "is_ignored", "name_excluded", "read_ignore_file"]
+__all__ = [
+    "DEFAULT_EXCLUDES", "IGNORE_FILE", "IgnoreRules", "compile_rules", "exclude_rules", "is_ignored", "name_excluded",
+    "read_ignore_file",
+]
