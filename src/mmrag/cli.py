@@ -215,14 +215,16 @@ def add(
                     "failed_parts": report.failed_parts,
                     "pictures": report.pictures,
                     "flat_pictures": report.flat_pictures,
+                    "left_out": report.left_out,
                 }
             )
         )
     else:
         parts = f", {report.failed_parts} row problem(s) reported above" if report.failed_parts else ""
+        left = f", {report.left_out} file(s) or folder(s) left out by exclude patterns" if report.left_out else ""
         out.print(
             f"added {len(report.added)}, replaced {len(report.replaced)}, unchanged {len(report.unchanged)}, "
-            f"failed {report.failed_files} file(s){parts}; {report.segments} segment(s) indexed"
+            f"failed {report.failed_files} file(s){parts}{left}; {report.segments} segment(s) indexed"
         )
         tip = drawings_tip(report, is_new, sp.extra.get("space_config", {}).get("image_model"))
         if tip:

@@ -277,6 +277,7 @@ class AddReport:
     failed_parts: int = 0  # how many of ``failed`` are parts of a file (bad rows, unfetched pictures), not files
     pictures: int = 0  # picture segments embedded by this add (photos, drawings, figures, slides' pictures)
     flat_pictures: int = 0  # of those, the flat ones: drawings, icons, emoji, clip art (``backbone_tower.is_drawing``)
+    left_out: int = 0  # files and folders the exclude patterns or .mmragignore files left out (not read)
 
     @property
     def failed_files(self) -> int:

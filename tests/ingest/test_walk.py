@@ -238,7 +238,10 @@ def test_caches_and_windows_litter_are_left_out_by_default(tmp_path: Path) -> No
     root = make_tree(tmp_path / "project", ["notes.md", "__pycache__/notes.cpython-311.pyc", "web/node_modules/lib/index.js",
                                             "web/app.js", "photos/Thumbs.db", "photos/desktop.ini", "photos/beach.jpg",
                                             "$RECYCLE.BIN/old.txt"])
-    assert rel(list(walk(root, IngestConfig())), root) == ["notes.md", "photos/beach.jpg", "web/app.js"]
+    seen: list[Path] = []
+    assert rel(list(walk(root, IngestConfig(), left_out=seen.append)), root) == ["notes.md", "photos/beach.jpg", "web/app.js"]
+    assert sorted(str(p.relative_to(root)) for p in seen) == [
+        "$RECYCLE.BIN", "__pycache__", "photos/Thumbs.db", "photos/desktop.ini", "web/node_modules"]  # folders are not entered
     # a pattern takes one back; the setting turns them all off; a file named on the command line is taken
     assert "web/node_modules/lib/index.js" in rel(list(walk(root, IngestConfig(exclude=("!node_modules/",)))), root)
     assert len(rel(list(walk(root, IngestConfig(default_excludes=False))), root)) == 8

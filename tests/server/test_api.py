@@ -283,7 +283,7 @@ def test_add_a_server_folder_leaves_out_the_exclude_patterns(http: httpx.Client,
     (folder / "style.css").write_text("body { color: #333; }\n", encoding="utf-8")
     r = http.post("/add", headers=AUTH, data={"path": str(folder), "exclude": ["build/", "*.css"]})
     assert r.status_code == 200, r.text
-    assert r.json()["added"] == [str(folder / "okapi.md")] and r.json()["failed"] == []
+    assert r.json()["added"] == [str(folder / "okapi.md")] and r.json()["failed"] == [] and r.json()["left_out"] == 2
     bad = http.post("/add", headers=AUTH, data={"path": str(folder), "exclude": ["!"]})
     assert bad.status_code == 400 and "exclude pattern not understood" in bad.json()["error"]
     assert http.delete("/sources", params={"path": str(folder)}, headers=AUTH).status_code == 200

@@ -98,6 +98,7 @@ class _Tally:
     segments: int = 0
     pictures: int = 0
     flat_pictures: int = 0
+    left_out: int = 0
 
 
 def segment_channels(segment: Segment, space: Space) -> list[Channel]:
@@ -196,7 +197,7 @@ class Ingestor:
         roots = [Path(p).expanduser().resolve() for p in paths]
         items = [
             item
-            for item in walk(roots, self.config.ingest, exclude=exclude)
+            for item in walk(roots, self.config.ingest, exclude=exclude, left_out=self._left_out)
             if isinstance(item, WalkFailure) or not is_sidecar(item)  # a catalogue's mapping is not a document
         ]
         if self.config.ingest.captions:  # an edited caption added alone: its indexed picture is checked again too
@@ -233,6 +234,7 @@ class Ingestor:
             segments=t.segments,
             pictures=t.pictures,
             flat_pictures=t.flat_pictures,
+            left_out=t.left_out,
             interrupted=interrupted,
         )
 
@@ -419,6 +421,10 @@ class Ingestor:
             if seg.image is not None:
                 self._tally.pictures += 1
                 self._tally.flat_pictures += is_drawing(seg.image)
+
+    def _left_out(self, path: Path) -> None:
+        """A file or folder the exclude patterns or a .mmragignore left out of the walk: counted, not read."""
+        self._tally.left_out += 1
 
     def _unchanged(self, source: str) -> None:
         self._tally.unchanged.append(source)

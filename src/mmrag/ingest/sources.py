@@ -16,7 +16,7 @@ import hashlib
 import os
 import stat
 import warnings
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -72,6 +72,7 @@ def walk(
     paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
     config: IngestConfig,
     exclude: str | os.PathLike[str] | Iterable[str | os.PathLike[str]] = (),
+    left_out: Callable[[Path], None] | None = None,
 ) -> Iterator[Path | WalkFailure]:
     """Yield every file under ``paths`` (files and folders, recursively).
 
@@ -84,7 +85,8 @@ def walk(
     what ``config.exclude`` patterns (after ``DEFAULT_EXCLUDES`` unless
     ``config.default_excludes`` is off) or ``.mmragignore`` files leave out
     (``ingest/ignore.py``; a file given by name only by the patterns, matched
-    against its name). Problems are yielded as ``WalkFailure`` items; nothing
+    against its name; ``left_out`` hears of each file or folder they leave
+    out). Problems are yielded as ``WalkFailure`` items; nothing
     is raised for one bad path (an invalid ``config.exclude`` pattern raises
     ``ConfigError`` before anything is walked).
     """
@@ -118,9 +120,12 @@ def walk(
         if (st.st_dev, st.st_ino) in excluded:
             continue
         if stat.S_ISDIR(st.st_mode):
-            yield from _walk_dir(root, st, config, excluded, seen_files, patterns)
+            yield from _walk_dir(root, st, config, excluded, seen_files, patterns, left_out)
         elif stat.S_ISREG(st.st_mode):
-            if not name_excluded(root, named) and _first_time(root, seen_files):
+            if name_excluded(root, named):
+                if left_out is not None:
+                    left_out(root)
+            elif _first_time(root, seen_files):
                 yield root
         else:
             yield WalkFailure(root, "not a regular file (device, pipe or socket); give a file or a folder")
@@ -133,6 +138,7 @@ def _walk_dir(
     excluded: set[tuple[int, int] | None],
     seen_files: set[str],
     patterns: IgnoreRules | None,
+    left_out: Callable[[Path], None] | None = None,
 ) -> Iterator[Path | WalkFailure]:
     # Depth-first; each real folder (dev, inode) is entered once, so symlink
     # loops and symlink diamonds cannot make the walk loop or blow up. Each
@@ -179,7 +185,11 @@ def _walk_dir(
                 yield WalkFailure(path, f"cannot read ({exc.strerror or exc}); check the permissions")
                 continue
             key = (st.st_dev, st.st_ino)
-            if key in excluded or (chain and is_ignored(path, stat.S_ISDIR(st.st_mode), chain)):
+            if key in excluded:
+                continue
+            if chain and is_ignored(path, stat.S_ISDIR(st.st_mode), chain):
+                if left_out is not None:
+                    left_out(path)
                 continue
             if stat.S_ISDIR(st.st_mode):
                 if key not in visited:

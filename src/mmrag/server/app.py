@@ -362,6 +362,7 @@ def create_app(engine: Any, config: Config, token: str, *, upload_dir: Path | No
         return {
             "added": list(report.added), "replaced": list(report.replaced), "unchanged": list(report.unchanged),
             "failed": [{"source": s, "reason": r} for s, r in report.failed], "segments": report.segments,
+            "left_out": report.left_out,
         }
 
     @app.get("/info", dependencies=read, summary="What the index holds, its space and the space it takes")
