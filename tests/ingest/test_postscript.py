@@ -25,6 +25,13 @@ def test_postscript_is_sniffed_as_a_document_and_eps_as_a_picture() -> None:
     assert sniff_reason(EPS) == ("image", "")
 
 
+def test_a_postscript_font_is_not_a_document(tmp_path: Path) -> None:
+    font = tmp_path / "euro.pfa"  # how a Type 1 font written as text begins (groff ships some)
+    font.write_text("%!PS-AdobeFont-1.0: FreeEuro 001.001\n%%Title: FreeEuro\n/FontName /FreeEuro def\n")
+    kind, reason = sniff_reason(font)
+    assert kind is None and reason.startswith("a PostScript font (Type 1), not a document")
+
+
 @needs_gs
 @pytest.mark.parametrize("name", ["field_notes.ps", "field_notes.ps.gz"])
 def test_pages_keep_their_words_and_cite_the_postscript_file(name: str) -> None:

@@ -201,6 +201,8 @@ def _magic(head: bytes, ext: str) -> tuple[str | None, str] | None:
         return "records", ""
     if head.startswith(b"%!PS-Adobe-") and b"EPSF" in head[:40].split(b"\n")[0]:  # an EPS picture, not text to read
         return "image", ""  # (drawn by Ghostscript through Pillow; ingest/image.py says so when it is missing)
+    if head.startswith((b"%!PS-AdobeFont", b"%!FontType1")):  # a Type 1 font (.pfa): PostScript that draws no page
+        return None, f"a PostScript font (Type 1), not a document: {NOT_INDEXED}"
     if head.startswith(b"%!PS"):  # a PostScript document: pages drawn by a program (ingest/postscript.py)
         return "ps", ""
     if head[:8] == OLE_MAGIC:  # an Office 97-2003 file (or another OLE2 compound file): its streams say which
