@@ -49,3 +49,14 @@ def test_segment_ids_are_stable_and_distinct() -> None:
     b = Segment("/x/a.pdf", Modality.IMAGE, Span(page=2), meta={"part": "fig-2"})
     again = Segment("/x/a.pdf", Modality.IMAGE, Span(page=2), text="other", meta={"part": "fig-1"})
     assert a.id != b.id and a.id == again.id and len(a.id) == 24
+
+
+def test_every_kind_the_sniffer_names_has_a_loader_and_each_loader_says_its_kind() -> None:
+    """``ingest.sniffing.KINDS`` repeats the registry's loader names (sniffing may not import the registry):
+    a kind added to one list only would sniff files no loader reads, or register a loader nothing sends to."""
+    from mmrag.ingest.sniffing import KINDS
+
+    builtin = {name for name in registry.names("loader") if name in registry._BUILTINS["loader"]}
+    assert set(KINDS) == builtin | {"records"}  # a catalogue's rows go through ingest/record_ingest.py, not a loader
+    for kind in builtin:
+        assert kind in registry.resolve("loader", kind).kinds
