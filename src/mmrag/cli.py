@@ -95,7 +95,7 @@ def add(
     exclude: Annotated[
         list[str] | None,
         typer.Option("--exclude", "-x", help="Leave out what this gitignore-style pattern names, repeatable: "
-                     "'*.css', '_build/', 'drafts/**'. Adds to [ingest] exclude; a folder's .mmragignore file "
+                     "'*.css', '_build/', 'drafts/**'. Adds to \\[ingest] exclude; a folder's .mmragignore file "
                      "holds the same patterns."),
     ] = None,
     json_out: JsonOpt = False,
