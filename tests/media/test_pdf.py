@@ -246,3 +246,33 @@ def test_a_page_with_a_few_words_is_indexed_by_them(tmp_path: Path) -> None:
     assert (Modality.TEXT, "Fog horn repairs") in by_page[3]
     assert [t for m, t in by_page[3] if m is Modality.IMAGE] == ["Fog horn repairs"]  # the chart, under its title
     assert has_words("test example") and has_words("東京") and not has_words("p. 3") and not has_words("A\nB\nC")
+
+
+def test_running_heads_and_feet_are_kept_once_not_on_every_page(tmp_path: Path) -> None:
+    """A report's title at the top and "Page N of 4" at the foot of every page filled every chunk and every quoted
+    answer; they are read on the first page only. A two-page letter keeps all its lines."""
+    pdf = pdfium.PdfDocument.new()
+    bodies = ["Revenue grew in the north.", "Costs fell after the move.", "Hiring paused in March.", "The outlook is stable."]
+    for n, body in enumerate(bodies, 1):
+        page = pdf.new_page(400, 500)
+        add_text(pdf, page, "ACME Quarterly Review", 40, 460, 12)
+        add_text(pdf, page, body, 40, 300)
+        add_text(pdf, page, f"Page {n} of 4", 160, 30, 10)
+        page.gen_content()
+    path = tmp_path / "review.pdf"
+    pdf.save(str(path))
+    pages = {s.span.page: s.text or "" for s in PdfLoader().load(path, IngestConfig(ocr=False)) if s.modality == Modality.TEXT}
+    assert sorted(pages) == [1, 2, 3, 4]
+    assert "ACME Quarterly Review" in pages[1] and "Page 1 of 4" in pages[1]
+    for n in (2, 3, 4):
+        assert "ACME" not in pages[n] and "Page" not in pages[n] and bodies[n - 1] in pages[n], pages[n]
+
+    letter = pdfium.PdfDocument.new()
+    for n in (1, 2):
+        page = letter.new_page(400, 500)
+        add_text(letter, page, "ACME Quarterly Review", 40, 460, 12)
+        add_text(letter, page, bodies[n], 40, 300)
+        page.gen_content()
+    letter.save(str(tmp_path / "letter.pdf"))
+    texts = [s.text or "" for s in PdfLoader().load(tmp_path / "letter.pdf", IngestConfig(ocr=False))]
+    assert all("ACME Quarterly Review" in t for t in texts)

@@ -23,8 +23,10 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
 import re
 import threading
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -63,6 +65,52 @@ def clean_text(text: str) -> str:
     text = text.replace("\ufffe", "").replace("\x02", "")
     text = re.sub(r"(\w)-\n(\w)", r"\1\2", text)
     return re.sub(r"[ \t]+\n", "\n", text).strip()
+
+
+EDGE_LINES = 2  # lines at the top and at the bottom of a page where running heads and feet sit
+RUNNING_SHARE = 0.4  # a line at the edge of this share of the pages (3 at least) is a running head or foot
+_DIGITS = re.compile(r"\d+")
+
+
+def _edge_key(line: str) -> str:
+    """A line as running heads repeat it: spaces collapsed, case folded, numbers alike ("Page 3 of 10"). Pure."""
+    return _DIGITS.sub("#", " ".join(line.split())).casefold()
+
+
+def _edges(lines: list[str]) -> list[int]:
+    """Indexes of the first and last ``EDGE_LINES`` non-empty lines. Pure."""
+    filled = [i for i, line in enumerate(lines) if line.strip()]
+    return filled if len(filled) <= 2 * EDGE_LINES else filled[:EDGE_LINES] + filled[-EDGE_LINES:]
+
+
+def running_keys(pages: list[str]) -> frozenset[str]:
+    """The running heads and feet of a document (its title, a chapter's, "Confidential", "Page 3 of 10", a page
+    number): lines at the top or bottom of at least ``RUNNING_SHARE`` of the pages, 3 pages at least. Pure."""
+    if len(pages) < 3:
+        return frozenset()
+    count: Counter[str] = Counter()
+    for text in pages:
+        lines = text.split("\n")
+        count.update({_edge_key(lines[i]) for i in _edges(lines)})
+    need = max(3, math.ceil(RUNNING_SHARE * len(pages)))
+    return frozenset(key for key, n in count.items() if n >= need and key)
+
+
+def without_running(text: str, keys: frozenset[str], kept: set[str]) -> str:
+    """A page's text without its running heads and feet, each kept the first time it is met (``kept``), so its
+    words stay findable once; repeated on every page they only crowd the chunks and the answers. Pure but for
+    ``kept``."""
+    if not keys:
+        return text
+    lines = text.split("\n")
+    drop = set()
+    for i in _edges(lines):
+        key = _edge_key(lines[i])
+        if key in keys:
+            if key in kept:
+                drop.add(i)
+            kept.add(key)
+    return "\n".join(line for i, line in enumerate(lines) if i not in drop).strip() if drop else text
 
 
 def pick_caption(below: str, above: str, page_text: str, limit: int = 400) -> str:
@@ -129,10 +177,12 @@ class PdfLoader:
         state = {"figure": 0}
         words = filename_words(path.name)
         try:
+            running = running_keys([self._page_text(doc, index) for index in range(n_pages)])
+            kept: set[str] = set()
             for index in range(n_pages):
                 with _lock:
                     try:
-                        segs = self._page(doc, index, source, config, seen, state, words)
+                        segs = self._page(doc, index, source, config, seen, state, words, (running, kept))
                     except pdfium.PdfiumError as exc:
                         log.warning("%s: page %d skipped: %s", source, index + 1, exc)
                         continue
@@ -150,6 +200,7 @@ class PdfLoader:
         seen: set[str],
         state: dict[str, int],
         words: str,
+        running: tuple[frozenset[str], set[str]] = (frozenset(), set()),
     ) -> list[Segment]:
         import pypdfium2.raw as pdfium_c
 
@@ -158,6 +209,7 @@ class PdfLoader:
         try:
             textpage = page.get_textpage()
             text = clean_text(textpage.get_text_range())
+            body = without_running(text, *running)  # what the chunks hold: the page without its running heads
             page_w, page_h = page.get_size()
             has_layer = len(text) >= MIN_TEXT_CHARS
             view = _render(page, config.pdf_render_dpi / 72.0)
@@ -171,8 +223,10 @@ class PdfLoader:
                     text, ocr_done = ocr, True
                     meta["ocr"] = "yes"
             short = not has_layer and not ocr_done and has_words(text)  # "Annual Report 2024", "test example"
+            if ocr_done or not has_words(body):  # a scan's words; or a page of nothing but its running heads
+                body = text if ocr_done or short else ""
             if has_layer or ocr_done or short:
-                for k, chunk in enumerate(chunk_text(text, config.chunk_words, config.chunk_overlap)):
+                for k, chunk in enumerate(chunk_text(body, config.chunk_words, config.chunk_overlap)):
                     out.append(
                         Segment(
                             source=source,
@@ -227,6 +281,24 @@ class PdfLoader:
             return out
         finally:
             page.close()
+
+    @staticmethod
+    def _page_text(doc: Any, index: int) -> str:
+        """A page's text alone (the first pass, for its running heads); "" for a page pdfium cannot read."""
+        import pypdfium2 as pdfium
+
+        with _lock:
+            try:
+                page = doc[index]
+                try:
+                    textpage = page.get_textpage()
+                    text = clean_text(textpage.get_text_range())
+                    textpage.close()
+                    return text
+                finally:
+                    page.close()
+            except pdfium.PdfiumError:
+                return ""
 
     def _ocr(self, page: Any) -> str:
         try:
