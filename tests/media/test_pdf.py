@@ -276,3 +276,17 @@ def test_running_heads_and_feet_are_kept_once_not_on_every_page(tmp_path: Path) 
     letter.save(str(tmp_path / "letter.pdf"))
     texts = [s.text or "" for s in PdfLoader().load(tmp_path / "letter.pdf", IngestConfig(ocr=False))]
     assert all("ACME Quarterly Review" in t for t in texts)
+
+
+def test_a_chapters_running_head_goes_too_but_not_a_line_that_ends_two_pages() -> None:
+    from mmrag.ingest.pdf import running_keys
+
+    pages = []
+    for n in range(1, 10):
+        chapter = ("Chapter 1: Soil", "Chapter 2: Water", "Chapter 3: Light")[(n - 1) // 3]
+        last = "Water them at dawn." if n in (4, 5) else f"Body text of page {n} ends here, differently {'x' * n}."
+        pages.append(f"{chapter} {n}\nThe body of page {n} says something of its own, {'y' * n}.\n{last}")
+    keys = running_keys(pages)  # each chapter's head is on 3 of 9 pages (33 %), in a row
+    assert {"chapter #: soil #", "chapter #: water #", "chapter #: light #"} <= keys
+    assert "water them at dawn." not in keys  # two pages only
+    assert running_keys(pages[:2]) == frozenset()  # too few pages to tell

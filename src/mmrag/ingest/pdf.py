@@ -26,8 +26,9 @@ import logging
 import math
 import re
 import threading
-from collections import Counter
+from collections import defaultdict
 from collections.abc import Iterator
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -68,7 +69,8 @@ def clean_text(text: str) -> str:
 
 
 EDGE_LINES = 2  # lines at the top and at the bottom of a page where running heads and feet sit
-RUNNING_SHARE = 0.4  # a line at the edge of this share of the pages (3 at least) is a running head or foot
+RUNNING_SHARE = 0.4  # a line at the edge of this share of the pages (3 at least) is a running head or foot ...
+RUN_PAGES = 3  # ... and so is one at the edge of this many pages in a row (a chapter's head)
 _DIGITS = re.compile(r"\d+")
 
 
@@ -83,17 +85,30 @@ def _edges(lines: list[str]) -> list[int]:
     return filled if len(filled) <= 2 * EDGE_LINES else filled[:EDGE_LINES] + filled[-EDGE_LINES:]
 
 
+def _has_run(pages: list[int]) -> bool:
+    """Whether ``RUN_PAGES`` of these page indexes (ascending) follow one another, one page between them at
+    most (a chapter's head on its odd pages, the book's title on the even ones). Pure."""
+    run = 1
+    for before, after in pairwise(pages):
+        run = run + 1 if after - before <= 2 else 1
+        if run >= RUN_PAGES:
+            return True
+    return False
+
+
 def running_keys(pages: list[str]) -> frozenset[str]:
-    """The running heads and feet of a document (its title, a chapter's, "Confidential", "Page 3 of 10", a page
-    number): lines at the top or bottom of at least ``RUNNING_SHARE`` of the pages, 3 pages at least. Pure."""
+    """The running heads and feet of a document (its title, "Confidential", "Page 3 of 10", a page number, a
+    chapter's title over its pages): lines at the top or bottom of at least ``RUNNING_SHARE`` of the pages, or
+    of ``RUN_PAGES`` pages in a row (every other page counts as a row); 3 pages at least. Pure."""
     if len(pages) < 3:
         return frozenset()
-    count: Counter[str] = Counter()
-    for text in pages:
+    where: dict[str, list[int]] = defaultdict(list)
+    for index, text in enumerate(pages):
         lines = text.split("\n")
-        count.update({_edge_key(lines[i]) for i in _edges(lines)})
+        for key in {_edge_key(lines[i]) for i in _edges(lines)}:
+            where[key].append(index)
     need = max(3, math.ceil(RUNNING_SHARE * len(pages)))
-    return frozenset(key for key, n in count.items() if n >= need and key)
+    return frozenset(key for key, at in where.items() if key and (len(at) >= need or _has_run(at)))
 
 
 def without_running(text: str, keys: frozenset[str], kept: set[str]) -> str:
