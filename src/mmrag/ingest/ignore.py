@@ -14,10 +14,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-
-import pathspec
+from typing import TYPE_CHECKING
 
 from mmrag.errors import ConfigError
+
+if TYPE_CHECKING:  # pathspec is imported when patterns are compiled: `search` and `ask` never walk a folder
+    import pathspec
 
 IGNORE_FILE = ".mmragignore"
 # left out of every folder walked unless ``ingest.default_excludes`` is off or a pattern takes one back
@@ -44,6 +46,8 @@ def compile_rules(patterns: Iterable[str], base: Path) -> IgnoreRules | None:
     lines = [p for p in patterns if p.strip() and not p.lstrip().startswith("#")]
     if not lines:
         return None
+    import pathspec
+
     return IgnoreRules(base, pathspec.GitIgnoreSpec.from_lines(lines))
 
 

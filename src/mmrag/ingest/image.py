@@ -90,13 +90,13 @@ def open_image(
                 raise IngestError(source, heif.HEIC_HINT)
             with _no_bomb_warning(), Image.open(fp) as im:
                 fmt = im.format or "unknown"
-                if fmt == "EPS":  # drawn by our own Ghostscript run (a time limit, a private folder), then read
-                    return _eps(src, im, source, config, max_side)
                 w, h = im.size
                 if w * h > config.max_image_pixels:
                     raise IngestError(source, _bomb_message(w * h, config))
                 if w == 0 or h == 0:
                     raise IngestError(source, "the image has zero width or height; re-export it")
+                if fmt == "EPS":  # drawn by our own Ghostscript run (a time limit, a private folder), then read
+                    return _eps(src, im, source, config, max_side)
                 exif = im.getexif()
                 orientation = exif.get(0x0112, 1)
                 if orientation in (5, 6, 7, 8):
@@ -145,14 +145,11 @@ def _no_bomb_warning() -> Iterator[None]:
 def _eps(src: str | Path | bytes, im: Image.Image, source: str, config: IngestConfig,
          max_side: int) -> tuple[Image.Image, dict[str, Any]]:
     """An EPS picture: drawn at up to twice its size in points (Pillow's reader draws at 1×), at most
-    ``max_side`` pixels long, then read as the PNG it became; its title and keywords kept."""
+    ``max_side`` pixels long, then read as the PNG it became; its title and keywords kept. Its size in points
+    (``im.size``) has passed ``open_image``'s checks."""
     from mmrag.ingest.postscript import draw_eps
 
     w, h = im.size  # its bounding box in points
-    if w * h > config.max_image_pixels:
-        raise IngestError(source, _bomb_message(w * h, config))
-    if w == 0 or h == 0:
-        raise IngestError(source, "the EPS picture has an empty bounding box; re-export it")
     scale = min(2.0, max_side / max(w, h))
     rgb, info = open_image(draw_eps(src if isinstance(src, (bytes, bytearray)) else Path(src), source, 72.0 * scale),
                            source, config, max_side)

@@ -192,12 +192,13 @@ class PdfLoader:
         state = {"figure": 0}
         words = filename_words(path.name)
         try:
-            running = running_keys([self._page_text(doc, index) for index in range(n_pages)])
+            texts = [self._page_text(doc, index) for index in range(n_pages)]  # read once, for the heads and the pages
+            running = running_keys([text or "" for text in texts])
             kept: set[str] = set()
             for index in range(n_pages):
                 with _lock:
                     try:
-                        segs = self._page(doc, index, source, config, seen, state, words, (running, kept))
+                        segs = self._page(doc, index, source, config, seen, state, words, (running, kept), texts[index])
                     except pdfium.PdfiumError as exc:
                         log.warning("%s: page %d skipped: %s", source, index + 1, exc)
                         continue
@@ -216,6 +217,7 @@ class PdfLoader:
         state: dict[str, int],
         words: str,
         running: tuple[frozenset[str], set[str]] = (frozenset(), set()),
+        page_text: str | None = None,
     ) -> list[Segment]:
         import pypdfium2.raw as pdfium_c
 
@@ -223,7 +225,7 @@ class PdfLoader:
         page = doc[index]
         try:
             textpage = page.get_textpage()
-            text = clean_text(textpage.get_text_range())
+            text = clean_text(textpage.get_text_range()) if page_text is None else page_text
             body = without_running(text, *running)  # what the chunks hold: the page without its running heads
             page_w, page_h = page.get_size()
             has_layer = len(text) >= MIN_TEXT_CHARS
@@ -298,8 +300,9 @@ class PdfLoader:
             page.close()
 
     @staticmethod
-    def _page_text(doc: Any, index: int) -> str:
-        """A page's text alone (the first pass, for its running heads); "" for a page pdfium cannot read."""
+    def _page_text(doc: Any, index: int) -> str | None:
+        """A page's text alone (the first pass, for its running heads); ``None`` for a page pdfium cannot read
+        (``_page`` tries it again and reports it)."""
         import pypdfium2 as pdfium
 
         with _lock:
@@ -313,7 +316,7 @@ class PdfLoader:
                 finally:
                     page.close()
             except pdfium.PdfiumError:
-                return ""
+                return None
 
     def _ocr(self, page: Any) -> str:
         try:

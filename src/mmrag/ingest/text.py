@@ -211,13 +211,13 @@ class TextLoader:
 
 _SKIP = {"script", "style", "noscript", "template", "iframe", "object", "canvas", "select", "datalist"}
 _HEAD_ONLY = {"title", "meta", "link", "base", "style", "script", "noscript", "template"}
+_HEADINGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
 _BLOCK = {
     "address", "article", "aside", "blockquote", "dd", "details", "dialog", "div", "dl", "dt", "fieldset",
     "figcaption", "figure", "footer", "form", "header", "hr", "li", "main", "nav", "ol", "p", "pre",
     "section", "summary", "table", "tbody", "thead", "tfoot", "tr", "ul", "caption",
-    "h1", "h2", "h3", "h4", "h5", "h6",
+    *_HEADINGS,
 }  # fmt: skip
-_HEADINGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
 _NAV_ROLES = {"navigation", "search"}
 _FENCED = re.compile(r"(```\n.*?\n```)", re.DOTALL)
 _HEADING_SPACES = re.compile(r"(?m)^(#{1,6})[ \t]{2,}")
