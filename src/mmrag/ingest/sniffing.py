@@ -25,6 +25,7 @@ GENERATED_TEXT = (
     ".min.js, a source map, a search index, base64), not words to search: not indexed; leave such files out with "
     "--exclude or a .mmragignore file"
 )
+MANUAL_ALIAS = "a manual page alias: it only shows another page"
 
 # Telephony audio without a header (Asterisk prompts, voicemail, IVR recordings): nothing in the bytes
 # says what they are, so the extension does, as it does for Asterisk and SoX. Each entry: FFmpeg's
@@ -151,6 +152,11 @@ def _text_or_generated(text: str, ext: str) -> tuple[str | None, str]:
     kind = _text_kind(text, ext)
     if kind == "text" and looks_generated(text):
         return None, GENERATED_TEXT
+    if kind == "text" and ext[1:2] and ext[1].lower() in "123456789nlomr":  # maybe a manual page's name (.1, .man)
+        from mmrag.ingest.roff import alias_target, is_roff_name  # here: not worth a cold CLI start's import
+
+        if is_roff_name(ext) and (target := alias_target(text)):
+            return None, f"{MANUAL_ALIAS} ({target}), indexed where it lies"
     return kind, ""
 
 
@@ -323,6 +329,6 @@ def _text_kind(text: str, ext: str) -> str:
 
 
 __all__ = [
-    "GENERATED_TEXT", "KINDS", "PACKAGE_MIMES", "RAW_AUDIO", "SNIFF_BYTES", "UNKNOWN_BINARY", "UNSUPPORTED_PICTURE",
+    "GENERATED_TEXT", "KINDS", "MANUAL_ALIAS", "PACKAGE_MIMES", "RAW_AUDIO", "SNIFF_BYTES", "UNKNOWN_BINARY", "UNSUPPORTED_PICTURE",
     "looks_generated", "sniff_head",
 ]

@@ -20,6 +20,7 @@ from mmrag.config import IngestConfig
 from mmrag.errors import IngestError
 from mmrag.ingest.chunking import check_params, iter_chunks
 from mmrag.ingest.compressed import SUFFIXES, UnpackError, codec_of, decompress, inner_suffix
+from mmrag.ingest.roff import looks_like_roff, roff_markdown
 from mmrag.ingest.sources import check_size
 from mmrag.ingest.subtitles import looks_like_subtitles, subtitle_text
 from mmrag.types import Modality, Segment, Span
@@ -183,7 +184,7 @@ def _require_text(source: str, text: str) -> None:
 
 
 class TextLoader:
-    """Plain text, markdown, rst, Rich Text (RTF), source code: chunks of the decoded file."""
+    """Plain text, markdown, rst, Rich Text (RTF), manual pages (roff), source code: chunks of the decoded file."""
 
     kinds: tuple[str, ...] = ("text",)
 
@@ -194,14 +195,21 @@ class TextLoader:
         text, encoding = decode_text(read_source(path, config))
         ext = inner_suffix(path) if path.suffix.lower() in SUFFIXES else path.suffix.lower()  # notes.md.gz: Markdown
         fmt = "markdown" if ext in _MARKDOWN_EXTS else "rst" if ext == ".rst" else "text"
+        page_title: str | None = None
         if text.lstrip("\ufeff \t\r\n").startswith("{\\rtf"):  # Rich Text (WordPad, TextEdit): its words, not its markup
             text, fmt = rtf_text(source, text), "rtf"
         elif ext in (".srt", ".vtt") and looks_like_subtitles(text):  # the cues' words, not their numbers and times
             text, fmt = subtitle_text(text), "subtitles"
+        elif looks_like_roff(text, ext):  # a manual page: what a reader sees, not its roff requests
+            text, page_title = roff_markdown(text)
+            fmt = "man"
+            if not text.strip():
+                raise IngestError(source, "a manual page with no words of its own (an alias: `.so` names the page it "
+                                          "shows, which is indexed where it lies)")
         text = text.translate(_CONTROLS)
         _require_text(source, text)
         meta = {"format": fmt, "encoding": encoding}
-        title = find_title(text, markdown=fmt != "rst")
+        title = page_title or find_title(text, markdown=fmt != "rst")
         if title:
             meta["title"] = title
         return text_segments(source, text, meta, config)
