@@ -125,37 +125,3 @@ def test_a_page_of_nothing_but_requests_says_so(tmp_path: Path) -> None:
     with pytest.raises(IngestError, match="no words of its own"):
         list(TextLoader().load(empty, CFG))
 
-
-@pytest.fixture(scope="module")
-def engine(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
-    import shutil
-
-    import mmrag
-    from mmrag.config import load_config
-
-    root = tmp_path_factory.mktemp("man")
-    docs = root / "man1"
-    docs.mkdir()
-    for name in ("appres.1", "ssh.1.gz", "xz.1.gz"):
-        shutil.copy(DATA / name, docs / name)
-    (docs / "unxz.1").write_text(".so man1/xz.1\n")  # an alias, as Debian ships them
-    index = root / "index"
-    eng = mmrag.Engine.open(str(index), load_config({"index": str(index), "space.name": "minilm"}, environ={}))
-    added = eng.add([docs])
-    assert len(added.added) == 3 and [Path(p).name for p, _ in added.failed] == ["unxz.1"]
-    yield eng
-    eng.close()
-
-
-def test_a_page_is_found_by_what_it_says_without_its_markup(engine) -> None:  # type: ignore[no-untyped-def]
-    hit = engine.search("forwarding of the authentication agent connection", k=1)[0]
-    assert Path(hit.source).name == "ssh.1.gz"
-    assert "authentication agent" in hit.text and not any(m in hit.text for m in MARKUP)
-    hit = engine.search("memory needed to decompress with preset -9", k=1)[0]
-    assert Path(hit.source).name == "xz.1.gz"
-
-
-def test_ask_quotes_the_page_and_cites_it(engine) -> None:  # type: ignore[no-untyped-def]
-    answer = engine.ask("Which option forces ssh to use IPv4 addresses only?")
-    assert "IPv4 addresses only" in answer.text
-    assert "ssh.1.gz" in {Path(c.hit.source).name for c in answer.citations}

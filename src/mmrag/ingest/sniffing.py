@@ -241,6 +241,10 @@ def _magic(head: bytes, ext: str) -> tuple[str | None, str] | None:
     return None
 
 
+_INFO_NODE = re.compile(rb"\x1f\r?\n(?:File: [^\n]*Node: |Tag Table:|Indirect:)")
+_INFO_CONTROLS = re.compile(rb"\x00\x08[\[\]]|[\x1f\x7f]")
+
+
 def _decode_head(head: bytes) -> str | None:
     """The head as text if it looks like text (no NULs, few control codes)."""
     for bom, codec in ((b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be")):
@@ -251,6 +255,8 @@ def _decode_head(head: bytes) -> str | None:
             except UnicodeDecodeError:
                 return None
             return text if _mostly_printable(text) else None
+    if _INFO_NODE.search(head):  # a GNU Info manual: node separators, its tag table's DELs, makeinfo's NUL markers
+        head = _INFO_CONTROLS.sub(b"", head)
     if b"\x00" in head:
         return None
     try:

@@ -20,6 +20,7 @@ from mmrag.config import IngestConfig
 from mmrag.errors import IngestError
 from mmrag.ingest.chunking import check_params, iter_chunks
 from mmrag.ingest.compressed import SUFFIXES, UnpackError, codec_of, decompress, inner_suffix
+from mmrag.ingest.info import indirect_parts, info_markdown, looks_like_info
 from mmrag.ingest.roff import looks_like_roff, roff_markdown
 from mmrag.ingest.sources import check_size
 from mmrag.ingest.subtitles import looks_like_subtitles, subtitle_text
@@ -184,7 +185,7 @@ def _require_text(source: str, text: str) -> None:
 
 
 class TextLoader:
-    """Plain text, markdown, rst, Rich Text (RTF), manual pages (roff), source code: chunks of the decoded file."""
+    """Plain text, markdown, rst, Rich Text (RTF), manual pages (roff), Info manuals, source code: chunks of the decoded file."""
 
     kinds: tuple[str, ...] = ("text",)
 
@@ -200,6 +201,13 @@ class TextLoader:
             text, fmt = rtf_text(source, text), "rtf"
         elif ext in (".srt", ".vtt") and looks_like_subtitles(text):  # the cues' words, not their numbers and times
             text, fmt = subtitle_text(text), "subtitles"
+        elif looks_like_info(text, ext):  # a GNU Info manual: its text, not its navigation lines, menus and indexes
+            parts = indirect_parts(text)
+            text, page_title = info_markdown(text)
+            fmt = "info"
+            if parts and not text.strip():
+                raise IngestError(source, f"an Info manual's table of its parts ({', '.join(parts[:4])}): they hold its "
+                                          "text and are indexed where they lie")
         elif looks_like_roff(text, ext):  # a manual page: what a reader sees, not its roff requests
             text, page_title = roff_markdown(text)
             fmt = "man"

@@ -1,0 +1,99 @@
+"""GNU Info manuals (``sed.info.gz``, ``find.info-1.gz``) as Markdown (pure).
+
+An Info file is a manual's text cut into nodes by ``\\x1f``: each node opens with a navigation line (``File:
+sed.info,  Node: Introduction,  Next: Invoking sed,  Up: Top``), its title is underlined (``*****``, ``=====``,
+``-----``, ``.....``), and it may end with a menu (``* Menu:``, then ``* Node name::  description``) of the nodes
+below it; the last nodes are indexes (menus of hundreds of entries) and a tag table of byte offsets. Indexed as
+plain text, the navigation lines, menus and index entries crowded every chunk and answered nothing.
+``info_markdown`` keeps what a reader of the manual reads: titles as ``#``-``####`` headings, the text, cross
+references as words (``*Note Regexp Addresses::`` → ``see Regexp Addresses``); navigation lines, menus, index
+nodes, the tag table, the preamble (``This is sed.info, produced by makeinfo``) and makeinfo's image and index
+markers are left out.
+"""
+
+from __future__ import annotations
+
+import re
+
+_INFO_EXT = re.compile(r"^\.info(?:-[0-9]+)?$", re.IGNORECASE)
+_NODE_LINE = re.compile(r"^File: [^,\n]+,\s+Node: ", re.MULTILINE)
+_UNDERLINE = {"*": "#", "=": "##", "-": "###", ".": "####"}
+_NOTE = re.compile(r"\*[Nn]ote[ \t\n]+([^:]+?)::|\*[Nn]ote[ \t\n]+([^:]+?):[ \t\n]*(?:\([^)]*\))?[^.,\n]*[.,]", re.DOTALL)
+_MARKER = re.compile(r"\x00\x08\[[^\x00]*\x00\x08\]")  # makeinfo's [image src=...] and [index] markers
+_SPECIAL_NODES = ("Tag Table:", "End Tag Table", "Indirect:", "Local Variables:")
+
+
+def is_info_name(ext: str) -> bool:
+    """Whether a file name's last suffix is an Info manual's (``.info``, ``.info-2``)."""
+    return bool(_INFO_EXT.match(ext))
+
+
+def looks_like_info(text: str, ext: str) -> bool:
+    """Whether ``text`` is an Info manual: named as one (or saying makeinfo made it) with a node's navigation line
+    (or the table of its part files) after a ``\\x1f`` in its first 64 KB."""
+    head = text[:65536]
+    named = is_info_name(ext) or head.startswith("This is ") and "produced by makeinfo" in head[:300]
+    return named and "\x1f" in head and (bool(_NODE_LINE.search(head)) or "\x1f\nIndirect:" in head)
+
+
+def indirect_parts(text: str) -> list[str]:
+    """The part files an Info manual's table names (``find.info-1`` ...; the file holds no text of its own), else
+    ``[]`` (pure)."""
+    found = re.search(r"\x1f\nIndirect:\n(.*?)(?:\x1f|\Z)", text, re.DOTALL)
+    return [line.split(":")[0] for line in found.group(1).splitlines() if ":" in line] if found else []
+
+
+def _heading(line: str, rule: str) -> str | None:
+    """``# Title`` when ``rule`` underlines ``line`` (one character repeated, about as long), else ``None``."""
+    rule = rule.rstrip()
+    title = line.strip()
+    if not title or len(rule) < 2 or rule[0] not in _UNDERLINE or rule != rule[0] * len(rule):
+        return None
+    if abs(len(rule) - len(line.rstrip())) > 2:
+        return None
+    return f"{_UNDERLINE[rule[0]]} {title}"
+
+
+def _node_body(node: str) -> list[str]:
+    """A node's lines as Markdown: its navigation line and menu gone, its title a heading."""
+    lines = node.split("\n")
+    if lines and _NODE_LINE.match(lines[0]):
+        lines = lines[1:]
+    out: list[str] = []
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        if line.startswith("* Menu:"):  # a menu runs to the end of its node: the nodes below, not words to read
+            break
+        if i + 1 < len(lines) and (heading := _heading(line, lines[i + 1])):
+            out.extend(["", heading, ""])
+            i += 2
+            continue
+        out.append(line)
+        i += 1
+    return out
+
+
+def info_markdown(text: str) -> tuple[str, str | None]:
+    """The manual as Markdown, and its title (the first node's heading; ``None`` when it has none) (pure)."""
+    parts = text.replace("\r\n", "\n").split("\x1f")
+    out: list[str] = []
+    title: str | None = None
+    for part in parts[1:]:  # parts[0] is the preamble: makeinfo's line, the copying notice, the dir entry
+        node = _MARKER.sub("", part.lstrip("\n"))
+        if node.startswith(_SPECIAL_NODES):
+            continue
+        body = _node_body(node)
+        words = [ln for ln in body if ln.strip() and not ln.startswith("#")]
+        if not words:  # an index, or a node that is only a menu
+            continue
+        if title is None:
+            title = next((ln.lstrip("# ") for ln in body if ln.startswith("#")), None)
+        out.extend(body)
+    joined = "\n".join(out)
+    joined = _NOTE.sub(lambda m: "see " + " ".join((m.group(1) or m.group(2)).split()), joined)
+    joined = re.sub(r"\n{3,}", "\n\n", joined).strip("\n")
+    return (joined + "\n" if joined else ""), title
+
+
+__all__ = ["indirect_parts", "info_markdown", "is_info_name", "looks_like_info"]

@@ -1,0 +1,56 @@
+"""GNU Info manuals read as their text: headings, words, cross references; no navigation, menus or indexes."""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import pytest
+
+from mmrag.config import IngestConfig
+from mmrag.errors import IngestError
+from mmrag.ingest.info import indirect_parts, info_markdown, looks_like_info
+from mmrag.ingest.sources import sniff_reason
+from mmrag.ingest.text import TextLoader
+
+DATA = Path(__file__).parents[1] / "data" / "info"
+CFG = IngestConfig(ocr=False)
+MANUAL = gzip.decompress((DATA / "orchard.info.gz").read_bytes()).decode()
+
+
+def test_an_info_manual_is_told_by_its_name_and_its_nodes() -> None:
+    assert looks_like_info(MANUAL, ".info") and looks_like_info(MANUAL, ".info-2")
+    assert looks_like_info(MANUAL, "")  # no name: makeinfo's first line says so
+    assert not looks_like_info("Notes on the info desk.\n\nFile: a,  Node: b\n", ".info")  # no node separator
+    assert looks_like_info((DATA / "orchard-book.info").read_text(), ".info")  # a table of parts
+    # text, though makeinfo writes NULs around its image and index markers and DELs in its tag table
+    assert sniff_reason(DATA / "orchard.info.gz") == ("text", "") == sniff_reason(DATA / "orchard-book.info")
+
+
+def test_the_manual_reads_as_markdown_without_its_navigation() -> None:
+    text, title = info_markdown(MANUAL)
+    assert title == "The Orchard Notes"
+    lines = text.splitlines()
+    assert lines[0] == "# The Orchard Notes"
+    assert "# 1 Pruning" in lines and "## 1.1 Tools" in lines and "# 2 Harvest" in lines
+    assert "back to an outward-facing bud (see Harvest) and never take more" in lines
+    assert "blades between trees (see Diseases)." in lines
+    for gone in ("File: orchard.info", "* Menu:", "Pruning::", "(line 6)", "Tag Table", "Local Variables",
+                 "makeinfo", "INFO-DIR-SECTION", "[image", "[index", "\x00", "\x1f", "# Index"):
+        assert gone not in text, gone
+    assert text.endswith("the cellar, where they keep until February.\n")
+
+
+def test_a_table_of_parts_names_them_and_is_not_indexed() -> None:
+    table = DATA / "orchard-book.info"
+    assert indirect_parts(table.read_text()) == ["orchard-book.info-1", "orchard-book.info-2"]
+    with pytest.raises(IngestError, match=r"table of its parts \(orchard-book.info-1, orchard-book.info-2\)"):
+        list(TextLoader().load(table, CFG))
+
+
+def test_the_text_loader_indexes_the_manual_with_its_title() -> None:
+    segments = list(TextLoader().load(DATA / "orchard.info.gz", CFG))
+    assert segments and {s.meta["format"] for s in segments} == {"info"}
+    assert segments[0].meta["title"] == "The Orchard Notes"
+    joined = " ".join(s.text for s in segments)
+    assert "slatted shelves" in joined and "File:" not in joined and "* Menu:" not in joined

@@ -1,0 +1,48 @@
+"""Manual pages and an Info manual through the engine: the default offline space, a real LanceDB folder. A page is
+found by what it says, its hits carry no markup, ``ask`` quotes and cites it; an alias page is left out."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+import mmrag
+from mmrag.config import load_config
+
+DATA = Path(__file__).parents[1] / "data"
+MARKUP = ("\\f", "\\-", "\\(", ".TP", ".SH", ".Op", ".It", "File:", "* Menu:")
+
+
+@pytest.fixture(scope="module")
+def engine(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    root = tmp_path_factory.mktemp("manuals")
+    docs = root / "man1"
+    docs.mkdir()
+    for name in ("appres.1", "ssh.1.gz", "xz.1.gz"):
+        shutil.copy(DATA / "roff" / name, docs / name)
+    shutil.copy(DATA / "info" / "orchard.info.gz", docs / "orchard.info.gz")
+    (docs / "unxz.1").write_text(".so man1/xz.1\n")  # an alias, as Debian ships them
+    index = root / "index"
+    eng = mmrag.Engine.open(str(index), load_config({"index": str(index), "space.name": "minilm"}, environ={}))
+    added = eng.add([docs])
+    assert len(added.added) == 4 and [Path(p).name for p, _ in added.failed] == ["unxz.1"]
+    yield eng
+    eng.close()
+
+
+def test_a_page_is_found_by_what_it_says_without_its_markup(engine) -> None:  # type: ignore[no-untyped-def]
+    hit = engine.search("forwarding of the authentication agent connection", k=1)[0]
+    assert Path(hit.source).name == "ssh.1.gz"
+    assert "authentication agent" in hit.text and not any(m in hit.text for m in MARKUP)
+    hit = engine.search("memory needed to decompress with preset -9", k=1)[0]
+    assert Path(hit.source).name == "xz.1.gz"
+    hit = engine.search("when are the pear trees pruned?", k=1)[0]
+    assert Path(hit.source).name == "orchard.info.gz" and not any(m in hit.text for m in MARKUP)
+
+
+def test_ask_quotes_the_page_and_cites_it(engine) -> None:  # type: ignore[no-untyped-def]
+    answer = engine.ask("Which option forces ssh to use IPv4 addresses only?")
+    assert "IPv4 addresses only" in answer.text
+    assert "ssh.1.gz" in {Path(c.hit.source).name for c in answer.citations}
