@@ -1,4 +1,4 @@
-"""Manual pages and an Info manual through the engine: the default offline space, a real LanceDB folder. A page is
+"""Manual pages, an Info manual and a LaTeX paper through the engine: the default offline space, a real LanceDB folder. A page is
 found by what it says, its hits carry no markup, ``ask`` quotes and cites it; an alias page is left out."""
 
 from __future__ import annotations
@@ -23,11 +23,12 @@ def engine(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped
     for name in ("appres.1", "ssh.1.gz", "xz.1.gz"):
         shutil.copy(DATA / "roff" / name, docs / name)
     shutil.copy(DATA / "info" / "orchard.info.gz", docs / "orchard.info.gz")
+    shutil.copy(DATA / "latex" / "orchard_paper.tex", docs / "orchard_paper.tex")
     (docs / "unxz.1").write_text(".so man1/xz.1\n")  # an alias, as Debian ships them
     index = root / "index"
     eng = mmrag.Engine.open(str(index), load_config({"index": str(index), "space.name": "minilm"}, environ={}))
     added = eng.add([docs])
-    assert len(added.added) == 4 and [Path(p).name for p, _ in added.failed] == ["unxz.1"]
+    assert len(added.added) == 5 and [Path(p).name for p, _ in added.failed] == ["unxz.1"]
     yield eng
     eng.close()
 
@@ -40,6 +41,9 @@ def test_a_page_is_found_by_what_it_says_without_its_markup(engine) -> None:  # 
     assert Path(hit.source).name == "xz.1.gz"
     hit = engine.search("when are the pear trees pruned?", k=1)[0]
     assert Path(hit.source).name == "orchard.info.gz" and not any(m in hit.text for m in MARKUP)
+    hit = engine.search("the pear trees flowered two weeks early", k=1)[0]
+    assert Path(hit.source).name == "orchard_paper.tex"
+    assert "[keeper2020, gardener19]" in hit.text and "\\cite" not in hit.text and "\\label" not in hit.text
 
 
 def test_ask_quotes_the_page_and_cites_it(engine) -> None:  # type: ignore[no-untyped-def]

@@ -21,6 +21,7 @@ from mmrag.errors import IngestError
 from mmrag.ingest.chunking import check_params, iter_chunks
 from mmrag.ingest.compressed import SUFFIXES, UnpackError, codec_of, decompress, inner_suffix
 from mmrag.ingest.info import indirect_parts, info_markdown, looks_like_info
+from mmrag.ingest.latex import latex_markdown, looks_like_latex
 from mmrag.ingest.roff import looks_like_roff, roff_markdown
 from mmrag.ingest.sources import check_size
 from mmrag.ingest.subtitles import looks_like_subtitles, subtitle_text
@@ -185,7 +186,7 @@ def _require_text(source: str, text: str) -> None:
 
 
 class TextLoader:
-    """Plain text, markdown, rst, Rich Text (RTF), manual pages (roff), Info manuals, source code: chunks of the decoded file."""
+    """Plain text, markdown, rst, Rich Text (RTF), LaTeX, manual pages (roff), Info manuals, source code: chunks of the decoded file."""
 
     kinds: tuple[str, ...] = ("text",)
 
@@ -201,6 +202,12 @@ class TextLoader:
             text, fmt = rtf_text(source, text), "rtf"
         elif ext in (".srt", ".vtt") and looks_like_subtitles(text):  # the cues' words, not their numbers and times
             text, fmt = subtitle_text(text), "subtitles"
+        elif looks_like_latex(text, ext):  # a LaTeX source: what the paper says, not its commands
+            try:
+                text, page_title = latex_markdown(text)
+            except (ValueError, RecursionError) as exc:
+                raise IngestError(source, f"not a LaTeX document mmrag can read ({exc})") from None
+            fmt = "latex"
         elif looks_like_info(text, ext):  # a GNU Info manual: its text, not its navigation lines, menus and indexes
             parts = indirect_parts(text)
             text, page_title = info_markdown(text)
