@@ -390,9 +390,10 @@ class Ingestor:
             self._emit(AddEvent("rows", path=source, segments=done, total=total or 0))
 
         with open(path, "rb") as fh:
-            fmt = record_format(path, fh.read(8))
+            fmt = record_format(path, fh.read(64))
         if fmt is None:
-            raise IngestError(source, "not a record file mmrag can read (CSV, TSV, JSONL, JSON array, Parquet, XLSX, XLS, ODS)")
+            raise IngestError(source, "not a record file mmrag can read (CSV, TSV, JSONL, JSON array, Parquet, XLSX, XLS, ODS, "
+                                      "iCalendar .ics)")
         outcome = RecordIngest(self.config, self.space, self.store, rows, self._picture_memo).run(path, fmt, digest)
         for row, sheet, reason in outcome.bad:
             self._fail_part(f"{source} {f'[{sheet}] ' if sheet else ''}row {row}", reason)

@@ -33,6 +33,7 @@ import numpy as np
 from mmrag.config import Config
 from mmrag.errors import MmragError
 from mmrag.fields import dumps
+from mmrag.ingest.calendar import CALENDAR_MAPPING
 from mmrag.ingest.picture_memo import DecodedPictures, PictureMemo, picture_key
 from mmrag.ingest.record_fields import META_KEY, remember_fields
 from mmrag.ingest.record_mapping import SAMPLE_ROWS, RecordMapping, parse_flags, read_sidecar, resolve
@@ -121,7 +122,8 @@ class RecordIngest:
         for raw in head:
             header.update(dict.fromkeys(raw.values))
         mapping = resolve(path, list(header), [r.values for r in head if not r.error],
-                          self.config.ingest.record_map, self.config.ingest.fetch_image_urls)
+                          self.config.ingest.record_map, self.config.ingest.fetch_image_urls,
+                          defaults=CALENDAR_MAPPING if fmt == "ics" else None)
         outcome = RecordOutcome("replaced" if existing else "added", mapping=mapping)
         kept: set[str] = set()
         seen_keys: dict[tuple[str, str], int] = {}

@@ -141,11 +141,13 @@ def _as_list(value: Any, key: str, source: str) -> tuple[str, ...]:
 
 
 def resolve(
-    path: Path, header: Sequence[str], sample: Sequence[Mapping[str, Any]], flags: str = "", fetch_urls: bool = False
+    path: Path, header: Sequence[str], sample: Sequence[Mapping[str, Any]], flags: str = "", fetch_urls: bool = False,
+    defaults: Mapping[str, Any] | None = None,
 ) -> RecordMapping:
-    """The mapping for ``path``: auto < sidecar < flags. ``IngestError`` for a column not in the header."""
+    """The mapping for ``path``: auto < ``defaults`` (a format's own, e.g. a calendar's) < sidecar < flags.
+    ``IngestError`` for a column not in the header."""
     source = str(path)
-    given: dict[str, Any] = {**read_sidecar(path), **parse_flags(flags)}
+    given: dict[str, Any] = {**(defaults or {}), **read_sidecar(path), **parse_flags(flags)}
     if "types" in given:
         given["types"] = {**read_sidecar(path).get("types", {}), **parse_flags(flags).get("types", {})}
     cols = list(header)

@@ -1,0 +1,51 @@
+"""A calendar through the engine: the default offline space, a real LanceDB folder. An event is found and answered
+with its time, filtered by its start, and a calendar exported again re-embeds only the event that changed."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+import mmrag
+from mmrag.config import load_config
+
+DATA = Path(__file__).parents[1] / "data" / "calendar"
+
+
+@pytest.fixture(scope="module")
+def calendar(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    root = tmp_path_factory.mktemp("calendar")
+    path = root / "household.ics"
+    shutil.copy(DATA / "household.ics", path)
+    index = root / "index"
+    eng = mmrag.Engine.open(str(index), load_config({"index": str(index), "space.name": "minilm"}, environ={}))
+    report = eng.add([path])
+    assert report.added == (str(path),) and report.segments == 6 and not report.failed
+    yield eng, path
+    eng.close()
+
+
+def test_an_event_is_found_and_answered_with_its_time(calendar) -> None:  # type: ignore[no-untyped-def]
+    eng, path = calendar
+    hit = eng.search("when do I go to the dentist?", k=1)[0]
+    assert hit.source == str(path) and hit.text.startswith("Dentist: check-up and cleaning — Thu 3 Dec 2026, 14:00–15:00")
+    assert "BEGIN:" not in hit.text and "DTSTART" not in hit.text
+    answer = eng.ask("When is the dentist appointment?")
+    assert "Thu 3 Dec 2026, 14:00–15:00" in answer.text and answer.citations[0].hit.source == str(path)
+
+
+def test_events_are_filtered_by_when_they_start(calendar) -> None:  # type: ignore[no-untyped-def]
+    eng, _ = calendar
+    december = {h.text.split(" — ")[0] for h in eng.search("an event", k=10, where="starts >= '2026-12-01'")}
+    assert december == {"Dentist: check-up and cleaning", "Harvest festival in the orchard", "Choir concert"}
+
+
+def test_a_calendar_exported_again_reembeds_only_the_changed_event(calendar) -> None:  # type: ignore[no-untyped-def]
+    eng, path = calendar
+    path.write_bytes(path.read_bytes().replace(b"SUMMARY:Harvest festival in the orchard",
+                                               b"SUMMARY:Apple harvest festival in the orchard"))
+    report = eng.add([path])
+    assert report.replaced == (str(path),) and report.segments == 1  # the other five rows keep their vectors
+    assert eng.search("apple harvest festival", k=1)[0].text.startswith("Apple harvest festival in the orchard")
