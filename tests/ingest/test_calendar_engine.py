@@ -1,5 +1,6 @@
-"""A calendar through the engine: the default offline space, a real LanceDB folder. An event is found and answered
-with its time, filtered by its start, and a calendar exported again re-embeds only the event that changed."""
+"""A calendar and an address book through the engine: the default offline space, a real LanceDB folder. An event is
+found and answered with its time, filtered by its start, and a calendar exported again re-embeds only the event
+that changed; a contact's phone number is answered from its card."""
 
 from __future__ import annotations
 
@@ -23,6 +24,11 @@ def calendar(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyp
     eng = mmrag.Engine.open(str(index), load_config({"index": str(index), "space.name": "minilm"}, environ={}))
     report = eng.add([path])
     assert report.added == (str(path),) and report.segments == 6 and not report.failed
+    contacts = root / "contacts.vcf"
+    shutil.copy(DATA.parent / "contacts" / "contacts.vcf", contacts)
+    report = eng.add([contacts])  # three cards; the fourth has nothing to find it by and is reported
+    assert report.segments == 3 and [reason for _, reason in report.failed] == [
+        "a contact with no name, phone or e-mail address"]
     yield eng, path
     eng.close()
 
@@ -49,3 +55,12 @@ def test_a_calendar_exported_again_reembeds_only_the_changed_event(calendar) -> 
     report = eng.add([path])
     assert report.replaced == (str(path),) and report.segments == 1  # the other five rows keep their vectors
     assert eng.search("apple harvest festival", k=1)[0].text.startswith("Apple harvest festival in the orchard")
+
+
+def test_a_contact_is_answered_from_its_card(calendar) -> None:  # type: ignore[no-untyped-def]
+    eng, _ = calendar
+    answer = eng.ask("What is Ana's phone number?")
+    assert answer.text.startswith("phone: +49 170 1234567 (cell), +49 341 998877 (work) [1]")
+    assert answer.citations[0].hit.text.startswith("Ana Silva")
+    hit = eng.search("who lives next to the bakery?", k=1)[0]
+    assert hit.text.startswith("Jürgen Müller") and "TEL;" not in hit.text and "=C3" not in hit.text

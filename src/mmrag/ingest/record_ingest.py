@@ -34,6 +34,7 @@ from mmrag.config import Config
 from mmrag.errors import MmragError
 from mmrag.fields import dumps
 from mmrag.ingest.calendar import CALENDAR_MAPPING
+from mmrag.ingest.contacts import CONTACTS_MAPPING
 from mmrag.ingest.picture_memo import DecodedPictures, PictureMemo, picture_key
 from mmrag.ingest.record_fields import META_KEY, remember_fields
 from mmrag.ingest.record_mapping import SAMPLE_ROWS, RecordMapping, parse_flags, read_sidecar, resolve
@@ -123,7 +124,7 @@ class RecordIngest:
             header.update(dict.fromkeys(raw.values))
         mapping = resolve(path, list(header), [r.values for r in head if not r.error],
                           self.config.ingest.record_map, self.config.ingest.fetch_image_urls,
-                          defaults=CALENDAR_MAPPING if fmt == "ics" else None)
+                          defaults={"ics": CALENDAR_MAPPING, "vcf": CONTACTS_MAPPING}.get(fmt))
         outcome = RecordOutcome("replaced" if existing else "added", mapping=mapping)
         kept: set[str] = set()
         seen_keys: dict[tuple[str, str], int] = {}

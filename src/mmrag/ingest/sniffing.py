@@ -305,8 +305,8 @@ def _text_kind(text: str, ext: str) -> str:
     s = text.lstrip("\ufeff \t\r\n")[:4096]
     if ext in _RECORD_TEXT_EXTS or (ext == ".json" and s.startswith("[")):
         return "records"
-    if s[:15].upper() == "BEGIN:VCALENDAR":
-        return "records"  # a calendar: one row per event (ingest/calendar.py)
+    if s[:15].upper() == "BEGIN:VCALENDAR" or s[:11].upper() == "BEGIN:VCARD":
+        return "records"  # a calendar, an address book: one row per event (ingest/calendar.py), per contact (contacts.py)
     if ext == ".ipynb" and s.startswith("{"):
         return "notebook"  # a Jupyter notebook (ingest/notebook.py checks it has cells)
     if looks_like_mail(s, ext):
