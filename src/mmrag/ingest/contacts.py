@@ -93,23 +93,36 @@ def card_values(card: Any) -> dict[str, Any]:
 
 def cards(text: str) -> Iterator[tuple[dict[str, Any] | None, str]]:
     """Each card of an address book, in file order: ``(values, "")``, or ``(None, reason)`` for one that cannot be
-    read. Raises ``ValueError`` when the file cannot be read as vCards at all."""
+    read. A line vobject cannot parse is skipped (the card keeps the rest); where the file itself breaks off
+    (a card that never ends, a charset that does not exist), the cards read so far are kept and one more
+    ``(None, reason)`` says where it stopped. Raises ``ValueError`` when not one card could be read."""
+    import logging
+
     import vobject
 
+    logging.getLogger("vobject.base").setLevel(logging.CRITICAL)  # each skipped line: not the user's concern
     rows: list[tuple[dict[str, Any] | None, str]] = []
-    try:
-        for card in vobject.readComponents(text, ignoreUnreadable=True):
-            if card.name.upper() != "VCARD":
-                continue
-            try:
-                values = card_values(card)
-            except Exception as exc:  # noqa: BLE001 - one broken card is reported by its number
-                rows.append((None, f"a contact mmrag cannot read ({type(exc).__name__}: {exc})"))
-                continue
-            rows.append((values, "") if values["name"] or values["phone"] or values["email"]
-                        else (None, "a contact with no name, phone or e-mail address"))
-    except vobject.base.ParseError as exc:
-        raise ValueError(str(exc)) from None
+    found = vobject.readComponents(text, ignoreUnreadable=True)
+    while True:
+        try:
+            card = next(found)
+        except StopIteration:
+            break
+        except Exception as exc:  # noqa: BLE001 - vobject raises ParseError, LookupError, ... on damaged input
+            if not rows:
+                raise ValueError(f"{type(exc).__name__}: {exc}") from None
+            stop = f"the address book breaks off after contact {len(rows)} ({type(exc).__name__}: {exc})"
+            rows.append((None, f"{stop}; the contacts before it are indexed"))
+            break
+        if card.name.upper() != "VCARD":
+            continue
+        try:
+            values = card_values(card)
+        except Exception as exc:  # noqa: BLE001 - one broken card is reported by its number
+            rows.append((None, f"a contact mmrag cannot read ({type(exc).__name__}: {exc})"))
+            continue
+        rows.append((values, "") if values["name"] or values["phone"] or values["email"]
+                    else (None, "a contact with no name, phone or e-mail address"))
     yield from rows
 
 
