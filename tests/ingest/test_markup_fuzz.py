@@ -1,4 +1,4 @@
-"""Damaged manual pages, Info manuals, LaTeX sources, calendars and address books: each copy is read, or refused
+"""Damaged manual pages, Info manuals, LaTeX sources, calendars, address books and bibliographies: each copy is read, or refused
 with an ``IngestError`` that says why; never another exception (``fuzzing.fuzz_outcomes``)."""
 
 from __future__ import annotations
@@ -38,9 +38,11 @@ def test_damaged_markup_documents(name: str, suffix: str, tmp_path: Path) -> Non
     assert "read" in outcomes  # most damage leaves a document to read
 
 
-@pytest.mark.parametrize(("name", "suffix"), [("calendar/household.ics", ".ics"), ("contacts/contacts.vcf", ".vcf")])
+@pytest.mark.parametrize(("name", "suffix"), [("calendar/household.ics", ".ics"), ("contacts/contacts.vcf", ".vcf"),
+                                             ("bibliography/orchard.bib", ".bib")])
 def test_damaged_calendars_and_address_books(name: str, suffix: str, tmp_path: Path) -> None:
     data = (DATA / name).read_bytes()
-    says = ("not a readable iCalendar file", "not a readable vCard address book", "not a record file", "cannot read")
+    says = ("not a readable iCalendar file", "not a readable vCard address book", "not a readable BibTeX bibliography",
+            "not a record file", "cannot read")
     outcomes = fuzz_outcomes(data, tmp_path, suffix, "records", _records, says, seed=11)
     assert outcomes & {"read", "IngestError"}

@@ -198,13 +198,17 @@ def rank_sentences(question: str, items: Sequence[ContextItem]) -> list[Scored]:
     if not docs:
         return []
     # a record's fields are all about what its title names: "phone: +49 170 ..." on Ana Silva's card answers
-    # "Ana's phone number", so a sentence of a record that matches the question by a word of its own is matched
-    # with the title's words too (one that matches by none stays unmatched: not every field answers)
+    # "Ana's phone number", so a sentence of a record that matches the question by a word its first line (the
+    # title and short fields) lacks is matched with the title's words too; one that adds no such word ("kind:
+    # book" under "The TeXbook (Knuth) — ... kind: book") is not: the first line already says it
     about = {item.number: terms(str(item.hit.meta.get("title", ""))) for item in items if item.hit.fields}
+    first = {item.number: query.intersection(terms(next(iter(split_sentences(item.said)), ""))) for item in items
+             if item.hit.fields}
     words: list[list[str]] = []
     for number, _, sentence in docs:
         own = terms(sentence)
-        words.append(own + ([w for w in about.get(number, []) if w not in own] if query.intersection(own) else []))
+        adds = number in about and bool(query.intersection(own) - first[number])
+        words.append(own + ([w for w in about[number] if w not in own] if adds else []))
     headings = [is_heading(d[2]) for d in docs]
     asked = [is_question(d[2]) or h for d, h in zip(docs, headings)]
     lexical = bm25(query, words)

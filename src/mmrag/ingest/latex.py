@@ -19,6 +19,8 @@ _TEX_EXTS = {".tex", ".ltx", ".latex"}
 _LATEX_SIGNS = re.compile(r"\\(?:documentclass|documentstyle|begin\{|section\*?\{|chapter\*?\{|title\{|usepackage)")
 _HEADINGS = {"part": "#", "chapter": "#", "section": "##", "subsection": "###", "subsubsection": "####",
              "paragraph": "#####", "subparagraph": "######"}
+_LOGOS = {"TeX": "TeX", "LaTeX": "LaTeX", "LaTeXe": "LaTeX2e", "BibTeX": "BibTeX", "XeTeX": "XeTeX", "LuaTeX": "LuaTeX",
+          "ConTeXt": "ConTeXt", "AmS": "AMS", "METAFONT": "METAFONT"}  # pylatexenc drops these names
 _INNER_SPACES = re.compile(r"(?<=\S) {2,}(?=\S)")  # where a dropped \\ref or \\label left two spaces; indents stay
 MAX_CHARS = 8_000_000  # pylatexenc reads ~250,000 characters a second here: a paper is 50-200 KB
 MAX_DEPTH = 100  # groups nested deeper than this are not a document a person wrote (pylatexenc recurses ~3 frames a level)
@@ -39,6 +41,17 @@ def _deepest(text: str) -> int:
         elif ch == "}":
             depth = max(0, depth - 1)
     return deepest
+
+
+def latex_text(value: str) -> str:
+    """A short piece of LaTeX (a BibTeX field: ``M{\\"u}ller``, ``The {\\TeX}book``, ``18\\%``) as text (pure)."""
+    if _deepest(value) > MAX_DEPTH:
+        return value
+    from pylatexenc.latex2text import LatexNodes2Text, MacroTextSpec, get_default_latex_context_db
+
+    context = get_default_latex_context_db()
+    context.add_context_category("logos", macros=[MacroTextSpec(n, simplify_repl=t) for n, t in _LOGOS.items()], prepend=True)
+    return str(LatexNodes2Text(latex_context=context, math_mode="text").latex_to_text(value)).replace("\xa0", " ")
 
 
 def latex_markdown(text: str) -> tuple[str, str | None]:
@@ -69,6 +82,7 @@ def latex_markdown(text: str) -> tuple[str, str | None]:
         return f"[{', '.join(k.strip() for k in keys.split(','))}]" if keys else ""
 
     macros = [MacroTextSpec(name, simplify_repl=heading(level)) for name, level in _HEADINGS.items()]
+    macros += [MacroTextSpec(name, simplify_repl=shown) for name, shown in _LOGOS.items()]
     macros += [
         MacroTextSpec("title", simplify_repl=title),
         MacroTextSpec("maketitle", simplify_repl=lambda node, l2tobj: f"# {found['title']}\n\n" if found.get("title") else ""),
@@ -88,4 +102,4 @@ def latex_markdown(text: str) -> tuple[str, str | None]:
     return (out + "\n" if out else ""), found.get("title") or None
 
 
-__all__ = ["MAX_CHARS", "MAX_DEPTH", "latex_markdown", "looks_like_latex"]
+__all__ = ["MAX_CHARS", "MAX_DEPTH", "latex_markdown", "latex_text", "looks_like_latex"]

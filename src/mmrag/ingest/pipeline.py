@@ -393,7 +393,7 @@ class Ingestor:
             fmt = record_format(path, fh.read(64))
         if fmt is None:
             raise IngestError(source, "not a record file mmrag can read (CSV, TSV, JSONL, JSON array, Parquet, XLSX, XLS, ODS, "
-                                      "iCalendar .ics, vCard .vcf)")
+                                      "iCalendar .ics, vCard .vcf, BibTeX .bib)")
         outcome = RecordIngest(self.config, self.space, self.store, rows, self._picture_memo).run(path, fmt, digest)
         for row, sheet, reason in outcome.bad:
             self._fail_part(f"{source} {f'[{sheet}] ' if sheet else ''}row {row}", reason)

@@ -33,6 +33,7 @@ import numpy as np
 from mmrag.config import Config
 from mmrag.errors import MmragError
 from mmrag.fields import dumps
+from mmrag.ingest.bibliography import BIBLIOGRAPHY_MAPPING
 from mmrag.ingest.calendar import CALENDAR_MAPPING
 from mmrag.ingest.contacts import CONTACTS_MAPPING
 from mmrag.ingest.picture_memo import DecodedPictures, PictureMemo, picture_key
@@ -107,8 +108,8 @@ class RecordIngest:
     def run(self, path: Path, fmt: str, digest: str) -> RecordOutcome:
         source = str(path)
         existing = self.store.row_hashes(source)
-        if existing and self.known_hash(source) == digest:
-            return RecordOutcome("unchanged")
+        if existing and self.known_hash(source) == digest and not self.config.ingest.reindex:
+            return RecordOutcome("unchanged")  # (--reindex reads it again: rows whose text changed are re-embedded)
         seg_hash: dict[str, str] = {}
         seg_rows: dict[str, list[str]] = {}
         for rid, h in existing.items():
@@ -124,7 +125,7 @@ class RecordIngest:
             header.update(dict.fromkeys(raw.values))
         mapping = resolve(path, list(header), [r.values for r in head if not r.error],
                           self.config.ingest.record_map, self.config.ingest.fetch_image_urls,
-                          defaults={"ics": CALENDAR_MAPPING, "vcf": CONTACTS_MAPPING}.get(fmt))
+                          defaults={"ics": CALENDAR_MAPPING, "vcf": CONTACTS_MAPPING, "bib": BIBLIOGRAPHY_MAPPING}.get(fmt))
         outcome = RecordOutcome("replaced" if existing else "added", mapping=mapping)
         kept: set[str] = set()
         seen_keys: dict[tuple[str, str], int] = {}

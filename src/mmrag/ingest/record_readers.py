@@ -1,4 +1,4 @@
-"""Read record files row by row: CSV/TSV, JSON Lines, JSON arrays, Parquet, XLSX and ODS sheets, calendars, address books.
+"""Read record files row by row: CSV/TSV, JSON Lines, JSON arrays, Parquet, XLSX and ODS sheets, calendars, address books, bibliographies.
 
 Every reader streams (bounded memory) except a JSON array, which is parsed
 whole (use JSON Lines for big files). Readers:
@@ -15,7 +15,8 @@ whole (use JSON Lines for big files). Readers:
   (whole ones as integers), dates as ISO text (by the workbook's date system), booleans; read whole, as
   xlrd reads a binary workbook, so bounded by ``ingest.max_file_mb``.
 - iCalendar (``.ics``): ``ingest/calendar.py`` (icalendar), one row per event or to-do, parsed whole (bounded by
-  ``ingest.max_file_mb``); vCard (``.vcf``): ``ingest/contacts.py`` (vobject), one row per contact, the same way.
+  ``ingest.max_file_mb``); vCard (``.vcf``): ``ingest/contacts.py`` (vobject), one row per contact, and BibTeX
+  (``.bib``): ``ingest/bibliography.py`` (pybtex), one row per entry, the same way.
 
 A record's ``row`` is its 1-based number among the data rows of its table or
 sheet (the header is not counted), the number a citation shows (``#412``).
@@ -33,13 +34,14 @@ from pathlib import Path
 from typing import Any
 
 from mmrag.errors import IngestError, MissingDependency
+from mmrag.ingest.bibliography import BIB_EXTS
 from mmrag.ingest.calendar import ICS_EXTS, is_calendar
 from mmrag.ingest.contacts import VCF_EXTS, is_address_book
 
-FORMATS = ("csv", "jsonl", "json", "parquet", "xlsx", "ods", "xls", "ics", "vcf")
+FORMATS = ("csv", "jsonl", "json", "parquet", "xlsx", "ods", "xls", "ics", "vcf", "bib")
 _EXT = {".csv": "csv", ".tsv": "csv", ".tab": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json",
         ".parquet": "parquet", ".pq": "parquet", ".xlsx": "xlsx", ".xlsm": "xlsx", ".ods": "ods", ".xls": "xls",
-        **{ext: "ics" for ext in ICS_EXTS}, **{ext: "vcf" for ext in VCF_EXTS}}
+        **{ext: "ics" for ext in ICS_EXTS}, **{ext: "vcf" for ext in VCF_EXTS}, **{ext: "bib" for ext in BIB_EXTS}}
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 MAX_REPEAT = 1_000  # a cell or row "repeated" more often than this is the sheet's empty tail (ODS writes 16,384)
 CSV_FIELD_LIMIT = 16 * 1024 * 1024
@@ -55,7 +57,7 @@ class RawRecord:
 
 
 def record_format(path: Path, head: bytes = b"") -> str | None:
-    """``csv`` | ``jsonl`` | ``json`` | ``parquet`` | ``xlsx`` | ``ods`` | ``xls`` | ``ics`` | ``vcf`` from magic bytes and the extension,
+    """``csv`` | ``jsonl`` | ``json`` | ``parquet`` | ``xlsx`` | ``ods`` | ``xls`` | ``ics`` | ``vcf`` | ``bib`` from magic bytes and the extension,
     else ``None``."""
     if head[:4] == b"PAR1":
         return "parquet"
@@ -113,7 +115,7 @@ class RecordReader:
     def records(self) -> Iterator[RawRecord]:
         reader = {"csv": self._csv, "jsonl": self._jsonl, "json": self._json, "parquet": self._parquet,
                   "xlsx": self._xlsx, "ods": self._ods, "xls": self._xls, "ics": self._ics,
-                  "vcf": self._vcf}[self.format]
+                  "vcf": self._vcf, "bib": self._bib}[self.format]
         try:
             yield from reader()
         except (OSError, UnicodeError) as exc:
@@ -225,6 +227,22 @@ class RecordReader:
             found = list(cards(text))
         except ValueError as exc:
             raise IngestError(str(self.path), f"not a readable vCard address book ({exc}); export it again") from None
+        for row, (values, error) in enumerate(found, 1):
+            yield RawRecord(row, {c: values[c] for c in COLUMNS}) if values is not None else RawRecord(row, error=error)
+
+    # -- BibTeX ------------------------------------------------------------------------------
+    def _bib(self) -> Iterator[RawRecord]:
+        from mmrag.ingest.bibliography import COLUMNS, references
+
+        data = self.path.read_bytes()
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            text = data.decode("latin-1")  # an old .bib: its accents are mostly LaTeX commands anyway
+        try:
+            found = list(references(text))
+        except ValueError as exc:
+            raise IngestError(str(self.path), f"not a readable BibTeX bibliography ({exc}); export it again") from None
         for row, (values, error) in enumerate(found, 1):
             yield RawRecord(row, {c: values[c] for c in COLUMNS}) if values is not None else RawRecord(row, error=error)
 
