@@ -424,9 +424,13 @@ def roff_markdown(text: str) -> tuple[str, str | None]:
         elif words:
             para.append(words)
 
-    while i < len(lines):
-        raw = lines[i]
-        i += 1
+    pending: list[str] = []  # what a condition that held left to read next (its request or text)
+    while i < len(lines) or pending:
+        if pending:
+            raw = pending.pop()
+        else:
+            raw = lines[i]
+            i += 1
         while raw.endswith("\\") and not raw.endswith("\\\\") and i < len(lines):  # an escaped newline joins lines
             raw = raw[:-1] + lines[i]
             i += 1
@@ -454,7 +458,7 @@ def roff_markdown(text: str) -> tuple[str, str | None]:
             body = body[2:].lstrip() if braced else body
             if held:
                 if body and body not in ("\\", "\\}"):
-                    lines.insert(i, body)
+                    pending.append(body)
             elif braced:  # a block not read: skip to its closing \}
                 depth = 1 - body.count("\\}") + body.count("\\{")
                 while depth > 0 and i < len(lines):
@@ -491,7 +495,7 @@ def roff_markdown(text: str) -> tuple[str, str | None]:
                 title = unescape(args[0], strings) + (f"({args[1]})" if len(args) > 1 else "")
             continue
         if req in ("Dd", "Os", "so", "mso", "hy", "nh", "ad", "na", "ft", "ps", "vs", "ll", "lt", "nr", "rr", "ta",
-                   "tr", "cc", "c2", "ec", "eo", "}", "als", "rn", "ch", "wh", "pl", "po", "ss", "cs",
+                   "tr", "cc", "c2", "ec", "eo", "}", "als", "rn", "ch", "pl", "po", "ss", "cs",
                    "fam", "UC", "AT", "PU", "IX", "LO", "cf", "trf", "nx", "rd", "pso", "sy", "pi", "open", "opena",
                    "write", "close", "Bk", "Ek", "Xo", "Xc", "Bf", "Ef", "Lb", "Rv", "Ex", "hw", "ce", "ul", "cu", "fl",
                    "lf", "mk", "rt", "sv", "os", "tm", "ab", "ev", "di", "da", "it", "em", "wh", "ne", "ME", "UE"):
