@@ -1,4 +1,4 @@
-"""Manual pages, an Info manual and a LaTeX paper through the engine: the default offline space, a real LanceDB folder. A page is
+"""Manual pages, an Info manual, a LaTeX paper and an Org note through the engine: the default offline space, a real LanceDB folder. A page is
 found by what it says, its hits carry no markup, ``ask`` quotes and cites it; an alias page is left out."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import mmrag
 from mmrag.config import load_config
 
 DATA = Path(__file__).parents[1] / "data"
-MARKUP = ("\\f", "\\-", "\\(", ".TP", ".SH", ".Op", ".It", "File:", "* Menu:")
+MARKUP = ("\\f", "\\-", "\\(", ".TP", ".SH", ".Op", ".It", "File:", "* Menu:", ":PROPERTIES:", "[[")
 
 
 @pytest.fixture(scope="module")
@@ -24,11 +24,12 @@ def engine(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped
         shutil.copy(DATA / "roff" / name, docs / name)
     shutil.copy(DATA / "info" / "orchard.info.gz", docs / "orchard.info.gz")
     shutil.copy(DATA / "latex" / "orchard_paper.tex", docs / "orchard_paper.tex")
+    shutil.copy(DATA / "org" / "orchard-notes.org", docs / "orchard-notes.org")
     (docs / "unxz.1").write_text(".so man1/xz.1\n")  # an alias, as Debian ships them
     index = root / "index"
     eng = mmrag.Engine.open(str(index), load_config({"index": str(index), "space.name": "minilm"}, environ={}))
     added = eng.add([docs])
-    assert len(added.added) == 5 and [Path(p).name for p, _ in added.failed] == ["unxz.1"]
+    assert len(added.added) == 6 and [Path(p).name for p, _ in added.failed] == ["unxz.1"]
     yield eng
     eng.close()
 
@@ -44,6 +45,9 @@ def test_a_page_is_found_by_what_it_says_without_its_markup(engine) -> None:  # 
     hit = engine.search("the pear trees flowered two weeks early", k=1)[0]
     assert Path(hit.source).name == "orchard_paper.tex"
     assert "[keeper2020, gardener19]" in hit.text and "\\cite" not in hit.text and "\\label" not in hit.text
+    hit = engine.search("sharpen the secateurs on the whetstone", k=1)[0]
+    assert Path(hit.source).name == "orchard-notes.org"
+    assert "TODO Sharpen the secateurs" in hit.text and "LOGBOOK" not in hit.text and "[#A]" not in hit.text
 
 
 def test_ask_quotes_the_page_and_cites_it(engine) -> None:  # type: ignore[no-untyped-def]

@@ -1,4 +1,4 @@
-"""Damaged manual pages, Info manuals, LaTeX sources, calendars, address books and bibliographies: each copy is read, or refused
+"""Damaged manual pages, Info manuals, LaTeX sources, Org notes, calendars, address books and bibliographies: each copy is read, or refused
 with an ``IngestError`` that says why; never another exception (``fuzzing.fuzz_outcomes``)."""
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ def _records(path: Path) -> Iterator[RawRecord]:
 
 @pytest.mark.parametrize(("name", "suffix"), [
     ("roff/appres.1", ".1"), ("roff/ssh.1.gz", ".1"), ("info/orchard.info.gz", ".info"),
-    ("latex/orchard_paper.tex", ".tex"), ("latex/libhttplib2.tex", ".tex"),
+    ("latex/orchard_paper.tex", ".tex"), ("latex/libhttplib2.tex", ".tex"), ("org/orchard-notes.org", ".org"),
 ])
 def test_damaged_markup_documents(name: str, suffix: str, tmp_path: Path) -> None:
     data = (DATA / name).read_bytes()

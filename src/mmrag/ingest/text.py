@@ -22,6 +22,7 @@ from mmrag.ingest.chunking import check_params, iter_chunks
 from mmrag.ingest.compressed import SUFFIXES, UnpackError, codec_of, decompress, inner_suffix
 from mmrag.ingest.info import indirect_parts, info_markdown, looks_like_info
 from mmrag.ingest.latex import latex_markdown, looks_like_latex
+from mmrag.ingest.org import looks_like_org, org_markdown
 from mmrag.ingest.roff import looks_like_roff, roff_markdown
 from mmrag.ingest.sources import check_size
 from mmrag.ingest.subtitles import looks_like_subtitles, subtitle_text
@@ -186,7 +187,7 @@ def _require_text(source: str, text: str) -> None:
 
 
 class TextLoader:
-    """Plain text, markdown, rst, Rich Text (RTF), LaTeX, manual pages (roff), Info manuals, source code: chunks of the decoded file."""
+    """Plain text, markdown, rst, Rich Text (RTF), Org, LaTeX, manual pages (roff), Info manuals, source code: chunks of the decoded file."""
 
     kinds: tuple[str, ...] = ("text",)
 
@@ -202,6 +203,9 @@ class TextLoader:
             text, fmt = rtf_text(source, text), "rtf"
         elif ext in (".srt", ".vtt") and looks_like_subtitles(text):  # the cues' words, not their numbers and times
             text, fmt = subtitle_text(text), "subtitles"
+        elif looks_like_org(ext):  # an Org note: its words, not its drawers, settings and link targets
+            text, page_title = org_markdown(text)
+            fmt = "org"
         elif looks_like_latex(text, ext):  # a LaTeX source: what the paper says, not its commands
             try:
                 text, page_title = latex_markdown(text)
