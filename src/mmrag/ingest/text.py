@@ -24,6 +24,7 @@ from mmrag.ingest.info import indirect_parts, info_markdown, looks_like_info
 from mmrag.ingest.latex import latex_markdown, looks_like_latex
 from mmrag.ingest.org import looks_like_org, org_markdown
 from mmrag.ingest.roff import looks_like_roff, roff_markdown
+from mmrag.ingest.rst import looks_like_rst, rst_markdown
 from mmrag.ingest.sources import check_size
 from mmrag.ingest.subtitles import looks_like_subtitles, subtitle_text
 from mmrag.types import Modality, Segment, Span
@@ -197,12 +198,15 @@ class TextLoader:
         check_params(config.chunk_words, config.chunk_overlap)
         text, encoding = decode_text(read_source(path, config))
         ext = inner_suffix(path) if path.suffix.lower() in SUFFIXES else path.suffix.lower()  # notes.md.gz: Markdown
-        fmt = "markdown" if ext in _MARKDOWN_EXTS else "rst" if ext == ".rst" else "text"
+        fmt = "markdown" if ext in _MARKDOWN_EXTS else "text"
         page_title: str | None = None
         if text.lstrip("\ufeff \t\r\n").startswith("{\\rtf"):  # Rich Text (WordPad, TextEdit): its words, not its markup
             text, fmt = rtf_text(source, text), "rtf"
         elif ext in (".srt", ".vtt") and looks_like_subtitles(text):  # the cues' words, not their numbers and times
             text, fmt = subtitle_text(text), "subtitles"
+        elif looks_like_rst(ext):  # reStructuredText: what the rendered page says, not its roles and directives
+            text, page_title = rst_markdown(text)
+            fmt = "rst"
         elif looks_like_org(ext):  # an Org note: its words, not its drawers, settings and link targets
             text, page_title = org_markdown(text)
             fmt = "org"
@@ -228,7 +232,7 @@ class TextLoader:
         text = text.translate(_CONTROLS)
         _require_text(source, text)
         meta = {"format": fmt, "encoding": encoding}
-        title = page_title or find_title(text, markdown=fmt != "rst")
+        title = page_title or find_title(text)  # every reader above writes Markdown
         if title:
             meta["title"] = title
         return text_segments(source, text, meta, config)

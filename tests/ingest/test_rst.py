@@ -1,0 +1,44 @@
+"""reStructuredText read as the rendered page says: headings, fenced code, roles and links as words; no directives."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from mmrag.config import IngestConfig
+from mmrag.ingest.rst import inline, rst_markdown
+from mmrag.ingest.text import TextLoader
+
+DATA = Path(__file__).parents[1] / "data" / "rst"
+
+
+def test_a_sphinx_page_reads_as_markdown() -> None:
+    text, title = rst_markdown((DATA / "pip_uninstall.rst").read_text())
+    assert title == "pip uninstall"
+    lines = text.splitlines()
+    assert lines[:3] == ["# pip uninstall", "", "## Usage"]  # overlined title first, then the = underline
+    assert "- Uninstall a package." in lines  # "#." auto-numbering
+    unix = lines.index("Unix/macOS:")  # a tab's label over its code, fenced with its language
+    assert lines[unix + 1 : unix + 3] == ["```console", "$ python -m pip uninstall simplejson"]
+    assert "C:\\> py -m pip uninstall simplejson" in lines
+    for gone in ("..", "code-block", "pip-command", ":ref:", "tab::"):
+        assert not [ln for ln in lines if gone in ln and not ln.startswith(("   /", "$", "C:"))], gone
+
+
+def test_notes_roles_and_links_read_as_words() -> None:
+    text, title = rst_markdown((DATA / "pip_architecture_index.rst").read_text())
+    assert title == "Architecture of pip's internals"
+    assert text.startswith("# Architecture of pip's internals\n\nNote:\nThis section of the documentation")
+    assert "please let us know in the\ntracking issue, or just go ahead" in text  # `tracking issue`_
+    assert "see Using pip from\nyour program." in text  # a role across two lines
+    assert "Direct use of pip's internals is not supported" in text  # *emphasis* marks dropped
+    for gone in ("toctree", "maxdepth", "overview", "_architecture", "github.com", "`"):
+        assert gone not in text, gone
+    assert inline(":func:`~os.path.join` and ``x = 1`` and `pip <https://pip.pypa.io>`_ and |version|") == (
+        "os.path.join and x = 1 and pip and version")
+    assert inline(":ref:`the install guide <install>` and **bold**") == "the install guide and bold"
+
+
+def test_the_text_loader_indexes_the_page_with_its_title() -> None:
+    segments = list(TextLoader().load(DATA / "pip_uninstall.rst", IngestConfig(ocr=False)))
+    assert segments and {s.meta["format"] for s in segments} == {"rst"}
+    assert segments[0].meta["title"] == "pip uninstall"
