@@ -18,6 +18,7 @@ from types import MappingProxyType
 
 from mmrag.config import IngestConfig
 from mmrag.errors import IngestError
+from mmrag.ingest.asciidoc import asciidoc_markdown, looks_like_asciidoc
 from mmrag.ingest.chunking import check_params, iter_chunks
 from mmrag.ingest.compressed import SUFFIXES, UnpackError, codec_of, decompress, inner_suffix
 from mmrag.ingest.info import indirect_parts, info_markdown, looks_like_info
@@ -188,7 +189,7 @@ def _require_text(source: str, text: str) -> None:
 
 
 class TextLoader:
-    """Plain text, markdown, rst, Rich Text (RTF), Org, LaTeX, manual pages (roff), Info manuals, source code: chunks of the decoded file."""
+    """Plain text, markdown, rst, Rich Text (RTF), reST, AsciiDoc, Org, LaTeX, manual pages (roff), Info manuals, source code: chunks of the decoded file."""
 
     kinds: tuple[str, ...] = ("text",)
 
@@ -207,6 +208,9 @@ class TextLoader:
         elif looks_like_rst(ext):  # reStructuredText: what the rendered page says, not its roles and directives
             text, page_title = rst_markdown(text)
             fmt = "rst"
+        elif looks_like_asciidoc(ext):  # AsciiDoc: what the rendered page says, not its macros and attributes
+            text, page_title = asciidoc_markdown(text)
+            fmt = "asciidoc"
         elif looks_like_org(ext):  # an Org note: its words, not its drawers, settings and link targets
             text, page_title = org_markdown(text)
             fmt = "org"
