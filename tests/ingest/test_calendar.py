@@ -66,5 +66,5 @@ def test_a_calendar_is_sniffed_and_read_as_records(tmp_path: Path) -> None:
     assert record_format(saved_as_text, saved_as_text.read_bytes()[:64]) == "ics"
     rows = list(RecordReader(DATA / "household.ics", "ics").records())
     assert [r.row for r in rows] == [1, 2, 3, 4, 5, 6] and rows[0].values["title"].startswith("Dentist: check-up and cleaning — Thu 3 Dec 2026")
-    with pytest.raises(IngestError, match="not a readable iCalendar file .*export the calendar again"):
+    with pytest.raises(IngestError, match="not a readable iCalendar file .*export it again"):
         list(RecordReader(DATA / "issue_104_broken_calendar.ics", "ics").records())

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -203,48 +203,41 @@ class RecordReader:
             else:
                 yield RawRecord(row, error=f"is a JSON {type(value).__name__}, not an object")
 
-    # -- iCalendar ---------------------------------------------------------------------------
+    # -- calendars, address books, bibliographies: parsed whole, one row per entry -----------
+    def _text(self, fallback: str) -> str:
+        data = self.path.read_bytes()
+        try:
+            return data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            return data.decode(fallback, errors="replace")
+
+    def _entries(self, parse: Callable[[], Iterable[tuple[dict[str, Any] | None, str]]], columns: tuple[str, ...],
+                 what: str) -> Iterator[RawRecord]:
+        """Rows of ``parse()``'s entries (``(values, "")`` or ``(None, reason)``); its ``ValueError`` says the file
+        is not a readable ``what``."""
+        try:
+            found = list(parse())
+        except ValueError as exc:
+            raise IngestError(str(self.path), f"not a readable {what} ({exc}); export it again") from None
+        for row, (values, error) in enumerate(found, 1):
+            yield RawRecord(row, {c: values[c] for c in columns}) if values is not None else RawRecord(row, error=error)
+
     def _ics(self) -> Iterator[RawRecord]:
         from mmrag.ingest.calendar import COLUMNS, events
 
-        try:
-            found = list(events(self.path.read_bytes()))
-        except ValueError as exc:
-            raise IngestError(str(self.path), f"not a readable iCalendar file ({exc}); export the calendar again") from None
-        for row, (values, error) in enumerate(found, 1):
-            yield RawRecord(row, {c: values[c] for c in COLUMNS}) if values is not None else RawRecord(row, error=error)
+        yield from self._entries(lambda: events(self.path.read_bytes()), COLUMNS, "iCalendar file")
 
-    # -- vCard -------------------------------------------------------------------------------
     def _vcf(self) -> Iterator[RawRecord]:
         from mmrag.ingest.contacts import COLUMNS, cards
 
-        data = self.path.read_bytes()
-        try:
-            text = data.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            text = data.decode("cp1252", errors="replace")  # an old phone's export; quoted-printable parts name theirs
-        try:
-            found = list(cards(text))
-        except ValueError as exc:
-            raise IngestError(str(self.path), f"not a readable vCard address book ({exc}); export it again") from None
-        for row, (values, error) in enumerate(found, 1):
-            yield RawRecord(row, {c: values[c] for c in COLUMNS}) if values is not None else RawRecord(row, error=error)
+        # an old phone's export may be Windows-1252; its quoted-printable parts name their own charset
+        yield from self._entries(lambda: cards(self._text("cp1252")), COLUMNS, "vCard address book")
 
-    # -- BibTeX ------------------------------------------------------------------------------
     def _bib(self) -> Iterator[RawRecord]:
         from mmrag.ingest.bibliography import COLUMNS, references
 
-        data = self.path.read_bytes()
-        try:
-            text = data.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            text = data.decode("latin-1")  # an old .bib: its accents are mostly LaTeX commands anyway
-        try:
-            found = list(references(text))
-        except ValueError as exc:
-            raise IngestError(str(self.path), f"not a readable BibTeX bibliography ({exc}); export it again") from None
-        for row, (values, error) in enumerate(found, 1):
-            yield RawRecord(row, {c: values[c] for c in COLUMNS}) if values is not None else RawRecord(row, error=error)
+        # an old .bib may be Latin-1; its accents are mostly LaTeX commands anyway
+        yield from self._entries(lambda: references(self._text("latin-1")), COLUMNS, "BibTeX bibliography")
 
     # -- Parquet ---------------------------------------------------------------------------
     def _parquet(self) -> Iterator[RawRecord]:
