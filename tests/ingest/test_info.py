@@ -54,3 +54,10 @@ def test_the_text_loader_indexes_the_manual_with_its_title() -> None:
     assert segments[0].meta["title"] == "The Orchard Notes"
     joined = " ".join(s.text for s in segments)
     assert "slatted shelves" in joined and "File:" not in joined and "* Menu:" not in joined
+
+
+def test_cross_references_read_as_print_shows_them() -> None:
+    node = "\x1f\nFile: m.info,  Node: Top,  Up: (dir)\n\nM\n*\n\n"
+    text, _ = info_markdown(node + "*Note Regexp Addresses::.  The default is *note Basic (BRE): BRE\nsyntax.  Cut it\n"
+                                   "(*note Tools::) or (*note Saws: Tools.).\n")
+    assert "See Regexp Addresses.  The default is Basic (BRE).  Cut it\n(see Tools) or (see Saws)." in text

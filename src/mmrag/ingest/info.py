@@ -6,7 +6,8 @@ sed.info,  Node: Introduction,  Next: Invoking sed,  Up: Top``), its title is un
 below it; the last nodes are indexes (menus of hundreds of entries) and a tag table of byte offsets. Indexed as
 plain text, the navigation lines, menus and index entries crowded every chunk and answered nothing.
 ``info_markdown`` keeps what a reader of the manual reads: titles as ``#``-``####`` headings, the text, cross
-references as words (``*Note Regexp Addresses::`` → ``see Regexp Addresses``); navigation lines, menus, index
+references as print shows them (``*Note Regexp Addresses::`` → ``See Regexp Addresses``, ``(*note BRE::)`` →
+``(see BRE)``, ``*note BRE::`` → ``BRE``); navigation lines, menus, index
 nodes, the tag table, the preamble (``This is sed.info, produced by makeinfo``) and makeinfo's image and index
 markers are left out.
 """
@@ -18,7 +19,7 @@ import re
 _INFO_EXT = re.compile(r"^\.info(?:-[0-9]+)?$", re.IGNORECASE)
 _NODE_LINE = re.compile(r"^File: [^,\n]+,\s+Node: ", re.MULTILINE)
 _UNDERLINE = {"*": "#", "=": "##", "-": "###", ".": "####"}
-_NOTE = re.compile(r"\*[Nn]ote[ \t\n]+([^:]+?)::|\*[Nn]ote[ \t\n]+([^:]+?):[ \t\n]*(?:\([^)]*\))?[^.,\n]*[.,]", re.DOTALL)
+_NOTE = re.compile(r"\*[Nn]ote[ \t\n]+([^:]+?)::|\*[Nn]ote[ \t\n]+([^:]+?):[ \t\n]*(?:\([^)]*\))?[^.,]{0,200}?[.,]", re.DOTALL)
 _MARKER = re.compile(r"\x00\x08\[[^\x00]*\x00\x08\]")  # makeinfo's [image src=...] and [index] markers
 _SPECIAL_NODES = ("Tag Table:", "End Tag Table", "Indirect:", "Local Variables:")
 
@@ -74,6 +75,17 @@ def _node_body(node: str) -> list[str]:
     return out
 
 
+def _reference(m: re.Match[str]) -> str:
+    """A cross reference as print shows it: @xref's ``*Note X::`` is "See X", @pxref's ``(*note X::)`` is "(see X)",
+    @ref's ``*note X::`` elsewhere is the name alone."""
+    name = " ".join((m.group(1) or m.group(2)).split())
+    # "*note Label: Node." ends at the writer's own stop or comma, or at one makeinfo adds before a ")"
+    stop = "" if m.group(1) or m.string[m.end() : m.end() + 1] == ")" else m.group(0)[-1]
+    if m.group(0)[1] == "N":
+        return f"See {name}{stop}"
+    return (f"see {name}" if m.string[max(0, m.start() - 1) : m.start()] == "(" else name) + stop
+
+
 def info_markdown(text: str) -> tuple[str, str | None]:
     """The manual as Markdown, and its title (the first node's heading; ``None`` when it has none) (pure)."""
     parts = text.replace("\r\n", "\n").split("\x1f")
@@ -91,7 +103,7 @@ def info_markdown(text: str) -> tuple[str, str | None]:
             title = next((ln.lstrip("# ") for ln in body if ln.startswith("#")), None)
         out.extend(body)
     joined = "\n".join(out)
-    joined = _NOTE.sub(lambda m: "see " + " ".join((m.group(1) or m.group(2)).split()), joined)
+    joined = _NOTE.sub(_reference, joined)
     joined = re.sub(r"\n{3,}", "\n\n", joined).strip("\n")
     return (joined + "\n" if joined else ""), title
 

@@ -18,7 +18,7 @@ _ADORNMENT = re.compile(r"^([=\-~^\"'`#*+:._])\1{2,}\s*$")
 _DIRECTIVE = re.compile(r"^(\s*)\.\.\s+([\w:.-]+)::\s*(.*)$")
 _COMMENT_OR_TARGET = re.compile(r"^(\s*)\.\.(?:\s|$)")
 _ROLE = re.compile(r":[\w:.+-]+:`([^`]+)`")
-_LINK = re.compile(r"`([^`<]+?)\s*(?:<[^`>]+>)?`__?")
+_LINK = re.compile(r"`([^`<]*?)\s*(?:<([^`>]+)>)?`__?")
 _LITERAL = re.compile(r"``([^`]+)``")
 _EMPHASIS = re.compile(r"(?<![\w*])(\*{1,2})(?=\S)([^*\n]+?)(?<=\S)\1(?![\w*])")
 _SUBSTITUTION = re.compile(r"\|([^|\s][^|]*?)\|(?!_)")
@@ -51,7 +51,7 @@ def inline(line: str) -> str:
 
     line = _ROLE.sub(role, line)
     line = _LITERAL.sub(lambda m: m.group(1), line)
-    line = _LINK.sub(lambda m: m.group(1), line)
+    line = _LINK.sub(lambda m: m.group(1).strip() or (m.group(2) or "").strip(), line)  # `<url>`__: the address
     line = _EMPHASIS.sub(lambda m: m.group(2), line)
     return _SUBSTITUTION.sub(lambda m: m.group(1), line)
 
