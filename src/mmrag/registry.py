@@ -55,6 +55,7 @@ _BUILTINS: dict[str, dict[str, str]] = {
         "odt": "mmrag.ingest.opendocument:OdtLoader",
         "odp": "mmrag.ingest.opendocument:OdpLoader",
         "epub": "mmrag.ingest.epub:EpubLoader",
+        "enex": "mmrag.ingest.evernote:EvernoteLoader",
         "audio": "mmrag.ingest.audio:AudioLoader",
         "video": "mmrag.ingest.video:VideoLoader",
     },

@@ -1,5 +1,6 @@
-"""Damaged manual pages, Info manuals, LaTeX sources, Org notes, calendars, address books and bibliographies: each copy is read, or refused
-with an ``IngestError`` that says why; never another exception (``fuzzing.fuzz_outcomes``)."""
+"""Damaged manual pages, Info manuals, LaTeX sources, Org notes, calendars, address books, bibliographies and
+Evernote exports: each copy is read, or refused with an ``IngestError`` that says why; never another exception
+(``fuzzing.fuzz_outcomes``)."""
 
 from __future__ import annotations
 
@@ -46,4 +47,14 @@ def test_damaged_calendars_and_address_books(name: str, suffix: str, tmp_path: P
     says = ("not a readable iCalendar file", "not a readable vCard address book", "not a readable BibTeX bibliography",
             "not a record file", "cannot read")
     outcomes = fuzz_outcomes(data, tmp_path, suffix, "records", _records, says, seed=11)
+    assert outcomes & {"read", "IngestError"}
+
+
+def test_damaged_evernote_exports(tmp_path: Path) -> None:
+    from mmrag.ingest.evernote import EvernoteLoader
+
+    data = (DATA / "evernote" / "household.enex").read_bytes()
+    says = ("damaged or cut short", "refused", "not an Evernote export", "no text or pictures")
+    outcomes = fuzz_outcomes(data, tmp_path, ".enex", "enex", lambda p: EvernoteLoader().load(p, CFG), says, seed=5,
+                             n=30)
     assert outcomes & {"read", "IngestError"}

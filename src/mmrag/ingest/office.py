@@ -377,7 +377,7 @@ def deck_segments(
         raise IngestError(source, f"no text or pictures in any {unit} of this {_WHAT.get(fmt, 'deck')}")
 
 
-_WHAT = {"docx": "Word document", "odt": "OpenDocument text", "epub": "e-book", "pptx": "deck", "odp": "deck",
+_WHAT = {"docx": "Word document", "odt": "OpenDocument text", "epub": "e-book", "enex": "Evernote export", "pptx": "deck", "odp": "deck",
          "email": "mailbox"}
 
 

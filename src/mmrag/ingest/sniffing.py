@@ -50,7 +50,7 @@ ZIP_ERRORS: tuple[type[Exception], ...] = (
 )
 
 # every kind a loader is registered for (registry.py, "loader")
-KINDS = ("text", "html", "notebook", "email", "msg", "image", "svg", "pdf", "ps", "docx", "doc", "pptx", "ppt", "odt", "odp", "epub", "audio", "video",
+KINDS = ("text", "html", "notebook", "email", "msg", "image", "svg", "pdf", "ps", "docx", "doc", "pptx", "ppt", "odt", "odp", "epub", "enex", "audio", "video",
          "records")
 NOT_INDEXED = f"not a type mmrag indexes ({', '.join(KINDS)})"
 _RECORD_TEXT_EXTS = {".csv", ".tsv", ".tab", ".jsonl", ".ndjson"}
@@ -316,6 +316,8 @@ def _text_kind(text: str, ext: str) -> str:
         return "email"
     if not s.startswith("<"):
         return "html" if ext in (".html", ".htm", ".xhtml") and "</" in s.lower() else "text"
+    if "<en-export" in s:
+        return "enex"  # an Evernote export: notes with their pictures (ingest/evernote.py)
     low = s.lower()
     pos = 0
     while True:
