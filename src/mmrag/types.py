@@ -194,7 +194,7 @@ class Hit:
         """The span's label with the source's own word for a page: ``slide 7`` in a deck, else ``p. 7``."""
         unit = self.meta.get("page_unit") or "p."
         where = self.span.label(unit)
-        heading = " ".join(str(self.meta.get(f"{unit}_title") or "").split()) if unit in ("section", "message") else ""
+        heading = " ".join(str(self.meta.get(f"{unit}_title") or "").split()) if unit in ("section", "message", "note") else ""
         if heading and self.span.page is not None:  # a number alone says little: "section 7 “Putney Hill”"
             where = f"{where} “{heading[:60] + '…' if len(heading) > 60 else heading}”"
         return where

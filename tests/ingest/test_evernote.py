@@ -73,5 +73,6 @@ def test_a_note_photo_is_found_by_its_pixels(tmp_path: Path) -> None:
         assert hit.modality is Modality.IMAGE and hit.span.page == 2 and Path(hit.source).name == "household.enex"
         hit = eng.search("who feeds the cat while the Müllers are away?", k=1)[0]
         assert hit.span.page == 1 and "one scoop in the morning" in hit.text
+        assert hit.label() == f"{tmp_path / 'household.enex'} note 1 “Ginger the neighbour's cat”"
     finally:
         eng.close()
