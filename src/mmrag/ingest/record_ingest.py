@@ -33,9 +33,6 @@ import numpy as np
 from mmrag.config import Config
 from mmrag.errors import MmragError
 from mmrag.fields import dumps
-from mmrag.ingest.bibliography import BIBLIOGRAPHY_MAPPING
-from mmrag.ingest.calendar import CALENDAR_MAPPING
-from mmrag.ingest.contacts import CONTACTS_MAPPING
 from mmrag.ingest.picture_memo import DecodedPictures, PictureMemo, picture_key
 from mmrag.ingest.record_fields import META_KEY, remember_fields
 from mmrag.ingest.record_mapping import SAMPLE_ROWS, RecordMapping, parse_flags, read_sidecar, resolve
@@ -75,6 +72,23 @@ def _delete_ids(store: VectorStore, ids: list[str]) -> None:
     for lo in range(0, len(ids), DELETE_CHUNK):
         chunk = ids[lo : lo + DELETE_CHUNK]
         store.delete("id IN (" + ", ".join(quote(i) for i in chunk) + ")")
+
+
+def format_mapping(fmt: str) -> dict[str, Any] | None:
+    """The mapping a format brings of its own (a calendar's, an address book's, a bibliography's), else ``None``."""
+    if fmt == "ics":
+        from mmrag.ingest.calendar import CALENDAR_MAPPING
+
+        return CALENDAR_MAPPING
+    if fmt == "vcf":
+        from mmrag.ingest.contacts import CONTACTS_MAPPING
+
+        return CONTACTS_MAPPING
+    if fmt == "bib":
+        from mmrag.ingest.bibliography import BIBLIOGRAPHY_MAPPING
+
+        return BIBLIOGRAPHY_MAPPING
+    return None
 
 
 class RecordIngest:
@@ -125,7 +139,7 @@ class RecordIngest:
             header.update(dict.fromkeys(raw.values))
         mapping = resolve(path, list(header), [r.values for r in head if not r.error],
                           self.config.ingest.record_map, self.config.ingest.fetch_image_urls,
-                          defaults={"ics": CALENDAR_MAPPING, "vcf": CONTACTS_MAPPING, "bib": BIBLIOGRAPHY_MAPPING}.get(fmt))
+                          defaults=format_mapping(fmt))
         outcome = RecordOutcome("replaced" if existing else "added", mapping=mapping)
         kept: set[str] = set()
         seen_keys: dict[tuple[str, str], int] = {}
