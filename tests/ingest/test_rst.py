@@ -42,3 +42,11 @@ def test_the_text_loader_indexes_the_page_with_its_title() -> None:
     segments = list(TextLoader().load(DATA / "pip_uninstall.rst", IngestConfig(ocr=False)))
     assert segments and {s.meta["format"] for s in segments} == {"rst"}
     assert segments[0].meta["title"] == "pip uninstall"
+
+
+def test_hostile_nesting_is_read_without_recursing_forever() -> None:
+    deep = "".join("  " * k + ".. note::\n" for k in range(300)) + "  " * 300 + "the bottom\n"
+    text, _ = rst_markdown(deep)  # 300 directives deep: past MAX_NESTING its lines are kept as words
+    assert "the bottom" in text and text.startswith("Note:\nNote:")
+    wide = ".. note::\n" + "\n" * 50_000 + "   after many blank lines\n"
+    assert rst_markdown(wide)[0] == "Note:\nafter many blank lines\n"

@@ -69,9 +69,8 @@ def _block(lines: list[str], start: int, parent: int) -> tuple[list[str], int]:
         i += 1
     while body and not body[-1].strip():
         body.pop()
-    while body and not body[0].strip():
-        body.pop(0)
-    return body, i
+    first = next((k for k, b in enumerate(body) if b.strip()), len(body))
+    return body[first:], i
 
 
 def _dedent(body: list[str]) -> list[str]:
@@ -79,8 +78,14 @@ def _dedent(body: list[str]) -> list[str]:
     return [b[cut:] if b.strip() else "" for b in body]
 
 
-def _convert(lines: list[str], styles: list[tuple[str, bool]], titles: list[str]) -> list[str]:
-    """Markdown lines for reST ``lines`` (a directive's body is converted the same way, dedented)."""
+MAX_NESTING = 40  # directives inside directives deeper than this are read as plain lines (a hostile file recursed)
+
+
+def _convert(lines: list[str], styles: list[tuple[str, bool]], titles: list[str], depth: int = 0) -> list[str]:
+    """Markdown lines for reST ``lines`` (a directive's body is converted the same way, dedented, down to
+    ``MAX_NESTING`` levels; below that its lines are kept as words)."""
+    if depth > MAX_NESTING:
+        return [inline(line) for line in lines]
     out: list[str] = []
     i = 0
     while i < len(lines):
@@ -102,12 +107,12 @@ def _convert(lines: list[str], styles: list[tuple[str, bool]], titles: list[str]
             continue
         directive = _DIRECTIVE.match(line)
         if directive:
-            depth, name, args = _indent(line), directive.group(2).lower(), directive.group(3).strip()
+            indent, name, args = _indent(line), directive.group(2).lower(), directive.group(3).strip()
             name = name.split(":")[-1]  # py:function -> function
-            body, i = _block(lines, i + 1, depth)
+            body, i = _block(lines, i + 1, indent)
             body = _dedent(body)
-            while body and re.match(r"^:[\w-]+:", body[0]):  # the directive's options
-                body.pop(0)
+            options = next((k for k, b in enumerate(body) if not re.match(r"^:[\w-]+:", b)), len(body))
+            body = body[options:]  # the directive's options
             if name in _CODE:
                 language = args.split()[0] if args else ""
                 out.extend([f"```{language}", *body, "```"])
@@ -123,7 +128,7 @@ def _convert(lines: list[str], styles: list[tuple[str, bool]], titles: list[str]
                     head = args  # an API entry's signature, an option's flags
                 else:
                     head = ""  # another directive (a figure, a project's own): its body's words, not its arguments
-                rest = _convert(body, styles, titles)
+                rest = _convert(body, styles, titles, depth + 1)
                 said = any(r.strip() for r in rest)
                 if head and (said or name not in ("tab", "tab-item")):  # a tab's label over nothing says nothing
                     out.append(f"{head}:" if said and not head.endswith((":", ")")) else head)
