@@ -21,12 +21,14 @@ _BLOCK_ATTRIBUTES = re.compile(r"^\[(.*)\]\s*$")
 _DIRECTIVE = re.compile(r"^(include|ifdef|ifndef|ifeval|endif|toc)::.*\[.*\]\s*$")
 _IMAGE = re.compile(r"^image::([^\[\s]*)\[([^\]]*)\]\s*$")
 _ADMONITION = re.compile(r"^(NOTE|TIP|IMPORTANT|WARNING|CAUTION):\s+(.*)$")
-_LINK = re.compile(r"\b(?:link:|xref:|mailto:)?((?:https?|ftp|file)://[^\s\[]+|[^\s\[:]+(?:\.adoc)?(?:#[\w-]+)?)\[([^\]]*)\]")
-_XREF = re.compile(r"<<([^,>]+)(?:,\s*([^>]+))?>>")
-_INLINE_IMAGE = re.compile(r"\bimage:[^\[\s]*\[([^\]]*)\]")
-_ANCHOR = re.compile(r"\[\[[^\]]*\]\]|\[#[\w-]+\]")
-_PASS = re.compile(r"\+\+?([^+\n]+?)\+\+?")
-_MARKS = re.compile(r"(?<![\w*_`#])([*_`#]{1,2})(?=\S)([^\n]*?\S)\1(?![\w*_`#])")
+_LINK = re.compile(r"\b(?:link:|xref:|mailto:)?((?:https?|ftp|file)://[^\s\[]{1,2000}|[^\s\[:]{1,300}(?:\.adoc)?(?:#[\w-]+)?)"
+                   r"\[([^\]\n]{0,500})\]")
+_XREF = re.compile(r"<<([^,>]{1,300})(?:,\s*([^>]{1,300}))?>>")
+_INLINE_IMAGE = re.compile(r"\bimage:[^\[\s]{0,300}\[([^\]\n]{0,500})\]")
+_ANCHOR = re.compile(r"\[\[[^\]\n]{0,300}\]\]|\[#[\w-]+\]")
+_PASS = re.compile(r"\+\+?([^+\n]{1,300}?)\+\+?")
+_MARKS = re.compile(r"(?<![\w*_`#])([*_`#]{1,2})(?=\S)([^\n]{0,300}?\S)\1(?![\w*_`#])")
+# (spans bounded, as in the other patterns: a line of thousands of "*x" would otherwise be rescanned from each one)
 _DELIMITERS = {"----": "listing", "....": "literal", "____": "quote", "====": "example", "****": "sidebar",
                "|===": "table", "////": "comment", "++++": "pass", "--": "open"}
 

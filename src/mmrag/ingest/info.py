@@ -19,7 +19,8 @@ import re
 _INFO_EXT = re.compile(r"^\.info(?:-[0-9]+)?$", re.IGNORECASE)
 _NODE_LINE = re.compile(r"^File: [^,\n]+,\s+Node: ", re.MULTILINE)
 _UNDERLINE = {"*": "#", "=": "##", "-": "###", ".": "####"}
-_NOTE = re.compile(r"\*[Nn]ote[ \t\n]+([^:]+?)::|\*[Nn]ote[ \t\n]+([^:]+?):[ \t\n]*(?:\([^)]*\))?[^.,]{0,200}?[.,]", re.DOTALL)
+_NOTE = re.compile(r"\*[Nn]ote[ \t\n]+([^:]{1,200}?)::|\*[Nn]ote[ \t\n]+([^:]{1,200}?):[ \t\n]*(?:\([^)]{0,100}\))?[^.,]{0,200}?[.,]")
+# (every part bounded: a file of "*note" with no colon would otherwise be scanned to its end from each one)
 _MARKER = re.compile(r"\x00\x08\[[^\x00]*\x00\x08\]")  # makeinfo's [image src=...] and [index] markers
 _SPECIAL_NODES = ("Tag Table:", "End Tag Table", "Indirect:", "Local Variables:")
 

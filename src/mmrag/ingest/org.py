@@ -18,12 +18,13 @@ _KEYWORD = re.compile(r"^\s*#\+(\w+):\s*(.*)$")
 _HEADLINE = re.compile(r"^(\*+)\s+(.*?)\s*$")
 _TAGS = re.compile(r"\s+(:[\w@#%:]+:)\s*$")
 _PRIORITY = re.compile(r"\[#([A-Za-z0-9])\]\s*")
-_LINK = re.compile(r"\[\[([^\]\n]+)\](?:\[([^\]\n]*)\])?\]")
-_PLANNING = re.compile(r"\b(SCHEDULED|DEADLINE|CLOSED):\s*[<\[]([^>\]\n]+)[>\]]")
+_LINK = re.compile(r"\[\[([^\]\n]{1,1000})\](?:\[([^\]\n]{0,1000})\])?\]")
+_PLANNING = re.compile(r"\b(SCHEDULED|DEADLINE|CLOSED):\s*[<\[]([^>\]\n]{1,100})[>\]]")
 _DRAWER_START = re.compile(r"^\s*:(PROPERTIES|LOGBOOK):\s*$", re.IGNORECASE)
 _DRAWER_END = re.compile(r"^\s*:END:\s*$", re.IGNORECASE)
 _BLOCK = re.compile(r"^\s*#\+(begin|end)_(\w+)\s*(.*)$", re.IGNORECASE)
-_EMPHASIS = re.compile(r"(?<![\w*=~])([=~*])(?=\S)([^\n]*?\S)\1(?![\w*=~])")
+_EMPHASIS = re.compile(r"(?<![\w*=~])([=~*])(?=\S)([^\n]{0,300}?\S)\1(?![\w*=~])")
+# (spans bounded: a line of thousands of "[[" or "*a" would otherwise be rescanned from each one)
 _KEPT_KEYWORDS = {"author": "Author", "date": "Date", "filetags": "Tags", "description": "Description",
                   "subtitle": "Subtitle", "email": "Email"}
 

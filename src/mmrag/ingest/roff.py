@@ -425,12 +425,17 @@ def roff_markdown(text: str) -> tuple[str, str | None]:
             para.append(words)
 
     pending: list[str] = []  # what a condition that held left to read next (its request or text)
+    chain = 0  # conditions read in a row from one line (".if n .if n ..."): past 50 the line is dropped
     while i < len(lines) or pending:
         if pending:
             raw = pending.pop()
+            chain += 1
+            if chain > 50:
+                continue
         else:
             raw = lines[i]
             i += 1
+            chain = 0
         while raw.endswith("\\") and not raw.endswith("\\\\") and i < len(lines):  # an escaped newline joins lines
             raw = raw[:-1] + lines[i]
             i += 1

@@ -17,12 +17,12 @@ import re
 _ADORNMENT = re.compile(r"^([=\-~^\"'`#*+:._])\1{2,}\s*$")
 _DIRECTIVE = re.compile(r"^(\s*)\.\.\s+([\w:.-]+)::\s*(.*)$")
 _COMMENT_OR_TARGET = re.compile(r"^(\s*)\.\.(?:\s|$)")
-_ROLE = re.compile(r":[\w:.+-]+:`([^`]+)`")
+_ROLE = re.compile(r":(?:[\w.+-]{1,40}:){1,4}`([^`]{1,2000})`")  # :func:, :py:meth: (bounded: no rescans)
 _LINK = re.compile(r"`([^`<]*?)\s*(?:<([^`>]+)>)?`__?")
 _LITERAL = re.compile(r"``([^`]+)``")
 _EMPHASIS = re.compile(r"(?<![\w*])(\*{1,2})(?=\S)([^*\n]+?)(?<=\S)\1(?![\w*])")
 _SUBSTITUTION = re.compile(r"\|([^|\s][^|]*?)\|(?!_)")
-_FENCED = re.compile(r"(```[^\n]*\n.*?\n```)", re.DOTALL)
+_FENCED = re.compile(r"(^```[^\n]*\n.*?\n```$)", re.DOTALL | re.MULTILINE)  # fences open lines: tried there only
 _CODE = {"code-block", "code", "sourcecode", "highlight-block", "doctest", "testcode", "testoutput", "parsed-literal"}
 _ADMONITIONS = {"note": "Note", "warning": "Warning", "tip": "Tip", "important": "Important", "caution": "Caution",
                 "attention": "Attention", "danger": "Danger", "hint": "Hint", "error": "Error", "seealso": "See also",
