@@ -12,6 +12,7 @@ title. Nothing is read from elsewhere: ``\\input`` and ``\\include`` are left as
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
@@ -19,6 +20,7 @@ _TEX_EXTS = {".tex", ".ltx", ".latex"}
 _LATEX_SIGNS = re.compile(r"\\(?:documentclass|documentstyle|begin\{|section\*?\{|chapter\*?\{|title\{|usepackage)")
 _HEADINGS = {"part": "#", "chapter": "#", "section": "##", "subsection": "###", "subsubsection": "####",
              "paragraph": "#####", "subparagraph": "######"}
+_LATEX_CHARS = re.compile(r"[\\{}~$%&^_]|--|``|''")  # what LaTeX would change in a short value
 _LOGOS = {"TeX": "TeX", "LaTeX": "LaTeX", "LaTeXe": "LaTeX2e", "BibTeX": "BibTeX", "XeTeX": "XeTeX", "LuaTeX": "LuaTeX",
           "ConTeXt": "ConTeXt", "AmS": "AMS", "METAFONT": "METAFONT"}  # pylatexenc drops these names
 _INNER_SPACES = re.compile(r"(?<=\S) {2,}(?=\S)")  # where a dropped \\ref or \\label left two spaces; indents stay
@@ -44,14 +46,23 @@ def _deepest(text: str) -> int:
 
 
 def latex_text(value: str) -> str:
-    """A short piece of LaTeX (a BibTeX field: ``M{\\"u}ller``, ``The {\\TeX}book``, ``18\\%``) as text (pure)."""
+    """A short piece of LaTeX (a BibTeX field: ``M{\\"u}ller``, ``The {\\TeX}book``, ``18\\%``) as text (pure). A value with
+    no LaTeX in it is returned as it is (most fields of a bibliography: thousands of them a file)."""
+    if not _LATEX_CHARS.search(value):
+        return value
     if _deepest(value) > MAX_DEPTH:
         return value
+    return str(_short_converter().latex_to_text(value)).replace("\xa0", " ")
+
+
+@functools.cache
+def _short_converter() -> Any:
+    """One converter for ``latex_text`` (building pylatexenc's macro tables took ~1 ms a call)."""
     from pylatexenc.latex2text import LatexNodes2Text, MacroTextSpec, get_default_latex_context_db
 
     context = get_default_latex_context_db()
     context.add_context_category("logos", macros=[MacroTextSpec(n, simplify_repl=t) for n, t in _LOGOS.items()], prepend=True)
-    return str(LatexNodes2Text(latex_context=context, math_mode="text").latex_to_text(value)).replace("\xa0", " ")
+    return LatexNodes2Text(latex_context=context, math_mode="text")
 
 
 def latex_markdown(text: str) -> tuple[str, str | None]:
