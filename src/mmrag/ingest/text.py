@@ -18,14 +18,9 @@ from types import MappingProxyType
 
 from mmrag.config import IngestConfig
 from mmrag.errors import IngestError
-from mmrag.ingest.asciidoc import asciidoc_markdown, looks_like_asciidoc
 from mmrag.ingest.chunking import check_params, iter_chunks
 from mmrag.ingest.compressed import SUFFIXES, UnpackError, codec_of, decompress, inner_suffix
-from mmrag.ingest.info import indirect_parts, info_markdown, looks_like_info
-from mmrag.ingest.latex import latex_markdown, looks_like_latex
-from mmrag.ingest.org import looks_like_org, org_markdown
-from mmrag.ingest.roff import looks_like_roff, roff_markdown
-from mmrag.ingest.rst import looks_like_rst, rst_markdown
+from mmrag.ingest.markup import read_markup
 from mmrag.ingest.sources import check_size
 from mmrag.ingest.subtitles import looks_like_subtitles, subtitle_text
 from mmrag.types import Modality, Segment, Span
@@ -189,7 +184,8 @@ def _require_text(source: str, text: str) -> None:
 
 
 class TextLoader:
-    """Plain text, markdown, rst, Rich Text (RTF), reST, AsciiDoc, Org, LaTeX, manual pages (roff), Info manuals, source code: chunks of the decoded file."""
+    """Plain text, Markdown, Rich Text (RTF), subtitles, the markup documents ``markup.read_markup`` reads (reST,
+    AsciiDoc, Org, LaTeX, Info manuals, manual pages), source code: chunks of the decoded file."""
 
     kinds: tuple[str, ...] = ("text",)
 
@@ -205,34 +201,8 @@ class TextLoader:
             text, fmt = rtf_text(source, text), "rtf"
         elif ext in (".srt", ".vtt") and looks_like_subtitles(text):  # the cues' words, not their numbers and times
             text, fmt = subtitle_text(text), "subtitles"
-        elif looks_like_rst(ext):  # reStructuredText: what the rendered page says, not its roles and directives
-            text, page_title = rst_markdown(text)
-            fmt = "rst"
-        elif looks_like_asciidoc(ext):  # AsciiDoc: what the rendered page says, not its macros and attributes
-            text, page_title = asciidoc_markdown(text)
-            fmt = "asciidoc"
-        elif looks_like_org(ext):  # an Org note: its words, not its drawers, settings and link targets
-            text, page_title = org_markdown(text)
-            fmt = "org"
-        elif looks_like_latex(text, ext):  # a LaTeX source: what the paper says, not its commands
-            try:
-                text, page_title = latex_markdown(text)
-            except (ValueError, RecursionError) as exc:
-                raise IngestError(source, f"not a LaTeX document mmrag can read ({exc})") from None
-            fmt = "latex"
-        elif looks_like_info(text, ext):  # a GNU Info manual: its text, not its navigation lines, menus and indexes
-            parts = indirect_parts(text)
-            text, page_title = info_markdown(text)
-            fmt = "info"
-            if parts and not text.strip():
-                raise IngestError(source, f"an Info manual's table of its parts ({', '.join(parts[:4])}): they hold its "
-                                          "text and are indexed where they lie")
-        elif looks_like_roff(text, ext):  # a manual page: what a reader sees, not its roff requests
-            text, page_title = roff_markdown(text)
-            fmt = "man"
-            if not text.strip():
-                raise IngestError(source, "a manual page with no words of its own (an alias: `.so` names the page it "
-                                          "shows, which is indexed where it lies)")
+        elif (markup := read_markup(source, text, ext)) is not None:  # reST, AsciiDoc, Org, LaTeX, Info, roff
+            text, page_title, fmt = markup.text, markup.title, markup.format
         text = text.translate(_CONTROLS)
         _require_text(source, text)
         meta = {"format": fmt, "encoding": encoding}
