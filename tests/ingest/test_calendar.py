@@ -68,3 +68,10 @@ def test_a_calendar_is_sniffed_and_read_as_records(tmp_path: Path) -> None:
     assert [r.row for r in rows] == [1, 2, 3, 4, 5, 6] and rows[0].values["title"].startswith("Dentist: check-up and cleaning — Thu 3 Dec 2026")
     with pytest.raises(IngestError, match="not a readable iCalendar file .*export it again"):
         list(RecordReader(DATA / "issue_104_broken_calendar.ics", "ics").records())
+
+
+def test_an_event_without_a_uid_is_named_by_what_and_when() -> None:
+    data = (b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nSUMMARY:Piano lesson\r\nDTSTART:20261204T170000Z\r\n"
+            b"END:VEVENT\r\nEND:VCALENDAR\r\n")
+    ((values, error),) = events(data)
+    assert error == "" and values["uid"] == "Piano lesson@2026-12-04T17:00:00+00:00"

@@ -19,7 +19,8 @@ def test_each_card_is_a_row_in_every_vcard_version() -> None:
         "name": "Ana Silva", "organization": "Orchard Co-op, Pruning team", "job title": "Head gardener",
         "phone": "+49 170 1234567 (cell), +49 341 998877 (work)", "email": "ana@example.org",
         "address": "Hauptstrasse 5, 04109 Leipzig, Germany (home)", "birthday": "1988-04-12", "url": "",
-        "note": "Knows which pear trees need pruning, and when.", "uid": "Ana Silva"}  # \, read as a comma
+        "note": "Knows which pear trees need pruning, and when.",  # \, read as a comma
+        "uid": "Ana Silva|+49 170 1234567 (cell)|ana@example.org"}  # no UID: the name, first phone and address
     assert ben["name"] == "Ben Okafor" and ben["phone"] == "+44-20-7946-0958 (home)"  # 4.0: a tel: URI
     assert juergen["name"] == "Jürgen Müller"  # 2.1: quoted-printable UTF-8
     assert juergen["phone"] == "+49 151 2223334 (cell), 0341 5556667 (home)"  # 2.1: bare TEL;CELL types

@@ -154,7 +154,8 @@ def event_values(component: Any) -> dict[str, Any]:
         "kind": "to-do" if component.name == "VTODO" else "event",
         "starts": start.isoformat() if start else "",
         "ends": end.isoformat() if isinstance(end, dt.date) else "",
-        "uid": f"{uid}#{moved.isoformat()}" if uid and moved else uid,
+        # RFC 5545 requires a UID; a hand-made file may lack one: then what and when the event is says which it is
+        "uid": (f"{uid}#{moved.isoformat()}" if moved else uid) if uid else f"{summary}@{start.isoformat() if start else ''}",
     }
     return values
 

@@ -5,7 +5,8 @@ into chunks across people. Each card is now a record (``ingest/record_readers.py
 ``cards``): the person's name as its title, then organisation and job title, phones and e-mail addresses with
 their kinds (``+49 170 1234567 (cell)``), the postal address as it is written on an envelope, birthday, web
 address and note, so "what is Ana's phone number?" is answered from her card and cited. Its ``UID`` (else its
-name) is the row's identity, so an address book exported again re-embeds only the cards that changed.
+name with its first phone and e-mail address) is the row's identity, so an address book exported again re-embeds
+only the cards that changed.
 vCard 2.1 (phones' exports: bare ``TEL;CELL:`` types, quoted-printable names), 3.0 and 4.0 are read by
 ``vobject`` (Apache-2.0, py-vobject; icalendar's parser refuses 2.1's bare parameters).
 """
@@ -87,7 +88,9 @@ def card_values(card: Any) -> dict[str, Any]:
         "birthday": joined("bday"),
         "url": joined("url"),
         "note": joined("note", "\n"),
-        "uid": uid or name,
+        # phones' exports often have no UID: the name with the first number or address says which card it is (two
+        # people of one name stay two rows)
+        "uid": uid or "|".join(p for p in (name, phones[0] if phones else "", emails[0] if emails else "") if p),
     }
 
 
