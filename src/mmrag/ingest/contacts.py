@@ -51,11 +51,12 @@ def _address(value: Any) -> str:
     return ", ".join(t for t in (_text(p) for p in parts) if t)
 
 
-def _name(card: Any, lines: dict[str, list[Any]]) -> str:
+def _name(lines: dict[str, list[Any]]) -> str:
+    """``FN`` (the name as shown), else ``N`` (family;given;additional;prefix;suffix) in reading order."""
     for line in lines.get("fn", []):
         if _text(line.value):
             return _text(line.value)
-    for line in lines.get("n", []):  # family;given;additional;prefix;suffix
+    for line in lines.get("n", []):
         value = line.value
         parts = [getattr(value, k, "") for k in ("prefix", "given", "additional", "family", "suffix")]
         name = " ".join(t for t in (_text(p) for p in parts) if t)
@@ -73,7 +74,7 @@ def card_values(card: Any) -> dict[str, Any]:
     def joined(key: str, sep: str = ", ") -> str:
         return sep.join(t for t in (_text(line.value) for line in lines.get(key, [])) if t)
 
-    name = _name(card, lines)
+    name = _name(lines)
     phones = [f"{_text(line.value).removeprefix('tel:')}{_kind(line)}" for line in lines.get("tel", [])]
     emails = [_text(line.value).removeprefix("mailto:") for line in lines.get("email", [])]
     addresses = [f"{_address(line.value)}{_kind(line)}" for line in lines.get("adr", []) if _address(line.value)]
