@@ -20,38 +20,14 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from mmrag.ingest.roff_escapes import split_args, unescape
+from mmrag.ingest.roff_mdoc import MDOC_CALLABLE, Mdoc
+
 # a manual's file name: section 1-9 or n/l/o, an optional suffix (``.1ssl``, ``.3pm``, ``.8x``); or named for roff
 _MAN_EXT = re.compile(r"^\.(?:[1-9nlo][a-z0-9_+-]{0,12}|man|mdoc|roff|mandoc)$", re.IGNORECASE)
 _REQUEST_NAME = re.compile(r"^[.'][ \t]*(\S+)")  # ``.  .`` ends a block as ``..`` does
 _COMMENT = re.compile(r"^(?:[.'][ \t]*)?\\[\"#]")
 _CONTROL = re.compile(r"^[.'][ \t]*([A-Za-z0-9_\\$*#\[\]%+-]*)")
-
-_SPECIAL = {  # groff_char(7) names seen in manual pages; anything else is dropped
-    "em": "—", "en": "–", "hy": "-", "mi": "-", "bu": "•", "aq": "'", "dq": '"', "lq": "“", "rq": "”",
-    "oq": "‘", "cq": "’", "co": "©", "rg": "®", "tm": "™", "mu": "×", "di": "÷", "de": "°", "pl": "+",
-    "eq": "=", ">=": "≥", "<=": "≤", "!=": "≠", "->": "→", "<-": "←", "<>": "↔", "ti": "~", "ha": "^",
-    "rs": "\\", "sl": "/", "ga": "`", "aa": "´", "Fo": "«", "Fc": "»", "fo": "‹", "fc": "›", "ba": "|",
-    "br": "|", "or": "|", "lh": "☜", "rh": "☞", "sc": "§", "ps": "¶", "ct": "¢", "Po": "£", "Eu": "€",
-    "eu": "€", "Ye": "¥", "at": "@", "sh": "#", "dd": "‡", "dg": "†", "+-": "±", "12": "½", "14": "¼",
-    "34": "¾", "ss": "ß", "ae": "æ", "AE": "Æ", "o/": "ø", "O/": "Ø", "'e": "é", "'a": "á", "`e": "è",
-    ":u": "ü", ":o": "ö", ":a": "ä", ":U": "Ü", ":O": "Ö", ":A": "Ä", "~n": "ñ", ",c": "ç", "fm": "′",
-    "sq": "□", "ci": "○", "**": "∗", "if": "∞", "ca": "∩", "cu": "∪", "mo": "∈", "sr": "√",
-}  # fmt: skip
-_STRINGS = {"lq": "“", "rq": "”", "R": "®", "Tm": "™", "Aq": "'", "Q": "“", "q": "”", "S": "", "B": "", "I": ""}
-_ESCAPE = re.compile(
-    r"\\(?:"
-    r"(?P<font>f(?:\[[^\]\n]*\]|\([^\n]{2}|[^\n]))"  # \fB \f(CW \f[I]
-    r"|(?P<special>\((?P<two>[^\n]{2})|\[(?P<long>[^\]\n]*)\])"  # \(em \[em] \[u00E9]
-    r"|(?P<string>\*(?:\[(?P<sl>[^\]\n]*)\]|\((?P<s2>[^\n]{2})|(?P<s1>[^\n])))"  # \*(lq \*[name] \*R
-    r"|(?P<arg>[hvwoblLDXZNxRSHABCm]'[^'\n]*')"  # \h'1n' \w'text' \X'...': drawn, not words
-    r"|(?P<size>s(?:\[[^\]\n]*\]|\([+-]?[0-9]{2}|[+-]?[0-9]))"  # \s-1 \s+2 \s0
-    r"|(?P<reg>[nV*gFMmkY$](?:\[[^\]\n]*\]|\([^\n]{2}|[^\n]))"  # \n(xx \V[HOME] \$1 \mc: registers, environment, colours
-    r"|(?P<char>[^\n])"
-    r")"
-)
-_ONE = {"-": "-", "e": "\\", "\\": "\\", ".": ".", " ": " ", "~": " ", "0": " ", "'": "´", "`": "`", "t": "\t", "E": "\\"}
-# zero-width marks, hyphenation points, break points, font slants: nothing to read
-_NOTHING = set("&|^)/,:%!{}zdurpa") | {"c"}
 
 # man(7): headings, fonts, paragraphs
 _ALTERNATING = {"BR", "RB", "BI", "IB", "RI", "IR"}  # alternating fonts: the arguments run together
@@ -59,24 +35,6 @@ _FONT_LINE = {"B", "I", "SM", "SB", "R"}  # one font: the arguments joined by sp
 _BREAKS = {"PP", "LP", "P", "sp", "br", "RS", "RE", "HP", "Pp", "Lp", "Bl", "El", "Bd", "Ed", "ne", "bp", "SY", "YS", "TQ",
            "EX", "EE", "nf", "fi", "D1", "Dl", "Rs", "Re", "in", "ti", "PD", "ns"}
 _SKIPPED_BLOCKS = {"de": ".", "de1": ".", "am": ".", "ig": ".", "EQ": "EN", "PS": "PE", "G1": "G2"}  # the line that ends each
-
-# mdoc(7): callable macros inside a line, and what each writes
-_MDOC_ENCLOSE = {"Op": ("[", "]"), "Dq": ("“", "”"), "Sq": ("‘", "’"), "Qq": ('"', '"'), "Pq": ("(", ")"),
-                 "Aq": ("<", ">"), "Bq": ("[", "]"), "Brq": ("{", "}"), "Eo": ("", ""), "Ql": ("‘", "’")}
-_MDOC_OPEN = {"Oo": "[", "Do": "“", "So": "‘", "Qo": '"', "Po": "(", "Ao": "<", "Bo": "[", "Bro": "{"}
-_MDOC_CLOSE = {"Oc": "]", "Dc": "”", "Sc": "’", "Qc": '"', "Pc": ")", "Ac": ">", "Bc": "]", "Brc": "}", "Ec": ""}
-_MDOC_PLAIN = {"Ar", "Cm", "Ic", "Em", "Sy", "Va", "Dv", "Er", "Ev", "Li", "Pa", "Ad", "An", "Fa", "Ft", "Ms", "Tn",
-               "Ot", "No", "Cd", "Mt", "Lk", "Vt", "Xo", "Xc", "It", "D1", "Dl", "%A", "%T", "%B",
-               "%J", "%N", "%V", "%D", "%O", "%P", "%Q", "%I", "%C", "%U", "%R", "Nd"}
-_MDOC_NAMES = {"Ux": "UNIX", "Bx": "BSD", "Fx": "FreeBSD", "Ox": "OpenBSD", "Nx": "NetBSD", "Dx": "DragonFly",
-               "Bsx": "BSD/OS", "At": "AT&T UNIX"}
-_MDOC_CALLABLE = set(_MDOC_ENCLOSE) | set(_MDOC_OPEN) | set(_MDOC_CLOSE) | _MDOC_PLAIN | set(_MDOC_NAMES) | {
-    "Fl", "Ns", "Pf", "Xr", "Nm", "Fn", "Fo", "Fc", "Sx", "Ta", "St", "Lb", "In", "Bk", "Ek"}
-_CLOSING = {".", ",", ":", ";", ")", "]", "?", "!", "}", "|"}
-_OPENING = {"(", "["}
-_STANDARDS = {"-p1003.1": "IEEE Std 1003.1 (POSIX.1)", "-p1003.2": "IEEE Std 1003.2 (POSIX.2)", "-ansiC": "ANSI X3.159-1989 (C89)",
-              "-isoC": "ISO/IEC 9899:1990 (C90)", "-isoC-99": "ISO/IEC 9899:1999 (C99)", "-susv2": "Single UNIX Specification Version 2",
-              "-susv3": "Single UNIX Specification Version 3", "-xpg4.2": "X/Open Portability Guide Issue 4, Version 2"}
 
 
 def is_roff_name(ext: str) -> bool:
@@ -124,195 +82,6 @@ def alias_target(text: str) -> str | None:
 def _is_comment(line: str) -> bool:
     """A comment line (``.\\"``, ``'\\"``, ``\\"``, groff's ``\\#`` and ``.\\#``) or an empty request (``.``)."""
     return bool(_COMMENT.match(line)) or line.strip() in (".", "'")
-
-
-def _special(name: str) -> str:
-    if name in _SPECIAL:
-        return _SPECIAL[name]
-    m = re.fullmatch(r"u([0-9A-Fa-f]{4,6})(?:_[0-9A-Fa-f]{4,6})*", name)
-    if m:
-        code = int(m.group(1), 16)
-        return chr(code) if code <= 0x10FFFF and not 0xD800 <= code <= 0xDFFF else ""
-    if re.fullmatch(r"char[0-9]{1,3}", name) and 32 <= int(name[4:]) < 127:
-        return chr(int(name[4:]))
-    return ""
-
-
-def unescape(text: str, strings: dict[str, str] | None = None) -> str:
-    """The characters a line of roff text shows: fonts, sizes, motions and registers dropped, special characters
-    (``\\(em``, ``\\[u00E9]``), strings (``\\*(lq``, ``.ds`` ones) and ``\\-`` written out (pure)."""
-    defined = strings or {}
-
-    def one(m: re.Match[str]) -> str:
-        if m.group("font") or m.group("arg") or m.group("size") or m.group("reg"):
-            return ""
-        if m.group("special"):
-            return _special(m.group("two") if m.group("two") is not None else m.group("long"))
-        if m.group("string"):
-            name = m.group("sl") or m.group("s2") or m.group("s1") or ""
-            return defined.get(name, _STRINGS.get(name, ""))
-        c = m.group("char")
-        if c in _ONE:
-            return _ONE[c]
-        return "" if c in _NOTHING else c
-
-    if (len(text) - len(text.rstrip("\\"))) % 2:  # a lone backslash ending the line (it joins lines; nothing to show)
-        text = text[:-1]
-    return _ESCAPE.sub(one, text)
-
-
-def split_args(rest: str) -> list[str]:
-    """A request's arguments: split at spaces, ``"a b"`` is one, ``""`` inside quotes is a quote (pure)."""
-    args: list[str] = []
-    i, n = 0, len(rest)
-    while i < n:
-        while i < n and rest[i] in " \t":
-            i += 1
-        if i >= n:
-            break
-        if rest[i] == '"':
-            i += 1
-            buf = []
-            while i < n:
-                if rest[i] == '"':
-                    if i + 1 < n and rest[i + 1] == '"':
-                        buf.append('"')
-                        i += 2
-                        continue
-                    i += 1
-                    break
-                if rest[i] == "\\" and i + 1 < n:
-                    buf.append(rest[i : i + 2])
-                    i += 2
-                    continue
-                buf.append(rest[i])
-                i += 1
-            args.append("".join(buf))
-        else:
-            start = i
-            while i < n and rest[i] not in " \t":
-                i += 2 if rest[i] == "\\" and i + 1 < n else 1
-            args.append(rest[start:i])
-    return args
-
-
-def _join_words(words: list[tuple[str, bool]]) -> str:
-    """Words with a flag each: whether a space goes before it. Closing punctuation hugs the word before."""
-    out = ""
-    for word, space in words:
-        if not word:
-            continue
-        if out and space and not out.endswith(tuple(_OPENING) + (" ",)) and word not in _CLOSING:
-            out += " "
-        out += word
-    return out
-
-
-class _Mdoc:
-    """One mdoc line's words: callable macros written out as they read (``Fl v`` → ``-v``, ``Op ...`` → ``[...]``)."""
-
-    def __init__(self, strings: dict[str, str], name: str) -> None:
-        self.strings = strings
-        self.name = name
-
-    def render(self, macro: str, args: list[str]) -> str:
-        return _join_words(self._words([macro, *args], 0, len(args) + 1))
-
-    def _words(self, toks: list[str], i: int, end: int) -> list[tuple[str, bool]]:
-        words: list[tuple[str, bool]] = []
-        space = True
-        while i < end:
-            tok = toks[i]
-            word = unescape(tok, self.strings)
-            if tok in _MDOC_ENCLOSE:
-                tail = end
-                while tail > i + 1 and toks[tail - 1] in _CLOSING:  # trailing punctuation stays outside
-                    tail -= 1
-                opener, closer = _MDOC_ENCLOSE[tok]
-                inner = _join_words(self._words(toks, i + 1, tail))
-                words.append((f"{opener}{inner}{closer}", space))
-                space = True
-                i = tail
-                continue
-            i += 1
-            if tok == "Ns":
-                space = False
-                continue
-            if tok == "Pf" and i < end:  # a prefix, then no space before what follows
-                words.append((unescape(toks[i], self.strings), space))
-                i += 1
-                space = False
-                continue
-            if tok == "Fl":  # each following word is a flag; ``Fl`` alone is a dash
-                flags = []
-                while i < end and toks[i] not in _MDOC_CALLABLE and toks[i] not in _CLOSING:
-                    flags.append("-" + unescape(toks[i], self.strings))
-                    i += 1
-                words.append((" ".join(flags) if flags else "-", space))
-                space = True
-                continue
-            if tok == "Nm":
-                if i < end and toks[i] not in _MDOC_CALLABLE and toks[i] not in _CLOSING:
-                    words.append((unescape(toks[i], self.strings), space))
-                    i += 1
-                else:
-                    words.append((self.name, space))
-                space = True
-                continue
-            if tok == "Xr" and i < end:  # a cross-reference: ls(1)
-                ref = unescape(toks[i], self.strings)
-                i += 1
-                if i < end and toks[i] not in _MDOC_CALLABLE and toks[i] not in _CLOSING:
-                    ref += f"({unescape(toks[i], self.strings)})"
-                    i += 1
-                words.append((ref, space))
-                space = True
-                continue
-            if tok in ("Fn", "Fo") and i < end:  # a function: name(args)
-                fname = unescape(toks[i], self.strings)
-                i += 1
-                fargs = []
-                while tok == "Fn" and i < end and toks[i] not in _MDOC_CALLABLE and toks[i] not in _CLOSING:
-                    fargs.append(unescape(toks[i], self.strings))
-                    i += 1
-                words.append((f"{fname}({', '.join(fargs)})" if tok == "Fn" else f"{fname}(", space))
-                space = True
-                continue
-            if tok == "In" and i < end:
-                words.append((f"#include <{unescape(toks[i], self.strings)}>", space))
-                i += 1
-                continue
-            if tok == "St" and i < end:
-                words.append((_STANDARDS.get(toks[i], ""), space))
-                i += 1
-                continue
-            if tok in _MDOC_OPEN:
-                words.append((_MDOC_OPEN[tok], space))
-                space = False
-                continue
-            if tok in _MDOC_CLOSE or tok == "Fc":
-                closing = ")" if tok == "Fc" else _MDOC_CLOSE[tok]
-                words.append((closing, False))
-                space = True
-                continue
-            if tok in _MDOC_NAMES:
-                words.append((_MDOC_NAMES[tok], space))
-                space = True
-                continue
-            if tok == "Ta":
-                words.append(("|", True))
-                continue
-            if tok in _MDOC_CALLABLE:  # a font or a role (Ar, Cm, Pa ...): its words are the words
-                if tok == "Ar" and (i >= end or toks[i] in _MDOC_CALLABLE or toks[i] in _CLOSING):
-                    words.append(("file ...", space))
-                continue
-            if tok in _OPENING:
-                words.append((word, space))
-                space = False
-                continue
-            words.append((word, space))
-            space = True
-        return words
 
 
 def condition(rest: str) -> tuple[bool, str]:
@@ -392,7 +161,7 @@ def roff_markdown(text: str) -> tuple[str, str | None]:
     fill = True
     tag_next = False  # .TP: the next line is the tag, on a line of its own
     heading_next = ""  # .SH with no argument: the next line is the heading
-    mdoc = _Mdoc(strings, name)
+    mdoc = Mdoc(strings, name)
     last_ie = True  # whether the last .ie held (its .el is read when it did not)
     i = 0
 
@@ -569,7 +338,7 @@ def roff_markdown(text: str) -> tuple[str, str | None]:
         if req == "Nd":
             emit("— " + unescape(" ".join(args), strings))
             continue
-        if req in _MDOC_CALLABLE:
+        if req in MDOC_CALLABLE:
             emit(mdoc.render(req, args))
             continue
         # any other request (a page's own macro, a typesetting request): dropped with its line
