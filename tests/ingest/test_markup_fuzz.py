@@ -18,7 +18,8 @@ from mmrag.ingest.text import TextLoader
 
 DATA = Path(__file__).parents[1] / "data"
 CFG = IngestConfig(ocr=False)
-TEXT_SAYS = ("no words of its own", "not a LaTeX document", "table of its parts", "no text to index", "not valid text")
+TEXT_SAYS = ("no words of its own", "not a LaTeX document", "table of its parts", "no text to index", "not valid text",
+             "an empty Google Keep note")
 
 
 def _records(path: Path) -> Iterator[RawRecord]:
@@ -31,7 +32,7 @@ def _records(path: Path) -> Iterator[RawRecord]:
 @pytest.mark.parametrize(("name", "suffix"), [
     ("roff/appres.1", ".1"), ("roff/ssh.1.gz", ".1"), ("info/orchard.info.gz", ".info"),
     ("latex/orchard_paper.tex", ".tex"), ("latex/libhttplib2.tex", ".tex"), ("org/orchard-notes.org", ".org"),
-    ("rst/pip_uninstall.rst", ".rst"), ("asciidoc/orchard-guide.adoc", ".adoc"),
+    ("rst/pip_uninstall.rst", ".rst"), ("asciidoc/orchard-guide.adoc", ".adoc"), ("keep/Ferry times.json", ".json"),
 ])
 def test_damaged_markup_documents(name: str, suffix: str, tmp_path: Path) -> None:
     data = (DATA / name).read_bytes()

@@ -1,4 +1,4 @@
-"""Which markup reader a text file gets: reST, AsciiDoc, Org, LaTeX, GNU Info or a manual page (roff).
+"""Which markup reader a text file gets: a Keep note, reST, AsciiDoc, Org, LaTeX, GNU Info or a manual page (roff).
 
 Each reader (one module each) turns its markup into the Markdown the rest of mmrag reads (headings, fenced code,
 words), so chunks, hits and quoted answers carry what the rendered document says, not its syntax. ``read_markup``
@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from mmrag.errors import IngestError
 from mmrag.ingest.asciidoc import asciidoc_markdown, looks_like_asciidoc
 from mmrag.ingest.info import indirect_parts, info_markdown, looks_like_info
+from mmrag.ingest.keep import keep_markdown, keep_note, says_nothing
 from mmrag.ingest.latex import latex_markdown, looks_like_latex
 from mmrag.ingest.org import looks_like_org, org_markdown
 from mmrag.ingest.roff import looks_like_roff, roff_markdown
@@ -31,6 +32,10 @@ class Markup:
 def read_markup(source: str, text: str, ext: str) -> Markup | None:
     """The document read by its markup's reader, or ``None`` for text that is no markup mmrag reads (``ext``: the
     file's last suffix, the one inside a ``.gz``). ``IngestError`` when the reader refuses it or it says nothing."""
+    if ext == ".json" and (note := keep_note(text)) is not None:  # a Google Keep note from Takeout
+        if says_nothing(note):
+            raise IngestError(source, "an empty Google Keep note (no title, text, list items, links or attachments)")
+        return Markup(*keep_markdown(note), "keep")
     if looks_like_rst(ext):
         return Markup(*rst_markdown(text), "rst")
     if looks_like_asciidoc(ext):
