@@ -46,3 +46,17 @@ def test_the_text_loader_reads_a_keep_note(tmp_path: Path) -> None:
     empty.write_text('{"textContent": "", "createdTimestampUsec": 1764594000000000, "isArchived": false}')
     with pytest.raises(IngestError, match="an empty Google Keep note"):
         list(TextLoader().load(empty, CFG))
+
+
+def test_a_damaged_keep_note_is_text_or_refused(tmp_path: Path) -> None:
+    data = (DATA / "Ferry times.json").read_text()
+    for cut in range(1, len(data), 37):  # a note cut anywhere is no Keep note any more: indexed as the text it is
+        damaged = tmp_path / f"cut{cut}.json"
+        damaged.write_text(data[:cut])
+        assert keep_note(data[:cut]) is None or cut == len(data)
+        try:
+            segments = list(TextLoader().load(damaged, CFG))
+        except IngestError as exc:
+            assert "no text to index" in str(exc)
+        else:
+            assert {s.meta["format"] for s in segments} == {"text"}

@@ -32,7 +32,7 @@ def _records(path: Path) -> Iterator[RawRecord]:
 @pytest.mark.parametrize(("name", "suffix"), [
     ("roff/appres.1", ".1"), ("roff/ssh.1.gz", ".1"), ("info/orchard.info.gz", ".info"),
     ("latex/orchard_paper.tex", ".tex"), ("latex/libhttplib2.tex", ".tex"), ("org/orchard-notes.org", ".org"),
-    ("rst/pip_uninstall.rst", ".rst"), ("asciidoc/orchard-guide.adoc", ".adoc"), ("keep/Ferry times.json", ".json"),
+    ("rst/pip_uninstall.rst", ".rst"), ("asciidoc/orchard-guide.adoc", ".adoc"),
 ])
 def test_damaged_markup_documents(name: str, suffix: str, tmp_path: Path) -> None:
     data = (DATA / name).read_bytes()
