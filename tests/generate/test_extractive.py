@@ -281,3 +281,23 @@ def test_a_sentence_that_led_into_code_ends_with_a_stop_not_its_colon(make_hit):
     doc = make_hit("d1", "csv.html", Modality.TEXT, "The simplest example of reading a CSV file:\n\n```\nimport csv\n```")
     answer = ExtractiveGenerator().generate(build_prompt("an example of reading a csv file", [doc], vision=False))
     assert answer.text == "The simplest example of reading a CSV file [1].", answer.text
+
+
+def test_a_record_field_answers_the_kind_of_question_asked() -> None:
+    from mmrag.generate.extractive import answer_fields, field_of
+    from mmrag.types import Hit
+
+    assert {"authors", "organizer"} <= answer_fields("Who wrote it?") and answer_fields("what is it?") == set()
+    assert "location" in answer_fields("Where is the party?") and "starts" in answer_fields("when does it start?")
+    assert field_of("authors: Anna Keeper, Piet van der Berg") == "authors" and field_of("Pruning pear trees.") == ""
+    title = "Pruning Pear Trees Before the Sap Rises (Keeper et al., 2020)"
+    reference = Hit("r1", "refs.bib", Modality.TEXT, Span(), 0.9,
+                    text=f"{title}. authors: Anna Keeper, Jürgen Müller, Piet van der Berg. year: 2020. We pruned "
+                         "240 pear trees in late winter.",
+                    meta={"title": title, "row": "1"},
+                    fields={"authors": "Anna Keeper, Jürgen Müller, Piet van der Berg", "year": 2020})
+    prompt = build_prompt("who wrote about pruning pear trees?", [reference], vision=False)
+    best = rank_sentences("who wrote about pruning pear trees?", prompt.items)[0]
+    assert best.sentence.startswith("authors: Anna Keeper")  # the field that answers "who", about that record
+    plain = rank_sentences("which trees were pruned?", prompt.items)[0]  # no wh-word for a field: as before
+    assert not plain.sentence.startswith("authors:")

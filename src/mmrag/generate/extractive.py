@@ -178,6 +178,28 @@ def passed_on(scores: Sequence[float], questions: Sequence[bool], items: Sequenc
     return out
 
 
+_ANSWER_TERM = "\x00answer"  # a term no text has: a record field of the kind the question asks for
+_WH_FIELDS = {  # what a question word asks for, by the field names records carry (catalogues, calendars, cards, .bib)
+    "who": {"authors", "author", "organizer", "attendees", "name", "editor", "artist", "creator", "owner", "contact"},
+    "where": {"location", "address", "published in", "venue", "place", "city", "country", "where"},
+    "when": {"when", "starts", "date", "year", "created", "due", "birthday", "time", "deadline"},
+}
+_FIELD = re.compile(r"^\s*([\w][\w ]{0,30}?):\s")
+
+
+def answer_fields(question: str) -> set[str]:
+    """The record fields a question's wh-words ask for (``who`` → authors, organizer ...) (pure)."""
+    asked = {w.lower() for w in re.findall(r"\b(who|whom|whose|where|when)\b", question, re.IGNORECASE)}
+    asked = {"who" if w in ("whom", "whose") else w for w in asked}
+    return set().union(*(_WH_FIELDS[w] for w in asked)) if asked else set()
+
+
+def field_of(sentence: str) -> str:
+    """The field a record's sentence states (``authors: Anna Keeper, ...`` → ``authors``), else ``""`` (pure)."""
+    m = _FIELD.match(sentence)
+    return m.group(1).strip().lower() if m else ""
+
+
 def rank_sentences(question: str, items: Sequence[ContextItem]) -> list[Scored]:
     """Every context sentence scored against ``question``; best first, zero scores left out.
 
@@ -204,9 +226,16 @@ def rank_sentences(question: str, items: Sequence[ContextItem]) -> list[Scored]:
     about = {item.number: terms(str(item.hit.meta.get("title", ""))) for item in items if item.hit.fields}
     first = {item.number: query.intersection(terms(next(iter(split_sentences(item.said)), ""))) for item in items
              if item.hit.fields}
+    # "who wrote ...", "where is ...": a record's field that answers that kind of question ("authors: ...",
+    # "location: ...") matches it, as if the question had named the field (the wh-word itself is a stopword)
+    wanted = answer_fields(question)
+    if wanted and about:
+        query = query | {_ANSWER_TERM}
     words: list[list[str]] = []
     for number, _, sentence in docs:
         own = terms(sentence)
+        if number in about and field_of(sentence) in wanted:
+            own = [*own, _ANSWER_TERM]
         adds = number in about and bool(query.intersection(own) - first[number])
         words.append(own + ([w for w in about[number] if w not in own] if adds else []))
     headings = [is_heading(d[2]) for d in docs]
