@@ -51,9 +51,17 @@ def test_hostile_and_broken_exports_say_so(tmp_path: Path) -> None:
     with pytest.raises(IngestError, match="refused: the export declares entities"):
         list(EvernoteLoader().load(bomb, CFG))
     cut = tmp_path / "cut.enex"
-    cut.write_bytes(EXPORT.read_bytes()[:20000])
+    cut.write_bytes(EXPORT.read_bytes()[:3000])  # broken off inside the first note: nothing to index
     with pytest.raises(IngestError, match="damaged or cut short .*export the notebook again"):
         list(EvernoteLoader().load(cut, CFG))
+
+
+def test_an_export_that_breaks_off_keeps_the_notes_before(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    cut = tmp_path / "cut.enex"
+    cut.write_bytes(EXPORT.read_bytes()[:20000])  # the second note is cut off
+    segments = list(EvernoteLoader().load(cut, CFG))
+    assert {s.span.page for s in segments} == {1} and any(s.modality is Modality.IMAGE for s in segments)
+    assert "breaks off after note 1" in caplog.text and "export the notebook again for the rest" in caplog.text
 
 
 def test_a_note_photo_is_found_by_its_pixels(tmp_path: Path) -> None:

@@ -11,8 +11,8 @@ the image tower, captioned by its file name and the note's title, so a note's ph
 
 The XML is streamed (``defusedxml``'s ``iterparse``: an export of thousands of notes is not held at once; entities
 and external references refused), each note's elements freed once read. A note that cannot be read is skipped
-with a warning and the rest land; a file that is not an export, or whose XML breaks off (then nothing of it is
-indexed: export it again), says so.
+with a warning and the rest land; an export that breaks off keeps the notes before the break, with a warning
+that says where; a file that is not an export, or breaks off before its first note, is refused with a reason.
 """
 
 from __future__ import annotations
@@ -115,6 +115,7 @@ def notes(path: Path, source: str) -> Iterator[SlideParts | None]:
     from defusedxml.ElementTree import iterparse
 
     seen_root = False
+    read = 0
     try:
         for event, element in iterparse(str(path), events=("start", "end")):
             if event == "start":
@@ -125,6 +126,7 @@ def notes(path: Path, source: str) -> Iterator[SlideParts | None]:
                 continue
             if element.tag != "note":
                 continue
+            read += 1
             try:
                 yield note_parts(element)
             except Exception as exc:  # noqa: BLE001 - one damaged note: the rest of the export still lands
@@ -135,7 +137,13 @@ def notes(path: Path, source: str) -> Iterator[SlideParts | None]:
         raise IngestError(source, f"refused: the export declares entities or external references ({type(exc).__name__}), "
                                   "a known attack on XML readers") from None
     except ParseError as exc:
-        raise IngestError(source, f"the export's XML is damaged or cut short ({exc}); export the notebook again") from None
+        if not read:
+            raise IngestError(source, f"the export's XML is damaged or cut short ({exc}); export the notebook "
+                                      "again") from None
+        # a cut export (a copy that stopped, a full disk): the notes before the break land, as a book's readable
+        # sections do, and the break is said
+        log.warning("%s: the export breaks off after note %d (%s): the notes before it are indexed; export the "
+                    "notebook again for the rest", source, read, exc)
 
 
 class EvernoteLoader:
