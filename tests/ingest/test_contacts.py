@@ -37,3 +37,11 @@ def test_an_address_book_is_sniffed_and_read_as_records(tmp_path: Path) -> None:
     assert [(r.row, r.values.get("name"), r.error) for r in rows] == [
         (1, "Ana Silva", ""), (2, "Ben Okafor", ""), (3, "Jürgen Müller", ""),
         (4, None, "a contact with no name, phone or e-mail address")]
+
+
+def test_a_utf16_address_book_is_read(tmp_path: Path) -> None:
+    outlook = tmp_path / "outlook.vcf"  # Outlook saves vCards as UTF-16 with a BOM
+    outlook.write_bytes((DATA / "contacts.vcf").read_text(encoding="utf-8").encode("utf-16"))
+    assert sniff_reason(outlook) == ("records", "") and record_format(outlook, outlook.read_bytes()[:64]) == "vcf"
+    rows = list(RecordReader(outlook, "vcf").records())
+    assert [r.values.get("name") for r in rows[:3]] == ["Ana Silva", "Ben Okafor", "Jürgen Müller"]

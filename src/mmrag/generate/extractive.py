@@ -224,8 +224,7 @@ def rank_sentences(question: str, items: Sequence[ContextItem]) -> list[Scored]:
     # title and short fields) lacks is matched with the title's words too; one that adds no such word ("kind:
     # book" under "The TeXbook (Knuth) — ... kind: book") is not: the first line already says it
     about = {item.number: terms(str(item.hit.meta.get("title", ""))) for item in items if item.hit.fields}
-    first = {item.number: query.intersection(terms(next(iter(split_sentences(item.said)), ""))) for item in items
-             if item.hit.fields}
+    first = {number: query.intersection(terms(sentence)) for number, pos, sentence in docs if pos == 0 and number in about}
     # "who wrote ...", "where is ...": a record's field that answers that kind of question ("authors: ...",
     # "location: ...") matches it, as if the question had named the field (the wh-word itself is a stopword)
     wanted = answer_fields(question)
@@ -236,7 +235,7 @@ def rank_sentences(question: str, items: Sequence[ContextItem]) -> list[Scored]:
         own = terms(sentence)
         if number in about and field_of(sentence) in wanted:
             own = [*own, _ANSWER_TERM]
-        adds = number in about and bool(query.intersection(own) - first[number])
+        adds = number in about and bool(query.intersection(own) - first.get(number, set()))
         words.append(own + ([w for w in about[number] if w not in own] if adds else []))
     headings = [is_heading(d[2]) for d in docs]
     asked = [is_question(d[2]) or h for d, h in zip(docs, headings)]

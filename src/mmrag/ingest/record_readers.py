@@ -60,6 +60,8 @@ def record_format(path: Path, head: bytes = b"") -> str | None:
     else ``None``."""
     if head[:4] == b"PAR1":
         return "parquet"
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):  # a UTF-16 text file (Outlook's vCards): its head as text
+        head = head.decode("utf-16", errors="replace").encode("utf-8", errors="replace")
     if is_calendar(head):
         return "ics"  # a calendar, whatever its name
     if is_address_book(head):
@@ -203,12 +205,11 @@ class RecordReader:
                 yield RawRecord(row, error=f"is a JSON {type(value).__name__}, not an object")
 
     # -- calendars, address books, bibliographies: parsed whole, one row per entry -----------
-    def _text(self, fallback: str) -> str:
-        data = self.path.read_bytes()
-        try:
-            return data.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            return data.decode(fallback, errors="replace")
+    def _text(self) -> str:
+        from mmrag.ingest.text import decode_text
+
+        # the project's decoder: BOMs (Outlook writes vCards as UTF-16), UTF-8, else the detected charset
+        return decode_text(self.path.read_bytes())[0]
 
     def _entries(self, parse: Callable[[], Iterable[tuple[dict[str, Any] | None, str]]], columns: tuple[str, ...],
                  what: str) -> Iterator[RawRecord]:
@@ -229,14 +230,12 @@ class RecordReader:
     def _vcf(self) -> Iterator[RawRecord]:
         from mmrag.ingest.contacts import COLUMNS, cards
 
-        # an old phone's export may be Windows-1252; its quoted-printable parts name their own charset
-        yield from self._entries(lambda: cards(self._text("cp1252")), COLUMNS, "vCard address book")
+        yield from self._entries(lambda: cards(self._text()), COLUMNS, "vCard address book")
 
     def _bib(self) -> Iterator[RawRecord]:
         from mmrag.ingest.bibliography import COLUMNS, references
 
-        # an old .bib may be Latin-1; its accents are mostly LaTeX commands anyway
-        yield from self._entries(lambda: references(self._text("latin-1")), COLUMNS, "BibTeX bibliography")
+        yield from self._entries(lambda: references(self._text()), COLUMNS, "BibTeX bibliography")
 
     # -- Parquet ---------------------------------------------------------------------------
     def _parquet(self) -> Iterator[RawRecord]:
