@@ -54,8 +54,10 @@ def test_an_mdoc_page_writes_its_macros_as_they_read() -> None:
     for part in ("ssh [-46AaCfGgKkMNnqsTtVvXxYy]", "[-b bind_address]", "[-D [bind_address:]port]",
                  "[-W host:port]", "[-w local_tun[:remote_tun]]", "destination [command [argument ...]]"):
         assert part in synopsis
-    four = lines.index("-4")  # an option's tag, then what it does
-    assert lines[four + 1] == "Forces ssh to use IPv4 addresses only."
+    # an option's tag starts what it does, so a sentence quoted from it names the option
+    assert "-4: Forces ssh to use IPv4 addresses only." in lines
+    assert "-6: Forces ssh to use IPv6 addresses only." in lines
+    assert "-4" not in lines
     assert "UNIX-domain sockets" in text and "such as ssh-agent(1)." in text
     assert not [ln for ln in lines if ln.startswith(".") or any(m in ln for m in MARKUP)]
 
@@ -125,3 +127,20 @@ def test_a_page_of_nothing_but_requests_says_so(tmp_path: Path) -> None:
     with pytest.raises(IngestError, match="no words of its own"):
         list(TextLoader().load(empty, CFG))
 
+
+
+def test_an_options_tag_starts_its_description() -> None:
+    """A sentence quoted from an option's description names the option: ``-k, --keep: Don't delete ...``."""
+    text, _ = roff_markdown(page("xz.1.gz"))
+    lines = text.splitlines()
+    assert "-k, --keep: Don't delete the input files." in lines
+    assert not any(line in ("-k, --keep", "-k") for line in lines)
+    src = (".TH T 1\n.SH OPTIONS\n.TP\n.B \\-v\n.TQ\n.B \\-\\-verbose\nSay more.\nEven more.\n"
+           ".IP \\-ls\nList it.\n.IP \\(bu 2\nA bullet item.\n.TP\n.B \\-\\-example\n.nf\ncode line\n.fi\n"
+           ".TP\n.B \\-\\-last\n.SH SEE ALSO\nls(1)\n")
+    lines = roff_markdown(src)[0].splitlines()
+    assert "-v, --verbose: Say more. Even more." in lines  # .TQ: a second tag of the same item
+    assert "-ls: List it." in lines  # a short .IP tag that is an option, not a bullet
+    assert "• A bullet item." in lines  # a bullet stays part of its line
+    assert lines[lines.index("--example") + 1] == "code line"  # unfilled text after a tag: the tag stays apart
+    assert lines[lines.index("--last") + 2] == "# SEE ALSO"  # a tag with no description before a heading

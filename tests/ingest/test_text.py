@@ -259,3 +259,39 @@ if ok:
     )
     plain, _ = html_to_text(page)  # a mail's body or a book's section: no marks, navigation kept
     assert plain.startswith("Home\n\nDocs\nAPI") and "Next page" in plain and "# " not in plain and "¶" not in plain
+
+
+def test_a_definition_list_writes_each_term_before_its_definition() -> None:
+    """``<dt>dialout</dt><dd>Full and direct access to serial ports.</dd>`` was two lines, so an answer
+    quoting the definition never said which group it was; now the term starts its definition's line."""
+    page = """<html><body><h1>Groups</h1><dl>
+    <dt>dialout<a class="headerlink" href="#dialout">¶</a></dt><dd><p>Full and direct access to serial ports.</p>
+    <p>Members can dial anywhere.</p></dd>
+    <dt><code>-v</code></dt><dt>--verbose</dt><dd>Say more.</dd>
+    <dt>Parameters:</dt><dd><p>obj – the object</p></dd>
+    <dt>""" + "a very long signature " * 10 + """</dt><dd>Too long to be a label.</dd>
+    <dt>example</dt><dd><pre>x = 1</pre></dd>
+    <dt>sneaky\x02term\x03</dt><dd>Control characters in the page stay out of the way.</dd>
+    <dt></dt><dd>No term at all.</dd>
+    </dl></body></html>"""
+    text, _ = html_to_text(page, markdown=True)
+    lines = text.splitlines()
+    assert "dialout: Full and direct access to serial ports." in lines
+    assert "Members can dial anywhere." in lines  # only the first line of a definition carries its term
+    assert "-v, --verbose: Say more." in lines  # two terms of one definition
+    assert "Parameters: obj – the object" in lines  # a term ending in a colon gets no second one
+    assert "Too long to be a label." in lines and not any(line.endswith(": Too long to be a label.") for line in lines)
+    assert "example\n\n```\nx = 1\n```" in text  # code after a term: the term stays a line of its own
+    assert "sneaky term: Control characters in the page stay out of the way." in lines
+    assert "No term at all." in lines
+    assert "\x02" not in text and "\x03" not in text
+    plain, _ = html_to_text(page)  # a mail's body: no joining
+    assert "dialout\n" in plain
+
+
+def test_terms_with_no_definition_stay_lines_of_their_own() -> None:
+    """A table of contents written as ``<dt>`` entries with no ``<dd>`` (DocBook's): nothing is joined."""
+    toc = "<dl><dt>5.13. Where is ezmlm?</dt><dt>5.14. Where is VoIP software?</dt></dl><p>Two protocols are used.</p>"
+    text, _ = html_to_text(toc, markdown=True)
+    assert [line for line in text.splitlines() if line] == [
+        "5.13. Where is ezmlm?", "5.14. Where is VoIP software?", "Two protocols are used."]

@@ -150,6 +150,11 @@ def _tbl_rows(block: list[str], strings: dict[str, str]) -> Iterator[str]:
             row = []
 
 
+def tagged(tag: str, line: str) -> str:
+    """``-4`` and ``Forces ssh to use IPv4 addresses only.`` -> ``-4: Forces ssh ...`` (pure)."""
+    return f"{tag} {line}" if tag[-1] in ":—–" else f"{tag}: {line}"
+
+
 def roff_markdown(text: str) -> tuple[str, str | None]:
     """The page as Markdown, and its title (``XZ(1)``; ``None`` when it names none) (pure)."""
     lines = text.lstrip("\ufeff").replace("\r\n", "\n").split("\n")
@@ -165,31 +170,52 @@ def roff_markdown(text: str) -> tuple[str, str | None]:
     last_ie = True  # whether the last .ie held (its .el is read when it did not)
     i = 0
 
+    tag = ""  # an option's tag waiting for its description's first line (``-4: Forces ssh to use IPv4 ...``)
+
+    def put(*lines: str) -> None:
+        """Lines that are not a tagged paragraph's text: a waiting tag goes on its own line first."""
+        nonlocal tag
+        if tag:
+            out.append(tag)
+            tag = ""
+        out.extend(lines)
+
     def flush() -> None:
+        nonlocal tag
         if para:
             line = " ".join(p for p in para if p).strip()
+            if line and tag:
+                line = tagged(tag, line)
+                tag = ""
             if line:
+                if out and out[-1]:
+                    out.append("")  # a paragraph (a list item's too) stands apart: a prompt joins the lines of one
                 out.append(line)
             para.clear()
+
+    def add_tag(words: str) -> None:
+        """A list item's tag (``.TP``/``.IP``/``.It``): written before its description's first line, so a
+        sentence quoted from it names the option; ``.TQ`` tags of one item are joined (``-v, --verbose``)."""
+        nonlocal tag
+        words = words.strip()
+        if words:
+            tag = f"{tag}, {words}" if tag else words
 
     def emit(words: str) -> None:
         nonlocal tag_next, heading_next
         words = words.strip() if fill else words.rstrip()
         if heading_next:
             flush()
-            out.append("")
-            out.append(f"{heading_next} {words.strip()}")
-            out.append("")
+            put("", f"{heading_next} {words.strip()}", "")
             heading_next = ""
             return
         if tag_next:
             flush()
-            if words:
-                out.append(words)
+            add_tag(words)
             tag_next = False
             return
         if not fill:
-            out.append(words)
+            put(words)
         elif words:
             para.append(words)
 
@@ -254,7 +280,7 @@ def roff_markdown(text: str) -> tuple[str, str | None]:
                 block.append(lines[i])
                 i += 1
             i += 1
-            out.extend(_tbl_rows(block, strings))
+            put(*_tbl_rows(block, strings))
             continue
         if req == "ds" and args:
             strings[args[0]] = unescape(" ".join(args[1:]), strings)
@@ -285,7 +311,7 @@ def roff_markdown(text: str) -> tuple[str, str | None]:
             level = "#" if req in ("SH", "Sh") else "##"
             words = unescape(" ".join(args), strings).strip()
             if words:
-                out.extend(["", f"{level} {words}", ""])
+                put("", f"{level} {words}", "")
             else:
                 heading_next = level
             continue
@@ -306,11 +332,12 @@ def roff_markdown(text: str) -> tuple[str, str | None]:
             continue
         if req == "IP":
             flush()
-            tag = unescape(args[0], strings).strip() if args else ""
-            if tag and len(tag) <= 3:
-                para.append(tag)
-            elif tag:
-                out.append(tag)
+            mark = unescape(args[0], strings).strip() if args else ""
+            if mark and len(mark) <= 3 and not re.fullmatch(r"-\w+", mark):  # a bullet or a number: part of the line
+                put()
+                para.append(mark)
+            elif mark:
+                add_tag(mark)
             continue
         if req in _BREAKS:
             flush()
@@ -331,9 +358,7 @@ def roff_markdown(text: str) -> tuple[str, str | None]:
             continue
         if req == "It":  # an mdoc list item: its words are the tag
             flush()
-            tag = mdoc.render("It", args)[len(""):].strip()
-            if tag:
-                out.append(tag)
+            add_tag(mdoc.render("It", args))
             continue
         if req == "Nd":
             emit("— " + unescape(" ".join(args), strings))
@@ -343,6 +368,7 @@ def roff_markdown(text: str) -> tuple[str, str | None]:
             continue
         # any other request (a page's own macro, a typesetting request): dropped with its line
     flush()
+    put()
     body = "\n".join(out)
     body = re.sub(r"\n{3,}", "\n\n", body).strip("\n")
     return body + ("\n" if body else ""), title

@@ -227,6 +227,11 @@ _NAV_ROLES = {"navigation", "search"}
 _FENCED = re.compile(r"(```\n.*?\n```)", re.DOTALL)
 _HEADING_SPACES = re.compile(r"(?m)^(#{1,6})[ \t]{2,}")
 _VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
+# around a <dt>'s text, and where a <dd> starts, while the page is read (never left in the text)
+_TERM_OPEN, _TERM_CLOSE, _DEFINITION = "\x02", "\x03", "\x04"
+_TERMS_THEN_DEFINITION = re.compile("((?:\x02[^\x02\x03\x04]*\x03\\s*)+)\x04(\\s*)")
+_MARKS = re.compile("[\x02\x03\x04]")
+MAX_TERM_CHARS = 160  # a longer <dt> (a function's whole signature, a sentence) stays a line of its own
 
 
 _PERMALINKS = {"", "¶", "#", "§", "🔗", "⚓", "\u200b"}  # what a heading's own link shows (Sphinx, MkDocs, VitePress)
@@ -283,6 +288,8 @@ class _VisibleText(HTMLParser):
         elif tag in _BLOCK:
             level = int(tag[1]) if tag in _HEADINGS and self.markdown and not self.pre else 0
             self.parts.append("\n\n" + "#" * level + " " if level else "\n\n" if tag[0] == "h" or tag == "p" else "\n")
+            if tag in ("dt", "dd") and self.markdown and not self.pre:
+                self.parts.append(_TERM_OPEN if tag == "dt" else _DEFINITION)
             self.heading_at = len(self.parts) if level else -1
             if tag == "pre" and self.markdown and not self.pre:
                 self.parts.append("```\n")
@@ -319,6 +326,8 @@ class _VisibleText(HTMLParser):
             if tag in _HEADINGS and 0 < self.heading_at <= len(self.parts) and not "".join(self.parts[self.heading_at:]).strip():
                 self.parts[self.heading_at - 1] = "\n\n"  # <h2></h2>, or a heading of only a permalink: no mark
             self.heading_at = -1
+            if tag == "dt" and self.markdown and not self.pre:
+                self.parts.append(_TERM_CLOSE)
             self.parts.append("\n\n" if tag[0] == "h" or tag == "p" else "\n")
             if tag == "pre":
                 self.pre = max(0, self.pre - 1)
@@ -339,6 +348,7 @@ class _VisibleText(HTMLParser):
             return
         if self.in_h1:
             self.h1 += data
+        data = _MARKS.sub(" ", data)
         self.parts.append(data if self.pre else re.sub(r"\s+", " ", data))
 
     def _close_link(self) -> None:
@@ -352,8 +362,28 @@ class _VisibleText(HTMLParser):
         self._close_link()  # an <a> never closed
         pieces = _FENCED.split("".join(self.parts))  # a fenced code block keeps its indentation
         raw = "".join(p if i % 2 else _trimmed(p) for i, p in enumerate(pieces))
+        raw = _MARKS.sub("", _TERMS_THEN_DEFINITION.sub(_terms_before_definition, raw))
         raw = re.sub(r"\n{3,}", "\n\n", raw)
         return raw.strip()
+
+
+def _terms_before_definition(m: re.Match[str]) -> str:
+    """A definition list's term (``<dt>dialout</dt><dd>Full and direct access to serial ports.``) written at the
+    start of its definition's first line (``dialout: Full and direct access ...``), as a glossary is read aloud:
+    the sentence then names what it defines, so an answer quoting it says which group, option or word it is.
+    Terms of one definition are joined (``-v, --verbose: ...``). A term that is long or spans lines, or one
+    before a heading, code or a table, stays on its own line; so do terms with no definition after them (a
+    table of contents written as a list of ``<dt>``: the pattern needs the ``<dd>``)."""
+    raw_terms = re.findall("\x02([^\x02\x03\x04]*)\x03", m.group(1))
+    names = [" ".join(t.split()) for t in raw_terms if t.strip()]
+    term, space = ", ".join(names), m.group(2)
+    after = m.string[m.end():m.end() + 3]
+    if not term:
+        return space
+    if (len(term) > MAX_TERM_CHARS or any("\n" in t.strip() for t in raw_terms) or not after
+            or after.startswith(("#", "```")) or after[0] in "\t\x02\x03\x04"):
+        return "\n".join(names) + "\n" + space
+    return term + (" " if term[-1] in ":：—–-" else ": ")
 
 
 def _trimmed(text: str) -> str:
