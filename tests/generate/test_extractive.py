@@ -11,6 +11,7 @@ from mmrag.generate.extractive import (
     attribute,
     bm25,
     is_heading,
+    label_matches,
     passed_on,
     rank_sentences,
     restates,
@@ -23,7 +24,10 @@ from mmrag.types import Modality, Span
 
 def test_terms_drop_stopwords_and_stem():
     assert terms("How tall are the Towers?") == ["tall", "tower"]
-    assert stem("cities") == "city" and stem("glass") == "glass" and stem("bus") == "bus"
+    assert stem("cities") == stem("city") and stem("glass") == "glass" and stem("bus") == "bus"
+    # every form of a verb meets ("Creates a structure" answers "what does create_element do?")
+    assert stem("creates") == stem("create") == stem("created") == stem("creating")
+    assert stem("boxes") == stem("box") and stem("watches") == stem("watch")
 
 
 def test_split_sentences_handles_lines_and_long_text():
@@ -301,3 +305,28 @@ def test_a_record_field_answers_the_kind_of_question_asked() -> None:
     assert best.sentence.startswith("authors: Anna Keeper")  # the field that answers "who", about that record
     plain = rank_sentences("which trees were pruned?", prompt.items)[0]  # no wh-word for a field: as before
     assert not plain.sentence.startswith("authors:")
+
+
+def test_an_option_or_a_term_asked_about_is_found_by_its_label(make_hit):
+    """A manual's option and a glossary's term start their entry's line (``--keep: ...``, as the readers
+    write them): the question's option matches it as written (``--all`` is not the stopword "all", ``-C``
+    is not ``-c``), and the entry of what was asked comes before sentences that only mention it."""
+    assert "--all" in terms("What does --all do?") and "-C" in terms("ls -C") and "-c" not in terms("ls -C")
+    assert not [t for t in terms("e-mail a thread-safe value, pages 2-3") if t.startswith("-")] and "-4" in terms("ssh -4")
+    q = set(terms("What does the --keep option of xz do?"))
+    assert label_matches("-k, --keep: Don't delete the input files.", q)
+    assert not label_matches("-f, --force: Overwrite files.", q) and not label_matches("Keep this in mind.", q)
+    # a label that names a small part of the question is not its entry
+    assert not label_matches("element: pointer to the structure created.", set(terms("What does asn1_create_element do?")))
+    manual = make_hit("m1", "xz.1.gz", Modality.TEXT,
+                      "Unless --keep is given, the source file is removed after it is compressed.\n"
+                      "-k, --keep: Don't delete the input files.\n-f, --force: Overwrite the output file.\n"
+                      "-c, --stdout: Write to standard output. Files are kept with --keep too.")
+    answer = ExtractiveGenerator().generate(build_prompt("What does the --keep option of xz do?", [manual], vision=False))
+    assert answer.text.startswith("-k, --keep: Don't delete the input files [1]."), answer.text
+    glossary = make_hit("g1", "glossary.html", Modality.TEXT,
+                        "A decorator takes a function as its argument.\n\n"
+                        "argument: A value passed to a function (or method) when calling the function.\n\n"
+                        "Each argument of a call is bound to a parameter.")
+    answer = ExtractiveGenerator().generate(build_prompt("What does 'argument' mean?", [glossary], vision=False))
+    assert answer.text.startswith("argument: A value passed to a function"), answer.text

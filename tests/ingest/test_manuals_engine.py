@@ -52,5 +52,7 @@ def test_a_page_is_found_by_what_it_says_without_its_markup(engine) -> None:  # 
 
 def test_ask_quotes_the_page_and_cites_it(engine) -> None:  # type: ignore[no-untyped-def]
     answer = engine.ask("Which option forces ssh to use IPv4 addresses only?")
-    assert "IPv4 addresses only" in answer.text
+    assert "-4: Forces ssh to use IPv4 addresses only" in answer.text  # the answer names the option
+    answer = engine.ask("What does the -6 option of ssh do?")  # and the option asked about finds its entry
+    assert answer.text.startswith("-6: Forces ssh to use IPv6 addresses only"), answer.text
     assert "ssh.1.gz" in {Path(c.hit.source).name for c in answer.citations}
