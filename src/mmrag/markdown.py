@@ -1,5 +1,5 @@
 """Markdown headings (``## Revenue``): one definition for the prompt, the extractive answer and the
-result lines.
+result lines; and how every reader writes a definition list's entry (``definition``).
 
 Documents, slides, mail, books and notebooks are written with Markdown headings by their loaders
 (``ingest/``), so every reader of a chunk's text needs to tell a heading line from prose: the prompt
@@ -53,6 +53,23 @@ def headings_apart(text: str) -> str:
     return _HEADING_LINE.sub(r"\n\1\n", underlined_as_headings(text))
 
 
+def definition(term: str, text: str) -> str:
+    """A definition list's entry, a manual's option or a field as one line that starts with what it defines:
+    ``definition("dialout", "Full and direct access to serial ports.")`` -> ``dialout: Full and direct access
+    to serial ports.``; a term that ends in a colon or a dash gets no second one. The readers write HTML's
+    ``<dt>``/``<dd>``, roff's ``.TP`` tags, reStructuredText's definition, option and field lists, AsciiDoc's
+    ``term::`` and Org's ``- term ::`` so, so a sentence quoted from the entry names it, and the extractive
+    answer knows the entry of what a question asks about (``generate/extractive.label_matches``) (pure)."""
+    term, text = " ".join(term.split()), text.strip()
+    return term_lead(term) + text if term and text else term or text
+
+
+def term_lead(term: str) -> str:
+    """What goes before a definition's text: ``dialout: ``, or ``Parameters: `` for a term already ending
+    in a colon (pure)."""
+    return f"{term} " if term[-1:] in (":", "：", "—", "–", "-") else f"{term}: "
+
+
 def without_heading_marks(text: str) -> str:
     """``text`` with the ``#`` marks of its heading lines dropped, their words kept (pure)."""
     return _MARKS.sub("", text)
@@ -68,4 +85,4 @@ def as_shown(text: str) -> str:
     return _FENCE_LINE.sub("", without_heading_marks(text))
 
 
-__all__ = ["HEADING_MARK", "as_shown", "headings_apart", "is_heading", "underlined_as_headings", "without_heading_marks"]
+__all__ = ["HEADING_MARK", "as_shown", "definition", "headings_apart", "is_heading", "term_lead", "underlined_as_headings", "without_heading_marks"]

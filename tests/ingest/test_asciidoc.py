@@ -42,3 +42,13 @@ def test_the_text_loader_indexes_the_guide_with_its_title() -> None:
     segments = list(TextLoader().load(DATA / "orchard-guide.adoc", IngestConfig(ocr=False)))
     assert segments and {s.meta["format"] for s in segments} == {"asciidoc"}
     assert segments[0].meta["title"] == "The Orchard Guide"
+
+
+def test_a_labeled_list_starts_each_text_with_its_term() -> None:
+    doc = ("= Groups\n\ndialout:: Full and direct access to serial ports.\nfax::\n  Allows members to send faxes.\n"
+           "CPU::: The brain.\nstd::vector is a class.\nexample::\n----\ncode\n----\n")
+    lines = asciidoc_markdown(doc)[0].splitlines()
+    assert "dialout: Full and direct access to serial ports." in lines
+    assert "fax: Allows members to send faxes." in lines  # its text on the next line
+    assert "CPU: The brain." in lines and "std::vector is a class." in lines  # C++ is not a term
+    assert lines[lines.index("example") + 1] == "```"  # a term over a block stays a line of its own

@@ -61,3 +61,17 @@ def test_cross_references_read_as_print_shows_them() -> None:
     text, _ = info_markdown(node + "*Note Regexp Addresses::.  The default is *note Basic (BRE): BRE\nsyntax.  Cut it\n"
                                    "(*note Tools::) or (*note Saws: Tools.).\n")
     assert "See Regexp Addresses.  The default is Basic (BRE).  Cut it\n(see Tools) or (see Saws)." in text
+
+
+def test_a_two_column_table_starts_each_description_with_its_terms() -> None:
+    """makeinfo's @table: term lines at the margin, the description indented five more."""
+    node = ("\x1f\nFile: t.info,  Node: Top,  Next: X,  Up: (dir)\n\nOptions\n*******\n\nThe options are:\n\n"
+            "‘-i’\n‘--ignore-case’\n     Ignore case distinctions in patterns,\n     and in input data.\n"
+            "‘-v’\n     Invert the sense of matching.\n\n   A paragraph after the table\nruns on here.\n\n"
+            "     if (x)\n         y = 1;\n")
+    lines = info_markdown(node)[0].splitlines()
+    assert "‘-i’, ‘--ignore-case’: Ignore case distinctions in patterns," in lines
+    assert "     and in input data." in lines  # the rest of the description: the same paragraph
+    assert "‘-v’: Invert the sense of matching." in lines
+    assert "   A paragraph after the table" in lines and "runs on here." in lines
+    assert "     if (x)" in lines and "         y = 1;" in lines  # an example's code is no table

@@ -41,3 +41,11 @@ def test_the_text_loader_indexes_the_note_with_its_title() -> None:
     assert segments and {s.meta["format"] for s in segments} == {"org"}
     assert segments[0].meta["title"] == "Orchard notes"
     assert "5d1c9a2e" not in " ".join(s.text for s in segments)
+
+
+def test_a_description_list_starts_each_text_with_its_term() -> None:
+    lines = org_markdown("* Groups\n- dialout :: Full and direct access to serial ports.\n- fax :: Allows faxes.\n"
+                         "- a plain item\n")[0].splitlines()
+    assert "dialout: Full and direct access to serial ports." in lines and "fax: Allows faxes." in lines
+    assert lines[lines.index("fax: Allows faxes.") - 1] == ""
+    assert "- a plain item" in lines

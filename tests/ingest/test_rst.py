@@ -50,3 +50,20 @@ def test_hostile_nesting_is_read_without_recursing_forever() -> None:
     assert "the bottom" in text and text.startswith("Note:\nNote:")
     wide = ".. note::\n" + "\n" * 50_000 + "   after many blank lines\n"
     assert rst_markdown(wide)[0] == "Note:\nafter many blank lines\n"
+
+
+def test_definition_option_and_field_lists_start_with_what_they_define() -> None:
+    """reST's lists that define something are written ``term: text``, each a paragraph of its own, so an answer
+    quoting the text names the term; a paragraph, a bullet and a literal block's lead-in are left as they were."""
+    doc = ("Title\n=====\n\nA paragraph that\nwraps here.\n\ndialout\n    Full and direct access to serial ports.\n"
+           "    Members can dial out.\n\n-k, --keep     Don't delete the input files.\n-f             Force it.\n\n"
+           ":Author: Ana Keeper\n\n* a bullet\n  continued\n\n.. option:: -v, --verbose\n\n   Say more.\n\n"
+           "Run this::\n\n    make\n")
+    lines = rst_markdown(doc)[0].splitlines()
+    assert "A paragraph that" in lines and "wraps here." in lines
+    assert "dialout: Full and direct access to serial ports." in lines and "    Members can dial out." in lines
+    assert "-k, --keep: Don't delete the input files." in lines and "-f: Force it." in lines
+    assert lines[lines.index("-f: Force it.") - 1] == ""  # each entry a paragraph of its own
+    assert "Author: Ana Keeper" in lines and "* a bullet" in lines
+    assert "-v, --verbose: Say more." in lines  # an option directive over what it does
+    assert "Run this:" in lines and "make" in lines

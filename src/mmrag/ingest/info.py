@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import re
 
+from mmrag.markdown import definition
+
 _INFO_EXT = re.compile(r"^\.info(?:-[0-9]+)?$", re.IGNORECASE)
 _NODE_LINE = re.compile(r"^File: [^,\n]+,\s+Node: ", re.MULTILINE)
 _UNDERLINE = {"*": "#", "=": "##", "-": "###", ".": "####"}
@@ -71,9 +73,38 @@ def _node_body(node: str) -> list[str]:
             out.extend(["", heading, ""])
             i += 2
             continue
+        item = _table_item(lines, i, lines[i - 1] if i else "")
+        if item:  # a @table's item: "'-k', '--keep': Don't delete ...", a paragraph of its own
+            terms, first, i = item
+            out.extend(["", definition(", ".join(terms), first)])
+            continue
         out.append(line)
         i += 1
     return out
+
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip(" "))
+
+
+def _table_item(lines: list[str], i: int, before: str) -> tuple[list[str], str, int] | None:
+    """A two-column table's item at ``lines[i]`` as makeinfo writes it: one to three term lines (``'-k'``,
+    ``'--keep'``) at the margin, then the description indented five more. ``(terms, the description's first
+    line, the index after it)``, else ``None``. The item starts after a blank line or the item before's
+    (more indented) description; a term indented past three spaces is left alone (an example's code)."""
+    line = lines[i]
+    n = _indent(line)
+    if n > 3 or not line.strip() or (before.strip() and _indent(before) <= n):
+        return None
+    j = i
+    while j < len(lines) and j - i < 3 and lines[j].strip() and _indent(lines[j]) == n and len(lines[j].strip()) <= 100:
+        j += 1
+    if j == i or j >= len(lines) or not lines[j].strip() or _indent(lines[j]) < n + 4:
+        return None
+    terms = [lines[k].strip() for k in range(i, j)]
+    if any(t.endswith((".", ":", ";", "{", ",")) for t in terms):
+        return None
+    return terms, lines[j].strip(), j + 1
 
 
 def _reference(m: re.Match[str]) -> str:

@@ -14,6 +14,9 @@ from __future__ import annotations
 
 import re
 
+from mmrag.markdown import definition
+
+_DESCRIPTION_ITEM = re.compile(r"^\s*(?:[-+]|\s\*)\s+(\S[^\n]{0,160}?)\s+::(?:\s+(\S.*))?\s*$")
 _KEYWORD = re.compile(r"^\s*#\+(\w+):\s*(.*)$")
 _HEADLINE = re.compile(r"^(\*+)\s+(.*?)\s*$")
 _TAGS = re.compile(r"\s+(:[\w@#%:]+:)\s*$")
@@ -104,6 +107,10 @@ def org_markdown(text: str) -> tuple[str, str | None]:
             out.extend(["", _headline(len(headline.group(1)), headline.group(2)), ""])
             continue
         if re.match(r"^\s*\|[-+]+\|?\s*$", raw):  # a table's rule line
+            continue
+        item = _DESCRIPTION_ITEM.match(raw) if " :: " in raw or raw.rstrip().endswith(" ::") else None
+        if item:  # a description list's item ("- dialout :: Full and direct ..."): "term: text", apart
+            out.extend(["", definition(inline(item.group(1)), inline(item.group(2) or ""))])
             continue
         line = re.sub(r"^(\s*): ", r"\1", raw)  # a fixed-width line's mark
         line = inline(line)

@@ -22,6 +22,7 @@ from collections.abc import Iterator
 
 from mmrag.ingest.roff_escapes import split_args, unescape
 from mmrag.ingest.roff_mdoc import MDOC_CALLABLE, Mdoc
+from mmrag.markdown import definition
 
 # a manual's file name: section 1-9 or n/l/o, an optional suffix (``.1ssl``, ``.3pm``, ``.8x``); or named for roff
 _MAN_EXT = re.compile(r"^\.(?:[1-9nlo][a-z0-9_+-]{0,12}|man|mdoc|roff|mandoc)$", re.IGNORECASE)
@@ -150,11 +151,6 @@ def _tbl_rows(block: list[str], strings: dict[str, str]) -> Iterator[str]:
             row = []
 
 
-def tagged(tag: str, line: str) -> str:
-    """``-4`` and ``Forces ssh to use IPv4 addresses only.`` -> ``-4: Forces ssh ...`` (pure)."""
-    return f"{tag} {line}" if tag[-1] in ":—–" else f"{tag}: {line}"
-
-
 def roff_markdown(text: str) -> tuple[str, str | None]:
     """The page as Markdown, and its title (``XZ(1)``; ``None`` when it names none) (pure)."""
     lines = text.lstrip("\ufeff").replace("\r\n", "\n").split("\n")
@@ -185,7 +181,7 @@ def roff_markdown(text: str) -> tuple[str, str | None]:
         if para:
             line = " ".join(p for p in para if p).strip()
             if line and tag:
-                line = tagged(tag, line)
+                line = definition(tag, line)
                 tag = ""
             if line:
                 if out and out[-1]:

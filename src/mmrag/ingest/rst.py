@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import re
 
+from mmrag.markdown import definition
+
 _ADORNMENT = re.compile(r"^([=\-~^\"'`#*+:._])\1{2,}\s*$")
 _DIRECTIVE = re.compile(r"^(\s*)\.\.\s+([\w:.-]+)::\s*(.*)$")
 _COMMENT_OR_TARGET = re.compile(r"^(\s*)\.\.(?:\s|$)")
@@ -31,6 +33,10 @@ _ADMONITIONS = {"note": "Note", "warning": "Warning", "tip": "Tip", "important":
 _DROPPED = {"toctree", "include", "literalinclude", "raw", "image", "meta", "contents", "sectnum", "index", "highlight",
             "currentmodule", "module", "default-role", "role", "plot", "graphviz", "mermaid", "tabularcolumns",
             "autosummary", "autoprogram", "click", "argparse"}  # no words of their own, or words from elsewhere
+_OPTION_ITEM = re.compile(r"^\s*(-{1,2}[^\s-][^\n]{0,120}?)\s{2,}(\S.*)$")  # -k, --keep  Don't delete ...
+_FIELD_ITEM = re.compile(r"^\s*:([^:`\s][^:`]{0,60}):\s+(\S.*)$")  # :Author: Ana (not a :role:`text`)
+_LIST_ITEM = re.compile(r"^\s*(?:[-*+•]\s|#\.\s|\d+[.)]\s|\(?[a-zA-Z0-9][.)]\s|\|)")  # bullets, numbers, line blocks
+_PLAIN = re.compile(r"^\s*(?!```|#{1,6}\s|[-*+]\s|\.\.\s)\S")  # text, not code, a heading, a list or a directive
 _ENTRIES = {"function", "class", "method", "attribute", "data", "exception", "decorator", "property", "option",
             "cmdoption", "envvar", "describe", "object", "program", "confval", "setting"}  # a name, then what it is
 
@@ -130,6 +136,11 @@ def _convert(lines: list[str], styles: list[tuple[str, bool]], titles: list[str]
                     head = ""  # another directive (a figure, a project's own): its body's words, not its arguments
                 rest = _convert(body, styles, titles, depth + 1)
                 said = any(r.strip() for r in rest)
+                first = next((k for k, r in enumerate(rest) if r.strip()), -1)
+                if head and name in _ENTRIES and first >= 0 and _PLAIN.match(rest[first]):
+                    # an API entry or an option: ".. option:: -k, --keep" over what it does, as one entry
+                    out.extend(["", definition(head, rest[first]), *rest[first + 1:], ""])
+                    continue
                 if head and (said or name not in ("tab", "tab-item")):  # a tab's label over nothing says nothing
                     out.append(f"{head}:" if said and not head.endswith((":", ")")) else head)
                 out.extend(rest if said else [])
@@ -148,9 +159,31 @@ def _convert(lines: list[str], styles: list[tuple[str, bool]], titles: list[str]
                 body, i = _block(lines, j, _indent(line))
                 out.extend(["```", *_dedent(body), "```"])
                 continue
+        entry = _entry(lines, i)
+        if entry:  # a definition, option or field list's item: "term: what it is", a paragraph of its own
+            term, text, i = entry
+            out.extend(["", definition(inline(term), inline(text))])
+            continue
         out.append(inline(re.sub(r"^(\s*)#\.(\s)", r"\1-\2", line)))  # an auto-numbered item: a list item
         i += 1
     return out
+
+
+def _entry(lines: list[str], i: int) -> tuple[str, str, int] | None:
+    """A list item that defines something at ``lines[i]``: ``(term, its text's first line, the next line's
+    index)``, else ``None``. An option list's ``-k, --keep  Don't delete ...`` (two spaces apart), a field
+    list's ``:Author: Ana``, or a definition list's term over its indented definition (a line followed, with
+    no blank line between, by a more indented one: in reST that is a definition, never a paragraph)."""
+    line = lines[i]
+    found = _OPTION_ITEM.match(line) or _FIELD_ITEM.match(line)
+    if found:
+        return found.group(1).strip(), found.group(2), i + 1
+    nxt = lines[i + 1] if i + 1 < len(lines) else ""
+    if (line.strip() and nxt.strip() and _indent(nxt) > _indent(line) and (i == 0 or not lines[i - 1].strip())
+            and not _LIST_ITEM.match(line) and not line.rstrip().endswith("::") and _PLAIN.match(nxt.strip())
+            and len(line.strip()) <= 160):
+        return line.strip(), nxt.strip(), i + 2
+    return None
 
 
 def rst_markdown(text: str) -> tuple[str, str | None]:
