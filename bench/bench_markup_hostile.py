@@ -1,7 +1,7 @@
 """Hostile input for the markup readers: does any pattern make a reader slow (a regex rescanning a long line from
 each position, recursion, a chain of conditions)?
 
-For each reader (Org, AsciiDoc, reST, Info, roff) and each of ~40 tokens its patterns look for (``[[``, ``*a ``,
+For each reader (Org, AsciiDoc, reST, Info, roff, HTML) and each of ~40 tokens its patterns look for (``[[``, ``*a ``,
 ``link:``, ``:ref:``` ``, ``.if n ``, ``*note `` ...), three texts of ~40,000 repeats (one line; after a word; a
 token a line) are read, and the time set against a benign text of the same length (``word `` repeated) read
 by the same reader in the same process. A reader is linear when the ratios stay small; one quadratic pattern
@@ -24,16 +24,22 @@ from mmrag.ingest.info import info_markdown
 from mmrag.ingest.org import org_markdown
 from mmrag.ingest.roff import roff_markdown
 from mmrag.ingest.rst import rst_markdown
+from mmrag.ingest.tables import html_tables
+from mmrag.ingest.text import html_to_text
 
 TOKENS = ["[[", "*a ", "=a ", "~a ", "SCHEDULED: <", "[[id:", "#+", ":PROPERTIES:\n", "* ", "link:", "xref:", "a[",
           "<<", "+", "{a}", "image:", "`", "``", ":ref:`", "`a <", ".. ", "::", "|a", "*", "**", "\\f", "\\(", "\\*(",
-          ".if n ", ".ie t ", ".de x\n", "\\{", "*note ", "*Note x: ", "\x1f\nFile: a, Node: b\n", "=\n", "-", "_", "#"]
+          ".if n ", ".ie t ", ".de x\n", "\\{", "*note ", "*Note x: ", "\x1f\nFile: a, Node: b\n", "=\n", "-", "_", "#",
+          # what the definition-list readers look for (nineteenth session)
+          "a:: ", " :: ", "- a :: ", "-k  b", ":f: b", "‘-k’\n     b\n", ".TP\n", ".TQ\n", "<dt>a</dt>", "<dd>", "a\n    b\n",
+          "<", "a<b ", "<!--", "</", "<!", "<a x='", "&", "&#"]  # and what HTML's parser looks for
 READERS: dict[str, Callable[[str], object]] = {
     "org": org_markdown,
     "asciidoc": asciidoc_markdown,
     "rst": rst_markdown,
     "info": lambda t: info_markdown("\x1f\nFile: m.info,  Node: Top,  Up: (dir)\n\n" + t),
     "roff": lambda t: roff_markdown(".TH X 1\n" + t),
+    "html": lambda t: (html_to_text(t, markdown=True), html_tables(t)),  # what the HTML loader reads
 }
 
 

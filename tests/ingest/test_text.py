@@ -10,7 +10,14 @@ from mmrag import registry
 from mmrag.config import IngestConfig
 from mmrag.errors import ConfigError, IngestError
 from mmrag.ingest.base import Loader
-from mmrag.ingest.text import HtmlLoader, TextLoader, decode_text, find_title, html_to_text
+from mmrag.ingest.text import (
+    HtmlLoader,
+    TextLoader,
+    decode_text,
+    find_title,
+    html_to_text,
+    stray_brackets_escaped,
+)
 from mmrag.types import Modality
 
 MARKDOWN = """---
@@ -295,3 +302,19 @@ def test_terms_with_no_definition_stay_lines_of_their_own() -> None:
     text, _ = html_to_text(toc, markdown=True)
     assert [line for line in text.splitlines() if line] == [
         "5.13. Where is ezmlm?", "5.14. Where is VoIP software?", "Two protocols are used."]
+
+
+def test_a_bracket_that_opens_no_tag_is_text_not_a_tag_to_scan_for() -> None:
+    """Python 3.11's HTMLParser scans from each ``<`` that opens no tag to the end of the text (minutes for a
+    page of ``a<b a<b ...``): such a ``<`` is escaped first; tags, comments and the words stay."""
+    assert stray_brackets_escaped("a<b a<b <p>x</p> <!-- <div>old</div> --> if a < b <i>y</i> end <") == (
+        "a&lt;b a&lt;b <p>x</p> <!-- <div>old</div> --> if a &lt; b <i>y</i> end &lt;")
+    assert stray_brackets_escaped("no brackets") == "no brackets"
+    text, _ = html_to_text("<p>a<b a<b c</p><!-- <div>old</div> --><p>x < y < z</p>" + "a<b " * 20_000, markdown=True)
+    assert text.startswith("a<b a<b c\n\nx < y < z") and "old" not in text and text.count("a<b") == 20_002
+
+
+def test_a_comment_never_closed_hides_the_rest_of_the_page_as_in_a_browser() -> None:
+    assert stray_brackets_escaped("<p>a</p><!-- open <b>x</b> and <!-- again") == "<p>a</p>"
+    text, _ = html_to_text("<p>Shown.</p><!--" * 20_000, markdown=True)
+    assert text == "Shown."

@@ -134,9 +134,11 @@ def _finish(t: _Open) -> Table | None:
 
 def html_tables(markup: str) -> list[Table]:
     """The data tables of an HTML page, in document order of their end tags."""
+    from mmrag.ingest.text import stray_brackets_escaped
+
     parser = _TableParser()
     with contextlib.suppress(Exception):  # html.parser is lenient; a broken page just has fewer tables
-        parser.feed(markup)
+        parser.feed(stray_brackets_escaped(markup))  # (a stray "<" made it scan to the end once per "<")
         parser.close()
     return parser.done
 
