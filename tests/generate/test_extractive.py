@@ -330,3 +330,26 @@ def test_an_option_or_a_term_asked_about_is_found_by_its_label(make_hit):
                         "Each argument of a call is bound to a parameter.")
     answer = ExtractiveGenerator().generate(build_prompt("What does 'argument' mean?", [glossary], vision=False))
     assert answer.text.startswith("argument: A value passed to a function"), answer.text
+
+
+def test_a_repeating_event_answers_when_in_the_cards_order_and_other_records_stay_out() -> None:
+    """"When is yoga?" over a calendar: the yoga row's first line and its ``repeats`` field, in the row's
+    order; the birthday row's ``repeats`` (a field of the kind "when" asks for, on a record the question is
+    not about) is not quoted."""
+    from mmrag.types import Hit
+
+    def event(number: str, title: str, extra: str, fields: dict[str, object]) -> Hit:
+        return Hit(number, "cal.ics", Modality.TEXT, Span(), 0.9, text=f"{title}. {extra}",
+                   meta={"title": title, "row": number}, fields=fields)
+
+    repeats = "every week on Tuesday, Thursday, until 2027-03-31"  # longer than the first line lists
+    yoga = event("e1", "Yoga class — Tue 1 Dec 2026, 18:00–19:00", f"location: Studio 3. repeats: {repeats}",
+                 {"location": "Studio 3", "repeats": repeats})
+    bday = event("e2", "Ana's birthday — Thu 15 Mar 1990, all day", "repeats: every year", {"repeats": "every year"})
+    answer = ExtractiveGenerator().generate(build_prompt("When is yoga?", [yoga, bday], vision=False))
+    assert answer.text == f"Yoga class — Tue 1 Dec 2026, 18:00–19:00 — location: Studio 3 [1]. repeats: {repeats} [1].", \
+        answer.text
+    # a short value is on the first line already: not quoted again
+    yoga = event("e1", "Yoga class — Tue 1 Dec 2026, 18:00–19:00", "repeats: every Tuesday", {"repeats": "every Tuesday"})
+    answer = ExtractiveGenerator().generate(build_prompt("When is yoga?", [yoga, bday], vision=False))
+    assert answer.text == "Yoga class — Tue 1 Dec 2026, 18:00–19:00 — repeats: every Tuesday [1].", answer.text

@@ -225,7 +225,7 @@ _ANSWER_TERM = "\x00answer"  # a term no text has: a record field of the kind th
 _WH_FIELDS = {  # what a question word asks for, by the field names records carry (catalogues, calendars, cards, .bib)
     "who": {"authors", "author", "organizer", "attendees", "name", "editor", "artist", "creator", "owner", "contact"},
     "where": {"location", "address", "published in", "venue", "place", "city", "country", "where"},
-    "when": {"when", "starts", "date", "year", "created", "due", "birthday", "time", "deadline"},
+    "when": {"when", "starts", "date", "year", "created", "due", "birthday", "time", "deadline", "repeats"},
 }
 _FIELD = re.compile(r"^\s*([\w][\w ]{0,30}?):\s")
 
@@ -273,6 +273,9 @@ def rank_sentences(question: str, items: Sequence[ContextItem]) -> list[Scored]:
     # "who wrote ...", "where is ...": a record's field that answers that kind of question ("authors: ...",
     # "location: ...") matches it, as if the question had named the field (the wh-word itself is a stopword)
     wanted = answer_fields(question)
+    # ... of a record the question is about (one sharing a word with it): "repeats: every year" on Ana's
+    # birthday answers no "When is yoga?"
+    asked_about = {item.number for item in items if item.number in about and query.intersection(terms(item.said))}
     if wanted and about:
         query = query | {_ANSWER_TERM}
     # a document's sentences are about what its title names: on the page titled "MV(1)", "-f, --force: do not
@@ -284,7 +287,7 @@ def rank_sentences(question: str, items: Sequence[ContextItem]) -> list[Scored]:
     words: list[list[str]] = []
     for number, _, sentence in docs:
         own = terms(sentence)
-        if number in about and field_of(sentence) in wanted:
+        if number in asked_about and field_of(sentence) in wanted:
             own = [*own, _ANSWER_TERM]
         if topic.get(number) and query.intersection(own):
             own = own + [w for w in topic[number] if w not in own]
@@ -342,6 +345,11 @@ def compose(
         per_source[cand.number] += 1
         if len(chosen) >= MAX_SENTENCES:
             break
+    # a sentence another quoted one of its source holds is said already (a record's field line repeats what
+    # its first line lists: "repeats: every Tuesday" under "Yoga class — ... — repeats: every Tuesday")
+    chosen = [c for c in chosen if not any(o is not c and o.number == c.number and len(o.sentence) > len(c.sentence)
+                                           and c.sentence.lower().rstrip(".") in o.sentence.lower() for o in chosen)]
+    chosen = _records_in_order(chosen, {item.number for item in items if item.hit.fields})
     pieces: list[str] = []
     used = 0
     for cand in chosen:
@@ -362,6 +370,19 @@ def compose(
     for item in items[:MAX_SENTENCES]:
         pieces.append(f"\n- {_summary(item, 2 if image_query else 1)} [{item.number}]")
     return pieces
+
+
+def _records_in_order(chosen: list[Scored], records: set[int]) -> list[Scored]:
+    """The sentences quoted from one record in the record's own order, where its best one was: "Yoga class — Tue
+    1 Dec 2026, 18:00 [1]. repeats: every week on Tuesday [1]." reads as the card does (a document's sentences
+    keep their score order: the best answer first) (pure)."""
+    out: list[Scored] = []
+    for cand in chosen:
+        if cand.number not in records:
+            out.append(cand)
+        elif not any(c.number == cand.number for c in out):
+            out.extend(sorted((c for c in chosen if c.number == cand.number), key=lambda c: c.position))
+    return out
 
 
 def _summary(item: ContextItem, sentences: int) -> str:
