@@ -56,7 +56,7 @@ def headings_apart(text: str) -> str:
 def definition(term: str, text: str) -> str:
     """A definition list's entry, a manual's option or a field as one line that starts with what it defines:
     ``definition("dialout", "Full and direct access to serial ports.")`` -> ``dialout: Full and direct access
-    to serial ports.``; a term that ends in a colon or a dash gets no second one. The readers write HTML's
+    to serial ports.``; a term that ends in a colon or a dash gets no second colon. The readers write HTML's
     ``<dt>``/``<dd>``, roff's ``.TP`` tags, reStructuredText's definition, option and field lists, AsciiDoc's
     ``term::`` and Org's ``- term ::`` so, so a sentence quoted from the entry names it, and the extractive
     answer knows the entry of what a question asks about (``generate/extractive.label_matches``) (pure)."""
@@ -66,8 +66,8 @@ def definition(term: str, text: str) -> str:
 
 def term_lead(term: str) -> str:
     """What goes before a definition's text: ``dialout: ``, or ``Parameters: `` for a term already ending
-    in a colon (pure)."""
-    return f"{term} " if term[-1:] in (":", "：", "—", "–", "-") else f"{term}: "
+    in a colon or a dash (not a hyphen: cut's range ``N-`` is ``N-: from N'th byte ...``) (pure)."""
+    return f"{term} " if term[-1:] in (":", "：", "—", "–") else f"{term}: "
 
 
 def without_heading_marks(text: str) -> str:

@@ -144,3 +144,8 @@ def test_an_options_tag_starts_its_description() -> None:
     assert "• A bullet item." in lines  # a bullet stays part of its line
     assert lines[lines.index("--example") + 1] == "code line"  # unfilled text after a tag: the tag stays apart
     assert lines[lines.index("--last") + 2] == "# SEE ALSO"  # a tag with no description before a heading
+
+
+def test_a_tag_ending_in_a_hyphen_keeps_its_colon() -> None:
+    lines = roff_markdown(".TH CUT 1\n.TP\nN\\-\nfrom N'th byte to end of line\n.TP\nN\\-M\nfrom N'th to M'th\n")[0].splitlines()
+    assert "N-: from N'th byte to end of line" in lines and "N-M: from N'th to M'th" in lines

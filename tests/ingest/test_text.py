@@ -294,6 +294,9 @@ def test_a_definition_list_writes_each_term_before_its_definition() -> None:
     assert "\x02" not in text and "\x03" not in text
     plain, _ = html_to_text(page)  # a mail's body: no joining
     assert "dialout\n" in plain
+    # end tags HTML lets a page omit: the next <dt> or the <dd> ends a term
+    omitted, _ = html_to_text("<dl><dt>a<dd>Alpha.<dt>b<dt>c<dd>Beta.</dl>", markdown=True)
+    assert omitted.splitlines() == ["a: Alpha.", "b, c: Beta."]
 
 
 def test_terms_with_no_definition_stay_lines_of_their_own() -> None:

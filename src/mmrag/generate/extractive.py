@@ -79,7 +79,8 @@ def stem(word: str) -> str:
 
     Not Porter2 (Snowball): measured on the Python glossary (bench/bench_ask_terms.py), it conflates the
     words a technical text keeps apart (``iterable`` and ``iterator`` both become ``iter``; ``general`` and
-    ``generator`` nearly) and quoted the right definition first 5 points less often than this."""
+    ``generator`` nearly) and quoted the right definition first 5 points less often than the light stemmer
+    before this one (0.415 against 0.466)."""
     if len(word) > 4 and word.endswith("ies") and not word.endswith(("eies", "aies")):
         return word[:-3] + "y"
     if word.endswith(("sses", "ches", "shes")) or (len(word) > 4 and word.endswith(("xes", "zes"))):

@@ -255,6 +255,7 @@ class _VisibleText(HTMLParser):
         self.pre_at = -1  # where the open <pre> block's text starts in ``parts`` (markdown)
         self.outside_link: list[str] | None = None  # the parts before an open <a>; its own text is held apart
         self.heading_at = -1  # where the open heading's text starts in ``parts`` (-1: none open)
+        self.term_open = False  # a <dt>'s text is being read (its end tag may be omitted)
         self.parts: list[str] = []
         self.skip = 0
         self.in_head = False  # </head> may be omitted: any body element ends the head
@@ -290,7 +291,10 @@ class _VisibleText(HTMLParser):
             level = int(tag[1]) if tag in _HEADINGS and self.markdown and not self.pre else 0
             self.parts.append("\n\n" + "#" * level + " " if level else "\n\n" if tag[0] == "h" or tag == "p" else "\n")
             if tag in ("dt", "dd") and self.markdown and not self.pre:
+                if self.term_open:  # </dt> may be omitted: the next <dt> or the <dd> ends the term
+                    self.parts.insert(len(self.parts) - 1, _TERM_CLOSE)
                 self.parts.append(_TERM_OPEN if tag == "dt" else _DEFINITION)
+                self.term_open = tag == "dt"
             self.heading_at = len(self.parts) if level else -1
             if tag == "pre" and self.markdown and not self.pre:
                 self.parts.append("```\n")
@@ -327,8 +331,9 @@ class _VisibleText(HTMLParser):
             if tag in _HEADINGS and 0 < self.heading_at <= len(self.parts) and not "".join(self.parts[self.heading_at:]).strip():
                 self.parts[self.heading_at - 1] = "\n\n"  # <h2></h2>, or a heading of only a permalink: no mark
             self.heading_at = -1
-            if tag == "dt" and self.markdown and not self.pre:
+            if tag == "dt" and self.markdown and not self.pre and self.term_open:
                 self.parts.append(_TERM_CLOSE)
+                self.term_open = False
             self.parts.append("\n\n" if tag[0] == "h" or tag == "p" else "\n")
             if tag == "pre":
                 self.pre = max(0, self.pre - 1)
