@@ -87,15 +87,13 @@ def answer_question(
         relevant = [h for h in hits if (h.relevance or 0.0) >= floor]
         if not relevant:
             best = max(h.relevance or 0.0 for h in hits)
-            return Answer(
-                text=(
-                    "I cannot answer this from the index: nothing indexed is a likely match "
-                    f"(the best hit's relevance is {best:.2f}, below {floor:.2f})."
-                ),
-                context=tuple(hits),
-                generator="abstained",
-                timings=timings,
+            declined = (
+                "I cannot answer this from the index: nothing indexed is a likely match "
+                f"(the best hit's relevance is {best:.2f}, below {floor:.2f}; `mmrag ask --min-relevance 0` answers anyway)."
             )
+            if stream is not None:  # a streaming reader (the CLI, the page) is shown it too, not an empty answer
+                stream(declined)
+            return Answer(text=declined, context=tuple(hits), generator="abstained", timings=timings)
         hits = relevant
 
     generator = build_generator(engine.config)

@@ -354,6 +354,7 @@ def ask(
     model: Annotated[str | None, typer.Option(help="Generator model name (openai) or path (local).")] = None,
     base_url: Annotated[str | None, typer.Option("--base-url", help="OpenAI-compatible server, e.g. http://127.0.0.1:11434/v1")] = None,
     stream: Annotated[bool, typer.Option("--stream/--no-stream", help="Print the answer as it is generated.")] = True,
+    min_relevance: Annotated[float | None, typer.Option("--min-relevance", min=0.0, max=1.0, help="Answer only from hits at least this likely to be right (0-1; default: the fitted threshold); 0 always answers.")] = None,
     index: IndexOpt = None,
     config: ConfigOpt = None,
     json_out: JsonOpt = False,
@@ -366,7 +367,7 @@ def ask(
     live = stream and not json_out
     overrides = {"generate.backend": generator, "generate.model": model, "generate.base_url": base_url}
     printer = (lambda d: out.print(d, end="", markup=False, highlight=False)) if live else None
-    remote = _server(index, config) if not any(overrides.values()) else None
+    remote = _server(index, config) if not any(overrides.values()) and min_relevance is None else None
     if remote is not None:
         from mmrag.server import client
 
@@ -375,7 +376,8 @@ def ask(
                                 stream=printer)
     else:
         with _existing(index, config, **overrides) as engine:
-            answer = engine.ask(question, image=image, audio=audio, k=k, modality=modality, where=where, stream=printer)
+            answer = engine.ask(question, image=image, audio=audio, k=k, modality=modality, where=where, stream=printer,
+                                min_relevance=min_relevance)
     if json_out:
         out.print_json(json.dumps(_answer_dict(answer)))
         return

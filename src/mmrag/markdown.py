@@ -26,7 +26,8 @@ def is_heading(line: str) -> bool:
 # a line of text over a line of one repeated mark is a title: a setext heading (Markdown: "Title" over "====="
 # or "-----") or a reStructuredText section title (an overline above it, as rST allows, goes too); a line of
 # marks alone (a thematic break "---", "***") is no text either
-_RULE = re.compile(r"[ \t]*([=\-~^*+#_`])\1{2,}[ \t]*")
+_RULE = re.compile(r"[ \t]*([=\-~^*+#_])\1{2,}[ \t]*")
+_FENCE = re.compile(r"[ \t]*```")  # a fenced code block's first or last line: never a rule, and what it holds is code
 _WORDY = re.compile(r"\w")
 
 
@@ -34,15 +35,21 @@ def underlined_as_headings(text: str) -> str:
     """Underlined titles (``Title`` over ``=====``; reStructuredText's ``:mod:`csv` --- CSV`` over its
     ``===``) as ``# Title`` heading lines, and lines of marks alone dropped, so a reader that joins
     hard-wrapped lines never runs a title and its rule into one sentence (pure; one pass over the lines)."""
-    if "\n" not in text or not any(m * 3 in text for m in "=-~^*+#_`"):
+    if "\n" not in text or not any(m * 3 in text for m in "=-~^*+#_"):
         return text
     lines = text.split("\n")
-    rules = [_RULE.fullmatch(line) is not None for line in lines]
+    code, fenced = [False] * len(lines), False  # inside a fenced code block (```): code, not titles
+    for i, line in enumerate(lines):
+        opens = _FENCE.match(line) is not None
+        code[i] = fenced or opens
+        if opens:
+            fenced = not fenced
+    rules = [not code[i] and _RULE.fullmatch(line) is not None for i, line in enumerate(lines)]
     out: list[str] = []
     for i, line in enumerate(lines):
         if rules[i]:
             continue
-        under = i + 1 < len(lines) and rules[i + 1]
+        under = i + 1 < len(lines) and rules[i + 1] and not code[i]
         out.append("# " + line.strip() if under and _WORDY.search(line) and not is_heading(line.strip()) else line)
     return "\n".join(out)
 

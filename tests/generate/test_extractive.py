@@ -316,6 +316,9 @@ def test_an_option_or_a_term_asked_about_is_found_by_its_label(make_hit):
     q = set(terms("What does the --keep option of xz do?"))
     assert label_matches("-k, --keep: Don't delete the input files.", q)
     assert not label_matches("-f, --force: Overwrite files.", q) and not label_matches("Keep this in mind.", q)
+    # an API entry's signature names one thing, whatever its arguments
+    assert label_matches("shutil.rmtree(path, ignore_errors=False, *, dir_fd=None): Delete an entire directory tree.",
+                         set(terms("What does shutil.rmtree do?")))
     # a label that names a small part of the question is not its entry
     assert not label_matches("element: pointer to the structure created.", set(terms("What does asn1_create_element do?")))
     manual = make_hit("m1", "xz.1.gz", Modality.TEXT,

@@ -302,3 +302,18 @@ def test_an_underlined_title_is_a_heading_not_a_sentence_run_into_its_rule(make_
                                                          [make_hit("a", "csv.rst.txt", Modality.TEXT, rst)], vision=False))
     # the titles pass their match on to the sentences under them, and are never quoted themselves
     assert answer.text == "The csv module reads and writes tabular data [1]. Use csv.reader to read rows from a file [1].", answer.text
+
+
+
+def test_a_fenced_code_block_keeps_its_fences_and_is_never_quoted(make_hit):
+    """A fence (```) was read as a title's rule: the fences went and the code's last line became a heading, so
+    "``>>> splitext('bar')``" was quoted as an answer; a "----" inside code is code, not a rule either."""
+    from mmrag.markdown import underlined_as_headings
+
+    doc = ("os.path.splitext(path): Split the pathname path into a pair (root, ext).\n\nIf the path has no "
+           "extension, ext will be '':\n\n```\n>>> splitext('bar')\n('bar', '')\n----\n```\n\nSplit it again.")
+    assert underlined_as_headings(doc) == doc
+    answer = ExtractiveGenerator().generate(build_prompt("What does os.path.splitext do?",
+                                                         [make_hit("a", "os.path.html", Modality.TEXT, doc)], vision=False))
+    assert answer.text.startswith("os.path.splitext(path): Split the pathname path into a pair (root, ext) [1]."), answer.text
+    assert ">>>" not in answer.text and "('bar', '')" not in answer.text

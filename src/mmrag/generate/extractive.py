@@ -52,6 +52,7 @@ STOPWORDS = frozenset(
 )
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 _OPTION = re.compile(r"(?<![\w-])(--?[A-Za-z0-9][\w-]*)")  # -k, --keep, --block-size, -4 (not e-mail, thread-safe)
+_CALL = re.compile(r"^(?:class |async |exception )?([A-Za-z_][\w.]{0,80})\(")  # a signature's name
 _LABEL = re.compile(r"^([^:\n]{1,160}?):\s+\S")  # "dialout: Full and direct access ...", "-k, --keep: Don't ..."
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|(?<=[。！？])\s*")  # CJK full stops need no space after them
 _LINE_BREAKS = re.compile(r"\n+")
@@ -121,22 +122,37 @@ def label_matches(sentence: str, query: set[str]) -> bool:
     m = _LABEL.match(sentence)
     if not m:
         return False
-    names = [set(terms(name)) for name in m.group(1).split(", ")]
+    call = _CALL.match(m.group(1))  # an API entry's signature names one thing: shutil.rmtree(path, ...)
+    names = [set(terms(name)) for name in ([call.group(1)] if call else m.group(1).split(", "))]
     asked = len(query - {_ANSWER_TERM})
     return any(name and name <= query and 2 * len(name) >= asked for name in names)
 
 
 def split_sentences(text: str) -> list[str]:
-    """Sentences and lines; long ones cut at a word boundary near ``MAX_SENTENCE_CHARS``."""
+    """Sentences and lines; long ones cut at a word boundary near ``MAX_SENTENCE_CHARS``. A fenced code block
+    (its paragraphs, up to the closing fence) is not split at its full stops: each of its lines stays one
+    piece that starts with ```` ``` ```` (``is_code``), so no statement of it is quoted as a sentence
+    (``>>> json.dumps([1, 2]) '[1, 2]'`` was)."""
     out = []
-    for piece in (p for line in _LINE_BREAKS.split(text) for p in _join_abbreviations(_SENTENCE_END.split(line))):
-        piece = " ".join(piece.split())
-        if len(piece) < 3 or piece in ("(picture attached)", "(no text description)"):
+    in_code = False
+    for line in _LINE_BREAKS.split(text):
+        fenced = line.lstrip().startswith(("```", "~~~"))
+        if in_code or fenced:
+            flat = " ".join(line.split())
+            closes = flat.endswith(("```", "~~~")) and (in_code or len(flat) > 3)
+            in_code = not closes
+            out.append(_cut(flat if fenced else "``` " + flat))
             continue
-        if len(piece) > MAX_SENTENCE_CHARS:
-            piece = piece[:MAX_SENTENCE_CHARS].rsplit(" ", 1)[0] + " …"
-        out.append(piece)
+        for piece in _join_abbreviations(_SENTENCE_END.split(line)):
+            piece = " ".join(piece.split())
+            if len(piece) < 3 or piece in ("(picture attached)", "(no text description)"):
+                continue
+            out.append(_cut(piece))
     return out
+
+
+def _cut(piece: str) -> str:
+    return piece[:MAX_SENTENCE_CHARS].rsplit(" ", 1)[0] + " …" if len(piece) > MAX_SENTENCE_CHARS else piece
 
 
 def _join_abbreviations(pieces: list[str]) -> list[str]:

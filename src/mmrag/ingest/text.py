@@ -232,7 +232,8 @@ _VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "me
 _TERM_OPEN, _TERM_CLOSE, _DEFINITION = "\x02", "\x03", "\x04"
 _MARK = re.compile("\x02([^\x02\x03\x04]*)\x03|\x04")  # a whole term, or where a definition starts
 _MARKS = re.compile("[\x02\x03\x04]")
-MAX_TERM_CHARS = 160  # a longer <dt> (a function's whole signature, a sentence) stays a line of its own
+MAX_TERM_CHARS = 160  # a longer <dt> (a function's whole signature, a sentence) stays a line of its own ...
+_SIGNATURE = re.compile(r"^(?:class |async |exception )?([A-Za-z_][\w.]{0,80})\(")  # ... and a signature's name starts the text
 
 
 _PERMALINKS = {"", "¶", "#", "§", "🔗", "⚓", "\u200b"}  # what a heading's own link shows (Sphinx, MkDocs, VitePress)
@@ -379,7 +380,8 @@ def _definitions(raw: str) -> str:
     the sentence then names what it defines, so an answer quoting it says which group, option or word it is.
     Terms of one definition are joined (``-v, --verbose: ...``). A term that is long or spans lines, or one
     before a heading, code or a table, stays on its own line; so do terms with no definition after them (a
-    table of contents written as a list of ``<dt>``). One pass over the marks (a regular expression over runs
+    table of contents written as a list of ``<dt>``). A long API signature (``json.dumps(obj, *, skipkeys=False,
+    ...)``) stays a line and its name starts the description (``json.dumps: Serialize obj ...``). One pass over the marks (a regular expression over runs
     of terms went quadratic on a page of 16,000 ``<dt>`` with no ``<dd>``: 13 s)."""
     out: list[str] = []
     pending: list[str] = []  # the raw texts of the terms read since the last text or definition
@@ -397,8 +399,12 @@ def _definitions(raw: str) -> str:
                 term, after = ", ".join(names), raw[m.end():m.end() + 64].lstrip()[:3]
                 joined = bool(term) and len(term) <= MAX_TERM_CHARS and not any("\n" in t.strip() for t in pending) \
                     and bool(after) and not after.startswith(("#", "```")) and after[0] not in "\t\x02\x03\x04"
-                out.append(term_lead(term) if joined else _term_lines(pending))
-                lead, pending = joined, []
+                name = _SIGNATURE.match(term) if not joined and bool(after) and after[0] not in "#`\t\x02\x03\x04" else None
+                if name:  # an API entry's long signature stays a line; its name starts the description
+                    out.append(_term_lines(pending) + "\n" + term_lead(name.group(1)))  # a paragraph apart
+                else:
+                    out.append(term_lead(term) if joined else _term_lines(pending))
+                lead, pending = joined or bool(name), []
         else:
             pending.append(m.group(1))
         pos = m.end()
