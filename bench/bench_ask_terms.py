@@ -17,7 +17,9 @@ Sets (what a Debian machine has; none was used to tune anything):
   evenly; the gold definition is what ``groff`` itself prints under the option (so the gold does not depend on
   mmrag's reader); the question is "What does the OPTION option of COMMAND do?";
 - **Python glossary**: the published ``glossary.html`` of ``python3.11-doc`` (with the FAQ's pages beside it),
-  every term with letters in it; gold: its ``<dd>``; question: "What does 'TERM' mean?".
+  every term with letters in it; gold: its ``<dd>``; question: "What does 'TERM' mean?";
+- **Python API reference**: every function, class and method documented on six library pages (json, shutil,
+  re, string, textwrap, os.path); gold: its ``<dd>``; question: "What does json.dumps do?".
 
     apt-get download python3.11-doc && dpkg -x python3.11-doc_*.deb /tmp/pydoc
     python bench/bench_ask_terms.py --pydoc /tmp/pydoc/usr/share/doc/python3.11/html
@@ -117,6 +119,22 @@ def glossary_questions(glossary: Path) -> list[Question]:
     return out
 
 
+API_PAGES = ("json", "shutil", "re", "string", "textwrap", "os.path")
+API_ENTRY = re.compile(r'<dt class="sig sig-object py" id="([\w.]+)">.*?</dt>\s*<dd>(.*?)</dd>', re.DOTALL)
+
+
+def api_questions(library: Path) -> list[Question]:
+    """Each documented function, class and method of a few standard-library pages (Sphinx's ``<dt id=...>``):
+    "What does json.dumps do?"; gold: its ``<dd>`` up to the first nested entry."""
+    out = []
+    for page in API_PAGES:
+        for name, dd in API_ENTRY.findall((library / f"{page}.html").read_text(encoding="utf-8")):
+            gold = " ".join(html.unescape(re.sub(r"<[^>]+>", " ", dd.split("<dl", 1)[0])).split())
+            if gold:
+                out.append(Question("Python API reference", f"What does {name} do?", name, gold))
+    return out
+
+
 def run(name: str, questions: list[Question], docs: Path, work: Path) -> dict[str, object]:
     import mmrag
 
@@ -166,6 +184,11 @@ def main() -> None:
             for page in sorted((args.pydoc / "faq").glob("*.html")):
                 shutil.copy(page, py_docs / f"faq-{page.name}")
             results.append(run("Python glossary", glossary_questions(args.pydoc / "glossary.html"), py_docs, work))
+            api_docs = work / "api"
+            api_docs.mkdir()
+            for page in API_PAGES:
+                shutil.copy(args.pydoc / "library" / f"{page}.html", api_docs)
+            results.append(run("Python API reference", api_questions(args.pydoc / "library"), api_docs, work))
     print(f"\nsource measured: {args.src}")
     print("| set | questions | answer in context | first quote right | any quote right | names it | ask median |")
     print("|---|---|---|---|---|---|---|")
