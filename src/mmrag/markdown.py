@@ -27,7 +27,7 @@ def is_heading(line: str) -> bool:
 # or "-----") or a reStructuredText section title (an overline above it, as rST allows, goes too); a line of
 # marks alone (a thematic break "---", "***") is no text either
 _RULE = re.compile(r"[ \t]*([=\-~^*+#_])\1{2,}[ \t]*")
-_FENCE = re.compile(r"[ \t]*```")  # a fenced code block's first or last line: never a rule, and what it holds is code
+_FENCE = re.compile(r"[ \t]*```[^`]*$")  # a fenced code block's first or last line: never a rule, and what it holds is code
 _WORDY = re.compile(r"\w")
 
 

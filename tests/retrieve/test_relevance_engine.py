@@ -83,6 +83,10 @@ def test_ask_answers_an_answerable_question_and_can_be_told_not_to_abstain(engin
     assert engine.ask("symptoms of measles").generator == "abstained"  # the fitted threshold
     forced = engine.ask("symptoms of measles", min_relevance=0.0)
     assert forced.generator != "abstained"
+    streamed: list[str] = []  # a streaming reader (the CLI prints deltas) is told why, not shown an empty answer
+    declined = engine.ask("symptoms of measles", min_relevance=0.05, stream=streamed.append)
+    assert declined.generator == "abstained" and "".join(streamed) == declined.text
+    assert "--min-relevance 0" in declined.text
 
 
 def test_cli_calibrate_fits_and_reports_on_held_out_queries(engine, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
