@@ -313,6 +313,8 @@ def test_a_fenced_code_block_keeps_its_fences_and_is_never_quoted(make_hit):
     doc = ("os.path.splitext(path): Split the pathname path into a pair (root, ext).\n\nIf the path has no "
            "extension, ext will be '':\n\n```\n>>> splitext('bar')\n('bar', '')\n----\n```\n\nSplit it again.")
     assert underlined_as_headings(doc) == doc
+    # three backticks with more after them on the line open no block: a title below is still a title
+    assert underlined_as_headings("Say ```x``` here\n```x```\nTitle\n=====") == "Say ```x``` here\n```x```\n# Title"
     answer = ExtractiveGenerator().generate(build_prompt("What does os.path.splitext do?",
                                                          [make_hit("a", "os.path.html", Modality.TEXT, doc)], vision=False))
     assert answer.text.startswith("os.path.splitext(path): Split the pathname path into a pair (root, ext) [1]."), answer.text
