@@ -356,3 +356,17 @@ def test_a_repeating_event_answers_when_in_the_cards_order_and_other_records_sta
     yoga = event("e1", "Yoga class — Tue 1 Dec 2026, 18:00–19:00", "repeats: every Tuesday", {"repeats": "every Tuesday"})
     answer = ExtractiveGenerator().generate(build_prompt("When is yoga?", [yoga, bday], vision=False))
     assert answer.text == "Yoga class — Tue 1 Dec 2026, 18:00–19:00 — repeats: every Tuesday [1].", answer.text
+
+
+def test_a_markdown_line_is_quoted_as_it_reads_not_as_it_is_marked_up(make_hit):
+    """READMEs and notes are indexed as written; a quote read "[![Packaging status](https://...svg)](...)"."""
+    text = ("[![Build Status](https://ci.example/b.svg)](https://ci.example) [![Docs](https://d.example/b.svg)](https://d.example)\n\n"
+            "Get the latest documentation at [libcbor.readthedocs.org](http://libcbor.readthedocs.org/).\n\n"
+            "See ![the diagram](flow.png) for the **whole** flow. </details>\n\n"
+            "Copy it with cp <source> <dest>.\n\n```\n[a](b) <b>code</b>\n```")
+    assert split_sentences(text) == [
+        "Get the latest documentation at libcbor.readthedocs.org.", "See the diagram for the whole flow.",
+        "Copy it with cp <source> <dest>.", "```", "``` [a](b) <b>code</b>", "```"]
+    answer = ExtractiveGenerator().generate(build_prompt("Where is the documentation?",
+                                                         [make_hit("r", "README.md", Modality.TEXT, text)], vision=False))
+    assert answer.text == "Get the latest documentation at libcbor.readthedocs.org [1].", answer.text

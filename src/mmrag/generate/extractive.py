@@ -143,12 +143,38 @@ def split_sentences(text: str) -> list[str]:
             in_code = not closes
             out.append(_cut(flat if fenced else "``` " + flat))
             continue
-        for piece in _join_abbreviations(_SENTENCE_END.split(line)):
+        for piece in _join_abbreviations(_SENTENCE_END.split(as_read(line))):
             piece = " ".join(piece.split())
-            if len(piece) < 3 or piece in ("(picture attached)", "(no text description)"):
+            if len(piece) < 3 or piece in ("(picture attached)", "(no text description)") or not _WORD.search(piece):
                 continue
             out.append(_cut(piece))
     return out
+
+
+_MD_IMAGE = re.compile(r"!\[([^\]\n]{0,300})\]\([^)\n]{0,2000}\)")
+_EMPTY_LINK = re.compile(r"\[\]\([^)\n]{0,2000}\)")  # what is left of a link around a picture
+_MD_LINK = re.compile(r"\[([^\]\n]{1,300})\]\([^)\n]{0,2000}\)")
+# the tags a Markdown file or a note carries for layout (not a placeholder such as "cp <source> <dest>")
+_TAG = re.compile(r"</?(?:details|summary|br|p|div|span|a|img|b|i|em|strong|sub|sup|kbd|center|font|small|u|hr|"
+                  r"table|tr|td|th|ul|ol|li|h[1-6])(?:\s[^<>\n]{0,300})?/?>", re.IGNORECASE)
+_EMPHASIS = re.compile(r"(\*\*|__)(?=\S)([^\n]{1,300}?)(?<=\S)\1")
+
+
+def as_read(line: str) -> str:
+    """A line of prose as it reads, not as it is marked up: a Markdown image as its alt text, a link as its text
+    (``[libcbor.readthedocs.org](http://...)`` -> ``libcbor.readthedocs.org``; the citation points at the
+    source), ``**bold**`` without its stars, HTML tags a Markdown file carries (``</details>``) gone, a line of
+    nothing but badges (pictures inside links) gone. Notes
+    and READMEs are indexed as written; a quote of them read "[![Packaging status](https://...svg)](...)" (pure)."""
+    if "](" in line:
+        if not _WORD.search(_TAG.sub("", _MD_LINK.sub(r"\1", _EMPTY_LINK.sub("", _MD_IMAGE.sub("", line))))):
+            return ""  # a row of badges ([![Build Status](...)](...) ...): pictures of words, no prose
+        line = _MD_LINK.sub(r"\1", _MD_IMAGE.sub(r"\1", line))
+    if "<" in line:
+        line = _TAG.sub("", line)
+    if "**" in line or "__" in line:
+        line = _EMPHASIS.sub(r"\2", line)
+    return line
 
 
 def _cut(piece: str) -> str:
