@@ -1,5 +1,6 @@
 """Markdown headings (``## Revenue``): one definition for the prompt, the extractive answer and the
-result lines; and how every reader writes a definition list's entry (``definition``).
+result lines; how every reader writes a definition list's entry (``definition``) and how it is read back
+(``defined_names``); a Markdown line as it reads (``as_read``).
 
 Documents, slides, mail, books and notebooks are written with Markdown headings by their loaders
 (``ingest/``), so every reader of a chunk's text needs to tell a heading line from prose: the prompt
@@ -10,6 +11,7 @@ without its ``#`` marks. (The page does the last in ``server/static/app.js``; ``
 
 from __future__ import annotations
 
+import functools
 import re
 
 HEADING_MARK = r"#{1,6}[ \t]+"  # one to six "#" and a space or tab, at a line's start
@@ -77,6 +79,67 @@ def term_lead(term: str) -> str:
     return f"{term} " if term[-1:] in (":", "：", "—", "–") else f"{term}: "
 
 
+@functools.cache
+def _pattern(name: str) -> re.Pattern[str]:
+    """The patterns of ``signature_name``, ``defined_names`` and ``as_read``, compiled when first used (this module
+    is imported at every CLI start; they are used only to read and answer)."""
+    return re.compile(*_PATTERNS[name])
+
+
+_PATTERNS: dict[str, tuple[str, int]] = {
+    "signature": (r"^(?:class |async |exception )?([A-Za-z_][\w.]{0,80})\(", 0),
+    "defined": (r"^([^:\n]{1,160}?):\s+\S", 0),
+    "image": (r"!\[([^\]\n]{0,300})\]\([^)\n]{0,2000}\)", 0),
+    "link": (r"\[([^\]\n]{0,300})\]\([^)\n]{0,2000}\)", 0),
+    # the tags a Markdown file or a note carries for layout (not a placeholder such as "cp <source> <dest>")
+    "layout tag": ((r"</?(?:details|summary|br|p|div|span|a|img|b|i|em|strong|sub|sup|kbd|center|font|small|u|"
+                    r"hr|table|tr|td|th|ul|ol|li|h[1-6])(?:\s[^<>\n]{0,300})?/?>"), re.IGNORECASE),
+    "strong": (r"(\*\*|__)(?=\S)([^\n]{1,300}?)(?<=\S)\1", 0),
+    "word": (r"[^\W_]", 0),
+}
+
+
+def signature_name(term: str) -> str | None:
+    """The name an API entry's signature defines (``shutil.rmtree(path, *, dir_fd=None)`` -> ``shutil.rmtree``;
+    ``class Foo(Base)`` -> ``Foo``), else ``None`` (pure)."""
+    m = _pattern("signature").match(term)
+    return m.group(1) if m else None
+
+
+def defined_names(line: str) -> list[str]:
+    """What a line written by ``definition`` defines, read back: ``-k, --keep: Don't delete ...`` -> ``["-k",
+    "--keep"]``, ``shutil.rmtree(path, ...): Delete ...`` -> ``["shutil.rmtree"]``; ``[]`` for a line that starts
+    with no label (pure)."""
+    m = _pattern("defined").match(line)
+    if not m:
+        return []
+    name = signature_name(m.group(1))
+    return [name] if name else m.group(1).split(", ")
+
+
+def links_as_text(text: str) -> str:
+    """Markdown pictures as their alt text and links as their text (``[libcbor.readthedocs.org](http://...)`` ->
+    ``libcbor.readthedocs.org``) (pure)."""
+    return _pattern("link").sub(r"\1", _pattern("image").sub(r"\1", text)) if "](" in text else text
+
+
+def as_read(line: str) -> str:
+    """A line of prose as it reads, not as it is marked up: pictures and links as their words
+    (``links_as_text``), ``**bold**`` without its stars, the layout tags a Markdown file carries (``</details>``)
+    gone, and a line of nothing but badges (pictures inside links) gone entirely. Notes and READMEs are indexed
+    as written; an answer quoting one read "[![Packaging status](https://...svg)](...)" (pure)."""
+    if "](" in line:
+        bare = _pattern("link").sub(r"\1", _pattern("image").sub("", line))
+        if not _pattern("word").search(_pattern("layout tag").sub("", bare)):
+            return ""  # a row of badges ([![Build Status](...)](...) ...): pictures of words, no prose
+        line = links_as_text(line)
+    if "<" in line:
+        line = _pattern("layout tag").sub("", line)
+    if "**" in line or "__" in line:
+        line = _pattern("strong").sub(r"\2", line)
+    return line
+
+
 def without_heading_marks(text: str) -> str:
     """``text`` with the ``#`` marks of its heading lines dropped, their words kept (pure)."""
     return _MARKS.sub("", text)
@@ -92,4 +155,5 @@ def as_shown(text: str) -> str:
     return _FENCE_LINE.sub("", without_heading_marks(text))
 
 
-__all__ = ["HEADING_MARK", "as_shown", "definition", "headings_apart", "is_heading", "term_lead", "underlined_as_headings", "without_heading_marks"]
+__all__ = ["HEADING_MARK", "as_read", "as_shown", "defined_names", "definition", "headings_apart", "is_heading",
+           "links_as_text", "signature_name", "term_lead", "underlined_as_headings", "without_heading_marks"]

@@ -52,8 +52,6 @@ STOPWORDS = frozenset(
 )
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 _OPTION = re.compile(r"(?<![\w-])(--?[A-Za-z0-9][\w-]*)")  # -k, --keep, --block-size, -4 (not e-mail, thread-safe)
-_CALL = re.compile(r"^(?:class |async |exception )?([A-Za-z_][\w.]{0,80})\(")  # a signature's name
-_LABEL = re.compile(r"^([^:\n]{1,160}?):\s+\S")  # "dialout: Full and direct access ...", "-k, --keep: Don't ..."
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|(?<=[。！？])\s*")  # CJK full stops need no space after them
 _LINE_BREAKS = re.compile(r"\n+")
 # a full stop after these ends no sentence ("e.g. (1, 2)", "Dr. Smith", "Fig. 3") ...
@@ -119,11 +117,7 @@ def label_matches(sentence: str, query: set[str]) -> bool:
     option tag, as the readers write them) one of whose comma-separated names has only words of the
     question and at least half of them: "element: pointer to the structure" is not the entry of
     "What does asn1_create_element do?" (pure)."""
-    m = _LABEL.match(sentence)
-    if not m:
-        return False
-    call = _CALL.match(m.group(1))  # an API entry's signature names one thing: shutil.rmtree(path, ...)
-    names = [set(terms(name)) for name in ([call.group(1)] if call else m.group(1).split(", "))]
+    names = [set(terms(name)) for name in markdown.defined_names(sentence)]
     asked = len(query - {_ANSWER_TERM})
     return any(name and name <= query and 2 * len(name) >= asked for name in names)
 
@@ -143,38 +137,12 @@ def split_sentences(text: str) -> list[str]:
             in_code = not closes
             out.append(_cut(flat if fenced else "``` " + flat))
             continue
-        for piece in _join_abbreviations(_SENTENCE_END.split(as_read(line))):
+        for piece in _join_abbreviations(_SENTENCE_END.split(markdown.as_read(line))):
             piece = " ".join(piece.split())
             if len(piece) < 3 or piece in ("(picture attached)", "(no text description)") or not _WORD.search(piece):
                 continue
             out.append(_cut(piece))
     return out
-
-
-_MD_IMAGE = re.compile(r"!\[([^\]\n]{0,300})\]\([^)\n]{0,2000}\)")
-_EMPTY_LINK = re.compile(r"\[\]\([^)\n]{0,2000}\)")  # what is left of a link around a picture
-_MD_LINK = re.compile(r"\[([^\]\n]{1,300})\]\([^)\n]{0,2000}\)")
-# the tags a Markdown file or a note carries for layout (not a placeholder such as "cp <source> <dest>")
-_TAG = re.compile(r"</?(?:details|summary|br|p|div|span|a|img|b|i|em|strong|sub|sup|kbd|center|font|small|u|hr|"
-                  r"table|tr|td|th|ul|ol|li|h[1-6])(?:\s[^<>\n]{0,300})?/?>", re.IGNORECASE)
-_EMPHASIS = re.compile(r"(\*\*|__)(?=\S)([^\n]{1,300}?)(?<=\S)\1")
-
-
-def as_read(line: str) -> str:
-    """A line of prose as it reads, not as it is marked up: a Markdown image as its alt text, a link as its text
-    (``[libcbor.readthedocs.org](http://...)`` -> ``libcbor.readthedocs.org``; the citation points at the
-    source), ``**bold**`` without its stars, HTML tags a Markdown file carries (``</details>``) gone, a line of
-    nothing but badges (pictures inside links) gone. Notes
-    and READMEs are indexed as written; a quote of them read "[![Packaging status](https://...svg)](...)" (pure)."""
-    if "](" in line:
-        if not _WORD.search(_TAG.sub("", _MD_LINK.sub(r"\1", _EMPTY_LINK.sub("", _MD_IMAGE.sub("", line))))):
-            return ""  # a row of badges ([![Build Status](...)](...) ...): pictures of words, no prose
-        line = _MD_LINK.sub(r"\1", _MD_IMAGE.sub(r"\1", line))
-    if "<" in line:
-        line = _TAG.sub("", line)
-    if "**" in line or "__" in line:
-        line = _EMPHASIS.sub(r"\2", line)
-    return line
 
 
 def _cut(piece: str) -> str:
@@ -312,13 +280,14 @@ def rank_sentences(question: str, items: Sequence[ContextItem]) -> list[Scored]:
     # title and short fields) lacks is matched with the title's words too; one that adds no such word ("kind:
     # book" under "The TeXbook (Knuth) — ... kind: book") is not: the first line already says it
     about = {item.number: terms(str(item.hit.meta.get("title", ""))) for item in items if item.hit.fields}
-    first = {number: query.intersection(terms(sentence)) for number, pos, sentence in docs if pos == 0 and number in about}
+    own_terms = [terms(sentence) for _, _, sentence in docs]  # each sentence's terms, once
+    first = {number: query.intersection(own) for (number, pos, _), own in zip(docs, own_terms) if pos == 0 and number in about}
     # "who wrote ...", "where is ...": a record's field that answers that kind of question ("authors: ...",
     # "location: ...") matches it, as if the question had named the field (the wh-word itself is a stopword)
     wanted = answer_fields(question)
     # ... of a record the question is about (one sharing a word with it): "repeats: every year" on Ana's
     # birthday answers no "When is yoga?"
-    asked_about = {item.number for item in items if item.number in about and query.intersection(terms(item.said))}
+    asked_about = {number for (number, _, _), own in zip(docs, own_terms) if number in about and query.intersection(own)}
     if wanted and about:
         query = query | {_ANSWER_TERM}
     # a document's sentences are about what its title names: on the page titled "MV(1)", "-f, --force: do not
@@ -328,8 +297,7 @@ def rank_sentences(question: str, items: Sequence[ContextItem]) -> list[Scored]:
     topic = {item.number: [w for w in dict.fromkeys(terms(str(item.hit.meta.get("title", "")))) if w in query]
              for item in items if not item.hit.fields}
     words: list[list[str]] = []
-    for number, _, sentence in docs:
-        own = terms(sentence)
+    for (number, _, sentence), own in zip(docs, own_terms):
         if number in asked_about and field_of(sentence) in wanted:
             own = [*own, _ANSWER_TERM]
         if topic.get(number) and query.intersection(own):

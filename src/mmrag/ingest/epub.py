@@ -118,14 +118,13 @@ def encrypted_parts(encryption_xml: bytes) -> set[str]:
 def section_parts(markup: str, section: str, package: zipfile.ZipFile) -> SlideParts:
     """One section: its title, paragraphs, data tables and pictures."""
     from mmrag.ingest.tables import html_tables
-    from mmrag.ingest.text import html_to_text, stray_brackets_escaped
+    from mmrag.ingest.text import html_to_text, read_html
 
     text, meta = html_to_text(markup)
     lines = [line for line in (" ".join(x.split()) for x in text.split("\n")) if line]
     images = _Section()
     with contextlib.suppress(Exception):  # html.parser is lenient; a broken section just has fewer pictures
-        images.feed(stray_brackets_escaped(markup))
-        images.close()
+        read_html(images, markup)
     title = images.heading or meta.get("title", "")  # a chapter's heading says more than its <title> (often the book's)
     if lines and title and lines[0] == title:
         lines = lines[1:]  # the heading is the title, written first by deck_segments

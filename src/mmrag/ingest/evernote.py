@@ -36,11 +36,6 @@ _TODO = re.compile(r"<en-todo\b([^>]*)/?>(?:</en-todo>)?", re.IGNORECASE)
 _STAMP = re.compile(r"^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})")
 
 
-def looks_like_enex(head: str) -> bool:
-    """Whether a text head is an Evernote export (its root element ``<en-export``)."""
-    return "<en-export" in head[:4096]
-
-
 def stamp(value: str) -> str:
     """An ENEX time stamp (``20201101T101500Z``) as ``2020-11-01 10:15`` (pure; anything else as it is)."""
     m = _STAMP.match(value.strip())
@@ -57,8 +52,7 @@ def enml_text(enml: str) -> str:
 
 
 def _text(element: Any, tag: str) -> str:
-    found = element.find(tag)
-    return " ".join((found.text or "").split()) if found is not None else ""
+    return " ".join(_text_raw(element, tag).split())
 
 
 def note_parts(note: Any) -> SlideParts:
@@ -157,4 +151,4 @@ class EvernoteLoader:
         yield from deck_segments(path, notes(path, str(path)), "enex", "", config, unit="note")
 
 
-__all__ = ["EvernoteLoader", "enml_text", "looks_like_enex", "note_parts", "notes", "stamp"]
+__all__ = ["EvernoteLoader", "enml_text", "note_parts", "notes", "stamp"]

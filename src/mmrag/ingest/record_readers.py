@@ -34,13 +34,14 @@ from pathlib import Path
 from typing import Any
 
 from mmrag.errors import IngestError, MissingDependency
+from mmrag.ingest.bibliography import BIB_EXTS
 from mmrag.ingest.calendar import ICS_EXTS, is_calendar
 from mmrag.ingest.contacts import VCF_EXTS, is_address_book
 
 FORMATS = ("csv", "jsonl", "json", "parquet", "xlsx", "ods", "xls", "ics", "vcf", "bib")
 _EXT = {".csv": "csv", ".tsv": "csv", ".tab": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json",
         ".parquet": "parquet", ".pq": "parquet", ".xlsx": "xlsx", ".xlsm": "xlsx", ".ods": "ods", ".xls": "xls",
-        **{ext: "ics" for ext in ICS_EXTS}, **{ext: "vcf" for ext in VCF_EXTS}, ".bib": "bib", ".bibtex": "bib"}  # bibliography.BIB_EXTS
+        **{ext: "ics" for ext in ICS_EXTS}, **{ext: "vcf" for ext in VCF_EXTS}, **{ext: "bib" for ext in BIB_EXTS}}
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 MAX_REPEAT = 1_000  # a cell or row "repeated" more often than this is the sheet's empty tail (ODS writes 16,384)
 CSV_FIELD_LIMIT = 16 * 1024 * 1024

@@ -15,6 +15,7 @@ import zlib
 
 import filetype
 
+from mmrag.ingest.bibliography import BIB_EXTS, looks_like_bibliography
 from mmrag.ingest.compressed import codec_of
 
 SNIFF_BYTES = 8192
@@ -305,11 +306,8 @@ def _text_kind(text: str, ext: str) -> str:
     s = text.lstrip("\ufeff \t\r\n")[:4096]
     if ext in _RECORD_TEXT_EXTS or (ext == ".json" and s.startswith("[")):
         return "records"
-    if ext in (".bib", ".bibtex"):
-        from mmrag.ingest.bibliography import looks_like_bibliography  # here: not every CLI start's import
-
-        if looks_like_bibliography(text):
-            return "records"  # a bibliography: one row per entry (ingest/bibliography.py)
+    if ext in BIB_EXTS and looks_like_bibliography(text):
+        return "records"  # a bibliography: one row per entry (ingest/bibliography.py)
     if s[:15].upper() == "BEGIN:VCALENDAR" or s[:11].upper() == "BEGIN:VCARD":
         return "records"  # a calendar, an address book: one row per event (ingest/calendar.py), per contact (contacts.py)
     if ext == ".ipynb" and s.startswith("{"):

@@ -134,12 +134,11 @@ def _finish(t: _Open) -> Table | None:
 
 def html_tables(markup: str) -> list[Table]:
     """The data tables of an HTML page, in document order of their end tags."""
-    from mmrag.ingest.text import stray_brackets_escaped
+    from mmrag.ingest.text import read_html
 
     parser = _TableParser()
     with contextlib.suppress(Exception):  # html.parser is lenient; a broken page just has fewer tables
-        parser.feed(stray_brackets_escaped(markup))  # (a stray "<" made it scan to the end once per "<")
-        parser.close()
+        read_html(parser, markup)
     return parser.done
 
 

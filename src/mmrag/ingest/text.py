@@ -23,7 +23,7 @@ from mmrag.ingest.compressed import SUFFIXES, UnpackError, codec_of, decompress,
 from mmrag.ingest.markup import read_markup
 from mmrag.ingest.sources import check_size
 from mmrag.ingest.subtitles import looks_like_subtitles, subtitle_text
-from mmrag.markdown import term_lead
+from mmrag.markdown import links_as_text, signature_name, term_lead
 from mmrag.types import Modality, Segment, Span
 
 MAX_TEXT_MB = 256.0  # text is held in memory whole; larger files must be split first
@@ -149,8 +149,7 @@ def find_title(text: str, markdown: bool = True) -> str | None:
 
 
 def _clean_title(raw: str) -> str | None:
-    title = re.sub(r"[*_`]+", "", raw)
-    title = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", title)  # [text](url) -> text
+    title = links_as_text(re.sub(r"[*_`]+", "", raw))  # [text](url) -> text
     title = " ".join(title.split())[:MAX_TITLE_CHARS]
     return title or None
 
@@ -232,8 +231,8 @@ _VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "me
 _TERM_OPEN, _TERM_CLOSE, _DEFINITION = "\x02", "\x03", "\x04"
 _MARK = re.compile("\x02([^\x02\x03\x04]*)\x03|\x04")  # a whole term, or where a definition starts
 _MARKS = re.compile("[\x02\x03\x04]")
-MAX_TERM_CHARS = 160  # a longer <dt> (a function's whole signature, a sentence) stays a line of its own ...
-_SIGNATURE = re.compile(r"^(?:class |async |exception )?([A-Za-z_][\w.]{0,80})\(")  # ... and a signature's name starts the text
+_NO_MARKS = str.maketrans("\x02\x03\x04", "   ")  # a page's own control characters never pass for the marks
+MAX_TERM_CHARS = 160  # a longer <dt> (a function's whole signature, a sentence) stays a line of its own
 
 
 _PERMALINKS = {"", "¶", "#", "§", "🔗", "⚓", "\u200b"}  # what a heading's own link shows (Sphinx, MkDocs, VitePress)
@@ -355,7 +354,7 @@ class _VisibleText(HTMLParser):
             return
         if self.in_h1:
             self.h1 += data
-        data = _MARKS.sub(" ", data)
+        data = data.translate(_NO_MARKS)
         self.parts.append(data if self.pre else re.sub(r"\s+", " ", data))
 
     def _close_link(self) -> None:
@@ -397,14 +396,16 @@ def _definitions(raw: str) -> str:
             if pending:
                 names = [" ".join(t.split()) for t in pending if t.strip()]
                 term, after = ", ".join(names), raw[m.end():m.end() + 64].lstrip()[:3]
-                joined = bool(term) and len(term) <= MAX_TERM_CHARS and not any("\n" in t.strip() for t in pending) \
-                    and bool(after) and not after.startswith(("#", "```")) and after[0] not in "\t\x02\x03\x04"
-                name = _SIGNATURE.match(term) if not joined and bool(after) and after[0] not in "#`\t\x02\x03\x04" else None
-                if name:  # an API entry's long signature stays a line; its name starts the description
-                    out.append(_term_lines(pending) + "\n" + term_lead(name.group(1)))  # a paragraph apart
+                prose = bool(after) and not after.startswith(("#", "```")) and after[0] not in "\t\x02\x03\x04"
+                one_line = bool(term) and len(term) <= MAX_TERM_CHARS and not any("\n" in t.strip() for t in pending)
+                name = signature_name(term) if prose and not one_line else None
+                if prose and one_line:
+                    out.append(term_lead(term))
+                elif name:  # an API entry's long signature stays a line, a paragraph apart; its name starts the text
+                    out.append(_term_lines(names) + "\n" + term_lead(name))
                 else:
-                    out.append(term_lead(term) if joined else _term_lines(pending))
-                lead, pending = joined or bool(name), []
+                    out.append(_term_lines(names))
+                lead, pending = prose and (one_line or name is not None), []
         else:
             pending.append(m.group(1))
         pos = m.end()
@@ -414,7 +415,7 @@ def _definitions(raw: str) -> str:
 
 
 def _term_lines(terms: list[str]) -> str:
-    """Terms left on lines of their own."""
+    """Terms left on lines of their own (their whitespace collapsed)."""
     names = [" ".join(t.split()) for t in terms if t.strip()]
     return "\n".join(names) + "\n" if names else ""
 
@@ -468,12 +469,18 @@ def stray_brackets_escaped(markup: str) -> str:
     return "".join(out)
 
 
+def read_html(parser: HTMLParser, markup: str) -> None:
+    """Feed a whole page to one of mmrag's ``HTMLParser`` readers (the text's, the tables', an e-book's pictures')
+    and close it; every one reads it through ``stray_brackets_escaped``, so none can stall on a hostile page."""
+    parser.feed(stray_brackets_escaped(markup))
+    parser.close()
+
+
 def html_to_text(markup: str, markdown: bool = False) -> tuple[str, Mapping[str, str]]:
     """Visible text of an HTML document and its ``title``/``description``; ``markdown``: headings and code
     blocks written as Markdown, navigation left out (``_VisibleText``)."""
     parser = _VisibleText(markdown)
-    parser.feed(stray_brackets_escaped(markup))
-    parser.close()
+    read_html(parser, markup)
     meta: dict[str, str] = {}
     title = " ".join((parser.title or parser.h1).split())[:MAX_TITLE_CHARS]
     if title:
@@ -518,7 +525,9 @@ __all__ = [
     "decode_text",
     "find_title",
     "html_to_text",
+    "read_html",
     "read_source",
     "rtf_text",
+    "stray_brackets_escaped",
     "text_segments",
 ]
