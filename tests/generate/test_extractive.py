@@ -88,6 +88,18 @@ def test_a_markdown_heading_is_never_the_answer_and_names_what_follows(make_hit)
     assert "#" not in answer.text and "Costs" not in answer.text
 
 
+def test_a_numbered_heading_stays_a_heading_and_is_never_quoted(make_hit):
+    """A PDF's or a spec's section title keeps its number ("### 2.1. Directory layout"); the sentence split cut
+    it at "2.1." and quoted the rest ("Directory layout [1].") as the answer."""
+    assert split_sentences("### 2.1. Directory layout\nThere are two. Both matter.") == [
+        "### 2.1. Directory layout", "There are two.", "Both matter."]
+    spec = make_hit("s1", "spec.pdf", Modality.TEXT,
+                    "## 2. Unified system\n\n### 2.1. Directory layout\n\n"
+                    "There are two important requirements for the way the database is stored.")
+    answer = ExtractiveGenerator().generate(build_prompt("What is the directory layout?", [spec], vision=False))
+    assert answer.text == "There are two important requirements for the way the database is stored [1].", answer.text
+
+
 def test_a_code_block_is_read_but_never_quoted(make_hit):
     """A notebook's code cell ("``` hist = np.histogram(dists, density=True) ```") was quoted as an answer."""
     nb = make_hit("n1", "analysis.ipynb", Modality.TEXT,

@@ -137,7 +137,10 @@ def split_sentences(text: str) -> list[str]:
             in_code = not closes
             out.append(_cut(flat if fenced else "``` " + flat))
             continue
-        for piece in _join_abbreviations(_SENTENCE_END.split(markdown.as_read(line))):
+        read = markdown.as_read(line)
+        # a heading is one piece whatever its stops: "## 2.1. Directory layout" split at "2.1." left a
+        # "Directory layout" that was no longer a heading and was quoted as an answer
+        for piece in [read] if markdown.is_heading(read.lstrip()) else _join_abbreviations(_SENTENCE_END.split(read)):
             piece = " ".join(piece.split())
             if len(piece) < 3 or piece in ("(picture attached)", "(no text description)") or not _WORD.search(piece):
                 continue
