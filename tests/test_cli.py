@@ -125,6 +125,10 @@ def test_a_long_hit_shows_the_part_that_matches_with_the_words_marked() -> None:
     # a notebook's code cell or a web page's <pre>: the code without its fence lines
     assert shown_text("Read rows:\n\n```python\nfor row in csv.reader(f):\n    print(row)\n```\n\nDone.") == \
         "Read rows: for row in csv.reader(f): print(row) Done."
+    # a README's links as their words, its badge row gone, **bold** without stars; code inside fences as written
+    readme = ("[![Build](https://ci.example/badge.svg)](https://ci.example)\n\nSee the **[user guide](https://x.org/guide)** "
+              "first.\n\n```\ny = x**2  # [not](a link)\n```")
+    assert shown_text(readme) == "See the user guide first. y = x**2 # [not](a link)", shown_text(readme)
 
 
 def test_heard_also_line_names_the_alternative_that_holds_a_missing_query_word() -> None:

@@ -123,7 +123,7 @@ def query_words(query: str | None) -> list[str]:
 def shown_text(text: str) -> str:
     """A hit's text as a result line shows it: one line, without the ``#`` marks of Markdown headings
     (documents, slides, mail, books and web pages are written with them) or code fences
-    (``markdown.as_shown``). The page does the same (``app.js``)."""
+    (``markdown.as_shown``). The server sends the same text to the page as each hit's ``shown``."""
     return " ".join(as_shown(text).split())
 
 

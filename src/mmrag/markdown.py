@@ -5,7 +5,7 @@ result lines; how every reader writes a definition list's entry (``definition``)
 Documents, slides, mail, books and notebooks are written with Markdown headings by their loaders
 (``ingest/``), so every reader of a chunk's text needs to tell a heading line from prose: the prompt
 gives it a paragraph of its own, the extractive answer never quotes it, a result line shows it
-without its ``#`` marks. (The page does the last in ``server/static/app.js``; ``ingest/text.py``'s
+without its ``#`` marks (``as_shown``, which the server also sends to the page). (``ingest/text.py``'s
 ``find_title`` reads a heading's words with CommonMark's full rule.)
 """
 
@@ -149,10 +149,25 @@ _FENCE_LINE = re.compile(r"(?m)^[ \t]*(?:```|~~~)[^\n]*$")
 
 
 def as_shown(text: str) -> str:
-    """A chunk as a result line shows it: without heading marks or the fence lines around code (a notebook's
-    cells, a web page's ``<pre>``), the words and the code kept (pure; ``server/static/app.js`` ``shown``
-    does the same on the page)."""
-    return _FENCE_LINE.sub("", without_heading_marks(text))
+    """A chunk as a result line and the web page show it: without heading marks or the fence lines around
+    code (a notebook's cells, a web page's ``<pre>``), its prose lines as they read (``as_read``: a link as
+    its words, no badge rows, no ``**``), the code inside fences as written (``x**2`` keeps its stars) (pure;
+    the server sends it as each hit's ``shown``)."""
+    text = without_heading_marks(text)
+    if "](" not in text and "<" not in text and "**" not in text and "__" not in text:
+        return _FENCE_LINE.sub("", text)
+    out, code = [], False
+    for line in text.split("\n"):
+        if _FENCE_LINE.fullmatch(line):
+            code = not code
+            continue
+        if code:
+            out.append(line)
+        else:
+            read = as_read(line)
+            if read or not line.strip():  # a badge row reads as nothing: it goes
+                out.append(read)
+    return "\n".join(out)
 
 
 __all__ = ["HEADING_MARK", "as_read", "as_shown", "defined_names", "definition", "headings_apart", "is_heading",

@@ -64,6 +64,12 @@ def test_pdf_page_and_where_filter(http: httpx.Client, corpus: Corpus) -> None:
     assert only_p1 and all(h["page"] == 1 for h in only_p1)
 
 
+def test_a_text_hit_comes_with_the_text_as_a_card_shows_it(http: httpx.Client, corpus: Corpus) -> None:
+    top = search(http, q="feed the sourdough starter", k=3)["hits"][0]
+    assert top["source"] == str(corpus.note) and top["text"].startswith("# Bread")
+    assert top["shown"].startswith("Bread\n") and "#" not in top["shown"]  # markdown.as_shown, for the page
+
+
 def test_uploaded_image_finds_the_same_photo(http: httpx.Client, corpus: Corpus) -> None:
     data = corpus.cat.read_bytes()
     r = http.post("/search", data={"k": "10", "modality": "image"}, files={"image": ("photo.png", data, "image/png")})

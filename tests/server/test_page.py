@@ -100,19 +100,17 @@ def test_a_long_text_card_shows_the_part_that_matches(page) -> None:  # type: ig
     shown = page.evaluate("""() => {
         state.terms = ["budget"];
         const text = "Intro words go here. ".repeat(30) + "The budget is four million euros. " + "Tail words. ".repeat(30);
-        const hit = { modality: "text", text, name: "memo.txt", source: "/x/memo.txt", score: 1.5, segment_id: "s1",
+        const hit = { modality: "text", text, shown: text, name: "memo.txt", source: "/x/memo.txt", score: 1.5, segment_id: "s1",
                       found_by: "text->text", channel_scores: {} };
         return card(hit, 0).querySelector(".paper").textContent;
     }""")
     assert shown.startswith("…The budget is four million euros."), shown
-    heading = page.evaluate("""() => card({ modality: "text", text: "# Ferry timetable\\nThe first ferry leaves at 6:40.",
-        name: "inbox.mbox", source: "/x/inbox.mbox", score: 1.0, segment_id: "s2", found_by: "text->text",
-        channel_scores: {} }, 1).querySelector(".paper").textContent""")
-    assert heading == "Ferry timetable\nThe first ferry leaves at 6:40.", heading  # no "#" on a card
-    code = page.evaluate("""() => card({ modality: "text", text: "# Install\\n\\n```\\npip install tool\\n```\\n\\nDone.",
-        name: "guide.html", source: "/x/guide.html", score: 1.0, segment_id: "s3", found_by: "text->text",
-        channel_scores: {} }, 2).querySelector(".paper").textContent""")
-    assert code == "Install\n\n\npip install tool\n\n\nDone.", code  # a web page's <pre>: no fence lines
+    # the card shows the text as the server sends it to be shown (markdown.as_shown: no "#", no fence lines,
+    # links as their words), not the raw chunk
+    heading = page.evaluate("""() => card({ modality: "text", text: "# Ferry timetable\\n[The first ferry](https://f.pt) leaves.",
+        shown: "Ferry timetable\\nThe first ferry leaves.", name: "inbox.mbox", source: "/x/inbox.mbox", score: 1.0,
+        segment_id: "s2", found_by: "text->text", channel_scores: {} }, 1).querySelector(".paper").textContent""")
+    assert heading == "Ferry timetable\nThe first ferry leaves.", heading
 
 
 def test_drop_an_image(page, corpus: Corpus) -> None:  # type: ignore[no-untyped-def]

@@ -50,6 +50,7 @@ from mmrag.errors import (
     QueryError,
     SpaceMismatch,
 )
+from mmrag.markdown import as_shown
 from mmrag.querycache import content_hash
 from mmrag.server.auth import Guard
 from mmrag.server.batcher import QueryBatcher
@@ -71,6 +72,7 @@ def hit_json(hit: Hit) -> dict[str, Any]:
     where = hit.where()
     d["where"] = "" if where.startswith("chars") else where
     d["name"] = Path(hit.source).name if not hit.source.startswith(("http://", "https://")) else hit.source
+    d["shown"] = as_shown(hit.text) if hit.text else hit.text  # the text as a card shows it (markdown.as_shown)
     d["thumbnail_url"] = f"/thumbnail/{hit.segment_id}" if hit.has_thumbnail else None
     d["media_url"] = None if hit.source.startswith(("http://", "https://")) else f"/media/{hit.segment_id}"
     return d

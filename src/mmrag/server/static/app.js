@@ -44,12 +44,6 @@ function marked(text, terms) {
   frag.append(text.slice(last));
   return frag;
 }
-function shown(text) {
-  // a hit's text as a card shows it: without the "#" marks of Markdown headings (documents, slides, mail,
-  // books and web pages are written with them) or the fence lines around code; markdown.as_shown (Python)
-  // does the same for result lines
-  return (text || "").replace(/^[ \t]*#{1,6}[ \t]+/gm, "").replace(/^[ \t]*(?:```|~~~)[^\n]*$/gm, "");
-}
 function excerpt(text, terms, n) {
   // the n characters of a long text that hold the most query words (a card shows a chunk's matching part,
   // not always its first lines), started at a sentence or word boundary, with "…" where text is cut
@@ -165,7 +159,7 @@ function heardAlso(hit) {
 function card(hit, i) {
   const thumb = el("div", { class: hit.page != null ? "thumb page" : "thumb" });
   if (hit.thumbnail_url) thumb.append(el("img", { src: withToken(hit.thumbnail_url), alt: hit.name, loading: "lazy" }));
-  else if (hit.modality === "text" && hit.text) thumb.append(el("div", { class: "paper" }, marked(excerpt(shown(hit.text), state.terms, 260), state.terms)));
+  else if (hit.modality === "text" && hit.text) thumb.append(el("div", { class: "paper" }, marked(excerpt(hit.shown, state.terms, 260), state.terms)));
   else thumb.append(el("span", { class: "glyph " + hit.modality }, EXT(hit)));
   thumb.append(el("span", { class: "rank" }, String(i + 1)));
   const meta = el("div", { class: "meta" },
@@ -175,7 +169,7 @@ function card(hit, i) {
     foundBy(hit) ? el("div", { class: "found-by", title: "the list that found it: " + hit.found_by }, foundBy(hit)) : null,
     el("div", { class: "name", title: hit.source }, hit.name));
   const paper = !hit.thumbnail_url && hit.modality === "text";
-  if (hit.text && !paper) meta.append(el("div", { class: "snippet" }, marked(excerpt(shown(hit.text), state.terms, 300), state.terms)));
+  if (hit.text && !paper) meta.append(el("div", { class: "snippet" }, marked(excerpt(hit.shown, state.terms, 300), state.terms)));
   const also = heardAlso(hit);
   if (also) meta.append(also);
   const c = el("button", { class: "card", type: "button", "data-segment": hit.segment_id, "data-modality": hit.modality }, thumb, meta);
@@ -226,7 +220,7 @@ function openHit(hit, cardNode) {
     const src = inside || !media ? withToken(hit.thumbnail_url) : media;
     if (src) body.append(el("img", { src, alt: hit.name }));
   }
-  if (hit.text) body.append(el("div", { class: "chunk" }, marked(shown(hit.text), state.terms)));
+  if (hit.text) body.append(el("div", { class: "chunk" }, marked(hit.shown, state.terms)));
   const also = heardAlso(hit);
   if (also) body.append(also);
   if (media) {
