@@ -130,3 +130,19 @@ def test_is_lazy_over_long_text() -> None:
 def test_bad_params_raise_config_error(words: int, overlap: int) -> None:
     with pytest.raises(ConfigError, match="chunk_"):
         chunk_text("some text", words, overlap)
+
+
+def test_a_section_starts_its_own_chunk_and_no_chunk_ends_on_its_title() -> None:
+    """Documents, slides and PDFs are written with Markdown headings: a chunk ends before a heading when one
+    falls in the second half of its window (not at the paragraph break after it), and the next chunk starts at
+    the heading with nothing of the section before it."""
+    intro = " ".join(f"intro{n}" for n in range(14)) + "."
+    text = f"{intro}\n\n## Fog horns\n\n" + " ".join(f"horn{n}" for n in range(30)) + "."
+    chunks = chunk_text(text, 20, 5)
+    assert chunks[0].text == intro  # cut before the heading (word 15 of a 20-word window), not after it
+    assert chunks[1].text.startswith("## Fog horns") and "intro" not in chunks[1].text
+    assert all(text[c.start : c.end] == c.text for c in chunks)
+    assert not any(c.text.split("\n")[-1].startswith("#") for c in chunks)
+    late = " ".join(f"w{n}" for n in range(3)) + "\n\n# Title\n\n" + " ".join(f"v{n}" for n in range(30))
+    first = chunk_text(late, 12, 3)[0]  # the heading falls in the window's first half: no chunk ends on it
+    assert not first.text.split("\n")[-1].startswith("#") and len(first.text.split()) == 12

@@ -21,8 +21,8 @@ pdfium = pytest.importorskip("pypdfium2")
 import pypdfium2.raw as pdfium_c
 
 
-def add_text(pdf, page, text: str, x: float, y: float, size: float = 14.0) -> None:  # type: ignore[no-untyped-def]
-    obj = pdfium_c.FPDFPageObj_NewTextObj(pdf.raw, b"Helvetica", ctypes.c_float(size))
+def add_text(pdf, page, text: str, x: float, y: float, size: float = 14.0, font: bytes = b"Helvetica") -> None:  # type: ignore[no-untyped-def]
+    obj = pdfium_c.FPDFPageObj_NewTextObj(pdf.raw, font, ctypes.c_float(size))
     buf = ctypes.create_string_buffer((text + "\x00").encode("utf-16-le"))
     pdfium_c.FPDFText_SetText(obj, ctypes.cast(buf, ctypes.POINTER(pdfium_c.FPDF_WCHAR)))
     pdfium_c.FPDFPageObj_Transform(obj, 1, 0, 0, 1, x, y)

@@ -3,9 +3,11 @@
 Pure functions. ``chunk_text(text, 160, 32)`` returns ``Chunk``s whose
 ``text == source[start:end]``; every non-space character of the source lies in
 at least one chunk; a chunk ends at a paragraph break when one falls in the
-second half of its window, else at a sentence end, else at a line break,
-else after exactly ``chunk_words`` words. Consecutive chunks share at most
-``chunk_overlap`` words (fewer when the overlap can start at a sentence).
+second half of its window (best before a Markdown heading line, never right
+after one), else at a sentence end, else at a line break, else after exactly
+``chunk_words`` words. Consecutive chunks share at most ``chunk_overlap``
+words (fewer when the overlap can start at a sentence; none when the next
+chunk starts at a heading: a new section).
 
 A "word" is a run of non-space characters; CJK ideographs and kana count one
 word each (those scripts have no spaces), and a run longer than
@@ -20,8 +22,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from mmrag.errors import ConfigError
+from mmrag.markdown import is_heading
 
 MAX_WORD_CHARS = 40
+SECTION = 4  # the rank of a cut before a heading line (``_cut_rank``)
 
 _CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ffff"
 _WORD = re.compile(rf"[{_CJK}]|[^\s{_CJK}]{{1,{MAX_WORD_CHARS}}}")
@@ -63,13 +67,23 @@ def word_spans(text: str) -> list[tuple[int, int]]:
     return [m.span() for m in _WORD.finditer(text)]
 
 
+def _line_at(text: str, at: int) -> str:
+    """The line of ``text`` that holds the character at ``at`` (pure)."""
+    end = text.find("\n", at)
+    return text[text.rfind("\n", 0, at) + 1 : end if end >= 0 else len(text)]
+
+
 def _cut_rank(text: str, prev: tuple[int, int], nxt_start: int) -> int:
-    """How good a cut is between a word ``prev`` and the next word starting at
-    ``nxt_start``: 3 paragraph break, 2 sentence end, 1 line break, 0 mid-line."""
+    """How good a cut is between a word ``prev`` and the next word starting at ``nxt_start``: 4 a paragraph
+    break before a Markdown heading (a section starts), 3 another paragraph break, 2 sentence end, 1 line
+    break, 0 mid-line, and a paragraph break right after a heading (a chunk never ends on its section's
+    title)."""
     gap = text[prev[1] : nxt_start]
     breaks = gap.count("\n") + gap.count("\r") - gap.count("\r\n")
     if breaks >= 2:
-        return 3
+        if text[nxt_start] == "#" and is_heading(_line_at(text, nxt_start)):
+            return 4
+        return 0 if is_heading(_line_at(text, prev[0]).lstrip()) else 3
     if text[prev[0] : prev[1]].rstrip(_CLOSERS)[-1:] in _SENTENCE_ENDS:
         return 2
     return 1 if breaks == 1 else 0
@@ -111,13 +125,16 @@ def iter_chunks(text: str, chunk_words: int = 160, chunk_overlap: int = 32) -> I
             for k in range(i + chunk_words, max(i + chunk_words // 2, prev_end), -1):
                 if ranks[k] > best_rank:
                     best_rank, end = ranks[k], k
-                    if best_rank == 3:
+                    if best_rank == SECTION:
                         break
         start_char, end_char = spans[i][0], spans[end - 1][1]
         yield Chunk(text[start_char:end_char], start_char, end_char)
         if end >= n:
             return
         prev_end = end
+        if ranks[end] == SECTION:  # a new section: its chunk starts at its heading, with nothing of the last one
+            i = end
+            continue
         nxt = end - chunk_overlap
         # Start the overlap at a sentence start when the window has one.
         for m in range(max(nxt, 1), end):

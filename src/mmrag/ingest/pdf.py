@@ -2,8 +2,10 @@
 
 Per page (one page in memory at a time):
 
-- its text layer, chunked (``chunking.chunk_text``) into ``Modality.TEXT``
-  segments with ``Span(page=n, start, end)`` (offsets into that page's text);
+- its text layer, its title lines as Markdown headings (``pdf_layout``: set larger than the body, or
+  bold at its size) and its running heads and feet left out after their first page, chunked
+  (``chunking.chunk_text``) into ``Modality.TEXT`` segments with ``Span(page=n, start, end)`` (offsets
+  into that page's text as mmrag reads it, headings marked);
   the page's first segment carries a JPEG thumbnail of the rendered page;
 - embedded images at least ``pdf_min_figure_px`` on both sides become
   ``Modality.IMAGE`` segments (``meta = {"figure": "k", "part": "fig-k"}``,
@@ -39,6 +41,7 @@ from mmrag.errors import IngestError, MissingDependency
 from mmrag.ingest.avio import check_file
 from mmrag.ingest.chunking import chunk_text, has_words
 from mmrag.ingest.image import MAX_SIDE, filename_words, make_thumbnail, to_rgb
+from mmrag.ingest.pdf_layout import PdfLine, body_style, heading_levels, page_markdown, read_lines
 from mmrag.ingest.tables import pdf_tables, table_segments
 from mmrag.types import Modality, Segment, Span
 
@@ -74,24 +77,42 @@ RUN_PAGES = 3  # ... and so is one at the edge of this many pages in a row (a ch
 _DIGITS = re.compile(r"\d+")
 
 
+AFFIX_WORDS = 3  # a head's first or last words repeat while the rest changes ("3.16. PRAGMAS CHAPTER 3. USING SDCC") ...
+AFFIX_RUN = 5  # ... on this many pages in a row (or the running share of them), and the line is a running head
+
+
 def _edge_key(line: str) -> str:
     """A line as running heads repeat it: spaces collapsed, case folded, numbers alike ("Page 3 of 10"). Pure."""
     return _DIGITS.sub("#", " ".join(line.split())).casefold()
 
 
-def _edges(lines: list[str]) -> list[int]:
-    """Indexes of the first and last ``EDGE_LINES`` non-empty lines. Pure."""
+def _edge_keys(line: str, outer: bool) -> list[str]:
+    """The keys a running head is told by: the whole line's (``_edge_key``), and for the page's first or last
+    line (``outer``) of five words or more its first and its last ``AFFIX_WORDS`` words' (``^…``, ``$…``): a
+    head that names the section and the chapter changes with the section but keeps the chapter. Pure."""
+    key = _edge_key(line)
+    words = key.split()
+    if not outer or len(words) < AFFIX_WORDS + 2:
+        return [key]
+    affixes = ("^" + " ".join(words[:AFFIX_WORDS]), "$" + " ".join(words[-AFFIX_WORDS:]))
+    return [key, *(affix for affix in affixes if has_words(affix))]  # not a contents line's leader dots ". . #"
+
+
+def _edges(lines: list[str]) -> list[tuple[int, bool]]:
+    """Indexes of the first and last ``EDGE_LINES`` non-empty lines, each with whether it is the very first or
+    last. Pure."""
     filled = [i for i, line in enumerate(lines) if line.strip()]
-    return filled if len(filled) <= 2 * EDGE_LINES else filled[:EDGE_LINES] + filled[-EDGE_LINES:]
+    edges = filled if len(filled) <= 2 * EDGE_LINES else filled[:EDGE_LINES] + filled[-EDGE_LINES:]
+    return [(i, i in (filled[0], filled[-1])) for i in edges]
 
 
-def _has_run(pages: list[int]) -> bool:
-    """Whether ``RUN_PAGES`` of these page indexes (ascending) follow one another, one page between them at
+def _has_run(pages: list[int], length: int = RUN_PAGES) -> bool:
+    """Whether ``length`` of these page indexes (ascending) follow one another, one page between them at
     most (a chapter's head on its odd pages, the book's title on the even ones). Pure."""
     run = 1
     for before, after in pairwise(pages):
         run = run + 1 if after - before <= 2 else 1
-        if run >= RUN_PAGES:
+        if run >= length:
             return True
     return False
 
@@ -99,16 +120,21 @@ def _has_run(pages: list[int]) -> bool:
 def running_keys(pages: list[str]) -> frozenset[str]:
     """The running heads and feet of a document (its title, "Confidential", "Page 3 of 10", a page number, a
     chapter's title over its pages): lines at the top or bottom of at least ``RUNNING_SHARE`` of the pages, or
-    of ``RUN_PAGES`` pages in a row (every other page counts as a row); 3 pages at least. Pure."""
+    of ``RUN_PAGES`` pages in a row (every other page counts as a row); 3 pages at least. A long line whose
+    first or last words alone repeat so (``_edge_keys``) needs ``AFFIX_RUN`` pages in a row. Pure."""
     if len(pages) < 3:
         return frozenset()
     where: dict[str, list[int]] = defaultdict(list)
     for index, text in enumerate(pages):
         lines = text.split("\n")
-        for key in {_edge_key(lines[i]) for i in _edges(lines)}:
+        for key in {key for i, outer in _edges(lines) for key in _edge_keys(lines[i], outer)}:
             where[key].append(index)
     need = max(3, math.ceil(RUNNING_SHARE * len(pages)))
-    return frozenset(key for key, at in where.items() if key and (len(at) >= need or _has_run(at)))
+    return frozenset(
+        key
+        for key, at in where.items()
+        if key and (len(at) >= need or _has_run(at, AFFIX_RUN if key[0] in "^$" else RUN_PAGES))
+    )
 
 
 def without_running(text: str, keys: frozenset[str], kept: set[str]) -> str:
@@ -119,12 +145,12 @@ def without_running(text: str, keys: frozenset[str], kept: set[str]) -> str:
         return text
     lines = text.split("\n")
     drop = set()
-    for i in _edges(lines):
-        key = _edge_key(lines[i])
-        if key in keys:
-            if key in kept:
+    for i, outer in _edges(lines):
+        found = [key for key in _edge_keys(lines[i], outer) if key in keys]
+        if found:
+            if any(key in kept for key in found):
                 drop.add(i)
-            kept.add(key)
+            kept.update(found)
     return "\n".join(line for i, line in enumerate(lines) if i not in drop).strip() if drop else text
 
 
@@ -192,8 +218,12 @@ class PdfLoader:
         state = {"figure": 0}
         words = filename_words(path.name)
         try:
-            texts = [self._page_text(doc, index) for index in range(n_pages)]  # read once, for the heads and the pages
-            running = running_keys([text or "" for text in texts])
+            read = [self._page_text(doc, index) for index in range(n_pages)]  # read once, for the heads and the pages
+            pages = [lines for _, lines in filter(None, read)]
+            style = body_style(pages)
+            levels = heading_levels(pages, style) if style else {}
+            texts = [None if r is None else (r[0], clean_text(page_markdown(r[1], style, levels))) for r in read]
+            running = running_keys([marked for _, marked in filter(None, texts)])
             kept: set[str] = set()
             for index in range(n_pages):
                 with _lock:
@@ -217,7 +247,7 @@ class PdfLoader:
         state: dict[str, int],
         words: str,
         running: tuple[frozenset[str], set[str]] = (frozenset(), set()),
-        page_text: str | None = None,
+        page_text: tuple[str, str] | None = None,
     ) -> list[Segment]:
         import pypdfium2.raw as pdfium_c
 
@@ -225,8 +255,10 @@ class PdfLoader:
         page = doc[index]
         try:
             textpage = page.get_textpage()
-            text = clean_text(textpage.get_text_range()) if page_text is None else page_text
-            body = without_running(text, *running)  # what the chunks hold: the page without its running heads
+            if page_text is None:  # read alone (no first pass): no headings marked
+                page_text = (clean_text(textpage.get_text_range()),) * 2
+            text, marked = page_text
+            body = without_running(marked, *running)  # what the chunks hold: headings marked, no running heads
             page_w, page_h = page.get_size()
             has_layer = len(text) >= MIN_TEXT_CHARS
             view = _render(page, config.pdf_render_dpi / 72.0)
@@ -300,19 +332,22 @@ class PdfLoader:
             page.close()
 
     @staticmethod
-    def _page_text(doc: Any, index: int) -> str | None:
-        """A page's text alone (the first pass, for its running heads); ``None`` for a page pdfium cannot read
-        (``_page`` tries it again and reports it)."""
+    def _page_text(doc: Any, index: int) -> tuple[str, list[PdfLine]] | None:
+        """A page's text and its lines with their type (the first pass, for the running heads and the
+        document's body and title sizes); ``None`` for a page pdfium cannot read (``_page`` tries it again and
+        reports it)."""
         import pypdfium2 as pdfium
+        import pypdfium2.raw as pdfium_c
 
         with _lock:
             try:
                 page = doc[index]
                 try:
                     textpage = page.get_textpage()
-                    text = clean_text(textpage.get_text_range())
+                    raw = textpage.get_text_range()
+                    lines = read_lines(textpage, raw, pdfium_c)
                     textpage.close()
-                    return text
+                    return clean_text(raw), lines
                 finally:
                     page.close()
             except pdfium.PdfiumError:

@@ -1,0 +1,231 @@
+"""A PDF page as a person reads it: its titles told by their type, its paragraphs by where lines stop.
+
+A PDF's text layer has no structure: a section title is one more line, so the chunks ran it into the first
+sentence under it and the answers quoted it so ("Pngcairo The pngcairo terminal device generates output in
+png"), and with no blank lines between paragraphs a list or a table's rows read as one sentence. What a
+reader sees is the type and the shape: the body in one size, the titles larger, the smallest titles bold;
+a paragraph's last line, a list's item, a row stop short of the column's edge. ``read_lines`` samples each
+line's size, weight and extent from pdfium (three of its characters, never a generated space); the rest is
+pure: ``body_style`` finds the type that sets most of the document's prose, ``heading_levels`` ranks the
+larger sizes (the largest is ``#``), ``paragraph_ends`` finds the lines that end a paragraph, and
+``page_markdown`` writes the page with its titles as Markdown headings (``## 3.16 Pragmas``, as every other
+reader writes them) and a blank line after each paragraph. The size is the height of a character's loose
+box (the font's ascent to descent at its effective size), not the font size operand, which a producer may
+leave at 1 and scale by the text matrix.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from mmrag.ingest.chunking import has_words
+
+HEADING_RATIO = 1.15  # a line set at least this much larger than the body is a heading ...
+MAX_HEADING_WORDS = 16  # ... if it is short: a title, not a paragraph in a larger type
+MAX_HEADING_LINES = 3  # a title wrapped over more lines than this is a large-type paragraph (a cover, a quote)
+BOLD_WEIGHT = 600  # a font weight this heavy is bold ...
+BOLD_OVER_BODY = 150  # ... and so is one this much heavier than the body's (gnuplot's titles: 570 over 345)
+MAX_LEVELS = 6
+
+
+@dataclass(frozen=True)
+class PdfLine:
+    """One line of a page's text layer: its text (as pdfium wrote it), its size in points (the smallest of
+    its sampled characters; 0 when unknown), its weight (the lightest sampled; 0 when unknown) and where it
+    starts and ends across the page."""
+
+    text: str
+    size: float = 0.0
+    weight: int = 0
+    left: float = 0.0  # where its first character starts and its last ends, in points (0, 0 when unknown)
+    right: float = 0.0
+
+
+@dataclass(frozen=True)
+class BodyStyle:
+    """The document's running text: the size and weight that set most of its characters."""
+
+    size: float
+    weight: int
+
+
+def _samples(text: str) -> list[int]:
+    """Indexes of up to three characters of a line that are not spaces: its first, middle and last (pure)."""
+    filled = [i for i, ch in enumerate(text) if not ch.isspace()]
+    if not filled:
+        return []
+    return sorted({filled[0], filled[len(filled) // 2], filled[-1]})
+
+
+_BOLD_NAMES = ("bold", "black", "heavy", "demi", "cmbx")  # font names of bold faces (cmbx: TeX's bold roman)
+
+
+def _weight(textpage: Any, index: int, pdfium_c: Any) -> int:
+    """A character's font weight; for a font that gives none (the standard fonts a PDF need not embed), 700
+    when its name says bold (``Helvetica-Bold``), else 0."""
+    weight = int(pdfium_c.FPDFText_GetFontWeight(textpage.raw, index))
+    if weight > 0:
+        return weight
+    buf = ctypes.create_string_buffer(128)
+    flags = ctypes.c_int(0)
+    size = pdfium_c.FPDFText_GetFontInfo(textpage.raw, index, buf, len(buf), ctypes.byref(flags))
+    name = buf.value.decode("latin-1", "replace").casefold() if 0 < size <= len(buf) else ""
+    return 700 if any(word in name for word in _BOLD_NAMES) else 0
+
+
+def read_lines(textpage: Any, raw: str, pdfium_c: Any) -> list[PdfLine]:
+    """The lines of ``raw`` (the page's ``get_text_range()``, lines ended by ``\\r\\n``) with their sizes and
+    weights read from ``textpage``; without them (all 0) where pdfium's characters do not line up with the
+    text (a character outside the Basic Multilingual Plane counts twice in the text)."""
+    lines = raw.split("\r\n")
+    if len(raw) != pdfium_c.FPDFText_CountChars(textpage.raw):
+        return [PdfLine(line) for line in lines]
+    out: list[PdfLine] = []
+    at = 0
+    for line in lines:
+        sizes: list[float] = []
+        weights: list[int] = []
+        xs: list[float] = []  # each sampled character's left and right
+        for i in _samples(line):
+            left, bottom, right, top = textpage.get_charbox(at + i, loose=True)
+            sizes.append(round(float(top - bottom) * 4) / 4)
+            weights.append(_weight(textpage, at + i, pdfium_c))
+            xs.extend((float(left), float(right)))
+        out.append(PdfLine(line, min(sizes, default=0.0), max(0, min(weights, default=0)),
+                           xs[0] if xs else 0.0, xs[-1] if xs else 0.0))
+        at += len(line) + 2
+    return out
+
+
+PROSE_WORDS = 6  # a line with this many words of letters is prose (not code, not a table's row of numbers)
+_LETTERS_WORD = re.compile(r"[^\W\d_]{2,}[,.;:!?)]?")
+
+
+def _prose(line: PdfLine) -> bool:
+    return sum(1 for word in line.text.split() if _LETTERS_WORD.fullmatch(word)) >= PROSE_WORDS
+
+
+def body_style(pages: Iterable[Sequence[PdfLine]]) -> BodyStyle | None:
+    """The size and the weight that set the most characters of the document's prose lines (of all its lines
+    when it has no prose): a manual's code listing in a smaller type can outweigh its prose, and every short
+    paragraph would read as a title. ``None`` when no line has a size (pure)."""
+    styles: dict[bool, Counter[tuple[float, int]]] = {True: Counter(), False: Counter()}
+    for lines in pages:
+        for line in lines:
+            if line.size > 0:
+                styles[_prose(line)][(line.size, line.weight)] += len(line.text.strip())
+    counts = styles[True] or styles[False]
+    if not counts:
+        return None
+    sizes: Counter[float] = Counter()
+    weights: Counter[int] = Counter()
+    for (size, weight), n in counts.items():
+        sizes[size] += n
+        weights[weight] += n
+    return BodyStyle(sizes.most_common(1)[0][0], weights.most_common(1)[0][0])
+
+
+def _shaped(line: PdfLine) -> bool:
+    """Whether a line could be a title: it has words and is short (pure)."""
+    return has_words(line.text) and len(line.text.split()) <= MAX_HEADING_WORDS
+
+
+def _bold(line: PdfLine, body: BodyStyle) -> bool:
+    """Whether a line is bolder than the body: bold by weight, or by ``BOLD_OVER_BODY`` over a known body
+    weight (pure)."""
+    if body.weight >= BOLD_WEIGHT:
+        return False
+    return line.weight >= BOLD_WEIGHT or (body.weight > 0 and line.weight >= body.weight + BOLD_OVER_BODY)
+
+
+def _larger(line: PdfLine, body: BodyStyle) -> bool:
+    return line.size >= body.size * HEADING_RATIO
+
+
+def heading_levels(pages: Iterable[Sequence[PdfLine]], body: BodyStyle) -> dict[float, int]:
+    """Each size a title is set in, larger than the body, ranked: the largest is level 1; sizes past
+    ``MAX_LEVELS - 1`` share the last level but one (bold titles at the body's size take the level after the
+    largest number given) (pure)."""
+    sizes = sorted({ln.size for lines in pages for ln in lines if _larger(ln, body) and _shaped(ln)}, reverse=True)
+    return {size: min(rank + 1, MAX_LEVELS - 1) for rank, size in enumerate(sizes)}
+
+
+def _level(line: PdfLine, body: BodyStyle, levels: dict[float, int]) -> int:
+    """The heading level of one line, 0 for running text (pure)."""
+    if not _shaped(line):
+        return 0
+    if _larger(line, body):
+        return levels.get(line.size, 0)
+    if _bold(line, body) and abs(line.size - body.size) <= 0.5 and not line.text.rstrip().endswith((".", ",", ";")):
+        return min(max(levels.values(), default=0) + 1, MAX_LEVELS)
+    return 0
+
+
+COLUMN_SLACK = 40.0  # points: lines that start this close to each other share a column (an indent, not a column)
+SHORT_LINE = 0.85  # a line that ends before this share of its column's width ends its paragraph
+
+
+def _columns(lines: Sequence[PdfLine]) -> list[tuple[float, float]]:
+    """For each line, where the lines of its column start and end: the leftmost start and the 90th percentile
+    of the right ends of the lines that start within ``COLUMN_SLACK`` of it (two columns, an indented first
+    line) (pure)."""
+    out = []
+    for line in lines:
+        same = [o for o in lines if abs(o.left - line.left) <= COLUMN_SLACK]
+        rights = sorted(o.right for o in same)
+        out.append((min(o.left for o in same), rights[int(0.9 * (len(rights) - 1))]))
+    return out
+
+
+def paragraph_ends(lines: Sequence[PdfLine]) -> list[bool]:
+    """Which lines end a paragraph: a line that stops short of its column's right edge (the last line of a
+    paragraph, an item of a list, a row of a table, a line of code), unless the next line carries its sentence
+    on (it starts in lower case and this line ends in no stop). A PDF's text layer has no blank lines between
+    paragraphs, so without this the prompt ran a list or a table into one sentence. Lines with no position
+    end nothing (pure)."""
+    ends = [False] * len(lines)
+    known = [i for i, line in enumerate(lines) if line.right > line.left and line.text.strip()]
+    if len(known) < 3:
+        return ends
+    columns = _columns([lines[i] for i in known])
+    for n, i in enumerate(known[:-1]):
+        start, end = columns[n]
+        if end <= start or lines[i].right >= start + SHORT_LINE * (end - start):
+            continue
+        after = lines[known[n + 1]].text.lstrip()
+        ends[i] = not (lines[i].text.rstrip()[-1:] not in ".!?:;" and after[:1].islower())
+    return ends
+
+
+def page_markdown(lines: Sequence[PdfLine], body: BodyStyle | None, levels: dict[float, int]) -> str:
+    """The page's text with its title lines as Markdown headings, each a paragraph of its own, and a blank
+    line after each line that ends a paragraph (``paragraph_ends``). A title wrapped over two or three lines
+    of one style is one heading; more lines than that in a title's style are left as text (a cover's large
+    type, a pull quote). Without a body style (no sizes read), no headings (pure)."""
+    ends = paragraph_ends(lines)
+    if body is None:
+        return "\n".join(line.text + ("\n" if end else "") for line, end in zip(lines, ends, strict=True))
+    marks = [_level(line, body, levels) for line in lines]
+    out: list[str] = []
+    i = 0
+    while i < len(lines):
+        level = marks[i]
+        j = i + 1
+        while level and j < len(lines) and marks[j] == level and lines[j].size == lines[i].size:
+            j += 1
+        if level and j - i <= MAX_HEADING_LINES:
+            words = " ".join(" ".join(line.text.split()) for line in lines[i:j])
+            out.extend(["", "#" * level + " " + words, ""])
+        else:
+            for k in range(i, j):
+                out.extend([lines[k].text, ""] if ends[k] else [lines[k].text])
+        i = j
+    return "\n".join(out)
+
+
+__all__ = ["BodyStyle", "PdfLine", "body_style", "heading_levels", "page_markdown", "paragraph_ends", "read_lines"]

@@ -1,0 +1,155 @@
+"""A PDF's titles told by their type (``ingest/pdf_layout``): the pure rules, then real PDFs pdfium writes and
+reads back, then running heads that name the section and the chapter."""
+
+from __future__ import annotations
+
+import ctypes
+from pathlib import Path
+
+import pytest
+from tests.media.test_pdf import add_text
+
+from mmrag.config import IngestConfig
+from mmrag.ingest.pdf import PdfLoader, running_keys, without_running
+from mmrag.ingest.pdf_layout import (
+    BodyStyle,
+    PdfLine,
+    body_style,
+    heading_levels,
+    page_markdown,
+    paragraph_ends,
+)
+from mmrag.types import Modality
+
+pdfium = pytest.importorskip("pypdfium2")
+import pypdfium2.raw as pdfium_c
+
+PROSE = "The keepers repainted every tower along the northern coast before the storms of the winter came."
+
+
+def test_body_style_is_the_prose_type_not_a_longer_code_listing() -> None:
+    prose = [PdfLine(PROSE, 10.0, 400)] * 3
+    code = [PdfLine(r"\def\asy@x{#1}\let\a=\b", 7.0, 400)] * 40  # more characters, but no prose
+    assert body_style([prose, code]) == BodyStyle(10.0, 400)
+    assert body_style([code]) == BodyStyle(7.0, 400)  # no prose at all: every line counts
+    assert body_style([[PdfLine("no sizes here")]]) is None
+
+
+def test_titles_are_ranked_by_size_and_bold_ones_come_last() -> None:
+    body = BodyStyle(10.0, 400)
+    page = [
+        PdfLine("Lighthouse Manual", 24.0, 400),
+        PdfLine("1 Maintenance", 14.0, 700),
+        PdfLine(PROSE, 10.0, 400),
+        PdfLine("Examples", 10.0, 700),  # bold at the body's size
+        PdfLine("Repaint the lamp room.", 10.0, 700),  # a bold sentence is no title
+        PdfLine("2 Fog", 14.0, 700),
+        PdfLine("horns", 14.0, 700),  # a title wrapped over two lines is one heading
+        PdfLine(PROSE, 10.0, 400),
+    ]
+    levels = heading_levels([page], body)
+    assert levels == {24.0: 1, 14.0: 2}
+    assert page_markdown(page, body, levels).split("\n") == [
+        "", "# Lighthouse Manual", "", "", "## 1 Maintenance", "", PROSE, "", "### Examples", "",
+        "Repaint the lamp room.", "", "## 2 Fog horns", "", PROSE,
+    ]
+
+
+def test_large_type_over_many_lines_is_text_and_no_sizes_leave_the_text_alone() -> None:
+    body = BodyStyle(10.0, 400)
+    cover = [PdfLine(f"Line {n} of a pull quote set large", 16.0, 400) for n in range(4)] + [PdfLine(PROSE, 10.0, 400)]
+    levels = heading_levels([cover], body)
+    assert "#" not in page_markdown(cover, body, levels)
+    assert page_markdown([PdfLine("A"), PdfLine("B")], None, {}) == "A\nB"
+    long_line = PdfLine(" ".join(["word"] * 20), 16.0, 400)  # a paragraph in a larger type, not a title
+    assert page_markdown([long_line], body, heading_levels([[long_line]], body)) == long_line.text
+
+
+def _manual(path: Path) -> Path:
+    """Two pages: a 22 pt title, 15 pt section titles (one drawn at 1 pt and scaled by the text matrix, as
+    some producers write), a bold subsection title at the body's size, 10 pt prose, a 7 pt code listing."""
+    pdf = pdfium.PdfDocument.new()
+    p1 = pdf.new_page(612, 792)
+    add_text(pdf, p1, "Lighthouse Manual", 72, 720, 22)
+    add_text(pdf, p1, "1 Lamp room", 72, 680, 15)
+    y = 650
+    for n in range(4):
+        add_text(pdf, p1, f"Clean the lens of the lamp with a soft cloth every morning, step {n}.", 72, y, 10)
+        y -= 14
+    add_text(pdf, p1, "Examples", 72, y - 10, 10, b"Helvetica-Bold")
+    add_text(pdf, p1, "The keepers clean the brass fittings after each storm has passed.", 72, y - 30, 10)
+    p1.gen_content()
+    p2 = pdf.new_page(612, 792)
+    title = pdfium_c.FPDFPageObj_NewTextObj(pdf.raw, b"Helvetica", ctypes.c_float(1.0))
+    buf = ctypes.create_string_buffer("2 Fog horns\x00".encode("utf-16-le"))
+    pdfium_c.FPDFText_SetText(title, ctypes.cast(buf, ctypes.POINTER(pdfium_c.FPDF_WCHAR)))
+    pdfium_c.FPDFPageObj_Transform(title, 15, 0, 0, 15, 72, 720)  # 1 pt type, scaled 15 times
+    pdfium_c.FPDFPage_InsertObject(p2.raw, title)
+    add_text(pdf, p2, "The horn sounds twice a minute when the fog is thick over the bay.", 72, 690, 10)
+    for n in range(30):  # more characters than the prose, in a smaller type
+        add_text(pdf, p2, f"horn.set(rate={n}); horn.sound(); log(x{n})", 72, 660 - 12 * n, 7)
+    p2.gen_content()
+    out = path / "lighthouse_manual.pdf"
+    pdf.save(str(out))
+    return out
+
+
+def test_a_manuals_titles_become_headings_and_chunks_start_at_them(tmp_path: Path) -> None:
+    segs = [s for s in PdfLoader().load(_manual(tmp_path), IngestConfig(ocr=False)) if s.modality is Modality.TEXT]
+    pages = {s.span.page: "\n".join(s.text or "" for s in segs if s.span.page == s.span.page) for s in segs}
+    p1 = "\n".join(s.text or "" for s in segs if s.span.page == 1)
+    p2 = "\n".join(s.text or "" for s in segs if s.span.page == 2)
+    assert set(pages) == {1, 2}
+    lines1 = p1.split("\n")
+    assert "# Lighthouse Manual" in lines1 and "## 1 Lamp room" in lines1 and "### Examples" in lines1
+    assert lines1[lines1.index("## 1 Lamp room") + 1] == ""  # a paragraph of its own: never run into the prose
+    assert "## 2 Fog horns" in p2.split("\n")  # the scaled 1 pt title is read at its 15 pt
+    assert not any(line.startswith("#") and "horn." in line for line in p2.split("\n"))  # the listing is text
+    small = [s for s in PdfLoader().load(_manual(tmp_path), IngestConfig(ocr=False, chunk_words=12, chunk_overlap=4))
+             if s.modality is Modality.TEXT and s.span.page == 1]
+    assert not any((s.text or "").rstrip().split("\n")[-1].startswith("#") for s in small)  # none ends on a title
+    starts = [s for s in small if "Examples" in (s.text or "")]
+    assert (starts[0].text or "").startswith("### Examples")  # the section's chunk starts at its title ...
+    assert "morning" not in (starts[0].text or "")  # ... with nothing of the section before it
+
+
+def test_a_running_head_that_names_the_section_and_the_chapter_goes_after_its_first_page() -> None:
+    sections = ["3.14 Memory", "3.15 Models", "3.16. PRAGMAS"]
+    pages = [f"{sections[n // 2]} CHAPTER 3. USING SDCC\nPage {n} says its own thing, {'x' * n}.\nThe middle.\n"
+             f"Page {n} ends its own way, {'w' * n}.\nThe end {'y' * n}." for n in range(6)]
+    pages.append("Appendix A\nThe body of the appendix.\nIts end.")
+    keys = running_keys(pages)
+    assert "$#. using sdcc" in keys  # the chapter's part repeats on six pages in a row, the section's changes
+    kept: set[str] = set()
+    out = [without_running(page, keys, kept) for page in pages]
+    assert out[0].startswith("3.14 Memory CHAPTER 3.") and all("CHAPTER" not in page for page in out[1:])
+    assert all(f"Page {n} says" in out[n] and f"Page {n} ends" in out[n] for n in range(6))  # not the outer lines
+    # a long line whose last words repeat on two pages only stays
+    two = [f"Line {n} opens the page and ends with the same three words" if n in (1, 2) else f"Page {n} body {'z' * n}"
+           for n in range(8)]
+    assert not any(key.startswith("$") for key in running_keys(two))
+
+
+def test_a_line_short_of_its_columns_edge_ends_its_paragraph() -> None:
+    """Two columns (left edges 72 and 320, each 220 pt wide): a full line goes on, a short one ends its
+    paragraph (the last line, a list's item, a table's row) unless the next line carries its sentence on."""
+    def line(text: str, left: float, right: float) -> PdfLine:
+        return PdfLine(text, 10.0, 400, left, right)
+
+    lines = [
+        line("Every spring the lighthouse board sends out its", 72, 291),
+        line("inspectors, and in the year of the great storm", 72, 292),
+        line("The keepers repainted every tower along the", 72, 292),
+        line("northern coast.", 72, 150),  # the paragraph's last line
+        line("MODEL_SMALL when --model-small is used", 72, 250),  # an item of a list: short
+        line("MODEL_LARGE when --model-large is used", 72, 250),
+        line("The horn sounds twice a minute when the fog", 320, 540),  # the second column: its own edge
+        line("is thick, and the keeper", 320, 440),  # short, but the next line goes on in lower case
+        line("logs every hour of it in the book.", 320, 500),
+        line("Lamps are cleaned at dawn by the keeper on", 320, 538),
+    ]
+    assert paragraph_ends(lines) == [False, False, False, True, True, True, False, False, True, False]
+    assert paragraph_ends([PdfLine("no"), PdfLine("positions"), PdfLine("here")]) == [False, False, False]
+    text = page_markdown(lines, BodyStyle(10.0, 400), {})
+    assert "northern coast.\n\nMODEL_SMALL when --model-small is used\n\nMODEL_LARGE" in text
+    assert "is thick, and the keeper\nlogs every hour" in text
