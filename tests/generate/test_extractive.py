@@ -46,6 +46,9 @@ def test_a_full_stop_after_an_abbreviation_ends_no_sentence():
     # a stop that belongs to a symbol ends no sentence before a lower-case word
     assert split_sentences("It must begin with #! followed by the path. Then run it.") == [
         "It must begin with #! followed by the path.", "Then run it."]
+    # a manual's page reference ("See layers (p. 52)" was quoted as "See layers (p")
+    assert split_sentences("See layers (p. 52) for more. It ends at p. Then more.") == [
+        "See layers (p. 52) for more.", "It ends at p.", "Then more."]
 
 
 def test_a_question_passes_its_match_to_the_sentences_after_it():

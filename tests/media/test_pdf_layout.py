@@ -153,3 +153,53 @@ def test_a_line_short_of_its_columns_edge_ends_its_paragraph() -> None:
     text = page_markdown(lines, BodyStyle(10.0, 400), {})
     assert "northern coast.\n\nMODEL_SMALL when --model-small is used\n\nMODEL_LARGE" in text
     assert "is thick, and the keeper\nlogs every hour" in text
+
+
+def test_a_table_of_contents_or_an_index_is_told_from_a_page_of_numbers() -> None:
+    from mmrag.ingest.pdf_layout import is_contents_page
+
+    contents = ["CONTENTS", "II Plotting styles 62", "Arrows 62", "Bee swarm plots 62", "Boxes 63",
+                "2D boxes . . . . . . . . . . . . 63", "3D boxes . . . . . . . . 64", "Boxplot 64", "Candlesticks 66",
+                "Circles 67", "Ellipses 68"]
+    index = ["mttics, 172", "multi branch, 44, 51", "multiplot, 180-182", "mxtics, 173", "mytics, 174",
+             "negative numbers, 12", "new, 90", "nonlinear, 175, 201", "offsets, 176"]
+    resources = [f"gnuplot*line{n}Width: 0" for n in range(10)]  # an X resources list: numbers, not pages
+    prices = ["Lamp oil 12", "Brass polish 4", "Cloth 2", "Lens cap 30", "Wick 1", "Soot brush 9", "Chimney 44",
+              "Logbook 7", "Pencil 1"]  # a price list: numbers that do not rise
+    assert is_contents_page(contents) and is_contents_page(index)
+    assert not is_contents_page(resources) and not is_contents_page(prices)
+    assert not is_contents_page(contents[:5])  # too few lines to tell ...
+    last = ["CONTENTS", "V Bugs 303", "Known limitations 303", "VI Index 303"]
+    assert not is_contents_page(last) and is_contents_page(last, continues=True)  # ... unless next to contents
+    assert not is_contents_page(["Chapter 3", "The horn sounds twice a minute.", "It is loud."], continues=True)
+
+
+def test_a_contents_page_is_read_as_lines_flagged_and_never_quoted(tmp_path: Path) -> None:
+    from mmrag.generate import build_prompt
+    from mmrag.generate.extractive import ExtractiveGenerator
+    from mmrag.types import Hit
+
+    pdf = pdfium.PdfDocument.new()
+    toc = pdf.new_page(612, 792)
+    add_text(pdf, toc, "Contents", 72, 740, 20)
+    for n, (title, page) in enumerate([("Lamp room", 3), ("Fog horns", 5), ("Logbook", 8), ("Storms", 11),
+                                       ("Supplies", 14), ("Keepers", 17), ("Boats", 20), ("Index", 24)]):
+        add_text(pdf, toc, title, 72, 700 - 20 * n, 12)
+        add_text(pdf, toc, str(page), 500, 700 - 20 * n, 12)
+    toc.gen_content()
+    body = pdf.new_page(612, 792)
+    add_text(pdf, body, "Fog horns", 72, 720, 16)
+    add_text(pdf, body, "The horn sounds twice a minute when the fog is thick over the bay and the keepers are on watch.", 72, 690, 10)
+    body.gen_content()
+    path = tmp_path / "keepers.pdf"
+    pdf.save(str(path))
+    segs = list(PdfLoader().load(path, IngestConfig(ocr=False)))
+    first = [s for s in segs if s.span.page == 1]
+    assert first and all(s.meta.get("contents") == "yes" and s.modality is Modality.TEXT for s in first)  # no table rows
+    assert "#" not in (first[0].text or "") and "Fog horns" in (first[0].text or "")  # its titles are no headings
+    page2 = next(s for s in segs if s.span.page == 2)
+    assert "contents" not in page2.meta and (page2.text or "").startswith("# Fog horns")
+    hits = [Hit(s.id, str(path), s.modality, s.span, 1.0, text=s.text, meta=s.meta) for s in (first[0], page2)]
+    answer = ExtractiveGenerator().generate(build_prompt("What about the fog horns?", hits, vision=False))
+    assert answer.text.startswith("The horn sounds twice a minute"), answer.text
+    assert "[1]" not in answer.text  # the contents page is context, never a quote

@@ -65,6 +65,8 @@ _LONE_CAPITAL = re.compile(r"(?:^|\s)[A-Z]\.$")
 _STARTS_WITH_INITIAL = re.compile(r"[A-Z]\.(?:\s|$)")
 # a stop that belongs to a symbol ("#! followed by the path", "C++. and"): a lower-case word after it goes on
 _SYMBOL_STOP = re.compile(r"[^\w\s\"'”’)\]»][.!?]$")
+# a page reference: "p." before a number ends no sentence ("see layers (p. 52) for more")
+_PAGE_REF = re.compile(r"\b[pP]\.$")
 # ... and after these none when the next word starts in lower case ("etc. and", but "etc. The")
 _ABBREVIATION_BEFORE_LOWER = re.compile(
     r"\b(?:(?i:etc|et al|esp|resp|ca)|Inc|Ltd|Co|Corp|Jr|Sr|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)\.$"
@@ -159,6 +161,7 @@ def _join_abbreviations(pieces: list[str]) -> list[str]:
         last = out[-1] if out else ""
         if out and (_ABBREVIATION.search(last) or _INITIAL.search(last)
                     or (_LONE_CAPITAL.search(last) and _STARTS_WITH_INITIAL.match(piece))
+                    or (_PAGE_REF.search(last) and piece[:1].isdigit())
                     or ((_ABBREVIATION_BEFORE_LOWER.search(last) or _SYMBOL_STOP.search(last)) and not piece[:1].isupper())):
             out[-1] = f"{out[-1]} {piece}"
         else:
@@ -275,7 +278,10 @@ def rank_sentences(question: str, items: Sequence[ContextItem]) -> list[Scored]:
     query = set(terms(question))
     if not query:
         return []
-    docs = [(item.number, pos, sentence) for item in items for pos, sentence in enumerate(split_sentences(item.said))]
+    # a PDF's table of contents or index (``meta["contents"]``, ``ingest/pdf_layout.is_contents_page``) is
+    # titles and page numbers: it names the answer's section, it never says the answer ("105 Filetype .")
+    docs = [(item.number, pos, sentence) for item in items if item.hit.meta.get("contents") != "yes"
+            for pos, sentence in enumerate(split_sentences(item.said))]
     if not docs:
         return []
     # a record's fields are all about what its title names: "phone: +49 170 ..." on Ana Silva's card answers

@@ -5,7 +5,9 @@ Per page (one page in memory at a time):
 - its text layer, its title lines as Markdown headings (``pdf_layout``: set larger than the body, or
   bold at its size) and its running heads and feet left out after their first page, chunked
   (``chunking.chunk_text``) into ``Modality.TEXT`` segments with ``Span(page=n, start, end)`` (offsets
-  into that page's text as mmrag reads it, headings marked);
+  into that page's text as mmrag reads it, headings marked); a table of contents or an index
+  (``pdf_layout.is_contents_page``) is read as its lines, with ``meta["contents"] = "yes"`` and no table
+  rows;
   the page's first segment carries a JPEG thumbnail of the rendered page;
 - embedded images at least ``pdf_min_figure_px`` on both sides become
   ``Modality.IMAGE`` segments (``meta = {"figure": "k", "part": "fig-k"}``,
@@ -41,7 +43,14 @@ from mmrag.errors import IngestError, MissingDependency
 from mmrag.ingest.avio import check_file
 from mmrag.ingest.chunking import chunk_text, has_words
 from mmrag.ingest.image import MAX_SIDE, filename_words, make_thumbnail, to_rgb
-from mmrag.ingest.pdf_layout import PdfLine, body_style, heading_levels, page_markdown, read_lines
+from mmrag.ingest.pdf_layout import (
+    PdfLine,
+    body_style,
+    heading_levels,
+    is_contents_page,
+    page_markdown,
+    read_lines,
+)
 from mmrag.ingest.tables import pdf_tables, table_segments
 from mmrag.types import Modality, Segment, Span
 
@@ -219,16 +228,24 @@ class PdfLoader:
         words = filename_words(path.name)
         try:
             read = [self._page_text(doc, index) for index in range(n_pages)]  # read once, for the heads and the pages
-            pages = [lines for _, lines in filter(None, read)]
+            # a table of contents or an index is read as its lines, and its type says nothing of the titles
+            contents = [r is not None and is_contents_page(r[0].split("\n")) for r in read]
+            for index in range(n_pages):  # the contents' first or last page, with a few lines of it
+                r = read[index]
+                if r is not None and not contents[index] and any(contents[max(0, index - 1) : index + 2]):
+                    contents[index] = is_contents_page(r[0].split("\n"), continues=True)
+            pages = [r[1] for r, listed in zip(read, contents, strict=True) if r is not None and not listed]
             style = body_style(pages)
             levels = heading_levels(pages, style) if style else {}
-            texts = [None if r is None else (r[0], clean_text(page_markdown(r[1], style, levels))) for r in read]
+            texts = [None if r is None else (r[0], r[0] if listed else clean_text(page_markdown(r[1], style, levels)))
+                     for r, listed in zip(read, contents, strict=True)]
             running = running_keys([marked for _, marked in filter(None, texts)])
             kept: set[str] = set()
             for index in range(n_pages):
                 with _lock:
                     try:
-                        segs = self._page(doc, index, source, config, seen, state, words, (running, kept), texts[index])
+                        segs = self._page(doc, index, source, config, seen, state, words, (running, kept), texts[index],
+                                          contents[index])
                     except pdfium.PdfiumError as exc:
                         log.warning("%s: page %d skipped: %s", source, index + 1, exc)
                         continue
@@ -248,6 +265,7 @@ class PdfLoader:
         words: str,
         running: tuple[frozenset[str], set[str]] = (frozenset(), set()),
         page_text: tuple[str, str] | None = None,
+        contents: bool = False,
     ) -> list[Segment]:
         import pypdfium2.raw as pdfium_c
 
@@ -264,7 +282,7 @@ class PdfLoader:
             view = _render(page, config.pdf_render_dpi / 72.0)
             thumb = make_thumbnail(view, config.thumbnail_px)
             out: list[Segment] = []
-            meta: dict[str, str] = {}
+            meta: dict[str, str] = {"contents": "yes"} if contents else {}
             ocr_done = False
             if not has_layer and config.ocr:  # little text: maybe a scan; if OCR finds no more, its few words are its text
                 ocr = self._ocr(page)
@@ -322,7 +340,7 @@ class PdfLoader:
                         meta={"figure": "page", "part": "page"},
                     )
                 )
-            if has_layer or short:  # aligned tables also as rows with their header (ingest/tables.py)
+            if (has_layer or short) and not contents:  # aligned tables also as rows with their header (ingest/tables.py)
                 tables = pdf_tables(textpage)
                 out.extend(table_segments(source, tables, page=pno, first_number=state.get("table", 0) + 1))
                 state["table"] = state.get("table", 0) + len(tables)

@@ -21,6 +21,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Any
 
 from mmrag.ingest.chunking import has_words
@@ -202,6 +203,33 @@ def paragraph_ends(lines: Sequence[PdfLine]) -> list[bool]:
     return ends
 
 
+CONTENTS_SHARE = 0.6  # this share of a page's lines (8 at least) point to pages: a table of contents or an index
+_PAGE_AT_END = re.compile(r"(?:\s|\.)(\d{1,4})\s*$")  # "Boxplot 64", "2D boxes . . . . 63"
+_INDEX_ENTRY = re.compile(r",\s*\d{1,4}(?:[-–]\d{1,4})?(?:,\s*\d{1,4}(?:[-–]\d{1,4})?)*\s*$")  # "mttics, 172, 180"
+
+
+def is_contents_page(lines: Sequence[str], continues: bool = False) -> bool:
+    """Whether a page is a table of contents (most lines end with a page number, and the numbers rise) or a
+    book's index (most lines end with ", 172, 180"). Their lines are titles and terms with page numbers: read
+    as table rows and headings they were short, exact matches for every section's title, and crowded the
+    sections themselves out of the answers. ``continues``: the page next to one that is, where three such
+    lines are enough (the contents' last page: "V Bugs 303", "VI Index 303") (pure)."""
+    filled: list[str] = []
+    for line in (line.strip() for line in lines):
+        if line.isdigit() and filled:  # a page number the text layer put on a line of its own
+            filled[-1] += " " + line
+        elif has_words(line):
+            filled.append(line)
+    if len(filled) < (3 if continues else 8):
+        return False
+    need = CONTENTS_SHARE * len(filled)
+    if sum(1 for line in filled if _INDEX_ENTRY.search(line)) >= need:
+        return True
+    numbers = [int(m.group(1)) for m in map(_PAGE_AT_END.search, filled) if m]
+    rising = sum(1 for a, b in pairwise(numbers) if b >= a)
+    return len(numbers) >= need and len(set(numbers)) >= (1 if continues else 4) and rising >= 0.8 * (len(numbers) - 1)
+
+
 def page_markdown(lines: Sequence[PdfLine], body: BodyStyle | None, levels: dict[float, int]) -> str:
     """The page's text with its title lines as Markdown headings, each a paragraph of its own, and a blank
     line after each line that ends a paragraph (``paragraph_ends``). A title wrapped over two or three lines
@@ -228,4 +256,5 @@ def page_markdown(lines: Sequence[PdfLine], body: BodyStyle | None, levels: dict
     return "\n".join(out)
 
 
-__all__ = ["BodyStyle", "PdfLine", "body_style", "heading_levels", "page_markdown", "paragraph_ends", "read_lines"]
+__all__ = ["BodyStyle", "PdfLine", "body_style", "heading_levels", "is_contents_page", "page_markdown", "paragraph_ends",
+           "read_lines"]
