@@ -40,6 +40,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from answer_quotes import norm, quotes
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
@@ -47,7 +49,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 TITLE_RULE = re.compile(r"^([=\-~^\"'`#*+]{3,})\s*$")
 ROLE = re.compile(r":[a-z]+(?::[a-z]+)?:`(?:[^`<]*<)?([^`>]+)>?`")
 LINK = re.compile(r"`([^`<]+?)\s*<[^`>]+>`__?")
-CITE = re.compile(r"\s*\[(\d+)\]")
 
 
 @dataclass(frozen=True)
@@ -137,15 +138,6 @@ def parse_debian(path: Path) -> list[Faq]:
         flush()
     return out
 
-
-def norm(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "", text.lower())
-
-
-def quotes(answer: str) -> list[str]:
-    """The quoted sentences of an extractive answer (the text before each ``[n]``)."""
-    parts = CITE.split(answer.split("\n\nNo source states", 1)[0])
-    return [p.strip(" .\n-") for p in parts[0::2] if len(norm(p)) >= 8]
 
 
 def write_docs(faqs: list[Faq], folder: Path, headings: bool) -> None:

@@ -39,10 +39,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from answer_quotes import norm, quotes
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
-CITE = re.compile(r"\s*\[(\d+)\]")
 NUMBERING = re.compile(r"^\s*(?:[A-Z]\.|\d+(?:\.\d+)*\.?)\s+")
 SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 
@@ -54,15 +55,6 @@ class Question:
     question: str
     gold: str
 
-
-def norm(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "", text.lower())
-
-
-def quotes(answer: str) -> list[str]:
-    """The quoted sentences of an extractive answer (the text before each ``[n]``)."""
-    parts = CITE.split(answer.split("\n\nNo source states", 1)[0])
-    return [p.strip(" .\n-") for p in parts[0::2] if len(norm(p)) >= 8]
 
 
 def right(quote: str, gold: str) -> bool:

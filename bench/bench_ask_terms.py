@@ -45,13 +45,14 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from answer_quotes import norm, quotes
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 COMMANDS = ["ls", "cp", "mv", "rm", "tar", "grep", "find", "xz", "ssh", "gzip", "sort", "cut", "du", "df", "chmod", "ln",
             "mkdir", "head", "tail", "wc", "date", "diff", "curl", "wget", "zip", "unzip", "less", "sed", "ps", "kill"]
 PER_PAGE = 8
-CITE = re.compile(r"\s*\[(\d+)\]")
 GROFF_TAG = re.compile(r"^ {7}(-[^\s,].*?)(?: {2,}(\S.*))?$")
 DT = re.compile(r"<dt[^>]*>(.*?)</dt>\s*<dd[^>]*>(.*?)</dd>", re.DOTALL)
 
@@ -63,15 +64,6 @@ class Question:
     term: str  # what the answer should name
     gold: str  # the definition's text
 
-
-def norm(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "", text.lower())
-
-
-def quotes(answer: str) -> list[str]:
-    """The quoted sentences of an extractive answer (the text before each ``[n]``)."""
-    parts = CITE.split(answer.split("\n\nNo source states", 1)[0])
-    return [p.strip(" .\n-") for p in parts[0::2] if len(norm(p)) >= 8]
 
 
 def right(quote: str, gold: str) -> bool:
