@@ -75,6 +75,9 @@ def answer_question(
     t = time.perf_counter()
     hits = engine.search(query=query, k=k, modality=modality, where=where)
     timings["search_s"] = time.perf_counter() - t
+    # a PDF's table of contents or index names sections and pages, it never says the answer: it takes no place
+    # in the context while anything else was found (ingest/pdf_layout.is_contents_page)
+    hits = [h for h in hits if h.meta.get("contents") != "yes"] or hits
     floor = min_relevance if min_relevance is not None else engine.config.search.ask_min_relevance
     if floor is None:  # the threshold fitted with the relevance model (keeps 90% of right answers on held-out queries)
         model = engine.relevance_model()

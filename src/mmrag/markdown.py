@@ -130,14 +130,44 @@ def as_read(line: str) -> str:
     as written; an answer quoting one read "[![Packaging status](https://...svg)](...)" (pure)."""
     if "](" in line:
         bare = _pattern("link").sub(r"\1", _pattern("image").sub("", line))
-        if not _pattern("word").search(_pattern("layout tag").sub("", bare)):
+        if not _pattern("word").search(_pattern("layout tag").sub("", bare)):  # tags and badges only
             return ""  # a row of badges ([![Build Status](...)](...) ...): pictures of words, no prose
         line = links_as_text(line)
     if "<" in line:
-        line = _pattern("layout tag").sub("", line)
+        line = without_layout_tags(line)
     if "**" in line or "__" in line:
         line = _pattern("strong").sub(r"\2", line)
     return line
+
+
+_VOID_TAGS = ("br", "hr", "img")
+
+
+def without_layout_tags(line: str) -> str:
+    """``line`` without the HTML a Markdown file carries for layout: a closing tag (``</details>``), a tag with
+    attributes (``<p align="center">``), a void one (``<br>``), one closed on the same line (``<b>…</b>``), and
+    every tag of a line that holds nothing else. A lone ``<font>`` or ``<p>`` among words is a placeholder (a
+    manual's ``<font> is in the format "FontFace,FontSize"``) and stays (pure)."""
+    tags = list(_pattern("layout tag").finditer(line))
+    if not tags:
+        return line
+    if not _pattern("word").search(_pattern("layout tag").sub("", line)):
+        return _pattern("layout tag").sub("", line)
+    lowered = line.lower()
+
+    def markup(m: re.Match[str]) -> bool:
+        tag = m.group(0)
+        name = re.match(r"</?([a-z0-9]+)", tag.lower())
+        named = name.group(1) if name else ""
+        return (tag.startswith("</") or " " in tag.strip("<>/") or tag.endswith("/>") or named in _VOID_TAGS
+                or f"</{named}>" in lowered[m.end():])
+
+    out, at = [], 0
+    for m in tags:
+        if markup(m):
+            out.append(line[at : m.start()])
+            at = m.end()
+    return "".join(out) + line[at:]
 
 
 def without_heading_marks(text: str) -> str:
@@ -171,4 +201,5 @@ def as_shown(text: str) -> str:
 
 
 __all__ = ["HEADING_MARK", "as_read", "as_shown", "defined_names", "definition", "headings_apart", "is_heading",
-           "links_as_text", "signature_name", "term_lead", "underlined_as_headings", "without_heading_marks"]
+           "links_as_text", "signature_name", "term_lead", "underlined_as_headings", "without_heading_marks",
+           "without_layout_tags"]

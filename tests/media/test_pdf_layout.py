@@ -174,11 +174,8 @@ def test_a_table_of_contents_or_an_index_is_told_from_a_page_of_numbers() -> Non
     assert not is_contents_page(["Chapter 3", "The horn sounds twice a minute.", "It is loud."], continues=True)
 
 
-def test_a_contents_page_is_read_as_lines_flagged_and_never_quoted(tmp_path: Path) -> None:
-    from mmrag.generate import build_prompt
-    from mmrag.generate.extractive import ExtractiveGenerator
-    from mmrag.types import Hit
-
+def _keepers(tmp_path: Path) -> Path:
+    """A contents page (titles left, page numbers right) and a page with the section "Fog horns"."""
     pdf = pdfium.PdfDocument.new()
     toc = pdf.new_page(612, 792)
     add_text(pdf, toc, "Contents", 72, 740, 20)
@@ -193,6 +190,15 @@ def test_a_contents_page_is_read_as_lines_flagged_and_never_quoted(tmp_path: Pat
     body.gen_content()
     path = tmp_path / "keepers.pdf"
     pdf.save(str(path))
+    return path
+
+
+def test_a_contents_page_is_read_as_lines_flagged_and_never_quoted(tmp_path: Path) -> None:
+    from mmrag.generate import build_prompt
+    from mmrag.generate.extractive import ExtractiveGenerator
+    from mmrag.types import Hit
+
+    path = _keepers(tmp_path)
     segs = list(PdfLoader().load(path, IngestConfig(ocr=False)))
     first = [s for s in segs if s.span.page == 1]
     assert first and all(s.meta.get("contents") == "yes" and s.modality is Modality.TEXT for s in first)  # no table rows
@@ -203,3 +209,22 @@ def test_a_contents_page_is_read_as_lines_flagged_and_never_quoted(tmp_path: Pat
     answer = ExtractiveGenerator().generate(build_prompt("What about the fog horns?", hits, vision=False))
     assert answer.text.startswith("The horn sounds twice a minute"), answer.text
     assert "[1]" not in answer.text  # the contents page is context, never a quote
+
+
+def test_ask_leaves_a_contents_page_out_of_the_context(tmp_path: Path) -> None:
+    """End to end (real MiniLM space, real LanceDB folder): search still finds the contents page, ask gives
+    its place in the context to the pages that say something."""
+    import mmrag
+    from mmrag.config import load_config
+
+    path = _keepers(tmp_path)
+    index = tmp_path / "index"
+    config = load_config({"index": str(index), "space.name": "minilm", "space.image_model": "off",
+                          "space.audio_model": "off", "ingest.ocr": False}, environ={})
+    with mmrag.Engine.open(str(index), config) as engine:
+        engine.add([path])
+        pages = {h.span.page: h.meta.get("contents") for h in engine.search("fog horns contents")}
+        assert pages == {1: "yes", 2: None}
+        answer = engine.ask("What about the fog horns?", min_relevance=0.0)
+        assert [h.span.page for h in answer.context] == [2]
+        assert answer.text.startswith("The horn sounds twice a minute"), answer.text
