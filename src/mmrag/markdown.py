@@ -94,7 +94,10 @@ _PATTERNS: dict[str, tuple[str, int]] = {
     # the tags a Markdown file or a note carries for layout (not a placeholder such as "cp <source> <dest>")
     "layout tag": ((r"</?(?:details|summary|br|p|div|span|a|img|b|i|em|strong|sub|sup|kbd|center|font|small|u|"
                     r"hr|table|tr|td|th|ul|ol|li|h[1-6])(?:\s[^<>\n]{0,300})?/?>"), re.IGNORECASE),
-    "strong": (r"(\*\*|__)(?=\S)([^\n]{1,300}?)(?<=\S)\1", 0),
+    # **bold** not inside a word (x**2 + y**2 is arithmetic); __bold__ only around words with a space between
+    # them (__init__, __SDCC_mcs51 are names in code, manuals and PDFs, which are read by as_read too)
+    "strong": (r"(?<![\w*])\*\*(?=\S)([^\n]{1,300}?)(?<=\S)\*\*(?![\w*])", 0),
+    "strong_": (r"(?<![\w_])__(?=\S)((?:(?!__)[^\n]){0,300}? (?:(?!__)[^\n]){0,300}?)(?<=\S)__(?![\w_])", 0),
     "word": (r"[^\W_]", 0),
 }
 
@@ -136,7 +139,7 @@ def as_read(line: str) -> str:
     if "<" in line:
         line = without_layout_tags(line)
     if "**" in line or "__" in line:
-        line = _pattern("strong").sub(r"\2", line)
+        line = _pattern("strong_").sub(r"\1", _pattern("strong").sub(r"\1", line))
     return line
 
 

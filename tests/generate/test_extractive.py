@@ -382,6 +382,9 @@ def test_a_markdown_line_is_quoted_as_it_reads_not_as_it_is_marked_up(make_hit):
     assert split_sentences(text) == [
         "Get the latest documentation at libcbor.readthedocs.org.", "See the diagram for the whole flow.",
         "Copy it with cp <source> <dest>.", "```", "``` [a](b) <b>code</b>", "```"]
+    # names and arithmetic are not bold: a manual's or a PDF's text is read by the same rule
+    assert split_sentences("Call obj.__init__(self) with x**2 + y**2 and __slots__, not __SDCC_z80 or __a b__.") == [
+        "Call obj.__init__(self) with x**2 + y**2 and __slots__, not __SDCC_z80 or a b."]
     answer = ExtractiveGenerator().generate(build_prompt("Where is the documentation?",
                                                          [make_hit("r", "README.md", Modality.TEXT, text)], vision=False))
     assert answer.text == "Get the latest documentation at libcbor.readthedocs.org [1].", answer.text

@@ -81,8 +81,8 @@ def _cut_rank(text: str, prev: tuple[int, int], nxt_start: int) -> int:
     gap = text[prev[1] : nxt_start]
     breaks = gap.count("\n") + gap.count("\r") - gap.count("\r\n")
     if breaks >= 2:
-        if text[nxt_start] == "#" and is_heading(_line_at(text, nxt_start)):
-            return 4
+        if text[nxt_start] == "#" and is_heading(_line_at(text, nxt_start).lstrip()):
+            return SECTION
         return 0 if is_heading(_line_at(text, prev[0]).lstrip()) else 3
     if text[prev[0] : prev[1]].rstrip(_CLOSERS)[-1:] in _SENTENCE_ENDS:
         return 2
