@@ -96,14 +96,14 @@ def _manual(path: Path) -> Path:
 
 def test_a_manuals_titles_become_headings_and_chunks_start_at_them(tmp_path: Path) -> None:
     segs = [s for s in PdfLoader().load(_manual(tmp_path), IngestConfig(ocr=False)) if s.modality is Modality.TEXT]
-    pages = {s.span.page: "\n".join(s.text or "" for s in segs if s.span.page == s.span.page) for s in segs}
+    assert {s.span.page for s in segs} == {1, 2}
     p1 = "\n".join(s.text or "" for s in segs if s.span.page == 1)
     p2 = "\n".join(s.text or "" for s in segs if s.span.page == 2)
-    assert set(pages) == {1, 2}
     lines1 = p1.split("\n")
     assert "# Lighthouse Manual" in lines1 and "## 1 Lamp room" in lines1 and "### Examples" in lines1
     assert lines1[lines1.index("## 1 Lamp room") + 1] == ""  # a paragraph of its own: never run into the prose
     assert "## 2 Fog horns" in p2.split("\n")  # the scaled 1 pt title is read at its 15 pt
+    assert {s.meta.get("title") for s in segs} == {"Lighthouse Manual"}  # no metadata title: the first page's heading
     assert not any(line.startswith("#") and "horn." in line for line in p2.split("\n"))  # the listing is text
     small = [s for s in PdfLoader().load(_manual(tmp_path), IngestConfig(ocr=False, chunk_words=12, chunk_overlap=4))
              if s.modality is Modality.TEXT and s.span.page == 1]
@@ -228,3 +228,13 @@ def test_ask_leaves_a_contents_page_out_of_the_context(tmp_path: Path) -> None:
         answer = engine.ask("What about the fog horns?", min_relevance=0.0)
         assert [h.span.page for h in answer.context] == [2]
         assert answer.text.startswith("The horn sounds twice a minute"), answer.text
+
+
+def test_a_pdfs_title_is_its_metadatas_unless_that_is_a_leftover() -> None:
+    from mmrag.ingest.pdf_layout import document_title
+
+    first = "\n# SDCC Compiler\n\nThe manual."
+    assert document_title("SDCC Compiler User Guide", first) == "SDCC Compiler User Guide"
+    for leftover in ("", "  ", "Untitled", "Microsoft Word - report.docx", "slides.pptx", "Document1"):
+        assert document_title(leftover, first) == "SDCC Compiler", leftover
+    assert document_title("", "No heading on this page.") == ""

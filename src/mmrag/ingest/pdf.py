@@ -7,8 +7,8 @@ Per page (one page in memory at a time):
   (``chunking.chunk_text``) into ``Modality.TEXT`` segments with ``Span(page=n, start, end)`` (offsets
   into that page's text as mmrag reads it, headings marked); a table of contents or an index
   (``pdf_layout.is_contents_page``) is read as its lines, with ``meta["contents"] = "yes"`` and no table
-  rows;
-  the page's first segment carries a JPEG thumbnail of the rendered page;
+  rows; text segments carry the document's title (``meta["title"]``: its metadata's, else its first
+  page's first heading); the page's first segment carries a JPEG thumbnail of the rendered page;
 - embedded images at least ``pdf_min_figure_px`` on both sides become
   ``Modality.IMAGE`` segments (``meta = {"figure": "k", "part": "fig-k"}``,
   numbered through the document); their ``text`` is the caption found just
@@ -46,6 +46,7 @@ from mmrag.ingest.image import MAX_SIDE, filename_words, make_thumbnail, to_rgb
 from mmrag.ingest.pdf_layout import (
     PdfLine,
     body_style,
+    document_title,
     heading_levels,
     is_contents_page,
     page_markdown,
@@ -240,12 +241,15 @@ class PdfLoader:
             texts = [None if r is None else (r[0], r[0] if listed else clean_text(page_markdown(r[1], style, levels)))
                      for r, listed in zip(read, contents, strict=True)]
             running = running_keys([marked for _, marked in filter(None, texts)])
+            with _lock:
+                metadata = doc.get_metadata_dict()
+            title = document_title(str(metadata.get("Title") or ""), texts[0][1] if texts[0] and not contents[0] else "")
             kept: set[str] = set()
             for index in range(n_pages):
                 with _lock:
                     try:
                         segs = self._page(doc, index, source, config, seen, state, words, (running, kept), texts[index],
-                                          contents[index])
+                                          contents[index], title)
                     except pdfium.PdfiumError as exc:
                         log.warning("%s: page %d skipped: %s", source, index + 1, exc)
                         continue
@@ -266,6 +270,7 @@ class PdfLoader:
         running: tuple[frozenset[str], set[str]] = (frozenset(), set()),
         page_text: tuple[str, str] | None = None,
         contents: bool = False,
+        title: str = "",
     ) -> list[Segment]:
         import pypdfium2.raw as pdfium_c
 
@@ -283,6 +288,8 @@ class PdfLoader:
             thumb = make_thumbnail(view, config.thumbnail_px)
             out: list[Segment] = []
             meta: dict[str, str] = {"contents": "yes"} if contents else {}
+            if title:  # the document's title, as other readers give it (the answer reads its words)
+                meta["title"] = title
             ocr_done = False
             if not has_layer and config.ocr:  # little text: maybe a scan; if OCR finds no more, its few words are its text
                 ocr = self._ocr(page)

@@ -25,6 +25,7 @@ from itertools import pairwise
 from typing import Any
 
 from mmrag.ingest.chunking import has_words
+from mmrag.markdown import is_heading, without_heading_marks
 
 HEADING_RATIO = 1.15  # a line set at least this much larger than the body is a heading ...
 MAX_HEADING_WORDS = 16  # ... if it is short: a title, not a paragraph in a larger type
@@ -230,6 +231,22 @@ def is_contents_page(lines: Sequence[str], continues: bool = False) -> bool:
     return len(numbers) >= need and len(set(numbers)) >= (1 if continues else 4) and rising >= 0.8 * (len(numbers) - 1)
 
 
+_JUNK_TITLE = re.compile(r"(?i)^(?:untitled.*|document\d*|microsoft (?:word|powerpoint|excel) - .*|.*\.(?:docx?|pptx?|"
+                         r"xlsx?|odt|tex|dvi|indd|qxd|pdf|ps|eps|txt|html?))$")
+
+
+def document_title(metadata_title: str, first_page: str) -> str:
+    """A PDF's title: its metadata's, unless that is empty or a producer's leftover ("Untitled", "Microsoft Word -
+    report.docx"), else the first heading of its first page as read (``page_markdown``), else "" (pure)."""
+    title = " ".join(metadata_title.split())
+    if has_words(title) and not _JUNK_TITLE.match(title):
+        return title[:200]
+    for line in first_page.split("\n"):
+        if is_heading(line):
+            return without_heading_marks(line).strip()[:200]
+    return ""
+
+
 def page_markdown(lines: Sequence[PdfLine], body: BodyStyle | None, levels: dict[float, int]) -> str:
     """The page's text with its title lines as Markdown headings, each a paragraph of its own, and a blank
     line after each line that ends a paragraph (``paragraph_ends``). A title wrapped over two or three lines
@@ -256,5 +273,5 @@ def page_markdown(lines: Sequence[PdfLine], body: BodyStyle | None, levels: dict
     return "\n".join(out)
 
 
-__all__ = ["BodyStyle", "PdfLine", "body_style", "heading_levels", "is_contents_page", "page_markdown", "paragraph_ends",
-           "read_lines"]
+__all__ = ["BodyStyle", "PdfLine", "body_style", "document_title", "heading_levels", "is_contents_page", "page_markdown",
+           "paragraph_ends", "read_lines"]
