@@ -242,7 +242,10 @@ class PdfLoader:
                      for r, listed in zip(read, contents, strict=True)]
             running = running_keys([marked for _, marked in filter(None, texts)])
             with _lock:
-                metadata = doc.get_metadata_dict()
+                try:
+                    metadata = doc.get_metadata_dict()
+                except pdfium.PdfiumError:  # a damaged information dictionary: no title from it
+                    metadata = {}
             title = document_title(str(metadata.get("Title") or ""), texts[0][1] if texts[0] and not contents[0] else "")
             kept: set[str] = set()
             for index in range(n_pages):
