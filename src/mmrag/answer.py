@@ -77,7 +77,7 @@ def answer_question(
     timings["search_s"] = time.perf_counter() - t
     # a PDF's table of contents or index names sections and pages, it never says the answer: it takes no place
     # in the context while anything else was found (ingest/pdf_layout.is_contents_page)
-    hits = [h for h in hits if h.meta.get("contents") != "yes"] or hits
+    hits = [h for h in hits if not h.is_contents] or hits
     floor = min_relevance if min_relevance is not None else engine.config.search.ask_min_relevance
     if floor is None:  # the threshold fitted with the relevance model (keeps 90% of right answers on held-out queries)
         model = engine.relevance_model()

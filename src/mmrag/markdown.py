@@ -99,6 +99,7 @@ _PATTERNS: dict[str, tuple[str, int]] = {
     "strong": (r"(?<![\w*])\*\*(?=\S)([^\n]{1,300}?)(?<=\S)\*\*(?![\w*])", 0),
     "strong_": (r"(?<![\w_])__(?=\S)((?:(?!__)[^\n]){0,300}? (?:(?!__)[^\n]){0,300}?)(?<=\S)__(?![\w_])", 0),
     "word": (r"[^\W_]", 0),
+    "tag name": (r"</?([a-z0-9]+)", 0),
 }
 
 
@@ -160,7 +161,7 @@ def without_layout_tags(line: str) -> str:
 
     def markup(m: re.Match[str]) -> bool:
         tag = m.group(0)
-        name = re.match(r"</?([a-z0-9]+)", tag.lower())
+        name = _pattern("tag name").match(tag.lower())
         named = name.group(1) if name else ""
         return (tag.startswith("</") or " " in tag.strip("<>/") or tag.endswith("/>") or named in _VOID_TAGS
                 or f"</{named}>" in lowered[m.end():])

@@ -190,6 +190,12 @@ class Hit:
         sep = " @ " if self.span.t0 is not None and self.span.page is None else " "
         return f"{self.source}{sep}{where}"
 
+    @property
+    def is_contents(self) -> bool:
+        """A PDF's table of contents or index page (``meta["contents"]``, set by ``ingest/pdf.py``): it names
+        sections and pages, it says no answer."""
+        return self.meta.get("contents") == "yes"
+
     def where(self) -> str:
         """The span's label with the source's own word for a page: ``slide 7`` in a deck, else ``p. 7``."""
         unit = self.meta.get("page_unit") or "p."

@@ -278,9 +278,9 @@ def rank_sentences(question: str, items: Sequence[ContextItem]) -> list[Scored]:
     query = set(terms(question))
     if not query:
         return []
-    # a PDF's table of contents or index (``meta["contents"]``, ``ingest/pdf_layout.is_contents_page``) is
-    # titles and page numbers: it names the answer's section, it never says the answer ("105 Filetype .")
-    docs = [(item.number, pos, sentence) for item in items if item.hit.meta.get("contents") != "yes"
+    # a PDF's table of contents or index (``Hit.is_contents``) is titles and page numbers: it names the
+    # answer's section, it never says the answer ("105 Filetype .")
+    docs = [(item.number, pos, sentence) for item in items if not item.hit.is_contents
             for pos, sentence in enumerate(split_sentences(item.said))]
     if not docs:
         return []

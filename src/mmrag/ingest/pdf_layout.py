@@ -157,14 +157,15 @@ def heading_levels(pages: Iterable[Sequence[PdfLine]], body: BodyStyle) -> dict[
     return {size: min(rank + 1, MAX_LEVELS - 1) for rank, size in enumerate(sizes)}
 
 
-def _level(line: PdfLine, body: BodyStyle, levels: dict[float, int]) -> int:
-    """The heading level of one line, 0 for running text (pure)."""
+def _level(line: PdfLine, body: BodyStyle, levels: dict[float, int], bold_level: int) -> int:
+    """The heading level of one line (``bold_level`` for a bold title at the body's size), 0 for running text
+    (pure)."""
     if not _shaped(line):
         return 0
     if _larger(line, body):
         return levels.get(line.size, 0)
     if _bold(line, body) and abs(line.size - body.size) <= 0.5 and not line.text.rstrip().endswith((".", ",", ";")):
-        return min(max(levels.values(), default=0) + 1, MAX_LEVELS)
+        return bold_level
     return 0
 
 
@@ -255,7 +256,8 @@ def page_markdown(lines: Sequence[PdfLine], body: BodyStyle | None, levels: dict
     ends = paragraph_ends(lines)
     if body is None:
         return "\n".join(line.text + ("\n" if end else "") for line, end in zip(lines, ends, strict=True))
-    marks = [_level(line, body, levels) for line in lines]
+    bold_level = min(max(levels.values(), default=0) + 1, MAX_LEVELS)  # after the largest number a size has
+    marks = [_level(line, body, levels, bold_level) for line in lines]
     out: list[str] = []
     i = 0
     while i < len(lines):
