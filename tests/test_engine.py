@@ -229,3 +229,33 @@ def test_a_file_added_by_relative_and_absolute_paths_is_one_source(tmp_path: Pat
     eng.add(["notes"])
     assert [s.source for s in eng.sources()] == [absolute]
     eng.close()
+
+
+def _manual_page(command: str, what: str) -> str:
+    """A manual page in Markdown whose OPTIONS section is word for word another page's: only the page's title
+    and section tell the two apart."""
+    about = " ".join(f"The {command} {what} is kept in working order by the keeper of station {n}." for n in range(9))
+    return (f"# {command.upper()}(1)\n\n## NAME\n\n{command} - {what}\n\n## DESCRIPTION\n\n{about}\n\n"
+            "## OPTIONS\n\n-c, --clean: Wipe everything before starting.\n\n-s, --slow: Start at half speed.\n")
+
+
+def test_a_chunk_is_embedded_under_its_title_and_section(tmp_path: Path) -> None:
+    """Two pages whose OPTIONS chunks are the same words: without the words that place a chunk (its document's
+    title, its section) both queries would rank them alike; with them, each command's question finds its own
+    page's options, and the hit says which section it is in."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "lamp.md").write_text(_manual_page("lamp", "lights the lighthouse lamp at dusk"), encoding="utf-8")
+    (docs / "horn.md").write_text(_manual_page("horn", "sounds the fog horn over the bay"), encoding="utf-8")
+    over = {"ingest.ocr": False, "ingest.chunk_words": 40, "ingest.chunk_overlap": 8}  # OPTIONS: a chunk of its own
+    eng = mmrag.Engine.open(str(tmp_path / "idx"), _cfg(tmp_path / "idx", **over))
+    try:
+        eng.add([docs])
+        for command in ("lamp", "horn"):
+            hits = eng.search(f"What does the --clean option of the {command} command do?", k=10, modality="text")
+            options = [h for h in hits if "--clean" in (h.text or "")]
+            assert len(options) == 2 and options[0].text == options[1].text  # the same words on both pages
+            assert Path(options[0].source).name == f"{command}.md", [(h.source, h.section) for h in options]
+            assert options[0].section == f"{command.upper()}(1) > OPTIONS"
+    finally:
+        eng.close()

@@ -264,7 +264,9 @@ def _print_hits(hits: list[Any], notes: tuple[str, ...], empty: str = "no result
     for i, hit in enumerate(hits, 1):
         rel = f" {hit.relevance:4.0%}" if getattr(hit, "relevance", None) is not None else ""
         more = f"  [dim](+{len(hit.duplicates)} alike)[/]" if getattr(hit, "duplicates", ()) else ""
-        out.print(f"[bold]{i:>2}[/] {hit.score:6.2f}{rel}  {hit.modality.value:<5}  [cyan]{escape(_label(hit))}[/]{more}", soft_wrap=True)
+        section = f"  [dim]§ {escape(safe(hit.section))}[/]" if getattr(hit, "section", "") else ""
+        out.print(f"[bold]{i:>2}[/] {hit.score:6.2f}{rel}  {hit.modality.value:<5}  [cyan]{escape(_label(hit))}[/]{section}{more}",
+                  soft_wrap=True)
         snippet = safe(shown_text(hit.text or ""))
         if snippet:
             width = max(40, (out.width or 80) - 16)
@@ -392,7 +394,8 @@ def ask(
         from mmrag.fields import links
 
         for c in answer.citations:
-            out.print(f"  [{c.number}] {escape(_label(c.hit))}  [dim](score {c.hit.score:.2f}, {c.hit.modality.value})[/]")
+            section = f" § {escape(safe(c.hit.section))}" if c.hit.section else ""
+            out.print(f"  [{c.number}] {escape(_label(c.hit))}{section}  [dim](score {c.hit.score:.2f}, {c.hit.modality.value})[/]")
             for name, url in links(c.hit.fields):
                 out.print(f"       {escape(name)}: [link={escape(url)}][blue underline]{escape(url)}[/][/link]")
 

@@ -130,8 +130,11 @@ def links_as_text(text: str) -> str:
 def as_read(line: str) -> str:
     """A line of prose as it reads, not as it is marked up: pictures and links as their words
     (``links_as_text``), ``**bold**`` without its stars, the layout tags a Markdown file carries (``</details>``)
-    gone, and a line of nothing but badges (pictures inside links) gone entirely. Notes and READMEs are indexed
+    gone, a line's escaped ``\\#`` as ``#`` (a PDF's ``# comment`` line, written so as not to read as a heading),
+    and a line of nothing but badges (pictures inside links) gone entirely. Notes and READMEs are indexed
     as written; an answer quoting one read "[![Packaging status](https://...svg)](...)" (pure)."""
+    if line.lstrip(" \t").startswith("\\#"):  # "\\# a comment": a line that starts with "#" and is no heading
+        line = line.replace("\\#", "#", 1)
     if "](" in line:
         bare = _pattern("link").sub(r"\1", _pattern("image").sub("", line))
         if not _pattern("word").search(_pattern("layout tag").sub("", bare)):  # tags and badges only
@@ -181,6 +184,36 @@ def without_heading_marks(text: str) -> str:
 
 _FENCE_LINE = re.compile(r"(?m)^[ \t]*(?:```|~~~)[^\n]*$")
 
+Trail = tuple[tuple[int, str], ...]  # the headings in force, outermost first: (level, words)
+MAX_TRAIL_WORDS_CHARS = 120  # a heading's words kept in a trail (a "heading" that is a whole paragraph is cut)
+_EMPHASIS = re.compile(r"[*`]+")  # a heading's *emphasis* and `code` marks (underscores are names: __init__)
+_HEADING_AT = re.compile(r"(?m)^(#{1,6})[ \t]+(\S[^\n]*)$|^[ \t]*(?:```|~~~)[^\n]*$")
+
+
+def headings(text: str) -> list[tuple[int, int, str]]:
+    """Every Markdown heading of ``text`` as (offset of its line, level, words as read), in order; lines inside
+    a fence are code (``# a shell comment``), never headings (pure)."""
+    out: list[tuple[int, int, str]] = []
+    code = False
+    for m in _HEADING_AT.finditer(text):
+        if m.group(1) is None:  # a fence line
+            code = not code
+        elif not code:
+            words = " ".join(_EMPHASIS.sub("", as_read(m.group(2).rstrip().rstrip("#"))).split())
+            if words:
+                out.append((m.start(), len(m.group(1)), words[:MAX_TRAIL_WORDS_CHARS]))
+    return out
+
+
+def under(trail: Trail, level: int, words: str) -> Trail:
+    """The trail after a heading of ``level``: it ends the headings of its level and deeper (pure)."""
+    return tuple(h for h in trail if h[0] < level) + ((level, words),)
+
+
+def trail_words(trail: Trail) -> str:
+    """The headings of a trail as one line, outermost first (``Plotting styles > Image``) (pure)."""
+    return " > ".join(words for _, words in trail)
+
 
 def as_shown(text: str) -> str:
     """A chunk as a result line and the web page show it: without heading marks or the fence lines around
@@ -188,7 +221,7 @@ def as_shown(text: str) -> str:
     its words, no badge rows, no ``**``), the code inside fences as written (``x**2`` keeps its stars) (pure;
     the server sends it as each hit's ``shown``)."""
     text = without_heading_marks(text)
-    if "](" not in text and "<" not in text and "**" not in text and "__" not in text:
+    if "](" not in text and "<" not in text and "**" not in text and "__" not in text and "\\#" not in text:
         return _FENCE_LINE.sub("", text)
     out, code = [], False
     for line in text.split("\n"):
@@ -204,6 +237,6 @@ def as_shown(text: str) -> str:
     return "\n".join(out)
 
 
-__all__ = ["HEADING_MARK", "as_read", "as_shown", "defined_names", "definition", "headings_apart", "is_heading",
-           "links_as_text", "signature_name", "term_lead", "underlined_as_headings", "without_heading_marks",
-           "without_layout_tags"]
+__all__ = ["HEADING_MARK", "Trail", "as_read", "as_shown", "defined_names", "definition", "headings", "headings_apart",
+           "is_heading", "links_as_text", "signature_name", "term_lead", "trail_words", "under", "underlined_as_headings",
+           "without_heading_marks", "without_layout_tags"]

@@ -196,6 +196,12 @@ class Hit:
         sections and pages, it says no answer."""
         return self.meta.get("contents") == "yes"
 
+    @property
+    def section(self) -> str:
+        """The headings a document's chunk falls under, outermost first (``Plotting styles > Image``; written
+        by the readers as ``meta["section"]``), or ``""``."""
+        return str(self.meta.get("section") or "")
+
     def where(self) -> str:
         """The span's label with the source's own word for a page: ``slide 7`` in a deck, else ``p. 7``."""
         unit = self.meta.get("page_unit") or "p."

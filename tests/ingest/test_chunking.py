@@ -9,7 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mmrag.errors import ConfigError
-from mmrag.ingest.chunking import MAX_WORD_CHARS, chunk_text, iter_chunks, word_spans
+from mmrag.ingest.chunking import MAX_WORD_CHARS, chunk_text, iter_chunks, sectioned, trail_after, word_spans
+from mmrag.markdown import headings, trail_words
 
 
 def check_invariants(text: str, words: int, overlap: int) -> None:
@@ -146,3 +147,25 @@ def test_a_section_starts_its_own_chunk_and_no_chunk_ends_on_its_title() -> None
     late = " ".join(f"w{n}" for n in range(3)) + "\n\n# Title\n\n" + " ".join(f"v{n}" for n in range(30))
     first = chunk_text(late, 12, 3)[0]  # the heading falls in the window's first half: no chunk ends on it
     assert not first.text.split("\n")[-1].startswith("#") and len(first.text.split()) == 12
+
+
+def test_each_chunk_knows_the_headings_it_falls_under() -> None:
+    """A heading ends the headings of its level and deeper; a chunk that opens with a title is in its section; a
+    ``# comment`` inside a fence is code; the trail at a page's end carries into the next page."""
+    prose = " ".join(f"w{n}" for n in range(30)) + "."
+    text = (f"# Guide\n\n{prose}\n\n## Install\n\n{prose}\n\n```\n# not a heading\n```\n\n### From source\n\n"
+            f"{prose}\n\n## Use\n\n{prose}")
+    assert [(lvl, w) for _, lvl, w in headings(text)] == [(1, "Guide"), (2, "Install"), (3, "From source"), (2, "Use")]
+    got = [(c.text.split()[0], trail_words(t)) for c, t in sectioned(text, chunk_text(text, 20, 5))]
+    assert ("##", "Guide > Install") in got and ("###", "Guide > Install > From source") in got
+    assert ("##", "Guide > Use") in got
+    assert got[0] == ("#", "Guide")
+    mid = [t for c, t in sectioned(text, chunk_text(text, 20, 5)) if c.text.startswith("w") and "From" not in c.text]
+    assert trail_words(mid[-1]) == "Guide > Use"  # a chunk inside a section, not at its title
+    after = trail_after(text)
+    assert trail_words(after) == "Guide > Use"
+    nxt = [trail_words(t) for _, t in sectioned("more words on the next page", chunk_text("more words on the next page"),
+                                                after)]
+    assert nxt == ["Guide > Use"]
+    assert trail_words(trail_after("#### Deep\n\ntext\n\n## Up", after)) == "Guide > Up"
+    assert [t for _, t in sectioned("plain text only", chunk_text("plain text only"))] == [()]

@@ -10,6 +10,7 @@ from mmrag import registry
 from mmrag.config import IngestConfig
 from mmrag.errors import ConfigError, IngestError
 from mmrag.ingest.base import Loader
+from mmrag.ingest.pipeline import embedded_text
 from mmrag.ingest.text import (
     HtmlLoader,
     TextLoader,
@@ -18,7 +19,7 @@ from mmrag.ingest.text import (
     html_to_text,
     stray_brackets_escaped,
 )
-from mmrag.types import Modality
+from mmrag.types import Modality, Segment
 
 MARKDOWN = """---
 layout: post
@@ -55,7 +56,17 @@ def test_markdown_title_offsets_and_values(tmp_path: Path) -> None:
     for s in segs:
         assert s.modality is Modality.TEXT and s.source == str(path)
         assert MARKDOWN[s.span.start : s.span.end] == s.text
-        assert dict(s.meta) == {"format": "markdown", "encoding": "utf-8", "title": "Solar Power Basics"}
+        meta = dict(s.meta)
+        meta.pop("section", None)
+        assert meta == {"format": "markdown", "encoding": "utf-8", "title": "Solar Power Basics"}
+    # each chunk names the headings it falls under; the text tower reads the title and the innermost one first
+    intro, solar, storage = (next(s for s in segs if s.text.startswith(w)) for w in ("---", "# Solar", "## Storage"))
+    assert "section" not in intro.meta and solar.meta["section"] == "Solar Power Basics"
+    assert storage.meta["section"] == "Solar Power Basics > Storage"
+    assert embedded_text(storage) == f"Solar Power Basics > Storage\n\n{storage.text}"  # the title, its section
+    silicon = next(s for s in segs if s.text.startswith("into electricity"))  # inside the section
+    assert embedded_text(silicon) == f"Solar Power Basics\n\n{silicon.text}"  # the title once, not twice
+    assert embedded_text(intro) == f"Solar Power Basics\n\n{intro.text}"
     joined = " ".join(s.text for s in segs)
     for word in ("Photovoltaic", "silicon.", "Batteries", "night."):
         assert word in joined
@@ -179,6 +190,7 @@ def test_html_visible_text_and_meta(tmp_path: Path, cfg: IngestConfig) -> None:
     for hidden in ("secret", "color: red", "console", "Enable JavaScript", "Tide Tables"):
         assert hidden not in text
     meta = dict(segs[0].meta)
+    assert meta.pop("section") == "High & low tides"  # the page's heading: the chunk is in its section
     assert meta == {
         "format": "html",
         "encoding": "utf-8",
@@ -321,3 +333,18 @@ def test_a_comment_never_closed_hides_the_rest_of_the_page_as_in_a_browser() -> 
     assert stray_brackets_escaped("<p>a</p><!-- open <b>x</b> and <!-- again") == "<p>a</p>"
     text, _ = html_to_text("<p>Shown.</p><!--" * 20_000, markdown=True)
     assert text == "Shown."
+
+
+def test_plain_text_has_no_sections_and_only_chunks_are_placed(tmp_path: Path, cfg: IngestConfig) -> None:
+    """A plain text file's ``# x`` lines are comments (a script, a config), not headings; a table's row, a
+    picture's words and a chunk without a title or section are embedded as they are."""
+    path = tmp_path / "setup.txt"
+    path.write_text("# install the lamp first\n\nrun make lamp then make horn\n", encoding="utf-8")
+    segs = load(TextLoader(), path, cfg)
+    assert segs and not any("section" in s.meta for s in segs)
+    row = Segment(source="t.csv", modality=Modality.TEXT, text="name: Ada", meta={"title": "Ada", "row": "1"})
+    picture = Segment(source="p.png", modality=Modality.IMAGE, text="a red boat", meta={"title": "boat"})
+    bare = Segment(source="n.txt", modality=Modality.TEXT, text="just words")
+    assert [embedded_text(s) for s in (row, picture, bare)] == ["name: Ada", "a red boat", "just words"]
+    deep = Segment(source="m.md", modality=Modality.TEXT, text="body", meta={"title": "T", "section": "A > B > " + "c" * 300})
+    assert embedded_text(deep).split("\n\n")[0] == ("T > " + "c" * 300)[:200]  # the innermost heading, capped

@@ -19,6 +19,8 @@ from mmrag.ingest.pdf_layout import (
     page_markdown,
     paragraph_ends,
 )
+from mmrag.ingest.pipeline import embedded_text
+from mmrag.markdown import as_shown
 from mmrag.types import Modality
 
 pdfium = pytest.importorskip("pypdfium2")
@@ -238,3 +240,31 @@ def test_a_pdfs_title_is_its_metadatas_unless_that_is_a_leftover() -> None:
     for leftover in ("", "  ", "Untitled", "Microsoft Word - report.docx", "slides.pptx", "Document1"):
         assert document_title(leftover, first) == "SDCC Compiler", leftover
     assert document_title("", "No heading on this page.") == ""
+
+
+def test_a_section_goes_on_over_the_page_and_a_hash_line_is_no_heading(tmp_path: Path) -> None:
+    """Each chunk names the headings it falls under (``meta["section"]``, read by the text tower with the chunk),
+    on the next page too; a listing's ``# comment`` line is text (escaped ``\\#``, shown as written), not a
+    heading that would end the section."""
+    pdf = pdfium.PdfDocument.new()
+    p1 = pdf.new_page(612, 792)
+    add_text(pdf, p1, "Lighthouse Manual", 72, 720, 22)
+    add_text(pdf, p1, "1 Lamp room", 72, 680, 15)
+    for n in range(4):
+        add_text(pdf, p1, f"Clean the lens of the lamp with a soft cloth every morning, step {n}.", 72, 650 - 14 * n, 10)
+    p1.gen_content()
+    p2 = pdf.new_page(612, 792)
+    add_text(pdf, p2, "The brass fittings of the lamp are polished after each storm.", 72, 720, 10)
+    add_text(pdf, p2, "# polish the brass twice", 72, 700, 10)
+    add_text(pdf, p2, "The keepers write each storm down in the log book by the door.", 72, 680, 10)
+    p2.gen_content()
+    path = tmp_path / "keepers.pdf"
+    pdf.save(str(path))
+    segs = [s for s in PdfLoader().load(path, IngestConfig(ocr=False)) if s.modality is Modality.TEXT]
+    by_page = {s.span.page: s for s in segs}
+    assert by_page[1].meta["section"] == "Lighthouse Manual"  # where its chunk starts: at the document's title
+    assert by_page[2].meta["section"] == "Lighthouse Manual > 1 Lamp room"  # carried over the page
+    assert embedded_text(by_page[2]).startswith("Lighthouse Manual > 1 Lamp room\n\n")
+    text = by_page[2].text or ""
+    assert "\\# polish the brass twice" in text.split("\n") and "# polish" not in text.replace("\\#", "")
+    assert "# polish the brass twice" in as_shown(text).split("\n")  # shown as written

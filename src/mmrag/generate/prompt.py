@@ -281,7 +281,8 @@ def _header(number: int, hit: Hit, attached: bool, described: bool) -> str:
         kind += ", picture attached"
     elif described and hit.modality in (Modality.IMAGE, Modality.VIDEO) and hit.has_thumbnail:
         kind += ", picture described by its text"
-    return f"[{number}] {hit.label()} ({kind})"
+    section = f" § {hit.section}" if hit.section else ""  # where in the document: "Plotting styles > Image"
+    return f"[{number}] {hit.label()}{section} ({kind})"
 
 
 def _cut(text: str, tokens: int, count: TokenCounter) -> str:

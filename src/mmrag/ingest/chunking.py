@@ -18,11 +18,11 @@ never unboundedly long.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from mmrag.errors import ConfigError
-from mmrag.markdown import is_heading
+from mmrag.markdown import Trail, headings, is_heading, under
 
 MAX_WORD_CHARS = 40
 SECTION = 4  # the rank of a cut before a heading line (``_cut_rank``)
@@ -144,9 +144,29 @@ def iter_chunks(text: str, chunk_words: int = 160, chunk_overlap: int = 32) -> I
         i = max(nxt, i + 1)
 
 
+def sectioned(text: str, chunks: Iterable[Chunk], before: Trail = ()) -> Iterator[tuple[Chunk, Trail]]:
+    """Each chunk of ``text`` with the Markdown headings in force at its first word, outermost first (a chunk
+    that opens with its section's title is in that section); ``before``: those in force where ``text`` starts
+    (a PDF's previous page). Lazy over ``chunks`` (pure)."""
+    marks, h, trail = headings(text), 0, before
+    for chunk in chunks:
+        while h < len(marks) and marks[h][0] <= chunk.start:
+            trail = under(trail, *marks[h][1:])
+            h += 1
+        yield chunk, trail
+
+
+def trail_after(text: str, before: Trail = ()) -> Trail:
+    """The headings in force at the end of ``text``, given ``before`` at its start (pure)."""
+    for _, level, words in headings(text):
+        before = under(before, level, words)
+    return before
+
+
 def chunk_text(text: str, chunk_words: int = 160, chunk_overlap: int = 32) -> list[Chunk]:
     """All chunks of ``text``; whitespace-only text gives ``[]``."""
     return list(iter_chunks(text, chunk_words, chunk_overlap))
 
 
-__all__ = ["MAX_WORD_CHARS", "Chunk", "check_params", "chunk_text", "has_words", "iter_chunks", "word_spans"]
+__all__ = ["MAX_WORD_CHARS", "Chunk", "check_params", "chunk_text", "has_words", "iter_chunks", "sectioned", "trail_after",
+           "word_spans"]

@@ -32,6 +32,7 @@ import re
 import threading
 from collections import defaultdict
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
@@ -41,7 +42,7 @@ import numpy as np
 from mmrag.config import IngestConfig
 from mmrag.errors import IngestError, MissingDependency
 from mmrag.ingest.avio import check_file
-from mmrag.ingest.chunking import chunk_text, has_words
+from mmrag.ingest.chunking import chunk_text, has_words, sectioned, trail_after
 from mmrag.ingest.image import MAX_SIDE, filename_words, make_thumbnail, to_rgb
 from mmrag.ingest.pdf_layout import (
     PdfLine,
@@ -53,6 +54,7 @@ from mmrag.ingest.pdf_layout import (
     read_lines,
 )
 from mmrag.ingest.tables import pdf_tables, table_segments
+from mmrag.markdown import Trail, trail_words
 from mmrag.types import Modality, Segment, Span
 
 log = logging.getLogger(__name__)
@@ -197,6 +199,21 @@ def _fingerprint(img: Any) -> str:
     return hashlib.blake2b(small.tobytes() + repr(img.size).encode(), digest_size=8).hexdigest()
 
 
+@dataclass
+class _Reading:
+    """What reading one PDF carries from page to page (one per ``load``, changed as its pages are read)."""
+
+    source: str
+    words: str  # the file name's words (a figure with no caption is found by them)
+    title: str = ""
+    running: frozenset[str] = frozenset()  # running heads and feet (``running_keys``)
+    kept: set[str] = field(default_factory=set)  # the running heads met, kept on their first page
+    seen: set[str] = field(default_factory=set)  # the figures' fingerprints: a logo on every page once
+    figures: int = 0
+    tables: int = 0
+    trail: Trail = ()  # the headings in force where the next page starts
+
+
 class PdfLoader:
     """Loader for the ``pdf`` kind."""
 
@@ -224,9 +241,6 @@ class PdfLoader:
         if n_pages == 0:
             doc.close()
             raise IngestError(source, "the PDF has no pages")
-        seen: set[str] = set()
-        state = {"figure": 0}
-        words = filename_words(path.name)
         try:
             read = [self._page_text(doc, index) for index in range(n_pages)]  # read once, for the heads and the pages
             # a table of contents or an index is read as its lines, and its type says nothing of the titles
@@ -240,19 +254,18 @@ class PdfLoader:
             levels = heading_levels(pages, style) if style else {}
             texts = [None if r is None else (r[0], r[0] if listed else clean_text(page_markdown(r[1], style, levels)))
                      for r, listed in zip(read, contents, strict=True)]
-            running = running_keys([marked for _, marked in filter(None, texts)])
             with _lock:
                 try:
                     metadata = doc.get_metadata_dict()
                 except pdfium.PdfiumError:  # a damaged information dictionary: no title from it
                     metadata = {}
             title = document_title(str(metadata.get("Title") or ""), texts[0][1] if texts[0] and not contents[0] else "")
-            kept: set[str] = set()
+            reading = _Reading(source, filename_words(path.name), title,
+                               running_keys([marked for _, marked in filter(None, texts)]))
             for index in range(n_pages):
                 with _lock:
                     try:
-                        segs = self._page(doc, index, source, config, seen, state, words, (running, kept), texts[index],
-                                          contents[index], title)
+                        segs = self._page(doc, index, config, reading, texts[index], contents[index])
                     except pdfium.PdfiumError as exc:
                         log.warning("%s: page %d skipped: %s", source, index + 1, exc)
                         continue
@@ -265,15 +278,10 @@ class PdfLoader:
         self,
         doc: Any,
         index: int,
-        source: str,
         config: IngestConfig,
-        seen: set[str],
-        state: dict[str, int],
-        words: str,
-        running: tuple[frozenset[str], set[str]] = (frozenset(), set()),
+        reading: _Reading,
         page_text: tuple[str, str] | None = None,
         contents: bool = False,
-        title: str = "",
     ) -> list[Segment]:
         import pypdfium2.raw as pdfium_c
 
@@ -284,15 +292,15 @@ class PdfLoader:
             if page_text is None:  # read alone (no first pass): no headings marked
                 page_text = (clean_text(textpage.get_text_range()),) * 2
             text, marked = page_text
-            body = without_running(marked, *running)  # what the chunks hold: headings marked, no running heads
+            body = without_running(marked, reading.running, reading.kept)  # what the chunks hold: headings marked, no running heads
             page_w, page_h = page.get_size()
             has_layer = len(text) >= MIN_TEXT_CHARS
             view = _render(page, config.pdf_render_dpi / 72.0)
             thumb = make_thumbnail(view, config.thumbnail_px)
             out: list[Segment] = []
             meta: dict[str, str] = {"contents": "yes"} if contents else {}
-            if title:  # the document's title, as other readers give it (the answer reads its words)
-                meta["title"] = title
+            if reading.title:  # the document's title, as other readers give it (the answer reads its words)
+                meta["title"] = reading.title
             ocr_done = False
             if not has_layer and config.ocr:  # little text: maybe a scan; if OCR finds no more, its few words are its text
                 ocr = self._ocr(page)
@@ -303,17 +311,19 @@ class PdfLoader:
             if ocr_done or not has_words(body):  # a scan's words; or a page of nothing but its running heads
                 body = text if ocr_done or short else ""
             if has_layer or ocr_done or short:
-                for k, chunk in enumerate(chunk_text(body, config.chunk_words, config.chunk_overlap)):
+                chunks = chunk_text(body, config.chunk_words, config.chunk_overlap)
+                for k, (chunk, trail) in enumerate(sectioned(body, chunks, reading.trail)):
                     out.append(
                         Segment(
-                            source=source,
+                            source=reading.source,
                             modality=Modality.TEXT,
                             span=Span(page=pno, start=chunk.start, end=chunk.end),
                             text=chunk.text,
                             thumbnail=thumb if k == 0 else None,
-                            meta=dict(meta),
+                            meta={**meta, "section": trail_words(trail)} if trail else dict(meta),
                         )
                     )
+                reading.trail = trail_after(body, reading.trail)  # a section goes on over the page
             n_images = 0
             for obj in page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_IMAGE], max_depth=4):
                 n_images += 1
@@ -322,17 +332,17 @@ class PdfLoader:
                     continue
                 img, caption = fig
                 key = _fingerprint(img)
-                if key in seen:
+                if key in reading.seen:
                     continue
-                seen.add(key)
-                state["figure"] += 1
-                k = state["figure"]
+                reading.seen.add(key)
+                reading.figures += 1
+                k = reading.figures
                 out.append(
                     Segment(
-                        source=source,
+                        source=reading.source,
                         modality=Modality.IMAGE,
                         span=Span(page=pno),
-                        text=caption or f"figure {k} {words}".strip(),
+                        text=caption or f"figure {k} {reading.words}".strip(),
                         image=_shrink(img),
                         thumbnail=make_thumbnail(img, config.thumbnail_px),
                         meta={"figure": str(k), "part": f"fig-{k}"},
@@ -341,10 +351,10 @@ class PdfLoader:
             if n_images == 0 and not (has_layer or ocr_done) and self._has_drawing(page, view):  # a chart, a poster
                 out.append(
                     Segment(
-                        source=source,
+                        source=reading.source,
                         modality=Modality.IMAGE,
                         span=Span(page=pno),
-                        text=" ".join(text.split())[:400] or f"page {pno} {words}".strip(),
+                        text=" ".join(text.split())[:400] or f"page {pno} {reading.words}".strip(),
                         image=_shrink(_render(page, 2.0)),
                         thumbnail=thumb,
                         meta={"figure": "page", "part": "page"},
@@ -352,8 +362,8 @@ class PdfLoader:
                 )
             if (has_layer or short) and not contents:  # aligned tables also as rows with their header (ingest/tables.py)
                 tables = pdf_tables(textpage)
-                out.extend(table_segments(source, tables, page=pno, first_number=state.get("table", 0) + 1))
-                state["table"] = state.get("table", 0) + len(tables)
+                out.extend(table_segments(reading.source, tables, page=pno, first_number=reading.tables + 1))
+                reading.tables += len(tables)
             textpage.close()
             return out
         finally:

@@ -48,7 +48,7 @@ from mmrag.ingest.statcache import StatCache, StatKey, joined_stat
 from mmrag.ingest.tables import field_types
 from mmrag.space.base import Space
 from mmrag.stores.base import Row, VectorStore, quote
-from mmrag.types import AddReport, Channel, Segment
+from mmrag.types import AddReport, Channel, Modality, Segment
 
 Status = Literal["added", "replaced", "unchanged", "failed"]
 # index meta key: no source is stored under a relative spelling any more (written once the upgrade is done)
@@ -115,9 +115,32 @@ def segment_channels(segment: Segment, space: Space) -> list[Channel]:
     return channels
 
 
+MAX_PLACE_CHARS = 200  # the words that place a chunk, at most (a title and a trail of headings)
+
+
+def embedded_text(segment: Segment) -> str:
+    """What the text tower reads for a segment. A document's chunk is read after the words that place it: its
+    document's title and the section it falls in (``CHMOD(1) > OPTIONS``, ``SDCC Compiler User Guide > 3.16
+    Pragmas``), as contextual chunk headers do (LlamaIndex's metadata in the embedded text, Anthropic's
+    "contextual retrieval"), so a manual page's options that never name their command, or the second chunk of a
+    long section, are found by what they are about. Only the innermost heading: the whole trail of headings
+    outweighed a short chunk's own words and lost PDF sections (bench/README.md, "Sections"). The stored and
+    shown text is the chunk alone; other segments (pictures, sounds, table rows, records) are read as they are
+    (pure)."""
+    text = segment.text or ""
+    if segment.modality is not Modality.TEXT or "row" in segment.meta:  # a table's row or a record: its own words
+        return text
+    title, section = segment.meta.get("title", ""), segment.meta.get("section", "")
+    section = section.rsplit(" > ", 1)[-1]  # the innermost heading
+    if title.casefold() == section.casefold():
+        title = ""
+    place = " > ".join(p for p in (title, section) if p)[:MAX_PLACE_CHARS]
+    return f"{place}\n\n{text}" if place else text
+
+
 def _payload(segment: Segment, channel: Channel) -> Any:
     if channel is Channel.TEXT:
-        return segment.text
+        return embedded_text(segment)
     if channel in (Channel.IMAGE, Channel.VISUAL):
         return segment.image
     return (segment.audio, segment.sample_rate)
@@ -506,4 +529,4 @@ def _with_text(segment: Segment, text: str) -> Segment:
     return dataclasses.replace(segment, text=text)
 
 
-__all__ = ["AddEvent", "Ingestor", "make_row", "segment_channels"]
+__all__ = ["AddEvent", "Ingestor", "embedded_text", "make_row", "segment_channels"]

@@ -18,12 +18,12 @@ from types import MappingProxyType
 
 from mmrag.config import IngestConfig
 from mmrag.errors import IngestError
-from mmrag.ingest.chunking import check_params, iter_chunks
+from mmrag.ingest.chunking import check_params, iter_chunks, sectioned
 from mmrag.ingest.compressed import SUFFIXES, UnpackError, codec_of, decompress, inner_suffix
 from mmrag.ingest.markup import read_markup
 from mmrag.ingest.sources import check_size
 from mmrag.ingest.subtitles import looks_like_subtitles, subtitle_text
-from mmrag.markdown import links_as_text, signature_name, term_lead
+from mmrag.markdown import Trail, links_as_text, signature_name, term_lead, trail_words
 from mmrag.types import Modality, Segment, Span
 
 MAX_TEXT_MB = 256.0  # text is held in memory whole; larger files must be split first
@@ -154,16 +154,24 @@ def _clean_title(raw: str) -> str | None:
     return title or None
 
 
-def text_segments(source: str, text: str, meta: Mapping[str, str], config: IngestConfig) -> Iterator[Segment]:
-    """Chunks of ``text`` as ``Modality.TEXT`` segments (shared by other loaders)."""
+def text_segments(
+    source: str, text: str, meta: Mapping[str, str], config: IngestConfig, sections: bool = True
+) -> Iterator[Segment]:
+    """Chunks of ``text`` as ``Modality.TEXT`` segments (shared by other loaders). With ``sections`` (the
+    text is Markdown, as every reader but plain text writes it), each chunk's ``meta["section"]`` names the
+    headings it falls under (``Install > From source``): the text tower reads them with the chunk."""
     frozen = MappingProxyType(dict(meta))
-    for ch in iter_chunks(text, config.chunk_words, config.chunk_overlap):
+    metas: dict[Trail, Mapping[str, str]] = {(): frozen}
+    chunks = iter_chunks(text, config.chunk_words, config.chunk_overlap)
+    for ch, trail in sectioned(text, chunks) if sections else ((c, ()) for c in chunks):
+        if trail not in metas:
+            metas[trail] = MappingProxyType({**frozen, "section": trail_words(trail)})
         yield Segment(
             source=source,
             modality=Modality.TEXT,
             span=Span(start=ch.start, end=ch.end),
             text=ch.text,
-            meta=frozen,
+            meta=metas[trail],
         )
 
 
@@ -209,7 +217,7 @@ class TextLoader:
         title = page_title or find_title(text)  # every reader above writes Markdown
         if title:
             meta["title"] = title
-        return text_segments(source, text, meta, config)
+        return text_segments(source, text, meta, config, sections=fmt != "text")  # plain text: "# x" is a comment
 
 
 # ---------------------------------------------------------------- HTML

@@ -71,6 +71,7 @@ def hit_json(hit: Hit) -> dict[str, Any]:
     d["channel"] = max(scores, key=lambda c: scores[c]) if scores else None
     where = hit.where()
     d["where"] = "" if where.startswith("chars") else where
+    d["section"] = hit.section  # the headings a document's chunk falls under ("Install > From source"), or ""
     d["name"] = Path(hit.source).name if not hit.source.startswith(("http://", "https://")) else hit.source
     d["shown"] = as_shown(hit.text) if hit.text else hit.text  # the text as a card shows it (markdown.as_shown)
     d["thumbnail_url"] = f"/thumbnail/{hit.segment_id}" if hit.has_thumbnail else None

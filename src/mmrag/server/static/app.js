@@ -167,7 +167,8 @@ function card(hit, i) {
       hit.where ? el("span", { class: "where-label", title: hit.where }, hit.where) : null,
       el("span", { class: "score", title: "calibrated score; channel: " + (hit.channel || "") }, hit.score.toFixed(2))),
     foundBy(hit) ? el("div", { class: "found-by", title: "the list that found it: " + hit.found_by }, foundBy(hit)) : null,
-    el("div", { class: "name", title: hit.source }, hit.name));
+    el("div", { class: "name", title: hit.source }, hit.name),
+    hit.section ? el("div", { class: "section", title: hit.section }, "§ " + hit.section) : null);
   const paper = !hit.thumbnail_url && hit.modality === "text";
   if (hit.text && !paper) meta.append(el("div", { class: "snippet" }, marked(excerpt(hit.shown, state.terms, 300), state.terms)));
   const also = heardAlso(hit);
