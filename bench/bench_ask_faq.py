@@ -23,6 +23,7 @@ and asks the same questions against the same answers.
     python bench/bench_ask_faq.py --faq /tmp/pydoc/usr/share/doc/python3.11/html/_sources/faq \\
         --debian-faq /tmp/debfaq/usr/share/doc/debian/FAQ/debian-faq.en.txt.gz \\
         --faq-html /tmp/pydoc/usr/share/doc/python3.11/html/faq --debian-faq-html /tmp/debfaq/usr/share/doc/debian/FAQ
+    python bench/bench_ask_faq.py ... --src /path/to/other/checkout/src   # the same questions, other code
 
 Not a test: prints a markdown table and writes JSON.
 """
@@ -44,7 +45,6 @@ from answer_quotes import norm, quotes
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 TITLE_RULE = re.compile(r"^([=\-~^\"'`#*+]{3,})\s*$")
 ROLE = re.compile(r":[a-z]+(?::[a-z]+)?:`(?:[^`<]*<)?([^`>]+)>?`")
@@ -207,7 +207,10 @@ def main() -> None:
     ap.add_argument("--debian-faq-html", type=Path, default=None, help="folder of the Debian FAQ's HTML pages")
     ap.add_argument("--variant", choices=("answers", "headings", "pages", "all"), default="all")
     ap.add_argument("--json", type=Path, default=Path(".cache/bench_ask_faq.json"))
+    ap.add_argument("--src", type=Path, default=Path(__file__).resolve().parents[1] / "src",
+                    help="the mmrag source to measure (another checkout's src: the same questions, other code)")
     args = ap.parse_args()
+    sys.path.insert(0, str(args.src))
     sets: dict[str, list[Faq]] = {}
     if args.faq:
         sets["Python FAQ"] = [f for p in sorted(args.faq.glob("*.rst.txt")) if p.name != "index.rst.txt" for f in parse(p)]
@@ -231,6 +234,7 @@ def main() -> None:
     for r in results:
         print(f"| {r['set']} | {r['variant']} | {r['n']} | {r['answer in context']:.3f} | {r['first quote right']:.3f} | "
               f"{r['any quote right']:.3f} | {r['echoes a question']:.3f} | {r['declined']:.3f} | {float(r['ask median s']) * 1000:.0f} ms |")
+    print(f"\nsource measured: {args.src}")
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(results, indent=1))
 

@@ -256,6 +256,6 @@ def test_a_chunk_is_embedded_under_its_title_and_section(tmp_path: Path) -> None
             options = [h for h in hits if "--clean" in (h.text or "")]
             assert len(options) == 2 and options[0].text == options[1].text  # the same words on both pages
             assert Path(options[0].source).name == f"{command}.md", [(h.source, h.section) for h in options]
-            assert options[0].section == f"{command.upper()}(1) > OPTIONS"
+            assert options[0].section == "OPTIONS" and options[0].meta["title"] == f"{command.upper()}(1)"
     finally:
         eng.close()

@@ -210,8 +210,11 @@ def under(trail: Trail, level: int, words: str) -> Trail:
     return tuple(h for h in trail if h[0] < level) + ((level, words),)
 
 
-def trail_words(trail: Trail) -> str:
-    """The headings of a trail as one line, outermost first (``Plotting styles > Image``) (pure)."""
+def trail_words(trail: Trail, title: str = "") -> str:
+    """The headings of a trail as one line, outermost first (``Plotting styles > Image``); the outermost left
+    out when it is the document's ``title``, which results show anyway (pure)."""
+    if trail and title and trail[0][1].casefold() == title.casefold():
+        trail = trail[1:]
     return " > ".join(words for _, words in trail)
 
 

@@ -169,3 +169,6 @@ def test_each_chunk_knows_the_headings_it_falls_under() -> None:
     assert nxt == ["Guide > Use"]
     assert trail_words(trail_after("#### Deep\n\ntext\n\n## Up", after)) == "Guide > Up"
     assert [t for _, t in sectioned("plain text only", chunk_text("plain text only"))] == [()]
+    opened = "# Bread\n\n## Starter\n\nFeed it.\n\n## Baking\n\nBake it hot."  # one chunk: where its words start
+    assert [trail_words(t) for _, t in sectioned(opened, chunk_text(opened))] == ["Bread > Starter"]
+    assert trail_words(((1, "Bread"), (2, "Starter")), "bread") == "Starter"  # the document's title is shown anyway

@@ -61,8 +61,8 @@ def test_markdown_title_offsets_and_values(tmp_path: Path) -> None:
         assert meta == {"format": "markdown", "encoding": "utf-8", "title": "Solar Power Basics"}
     # each chunk names the headings it falls under; the text tower reads the title and the innermost one first
     intro, solar, storage = (next(s for s in segs if s.text.startswith(w)) for w in ("---", "# Solar", "## Storage"))
-    assert "section" not in intro.meta and solar.meta["section"] == "Solar Power Basics"
-    assert storage.meta["section"] == "Solar Power Basics > Storage"
+    assert "section" not in intro.meta and "section" not in solar.meta  # under the title alone: no section
+    assert storage.meta["section"] == "Storage"  # the title, shown anyway, is not repeated
     assert embedded_text(storage) == f"Solar Power Basics > Storage\n\n{storage.text}"  # the title, its section
     silicon = next(s for s in segs if s.text.startswith("into electricity"))  # inside the section
     assert embedded_text(silicon) == f"Solar Power Basics\n\n{silicon.text}"  # the title once, not twice

@@ -262,8 +262,8 @@ def test_a_section_goes_on_over_the_page_and_a_hash_line_is_no_heading(tmp_path:
     pdf.save(str(path))
     segs = [s for s in PdfLoader().load(path, IngestConfig(ocr=False)) if s.modality is Modality.TEXT]
     by_page = {s.span.page: s for s in segs}
-    assert by_page[1].meta["section"] == "Lighthouse Manual"  # where its chunk starts: at the document's title
-    assert by_page[2].meta["section"] == "Lighthouse Manual > 1 Lamp room"  # carried over the page
+    assert by_page[1].meta["section"] == "1 Lamp room"  # its words start under both titles; the title is shown anyway
+    assert by_page[2].meta["section"] == "1 Lamp room"  # carried over the page
     assert embedded_text(by_page[2]).startswith("Lighthouse Manual > 1 Lamp room\n\n")
     text = by_page[2].text or ""
     assert "\\# polish the brass twice" in text.split("\n") and "# polish" not in text.replace("\\#", "")

@@ -115,7 +115,7 @@ def corpus(tmp_path_factory: pytest.TempPathFactory, cut_video) -> Corpus:  # ty
     video = root / "rabbit_film.mp4"
     shutil.copyfile(video_path, video)
     note = root / "sourdough.md"
-    note.write_text("# Bread\n\nFeed the sourdough starter, let the dough rise overnight, bake it hot.\n", encoding="utf-8")
+    note.write_text("# Bread\n\n## Starter\n\nFeed the sourdough starter, let the dough rise overnight, bake it hot.\n", encoding="utf-8")
     deck = make_deck(root / "coin_insurance.pptx")
     return Corpus(root, cat, coffee, rocket, pdf, speech, b_start, video, cut_t, note, deck)
 

@@ -68,6 +68,7 @@ def test_a_text_hit_comes_with_the_text_as_a_card_shows_it(http: httpx.Client, c
     top = search(http, q="feed the sourdough starter", k=3)["hits"][0]
     assert top["source"] == str(corpus.note) and top["text"].startswith("# Bread")
     assert top["shown"].startswith("Bread\n") and "#" not in top["shown"]  # markdown.as_shown, for the page
+    assert top["section"] == "Starter" and top["meta"]["section"] == "Starter"  # the heading it falls under
 
 
 def test_uploaded_image_finds_the_same_photo(http: httpx.Client, corpus: Corpus) -> None:

@@ -87,6 +87,13 @@ def test_query_words_are_marked_where_a_word_starts(page) -> None:  # type: igno
     assert width > 1100, width
 
 
+def test_a_text_card_names_the_section_it_is_in(page, corpus: Corpus) -> None:  # type: ignore[no-untyped-def]
+    run_search(page, "feed the sourdough starter")
+    card = page.locator(f".card:has(.name:text-is('{corpus.note.name}'))").first
+    assert card.locator(".section").inner_text() == "§ Starter"  # the heading the note's chunk falls under
+    assert page.locator(".card[data-modality='image'] .section").count() == 0  # a picture has none
+
+
 def test_a_long_text_card_shows_the_part_that_matches(page) -> None:  # type: ignore[no-untyped-def]
     """A card showed a chunk's first 260 characters, so a hit on a long FAQ chunk showed floating-point
     notes where its match was about strings further down (seen in a screenshot)."""

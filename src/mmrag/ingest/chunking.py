@@ -145,12 +145,14 @@ def iter_chunks(text: str, chunk_words: int = 160, chunk_overlap: int = 32) -> I
 
 
 def sectioned(text: str, chunks: Iterable[Chunk], before: Trail = ()) -> Iterator[tuple[Chunk, Trail]]:
-    """Each chunk of ``text`` with the Markdown headings in force at its first word, outermost first (a chunk
-    that opens with its section's title is in that section); ``before``: those in force where ``text`` starts
-    (a PDF's previous page). Lazy over ``chunks`` (pure)."""
+    """Each chunk of ``text`` with the Markdown headings in force at its middle, outermost first: where most of
+    its words are (a chunk that opens with ``# Bread`` and ``## Starter`` is in "Bread > Starter"; one that
+    starts with the last lines of a section and goes on into the next is in the next). ``before``: those in
+    force where ``text`` starts (a PDF's previous page). Lazy over ``chunks`` (pure)."""
     marks, h, trail = headings(text), 0, before
     for chunk in chunks:
-        while h < len(marks) and marks[h][0] <= chunk.start:
+        middle = (chunk.start + chunk.end) // 2
+        while h < len(marks) and marks[h][0] <= middle:
             trail = under(trail, *marks[h][1:])
             h += 1
         yield chunk, trail

@@ -313,6 +313,7 @@ class PdfLoader:
             if has_layer or ocr_done or short:
                 chunks = chunk_text(body, config.chunk_words, config.chunk_overlap)
                 for k, (chunk, trail) in enumerate(sectioned(body, chunks, reading.trail)):
+                    section = "" if contents else trail_words(trail, reading.title)  # a contents page is in no section
                     out.append(
                         Segment(
                             source=reading.source,
@@ -320,7 +321,7 @@ class PdfLoader:
                             span=Span(page=pno, start=chunk.start, end=chunk.end),
                             text=chunk.text,
                             thumbnail=thumb if k == 0 else None,
-                            meta={**meta, "section": trail_words(trail)} if trail else dict(meta),
+                            meta={**meta, "section": section} if section else dict(meta),
                         )
                     )
                 reading.trail = trail_after(body, reading.trail)  # a section goes on over the page

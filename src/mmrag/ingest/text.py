@@ -165,7 +165,8 @@ def text_segments(
     chunks = iter_chunks(text, config.chunk_words, config.chunk_overlap)
     for ch, trail in sectioned(text, chunks) if sections else ((c, ()) for c in chunks):
         if trail not in metas:
-            metas[trail] = MappingProxyType({**frozen, "section": trail_words(trail)})
+            words = trail_words(trail, frozen.get("title", ""))
+            metas[trail] = MappingProxyType({**frozen, "section": words}) if words else frozen
         yield Segment(
             source=source,
             modality=Modality.TEXT,
