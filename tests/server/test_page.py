@@ -92,6 +92,9 @@ def test_a_text_card_names_the_section_it_is_in(page, corpus: Corpus) -> None:  
     card = page.locator(f".card:has(.name:text-is('{corpus.note.name}'))").first
     assert card.locator(".section").inner_text() == "§ Starter"  # the heading the note's chunk falls under
     assert page.locator(".card[data-modality='image'] .section").count() == 0  # a picture has none
+    # a deep trail shows its last two headings (the whole one is the tooltip)
+    assert page.evaluate("() => innermost('Notes > 4.7 The PIC16 port > 4.7.6 Pragmas')") == "… › 4.7 The PIC16 port › 4.7.6 Pragmas"
+    assert page.evaluate("() => innermost('Using SDCC > 3.16 Pragmas')") == "Using SDCC › 3.16 Pragmas"
 
 
 def test_a_long_text_card_shows_the_part_that_matches(page) -> None:  # type: ignore[no-untyped-def]

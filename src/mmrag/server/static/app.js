@@ -156,6 +156,12 @@ function heardAlso(hit) {
   const pick = alts.split(" / ").find((a) => missing.some((t) => hasWord(a, t)));
   return pick ? el("div", { class: "heard-also", title: "the recogniser may also have heard: " + alts }, "or heard: ", marked(pick, state.terms)) : null;
 }
+// a section's last two headings, where a narrow card has room ("… › 4.7 The PIC16 port › 4.7.6 Pragmas");
+// the whole trail is the tooltip
+function innermost(section) {
+  const parts = section.split(" > ");
+  return (parts.length > 2 ? "… › " : "") + parts.slice(-2).join(" › ");
+}
 function card(hit, i) {
   const thumb = el("div", { class: hit.page != null ? "thumb page" : "thumb" });
   if (hit.thumbnail_url) thumb.append(el("img", { src: withToken(hit.thumbnail_url), alt: hit.name, loading: "lazy" }));
@@ -168,7 +174,7 @@ function card(hit, i) {
       el("span", { class: "score", title: "calibrated score; channel: " + (hit.channel || "") }, hit.score.toFixed(2))),
     foundBy(hit) ? el("div", { class: "found-by", title: "the list that found it: " + hit.found_by }, foundBy(hit)) : null,
     el("div", { class: "name", title: hit.source }, hit.name),
-    hit.section ? el("div", { class: "section", title: hit.section }, "§ " + hit.section) : null);
+    hit.section ? el("div", { class: "section", title: hit.section }, "§ " + innermost(hit.section)) : null);
   const paper = !hit.thumbnail_url && hit.modality === "text";
   if (hit.text && !paper) meta.append(el("div", { class: "snippet" }, marked(excerpt(hit.shown, state.terms, 300), state.terms)));
   const also = heardAlso(hit);
@@ -284,7 +290,7 @@ async function ask() {
         renderAnswer(data.answer, data.citations);
         const list = $("citations");
         list.replaceChildren(...data.citations.map((c) => el("li", { value: c.number },
-          el("a", { onclick: () => openHit(c), "data-n": c.number }, c.name + (c.where ? " · " + c.where : "")))));
+          el("a", { onclick: () => openHit(c), "data-n": c.number }, c.name + (c.where ? " · " + c.where : "") + (c.section ? " § " + innermost(c.section) : "")))));
         state.hits = data.context;
         renderResults(data.context);
         setStatus(`answered by ${data.generator} in ${(data.timings.generate_s + data.timings.search_s + data.timings.embed_s).toFixed(2)} s`);
