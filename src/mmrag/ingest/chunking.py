@@ -9,6 +9,9 @@ after one), else at a sentence end, else at a line break, else after exactly
 words (fewer when the overlap can start at a sentence; none when the next
 chunk starts at a heading: a new section).
 
+``sectioned`` tells each chunk the Markdown headings it falls under (those in force at its middle), which
+the loaders keep as ``meta["section"]``.
+
 A "word" is a run of non-space characters; CJK ideographs and kana count one
 word each (those scripts have no spaces), and a run longer than
 ``MAX_WORD_CHARS`` (base64, minified code) is cut into pieces, so a chunk is

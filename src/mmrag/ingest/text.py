@@ -159,7 +159,9 @@ def text_segments(
 ) -> Iterator[Segment]:
     """Chunks of ``text`` as ``Modality.TEXT`` segments (shared by other loaders). With ``sections`` (the
     text is Markdown, as every reader but plain text writes it), each chunk's ``meta["section"]`` names the
-    headings it falls under (``Install > From source``): the text tower reads them with the chunk."""
+    headings in force where most of its words are (``Install > From source``; ``chunking.sectioned``), the
+    document's title left out; the text tower reads the title and the innermost heading before the chunk
+    (``pipeline.embedded_text``)."""
     frozen = MappingProxyType(dict(meta))
     metas: dict[Trail, Mapping[str, str]] = {(): frozen}
     chunks = iter_chunks(text, config.chunk_words, config.chunk_overlap)
