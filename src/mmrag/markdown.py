@@ -15,6 +15,7 @@ import functools
 import re
 
 HEADING_MARK = r"#{1,6}[ \t]+"  # one to six "#" and a space or tab, at a line's start
+_FENCE_AT = r"^[ \t]*(?:```|~~~)[^\n]*$"  # a fence line (with re.MULTILINE): a code block's first or last line
 _HEADING = re.compile(HEADING_MARK + r"\S")
 _HEADING_LINE = re.compile(r"(?m)^(" + HEADING_MARK + r"\S.*)$")
 _MARKS = re.compile(r"(?m)^[ \t]*" + HEADING_MARK)
@@ -100,6 +101,10 @@ _PATTERNS: dict[str, tuple[str, int]] = {
     "strong_": (r"(?<![\w_])__(?=\S)((?:(?!__)[^\n]){0,300}? (?:(?!__)[^\n]){0,300}?)(?<=\S)__(?![\w_])", 0),
     "word": (r"[^\W_]", 0),
     "tag name": (r"</?([a-z0-9]+)", 0),
+    # ``headings``: a heading line (its marks, its words) or a fence line; a heading's *emphasis* and `code`
+    # marks (underscores are names: __init__)
+    "heading or fence": (r"^(#{1,6})[ \t]+(\S[^\n]*)$|" + _FENCE_AT, re.MULTILINE),
+    "emphasis": (r"[*`]+", 0),
 }
 
 
@@ -133,7 +138,7 @@ def as_read(line: str) -> str:
     gone, a line's escaped ``\\#`` as ``#`` (a PDF's ``# comment`` line, written so as not to read as a heading),
     and a line of nothing but badges (pictures inside links) gone entirely. Notes and READMEs are indexed
     as written; an answer quoting one read "[![Packaging status](https://...svg)](...)" (pure)."""
-    if line.lstrip(" \t").startswith("\\#"):  # "\\# a comment": a line that starts with "#" and is no heading
+    if "\\#" in line and line.lstrip(" \t").startswith("\\#"):  # "\\# a comment": a line that starts with "#" and is no heading
         line = line.replace("\\#", "#", 1)
     if "](" in line:
         bare = _pattern("link").sub(r"\1", _pattern("image").sub("", line))
@@ -182,24 +187,23 @@ def without_heading_marks(text: str) -> str:
     return _MARKS.sub("", text)
 
 
-_FENCE_LINE = re.compile(r"(?m)^[ \t]*(?:```|~~~)[^\n]*$")
+_FENCE_LINE = re.compile("(?m)" + _FENCE_AT)
 
 Trail = tuple[tuple[int, str], ...]  # the headings in force, outermost first: (level, words)
+Heading = tuple[int, int, str]  # a heading of a text: (offset of its line, level, words)
 MAX_TRAIL_WORDS_CHARS = 120  # a heading's words kept in a trail (a "heading" that is a whole paragraph is cut)
-_EMPHASIS = re.compile(r"[*`]+")  # a heading's *emphasis* and `code` marks (underscores are names: __init__)
-_HEADING_AT = re.compile(r"(?m)^(#{1,6})[ \t]+(\S[^\n]*)$|^[ \t]*(?:```|~~~)[^\n]*$")
 
 
-def headings(text: str) -> list[tuple[int, int, str]]:
+def headings(text: str) -> list[Heading]:
     """Every Markdown heading of ``text`` as (offset of its line, level, words as read), in order; lines inside
     a fence are code (``# a shell comment``), never headings (pure)."""
-    out: list[tuple[int, int, str]] = []
+    out: list[Heading] = []
     code = False
-    for m in _HEADING_AT.finditer(text):
+    for m in _pattern("heading or fence").finditer(text):
         if m.group(1) is None:  # a fence line
             code = not code
         elif not code:
-            words = " ".join(_EMPHASIS.sub("", as_read(m.group(2).rstrip().rstrip("#"))).split())
+            words = " ".join(_pattern("emphasis").sub("", as_read(m.group(2).rstrip().rstrip("#"))).split())
             if words:
                 out.append((m.start(), len(m.group(1)), words[:MAX_TRAIL_WORDS_CHARS]))
     return out
@@ -240,6 +244,6 @@ def as_shown(text: str) -> str:
     return "\n".join(out)
 
 
-__all__ = ["HEADING_MARK", "Trail", "as_read", "as_shown", "defined_names", "definition", "headings", "headings_apart",
+__all__ = ["HEADING_MARK", "Heading", "Trail", "as_read", "as_shown", "defined_names", "definition", "headings", "headings_apart",
            "is_heading", "links_as_text", "signature_name", "term_lead", "trail_words", "under", "underlined_as_headings",
            "without_heading_marks", "without_layout_tags"]

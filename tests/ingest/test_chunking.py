@@ -156,19 +156,18 @@ def test_each_chunk_knows_the_headings_it_falls_under() -> None:
     text = (f"# Guide\n\n{prose}\n\n## Install\n\n{prose}\n\n```\n# not a heading\n```\n\n### From source\n\n"
             f"{prose}\n\n## Use\n\n{prose}")
     assert [(lvl, w) for _, lvl, w in headings(text)] == [(1, "Guide"), (2, "Install"), (3, "From source"), (2, "Use")]
-    got = [(c.text.split()[0], trail_words(t)) for c, t in sectioned(text, chunk_text(text, 20, 5))]
+    got = [(c.text.split()[0], trail_words(t)) for c, t in sectioned(headings(text), chunk_text(text, 20, 5))]
     assert ("##", "Guide > Install") in got and ("###", "Guide > Install > From source") in got
     assert ("##", "Guide > Use") in got
     assert got[0] == ("#", "Guide")
-    mid = [t for c, t in sectioned(text, chunk_text(text, 20, 5)) if c.text.startswith("w") and "From" not in c.text]
+    mid = [t for c, t in sectioned(headings(text), chunk_text(text, 20, 5)) if c.text.startswith("w") and "From" not in c.text]
     assert trail_words(mid[-1]) == "Guide > Use"  # a chunk inside a section, not at its title
-    after = trail_after(text)
+    after = trail_after(headings(text))
     assert trail_words(after) == "Guide > Use"
-    nxt = [trail_words(t) for _, t in sectioned("more words on the next page", chunk_text("more words on the next page"),
-                                                after)]
+    nxt = [trail_words(t) for _, t in sectioned([], chunk_text("more words on the next page"), after)]
     assert nxt == ["Guide > Use"]
-    assert trail_words(trail_after("#### Deep\n\ntext\n\n## Up", after)) == "Guide > Up"
-    assert [t for _, t in sectioned("plain text only", chunk_text("plain text only"))] == [()]
+    assert trail_words(trail_after(headings("#### Deep\n\ntext\n\n## Up"), after)) == "Guide > Up"
+    assert [t for _, t in sectioned(headings("plain text only"), chunk_text("plain text only"))] == [()]
     opened = "# Bread\n\n## Starter\n\nFeed it.\n\n## Baking\n\nBake it hot."  # one chunk: where its words start
-    assert [trail_words(t) for _, t in sectioned(opened, chunk_text(opened))] == ["Bread > Starter"]
+    assert [trail_words(t) for _, t in sectioned(headings(opened), chunk_text(opened))] == ["Bread > Starter"]
     assert trail_words(((1, "Bread"), (2, "Starter")), "bread") == "Starter"  # the document's title is shown anyway

@@ -21,11 +21,11 @@ never unboundedly long.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from mmrag.errors import ConfigError
-from mmrag.markdown import Trail, headings, is_heading, under
+from mmrag.markdown import Heading, Trail, is_heading, under
 
 MAX_WORD_CHARS = 40
 SECTION = 4  # the rank of a cut before a heading line (``_cut_rank``)
@@ -147,12 +147,12 @@ def iter_chunks(text: str, chunk_words: int = 160, chunk_overlap: int = 32) -> I
         i = max(nxt, i + 1)
 
 
-def sectioned(text: str, chunks: Iterable[Chunk], before: Trail = ()) -> Iterator[tuple[Chunk, Trail]]:
-    """Each chunk of ``text`` with the Markdown headings in force at its middle, outermost first: where most of
+def sectioned(marks: Sequence[Heading], chunks: Iterable[Chunk], before: Trail = ()) -> Iterator[tuple[Chunk, Trail]]:
+    """Each chunk of a text whose headings are ``marks`` (``markdown.headings``) with those in force at its middle, outermost first: where most of
     its words are (a chunk that opens with ``# Bread`` and ``## Starter`` is in "Bread > Starter"; one that
     starts with the last lines of a section and goes on into the next is in the next). ``before``: those in
-    force where ``text`` starts (a PDF's previous page). Lazy over ``chunks`` (pure)."""
-    marks, h, trail = headings(text), 0, before
+    force where the text starts (a PDF's previous page). Lazy over ``chunks`` (pure)."""
+    h, trail = 0, before
     for chunk in chunks:
         middle = (chunk.start + chunk.end) // 2
         while h < len(marks) and marks[h][0] <= middle:
@@ -161,9 +161,10 @@ def sectioned(text: str, chunks: Iterable[Chunk], before: Trail = ()) -> Iterato
         yield chunk, trail
 
 
-def trail_after(text: str, before: Trail = ()) -> Trail:
-    """The headings in force at the end of ``text``, given ``before`` at its start (pure)."""
-    for _, level, words in headings(text):
+def trail_after(marks: Sequence[Heading], before: Trail = ()) -> Trail:
+    """The headings in force at the end of a text whose headings are ``marks``, given ``before`` at its start
+    (pure)."""
+    for _, level, words in marks:
         before = under(before, level, words)
     return before
 

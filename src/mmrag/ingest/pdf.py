@@ -54,7 +54,7 @@ from mmrag.ingest.pdf_layout import (
     read_lines,
 )
 from mmrag.ingest.tables import pdf_tables, table_segments
-from mmrag.markdown import Trail, trail_words
+from mmrag.markdown import Trail, headings, trail_words
 from mmrag.types import Modality, Segment, Span
 
 log = logging.getLogger(__name__)
@@ -312,7 +312,8 @@ class PdfLoader:
                 body = text if ocr_done or short else ""
             if has_layer or ocr_done or short:
                 chunks = chunk_text(body, config.chunk_words, config.chunk_overlap)
-                for k, (chunk, trail) in enumerate(sectioned(body, chunks, reading.trail)):
+                marks = headings(body)  # read once: for the chunks' sections and for the next page's
+                for k, (chunk, trail) in enumerate(sectioned(marks, chunks, reading.trail)):
                     section = "" if contents else trail_words(trail, reading.title)  # a contents page is in no section
                     out.append(
                         Segment(
@@ -324,7 +325,7 @@ class PdfLoader:
                             meta={**meta, "section": section} if section else dict(meta),
                         )
                     )
-                reading.trail = trail_after(body, reading.trail)  # a section goes on over the page
+                reading.trail = trail_after(marks, reading.trail)  # a section goes on over the page
             n_images = 0
             for obj in page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_IMAGE], max_depth=4):
                 n_images += 1

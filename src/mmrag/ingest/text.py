@@ -23,7 +23,7 @@ from mmrag.ingest.compressed import SUFFIXES, UnpackError, codec_of, decompress,
 from mmrag.ingest.markup import read_markup
 from mmrag.ingest.sources import check_size
 from mmrag.ingest.subtitles import looks_like_subtitles, subtitle_text
-from mmrag.markdown import Trail, links_as_text, signature_name, term_lead, trail_words
+from mmrag.markdown import Trail, headings, links_as_text, signature_name, term_lead, trail_words
 from mmrag.types import Modality, Segment, Span
 
 MAX_TEXT_MB = 256.0  # text is held in memory whole; larger files must be split first
@@ -165,7 +165,7 @@ def text_segments(
     frozen = MappingProxyType(dict(meta))
     metas: dict[Trail, Mapping[str, str]] = {(): frozen}
     chunks = iter_chunks(text, config.chunk_words, config.chunk_overlap)
-    for ch, trail in sectioned(text, chunks) if sections else ((c, ()) for c in chunks):
+    for ch, trail in sectioned(headings(text), chunks) if sections else ((c, ()) for c in chunks):
         if trail not in metas:
             words = trail_words(trail, frozen.get("title", ""))
             metas[trail] = MappingProxyType({**frozen, "section": words}) if words else frozen
