@@ -129,6 +129,9 @@ def test_a_long_hit_shows_the_part_that_matches_with_the_words_marked() -> None:
     readme = ("[![Build](https://ci.example/badge.svg)](https://ci.example)\n\nSee the **[user guide](https://x.org/guide)** "
               "first.\n\n```\ny = x**2  # [not](a link)\n```")
     assert shown_text(readme) == "See the user guide first. y = x**2 # [not](a link)", shown_text(readme)
+    # a setext heading's rule is no text; a plain text file (a script: Hit.is_markdown false) is shown as written
+    assert shown_text("Install\n-------\nRun make.\n\n---\n\nDone -- ok") == "Install Run make. --- Done -- ok"
+    assert shown_text("# install the lamp\nmake lamp", markdown=False) == "# install the lamp make lamp"
     # a manual's placeholder is no HTML: "<font> is in the format ..." kept its "<font>"; markup still goes
     assert shown_text('Set <font> as "Face,Size".\n<p align="center">A <b>logo</b></p>') == 'Set <font> as "Face,Size". A logo'
 

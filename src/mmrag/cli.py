@@ -267,7 +267,7 @@ def _print_hits(hits: list[Any], notes: tuple[str, ...], empty: str = "no result
         section = f"  [dim]§ {escape(safe(hit.section))}[/]" if getattr(hit, "section", "") else ""
         out.print(f"[bold]{i:>2}[/] {hit.score:6.2f}{rel}  {hit.modality.value:<5}  [cyan]{escape(_label(hit))}[/]{section}{more}",
                   soft_wrap=True)
-        snippet = safe(shown_text(hit.text or ""))
+        snippet = safe(shown_text(hit.text or "", hit.is_markdown))
         if snippet:
             width = max(40, (out.width or 80) - 16)
             out.print(f"[dim]{'':16}{marked(escape(excerpt(snippet, words, width)), words)}[/]", soft_wrap=True)

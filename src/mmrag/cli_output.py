@@ -120,11 +120,12 @@ def query_words(query: str | None) -> list[str]:
     return [w for w in re.findall(r"\w+", (query or "").lower()) if len(w) > 2 and w not in _STOP]
 
 
-def shown_text(text: str) -> str:
-    """A hit's text as a result line shows it: one line, without the ``#`` marks of Markdown headings
+def shown_text(text: str, markdown: bool = True) -> str:
+    """A hit's text as a result line shows it: one line, without the marks of Markdown headings
     (documents, slides, mail, books and web pages are written with them) or code fences
-    (``markdown.as_shown``). The server sends the same text to the page as each hit's ``shown``."""
-    return " ".join(as_shown(text).split())
+    (``markdown.as_shown``); a plain text file's (not ``markdown``, ``Hit.is_markdown``) as written. The
+    server sends the same text to the page as each hit's ``shown``."""
+    return " ".join(as_shown(text, markdown).split())
 
 
 def excerpt(text: str, words: list[str], width: int) -> str:

@@ -16,9 +16,29 @@ import re
 
 HEADING_MARK = r"#{1,6}[ \t]+"  # one to six "#" and a space or tab, at a line's start
 _FENCE_AT = r"^[ \t]*(?:```|~~~)[^\n]*$"  # a fence line (with re.MULTILINE): a code block's first or last line
+# a setext heading: a line of words over a line of "=" (level 1) or "-" (level 2); ``setext_level`` says when it is one
+_SETEXT_RULE = r"[ ]{0,3}(=+|-+)[ \t]*\r?(?=\n|\Z)"
+_SETEXT = r"([ ]{0,3}\S[^\n]*)\n" + _SETEXT_RULE
 _HEADING = re.compile(HEADING_MARK + r"\S")
 _HEADING_LINE = re.compile(r"(?m)^(" + HEADING_MARK + r"\S.*)$")
 _MARKS = re.compile(r"(?m)^[ \t]*" + HEADING_MARK)
+
+
+_HASH_LINE = re.compile(r"[ \t]*#{1,6}(?:[ \t]|$)")  # a line that would read as a heading: "# a comment", "#"
+_HASH_LINES = re.compile(r"(?m)^([ \t]*)(#{1,6}(?:[ \t]|$))")
+
+
+def literal(line: str) -> str:
+    """A line of a document's own words as Markdown text: one that starts with ``#`` and a space (a listing's
+    ``# comment``, a manual's root prompt ``# mount -a``, a paragraph "# of guests: 12") is escaped ``\\#``, so
+    it never reads as a heading (``as_read`` shows it as written). Every reader that writes Markdown puts its
+    text lines through this and writes only its own headings unescaped (pure)."""
+    return _HASH_LINES.sub(r"\1\\\2", line, count=1) if _HASH_LINE.match(line) else line
+
+
+def literal_lines(text: str) -> str:
+    """``literal`` over every line of ``text`` (pure)."""
+    return _HASH_LINES.sub(r"\1\\\2", text) if "#" in text else text
 
 
 def is_heading(line: str) -> bool:
@@ -103,7 +123,10 @@ _PATTERNS: dict[str, tuple[str, int]] = {
     "tag name": (r"</?([a-z0-9]+)", 0),
     # ``headings``: a heading line (its marks, its words) or a fence line; a heading's *emphasis* and `code`
     # marks (underscores are names: __init__)
-    "heading or fence": (r"^(#{1,6})[ \t]+(\S[^\n]*)$|" + _FENCE_AT, re.MULTILINE),
+    "heading or fence": (r"^(#{1,6})[ \t]+(\S[^\n]*)$|" + _FENCE_AT + r"|^" + _SETEXT_RULE, re.MULTILINE),
+    "setext": (_SETEXT, 0),
+    # what a setext heading's line cannot be: a list item, a quote, a table's row, HTML, a rule of marks
+    "no title": (r"[ ]{0,3}(?:[-+*][ \t]|\d{1,9}[.)](?:[ \t]|$)|[>|<#]|```|~~~|[-=*_ \t]+\r?$)", 0),
     "emphasis": (r"[*`]+", 0),
 }
 
@@ -194,18 +217,49 @@ Heading = tuple[int, int, str]  # a heading of a text: (offset of its line, leve
 MAX_TRAIL_WORDS_CHARS = 120  # a heading's words kept in a trail (a "heading" that is a whole paragraph is cut)
 
 
+def _setext_title(text: str, at: int, line: str) -> bool:
+    """Whether ``line``, starting at ``at`` in ``text`` and underlined by a line of ``=`` or ``-``, is a setext
+    heading's words: a paragraph of that one line (the text's first line, or after a blank one), with letters
+    or digits, not a list item, a quote, a table's row, HTML or a rule ("- item" over "---" is an item and a
+    thematic break) (pure)."""
+    if at > 0 and text[text.rfind("\n", 0, at - 1) + 1 : at].strip():  # the line before holds words: a paragraph's last line
+        return False
+    return _pattern("no title").match(line) is None and _pattern("word").search(line) is not None
+
+
+def setext_level(text: str, at: int) -> int:
+    """The level of the setext heading whose words are the line starting at ``at`` (``Install`` over ``=====``: 1,
+    over ``-----``: 2), else 0. ``headings`` reads both kinds; the chunker cuts before a heading of either (pure)."""
+    m = _pattern("setext").match(text, at)
+    if m is None or not _setext_title(text, at, m.group(1)):
+        return 0
+    return 1 if m.group(2)[0] == "=" else 2
+
+
+def _words(raw: str) -> str:
+    """A heading's words as a trail keeps them: as read, no ``*``/`` ` `` marks, one line, cut (pure)."""
+    return " ".join(_pattern("emphasis").sub("", as_read(raw.strip().rstrip("#"))).split())[:MAX_TRAIL_WORDS_CHARS]
+
+
 def headings(text: str) -> list[Heading]:
-    """Every Markdown heading of ``text`` as (offset of its line, level, words as read), in order; lines inside
-    a fence are code (``# a shell comment``), never headings (pure)."""
+    """Every Markdown heading of ``text`` as (offset of its line, level, words as read), in order: ATX
+    (``## Install``) and setext (``Install`` over ``-------``, ``setext_level``) headings; lines inside a fence
+    are code (``# a shell comment``), never headings (pure)."""
     out: list[Heading] = []
     code = False
     for m in _pattern("heading or fence").finditer(text):
-        if m.group(1) is None:  # a fence line
+        at = m.start()
+        if m.group(1) is not None:
+            words, level = _words(m.group(2).rstrip()), len(m.group(1))
+        elif m.group(3) is not None:  # a rule: a setext heading's when the line above is its words
+            at = text.rfind("\n", 0, m.start() - 1) + 1
+            ok = m.start() > 0 and not code and _setext_title(text, at, text[at : m.start() - 1])
+            words, level = _words(text[at : m.start() - 1]) if ok else "", 1 if m.group(3)[0] == "=" else 2
+        else:  # a fence line
             code = not code
-        elif not code:
-            words = " ".join(_pattern("emphasis").sub("", as_read(m.group(2).rstrip().rstrip("#"))).split())
-            if words:
-                out.append((m.start(), len(m.group(1)), words[:MAX_TRAIL_WORDS_CHARS]))
+            continue
+        if words and not code:
+            out.append((at, level, words))
     return out
 
 
@@ -222,12 +276,29 @@ def trail_words(trail: Trail, title: str = "") -> str:
     return " > ".join(words for _, words in trail)
 
 
-def as_shown(text: str) -> str:
-    """A chunk as a result line and the web page show it: without heading marks or the fence lines around
-    code (a notebook's cells, a web page's ``<pre>``), its prose lines as they read (``as_read``: a link as
-    its words, no badge rows, no ``**``), the code inside fences as written (``x**2`` keeps its stars) (pure;
-    the server sends it as each hit's ``shown``)."""
-    text = without_heading_marks(text)
+def _without_setext_rules(text: str) -> str:
+    """``text`` without the rule line under each setext heading's words (``=====`` under ``Install``) (pure)."""
+    if "==" not in text and "--" not in text:
+        return text
+    out, at = [], 0
+    for h, _, _ in headings(text):
+        if setext_level(text, h):
+            title_end = text.find("\n", h)
+            rule_end = text.find("\n", title_end + 1)
+            out.append(text[at:title_end])
+            at = rule_end if rule_end >= 0 else len(text)
+    return "".join(out) + text[at:] if out else text
+
+
+def as_shown(text: str, markdown: bool = True) -> str:
+    """A chunk as a result line and the web page show it: without heading marks (``#``, a setext heading's
+    rule) or the fence lines around code (a notebook's cells, a web page's ``<pre>``), its prose lines as
+    they read (``as_read``: a link as its words, no badge rows, no ``**``), the code inside fences as
+    written (``x**2`` keeps its stars). Not ``markdown`` (a plain text file: a script, a config): as written,
+    ``# a comment`` keeps its mark (pure; the server sends it as each hit's ``shown``)."""
+    if not markdown:
+        return text
+    text = without_heading_marks(_without_setext_rules(text))
     if "](" not in text and "<" not in text and "**" not in text and "__" not in text and "\\#" not in text:
         return _FENCE_LINE.sub("", text)
     out, code = [], False
@@ -245,5 +316,5 @@ def as_shown(text: str) -> str:
 
 
 __all__ = ["HEADING_MARK", "Heading", "Trail", "as_read", "as_shown", "defined_names", "definition", "headings", "headings_apart",
-           "is_heading", "links_as_text", "signature_name", "term_lead", "trail_words", "under", "underlined_as_headings",
+           "is_heading", "links_as_text", "literal", "literal_lines", "setext_level", "signature_name", "term_lead", "trail_words", "under", "underlined_as_headings",
            "without_heading_marks", "without_layout_tags"]

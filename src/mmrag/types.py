@@ -29,6 +29,11 @@ if TYPE_CHECKING:  # pragma: no cover
     from PIL import Image
 
 
+# a text's ``meta["format"]`` that is not Markdown: a plain text file (scripts, configs: ``# x`` is a comment), Rich
+# Text and subtitles, read as their words; every other reader writes Markdown (``mmrag.markdown``)
+PLAIN_FORMATS = frozenset({"text", "rtf", "subtitles"})
+
+
 class Modality(str, enum.Enum):
     """What a segment *is* (not which encoder embedded it)."""
 
@@ -201,6 +206,13 @@ class Hit:
         """The headings a document's chunk falls under, outermost first (``Plotting styles > Image``; written
         by the readers as ``meta["section"]``), or ``""``."""
         return str(self.meta.get("section") or "")
+
+    @property
+    def is_markdown(self) -> bool:
+        """Whether the text is written in Markdown, as every reader writes documents (``# Install`` is a
+        heading): all but a plain text file's, a Rich Text document's and subtitles' words (``# Install``
+        is a script's comment there, shown as written)."""
+        return self.meta.get("format") not in PLAIN_FORMATS
 
     def where(self) -> str:
         """The span's label with the source's own word for a page: ``slide 7`` in a deck, else ``p. 7``."""

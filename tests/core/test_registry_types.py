@@ -42,6 +42,10 @@ def test_span_labels_and_time_format() -> None:
     assert Hit("id", "notes.md", Modality.TEXT, Span(start=0, end=5), 1.0).label() == "notes.md"
     figure = Hit("id", "report.pdf", Modality.IMAGE, Span(page=3), 1.0, meta={"figure": "2"})
     assert figure.label() == "report.pdf p. 3, fig. 2"
+    # a plain text file's, a Rich Text document's and subtitles' words are not Markdown; every reader's else
+    plain = [Hit("id", "x", Modality.TEXT, Span(), 1.0, meta={"format": f}).is_markdown for f in ("text", "rtf", "subtitles")]
+    written = [Hit("id", "x", Modality.TEXT, Span(), 1.0, meta={"format": f}).is_markdown for f in ("markdown", "html", "roff")]
+    assert plain == [False] * 3 and written == [True] * 3 and figure.is_markdown
 
 
 def test_segment_ids_are_stable_and_distinct() -> None:

@@ -12,6 +12,7 @@ from mmrag.errors import IngestError
 from mmrag.ingest.info import indirect_parts, info_markdown, looks_like_info
 from mmrag.ingest.sources import sniff_reason
 from mmrag.ingest.text import TextLoader
+from mmrag.markdown import as_shown, headings
 
 DATA = Path(__file__).parents[1] / "data" / "info"
 CFG = IngestConfig(ocr=False)
@@ -75,3 +76,13 @@ def test_a_two_column_table_starts_each_description_with_its_terms() -> None:
     assert "‘-v’: Invert the sense of matching." in lines
     assert "   A paragraph after the table" in lines and "runs on here." in lines
     assert "     if (x)" in lines and "         y = 1;" in lines  # an example's code is no table
+
+
+def test_an_examples_comment_is_no_heading() -> None:
+    """An example's ``# make install`` (indented or not) is written escaped, so it neither ends its section nor
+    loses its ``#`` when shown (``markdown.literal``)."""
+    node = ("\x1f\nFile: lamp.info,  Node: Top,  Next: Use\n\n1 Install\n*********\n\nBuild it:\n\n     # make install\n"
+            "# done\n\n1.1 Use\n=======\n\nPress it.\n")
+    text, _ = info_markdown("This is lamp.info, produced by makeinfo.\n" + node)
+    assert [(lvl, w) for _, lvl, w in headings(text)] == [(1, "1 Install"), (2, "1.1 Use")]
+    assert "     # make install" in as_shown(text).splitlines() and "# done" in as_shown(text).splitlines()

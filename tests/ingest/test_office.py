@@ -20,6 +20,7 @@ from mmrag.ingest.office import alt_words
 from mmrag.ingest.slides import SlidesLoader
 from mmrag.ingest.sources import sniff_reason
 from mmrag.ingest.word import WordLoader, heading_level
+from mmrag.markdown import as_shown
 from mmrag.types import Hit, Modality
 
 pytest.importorskip("docx")
@@ -162,6 +163,7 @@ def test_word_text_boxes_footnotes_comments_headers_and_footers_are_read_once_ea
     d.sections[0].footer.paragraphs[0].text = "3"  # a page number: no words
     d.add_section()  # a second section with the same (linked) header: read once
     d.add_paragraph("Second section text.")
+    d.add_paragraph("# of guests: 12")  # a paragraph of words, not a heading: written escaped, shown as written
     if not any(str(p.partname) == "/word/footnotes.xml" for p in d.part.package.iter_parts()):
         notes = Part(PackURI("/word/footnotes.xml"), CONTENT_TYPE.WML_FOOTNOTES, _FOOTNOTES.encode(), d.part.package)
         d.part.relate_to(notes, RELATIONSHIP_TYPE.FOOTNOTES)
@@ -180,6 +182,8 @@ def test_word_text_boxes_footnotes_comments_headers_and_footers_are_read_once_ea
     tail = body[body.index("## Page headers"):]
     assert "3" not in tail  # a bare page number is not indexed
     assert segs[0].meta["title"] == "Harbour news"
+    assert "\n\\# of guests: 12\n" in body and "guests" not in "".join(str(s.meta.get("section", "")) for s in segs)
+    assert as_shown(body).count("# of guests: 12") == 1
 
 
 def test_deck_slides_in_order_with_notes_charts_groups_tables_and_pictures(deck: Path) -> None:

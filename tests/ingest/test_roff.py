@@ -13,6 +13,7 @@ from mmrag.ingest.roff import alias_target, condition, looks_like_roff, roff_mar
 from mmrag.ingest.sniffing import MANUAL_ALIAS
 from mmrag.ingest.sources import sniff_reason
 from mmrag.ingest.text import TextLoader
+from mmrag.markdown import as_shown, headings
 
 DATA = Path(__file__).parents[1] / "data" / "roff"
 CFG = IngestConfig(ocr=False)
@@ -149,3 +150,14 @@ def test_an_options_tag_starts_its_description() -> None:
 def test_a_tag_ending_in_a_hyphen_keeps_its_colon() -> None:
     lines = roff_markdown(".TH CUT 1\n.TP\nN\\-\nfrom N'th byte to end of line\n.TP\nN\\-M\nfrom N'th to M'th\n")[0].splitlines()
     assert "N-: from N'th byte to end of line" in lines and "N-M: from N'th to M'th" in lines
+
+
+def test_an_examples_root_prompt_or_comment_is_no_heading() -> None:
+    """A manual's example (``# mount -a``, ``# a comment``) and a paragraph that starts with ``#`` are written
+    escaped: they never end the section they stand in (``markdown.literal``)."""
+    src = (".TH LAMP 8\n.SH EXAMPLES\nMount it first:\n.nf\n# mount -a\n# lamp --on\n.fi\n.PP\n# is the root prompt.\n"
+           ".SH SEE ALSO\nhorn(8)\n")
+    text, _ = roff_markdown(src)
+    assert [(lvl, w) for _, lvl, w in headings(text)] == [(1, "EXAMPLES"), (1, "SEE ALSO")]
+    assert "\\# mount -a" in text.splitlines() and "\\# is the root prompt." in text.splitlines()
+    assert "# mount -a" in as_shown(text).splitlines()  # shown as written

@@ -19,6 +19,7 @@ from mmrag.ingest.text import (
     html_to_text,
     stray_brackets_escaped,
 )
+from mmrag.markdown import as_shown, headings
 from mmrag.types import Modality, Segment
 
 MARKDOWN = """---
@@ -280,6 +281,17 @@ if ok:
     assert plain.startswith("Home\n\nDocs\nAPI") and "Next page" in plain and "# " not in plain and "¶" not in plain
 
 
+def test_a_pages_own_line_that_starts_with_a_hash_is_no_heading() -> None:
+    """Only the page's ``<h1>``-``<h6>`` are headings: a paragraph "# of guests: 12" is written escaped (shown as
+    written), a ``<pre>`` keeps its ``# comment`` inside the fence, and a control character of the page's own
+    never passes for the reader's mark of a heading."""
+    page = "<h1>Party</h1><p># of guests: 12</p><p>\x05## not one</p><pre># a comment\nls</pre><h2>Food</h2><p>Soup.</p>"
+    text, _ = html_to_text(page, markdown=True)
+    assert [(lvl, w) for _, lvl, w in headings(text)] == [(1, "Party"), (2, "Food")]
+    assert text.startswith("# Party\n\n\\# of guests: 12\n\n\\## not one\n\n```\n# a comment\nls\n```")
+    assert as_shown(text).split("\n")[2] == "# of guests: 12"
+
+
 def test_a_definition_list_writes_each_term_before_its_definition() -> None:
     """``<dt>dialout</dt><dd>Full and direct access to serial ports.</dd>`` was two lines, so an answer
     quoting the definition never said which group it was; now the term starts its definition's line."""
@@ -333,6 +345,21 @@ def test_a_comment_never_closed_hides_the_rest_of_the_page_as_in_a_browser() -> 
     assert stray_brackets_escaped("<p>a</p><!-- open <b>x</b> and <!-- again") == "<p>a</p>"
     text, _ = html_to_text("<p>Shown.</p><!--" * 20_000, markdown=True)
     assert text == "Shown."
+
+
+def test_a_readme_with_underlined_titles_has_sections(tmp_path: Path, cfg: IngestConfig) -> None:
+    """Setext headings (``Install`` over ``-------``, common in READMEs and changelogs) place each chunk as ATX
+    ones do; the title is the first one's words."""
+    path = tmp_path / "README.md"
+    words = " ".join(f"w{n}" for n in range(40))
+    path.write_text(f"Lamp\n====\n\nA desk lamp. {words[:70]}\n\nInstall\n-------\n\nPlug it in. {words}\n\n"
+                    f"Usage\n-----\n\nPress the switch. {words}\n", encoding="utf-8")
+    segs = load(TextLoader(), path, IngestConfig(chunk_words=30, chunk_overlap=4))
+    assert {s.meta["title"] for s in segs} == {"Lamp"}
+    placed = {s.text.split("\n")[0]: s.meta.get("section") for s in segs}
+    assert placed["Install"] == "Install" and placed["Usage"] == "Usage", placed
+    usage = next(s for s in segs if s.text.startswith("Usage"))
+    assert embedded_text(usage) == f"Lamp > Usage\n\n{usage.text}"
 
 
 def test_plain_text_has_no_sections_and_only_chunks_are_placed(tmp_path: Path, cfg: IngestConfig) -> None:

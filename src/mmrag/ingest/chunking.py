@@ -3,8 +3,8 @@
 Pure functions. ``chunk_text(text, 160, 32)`` returns ``Chunk``s whose
 ``text == source[start:end]``; every non-space character of the source lies in
 at least one chunk; a chunk ends at a paragraph break when one falls in the
-second half of its window (best before a Markdown heading line, never right
-after one), else at a sentence end, else at a line break, else after exactly
+second half of its window (best before a Markdown heading, ATX or setext,
+never right after one), else at a sentence end, else at a line break, else after exactly
 ``chunk_words`` words. Consecutive chunks share at most ``chunk_overlap``
 words (fewer when the overlap can start at a sentence; none when the next
 chunk starts at a heading: a new section).
@@ -25,7 +25,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from mmrag.errors import ConfigError
-from mmrag.markdown import Heading, Trail, is_heading, under
+from mmrag.markdown import Heading, Trail, is_heading, setext_level, under
 
 MAX_WORD_CHARS = 40
 SECTION = 4  # the rank of a cut before a heading line (``_cut_rank``)
@@ -76,17 +76,34 @@ def _line_at(text: str, at: int) -> str:
     return text[text.rfind("\n", 0, at) + 1 : end if end >= 0 else len(text)]
 
 
+def _line_start(text: str, at: int) -> int:
+    """Where the line that holds the character at ``at`` starts (pure)."""
+    return text.rfind("\n", 0, at) + 1
+
+
+def _under_setext(text: str, rule_at: int) -> bool:
+    """Whether the word at ``rule_at`` is on a setext heading's rule (``-----`` under ``Install``) (pure)."""
+    line = _line_start(text, rule_at)
+    return line > 0 and setext_level(text, _line_start(text, line - 1)) > 0
+
+
 def _cut_rank(text: str, prev: tuple[int, int], nxt_start: int) -> int:
     """How good a cut is between a word ``prev`` and the next word starting at ``nxt_start``: 4 a paragraph
-    break before a Markdown heading (a section starts), 3 another paragraph break, 2 sentence end, 1 line
-    break, 0 mid-line, and a paragraph break right after a heading (a chunk never ends on its section's
-    title)."""
+    break before a Markdown heading (``## Install``, or ``Install`` over ``-------``: a section starts), 3
+    another paragraph break, 2 sentence end, 1 line break, 0 mid-line, and 0 right after a heading (a chunk
+    never ends on its section's title) or between a setext heading's words and its rule."""
     gap = text[prev[1] : nxt_start]
     breaks = gap.count("\n") + gap.count("\r") - gap.count("\r\n")
     if breaks >= 2:
         if text[nxt_start] == "#" and is_heading(_line_at(text, nxt_start).lstrip()):
             return SECTION
-        return 0 if is_heading(_line_at(text, prev[0]).lstrip()) else 3
+        if setext_level(text, _line_start(text, nxt_start)):
+            return SECTION
+        if is_heading(_line_at(text, prev[0]).lstrip()) or (text[prev[0]] in "=-" and _under_setext(text, prev[0])):
+            return 0
+        return 3
+    if breaks == 1 and text[nxt_start] in "=-" and _under_setext(text, nxt_start):
+        return 0
     if text[prev[0] : prev[1]].rstrip(_CLOSERS)[-1:] in _SENTENCE_ENDS:
         return 2
     return 1 if breaks == 1 else 0

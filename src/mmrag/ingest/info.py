@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 
-from mmrag.markdown import definition
+from mmrag.markdown import definition, literal
 
 _INFO_EXT = re.compile(r"^\.info(?:-[0-9]+)?$", re.IGNORECASE)
 _NODE_LINE = re.compile(r"^File: [^,\n]+,\s+Node: ", re.MULTILINE)
@@ -76,9 +76,9 @@ def _node_body(node: str) -> list[str]:
         item = _table_item(lines, i, lines[i - 1] if i else "")
         if item:  # a @table's item: "'-k', '--keep': Don't delete ...", a paragraph of its own
             terms, first, i = item
-            out.extend(["", definition(", ".join(terms), first)])
+            out.extend(["", literal(definition(", ".join(terms), first))])
             continue
-        out.append(line)
+        out.append(literal(line))  # an example's "# make install" is no heading
         i += 1
     return out
 

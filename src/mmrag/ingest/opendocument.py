@@ -52,6 +52,7 @@ from mmrag.ingest.office import (
 )
 from mmrag.ingest.sniffing import ZIP_ERRORS
 from mmrag.ingest.tables import Table
+from mmrag.markdown import literal
 from mmrag.types import Segment
 
 NS = {
@@ -372,6 +373,8 @@ def text_parts(root: Any, store: Pictures, title: str, headers: list[str] | None
             text = "#" * level + " " + text
         elif list_depth:
             text = "- " + text
+        else:
+            text = literal(text)  # "# of guests: 12" is no heading
         lines.append(text)
         lines.append("")
 

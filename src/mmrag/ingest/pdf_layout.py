@@ -25,7 +25,7 @@ from itertools import pairwise
 from typing import Any
 
 from mmrag.ingest.chunking import has_words
-from mmrag.markdown import is_heading, without_heading_marks
+from mmrag.markdown import is_heading, literal, without_heading_marks
 
 HEADING_RATIO = 1.15  # a line set at least this much larger than the body is a heading ...
 MAX_HEADING_WORDS = 16  # ... if it is short: a title, not a paragraph in a larger type
@@ -248,15 +248,6 @@ def document_title(metadata_title: str, first_page: str) -> str:
     return ""
 
 
-_HASH_LINE = re.compile(r"[ \t]*#{1,6}(?:[ \t]|$)")
-
-
-def _literal(text: str) -> str:
-    """A line of the page as Markdown text: one that starts with ``#`` (a listing's ``# comment``) escaped as
-    ``\\#``, so it does not read as a heading (``markdown.as_read`` shows it as written) (pure)."""
-    return "\\" + text.lstrip(" \t") if _HASH_LINE.match(text) else text
-
-
 def page_markdown(lines: Sequence[PdfLine], body: BodyStyle | None, levels: dict[float, int]) -> str:
     """The page's text with its title lines as Markdown headings, each a paragraph of its own, and a blank
     line after each line that ends a paragraph (``paragraph_ends``). A title wrapped over two or three lines
@@ -264,7 +255,7 @@ def page_markdown(lines: Sequence[PdfLine], body: BodyStyle | None, levels: dict
     type, a pull quote). Without a body style (no sizes read), no headings (pure)."""
     ends = paragraph_ends(lines)
     if body is None:
-        return "\n".join(_literal(line.text) + ("\n" if end else "") for line, end in zip(lines, ends, strict=True))
+        return "\n".join(literal(line.text) + ("\n" if end else "") for line, end in zip(lines, ends, strict=True))
     bold_level = min(max(levels.values(), default=0) + 1, MAX_LEVELS)  # after the largest number a size has
     marks = [_level(line, body, levels, bold_level) for line in lines]
     out: list[str] = []
@@ -279,7 +270,7 @@ def page_markdown(lines: Sequence[PdfLine], body: BodyStyle | None, levels: dict
             out.extend(["", "#" * level + " " + words, ""])
         else:
             for k in range(i, j):
-                out.extend([_literal(lines[k].text), ""] if ends[k] else [_literal(lines[k].text)])
+                out.extend([literal(lines[k].text), ""] if ends[k] else [literal(lines[k].text)])
         i = j
     return "\n".join(out)
 

@@ -22,7 +22,7 @@ from collections.abc import Iterator
 
 from mmrag.ingest.roff_escapes import split_args, unescape
 from mmrag.ingest.roff_mdoc import MDOC_CALLABLE, Mdoc
-from mmrag.markdown import definition
+from mmrag.markdown import definition, literal
 
 # a manual's file name: section 1-9 or n/l/o, an optional suffix (``.1ssl``, ``.3pm``, ``.8x``); or named for roff
 _MAN_EXT = re.compile(r"^\.(?:[1-9nlo][a-z0-9_+-]{0,12}|man|mdoc|roff|mandoc)$", re.IGNORECASE)
@@ -172,7 +172,7 @@ def roff_markdown(text: str) -> tuple[str, str | None]:
         """Lines that are not a tagged paragraph's text: a waiting tag goes on its own line first."""
         nonlocal tag
         if tag:
-            out.append(tag)
+            out.append(literal(tag))
             tag = ""
         out.extend(lines)
 
@@ -186,7 +186,7 @@ def roff_markdown(text: str) -> tuple[str, str | None]:
             if line:
                 if out and out[-1]:
                     out.append("")  # a paragraph (a list item's too) stands apart: a prompt joins the lines of one
-                out.append(line)
+                out.append(literal(line))  # "# mount -a" (a root prompt) is no heading
             para.clear()
 
     def add_tag(words: str) -> None:
@@ -211,7 +211,7 @@ def roff_markdown(text: str) -> tuple[str, str | None]:
             tag_next = False
             return
         if not fill:
-            put(words)
+            put(literal(words))  # an example's "# a comment" is no heading
         elif words:
             para.append(words)
 

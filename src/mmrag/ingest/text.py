@@ -23,8 +23,16 @@ from mmrag.ingest.compressed import SUFFIXES, UnpackError, codec_of, decompress,
 from mmrag.ingest.markup import read_markup
 from mmrag.ingest.sources import check_size
 from mmrag.ingest.subtitles import looks_like_subtitles, subtitle_text
-from mmrag.markdown import Trail, headings, links_as_text, signature_name, term_lead, trail_words
-from mmrag.types import Modality, Segment, Span
+from mmrag.markdown import (
+    Trail,
+    headings,
+    links_as_text,
+    literal_lines,
+    signature_name,
+    term_lead,
+    trail_words,
+)
+from mmrag.types import PLAIN_FORMATS, Modality, Segment, Span
 
 MAX_TEXT_MB = 256.0  # text is held in memory whole; larger files must be split first
 MAX_TITLE_CHARS = 200
@@ -220,7 +228,7 @@ class TextLoader:
         title = page_title or find_title(text)  # every reader above writes Markdown
         if title:
             meta["title"] = title
-        return text_segments(source, text, meta, config, sections=fmt != "text")  # plain text: "# x" is a comment
+        return text_segments(source, text, meta, config, sections=fmt not in PLAIN_FORMATS)  # plain text: "# x" is a comment
 
 
 # ---------------------------------------------------------------- HTML
@@ -242,7 +250,8 @@ _VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "me
 _TERM_OPEN, _TERM_CLOSE, _DEFINITION = "\x02", "\x03", "\x04"
 _MARK = re.compile("\x02([^\x02\x03\x04]*)\x03|\x04")  # a whole term, or where a definition starts
 _MARKS = re.compile("[\x02\x03\x04]")
-_NO_MARKS = str.maketrans("\x02\x03\x04", "   ")  # a page's own control characters never pass for the marks
+_OWN_HEADING = "\x05"  # before the "#" of a heading the reader writes; a line of the page's that reads as one is escaped
+_NO_MARKS = str.maketrans("\x02\x03\x04\x05", "    ")  # a page's own control characters never pass for the marks
 MAX_TERM_CHARS = 160  # a longer <dt> (a function's whole signature, a sentence) stays a line of its own
 
 
@@ -300,7 +309,7 @@ class _VisibleText(HTMLParser):
             self.parts.append("\n")
         elif tag in _BLOCK:
             level = int(tag[1]) if tag in _HEADINGS and self.markdown and not self.pre else 0
-            self.parts.append("\n\n" + "#" * level + " " if level else "\n\n" if tag[0] == "h" or tag == "p" else "\n")
+            self.parts.append("\n\n" + _OWN_HEADING + "#" * level + " " if level else "\n\n" if tag[0] == "h" or tag == "p" else "\n")
             if tag in ("dt", "dd") and self.markdown and not self.pre:
                 if self.term_open:  # </dt> may be omitted: the next <dt> or the <dd> ends the term
                     self.parts.insert(len(self.parts) - 1, _TERM_CLOSE)
@@ -378,7 +387,7 @@ class _VisibleText(HTMLParser):
     def text(self) -> str:
         self._close_link()  # an <a> never closed
         pieces = _FENCED.split("".join(self.parts))  # a fenced code block keeps its indentation
-        raw = "".join(p if i % 2 else _trimmed(p) for i, p in enumerate(pieces))
+        raw = "".join(p if i % 2 else _trimmed(_own_headings(p)) for i, p in enumerate(pieces))
         raw = _MARKS.sub("", _definitions(raw))
         raw = re.sub(r"\n{3,}", "\n\n", raw)
         return raw.strip()
@@ -429,6 +438,12 @@ def _term_lines(terms: list[str]) -> str:
     """Terms left on lines of their own (their whitespace collapsed)."""
     names = [" ".join(t.split()) for t in terms if t.strip()]
     return "\n".join(names) + "\n" if names else ""
+
+
+def _own_headings(text: str) -> str:
+    """The page's text with its ``<h1>``-``<h6>`` as the only heading lines: a line of its own words that would
+    read as one (``<p># of guests: 12</p>``) escaped (``markdown.literal_lines``), the headings' marks dropped."""
+    return literal_lines(text).replace(_OWN_HEADING, "") if "#" in text else text
 
 
 def _trimmed(text: str) -> str:

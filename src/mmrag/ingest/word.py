@@ -44,6 +44,7 @@ from mmrag.ingest.office import (
     section,
 )
 from mmrag.ingest.tables import Table
+from mmrag.markdown import literal
 from mmrag.types import Segment
 
 log = logging.getLogger(__name__)
@@ -186,9 +187,11 @@ class WordLoader:
                     text = "#" * level + " " + text
                 elif _style_name(block).lower().startswith("list"):
                     text = "- " + text
+                else:
+                    text = literal(text)  # "# of guests: 12" is no heading
                 lines += [text, ""]
             for box_line in _text_boxes(block):
-                lines += [box_line, ""]
+                lines += [literal(box_line), ""]
         lines += _notes(document) + _comments(document) + _headers_and_footers(document)
         title = " ".join(str(getattr(document.core_properties, "title", "") or "").split()) or first_heading
         yield from document_segments(path, DocumentParts(lines, tables, pictures, title), "docx", config)

@@ -73,7 +73,7 @@ def hit_json(hit: Hit) -> dict[str, Any]:
     d["where"] = "" if where.startswith("chars") else where
     d["section"] = hit.section  # the headings a document's chunk falls under ("Install > From source"), or ""
     d["name"] = Path(hit.source).name if not hit.source.startswith(("http://", "https://")) else hit.source
-    d["shown"] = as_shown(hit.text) if hit.text else hit.text  # the text as a card shows it (markdown.as_shown)
+    d["shown"] = as_shown(hit.text, hit.is_markdown) if hit.text else hit.text  # as a card shows it (markdown.as_shown)
     d["thumbnail_url"] = f"/thumbnail/{hit.segment_id}" if hit.has_thumbnail else None
     d["media_url"] = None if hit.source.startswith(("http://", "https://")) else f"/media/{hit.segment_id}"
     return d
