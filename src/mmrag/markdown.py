@@ -241,10 +241,12 @@ def _words(raw: str) -> str:
     return " ".join(_pattern("emphasis").sub("", as_read(raw.strip().rstrip("#"))).split())[:MAX_TRAIL_WORDS_CHARS]
 
 
-def headings(text: str) -> list[Heading]:
+def headings(text: str, setext: bool = False) -> list[Heading]:
     """Every Markdown heading of ``text`` as (offset of its line, level, words as read), in order: ATX
-    (``## Install``) and setext (``Install`` over ``-------``, ``setext_level``) headings; lines inside a fence
-    are code (``# a shell comment``), never headings (pure)."""
+    (``## Install``) ones, and with ``setext`` (a Markdown file a person wrote) setext ones (``Install`` over
+    ``-------``, ``setext_level``; the readers write ATX headings only, and a paragraph they write as one line
+    over an example's ``---`` is none); lines inside a fence are code (``# a shell comment``), never headings
+    (pure)."""
     out: list[Heading] = []
     code = False
     for m in _pattern("heading or fence").finditer(text):
@@ -252,6 +254,8 @@ def headings(text: str) -> list[Heading]:
         if m.group(1) is not None:
             words, level = _words(m.group(2).rstrip()), len(m.group(1))
         elif m.group(3) is not None:  # a rule: a setext heading's when the line above is its words
+            if not setext:
+                continue
             at = text.rfind("\n", 0, m.start() - 1) + 1
             ok = m.start() > 0 and not code and _setext_title(text, at, text[at : m.start() - 1])
             words, level = _words(text[at : m.start() - 1]) if ok else "", 1 if m.group(3)[0] == "=" else 2
@@ -281,7 +285,7 @@ def _without_setext_rules(text: str) -> str:
     if "==" not in text and "--" not in text:
         return text
     out, at = [], 0
-    for h, _, _ in headings(text):
+    for h, _, _ in headings(text, setext=True):
         if setext_level(text, h):
             title_end = text.find("\n", h)
             rule_end = text.find("\n", title_end + 1)

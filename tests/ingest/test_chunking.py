@@ -174,20 +174,21 @@ def test_each_chunk_knows_the_headings_it_falls_under() -> None:
 
 
 def test_setext_headings_are_read_and_cut_before_like_atx_ones() -> None:
-    """A README's ``Install`` over ``-------`` is a heading (level 2; ``=====``: level 1): a section starts there,
+    """In a Markdown file a person wrote (``setext``), a README's ``Install`` over ``-------`` is a heading (level 2; ``=====``: level 1): a section starts there,
     no chunk ends on it or between its words and its rule. Not a heading: a paragraph's last line over a rule,
     a list item over ``---`` (an item and a thematic break), a line inside a fence, a table's row."""
     prose = " ".join(f"w{n}" for n in range(30)) + "."
     text = (f"Lamp guide\n==========\n\n{prose}\n\nInstall\n-------\n\n{prose}\n\n```\nnot a heading\n---\n```\n\n"
             f"- an item\n---\n\nfirst line\nlast line\n---\n\n| a | b |\n---\n\nUse it\r\n------\r\n{prose}")
-    assert [(lvl, w) for _, lvl, w in headings(text)] == [(1, "Lamp guide"), (2, "Install"), (2, "Use it")]
-    assert [text[at:].split("\n")[0].strip() for at, _, _ in headings(text)] == ["Lamp guide", "Install", "Use it"]
-    chunks = chunk_text(text, 24, 4)
+    assert [(lvl, w) for _, lvl, w in headings(text, setext=True)] == [(1, "Lamp guide"), (2, "Install"), (2, "Use it")]
+    assert headings(text) == []  # what the readers write: marked headings only
+    assert [text[at:].split("\n")[0].strip() for at, _, _ in headings(text, setext=True)] == ["Lamp guide", "Install", "Use it"]
+    chunks = chunk_text(text, 24, 4, setext=True)
     assert all(text[c.start : c.end] == c.text for c in chunks)
     install = next(c for c in chunks if "Install" in c.text)
     assert install.text.startswith("Install\n-------") and "Lamp" not in install.text  # a section of its own
     for c in chunks:  # never ends on a title or its rule, never between them
         last = c.text.rstrip().split("\n")[-1].strip()
         assert last not in ("Install", "-------", "Use it", "------"), c.text
-    got = {c.text.split()[0]: trail_words(t) for c, t in sectioned(headings(text), chunks)}
+    got = {c.text.split()[0]: trail_words(t) for c, t in sectioned(headings(text, setext=True), chunks)}
     assert got["Install"] == "Lamp guide > Install" and got["Use"] == "Lamp guide > Use it"

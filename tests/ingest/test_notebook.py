@@ -15,6 +15,7 @@ from mmrag.config import IngestConfig
 from mmrag.errors import IngestError
 from mmrag.ingest.notebook import NotebookLoader, output_text
 from mmrag.ingest.sources import sniff_reason
+from mmrag.markdown import as_shown
 from mmrag.types import Hit, Modality
 
 
@@ -76,3 +77,20 @@ def test_old_notebooks_and_bad_files(tmp_path: Path) -> None:
     other.write_text('{"theme": "dark"}', encoding="utf-8")
     with pytest.raises(IngestError, match="no notebook cells"):
         list(NotebookLoader().load(other, IngestConfig()))
+
+
+def test_markdown_cells_underlined_titles_are_sections_and_a_printed_hash_is_none(tmp_path: Path) -> None:
+    """A markdown cell is Markdown as a person writes it: ``Method`` over ``------`` is a heading; a code cell's
+    printed ``# total`` is output, written escaped, shown as written."""
+    notebook = {"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [
+        {"cell_type": "markdown", "metadata": {}, "source": ["Ferries\n", "=======\n\n", "Riders by pier."]},
+        {"cell_type": "code", "metadata": {}, "execution_count": 1, "source": ["report()"],
+         "outputs": [{"output_type": "stream", "name": "stdout", "text": ["# total\n", "41,200 riders\n"]}]},
+        {"cell_type": "markdown", "metadata": {}, "source": ["Method\n", "------\n\n", "Counted at the gates."]},
+    ]}
+    path = tmp_path / "ferries.ipynb"
+    path.write_text(json.dumps(notebook), encoding="utf-8")
+    text = next(s for s in NotebookLoader().load(path, IngestConfig(chunk_words=12, chunk_overlap=2)) if "Counted" in (s.text or ""))
+    assert text.meta["title"] == "Ferries" and text.meta["section"] == "Method"
+    whole = " ".join(s.text or "" for s in NotebookLoader().load(path, IngestConfig()))
+    assert "\\# total" in whole and "# total" in as_shown(whole)

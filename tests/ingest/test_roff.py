@@ -154,9 +154,10 @@ def test_a_tag_ending_in_a_hyphen_keeps_its_colon() -> None:
 
 def test_an_examples_root_prompt_or_comment_is_no_heading() -> None:
     """A manual's example (``# mount -a``, ``# a comment``) and a paragraph that starts with ``#`` are written
-    escaped: they never end the section they stand in (``markdown.literal``)."""
+    escaped: they never end the section they stand in (``markdown.literal``); nor does a paragraph over an
+    example's YAML ``---`` (the readers write no setext headings)."""
     src = (".TH LAMP 8\n.SH EXAMPLES\nMount it first:\n.nf\n# mount -a\n# lamp --on\n.fi\n.PP\n# is the root prompt.\n"
-           ".SH SEE ALSO\nhorn(8)\n")
+           ".PP\nIt writes YAML:\n.nf\n---\nmode: on\n.fi\n.SH SEE ALSO\nhorn(8)\n")  # a line over "---": no title
     text, _ = roff_markdown(src)
     assert [(lvl, w) for _, lvl, w in headings(text)] == [(1, "EXAMPLES"), (1, "SEE ALSO")]
     assert "\\# mount -a" in text.splitlines() and "\\# is the root prompt." in text.splitlines()

@@ -87,30 +87,32 @@ def _under_setext(text: str, rule_at: int) -> bool:
     return line > 0 and setext_level(text, _line_start(text, line - 1)) > 0
 
 
-def _cut_rank(text: str, prev: tuple[int, int], nxt_start: int) -> int:
+def _cut_rank(text: str, prev: tuple[int, int], nxt_start: int, setext: bool) -> int:
     """How good a cut is between a word ``prev`` and the next word starting at ``nxt_start``: 4 a paragraph
     break before a Markdown heading (``## Install``, or ``Install`` over ``-------``: a section starts), 3
     another paragraph break, 2 sentence end, 1 line break, 0 mid-line, and 0 right after a heading (a chunk
-    never ends on its section's title) or between a setext heading's words and its rule."""
+    never ends on its section's title) or between a setext heading's words and its rule (setext headings read
+    with ``setext``: ``markdown.headings``)."""
     gap = text[prev[1] : nxt_start]
     breaks = gap.count("\n") + gap.count("\r") - gap.count("\r\n")
     if breaks >= 2:
         if text[nxt_start] == "#" and is_heading(_line_at(text, nxt_start).lstrip()):
             return SECTION
-        if setext_level(text, _line_start(text, nxt_start)):
+        if setext and setext_level(text, _line_start(text, nxt_start)):
             return SECTION
-        if is_heading(_line_at(text, prev[0]).lstrip()) or (text[prev[0]] in "=-" and _under_setext(text, prev[0])):
+        if is_heading(_line_at(text, prev[0]).lstrip()) or (setext and text[prev[0]] in "=-" and _under_setext(text, prev[0])):
             return 0
         return 3
-    if breaks == 1 and text[nxt_start] in "=-" and _under_setext(text, nxt_start):
+    if setext and breaks == 1 and text[nxt_start] in "=-" and _under_setext(text, nxt_start):
         return 0
     if text[prev[0] : prev[1]].rstrip(_CLOSERS)[-1:] in _SENTENCE_ENDS:
         return 2
     return 1 if breaks == 1 else 0
 
 
-def iter_chunks(text: str, chunk_words: int = 160, chunk_overlap: int = 32) -> Iterator[Chunk]:
-    """Yield the chunks of ``text`` in order (see the module docstring).
+def iter_chunks(text: str, chunk_words: int = 160, chunk_overlap: int = 32, setext: bool = False) -> Iterator[Chunk]:
+    """Yield the chunks of ``text`` in order (see the module docstring); ``setext``: a Markdown file a person
+    wrote, whose underlined titles are headings too (``markdown.headings``).
 
     Words are read lazily, so memory stays bounded by the window, not the text.
     """
@@ -131,7 +133,7 @@ def iter_chunks(text: str, chunk_words: int = 160, chunk_overlap: int = 32) -> I
             if span is None:
                 exhausted = True
             else:
-                ranks.append(_cut_rank(text, spans[-1], span[0]) if spans else 0)
+                ranks.append(_cut_rank(text, spans[-1], span[0], setext) if spans else 0)
                 spans.append(span)
         n = len(spans)
         if i >= n:
@@ -186,9 +188,9 @@ def trail_after(marks: Sequence[Heading], before: Trail = ()) -> Trail:
     return before
 
 
-def chunk_text(text: str, chunk_words: int = 160, chunk_overlap: int = 32) -> list[Chunk]:
+def chunk_text(text: str, chunk_words: int = 160, chunk_overlap: int = 32, setext: bool = False) -> list[Chunk]:
     """All chunks of ``text``; whitespace-only text gives ``[]``."""
-    return list(iter_chunks(text, chunk_words, chunk_overlap))
+    return list(iter_chunks(text, chunk_words, chunk_overlap, setext))
 
 
 __all__ = ["MAX_WORD_CHARS", "Chunk", "check_params", "chunk_text", "has_words", "iter_chunks", "sectioned", "trail_after",

@@ -27,6 +27,7 @@ from mmrag.ingest.chunking import check_params
 from mmrag.ingest.image import filename_words
 from mmrag.ingest.office import picture_segment
 from mmrag.ingest.text import find_title, read_source, text_segments
+from mmrag.markdown import literal_lines
 from mmrag.types import Segment
 
 MAX_OUTPUT_CHARS = 2_000  # of one cell's text output
@@ -120,7 +121,8 @@ class NotebookLoader:
                     pictures.extend((number, blob, said) for blob in output_pictures(output))
                 shown = "".join(texts).strip()
                 if shown:
-                    lines.append(shown[:MAX_OUTPUT_CHARS] + (" …" if len(shown) > MAX_OUTPUT_CHARS else ""))
+                    cut = " …" if len(shown) > MAX_OUTPUT_CHARS else ""
+                    lines.append(literal_lines(shown[:MAX_OUTPUT_CHARS]) + cut)  # a printed "# total" is no heading
         text = "\n\n".join(lines)
         if not text.strip() and not pictures:
             raise IngestError(source, "the notebook has no text and no pictures")
@@ -129,7 +131,7 @@ class NotebookLoader:
         if title:
             meta["title"] = title
         if text.strip():
-            yield from text_segments(source, text, meta, config)
+            yield from text_segments(source, text, meta, config, setext=True)  # markdown cells as people write them
         figure = 0
         for number, blob, above in pictures:
             seg = picture_segment(blob, source, config, page=number, number=figure + 1,

@@ -163,17 +163,18 @@ def _clean_title(raw: str) -> str | None:
 
 
 def text_segments(
-    source: str, text: str, meta: Mapping[str, str], config: IngestConfig, sections: bool = True
+    source: str, text: str, meta: Mapping[str, str], config: IngestConfig, sections: bool = True, setext: bool = False
 ) -> Iterator[Segment]:
     """Chunks of ``text`` as ``Modality.TEXT`` segments (shared by other loaders). With ``sections`` (the
     text is Markdown, as every reader but plain text writes it), each chunk's ``meta["section"]`` names the
     headings in force where most of its words are (``Install > From source``; ``chunking.sectioned``), the
     document's title left out; the text tower reads the title and the innermost heading before the chunk
-    (``pipeline.embedded_text``)."""
+    (``pipeline.embedded_text``). ``setext``: a Markdown file a person wrote, whose underlined titles (``Install``
+    over ``-------``) are headings too; the readers write marked ones only (``markdown.headings``)."""
     frozen = MappingProxyType(dict(meta))
     metas: dict[Trail, Mapping[str, str]] = {(): frozen}
-    chunks = iter_chunks(text, config.chunk_words, config.chunk_overlap)
-    for ch, trail in sectioned(headings(text), chunks) if sections else ((c, ()) for c in chunks):
+    chunks = iter_chunks(text, config.chunk_words, config.chunk_overlap, setext)
+    for ch, trail in sectioned(headings(text, setext), chunks) if sections else ((c, ()) for c in chunks):
         if trail not in metas:
             words = trail_words(trail, frozen.get("title", ""))
             metas[trail] = MappingProxyType({**frozen, "section": words}) if words else frozen
@@ -228,7 +229,8 @@ class TextLoader:
         title = page_title or find_title(text)  # every reader above writes Markdown
         if title:
             meta["title"] = title
-        return text_segments(source, text, meta, config, sections=fmt not in PLAIN_FORMATS)  # plain text: "# x" is a comment
+        # plain text: "# x" is a comment, no heading; a Markdown file: "Install" over "-------" is one too
+        return text_segments(source, text, meta, config, sections=fmt not in PLAIN_FORMATS, setext=fmt == "markdown")
 
 
 # ---------------------------------------------------------------- HTML
