@@ -3,7 +3,9 @@
 Two passes over a folder of manual pages (default ``/usr/share/man``; symlinks and non-pages left out):
 1. every page: read as roff? (``looks_like_roff``), converted without an error, the time per page, and how many
    output lines still hold roff markup (``\\f``, ``\\(``, a line starting with a request; pages *about* roff,
-   such as tbl(1) and man(7), show such text on purpose);
+   such as tbl(1) and man(7), show such text on purpose), and how many headings mmrag reads
+   (``markdown.headings``) beyond the page's own section requests (``.SH``/``.SS``/``.Sh``/``.Ss`` lines): an
+   example's ``# mount -a`` or ``# a comment`` read as a heading ends the section it stands in;
 2. ``--sample`` pages at random (seeded): the words (three letters or more, counted with multiplicity) of
    ``groff -t -mandoc -Tutf8`` with a line length too long to wrap, its first and last lines (the running head
    and foot) aside, against the words mmrag writes: recall (groff's words mmrag has) and precision.
@@ -26,8 +28,10 @@ from pathlib import Path
 
 from mmrag.ingest.compressed import inner_suffix
 from mmrag.ingest.roff import alias_target, looks_like_roff, roff_markdown
+from mmrag.markdown import headings
 
 _MARKUP = re.compile(r"\\f|\\\(|^\.[A-Za-z]{1,3}\b|\\s[-+0-9]")
+_SECTION = re.compile(r"(?m)^[.'][ \t]*(?:SH|SS|Sh|Ss)\b")
 
 
 def words(text: str) -> collections.Counter[str]:
@@ -51,6 +55,7 @@ def main() -> None:
 
     found = pages(args.root)
     read_as_roff, aliases, failed, marked, seconds = 0, 0, [], 0, 0.0
+    extra_pages, extra_headings = 0, 0
     for path in found:
         try:
             text = read(path).decode("utf-8", "replace")
@@ -71,10 +76,13 @@ def main() -> None:
             continue
         seconds += time.perf_counter() - start
         marked += any(_MARKUP.search(line) for line in body.splitlines())
+        extra = len(headings(body)) - len(_SECTION.findall(text))
+        extra_pages, extra_headings = extra_pages + (extra > 0), extra_headings + max(0, extra)
     print(f"{len(found)} files under {args.root}: {read_as_roff} read as manual pages, {aliases} aliases, "
           f"{len(failed)} failed, {1000 * seconds / max(1, read_as_roff):.2f} ms a page, "
           f"{marked} with a line that looks like markup (most quote roff, file suffixes or regexes on purpose: "
           "man(7), tbl(1), suffixes(7), elf(5))")
+    print(f"{extra_pages} pages with more headings than section requests ({extra_headings} headings more)")
     for line in failed[:10]:
         print("  failed:", line)
 
