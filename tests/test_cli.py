@@ -268,3 +268,33 @@ def test_reindex_reads_unchanged_files_again(tmp_path: Path) -> None:
     assert code == 0 and report["replaced"] == [str(notes / "ferry.md")] and report["segments"] == 1
     code, out = run("info", "--index", index, "--json")
     assert json.loads(out)["vectors_by_channel"] == {"text": 1}  # replaced, not doubled
+
+
+def test_an_index_read_by_older_readers_says_so_until_reindexed(tmp_path: Path) -> None:
+    """An index records which readers made it (ingest/readers.py): one made before today's (sections, underlined
+    titles ...) says so on ``add`` and ``info``, with the command that reads its files again; ``add --reindex``
+    stamps it current."""
+    import mmrag
+    from mmrag.ingest.readers import READERS
+
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "ferry.md").write_text("Ferries\n=======\n\nThe first ferry leaves at 6:40 from pier 2.", encoding="utf-8")
+    index = str(tmp_path / "idx")
+    code, out = run("add", str(notes), "--index", index, "--json")
+    assert code == 0 and json.loads(out)["reindex_tip"] is None  # a new index: today's readers made it
+    assert json.loads(run("info", "--index", index, "--json")[1])["readers"] == READERS
+    with mmrag.open(index) as engine:  # as an index made before the readers' version was recorded
+        meta = dict(engine.store.read_meta() or {})
+        del meta["readers"]
+        engine.store.write_meta(meta)
+    code, out = run("add", str(notes), "--index", index, "--json")
+    tip = json.loads(out)["reindex_tip"]
+    assert code == 0 and "older readers (1, now 2)" in tip and "mmrag add --reindex" in tip and "section" in tip
+    code, out = run("info", "--index", index)
+    assert code == 0 and "older readers" in out and "--reindex" in out
+    code, out = run("add", str(notes), "--index", index, "--reindex", "--json")
+    assert json.loads(out)["reindex_tip"] is None and json.loads(out)["replaced"] == [str(notes / "ferry.md")]
+    info = json.loads(run("info", "--index", index, "--json")[1])
+    assert info["readers"] == info["readers_now"] == READERS
+    assert "older readers" not in run("info", "--index", index)[1]

@@ -199,6 +199,7 @@ def add(
 
         with progress, term_as_interrupt():
             report = engine.add(paths, progress=on_event)
+        stale = engine.reindex_tip()  # older readers made this index (ingest/readers.py)
         engine.close()
     if json_out:
         out.print_json(
@@ -216,6 +217,7 @@ def add(
                     "pictures": report.pictures,
                     "flat_pictures": report.flat_pictures,
                     "left_out": report.left_out,
+                    "reindex_tip": stale,
                 }
             )
         )
@@ -229,6 +231,8 @@ def add(
         tip = drawings_tip(report, is_new, sp.extra.get("space_config", {}).get("image_model"))
         if tip:
             err.print(escape(tip))
+        if stale:
+            err.print(f"[yellow]note:[/] {escape(stale)}")
     if report.interrupted:
         err.print("[yellow]interrupted:[/] files indexed so far are complete; run the same command again to resume.")
         raise typer.Exit(130)
@@ -448,6 +452,11 @@ def info(
         if space.get("notes"):
             out.print(f"           [dim]{escape(space['notes'])}[/]")
     out.print(f"[bold]sources[/]  {data['sources']}")
+    from mmrag.ingest.readers import reindex_tip
+
+    stale = reindex_tip({"readers": data.get("readers", 1)}, bool(data["segments_by_modality"].get("text")))
+    if stale:
+        out.print(f"[yellow]readers[/]  {escape(stale)}")
     out.print(f"[bold]vectors[/]  {data['rows']}  " + ", ".join(f"{k}: {v}" for k, v in data["vectors_by_channel"].items()))
     out.print("[bold]rows by modality[/] " + ", ".join(f"{k}: {v}" for k, v in data["segments_by_modality"].items()))
     if gap:

@@ -28,6 +28,8 @@ from mmrag.config import Config, load_config
 from mmrag.errors import MmragError, QueryError, SpaceMismatch
 from mmrag.index_paths import index_files
 from mmrag.ingest.pipeline import AddEvent, Ingestor
+from mmrag.ingest.readers import KEY as READERS_KEY
+from mmrag.ingest.readers import READERS, readers_of, reindex_tip
 from mmrag.ingest.record_fields import check_where, forget_records, known_fields
 from mmrag.ingest.statcache import StatCache, stat_cache_path
 from mmrag.lock import WriterLock, index_stamp
@@ -52,6 +54,7 @@ class IndexInfo:
     by_modality: Mapping[str, int]
     by_channel: Mapping[str, int]
     created_at: float | None
+    readers: int = READERS  # the version of the readers that made it (``ingest/readers.py``)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON shape of ``mmrag info --json`` and ``GET /info``."""
@@ -64,6 +67,8 @@ class IndexInfo:
             "segments_by_modality": dict(self.by_modality),
             "vectors_by_channel": dict(self.by_channel),
             "created_at": self.created_at,
+            "readers": self.readers,
+            "readers_now": READERS,
         }
 
 
@@ -189,6 +194,7 @@ class Engine:
             "space": space.spec.to_dict(),
             "space_config": space_config,
             "created_at": time.time(),
+            READERS_KEY: READERS,  # what today's readers write (ingest/readers.py)
         }
         self.store.write_meta(meta)
         self._meta = meta
@@ -220,6 +226,8 @@ class Engine:
                 report = ingestor.run(paths, progress=progress)
                 if report.added or report.replaced:
                     self._refresh_text_index()
+                if config.ingest.reindex and not report.interrupted:  # read again as asked: today's readers made it
+                    self._stamp_readers()
                 getattr(self.store, "flush", lambda: None)()  # a writer persists its ANN state (even after a recovery)
             finally:
                 self._samples.invalidate()
@@ -229,6 +237,18 @@ class Engine:
                 self._generation += 1
             self._meta = self.store.read_meta() or self._meta  # record files add their fields' types
         return report
+
+    def _stamp_readers(self) -> None:
+        """Record that today's readers made the index (``ingest/readers.py``), once an ``add --reindex`` has read
+        its files again."""
+        meta = self.store.read_meta()
+        if meta is not None and readers_of(meta) < READERS:
+            self.store.write_meta({**meta, READERS_KEY: READERS})
+
+    def reindex_tip(self) -> str | None:
+        """What to tell the user when older readers made this index (``readers.reindex_tip``), else ``None``."""
+        has_text = self.store.count(f"modality = {quote(Modality.TEXT.value)}") > 0 if self._meta else False
+        return reindex_tip(self._meta, has_text)
 
     # ---------------------------------------------------------------- remove
     def remove(self, paths: Iterable[str | Path]) -> list[str]:
@@ -508,6 +528,7 @@ class Engine:
             by_modality={k: v for k, v in by_modality.items() if v},
             by_channel={k: v for k, v in by_channel.items() if v},
             created_at=(self._meta or {}).get("created_at"),
+            readers=readers_of(self._meta) if self._meta else READERS,
         )
 
     def close(self) -> None:
