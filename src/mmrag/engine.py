@@ -247,8 +247,9 @@ class Engine:
 
     def reindex_tip(self) -> str | None:
         """What to tell the user when older readers made this index (``readers.reindex_tip``), else ``None``."""
-        has_text = self.store.count(f"modality = {quote(Modality.TEXT.value)}") > 0 if self._meta else False
-        return reindex_tip(self._meta, has_text)
+        if self._meta is None or readers_of(self._meta) >= READERS:
+            return None
+        return reindex_tip(self._meta, self.store.count(f"modality = {quote(Modality.TEXT.value)}") > 0)
 
     # ---------------------------------------------------------------- remove
     def remove(self, paths: Iterable[str | Path]) -> list[str]:
