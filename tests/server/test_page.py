@@ -64,7 +64,11 @@ def test_type_a_query_and_see_the_right_thumbnail_first(page, corpus: Corpus, tm
     # the index panel: counts per modality and the space
     page.click("#index-toggle")
     panel = page.locator("#index-panel").inner_text()
-    assert "video segments" in panel and "minilm" in panel
+    assert "video segments" in panel and "minilm" in panel and "older readers" not in panel  # made by today's
+    notes = page.evaluate("""() => [readersNote({ readers: 1, readers_now: 2, segments_by_modality: { text: 3 } }),
+        readersNote({ readers: 2, readers_now: 2, segments_by_modality: { text: 3 } }),
+        readersNote({ readers: 1, readers_now: 2, segments_by_modality: { image: 3 } })]""")
+    assert "mmrag add --reindex" in notes[0] and notes[1:] == ["", ""]  # pictures only: nothing to read again
 
 
 def test_query_words_are_marked_where_a_word_starts(page) -> None:  # type: ignore[no-untyped-def]

@@ -300,6 +300,13 @@ async function ask() {
 }
 
 // ---------------------------------------------------------------- index panel
+// what the panel says when older readers made the index (GET /info's readers < readers_now; ingest/readers.py)
+function readersNote(i) {
+  if (!(i.readers < i.readers_now) || !(i.segments_by_modality.text > 0)) return "";
+  return `Read by older readers (${i.readers}, now ${i.readers_now}): files indexed before keep what they were read ` +
+    "as (no sections under their results) until they change: run  mmrag add --reindex FOLDER  to read them again.";
+}
+
 async function loadInfo() {
   const r = await fetch("/info", { headers: authHeaders() });
   if (!r.ok) { $("index-toggle").textContent = "index: " + (await errorText(r)); return; }
@@ -312,6 +319,8 @@ async function loadInfo() {
     ...["text", "image", "audio", "video"].map((m) => stat(i.segments_by_modality[m] || 0, m + " segments")),
     stat(fmtBytes(i.disk_bytes), "on disk"),
     stat(i.space ? i.space.name + " · " + i.space.dim + "-d" : "none yet", "space"));
+  const note = readersNote(i);
+  if (note) panel.append(el("p", { class: "note" }, note));
 }
 $("index-toggle").addEventListener("click", () => {
   const p = $("index-panel");
