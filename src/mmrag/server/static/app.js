@@ -304,7 +304,7 @@ async function ask() {
 function readersNote(i) {
   if (!(i.readers < i.readers_now) || !(i.segments_by_modality.text > 0)) return "";
   return `Read by older readers (${i.readers}, now ${i.readers_now}): files indexed before keep what they were read ` +
-    "as (no sections under their results) until they change: run  mmrag add --reindex FOLDER  to read them again.";
+    'as (no sections under their results) until they change; run "mmrag add --reindex FOLDER" to read them again.';
 }
 
 async function loadInfo() {
