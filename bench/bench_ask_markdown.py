@@ -32,12 +32,11 @@ import re
 import statistics
 import sys
 import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from answer_quotes import norm, quotes
+from answer_quotes import extractive_index, norm, quotes, right, timed_ask
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -122,12 +121,6 @@ def collect(roots: list[Path], max_kb: int, per_doc: int, max_docs: int) -> tupl
     return docs, questions
 
 
-def right(quote: str, gold: str) -> bool:
-    """The quote is the gold sentence (a cut at either end aside)."""
-    q, g = norm(quote), norm(gold)
-    return bool(q) and (q in g or g[:40] in q or (len(q) > 12 and q[-40:] in g))
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("roots", type=Path, nargs="+", help="folders to take Markdown files from")
@@ -148,15 +141,10 @@ def main() -> None:
         folder.mkdir()
         for name, text in docs.items():
             (folder / name).write_text(text, encoding="utf-8")
-        engine = mmrag.open(str(Path(tmp) / "index"), space__name="minilm", space__image_model="off",
-                            space__audio_model="off", generate__backend="extractive")
-        t = time.perf_counter()
-        engine.add([str(folder)])
-        add_s = time.perf_counter() - t
+        engine, add_s = extractive_index(mmrag, Path(tmp), folder)
         for q in questions:
-            t = time.perf_counter()
-            ans = engine.ask(q.question, min_relevance=0.0)
-            times.append(time.perf_counter() - t)
+            ans, seconds = timed_ask(engine, q.question)
+            times.append(seconds)
             said = quotes(ans.text)
             first = said[0] if said else ""
             gold = norm(q.gold)[:40]

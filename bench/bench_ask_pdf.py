@@ -35,11 +35,10 @@ import shutil
 import statistics
 import sys
 import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from answer_quotes import norm, quotes
+from answer_quotes import extractive_index, norm, quotes, right, timed_ask
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -55,12 +54,6 @@ class Question:
     question: str
     gold: str
 
-
-
-def right(quote: str, gold: str) -> bool:
-    """The quote is the gold sentence (a title run into it, or a cut at either end, aside)."""
-    q, g = norm(quote), norm(gold)
-    return bool(q) and (q in g or g[:40] in q or (len(q) > 12 and q[-40:] in g))
 
 
 def gold_after(lines: list[str], title: str) -> str | None:
@@ -121,15 +114,10 @@ def main() -> None:
         docs.mkdir()
         for pdf in args.pdfs:
             shutil.copy(pdf, docs / pdf.name)
-        engine = mmrag.open(str(Path(tmp) / "index"), space__name="minilm", space__image_model="off",
-                            space__audio_model="off", generate__backend="extractive")
-        t = time.perf_counter()
-        engine.add([str(docs)])
-        add_s = time.perf_counter() - t
+        engine, add_s = extractive_index(mmrag, Path(tmp), docs)
         for q in questions:
-            t = time.perf_counter()
-            ans = engine.ask(q.question, min_relevance=0.0)
-            times.append(time.perf_counter() - t)
+            ans, seconds = timed_ask(engine, q.question)
+            times.append(seconds)
             said = quotes(ans.text)
             first = said[0] if said else ""
             in_context = any(norm(q.gold)[:40] in norm(h.text or "") for h in ans.context)
