@@ -129,6 +129,8 @@ def test_a_long_hit_shows_the_part_that_matches_with_the_words_marked() -> None:
     readme = ("[![Build](https://ci.example/badge.svg)](https://ci.example)\n\nSee the **[user guide](https://x.org/guide)** "
               "first.\n\n```\ny = x**2  # [not](a link)\n```")
     assert shown_text(readme) == "See the user guide first. y = x**2 # [not](a link)", shown_text(readme)
+    # a reference link as its words, an index in code not: Node's docs write "[`util.inspect()`][]"
+    assert shown_text("Use [`util.inspect()`][] or [the guide][g]; m[i][j] stays.") == "Use `util.inspect()` or the guide; m[i][j] stays."
     # a setext heading's rule is no text; a plain text file (a script: Hit.is_markdown false) is shown as written
     assert shown_text("Install\n-------\nRun make.\n\n---\n\nDone -- ok") == "Install Run make. --- Done -- ok"
     assert shown_text("# install the lamp\nmake lamp", markdown=False) == "# install the lamp make lamp"

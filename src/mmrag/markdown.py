@@ -24,21 +24,17 @@ _HEADING_LINE = re.compile(r"(?m)^(" + HEADING_MARK + r"\S.*)$")
 _MARKS = re.compile(r"(?m)^[ \t]*" + HEADING_MARK)
 
 
-_HASH_LINE = re.compile(r"[ \t]*#{1,6}(?:[ \t]|$)")  # a line that would read as a heading: "# a comment", "#"
-_HASH_LINES = re.compile(r"(?m)^([ \t]*)(#{1,6}(?:[ \t]|$))")
-
-
 def literal(line: str) -> str:
     """A line of a document's own words as Markdown text: one that starts with ``#`` and a space (a listing's
     ``# comment``, a manual's root prompt ``# mount -a``, a paragraph "# of guests: 12") is escaped ``\\#``, so
     it never reads as a heading (``as_read`` shows it as written). Every reader that writes Markdown puts its
     text lines through this and writes only its own headings unescaped (pure)."""
-    return _HASH_LINES.sub(r"\1\\\2", line, count=1) if _HASH_LINE.match(line) else line
+    return _pattern("hash line").sub(r"\1\\\2", line, count=1) if "#" in line else line
 
 
 def literal_lines(text: str) -> str:
     """``literal`` over every line of ``text`` (pure)."""
-    return _HASH_LINES.sub(r"\1\\\2", text) if "#" in text else text
+    return _pattern("hash line").sub(r"\1\\\2", text) if "#" in text else text
 
 
 def is_heading(line: str) -> bool:
@@ -112,6 +108,8 @@ _PATTERNS: dict[str, tuple[str, int]] = {
     "defined": (r"^([^:\n]{1,160}?):\s+\S", 0),
     "image": (r"!\[([^\]\n]{0,300})\]\([^)\n]{0,2000}\)", 0),
     "link": (r"\[([^\]\n]{0,300})\]\([^)\n]{0,2000}\)", 0),
+    # a reference link, full or collapsed (``[text][label]``, ``[`util.inspect()`][]``), not an index (``m[i][j]``)
+    "reference link": (r"(?<![\w\]])\[([^\]\n]{1,300})\]\[[^\]\n]{0,300}\]", 0),
     # the tags a Markdown file or a note carries for layout (not a placeholder such as "cp <source> <dest>")
     "layout tag": ((r"</?(?:details|summary|br|p|div|span|a|img|b|i|em|strong|sub|sup|kbd|center|font|small|u|"
                     r"hr|table|tr|td|th|ul|ol|li|h[1-6])(?:\s[^<>\n]{0,300})?/?>"), re.IGNORECASE),
@@ -128,6 +126,13 @@ _PATTERNS: dict[str, tuple[str, int]] = {
     # what a setext heading's line cannot be: a list item, a quote, a table's row, HTML, a rule of marks
     "no title": (r"[ ]{0,3}(?:[-+*][ \t]|\d{1,9}[.)](?:[ \t]|$)|[>|<#]|```|~~~|[-=*_ \t]+\r?$)", 0),
     "emphasis": (r"[*`]+", 0),
+    # ``literal``: a line that would read as a heading ("# a comment", "#"): its indent, its marks
+    "hash line": (r"^([ \t]*)(#{1,6}(?:[ \t]|$))", re.MULTILINE),
+    # ``hidden_blanked``: where an HTML comment opens, a link reference definition's line (``[label]: url "title"``),
+    # or a fence line; what is blanked
+    "hidden or fence": (r"<!--|^([ ]{0,3}\[[^\]\n]{1,999}\]:[ \t]*<?[^\s>]+>?(?:[ \t]+(?:\"[^\"\n]*\"|'[^'\n]*'|"
+                        r"\([^)\n]*\)))?[ \t]*)$|" + _FENCE_AT, re.MULTILINE),
+    "not newline": (r"[^\n]", 0),
 }
 
 
@@ -151,7 +156,9 @@ def defined_names(line: str) -> list[str]:
 
 def links_as_text(text: str) -> str:
     """Markdown pictures as their alt text and links as their text (``[libcbor.readthedocs.org](http://...)`` ->
-    ``libcbor.readthedocs.org``) (pure)."""
+    ``libcbor.readthedocs.org``, ``[`util.inspect()`][]`` -> ```util.inspect()```) (pure)."""
+    if "][" in text:
+        text = _pattern("reference link").sub(r"\1", text)
     return _pattern("link").sub(r"\1", _pattern("image").sub(r"\1", text)) if "](" in text else text
 
 
@@ -163,6 +170,8 @@ def as_read(line: str) -> str:
     as written; an answer quoting one read "[![Packaging status](https://...svg)](...)" (pure)."""
     if "\\#" in line and line.lstrip(" \t").startswith("\\#"):  # "\\# a comment": a line that starts with "#" and is no heading
         line = line.replace("\\#", "#", 1)
+    if "][" in line:
+        line = _pattern("reference link").sub(r"\1", line)
     if "](" in line:
         bare = _pattern("link").sub(r"\1", _pattern("image").sub("", line))
         if not _pattern("word").search(_pattern("layout tag").sub("", bare)):  # tags and badges only
@@ -203,6 +212,44 @@ def without_layout_tags(line: str) -> str:
             out.append(line[at : m.start()])
             at = m.end()
     return "".join(out) + line[at:]
+
+
+def hidden_blanked(text: str, comments: bool = True) -> str:
+    """Markdown as it shows, with every other character at its offset: each link reference definition
+    (``[`util.inspect()`]: #utilinspect``, the hundreds of lines that end Node's docs) and, with ``comments``, each
+    HTML comment (``<!-- YAML added: v10.0.0 -->``, ``<!-- markdownlint-disable -->``) as spaces, line breaks kept.
+    A comment or a line inside a fenced code block is code (an HTML example) and stays; a comment never closed
+    stays, as it is then text. One pass (pure).
+
+    A Markdown file is indexed without its link definitions (a chunk of nothing else answers nothing) but with its
+    comments, whose words stay searchable (a note's ``<!-- TODO: ask Ana -->``); the prompt, the extractive answer
+    and result cards hide the comments (``as_shown``, ``generate/prompt.paragraphs``)."""
+    if ("<!--" not in text or not comments) and "]:" not in text:
+        return text
+    out: list[str] = []
+    at = pos = 0
+    code = False
+    closes = True  # a "-->" may still follow
+    while (m := _pattern("hidden or fence").search(text, pos)) is not None:
+        end = m.end()
+        if m.group(0).startswith("<!--"):
+            close = -1 if code or not closes or not comments else text.find("-->", m.end())
+            if close < 0:  # inside code, or never closed (then no comment after it closes either)
+                closes = closes and code
+                pos = m.end()
+                continue
+            end = close + 3
+        elif m.group(1) is None:  # a fence line
+            code = not code
+            pos = m.end()
+            continue
+        elif code:  # a link definition's look-alike in code
+            pos = m.end()
+            continue
+        out.append(text[at : m.start()])
+        out.append(_pattern("not newline").sub(" ", text[m.start() : end]))
+        at = pos = end
+    return "".join(out) + text[at:]
 
 
 def without_heading_marks(text: str) -> str:
@@ -296,14 +343,14 @@ def _without_setext_rules(text: str) -> str:
 
 def as_shown(text: str, markdown: bool = True) -> str:
     """A chunk as a result line and the web page show it: without heading marks (``#``, a setext heading's
-    rule) or the fence lines around code (a notebook's cells, a web page's ``<pre>``), its prose lines as
+    rule), HTML comments (``hidden_blanked``) or the fence lines around code (a notebook's cells, a web page's ``<pre>``), its prose lines as
     they read (``as_read``: a link as its words, no badge rows, no ``**``), the code inside fences as
     written (``x**2`` keeps its stars). Not ``markdown`` (a plain text file: a script, a config): as written,
     ``# a comment`` keeps its mark (pure; the server sends it as each hit's ``shown``)."""
     if not markdown:
         return text
-    text = without_heading_marks(_without_setext_rules(text))
-    if "](" not in text and "<" not in text and "**" not in text and "__" not in text and "\\#" not in text:
+    text = without_heading_marks(_without_setext_rules(hidden_blanked(text)))
+    if "](" not in text and "][" not in text and "<" not in text and "**" not in text and "__" not in text and "\\#" not in text:
         return _FENCE_LINE.sub("", text)
     out, code = [], False
     for line in text.split("\n"):
@@ -319,6 +366,6 @@ def as_shown(text: str, markdown: bool = True) -> str:
     return "\n".join(out)
 
 
-__all__ = ["HEADING_MARK", "Heading", "Trail", "as_read", "as_shown", "defined_names", "definition", "headings", "headings_apart",
+__all__ = ["HEADING_MARK", "Heading", "Trail", "as_read", "as_shown", "defined_names", "definition", "headings", "headings_apart", "hidden_blanked",
            "is_heading", "links_as_text", "literal", "literal_lines", "setext_level", "signature_name", "term_lead", "trail_words", "under", "underlined_as_headings",
            "without_heading_marks", "without_layout_tags"]

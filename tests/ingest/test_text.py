@@ -9,6 +9,7 @@ import pytest
 from mmrag import registry
 from mmrag.config import IngestConfig
 from mmrag.errors import ConfigError, IngestError
+from mmrag.generate.prompt import paragraphs
 from mmrag.ingest.base import Loader
 from mmrag.ingest.pipeline import embedded_text
 from mmrag.ingest.text import (
@@ -19,7 +20,7 @@ from mmrag.ingest.text import (
     html_to_text,
     stray_brackets_escaped,
 )
-from mmrag.markdown import as_shown, headings
+from mmrag.markdown import as_shown, headings, hidden_blanked
 from mmrag.types import Modality, Segment
 
 MARKDOWN = """---
@@ -360,6 +361,32 @@ def test_a_readme_with_underlined_titles_has_sections(tmp_path: Path, cfg: Inges
     assert placed["Install"] == "Install" and placed["Usage"] == "Usage", placed
     usage = next(s for s in segs if s.text.startswith("Usage"))
     assert embedded_text(usage) == f"Lamp > Usage\n\n{usage.text}"
+
+
+def test_a_markdown_files_link_definitions_are_no_text_and_its_comments_are_hidden_when_shown(
+        tmp_path: Path, cfg: IngestConfig) -> None:
+    """The link reference definitions that end a file (Node's docs: hundreds of ``[`util.inspect()`]: #utilinspect``)
+    are not indexed (a chunk of nothing else answers nothing), each other character at its offset in the file;
+    an HTML comment (``<!-- YAML added: v10.0.0 -->``, a lint directive) is indexed, its words searchable, and
+    hidden where the file is shown: a card, a result line, the prompt and so the extractive answer. A comment
+    inside a fence is an HTML example."""
+    path = tmp_path / "util.md"
+    raw = ("# Util\n\n<!-- markdownlint-disable -->\n\n## Modifiers\n\n<!-- YAML\nadded: v10.0.0\n-->\n\n"
+           "Modifier support varies <!-- see #123 --> between [terminals][].\n\n```html\n<!-- a comment -->\n```\n\n"
+           "[terminals]: https://example.org/terminals\n[`util.inspect()`]: #utilinspect \"inspect\"\n")
+    path.write_text(raw, encoding="utf-8")
+    segs = load(TextLoader(), path, cfg)
+    text = " ".join(s.text for s in segs)
+    assert "example.org" not in text and "utilinspect" not in text and text.rstrip().endswith("```")
+    assert "added: v10.0.0" in text  # indexed: a comment's words can be searched for
+    for s in segs:  # offsets into the file: only the link definitions differ
+        assert len(raw[s.span.start : s.span.end]) == len(s.text) and raw[s.span.start : s.span.start + 6] == s.text[:6]
+    shown = " ".join(as_shown(text).split())
+    assert shown == "Util Modifiers Modifier support varies between terminals. <!-- a comment -->", shown
+    assert "YAML" not in shown and "markdownlint" not in shown and "#123" not in shown and "<!-- a comment -->" in shown
+    said = paragraphs(text)
+    assert "YAML" not in said and "#123" not in said and "Modifier support varies between [terminals][]." in said
+    assert hidden_blanked("a <!-- never closed") == "a <!-- never closed"
 
 
 def test_plain_text_has_no_sections_and_only_chunks_are_placed(tmp_path: Path, cfg: IngestConfig) -> None:

@@ -44,7 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from mmrag.fields import format_fields
-from mmrag.markdown import headings_apart
+from mmrag.markdown import headings_apart, hidden_blanked
 from mmrag.types import Hit, Modality, heard_alternatives
 
 IMAGE_TOKENS = 256  # rough cost of one attached image for the budget
@@ -242,8 +242,9 @@ def paragraphs(text: str | None) -> str:
     whitespace collapsed. Hard-wrapped lines join up; a heading keeps its own line, so a reader (and the
     extractive answer's sentence split) never runs it into the paragraph before it, and a Markdown
     heading line (``# Ferry timetable``) is a paragraph of its own even without blank lines around it,
-    never joined to the text under it."""
-    text = headings_apart(text or "")
+    never joined to the text under it. A Markdown file's HTML comments (``<!-- YAML added: v10.0.0 -->``) are
+    hidden, as when the file is shown: neither a model nor the extractive answer quotes them."""
+    text = headings_apart(hidden_blanked(text or ""))  # a Markdown file's <!-- comments --> are not what it says
     return "\n".join(filter(None, (_clean(p) for p in _PARAGRAPH_BREAK.split(text))))
 
 

@@ -16,7 +16,8 @@ from typing import Any
 READERS = 2  # bump when what a reader writes changes what an index holds; say what in SINCE
 SINCE: dict[int, str] = {
     2: "each chunk knows its section (§ Install > From source) and is embedded under its title and heading; "
-       "underlined Markdown titles are headings; a '# comment' line in a manual, PDF or page is no heading",
+       "underlined Markdown titles are headings; a '# comment' line in a manual, PDF or page is no heading; a "
+       "Markdown file's link definitions are no text",
 }
 KEY = "readers"
 

@@ -3,7 +3,9 @@
 Both decode robustly (BOMs, UTF-8, then charset detection, then latin-1),
 extract the text a reader sees, and cut it into word-window chunks whose
 ``Span(start, end)`` are character offsets into that extracted text (for
-plain text files this is the decoded file itself, markup included).
+plain text files this is the decoded file itself, markup included; a Markdown
+file's link reference definitions are blanked to spaces, so every other
+character keeps its offset).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from mmrag.ingest.subtitles import looks_like_subtitles, subtitle_text
 from mmrag.markdown import (
     Trail,
     headings,
+    hidden_blanked,
     links_as_text,
     literal_lines,
     signature_name,
@@ -224,6 +227,8 @@ class TextLoader:
         elif (markup := read_markup(source, text, ext)) is not None:  # reST, AsciiDoc, Org, LaTeX, Info, roff
             text, page_title, fmt = markup.text, markup.title, markup.format
         text = text.translate(_CONTROLS)
+        if fmt == "markdown":  # its link definitions are no text (offsets kept); comments stay, hidden when shown
+            text = hidden_blanked(text, comments=False)
         _require_text(source, text)
         meta = {"format": fmt, "encoding": encoding}
         title = page_title or find_title(text)  # every reader above writes Markdown
