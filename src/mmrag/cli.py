@@ -82,7 +82,8 @@ def add(
     ] = False,
     reindex: Annotated[
         bool, typer.Option("--reindex", help="Read and index every file again, unchanged ones too (after an mmrag "
-                           "upgrade that reads a format better); catalogue rows are still compared row by row.")
+                           "upgrade that reads a format better: add and info say when older readers made the index); "
+                           "catalogue rows are still compared row by row.")
     ] = False,
     record_map: Annotated[
         list[str] | None,
