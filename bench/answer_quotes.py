@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -39,8 +41,26 @@ def extractive_index(mmrag: Any, tmp: Path, docs: Path) -> tuple[Any, float]:
     return engine, time.perf_counter() - start
 
 
-def timed_ask(engine: Any, question: str) -> tuple[Any, float]:
-    """The engine's answer to ``question`` with no relevance threshold, and the seconds it took."""
-    start = time.perf_counter()
-    answer = engine.ask(question, min_relevance=0.0)
-    return answer, time.perf_counter() - start
+@dataclass(frozen=True)
+class Asked:
+    """One question's answer (no relevance threshold), the seconds it took, and what it quotes."""
+
+    answer: Any
+    seconds: float
+    said: list[str]
+
+    @property
+    def first(self) -> str:
+        return self.said[0] if self.said else ""
+
+    def quoted(self, gold: str) -> dict[str, bool]:
+        """``first``: the first quote is the gold sentence; ``any``: some quote is."""
+        return {"first": bool(self.first) and right(self.first, gold), "any": any(right(s, gold) for s in self.said)}
+
+
+def ask_each(engine: Any, questions: Iterable[str]) -> Iterator[Asked]:
+    """Each question asked of ``engine`` in turn."""
+    for question in questions:
+        start = time.perf_counter()
+        answer = engine.ask(question, min_relevance=0.0)
+        yield Asked(answer, time.perf_counter() - start, quotes(answer.text))

@@ -36,13 +36,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from answer_quotes import extractive_index, norm, quotes, right, timed_ask
+from answer_quotes import ask_each, extractive_index, norm
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 SUFFIXES = (".md", ".markdown")
-RESERVED = ("tuxpaint", "asterisk")  # held-out collections: never read by a bench
 SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z])")
 LINK = re.compile(r"!?\[([^\]\n]*)\]\([^)\n]*\)")
 TAG = re.compile(r"<[^<>\n]{1,300}>")
@@ -92,13 +91,15 @@ def questions_of(text: str, name: str, folder: str, per_doc: int) -> list[Questi
     return [out[int(i * step)] for i in range(min(per_doc, len(out)))]
 
 
-def collect(roots: list[Path], max_kb: int, per_doc: int, max_docs: int) -> tuple[dict[str, str], list[Question]]:
+def collect(roots: list[Path], max_kb: int, per_doc: int, max_docs: int,
+            exclude: tuple[str, ...] = ()) -> tuple[dict[str, str], list[Question]]:
     """The files to index (name in the index folder -> text) and their questions: every Markdown file under the
-    roots (identical copies once), in path order, those with a setext question first up to half the files."""
+    roots (identical copies once; none whose path holds one of ``exclude``), in path order, those with a setext
+    question first up to half the files."""
     seen, files = set(), []
     for root in roots:
         for path in sorted(root.rglob("*")):
-            if path.suffix.lower() not in SUFFIXES or any(r in str(path).lower() for r in RESERVED) or not path.is_file():
+            if path.suffix.lower() not in SUFFIXES or any(x in str(path) for x in exclude) or not path.is_file():
                 continue
             data = path.read_bytes()
             digest = hashlib.sha1(data).hexdigest()
@@ -127,11 +128,13 @@ def main() -> None:
     ap.add_argument("--per-doc", type=int, default=12, help="at most this many sections a file")
     ap.add_argument("--max-docs", type=int, default=160, help="at most this many files (half with setext headings)")
     ap.add_argument("--max-kb", type=int, default=200, help="files larger than this are left out")
+    ap.add_argument("--exclude", action="append", default=[],
+                    help="leave out files whose path holds this (repeatable): a collection kept for held-out measurement")
     ap.add_argument("--src", type=Path, default=Path(__file__).resolve().parents[1] / "src",
                     help="the mmrag source to measure (another checkout's src: the same questions, other code)")
     ap.add_argument("--json", type=Path, default=Path(".cache/bench_ask_markdown.json"))
     args = ap.parse_args()
-    docs, questions = collect(args.roots, args.max_kb, args.per_doc, args.max_docs)
+    docs, questions = collect(args.roots, args.max_kb, args.per_doc, args.max_docs, tuple(args.exclude))
     sys.path.insert(0, str(args.src))
     import mmrag
 
@@ -142,16 +145,12 @@ def main() -> None:
         for name, text in docs.items():
             (folder / name).write_text(text, encoding="utf-8")
         engine, add_s = extractive_index(mmrag, Path(tmp), folder)
-        for q in questions:
-            ans, seconds = timed_ask(engine, q.question)
-            times.append(seconds)
-            said = quotes(ans.text)
-            first = said[0] if said else ""
-            gold = norm(q.gold)[:40]
+        for q, asked in zip(questions, ask_each(engine, (q.question for q in questions)), strict=True):
+            times.append(asked.seconds)
+            ans, gold = asked.answer, norm(q.gold)[:40]
             in_context = any(gold in norm(TAG.sub("", LINK.sub(r"\1", h.text or ""))) for h in ans.context)
             rows.append({"doc": q.doc, "kind": q.kind, "question": q.question, "gold": q.gold, "answer": ans.text,
-                         "in_context": in_context, "first": bool(first) and right(first, q.gold),
-                         "any": any(right(s, q.gold) for s in said),
+                         "in_context": in_context, **asked.quoted(q.gold),
                          "same_doc_first": bool(ans.context) and ans.context[0].source.endswith(q.doc)})
         engine.close()
     print(f"\nsource measured: {args.src}; {len(docs)} files, {sum(map(len, docs.values())) / 1e6:.1f} MB; add {add_s:.0f} s")

@@ -38,7 +38,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from answer_quotes import extractive_index, norm, quotes, right, timed_ask
+from answer_quotes import ask_each, extractive_index, norm, right
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -115,16 +115,13 @@ def main() -> None:
         for pdf in args.pdfs:
             shutil.copy(pdf, docs / pdf.name)
         engine, add_s = extractive_index(mmrag, Path(tmp), docs)
-        for q in questions:
-            ans, seconds = timed_ask(engine, q.question)
-            times.append(seconds)
-            said = quotes(ans.text)
-            first = said[0] if said else ""
-            in_context = any(norm(q.gold)[:40] in norm(h.text or "") for h in ans.context)
+        for q, asked in zip(questions, ask_each(engine, (q.question for q in questions)), strict=True):
+            times.append(asked.seconds)
+            first = asked.first
+            in_context = any(norm(q.gold)[:40] in norm(h.text or "") for h in asked.answer.context)
             glued = bool(first) and norm(first).startswith(norm(q.title)) and right(first, q.gold)
-            rows.append({"doc": q.doc, "question": q.question, "gold": q.gold, "answer": ans.text,
-                         "in_context": in_context, "first": bool(first) and right(first, q.gold),
-                         "any": any(right(s, q.gold) for s in said), "glued": glued, "long": len(first) > 300})
+            rows.append({"doc": q.doc, "question": q.question, "gold": q.gold, "answer": asked.answer.text,
+                         "in_context": in_context, **asked.quoted(q.gold), "glued": glued, "long": len(first) > 300})
         engine.close()
     print(f"\nsource measured: {args.src}; add {add_s:.0f} s")
     print("| manual | questions | answer in context | first quote right | any quote right | title glued | quote over 300 chars | ask median |")

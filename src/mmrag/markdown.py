@@ -333,7 +333,7 @@ def _without_setext_rules(text: str) -> str:
         return text
     out, at = [], 0
     for h, _, _ in headings(text, setext=True):
-        if setext_level(text, h):
+        if text[h] != "#":  # a setext heading (an ATX one starts its line with "#"; a setext title never does)
             title_end = text.find("\n", h)
             rule_end = text.find("\n", title_end + 1)
             out.append(text[at:title_end])

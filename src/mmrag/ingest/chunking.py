@@ -70,15 +70,15 @@ def word_spans(text: str) -> list[tuple[int, int]]:
     return [m.span() for m in _WORD.finditer(text)]
 
 
-def _line_at(text: str, at: int) -> str:
-    """The line of ``text`` that holds the character at ``at`` (pure)."""
-    end = text.find("\n", at)
-    return text[text.rfind("\n", 0, at) + 1 : end if end >= 0 else len(text)]
-
-
 def _line_start(text: str, at: int) -> int:
     """Where the line that holds the character at ``at`` starts (pure)."""
     return text.rfind("\n", 0, at) + 1
+
+
+def _line_at(text: str, at: int) -> str:
+    """The line of ``text`` that holds the character at ``at`` (pure)."""
+    end = text.find("\n", at)
+    return text[_line_start(text, at) : end if end >= 0 else len(text)]
 
 
 def _under_setext(text: str, rule_at: int) -> bool:
