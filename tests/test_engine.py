@@ -259,3 +259,40 @@ def test_a_chunk_is_embedded_under_its_title_and_section(tmp_path: Path) -> None
             assert options[0].section == "OPTIONS" and options[0].meta["title"] == f"{command.upper()}(1)"
     finally:
         eng.close()
+
+
+_PACK_OPTIONS = {  # a manual's options, each described without the words a question about it would use
+    "-c": "Write a new archive in place of any archive already there, which is emptied first.",
+    "-C DIR": "Go into DIR before anything is read, so that stored names are relative to it.",
+    "-l": "Print every stored name with its size and date, one name to a line, oldest first.",
+    "-L": "Follow symbolic links and store what they point at rather than the links themselves.",
+    "--level=N": "Squeeze harder: from 1, fast and loose, up to 9, slow and tight; 6 unless told.",
+    "--list": "Show what an archive holds without unpacking anything, in the order it was stored.",
+}
+
+
+def test_an_option_asked_about_finds_its_own_entry(tmp_path: Path) -> None:
+    """``-C`` is not ``-c`` and ``--list`` is not "list": a full-text index reads all of them as plain words
+    (``c``, ``list``), so each entry of a manual's option list looked alike to a question about one option. The
+    options a row names are indexed as tokens of their own (``option_terms``), and a question's options are
+    looked for there: each question, asked as a sentence or as words, finds its own option's entry before any
+    other entry. (The chunk that says what the command does may come first: it is about the command.)"""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    about = "It keeps their names, their times and their modes, and reads them back the same way on any machine. " * 3
+    entries = "\n\n".join(f"{tag}\n: {what} {what}" for tag, what in _PACK_OPTIONS.items())
+    (docs / "pack.md").write_text(f"# PACK(1)\n\n## DESCRIPTION\n\npack puts files in an archive. {about}\n\n"
+                                  f"## OPTIONS\n\n{entries}\n", encoding="utf-8")
+    over = {"ingest.ocr": False, "ingest.chunk_words": 36, "ingest.chunk_overlap": 4}  # an entry a chunk
+    eng = mmrag.Engine.open(str(tmp_path / "idx"), _cfg(tmp_path / "idx", **over))
+    try:
+        eng.add([docs])
+        for tag in _PACK_OPTIONS:
+            option = tag.split()[0].split("=")[0]
+            for question in (f"What does the {option} option of pack do?", f"pack {option}"):
+                hits = eng.search(question, k=10, modality="text")
+                entries = [[line for line in (h.text or "").splitlines() if line in _PACK_OPTIONS] for h in hits]
+                assert [e for e in entries if e][0] == [tag], (question, entries)  # its entry before any other one
+                assert hits[0].meta["section"] in ("OPTIONS", "DESCRIPTION")
+    finally:
+        eng.close()

@@ -36,7 +36,7 @@ import numpy as np
 
 from mmrag.classify_model import ClassifyModel, fused_logits, load_classify_model, softmax
 from mmrag.errors import QueryError
-from mmrag.ingest.heard_words import heard_words
+from mmrag.ingest.heard_words import search_words
 from mmrag.space.backbone_tower import flatness, flatnesses
 from mmrag.stores.base import quote
 from mmrag.types import Channel
@@ -231,7 +231,7 @@ def _write_label(store: Any, p: Prediction) -> str:
         typed = r.fields_dict() | {"label": p.label, "label_p": round(float(p.probability), 3)}
         updated.append(dataclasses.replace(r, vector=vecs[r.id], meta=json.dumps(meta), fields=json.dumps(typed),
                                            thumbnail=thumb if r.has_thumbnail else b"", has_thumbnail=None,
-                                           heard=heard_words(r.text, meta.get("heard_also", ""))))  # reads leave it empty
+                                           heard=search_words(r.text, meta.get("heard_also", ""))))  # reads leave it empty
     store.upsert(updated)
     return rows[0].source if rows else ""
 

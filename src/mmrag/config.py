@@ -88,6 +88,7 @@ class SearchConfig:
     fusion: str = "calibrated"  # calibrated | rrf
     hybrid: bool = True  # add BM25 full-text list
     heard_weight: float = 4.0  # sound-alike bonus for transcripts, in background std units (retrieve/heard.py); 0 = off
+    option_weight: float = 2.0  # bonus for the entry of a command-line option the query names (``-S: sort by size``), in background std units; 0 = off
     candidates: int = 50  # per-channel candidate depth before fusion
     rrf_k: int = 60
     calibration_sample: int = 512  # background vectors per channel for calibration

@@ -19,7 +19,9 @@ query vectors; their lists are fused like any others. With ``weights``
 ``normalize(sum w * v)`` ("like this photo, but red"). Words written
 ``-stripes`` are negative terms: their embedding is subtracted from every
 query vector (``NEGATIVE_WEIGHT``) and hits whose text contains them are
-dropped.
+dropped; not in a question ("What does the -name option of find do?"), not
+one or two letters (``-C``, ``-la``) and not before "option"/"flag": those are
+command-line options, searched as written (``option_terms``).
 
 Embeddings go through ``QueryCache`` when one is given: a repeated text,
 picture or recording (same bytes) skips the encoders, OCR and speech
@@ -76,13 +78,35 @@ def _load_image(image: Any, config: Config) -> tuple[Any, str]:
 
 NEGATIVE_WEIGHT = 0.5  # how much of a negative term's direction is taken out of each query vector
 _NEGATIVE = re.compile(r"(?:(?<=\s)|^)-([^\W\d_][\w'-]*)")
+_QUESTION = re.compile(r"\s*(?:what|how|why|which|when|where|who|whom|whose|does|do|did|is|are|can|could|should|"
+                       r"would|will|explain)\b", re.IGNORECASE)
+_OPTION_NOUN = re.compile(r"\s+(?:option|flag|switch|argument|parameter)s?\b", re.IGNORECASE)
+
+
+def is_question(text: str) -> bool:
+    """Whether a query asks in a sentence: it ends with ``?`` or starts with a question word (pure)."""
+    return text.rstrip().endswith("?") or _QUESTION.match(text) is not None
 
 
 def split_negatives(text: str) -> tuple[str, tuple[str, ...]]:
-    """``"striped shirt -red -blue"`` -> ``("striped shirt", ("red", "blue"))`` (pure)."""
-    negatives = tuple(m.group(1) for m in _NEGATIVE.finditer(text))
-    positive = " ".join(_NEGATIVE.sub(" ", text).split())
-    return positive, negatives
+    """``"striped shirt -red -blue"`` -> ``("striped shirt", ("red", "blue"))`` (pure).
+
+    A dash-word is a command-line option, kept in the text, when it is one or two letters (``-C``, ``-la``),
+    when "option", "flag", "switch", "argument" or "parameter" follows it, or anywhere in a question (``is_question``:
+    "What does -name do in find?"): nobody excludes the letter C, and a person asking in a sentence does not
+    write search-engine syntax."""
+    if is_question(text):
+        return " ".join(text.split()), ()
+    negatives: list[str] = []
+
+    def drop(m: re.Match[str]) -> str:
+        if len(m.group(1)) <= 2 or _OPTION_NOUN.match(text, m.end()):
+            return m.group(0)
+        negatives.append(m.group(1))
+        return " "
+
+    positive = " ".join(_NEGATIVE.sub(drop, text).split())
+    return positive, tuple(negatives)
 
 
 def _bytes_of(item: Any) -> bytes:
@@ -231,4 +255,4 @@ def _compose(vectors: Mapping[str, np.ndarray], weights: Mapping[str, float]) ->
     return {"composed": _unit(total)}
 
 
-__all__ = ["NEGATIVE_WEIGHT", "build_query", "split_negatives"]
+__all__ = ["NEGATIVE_WEIGHT", "build_query", "is_question", "split_negatives"]

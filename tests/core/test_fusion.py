@@ -161,3 +161,13 @@ def test_a_label_must_stand_out_among_labels_too() -> None:
     z_labels = np.array([1.4, 7.6, 8.0])  # against a background of labels
     out = calibrate_labels(z, z_labels, [True, True, False])
     np.testing.assert_allclose(out, [1.4, 7.6, 3.0])  # a passage (last) keeps its own score
+
+
+def test_the_entry_of_an_option_asked_about_gets_its_bonus() -> None:
+    dense = {"text->text": [Candidate("a", 0.5, 2.0), Candidate("b", 0.4, 1.5)]}
+    plain = fuse_calibrated(dense)
+    assert [k for k, _, _ in plain] == ["a", "b"]
+    fused = fuse_calibrated(dense, entries=["b"], entry_weight=1.0)
+    assert [(k, round(s, 6)) for k, s, _ in fused] == [("b", 2.5), ("a", 2.0)]
+    assert fused[0][2] == {"text->text": 0.4}  # a bonus, not a channel's score
+    assert [k for k, _, _ in fuse_calibrated(dense, entries=["b"], entry_weight=0.0)] == ["a", "b"]

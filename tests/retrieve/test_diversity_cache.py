@@ -10,7 +10,7 @@ import pytest
 from tests.retrieve.conftest import SCENES, scene_at
 
 from mmrag.errors import QueryError
-from mmrag.query import split_negatives
+from mmrag.query import is_question, split_negatives
 from mmrag.types import Channel
 
 
@@ -91,6 +91,18 @@ def test_split_negatives() -> None:
     assert split_negatives("striped shirt -red -blue") == ("striped shirt", ("red", "blue"))
     assert split_negatives("temperature -5 degrees") == ("temperature -5 degrees", ())
     assert split_negatives("well-known -x-ray") == ("well-known", ("x-ray",))
+
+
+def test_a_command_line_option_is_no_negative_term() -> None:
+    """A dash-word is an option, kept in the text, when it is one or two letters, names itself an option, or
+    stands in a question: "What does the -C option of ls do?" excluded every hit with the letter C."""
+    assert split_negatives("What does the -C option of ls do?") == ("What does the -C option of ls do?", ())
+    assert split_negatives("what does find -name do") == ("what does find -name do", ())  # a question word, no '?'
+    assert split_negatives("ls -la") == ("ls -la", ())
+    assert split_negatives("find -name option") == ("find -name option", ())
+    assert split_negatives("find -exec flag -slow") == ("find -exec flag", ("slow",))
+    assert split_negatives("photos of Lisbon -night") == ("photos of Lisbon", ("night",))  # keyword style: a negative
+    assert is_question("Which lamp is brightest") and not is_question("lamp -red")
 
 
 def test_negative_terms_drop_hits_that_mention_them(engine) -> None:  # type: ignore[no-untyped-def]

@@ -16,6 +16,8 @@ import pytest
 
 from mmrag.config import Config
 from mmrag.errors import FilterError, QueryError, SpaceMismatch, StoreError
+from mmrag.ingest.heard_words import search_words
+from mmrag.option_terms import with_option_terms
 from mmrag.stores import open_store
 from mmrag.stores.base import Row, ScoredRow, VectorStore
 from mmrag.stores.filters import parse, predicate
@@ -354,6 +356,21 @@ def test_text_search_finds_what_else_was_heard(store: VectorStore) -> None:
     assert store.text_search("toucan", 5, "channel = 'image'") == ([] if heard.channel != "image" else [heard.id])
     store.upsert([Row(**{**rows[1].__dict__, "id": "late:text", "text": "birds", "heard": "a late toucan"})])
     assert set(ids(store.text_search("toucan", 5))) == {heard.id, "late:text"}  # new rows at once
+
+
+def test_text_search_tells_options_apart(store: VectorStore) -> None:
+    """A row's option tokens (``option_terms``, written to ``Row.heard`` by ``search_words``) survive every
+    store's tokenizer whole: ``-C`` finds the row that names ``-C``, not the one that names ``-c``, though a
+    tokenizer reads both as the letter c."""
+    rows = make_rows(40)
+    said = {5: "-c: count the lines", 6: "-C DIR: go into DIR first", 7: "--dry-run: show the steps, change nothing"}
+    named = [Row(**{**r.__dict__, "text": said[i], "heard": search_words(said[i], "")}) if i in said else r
+             for i, r in enumerate(rows)]
+    store.upsert(named)
+    for i, option in ((5, "-c"), (6, "-C"), (7, "--dry-run")):
+        found = store.text_search(with_option_terms(f"what does {option} do"), 5)
+        assert found and found[0].row.id == named[i].id, (option, [(s.row.text, s.score) for s in found])
+    assert named[5].id not in ids(store.text_search(with_option_terms("-C"), 5))
 
 
 def test_other_dim_is_a_space_mismatch(opener: Callable[..., VectorStore]) -> None:

@@ -36,6 +36,7 @@ from mmrag import markdown
 from mmrag.config import Config
 from mmrag.generate.base import StreamingGenerator
 from mmrag.generate.prompt import ContextItem, Prompt
+from mmrag.option_terms import option_key, options
 
 MAX_SENTENCES = 3
 MAX_PER_SOURCE = 2
@@ -51,7 +52,6 @@ STOPWORDS = frozenset(
     ["a", "about", "above", "after", "again", "all", "also", "am", "an", "and", "any", "are", "as", "at", "be", "because", "been", "before", "being", "below", "between", "both", "but", "by", "can", "could", "did", "do", "does", "doing", "down", "during", "each", "few", "for", "from", "further", "had", "has", "have", "having", "he", "her", "here", "hers", "him", "his", "how", "i", "if", "in", "into", "is", "it", "its", "itself", "just", "me", "more", "most", "my", "no", "nor", "not", "of", "off", "on", "once", "only", "or", "other", "our", "out", "over", "own", "same", "she", "should", "so", "some", "such", "than", "that", "the", "their", "them", "then", "there", "these", "they", "this", "those", "through", "to", "too", "under", "until", "up", "very", "was", "we", "were", "what", "when", "where", "which", "while", "who", "whom", "why", "will", "with", "would", "you", "your", "tell", "show", "give", "find", "please", "about", "does", "did", "can", "much", "many"]
 )
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
-_OPTION = re.compile(r"(?<![\w-])(--?[A-Za-z0-9][\w-]*)")  # -k, --keep, --block-size, -4 (not e-mail, thread-safe)
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|(?<=[。！？])\s*")  # CJK full stops need no space after them
 _LINE_BREAKS = re.compile(r"\n+")
 # a full stop after these ends no sentence ("e.g. (1, 2)", "Dr. Smith", "Fig. 3") ...
@@ -108,8 +108,7 @@ def terms(text: str) -> list[str]:
     short option keeps its case, ``-c`` is another one), so "What does the --all option do?" matches the
     line of ``--all`` and not every "all" (a stopword otherwise)."""
     words = [stem(w) for w in (m.group(0).lower() for m in _WORD.finditer(text)) if w not in STOPWORDS]
-    if "-" in text:
-        words += [o if o[1] != "-" else o.lower() for o in _OPTION.findall(text)]
+    words += [option_key(o) for o in options(text)]
     return words
 
 

@@ -37,7 +37,7 @@ from mmrag.ingest.captions import (
     read_caption_file,
     with_caption,
 )
-from mmrag.ingest.heard_words import heard_words
+from mmrag.ingest.heard_words import search_words
 from mmrag.ingest.picture_memo import PictureMemo
 from mmrag.ingest.record_fields import forget_records, remember_fields
 from mmrag.ingest.record_ingest import RecordIngest
@@ -172,7 +172,7 @@ def make_row(segment: Segment, source_hash: str, channel: Channel, vector: np.nd
         thumbnail=segment.thumbnail or b"",
         added_at=now,
         fields=dump_fields(segment.fields) if segment.fields else "{}",
-        heard=heard_words(segment.text or "", segment.meta.get("heard_also", "")),  # full-text searched too
+        heard=search_words(segment.text or "", segment.meta.get("heard_also", "")),  # full-text searched too
     )
 
 

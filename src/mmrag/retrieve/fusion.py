@@ -123,11 +123,15 @@ def fuse_calibrated(
     lexical_weight: float = 1.0,
     heard: Sequence[Candidate] = (),
     heard_weight: float = 4.0,
+    entries: Sequence[str] = (),
+    entry_weight: float = 2.0,
 ) -> list[tuple[str, float, dict[str, float]]]:
     """Fuse per-channel calibrated lists (max over channels) plus a lexical bonus.
 
     ``heard`` (sound-alike matches of transcripts, ``retrieve.heard``) adds
-    ``heard_weight * calibrated`` per segment (its calibrated value is 0..1).
+    ``heard_weight * calibrated`` per segment (its calibrated value is 0..1);
+    ``entries`` (segments that hold the entry of an option the query names,
+    ``option_terms.defines``) add ``entry_weight`` each.
     Returns ``(key, score, {channel: raw score})`` best first. Segments found
     only lexically start from 0 (the background mean) plus their bonus.
     Equal scores (files whose names say the same word, "recording-03" and
@@ -152,6 +156,9 @@ def fuse_calibrated(
     for c in heard:
         best[c.key] = best.get(c.key, 0.0) + heard_weight * c.calibrated
         raw.setdefault(c.key, {})["heard"] = c.raw
+    for key in entries:
+        best[key] = best.get(key, 0.0) + entry_weight
+        raw.setdefault(key, {})  # its raw scores are its lists' (an entry is found among their rows)
     ranked = sorted(best.items(), key=lambda kv: (-round(kv[1], 9), -evidence.get(kv[0], 0.0), kv[0]))
     return [(key, score, raw[key]) for key, score in ranked]
 

@@ -36,6 +36,7 @@ from pathlib import PurePath
 import numpy as np
 
 from mmrag.config import SearchConfig
+from mmrag.option_terms import defines, option_key, options, with_option_terms
 from mmrag.retrieve.diversity import Item, fold
 from mmrag.retrieve.fusion import (
     MIN_BACKGROUND,
@@ -195,7 +196,8 @@ def search(
             if channel in NATIVE_CHANNELS and (allowed is None or channel not in allowed):
                 continue  # a modality-native channel (visual features) answers only queries aimed at it
             pairs.append((q_channel, channel, steer.get((q_channel, channel), vector) if steer else vector))
-    text = query.text if config.hybrid and query.text and query.text.strip() else None
+    # the text list also looks for the options the query names, as rows' ``heard`` holds them (option_terms)
+    text = with_option_terms(query.text) if config.hybrid and query.text and query.text.strip() else None
     dense_found, text_found = _run_lists(store, pairs, text, depth, modalities, where)
 
     for (q_channel, channel, vec), found in zip(pairs, dense_found):
@@ -232,11 +234,17 @@ def search(
     if config.heard_weight > 0 and query.text and query.text.strip():
         heard = heard_candidates(query.text, rows.values())
 
-    calibrated = fuse_calibrated(_per_channel_best(dense), lexical, heard=heard, heard_weight=config.heard_weight)
+    # the entry of an option the query names ("What does ls -S do?": ``-S: sort by file size``), among the found
+    asked = {option_key(o) for o in options(query.text or "")} if config.option_weight > 0 else set()
+    entries = [key for key, row in rows.items() if row.modality == "text" and defines(row.text, asked)] if asked else []
+    calibrated = fuse_calibrated(_per_channel_best(dense), lexical, heard=heard, heard_weight=config.heard_weight,
+                                 entries=entries, entry_weight=config.option_weight)
     if config.fusion == "rrf":
         lists: dict[str, Sequence[Candidate]] = dict(dense)
         if lexical:
             lists["lexical"] = lexical
+        if entries:
+            lists["entry"] = [Candidate(key, 1.0, 1.0) for key in entries]
         if heard:
             lists["heard"] = sorted(heard, key=lambda c: -c.raw)
         fused = fuse_rrf(lists, rrf_k=config.rrf_k)

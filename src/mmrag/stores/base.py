@@ -66,7 +66,9 @@ class Row:
     segment (those of its alternative hypotheses that ``text`` lacks:
     ``ingest/heard_words.py``): the full-text index finds the row by them too,
     so a misheard word ("10 of close") does not hide what was said ("ten of
-    clubs"). It is written, never read back (``""`` on reads).
+    clubs"); and the tokens of the command-line options ``text`` names
+    (``option_terms.py``: ``-C`` apart from ``-c`` and from the letter C).
+    It is written, never read back (``""`` on reads).
     """
 
     id: str
