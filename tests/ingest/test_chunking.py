@@ -134,9 +134,9 @@ def test_bad_params_raise_config_error(words: int, overlap: int) -> None:
 
 
 def test_a_section_starts_its_own_chunk_and_no_chunk_ends_on_its_title() -> None:
-    """Documents, slides and PDFs are written with Markdown headings: a chunk ends before a heading when one
-    falls in the second half of its window (not at the paragraph break after it), and the next chunk starts at
-    the heading with nothing of the section before it."""
+    """Documents, slides and PDFs are written with Markdown headings: a chunk ends before the first heading
+    after a quarter of its window (not at the paragraph break after it), and the next chunk starts at the
+    heading with nothing of the section before it."""
     intro = " ".join(f"intro{n}" for n in range(14)) + "."
     text = f"{intro}\n\n## Fog horns\n\n" + " ".join(f"horn{n}" for n in range(30)) + "."
     chunks = chunk_text(text, 20, 5)
@@ -144,9 +144,25 @@ def test_a_section_starts_its_own_chunk_and_no_chunk_ends_on_its_title() -> None
     assert chunks[1].text.startswith("## Fog horns") and "intro" not in chunks[1].text
     assert all(text[c.start : c.end] == c.text for c in chunks)
     assert not any(c.text.split("\n")[-1].startswith("#") for c in chunks)
-    late = " ".join(f"w{n}" for n in range(3)) + "\n\n# Title\n\n" + " ".join(f"v{n}" for n in range(30))
-    first = chunk_text(late, 12, 3)[0]  # the heading falls in the window's first half: no chunk ends on it
+    early = " ".join(f"w{n}" for n in range(2)) + "\n\n# Title\n\n" + " ".join(f"v{n}" for n in range(30))
+    first = chunk_text(early, 12, 3)[0]  # two words before the heading, under a quarter of 12: joined to it
     assert not first.text.split("\n")[-1].startswith("#") and len(first.text.split()) == 12
+    late = " ".join(f"w{n}" for n in range(3)) + "\n\n# Title\n\n" + " ".join(f"v{n}" for n in range(30))
+    assert chunk_text(late, 12, 3)[0].text == "w0 w1 w2"  # three: a quarter of the window, a chunk of its own
+    titled = "# Lighthouse Manual\n\n## 1 Lamp room\n\n" + " ".join(f"v{n}" for n in range(30))
+    assert chunk_text(titled, 12, 3)[0].text.startswith("# Lighthouse Manual\n\n## 1 Lamp room\n\nv0")  # no title alone
+
+
+def test_each_section_of_a_short_text_is_a_chunk_of_its_own() -> None:
+    """A text shorter than a window (a page, a note) is cut before its headings too, unless the section before
+    one is under a quarter of the window: "What does the guide say about fog horns?" finds the fog horns'
+    section, not a chunk that is mostly about lamps."""
+    lamps = " ".join(f"lamp{n}" for n in range(45)) + "."
+    horns = " ".join(f"horn{n}" for n in range(45)) + "."
+    text = f"# Guide\n\n## Lamps\n\n{lamps}\n\n## Fog horns\n\n{horns}\n\n## Bells\n\nRing twice.\n\n## Whistles\n\nBlow."
+    chunks = [c.text for c in chunk_text(text, 160, 32)]
+    assert chunks == [f"# Guide\n\n## Lamps\n\n{lamps}", f"## Fog horns\n\n{horns}",
+                      "## Bells\n\nRing twice.\n\n## Whistles\n\nBlow."]  # two small sections: one chunk
 
 
 def test_each_chunk_knows_the_headings_it_falls_under() -> None:

@@ -102,8 +102,10 @@ def test_text_document_in_reading_order_with_tables_and_pictures(tmp_path: Path)
                      title="Harbour report 2025", pictures={"harbour.png": _png((200, 120, 30))})
     assert sniff_reason(path) == ("odt", "")
     segs = list(OdtLoader().load(path, IngestConfig()))
-    text = next(s for s in segs if s.modality is Modality.TEXT and "row" not in s.meta)
-    assert text.text == (
+    texts = [s for s in segs if s.modality is Modality.TEXT and "row" not in s.meta]
+    text = texts[0]
+    assert len(texts) == 2 and texts[1].text.startswith("## Endnotes")  # a section after 40 words: a chunk of its own
+    assert "\n\n".join(t.text for t in texts) == (
         "# Harbour report\n\nThe ferry to the island leaves at noon from pier 3.\n\n- Check the fog horn\n\n"
         "## Boats\n\nBoat | Seats\nGull | 40\n\nIllustration 1: the old pier.\n\nFares rise in May.\n\n"
         "## Footnotes\n\n- Timetable of the port authority.\n\n## Endnotes\n\n- Board decision 14.\n\n"

@@ -2,9 +2,11 @@
 
 Pure functions. ``chunk_text(text, 160, 32)`` returns ``Chunk``s whose
 ``text == source[start:end]``; every non-space character of the source lies in
-at least one chunk; a chunk ends at a paragraph break when one falls in the
-second half of its window (best before a Markdown heading, ATX or setext,
-never right after one), else at a sentence end, else at a line break, else after exactly
+at least one chunk; a chunk ends before the first Markdown heading (ATX or
+setext) after a quarter of its window, so each section but the smallest
+starts a chunk of its own, even at a text's end; else at a paragraph break
+when one falls in the second half of its window (never right after a
+heading), else at a sentence end, else at a line break, else after exactly
 ``chunk_words`` words. Consecutive chunks share at most ``chunk_overlap``
 words (fewer when the overlap can start at a sentence; none when the next
 chunk starts at a heading: a new section).
@@ -29,6 +31,7 @@ from mmrag.markdown import Heading, Trail, is_heading, setext_level, under
 
 MAX_WORD_CHARS = 40
 SECTION = 4  # the rank of a cut before a heading line (``_cut_rank``)
+SECTION_SHARE = 4  # a chunk ends at the first heading after a quarter of its window (``section_words``)
 
 _CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ffff"
 _WORD = re.compile(rf"[{_CJK}]|[^\s{_CJK}]{{1,{MAX_WORD_CHARS}}}")
@@ -90,24 +93,30 @@ def _under_setext(text: str, rule_at: int) -> bool:
 def _cut_rank(text: str, prev: tuple[int, int], nxt_start: int, setext: bool) -> int:
     """How good a cut is between a word ``prev`` and the next word starting at ``nxt_start``: 4 a paragraph
     break before a Markdown heading (``## Install``, or ``Install`` over ``-------``: a section starts), 3
-    another paragraph break, 2 sentence end, 1 line break, 0 mid-line, and 0 right after a heading (a chunk
-    never ends on its section's title) or between a setext heading's words and its rule (setext headings read
+    another paragraph break, 2 sentence end, 1 line break, 0 mid-line, and 0 right after a heading, even
+    before another one (a chunk never ends on a title) or between a setext heading's words and its rule (setext headings read
     with ``setext``: ``markdown.headings``)."""
     gap = text[prev[1] : nxt_start]
     breaks = gap.count("\n") + gap.count("\r") - gap.count("\r\n")
     if breaks >= 2:
+        if is_heading(_line_at(text, prev[0]).lstrip()) or (setext and text[prev[0]] in "=-" and _under_setext(text, prev[0])):
+            return 0  # right after a title, even before another one (``# Manual`` over ``## 1 Lamp room``)
         if text[nxt_start] == "#" and is_heading(_line_at(text, nxt_start).lstrip()):
             return SECTION
         if setext and setext_level(text, _line_start(text, nxt_start)):
             return SECTION
-        if is_heading(_line_at(text, prev[0]).lstrip()) or (setext and text[prev[0]] in "=-" and _under_setext(text, prev[0])):
-            return 0
         return 3
     if setext and breaks == 1 and text[nxt_start] in "=-" and _under_setext(text, nxt_start):
         return 0
     if text[prev[0] : prev[1]].rstrip(_CLOSERS)[-1:] in _SENTENCE_ENDS:
         return 2
     return 1 if breaks == 1 else 0
+
+
+def section_words(chunk_words: int) -> int:
+    """The words a chunk holds at least before it ends at a heading: a quarter of the window (40 of 160), so a
+    section of a few lines (a manual's SYNOPSIS, an API entry) shares a chunk with the next one (pure)."""
+    return max(1, chunk_words // SECTION_SHARE)
 
 
 def iter_chunks(text: str, chunk_words: int = 160, chunk_overlap: int = 32, setext: bool = False) -> Iterator[Chunk]:
@@ -138,17 +147,19 @@ def iter_chunks(text: str, chunk_words: int = 160, chunk_overlap: int = 32, sete
         n = len(spans)
         if i >= n:
             return
-        if n - i <= chunk_words:  # only possible once exhausted
-            end = n
-        else:
-            end = i + chunk_words
-            best_rank = 0
-            # Best cut in the second half of the window; later cuts win ties.
+        end = n if n - i <= chunk_words else i + chunk_words  # n - i <= chunk_words: only once exhausted
+        # A section starts its own chunk: cut before the first heading after a few words (a small section
+        # before it is joined to the next); else the best cut in the second half of the window, later cuts
+        # winning ties.
+        best_rank = 0
+        for k in range(max(i + section_words(chunk_words), prev_end + 1), min(i + chunk_words, n - 1) + 1):
+            if ranks[k] == SECTION:
+                best_rank, end = SECTION, k
+                break
+        if best_rank < SECTION and n - i > chunk_words:
             for k in range(i + chunk_words, max(i + chunk_words // 2, prev_end), -1):
                 if ranks[k] > best_rank:
                     best_rank, end = ranks[k], k
-                    if best_rank == SECTION:
-                        break
         start_char, end_char = spans[i][0], spans[end - 1][1]
         yield Chunk(text[start_char:end_char], start_char, end_char)
         if end >= n:
@@ -193,5 +204,5 @@ def chunk_text(text: str, chunk_words: int = 160, chunk_overlap: int = 32, setex
     return list(iter_chunks(text, chunk_words, chunk_overlap, setext))
 
 
-__all__ = ["MAX_WORD_CHARS", "Chunk", "check_params", "chunk_text", "has_words", "iter_chunks", "sectioned", "trail_after",
-           "word_spans"]
+__all__ = ["MAX_WORD_CHARS", "Chunk", "check_params", "chunk_text", "has_words", "iter_chunks", "section_words", "sectioned",
+           "trail_after", "word_spans"]

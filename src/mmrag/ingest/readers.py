@@ -18,7 +18,8 @@ SINCE: dict[int, str] = {
     2: "each chunk knows its section (§ Install > From source) and is embedded under its title and heading; "
        "underlined Markdown titles are headings; a '# comment' line in a manual, PDF or page is no heading; a "
        "Markdown file's link definitions are no text",
-    3: "the command-line options a chunk names (-C, --dry-run) are searched as written",
+    3: "the command-line options a chunk names (-C, --dry-run) are searched as written; a section starts a "
+       "chunk of its own unless it is a few lines long",
 }
 KEY = "readers"
 
