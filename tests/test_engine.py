@@ -292,7 +292,7 @@ def test_an_option_asked_about_finds_its_own_entry(tmp_path: Path) -> None:
             for question in (f"What does the {option} option of pack do?", f"pack {option}"):
                 hits = eng.search(question, k=10, modality="text")
                 entries = [[line for line in (h.text or "").splitlines() if line in _PACK_OPTIONS] for h in hits]
-                assert [e for e in entries if e][0] == [tag], (question, entries)  # its entry before any other one
+                assert next((e for e in entries if e), None) == [tag], (question, entries)  # its entry before any other one
                 assert hits[0].meta["section"] in ("OPTIONS", "DESCRIPTION")
     finally:
         eng.close()

@@ -5,7 +5,15 @@ from __future__ import annotations
 import re
 
 from mmrag.ingest.heard_words import SEPARATOR, search_words
-from mmrag.option_terms import MAX_TERMS, defines, option_key, option_terms, option_token, options, with_option_terms
+from mmrag.option_terms import (
+    MAX_TERMS,
+    defines,
+    option_key,
+    option_terms,
+    option_token,
+    options,
+    with_option_terms,
+)
 from mmrag.stores.common import tokenize
 
 
