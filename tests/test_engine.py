@@ -273,10 +273,11 @@ _PACK_OPTIONS = {  # a manual's options, each described without the words a ques
 
 def test_an_option_asked_about_finds_its_own_entry(tmp_path: Path) -> None:
     """``-C`` is not ``-c`` and ``--list`` is not "list": a full-text index reads all of them as plain words
-    (``c``, ``list``), so each entry of a manual's option list looked alike to a question about one option. The
-    options a row names are indexed as tokens of their own (``option_terms``), and a question's options are
-    looked for there: each question, asked as a sentence or as words, finds its own option's entry before any
-    other entry. (The chunk that says what the command does may come first: it is about the command.)"""
+    (``c``, ``list``), so each entry of a manual's option list looked alike to a question about one option, and
+    the query's ``-C`` was a negative term besides. The options a row names are indexed as tokens of their own
+    (``option_terms``), a question's options are looked for there, and an entry of the option asked about gets
+    a bonus: each question, asked as a sentence or as words, finds its own option's entry before any other
+    entry. (The chunk that says what the command does may come first: it is about the command.)"""
     docs = tmp_path / "docs"
     docs.mkdir()
     about = "It keeps their names, their times and their modes, and reads them back the same way on any machine. " * 3
