@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from mmrag.cli import app
+from mmrag.cli import app, dash_queries
 from mmrag.cli_output import progress_printer, safe
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -194,3 +194,31 @@ def test_a_long_message_into_a_pipe_stays_one_line(tmp_path: Path) -> None:
     from mmrag.ingest.sniffing import NOT_INDEXED
 
     assert skipped[0].endswith(f"is {NOT_INDEXED}") and NOT_INDEXED.endswith("records)")  # the whole list, unwrapped
+
+
+def test_dash_queries_pass_a_query_that_starts_with_a_dash() -> None:
+    assert dash_queries(["search", "-C option of tar", "-k", "3"]) == ["search", " -C option of tar", "-k", "3"]
+    assert dash_queries(["ask", "--index", "idx", "-la in ls"]) == ["ask", "--index", "idx", " -la in ls"]
+    assert dash_queries(["add", "-odd folder"]) == ["add", "-odd folder"]  # a path, not a query: as typed
+    assert dash_queries(["search", "--where=page > 3", "x"]) == ["search", "--where=page > 3", "x"]  # an option
+    assert dash_queries(["search", "-C"]) == ["search", "-C"]  # one word: `mmrag search -- -C`
+
+
+def test_a_query_that_starts_with_a_dash_is_searched(tmp_path: Path) -> None:
+    """``mmrag search "-C option of tar"`` was Click's "No such option: -C"; through the real entry point it is
+    the query, and the option's entry is found."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "tar.md").write_text("# TAR(1)\n\n## OPTIONS\n\n-C, --directory=DIR: Change to DIR before anything else.\n\n"
+                                 "-c, --create: Make a new archive.\n", encoding="utf-8")
+    index = str(tmp_path / "idx")
+    assert run("add", str(docs), "--index", index)[0] == 0
+    result = subprocess.run(
+        [sys.executable, "-m", "mmrag.cli", "search", "-C option of tar", "--index", index, "-k", "1", "--json"],
+        check=False, capture_output=True, text=True, timeout=600, env={**os.environ, **ENV, "PYTHONPATH": str(ROOT / "src")},
+    )
+    assert result.returncode == 0, result.stderr
+    found = json.loads(result.stdout)
+    assert found["query"] == "-C option of tar"
+    (hit,) = found["hits"]
+    assert hit["source"].endswith("tar.md") and "-C, --directory=DIR" in hit["text"]

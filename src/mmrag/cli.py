@@ -317,7 +317,9 @@ def search(
     """Search the index by text, image or audio, across modalities.
 
     Each hit shows its calibrated score and, where the space has a relevance model, the
-    estimated probability that it is a right answer. Words written [bold]-word[/] are excluded.
+    estimated probability that it is a right answer. Words written [bold]-word[/] are excluded
+    (not a command-line option: [bold]-C[/], [bold]ls -la[/], or any in a question; a query that starts with a
+    dash: [bold]mmrag search "-C option of tar"[/] or [bold]mmrag search -- -C[/]).
 
     Examples: [bold]mmrag search "a cat on a sofa"[/] ·
     [bold]mmrag search --image query.jpg[/] ·
@@ -325,6 +327,7 @@ def search(
     """
     if fusion is not None and fusion not in ("calibrated", "rrf"):
         raise typer.BadParameter("fusion must be 'calibrated' or 'rrf'", param_hint="--fusion")
+    query = query.strip() if query else query  # " -C option of tar": a dash query as ``dash_queries`` passed it
     local_only = any(v is not None for v in (fusion, min_relevance, per_source, fold, weight))
     remote = None if local_only else _server(index, config)
     if remote is not None:
@@ -371,6 +374,7 @@ def ask(
     Examples: [bold]mmrag ask "what did she say about the budget?"[/] ·
     [bold]mmrag ask --image photo.jpg "where can I buy this?"[/]
     """
+    question = question.strip() if question else question  # " -C option of tar": as ``dash_queries`` passed it
     live = stream and not json_out
     overrides = {"generate.backend": generator, "generate.model": model, "generate.base_url": base_url}
     printer = (lambda d: out.print(d, end="", markup=False, highlight=False)) if live else None
@@ -617,9 +621,25 @@ def _quiet_libraries() -> None:
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
+QUERY_COMMANDS = ("search", "ask")
+
+
+def dash_queries(argv: list[str]) -> list[str]:
+    """``mmrag search "-C option of tar"``: Click reads any argument that starts with a dash as an option ("No
+    such option: -C"). An argument of ``search`` or ``ask`` that starts with one dash and has a space in its first
+    word's place (no option does) is the query: it is passed on with a space before it, which the query drops
+    (pure). ``mmrag search -- "-C"`` is the way for a one-word query."""
+    command = next((a for a in argv if not a.startswith("-")), None)
+    if command not in QUERY_COMMANDS:
+        return argv
+    return [f" {a}" if a[:1] == "-" and a[1:2] != "-" and " " in a.strip() else a for a in argv]
+
+
 def main() -> None:
+    import sys
+
     _quiet_libraries()
-    app()
+    app(args=dash_queries(sys.argv[1:]), prog_name="mmrag")
 
 
 if __name__ == "__main__":  # pragma: no cover
