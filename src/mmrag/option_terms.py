@@ -89,13 +89,14 @@ def with_option_terms(query: str) -> str:
     terms = option_terms(query)
     if not terms:
         return query
-    kept = _OPTION.sub(lambda m: " " if _is_short(m.group(0)) else m.group(0), query)
+    kept = _OPTION.sub(lambda m: " " if is_short(m.group(0)) else m.group(0), query)
     return f"{' '.join(kept.split())} {' '.join(terms)}"
 
 
-def _is_short(option: str) -> bool:
-    """``-C``, ``-la``: one dash and one or two letters or digits, which say nothing as words."""
+def is_short(option: str) -> bool:
+    """``-C``, ``-la``: one dash and one or two letters or digits, which say nothing as words (and exclude
+    nothing as a query's negative term: ``query.split_negatives``) (pure)."""
     return not option.startswith("--") and len(option) <= 3
 
 
-__all__ = ["MAX_TERMS", "defines", "option_key", "option_terms", "option_token", "options", "with_option_terms"]
+__all__ = ["MAX_TERMS", "defines", "is_short", "option_key", "option_terms", "option_token", "options", "with_option_terms"]

@@ -39,6 +39,7 @@ import numpy as np
 
 from mmrag.config import Config
 from mmrag.errors import IngestError, QueryError
+from mmrag.option_terms import is_short
 from mmrag.querycache import QueryCache, content_hash
 from mmrag.retrieve.search import Query
 from mmrag.space.base import Space
@@ -100,7 +101,7 @@ def split_negatives(text: str) -> tuple[str, tuple[str, ...]]:
     negatives: list[str] = []
 
     def drop(m: re.Match[str]) -> str:
-        if len(m.group(1)) <= 2 or _OPTION_NOUN.match(text, m.end()):
+        if is_short(m.group(0)) or _OPTION_NOUN.match(text, m.end()):
             return m.group(0)
         negatives.append(m.group(1))
         return " "
