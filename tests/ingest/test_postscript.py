@@ -45,6 +45,14 @@ def test_pages_keep_their_words_and_cite_the_postscript_file(name: str) -> None:
 
 
 @needs_gs
+def test_a_relative_path_is_read_from_where_it_was_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "-notes.ps").write_bytes((DATA / "field_notes.ps").read_bytes())  # a name like an option, too
+    monkeypatch.chdir(tmp_path)  # Ghostscript itself runs in a private folder of its own
+    segments = list(PostScriptLoader().load(Path("-notes.ps"), CFG))
+    assert "pear trees along the north wall" in segments[0].text and segments[0].source == "-notes.ps"
+
+
+@needs_gs
 def test_a_damaged_program_says_so() -> None:
     with pytest.raises(IngestError, match="Ghostscript could not draw this PostScript .*damaged or cut short"):
         list(PostScriptLoader().load(DATA / "truncated.ps", CFG))

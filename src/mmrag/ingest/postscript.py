@@ -99,7 +99,7 @@ class PostScriptLoader:
         if ghostscript() is None:
             raise IngestError(source, GS_HINT)
         with tempfile.TemporaryDirectory(prefix="mmrag-ps-") as tmp:
-            program = path
+            program = path.absolute()  # Ghostscript runs in the private folder; a name starting with "-" is no option
             with open(path, "rb") as fh:
                 compressed = codec_of(fh.read(8), path.suffix) is not None
             if compressed:  # paper.ps.gz: Ghostscript reads no gzip; the size is bounded as for any text
