@@ -16,6 +16,9 @@ Sets (what a Debian machine has; none was used to tune anything):
 - **manual pages**: the options of 30 common commands' pages (``/usr/share/man/man1``), up to 8 a page, spread
   evenly; the gold definition is what ``groff`` itself prints under the option (so the gold does not depend on
   mmrag's reader); the question is "What does the OPTION option of COMMAND do?";
+- **manual pages as PDF** (``--pdf-man``): the same pages and questions, each page typeset by ``groff -Tps`` and
+  made a PDF by Ghostscript's ``ps2pdf`` (what ``man -t tar | ps2pdf - tar.pdf`` makes): a manual read from its
+  PDF, whose options are written with typographic minus signs (``−C``, ``−−directory``);
 - **Python glossary**: the published ``glossary.html`` of ``python3.11-doc`` (with the FAQ's pages beside it),
   every term with letters in it; gold: its ``<dd>``; question: "What does 'TERM' mean?";
 - **Python API reference**: every function, class and method documented on six library pages (json, shutil,
@@ -24,6 +27,7 @@ Sets (what a Debian machine has; none was used to tune anything):
     apt-get download python3.11-doc && dpkg -x python3.11-doc_*.deb /tmp/pydoc
     python bench/bench_ask_terms.py --pydoc /tmp/pydoc/usr/share/doc/python3.11/html
     python bench/bench_ask_terms.py --pydoc ... --src /path/to/other/checkout/src   # the same questions, other code
+    python bench/bench_ask_terms.py --pdf-man        # the manual pages, and the same pages as PDFs (needs ps2pdf)
 
 Not a test: prints a markdown table and writes JSON.
 """
@@ -127,6 +131,18 @@ def api_questions(library: Path) -> list[Question]:
     return out
 
 
+def typeset_pdfs(pages: Path, out: Path) -> None:
+    """Each page of ``pages`` as a PDF in ``out``: ``groff -Tps`` piped into ``ps2pdf`` (as ``man -t`` does)."""
+    groff, ps2pdf = shutil.which("groff"), shutil.which("ps2pdf")
+    if groff is None or ps2pdf is None:
+        raise SystemExit("--pdf-man needs groff and ps2pdf (apt-get install groff ghostscript)")
+    for page in sorted(pages.glob("*.1.gz")):
+        ps = subprocess.run([groff, "-t", "-mandoc", "-Tps"], input=gzip.decompress(page.read_bytes()),
+                            capture_output=True, check=True).stdout
+        subprocess.run([ps2pdf, "-", str(out / (page.name.removesuffix(".1.gz") + ".pdf"))], input=ps,
+                       capture_output=True, check=True)
+
+
 def run(name: str, questions: list[Question], docs: Path, work: Path) -> dict[str, object]:
     import mmrag
 
@@ -155,6 +171,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--man", type=Path, default=Path("/usr/share/man/man1"), help="folder of section-1 pages")
     ap.add_argument("--pydoc", type=Path, default=None, help="python3.11-doc's html folder (glossary.html, faq/)")
+    ap.add_argument("--pdf-man", action="store_true", help="also ask the manual pages' questions of their PDFs")
     ap.add_argument("--src", type=Path, default=Path(__file__).resolve().parents[1] / "src",
                     help="the mmrag source to measure (another checkout's src: the same questions, other code)")
     ap.add_argument("--json", type=Path, default=Path(".cache/bench_ask_terms.json"))
@@ -168,7 +185,13 @@ def main() -> None:
         for command in COMMANDS:
             if (args.man / f"{command}.1.gz").exists():
                 shutil.copy(args.man / f"{command}.1.gz", man_docs)
-        results.append(run("manual pages", option_questions(args.man), man_docs, work))
+        questions = option_questions(args.man)
+        results.append(run("manual pages", questions, man_docs, work))
+        if args.pdf_man:
+            pdf_docs = work / "manpdf"
+            pdf_docs.mkdir()
+            typeset_pdfs(man_docs, pdf_docs)
+            results.append(run("manual pages as PDF", questions, pdf_docs, work))
         if args.pydoc:
             py_docs = work / "pydoc"
             py_docs.mkdir()

@@ -23,14 +23,35 @@ from mmrag import markdown
 # "x-1"), then a letter or digit, then letters, digits, '_' or inner '-' (``--dry-run``); ``--indicator-style=WORD``
 # names ``--indicator-style``. A list's "- item", a rule's "---" and an arrow's "-->" are none.
 _OPTION = re.compile(r"(?<![\w\-])--?[A-Za-z0-9][A-Za-z0-9_]*(?:-[A-Za-z0-9_]+)*")
+# A typeset manual writes an option's dashes as other characters: groff and TeX a minus sign (``−C``,
+# ``−−directory``, the form ``man -t`` and most PDF manuals have), a word processor's autocorrect a double dash as
+# an en or em dash (``–help``). Read as the ASCII dashes a person types.
+_DASHES = str.maketrans({"\u2212": "-", "\u2010": "-", "\u2011": "-", "\ufe63": "-", "\uff0d": "-", "\u2013": "--",
+                         "\u2014": "--"})
+DASH_CHARS = "-\u2212\u2010\u2011\ufe63\uff0d\u2013\u2014"
 _ESCAPE = {"0": "00", "-": "01", "_": "02"}
 _MAX_TOKEN = 36  # LanceDB's tokenizer drops a token over 40 characters
 MAX_TERMS = 256  # a row's option tokens, at most (a text that lists more is no one option's place)
 
 
+def ascii_dashes(text: str) -> str:
+    """``text`` with the typographic dashes an option may be written with as ASCII ones (``−−all`` -> ``--all``,
+    ``–help`` -> ``--help``) (pure)."""
+    return text.translate(_DASHES) if any(c in text for c in DASH_CHARS[1:]) else text
+
+
+def _has_dash(text: str) -> bool:
+    return any(c in text for c in DASH_CHARS)
+
+
 def options(text: str) -> list[str]:
-    """The options ``text`` names, as it names them, in order, repeats kept (pure)."""
-    return _OPTION.findall(text) if "-" in text else []
+    """The options ``text`` names, in order, repeats kept, with ASCII dashes (``ascii_dashes``) (pure)."""
+    return _OPTION.findall(ascii_dashes(text)) if _has_dash(text) else []
+
+
+def leads_with_option(text: str) -> bool:
+    """Whether ``text`` starts with an option (``-C``, ``−−all``, ``--block-size=SIZE``) (pure)."""
+    return text[:1] in DASH_CHARS and _OPTION.match(ascii_dashes(text[:3])) is not None
 
 
 def option_key(option: str) -> str:
@@ -67,9 +88,9 @@ def defines(text: str, keys: AbstractSet[str]) -> bool:
     """Whether ``text`` holds the entry of one of the options ``keys`` (``option_key``): a line that starts with
     its tag, as the readers write an option list (``-C, --directory=DIR: change to DIR``) or a Markdown
     definition list has it (``-C DIR`` over ``: change to DIR``), not one that only mentions it ("see -C") (pure)."""
-    if not keys or "-" not in text:
+    if not keys or not _has_dash(text):
         return False
-    lines = text.splitlines()
+    lines = ascii_dashes(text).splitlines()
     for i, line in enumerate(lines):
         if ":" not in line:
             continue
@@ -89,7 +110,7 @@ def with_option_terms(query: str) -> str:
     terms = option_terms(query)
     if not terms:
         return query
-    kept = _OPTION.sub(lambda m: " " if is_short(m.group(0)) else m.group(0), query)
+    kept = _OPTION.sub(lambda m: " " if is_short(m.group(0)) else m.group(0), ascii_dashes(query))
     return f"{' '.join(kept.split())} {' '.join(terms)}"
 
 
@@ -99,4 +120,5 @@ def is_short(option: str) -> bool:
     return not option.startswith("--") and len(option) <= 3
 
 
-__all__ = ["MAX_TERMS", "defines", "is_short", "option_key", "option_terms", "option_token", "options", "with_option_terms"]
+__all__ = ["DASH_CHARS", "MAX_TERMS", "ascii_dashes", "defines", "is_short", "leads_with_option", "option_key", "option_terms",
+           "option_token", "options", "with_option_terms"]

@@ -7,7 +7,9 @@ import re
 from mmrag.ingest.heard_words import SEPARATOR, search_words
 from mmrag.option_terms import (
     MAX_TERMS,
+    ascii_dashes,
     defines,
+    leads_with_option,
     option_key,
     option_terms,
     option_token,
@@ -67,3 +69,15 @@ def test_an_entry_is_a_line_that_starts_with_the_option_s_tag() -> None:
     assert defines("**-C** *DIR*: go into DIR", {"-C"})  # as a manual's bold tag reads
     assert defines("Options:\n\n-L\n: follow links", {"-L"}) and not defines("-L\n\n: follow links", {"-L"})  # a term over its ": "
     assert not defines(text, set()) and not defines("no options here: none", {"-S"})
+
+
+def test_a_typeset_option_is_the_one_people_type() -> None:
+    # groff and TeX write an option's dashes as minus signs, a word processor a double dash as an en dash
+    assert options("\u2212C, \u2212\u2212directory=DIR and \u2013help or \u2014verbose") == ["-C", "--directory", "--help", "--verbose"]
+    assert option_terms("\u2212\u2212all") == option_terms("--all") and option_terms("\u2212C") == [option_token("-C")]
+    assert options("pages 10\u201320, a \u2013 b, x\u2212y") == []  # a range, a dash between words, a minus: none
+    assert ascii_dashes("\u2212a, \u2212\u2212all") == "-a, --all" and ascii_dashes("plain -x") == "plain -x"
+    assert defines("\u2212C, \u2212\u2212directory=DIR: change to DIR", {"-C"})
+    assert with_option_terms("what does \u2212C do") == f"what does do {option_token('-C')}"
+    assert leads_with_option("\u2212\u2212all") and leads_with_option("-C DIR") and leads_with_option("\u2013help")
+    assert not leads_with_option("- item") and not leads_with_option("see -C") and not leads_with_option("")

@@ -10,6 +10,7 @@ import pytest
 
 import mmrag
 from mmrag.config import load_config
+from mmrag.ingest.postscript import ghostscript
 
 DATA = Path(__file__).parents[1] / "data"
 MARKUP = ("\\f", "\\-", "\\(", ".TP", ".SH", ".Op", ".It", "File:", "* Menu:", ":PROPERTIES:", "[[")
@@ -25,11 +26,13 @@ def engine(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped
     shutil.copy(DATA / "info" / "orchard.info.gz", docs / "orchard.info.gz")
     shutil.copy(DATA / "latex" / "orchard_paper.tex", docs / "orchard_paper.tex")
     shutil.copy(DATA / "org" / "orchard-notes.org", docs / "orchard-notes.org")
+    if ghostscript() is not None:  # a manual page as ``man -t`` prints it (PostScript, read through Ghostscript)
+        shutil.copy(DATA / "postscript" / "lamp_options.ps", docs / "lamp_options.ps")
     (docs / "unxz.1").write_text(".so man1/xz.1\n")  # an alias, as Debian ships them
     index = root / "index"
     eng = mmrag.Engine.open(str(index), load_config({"index": str(index), "space.name": "minilm"}, environ={}))
     added = eng.add([docs])
-    assert len(added.added) == 6 and [Path(p).name for p, _ in added.failed] == ["unxz.1"]
+    assert len(added.added) == 6 + (ghostscript() is not None) and [Path(p).name for p, _ in added.failed] == ["unxz.1"]
     yield eng
     eng.close()
 
@@ -56,3 +59,13 @@ def test_ask_quotes_the_page_and_cites_it(engine) -> None:  # type: ignore[no-un
     answer = engine.ask("What does the -6 option of ssh do?")  # and the option asked about finds its entry
     assert answer.text.startswith("-6: Forces ssh to use IPv6 addresses only"), answer.text
     assert "ssh.1.gz" in {Path(c.hit.source).name for c in answer.citations}
+
+
+@pytest.mark.skipif(ghostscript() is None, reason="Ghostscript not installed: bash scripts/install_system_tools.sh")
+def test_a_typeset_manual_answers_for_each_option_apart(engine) -> None:  # type: ignore[no-untyped-def]
+    # groff sets -C and -c as "−C" and "−c" (minus signs), in a PostScript file: each is still the option typed
+    answer = engine.ask("What does the -C option of lampctl do?")
+    assert answer.text.startswith("-C: clean the lens with a soft cloth"), answer.text
+    assert {Path(c.hit.source).name for c in answer.citations} == {"lamp_options.ps"}
+    answer = engine.ask("What does -c do in lampctl?")
+    assert answer.text.startswith("-c: count the turns of the lamp since dusk"), answer.text

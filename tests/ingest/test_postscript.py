@@ -12,6 +12,7 @@ from mmrag.errors import IngestError
 from mmrag.ingest import postscript
 from mmrag.ingest.postscript import GS_HINT, PostScriptLoader, ghostscript
 from mmrag.ingest.sources import sniff_reason
+from mmrag.option_terms import defines
 
 DATA = Path(__file__).parents[1] / "data" / "postscript"
 EPS = Path(__file__).parents[1] / "data" / "pillow" / "zero_bb_emptyline.eps"
@@ -42,6 +43,23 @@ def test_pages_keep_their_words_and_cite_the_postscript_file(name: str) -> None:
     assert "pear trees along the north wall" in pages[1] and "quinces" not in pages[1]
     assert "ninety kilograms of quinces" in pages[2]
     assert segments[0].thumbnail  # the drawn page, for the result grid
+
+
+@needs_gs
+def test_a_manuals_option_list_is_read_as_its_entries() -> None:
+    """``man -t``'s PostScript (groff 1.22.4, ``lamp_options.7``): each ``.TP`` item is one ``tag: text`` line, its
+    tag with the dashes people type (groff sets minus signs), so ``-C`` and ``-c`` each have their entry."""
+    text = "\n".join(s.text or "" for s in PostScriptLoader().load(DATA / "lamp_options.ps", CFG))
+    lines = text.split("\n")
+    assert "-C: clean the lens with a soft cloth before the lamp is lit" in lines  # tag and text on one line
+    assert "-c: count the turns of the lamp since dusk" in lines
+    assert "-r, --rate=RPM: turn the lamp RPM times a minute; the keepers use four turns a minute in fog" in lines
+    assert "--fog-horn-interval=SECONDS: sound the fog horn every SECONDS seconds while the lamp is lit" in lines  # a tag alone over its text
+    assert defines(text, {"-C"}) and defines(text, {"-c"}) and defines(text, {"--fog-horn-interval"})
+    assert any(line.startswith("\u2212C and \u2212c are not the same") for line in lines)  # a sentence, as typeset: no entry
+    # groff's words as they look: pdfium reads "set howfast it turns. Tw o of its options" (a space left out
+    # where groff moved to the next word, one put inside a kerned pair)
+    assert "set how fast it turns. Two of its options differ only in case" in text
 
 
 @needs_gs

@@ -16,8 +16,10 @@ from mmrag.ingest.pdf_layout import (
     PdfLine,
     body_style,
     heading_levels,
+    option_entry,
     page_markdown,
     paragraph_ends,
+    respaced,
 )
 from mmrag.ingest.pipeline import embedded_text
 from mmrag.markdown import as_shown
@@ -157,6 +159,66 @@ def test_a_line_short_of_its_columns_edge_ends_its_paragraph() -> None:
     assert "is thick, and the keeper\nlogs every hour" in text
 
 
+def _boxes(text: str, gaps: dict[int, float], width: float = 5.0, height: float = 10.0) -> list[tuple[float, float, float, float]]:
+    """Loose boxes of ``text`` set left to right, each character ``width`` wide and a space 3 pt; ``gaps``: the
+    points before the character at an index (negative: a kerned pair)."""
+    out, x = [], 0.0
+    for i, ch in enumerate(text):
+        x += gaps.get(i, 0.0)
+        w = 3.0 if ch == " " else width
+        out.append((x, 0.0, x + w, height))
+        x += w
+    return out
+
+
+def test_spaces_are_mended_from_where_the_characters_stand() -> None:
+    # "Youcan": a word's gap with no space in the text layer (PostScript producers move to the next word)
+    text, origin = respaced("Youcan", _boxes("Youcan", {3: 3.0}))
+    assert text == "You can" and origin == [0, 1, 2, -1, 3, 4, 5]
+    # "giv en": a space the text layer put between letters that touch (a kerned pair)
+    assert respaced("giv en", _boxes("giv en", {3: -3.0}))[0] == "given"
+    assert respaced("a b", _boxes("a b", {}))[0] == "a b"  # a space that is one stays
+    assert respaced("r f", _boxes("r f", {2: -2.5}))[0] == "r f"  # a glyph reaching back over its space: a small gap stays
+    assert respaced("kern", _boxes("kern", {1: 0.5, 2: -0.4}))[0] == "kern"  # kerning is no space
+    rtl = [(40.0 - 5 * i, 0.0, 45.0 - 5 * i, 10.0) for i in range(5)]  # right to left: each character left of the last
+    assert respaced("abc d", rtl)[0] == "abc d"
+    unknown = _boxes("ab", {1: 9.0})
+    unknown[0] = (0.0, 0.0, 0.0, 0.0)  # pdfium knows no box for it
+    assert respaced("ab", unknown)[0] == "ab"
+    raised = _boxes("x2", {1: 3.0})
+    raised[1] = (raised[1][0], 20.0, raised[1][2], 26.0)  # not on the line (another line's character): no space
+    assert respaced("x2", raised)[0] == "x2"
+
+
+def test_an_option_lists_entry_is_told_by_the_gap_after_its_tag_or_the_indent_under_it() -> None:
+    """What groff's ``.TP`` and LaTeX's ``description`` leave in a text layer: a tag, a gap wider than a space,
+    its text; or a tag alone over its text set further right. ``gaps``: (index of a space, points wide)."""
+    inline = PdfLine("\u2212C list entries by columns", 10.0, 400, 108, 234, ((2, 23.6), (7, 2.7), (15, 2.9), (18, 3.0)))
+    assert option_entry(inline, None) == 3  # "list entries ..." starts after the wide gap
+    latex = PdfLine("--iram-size <Value> Causes the linker to check", 9.0, 400, 85, 400,
+                    ((11, 2.9), (19, 5.5), (26, 3.0), (30, 2.9), (37, 2.6)))
+    assert option_entry(latex, None) == 20  # the tag has an argument: the second gap is the wide one
+    tag = PdfLine("\u2212a, \u2212\u2212all", 10.0, 400, 108, 146, ((3, 3.4),))
+    under = PdfLine("do not ignore entries starting with .", 10.0, 400, 144, 284)
+    assert option_entry(tag, under) == len(tag.text)  # a tag alone, its text under it 36 pt further right
+    assert option_entry(tag, PdfLine("do not ignore entries", 10.0, 400, 108, 284)) == 0  # not indented: no entry
+    prose = PdfLine("\u2212C and \u2212c are not the same, and the keepers", 10.0, 400, 108, 540,
+                    ((2, 2.9), (6, 2.9), (9, 3.0), (13, 2.8), (17, 3.1)))
+    assert option_entry(prose, under) == 0  # a sentence that starts with an option: even gaps, too long to be a tag
+    wrapped = PdfLine("\u2212cftuvSUX nor \u2212\u2212sort is specified", 10.0, 400, 108, 251, ((9, 2.9), (13, 2.8), (20, 2.7)))
+    assert option_entry(wrapped, under) == 0  # a sentence's line over an indented one: its words are no tag's
+    assert option_entry(PdfLine("-o file", 10.0, 400, 108, 140, ((2, 3.0),)), under) == len("-o file")  # an argument
+    stop = PdfLine("-x. Then the lamp turns again", 10.0, 400, 108, 400, ((3, 4.4), (8, 2.9), (12, 3.0), (17, 2.9)))
+    assert option_entry(stop, None) == 0  # a wider space after a full stop ends a sentence, not a tag
+    assert option_entry(PdfLine("list entries by columns", 10.0, 400, 108, 234), under) == 0  # no option first
+    body = BodyStyle(10.0, 400)
+    text = page_markdown([PdfLine("Options", 10.0, 700, 72, 110), inline,
+                          PdfLine("\u2212\u2212author", 10.0, 700, 108, 148, ()),  # bold: an entry, not a title
+                          PdfLine("with \u2212l, print the author of each file", 10.0, 400, 144, 286)], body, {})
+    assert text.split("\n") == ["", "# Options", "", "-C: list entries by columns", "",
+                                 "--author: with \u2212l, print the author of each file"]
+
+
 def test_a_table_of_contents_or_an_index_is_told_from_a_page_of_numbers() -> None:
     from mmrag.ingest.pdf_layout import is_contents_page
 
@@ -240,6 +302,8 @@ def test_a_pdfs_title_is_its_metadatas_unless_that_is_a_leftover() -> None:
     for leftover in ("", "  ", "Untitled", "Microsoft Word - report.docx", "slides.pptx", "Document1"):
         assert document_title(leftover, first) == "SDCC Compiler", leftover
     assert document_title("", "No heading on this page.") == ""
+    assert document_title("", "No heading on this page.", "tar") == "tar"  # no title, no heading: the file's name
+    assert document_title("", first, "tar") == "SDCC Compiler"
 
 
 def test_a_section_goes_on_over_the_page_and_a_hash_line_is_no_heading(tmp_path: Path) -> None:
@@ -268,3 +332,25 @@ def test_a_section_goes_on_over_the_page_and_a_hash_line_is_no_heading(tmp_path:
     text = by_page[2].text or ""
     assert "\\# polish the brass twice" in text.split("\n") and "# polish" not in text.replace("\\#", "")
     assert "# polish the brass twice" in as_shown(text).split("\n")  # shown as written
+
+
+def test_spaces_are_measured_while_the_first_pages_need_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Measuring every character costs two microseconds each: a document whose first ``CHECK_PAGES`` pages with
+    text need no space mended is read as pdfium writes it; one that needed any keeps being mended."""
+    from mmrag.ingest.pdf_layout import CHECK_PAGES
+
+    def pages(needs: list[bool | None]) -> list[bool]:
+        asked: list[bool] = []
+
+        def page_text(doc: object, index: int, respace: bool = True) -> tuple[str, list[PdfLine], bool]:
+            asked.append(respace)
+            return ("" if needs[index] is None else "words", [], bool(needs[index]) and respace)
+
+        monkeypatch.setattr(PdfLoader, "_page_text", staticmethod(page_text))
+        read = PdfLoader._pages_text(None, len(needs))
+        assert all(r is not None and len(r) == 2 for r in read)
+        return asked
+
+    assert CHECK_PAGES == 3
+    assert pages([None, False, False, False, False, False]) == [True, True, True, True, False, False]  # a blank page is no check
+    assert pages([False, True, False, False, False, False]) == [True] * 6

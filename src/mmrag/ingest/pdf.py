@@ -45,6 +45,7 @@ from mmrag.ingest.avio import check_file
 from mmrag.ingest.chunking import chunk_text, has_words, sectioned, trail_after
 from mmrag.ingest.image import MAX_SIDE, filename_words, make_thumbnail, to_rgb
 from mmrag.ingest.pdf_layout import (
+    CHECK_PAGES,
     PdfLine,
     body_style,
     document_title,
@@ -242,7 +243,7 @@ class PdfLoader:
             doc.close()
             raise IngestError(source, "the PDF has no pages")
         try:
-            read = [self._page_text(doc, index) for index in range(n_pages)]  # read once, for the heads and the pages
+            read = self._pages_text(doc, n_pages)  # read once, for the heads and the pages
             # a table of contents or an index is read as its lines, and its type says nothing of the titles
             contents = [r is not None and is_contents_page(r[0].split("\n")) for r in read]
             for index in range(n_pages):  # the contents' first or last page, with a few lines of it
@@ -259,8 +260,10 @@ class PdfLoader:
                     metadata = doc.get_metadata_dict()
                 except pdfium.PdfiumError:  # a damaged information dictionary: no title from it
                     metadata = {}
-            title = document_title(str(metadata.get("Title") or ""), texts[0][1] if texts[0] and not contents[0] else "")
-            reading = _Reading(source, filename_words(path.name), title,
+            name_words = filename_words(path.name)
+            title = document_title(str(metadata.get("Title") or ""), texts[0][1] if texts[0] and not contents[0] else "",
+                                   name_words)
+            reading = _Reading(source, name_words, title,
                                running_keys([marked for _, marked in filter(None, texts)]))
             for index in range(n_pages):
                 with _lock:
@@ -371,11 +374,27 @@ class PdfLoader:
         finally:
             page.close()
 
+    @classmethod
+    def _pages_text(cls, doc: Any, n_pages: int) -> list[tuple[str, list[PdfLine]] | None]:
+        """Each page's ``_page_text``, its spaces mended (``pdf_layout.respaced``) while its first
+        ``CHECK_PAGES`` pages with text need it, or any did: a producer that leaves spaces out does so on every
+        page, and one that does not is read without measuring each character."""
+        out: list[tuple[str, list[PdfLine]] | None] = []
+        checked = mended = 0
+        for index in range(n_pages):
+            respace = mended > 0 or checked < CHECK_PAGES
+            read = cls._page_text(doc, index, respace)
+            out.append(read if read is None else read[:2])
+            if respace and read is not None and read[0].strip():
+                checked += 1
+                mended += read[2]
+        return out
+
     @staticmethod
-    def _page_text(doc: Any, index: int) -> tuple[str, list[PdfLine]] | None:
+    def _page_text(doc: Any, index: int, respace: bool = True) -> tuple[str, list[PdfLine], bool] | None:
         """A page's text and its lines with their type (the first pass, for the running heads and the
-        document's body and title sizes); ``None`` for a page pdfium cannot read (``_page`` tries it again and
-        reports it)."""
+        document's body and title sizes), and whether a space was mended (``respace``); ``None`` for a page
+        pdfium cannot read (``_page`` tries it again and reports it)."""
         import pypdfium2 as pdfium
         import pypdfium2.raw as pdfium_c
 
@@ -385,9 +404,10 @@ class PdfLoader:
                 try:
                     textpage = page.get_textpage()
                     raw = textpage.get_text_range()
-                    lines = read_lines(textpage, raw, pdfium_c)
+                    lines = read_lines(textpage, raw, pdfium_c, respace)
                     textpage.close()
-                    return clean_text(raw), lines
+                    text = "\r\n".join(line.text for line in lines)
+                    return clean_text(text), lines, text != raw
                 finally:
                     page.close()
             except pdfium.PdfiumError:

@@ -19,13 +19,15 @@ from __future__ import annotations
 import ctypes
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
+from functools import partial
 from itertools import pairwise
 from typing import Any
 
 from mmrag.ingest.chunking import has_words
-from mmrag.markdown import is_heading, literal, without_heading_marks
+from mmrag.markdown import definition, is_heading, literal, without_heading_marks
+from mmrag.option_terms import DASH_CHARS, ascii_dashes, leads_with_option
 
 HEADING_RATIO = 1.15  # a line set at least this much larger than the body is a heading ...
 MAX_HEADING_WORDS = 16  # ... if it is short: a title, not a paragraph in a larger type
@@ -46,6 +48,10 @@ class PdfLine:
     weight: int = 0
     left: float = 0.0  # where its first character starts and its last ends, in points (0, 0 when unknown)
     right: float = 0.0
+    # for a line that starts with a dash (an option list's entry?): where its first spaces are in ``text`` and
+    # how wide each is, in points (from the character before to the one after)
+    gaps: tuple[tuple[int, float], ...] = ()
+    entry: bool = False  # written as an option list's entry (``tag: text``): never a title
 
 
 @dataclass(frozen=True)
@@ -80,28 +86,107 @@ def _weight(textpage: Any, index: int, pdfium_c: Any) -> int:
     return 700 if any(word in name for word in _BOLD_NAMES) else 0
 
 
-def read_lines(textpage: Any, raw: str, pdfium_c: Any) -> list[PdfLine]:
+SPACE_GAP = 0.16  # characters this far apart (a share of their line's height) stand a space apart ...
+NO_GAP = 0.05  # ... and a space between characters that overlap by less than this (a kerned pair) is none
+CHECK_PAGES = 3  # a document whose first pages with text need no space mended is read without measuring every character
+
+
+def respaced(line: str, boxes: Sequence[tuple[float, float, float, float]]) -> tuple[str, list[int]]:
+    """``line`` as it looks: a space where two characters stand a space apart but the text layer has none
+    (``Youcan`` -> ``You can``: pdfium writes no space where a PostScript producer moved to the next word, as
+    ``groff``'s, ``man -t``'s, pages do), and none where it has one between characters that touch or overlap a
+    little (``giv en`` -> ``given``, a kerned pair; a glyph that reaches back over its space, an italic f, leaves
+    a small gap, not an overlap, and keeps it); and, for each character of the result, its index in ``line`` (-1 for an added space).
+    ``boxes``: each character's loose box (left, bottom, right, top; a height of 0 is unknown). Only characters
+    side by side on one line, left to right, count: right-to-left and rotated text stay as written (pure)."""
+    def beside(a: int, b: int) -> float | None:  # the gap from a to b in heights, when b follows a on the line
+        (al, ab, ar, at), (bl, bb, _, bt) = boxes[a], boxes[b]
+        height = max(at - ab, bt - bb)
+        if at <= ab or bt <= bb or bb >= at or ab >= bt or bl < al:
+            return None
+        return (bl - ar) / height
+
+    out: list[str] = []
+    origin: list[int] = []
+    last = len(line) - 1
+    for i, ch in enumerate(line):
+        if ch == " ":
+            if 0 < i < last and line[i - 1] != " " and line[i + 1] != " ":
+                gap = beside(i - 1, i + 1)
+                if gap is not None and -NO_GAP < gap <= 0.0:
+                    continue
+        elif i and line[i - 1] != " ":
+            gap = beside(i - 1, i)
+            if gap is not None and gap >= SPACE_GAP:
+                out.append(" ")
+                origin.append(-1)
+        out.append(ch)
+        origin.append(i)
+    return "".join(out), origin
+
+
+def read_lines(textpage: Any, raw: str, pdfium_c: Any, respace: bool = True) -> list[PdfLine]:
     """The lines of ``raw`` (the page's ``get_text_range()``, lines ended by ``\\r\\n``) with their sizes and
     weights read from ``textpage``; without them (all 0) where pdfium's characters do not line up with the
-    text (a character outside the Basic Multilingual Plane counts twice in the text)."""
+    text (a character outside the Basic Multilingual Plane counts twice in the text). ``respace``: each line's
+    spaces mended from where every character stands (``respaced``; two microseconds a character), else read
+    as pdfium wrote them."""
     lines = raw.split("\r\n")
     if len(raw) != pdfium_c.FPDFText_CountChars(textpage.raw):
         return [PdfLine(line) for line in lines]
+    rect = pdfium_c.FS_RECTF()
+
+    def box(index: int) -> tuple[float, float, float, float]:
+        if not pdfium_c.FPDFText_GetLooseCharBox(textpage.raw, index, ctypes.byref(rect)):
+            return (0.0, 0.0, 0.0, 0.0)
+        return (float(rect.left), float(rect.bottom), float(rect.right), float(rect.top))
+
     out: list[PdfLine] = []
     at = 0
     for line in lines:
+        if respace and line:
+            boxes = [box(at + i) for i in range(len(line))]
+            text, origin = respaced(line, boxes)
+        else:
+            boxes, text, origin = [], line, list(range(len(line)))
+        box_of = partial(_char_box, boxes, origin, at, box)  # the loose box of text's i-th character
         sizes: list[float] = []
         weights: list[int] = []
         xs: list[float] = []  # each sampled character's left and right
-        for i in _samples(line):
-            left, bottom, right, top = textpage.get_charbox(at + i, loose=True)
-            sizes.append(round(float(top - bottom) * 4) / 4)
-            weights.append(_weight(textpage, at + i, pdfium_c))
-            xs.extend((float(left), float(right)))
-        out.append(PdfLine(line, min(sizes, default=0.0), max(0, min(weights, default=0)),
-                           xs[0] if xs else 0.0, xs[-1] if xs else 0.0))
+        for i in _samples(text):
+            left, bottom, right, top = box_of(i)
+            sizes.append(round((top - bottom) * 4) / 4)
+            weights.append(_weight(textpage, at + origin[i], pdfium_c))
+            xs.extend((left, right))
+        out.append(PdfLine(text, min(sizes, default=0.0), max(0, min(weights, default=0)),
+                           xs[0] if xs else 0.0, xs[-1] if xs else 0.0, _gaps(text, box_of)))
         at += len(line) + 2
     return out
+
+
+def _char_box(boxes: Sequence[tuple[float, float, float, float]], origin: Sequence[int], at: int,
+              box: Callable[[int], tuple[float, float, float, float]], i: int) -> tuple[float, float, float, float]:
+    """The loose box of a line's i-th character as read (``origin``: its index in the line pdfium wrote, which
+    starts at ``at`` on the page): from ``boxes`` when every character was measured, else measured now."""
+    return boxes[origin[i]] if boxes else box(at + origin[i])
+
+
+MAX_GAPS = 8  # the spaces measured on a line that starts with a dash
+
+
+def _gaps(line: str, box_of: Callable[[int], tuple[float, float, float, float]]) -> tuple[tuple[int, float], ...]:
+    """Where the first ``MAX_GAPS`` single spaces of a line that starts with a dash are, and their widths: an option
+    list sets its tags apart from what they do by a wider gap than a space (groff's ``.TP``, LaTeX's
+    ``description``); ``()`` for any other line. ``box_of(i)``: the loose box of the line's i-th character."""
+    if line.lstrip()[:1] not in DASH_CHARS:
+        return ()
+    out: list[tuple[int, float]] = []
+    for i in range(1, len(line) - 1):
+        if line[i] == " " and line[i - 1] != " " and line[i + 1] != " ":
+            out.append((i, round(box_of(i + 1)[0] - box_of(i - 1)[2], 2)))
+            if len(out) >= MAX_GAPS:
+                break
+    return tuple(out)
 
 
 PROSE_WORDS = 6  # a line with this many words of letters is prose (not code, not a table's row of numbers)
@@ -205,6 +290,45 @@ def paragraph_ends(lines: Sequence[PdfLine]) -> list[bool]:
     return ends
 
 
+MAX_TAG_WORDS = 6  # an option list's tag has at most this many words ("-Wl linkOption[,linkOption]...")
+WIDE_GAP = 1.3  # a gap this many times the line's usual space (and a tenth of an em wider) ends a tag ...
+HANG = 1.5  # ... as does the line under a tag alone starting this many ems further right (a hanging indent)
+
+
+def option_entry(line: PdfLine, after: PdfLine | None) -> int:
+    """Where what an option does starts in ``line``, when the line is an option list's entry: the index after
+    the wider gap that ends its tag (``−C   list entries by columns``, ``--iram-size <Value>   Causes the
+    linker ...``), ``len(text)`` for a tag alone on its line over its text set further right (``−a, −−all`` over
+    ``do not ignore entries ...``), else 0. A manual's option list is a definition list, which a PDF's text
+    layer writes as lines; written as ``tag: text`` (``markdown.definition``), as the roff, HTML and reST
+    readers write theirs, the search knows the entry of an asked option and the answer quotes it with its
+    tag (pure)."""
+    text = line.text.rstrip()
+    if not leads_with_option(text.lstrip()) or line.size <= 0:
+        return 0
+    widths = [w for _, w in line.gaps]
+    for k, (at, width) in enumerate(line.gaps[:MAX_TAG_WORDS]):
+        rest = sorted(widths[k + 1:])
+        usual = rest[len(rest) // 2] if rest else 0.3 * line.size
+        if width >= WIDE_GAP * usual and width - usual >= 0.1 * line.size and _tag_like(text[:at]):
+            return at + 1
+    hangs = after is not None and after.right > after.left and after.left - line.left >= HANG * line.size
+    return len(text) if hangs and _tag_like(text) else 0
+
+
+_PLACEHOLDER = re.compile(r"[A-Z<\[{=]")  # FILE, <Value>, [=WHEN], linkOption[,linkOption]...
+
+
+def _tag_like(text: str) -> bool:
+    """Whether ``text`` reads as an option list's tag: at most ``MAX_TAG_WORDS`` words, options and their
+    arguments' placeholders, at most one other word (``-o file``), not the end of a sentence (``−cftuvSUX nor
+    −−sort is specified.`` starts with an option and is none) (pure)."""
+    words = text.replace(",", " ").split()
+    other = sum(1 for word in words if not leads_with_option(word) and not _PLACEHOLDER.search(word))
+    ends_sentence = text[-1:] in ",;:!?" or (text.endswith(".") and not text.endswith("..."))
+    return 0 < len(words) <= MAX_TAG_WORDS and other <= 1 and not ends_sentence
+
+
 CONTENTS_SHARE = 0.6  # this share of a page's lines (8 at least) point to pages: a table of contents or an index
 _PAGE_AT_END = re.compile(r"(?:\s|\.)(\d{1,4})\s*$")  # "Boxplot 64", "2D boxes . . . . 63"
 _INDEX_ENTRY = re.compile(r",\s*\d{1,4}(?:[-–]\d{1,4})?(?:,\s*\d{1,4}(?:[-–]\d{1,4})?)*\s*$")  # "mttics, 172, 180"
@@ -236,16 +360,43 @@ _JUNK_TITLE = re.compile(r"(?i)^(?:untitled.*|document\d*|microsoft (?:word|powe
                          r"xlsx?|odt|tex|dvi|indd|qxd|pdf|ps|eps|txt|html?))$")
 
 
-def document_title(metadata_title: str, first_page: str) -> str:
+def document_title(metadata_title: str, first_page: str, name_words: str = "") -> str:
     """A PDF's title: its metadata's, unless that is empty or a producer's leftover ("Untitled", "Microsoft Word -
-    report.docx"), else the first heading of its first page as read (``page_markdown``), else "" (pure)."""
+    report.docx"), else the first heading of its first page as read (``page_markdown``), else the words of its
+    file's name (``name_words``: ``tar.pdf`` -> "tar"; a manual page printed with ``man -t`` has neither a title
+    nor a heading its type tells, and its options never name their command), else "" (pure)."""
     title = " ".join(metadata_title.split())
     if has_words(title) and not _JUNK_TITLE.match(title):
         return title[:200]
     for line in first_page.split("\n"):
         if is_heading(line):
             return without_heading_marks(line).strip()[:200]
-    return ""
+    return name_words[:200]
+
+
+def _entries(lines: Sequence[PdfLine], ends: Sequence[bool]) -> tuple[list[PdfLine], list[bool]]:
+    """The lines with each option list's entry (``option_entry``) written as one ``tag: text`` line (a tag alone
+    and the line under it joined; the tag's dashes as typed, ``-r, --rate``, not as typeset, ``−r, −−rate``), and
+    which of them end a paragraph (pure)."""
+    out: list[PdfLine] = []
+    out_ends: list[bool] = []
+    i = 0
+    while i < len(lines):
+        line, end = lines[i], ends[i]
+        after = lines[i + 1] if i + 1 < len(lines) else None
+        cut = option_entry(line, after)
+        text = line.text.rstrip()
+        if cut and cut < len(text):
+            line = replace(line, text=definition(ascii_dashes(text[:cut]), text[cut:]), entry=True)
+        elif cut and after is not None:
+            line, end = replace(line, text=definition(ascii_dashes(text), after.text), right=after.right, entry=True), ends[i + 1]
+            i += 1
+        if cut and out_ends:
+            out_ends[-1] = True  # an entry starts a paragraph of its own
+        out.append(line)
+        out_ends.append(end)
+        i += 1
+    return out, out_ends
 
 
 def page_markdown(lines: Sequence[PdfLine], body: BodyStyle | None, levels: dict[float, int]) -> str:
@@ -253,11 +404,11 @@ def page_markdown(lines: Sequence[PdfLine], body: BodyStyle | None, levels: dict
     line after each line that ends a paragraph (``paragraph_ends``). A title wrapped over two or three lines
     of one style is one heading; more lines than that in a title's style are left as text (a cover's large
     type, a pull quote). Without a body style (no sizes read), no headings (pure)."""
-    ends = paragraph_ends(lines)
+    lines, ends = _entries(lines, paragraph_ends(lines))
     if body is None:
         return "\n".join(literal(line.text) + ("\n" if end else "") for line, end in zip(lines, ends, strict=True))
     bold_level = min(max(levels.values(), default=0) + 1, MAX_LEVELS)  # after the largest number a size has
-    marks = [_level(line, body, levels, bold_level) for line in lines]
+    marks = [0 if line.entry else _level(line, body, levels, bold_level) for line in lines]
     out: list[str] = []
     i = 0
     while i < len(lines):
@@ -275,5 +426,5 @@ def page_markdown(lines: Sequence[PdfLine], body: BodyStyle | None, levels: dict
     return "\n".join(out)
 
 
-__all__ = ["BodyStyle", "PdfLine", "body_style", "document_title", "heading_levels", "is_contents_page", "page_markdown",
-           "paragraph_ends", "read_lines"]
+__all__ = ["BodyStyle", "PdfLine", "body_style", "document_title", "heading_levels", "is_contents_page", "option_entry",
+           "page_markdown", "paragraph_ends", "read_lines"]

@@ -13,13 +13,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-READERS = 3  # bump when what a reader writes changes what an index holds; say what in SINCE
+READERS = 4  # bump when what a reader writes changes what an index holds; say what in SINCE
 SINCE: dict[int, str] = {
     2: "each chunk knows its section (§ Install > From source) and is embedded under its title and heading; "
        "underlined Markdown titles are headings; a '# comment' line in a manual, PDF or page is no heading; a "
        "Markdown file's link definitions are no text",
     3: "the command-line options a chunk names (-C, --dry-run) are searched as written; a section starts a "
        "chunk of its own unless it is a few lines long",
+    4: "a PDF's or PostScript file's option list is read as its entries ('-C: list entries by columns'), its words "
+       "spaced as printed, and one with no title takes its file name's; options typeset with minus signs or "
+       "dashes (−C, –help) are the ones people type",
 }
 KEY = "readers"
 
