@@ -59,6 +59,25 @@ def test_titles_are_ranked_by_size_and_bold_ones_come_last() -> None:
     ]
 
 
+def test_a_bold_line_in_another_font_family_is_no_title() -> None:
+    from mmrag.ingest.pdf_layout import font_family
+
+    assert font_family("ABCDEF+Times-Bold") == font_family("Times-Roman") == font_family("Times-Italic") == "times"
+    assert font_family("Arial-BoldMT") == font_family("ArialMT") == "arial"
+    assert font_family("Calibri,Bold") == font_family("Calibri") == "calibri"
+    assert font_family("CMBX10") == font_family("CMR10") == "cm" and font_family("CMTT10") == "cmtt"  # TeX's faces
+    assert font_family("NimbusSanL-Bold") != font_family("NimbusRomNo9L-Regu") == font_family("NimbusRomNo9L-Medi")
+    assert font_family("DejaVuSansMono-Bold") != font_family("DejaVuSans") and font_family("") == ""
+    body = BodyStyle(9.0, 425, "nimbusromno9l")
+    page = [PdfLine(PROSE, 9.0, 425, family="nimbusromno9l"),
+            PdfLine("3.2.4 Projects with Libraries", 9.0, 700, family="nimbusromno9l"),  # bold serif: a title
+            PdfLine("sdcc foomain.rel foo1.rel foo2.rel", 9.0, 704, family="nimbussanl"),  # bold sans: a command
+            PdfLine("make 2>&1 | tee make.log", 9.0, 704)]  # no family read: bold decides, as before
+    assert page_markdown(page, body, {}).split("\n") == [PROSE, "", "# 3.2.4 Projects with Libraries", "",
+                                                         "sdcc foomain.rel foo1.rel foo2.rel", "", "# make 2>&1 | tee make.log", ""]
+    assert body_style([page[:1] * 3]) == body
+
+
 def test_large_type_over_many_lines_is_text_and_no_sizes_leave_the_text_alone() -> None:
     body = BodyStyle(10.0, 400)
     cover = [PdfLine(f"Line {n} of a pull quote set large", 16.0, 400) for n in range(4)] + [PdfLine(PROSE, 10.0, 400)]
@@ -82,6 +101,8 @@ def _manual(path: Path) -> Path:
         y -= 14
     add_text(pdf, p1, "Examples", 72, y - 10, 10, b"Helvetica-Bold")
     add_text(pdf, p1, "The keepers clean the brass fittings after each storm has passed.", 72, y - 30, 10)
+    add_text(pdf, p1, "lampctl --polish lens.cfg", 72, y - 50, 10, b"Courier-Bold")  # a command in bold typewriter
+    add_text(pdf, p1, "The polish takes an hour and leaves the lens clear for the night.", 72, y - 70, 10)
     p1.gen_content()
     p2 = pdf.new_page(612, 792)
     title = pdfium_c.FPDFPageObj_NewTextObj(pdf.raw, b"Helvetica", ctypes.c_float(1.0))
@@ -105,6 +126,7 @@ def test_a_manuals_titles_become_headings_and_chunks_start_at_them(tmp_path: Pat
     p2 = "\n".join(s.text or "" for s in segs if s.span.page == 2)
     lines1 = p1.split("\n")
     assert "# Lighthouse Manual" in lines1 and "## 1 Lamp room" in lines1 and "### Examples" in lines1
+    assert "lampctl --polish lens.cfg" in lines1  # bold, at the body's size, but another family: code, no title
     assert lines1[lines1.index("## 1 Lamp room") + 1] == ""  # a paragraph of its own: never run into the prose
     assert "## 2 Fog horns" in p2.split("\n")  # the scaled 1 pt title is read at its 15 pt
     assert {s.meta.get("title") for s in segs} == {"Lighthouse Manual"}  # no metadata title: the first page's heading

@@ -52,14 +52,17 @@ class PdfLine:
     # how wide each is, in points (from the character before to the one after)
     gaps: tuple[tuple[int, float], ...] = ()
     entry: bool = False  # written as an option list's entry (``tag: text``): never a title
+    family: str = ""  # the font family of its middle character (``font_family``; "" when unknown)
 
 
 @dataclass(frozen=True)
 class BodyStyle:
-    """The document's running text: the size and weight that set most of its characters."""
+    """The document's running text: the size and weight that set most of its characters, and the font family
+    that sets most of them ("" when unknown)."""
 
     size: float
     weight: int
+    family: str = ""
 
 
 def _samples(text: str) -> list[int]:
@@ -73,17 +76,36 @@ def _samples(text: str) -> list[int]:
 _BOLD_NAMES = ("bold", "black", "heavy", "demi", "cmbx")  # font names of bold faces (cmbx: TeX's bold roman)
 
 
-def _weight(textpage: Any, index: int, pdfium_c: Any) -> int:
-    """A character's font weight; for a font that gives none (the standard fonts a PDF need not embed), 700
-    when its name says bold (``Helvetica-Bold``), else 0."""
-    weight = int(pdfium_c.FPDFText_GetFontWeight(textpage.raw, index))
-    if weight > 0:
-        return weight
+def _font(textpage: Any, index: int, pdfium_c: Any) -> tuple[int, str]:
+    """A character's font weight and family (``font_family``); for a font that gives no weight (the standard
+    fonts a PDF need not embed), 700 when its name says bold (``Helvetica-Bold``), else 0."""
     buf = ctypes.create_string_buffer(128)
     flags = ctypes.c_int(0)
     size = pdfium_c.FPDFText_GetFontInfo(textpage.raw, index, buf, len(buf), ctypes.byref(flags))
     name = buf.value.decode("latin-1", "replace").casefold() if 0 < size <= len(buf) else ""
-    return 700 if any(word in name for word in _BOLD_NAMES) else 0
+    weight = int(pdfium_c.FPDFText_GetFontWeight(textpage.raw, index))
+    if weight <= 0:
+        weight = 700 if any(word in name for word in _BOLD_NAMES) else 0
+    return weight, font_family(name)
+
+
+_SUBSET = re.compile(r"^[A-Za-z]{6}\+")  # a subset's tag: ABCDEF+Times-Bold
+_TEX_FONT = re.compile(r"^(?:cm|ec|sf|lm)[a-z]*\d+$")  # TeX's Computer Modern and EC fonts: cmr10, cmbx12, sftt1000
+_FACE = re.compile(r"(?:bold|black|heavy|demi|semi|medium|medi|regular|regu|roman|book|light|italic|ital|oblique|"
+                   r"slant(?:_\d+)?|condensed|narrow|psmt|mt|ps|\d+)$")
+
+
+def font_family(name: str) -> str:
+    """The family of a font's name, its face left out: ``ABCDEF+Times-Bold`` and ``Times-Roman`` -> ``times``,
+    ``Arial-BoldMT`` and ``ArialMT`` -> ``arial``, ``NimbusSanL-Bold`` -> ``nimbussanl``; TeX's ``cmbx10`` and
+    ``cmr10`` -> ``cm``, its typewriter ``cmtt10`` -> ``cmtt`` and sans ``cmss10`` -> ``cmss`` (pure)."""
+    name = _SUBSET.sub("", name.strip()).casefold()
+    if _TEX_FONT.match(name):
+        return name[:2] + ("tt" if "tt" in name else "ss" if name[2:4] == "ss" else "")
+    family = re.split(r"[-,]", name, maxsplit=1)[0]
+    while (cut := _FACE.search(family)) and cut.start() > 0:
+        family = family[: cut.start()]
+    return family
 
 
 SPACE_GAP = 0.16  # characters this far apart (a share of their line's height) stand a space apart ...
@@ -152,14 +174,18 @@ def read_lines(textpage: Any, raw: str, pdfium_c: Any, respace: bool = True) -> 
         box_of = partial(_char_box, boxes, origin, at, box)  # the loose box of text's i-th character
         sizes: list[float] = []
         weights: list[int] = []
+        families: list[str] = []
         xs: list[float] = []  # each sampled character's left and right
         for i in _samples(text):
             left, bottom, right, top = box_of(i)
             sizes.append(round((top - bottom) * 4) / 4)
-            weights.append(_weight(textpage, at + origin[i], pdfium_c))
+            weight, family = _font(textpage, at + origin[i], pdfium_c)
+            weights.append(weight)
+            families.append(family)
             xs.extend((left, right))
         out.append(PdfLine(text, min(sizes, default=0.0), max(0, min(weights, default=0)),
-                           xs[0] if xs else 0.0, xs[-1] if xs else 0.0, _gaps(text, box_of)))
+                           xs[0] if xs else 0.0, xs[-1] if xs else 0.0, _gaps(text, box_of),
+                           family=families[len(families) // 2] if families else ""))
         at += len(line) + 2
     return out
 
@@ -201,20 +227,22 @@ def body_style(pages: Iterable[Sequence[PdfLine]]) -> BodyStyle | None:
     """The size and the weight that set the most characters of the document's prose lines (of all its lines
     when it has no prose): a manual's code listing in a smaller type can outweigh its prose, and every short
     paragraph would read as a title. ``None`` when no line has a size (pure)."""
-    styles: dict[bool, Counter[tuple[float, int]]] = {True: Counter(), False: Counter()}
+    styles: dict[bool, Counter[tuple[float, int, str]]] = {True: Counter(), False: Counter()}
     for lines in pages:
         for line in lines:
             if line.size > 0:
-                styles[_prose(line)][(line.size, line.weight)] += len(line.text.strip())
+                styles[_prose(line)][(line.size, line.weight, line.family)] += len(line.text.strip())
     counts = styles[True] or styles[False]
     if not counts:
         return None
     sizes: Counter[float] = Counter()
     weights: Counter[int] = Counter()
-    for (size, weight), n in counts.items():
+    families: Counter[str] = Counter()
+    for (size, weight, family), n in counts.items():
         sizes[size] += n
         weights[weight] += n
-    return BodyStyle(sizes.most_common(1)[0][0], weights.most_common(1)[0][0])
+        families[family] += n
+    return BodyStyle(sizes.most_common(1)[0][0], weights.most_common(1)[0][0], families.most_common(1)[0][0])
 
 
 def _shaped(line: PdfLine) -> bool:
@@ -243,13 +271,15 @@ def heading_levels(pages: Iterable[Sequence[PdfLine]], body: BodyStyle) -> dict[
 
 
 def _level(line: PdfLine, body: BodyStyle, levels: dict[float, int], bold_level: int) -> int:
-    """The heading level of one line (``bold_level`` for a bold title at the body's size), 0 for running text
-    (pure)."""
+    """The heading level of one line (``bold_level`` for a bold title at the body's size, in the body's font
+    family: a bold line in another family, a manual's command in bold sans or typewriter type, is code, not a
+    title), 0 for running text (pure)."""
     if not _shaped(line):
         return 0
     if _larger(line, body):
         return levels.get(line.size, 0)
-    if _bold(line, body) and abs(line.size - body.size) <= 0.5 and not line.text.rstrip().endswith((".", ",", ";")):
+    if (_bold(line, body) and abs(line.size - body.size) <= 0.5 and not line.text.rstrip().endswith((".", ",", ";"))
+            and not (line.family and body.family and line.family != body.family)):
         return bold_level
     return 0
 

@@ -21,8 +21,8 @@ SINCE: dict[int, str] = {
     3: "the command-line options a chunk names (-C, --dry-run) are searched as written; a section starts a "
        "chunk of its own unless it is a few lines long",
     4: "a PDF's or PostScript file's option list is read as its entries ('-C: list entries by columns'), its words "
-       "spaced as printed, and one with no title takes its file name's; options typeset with minus signs or "
-       "dashes (−C, –help) are the ones people type",
+       "spaced as printed, a bold command in another font is no title, and one with no title takes its file "
+       "name's; options typeset with minus signs or dashes (−C, –help) are the ones people type",
 }
 KEY = "readers"
 
