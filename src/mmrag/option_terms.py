@@ -26,9 +26,9 @@ _OPTION = re.compile(r"(?<![\w\-])--?[A-Za-z0-9][A-Za-z0-9_]*(?:-[A-Za-z0-9_]+)*
 # A typeset manual writes an option's dashes as other characters: groff and TeX a minus sign (``−C``,
 # ``−−directory``, the form ``man -t`` and most PDF manuals have), a word processor's autocorrect a double dash as
 # an en or em dash (``–help``). Read as the ASCII dashes a person types.
-_DASHES = str.maketrans({"\u2212": "-", "\u2010": "-", "\u2011": "-", "\ufe63": "-", "\uff0d": "-", "\u2013": "--",
-                         "\u2014": "--"})
-DASH_CHARS = "-\u2212\u2010\u2011\ufe63\uff0d\u2013\u2014"
+_DASHES = {"\u2212": "-", "\u2010": "-", "\u2011": "-", "\ufe63": "-", "\uff0d": "-", "\u2013": "--", "\u2014": "--"}
+_AS_TYPED = str.maketrans(_DASHES)
+DASH_CHARS = "-" + "".join(_DASHES)  # what an option may start with
 _ESCAPE = {"0": "00", "-": "01", "_": "02"}
 _MAX_TOKEN = 36  # LanceDB's tokenizer drops a token over 40 characters
 MAX_TERMS = 256  # a row's option tokens, at most (a text that lists more is no one option's place)
@@ -37,7 +37,7 @@ MAX_TERMS = 256  # a row's option tokens, at most (a text that lists more is no 
 def ascii_dashes(text: str) -> str:
     """``text`` with the typographic dashes an option may be written with as ASCII ones (``−−all`` -> ``--all``,
     ``–help`` -> ``--help``) (pure)."""
-    return text.translate(_DASHES) if any(c in text for c in DASH_CHARS[1:]) else text
+    return text.translate(_AS_TYPED) if any(c in text for c in _DASHES) else text
 
 
 def _has_dash(text: str) -> bool:

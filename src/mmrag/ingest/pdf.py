@@ -3,12 +3,14 @@
 Per page (one page in memory at a time):
 
 - its text layer, its title lines as Markdown headings (``pdf_layout``: set larger than the body, or
-  bold at its size) and its running heads and feet left out after their first page, chunked
+  bold at its size in its font family) and its running heads and feet left out after their first page, chunked
   (``chunking.chunk_text``) into ``Modality.TEXT`` segments with ``Span(page=n, start, end)`` (offsets
   into that page's text as mmrag reads it, headings marked); a table of contents or an index
   (``pdf_layout.is_contents_page``) is read as its lines, with ``meta["contents"] = "yes"`` and no table
   rows; text segments carry the document's title (``meta["title"]``: its metadata's, else its first
-  page's first heading); the page's first segment carries a JPEG thumbnail of the rendered page;
+  page's first heading, else its file name's words); an option list is written as its entries (``-C: list
+  entries by columns``, ``pdf_layout.option_entry``) and spaces are mended (``pdf_layout.respaced``); the
+  page's first segment carries a JPEG thumbnail of the rendered page;
 - embedded images at least ``pdf_min_figure_px`` on both sides become
   ``Modality.IMAGE`` segments (``meta = {"figure": "k", "part": "fig-k"}``,
   numbered through the document); their ``text`` is the caption found just

@@ -4,12 +4,14 @@ A PDF's text layer has no structure: a section title is one more line, so the ch
 sentence under it and the answers quoted it so ("Pngcairo The pngcairo terminal device generates output in
 png"), and with no blank lines between paragraphs a list or a table's rows read as one sentence. What a
 reader sees is the type and the shape: the body in one size, the titles larger, the smallest titles bold;
-a paragraph's last line, a list's item, a row stop short of the column's edge. ``read_lines`` samples each
-line's size, weight and extent from pdfium (three of its characters, never a generated space); the rest is
-pure: ``body_style`` finds the type that sets most of the document's prose, ``heading_levels`` ranks the
-larger sizes (the largest is ``#``), ``paragraph_ends`` finds the lines that end a paragraph, and
-``page_markdown`` writes the page with its titles as Markdown headings (``## 3.16 Pragmas``, as every other
-reader writes them) and a blank line after each paragraph. The size is the height of a character's loose
+a paragraph's last line, a list's item, a row stop short of the column's edge; an option list's tag set a
+gap apart from its text. ``read_lines`` samples each line's size, weight, font family and extent from pdfium
+(three of its characters, never a generated space), and mends its spaces from where every character stands
+(``respaced``); the rest is pure: ``body_style`` finds the type that sets most of the document's prose,
+``heading_levels`` ranks the larger sizes (the largest is ``#``), ``paragraph_ends`` finds the lines that end a
+paragraph, ``option_entry`` an option list's entries, and ``page_markdown`` writes the page with its titles as
+Markdown headings (``## 3.16 Pragmas``, as every other reader writes them), each entry as ``-C: text`` and a
+blank line after each paragraph. The size is the height of a character's loose
 box (the font's ascent to descent at its effective size), not the font size operand, which a producer may
 leave at 1 and scale by the text matrix.
 """
