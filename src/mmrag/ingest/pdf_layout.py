@@ -29,7 +29,7 @@ from typing import Any
 
 from mmrag.ingest.chunking import has_words
 from mmrag.markdown import definition, is_heading, literal, without_heading_marks
-from mmrag.option_terms import DASH_CHARS, ascii_dashes, leads_with_option
+from mmrag.option_terms import ascii_dashes, leads_with_option
 
 HEADING_RATIO = 1.15  # a line set at least this much larger than the body is a heading ...
 MAX_HEADING_WORDS = 16  # ... if it is short: a title, not a paragraph in a larger type
@@ -50,7 +50,7 @@ class PdfLine:
     weight: int = 0
     left: float = 0.0  # where its first character starts and its last ends, in points (0, 0 when unknown)
     right: float = 0.0
-    # for a line that starts with a dash (an option list's entry?): where its first spaces are in ``text`` and
+    # for a line that starts with an option (an option list's entry?): where its first spaces are in ``text`` and
     # how wide each is, in points (from the character before to the one after)
     gaps: tuple[tuple[int, float], ...] = ()
     entry: bool = False  # written as an option list's entry (``tag: text``): never a title
@@ -78,17 +78,21 @@ def _samples(text: str) -> list[int]:
 _BOLD_NAMES = ("bold", "black", "heavy", "demi", "cmbx")  # font names of bold faces (cmbx: TeX's bold roman)
 
 
-def _font(textpage: Any, index: int, pdfium_c: Any) -> tuple[int, str]:
-    """A character's font weight and family (``font_family``); for a font that gives no weight (the standard
-    fonts a PDF need not embed), 700 when its name says bold (``Helvetica-Bold``), else 0."""
+def _font_name(textpage: Any, index: int, pdfium_c: Any) -> str:
+    """The name of a character's font, case-folded ("" when pdfium gives none)."""
     buf = ctypes.create_string_buffer(128)
     flags = ctypes.c_int(0)
     size = pdfium_c.FPDFText_GetFontInfo(textpage.raw, index, buf, len(buf), ctypes.byref(flags))
-    name = buf.value.decode("latin-1", "replace").casefold() if 0 < size <= len(buf) else ""
+    return buf.value.decode("latin-1", "replace").casefold() if 0 < size <= len(buf) else ""
+
+
+def _weight(textpage: Any, index: int, pdfium_c: Any) -> int:
+    """A character's font weight; for a font that gives none (the standard fonts a PDF need not embed), 700
+    when its name says bold (``Helvetica-Bold``), else 0."""
     weight = int(pdfium_c.FPDFText_GetFontWeight(textpage.raw, index))
-    if weight <= 0:
-        weight = 700 if any(word in name for word in _BOLD_NAMES) else 0
-    return weight, font_family(name)
+    if weight > 0:
+        return weight
+    return 700 if any(word in _font_name(textpage, index, pdfium_c) for word in _BOLD_NAMES) else 0
 
 
 _SUBSET = re.compile(r"^[A-Za-z]{6}\+")  # a subset's tag: ABCDEF+Times-Bold
@@ -176,18 +180,17 @@ def read_lines(textpage: Any, raw: str, pdfium_c: Any, respace: bool = True) -> 
         box_of = partial(_char_box, boxes, origin, at, box)  # the loose box of text's i-th character
         sizes: list[float] = []
         weights: list[int] = []
-        families: list[str] = []
         xs: list[float] = []  # each sampled character's left and right
-        for i in _samples(text):
+        samples = _samples(text)
+        for i in samples:
             left, bottom, right, top = box_of(i)
             sizes.append(round((top - bottom) * 4) / 4)
-            weight, family = _font(textpage, at + origin[i], pdfium_c)
-            weights.append(weight)
-            families.append(family)
+            weights.append(_weight(textpage, at + origin[i], pdfium_c))
             xs.extend((left, right))
+        middle = at + origin[samples[len(samples) // 2]] if samples else -1  # the family is its middle character's
         out.append(PdfLine(text, min(sizes, default=0.0), max(0, min(weights, default=0)),
                            xs[0] if xs else 0.0, xs[-1] if xs else 0.0, _gaps(text, box_of),
-                           family=families[len(families) // 2] if families else ""))
+                           family=font_family(_font_name(textpage, middle, pdfium_c)) if samples else ""))
         at += len(line) + 2
     return out
 
@@ -199,14 +202,15 @@ def _char_box(boxes: Sequence[tuple[float, float, float, float]], origin: Sequen
     return boxes[origin[i]] if boxes else box(at + origin[i])
 
 
-MAX_GAPS = 8  # the spaces measured on a line that starts with a dash
+MAX_GAPS = 8  # the spaces measured on a line that starts with an option
 
 
 def _gaps(line: str, box_of: Callable[[int], tuple[float, float, float, float]]) -> tuple[tuple[int, float], ...]:
-    """Where the first ``MAX_GAPS`` single spaces of a line that starts with a dash are, and their widths: an option
+    """Where the first ``MAX_GAPS`` single spaces of a line that starts with an option are, and their widths: an option
     list sets its tags apart from what they do by a wider gap than a space (groff's ``.TP``, LaTeX's
-    ``description``); ``()`` for any other line. ``box_of(i)``: the loose box of the line's i-th character."""
-    if line.lstrip()[:1] not in DASH_CHARS:
+    ``description``); ``()`` for any other line (``option_entry`` reads no other). ``box_of(i)``: the loose box of
+    the line's i-th character."""
+    if not leads_with_option(line.lstrip()):
         return ()
     out: list[tuple[int, float]] = []
     for i in range(1, len(line) - 1):
