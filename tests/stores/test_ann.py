@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from mmrag.errors import ConfigError, StoreError
+from mmrag.stores import sampling
 from mmrag.stores.ann import AnnParams, VectorIndex, key_of, keys_of
 
 DIM = 12
@@ -136,6 +137,43 @@ def test_sample_is_deterministic_and_from_the_stored_vectors() -> None:
     assert a.shape == (10, DIM) and np.array_equal(a, b)
     assert all(np.abs(v - row).max(axis=1).min() < 1e-6 for row in a)
     assert index.sample(500).shape == (50, DIM)
+
+
+def test_sample_is_chosen_by_the_vectors_not_their_keys(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The calibration background must not depend on where the files lie: the same vectors under other
+    row ids (another folder), added in another order, give the same sample; a channel larger than
+    ``CONTENT_ROWS`` is sampled by its keys (reading every vector at each refresh would cost too much)."""
+    dim = 64  # real towers have 384+ coordinates: their signs tell rows apart
+    v = np.random.default_rng(5).standard_normal((300, dim)).astype(np.float32)
+    v /= np.linalg.norm(v, axis=1, keepdims=True)
+    here, there = VectorIndex(dim, PARAMS), VectorIndex(dim, PARAMS)
+    here.add(keys_of(f"/home/me/docs/{i}:text" for i in range(300)), v)
+    order = np.random.default_rng(9).permutation(300)
+    there.add(keys_of(f"/tmp/copy/docs/{i}:text" for i in order), v[order])
+    assert here.mode == there.mode == "ivf"  # float16 lists: the signs survive the rounding
+    sample = here.sample(40, seed=2)
+    assert sample.shape == (40, dim) and np.array_equal(sample, there.sample(40, seed=2))
+    assert not np.array_equal(sample, here.sample(40, seed=3))
+    monkeypatch.setattr(sampling, "CONTENT_ROWS", 100)
+    by_keys = here.sample(40, seed=2)
+    assert by_keys.shape == (40, dim) and not np.array_equal(by_keys, there.sample(40, seed=2))
+
+
+def test_content_keys_read_signs_only() -> None:
+    v = np.random.default_rng(2).standard_normal((2000, 384)).astype(np.float32)
+    k = sampling.content_keys(v)
+    assert k.dtype == np.uint64 and len(np.unique(k)) == 2000
+    assert np.array_equal(k, sampling.content_keys(v * 3.0 + np.sign(v) * 1e-3))  # same signs, same keys
+    assert np.array_equal(k, sampling.content_keys(v.astype(np.float16)))
+    assert not np.array_equal(k, sampling.content_keys(v, seed=1))
+    flipped = v.copy()
+    flipped[:, 0] *= -1
+    assert not np.any(k == sampling.content_keys(flipped))
+    assert sampling.content_keys(np.zeros((0, 384), np.float32)).shape == (0,)
+    # smallest: the n rows with the smallest keys, whatever the blocks
+    whole = sampling.smallest([v], 50)
+    assert np.array_equal(whole, sampling.smallest([v[1500:], v[:700], v[700:1500]], 50))
+    assert np.array_equal(sampling.content_keys(whole), np.sort(k)[:50])
 
 
 def clustered_unit(n: int, dim: int = 64, clusters: int = 40, noise: float = 1.0, seed: int = 0) -> np.ndarray:

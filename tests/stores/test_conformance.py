@@ -304,6 +304,20 @@ def test_sample_vectors(store: VectorStore) -> None:
     assert store.sample_vectors("audio", 5).shape[0] == 0
 
 
+def test_sample_vectors_do_not_depend_on_row_ids(store: VectorStore) -> None:
+    """The same files in another folder (other row ids and sources) give the same calibration sample."""
+    rows = make_rows(30)
+    store.upsert(rows)
+    here = store.sample_vectors("text", 6, seed=1)
+    store.delete("id != ''")
+    moved = [Row(**{**r.__dict__, "id": f"moved-{r.id}", "segment_id": f"moved-{r.segment_id}",
+                    "source": f"elsewhere/{r.source}"}) for r in reversed(rows)]
+    store.upsert(moved)
+    assert store.count("channel = 'text'") == 20
+    there = store.sample_vectors("text", 6, seed=1)
+    assert here.shape == (6, DIM) and np.allclose(here, there, atol=1e-6)
+
+
 def test_meta_round_trip_and_reopen(opener: Callable[..., VectorStore]) -> None:
     store = opener()
     assert store.read_meta() is None

@@ -34,6 +34,7 @@ import numpy as np
 from mmrag.errors import ConfigError, StoreError
 from mmrag.stores.ann_ivf import Ivf
 from mmrag.stores.mapped import populate
+from mmrag.stores.sampling import sample_rows
 
 log = logging.getLogger(__name__)
 
@@ -276,10 +277,10 @@ class VectorIndex:
         return self._matrix[[self._slot[int(k)] for k in keys]].copy()
 
     def sample(self, n: int, seed: int = 0) -> np.ndarray:
-        keys = np.sort(self.keys())
-        if n < len(keys):
-            keys = keys[np.sort(np.random.default_rng(seed).choice(len(keys), size=n, replace=False))]
-        return self.vectors(keys)
+        """Up to ``n`` vectors, chosen by what they hold (``sampling.sample_rows``), not by their keys:
+        a key comes from a row id, which comes from the file's path, and the calibration background
+        should not depend on where the files lie (a channel of over ``CONTENT_ROWS`` rows still does)."""
+        return sample_rows(self.vectors, self.keys(), n, seed)
 
     # -- persistence ------------------------------------------------------------
     def save(self, folder: Path, name: str) -> None:

@@ -93,10 +93,12 @@ from mmrag.stores.milvus_schema import (
     milvus_address,
     to_entity,
 )
+from mmrag.stores.sampling import smallest
 
 log = logging.getLogger(__name__)
 progress_log = logging.getLogger("mmrag.progress")
 LOAD_PROGRESS_EVERY_S = 5.0
+CONTENT_SAMPLE_ROWS = 4096  # a channel this small is read whole for its calibration sample (sample_vectors)
 COUNT_TTL_S = 30.0  # counts are cached this long (or until this store writes): calibration asks every search
 HEARD_COUNT = "\0heard"  # the _counts key of the rows holding Row.heard (no filter string starts with NUL)
 LITE_GRPC_OPTIONS = {"grpc.keepalive_time_ms": 360_000, "grpc.keepalive_permit_without_calls": 0}
@@ -373,16 +375,24 @@ class MilvusStore:
         return base64.b64decode(res[0]["thumbnail"]) if res else None
 
     def sample_vectors(self, channel: str, n: int, seed: int = 0) -> np.ndarray:
-        """Up to ``n`` vectors of ``channel``: one page at a seeded offset in primary-key order.
+        """Up to ``n`` vectors of ``channel``.
 
-        Row ids start with a content hash, so a page in key order is a random
-        sample; one query instead of listing every id (seconds at 20k rows).
+        A channel of at most ``CONTENT_SAMPLE_ROWS`` rows is read whole (one query) and its sample
+        chosen by what the vectors hold (``sampling``), as the LanceDB store chooses it: the same
+        files give the same background wherever they lie. A larger channel gives one page at a
+        seeded offset in primary-key order: row ids are hashes, so the page is a random sample,
+        read in one query instead of listing every id (seconds at 20k rows); it depends on the
+        rows' ids, so on where the files lie.
         """
         empty = np.zeros((0, self.dim), dtype=np.float32)
         expr = to_milvus(Cmp("channel", "=", str(channel)))
         total = self.count(f"channel = {quote(str(channel))}") if n > 0 else 0
         if not total:
             return empty
+        if total <= CONTENT_SAMPLE_ROWS:
+            got = self._rows.query(filter=expr, output_fields=["vector"], limit=total)
+            whole = np.asarray([g["vector"] for g in got], dtype=np.float32).reshape(-1, self.dim)
+            return smallest([whole], min(int(n), len(whole)), seed)
         n = min(int(n), total, ID_PAGE)
         room = min(total, ID_PAGE) - n
         offset = int(np.random.default_rng(seed).integers(0, room + 1)) if room > 0 else 0
