@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from mmrag.cli import app, dash_queries
+from mmrag.cli import _options_of, app, dash_queries, dash_word
 from mmrag.cli_output import progress_printer, safe
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -204,6 +204,21 @@ def test_dash_queries_pass_a_query_that_starts_with_a_dash() -> None:
     assert dash_queries(["search", "-C"]) == ["search", "-C"]  # one word: `mmrag search -- -C`
 
 
+def test_dash_word_names_a_one_word_dash_query_click_would_reject() -> None:
+    options = _options_of("search")
+    assert options["-k"] and options["--where"] and not options["--json"]  # -k and --where take a value
+    assert dash_word(["search", "-C"], options) == "-C"
+    assert dash_word(["ask", "--index", "idx", "-la"], _options_of("ask")) == "-la"
+    assert dash_word(["search", "-k", "3", "-x"], options) == "-x"
+    assert dash_word(["search", "-k3", "-v"], options) == "-v"  # -k3: the option and its value
+    assert dash_word(["search", "-k", "-3", "tar"], options) is None  # a value, Click's to judge
+    assert dash_word(["search", "--where", "-x", "y"], options) is None
+    assert dash_word(["search", "tar", "--", "-C"], options) is None  # the way it is done
+    assert dash_word(["search", "--limit", "3"], options) is None  # a long option: Click's "No such option"
+    assert dash_word(["search", " -C option of tar"], options) is None  # dash_queries passed it on
+    assert dash_word(["add", "-C"], options) is None
+
+
 def test_a_query_that_starts_with_a_dash_is_searched(tmp_path: Path) -> None:
     """``mmrag search "-C option of tar"`` was Click's "No such option: -C"; through the real entry point it is
     the query, and the option's entry is found."""
@@ -222,3 +237,11 @@ def test_a_query_that_starts_with_a_dash_is_searched(tmp_path: Path) -> None:
     assert found["query"] == "-C option of tar"
     (hit,) = found["hits"]
     assert hit["source"].endswith("tar.md") and "-C, --directory=DIR" in hit["text"]
+    env = {**os.environ, **ENV, "PYTHONPATH": str(ROOT / "src")}
+    typed = subprocess.run([sys.executable, "-m", "mmrag.cli", "search", "-C", "--index", index],
+                           check=False, capture_output=True, text=True, timeout=600, env=env)
+    assert typed.returncode == 2 and "put -- before it: mmrag search -- -C" in typed.stderr, typed.stderr
+    word = subprocess.run([sys.executable, "-m", "mmrag.cli", "search", "--index", index, "-k", "1", "--json", "--", "-C"],
+                          check=False, capture_output=True, text=True, timeout=600, env=env)
+    assert word.returncode == 0, word.stderr
+    assert "-C, --directory=DIR" in json.loads(word.stdout)["hits"][0]["text"]

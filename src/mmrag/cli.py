@@ -635,11 +635,55 @@ def dash_queries(argv: list[str]) -> list[str]:
     return [f" {a}" if a[:1] == "-" and a[1:2] != "-" and " " in a.strip() else a for a in argv]
 
 
+def dash_word(argv: list[str], options: dict[str, bool]) -> str | None:
+    """The first argument of ``search`` or ``ask`` that starts with one dash and is none of the command's
+    ``options`` (name -> whether it takes a value), before any ``--``: ``mmrag search -C``, which Click
+    rejects ("No such option: -C") where the user meant the word (pure)."""
+    command = next((a for a in argv if not a.startswith("-")), None)
+    if command not in QUERY_COMMANDS:
+        return None
+    takes_value = False
+    for arg in argv[argv.index(command) + 1 :]:
+        if arg == "--":
+            return None
+        name = arg.split("=", 1)[0]
+        if arg[:1] == "-" and arg[1:2] != "-" and arg[:2] in options:
+            name = arg[:2]  # -k3: a short option and its value (Click reads it so)
+            arg = arg if len(arg) == 2 else f"{arg[:2]}=" + arg[2:]
+        if not takes_value and arg[:1] == "-" and arg[1:2] not in ("", "-") and name not in options and " " not in arg:
+            return arg  # a long option Click does not know is a typo it names ("Did you mean ...")
+        takes_value = not takes_value and "=" not in arg and options.get(name, False)
+    return None
+
+
+def _options_of(command: str) -> dict[str, bool]:
+    """``command``'s option names -> whether each takes a value (from the Click command Typer builds)."""
+    found: Any = getattr(typer.main.get_command(app), "commands", {}).get(command)
+    params: list[Any] = list(getattr(found, "params", []))
+    return {
+        name: not (getattr(p, "is_flag", False) or getattr(p, "count", False))
+        for p in params
+        for name in (*p.opts, *p.secondary_opts)
+        if name.startswith("-")
+    } | {"--help": False}
+
+
 def main() -> None:
     import sys
 
     _quiet_libraries()
-    app(args=dash_queries(sys.argv[1:]), prog_name="mmrag")
+    argv = dash_queries(sys.argv[1:])
+    command = next((a for a in argv if not a.startswith("-")), "")
+    if command in QUERY_COMMANDS and any(a[:1] == "-" for a in argv):
+        word = dash_word(argv, _options_of(command))
+        if word is not None:
+            typer.echo(
+                f"Error: {word} is no option of `mmrag {command}`. For a query that starts with a dash, put -- "
+                f"before it: mmrag {command} -- {word}   (`mmrag {command} --help` lists the options)",
+                err=True,
+            )
+            raise SystemExit(2)
+    app(args=argv, prog_name="mmrag")
 
 
 if __name__ == "__main__":  # pragma: no cover
