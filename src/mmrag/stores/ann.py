@@ -32,9 +32,9 @@ from pathlib import Path
 import numpy as np
 
 from mmrag.errors import ConfigError, StoreError
+from mmrag.stores import sampling
 from mmrag.stores.ann_ivf import Ivf
 from mmrag.stores.mapped import populate
-from mmrag.stores.sampling import sample_rows
 
 log = logging.getLogger(__name__)
 
@@ -277,10 +277,24 @@ class VectorIndex:
         return self._matrix[[self._slot[int(k)] for k in keys]].copy()
 
     def sample(self, n: int, seed: int = 0) -> np.ndarray:
-        """Up to ``n`` vectors, chosen by what they hold (``sampling.sample_rows``), not by their keys:
-        a key comes from a row id, which comes from the file's path, and the calibration background
-        should not depend on where the files lie (a channel of over ``CONTENT_ROWS`` rows still does)."""
-        return sample_rows(self.vectors, self.keys(), n, seed)
+        """Up to ``n`` vectors: while the index holds at most ``CONTENT_ROWS``, those with the smallest
+        content keys (``sampling.smallest``), so the sample does not depend on the rows' keys, which come
+        from their ids, which come from the files' paths; above, a seeded choice of keys (reading every
+        vector at each refresh would cost too much)."""
+        if len(self) > sampling.CONTENT_ROWS:
+            keys = np.sort(self.keys())
+            n = max(0, min(int(n), len(keys)))
+            return self.vectors(keys[np.sort(np.random.default_rng(seed).choice(len(keys), size=n, replace=False))])
+        return sampling.smallest([self._live()], n, seed)
+
+    def _live(self) -> np.ndarray:
+        """Every stored vector, in no particular order (as stored: float16 in IVF lists)."""
+        if self._ivf is not None:
+            return self._ivf.everything()[1]
+        assert self._matrix is not None
+        live = np.ones(len(self._keys), dtype=bool)
+        live[[r for r in self._free if r < len(live)]] = False
+        return self._matrix[: len(self._keys)][live]
 
     # -- persistence ------------------------------------------------------------
     def save(self, folder: Path, name: str) -> None:
