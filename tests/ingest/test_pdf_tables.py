@@ -3,7 +3,9 @@ tables, and a real PDF made by others (the shared-mime-info specification)."""
 
 from __future__ import annotations
 
+import ctypes
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -12,6 +14,7 @@ from mmrag.config import IngestConfig
 from mmrag.ingest.tables import _cells, _is_data_row
 
 SPEC = Path("/usr/share/doc/shared-mime-info/shared-mime-info-spec.pdf")
+DEJAVU = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
 
 
 def _glyphs(words: list[tuple[float, str]], width: float = 5.0) -> list[tuple[float, float, str]]:
@@ -52,3 +55,49 @@ def test_real_pdf_table_rows_keep_their_words_and_values() -> None:
     assert first.span.page == 11 and first.fields == {"column_1": 2, "column_2": "CARD16 MAJOR_VERSION 1"}
     texts = [str(v) for s in rows for v in (s.fields or {}).values()]
     assert "CARD32 ALIAS_LIST_OFFSET" in texts and not any("CARD32ALIAS" in t for t in texts)
+
+
+def _add_truetype_text(pdf: Any, page: Any, font_file: Path, text: str, x: float, y: float) -> None:
+    """``text`` set in an embedded TrueType font (pdfium's ``FPDFText_LoadFont``), which can carry characters
+    outside the Basic Multilingual Plane into the page's text layer."""
+    import pypdfium2.raw as pdfium_c
+
+    data = font_file.read_bytes()
+    font = pdfium_c.FPDFText_LoadFont(pdf.raw, (ctypes.c_uint8 * len(data)).from_buffer_copy(data), len(data),
+                                      pdfium_c.FPDF_FONT_TRUETYPE, 1)
+    obj = pdfium_c.FPDFPageObj_CreateTextObj(pdf.raw, font, ctypes.c_float(11))
+    buf = ctypes.create_string_buffer((text + "\x00").encode("utf-16-le"))
+    pdfium_c.FPDFText_SetText(obj, ctypes.cast(buf, ctypes.POINTER(pdfium_c.FPDF_WCHAR)))
+    pdfium_c.FPDFPageObj_Transform(obj, 1, 0, 0, 1, x, y)
+    pdfium_c.FPDFPage_InsertObject(page.raw, obj)
+
+
+@pytest.mark.parametrize("past_bmp", [False, True])
+def test_a_page_table_is_read_from_one_text_read_or_character_by_character(tmp_path: Path, past_bmp: bool) -> None:
+    """``_page_lines`` reads the page's text once and indexes it; where pdfium counts a character outside the
+    Basic Multilingual Plane twice, the text does not line up with the characters and the page is read
+    character by character as before. Either way the table's rows keep their words and values."""
+    import pypdfium2 as pdfium
+    from tests.media.test_pdf import add_text
+
+    from mmrag.ingest.tables import pdf_tables
+
+    pdf = pdfium.PdfDocument.new()
+    page = pdf.new_page(612, 792)
+    rows = [("Item", "Price", "Stock"), ("Rain jacket", "45.00", "12"), ("Wool hat", "12.50", "30"), ("Sun cap", "9.00", "7")]
+    for r, row in enumerate(rows):
+        for x, cell in zip((72, 300, 420), row):
+            add_text(pdf, page, cell, x, 700 - 20 * r, 11)
+    if past_bmp:  # a mathematical letter after the hat, in a TrueType font
+        if not DEJAVU.is_file():
+            pytest.skip("no DejaVu Sans (Debian's fonts-dejavu-core, which Chromium's fontconfig brings)")
+        _add_truetype_text(pdf, page, DEJAVU, "\U0001d538", 130, 660)
+    page.gen_content()
+    path = tmp_path / "stock.pdf"
+    pdf.save(str(path))
+    textpage = pdfium.PdfDocument(str(path))[0].get_textpage()
+    assert (len(textpage.get_text_range()) != textpage.count_chars()) == past_bmp  # the case each stands for
+    (table,) = pdf_tables(textpage)
+    assert table.header == ["Item", "Price", "Stock"]
+    assert table.rows[0] == ["Rain jacket", "45.00", "12"] and table.rows[-1] == ["Sun cap", "9.00", "7"]
+    assert table.rows[1][0].startswith("Wool hat") and table.rows[1][1:] == ["12.50", "30"]

@@ -146,9 +146,13 @@ def html_tables(markup: str) -> list[Table]:
 def _page_lines(textpage: Any) -> list[list[tuple[float, float, str]]]:
     """Characters grouped into lines: each line a list of ``(left, right, char)`` sorted by x."""
     n = textpage.count_chars()
+    whole = textpage.get_text_range() if n > 0 else ""  # one read, not one per character (it was 40 % of a
+    # manual page's reading); a character outside the Basic Multilingual Plane counts twice in the text,
+    # and then the page is read character by character as before
+    char = whole.__getitem__ if len(whole) == n else (lambda i: textpage.get_text_range(i, 1))
     chars = []
     for i in range(n):
-        ch = textpage.get_text_range(i, 1)
+        ch = char(i)
         if not ch.strip():  # spaces too: most PDFs have no space glyphs, and pdfium's generated ones
             continue  # sit off the line (zero-height boxes); word gaps are measured instead (_cells)
         left, bottom, right, top = textpage.get_charbox(i, loose=True)

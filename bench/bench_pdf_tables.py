@@ -1,0 +1,90 @@
+"""The PDF table finder's character pass: the page's text read once against once per character.
+
+``tables._page_lines`` groups a page's characters into lines for ``pdf_tables``. It read each character
+with ``get_text_range(i, 1)`` (a pdfium call and a buffer per character); it now reads the page's text
+once and indexes it. This bench runs both on the same pages in the same process (the per-character
+version is kept here as the baseline), checks they give the same lines, and prints the time of each and
+the ratio; then, for scale, how long ``PdfLoader`` takes to read each document whole (no embedding).
+
+    python bench/bench_pdf_tables.py /tmp/manpdf/*.pdf --rounds 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+
+def per_character(textpage: Any) -> list[list[tuple[float, float, str]]]:
+    """The baseline: ``tables._page_lines`` as it was, one ``get_text_range`` per character."""
+    n = textpage.count_chars()
+    chars = []
+    for i in range(n):
+        ch = textpage.get_text_range(i, 1)
+        if not ch.strip():
+            continue
+        left, bottom, right, top = textpage.get_charbox(i, loose=True)
+        chars.append(((bottom + top) / 2, top - bottom, left, right, ch))
+    chars.sort(key=lambda c: (-round(c[0], 0), c[2]))
+    lines: list[list[tuple[float, float, str]]] = []
+    base: float | None = None
+    for mid, height, left, right, ch in chars:
+        if base is None or abs(mid - base) > max(2.0, height * 0.5):
+            lines.append([])
+            base = mid
+        lines[-1].append((left, right, ch))
+    return [sorted(line) for line in lines if line]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("pdfs", nargs="+", type=Path)
+    ap.add_argument("--rounds", type=int, default=3, help="rounds of each pass per document (the median is shown)")
+    ap.add_argument("--src", type=Path, default=Path(__file__).resolve().parents[1] / "src")
+    args = ap.parse_args()
+    sys.path.insert(0, str(args.src))
+    import pypdfium2 as pdfium
+
+    from mmrag.config import IngestConfig
+    from mmrag.ingest import tables
+    from mmrag.ingest.pdf import PdfLoader
+
+    print(f"source measured: {args.src}")
+    print("| document | pages | characters | per character | page text once | ratio | same lines | whole read (PdfLoader) |")
+    print("|---|---|---|---|---|---|---|---|")
+    totals = [0.0, 0.0]
+    for path in args.pdfs:
+        doc = pdfium.PdfDocument(str(path))
+        pages = [doc[i].get_textpage() for i in range(len(doc))]
+        chars = sum(tp.count_chars() for tp in pages)
+        times: dict[str, list[float]] = {"old": [], "new": []}
+        same = True
+        for _ in range(args.rounds):
+            for name, fn in (("old", per_character), ("new", tables._page_lines)):
+                started = time.perf_counter()
+                got = [fn(tp) for tp in pages]
+                times[name].append(time.perf_counter() - started)
+                if name == "old":
+                    want = got
+                else:
+                    same = same and got == want
+        for tp in pages:
+            tp.close()
+        doc.close()
+        old, new = statistics.median(times["old"]), statistics.median(times["new"])
+        totals[0] += old
+        totals[1] += new
+        started = time.perf_counter()
+        list(PdfLoader().load(path, IngestConfig()))
+        whole = time.perf_counter() - started
+        print(f"| {path.name} | {len(pages)} | {chars:,} | {old * 1000:.0f} ms | {new * 1000:.0f} ms | "
+              f"×{new / old:.2f} | {'yes' if same else 'NO'} | {whole:.2f} s |")
+    print(f"| all | | | {totals[0]:.2f} s | {totals[1]:.2f} s | ×{totals[1] / totals[0]:.2f} | | |")
+
+
+if __name__ == "__main__":
+    main()
