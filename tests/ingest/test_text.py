@@ -402,20 +402,3 @@ def test_plain_text_has_no_sections_and_only_chunks_are_placed(tmp_path: Path, c
     assert [embedded_text(s) for s in (row, picture, bare)] == ["name: Ada", "a red boat", "just words"]
     deep = Segment(source="m.md", modality=Modality.TEXT, text="body", meta={"title": "T", "section": "A > B > " + "c" * 300})
     assert embedded_text(deep).split("\n\n")[0] == ("T > " + "c" * 300)[:200]  # the innermost heading, capped
-
-
-def test_a_document_without_a_title_is_placed_by_its_file_name(tmp_path: Path, cfg: IngestConfig) -> None:
-    """A plain text file has no title to read; its chunks are embedded under its file name's words, as a PDF
-    with no title is named by its file; a titled document, a hash name and a table's row are not."""
-    path = tmp_path / "lamp-maintenance_2024.txt"
-    path.write_text("Clean the lens every month.\n\nReplace the bulb when it flickers.\n", encoding="utf-8")
-    (chunk,) = load(TextLoader(), path, cfg)
-    assert "title" not in chunk.meta  # what is shown is unchanged
-    assert embedded_text(chunk) == f"lamp maintenance\n\n{chunk.text}"
-    titled = tmp_path / "lamp-maintenance.md"
-    titled.write_text("# Keeping the light\n\nClean the lens every month.\n", encoding="utf-8")
-    assert embedded_text(load(TextLoader(), titled, cfg)[0]).startswith("Keeping the light\n\n")
-    hashed = Segment(source="/n/3f9a8c7e1b2d.txt", modality=Modality.TEXT, text="words")
-    section = Segment(source="/n/install-notes.txt", modality=Modality.TEXT, text="w", meta={"section": "A > From source"})
-    row = Segment(source="/n/lamp-parts.csv", modality=Modality.TEXT, text="part: lens", meta={"row": "1"})
-    assert [embedded_text(s) for s in (hashed, section, row)] == ["words", "install notes > From source\n\nw", "part: lens"]

@@ -38,7 +38,6 @@ from mmrag.ingest.captions import (
     with_caption,
 )
 from mmrag.ingest.heard_words import search_words
-from mmrag.ingest.image import filename_words
 from mmrag.ingest.picture_memo import PictureMemo
 from mmrag.ingest.record_fields import forget_records, remember_fields
 from mmrag.ingest.record_ingest import RecordIngest
@@ -126,14 +125,12 @@ def embedded_text(segment: Segment) -> str:
     "contextual retrieval"), so a manual page's options that never name their command, or the second chunk of a
     long section, are found by what they are about. Only the innermost heading: the whole trail of headings
     outweighed a short chunk's own words and lost PDF sections (bench/README.md, "Sections"). The stored and
-    shown text is the chunk alone; other segments (pictures, sounds, table rows, records) are read as they are.
-    A document with no title of its own (a plain text file, a page without a heading, a PDF printed by
-    ``man -t``) is placed by its file name's words (``filename_words``: ``budget-meeting.txt`` -> "budget
-    meeting", a hash or camera name gives none), as the PDF reader names such a PDF (pure)."""
+    shown text is the chunk alone; other segments (pictures, sounds, table rows, records) are read as they are
+    (pure)."""
     text = segment.text or ""
     if segment.modality is not Modality.TEXT or "row" in segment.meta:  # a table's row or a record: its own words
         return text
-    title, section = segment.meta.get("title", "") or filename_words(segment.source), segment.meta.get("section", "")
+    title, section = segment.meta.get("title", ""), segment.meta.get("section", "")
     section = section.rsplit(" > ", 1)[-1]  # the innermost heading
     if title.casefold() == section.casefold():
         title = ""
