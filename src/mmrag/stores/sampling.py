@@ -4,7 +4,7 @@ Search calibrates a channel's cosines against a background sample of the channel
 (``retrieve.fusion.background``). Drawn by row id, that sample depended on where the files lie:
 a row's id is a hash of its source path, so the same files copied into another folder drew
 another sample, every calibrated score moved by about 1 %, and 22 of 216 answers of a bench
-changed (bench/README.md, "Options in PDF manuals"). Drawn by content, the sample is a function
+changed (bench/README.md, "The same files in another folder"). Drawn by content, the sample is a function
 of the vectors alone: the same files give the same answers wherever they lie.
 
 ``content_keys`` gives each vector a pseudo-random 64-bit key computed from its values only: from
