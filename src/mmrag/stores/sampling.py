@@ -9,16 +9,17 @@ of the vectors alone: the same files give the same answers wherever they lie.
 
 ``content_keys`` gives each vector a pseudo-random 64-bit key computed from its values only: from
 the signs of its coordinates (a float16 copy of a row, or one embedded again with a last-bit
-difference, has the same signs, where a finer grid would split them), combined with seeded odd
-weights modulo 2**64, 64 signs a word (exact integer arithmetic: the same on every machine and in
-any block size) and mixed with SplitMix64's finaliser. 384 signs tell any two rows apart but near-copies, which are
-interchangeable in a background. ``smallest`` keeps the ``n`` rows with the smallest keys, block
-by block.
+difference, has the same signs, where a finer grid would split them), packed 64 to a word, summed
+with seeded odd weights modulo 2**64 (exact integer arithmetic: the same on every machine and in any
+block size) and mixed with SplitMix64's finaliser. 384 signs tell any two rows apart but
+near-copies; those are ordered by their values rounded to 1/1024 (``_fine_keys``), and rows equal
+in those too are interchangeable in a background. ``smallest`` keeps the ``n`` rows with the
+smallest keys, block by block.
 
 A channel of more than ``CONTENT_ROWS`` rows is still sampled by a seeded choice of its keys (the
-stores decide): hashing every vector at each refresh would cost about 0.3 s at 100k rows (measured),
-where the key choice costs a millisecond; its sample, and its scores to about 1 %, then depend on where
-the files lie.
+stores decide): reading and hashing every vector at each write would cost about 0.4 s at 100k rows
+(measured), where the key choice costs a few milliseconds; its sample, and its scores to about 1 %,
+then depend on where the files lie.
 """
 
 from __future__ import annotations
