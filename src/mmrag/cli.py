@@ -646,13 +646,16 @@ def dash_word(argv: list[str], options: dict[str, bool]) -> str | None:
     for arg in argv[argv.index(command) + 1 :]:
         if arg == "--":
             return None
-        name = arg.split("=", 1)[0]
-        if arg[:1] == "-" and arg[1:2] != "-" and arg[:2] in options:
-            name = arg[:2]  # -k3: a short option and its value (Click reads it so)
-            arg = arg if len(arg) == 2 else f"{arg[:2]}=" + arg[2:]
-        if not takes_value and arg[:1] == "-" and arg[1:2] not in ("", "-") and name not in options and " " not in arg:
-            return arg  # a long option Click does not know is a typo it names ("Did you mean ...")
-        takes_value = not takes_value and "=" not in arg and options.get(name, False)
+        if takes_value:  # the value of the option before it (-k -3 is Click's to judge)
+            takes_value = False
+        elif arg[:1] != "-" or arg == "-" or " " in arg:
+            continue  # the query, or one dash_queries passed on
+        elif arg.startswith("--"):  # a long option: Click names an unknown one itself ("Did you mean ...")
+            takes_value = options.get(arg, False)
+        elif arg[:2] not in options:
+            return arg
+        else:
+            takes_value = options[arg[:2]] and len(arg) == 2  # -k 3; -k3 holds its value
     return None
 
 
