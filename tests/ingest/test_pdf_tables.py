@@ -101,3 +101,56 @@ def test_a_page_table_is_read_from_one_text_read_or_character_by_character(tmp_p
     assert table.header == ["Item", "Price", "Stock"]
     assert table.rows[0] == ["Rain jacket", "45.00", "12"] and table.rows[-1] == ["Sun cap", "9.00", "7"]
     assert table.rows[1][0].startswith("Wool hat") and table.rows[1][1:] == ["12.50", "30"]
+
+
+def test_a_wrapped_cell_continues_its_row() -> None:
+    from mmrag.ingest.tables import _joined, _wrapped
+
+    xs = [90.0, 195.0, 344.0]
+    assert _wrapped([(344.5, "//www.example.org/")], xs, 12.0) == [2]  # under the third column only
+    assert _wrapped([(196.0, "tools"), (343.0, "more")], xs, 12.0) == [1, 2]
+    assert _wrapped([(90.0, "The paragraph after the table")], xs, 12.0) is None  # the first column's start
+    assert _wrapped([(260.0, "between columns")], xs, 12.0) is None
+    assert _wrapped([(90.0, "a"), (195.0, "b"), (344.0, "c")], xs, 12.0) is None  # a full row is no wrap
+    assert _joined("http:", "//www.example.org/") == "http://www.example.org/"
+    assert _joined("GNU PIC", "utilities") == "GNU PIC utilities"
+    assert _joined("checksum\ufffe", "ming") == "checksumming"  # pdfium's mark of a hyphenated word
+
+
+def test_a_table_with_wrapped_cells_is_one_table_and_its_bold_header_no_title(tmp_path: Path) -> None:
+    """Rows whose last cell wraps onto a second line (a LaTeX p{} column, a long URL) were no table: the
+    wrapped line broke the run of aligned rows, and the header, set bold at the body's size, became the
+    title of every chunk after it. Now the wrapped lines join their cells and the header is a plain line."""
+    import pypdfium2 as pdfium
+    from tests.media.test_pdf import add_text
+
+    from mmrag.ingest.tables import pdf_tables
+
+    pdf = pdfium.PdfDocument.new()
+    page = pdf.new_page(612, 792)
+    add_text(pdf, page, "Lighthouse Keeping", 72, 760, 20, b"Helvetica-Bold")
+    add_text(pdf, page, "3.1 Tools", 72, 740, 14, b"Helvetica-Bold")
+    add_text(pdf, page, "These programs work well beside the lamp controller and are free to download today.", 72, 720, 10)
+    y = 700
+    for name, purpose, where in [("Name", "Purpose", "Where to get"), ("lampsim", "Lamp simulator", "http:"),
+                                 ("", "", "//example.org/lampsim/"), ("hornctl", "Fog horn control", "http:"),
+                                 ("", "", "//example.org/horn/"), ("lensfmt", "Lens file checker", "http://example.org/")]:
+        for x, cell in ((72, name), (200, purpose), (340, where)):
+            if cell:
+                add_text(pdf, page, cell, x, y, 10, b"Helvetica-Bold" if name == "Name" else b"Helvetica")
+        y -= 14
+    add_text(pdf, page, "All three run on the keeper's laptop and need no network once they are installed there.", 72, y - 10, 10)
+    page.gen_content()
+    path = tmp_path / "tools.pdf"
+    pdf.save(str(path))
+    (table,) = pdf_tables(pdfium.PdfDocument(str(path))[0].get_textpage())
+    assert table.header == ["Name", "Purpose", "Where to get"]
+    assert table.rows == [["lampsim", "Lamp simulator", "http://example.org/lampsim/"],
+                          ["hornctl", "Fog horn control", "http://example.org/horn/"],
+                          ["lensfmt", "Lens file checker", "http://example.org/"]]
+    segments = list(registry.resolve("loader", "pdf")().load(path, IngestConfig(ocr=False)))
+    texts = [s for s in segments if s.modality.value == "text" and s.meta.get("kind") != "table_row"]
+    assert texts and {s.meta.get("section") for s in texts} == {"3.1 Tools"}  # not "Name Purpose Where to get"
+    assert "\n\nName Purpose Where to get\n\n" in texts[0].text and "#" not in texts[0].text.split("3.1 Tools")[1]
+    rows = [s.text for s in segments if s.meta.get("kind") == "table_row"]
+    assert rows[0] == "Name: lampsim; Purpose: Lamp simulator; Where to get: http://example.org/lampsim/" and len(rows) == 3

@@ -54,6 +54,7 @@ from mmrag.ingest.pdf_layout import (
     heading_levels,
     is_contents_page,
     page_markdown,
+    plain_table_headers,
     read_lines,
 )
 from mmrag.ingest.tables import pdf_tables, table_segments
@@ -315,6 +316,9 @@ class PdfLoader:
             short = not has_layer and not ocr_done and has_words(text)  # "Annual Report 2024", "test example"
             if ocr_done or not has_words(body):  # a scan's words; or a page of nothing but its running heads
                 body = text if ocr_done or short else ""
+            # aligned tables, also as rows with their header (ingest/tables.py); a header set bold is no title
+            tables = pdf_tables(textpage) if (has_layer or short) and not contents else []
+            body = plain_table_headers(body, (table.header for table in tables))
             if has_layer or ocr_done or short:
                 chunks = chunk_text(body, config.chunk_words, config.chunk_overlap)
                 marks = headings(body)  # read once: for the chunks' sections and for the next page's
@@ -367,10 +371,8 @@ class PdfLoader:
                         meta={"figure": "page", "part": "page"},
                     )
                 )
-            if (has_layer or short) and not contents:  # aligned tables also as rows with their header (ingest/tables.py)
-                tables = pdf_tables(textpage)
-                out.extend(table_segments(reading.source, tables, page=pno, first_number=reading.tables + 1))
-                reading.tables += len(tables)
+            out.extend(table_segments(reading.source, tables, page=pno, first_number=reading.tables + 1))
+            reading.tables += len(tables)
             textpage.close()
             return out
         finally:

@@ -462,5 +462,23 @@ def page_markdown(lines: Sequence[PdfLine], body: BodyStyle | None, levels: dict
     return "\n".join(out)
 
 
+def plain_table_headers(body: str, headers: Iterable[Sequence[str]]) -> str:
+    """``body`` (a page's Markdown) with each heading whose words are a table's header on the page written as a
+    plain line: a header set bold at the body's size (``Name  Purpose  Where to get``) reads as a title, and the
+    rows under it, and every chunk up to the next title, would be placed in a "section" named by the table's
+    columns. ``headers``: the header cells of the tables the page's aligned rows form (``tables.pdf_tables``)
+    (pure)."""
+    wanted = {" ".join(" ".join(cells).split()).casefold() for cells in headers if len(cells) >= 2}
+    if not wanted:
+        return body
+    lines = body.split("\n")
+    for i, line in enumerate(lines):
+        if is_heading(line):
+            words = " ".join(without_heading_marks(line).split())
+            if words.casefold() in wanted:
+                lines[i] = literal(words)
+    return "\n".join(lines)
+
+
 __all__ = ["BodyStyle", "PdfLine", "body_style", "document_title", "heading_levels", "is_contents_page", "option_entry",
-           "page_markdown", "paragraph_ends", "read_lines"]
+           "page_markdown", "paragraph_ends", "plain_table_headers", "read_lines"]

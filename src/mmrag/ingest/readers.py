@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-READERS = 4  # bump when what a reader writes changes what an index holds; say what in SINCE
+READERS = 5  # bump when what a reader writes changes what an index holds; say what in SINCE
 SINCE: dict[int, str] = {
     2: "each chunk knows its section (§ Install > From source) and is embedded under its title and heading; "
        "underlined Markdown titles are headings; a '# comment' line in a manual, PDF or page is no heading; a "
@@ -23,6 +23,8 @@ SINCE: dict[int, str] = {
     4: "a PDF's or PostScript file's option list is read as its entries ('-C: list entries by columns'), its words "
        "spaced as printed, a bold command in another font is no title, and one with no title takes its file "
        "name's; options typeset with minus signs or dashes (−C, –help) are the ones people type",
+    5: "a PDF table whose cells wrap onto a second line is read as one table (its rows whole, a wrapped URL "
+       "joined), and its header, set bold, is no title",
 }
 KEY = "readers"
 

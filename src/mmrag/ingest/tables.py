@@ -195,15 +195,22 @@ def pdf_tables(textpage: Any, tolerance: float = 12.0) -> list[Table]:
     while i < len(rows):
         first = rows[i]
         j = i + 1
+        texts = [[t for _, t in first]]  # the header, then each full row; wrapped cells joined to theirs
         if len(first) >= 2:
             xs = [x for x, _ in first]
-            while j < len(rows) and len(rows[j]) == len(first) and all(
-                abs(x - y) <= tolerance or _right_aligned(rows[j], first, k) for k, (x, y) in enumerate(zip((x for x, _ in rows[j]), xs))
-            ):
+            while j < len(rows):
+                if len(rows[j]) == len(first) and all(
+                    abs(x - y) <= tolerance or _right_aligned(rows[j], first, k) for k, (x, y) in enumerate(zip((x for x, _ in rows[j]), xs))
+                ):
+                    texts.append([t for _, t in rows[j]])
+                elif (columns := _wrapped(rows[j], xs, tolerance)) is not None:
+                    for column, (_, t) in zip(columns, rows[j], strict=True):
+                        texts[-1][column] = _joined(texts[-1][column], t)
+                else:
+                    break
                 j += 1
-        body = [[t for _, t in r] for r in rows[i + 1 : j]]
-        if j - i >= 3 and (len(first) >= 3 or _has_typed_column(body)):  # two text columns: a page layout
-            head = [t for _, t in first]
+        head, body = texts[0], texts[1:]
+        if len(body) >= 2 and (len(first) >= 3 or _has_typed_column(body)):  # two text columns: a page layout
             if _is_data_row(head, body):  # no header line: the first row is data, columns get plain names
                 head, body = [f"column {k}" for k in range(1, len(head) + 1)], [head, *body]
             tables.append(Table(head, body))
@@ -211,6 +218,36 @@ def pdf_tables(textpage: Any, tolerance: float = 12.0) -> list[Table]:
         else:
             i += 1
     return tables
+
+
+def _wrapped(row: Sequence[tuple[float, str]], xs: Sequence[float], tolerance: float) -> list[int] | None:
+    """The columns of a line that continues the row above it (a cell's text wrapped onto a second line, as a
+    LaTeX ``p{}`` column or a word processor's table wraps a long URL), or ``None``: fewer cells than the
+    table has columns, each starting under a column other than the first (a line at the first column's
+    start is as likely the paragraph after the table), in order (pure)."""
+    if not 0 < len(row) < len(xs):
+        return None
+    columns: list[int] = []
+    for x, _ in row:
+        near = [k for k in range(1, len(xs)) if abs(x - xs[k]) <= tolerance]
+        if not near or (columns and near[0] <= columns[-1]):
+            return None
+        columns.append(near[0])
+    return columns
+
+
+_BREAKS = ("\ufffe", "\u00ad", "\x02")  # what pdfium and producers write for a word hyphenated at a line's end
+
+
+def _joined(before: str, more: str) -> str:
+    """A wrapped cell's two lines as one: with a space between words; without one inside a word hyphenated
+    at the line's end (``checksum`` + soft hyphen + ``ming``) or a URL or path broken at a slash (``http:`` +
+    ``//example.org/``) (pure)."""
+    if before.endswith(_BREAKS):
+        return before.rstrip("".join(_BREAKS)) + more
+    if before.endswith("/") or more.startswith("/"):
+        return before + more
+    return f"{before} {more}"
 
 
 def _is_data_row(first: list[str], body: list[list[str]]) -> bool:
