@@ -285,7 +285,7 @@ class VectorIndex:
             keys = np.sort(self.keys())
             n = max(0, min(int(n), len(keys)))
             return self.vectors(keys[np.sort(np.random.default_rng(seed).choice(len(keys), size=n, replace=False))])
-        return sampling.smallest([self._live()], n, seed)
+        return sampling.smallest(self._live(), n, seed)
 
     def _live(self) -> np.ndarray:
         """Every stored vector, in no particular order (as stored: float16 in IVF lists)."""

@@ -392,7 +392,7 @@ class MilvusStore:
         if total <= CONTENT_SAMPLE_ROWS:
             got = self._rows.query(filter=expr, output_fields=["vector"], limit=total)
             whole = np.asarray([g["vector"] for g in got], dtype=np.float32).reshape(-1, self.dim)
-            return smallest([whole], min(int(n), len(whole)), seed)
+            return smallest(whole, min(int(n), len(whole)), seed)
         n = min(int(n), total, ID_PAGE)
         room = min(total, ID_PAGE) - n
         offset = int(np.random.default_rng(seed).integers(0, room + 1)) if room > 0 else 0

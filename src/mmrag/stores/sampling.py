@@ -14,7 +14,7 @@ with seeded odd weights modulo 2**64 (exact integer arithmetic: the same on ever
 block size) and mixed with SplitMix64's finaliser. 384 signs tell any two rows apart but
 near-copies; those are ordered by their values rounded to 1/1024 (``_fine_keys``), and rows equal
 in those too are interchangeable in a background. ``smallest`` keeps the ``n`` rows with the
-smallest keys, block by block.
+smallest keys.
 
 A channel of more than ``CONTENT_ROWS`` rows is still sampled by a seeded choice of its keys (the
 stores decide): reading and hashing every vector at each write would cost about 0.4 s at 100k rows
@@ -23,8 +23,6 @@ then depend on where the files lie.
 """
 
 from __future__ import annotations
-
-from collections.abc import Iterable
 
 import numpy as np
 
@@ -71,27 +69,20 @@ def _fine_keys(vectors: np.ndarray, seed: int) -> np.ndarray:
     return _hashed(np.rint(np.asarray(vectors, dtype=np.float32) * 1024).astype(np.int64).view(np.uint64), seed + 1)
 
 
-def smallest(blocks: Iterable[np.ndarray], n: int, seed: int = 0) -> np.ndarray:
-    """The ``n`` rows of the stacked ``blocks`` with the smallest ``content_keys``, in key order, whatever
-    the blocks and the order of their rows: rows whose keys are equal (their signs all agree: near-copies,
-    such as one paragraph under two titles) are ordered by their rounded values, and rows equal in
-    those are interchangeable in a background."""
-    kept = np.zeros((0, 0), dtype=np.float32)
-    keys = np.zeros(0, dtype=np.uint64)
-    for block in blocks:
-        b = np.asarray(block, dtype=np.float32)
-        if b.ndim != 2 or not b.shape[0]:
-            continue
-        kept = b if not len(keys) else np.concatenate([kept, b])
-        keys = np.concatenate([keys, content_keys(b, seed)])
-        fine = np.zeros(len(keys), dtype=np.uint64)
-        values, counts = np.unique(keys, return_counts=True)
-        tied = np.isin(keys, values[counts > 1])
-        if tied.any():
-            fine[tied] = _fine_keys(kept[tied], seed)
-        order = np.lexsort((fine, keys))[: max(int(n), 0)]
-        kept, keys = kept[order], keys[order]
-    return kept
+def smallest(vectors: np.ndarray, n: int, seed: int = 0) -> np.ndarray:
+    """The ``n`` rows of ``vectors`` with the smallest ``content_keys``, in key order, whatever the order of
+    the rows: rows whose keys are equal (their signs all agree: near-copies, such as one paragraph under two
+    titles) are ordered by their rounded values, and rows equal in those are interchangeable in a background."""
+    v = np.asarray(vectors, dtype=np.float32)
+    if v.ndim != 2 or not v.shape[0]:
+        return v.reshape(0, v.shape[-1] if v.ndim == 2 else 0)
+    keys = content_keys(v, seed)
+    fine = np.zeros(len(keys), dtype=np.uint64)
+    values, counts = np.unique(keys, return_counts=True)
+    tied = np.isin(keys, values[counts > 1])
+    if tied.any():
+        fine[tied] = _fine_keys(v[tied], seed)
+    return v[np.lexsort((fine, keys))[: max(int(n), 0)]]
 
 
 __all__ = ["CONTENT_ROWS", "content_keys", "smallest"]
