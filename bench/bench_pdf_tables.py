@@ -20,24 +20,11 @@ from typing import Any
 
 
 def per_character(textpage: Any) -> list[list[tuple[float, float, str]]]:
-    """The baseline: ``tables._page_lines`` as it was, one ``get_text_range`` per character."""
-    n = textpage.count_chars()
-    chars = []
-    for i in range(n):
-        ch = textpage.get_text_range(i, 1)
-        if not ch.strip():
-            continue
-        left, bottom, right, top = textpage.get_charbox(i, loose=True)
-        chars.append(((bottom + top) / 2, top - bottom, left, right, ch))
-    chars.sort(key=lambda c: (-round(c[0], 0), c[2]))
-    lines: list[list[tuple[float, float, str]]] = []
-    base: float | None = None
-    for mid, height, left, right, ch in chars:
-        if base is None or abs(mid - base) > max(2.0, height * 0.5):
-            lines.append([])
-            base = mid
-        lines[-1].append((left, right, ch))
-    return [sorted(line) for line in lines if line]
+    """The baseline: ``tables._page_lines`` as it was, one ``get_text_range(i, 1)`` per character (the grouping
+    into lines, ``tables.lines_of``, is the same code)."""
+    from mmrag.ingest.tables import lines_of
+
+    return lines_of(textpage, (textpage.get_text_range(i, 1) for i in range(textpage.count_chars())))
 
 
 def main() -> None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from typing import Any
@@ -150,17 +150,22 @@ def _page_lines(textpage: Any) -> list[list[tuple[float, float, str]]]:
     # manual page's reading); a character outside the Basic Multilingual Plane counts twice in the text,
     # and then the page is read character by character as before
     char = whole.__getitem__ if len(whole) == n else (lambda i: textpage.get_text_range(i, 1))
-    chars = []
-    for i in range(n):
-        ch = char(i)
+    return lines_of(textpage, (char(i) for i in range(n)))
+
+
+def lines_of(textpage: Any, chars: Iterable[str]) -> list[list[tuple[float, float, str]]]:
+    """The page's characters (``chars``: the i-th is pdfium's i-th) grouped into lines by where their boxes
+    stand, each line a list of ``(left, right, char)`` sorted by x."""
+    placed = []
+    for i, ch in enumerate(chars):
         if not ch.strip():  # spaces too: most PDFs have no space glyphs, and pdfium's generated ones
             continue  # sit off the line (zero-height boxes); word gaps are measured instead (_cells)
         left, bottom, right, top = textpage.get_charbox(i, loose=True)
-        chars.append(((bottom + top) / 2, top - bottom, left, right, ch))
-    chars.sort(key=lambda c: (-round(c[0], 0), c[2]))
+        placed.append(((bottom + top) / 2, top - bottom, left, right, ch))
+    placed.sort(key=lambda c: (-round(c[0], 0), c[2]))
     lines: list[list[tuple[float, float, str]]] = []
     base: float | None = None
-    for mid, height, left, right, ch in chars:
+    for mid, height, left, right, ch in placed:
         if base is None or abs(mid - base) > max(2.0, height * 0.5):
             lines.append([])
             base = mid
