@@ -28,7 +28,7 @@ _OPTION = re.compile(r"(?<![\w\-])--?[A-Za-z0-9][A-Za-z0-9_]*(?:-[A-Za-z0-9_]+)*
 # an en or em dash (``–help``). Read as the ASCII dashes a person types.
 _DASHES = {"\u2212": "-", "\u2010": "-", "\u2011": "-", "\ufe63": "-", "\uff0d": "-", "\u2013": "--", "\u2014": "--"}
 _AS_TYPED = str.maketrans(_DASHES)
-DASH_CHARS = "-" + "".join(_DASHES)  # what an option may start with
+_DASH_CHARS = "-" + "".join(_DASHES)  # what an option may start with
 _ESCAPE = {"0": "00", "-": "01", "_": "02"}
 _MAX_TOKEN = 36  # LanceDB's tokenizer drops a token over 40 characters
 MAX_TERMS = 256  # a row's option tokens, at most (a text that lists more is no one option's place)
@@ -41,7 +41,7 @@ def ascii_dashes(text: str) -> str:
 
 
 def _has_dash(text: str) -> bool:
-    return any(c in text for c in DASH_CHARS)
+    return any(c in text for c in _DASH_CHARS)
 
 
 def options(text: str) -> list[str]:
@@ -51,7 +51,7 @@ def options(text: str) -> list[str]:
 
 def leads_with_option(text: str) -> bool:
     """Whether ``text`` starts with an option (``-C``, ``−−all``, ``--block-size=SIZE``) (pure)."""
-    return text[:1] in DASH_CHARS and _OPTION.match(ascii_dashes(text[:3])) is not None
+    return text[:1] in _DASH_CHARS and _OPTION.match(ascii_dashes(text[:3])) is not None
 
 
 def option_key(option: str) -> str:
@@ -120,5 +120,5 @@ def is_short(option: str) -> bool:
     return not option.startswith("--") and len(option) <= 3
 
 
-__all__ = ["DASH_CHARS", "MAX_TERMS", "ascii_dashes", "defines", "is_short", "leads_with_option", "option_key", "option_terms",
+__all__ = ["MAX_TERMS", "ascii_dashes", "defines", "is_short", "leads_with_option", "option_key", "option_terms",
            "option_token", "options", "with_option_terms"]
