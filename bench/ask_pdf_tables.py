@@ -14,8 +14,9 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import sys
 from pathlib import Path
+
+from checkout import add_src, use_src
 
 
 def main() -> None:
@@ -23,10 +24,10 @@ def main() -> None:
     ap.add_argument("pdf", type=Path)
     ap.add_argument("questions", nargs="+")
     ap.add_argument("--work", type=Path, required=True, help="a folder for the copy and its index (emptied first)")
-    ap.add_argument("--src", type=Path, default=Path(__file__).resolve().parents[1] / "src")
+    add_src(ap)
     args = ap.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    sys.path.insert(0, str(args.src))
+    use_src(args.src)
     import mmrag
 
     if args.work.exists():

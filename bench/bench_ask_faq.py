@@ -35,13 +35,13 @@ import json
 import os
 import re
 import statistics
-import sys
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from answer_quotes import norm, quotes
+from checkout import add_src, use_src
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -207,10 +207,9 @@ def main() -> None:
     ap.add_argument("--debian-faq-html", type=Path, default=None, help="folder of the Debian FAQ's HTML pages")
     ap.add_argument("--variant", choices=("answers", "headings", "pages", "all"), default="all")
     ap.add_argument("--json", type=Path, default=Path(".cache/bench_ask_faq.json"))
-    ap.add_argument("--src", type=Path, default=Path(__file__).resolve().parents[1] / "src",
-                    help="the mmrag source to measure (another checkout's src: the same questions, other code)")
+    add_src(ap)
     args = ap.parse_args()
-    sys.path.insert(0, str(args.src))
+    use_src(args.src)
     sets: dict[str, list[Faq]] = {}
     if args.faq:
         sets["Python FAQ"] = [f for p in sorted(args.faq.glob("*.rst.txt")) if p.name != "index.rst.txt" for f in parse(p)]

@@ -30,13 +30,13 @@ import json
 import os
 import re
 import statistics
-import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from answer_quotes import ask_each, extractive_index, norm
+from checkout import add_src, use_src
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -130,12 +130,11 @@ def main() -> None:
     ap.add_argument("--max-kb", type=int, default=200, help="files larger than this are left out")
     ap.add_argument("--exclude", action="append", default=[],
                     help="leave out files whose path holds this (repeatable): a collection kept for held-out measurement")
-    ap.add_argument("--src", type=Path, default=Path(__file__).resolve().parents[1] / "src",
-                    help="the mmrag source to measure (another checkout's src: the same questions, other code)")
+    add_src(ap)
     ap.add_argument("--json", type=Path, default=Path(".cache/bench_ask_markdown.json"))
     args = ap.parse_args()
     docs, questions = collect(args.roots, args.max_kb, args.per_doc, args.max_docs, tuple(args.exclude))
-    sys.path.insert(0, str(args.src))
+    use_src(args.src)
     import mmrag
 
     rows, times = [], []

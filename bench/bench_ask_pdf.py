@@ -33,12 +33,12 @@ import os
 import re
 import shutil
 import statistics
-import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from answer_quotes import ask_each, extractive_index, norm, right
+from checkout import add_src, use_src
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -100,11 +100,10 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("pdfs", type=Path, nargs="+", help="PDF manuals with an outline")
     ap.add_argument("--per-doc", type=int, default=80, help="at most this many sections a manual")
-    ap.add_argument("--src", type=Path, default=Path(__file__).resolve().parents[1] / "src",
-                    help="the mmrag source to measure (another checkout's src: the same questions, other code)")
+    add_src(ap)
     ap.add_argument("--json", type=Path, default=Path(".cache/bench_ask_pdf.json"))
     args = ap.parse_args()
-    sys.path.insert(0, str(args.src))
+    use_src(args.src)
     import mmrag
 
     questions = [q for pdf in args.pdfs for q in questions_of(pdf, args.per_doc)]

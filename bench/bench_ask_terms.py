@@ -43,13 +43,13 @@ import re
 import shutil
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from answer_quotes import norm, quotes
+from checkout import add_src, use_src
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -172,11 +172,10 @@ def main() -> None:
     ap.add_argument("--man", type=Path, default=Path("/usr/share/man/man1"), help="folder of section-1 pages")
     ap.add_argument("--pydoc", type=Path, default=None, help="python3.11-doc's html folder (glossary.html, faq/)")
     ap.add_argument("--pdf-man", action="store_true", help="also ask the manual pages' questions of their PDFs")
-    ap.add_argument("--src", type=Path, default=Path(__file__).resolve().parents[1] / "src",
-                    help="the mmrag source to measure (another checkout's src: the same questions, other code)")
+    add_src(ap)
     ap.add_argument("--json", type=Path, default=Path(".cache/bench_ask_terms.json"))
     args = ap.parse_args()
-    sys.path.insert(0, str(args.src))
+    use_src(args.src)
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)

@@ -15,11 +15,10 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
+from checkout import add_src, use_src
 
 
 def by_keys(index: object, n: int, seed: int = 0) -> np.ndarray:
@@ -35,9 +34,9 @@ def main() -> None:
     ap.add_argument("--sizes", type=int, nargs="+", default=[1000, 5000, 20000])
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--n", type=int, default=512, help="the sample's size (search.calibration_sample)")
-    ap.add_argument("--src", type=Path, default=Path(__file__).resolve().parents[1] / "src")
+    add_src(ap)
     args = ap.parse_args()
-    sys.path.insert(0, str(args.src))
+    use_src(args.src)
     from mmrag.stores.ann import AnnParams, VectorIndex, keys_of
 
     print(f"source measured: {args.src}")

@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import time
 from pathlib import Path
 from typing import Any
+
+from checkout import add_src, use_src
 
 
 def per_character(textpage: Any) -> list[list[tuple[float, float, str]]]:
@@ -31,9 +32,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("pdfs", nargs="+", type=Path)
     ap.add_argument("--rounds", type=int, default=3, help="rounds of each pass per document (the median is shown)")
-    ap.add_argument("--src", type=Path, default=Path(__file__).resolve().parents[1] / "src")
+    add_src(ap)
     args = ap.parse_args()
-    sys.path.insert(0, str(args.src))
+    use_src(args.src)
     import pypdfium2 as pdfium
 
     from mmrag.config import IngestConfig
