@@ -171,6 +171,23 @@ def format_value(value: object) -> str:
     return str(value)
 
 
+def reads_as(raw: str, value: object) -> bool:
+    """Whether the cell text ``raw`` is the stored field ``value`` (``"89.00"`` is 89, ``"2024/05/01"`` is
+    ``"2024-05-01"``, ``"Yes"`` is ``"yes"``) (pure)."""
+    text = " ".join(raw.split())
+    if value is None or not text:
+        return False
+    if text in (" ".join(str(value).split()), " ".join(format_value(value).split())):
+        return True
+    for kind in ("number", "date", "bool"):
+        try:
+            if convert(text, kind) == value:
+                return True
+        except ValueError:
+            continue
+    return False
+
+
 def format_fields(fields: Mapping[str, Any], skip: Iterable[str] = (), limit: int = 12) -> str:
     """``price: 24.50; brand: Acme; link: https://...`` (at most ``limit`` fields, long values cut)."""
     skipped = set(skip)
@@ -219,4 +236,5 @@ __all__ = [
     "is_link",
     "links",
     "loads",
+    "reads_as",
 ]

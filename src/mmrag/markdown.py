@@ -79,6 +79,28 @@ def headings_apart(text: str) -> str:
     return _HEADING_LINE.sub(r"\n\1\n", underlined_as_headings(text))
 
 
+CELL_BAR = " | "  # between a table's cells where a reader writes the table as text (``ingest.office.add_table``)
+
+
+def rows_apart(text: str) -> str:
+    """``text`` with a blank line before and after each line of a table written as text, so a paragraph split
+    keeps each row a line of its own (joined up, ``Name | Purpose lampsim | Lamp simulator hornctl | ...`` ran
+    every row into one sentence). A row is a Markdown table's line (``| a | b |``) or a line of ``a | b``
+    cells next to a line with as many (a line of prose with one ``|`` in it is no row); lines inside a fenced
+    code block are left as they are (pure)."""
+    lines = text.split("\n")
+    bars = [line.count(CELL_BAR) for line in lines]
+    out: list[str] = []
+    fenced = False
+    for i, line in enumerate(lines):
+        if line.lstrip().startswith(("```", "~~~")):
+            fenced = not fenced
+        row = not fenced and (line.lstrip().startswith("|") or bars[i] > 0 and (
+            (i > 0 and bars[i - 1] == bars[i]) or (i + 1 < len(lines) and bars[i + 1] == bars[i])))
+        out.extend(("", line, "") if row else (line,))
+    return "\n".join(out)
+
+
 def definition(term: str, text: str) -> str:
     """A definition list's entry, a manual's option or a field as one line that starts with what it defines:
     ``definition("dialout", "Full and direct access to serial ports.")`` -> ``dialout: Full and direct access
@@ -366,6 +388,6 @@ def as_shown(text: str, markdown: bool = True) -> str:
     return "\n".join(out)
 
 
-__all__ = ["HEADING_MARK", "Heading", "Trail", "as_read", "as_shown", "defined_names", "definition", "headings", "headings_apart", "hidden_blanked",
-           "is_heading", "links_as_text", "literal", "literal_lines", "setext_level", "signature_name", "term_lead", "trail_words", "under", "underlined_as_headings",
+__all__ = ["CELL_BAR", "HEADING_MARK", "Heading", "Trail", "as_read", "as_shown", "defined_names", "definition", "headings", "headings_apart", "hidden_blanked",
+           "is_heading", "links_as_text", "literal", "literal_lines", "rows_apart", "setext_level", "signature_name", "term_lead", "trail_words", "under", "underlined_as_headings",
            "without_heading_marks", "without_layout_tags"]

@@ -12,6 +12,7 @@ from mmrag.generate.extractive import (
     bm25,
     is_heading,
     label_matches,
+    label_terms,
     passed_on,
     rank_sentences,
     restates,
@@ -371,6 +372,49 @@ def test_a_repeating_event_answers_when_in_the_cards_order_and_other_records_sta
     yoga = event("e1", "Yoga class — Tue 1 Dec 2026, 18:00–19:00", "repeats: every Tuesday", {"repeats": "every Tuesday"})
     answer = ExtractiveGenerator().generate(build_prompt("When is yoga?", [yoga, bday], vision=False))
     assert answer.text == "Yoga class — Tue 1 Dec 2026, 18:00–19:00 — repeats: every Tuesday [1].", answer.text
+
+
+def test_a_table_row_is_quoted_once_with_its_own_labels():
+    """A table row's text is its fields as the document labels them; the answer quoted it twice, as fields
+    ("gpsim — purpose: PIC simulator; where_to_get: http://...") and as text ("Name: gpsim; Purpose: ...").
+    Now once, with the document's labels; a caption stays, and a field the text does not hold is listed."""
+    from mmrag.generate.prompt import record_body, said_fields
+    from mmrag.types import Hit
+
+    def row(text: str, fields: dict[str, object]) -> Hit:
+        return Hit("r1", "sdccman.pdf", Modality.TEXT, Span(page=12), 0.9, text=text,
+                   meta={"title": "gpsim", "kind": "table_row", "row": "1"}, fields=fields)
+
+    fields: dict[str, object] = {"name": "gpsim", "purpose": "PIC simulator",
+                                 "where_to_get": "http://www.dattalo.com/gnupic/gpsim.html"}
+    text = "Name: gpsim; Purpose: PIC simulator; Where to get: http://www.dattalo.com/gnupic/gpsim.html"
+    answer = ExtractiveGenerator().generate(build_prompt("Where can I get gpsim?", [row(text, fields)], vision=False))
+    assert answer.text == "gpsim — Purpose: PIC simulator; Where to get: http://www.dattalo.com/gnupic/gpsim.html [1].", \
+        answer.text
+    assert record_body(row("Table 2. Tools. " + text, fields)).split("\n") == [
+        "gpsim — Purpose: PIC simulator; Where to get: http://www.dattalo.com/gnupic/gpsim.html", "Table 2. Tools."]
+    # typed values are read as the cell wrote them; a field no clause holds is still listed
+    found, rest = said_fields("Item: Hat; Price: 89.00; Added: 2024/05/01; note: fragile",
+                              {"item": "Hat", "price": 89, "added": "2024-05-01", "stock": "yes"})
+    assert [name for name, _ in found] == ["item", "price", "added"] and rest == "note: fragile"
+    assert record_body(row("Name: gpsim; Purpose: PIC simulator", {**fields, "licence": "GPL"})) == \
+        "gpsim — Purpose: PIC simulator; where_to_get: http://www.dattalo.com/gnupic/gpsim.html; licence: GPL"
+    # the other rows share the labels ("Where to get"), not the question's subject: they are not quoted
+    def tool(number: str, name: str, purpose: str, url: str) -> Hit:
+        return Hit(number, "tools.pdf", Modality.TEXT, Span(page=1), 0.9,
+                   text=f"Name: {name}; Purpose: {purpose}; Where to get: {url}",
+                   meta={"title": name, "kind": "table_row", "row": number},
+                   fields={"name": name, "purpose": purpose, "where_to_get": url})
+
+    rows = [tool("1", "hornctl", "Fog horn control", "http://example.org/horn/"),
+            tool("2", "lampsim", "Lamp simulator", "http://example.org/lamp/"),
+            tool("3", "lensfmt", "Lens file checker", "http://example.org/")]
+    answer = ExtractiveGenerator().generate(build_prompt("Where can I get hornctl?", rows, vision=False))
+    assert answer.text == "hornctl — Purpose: Fog horn control; Where to get: http://example.org/horn/ [1].", answer.text
+    assert label_terms(rows[0].text or "", rows[0].fields) == {stem("name"), stem("purpose"), "get"}  # "where": a stopword
+    # a clause whose value is not the field's stays text ("location: Studio 3. repeats: ..." is one clause)
+    assert said_fields("Yoga. location: Studio 3. repeats: weekly", {"location": "Studio 3"}) == (
+        [], "Yoga. location: Studio 3. repeats: weekly")
 
 
 def test_a_markdown_line_is_quoted_as_it_reads_not_as_it_is_marked_up(make_hit):

@@ -196,6 +196,26 @@ def test_a_markdown_heading_line_is_its_own_paragraph(make_hit):
     assert "The first ferry leaves at 6:40" in answer.text and "#" not in answer.text, answer.text
 
 
+def test_a_table_written_as_text_keeps_a_row_a_line(make_hit):
+    """A Word, OpenDocument or slide table is written ``a | b`` a row a line, a Markdown table ``| a | b |``;
+    the prompt joined a paragraph's lines, so every row ran into one ("Name | Price Rain jacket | 45.00 Wool
+    hat | 12.50"), for a model and for the extractive answer's sentences. A line of prose with a bar in it
+    still joins its paragraph, and so do a fenced code block's lines."""
+    from mmrag.markdown import rows_apart
+
+    text = "Our stock.\nName | Price\nRain jacket | 45.00\nWool hat | 12.50\nAll prices in euro."
+    p = build_prompt("q", [make_hit("a", "stock.docx", Modality.TEXT, text)], vision=False)
+    assert p.items[0].body == "Our stock.\nName | Price\nRain jacket | 45.00\nWool hat | 12.50\nAll prices in euro."
+    markdown = "Stock:\n| Name | Price |\n|---|---|\n| Wool hat | 12.50 |\nThat is all."
+    p = build_prompt("q", [make_hit("a", "stock.md", Modality.TEXT, markdown)], vision=False)
+    assert p.items[0].body.split("\n") == ["Stock:", "| Name | Price |", "|---|---|", "| Wool hat | 12.50 |", "That is all."]
+    assert rows_apart("Pipe it: ls | grep x\nto see them.") == "Pipe it: ls | grep x\nto see them."
+    assert rows_apart("```\nls | grep a\nls | grep b\n```") == "```\nls | grep a\nls | grep b\n```"
+    answer = ExtractiveGenerator().generate(build_prompt("What does the wool hat cost?",
+                                                         [make_hit("a", "stock.docx", Modality.TEXT, text)], vision=False))
+    assert answer.text == "Wool hat | 12.50 [1].", answer.text
+
+
 def test_query_image_attached_for_vision_and_noted_for_text(mixed_hits, jpeg_bytes, tmp_path):
     photo = jpeg_bytes("green")
     p = build_prompt("", mixed_hits[2:3], vision=True, query_image=photo, thumbnail=lambda s: None)

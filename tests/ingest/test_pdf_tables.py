@@ -117,14 +117,11 @@ def test_a_wrapped_cell_continues_its_row() -> None:
     assert _joined("checksum\ufffe", "ming") == "checksumming"  # pdfium's mark of a hyphenated word
 
 
-def test_a_table_with_wrapped_cells_is_one_table_and_its_bold_header_no_title(tmp_path: Path) -> None:
-    """Rows whose last cell wraps onto a second line (a LaTeX p{} column, a long URL) were no table: the
-    wrapped line broke the run of aligned rows, and the header, set bold at the body's size, became the
-    title of every chunk after it. Now the wrapped lines join their cells and the header is a plain line."""
+def _lighthouse_tools(tmp_path: Path) -> Path:
+    """A page with a table whose last cells wrap (a URL broken at its slash) under a bold header set at
+    the body's size, between two paragraphs (made with pdfium)."""
     import pypdfium2 as pdfium
     from tests.media.test_pdf import add_text
-
-    from mmrag.ingest.tables import pdf_tables
 
     pdf = pdfium.PdfDocument.new()
     page = pdf.new_page(612, 792)
@@ -143,6 +140,18 @@ def test_a_table_with_wrapped_cells_is_one_table_and_its_bold_header_no_title(tm
     page.gen_content()
     path = tmp_path / "tools.pdf"
     pdf.save(str(path))
+    return path
+
+
+def test_a_table_with_wrapped_cells_is_one_table_and_its_bold_header_no_title(tmp_path: Path) -> None:
+    """Rows whose last cell wraps onto a second line (a LaTeX p{} column, a long URL) were no table: the
+    wrapped line broke the run of aligned rows, and the header, set bold at the body's size, became the
+    title of every chunk after it. Now the wrapped lines join their cells and the header is a plain line."""
+    import pypdfium2 as pdfium
+
+    from mmrag.ingest.tables import pdf_tables
+
+    path = _lighthouse_tools(tmp_path)
     (table,) = pdf_tables(pdfium.PdfDocument(str(path))[0].get_textpage())
     assert table.header == ["Name", "Purpose", "Where to get"]
     assert table.rows == [["lampsim", "Lamp simulator", "http://example.org/lampsim/"],
@@ -151,6 +160,29 @@ def test_a_table_with_wrapped_cells_is_one_table_and_its_bold_header_no_title(tm
     segments = list(registry.resolve("loader", "pdf")().load(path, IngestConfig(ocr=False)))
     texts = [s for s in segments if s.modality.value == "text" and s.meta.get("kind") != "table_row"]
     assert texts and {s.meta.get("section") for s in texts} == {"3.1 Tools"}  # not "Name Purpose Where to get"
-    assert "\n\nName Purpose Where to get\n\n" in texts[0].text and "#" not in texts[0].text.split("3.1 Tools")[1]
+    assert "#" not in texts[0].text.split("3.1 Tools")[1]
+    # the page's text holds the table a row a line, wrapped cells joined, not run into the paragraph after it
+    assert ("today.\n\n\nName | Purpose | Where to get\nlampsim | Lamp simulator | http://example.org/lampsim/\n"
+            "hornctl | Fog horn control | http://example.org/horn/\nlensfmt | Lens file checker | http://example.org/\n\n"
+            "All three run") in texts[0].text, texts[0].text
     rows = [s.text for s in segments if s.meta.get("kind") == "table_row"]
     assert rows[0] == "Name: lampsim; Purpose: Lamp simulator; Where to get: http://example.org/lampsim/" and len(rows) == 3
+
+
+def test_a_table_row_is_answered_once_with_its_header_labels(tmp_path: Path) -> None:
+    """Asked what a table row holds, the answer quoted the row twice (as fields, ``hornctl — purpose: Fog horn
+    control; where_to_get: ...``, and as its text, ``Name: hornctl; Purpose: ...``) and then the page's own
+    lines of the table ("Name Purpose Where to get"). Now the row once, under the document's labels, and no
+    line that only repeats it."""
+    import mmrag
+
+    path = _lighthouse_tools(tmp_path)
+    with mmrag.open(str(tmp_path / "index"), space__name="minilm", space__image_model="off",
+                    space__audio_model="off", generate__backend="extractive") as engine:
+        engine.add([str(path)])
+        answer = engine.ask("Where can I get hornctl?")
+    first = "hornctl — Purpose: Fog horn control; Where to get: http://example.org/horn/ ["
+    assert answer.text.startswith(first), answer.text
+    assert answer.text.count("example.org/horn/") == 1 and "Name Purpose" not in answer.text, answer.text
+    cited = answer.citations[0].hit
+    assert cited.source.endswith("tools.pdf") and cited.span.page == 1 and cited.meta["kind"] == "table_row"

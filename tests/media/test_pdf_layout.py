@@ -376,3 +376,27 @@ def test_spaces_are_measured_while_the_first_pages_need_them(monkeypatch: pytest
     assert CHECK_PAGES == 3
     assert pages([None, False, False, False, False, False]) == [True, True, True, True, False, False]  # a blank page is no check
     assert pages([False, True, False, False, False, False]) == [True] * 6
+
+
+def test_a_table_is_written_a_row_a_line_where_the_page_text_holds_it() -> None:
+    """The page's text runs a table's lines together as prose (a wrapped URL, the last row into the next
+    paragraph); the lines that hold a table's cells, in order, become its rows, one ``a | b`` line each.
+    Text the cells are not (in another order, with a word more) is left as the page has it."""
+    from mmrag.ingest.pdf_layout import tables_as_rows
+    from mmrag.ingest.tables import Table
+
+    body = ("Tools we use.\n\n## Name Purpose Where to get\nlampsim Lamp simulator http:\n//example.org/l/\n"
+            "hornctl Fog horn control http://example.org/h/\nAll three run offline.")
+    table = Table(["Name", "Purpose", "Where to get"], [["lampsim", "Lamp simulator", "http://example.org/l/"],
+                                                          ["hornctl", "Fog horn control", "http://example.org/h/"]])
+    assert tables_as_rows(body, [table.lines]).split("\n") == [
+        "Tools we use.", "", "", "Name | Purpose | Where to get", "lampsim | Lamp simulator | http://example.org/l/",
+        "hornctl | Fog horn control | http://example.org/h/", "", "All three run offline."]
+    # a table with no header line: its rows only ("column 1" ... are the reader's names, not the page's)
+    plain = Table(["column 1", "column 2"], [["0", "Success."], ["1", "Some files differ."]], headed=False)
+    assert plain.lines == [["0", "Success."], ["1", "Some files differ."]]
+    assert tables_as_rows("Exit status:\n0 Success.\n1 Some files\ndiffer.\nDone.", [plain.lines]).split("\n") == [
+        "Exit status:", "", "0 | Success.", "1 | Some files differ.", "", "Done."]
+    # not the same letters in order: unchanged
+    assert tables_as_rows("lampsim Lamp simulator\nhornctl and more words", [table.lines]) == "lampsim Lamp simulator\nhornctl and more words"
+    assert tables_as_rows(body, []) == body

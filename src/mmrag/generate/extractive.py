@@ -29,13 +29,13 @@ import functools
 import math
 import re
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from mmrag import markdown
 from mmrag.config import Config
 from mmrag.generate.base import StreamingGenerator
-from mmrag.generate.prompt import ContextItem, Prompt
+from mmrag.generate.prompt import ContextItem, Prompt, said_fields
 from mmrag.option_terms import option_key, options
 
 MAX_SENTENCES = 3
@@ -304,8 +304,13 @@ def rank_sentences(question: str, items: Sequence[ContextItem]) -> list[Scored]:
     # one that matches nothing: the title alone is no answer)
     topic = {item.number: [w for w in dict.fromkeys(terms(str(item.hit.meta.get("title", "")))) if w in query]
              for item in items if not item.hit.fields}
+    # a table row's labels ("Where to get: ...") are on every row: a row that matches the question by its
+    # labels alone is not what it asks about ("Where can I get hornctl?" is not answered by lampsim's row)
+    labels = {item.number: label_terms(item.hit.text or "", item.hit.fields) for item in items if item.hit.fields}
     words: list[list[str]] = []
     for (number, _, sentence), own in zip(docs, own_terms):
+        if labels.get(number) and not query.intersection(own).difference(labels[number]):
+            own = [w for w in own if w not in labels[number]]
         if number in asked_about and field_of(sentence) in wanted:
             own = [*own, _ANSWER_TERM]
         if topic.get(number) and query.intersection(own):
@@ -328,6 +333,14 @@ def rank_sentences(question: str, items: Sequence[ContextItem]) -> list[Scored]:
               if score > 0 and not h and not is_code(sentence) and not (q and restates(w, query))]
     scored.sort(key=lambda s: (-s.score, s.number, s.position))
     return scored
+
+
+def label_terms(text: str, fields: Mapping[str, object]) -> set[str]:
+    """The words of a record's labels that none of its values has (``where``, ``get`` of ``Where to get:
+    http://...``; not ``include`` of ``Include path: /usr/include``) (pure)."""
+    found, _ = said_fields(" ".join(text.split()), fields)
+    label = {w for _, clause in found for w in terms(clause.split(": ", 1)[0])}
+    return label - {w for _, clause in found for w in terms(clause.split(": ", 1)[1])}
 
 
 def compose(
@@ -353,13 +366,25 @@ def compose(
     records_only = image_query and all(item.hit.fields for item in items[:MAX_SENTENCES])
     ranked = [] if records_only else rank_sentences(question, items)
     floor = ranked[0].score * MIN_RELATIVE if ranked else 0.0
+    # the words of each quoted sentence, and what another source's sentence is measured against: for a
+    # record, all its words (its labels too: a table's header line "Name Purpose Where to get" is said)
+    said: list[tuple[int, set[str], set[str]]] = []
+    by_number = {item.number: item for item in items}
     for cand in ranked:
         if cand.score < floor:
             break
         key = cand.sentence.lower()
         if key in seen or per_source[cand.number] >= MAX_PER_SOURCE:
             continue
+        # a sentence whose every word a quoted one holds adds nothing, from any source (a table's row quoted,
+        # its lines in the page's text "gpsim PIC simulator http" are no second answer)
+        words = set(terms(cand.sentence))
+        if words and any(words <= (mine if number == cand.number else whole) for number, mine, whole in said):
+            continue
         chosen.append(cand)
+        hit = by_number[cand.number].hit
+        said.append((cand.number, words, words | set(terms(f"{hit.text or ''} {by_number[cand.number].said}"))
+                     if hit.fields else words))
         seen.add(key)
         per_source[cand.number] += 1
         if len(chosen) >= MAX_SENTENCES:
@@ -368,7 +393,12 @@ def compose(
     # its first line lists: "repeats: every Tuesday" under "Yoga class — ... — repeats: every Tuesday")
     chosen = [c for c in chosen if not any(o is not c and o.number == c.number and len(o.sentence) > len(c.sentence)
                                            and c.sentence.lower().rstrip(".") in o.sentence.lower() for o in chosen)]
-    chosen = _records_in_order(chosen, {item.number for item in items if item.hit.fields})
+    # a page's own lines of a table whose rows are quoted ("//example.org/a/ hornctl Fog horn control http",
+    # the wrap of one row and the start of the next) say nothing the rows do not
+    rows = {number: whole for number, _, whole in said if by_number[number].hit.fields}
+    chosen = [c for c in chosen if c.number in rows or not (words := set(terms(c.sentence)))
+              or not words <= set().union(*rows.values())]
+    chosen = _records_in_order(chosen, set(rows))
     pieces: list[str] = []
     used = 0
     for cand in chosen:
@@ -420,8 +450,11 @@ def _with_stop(sentence: str) -> str:
 
 
 def _cite_inside(sentence: str, number: int) -> str:
-    """``It is tall.`` -> ``It is tall [1].`` (citation before the final stop)."""
+    """``It is tall.`` -> ``It is tall [1].`` (citation before the final stop; before a stop the answer
+    adds too: ``Where to get: http://example.org/`` -> ``... http://example.org/ [1].``)."""
     text = _with_stop(sentence)
+    if text != sentence and text.endswith(".") and not sentence.endswith("."):
+        return f"{text[:-1]} [{number}]."
     # a stop after a word ends the sentence; after a symbol it is part of it ("must begin with #!")
     if text[-1] in ".!?" and len(text) > 1 and (text[-2].isalnum() or text[-2] in ")\"'”’»%"):
         return f"{text[:-1]} [{number}]{text[-1]}"

@@ -38,13 +38,13 @@ import io
 import math
 import os
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mmrag.fields import format_fields
-from mmrag.markdown import headings_apart, hidden_blanked
+from mmrag.fields import field_name, format_fields, reads_as
+from mmrag.markdown import headings_apart, hidden_blanked, rows_apart
 from mmrag.types import Hit, Modality, heard_alternatives
 
 IMAGE_TOKENS = 256  # rough cost of one attached image for the budget
@@ -243,8 +243,9 @@ def paragraphs(text: str | None) -> str:
     extractive answer's sentence split) never runs it into the paragraph before it, and a Markdown
     heading line (``# Ferry timetable``) is a paragraph of its own even without blank lines around it,
     never joined to the text under it. A Markdown file's HTML comments (``<!-- YAML added: v10.0.0 -->``) are
-    hidden, as when the file is shown: neither a model nor the extractive answer quotes them."""
-    text = headings_apart(hidden_blanked(text or ""))  # a Markdown file's <!-- comments --> are not what it says
+    hidden, as when the file is shown: neither a model nor the extractive answer quotes them. A table written
+    as text (``a | b`` rows, a Markdown table) keeps each row on a line of its own."""
+    text = rows_apart(headings_apart(hidden_blanked(text or "")))  # a Markdown file's <!-- comments --> are not what it says
     return "\n".join(filter(None, (_clean(p) for p in _PARAGRAPH_BREAK.split(text))))
 
 
@@ -260,14 +261,52 @@ def heard_as(heard_also: str) -> str:
     return "; ".join(seen.values())
 
 
+_CLAUSE = re.compile(r"(?P<label>[^:;]{1,60}?):\s+(?P<value>\S.*)", re.DOTALL)
+
+
+def said_fields(text: str, fields: Mapping[str, object]) -> tuple[list[tuple[str, str]], str]:
+    """The ``Label: value`` clauses of a record's text that are its fields (a table row is written
+    ``Name: gpsim; Purpose: PIC simulator; Where to get: http://...``), as ``(field, clause)`` in the text's
+    order, and the text without them (a caption before the first clause stays) (pure).
+
+    A clause is a field's when its label, read as a field name (``Where to get`` -> ``where_to_get``), names a
+    field of the record that its value reads as (``Price: 89.00`` is the number 89); a second column under the
+    same header is ``name_2`` as the reader names it."""
+    pieces = text.split("; ")
+    found: list[tuple[str, str]] = []
+    rest: list[str] = []
+    for index, piece in enumerate(pieces):
+        lead, clause = "", piece
+        label = piece.split(": ", 1)[0]
+        if index == 0 and ". " in label:  # "Table 3. Name: gpsim": the caption leads the first clause
+            cut = label.rindex(". ")
+            lead, clause = piece[: cut + 1], piece[cut + 2 :]
+        match = _CLAUSE.fullmatch(clause)
+        name = field_name(match["label"]) if match else ""
+        while name and any(name == key for key, _ in found):
+            name += "_2"
+        if match and name in fields and reads_as(match["value"], fields[name]):
+            found.append((name, f"{' '.join(match['label'].split())}: {match['value']}"))
+            rest.extend([lead] if lead else [])
+        else:
+            rest.append(piece)
+    return (found, "; ".join(rest)) if found else ([], text)
+
+
 def record_body(hit: Hit) -> str:
     """A record as the generator reads it: ``Title — price: 24.50; brand: Acme; link: https://...``,
-    then the rest of its text (description ...)."""
+    then the rest of its text (description ...).
+
+    A table row's text is its fields as the document labels them (``Where to get: http://...``): the first
+    line lists them with those labels, and they are not said a second time below it."""
     title = hit.meta.get("title", "")
     text = " ".join((hit.text or "").split())
+    labelled, text = said_fields(text, hit.fields)
     # the title, and long values the text already carries (a description), are not repeated
     skip = [k for k, v in hit.fields.items() if v == title or (isinstance(v, str) and len(v) > 40 and v in text)]
-    listed = format_fields(hit.fields, skip=skip)
+    skip += [name for name, _ in labelled]
+    listed = "; ".join(filter(None, [*(clause for name, clause in labelled if hit.fields[name] != title),
+                                     format_fields(hit.fields, skip=skip)]))
     head = " — ".join(p for p in (title, listed) if p)
     if title and text.startswith(title):
         text = text[len(title) :].lstrip(" .")
@@ -448,5 +487,6 @@ __all__ = [
     "build_prompt",
     "query_image_part",
     "record_body",
+    "said_fields",
     "sniff_image_mime",
 ]

@@ -56,6 +56,7 @@ from mmrag.ingest.pdf_layout import (
     page_markdown,
     plain_table_headers,
     read_lines,
+    tables_as_rows,
 )
 from mmrag.ingest.tables import pdf_tables, table_segments
 from mmrag.markdown import Trail, headings, trail_words
@@ -319,6 +320,7 @@ class PdfLoader:
             # aligned tables, also as rows with their header (ingest/tables.py); a header set bold is no title
             tables = pdf_tables(textpage) if (has_layer or short) and not contents else []
             body = plain_table_headers(body, (table.header for table in tables))
+            body = tables_as_rows(body, (table.lines for table in tables))  # a row a line, not run into the prose
             if has_layer or ocr_done or short:
                 chunks = chunk_text(body, config.chunk_words, config.chunk_overlap)
                 marks = headings(body)  # read once: for the chunks' sections and for the next page's

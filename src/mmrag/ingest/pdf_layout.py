@@ -28,7 +28,7 @@ from itertools import pairwise
 from typing import Any
 
 from mmrag.ingest.chunking import has_words
-from mmrag.markdown import definition, is_heading, literal, without_heading_marks
+from mmrag.markdown import CELL_BAR, definition, is_heading, literal, without_heading_marks
 from mmrag.option_terms import ascii_dashes, leads_with_option
 
 HEADING_RATIO = 1.15  # a line set at least this much larger than the body is a heading ...
@@ -480,5 +480,39 @@ def plain_table_headers(body: str, headers: Iterable[Sequence[str]]) -> str:
     return "\n".join(lines)
 
 
+def _letters(text: str) -> str:
+    """``text``'s letters and digits, case folded: what a table's cells and the page's lines of it share
+    whatever the spacing, wrapping, hyphenation and Markdown marks (pure)."""
+    return "".join(ch for ch in text.casefold() if ch.isalnum())
+
+
+def tables_as_rows(body: str, tables: Iterable[Sequence[Sequence[str]]]) -> str:
+    """``body`` (a page's Markdown) with the lines that hold each table written as its rows, one ``a | b | c``
+    line each between blank lines, as the office readers write a table (``office.add_table``). The page's
+    text runs a table's lines together as prose: a cell that wraps splits a row over two lines and the last
+    row runs into the paragraph after the table ("//example.org/horn/ lensfmt Lens file checker
+    http://example.org/ All three run on ..."). ``tables``: each table's lines, header first where it has
+    one (``tables.Table.lines``). A table is placed where a run of whole lines of ``body`` holds its cells'
+    letters in order; one the page's text orders otherwise (columns read one after the other) is left as
+    the page has it (pure)."""
+    lines = body.split("\n")
+    for table in tables:
+        want = _letters("".join("".join(row) for row in table))
+        if len(want) < 8:
+            continue
+        keys = [_letters(line) for line in lines]
+        for i, key in enumerate(keys):
+            if not key or not want.startswith(key):
+                continue
+            got, j = "", i
+            while j < len(lines) and len(got) < len(want) and want.startswith(got + keys[j]):
+                got += keys[j]
+                j += 1
+            if got == want:
+                lines[i:j] = ["", *(CELL_BAR.join(" ".join(cell.split()) for cell in row) for row in table), ""]
+                break
+    return "\n".join(lines)
+
+
 __all__ = ["BodyStyle", "PdfLine", "body_style", "document_title", "heading_levels", "is_contents_page", "option_entry",
-           "page_markdown", "paragraph_ends", "plain_table_headers", "read_lines"]
+           "page_markdown", "paragraph_ends", "plain_table_headers", "read_lines", "tables_as_rows"]

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-READERS = 5  # bump when what a reader writes changes what an index holds; say what in SINCE
+READERS = 6  # bump when what a reader writes changes what an index holds; say what in SINCE
 SINCE: dict[int, str] = {
     2: "each chunk knows its section (§ Install > From source) and is embedded under its title and heading; "
        "underlined Markdown titles are headings; a '# comment' line in a manual, PDF or page is no heading; a "
@@ -25,6 +25,8 @@ SINCE: dict[int, str] = {
        "name's; options typeset with minus signs or dashes (−C, –help) are the ones people type",
     5: "a PDF table whose cells wrap onto a second line is read as one table (its rows whole, a wrapped URL "
        "joined), and its header, set bold, is no title",
+    6: "a PDF table's lines in its page's text are its rows, one 'a | b' line each, not run into the paragraph "
+       "after the table",
 }
 KEY = "readers"
 

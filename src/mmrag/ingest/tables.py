@@ -33,6 +33,12 @@ class Table:
     header: list[str]
     rows: list[list[str]]
     caption: str = ""
+    headed: bool = True  # False: the page's table had no header line; ``header`` is "column 1", "column 2", ...
+
+    @property
+    def lines(self) -> list[list[str]]:
+        """The table's lines as the page shows them: its header line (if it had one), then its rows."""
+        return [self.header, *self.rows] if self.headed else list(self.rows)
 
 
 @dataclass
@@ -217,8 +223,9 @@ def pdf_tables(textpage: Any, tolerance: float = 12.0) -> list[Table]:
         head, body = texts[0], texts[1:]
         if len(body) >= 2 and (len(first) >= 3 or _has_typed_column(body)):  # two text columns: a page layout
             if _is_data_row(head, body):  # no header line: the first row is data, columns get plain names
-                head, body = [f"column {k}" for k in range(1, len(head) + 1)], [head, *body]
-            tables.append(Table(head, body))
+                tables.append(Table([f"column {k}" for k in range(1, len(head) + 1)], [head, *body], headed=False))
+            else:
+                tables.append(Table(head, body))
             i = j
         else:
             i += 1
