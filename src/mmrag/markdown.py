@@ -101,6 +101,24 @@ def rows_apart(text: str) -> str:
     return "\n".join(out)
 
 
+_TABLE_RULE = re.compile(r"[ ]{0,3}\|?[ \t]*:?-+:?[ \t]*(?:\|[ \t]*:?-+:?[ \t]*)*\|?[ \t]*")
+_CELL_SPLIT = re.compile(r"(?<!\\)\|")
+
+
+def is_table_rule(line: str) -> bool:
+    """A Markdown table's delimiter row (``|---|:---:|``, ``--- | ---``) (pure)."""
+    return "-" in line and _TABLE_RULE.fullmatch(line.rstrip("\r")) is not None
+
+
+def table_cells(line: str) -> list[str]:
+    """The cells of a Markdown (GitHub) table's line, stripped: split at each ``|`` not escaped (``\\|`` is
+    a bar inside a cell, even in code), the bars at either end dropped (pure)."""
+    inner = line.strip()
+    inner = inner.removeprefix("|")
+    inner = inner[:-1] if inner.endswith("|") and not inner.endswith("\\|") else inner
+    return [" ".join(cell.replace("\\|", "|").split()) for cell in _CELL_SPLIT.split(inner)]
+
+
 def definition(term: str, text: str) -> str:
     """A definition list's entry, a manual's option or a field as one line that starts with what it defines:
     ``definition("dialout", "Full and direct access to serial ports.")`` -> ``dialout: Full and direct access
@@ -188,8 +206,11 @@ def as_read(line: str) -> str:
     """A line of prose as it reads, not as it is marked up: pictures and links as their words
     (``links_as_text``), ``**bold**`` without its stars, the layout tags a Markdown file carries (``</details>``)
     gone, a line's escaped ``\\#`` as ``#`` (a PDF's ``# comment`` line, written so as not to read as a heading),
-    and a line of nothing but badges (pictures inside links) gone entirely. Notes and READMEs are indexed
-    as written; an answer quoting one read "[![Packaging status](https://...svg)](...)" (pure)."""
+    and a line of nothing but badges (pictures inside links) gone entirely; a Markdown table's row as its cells
+    (``| a | b |`` -> ``a | b``), its delimiter row as nothing. Notes and READMEs are indexed as written; an
+    answer quoting one read "[![Packaging status](https://...svg)](...)" (pure)."""
+    if line.lstrip(" \t").startswith("|"):  # a Markdown table's row reads as its cells; its rule as nothing
+        line = "" if is_table_rule(line) else CELL_BAR.join(cell for cell in table_cells(line) if cell)
     if "\\#" in line and line.lstrip(" \t").startswith("\\#"):  # "\\# a comment": a line that starts with "#" and is no heading
         line = line.replace("\\#", "#", 1)
     if "][" in line:
@@ -389,5 +410,5 @@ def as_shown(text: str, markdown: bool = True) -> str:
 
 
 __all__ = ["CELL_BAR", "HEADING_MARK", "Heading", "Trail", "as_read", "as_shown", "defined_names", "definition", "headings", "headings_apart", "hidden_blanked",
-           "is_heading", "links_as_text", "literal", "literal_lines", "rows_apart", "setext_level", "signature_name", "term_lead", "trail_words", "under", "underlined_as_headings",
+           "is_heading", "is_table_rule", "links_as_text", "literal", "literal_lines", "rows_apart", "setext_level", "signature_name", "table_cells", "term_lead", "trail_words", "under", "underlined_as_headings",
            "without_heading_marks", "without_layout_tags"]

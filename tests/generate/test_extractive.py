@@ -412,6 +412,20 @@ def test_a_table_row_is_quoted_once_with_its_own_labels():
     answer = ExtractiveGenerator().generate(build_prompt("Where can I get hornctl?", rows, vision=False))
     assert answer.text == "hornctl — Purpose: Fog horn control; Where to get: http://example.org/horn/ [1].", answer.text
     assert label_terms(rows[0].text or "", rows[0].fields) == {stem("name"), stem("purpose"), "get"}  # "where": a stopword
+    # a question that names a row by its title is not answered by rows matched by a word many rows share
+    def platform(number: str, name: str, tier: str) -> Hit:
+        return Hit(number, "BUILDING.md", Modality.TEXT, Span(), 0.9, text=f"Operating System: {name}; Support Type: {tier}",
+                   meta={"title": name, "kind": "table_row", "row": number},
+                   fields={"operating_system": name, "support_type": tier})
+
+    platforms = [platform("1", "FreeBSD", "Experimental"), platform("2", "macOS", "Tier 1"), platform("3", "SmartOS", "Tier 2"),
+                 platform("4", "AIX", "Tier 2")]
+    page = Hit("5", "BUILDING.md", Modality.TEXT, Span(start=0, end=90), 0.8,
+               text="Platforms we build on.\nmacOS | Tier 1\nSmartOS | Tier 2\nFreeBSD | Experimental")
+    answer = ExtractiveGenerator().generate(build_prompt("What is the support tier of FreeBSD?", [*platforms, page], vision=False))
+    assert answer.text == "FreeBSD — Support Type: Experimental [1].", answer.text
+    answer = ExtractiveGenerator().generate(build_prompt("Which platforms are Tier 2?", platforms, vision=False))
+    assert "SmartOS — Support Type: Tier 2 [3]." in answer.text and "AIX — Support Type: Tier 2 [4]." in answer.text, answer.text
     # a clause whose value is not the field's stays text ("location: Studio 3. repeats: ..." is one clause)
     assert said_fields("Yoga. location: Studio 3. repeats: weekly", {"location": "Studio 3"}) == (
         [], "Yoga. location: Studio 3. repeats: weekly")

@@ -402,3 +402,53 @@ def test_plain_text_has_no_sections_and_only_chunks_are_placed(tmp_path: Path, c
     assert [embedded_text(s) for s in (row, picture, bare)] == ["name: Ada", "a red boat", "just words"]
     deep = Segment(source="m.md", modality=Modality.TEXT, text="body", meta={"title": "T", "section": "A > B > " + "c" * 300})
     assert embedded_text(deep).split("\n\n")[0] == ("T > " + "c" * 300)[:200]  # the innermost heading, capped
+
+
+def test_a_markdown_pipe_table_is_also_read_as_rows(tmp_path: Path, cfg: IngestConfig) -> None:
+    """A README's table (GitHub's pipe tables) was only text, its rows run together in a chunk: "What is the
+    support tier of FreeBSD?" found no answer in Node.js's BUILDING.md. Its rows are now typed row segments with
+    the header's names, as an HTML or PDF table's are; cells read as they read; a table in fenced code, one
+    with no delimiter row or a delimiter row of another width is no table."""
+    from mmrag.ingest.tables import markdown_tables
+    from mmrag.markdown import as_read
+
+    text = ("# Ports\n\nThe firewall keeps these open.\n\n| Service | Port | Notes |\n|:--------|----:|---|\n"
+            "| [SSH](https://www.openssh.com/) | 22 | **admins** only |\n| DNS | 53 |\n"
+            "| `a\\|b` | 7 | extra | dropped |\nEverything else is closed.\n\n```\n| a | b |\n|---|---|\n| 1 | 2 |\n```\n\n"
+            "x | y\n--- | ---\n1 | 2\n\n| no | rule |\n| 1 | 2 |\n\n| wide | rule |\n|---|---|---|\n| 1 | 2 |\n")
+    (ports, plain) = markdown_tables(text)
+    assert ports.header == ["Service", "Port", "Notes"]
+    assert ports.rows[:3] == [["SSH", "22", "admins only"], ["DNS", "53", ""], ["`a|b`", "7", "extra"]]
+    assert len(ports.rows) == 3  # the line after the table has no bar: the table ended
+    assert plain.header == ["x", "y"] and plain.rows == [["1", "2"]]  # no bars at either end
+    assert as_read("| SSH | 22 | |") == "SSH | 22" and as_read("|:---|---:|") == ""
+
+    path = tmp_path / "ports.md"
+    path.write_text(text, encoding="utf-8")
+    rows = [s for s in load(TextLoader(), path, cfg) if s.meta.get("kind") == "table_row"]
+    assert [s.text for s in rows[:2]] == ["Service: SSH; Port: 22; Notes: admins only", "Service: DNS; Port: 53"]
+    assert rows[0].fields == {"service": "SSH", "port": 22, "notes": "admins only"} and rows[0].meta["title"] == "SSH"
+    assert len(rows) == 4  # 3 + 1: the fenced table is code
+
+
+def test_a_markdown_tables_row_answers_a_question_about_it(tmp_path: Path) -> None:
+    """End to end (MiniLM, LanceDB, the extractive answer): asked about one platform of a README's support
+    table, the answer is that platform's row under the table's column names; before, the table's lines were
+    one run-together sentence ("| Operating System | ... | | --- | ... | | GNU/Linux | x64 | ...")."""
+    import mmrag
+
+    rows = [("GNU/Linux", "x64", "kernel >= 4.18", "Tier 1"), ("Windows", "arm64", ">= Windows 10", "Tier 2"),
+            ("macOS", "arm64", ">= 11", "Tier 1"), ("SmartOS", "x64", ">= 18", "Tier 2"), ("FreeBSD", "x64", ">= 12.4", "Experimental")]
+    table = "\n".join(f"| {' | '.join(row)} |" for row in rows)
+    (tmp_path / "BUILDING.md").write_text(
+        "# Building\n\n## Platforms\n\nThis list of supported platforms is current as of the release.\n\n"
+        f"| Operating System | Architectures | Versions | Support Type |\n| --- | --- | --- | --- |\n{table}\n\n"
+        "## Toolchain\n\nA C++20 compiler is needed on every platform.\n", encoding="utf-8")
+    with mmrag.open(str(tmp_path / "index"), space__name="minilm", space__image_model="off",
+                    space__audio_model="off", generate__backend="extractive") as engine:
+        engine.add([str(tmp_path / "BUILDING.md")])
+        answer = engine.ask("What is the support tier of FreeBSD?")
+        tier2 = engine.search("Tier 2", k=20, where="support_type = 'Tier 2'")
+    assert answer.text.startswith("FreeBSD — Architectures: x64; Versions: >= 12.4; Support Type: Experimental [1]."), answer.text
+    assert "Tier" not in answer.text and "|" not in answer.text, answer.text  # no other platform's row, whole or as a line
+    assert sorted(hit.meta["title"] for hit in tier2) == ["SmartOS", "Windows"]

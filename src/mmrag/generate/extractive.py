@@ -366,25 +366,31 @@ def compose(
     records_only = image_query and all(item.hit.fields for item in items[:MAX_SENTENCES])
     ranked = [] if records_only else rank_sentences(question, items)
     floor = ranked[0].score * MIN_RELATIVE if ranked else 0.0
-    # the words of each quoted sentence, and what another source's sentence is measured against: for a
-    # record, all its words (its labels too: a table's header line "Name Purpose Where to get" is said)
-    said: list[tuple[int, set[str], set[str]]] = []
     by_number = {item.number: item for item in items}
+    # each record's words, its labels too (a table's header line "Name Purpose Where to get" is its words)
+    rows = {item.number: set(terms(f"{item.hit.text or ''} {item.said}")) for item in items if item.hit.fields}
+    # the records the question names by their title ("... of FreeBSD?"): the others, matched by a word many
+    # rows share ("tier" of "Tier 1"), answer another question, and so do their lines in a page's text
+    asked = set(terms(question))
+    named = {number for number in rows if asked & set(terms(str(by_number[number].hit.meta.get("title", ""))))}
+    quoted: list[tuple[int, set[str]]] = []  # the source and words of each quoted sentence
     for cand in ranked:
         if cand.score < floor:
             break
         key = cand.sentence.lower()
         if key in seen or per_source[cand.number] >= MAX_PER_SOURCE:
             continue
+        words = set(terms(cand.sentence))
+        # the record a sentence is, or whose line in a page's text it is (every word of it is the record's)
+        twin = cand.number if cand.number in rows else next((n for n, own in rows.items() if words and words <= own), None)
+        if named and twin is not None and twin not in named:
+            continue
         # a sentence whose every word a quoted one holds adds nothing, from any source (a table's row quoted,
         # its lines in the page's text "gpsim PIC simulator http" are no second answer)
-        words = set(terms(cand.sentence))
-        if words and any(words <= (mine if number == cand.number else whole) for number, mine, whole in said):
+        if words and any(words <= (mine if number == cand.number else rows.get(number, mine)) for number, mine in quoted):
             continue
         chosen.append(cand)
-        hit = by_number[cand.number].hit
-        said.append((cand.number, words, words | set(terms(f"{hit.text or ''} {by_number[cand.number].said}"))
-                     if hit.fields else words))
+        quoted.append((cand.number, words))
         seen.add(key)
         per_source[cand.number] += 1
         if len(chosen) >= MAX_SENTENCES:
@@ -395,9 +401,8 @@ def compose(
                                            and c.sentence.lower().rstrip(".") in o.sentence.lower() for o in chosen)]
     # a page's own lines of a table whose rows are quoted ("//example.org/a/ hornctl Fog horn control http",
     # the wrap of one row and the start of the next) say nothing the rows do not
-    rows = {number: whole for number, _, whole in said if by_number[number].hit.fields}
-    chosen = [c for c in chosen if c.number in rows or not (words := set(terms(c.sentence)))
-              or not words <= set().union(*rows.values())]
+    covered = set().union(*(rows[number] for number, _ in quoted if number in rows))
+    chosen = [c for c in chosen if c.number in rows or not (words := set(terms(c.sentence))) or not words <= covered]
     chosen = _records_in_order(chosen, set(rows))
     pieces: list[str] = []
     used = 0

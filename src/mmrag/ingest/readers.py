@@ -26,7 +26,7 @@ SINCE: dict[int, str] = {
     5: "a PDF table whose cells wrap onto a second line is read as one table (its rows whole, a wrapped URL "
        "joined), and its header, set bold, is no title",
     6: "a PDF table's lines in its page's text are its rows, one 'a | b' line each, not run into the paragraph "
-       "after the table",
+       "after the table; a Markdown file's pipe tables are also read as typed rows",
 }
 KEY = "readers"
 

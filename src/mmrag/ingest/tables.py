@@ -2,7 +2,8 @@
 
 ``html_tables`` reads ``<table>`` elements with the standard library's
 ``html.parser`` (``<th>``/``<td>``, ``colspan``, ``<caption>``, nested tables
-read separately). ``pdf_tables`` finds ruled-or-aligned tables on a PDF page
+read separately). ``markdown_tables`` reads a Markdown file's (GitHub) pipe
+tables: a header line, its delimiter row, its rows. ``pdf_tables`` finds ruled-or-aligned tables on a PDF page
 from pypdfium2's character boxes: lines are grouped by baseline, cells split
 at wide horizontal gaps, and a run of at least three lines with the same
 number (>= 2) of cells whose columns line up is a table, its first line the
@@ -146,6 +147,40 @@ def html_tables(markup: str) -> list[Table]:
     with contextlib.suppress(Exception):  # html.parser is lenient; a broken page just has fewer tables
         read_html(parser, markup)
     return parser.done
+
+
+# -- Markdown ----------------------------------------------------------------------------
+def markdown_tables(text: str) -> list[Table]:
+    """The pipe tables of a Markdown file (GitHub's): a line of cells, the delimiter row under it with as many
+    (``|---|:---:|``), then each line up to a blank one or one with no ``|``; a row's cells beyond the
+    header's are dropped and missing ones empty, as GitHub shows them; cells read as they read (links as
+    their words, ``**bold**`` without its stars); tables inside fenced code are code (pure)."""
+    from mmrag.markdown import as_read, is_table_rule, table_cells
+
+    lines = text.split("\n")
+    tables: list[Table] = []
+    fenced = False
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        if line.lstrip().startswith(("```", "~~~")):
+            fenced = not fenced
+        elif (not fenced and "|" in line and i + 1 < len(lines) and "|" in lines[i + 1] and is_table_rule(lines[i + 1])
+              and len(line) - len(line.lstrip(" ")) < 4):
+            header = [as_read(cell) for cell in table_cells(line)]
+            if len(table_cells(lines[i + 1])) == len(header):
+                rows: list[list[str]] = []
+                j = i + 2
+                while j < len(lines) and "|" in lines[j] and lines[j].strip() and len(rows) < MAX_TABLE_ROWS:
+                    cells = [as_read(cell) for cell in table_cells(lines[j])][: len(header)]
+                    rows.append(cells + [""] * (len(header) - len(cells)))
+                    j += 1
+                if rows:
+                    tables.append(Table(header, rows))
+                i = j
+                continue
+        i += 1
+    return tables
 
 
 # -- PDF ---------------------------------------------------------------------------------
@@ -337,4 +372,4 @@ def field_types(segments: Sequence[Segment]) -> dict[str, str]:
     return out
 
 
-__all__ = ["Table", "field_types", "html_tables", "pdf_tables", "table_segments"]
+__all__ = ["Table", "field_types", "html_tables", "markdown_tables", "pdf_tables", "table_segments"]

@@ -235,7 +235,12 @@ class TextLoader:
         if title:
             meta["title"] = title
         # plain text: "# x" is a comment, no heading; a Markdown file: "Install" over "-------" is one too
-        return text_segments(source, text, meta, config, sections=fmt not in PLAIN_FORMATS, setext=fmt == "markdown")
+        segments = text_segments(source, text, meta, config, sections=fmt not in PLAIN_FORMATS, setext=fmt == "markdown")
+        if fmt == "markdown" and "|" in text:  # its pipe tables also as rows with their header, as a page's
+            from mmrag.ingest.tables import markdown_tables, table_segments
+
+            return itertools.chain(segments, table_segments(source, markdown_tables(text)))
+        return segments
 
 
 # ---------------------------------------------------------------- HTML
