@@ -25,6 +25,7 @@ from mmrag.fields import convert, field_name, guess_type, infer_type
 from mmrag.types import Modality, Segment, Span
 
 MAX_TABLE_ROWS = 5_000
+MAX_TABLE_COLUMNS = 100  # a row's fields beyond this many are not kept (a hostile line of 100,000 bars)
 MIN_PDF_GAP = 2.2  # a gap wider than this many average character widths starts a new cell
 WORD_GAP = 0.25  # a gap wider than this many average character widths is a space between words
 
@@ -154,7 +155,8 @@ def markdown_tables(text: str) -> list[Table]:
     """The pipe tables of a Markdown file (GitHub's): a line of cells, the delimiter row under it with as many
     (``|---|:---:|``), then each line up to a blank one or one with no ``|``; a row's cells beyond the
     header's are dropped and missing ones empty, as GitHub shows them; cells read as they read (links as
-    their words, ``**bold**`` without its stars); tables inside fenced code are code (pure)."""
+    their words, ``**bold**`` without its stars); tables inside fenced code are code, and a table of one
+    column is a list, as an HTML page's is (``_finish``) (pure)."""
     from mmrag.markdown import as_read, is_table_rule, table_cells
 
     lines = text.split("\n")
@@ -167,8 +169,8 @@ def markdown_tables(text: str) -> list[Table]:
             fenced = not fenced
         elif (not fenced and "|" in line and i + 1 < len(lines) and "|" in lines[i + 1] and is_table_rule(lines[i + 1])
               and len(line) - len(line.lstrip(" ")) < 4):
-            header = [as_read(cell) for cell in table_cells(line)]
-            if len(table_cells(lines[i + 1])) == len(header):
+            header = [as_read(cell) for cell in table_cells(line)][:MAX_TABLE_COLUMNS]
+            if len(header) >= 2 and len(table_cells(lines[i + 1])[:MAX_TABLE_COLUMNS]) == len(header):
                 rows: list[list[str]] = []
                 j = i + 2
                 while j < len(lines) and "|" in lines[j] and lines[j].strip() and len(rows) < MAX_TABLE_ROWS:
