@@ -22,6 +22,7 @@ from html.parser import HTMLParser
 from typing import Any
 
 from mmrag.fields import convert, field_name, guess_type, infer_type
+from mmrag.markdown import as_read, is_table_rule, table_cells
 from mmrag.types import Modality, Segment, Span
 
 MAX_TABLE_ROWS = 5_000
@@ -157,8 +158,6 @@ def markdown_tables(text: str) -> list[Table]:
     header's are dropped and missing ones empty, as GitHub shows them; cells read as they read (links as
     their words, ``**bold**`` without its stars); tables inside fenced code are code, and a table of one
     column is a list, as an HTML page's is (``_finish``) (pure)."""
-    from mmrag.markdown import as_read, is_table_rule, table_cells
-
     lines = text.split("\n")
     tables: list[Table] = []
     fenced = False
