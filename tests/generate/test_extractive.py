@@ -426,6 +426,12 @@ def test_a_table_row_is_quoted_once_with_its_own_labels():
     assert answer.text == "FreeBSD — Support Type: Experimental [1].", answer.text
     answer = ExtractiveGenerator().generate(build_prompt("Which platforms are Tier 2?", platforms, vision=False))
     assert "SmartOS — Support Type: Tier 2 [3]." in answer.text and "AIX — Support Type: Tier 2 [4]." in answer.text, answer.text
+    # prose is not dropped for words another source's sentence has: "not" is no term, yet it is the answer
+    derived = [Hit("d1", "faq.txt", Modality.TEXT, Span(start=0, end=60), 0.9,
+                   text="I know that Knoppix/Ubuntu/... is Debian-based."),
+               Hit("d2", "faq2.txt", Modality.TEXT, Span(start=0, end=60), 0.8, text="They are not Debian; they are Debian based.")]
+    answer = ExtractiveGenerator().generate(build_prompt("Is Ubuntu Debian?", derived, vision=False))
+    assert "They are not Debian; they are Debian based [2]." in answer.text, answer.text
     # a clause whose value is not the field's stays text ("location: Studio 3. repeats: ..." is one clause)
     assert said_fields("Yoga. location: Studio 3. repeats: weekly", {"location": "Studio 3"}) == (
         [], "Yoga. location: Studio 3. repeats: weekly")

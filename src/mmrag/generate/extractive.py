@@ -373,7 +373,7 @@ def compose(
     # rows share ("tier" of "Tier 1"), answer another question, and so do their lines in a page's text
     asked = set(terms(question))
     named = {number for number in rows if asked & set(terms(str(by_number[number].hit.meta.get("title", ""))))}
-    quoted: list[tuple[int, set[str]]] = []  # the source and words of each quoted sentence
+    quoted: list[int] = []  # the source of each quoted sentence
     for cand in ranked:
         if cand.score < floor:
             break
@@ -385,12 +385,13 @@ def compose(
         twin = cand.number if cand.number in rows else next((n for n, own in rows.items() if words and words <= own), None)
         if named and twin is not None and twin not in named:
             continue
-        # a sentence whose every word a quoted one holds adds nothing, from any source (a table's row quoted,
-        # its lines in the page's text "gpsim PIC simulator http" are no second answer)
-        if words and any(words <= (mine if number == cand.number else rows.get(number, mine)) for number, mine in quoted):
+        # another source's sentence whose every word a quoted record holds adds nothing (a table's row quoted,
+        # the page's own lines of it, "gpsim PIC simulator http", are no second answer); prose is not measured
+        # so: "They are not Debian; they are Debian based" says what "... is Debian-based" does not
+        if words and any(number != cand.number and words <= rows[number] for number in quoted if number in rows):
             continue
         chosen.append(cand)
-        quoted.append((cand.number, words))
+        quoted.append(cand.number)
         seen.add(key)
         per_source[cand.number] += 1
         if len(chosen) >= MAX_SENTENCES:
@@ -401,7 +402,7 @@ def compose(
                                            and c.sentence.lower().rstrip(".") in o.sentence.lower() for o in chosen)]
     # a page's own lines of a table whose rows are quoted ("//example.org/a/ hornctl Fog horn control http",
     # the wrap of one row and the start of the next) say nothing the rows do not
-    covered = set().union(*(rows[number] for number, _ in quoted if number in rows))
+    covered = set().union(*(rows[number] for number in quoted if number in rows))
     chosen = [c for c in chosen if c.number in rows or not (words := set(terms(c.sentence))) or not words <= covered]
     chosen = _records_in_order(chosen, set(rows))
     pieces: list[str] = []
