@@ -343,6 +343,15 @@ def label_terms(text: str, fields: Mapping[str, object]) -> set[str]:
     return label - {w for _, clause in found for w in terms(clause.split(": ", 1)[1])}
 
 
+def named_records(question: str, titles: Mapping[int, str]) -> set[int]:
+    """The records whose titles the question names: those with the largest share of their title's words in the
+    question (ties all), none when no title shares a word with it (pure)."""
+    asked = set(terms(question))
+    share = {number: len(asked & words) / len(words) for number, title in titles.items() if (words := set(terms(title)))}
+    best = max(share.values(), default=0.0)
+    return {number for number, value in share.items() if value == best} if best > 0 else set()
+
+
 def compose(
     question: str, items: Sequence[ContextItem], max_chars: int = 1200, image_query: bool = False
 ) -> list[str]:
@@ -369,10 +378,10 @@ def compose(
     by_number = {item.number: item for item in items}
     # each record's words, its labels too (a table's header line "Name Purpose Where to get" is its words)
     rows = {item.number: set(terms(f"{item.hit.text or ''} {item.said}")) for item in items if item.hit.fields}
-    # the records the question names by their title ("... of FreeBSD?"): the others, matched by a word many
-    # rows share ("tier" of "Tier 1"), answer another question, and so do their lines in a page's text
-    asked = set(terms(question))
-    named = {number for number in rows if asked & set(terms(str(by_number[number].hit.meta.get("title", ""))))}
+    # the records the question names by their title ("... of FreeBSD?"; of their titles' words, the most): the
+    # others, matched by a word many rows share ("tier" of "Tier 1") or a part of their title (euc_jisx0213 for
+    # "... of shift_jisx0213?"), answer another question, and so do their lines in a page's text
+    named = named_records(question, {number: str(by_number[number].hit.meta.get("title", "")) for number in rows})
     quoted: list[int] = []  # the source of each quoted sentence
     for cand in ranked:
         if cand.score < floor:
@@ -505,4 +514,4 @@ def build(config: Config) -> ExtractiveGenerator:
     return ExtractiveGenerator(max_chars=max(200, config.generate.max_new_tokens * 4))
 
 
-__all__ = ["ExtractiveGenerator", "attribute", "build", "compose", "rank_sentences", "split_sentences", "stem", "terms"]
+__all__ = ["ExtractiveGenerator", "attribute", "build", "compose", "named_records", "rank_sentences", "split_sentences", "stem", "terms"]
