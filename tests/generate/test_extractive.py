@@ -13,6 +13,7 @@ from mmrag.generate.extractive import (
     is_heading,
     label_matches,
     label_terms,
+    named_records,
     passed_on,
     rank_sentences,
     restates,
@@ -426,6 +427,11 @@ def test_a_table_row_is_quoted_once_with_its_own_labels():
     assert answer.text == "FreeBSD — Support Type: Experimental [1].", answer.text
     answer = ExtractiveGenerator().generate(build_prompt("Which platforms are Tier 2?", platforms, vision=False))
     assert "SmartOS — Support Type: Tier 2 [3]." in answer.text and "AIX — Support Type: Tier 2 [4]." in answer.text, answer.text
+    # named: the largest share of a title's words; a part of another title is not the same record
+    assert named_records("What is the languages of shift_jisx0213?", {1: "shift_jisx0213", 2: "euc_jisx0213", 3: "big5"}) == {1}
+    assert named_records("How much is the silk top hat?", {1: "Classic silk top hat", 2: "Linen summer hat"}) == {1}
+    assert named_records("Compare the stapler and the printer paper", {1: "Stapler", 2: "Printer paper", 3: "Pens"}) == {1, 2}
+    assert named_records("Which platforms are Tier 2?", {1: "FreeBSD", 2: "SmartOS"}) == set()
     # prose is not dropped for words another source's sentence has: "not" is no term, yet it is the answer
     derived = [Hit("d1", "faq.txt", Modality.TEXT, Span(start=0, end=60), 0.9,
                    text="I know that Knoppix/Ubuntu/... is Debian-based."),
