@@ -150,7 +150,8 @@ def main() -> None:
             in_context = any(gold in norm(TAG.sub("", LINK.sub(r"\1", h.text or ""))) for h in ans.context)
             rows.append({"doc": q.doc, "kind": q.kind, "question": q.question, "gold": q.gold, "answer": ans.text,
                          "in_context": in_context, **asked.quoted(q.gold),
-                         "same_doc_first": bool(ans.context) and ans.context[0].source.endswith(q.doc)})
+                         "same_doc_first": bool(ans.context) and ans.context[0].source.endswith(q.doc),
+                         "context": [h.label() for h in ans.context]})
         engine.close()
     print(f"\nsource measured: {args.src}; {len(docs)} files, {sum(map(len, docs.values())) / 1e6:.1f} MB; add {add_s:.0f} s")
     print("| headings | questions | answer in context | first quote right | any quote right | first source its file | ask median |")
