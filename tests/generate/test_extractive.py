@@ -432,6 +432,7 @@ def test_a_table_row_is_quoted_once_with_its_own_labels():
     assert named_records("How much is the silk top hat?", {1: "Classic silk top hat", 2: "Linen summer hat"}) == {1}
     assert named_records("Compare the stapler and the printer paper", {1: "Stapler", 2: "Printer paper", 3: "Pens"}) == {1, 2}
     assert named_records("Which platforms are Tier 2?", {1: "FreeBSD", 2: "SmartOS"}) == set()
+    assert named_records("Do you have hats?", {1: "Classic silk top hat", 2: "Linen summer hat"}) == set()  # a kind
     # prose is not dropped for words another source's sentence has: "not" is no term, yet it is the answer
     derived = [Hit("d1", "faq.txt", Modality.TEXT, Span(start=0, end=60), 0.9,
                    text="I know that Knoppix/Ubuntu/... is Debian-based."),

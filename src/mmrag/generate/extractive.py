@@ -41,6 +41,7 @@ from mmrag.option_terms import option_key, options
 MAX_SENTENCES = 3
 MAX_PER_SOURCE = 2
 MAX_SENTENCE_CHARS = 400
+NAMED_SHARE = 0.5  # a record is named by a question that holds at least this share of its title's words
 MIN_RELATIVE = 0.35  # a quoted sentence scores at least this share of the best one
 K1, B = 1.2, 0.75
 HEADING_SHARE = 1.0  # what a matching question passes to the sentence after it (then halved per sentence)
@@ -345,11 +346,12 @@ def label_terms(text: str, fields: Mapping[str, object]) -> set[str]:
 
 def named_records(question: str, titles: Mapping[int, str]) -> set[int]:
     """The records whose titles the question names: those with the largest share of their title's words in the
-    question (ties all), none when no title shares a word with it (pure)."""
+    question (ties all), if that is at least half of the title's words; none else ("Do you have hats?" names a
+    kind of thing, not the "Linen summer hat" whose title is the shortest) (pure)."""
     asked = set(terms(question))
     share = {number: len(asked & words) / len(words) for number, title in titles.items() if (words := set(terms(title)))}
     best = max(share.values(), default=0.0)
-    return {number for number, value in share.items() if value == best} if best > 0 else set()
+    return {number for number, value in share.items() if value == best} if best >= NAMED_SHARE else set()
 
 
 def compose(
