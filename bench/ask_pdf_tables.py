@@ -12,11 +12,9 @@ pointing at another checkout's ``src`` to see that code's answers side by side.
 from __future__ import annotations
 
 import argparse
-import os
-import shutil
 from pathlib import Path
 
-from checkout import add_src, use_src
+from checkout import add_src, open_extractive, use_src, work_copies
 
 
 def main() -> None:
@@ -26,17 +24,9 @@ def main() -> None:
     ap.add_argument("--work", type=Path, required=True, help="a folder for the copy and its index (emptied first)")
     add_src(ap)
     args = ap.parse_args()
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
     use_src(args.src)
-    import mmrag
-
-    if args.work.exists():
-        shutil.rmtree(args.work)
-    args.work.mkdir(parents=True)
-    pdf = args.work / args.pdf.name
-    shutil.copy(args.pdf, pdf)
-    engine = mmrag.open(str(args.work / "index"), space__name="minilm", space__image_model="off",
-                        space__audio_model="off", generate__backend="extractive")
+    (pdf,) = work_copies(args.work, [args.pdf])
+    engine = open_extractive(args.work / "index")
     try:
         engine.add([str(pdf)])
         print(f"source measured: {args.src}")

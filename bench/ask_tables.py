@@ -24,15 +24,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import re
-import shutil
 import statistics
 import time
 from pathlib import Path
 
-from checkout import add_src, use_src
+from checkout import add_src, open_extractive, use_src, work_copies
 
 _CITE = re.compile(r"\[\d+\]")
 
@@ -88,24 +86,14 @@ def main() -> None:
     ap.add_argument("--json", type=Path, help="write each question's answer and marks here")
     add_src(ap)
     args = ap.parse_args()
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
     use_src(args.src)
-    import mmrag
-
-    if args.work.exists():
-        shutil.rmtree(args.work)
-    args.work.mkdir(parents=True)
-    files = []
-    for f in args.files:  # copies under one folder: the same paths (and so row ids) for every checkout
-        shutil.copy(f, args.work / f.name)
-        files.append(args.work / f.name)
+    files = work_copies(args.work, args.files)
     if args.questions.exists():
         asked = json.loads(args.questions.read_text())
     else:
         asked = questions_of(files, args.per_table, args.seed)
         args.questions.write_text(json.dumps(asked, indent=1, ensure_ascii=False))
-    engine = mmrag.open(str(args.work / "index"), space__name="minilm", space__image_model="off",
-                        space__audio_model="off", generate__backend="extractive")
+    engine = open_extractive(args.work / "index")
     rows = []
     try:
         started = time.perf_counter()
