@@ -79,7 +79,7 @@ def headings_apart(text: str) -> str:
     return _HEADING_LINE.sub(r"\n\1\n", underlined_as_headings(text))
 
 
-CELL_BAR = " | "  # between a table's cells where a reader writes the table as text (``ingest.office.add_table``)
+CELL_BAR = " | "  # between a table's cells where a reader writes a table as text (office, roff, AsciiDoc, PDF)
 
 
 def rows_apart(text: str) -> str:

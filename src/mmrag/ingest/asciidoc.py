@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 
-from mmrag.markdown import definition
+from mmrag.markdown import CELL_BAR, definition
 
 _TITLE = re.compile(r"^(={1,6})\s+(\S.*?)\s*=*\s*$")
 _ATTRIBUTE = re.compile(r"^:(!?[\w-]+!?):\s*(.*)$")
@@ -80,7 +80,7 @@ def asciidoc_markdown(text: str) -> tuple[str, str | None]:
             elif block == "table":
                 cells = [inline(c.strip(), attributes) for c in line.split("|")[1:]] if line.startswith("|") else []
                 if cells:
-                    out.append(" | ".join(c for c in cells if c))
+                    out.append(CELL_BAR.join(c for c in cells if c))
                 elif line.strip():
                     out.append(inline(line, attributes))
             elif block == "quote":

@@ -34,6 +34,7 @@ from mmrag.ingest.pdf import pick_caption
 from mmrag.ingest.sniffing import ZIP_ERRORS
 from mmrag.ingest.tables import Table, table_segments
 from mmrag.ingest.text import text_segments
+from mmrag.markdown import CELL_BAR
 from mmrag.types import Modality, Segment, Span
 
 _DEFAULT_NAME = re.compile(r"^(picture|image|graphic|grafik|bild|imagen|immagine|content placeholder|placeholder)\s*\d*$", re.IGNORECASE)
@@ -150,12 +151,13 @@ def cell_text(text: str) -> str:
 
 
 def add_table(rows: list[list[str]], lines: list[str], tables: list[Table], caption: str = "", gap: bool = True) -> None:
-    """A table where it stands: its non-empty rows as ``a | b`` lines (then a blank line when ``gap``),
-    and, with a header and at least one data row, a ``Table`` for its typed row segments."""
+    """A table where it stands: its non-empty rows as ``a | b`` lines (``CELL_BAR``: the prompt keeps each a line
+    of its own) (then a blank line when ``gap``), and, with a header and at least one data row, a ``Table`` for
+    its typed row segments."""
     rows = [r for r in rows if any(r)]
     if not rows:
         return
-    lines.extend(" | ".join(r) for r in rows)
+    lines.extend(CELL_BAR.join(r) for r in rows)
     if gap:
         lines.append("")
     if len(rows) >= 2:

@@ -22,7 +22,7 @@ from collections.abc import Iterator
 
 from mmrag.ingest.roff_escapes import split_args, unescape
 from mmrag.ingest.roff_mdoc import MDOC_CALLABLE, Mdoc
-from mmrag.markdown import definition, literal
+from mmrag.markdown import CELL_BAR, definition, literal
 
 # a manual's file name: section 1-9 or n/l/o, an optional suffix (``.1ssl``, ``.3pm``, ``.8x``); or named for roff
 _MAN_EXT = re.compile(r"^\.(?:[1-9nlo][a-z0-9_+-]{0,12}|man|mdoc|roff|mandoc)$", re.IGNORECASE)
@@ -127,7 +127,7 @@ def _tbl_rows(block: list[str], strings: dict[str, str]) -> Iterator[str]:
                 if rest:
                     row.extend(unescape(c, strings).strip() for c in rest.split(tab))
                 else:
-                    yield " | ".join(c for c in row if c)
+                    yield CELL_BAR.join(c for c in row if c)
                     row = []
                 continue
             if not (m := _CONTROL.match(line)) or line.startswith((".\\\"",)):
@@ -147,7 +147,7 @@ def _tbl_rows(block: list[str], strings: dict[str, str]) -> Iterator[str]:
                 break
             row.append(unescape(c, strings).strip())
         if cell is None:
-            yield " | ".join(c for c in row if c)
+            yield CELL_BAR.join(c for c in row if c)
             row = []
 
 
