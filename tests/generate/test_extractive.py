@@ -444,6 +444,37 @@ def test_a_table_row_is_quoted_once_with_its_own_labels():
         [], "Yoga. location: Studio 3. repeats: weekly")
 
 
+def test_a_pages_own_table_lines_answer_only_for_the_row_named():
+    """An HTML page's table is written into its text a row a line (``a | b``) as well as read as typed rows: the
+    answer quoted the page's header line ("Value | Codecs | Meaning [2].", matched by a label alone) and another
+    row's line ("iso8859_11 | iso-8859-11, thai | Thai languages [2].") after the row the question names."""
+    from mmrag.generate.extractive import row_title
+    from mmrag.types import Hit
+
+    def codec(number: str, name: str, aliases: str, languages: str) -> Hit:
+        return Hit(number, "codecs.html", Modality.TEXT, Span(), 0.9,
+                   text=f"Codec: {name}; Aliases: {aliases}; Languages: {languages}",
+                   meta={"title": name, "kind": "table_row", "row": number},
+                   fields={"codec": name, "aliases": aliases, "languages": languages})
+
+    page = Hit("p", "codecs.html", Modality.TEXT, Span(start=0, end=200), 0.8, text=(
+        "The standard encodings.\nCodec | Aliases | Languages\niso8859_6 | iso-8859-6, arabic | Arabic\n"
+        "iso8859_11 | iso-8859-11, thai | Thai languages\nkoi8_t | | Tajik languages"))
+    rows = [codec("1", "iso8859_6", "iso-8859-6, arabic", "Arabic")]
+    for question in ("What is the languages of iso8859_6?", "Which languages does iso8859_6 cover?"):
+        answer = ExtractiveGenerator().generate(build_prompt(question, [page, *rows], vision=False))
+        assert "Thai" not in answer.text and "Codec | Aliases" not in answer.text, answer.text
+        assert "Languages: Arabic [2]" in answer.text or "iso8859_6 | iso-8859-6, arabic | Arabic [1]" in answer.text, answer.text
+    # the header line matched by a label alone is no answer (the record's labels are the page's header)
+    answer = ExtractiveGenerator().generate(build_prompt("Show the aliases", [page, *rows], vision=False))
+    assert "Codec | Aliases | Languages" not in answer.text, answer.text
+    # a row no record names is still an answer when the question names none ("Which codecs cover Thai?")
+    answer = ExtractiveGenerator().generate(build_prompt("Which codec covers Thai?", [page, *rows], vision=False))
+    assert answer.text.startswith("iso8859_11 | iso-8859-11, thai | Thai languages [1]."), answer.text
+    assert row_title("iso8859_11 | iso-8859-11, thai | Thai languages") == "iso8859_11"
+    assert row_title("Pick a | b or c.") == "Pick a" and row_title("No bars here.") is None and row_title(" | x") is None
+
+
 def test_a_markdown_line_is_quoted_as_it_reads_not_as_it_is_marked_up(make_hit):
     """READMEs and notes are indexed as written; a quote read "[![Packaging status](https://...svg)](...)"."""
     text = ("[![Build Status](https://ci.example/b.svg)](https://ci.example) [![Docs](https://d.example/b.svg)](https://d.example)\n\n"

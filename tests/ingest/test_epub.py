@@ -67,7 +67,7 @@ def test_sections_in_reading_order_with_headings_tables_and_pictures(tmp_path: P
     texts = [s for s in segs if s.modality is Modality.TEXT and "row" not in s.meta]
     assert [(s.span.page, s.text) for s in texts] == [
         (1, "# Chapter 1 The Keeper\n\nThe keeper climbs the stairs at dusk."),
-        (2, "# Chapter 2 Supplies\n\nOil arrives by boat every month.\n\nItem Barrels\n\nOil 12"),
+        (2, "# Chapter 2 Supplies\n\nOil arrives by boat every month.\n\nItem | Barrels\n\nOil | 12"),
     ]  # the spine's order, not the manifest's; a section's heading, not its <title> (the book's)
     assert texts[0].meta["title"] == "The Lighthouse Book" and texts[0].meta["section_title"] == "Chapter 1 The Keeper"
     rows = [s for s in segs if s.meta.get("row")]

@@ -188,7 +188,7 @@ def test_html_visible_text_and_meta(tmp_path: Path, cfg: IngestConfig) -> None:
     assert "High & low tides" in text
     assert "The moon pulls the ocean twice a day." in text  # &nbsp; becomes a plain space
     assert "Spring tides\nNeap tides" in text
-    assert "06:12\thigh" in text
+    assert "06:12 | high" in text  # a table row as a line of cells, as the other readers write one
     for hidden in ("secret", "color: red", "console", "Enable JavaScript", "Tide Tables"):
         assert hidden not in text
     meta = dict(segs[0].meta)
@@ -280,6 +280,58 @@ if ok:
     )
     plain, _ = html_to_text(page)  # a mail's body or a book's section: no marks, navigation kept
     assert plain.startswith("Home\n\nDocs\nAPI") and "Next page" in plain and "# " not in plain and "¶" not in plain
+
+
+def test_an_html_tables_rows_are_lines_of_cells() -> None:
+    """A Sphinx table (each cell a ``<p>``, links in cells, ``<thead>``/``<tbody>``) was written a cell a
+    paragraph, so "Japanese" stood alone three rows from its codec; each row is now one ``a | b`` line, the
+    rows of one table on consecutive lines, as the office, roff and PDF readers write theirs."""
+    page = """<h1>Codecs</h1><p>The encodings:</p><table class="docutils">
+    <thead><tr class="row-odd"><th class="head"><p>Codec</p></th><th class="head"><p>Aliases</p></th>
+    <th class="head"><p>Languages</p></th></tr></thead>
+    <tbody>
+    <tr><td><p><a href="#iso">iso2022_jp_1</a></p></td><td><p>iso2022jp-1, iso-2022-jp-1</p></td><td><p>Japanese</p></td></tr>
+    <tr><td><p>cp720</p></td><td></td><td><p>Arabic</p><p class="versionadded">New in version 3.4.</p></td></tr>
+    <tr><td colspan="3"><p>a group's own line</p></td></tr>
+    <tr><td><p>hz</p></td><td><p>hzgb<br>hz-gb</p></td><td><ul><li>Simplified</li><li>Chinese</li></ul></td></tr>
+    </tbody></table><p>After the table.</p>"""
+    text, _ = html_to_text(page, markdown=True)
+    assert text == (
+        "# Codecs\n\nThe encodings:\n\nCodec | Aliases | Languages\n"
+        "iso2022_jp_1 | iso2022jp-1, iso-2022-jp-1 | Japanese\ncp720 |  | Arabic New in version 3.4.\n\n"
+        "a group's own line\n\nhz | hzgb hz-gb | Simplified Chinese\n\nAfter the table."
+    )
+    assert [p for p in paragraphs(text).split("\n") if "|" in p] == [
+        "Codec | Aliases | Languages", "iso2022_jp_1 | iso2022jp-1, iso-2022-jp-1 | Japanese",
+        "cp720 | | Arabic New in version 3.4.", "hz | hzgb hz-gb | Simplified Chinese",
+    ]  # the prompt keeps each row a line of its own (its spaces collapsed)
+
+
+def test_a_layout_tables_cells_keep_their_lines() -> None:
+    """A table that lays out a page (a heading or code in a cell, a table inside a row, a cell of more than
+    ``MAX_ROW_CHARS``) is no data table: its cells keep their paragraphs, as before; a data table inside it is
+    still written as rows."""
+    long_cell = "<p>" + "word " * 250 + "</p>"
+    page = f"""<table><tr><td><h2>Menu</h2><p>Home</p></td><td><p>Welcome.</p><pre>ls</pre></td></tr>
+    <tr><td><p>Side</p></td><td><table><tr><td>a</td><td>1</td></tr><tr><td>b</td><td>2</td></tr></table></td></tr>
+    <tr><td><p>Story</p></td><td>{long_cell}<p>The end.</p></td></tr></table>"""
+    text, _ = html_to_text(page, markdown=True)
+    assert "## Menu\n\nHome\n\nWelcome.\n\n```\nls\n```" in text
+    assert "Side\n\na | 1\nb | 2\n" in text
+    assert "Story\n\nword word" in text and "word\n\nThe end." in text and "Story |" not in text
+
+
+def test_an_mdbook_pages_popups_and_menus_are_left_out() -> None:
+    """mdBook (the Rust books) puts its keyboard help and its theme menu in every page, shown only on demand:
+    every page's text began "## Keyboard shortcuts Press ← or → ... Auto Light Rust Coal Navy Ayu"."""
+    page = """<body><div id="mdbook-help-container"><div id="mdbook-help-popup"><h2>Keyboard shortcuts</h2>
+    <div><p>Press <kbd>S</kbd> to search</p></div></div></div>
+    <div class="menu-bar"><ul id="mdbook-theme-list" class="theme-popup" role="menu"><li><button>Ayu</button></li></ul>
+    <div role="menubar"><button>File</button></div></div>
+    <main><h1>Operators</h1><p>The popup-free text.</p><div class="popups-page"><p>Kept.</p></div>
+    <section id="popup-menus"><h2>Popup menus</h2><p>A section named so is kept.</p></section></main></body>"""
+    text, _ = html_to_text(page, markdown=True)
+    assert text == "# Operators\n\nThe popup-free text.\n\nKept.\n\n## Popup menus\n\nA section named so is kept."
 
 
 def test_a_pages_own_line_that_starts_with_a_hash_is_no_heading() -> None:

@@ -308,10 +308,16 @@ def rank_sentences(question: str, items: Sequence[ContextItem]) -> list[Scored]:
     # a table row's labels ("Where to get: ...") are on every row: a row that matches the question by its
     # labels alone is not what it asks about ("Where can I get hornctl?" is not answered by lampsim's row)
     labels = {item.number: label_terms(item.hit.text or "", item.hit.fields) for item in items if item.hit.fields}
+    # ... and so are they on the page's own lines of that table: its header line ("Value | Codecs | Meaning")
+    # and a row matched by a label alone answer no "What is the meaning of 'namereplace'?"
+    table_labels = set().union(*labels.values())
     words: list[list[str]] = []
     for (number, _, sentence), own in zip(docs, own_terms):
         if labels.get(number) and not query.intersection(own).difference(labels[number]):
             own = [w for w in own if w not in labels[number]]
+        elif (number not in labels and table_labels and markdown.CELL_BAR in sentence
+              and not query.intersection(own).difference(table_labels)):
+            own = [w for w in own if w not in table_labels]
         if number in asked_about and field_of(sentence) in wanted:
             own = [*own, _ANSWER_TERM]
         if topic.get(number) and query.intersection(own):
@@ -344,12 +350,25 @@ def label_terms(text: str, fields: Mapping[str, object]) -> set[str]:
     return label - {w for _, clause in found for w in terms(clause.split(": ", 1)[1])}
 
 
+def row_title(sentence: str) -> str | None:
+    """The first cell of a table's row written as a line of text (``iso8859_11 | iso-8859-11, thai | Thai
+    languages``: what the row is about), ``None`` for a sentence that is no such line (pure)."""
+    head, bar, _ = sentence.partition(markdown.CELL_BAR)
+    return head.strip() if bar and head.strip() else None
+
+
+def title_share(asked: set[str], title: str) -> float:
+    """The share of a title's words that the question's words (``asked``) hold; 0 for a title of none (pure)."""
+    words = set(terms(title))
+    return len(asked & words) / len(words) if words else 0.0
+
+
 def named_records(question: str, titles: Mapping[int, str]) -> set[int]:
     """The records whose titles the question names: those with the largest share of their title's words in the
     question (ties all), if that is at least half of the title's words; none else ("Do you have hats?" names a
     kind of thing, not the "Linen summer hat" whose title is the shortest) (pure)."""
     asked = set(terms(question))
-    share = {number: len(asked & words) / len(words) for number, title in titles.items() if (words := set(terms(title)))}
+    share = {number: title_share(asked, title) for number, title in titles.items()}
     best = max(share.values(), default=0.0)
     return {number for number, value in share.items() if value == best} if best >= NAMED_SHARE else set()
 
@@ -384,6 +403,10 @@ def compose(
     # others, matched by a word many rows share ("tier" of "Tier 1") or a part of their title (euc_jisx0213 for
     # "... of shift_jisx0213?"), answer another question, and so do their lines in a page's text
     named = named_records(question, {number: str(by_number[number].hit.meta.get("title", "")) for number in rows})
+    # ... and a page's own line of a table's row whose first cell the question names less than it names them is
+    # another row ("iso8859_11 | iso-8859-11, thai | Thai languages" for "... of iso8859_6?")
+    asked = set(terms(question))
+    named_share = max((title_share(asked, str(by_number[number].hit.meta.get("title", ""))) for number in named), default=0.0)
     quoted: list[int] = []  # the source of each quoted sentence
     for cand in ranked:
         if cand.score < floor:
@@ -395,6 +418,9 @@ def compose(
         # the record a sentence is, or whose line in a page's text it is (every word of it is the record's)
         twin = cand.number if cand.number in rows else next((n for n, own in rows.items() if words and words <= own), None)
         if named and twin is not None and twin not in named:
+            continue
+        if named and cand.number not in rows and (title := row_title(cand.sentence)) is not None \
+                and title_share(asked, title) < named_share:
             continue
         # another source's sentence whose every word a quoted record holds adds nothing (a table's row quoted,
         # the page's own lines of it, "gpsim PIC simulator http", are no second answer); prose is not measured
@@ -516,4 +542,5 @@ def build(config: Config) -> ExtractiveGenerator:
     return ExtractiveGenerator(max_chars=max(200, config.generate.max_new_tokens * 4))
 
 
-__all__ = ["ExtractiveGenerator", "attribute", "build", "compose", "named_records", "rank_sentences", "split_sentences", "stem", "terms"]
+__all__ = ["ExtractiveGenerator", "attribute", "build", "compose", "named_records", "rank_sentences", "row_title",
+           "split_sentences", "stem", "terms", "title_share"]

@@ -14,6 +14,7 @@ import codecs
 import itertools
 import re
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
 from types import MappingProxyType
@@ -26,6 +27,7 @@ from mmrag.ingest.markup import read_markup
 from mmrag.ingest.sources import check_size
 from mmrag.ingest.subtitles import looks_like_subtitles, subtitle_text
 from mmrag.markdown import (
+    CELL_BAR,
     Trail,
     headings,
     hidden_blanked,
@@ -254,7 +256,10 @@ _BLOCK = {
     "section", "summary", "table", "tbody", "thead", "tfoot", "tr", "ul", "caption",
     *_HEADINGS,
 }  # fmt: skip
-_NAV_ROLES = {"navigation", "search"}
+_NAV_ROLES = {"navigation", "search", "menu", "menubar"}  # a site's menus and search box; an app's menu of commands
+_POPUP_CLASS = re.compile(r"(?:^|[-_\s])popup(?:$|[-_\s])", re.IGNORECASE)  # shown on demand (mdBook's theme list);
+# a class, never an id: a heading's id is its words ("popup-menus")
+_CHROME_IDS = {"mdbook-help-container"}  # mdBook's keyboard help, in every page, shown on demand
 _FENCED = re.compile(r"(```\n.*?\n```)", re.DOTALL)
 _HEADING_SPACES = re.compile(r"(?m)^(#{1,6})[ \t]{2,}")
 _VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
@@ -265,9 +270,36 @@ _MARKS = re.compile("[\x02\x03\x04]")
 _OWN_HEADING = "\x05"  # before the "#" of a heading the reader writes; a line of the page's that reads as one is escaped
 _NO_MARKS = str.maketrans("\x02\x03\x04\x05", "    ")  # a page's own control characters never pass for the marks
 MAX_TERM_CHARS = 160  # a longer <dt> (a function's whole signature, a sentence) stays a line of its own
+MAX_ROW_CHARS = 1_000  # a table row with more text than this (a layout table's page in a cell) keeps its lines
+_ROW_BREAKERS = ("\x02", "\x03", "\x04", _OWN_HEADING, "```")  # a term, a definition, a heading, code: a page, not a row
 
 
 _PERMALINKS = {"", "¶", "#", "§", "🔗", "⚓", "\u200b"}  # what a heading's own link shows (Sphinx, MkDocs, VitePress)
+
+
+@dataclass
+class _OpenTable:
+    """A ``<table>`` being read: where its open row starts in ``parts`` (-1: none open), where each of its cells
+    starts, whether a table opened inside the row, and where the last row written as a line ends."""
+
+    parts: list[str]  # the list the row's places index (an ``<a>``'s text is read into a list of its own)
+    row_at: int = -1
+    cells: list[int] = field(default_factory=list)
+    nested: bool = False
+    line_end: int = -1
+
+
+def row_line(cells: list[str]) -> str | None:
+    """A data table's row as one line of ``a | b`` cells (``CELL_BAR``, as the other readers write a table), each
+    cell's text on one line (a Sphinx cell's ``<p>``, a list's items, a ``<br>`` run together); ``None`` when it
+    is no data row: fewer than two cells with text, more than ``MAX_ROW_CHARS`` of it, or a cell holding a
+    heading, code or a definition list (a layout table's page) (pure)."""
+    if any(mark in cell for cell in cells for mark in _ROW_BREAKERS):
+        return None
+    texts = [" ".join(cell.split()) for cell in cells]
+    if sum(1 for t in texts if t) < 2 or sum(map(len, texts)) > MAX_ROW_CHARS:
+        return None
+    return CELL_BAR.join(texts)
 
 
 class _VisibleText(HTMLParser):
@@ -275,9 +307,11 @@ class _VisibleText(HTMLParser):
     a permalink mark (the ``¶`` documentation generators put after each heading and definition) is left
     out. ``markdown`` (a page of its own, not a mail's body or a book's section): h1-h6 are written as
     Markdown headings (``## Install``) and ``<pre>`` blocks fenced (```` ``` ````), as the other document
-    loaders write theirs (``mmrag.markdown``), and navigation (``<nav>``, ``role="navigation"`` or
-    ``"search"``: a site's menus, a documentation sidebar's table of contents) is left out: it repeats
-    on every page and answers nothing."""
+    loaders write theirs (``mmrag.markdown``), and navigation (``<nav>``, ``role="navigation"``, ``"search"``,
+    ``"menu"`` or ``"menubar"``: a site's menus, a documentation sidebar's table of contents; an element whose
+    class names it a ``popup``, and mdBook's keyboard help: shown only on demand) is left
+    out: it repeats on every page and answers nothing. A data table's rows are written a line each, ``a | b``
+    (``row_line``)."""
 
     def __init__(self, markdown: bool = False) -> None:
         super().__init__(convert_charrefs=True)
@@ -289,6 +323,7 @@ class _VisibleText(HTMLParser):
         self.heading_at = -1  # where the open heading's text starts in ``parts`` (-1: none open)
         self.term_open = False  # a <dt>'s text is being read (its end tag may be omitted)
         self.parts: list[str] = []
+        self.tables: list[_OpenTable] = []  # the tables open, innermost last
         self.skip = 0
         self.in_head = False  # </head> may be omitted: any body element ends the head
         self.pre = 0
@@ -312,7 +347,9 @@ class _VisibleText(HTMLParser):
         if self.nav is not None:
             self.nav_depth += tag == self.nav
             return
-        if self.markdown and (tag == "nav" or any(k == "role" and v in _NAV_ROLES for k, v in attrs)) and tag not in _VOID:
+        if self.markdown and tag not in _VOID and (tag == "nav" or any(
+                k == "role" and v in _NAV_ROLES or k == "class" and v and _POPUP_CLASS.search(v) or k == "id" and v in _CHROME_IDS
+                for k, v in attrs)):
             self.nav, self.nav_depth = tag, 1
             return
         if tag in _SKIP:
@@ -320,6 +357,11 @@ class _VisibleText(HTMLParser):
         elif tag == "br":
             self.parts.append("\n")
         elif tag in _BLOCK:
+            if tag in ("tr", "thead", "tbody", "tfoot") and self.tables:
+                self._end_row()
+                if tag == "tr" and self._row_follows():
+                    self.tables[-1].row_at, self.tables[-1].parts = len(self.parts), self.parts
+                    return
             level = int(tag[1]) if tag in _HEADINGS and self.markdown and not self.pre else 0
             self.parts.append("\n\n" + _OWN_HEADING + "#" * level + " " if level else "\n\n" if tag[0] == "h" or tag == "p" else "\n")
             if tag in ("dt", "dd") and self.markdown and not self.pre:
@@ -333,7 +375,18 @@ class _VisibleText(HTMLParser):
                 self.pre_at = len(self.parts)
             self.pre += tag == "pre"
             self.in_h1 = self.in_h1 or tag == "h1"
+            if tag == "table":
+                if self.tables and self.tables[-1].row_at >= 0:
+                    self.tables[-1].nested = True
+                self.tables.append(_OpenTable(self.parts))
+            elif tag == "tr" and self.tables:
+                self.tables[-1].row_at, self.tables[-1].parts = len(self.parts), self.parts
         elif tag in ("td", "th"):
+            if self.tables:
+                t = self.tables[-1]
+                if t.row_at < 0:  # a cell with no <tr> before it
+                    t.row_at, t.parts = len(self.parts), self.parts
+                t.cells.append(len(self.parts))
             self.parts.append("\t")
         elif tag == "a" and self.outside_link is None:
             self.outside_link, self.parts = self.parts, []
@@ -360,6 +413,10 @@ class _VisibleText(HTMLParser):
         elif tag == "a":
             self._close_link()
         elif tag in _BLOCK:
+            if tag in ("tr", "thead", "tbody", "tfoot", "table") and self.tables:
+                self._end_row()
+                if tag == "table":
+                    self.tables.pop()
             if tag in _HEADINGS and 0 < self.heading_at <= len(self.parts) and not "".join(self.parts[self.heading_at:]).strip():
                 self.parts[self.heading_at - 1] = "\n\n"  # <h2></h2>, or a heading of only a permalink: no mark
             self.heading_at = -1
@@ -388,6 +445,34 @@ class _VisibleText(HTMLParser):
             self.h1 += data
         data = data.translate(_NO_MARKS)
         self.parts.append(data if self.pre else re.sub(r"\s+", " ", data))
+
+    def _end_row(self) -> None:
+        """The open row of the innermost table written as one ``a | b`` line where it is a data row
+        (``row_line``); a row in a table inside it, or in ``<pre>``, or one whose places an ``<a>`` moved, is
+        left as it was read (its cells on lines of their own)."""
+        t = self.tables[-1]
+        at, cells, t.row_at, t.cells, nested, t.nested = t.row_at, t.cells, -1, [], t.nested, False
+        parts = self.parts
+        if at < 0 or not cells or nested or self.pre or parts is not t.parts or cells[-1] > len(parts):
+            return
+        if "".join(parts[at:cells[0]]).strip():
+            return
+        line = row_line(["".join(parts[a:b]) for a, b in zip(cells, [*cells[1:], len(parts)], strict=True)])
+        if line is not None:
+            parts[at:] = [line]
+            t.line_end = len(parts)
+
+    def _row_follows(self) -> bool:
+        """Whether a ``<tr>`` comes right after the table's last row written as a line (only whitespace and
+        the rows' own ``<tbody>``-like breaks between them): it then starts on the next line, no blank line
+        between two rows of one table."""
+        t = self.tables[-1]
+        if t.line_end < 0 or self.parts is not t.parts or t.line_end > len(self.parts):
+            return False
+        if "".join(self.parts[t.line_end:]).strip():
+            return False
+        self.parts[t.line_end:] = ["\n"]
+        return True
 
     def _close_link(self) -> None:
         if self.outside_link is None:
