@@ -105,6 +105,13 @@ _TABLE_RULE = re.compile(r"[ ]{0,3}\|?[ \t]*:?-+:?[ \t]*(?:\|[ \t]*:?-+:?[ \t]*)
 _CELL_SPLIT = re.compile(r"(?<!\\)\|")
 
 
+def is_markdown_row(line: str) -> bool:
+    """A Markdown (GitHub) table's line as people write one, a bar at either end (``| a | b |``); not a table
+    row's record whose title is an operator (``|| — Example: expr || expr``) (pure)."""
+    bare = line.strip(" \t\r")
+    return len(bare) > 1 and bare[0] == "|" and bare[-1] == "|"
+
+
 def is_table_rule(line: str) -> bool:
     """A Markdown table's delimiter row (``|---|:---:|``, ``--- | ---``) (pure)."""
     return "-" in line and _TABLE_RULE.fullmatch(line.rstrip("\r")) is not None
@@ -209,7 +216,7 @@ def as_read(line: str) -> str:
     and a line of nothing but badges (pictures inside links) gone entirely; a Markdown table's row as its cells
     (``| a | b |`` -> ``a | b``), its delimiter row as nothing. Notes and READMEs are indexed as written; an
     answer quoting one read "[![Packaging status](https://...svg)](...)" (pure)."""
-    if line.lstrip(" \t").startswith("|"):  # a Markdown table's row reads as its cells; its rule as nothing
+    if is_markdown_row(line):  # a Markdown table's row reads as its cells; its rule as nothing
         line = "" if is_table_rule(line) else CELL_BAR.join(cell for cell in table_cells(line) if cell)
     if "\\#" in line and line.lstrip(" \t").startswith("\\#"):  # "\\# a comment": a line that starts with "#" and is no heading
         line = line.replace("\\#", "#", 1)
@@ -410,5 +417,5 @@ def as_shown(text: str, markdown: bool = True) -> str:
 
 
 __all__ = ["CELL_BAR", "HEADING_MARK", "Heading", "Trail", "as_read", "as_shown", "defined_names", "definition", "headings", "headings_apart", "hidden_blanked",
-           "is_heading", "is_table_rule", "links_as_text", "literal", "literal_lines", "rows_apart", "setext_level", "signature_name", "table_cells", "term_lead", "trail_words", "under", "underlined_as_headings",
+           "is_heading", "is_markdown_row", "is_table_rule", "links_as_text", "literal", "literal_lines", "rows_apart", "setext_level", "signature_name", "table_cells", "term_lead", "trail_words", "under", "underlined_as_headings",
            "without_heading_marks", "without_layout_tags"]

@@ -475,6 +475,28 @@ def test_a_pages_own_table_lines_answer_only_for_the_row_named():
     assert row_title("Pick a | b or c.") == "Pick a" and row_title("No bars here.") is None and row_title(" | x") is None
 
 
+def test_an_operator_asked_about_is_matched_as_written():
+    """Operators have no words: "What does the % operator do?" over the Rust book's operator table fell back to
+    "No source states this directly" though the ``%`` row was the first source; now the operator as written is
+    a term of the question, of the rows that hold it and of the title that names a row."""
+    from mmrag.generate.extractive import symbols
+    from mmrag.types import Hit
+
+    def op(number: str, name: str, example: str, explanation: str) -> Hit:
+        return Hit(number, "operators.html", Modality.TEXT, Span(), 0.9,
+                   text=f"Operator: {name}; Example: {example}; Explanation: {explanation}",
+                   meta={"title": name, "kind": "table_row", "row": number},
+                   fields={"operator": name, "example": example, "explanation": explanation})
+
+    rows = [op("1", "%=", "var %= expr", "Arithmetic remainder and assignment"), op("2", "%", "expr % expr", "Arithmetic remainder"),
+            op("3", ">=", "expr >= expr", "Greater than or equal to comparison")]
+    answer = ExtractiveGenerator().generate(build_prompt("What does the % operator do?", rows, vision=False))
+    assert answer.text == "% — Example: expr % expr; Explanation: Arithmetic remainder [2].", answer.text
+    answer = ExtractiveGenerator().generate(build_prompt("What is the explanation of >=?", rows, vision=False))
+    assert answer.text.startswith(">= — Example: expr >= expr; Explanation: Greater than or equal to comparison [3]."), answer.text
+    assert symbols("What is `!=` (or <<) for, 50% of x==y, a - b | c, and/or ...?") == ["!=", "<<"]
+
+
 def test_a_markdown_line_is_quoted_as_it_reads_not_as_it_is_marked_up(make_hit):
     """READMEs and notes are indexed as written; a quote read "[![Packaging status](https://...svg)](...)"."""
     text = ("[![Build Status](https://ci.example/b.svg)](https://ci.example) [![Docs](https://d.example/b.svg)](https://d.example)\n\n"

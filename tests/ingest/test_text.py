@@ -474,6 +474,8 @@ def test_a_markdown_pipe_table_is_also_read_as_rows(tmp_path: Path, cfg: IngestC
     assert len(ports.rows) == 3  # the line after the table has no bar: the table ended
     assert plain.header == ["x", "y"] and plain.rows == [["1", "2"]]  # no bars at either end
     assert as_read("| SSH | 22 | |") == "SSH | 22" and as_read("|:---|---:|") == ""
+    # a table row's record whose title is an operator is no Markdown row: it keeps its title
+    assert as_read("|| — Example: expr || expr") == "|| — Example: expr || expr"
     assert markdown_tables("| item |\n|---|\n| one |\n| two |") == []  # one column: a list
     (wide,) = markdown_tables("| a " * 5000 + "|\n" + "|---" * 5000 + "|\n" + "| 1 " * 5000 + "|")
     assert len(wide.header) == len(wide.rows[0]) == 100  # a hostile line of bars keeps 100 fields

@@ -113,6 +113,24 @@ def terms(text: str) -> list[str]:
     return words
 
 
+_SYMBOL = re.compile(r"[!%&*+\-/<=>^|~]{1,3}")
+_QUOTED = re.compile(r"[`'\"“”‘’(\[{]*(.*?)[`'\"“”‘’)\]}?.,;:]*")
+_NO_SYMBOLS = frozenset({"-", "--", "|", "*", "/"})  # a dash, a table's bar, a bullet, "and/or": punctuation
+
+
+def symbols(text: str) -> list[str]:
+    """The operators standing alone in ``text`` as written (``%``, ``!=``, ``>=``, ``<<``; quotes, brackets and
+    a question's or sentence's stop around one dropped): ``terms`` has no word for them, so "What does the %
+    operator do?" matched nothing of the table row ``% | expr % expr | Arithmetic remainder`` (pure)."""
+    found = []
+    for token in text.split():
+        m = _QUOTED.fullmatch(token)
+        bare = m.group(1) if m else token
+        if _SYMBOL.fullmatch(bare) and bare not in _NO_SYMBOLS:
+            found.append(bare)
+    return found
+
+
 def label_matches(sentence: str, query: set[str]) -> bool:
     """The sentence is the entry of what the question asks about: it starts with a label (``--keep: Don't
     delete the input files``, ``coroutine: Coroutines are ...``, a definition list's term or a manual's
@@ -275,9 +293,15 @@ def rank_sentences(question: str, items: Sequence[ContextItem]) -> list[Scored]:
     are never candidates; other questions are (what was asked in a recording can be the answer). Ties
     go to the better-ranked source, then to the earlier sentence.
     """
-    query = set(terms(question))
+    asked_symbols = set(symbols(question))
+    query = set(terms(question)) | asked_symbols
     if not query:
         return []
+
+    def words_of(text: str) -> list[str]:  # a text's terms, and the operators the question asks about that it has
+        own = terms(text)
+        return own + [s for s in symbols(text) if s in asked_symbols] if asked_symbols else own
+
     # a PDF's table of contents or index (``Hit.is_contents``) is titles and page numbers: it names the
     # answer's section, it never says the answer ("105 Filetype .")
     docs = [(item.number, pos, sentence) for item in items if not item.hit.is_contents
@@ -288,8 +312,8 @@ def rank_sentences(question: str, items: Sequence[ContextItem]) -> list[Scored]:
     # "Ana's phone number", so a sentence of a record that matches the question by a word its first line (the
     # title and short fields) lacks is matched with the title's words too; one that adds no such word ("kind:
     # book" under "The TeXbook (Knuth) — ... kind: book") is not: the first line already says it
-    about = {item.number: terms(str(item.hit.meta.get("title", ""))) for item in items if item.hit.fields}
-    own_terms = [terms(sentence) for _, _, sentence in docs]  # each sentence's terms, once
+    about = {item.number: words_of(str(item.hit.meta.get("title", ""))) for item in items if item.hit.fields}
+    own_terms = [words_of(sentence) for _, _, sentence in docs]  # each sentence's terms, once
     first = {number: query.intersection(own) for (number, pos, _), own in zip(docs, own_terms) if pos == 0 and number in about}
     # "who wrote ...", "where is ...": a record's field that answers that kind of question ("authors: ...",
     # "location: ...") matches it, as if the question had named the field (the wh-word itself is a stopword)
@@ -303,7 +327,7 @@ def rank_sentences(question: str, items: Sequence[ContextItem]) -> list[Scored]:
     # prompt before overwriting" answers "what does --force do in mv?" though it never says "mv"; so a sentence
     # that matches the question by a word of its own also has the title's words the question asks with (not
     # one that matches nothing: the title alone is no answer)
-    topic = {item.number: [w for w in dict.fromkeys(terms(str(item.hit.meta.get("title", "")))) if w in query]
+    topic = {item.number: [w for w in dict.fromkeys(words_of(str(item.hit.meta.get("title", "")))) if w in query]
              for item in items if not item.hit.fields}
     # a table row's labels ("Where to get: ...") are on every row: a row that matches the question by its
     # labels alone is not what it asks about ("Where can I get hornctl?" is not answered by lampsim's row)
@@ -358,8 +382,9 @@ def row_title(sentence: str) -> str | None:
 
 
 def title_share(asked: set[str], title: str) -> float:
-    """The share of a title's words that the question's words (``asked``) hold; 0 for a title of none (pure)."""
-    words = set(terms(title))
+    """The share of a title's words (its operators too: a table row titled ``>=``) that the question's words
+    (``asked``) hold; 0 for a title of none (pure)."""
+    words = {*terms(title), *symbols(title)}
     return len(asked & words) / len(words) if words else 0.0
 
 
@@ -367,7 +392,7 @@ def named_records(question: str, titles: Mapping[int, str]) -> set[int]:
     """The records whose titles the question names: those with the largest share of their title's words in the
     question (ties all), if that is at least half of the title's words; none else ("Do you have hats?" names a
     kind of thing, not the "Linen summer hat" whose title is the shortest) (pure)."""
-    asked = set(terms(question))
+    asked = {*terms(question), *symbols(question)}
     share = {number: title_share(asked, title) for number, title in titles.items()}
     best = max(share.values(), default=0.0)
     return {number for number, value in share.items() if value == best} if best >= NAMED_SHARE else set()
@@ -405,7 +430,7 @@ def compose(
     named = named_records(question, {number: str(by_number[number].hit.meta.get("title", "")) for number in rows})
     # ... and a page's own line of a table's row whose first cell the question names less than it names them is
     # another row ("iso8859_11 | iso-8859-11, thai | Thai languages" for "... of iso8859_6?")
-    asked = set(terms(question))
+    asked = {*terms(question), *symbols(question)}
     named_share = max((title_share(asked, str(by_number[number].hit.meta.get("title", ""))) for number in named), default=0.0)
     quoted: list[int] = []  # the source of each quoted sentence
     for cand in ranked:
@@ -543,4 +568,4 @@ def build(config: Config) -> ExtractiveGenerator:
 
 
 __all__ = ["ExtractiveGenerator", "attribute", "build", "compose", "named_records", "rank_sentences", "row_title",
-           "split_sentences", "stem", "terms", "title_share"]
+           "split_sentences", "stem", "symbols", "terms", "title_share"]

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-READERS = 6  # bump when what a reader writes changes what an index holds; say what in SINCE
+READERS = 7  # bump when what a reader writes changes what an index holds; say what in SINCE
 SINCE: dict[int, str] = {
     2: "each chunk knows its section (§ Install > From source) and is embedded under its title and heading; "
        "underlined Markdown titles are headings; a '# comment' line in a manual, PDF or page is no heading; a "
@@ -27,6 +27,8 @@ SINCE: dict[int, str] = {
        "joined), and its header, set bold, is no title",
     6: "a PDF table's lines in its page's text are its rows, one 'a | b' line each, not run into the paragraph "
        "after the table; a Markdown file's pipe tables are also read as typed rows",
+    7: "a web page's data tables are written a row a line ('a | b'), not a cell a paragraph; an mdBook page's "
+       "keyboard help and a page's menus are left out",
 }
 KEY = "readers"
 
