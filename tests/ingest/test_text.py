@@ -298,12 +298,12 @@ def test_an_html_tables_rows_are_lines_of_cells() -> None:
     text, _ = html_to_text(page, markdown=True)
     assert text == (
         "# Codecs\n\nThe encodings:\n\nCodec | Aliases | Languages\n"
-        "iso2022_jp_1 | iso2022jp-1, iso-2022-jp-1 | Japanese\ncp720 |  | Arabic New in version 3.4.\n\n"
-        "a group's own line\n\nhz | hzgb hz-gb | Simplified Chinese\n\nAfter the table."
+        "iso2022_jp_1 | iso2022jp-1, iso-2022-jp-1 | Japanese\ncp720 |  | Arabic; New in version 3.4.\n\n"
+        "a group's own line\n\nhz | hzgb; hz-gb | Simplified; Chinese\n\nAfter the table."
     )
     assert [p for p in paragraphs(text).split("\n") if "|" in p] == [
         "Codec | Aliases | Languages", "iso2022_jp_1 | iso2022jp-1, iso-2022-jp-1 | Japanese",
-        "cp720 | | Arabic New in version 3.4.", "hz | hzgb hz-gb | Simplified Chinese",
+        "cp720 | | Arabic; New in version 3.4.", "hz | hzgb; hz-gb | Simplified; Chinese",
     ]  # the prompt keeps each row a line of its own (its spaces collapsed)
 
 

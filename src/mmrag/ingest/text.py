@@ -289,14 +289,25 @@ class _OpenTable:
     line_end: int = -1
 
 
+def _cell_line(cell: str) -> str:
+    """A table cell's text on one line: its paragraphs, list items and ``<br>`` lines joined by ``; `` (by a
+    space after one that ends with a stop), each line's whitespace collapsed (pure)."""
+    out = ""
+    for line in cell.split("\n"):
+        line = " ".join(line.split())
+        if line:
+            out = line if not out else out + (" " if out[-1] in ".!?:;," else "; ") + line
+    return out
+
+
 def row_line(cells: list[str]) -> str | None:
     """A data table's row as one line of ``a | b`` cells (``CELL_BAR``, as the other readers write a table), each
-    cell's text on one line (a Sphinx cell's ``<p>``, a list's items, a ``<br>`` run together); ``None`` when it
+    cell's text on one line (``_cell_line``: a Sphinx cell's ``<p>``, a list's items, a ``<br>``); ``None`` when it
     is no data row: fewer than two cells with text, more than ``MAX_ROW_CHARS`` of it, or a cell holding a
     heading, code or a definition list (a layout table's page) (pure)."""
     if any(mark in cell for cell in cells for mark in _ROW_BREAKERS):
         return None
-    texts = [" ".join(cell.split()) for cell in cells]
+    texts = [_cell_line(cell) for cell in cells]
     if sum(1 for t in texts if t) < 2 or sum(map(len, texts)) > MAX_ROW_CHARS:
         return None
     return CELL_BAR.join(texts)
