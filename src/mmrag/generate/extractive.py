@@ -119,11 +119,14 @@ _NO_SYMBOLS = frozenset({"-", "--", "|", "*", "/"})  # a dash, a table's bar, a 
 
 
 def symbols(text: str) -> list[str]:
-    """The operators standing alone in ``text`` as written (``%``, ``!=``, ``>=``, ``<<``; quotes, brackets and
+    """The operators standing alone in ``text`` as written (``%``, ``!=``, ``>=``, ``<<``, ``?``; quotes, brackets and
     a question's or sentence's stop around one dropped): ``terms`` has no word for them, so "What does the %
     operator do?" matched nothing of the table row ``% | expr % expr | Arithmetic remainder`` (pure)."""
     found = []
     for token in text.split():
+        if token in ("?", "??"):  # Rust's error propagation, C#'s and JavaScript's null coalescing
+            found.append(token)
+            continue
         m = _QUOTED.fullmatch(token)
         bare = m.group(1) if m else token
         if _SYMBOL.fullmatch(bare) and bare not in _NO_SYMBOLS:
@@ -381,10 +384,11 @@ def row_title(sentence: str) -> str | None:
     return head.strip() if bar and head.strip() else None
 
 
-def title_share(asked: set[str], title: str) -> float:
-    """The share of a title's words (its operators too: a table row titled ``>=``) that the question's words
-    (``asked``) hold; 0 for a title of none (pure)."""
-    words = {*terms(title), *symbols(title)}
+def title_share(asked: set[str], title: str, operators: bool = False) -> float:
+    """The share of a title's words that the question's words (``asked``) hold; 0 for a title of none.
+    ``operators``: the question asks with operators, and a title's count too (a table row titled ``>=``); else
+    a title's punctuation is no word of it, as before operators were terms (pure)."""
+    words = {*terms(title), *(symbols(title) if operators else ())}
     return len(asked & words) / len(words) if words else 0.0
 
 
@@ -392,8 +396,9 @@ def named_records(question: str, titles: Mapping[int, str]) -> set[int]:
     """The records whose titles the question names: those with the largest share of their title's words in the
     question (ties all), if that is at least half of the title's words; none else ("Do you have hats?" names a
     kind of thing, not the "Linen summer hat" whose title is the shortest) (pure)."""
-    asked = {*terms(question), *symbols(question)}
-    share = {number: title_share(asked, title) for number, title in titles.items()}
+    operators = symbols(question)
+    asked = {*terms(question), *operators}
+    share = {number: title_share(asked, title, bool(operators)) for number, title in titles.items()}
     best = max(share.values(), default=0.0)
     return {number for number, value in share.items() if value == best} if best >= NAMED_SHARE else set()
 
@@ -430,8 +435,10 @@ def compose(
     named = named_records(question, {number: str(by_number[number].hit.meta.get("title", "")) for number in rows})
     # ... and a page's own line of a table's row whose first cell the question names less than it names them is
     # another row ("iso8859_11 | iso-8859-11, thai | Thai languages" for "... of iso8859_6?")
+    operators = bool(symbols(question))
     asked = {*terms(question), *symbols(question)}
-    named_share = max((title_share(asked, str(by_number[number].hit.meta.get("title", ""))) for number in named), default=0.0)
+    named_share = max((title_share(asked, str(by_number[number].hit.meta.get("title", "")), operators) for number in named),
+                      default=0.0)
     quoted: list[int] = []  # the source of each quoted sentence
     for cand in ranked:
         if cand.score < floor:
@@ -445,7 +452,7 @@ def compose(
         if named and twin is not None and twin not in named:
             continue
         if named and cand.number not in rows and (title := row_title(cand.sentence)) is not None \
-                and title_share(asked, title) < named_share:
+                and title_share(asked, title, operators) < named_share:
             continue
         # another source's sentence whose every word a quoted record holds adds nothing (a table's row quoted,
         # the page's own lines of it, "gpsim PIC simulator http", are no second answer); prose is not measured
