@@ -30,6 +30,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
 from mmrag import markdown
@@ -384,7 +385,7 @@ def row_title(sentence: str) -> str | None:
     return head.strip() if bar and head.strip() else None
 
 
-def title_share(asked: set[str], title: str, operators: bool = False) -> float:
+def title_share(asked: AbstractSet[str], title: str, operators: bool = False) -> float:
     """The share of a title's words that the question's words (``asked``) hold; 0 for a title of none.
     ``operators``: the question asks with operators, and a title's count too (a table row titled ``>=``); else
     a title's punctuation is no word of it, as before operators were terms (pure)."""
@@ -401,6 +402,53 @@ def named_records(question: str, titles: Mapping[int, str]) -> set[int]:
     share = {number: title_share(asked, title, bool(operators)) for number, title in titles.items()}
     best = max(share.values(), default=0.0)
     return {number for number, value in share.items() if value == best} if best >= NAMED_SHARE else set()
+
+
+@dataclass(frozen=True)
+class TableRows:
+    """The table rows (records) of an answer's context as its question sees them: each one's words (its labels
+    too: a table's header line "Name Purpose Where to get" is its words), the ones the question names by their
+    title (``named_records``), and how much it names them."""
+
+    words: Mapping[int, frozenset[str]]
+    named: frozenset[int]
+    asked: frozenset[str]  # the question's terms and operators
+    operators: bool  # the question asks with operators (``symbols``)
+    named_share: float  # the share of a named row's title the question holds
+
+    @classmethod
+    def of(cls, question: str, items: Sequence[ContextItem]) -> TableRows:
+        words = {item.number: frozenset(terms(f"{item.hit.text or ''} {item.said}")) for item in items if item.hit.fields}
+        titles = {item.number: str(item.hit.meta.get("title", "")) for item in items if item.number in words}
+        named = named_records(question, titles)
+        operators = symbols(question)
+        asked = frozenset({*terms(question), *operators})
+        share = max((title_share(asked, titles[number], bool(operators)) for number in named), default=0.0)
+        return cls(words, frozenset(named), asked, bool(operators), share)
+
+    def another_row(self, cand: Scored) -> bool:
+        """The sentence is a row the question does not name, when it names one: a row (or its line in a page's
+        text, every word of it the row's) matched by a word many rows share ("tier" of "Tier 1") or a part of
+        its title (euc_jisx0213 for "... of shift_jisx0213?"), or a page's own line of a table's row whose first
+        cell the question names less than it names them ("iso8859_11 | iso-8859-11, thai | Thai languages" for
+        "... of iso8859_6?")."""
+        if not self.named:
+            return False
+        said = set(terms(cand.sentence))
+        twin = cand.number if cand.number in self.words else next(
+            (n for n, own in self.words.items() if said and said <= own), None)
+        if twin is not None and twin not in self.named:
+            return True
+        title = row_title(cand.sentence) if cand.number not in self.words else None
+        return title is not None and title_share(self.asked, title, self.operators) < self.named_share
+
+    def said_by(self, cand: Scored, quoted: Sequence[int]) -> bool:
+        """Another source's sentence whose every word a quoted row holds adds nothing (a table's row quoted, the
+        page's own lines of it, "gpsim PIC simulator http", are no second answer); prose is not measured so:
+        "They are not Debian; they are Debian based" says what "... is Debian-based" does not."""
+        said = set(terms(cand.sentence))
+        return bool(said) and any(number != cand.number and said <= self.words[number] for number in quoted
+                                  if number in self.words)
 
 
 def compose(
@@ -426,19 +474,7 @@ def compose(
     records_only = image_query and all(item.hit.fields for item in items[:MAX_SENTENCES])
     ranked = [] if records_only else rank_sentences(question, items)
     floor = ranked[0].score * MIN_RELATIVE if ranked else 0.0
-    by_number = {item.number: item for item in items}
-    # each record's words, its labels too (a table's header line "Name Purpose Where to get" is its words)
-    rows = {item.number: set(terms(f"{item.hit.text or ''} {item.said}")) for item in items if item.hit.fields}
-    # the records the question names by their title ("... of FreeBSD?"; of their titles' words, the most): the
-    # others, matched by a word many rows share ("tier" of "Tier 1") or a part of their title (euc_jisx0213 for
-    # "... of shift_jisx0213?"), answer another question, and so do their lines in a page's text
-    named = named_records(question, {number: str(by_number[number].hit.meta.get("title", "")) for number in rows})
-    # ... and a page's own line of a table's row whose first cell the question names less than it names them is
-    # another row ("iso8859_11 | iso-8859-11, thai | Thai languages" for "... of iso8859_6?")
-    operators = bool(symbols(question))
-    asked = {*terms(question), *symbols(question)}
-    named_share = max((title_share(asked, str(by_number[number].hit.meta.get("title", "")), operators) for number in named),
-                      default=0.0)
+    rows = TableRows.of(question, items)
     quoted: list[int] = []  # the source of each quoted sentence
     for cand in ranked:
         if cand.score < floor:
@@ -446,18 +482,7 @@ def compose(
         key = cand.sentence.lower()
         if key in seen or per_source[cand.number] >= MAX_PER_SOURCE:
             continue
-        words = set(terms(cand.sentence))
-        # the record a sentence is, or whose line in a page's text it is (every word of it is the record's)
-        twin = cand.number if cand.number in rows else next((n for n, own in rows.items() if words and words <= own), None)
-        if named and twin is not None and twin not in named:
-            continue
-        if named and cand.number not in rows and (title := row_title(cand.sentence)) is not None \
-                and title_share(asked, title, operators) < named_share:
-            continue
-        # another source's sentence whose every word a quoted record holds adds nothing (a table's row quoted,
-        # the page's own lines of it, "gpsim PIC simulator http", are no second answer); prose is not measured
-        # so: "They are not Debian; they are Debian based" says what "... is Debian-based" does not
-        if words and any(number != cand.number and words <= rows[number] for number in quoted if number in rows):
+        if rows.another_row(cand) or rows.said_by(cand, quoted):
             continue
         chosen.append(cand)
         quoted.append(cand.number)
@@ -471,9 +496,9 @@ def compose(
                                            and c.sentence.lower().rstrip(".") in o.sentence.lower() for o in chosen)]
     # a page's own lines of a table whose rows are quoted ("//example.org/a/ hornctl Fog horn control http",
     # the wrap of one row and the start of the next) say nothing the rows do not
-    covered = set().union(*(rows[number] for number in quoted if number in rows))
-    chosen = [c for c in chosen if c.number in rows or not (words := set(terms(c.sentence))) or not words <= covered]
-    chosen = _records_in_order(chosen, set(rows))
+    covered = set().union(*(rows.words[number] for number in quoted if number in rows.words))
+    chosen = [c for c in chosen if c.number in rows.words or not (words := set(terms(c.sentence))) or not words <= covered]
+    chosen = _records_in_order(chosen, set(rows.words))
     pieces: list[str] = []
     used = 0
     for cand in chosen:
@@ -574,5 +599,5 @@ def build(config: Config) -> ExtractiveGenerator:
     return ExtractiveGenerator(max_chars=max(200, config.generate.max_new_tokens * 4))
 
 
-__all__ = ["ExtractiveGenerator", "attribute", "build", "compose", "named_records", "rank_sentences", "row_title",
+__all__ = ["ExtractiveGenerator", "TableRows", "attribute", "build", "compose", "named_records", "rank_sentences", "row_title",
            "split_sentences", "stem", "symbols", "terms", "title_share"]
