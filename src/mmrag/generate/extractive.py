@@ -385,11 +385,11 @@ def row_title(sentence: str) -> str | None:
     return head.strip() if bar and head.strip() else None
 
 
-def title_share(asked: AbstractSet[str], title: str, operators: bool = False) -> float:
-    """The share of a title's words that the question's words (``asked``) hold; 0 for a title of none.
-    ``operators``: the question asks with operators, and a title's count too (a table row titled ``>=``); else
-    a title's punctuation is no word of it, as before operators were terms (pure)."""
-    words = {*terms(title), *(symbols(title) if operators else ())}
+def title_share(asked: AbstractSet[str], title: str) -> float:
+    """The share of a title's words (its operators too: a row titled ``x % y`` is named less by "What is the
+    result of x and y?" than ``x and y`` is) that the question's words (``asked``) hold; 0 for a title of none
+    (pure)."""
+    words = {*terms(title), *symbols(title)}
     return len(asked & words) / len(words) if words else 0.0
 
 
@@ -397,9 +397,8 @@ def named_records(question: str, titles: Mapping[int, str]) -> set[int]:
     """The records whose titles the question names: those with the largest share of their title's words in the
     question (ties all), if that is at least half of the title's words; none else ("Do you have hats?" names a
     kind of thing, not the "Linen summer hat" whose title is the shortest) (pure)."""
-    operators = symbols(question)
-    asked = {*terms(question), *operators}
-    share = {number: title_share(asked, title, bool(operators)) for number, title in titles.items()}
+    asked = {*terms(question), *symbols(question)}
+    share = {number: title_share(asked, title) for number, title in titles.items()}
     best = max(share.values(), default=0.0)
     return {number for number, value in share.items() if value == best} if best >= NAMED_SHARE else set()
 
@@ -413,7 +412,6 @@ class TableRows:
     words: Mapping[int, frozenset[str]]
     named: frozenset[int]
     asked: frozenset[str]  # the question's terms and operators
-    operators: bool  # the question asks with operators (``symbols``)
     named_share: float  # the share of a named row's title the question holds
 
     @classmethod
@@ -421,10 +419,9 @@ class TableRows:
         words = {item.number: frozenset(terms(f"{item.hit.text or ''} {item.said}")) for item in items if item.hit.fields}
         titles = {item.number: str(item.hit.meta.get("title", "")) for item in items if item.number in words}
         named = named_records(question, titles)
-        operators = symbols(question)
-        asked = frozenset({*terms(question), *operators})
-        share = max((title_share(asked, titles[number], bool(operators)) for number in named), default=0.0)
-        return cls(words, frozenset(named), asked, bool(operators), share)
+        asked = frozenset({*terms(question), *symbols(question)})
+        share = max((title_share(asked, titles[number]) for number in named), default=0.0)
+        return cls(words, frozenset(named), asked, share)
 
     def another_row(self, cand: Scored) -> bool:
         """The sentence is a row the question does not name, when it names one: a row (or its line in a page's
@@ -440,7 +437,7 @@ class TableRows:
         if twin is not None and twin not in self.named:
             return True
         title = row_title(cand.sentence) if cand.number not in self.words else None
-        return title is not None and title_share(self.asked, title, self.operators) < self.named_share
+        return title is not None and title_share(self.asked, title) < self.named_share
 
     def said_by(self, cand: Scored, quoted: Sequence[int]) -> bool:
         """Another source's sentence whose every word a quoted row holds adds nothing (a table's row quoted, the
