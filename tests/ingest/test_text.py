@@ -332,6 +332,13 @@ def test_an_mdbook_pages_popups_and_menus_are_left_out() -> None:
     <section id="popup-menus"><h2>Popup menus</h2><p>A section named so is kept.</p></section></main></body>"""
     text, _ = html_to_text(page, markdown=True)
     assert text == "# Operators\n\nThe popup-free text.\n\nKept.\n\n## Popup menus\n\nA section named so is kept."
+    # rustdoc (cargo doc): a skip link, the top bar repeating the item's name, a button in the item's heading
+    page = """<body><a class="skip-main-content" href="#main-content">Skip to main content</a>
+    <rustdoc-topbar><h2><a href="#">Vec</a></h2></rustdoc-topbar><main><h1>Struct <span>Vec</span>&nbsp;<button
+    id="copy-path" title="Copy item path to clipboard">Copy item path</button></h1><p>A growable array.</p>
+    <p><a class="skip" href="/skip.html">Skip</a> is a function; <button>Run</button> runs it.</p></main></body>"""
+    text, _ = html_to_text(page, markdown=True)
+    assert text == "# Struct Vec\n\nA growable array.\n\nSkip is a function; Run runs it.", text
 
 
 def test_a_pages_own_line_that_starts_with_a_hash_is_no_heading() -> None:

@@ -28,7 +28,7 @@ SINCE: dict[int, str] = {
     6: "a PDF table's lines in its page's text are its rows, one 'a | b' line each, not run into the paragraph "
        "after the table; a Markdown file's pipe tables are also read as typed rows",
     7: "a web page's data tables are written a row a line ('a | b'), not a cell a paragraph; an mdBook page's "
-       "keyboard help and a page's menus are left out",
+       "keyboard help, a page's menus and skip links, and rustdoc's top bar are left out",
 }
 KEY = "readers"
 

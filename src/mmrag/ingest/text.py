@@ -260,6 +260,9 @@ _NAV_ROLES = {"navigation", "search", "menu", "menubar"}  # a site's menus and s
 _POPUP_CLASS = re.compile(r"(?:^|[-_\s])popup(?:$|[-_\s])", re.IGNORECASE)  # shown on demand (mdBook's theme list);
 # a class, never an id: a heading's id is its words ("popup-menus")
 _CHROME_IDS = {"mdbook-help-container"}  # mdBook's keyboard help, in every page, shown on demand
+_CHROME_TAGS = {"rustdoc-topbar", "rustdoc-toolbar"}  # rustdoc's (cargo doc's) bars over every page: the item's name again
+_SKIP_CLASS = re.compile(r"(?:^|[-_\s])skip(?:$|[-_\s]|link)", re.IGNORECASE)  # "Skip to main content": a link for
+# keyboard users to jump over the menus (rustdoc's skip-main-content, WordPress' and GOV.UK's skip-link)
 _FENCED = re.compile(r"(```\n.*?\n```)", re.DOTALL)
 _HEADING_SPACES = re.compile(r"(?m)^(#{1,6})[ \t]{2,}")
 _VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
@@ -287,6 +290,13 @@ class _OpenTable:
     cells: list[int] = field(default_factory=list)
     nested: bool = False
     line_end: int = -1
+
+
+def _skip_link(attrs: list[tuple[str, str | None]]) -> bool:
+    """An ``<a>`` that only jumps over a page's menus to its text ("Skip to main content"): a link to a place in
+    the page whose class names it a skip link (pure)."""
+    d = {k: v or "" for k, v in attrs}
+    return d.get("href", "").startswith("#") and bool(_SKIP_CLASS.search(d.get("class", "")))
 
 
 def _cell_line(cell: str) -> str:
@@ -320,8 +330,9 @@ class _VisibleText(HTMLParser):
     Markdown headings (``## Install``) and ``<pre>`` blocks fenced (```` ``` ````), as the other document
     loaders write theirs (``mmrag.markdown``), and navigation (``<nav>``, ``role="navigation"``, ``"search"``,
     ``"menu"`` or ``"menubar"``: a site's menus, a documentation sidebar's table of contents; an element whose
-    class names it a ``popup``, and mdBook's keyboard help: shown only on demand) is left
-    out: it repeats on every page and answers nothing. A data table's rows are written a line each, ``a | b``
+    class names it a ``popup``, and mdBook's keyboard help: shown only on demand; rustdoc's top bar; a "Skip to
+    main content" link, ``_skip_link``; a button in a heading, rustdoc's "Copy item path") is left out: it repeats
+    on every page and answers nothing. A data table's rows are written a line each, ``a | b``
     (``row_line``)."""
 
     def __init__(self, markdown: bool = False) -> None:
@@ -358,9 +369,9 @@ class _VisibleText(HTMLParser):
         if self.nav is not None:
             self.nav_depth += tag == self.nav
             return
-        if self.markdown and tag not in _VOID and (tag == "nav" or any(
+        if self.markdown and tag not in _VOID and (tag == "nav" or tag in _CHROME_TAGS or any(
                 k == "role" and v in _NAV_ROLES or k == "class" and v and _POPUP_CLASS.search(v) or k == "id" and v in _CHROME_IDS
-                for k, v in attrs)):
+                for k, v in attrs) or tag == "a" and _skip_link(attrs) or tag == "button" and self.heading_at >= 0):
             self.nav, self.nav_depth = tag, 1
             return
         if tag in _SKIP:
