@@ -516,3 +516,36 @@ def test_a_markdown_tables_row_answers_a_question_about_it(tmp_path: Path) -> No
     assert answer.text.startswith("FreeBSD — Architectures: x64; Versions: >= 12.4; Support Type: Experimental [1]."), answer.text
     assert "Tier" not in answer.text and "|" not in answer.text, answer.text  # no other platform's row, whole or as a line
     assert sorted(hit.meta["title"] for hit in tier2) == ["SmartOS", "Windows"]
+
+
+def test_a_web_pages_table_row_answers_a_question_about_it(tmp_path: Path) -> None:
+    """End to end (MiniLM, LanceDB, the extractive answer) over a Sphinx-built page whose table cells are each a
+    ``<p>``: the answer is the row asked about, not another row's line of the page's text ("iso8859_11 |
+    iso-8859-11, thai | Thai languages"), its header line, or a cell alone ("Thai languages [1]."); an operator
+    asked about finds its row."""
+    import mmrag
+
+    codecs = [("iso8859_5", "iso-8859-5, cyrillic", "Bulgarian, Russian"), ("iso8859_6", "iso-8859-6, arabic", "Arabic"),
+              ("iso8859_7", "iso-8859-7, greek", "Greek"), ("iso8859_11", "iso-8859-11, thai", "Thai languages")]
+    operators = [("%", "expr % expr", "Arithmetic remainder"), ("%=", "var %= expr", "Arithmetic remainder and assignment"),
+                 ("!=", "expr != expr", "Nonequality comparison"), (">=", "expr >= expr", "Greater than or equal to comparison")]
+
+    def table(header: tuple[str, ...], rows: list[tuple[str, str, str]]) -> str:
+        head = "".join(f"<th class=\"head\"><p>{h}</p></th>" for h in header)
+        body = "".join("<tr>" + "".join(f"<td><p>{c}</p></td>" for c in row) + "</tr>\n" for row in rows)
+        return f"<table class=\"docutils\"><thead><tr>{head}</tr></thead><tbody>\n{body}</tbody></table>"
+
+    (tmp_path / "codecs.html").write_text(
+        "<html><head><title>codecs</title></head><body><h1>Standard Encodings</h1><p>Python comes with a number of "
+        "codecs built in.</p>" + table(("Codec", "Aliases", "Languages"), codecs) +
+        "<h2>Operators</h2><p>The operators of the language.</p>" + table(("Operator", "Example", "Explanation"), operators) +
+        "</body></html>", encoding="utf-8")
+    with mmrag.open(str(tmp_path / "index"), space__name="minilm", space__image_model="off",
+                    space__audio_model="off", generate__backend="extractive") as engine:
+        engine.add([str(tmp_path / "codecs.html")])
+        arabic = engine.ask("What is the languages of iso8859_6?")
+        remainder = engine.ask("What does the % operator do?")
+    assert arabic.text.startswith("iso8859_6 — Aliases: iso-8859-6, arabic; Languages: Arabic ["), arabic.text
+    assert "Thai" not in arabic.text and "Codec | Aliases" not in arabic.text, arabic.text
+    assert "% — Example: expr % expr; Explanation: Arithmetic remainder [" in remainder.text, remainder.text
+    assert "No source states" not in remainder.text and "assignment" not in remainder.text, remainder.text
