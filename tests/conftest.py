@@ -38,6 +38,18 @@ def photo(tmp_path: Path):  # type: ignore[no-untyped-def]
     return _copy
 
 
+@pytest.fixture()
+def extractive_engine(tmp_path: Path):  # type: ignore[no-untyped-def]
+    """An engine over a fresh LanceDB folder (``tmp_path/index``) with the offline MiniLM space, no image or sound
+    tower, and the extractive answer: the real parts a question about a document's text needs, loaded by the real
+    loading code; closed after the test."""
+    import mmrag
+
+    with mmrag.open(str(tmp_path / "index"), space__name="minilm", space__image_model="off",
+                    space__audio_model="off", generate__backend="extractive") as engine:
+        yield engine
+
+
 # -- what was skipped, and the one command that enables it ------------------------------
 ENABLE_COMMANDS = (  # (words in a skip reason, the command that enables those tests)
     (("espeak", "pocketsphinx", "fluidsynth", "soundfont", "apt-get"), "sudo bash scripts/install_system_tools.sh"),

@@ -276,17 +276,14 @@ def test_the_recognisers_alternatives_are_context_never_quoted(make_hit):
     assert [r.sentence for r in ranked] == ["Are you sure the Mac door is locked?", "Artistic mentors highlighted."]
 
 
-def test_a_published_faq_page_answers_with_the_text_under_the_question(tmp_path):
+def test_a_published_faq_page_answers_with_the_text_under_the_question(extractive_engine):
     """The Python FAQ as Sphinx publishes it (headings with "¶" links, sidebars): the question's heading was
     quoted back as the answer for 88 % of its 171 questions (bench/README.md, "Does the extractive answer
     quote the answer?"); read as Markdown headings the text under them is the answer."""
     from pathlib import Path
 
-    import mmrag
-
+    engine = extractive_engine
     page = Path(__file__).parents[1] / "data" / "html" / "python-faq-gui.html"
-    engine = mmrag.open(str(tmp_path / "idx"), space__name="minilm", space__image_model="off", space__audio_model="off",
-                        generate__backend="extractive")
     engine.add([str(page)])
     answer = engine.ask("Can I have Tk events handled while waiting for I/O?", min_relevance=0.0)
     assert answer.text.startswith("On platforms other than Windows, yes, and you don’t even need threads"), answer.text
@@ -294,7 +291,6 @@ def test_a_published_faq_page_answers_with_the_text_under_the_question(tmp_path)
     answer = engine.ask("why can't I get key bindings to work in Tkinter?", min_relevance=0.0)
     assert answer.text.startswith("An often-heard complaint is that event handlers bound to events"), answer.text
     assert "I can’t get key bindings" not in answer.text
-    engine.close()
 
 
 def test_a_sentence_that_led_into_code_ends_with_a_stop_not_its_colon(make_hit):

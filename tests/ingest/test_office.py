@@ -15,6 +15,7 @@ import pytest
 from PIL import Image
 
 from mmrag.config import IngestConfig
+from mmrag.engine import Engine
 from mmrag.errors import IngestError
 from mmrag.ingest.office import alt_words
 from mmrag.ingest.slides import SlidesLoader
@@ -292,14 +293,12 @@ def test_a_picture_nobody_described_has_its_files_words_not_the_word_slide(tmp_p
     assert picture.text == "harbour photos"
 
 
-def test_a_word_tables_row_is_the_answer_not_the_table_run_together(tmp_path: Path) -> None:
+def test_a_word_tables_row_is_the_answer_not_the_table_run_together(tmp_path: Path, extractive_engine: Engine) -> None:
     """Asked what a Word table's row holds, the answer quoted the whole table run into one line first ("Item |
     Supplier | Price Stapler | Papyrus Ltd | 12.50 Printer paper | ..."), then the row twice (as fields and as
     its text). Now the row, once, under the table's own column names (end to end: a real .docx, MiniLM,
     LanceDB, the extractive answer)."""
     import docx
-
-    import mmrag
 
     doc = docx.Document()
     doc.add_heading("Office supplies", 1)
@@ -311,11 +310,9 @@ def test_a_word_tables_row_is_the_answer_not_the_table_run_together(tmp_path: Pa
             table.cell(r, c).text = value
     doc.add_paragraph("Orders over 100 euro ship free of charge.")
     doc.save(str(tmp_path / "supplies.docx"))
-    with mmrag.open(str(tmp_path / "index"), space__name="minilm", space__image_model="off",
-                    space__audio_model="off", generate__backend="extractive") as engine:
-        engine.add([str(tmp_path / "supplies.docx")])
-        paper = engine.ask("Who supplies the printer paper?")
-        stapler = engine.ask("How much is a stapler?")
+    extractive_engine.add([str(tmp_path / "supplies.docx")])
+    paper = extractive_engine.ask("Who supplies the printer paper?")
+    stapler = extractive_engine.ask("How much is a stapler?")
     assert paper.text.startswith("Printer paper — Supplier: Northmill; Price: 31.00 [1]."), paper.text
     assert paper.text.count("Northmill") == 1 and "Stapler" not in paper.text, paper.text
     assert paper.citations[0].hit.meta["kind"] == "table_row"

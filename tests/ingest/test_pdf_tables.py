@@ -11,6 +11,7 @@ import pytest
 
 from mmrag import registry
 from mmrag.config import IngestConfig
+from mmrag.engine import Engine
 from mmrag.ingest.tables import _cells, _is_data_row
 
 SPEC = Path("/usr/share/doc/shared-mime-info/shared-mime-info-spec.pdf")
@@ -169,18 +170,14 @@ def test_a_table_with_wrapped_cells_is_one_table_and_its_bold_header_no_title(tm
     assert rows[0] == "Name: lampsim; Purpose: Lamp simulator; Where to get: http://example.org/lampsim/" and len(rows) == 3
 
 
-def test_a_table_row_is_answered_once_with_its_header_labels(tmp_path: Path) -> None:
+def test_a_table_row_is_answered_once_with_its_header_labels(tmp_path: Path, extractive_engine: Engine) -> None:
     """Asked what a table row holds, the answer quoted the row twice (as fields, ``hornctl — purpose: Fog horn
     control; where_to_get: ...``, and as its text, ``Name: hornctl; Purpose: ...``) and then the page's own
     lines of the table ("Name Purpose Where to get"). Now the row once, under the document's labels, and no
     line that only repeats it."""
-    import mmrag
-
     path = _lighthouse_tools(tmp_path)
-    with mmrag.open(str(tmp_path / "index"), space__name="minilm", space__image_model="off",
-                    space__audio_model="off", generate__backend="extractive") as engine:
-        engine.add([str(path)])
-        answer = engine.ask("Where can I get hornctl?")
+    extractive_engine.add([str(path)])
+    answer = extractive_engine.ask("Where can I get hornctl?")
     first = "hornctl — Purpose: Fog horn control; Where to get: http://example.org/horn/ ["
     assert answer.text.startswith(first), answer.text
     assert answer.text.count("example.org/horn/") == 1 and "Name Purpose" not in answer.text, answer.text

@@ -8,6 +8,7 @@ import pytest
 
 from mmrag import registry
 from mmrag.config import IngestConfig
+from mmrag.engine import Engine
 from mmrag.errors import ConfigError, IngestError
 from mmrag.generate.prompt import paragraphs
 from mmrag.ingest.base import Loader
@@ -495,12 +496,10 @@ def test_a_markdown_pipe_table_is_also_read_as_rows(tmp_path: Path, cfg: IngestC
     assert len(rows) == 4  # 3 + 1: the fenced table is code
 
 
-def test_a_markdown_tables_row_answers_a_question_about_it(tmp_path: Path) -> None:
+def test_a_markdown_tables_row_answers_a_question_about_it(tmp_path: Path, extractive_engine: Engine) -> None:
     """End to end (MiniLM, LanceDB, the extractive answer): asked about one platform of a README's support
     table, the answer is that platform's row under the table's column names; before, the table's lines were
     one run-together sentence ("| Operating System | ... | | --- | ... | | GNU/Linux | x64 | ...")."""
-    import mmrag
-
     rows = [("GNU/Linux", "x64", "kernel >= 4.18", "Tier 1"), ("Windows", "arm64", ">= Windows 10", "Tier 2"),
             ("macOS", "arm64", ">= 11", "Tier 1"), ("SmartOS", "x64", ">= 18", "Tier 2"), ("FreeBSD", "x64", ">= 12.4", "Experimental")]
     table = "\n".join(f"| {' | '.join(row)} |" for row in rows)
@@ -508,23 +507,19 @@ def test_a_markdown_tables_row_answers_a_question_about_it(tmp_path: Path) -> No
         "# Building\n\n## Platforms\n\nThis list of supported platforms is current as of the release.\n\n"
         f"| Operating System | Architectures | Versions | Support Type |\n| --- | --- | --- | --- |\n{table}\n\n"
         "## Toolchain\n\nA C++20 compiler is needed on every platform.\n", encoding="utf-8")
-    with mmrag.open(str(tmp_path / "index"), space__name="minilm", space__image_model="off",
-                    space__audio_model="off", generate__backend="extractive") as engine:
-        engine.add([str(tmp_path / "BUILDING.md")])
-        answer = engine.ask("What is the support tier of FreeBSD?")
-        tier2 = engine.search("Tier 2", k=20, where="support_type = 'Tier 2'")
+    extractive_engine.add([str(tmp_path / "BUILDING.md")])
+    answer = extractive_engine.ask("What is the support tier of FreeBSD?")
+    tier2 = extractive_engine.search("Tier 2", k=20, where="support_type = 'Tier 2'")
     assert answer.text.startswith("FreeBSD — Architectures: x64; Versions: >= 12.4; Support Type: Experimental [1]."), answer.text
     assert "Tier" not in answer.text and "|" not in answer.text, answer.text  # no other platform's row, whole or as a line
     assert sorted(hit.meta["title"] for hit in tier2) == ["SmartOS", "Windows"]
 
 
-def test_a_web_pages_table_row_answers_a_question_about_it(tmp_path: Path) -> None:
+def test_a_web_pages_table_row_answers_a_question_about_it(tmp_path: Path, extractive_engine: Engine) -> None:
     """End to end (MiniLM, LanceDB, the extractive answer) over a Sphinx-built page whose table cells are each a
     ``<p>``: the answer is the row asked about, not another row's line of the page's text ("iso8859_11 |
     iso-8859-11, thai | Thai languages"), its header line, or a cell alone ("Thai languages [1]."); an operator
     asked about finds its row."""
-    import mmrag
-
     codecs = [("iso8859_5", "iso-8859-5, cyrillic", "Bulgarian, Russian"), ("iso8859_6", "iso-8859-6, arabic", "Arabic"),
               ("iso8859_7", "iso-8859-7, greek", "Greek"), ("iso8859_11", "iso-8859-11, thai", "Thai languages")]
     operators = [("%", "expr % expr", "Arithmetic remainder"), ("%=", "var %= expr", "Arithmetic remainder and assignment"),
@@ -540,11 +535,9 @@ def test_a_web_pages_table_row_answers_a_question_about_it(tmp_path: Path) -> No
         "codecs built in.</p>" + table(("Codec", "Aliases", "Languages"), codecs) +
         "<h2>Operators</h2><p>The operators of the language.</p>" + table(("Operator", "Example", "Explanation"), operators) +
         "</body></html>", encoding="utf-8")
-    with mmrag.open(str(tmp_path / "index"), space__name="minilm", space__image_model="off",
-                    space__audio_model="off", generate__backend="extractive") as engine:
-        engine.add([str(tmp_path / "codecs.html")])
-        arabic = engine.ask("What is the languages of iso8859_6?")
-        remainder = engine.ask("What does the % operator do?")
+    extractive_engine.add([str(tmp_path / "codecs.html")])
+    arabic = extractive_engine.ask("What is the languages of iso8859_6?")
+    remainder = extractive_engine.ask("What does the % operator do?")
     assert arabic.text.startswith("iso8859_6 — Aliases: iso-8859-6, arabic; Languages: Arabic ["), arabic.text
     assert "Thai" not in arabic.text and "Codec | Aliases" not in arabic.text, arabic.text
     assert "% — Example: expr % expr; Explanation: Arithmetic remainder [" in remainder.text, remainder.text
