@@ -81,3 +81,19 @@ def test_a_typeset_option_is_the_one_people_type() -> None:
     assert with_option_terms("what does \u2212C do") == f"what does do {option_token('-C')}"
     assert leads_with_option("\u2212\u2212all") and leads_with_option("-C DIR") and leads_with_option("\u2013help")
     assert not leads_with_option("- item") and not leads_with_option("see -C") and not leads_with_option("")
+
+
+def test_an_operator_is_one_token_of_its_own() -> None:
+    """``%``, ``!=``, ``?`` standing alone are tokens no word can equal, each distinct operator once; a query's
+    go after its text, and a question's own "?" is no operator."""
+    from mmrag.operators import MAX_OPERATOR_TERMS, operator_terms, operator_token, with_operator_terms
+
+    assert [operator_token(o) for o in ("%", "!=", "?", "??", ">=", "=>")] == \
+        ["mmpb7", "mmpai7", "mmpn7", "mmpnn7", "mmpji7", "mmpij7"]
+    assert all(tokenize(operator_token(o)) == [operator_token(o)] for o in ("%", "<<=", "~", "^", "&&"))
+    assert operator_terms("x % y, then x % z; a != b and `!=` again; 50% of x==y, a - b | c") == ["mmpb7", "mmpai7"]
+    assert with_operator_terms("What does the ? operator do?") == "What does the ? operator do? mmpn7"
+    assert with_operator_terms("What does it do?") == "What does it do?"
+    assert operator_terms("Operator: ?; Example: expr?; Explanation: Error propagation") == ["mmpn7"]
+    assert len(operator_terms(" ".join(a + b for a in "!%&+<=>^~" for b in "!%&+<=>^~"))) == MAX_OPERATOR_TERMS
+    assert search_words("a % b", "") == "mmpb7" and search_words("-C: x % y", "") == f"{option_token('-C')} mmpb7"

@@ -475,7 +475,7 @@ def test_an_operator_asked_about_is_matched_as_written():
     """Operators have no words: "What does the % operator do?" over the Rust book's operator table fell back to
     "No source states this directly" though the ``%`` row was the first source; now the operator as written is
     a term of the question, of the rows that hold it and of the title that names a row."""
-    from mmrag.generate.extractive import symbols
+    from mmrag.operators import symbols
     from mmrag.types import Hit
 
     def op(number: str, name: str, example: str, explanation: str) -> Hit:

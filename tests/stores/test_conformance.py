@@ -17,6 +17,7 @@ import pytest
 from mmrag.config import Config
 from mmrag.errors import FilterError, QueryError, SpaceMismatch, StoreError
 from mmrag.ingest.heard_words import search_words
+from mmrag.operators import with_operator_terms
 from mmrag.option_terms import with_option_terms
 from mmrag.stores import open_store
 from mmrag.stores.base import Row, ScoredRow, VectorStore
@@ -385,6 +386,21 @@ def test_text_search_tells_options_apart(store: VectorStore) -> None:
         found = store.text_search(with_option_terms(f"what does {option} do"), 5)
         assert found and found[0].row.id == named[i].id, (option, [(s.row.text, s.score) for s in found])
     assert named[5].id not in ids(store.text_search(with_option_terms("-C"), 5))
+
+
+def test_text_search_finds_an_operator(store: VectorStore) -> None:
+    """A row's operator tokens (``operators``, written to ``Row.heard`` by ``search_words``) survive every store's
+    tokenizer whole: "What does the ? operator do?" finds the row of ``?``, which no word of the question names
+    (a tokenizer drops ``?``, ``%`` and ``!=`` as punctuation)."""
+    rows = make_rows(40)
+    said = {5: "? | expr? | Error propagation", 6: "% | expr % expr | Arithmetic remainder",
+            7: "!= | expr != expr | Nonequality comparison", 8: "Precedence decides which one binds first."}
+    named = [Row(**{**r.__dict__, "text": said[i], "heard": search_words(said[i], "")}) if i in said else r
+             for i, r in enumerate(rows)]
+    store.upsert(named)
+    for i, operator in ((5, "?"), (6, "%"), (7, "!=")):
+        found = store.text_search(with_operator_terms(f"What does the {operator} operator do?"), 5)
+        assert found and found[0].row.id == named[i].id, (operator, [(s.row.text, s.score) for s in found])
 
 
 def test_other_dim_is_a_space_mismatch(opener: Callable[..., VectorStore]) -> None:

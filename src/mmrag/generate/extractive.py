@@ -37,6 +37,7 @@ from mmrag import markdown
 from mmrag.config import Config
 from mmrag.generate.base import StreamingGenerator
 from mmrag.generate.prompt import ContextItem, Prompt, said_fields
+from mmrag.operators import symbols
 from mmrag.option_terms import option_key, options
 
 MAX_SENTENCES = 3
@@ -112,27 +113,6 @@ def terms(text: str) -> list[str]:
     words = [stem(w) for w in (m.group(0).lower() for m in _WORD.finditer(text)) if w not in STOPWORDS]
     words += [option_key(o) for o in options(text)]
     return words
-
-
-_SYMBOL = re.compile(r"[!%&*+\-/<=>^|~]{1,3}")
-_QUOTED = re.compile(r"[`'\"“”‘’(\[{]*(.*?)[`'\"“”‘’)\]}?.,;:]*")
-_NO_SYMBOLS = frozenset({"-", "--", "|", "*", "/"})  # a dash, a table's bar, a bullet, "and/or": punctuation
-
-
-def symbols(text: str) -> list[str]:
-    """The operators standing alone in ``text`` as written (``%``, ``!=``, ``>=``, ``<<``, ``?``; quotes, brackets and
-    a question's or sentence's stop around one dropped): ``terms`` has no word for them, so "What does the %
-    operator do?" matched nothing of the table row ``% | expr % expr | Arithmetic remainder`` (pure)."""
-    found = []
-    for token in text.split():
-        if token in ("?", "??"):  # Rust's error propagation, C#'s and JavaScript's null coalescing
-            found.append(token)
-            continue
-        m = _QUOTED.fullmatch(token)
-        bare = m.group(1) if m else token
-        if _SYMBOL.fullmatch(bare) and bare not in _NO_SYMBOLS:
-            found.append(bare)
-    return found
 
 
 def label_matches(sentence: str, query: set[str]) -> bool:
@@ -597,4 +577,4 @@ def build(config: Config) -> ExtractiveGenerator:
 
 
 __all__ = ["ExtractiveGenerator", "TableRows", "attribute", "build", "compose", "named_records", "rank_sentences", "row_title",
-           "split_sentences", "stem", "symbols", "terms", "title_share"]
+           "split_sentences", "stem", "terms", "title_share"]

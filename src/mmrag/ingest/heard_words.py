@@ -8,11 +8,13 @@ are disjoint, so a store can add a row's BM25 over ``text`` and over ``heard``
 and get about the BM25 of one document holding both (the transcript plus every
 word it may also have said), instead of counting a word heard four times over
 as four occurrences. Any row's ``heard`` also holds the tokens of the command-line options its text names
-(``option_terms``: ``-C`` apart from ``-c``), which no text word can equal. Pure functions.
+(``option_terms``: ``-C`` apart from ``-c``) and of its operators (``operators``: ``%``, ``!=``), which no text
+word can equal. Pure functions.
 """
 
 from __future__ import annotations
 
+from mmrag.operators import operator_terms
 from mmrag.option_terms import option_terms
 from mmrag.stores.common import tokenize
 from mmrag.types import HEARD_SEPARATOR as SEPARATOR
@@ -29,9 +31,10 @@ def heard_words(text: str, heard_also: str) -> str:
 
 
 def search_words(text: str, heard_also: str) -> str:
-    """What a row's second full-text column holds (``Row.heard``): ``heard_words`` and the tokens of the options
-    ``text`` names (``option_terms``)."""
-    return " ".join(w for w in (heard_words(text, heard_also), " ".join(option_terms(text))) if w)
+    """What a row's second full-text column holds (``Row.heard``): ``heard_words``, the tokens of the options
+    ``text`` names (``option_terms``) and of the operators it holds standing alone (``operator_terms``)."""
+    return " ".join(w for w in (heard_words(text, heard_also), " ".join(option_terms(text)),
+                                " ".join(operator_terms(text))) if w)
 
 
 __all__ = ["SEPARATOR", "heard_words", "search_words"]

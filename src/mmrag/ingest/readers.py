@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-READERS = 7  # bump when what a reader writes changes what an index holds; say what in SINCE
+READERS = 8  # bump when what a reader writes changes what an index holds; say what in SINCE
 SINCE: dict[int, str] = {
     2: "each chunk knows its section (§ Install > From source) and is embedded under its title and heading; "
        "underlined Markdown titles are headings; a '# comment' line in a manual, PDF or page is no heading; a "
@@ -29,6 +29,7 @@ SINCE: dict[int, str] = {
        "after the table; a Markdown file's pipe tables are also read as typed rows",
     7: "a web page's data tables are written a row a line ('a | b'), not a cell a paragraph; an mdBook page's "
        "keyboard help, a page's menus and skip links, and rustdoc's top bar are left out",
+    8: "the operators a chunk holds standing alone (%, !=, >=, ?) are searched as written",
 }
 KEY = "readers"
 

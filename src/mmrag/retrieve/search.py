@@ -36,6 +36,7 @@ from pathlib import PurePath
 import numpy as np
 
 from mmrag.config import SearchConfig
+from mmrag.operators import with_operator_terms
 from mmrag.option_terms import defines, option_key, options, with_option_terms
 from mmrag.retrieve.diversity import Item, fold
 from mmrag.retrieve.fusion import (
@@ -196,8 +197,9 @@ def search(
             if channel in NATIVE_CHANNELS and (allowed is None or channel not in allowed):
                 continue  # a modality-native channel (visual features) answers only queries aimed at it
             pairs.append((q_channel, channel, steer.get((q_channel, channel), vector) if steer else vector))
-    # the text list also looks for the options the query names, as rows' ``heard`` holds them (option_terms)
-    text = with_option_terms(query.text) if config.hybrid and query.text and query.text.strip() else None
+    # the text list also looks for the options and operators the query names, as rows' ``heard`` holds them
+    # (option_terms, operators)
+    text = with_operator_terms(with_option_terms(query.text)) if config.hybrid and query.text and query.text.strip() else None
     dense_found, text_found = _run_lists(store, pairs, text, depth, modalities, where)
 
     for (q_channel, channel, vec), found in zip(pairs, dense_found):
