@@ -29,7 +29,7 @@ def symbols(text: str) -> list[str]:
     (pure)."""
     found = []
     for token in text.split():
-        lone = token.strip("`'\"“”‘’()[]{}").rstrip(".,;:")  # "?" in "Operator: ?; Example: expr?"
+        lone = _unwrapped(token.rstrip(".,;:"))  # "?" in "Operator: ?; Example: expr?", "`?`"; not "' '?"
         if lone in _LONE:
             found.append(lone)
             continue
@@ -38,6 +38,17 @@ def symbols(text: str) -> list[str]:
         if _SYMBOL.fullmatch(bare) and bare not in _NO_SYMBOLS:
             found.append(bare)
     return found
+
+
+_PAIRS = {"`": "`", "'": "'", '"': '"', "“": "”", "‘": "’", "(": ")", "[": "]", "{": "}"}
+
+
+def _unwrapped(token: str) -> str:
+    """``token`` without the quotes or brackets around it, a pair at a time (```?``` -> ``?``); a token opened and
+    not closed (the end of "the meaning of ' '?") is kept as it is (pure)."""
+    while len(token) > 2 and _PAIRS.get(token[0]) == token[-1]:
+        token = token[1:-1]
+    return token
 
 
 def operator_token(operator: str) -> str:

@@ -95,5 +95,7 @@ def test_an_operator_is_one_token_of_its_own() -> None:
     assert with_operator_terms("What does the ? operator do?") == "What does the ? operator do? mmpn7"
     assert with_operator_terms("What does it do?") == "What does it do?"
     assert operator_terms("Operator: ?; Example: expr?; Explanation: Error propagation") == ["mmpn7"]
+    assert operator_terms("What does `?` do, and (?)") == ["mmpn7"]
+    assert operator_terms("What is the meaning of ' '?") == []  # a quote closed, then the question's own "?"
     assert len(operator_terms(" ".join(a + b for a in "!%&+<=>^~" for b in "!%&+<=>^~"))) == MAX_OPERATOR_TERMS
     assert search_words("a % b", "") == "mmpb7" and search_words("-C: x % y", "") == f"{option_token('-C')} mmpb7"
