@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import re
 
+from mmrag.option_terms import first_distinct
+
 _SYMBOL = re.compile(r"[!%&*+\-/<=>^|~]{1,3}")
 _QUOTED = re.compile(r"[`'\"“”‘’(\[{]*(.*?)[`'\"“”‘’)\]}?.,;:]*")
 _NO_SYMBOLS = frozenset({"-", "--", "|", "*", "/"})  # a dash, a table's bar, a bullet, "and/or": punctuation
@@ -60,12 +62,7 @@ def operator_token(operator: str) -> str:
 def operator_terms(text: str) -> list[str]:
     """The tokens of the distinct operators ``text`` holds standing alone, in first-seen order (at most
     ``MAX_OPERATOR_TERMS``) (pure)."""
-    seen: dict[str, None] = {}
-    for operator in symbols(text):
-        seen.setdefault(operator_token(operator), None)
-        if len(seen) >= MAX_OPERATOR_TERMS:
-            break
-    return list(seen)
+    return first_distinct(map(operator_token, symbols(text)), MAX_OPERATOR_TERMS)
 
 
 def with_operator_terms(query: str) -> str:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterable
 from collections.abc import Set as AbstractSet
 
 from mmrag import markdown
@@ -74,14 +75,19 @@ def option_token(option: str) -> str:
     return token
 
 
-def option_terms(text: str) -> list[str]:
-    """The tokens of the distinct options ``text`` names, in first-named order (at most ``MAX_TERMS``) (pure)."""
+def first_distinct(tokens: Iterable[str], limit: int) -> list[str]:
+    """The distinct ``tokens`` in first-seen order, at most ``limit`` of them; reads no further (pure)."""
     seen: dict[str, None] = {}
-    for option in options(text):
-        seen.setdefault(option_token(option), None)
-        if len(seen) >= MAX_TERMS:
+    for token in tokens:
+        seen.setdefault(token, None)
+        if len(seen) >= limit:
             break
     return list(seen)
+
+
+def option_terms(text: str) -> list[str]:
+    """The tokens of the distinct options ``text`` names, in first-named order (at most ``MAX_TERMS``) (pure)."""
+    return first_distinct(map(option_token, options(text)), MAX_TERMS)
 
 
 def defines(text: str, keys: AbstractSet[str]) -> bool:
@@ -120,5 +126,5 @@ def is_short(option: str) -> bool:
     return not option.startswith("--") and len(option) <= 3
 
 
-__all__ = ["MAX_TERMS", "ascii_dashes", "defines", "is_short", "leads_with_option", "option_key", "option_terms",
+__all__ = ["MAX_TERMS", "ascii_dashes", "defines", "first_distinct", "is_short", "leads_with_option", "option_key", "option_terms",
            "option_token", "options", "with_option_terms"]
