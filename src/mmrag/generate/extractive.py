@@ -403,15 +403,14 @@ class TableRows:
         share = max((title_share(asked, titles[number]) for number in named), default=0.0)
         return cls(words, frozenset(named), asked, share)
 
-    def another_row(self, cand: Scored) -> bool:
+    def another_row(self, cand: Scored, said: AbstractSet[str]) -> bool:
         """The sentence is a row the question does not name, when it names one: a row (or its line in a page's
         text, every word of it the row's) matched by a word many rows share ("tier" of "Tier 1") or a part of
         its title (euc_jisx0213 for "... of shift_jisx0213?"), or a page's own line of a table's row whose first
         cell the question names less than it names them ("iso8859_11 | iso-8859-11, thai | Thai languages" for
-        "... of iso8859_6?")."""
+        "... of iso8859_6?"); ``said``: the sentence's terms."""
         if not self.named:
             return False
-        said = set(terms(cand.sentence))
         twin = cand.number if cand.number in self.words else next(
             (n for n, own in self.words.items() if said and said <= own), None)
         if twin is not None and twin not in self.named:
@@ -419,11 +418,10 @@ class TableRows:
         title = row_title(cand.sentence) if cand.number not in self.words else None
         return title is not None and title_share(self.asked, title) < self.named_share
 
-    def said_by(self, cand: Scored, quoted: Sequence[int]) -> bool:
+    def said_by(self, cand: Scored, said: AbstractSet[str], quoted: Sequence[int]) -> bool:
         """Another source's sentence whose every word a quoted row holds adds nothing (a table's row quoted, the
         page's own lines of it, "gpsim PIC simulator http", are no second answer); prose is not measured so:
         "They are not Debian; they are Debian based" says what "... is Debian-based" does not."""
-        said = set(terms(cand.sentence))
         return bool(said) and any(number != cand.number and said <= self.words[number] for number in quoted
                                   if number in self.words)
 
@@ -459,7 +457,8 @@ def compose(
         key = cand.sentence.lower()
         if key in seen or per_source[cand.number] >= MAX_PER_SOURCE:
             continue
-        if rows.another_row(cand) or rows.said_by(cand, quoted):
+        said = set(terms(cand.sentence))  # read once for both rules
+        if rows.another_row(cand, said) or rows.said_by(cand, said, quoted):
             continue
         chosen.append(cand)
         quoted.append(cand.number)
