@@ -377,14 +377,10 @@ def test_text_search_tells_options_apart(store: VectorStore) -> None:
     """A row's option tokens (``option_terms``, written to ``Row.heard`` by ``search_words``) survive every
     store's tokenizer whole: ``-C`` finds the row that names ``-C``, not the one that names ``-c``, though a
     tokenizer reads both as the letter c."""
-    rows = make_rows(40)
-    said = {5: "-c: count the lines", 6: "-C DIR: go into DIR first", 7: "--dry-run: show the steps, change nothing"}
-    named = [Row(**{**r.__dict__, "text": said[i], "heard": search_words(said[i], "")}) if i in said else r
-             for i, r in enumerate(rows)]
-    store.upsert(named)
+    named = _rows_saying(store, {5: "-c: count the lines", 6: "-C DIR: go into DIR first",
+                                 7: "--dry-run: show the steps, change nothing"})
     for i, option in ((5, "-c"), (6, "-C"), (7, "--dry-run")):
-        found = store.text_search(with_option_terms(f"what does {option} do"), 5)
-        assert found and found[0].row.id == named[i].id, (option, [(s.row.text, s.score) for s in found])
+        _finds_first(store, with_option_terms(f"what does {option} do"), named[i])
     assert named[5].id not in ids(store.text_search(with_option_terms("-C"), 5))
 
 
@@ -392,15 +388,24 @@ def test_text_search_finds_an_operator(store: VectorStore) -> None:
     """A row's operator tokens (``operators``, written to ``Row.heard`` by ``search_words``) survive every store's
     tokenizer whole: "What does the ? operator do?" finds the row of ``?``, which no word of the question names
     (a tokenizer drops ``?``, ``%`` and ``!=`` as punctuation)."""
-    rows = make_rows(40)
-    said = {5: "? | expr? | Error propagation", 6: "% | expr % expr | Arithmetic remainder",
-            7: "!= | expr != expr | Nonequality comparison", 8: "Precedence decides which one binds first."}
-    named = [Row(**{**r.__dict__, "text": said[i], "heard": search_words(said[i], "")}) if i in said else r
-             for i, r in enumerate(rows)]
-    store.upsert(named)
+    named = _rows_saying(store, {5: "? | expr? | Error propagation", 6: "% | expr % expr | Arithmetic remainder",
+                                 7: "!= | expr != expr | Nonequality comparison", 8: "Precedence decides which one binds first."})
     for i, operator in ((5, "?"), (6, "%"), (7, "!=")):
-        found = store.text_search(with_operator_terms(f"What does the {operator} operator do?"), 5)
-        assert found and found[0].row.id == named[i].id, (operator, [(s.row.text, s.score) for s in found])
+        _finds_first(store, with_operator_terms(f"What does the {operator} operator do?"), named[i])
+
+
+def _rows_saying(store: VectorStore, said: dict[int, str]) -> list[Row]:
+    """40 rows upserted, the ``i``-th saying ``said[i]`` with its second full-text column as ``search_words``
+    writes it (its options' and operators' tokens)."""
+    named = [Row(**{**r.__dict__, "text": said[i], "heard": search_words(said[i], "")}) if i in said else r
+             for i, r in enumerate(make_rows(40))]
+    store.upsert(named)
+    return named
+
+
+def _finds_first(store: VectorStore, query: str, row: Row) -> None:
+    found = store.text_search(query, 5)
+    assert found and found[0].row.id == row.id, (query, [(s.row.text, s.score) for s in found])
 
 
 def test_other_dim_is_a_space_mismatch(opener: Callable[..., VectorStore]) -> None:
